@@ -1,0 +1,13 @@
+// One init function per C++ area, all called from the single PYBIND11_MODULE in module.cpp.
+// The bindings translate between Python and the core; they hold no logic of their own.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace videohw::bindings {
+
+void init_errors(pybind11::module_& m);
+void init_contract(pybind11::module_& m);
+void init_session(pybind11::module_& m);
+
+}  // namespace videohw::bindings

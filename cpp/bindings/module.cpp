@@ -1,0 +1,8 @@
+#include "bindings/bindings.hpp"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "videohw's C++ core. Private: use the videohw package.";
+  videohw::bindings::init_errors(m);
+  videohw::bindings::init_contract(m);
+  videohw::bindings::init_session(m);
+}

@@ -1,0 +1,203 @@
+// Session entry points. Every call that encodes, drains or may wait on another thread's
+// encode runs with the GIL released; Python objects are only touched with it held.
+#include <pybind11/stl.h>
+
+#include <optional>
+
+#include "bindings/bindings.hpp"
+#include "contract/errors.hpp"
+#include "session/backend_registry.hpp"
+#include "session/session_manager.hpp"
+
+namespace py = pybind11;
+
+namespace videohw::bindings {
+
+namespace {
+
+// A Py_buffer held for the duration of one submit; released with the GIL held.
+class BorrowedBuffer {
+ public:
+  explicit BorrowedBuffer(const py::object& object) {
+    if (PyObject_GetBuffer(object.ptr(), &view_, PyBUF_STRIDES | PyBUF_FORMAT) != 0) {
+      PyErr_Clear();
+      throw Error(ErrorKind::InvalidFrame,
+                  std::string("Frame.data: a ") + Py_TYPE(object.ptr())->tp_name +
+                      " does not expose a readable buffer; expected a uint8 numpy array, "
+                      "bytes, bytearray or memoryview");
+    }
+    held_ = true;
+  }
+  ~BorrowedBuffer() {
+    if (held_) PyBuffer_Release(&view_);
+  }
+  BorrowedBuffer(const BorrowedBuffer&) = delete;
+  BorrowedBuffer& operator=(const BorrowedBuffer&) = delete;
+
+  const Py_buffer& view() const { return view_; }
+
+  void require_uint8_c_contiguous() const {
+    const std::string fmt = view_.format ? view_.format : "B";
+    if (view_.itemsize != 1 || (fmt != "B" && fmt != "=B" && fmt != "<B" && fmt != "|B"))
+      throw Error(ErrorKind::InvalidFrame,
+                  "Frame.data: element format '" + fmt + "' with itemsize " +
+                      std::to_string(view_.itemsize) + "; expected uint8");
+    if (!PyBuffer_IsContiguous(&view_, 'C'))
+      throw Error(ErrorKind::InvalidFrame,
+                  "Frame.data: the buffer is not C-contiguous; pass numpy.ascontiguousarray(...)"
+                  " or give the row pitch of a contiguous buffer");
+  }
+
+  // Row pitch implied by the array's shape: (rows, cols, channels) -> cols*channels,
+  // (rows, cols) -> cols, flat -> 0 (the minimum for the width).
+  int implied_pitch() const {
+    if (view_.ndim == 3) return int(view_.shape[1] * view_.shape[2]);
+    if (view_.ndim == 2) return int(view_.shape[1]);
+    return 0;
+  }
+
+ private:
+  Py_buffer view_{};
+  bool held_ = false;
+};
+
+py::list to_python(std::vector<EncodedPacket>&& packets) {
+  py::list out;
+  for (auto& p : packets) {
+    py::bytes data(reinterpret_cast<const char*>(p.data.data()), p.data.size());
+    out.append(py::make_tuple(std::move(data), p.pts, p.dts, p.is_keyframe, p.generation,
+                              int(p.layout)));
+  }
+  return out;
+}
+
+py::dict to_python(const TelemetryMap& telemetry) {
+  py::dict out;
+  for (const auto& [key, value] : telemetry) {
+    if (const auto* number = std::get_if<int64_t>(&value))
+      out[py::str(key)] = *number;
+    else
+      out[py::str(key)] = std::get<std::string>(value);
+  }
+  return out;
+}
+
+py::dict to_python(const SessionStateInfo& s) {
+  py::dict out;
+  out["state"] = to_string(s.state);
+  out["active_generation"] = s.active_generation;
+  out["config_generation"] = s.config_generation;
+  out["next_generation"] = s.next_generation;
+  out["pending_generation"] = s.pending_generation ? py::object(py::int_(s.pending_generation))
+                                                   : py::object(py::none());
+  out["width"] = s.width;
+  out["height"] = s.height;
+  out["codec"] = to_string(s.codec);
+  out["backend"] = s.backend;
+  return out;
+}
+
+SessionHandle handle(uint64_t id, uint32_t generation) { return SessionHandle{id, generation}; }
+
+}  // namespace
+
+void init_session(py::module_& m) {
+  py::class_<EncoderProvider>(m, "EncoderProvider")
+      .def_property_readonly("name", &EncoderProvider::name)
+      .def("capabilities", &EncoderProvider::capabilities, py::arg("codec"));
+
+  m.def("make_encoder_provider", &make_encoder_provider, py::arg("backend"),
+        py::arg("software_config"));
+  m.def("encode_backend_availability", &encode_backend_availability);
+  m.def(
+      "resolve_encode_backend",
+      [](const std::string& requested) {
+        std::string reason;
+        std::string name = resolve_encode_backend(requested, &reason);
+        return py::make_tuple(name, reason.empty() ? py::object(py::none())
+                                                   : py::object(py::str(reason)));
+      },
+      py::arg("requested"));
+
+  py::class_<SessionManager>(m, "SessionManager")
+      .def(py::init<>())
+      .def(
+          "start_encode",
+          [](SessionManager& self, const CommonEncodeConfig& config,
+             const EncoderProvider& provider) {
+            SessionHandle h;
+            {
+              py::gil_scoped_release release;
+              h = self.start_encode(config, provider);
+            }
+            return py::make_tuple(h.id, h.generation);
+          },
+          py::arg("config"), py::arg("provider"))
+      .def(
+          "submit",
+          [](SessionManager& self, uint64_t id, uint32_t generation, const py::object& data,
+             PixelFormat format, std::optional<int64_t> pts, bool force_keyframe, int pitch) {
+            auto session = self.encode_session(handle(id, generation));
+            BorrowedBuffer buffer(data);
+            buffer.require_uint8_c_contiguous();
+            if (pitch == 0) pitch = buffer.implied_pitch();
+            FrameOptions options;
+            options.pts = pts;
+            options.force_keyframe = force_keyframe;
+            const auto* bytes = static_cast<const uint8_t*>(buffer.view().buf);
+            const size_t size = size_t(buffer.view().len);
+            py::gil_scoped_release release;
+            session->submit(format, bytes, size, pitch, options);
+          },
+          py::arg("id"), py::arg("generation"), py::arg("data"), py::arg("format"),
+          py::arg("pts"), py::arg("force_keyframe"), py::arg("pitch"))
+      .def(
+          "reap",
+          [](SessionManager& self, uint64_t id, uint32_t generation) {
+            auto session = self.encode_session(handle(id, generation));
+            std::vector<EncodedPacket> packets;
+            {
+              py::gil_scoped_release release;
+              packets = session->reap();
+            }
+            return to_python(std::move(packets));
+          },
+          py::arg("id"), py::arg("generation"))
+      .def(
+          "flush",
+          [](SessionManager& self, uint64_t id, uint32_t generation) {
+            auto session = self.encode_session(handle(id, generation));
+            std::vector<EncodedPacket> packets;
+            {
+              py::gil_scoped_release release;
+              packets = session->flush();
+            }
+            return to_python(std::move(packets));
+          },
+          py::arg("id"), py::arg("generation"))
+      .def(
+          "close_encode",
+          [](SessionManager& self, uint64_t id, uint32_t generation) {
+            std::vector<EncodedPacket> packets;
+            {
+              py::gil_scoped_release release;
+              packets = self.close_encode(handle(id, generation));
+            }
+            return to_python(std::move(packets));
+          },
+          py::arg("id"), py::arg("generation"))
+      .def(
+          "telemetry",
+          [](SessionManager& self, uint64_t id, uint32_t generation) {
+            return to_python(self.telemetry(handle(id, generation)));
+          },
+          py::arg("id"), py::arg("generation"))
+      .def(
+          "state",
+          [](SessionManager& self, uint64_t id, uint32_t generation) {
+            return to_python(self.state(handle(id, generation)));
+          },
+          py::arg("id"), py::arg("generation"));
+}
+
+}  // namespace videohw::bindings

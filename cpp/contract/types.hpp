@@ -1,0 +1,85 @@
+// The backend-neutral contract, mirrored from python/videohw/contract.py.
+// Plain values only: adapters map these onto their backend, nothing here knows a backend.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace videohw {
+
+enum class Codec { H264, HEVC, AV1 };
+enum class PixelFormat { ARGB8888, BGRA, RGB24, NV12, I420 };
+enum class EncodedLayout { AnnexB, AVCC, HVCC };
+enum class RateControlMode { CBR, VBR, ConstQP };
+
+const char* to_string(Codec codec);
+const char* to_string(PixelFormat format);
+const char* to_string(RateControlMode mode);
+
+struct RateControl {
+  RateControlMode mode = RateControlMode::CBR;
+  int64_t bitrate_bps = 4'000'000;    // CBR target, VBR average
+  int64_t max_bitrate_bps = 0;        // VBR peak; CBR: equals bitrate
+  int64_t vbv_buffer_bits = 0;        // 0: one second of the peak rate
+  int qp_intra = -1, qp_inter_p = -1, qp_inter_b = -1;  // ConstQP only
+};
+
+struct CommonEncodeConfig {
+  Codec codec = Codec::H264;
+  int width = 0, height = 0;
+  int fps_num = 30, fps_den = 1;
+  bool low_latency = false;
+  int gop_length = 60;
+  int frame_interval_p = 1;  // b_frames + 1
+  int b_frames = 0;
+  RateControl rate_control;
+  bool force_idr = false;  // IDR when the config takes effect and after each flush
+};
+
+struct SoftwareEncodeConfig {
+  std::string preset = "veryfast";
+  std::string tune;  // empty: none
+  int threads = 0;   // 0: encoder's automatic choice
+};
+
+// One plane-addressed view of caller memory; valid only for the duration of a call.
+struct FrameView {
+  PixelFormat format = PixelFormat::I420;
+  int width = 0, height = 0;
+  const uint8_t* planes[3] = {nullptr, nullptr, nullptr};
+  int strides[3] = {0, 0, 0};
+  int plane_count = 0;
+};
+
+struct FrameOptions {
+  std::optional<int64_t> pts;
+  bool force_keyframe = false;
+};
+
+struct EncodedPacket {
+  std::vector<uint8_t> data;
+  int64_t pts = 0;
+  int64_t dts = 0;
+  bool is_keyframe = false;
+  uint32_t generation = 0;
+  EncodedLayout layout = EncodedLayout::AnnexB;
+};
+
+struct Capabilities {
+  std::string backend;
+  Codec codec = Codec::H264;
+  int min_width = 0, min_height = 0, max_width = 0, max_height = 0;
+  int max_b_frames = 0;
+  int max_gop_length = 0;
+  std::vector<RateControlMode> rate_control_modes;
+  std::vector<PixelFormat> input_formats;
+  bool low_latency = false;
+  bool dynamic_bitrate = false;
+  bool dynamic_resolution = false;
+  std::vector<std::string> presets;
+  std::vector<std::string> tunes;
+};
+
+}  // namespace videohw

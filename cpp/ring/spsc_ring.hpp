@@ -1,0 +1,148 @@
+// Bounded single-producer / single-consumer lock-free ring.
+//
+// One producer thread calls try_push / push_batch, one consumer thread calls try_pop /
+// pop_batch (each side may be a different thread over time only with a happens-before
+// between successive owners, e.g. a mutex hand-off). Capacity is a power of two so the
+// slot index is a mask, not a division.
+//
+// Layout: the producer's index, the consumer's index and the slots each sit on their own
+// cache lines, so the two threads never write the same line. Each side keeps a cached copy
+// of the other side's index and re-reads the shared atomic only when the cache says
+// full/empty, which keeps cross-core traffic to roughly one line transfer per batch.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+namespace videohw::ring {
+
+inline constexpr size_t kCacheLine = 64;
+
+template <typename T>
+class SpscRing {
+  static_assert(std::is_nothrow_move_constructible_v<T>,
+                "slots are moved in and out under no lock: moves must not throw");
+
+ public:
+  explicit SpscRing(size_t capacity) : capacity_(round_up_pow2(capacity)), mask_(capacity_ - 1) {
+    if (capacity == 0) throw std::invalid_argument("SpscRing capacity must be at least 1");
+    slots_ = std::make_unique<Slot[]>(capacity_);
+  }
+  ~SpscRing() {
+    while (try_pop()) {
+    }
+  }
+  SpscRing(const SpscRing&) = delete;
+  SpscRing& operator=(const SpscRing&) = delete;
+
+  size_t capacity() const noexcept { return capacity_; }
+
+  // Producer side.
+  bool try_push(T value) noexcept {
+    const size_t head = head_.value.load(std::memory_order_relaxed);  // only we write head
+    if (head - tail_cache_ == capacity_) {
+      // Acquire: the consumer's release of tail says it has finished moving out of the slot.
+      tail_cache_ = tail_.value.load(std::memory_order_acquire);
+      if (head - tail_cache_ == capacity_) return false;
+    }
+    new (slots_[head & mask_].storage) T(std::move(value));
+    // Release: the slot's contents become visible before the new head does.
+    head_.value.store(head + 1, std::memory_order_release);
+    return true;
+  }
+
+  // Moves as many of [first, last) in as fit, publishing them with one store. Returns how
+  // many were pushed.
+  template <typename It>
+  size_t push_batch(It first, It last) noexcept {
+    const size_t head = head_.value.load(std::memory_order_relaxed);
+    size_t room = capacity_ - (head - tail_cache_);
+    const size_t wanted = size_t(std::distance(first, last));
+    if (room < wanted) {
+      tail_cache_ = tail_.value.load(std::memory_order_acquire);
+      room = capacity_ - (head - tail_cache_);
+    }
+    const size_t n = wanted < room ? wanted : room;
+    for (size_t i = 0; i < n; ++i, ++first) new (slots_[(head + i) & mask_].storage) T(std::move(*first));
+    if (n) head_.value.store(head + n, std::memory_order_release);
+    return n;
+  }
+
+  // Consumer side.
+  std::optional<T> try_pop() noexcept {
+    const size_t tail = tail_.value.load(std::memory_order_relaxed);  // only we write tail
+    if (tail == head_cache_) {
+      // Acquire: pairs with the producer's release so the slot contents are visible.
+      head_cache_ = head_.value.load(std::memory_order_acquire);
+      if (tail == head_cache_) return std::nullopt;
+    }
+    T* item = slot(tail);
+    std::optional<T> out(std::move(*item));
+    item->~T();
+    // Release: the slot is free for the producer only after we are done with it.
+    tail_.value.store(tail + 1, std::memory_order_release);
+    return out;
+  }
+
+  // Pops up to `max` items into `out` (an output iterator) with one index store.
+  template <typename Out>
+  size_t pop_batch(Out out, size_t max) noexcept {
+    const size_t tail = tail_.value.load(std::memory_order_relaxed);
+    size_t available = head_cache_ - tail;
+    if (available < max) {
+      head_cache_ = head_.value.load(std::memory_order_acquire);
+      available = head_cache_ - tail;
+    }
+    const size_t n = available < max ? available : max;
+    for (size_t i = 0; i < n; ++i) {
+      T* item = slot(tail + i);
+      *out++ = std::move(*item);
+      item->~T();
+    }
+    if (n) tail_.value.store(tail + n, std::memory_order_release);
+    return n;
+  }
+
+  // Approximate when read by a third thread; exact from either side when the other is idle.
+  size_t size() const noexcept {
+    return head_.value.load(std::memory_order_acquire) - tail_.value.load(std::memory_order_acquire);
+  }
+  bool empty() const noexcept { return size() == 0; }
+
+ private:
+  struct alignas(alignof(T)) Slot {
+    unsigned char storage[sizeof(T)];
+  };
+  struct alignas(kCacheLine) PaddedIndex {
+    std::atomic<size_t> value{0};
+  };
+
+  static size_t round_up_pow2(size_t n) {
+    size_t p = 1;
+    while (p < n) p <<= 1;
+    return p;
+  }
+  T* slot(size_t index) noexcept {
+    return std::launder(reinterpret_cast<T*>(slots_[index & mask_].storage));
+  }
+
+  const size_t capacity_;
+  const size_t mask_;
+  std::unique_ptr<Slot[]> slots_;  // its own allocation: never shares a line with the indices
+
+  // Producer-owned line: head and the producer's cached view of tail.
+  alignas(kCacheLine) PaddedIndex head_;
+  alignas(kCacheLine) size_t tail_cache_ = 0;
+  // Consumer-owned line: tail and the consumer's cached view of head.
+  alignas(kCacheLine) PaddedIndex tail_;
+  alignas(kCacheLine) size_t head_cache_ = 0;
+  char pad_[kCacheLine - sizeof(size_t)];  // keeps a following object off head_cache_'s line
+};
+
+}  // namespace videohw::ring

@@ -1,0 +1,48 @@
+// The seam between the session layer and a backend adapter. The session owns one of
+// these per generation; an adapter maps the common contract onto its backend and nothing
+// above this interface knows which backend it is.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "contract/types.hpp"
+
+namespace videohw {
+
+struct BackendStats {
+  int64_t encoder_opens = 0;     // backend encoder contexts created (1 for a healthy session)
+  int64_t encoder_reopens = 0;   // contexts re-created because a drain ended the stream
+  int64_t in_place_flushes = 0;  // flushes that needed no drain at all
+  int64_t frames_encoded = 0;
+  int64_t frames_converted = 0;  // frames that went through pixel conversion
+  int64_t frame_buffer_allocations = 0;  // conversion buffers allocated (steady state: 0)
+  int64_t borrow_leaks = 0;      // caller buffers still referenced after encode returned
+  int64_t encode_ns = 0;
+  int64_t convert_ns = 0;
+  std::string flush_mode = "none";  // "in_place" or "reopen": what the last flush did
+};
+
+class EncoderBackend {
+ public:
+  virtual ~EncoderBackend() = default;
+
+  virtual const char* name() const = 0;
+
+  // Encodes one frame; packets that became ready are appended to `out`. The frame's
+  // memory is not referenced after the call returns.
+  virtual void encode(const FrameView& frame, const FrameOptions& options,
+                      std::vector<EncodedPacket>& out) = 0;
+
+  // Appends every packet of every frame encoded so far. The backend accepts frames again
+  // afterwards.
+  virtual void flush(std::vector<EncodedPacket>& out) = 0;
+
+  // End of stream: appends the remaining packets. No frame may follow.
+  virtual void finish(std::vector<EncodedPacket>& out) = 0;
+
+  virtual BackendStats stats() const = 0;
+};
+
+}  // namespace videohw

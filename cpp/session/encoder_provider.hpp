@@ -1,0 +1,20 @@
+// What the session layer needs from a backend before any session exists: its name, what it
+// can do, and a way to create an encoder. Tests inject their own provider here.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "session/encoder_backend.hpp"
+
+namespace videohw {
+
+class EncoderProvider {
+ public:
+  virtual ~EncoderProvider() = default;
+  virtual std::string name() const = 0;
+  virtual Capabilities capabilities(Codec codec) const = 0;
+  virtual std::unique_ptr<EncoderBackend> create(const CommonEncodeConfig& config) const = 0;
+};
+
+}  // namespace videohw

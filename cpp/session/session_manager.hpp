@@ -1,0 +1,38 @@
+// Owns every session of a controller and resolves handles (id, generation) to them.
+// A handle of a closed session raises SessionClosed; one whose generation is not the
+// session's active generation raises StaleSession, and the call takes nothing.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "session/encode_session.hpp"
+
+namespace videohw {
+
+struct SessionHandle {
+  uint64_t id = 0;
+  uint32_t generation = 0;
+};
+
+class SessionManager {
+ public:
+  SessionHandle start_encode(const CommonEncodeConfig& config, const EncoderProvider& provider);
+  std::shared_ptr<EncodeSession> encode_session(SessionHandle handle) const;
+  std::vector<EncodedPacket> close_encode(SessionHandle handle);
+  // Works for open and closed sessions alike.
+  TelemetryMap telemetry(SessionHandle handle) const;
+  SessionStateInfo state(SessionHandle handle) const;
+
+ private:
+  std::shared_ptr<EncodeSession> find(uint64_t id) const;
+
+  mutable std::mutex mu_;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, std::shared_ptr<EncodeSession>> open_;
+  std::map<uint64_t, std::shared_ptr<EncodeSession>> closed_;  // kept for telemetry
+};
+
+}  // namespace videohw

@@ -1,0 +1,120 @@
+#include "software/encoder_options.hpp"
+
+#include <cmath>
+
+extern "C" {
+#include <libavutil/opt.h>
+}
+
+#include "contract/errors.hpp"
+
+namespace videohw::software {
+
+namespace {
+
+std::string kbps(int64_t bps) { return std::to_string(std::max<int64_t>(1, (bps + 500) / 1000)); }
+
+// x264 and x265 derive I and B QPs from the P QP through these ratios:
+// qp_I = qp_P - 6*log2(ipratio), qp_B = qp_P + 6*log2(pbratio).
+std::string qp_ratio(int from, int to) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.6f", std::pow(2.0, (to - from) / 6.0));
+  return text;
+}
+
+std::string rate_control_params(const RateControl& rc) {
+  switch (rc.mode) {
+    case RateControlMode::CBR: {
+      const int64_t vbv = rc.vbv_buffer_bits ? rc.vbv_buffer_bits : rc.bitrate_bps;
+      return "bitrate=" + kbps(rc.bitrate_bps) + ":vbv-maxrate=" + kbps(rc.bitrate_bps) +
+             ":vbv-bufsize=" + kbps(vbv);
+    }
+    case RateControlMode::VBR: {
+      const int64_t vbv = rc.vbv_buffer_bits ? rc.vbv_buffer_bits : rc.max_bitrate_bps;
+      return "bitrate=" + kbps(rc.bitrate_bps) + ":vbv-maxrate=" + kbps(rc.max_bitrate_bps) +
+             ":vbv-bufsize=" + kbps(vbv);
+    }
+    case RateControlMode::ConstQP:
+      return "qp=" + std::to_string(rc.qp_inter_p) + ":ipratio=" +
+             qp_ratio(rc.qp_intra, rc.qp_inter_p) + ":pbratio=" +
+             qp_ratio(rc.qp_inter_p, rc.qp_inter_b);
+  }
+  return {};
+}
+
+// Exact keyframe positions: a fixed interval, no scene-cut keyframes, closed GOPs (every
+// keyframe an IDR), and a fixed B-frame pattern rather than an adaptive one.
+std::string gop_params(const CommonEncodeConfig& c) {
+  std::string p = "keyint=" + std::to_string(c.gop_length) +
+                  ":min-keyint=" + std::to_string(c.gop_length) +
+                  ":scenecut=0:open-gop=0:bframes=" + std::to_string(c.b_frames);
+  if (c.b_frames > 0) p += ":b-adapt=0";
+  return p;
+}
+
+}  // namespace
+
+EncoderOptions map_encoder_options(const CommonEncodeConfig& c, const SoftwareEncodeConfig& s) {
+  EncoderOptions o;
+  const bool hevc = c.codec == Codec::HEVC;
+  if (c.codec != Codec::H264 && !hevc)
+    throw Error(ErrorKind::UnsupportedConfig,
+                std::string("codec: ") + to_string(c.codec) + " has no software encoder");
+  o.encoder_name = hevc ? "libx265" : "libx264";
+  o.gop_size = c.gop_length;
+  o.max_b_frames = c.b_frames;
+  o.thread_count = s.threads;
+
+  std::string tune = s.tune;
+  if (c.low_latency) {
+    if (hevc && !tune.empty() && tune != "zerolatency")
+      throw Error(ErrorKind::Config, "SoftwareEncodeConfig.tune: libx265 takes one tune and "
+                                     "low_latency already sets zerolatency; got '" + tune + "'");
+    tune = tune.empty() || tune == "zerolatency" ? "zerolatency" : tune + ",zerolatency";
+    // libavcodec's default thread type turns x264's sliced threads into frame threads,
+    // which hold frames back; slices keep one packet out per frame in.
+    o.thread_type = FF_THREAD_SLICE;
+  }
+  o.private_options.emplace_back("preset", s.preset);
+  if (!tune.empty()) o.private_options.emplace_back("tune", tune);
+  // A frame submitted as a keyframe must be an IDR, not merely an I frame.
+  o.private_options.emplace_back("forced-idr", "1");
+
+  std::string params = gop_params(c) + ":" + rate_control_params(c.rate_control);
+  if (hevc) params += ":repeat-headers=1:log-level=error";
+  o.private_options.emplace_back(hevc ? "x265-params" : "x264-params", params);
+  return o;
+}
+
+std::string option_value(const EncoderOptions& options, const std::string& key) {
+  for (const auto& [k, v] : options.private_options)
+    if (k == key) return v;
+  return {};
+}
+
+UniqueAVCodecContext open_encoder(const CommonEncodeConfig& c, const EncoderOptions& o) {
+  const AVCodec* codec = avcodec_find_encoder_by_name(o.encoder_name.c_str());
+  if (!codec)
+    throw Error(ErrorKind::BackendUnavailable,
+                "libavcodec has no " + o.encoder_name + " encoder (FFmpeg built without it)");
+  UniqueAVCodecContext ctx(avcodec_alloc_context3(codec));
+  if (!ctx) throw Error(ErrorKind::Encode, "avcodec_alloc_context3 failed (out of memory)");
+  ctx->width = c.width;
+  ctx->height = c.height;
+  ctx->pix_fmt = kEncoderPixelFormat;
+  ctx->time_base = AVRational{c.fps_den, c.fps_num};
+  ctx->framerate = AVRational{c.fps_num, c.fps_den};
+  ctx->gop_size = o.gop_size;
+  ctx->max_b_frames = o.max_b_frames;
+  ctx->thread_count = o.thread_count;
+  if (o.thread_type) ctx->thread_type = o.thread_type;
+  ctx->color_range = AVCOL_RANGE_MPEG;
+  for (const auto& [key, value] : o.private_options) {
+    int ret = av_opt_set(ctx->priv_data, key.c_str(), value.c_str(), 0);
+    check_av(ret, "setting " + o.encoder_name + " option " + key + "=" + value);
+  }
+  check_av(avcodec_open2(ctx.get(), codec, nullptr), "opening " + o.encoder_name);
+  return ctx;
+}
+
+}  // namespace videohw::software

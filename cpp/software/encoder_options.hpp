@@ -1,0 +1,39 @@
+// How the common contract maps onto libx264 / libx265 through libavcodec. Kept apart from
+// the adapter so tests can read the mapping and the encoder-only benchmark can open an
+// encoder with exactly the adapter's settings.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "contract/types.hpp"
+#include "software/ffmpeg_ptr.hpp"
+
+namespace videohw::software {
+
+struct EncoderOptions {
+  std::string encoder_name;  // libavcodec encoder: "libx264" or "libx265"
+  // Set on the encoder's private context: preset, tune, forced-idr, x264-params/x265-params.
+  std::vector<std::pair<std::string, std::string>> private_options;
+  int thread_count = 0;
+  int thread_type = 0;  // 0: libavcodec default
+  int gop_size = 0;
+  int max_b_frames = 0;
+};
+
+EncoderOptions map_encoder_options(const CommonEncodeConfig& common,
+                                   const SoftwareEncodeConfig& software);
+
+// The libavcodec pixel format an encoder context is opened with (4:2:0 planar).
+constexpr AVPixelFormat kEncoderPixelFormat = AV_PIX_FMT_YUV420P;
+
+// Opens an encoder context with the mapped options. Throws Error(BackendUnavailable)
+// when the encoder is not in this libavcodec, Error(Encode) when opening fails.
+UniqueAVCodecContext open_encoder(const CommonEncodeConfig& common,
+                                  const EncoderOptions& options);
+
+// Value of one private option ("" when absent): for tests and diagnostics.
+std::string option_value(const EncoderOptions& options, const std::string& key);
+
+}  // namespace videohw::software

@@ -1,0 +1,124 @@
+#include "software/frame_input.hpp"
+
+#include <chrono>
+
+extern "C" {
+#include <libavutil/opt.h>
+}
+
+#include "contract/errors.hpp"
+
+namespace videohw::software {
+
+namespace {
+
+void mark_released(void* opaque, uint8_t*) {
+  static_cast<std::atomic<bool>*>(opaque)->store(true, std::memory_order_release);
+}
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+AVPixelFormat to_av_pixel_format(PixelFormat format) {
+  switch (format) {
+    case PixelFormat::ARGB8888: return AV_PIX_FMT_ARGB;
+    case PixelFormat::BGRA: return AV_PIX_FMT_BGRA;
+    case PixelFormat::RGB24: return AV_PIX_FMT_RGB24;
+    case PixelFormat::NV12: return AV_PIX_FMT_NV12;
+    case PixelFormat::I420: return AV_PIX_FMT_YUV420P;
+  }
+  return AV_PIX_FMT_NONE;
+}
+
+FrameInput::FrameInput(int width, int height, AVPixelFormat encoder_format)
+    : width_(width), height_(height), encoder_format_(encoder_format),
+      borrowed_(av_frame_alloc()) {
+  if (!borrowed_) throw Error(ErrorKind::Encode, "av_frame_alloc failed (out of memory)");
+}
+
+AVFrame* FrameInput::begin_frame(const FrameView& view, BackendStats& stats) {
+  if (to_av_pixel_format(view.format) == encoder_format_) return borrow(view);
+  return convert(view, stats);
+}
+
+AVFrame* FrameInput::borrow(const FrameView& view) {
+  AVFrame* f = borrowed_.get();
+  f->format = encoder_format_;
+  f->width = width_;
+  f->height = height_;
+  const uint8_t* begin = view.planes[0];
+  const uint8_t* end = begin;
+  for (int i = 0; i < view.plane_count; ++i) {
+    f->data[i] = const_cast<uint8_t*>(view.planes[i]);  // read-only: buffer flagged below
+    f->linesize[i] = view.strides[i];
+    const int rows = i == 0 ? view.height : view.height / 2;
+    const uint8_t* plane_end = view.planes[i] + size_t(rows) * size_t(view.strides[i]);
+    if (plane_end > end) end = plane_end;
+  }
+  borrow_released_.store(false, std::memory_order_relaxed);
+  f->buf[0] = av_buffer_create(f->data[0], size_t(end - begin), mark_released,
+                               &borrow_released_, AV_BUFFER_FLAG_READONLY);
+  if (!f->buf[0]) {
+    borrow_released_.store(true, std::memory_order_relaxed);
+    throw Error(ErrorKind::Encode, "av_buffer_create failed (out of memory)");
+  }
+  borrowing_ = true;
+  return f;
+}
+
+AVFrame* FrameInput::convert(const FrameView& view, BackendStats& stats) {
+  const int64_t start = now_ns();
+  const AVPixelFormat source = to_av_pixel_format(view.format);
+  if (!sws_ || source != sws_source_) {
+    SwsContext* raw = sws_alloc_context();
+    if (!raw) throw Error(ErrorKind::Encode, "sws_alloc_context failed (out of memory)");
+    UniqueSwsContext ctx(raw);
+    av_opt_set_int(raw, "srcw", width_, 0);
+    av_opt_set_int(raw, "srch", height_, 0);
+    av_opt_set_int(raw, "src_format", source, 0);
+    av_opt_set_int(raw, "dstw", width_, 0);
+    av_opt_set_int(raw, "dsth", height_, 0);
+    av_opt_set_int(raw, "dst_format", encoder_format_, 0);
+    av_opt_set_int(raw, "sws_flags", SWS_BILINEAR, 0);
+    // Same size, so only the colour conversion runs; slice threads split it across cores.
+    av_opt_set_int(raw, "threads", 0, 0);
+    check_av(sws_init_context(raw, nullptr, nullptr), "initialising libswscale");
+    sws_ = std::move(ctx);
+    sws_source_ = source;
+  }
+  if (!converted_) {
+    converted_.reset(av_frame_alloc());
+    if (!converted_) throw Error(ErrorKind::Encode, "av_frame_alloc failed (out of memory)");
+    converted_->format = encoder_format_;
+    converted_->width = width_;
+    converted_->height = height_;
+    check_av(av_frame_get_buffer(converted_.get(), 0), "allocating the conversion frame");
+    stats.frame_buffer_allocations++;
+  } else if (!av_frame_is_writable(converted_.get())) {
+    // The encoder still holds the previous picture: a fresh buffer, counted, never a race.
+    check_av(av_frame_make_writable(converted_.get()), "reallocating the conversion frame");
+    stats.frame_buffer_allocations++;
+  }
+  const int height = sws_scale(sws_.get(), view.planes, view.strides, 0, height_,
+                               converted_->data, converted_->linesize);
+  if (height != height_)
+    throw Error(ErrorKind::Encode, "libswscale converted " + std::to_string(height) + " of " +
+                                       std::to_string(height_) + " rows");
+  stats.frames_converted++;
+  stats.convert_ns += now_ns() - start;
+  return converted_.get();
+}
+
+void FrameInput::end_frame(BackendStats& stats) {
+  if (!borrowing_) return;
+  borrowing_ = false;
+  av_frame_unref(borrowed_.get());
+  if (!borrow_released_.load(std::memory_order_acquire)) stats.borrow_leaks++;
+}
+
+}  // namespace videohw::software

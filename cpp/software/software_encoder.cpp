@@ -1,0 +1,131 @@
+#include "software/software_encoder.hpp"
+
+#include <chrono>
+
+#include "bitstream/annexb.hpp"
+#include "contract/errors.hpp"
+#include "contract/validate.hpp"
+
+namespace videohw::software {
+
+namespace {
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Capabilities software_capabilities(Codec codec) {
+  Capabilities caps;
+  caps.backend = "software";
+  caps.codec = codec;
+  caps.min_width = caps.min_height = 16;
+  caps.max_width = caps.max_height = 8192;
+  caps.max_b_frames = codec == Codec::H264 || codec == Codec::HEVC ? 16 : 0;
+  caps.max_gop_length = 100'000;
+  caps.rate_control_modes = {RateControlMode::CBR, RateControlMode::VBR,
+                             RateControlMode::ConstQP};
+  caps.input_formats = {PixelFormat::ARGB8888, PixelFormat::BGRA, PixelFormat::RGB24,
+                        PixelFormat::NV12, PixelFormat::I420};
+  caps.low_latency = true;
+  caps.dynamic_bitrate = false;     // reconfigure in place arrives with session switching
+  caps.dynamic_resolution = false;
+  caps.presets = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+                  "medium", "slow", "slower", "veryslow", "placebo"};
+  if (codec == Codec::HEVC)
+    caps.tunes = {"psnr", "ssim", "grain", "fastdecode", "zerolatency", "animation"};
+  else
+    caps.tunes = {"film", "animation", "grain", "stillimage", "psnr", "ssim", "fastdecode",
+                  "zerolatency"};
+  return caps;
+}
+
+SoftwareEncoder::SoftwareEncoder(const CommonEncodeConfig& common,
+                                 const SoftwareEncodeConfig& software)
+    : common_(common),
+      options_(map_encoder_options(common, software)),
+      input_(common.width, common.height, kEncoderPixelFormat),
+      packet_(av_packet_alloc()) {
+  validate(software);
+  if (!packet_) throw Error(ErrorKind::Encode, "av_packet_alloc failed (out of memory)");
+  open();
+  idr_pending_ = common.force_idr;
+}
+
+void SoftwareEncoder::open() {
+  context_ = open_encoder(common_, options_);
+  stats_.encoder_opens++;
+}
+
+void SoftwareEncoder::encode(const FrameView& frame, const FrameOptions& options,
+                             std::vector<EncodedPacket>& out) {
+  if (finished_) throw Error(ErrorKind::SessionClosed, "the encoder has reached end of stream");
+  const int64_t start = now_ns();
+  AVFrame* picture = input_.begin_frame(frame, stats_);
+  picture->pts = options.pts.value_or(0);
+  const bool keyframe = options.force_keyframe || idr_pending_;
+  picture->pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+  const int ret = avcodec_send_frame(context_.get(), picture);
+  input_.end_frame(stats_);
+  check_av(ret, "sending a frame to " + options_.encoder_name);
+  idr_pending_ = false;
+  frames_held_++;
+  stats_.frames_encoded++;
+  receive(out);
+  stats_.encode_ns += now_ns() - start;
+}
+
+void SoftwareEncoder::receive(std::vector<EncodedPacket>& out) {
+  for (;;) {
+    const int ret = avcodec_receive_packet(context_.get(), packet_.get());
+    if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
+    check_av(ret, "receiving a packet from " + options_.encoder_name);
+    EncodedPacket pkt;
+    pkt.data.assign(packet_->data, packet_->data + packet_->size);
+    pkt.pts = packet_->pts;
+    pkt.dts = packet_->dts;
+    pkt.is_keyframe =
+        bitstream::contains_random_access_picture(packet_->data, packet_->size, common_.codec);
+    pkt.layout = EncodedLayout::AnnexB;
+    av_packet_unref(packet_.get());
+    frames_held_--;
+    out.push_back(std::move(pkt));
+  }
+}
+
+// Sends end of stream and collects every remaining packet; the context is spent after.
+void SoftwareEncoder::drain(std::vector<EncodedPacket>& out) {
+  check_av(avcodec_send_frame(context_.get(), nullptr), "draining " + options_.encoder_name);
+  receive(out);
+}
+
+void SoftwareEncoder::flush(std::vector<EncodedPacket>& out) {
+  if (finished_) throw Error(ErrorKind::SessionClosed, "the encoder has reached end of stream");
+  receive(out);
+  if (frames_held_ == 0) {
+    // Nothing held back (zero-delay configuration): the stream simply goes on.
+    stats_.in_place_flushes++;
+    stats_.flush_mode = "in_place";
+  } else {
+    // libx264/libx265 in this libavcodec cannot be drained and resumed: draining ends the
+    // stream, so the context is reopened with the same settings. Counted, never hidden.
+    drain(out);
+    context_.reset();
+    open();
+    stats_.encoder_reopens++;
+    stats_.flush_mode = "reopen";
+    frames_held_ = 0;
+  }
+  if (common_.force_idr) idr_pending_ = true;
+}
+
+void SoftwareEncoder::finish(std::vector<EncodedPacket>& out) {
+  if (finished_) return;
+  drain(out);
+  finished_ = true;
+}
+
+}  // namespace videohw::software

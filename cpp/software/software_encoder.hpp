@@ -1,0 +1,45 @@
+// The software adapter: libx264 (H.264) and libx265 (HEVC) through libavcodec.
+//
+// Owns, in drop order (members are destroyed bottom-up): the packet and the input frames
+// (conversion buffers, borrow wrapper) first, then the encoder context. End of stream and
+// drain happen in finish(), called by the session before destruction.
+#pragma once
+
+#include <cstdint>
+
+#include "session/encoder_backend.hpp"
+#include "software/encoder_options.hpp"
+#include "software/frame_input.hpp"
+
+namespace videohw::software {
+
+Capabilities software_capabilities(Codec codec);
+
+class SoftwareEncoder final : public EncoderBackend {
+ public:
+  SoftwareEncoder(const CommonEncodeConfig& common, const SoftwareEncodeConfig& software);
+
+  const char* name() const override { return "software"; }
+  void encode(const FrameView& frame, const FrameOptions& options,
+              std::vector<EncodedPacket>& out) override;
+  void flush(std::vector<EncodedPacket>& out) override;
+  void finish(std::vector<EncodedPacket>& out) override;
+  BackendStats stats() const override { return stats_; }
+
+ private:
+  void open();
+  void receive(std::vector<EncodedPacket>& out);
+  void drain(std::vector<EncodedPacket>& out);
+
+  CommonEncodeConfig common_;
+  EncoderOptions options_;
+  UniqueAVCodecContext context_;
+  FrameInput input_;
+  UniqueAVPacket packet_;
+  BackendStats stats_;
+  int64_t frames_held_ = 0;  // sent to the encoder, packet not yet received
+  bool idr_pending_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace videohw::software

@@ -1,0 +1,22 @@
+#pragma once
+
+#include "session/encoder_provider.hpp"
+
+namespace videohw::software {
+
+// Creates SoftwareEncoders with one SoftwareEncodeConfig.
+class SoftwareEncoderProvider final : public EncoderProvider {
+ public:
+  explicit SoftwareEncoderProvider(SoftwareEncodeConfig config);
+  std::string name() const override { return "software"; }
+  Capabilities capabilities(Codec codec) const override;
+  std::unique_ptr<EncoderBackend> create(const CommonEncodeConfig& config) const override;
+
+ private:
+  SoftwareEncodeConfig config_;
+};
+
+// "" when libx264 and libx265 are both in this libavcodec, else what is missing.
+std::string software_unavailable_reason();
+
+}  // namespace videohw::software

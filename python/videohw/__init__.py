@@ -1,0 +1,57 @@
+"""videohw: hardware video encode sessions with explicit session control.
+
+See docs/api.md. The compiled core is ``videohw._core`` (private).
+"""
+
+from .errors import (
+    BackendUnavailableError,
+    BackpressureError,
+    ConfigError,
+    DecodeError,
+    EncodeError,
+    InvalidFrameError,
+    SessionClosedError,
+    StaleSessionError,
+    SwitchError,
+    UnsupportedConfigError,
+    VideoHwError,
+)
+from .contract import (
+    Capabilities,
+    Codec,
+    CommonDecodeConfig,
+    CommonEncodeConfig,
+    DecodeOutputMode,
+    DecoderSessionHandle,
+    EncodedLayout,
+    EncodedPacket,
+    EncoderSessionHandle,
+    Frame,
+    NvidiaDecodeConfig,
+    NvidiaEncodeConfig,
+    PixelFormat,
+    RateControl,
+    RateControlMode,
+    SessionState,
+    SessionSwitchMode,
+    SessionSwitchRequest,
+    SoftwareDecodeConfig,
+    SoftwareEncodeConfig,
+    VtDecodeConfig,
+    VtEncodeConfig,
+)
+from .controller import EncodeSession, SessionController, available_backends
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackendUnavailableError", "BackpressureError", "ConfigError", "DecodeError",
+    "EncodeError", "InvalidFrameError", "SessionClosedError", "StaleSessionError",
+    "SwitchError", "UnsupportedConfigError", "VideoHwError",
+    "Capabilities", "Codec", "CommonDecodeConfig", "CommonEncodeConfig", "DecodeOutputMode",
+    "DecoderSessionHandle", "EncodedLayout", "EncodedPacket", "EncoderSessionHandle", "Frame",
+    "NvidiaDecodeConfig", "NvidiaEncodeConfig", "PixelFormat", "RateControl",
+    "RateControlMode", "SessionState", "SessionSwitchMode", "SessionSwitchRequest",
+    "SoftwareDecodeConfig", "SoftwareEncodeConfig", "VtDecodeConfig", "VtEncodeConfig",
+    "EncodeSession", "SessionController", "available_backends",
+]

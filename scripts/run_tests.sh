@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# All tests, from nothing: system packages, a wheel built and installed into a fresh
+# virtual environment, the C++ suite (ctest), then pytest against the installed package.
+# Exits non-zero when anything fails.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$ROOT"
+
+step "system packages"
+bash scripts/install_system_deps.sh
+
+step "wheel"
+rm -rf dist
+"$PYTHON" -m pip wheel . --no-deps -w dist
+
+step "fresh virtual environment with the wheel"
+new_venv .venv-test
+.venv-test/bin/pip install -q dist/videohw-*.whl pytest
+
+step "C++ tests (ctest)"
+cmake -S . -B build-tests -DVIDEOHW_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-tests
+ctest --test-dir build-tests --output-on-failure
+
+step "Python tests (pytest, installed package)"
+# Run from tests/py so the source tree's python/ folder can never shadow the installed wheel.
+cd tests/py
+../../.venv-test/bin/python -m pytest -q -p no:cacheprovider "$@"
