@@ -17,7 +17,8 @@ struct NalUnit {
   int type = -1;      // nal_unit_type for the codec
 };
 
-// All NAL units of a buffer that begins with a start code; empty if it does not.
+// All NAL units of a buffer; bytes before the first start code are skipped, and a buffer
+// without any start code gives none.
 std::vector<NalUnit> split_annexb(const uint8_t* data, size_t size, Codec codec);
 
 // H.264: an IDR slice (type 5). HEVC: an IRAP picture (types 16..23).

@@ -109,9 +109,11 @@ std::vector<std::string> unsupported_fields(const Capabilities& caps,
   return problems;
 }
 
-void negotiate(const Capabilities& caps, const CommonEncodeConfig& config) {
+void negotiate(const Capabilities& caps, const CommonEncodeConfig& config,
+               const std::vector<std::string>& extra) {
   validate(config);
   auto problems = unsupported_fields(caps, config);
+  problems.insert(problems.end(), extra.begin(), extra.end());
   if (!problems.empty()) throw UnsupportedConfig(std::move(problems));
 }
 

@@ -17,7 +17,9 @@ void validate(const SoftwareEncodeConfig& config);
 std::vector<std::string> unsupported_fields(const Capabilities& caps,
                                             const CommonEncodeConfig& config);
 
-// validate + unsupported_fields; throws UnsupportedConfig listing all problems.
-void negotiate(const Capabilities& caps, const CommonEncodeConfig& config);
+// validate + unsupported_fields + `extra` (backend-specific problems); throws
+// UnsupportedConfig listing all of them.
+void negotiate(const Capabilities& caps, const CommonEncodeConfig& config,
+               const std::vector<std::string>& extra = {});
 
 }  // namespace videohw

@@ -31,7 +31,7 @@ EncodeSession::EncodeSession(uint64_t id, const CommonEncodeConfig& config,
                              const EncoderProvider& provider)
     : id_(id), config_(config), backend_name_(provider.name()) {
   // Checked against the capabilities before the backend is touched.
-  negotiate(provider.capabilities(config.codec), config);
+  negotiate(provider.capabilities(config.codec), config, provider.config_problems(config));
   const int64_t start = now_ns();
   backend_ = provider.create(config);
   counters_.init_ns = now_ns() - start;
@@ -98,10 +98,7 @@ std::vector<EncodedPacket> EncodeSession::take_ready() {
 }
 
 std::vector<EncodedPacket> EncodeSession::reap() {
-  {
-    std::lock_guard<std::mutex> lock(encoder_mu_);
-    require_open();
-  }
+  require_open();
   return take_ready();
 }
 
@@ -142,12 +139,12 @@ std::vector<EncodedPacket> EncodeSession::close() {
 }
 
 SessionStateInfo EncodeSession::state() const {
-  std::lock_guard<std::mutex> lock(encoder_mu_);
   SessionStateInfo info;
+  const uint32_t generation = generation_.load();
   info.state = closed_ ? SessionState::Closed : SessionState::Running;
-  info.active_generation = generation_;
-  info.config_generation = generation_;
-  info.next_generation = generation_ + 1;
+  info.active_generation = generation;
+  info.config_generation = generation;
+  info.next_generation = generation + 1;
   info.width = config_.width;
   info.height = config_.height;
   info.codec = config_.codec;
@@ -163,7 +160,7 @@ TelemetryMap EncodeSession::telemetry() const {
   return {
       {"backend", backend_name_},
       {"codec", std::string(to_string(config_.codec))},
-      {"generation", int64_t(generation_)},
+      {"generation", int64_t(generation_.load())},
       {"state", std::string(closed_ ? "closed" : "running")},
       {"session_inits", c.session_inits},
       {"encoder_opens", b.encoder_opens},

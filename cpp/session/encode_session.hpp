@@ -2,10 +2,12 @@
 // runs, the packets ready for the caller, and its telemetry.
 //
 // Locking: `encoder_mu_` serialises every call into the backend (one encode at a time);
-// `ready_mu_` guards the ready packets and counters, so `reap` never waits behind an encode.
+// `ready_mu_` guards the ready packets and counters; `closed_` and `generation_` are atomics.
+// So `reap` and `state` never wait behind an encode in progress.
 // Drop order on close: end of stream -> drain -> backend destroyed (buffers, then encoder).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -51,19 +53,19 @@ class EncodeSession {
   TelemetryMap telemetry() const;
 
  private:
-  void require_open() const;  // caller holds encoder_mu_
+  void require_open() const;
   void deliver(std::vector<EncodedPacket>& fresh);
   std::vector<EncodedPacket> take_ready();
 
   const uint64_t id_;
   const CommonEncodeConfig config_;
   const std::string backend_name_;
-  uint32_t generation_ = 1;
+  std::atomic<uint32_t> generation_{1};
 
   mutable std::mutex encoder_mu_;
   std::unique_ptr<EncoderBackend> backend_;
   BackendStats final_stats_;  // backend stats captured at close
-  bool closed_ = false;
+  std::atomic<bool> closed_{false};  // written under encoder_mu_, read anywhere
   int64_t last_pts_ = -1;
   bool any_pts_ = false;
 

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "session/encoder_backend.hpp"
 
@@ -14,6 +15,10 @@ class EncoderProvider {
   virtual ~EncoderProvider() = default;
   virtual std::string name() const = 0;
   virtual Capabilities capabilities(Codec codec) const = 0;
+  // Backend-specific limits a Capabilities record cannot express; one message per problem.
+  virtual std::vector<std::string> config_problems(const CommonEncodeConfig&) const {
+    return {};
+  }
   virtual std::unique_ptr<EncoderBackend> create(const CommonEncodeConfig& config) const = 0;
 };
 

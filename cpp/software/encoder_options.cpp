@@ -54,7 +54,26 @@ std::string gop_params(const CommonEncodeConfig& c) {
 
 }  // namespace
 
+std::vector<std::string> software_config_problems(const CommonEncodeConfig& c) {
+  std::vector<std::string> problems;
+  const RateControl& rc = c.rate_control;
+  if (rc.mode != RateControlMode::ConstQP) return problems;
+  constexpr int kMinStep = -39, kMaxStep = 19;
+  const int ip = rc.qp_inter_p - rc.qp_intra, pb = rc.qp_inter_b - rc.qp_inter_p;
+  if (ip < kMinStep || ip > kMaxStep)
+    problems.push_back("rate_control.qp_intra: " + std::to_string(rc.qp_intra) + " with qp_inter_p " +
+                       std::to_string(rc.qp_inter_p) + " is a step of " + std::to_string(ip) +
+                       "; libx264/libx265 take qp_inter_p - qp_intra in -39..19");
+  if (pb < kMinStep || pb > kMaxStep)
+    problems.push_back("rate_control.qp_inter_b: " + std::to_string(rc.qp_inter_b) +
+                       " with qp_inter_p " + std::to_string(rc.qp_inter_p) + " is a step of " +
+                       std::to_string(pb) + "; libx264/libx265 take qp_inter_b - qp_inter_p in -39..19");
+  return problems;
+}
+
 EncoderOptions map_encoder_options(const CommonEncodeConfig& c, const SoftwareEncodeConfig& s) {
+  if (auto problems = software_config_problems(c); !problems.empty())
+    throw UnsupportedConfig(std::move(problems));
   EncoderOptions o;
   const bool hevc = c.codec == Codec::HEVC;
   if (c.codec != Codec::H264 && !hevc)

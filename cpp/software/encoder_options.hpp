@@ -22,6 +22,11 @@ struct EncoderOptions {
   int max_b_frames = 0;
 };
 
+// What the mapping cannot express faithfully. Const-QP I and B QPs are derived through
+// ipratio/pbratio, which libx264/libx265 clamp to 0.01..10: so qp_P - qp_I and
+// qp_B - qp_P must lie in -39..19, or the encoder would silently use other QPs.
+std::vector<std::string> software_config_problems(const CommonEncodeConfig& common);
+
 EncoderOptions map_encoder_options(const CommonEncodeConfig& common,
                                    const SoftwareEncodeConfig& software);
 

@@ -36,6 +36,11 @@ Capabilities SoftwareEncoderProvider::capabilities(Codec codec) const {
   return software_capabilities(codec);
 }
 
+std::vector<std::string> SoftwareEncoderProvider::config_problems(
+    const CommonEncodeConfig& config) const {
+  return software_config_problems(config);
+}
+
 std::unique_ptr<EncoderBackend> SoftwareEncoderProvider::create(
     const CommonEncodeConfig& config) const {
   quiet_ffmpeg_once();

@@ -10,6 +10,7 @@ class SoftwareEncoderProvider final : public EncoderProvider {
   explicit SoftwareEncoderProvider(SoftwareEncodeConfig config);
   std::string name() const override { return "software"; }
   Capabilities capabilities(Codec codec) const override;
+  std::vector<std::string> config_problems(const CommonEncodeConfig& config) const override;
   std::unique_ptr<EncoderBackend> create(const CommonEncodeConfig& config) const override;
 
  private:
