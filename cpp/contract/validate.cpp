@@ -88,6 +88,11 @@ std::vector<std::string> unsupported_fields(const Capabilities& caps,
   const std::string who = caps.backend + " " + to_string(caps.codec);
   if (c.codec != caps.codec)
     problems.push_back(std::string("codec: ") + to_string(c.codec) + " is not " + who);
+  if (caps.max_width == 0) {
+    problems.push_back(std::string("codec: ") + to_string(c.codec) + " cannot be encoded by the " +
+                       caps.backend + " backend");
+    return problems;
+  }
   if (c.width < caps.min_width || c.width > caps.max_width)
     problems.push_back("width: " + std::to_string(c.width) + " is outside " + who + "'s " +
                        std::to_string(caps.min_width) + ".." + std::to_string(caps.max_width));

@@ -23,6 +23,9 @@ std::shared_ptr<EncodeSession> SessionManager::find(uint64_t id) const {
   if (auto it = open_.find(id); it != open_.end()) return it->second;
   if (closed_.count(id))
     throw Error(ErrorKind::SessionClosed, "encode session " + std::to_string(id) + " is closed");
+  if (id < next_id_)
+    throw Error(ErrorKind::SessionClosed, "encode session " + std::to_string(id) +
+                                              " is closed (its telemetry is no longer kept)");
   throw Error(ErrorKind::SessionClosed, "no encode session with id " + std::to_string(id));
 }
 
@@ -43,6 +46,7 @@ std::vector<EncodedPacket> SessionManager::close_encode(SessionHandle handle) {
   std::lock_guard<std::mutex> lock(mu_);
   open_.erase(handle.id);
   closed_.emplace(handle.id, session);
+  if (closed_.size() > kClosedKept) closed_.erase(closed_.begin());  // ids grow: oldest first
   return packets;
 }
 

@@ -32,7 +32,10 @@ class SessionManager {
   mutable std::mutex mu_;
   uint64_t next_id_ = 1;
   std::map<uint64_t, std::shared_ptr<EncodeSession>> open_;
-  std::map<uint64_t, std::shared_ptr<EncodeSession>> closed_;  // kept for telemetry
+  // Closed sessions (encoder already released) kept so telemetry works after close; the
+  // oldest are forgotten beyond kClosedKept so a long-running process does not grow.
+  static constexpr size_t kClosedKept = 1024;
+  std::map<uint64_t, std::shared_ptr<EncodeSession>> closed_;
 };
 
 }  // namespace videohw

@@ -100,7 +100,15 @@ EncoderOptions map_encoder_options(const CommonEncodeConfig& c, const SoftwareEn
   o.private_options.emplace_back("forced-idr", "1");
 
   std::string params = gop_params(c) + ":" + rate_control_params(c.rate_control);
-  if (hevc) params += ":repeat-headers=1:log-level=error";
+  if (hevc) {
+    params += ":repeat-headers=1:log-level=error";
+    // libavcodec's wrapper sets x265's frame threads from thread_count after the tune is
+    // applied, undoing zerolatency's single frame thread (frames would be held back).
+    if (c.low_latency) params += ":frame-threads=1";
+    // libx265 3.5's cuTree writes past its buffers when the picture is at most 48 pixels
+    // wide (heap corruption, reproducible with the ffmpeg CLI); without cuTree it is clean.
+    if (c.width <= 48) params += ":cutree=0";
+  }
   o.private_options.emplace_back(hevc ? "x265-params" : "x264-params", params);
   return o;
 }

@@ -22,9 +22,11 @@ Capabilities software_capabilities(Codec codec) {
   Capabilities caps;
   caps.backend = "software";
   caps.codec = codec;
+  // An empty record for a codec this backend cannot encode: nothing is supported.
+  if (codec != Codec::H264 && codec != Codec::HEVC) return caps;
   caps.min_width = caps.min_height = 16;
   caps.max_width = caps.max_height = 8192;
-  caps.max_b_frames = codec == Codec::H264 || codec == Codec::HEVC ? 16 : 0;
+  caps.max_b_frames = 16;
   caps.max_gop_length = 100'000;
   caps.rate_control_modes = {RateControlMode::CBR, RateControlMode::VBR,
                              RateControlMode::ConstQP};

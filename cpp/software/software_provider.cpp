@@ -5,6 +5,7 @@ extern "C" {
 #include <libavutil/log.h>
 }
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 
@@ -38,7 +39,25 @@ Capabilities SoftwareEncoderProvider::capabilities(Codec codec) const {
 
 std::vector<std::string> SoftwareEncoderProvider::config_problems(
     const CommonEncodeConfig& config) const {
-  return software_config_problems(config);
+  auto problems = software_config_problems(config);
+  const Capabilities caps = software_capabilities(config.codec);
+  const auto listed = [](const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  if (!caps.presets.empty() && !listed(caps.presets, config_.preset))
+    problems.push_back("SoftwareEncodeConfig.preset: '" + config_.preset + "' is not a " +
+                       to_string(config.codec) + " preset");
+  // x264 combines tunes with commas; each one must be known to the codec.
+  std::string tunes = config_.tune;
+  for (size_t start = 0; !tunes.empty() && start <= tunes.size();) {
+    const size_t end = std::min(tunes.find(',', start), tunes.size());
+    const std::string tune = tunes.substr(start, end - start);
+    if (!listed(caps.tunes, tune))
+      problems.push_back("SoftwareEncodeConfig.tune: '" + tune + "' is not a " +
+                         to_string(config.codec) + " tune");
+    start = end + 1;
+  }
+  return problems;
 }
 
 std::unique_ptr<EncoderBackend> SoftwareEncoderProvider::create(

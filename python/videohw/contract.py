@@ -466,8 +466,9 @@ class VtDecodeConfig:
 
 def _check_handle(handle: Union[EncoderSessionHandle, DecoderSessionHandle]) -> None:
     owner = type(handle).__name__
-    _int(owner, "id", handle.id, 0)
-    _int(owner, "generation", handle.generation, 1)
+    # The core's handle is (uint64 id, uint32 generation).
+    _int(owner, "id", handle.id, 0, 2**64 - 1)
+    _int(owner, "generation", handle.generation, 1, 2**32 - 1)
 
 
 @dataclass(frozen=True)
@@ -555,9 +556,12 @@ class Frame:
         _set(self, "format", _enum("Frame", "format", PixelFormat, self.format,
                                    InvalidFrameError))
         _check_frame_buffer(self.data)
-        _int("Frame", "pts", self.pts, optional=True, error=InvalidFrameError)
+        # Ranges of the core's types (int64 pts, int pitch): refused here with a clear
+        # message rather than as a binding TypeError.
+        _int("Frame", "pts", self.pts, -(2**63), 2**63 - 1, optional=True,
+             error=InvalidFrameError)
         _bool("Frame", "force_keyframe", self.force_keyframe, error=InvalidFrameError)
-        _int("Frame", "pitch", self.pitch, 1, optional=True, error=InvalidFrameError)
+        _int("Frame", "pitch", self.pitch, 1, 2**31 - 1, optional=True, error=InvalidFrameError)
 
     @property
     def buffer(self) -> memoryview:

@@ -378,7 +378,7 @@ def test_max_display_delay_outside_range_is_refused():
 
 
 def test_handle_generation_starts_at_one():
-    assert "EncoderSessionHandle.generation: 0 is below the minimum of 1" in config_error(
+    assert "EncoderSessionHandle.generation: 0 is outside 1..4294967295" in config_error(
         EncoderSessionHandle, id=1, generation=0)
 
 
@@ -471,10 +471,10 @@ def test_frame_errors_are_invalid_frame_errors_not_config_errors():
 
 
 @pytest.mark.parametrize("kwargs, needle", [
-    ({"pts": 1.5}, "Frame.pts: 1.5 is a float; expected an int or None"),
+    ({"pts": 1.5}, "Frame.pts: 1.5 is a float; expected an int in -9223372036854775808..9223372036854775807 or None"),
     ({"pts": True}, "Frame.pts: True is a bool"),
     ({"force_keyframe": 1}, "Frame.force_keyframe: 1; expected True or False"),
-    ({"pitch": 0}, "Frame.pitch: 0 is below the minimum of 1"),
+    ({"pitch": 0}, "Frame.pitch: 0 is outside 1..2147483647"),
     ({"pitch": 64.0}, "Frame.pitch: 64.0 is a float"),
 ])
 def test_frame_scalar_fields_are_checked(kwargs, needle):

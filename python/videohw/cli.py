@@ -1,0 +1,644 @@
+"""The ``videohw`` command: ``videohw encode`` and ``videohw caps`` (see docs/cli.md).
+
+Uses the public API only. Exit status: 0 success; 1 encode/verify failure or a runtime
+error (backend unavailable, I/O, missing ffmpeg); 2 invalid command line or configuration
+(one line on stderr, no traceback); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Iterator, Optional, Sequence
+
+import numpy as np
+
+from . import synthetic, verify
+from .progress import ProgressBar
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+DEFAULT_SIZE = (1280, 720)
+DEFAULT_SYNTHETIC_FRAMES = 300
+
+
+class CliError(Exception):
+    """A failure reported as one line on stderr with an exit status."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _api() -> Any:
+    """The public package, imported when a command runs (not when this module loads)."""
+    import videohw
+    return videohw
+
+
+# ------------------------------------------------------------------------------------------
+# Argument types
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(p) for p in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected WIDTHxHEIGHT, e.g. 1280x720")
+    if w <= 0 or h <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: width and height must be positive")
+    return w, h
+
+
+def _fps(text: str) -> tuple[int, int]:
+    try:
+        num, _, den = text.partition("/")
+        n, d = int(num), int(den) if den else 1
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected N or N/D, e.g. 30 or 30000/1001")
+    if n <= 0 or d <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: numerator and denominator must be >= 1")
+    return n, d
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: must be >= 1")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer")
+
+
+def _index_list(text: str) -> list[int]:
+    try:
+        values = [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected frame indices like 10,50")
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected frame indices >= 0 like 10,50")
+    return values
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number")
+
+
+# ------------------------------------------------------------------------------------------
+# Parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="videohw",
+        description="Video encode sessions (software: libx264/libx265; NVIDIA NVENC).")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    enc = sub.add_parser(
+        "encode", help="encode a synthetic pattern or a raw file to an Annex-B stream",
+        description="Encode a synthetic moving pattern (default) or a raw video file to an "
+                    "H.264/HEVC Annex-B elementary stream; --verify checks it with ffmpeg.")
+    src = enc.add_argument_group("input")
+    src.add_argument("--input", metavar="FILE",
+                     help="raw video file (frames back to back, minimum pitch); default: "
+                          "a synthetic moving pattern")
+    src.add_argument("--input-format", choices=synthetic.FORMATS,
+                     help="pixel format of the input (required with --input; "
+                          "default argb8888 for the synthetic pattern)")
+    src.add_argument("--size", type=_size, metavar="WxH",
+                     help="frame size (required with --input; default 1280x720)")
+    src.add_argument("--fps", type=_fps, default=(30, 1), metavar="N[/D]",
+                     help="frame rate, e.g. 30 or 30000/1001 (default 30)")
+    src.add_argument("--frames", type=_positive_int, metavar="N",
+                     help="frames to encode (default 300 for the synthetic pattern; every "
+                          "frame of --input, at most N)")
+
+    cfg = enc.add_argument_group("encoder")
+    cfg.add_argument("--backend", choices=("auto", "software", "nvidia"), default="auto",
+                     help="auto: NVIDIA where usable, else software (default auto)")
+    cfg.add_argument("--codec", choices=("h264", "hevc"), default="h264",
+                     help="output codec (default h264)")
+    cfg.add_argument("--gop", type=_int, metavar="N",
+                     help="keyframe interval in frames (default 60; 1 = all intra)")
+    cfg.add_argument("--frame-interval-p", type=_int, metavar="N",
+                     help="distance between P frames; must be --b-frames + 1")
+    cfg.add_argument("--b-frames", type=_int, metavar="N", help="B-frames between P frames "
+                     "(default 0)")
+    cfg.add_argument("--rc", metavar="SPEC",
+                     help="rate control: cbr:RATE | vbr:AVG[:MAX] | cqp:I[:P[:B]], rates "
+                          "with k/M suffixes, e.g. cbr:4M, vbr:4M:6M, cqp:22:24:26 "
+                          "(default cbr:4M)")
+    cfg.add_argument("--low-latency", action="store_true",
+                     help="no B-frames, no lookahead, one packet out per frame in")
+    cfg.add_argument("--force-idr", action="store_true",
+                     help="config force_idr: the first frame after every flush is an IDR")
+    cfg.add_argument("--force-idr-at", type=_index_list, metavar="I,J,...",
+                     help="frame indices submitted with force_keyframe=True, e.g. 10,50")
+    cfg.add_argument("--preset", help="software: ultrafast..placebo (default veryfast); "
+                                      "nvidia: p1..p7")
+    cfg.add_argument("--tune", help="software only: film, animation, grain, stillimage, "
+                                    "psnr, ssim, fastdecode")
+    cfg.add_argument("--tuning", help="nvidia only: hq, ll, ull, lossless")
+    cfg.add_argument("--threads", type=_int, metavar="N",
+                     help="software only: encoder threads (0 = auto)")
+
+    out = enc.add_argument_group("output")
+    out.add_argument("-o", "--output", metavar="FILE",
+                     help="output file (default out.h264 or out.hevc)")
+    out.add_argument("--verify", action="store_true",
+                     help="decode the output with ffprobe/ffmpeg and check frame count, "
+                          "sizes, keyframe positions and PSNR; exit 1 on any mismatch")
+    out.add_argument("--min-psnr", type=_float, default=30.0, metavar="DB",
+                     help="PSNR threshold for --verify (default 30)")
+    out.add_argument("--no-progress", action="store_true", help="no progress bar")
+    out.add_argument("--telemetry", action="store_true",
+                     help="print the session telemetry as JSON at the end")
+    out.add_argument("--json", action="store_true",
+                     help="print one JSON summary on stdout instead of text")
+    enc.set_defaults(func=cmd_encode)
+
+    caps = sub.add_parser("caps", help="capabilities of each backend",
+                          description="Show what each encode backend can do on this machine, "
+                                      "or why it cannot be used.")
+    caps.add_argument("--json", action="store_true", help="machine-readable output")
+    caps.set_defaults(func=cmd_caps)
+    return parser
+
+
+# ------------------------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass
+class _Input:
+    """Where frames come from: the synthetic pattern or a raw file."""
+    format: str
+    width: int
+    height: int
+    n_frames: int
+    path: Optional[str] = None
+
+    @property
+    def description(self) -> str:
+        if self.path is None:
+            return f"synthetic pattern ({self.format})"
+        return f"{self.path} ({self.format})"
+
+    def frames(self) -> Iterator[np.ndarray]:
+        """Frame arrays in order; the same buffer is reused (submit copies the pixels)."""
+        if self.path is None:
+            gen = synthetic.generator(self.width, self.height, self.format)
+            buf = np.empty(gen.shape, np.uint8)
+            for i in range(self.n_frames):
+                yield gen.frame(i, out=buf)
+            return
+        buf = np.empty(synthetic.frame_shape(self.width, self.height, self.format), np.uint8)
+        view = memoryview(buf).cast("B")
+        with open(self.path, "rb") as f:
+            for i in range(self.n_frames):
+                if f.readinto(view) != len(view):
+                    raise CliError(f"{self.path}: ended early, at frame {i}", EXIT_FAIL)
+                yield buf
+
+    def raw_source(self, fps: Fraction) -> verify.RawSource:
+        if self.path is None:
+            return verify.RawSource.synthetic(self.format, self.width, self.height,
+                                              self.n_frames, fps)
+        return verify.RawSource.from_file(self.path, self.format, self.width, self.height, fps)
+
+
+def _make_input(args: argparse.Namespace) -> _Input:
+    if args.input is None:
+        width, height = args.size or DEFAULT_SIZE
+        return _Input(args.input_format or "argb8888", width, height,
+                      args.frames or DEFAULT_SYNTHETIC_FRAMES)
+    if args.input_format is None or args.size is None:
+        raise CliError("--input needs --input-format and --size (a raw file does not say "
+                       "what it holds)")
+    width, height = args.size
+    fmt = args.input_format
+    try:
+        frame_bytes = synthetic.frame_nbytes(width, height, fmt)
+        file_bytes = os.path.getsize(args.input)
+    except OSError as exc:
+        raise CliError(f"--input {args.input}: {exc.strerror or exc}")
+    if file_bytes % frame_bytes:
+        raise CliError(f"--input {args.input}: {file_bytes} bytes is not a whole number of "
+                       f"{width}x{height} {fmt} frames ({frame_bytes} bytes each; "
+                       f"{file_bytes // frame_bytes} frames and {file_bytes % frame_bytes} "
+                       f"bytes left over)")
+    n = file_bytes // frame_bytes
+    if n == 0:
+        raise CliError(f"--input {args.input}: the file is empty")
+    if args.frames:
+        n = min(n, args.frames)
+    return _Input(fmt, width, height, n, path=args.input)
+
+
+# ------------------------------------------------------------------------------------------
+# Configs
+
+
+def _common_config(vh: Any, args: argparse.Namespace, width: int, height: int) -> Any:
+    kwargs: dict[str, Any] = dict(codec=vh.Codec(args.codec), width=width, height=height,
+                                  fps_num=args.fps[0], fps_den=args.fps[1],
+                                  low_latency=args.low_latency, force_idr=args.force_idr)
+    if args.gop is not None:
+        kwargs["gop_length"] = args.gop
+    if args.frame_interval_p is not None:
+        kwargs["frame_interval_p"] = args.frame_interval_p
+    if args.b_frames is not None:
+        kwargs["b_frames"] = args.b_frames
+    if args.rc is not None:
+        try:
+            kwargs["rate_control"] = vh.RateControl.parse(args.rc)
+        except vh.ConfigError as exc:
+            raise CliError(f"--rc {args.rc}: {exc}")
+    return vh.CommonEncodeConfig(**kwargs)
+
+
+_BACKEND_FLAGS = {"software": ("preset", "tune", "threads"), "nvidia": ("preset", "tuning")}
+
+
+def _backend_config(vh: Any, backend: str, args: argparse.Namespace) -> Any:
+    """The backend config of the resolved backend, from the flags that apply to it; flags
+    of another backend are reported and ignored."""
+    own = _BACKEND_FLAGS.get(backend, ())
+    for flag in ("preset", "tune", "tuning", "threads"):
+        if getattr(args, flag) is not None and flag not in own:
+            _warn(f"--{flag} does not apply to the {backend} backend; ignored")
+    given = {f: getattr(args, f) for f in own if getattr(args, f) is not None}
+    if backend == "software":
+        return vh.SoftwareEncodeConfig(**given)
+    if backend == "nvidia":
+        return vh.NvidiaEncodeConfig(**given)
+    return None
+
+
+def _warn(message: str) -> None:
+    print(f"videohw: warning: {message}", file=sys.stderr)
+
+
+def _rate_text(bps: float) -> str:
+    return f"{bps / 1e6:.2f} Mb/s" if bps >= 1e6 else f"{bps / 1e3:.1f} kb/s"
+
+
+def _rc_text(rc: Any) -> str:
+    mode = rc.mode.value
+    if mode == "cqp":
+        return f"cqp I{rc.qp_intra} P{rc.qp_inter_p} B{rc.qp_inter_b}"
+    if mode == "vbr":
+        return f"vbr {_rate_text(rc.bitrate_bps)} avg, {_rate_text(rc.max_bitrate_bps)} max"
+    return f"{mode} {_rate_text(rc.bitrate_bps)}"
+
+
+def _short_list(values: Sequence[int], limit: int = 12) -> str:
+    items = [str(v) for v in values[:limit]]
+    if len(values) > limit:
+        items.append(f"... ({len(values)} in all)")
+    return "[" + ", ".join(items) + "]"
+
+
+# ------------------------------------------------------------------------------------------
+# encode
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    vh = _api()
+    source = _make_input(args)
+    forced = sorted(set(args.force_idr_at or ()))
+    late = [i for i in forced if i >= source.n_frames]
+    if late:
+        raise CliError(f"--force-idr-at: {_short_list(late)} not frame indices of this encode "
+                       f"(0..{source.n_frames - 1})")
+    try:
+        common = _common_config(vh, args, source.width, source.height)
+    except vh.ConfigError as exc:
+        raise CliError(str(exc))
+    if args.verify:  # fail before encoding, not after
+        try:
+            verify.find_tool("ffprobe"), verify.find_tool("ffmpeg")
+        except verify.ToolNotFoundError as exc:
+            raise CliError(str(exc), EXIT_FAIL)
+    try:
+        ctl = vh.SessionController(args.backend)
+    except vh.ConfigError as exc:
+        raise CliError(str(exc))
+    except vh.BackendUnavailableError as exc:
+        raise CliError(str(exc), EXIT_FAIL)
+    try:
+        backend_cfg = _backend_config(vh, ctl.backend, args)
+        caps = ctl.capabilities(common.codec)
+    except vh.ConfigError as exc:
+        raise CliError(str(exc))
+    fmt = vh.PixelFormat(source.format)
+    if fmt not in caps.input_formats:
+        takes = " ".join(f.value for f in vh.PixelFormat if f in caps.input_formats)
+        raise CliError(f"--input-format {fmt.value}: the {ctl.backend} backend does not take it "
+                       f"for {common.codec.value} (it takes: {takes})")
+
+    output = args.output or f"out.{common.codec.value}"
+    result = _encode(vh, ctl, common, backend_cfg, source, fmt, forced, output,
+                     progress=not args.no_progress)
+
+    seconds = source.n_frames * common.fps_den / common.fps_num
+    summary = {
+        "backend": ctl.backend,
+        "requested_backend": args.backend,
+        "fallback_reason": ctl.fallback_reason,
+        "codec": common.codec.value,
+        "width": common.width,
+        "height": common.height,
+        "fps": f"{common.fps_num}/{common.fps_den}",
+        "input": source.path or "synthetic",
+        "input_format": source.format,
+        "rate_control": _rc_text(common.rate_control),
+        "gop_length": common.gop_length,
+        "b_frames": common.b_frames,
+        "low_latency": common.low_latency,
+        "frames": source.n_frames,
+        "packets": result.packets,
+        "output": output,
+        "bytes": result.bytes,
+        "duration_s": seconds,
+        "bitrate_bps": result.bytes * 8 / seconds,
+        "encode_s": result.api_s,
+        "wall_s": result.wall_s,
+        "encode_fps": source.n_frames / result.api_s if result.api_s > 0 else None,
+        "keyframes": result.keyframes,
+        "forced_keyframes": forced,
+    }
+    report = None
+    if args.verify:
+        expected = verify.expected_keyframes(source.n_frames, common.gop_length, forced)
+        try:
+            report = verify.verify_stream(
+                output, common.codec.value, common.width, common.height, source.n_frames,
+                expected, source.raw_source(Fraction(common.fps_num, common.fps_den)),
+                args.min_psnr)
+        except verify.ToolNotFoundError as exc:
+            raise CliError(str(exc), EXIT_FAIL)
+        summary["verify"] = report.to_dict()
+    if args.telemetry:
+        summary["telemetry"] = result.telemetry
+
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        _print_summary(summary)
+        if report is not None:
+            print(f"verify ({'OK' if report.ok else 'FAILED'}; decoded by ffprobe/ffmpeg):")
+            for line in report.lines:
+                print("  " + line)
+        if args.telemetry:
+            print("telemetry:")
+            print(json.dumps(result.telemetry, indent=2, default=str))
+    return EXIT_FAIL if report is not None and not report.ok else EXIT_OK
+
+
+@dataclass
+class _EncodeResult:
+    packets: int
+    bytes: int
+    keyframes: list
+    api_s: float
+    wall_s: float
+    telemetry: dict
+
+
+def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fmt: Any,
+            forced: Sequence[int], output: str, progress: bool) -> _EncodeResult:
+    """Submits every frame, writing packets as they are reaped; closes the session."""
+    forced_set = set(forced)
+    n_packets = n_bytes = 0
+    keyframes: list[int] = []
+    api_s = 0.0
+
+    def write(packets: list) -> None:
+        nonlocal n_packets, n_bytes
+        for p in packets:
+            out.write(p.data)
+            n_packets += 1
+            n_bytes += len(p.data)
+            if p.is_keyframe:
+                keyframes.append(p.pts)
+
+    try:
+        handle = ctl.start_encode_session(common, backend_cfg)
+    except vh.ConfigError as exc:
+        raise CliError(str(exc))
+    wall0 = time.perf_counter()
+    closed = False
+    try:
+        try:
+            out = open(output, "wb")
+        except OSError as exc:
+            raise CliError(f"-o {output}: {exc.strerror or exc}", EXIT_FAIL)
+        with out, ProgressBar(source.n_frames, label="encode",
+                              enabled=None if progress else False) as bar:
+            for i, array in enumerate(source.frames()):
+                frame = vh.Frame(array, fmt, pts=i, force_keyframe=i in forced_set)
+                t0 = time.perf_counter()
+                ctl.submit(handle, frame)
+                packets = ctl.reap(handle)
+                api_s += time.perf_counter() - t0
+                write(packets)
+                bar.update()
+            bar.close()
+            t0 = time.perf_counter()
+            closed = True
+            packets = ctl.close_encode_session(handle)
+            api_s += time.perf_counter() - t0
+            write(packets)
+    finally:
+        if not closed:  # an error or an interrupt: release the session, keep the cause
+            try:
+                ctl.close_encode_session(handle)
+            except vh.VideoHwError:
+                pass
+    return _EncodeResult(n_packets, n_bytes, sorted(keyframes), api_s,
+                         time.perf_counter() - wall0, ctl.telemetry(handle))
+
+
+def _print_summary(s: dict) -> None:
+    backend = s["backend"]
+    if s["requested_backend"] != backend:
+        backend += f" ({s['requested_backend']}"
+        backend += f": {s['fallback_reason']})" if s["fallback_reason"] else ")"
+    rows = [
+        ("backend", backend),
+        ("codec", f"{s['codec']} {s['width']}x{s['height']} @ {s['fps'].removesuffix('/1')} "
+                  f"fps, {s['rate_control']}, gop {s['gop_length']}, b-frames {s['b_frames']}"
+                  + (", low latency" if s["low_latency"] else "")),
+        ("input", f"{s['input']} ({s['input_format']})"),
+        ("frames", f"{s['frames']} in, {s['packets']} packets out"),
+        ("output", f"{s['output']}: {s['bytes']} bytes"),
+        ("bitrate", f"{_rate_text(s['bitrate_bps'])} achieved over {s['duration_s']:.2f} s"),
+        ("encode", (f"{s['encode_fps']:.1f} fps" if s["encode_fps"] else "n/a")
+                   + f" ({s['encode_s']:.2f} s in videohw, {s['wall_s']:.2f} s wall)"),
+        ("keyframes", f"{len(s['keyframes'])} at {_short_list(s['keyframes'])}"),
+    ]
+    for name, value in rows:
+        print(f"{name:<10} {value}")
+
+
+# ------------------------------------------------------------------------------------------
+# caps
+
+
+def _caps_dict(vh: Any, caps: Any) -> dict:
+    return {
+        "min_width": caps.min_width, "min_height": caps.min_height,
+        "max_width": caps.max_width, "max_height": caps.max_height,
+        "max_b_frames": caps.max_b_frames, "max_gop_length": caps.max_gop_length,
+        "rate_control_modes": [m.value for m in vh.RateControlMode
+                               if m in caps.rate_control_modes],
+        "input_formats": [f.value for f in vh.PixelFormat if f in caps.input_formats],
+        "low_latency": caps.low_latency,
+        "dynamic_bitrate": caps.dynamic_bitrate,
+        "dynamic_resolution": caps.dynamic_resolution,
+        "presets": list(caps.presets),
+        "tunes": list(caps.tunes),
+    }
+
+
+_CAPS_CODECS = ("h264", "hevc")
+
+
+def collect_capabilities() -> dict:
+    """{"auto": {...}, "backends": {name: {"available", "reason", "codecs"}}}."""
+    vh = _api()
+    backends: dict[str, dict] = {}
+    for name, reason in vh.available_backends().items():
+        entry: dict[str, Any] = {"available": reason is None, "reason": reason}
+        if reason is None:
+            try:
+                ctl = vh.SessionController(name)
+            except vh.VideoHwError as exc:
+                entry = {"available": False, "reason": str(exc)}
+            else:
+                entry["codecs"] = {}
+                for codec in _CAPS_CODECS:
+                    try:
+                        entry["codecs"][codec] = _caps_dict(vh, ctl.capabilities(vh.Codec(codec)))
+                    except vh.VideoHwError as exc:
+                        entry["codecs"][codec] = {"unsupported": str(exc)}
+        backends[name] = entry
+    try:
+        auto_ctl = vh.SessionController("auto")
+        auto = {"backend": auto_ctl.backend, "fallback_reason": auto_ctl.fallback_reason}
+    except vh.VideoHwError as exc:
+        auto = {"backend": None, "fallback_reason": str(exc)}
+    return {"auto": auto, "backends": backends}
+
+
+def _yes(v: bool) -> str:
+    return "yes" if v else "no"
+
+
+_CAPS_ROWS = (
+    ("size", lambda c: f"{c['min_width']}x{c['min_height']}..{c['max_width']}x{c['max_height']}"),
+    ("B-frames (max)", lambda c: str(c["max_b_frames"])),
+    ("GOP length (max)", lambda c: str(c["max_gop_length"])),
+    ("rate control", lambda c: " ".join(c["rate_control_modes"])),
+    ("input formats", lambda c: " ".join(c["input_formats"])),
+    ("low latency", lambda c: _yes(c["low_latency"])),
+    ("dynamic bitrate", lambda c: _yes(c["dynamic_bitrate"])),
+    ("dynamic resolution", lambda c: _yes(c["dynamic_resolution"])),
+)
+
+
+def _print_caps(info: dict) -> None:
+    auto = info["auto"]
+    line = f"auto -> {auto['backend'] or 'none'}"
+    if auto["fallback_reason"]:
+        line += f" ({auto['fallback_reason']})"
+    print(line)
+    for name, entry in info["backends"].items():
+        print()
+        if not entry["available"]:
+            print(f"{name}: unavailable: {entry['reason']}")
+            continue
+        print(f"{name}: usable")
+        codecs = entry["codecs"]
+        supported = [c for c in codecs if "unsupported" not in codecs[c]]
+        for c in codecs:
+            if c not in supported:
+                print(f"  {c}: not supported: {codecs[c]['unsupported']}")
+        if not supported:
+            continue
+        table = [["", *supported]]
+        for label, cell in _CAPS_ROWS:
+            table.append([label, *(cell(codecs[c]) for c in supported)])
+        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+        for row in table:
+            print("  " + "  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        for key in ("presets", "tunes"):
+            values = {c: " ".join(codecs[c][key]) or "-" for c in supported}
+            if len(set(values.values())) == 1:
+                print(f"  {key}: {next(iter(values.values()))}")
+            else:
+                for c, v in values.items():
+                    print(f"  {key} ({c}): {v}")
+
+
+def cmd_caps(args: argparse.Namespace) -> int:
+    info = collect_capabilities()
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        _print_caps(info)
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    prog = f"videohw {args.command}"
+    try:
+        return args.func(args)
+    except CliError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print(f"\n{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # stdout went away (``videohw caps | head``): stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAIL
+    except OSError as exc:  # writing the output (disk full, ...), reading the input
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except Exception as exc:  # noqa: BLE001 -- library errors: one line, not a traceback
+        vh = sys.modules.get("videohw")
+        if vh is not None and isinstance(exc, getattr(vh, "VideoHwError", ())):
+            code = EXIT_USAGE if isinstance(exc, vh.ConfigError) else EXIT_FAIL
+            print(f"{prog}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return code
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

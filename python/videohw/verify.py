@@ -1,0 +1,384 @@
+"""Independent verification of an encoded elementary stream with Debian's ffprobe / ffmpeg.
+
+Nothing here uses videohw's own bitstream code or the compiled core: the stream is decoded
+by the ffmpeg CLI tools and compared with what the encode was asked to produce.
+
+- :func:`probe_frames` -> one :class:`FrameInfo` per decoded picture, in output
+  (presentation) order, which is the order the frames were submitted in.
+- :func:`expected_keyframes` -> where the contract puts keyframes.
+- ``check_*`` functions -> one :class:`CheckResult` each; they take plain lists so callers
+  can check a slice of a stream (for example one session generation) on its own.
+- :func:`measure_psnr` -> ffmpeg's ``psnr`` filter against the source, which is a raw file
+  or the synthetic pattern regenerated and streamed into ffmpeg's stdin.
+- :func:`verify_stream` runs every check and returns a :class:`VerifyReport`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
+
+from . import synthetic as _synthetic
+
+# ffmpeg's rawvideo pix_fmt for each videohw input format.
+FFMPEG_PIX_FMT = {"argb8888": "argb", "bgra": "bgra", "rgb24": "rgb24", "nv12": "nv12",
+                  "i420": "yuv420p"}
+# Elementary-stream demuxers by codec value.
+_DEMUXER = {"h264": "h264", "hevc": "hevc"}
+_EXTENSIONS = {".h264": "h264", ".264": "h264", ".avc": "h264", ".hevc": "hevc",
+               ".h265": "hevc", ".265": "hevc"}
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class ToolNotFoundError(RuntimeError):
+    """ffprobe or ffmpeg is not installed."""
+
+
+class ProbeError(RuntimeError):
+    """The decoder failed or reported errors in the stream."""
+
+
+def find_tool(name: str) -> str:
+    """Absolute path of ``ffprobe`` / ``ffmpeg`` on PATH, or a clear error."""
+    path = shutil.which(name)
+    if not path:
+        raise ToolNotFoundError(
+            f"{name} not found on PATH; --verify decodes the output with the ffmpeg command-line "
+            f"tools (Debian/Ubuntu: apt-get install ffmpeg)")
+    return path
+
+
+def codec_name(codec: object, path: Optional[PathLike] = None) -> Optional[str]:
+    """``"h264"`` / ``"hevc"`` from a ``Codec``, its value, or the file extension; None when
+    unknown (ffprobe then guesses)."""
+    if codec is not None:
+        name = str(getattr(codec, "value", codec)).lower()
+        if name not in _DEMUXER:
+            raise ValueError(f"codec {codec!r}; expected h264 or hevc")
+        return name
+    if path is not None:
+        return _EXTENSIONS.get(os.path.splitext(os.fspath(path))[1].lower())
+    return None
+
+
+def _format_args(codec: Optional[str]) -> list[str]:
+    return ["-f", _DEMUXER[codec]] if codec else []
+
+
+# ------------------------------------------------------------------------------------------
+# Decoding
+
+
+@dataclass(frozen=True)
+class FrameInfo:
+    """One decoded picture as ffprobe reports it."""
+    index: int          # position in output (presentation) order
+    width: int
+    height: int
+    key_frame: bool
+    pict_type: str      # "I", "P", "B" or "?"
+
+
+def probe_frames(path: PathLike, codec: object = None) -> list[FrameInfo]:
+    """Every decoded picture of an Annex-B H.264/HEVC stream, in presentation order.
+
+    Raises :class:`ProbeError` when ffprobe fails or the decoder logs any error: a broken
+    stream must not pass as a concealed or shortened frame list.
+    """
+    name = codec_name(codec, path)
+    cmd = [find_tool("ffprobe"), "-v", "error", *_format_args(name),
+           "-i", os.path.abspath(path), "-select_streams", "v:0",
+           "-show_entries", "frame=width,height,key_frame,pict_type", "-of", "json"]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    errors = proc.stderr.decode(errors="replace").strip()
+    if proc.returncode != 0 or errors:
+        raise ProbeError(f"ffprobe ({proc.returncode}) on {os.fspath(path)}: "
+                         f"{_tail(errors) or 'no message'}")
+    frames = json.loads(proc.stdout or b"{}").get("frames", [])
+    return [FrameInfo(index=i, width=int(f["width"]), height=int(f["height"]),
+                      key_frame=bool(int(f["key_frame"])), pict_type=str(f.get("pict_type", "?")))
+            for i, f in enumerate(frames)]
+
+
+def _tail(text: str, lines: int = 3) -> str:
+    return " | ".join(text.strip().splitlines()[-lines:])
+
+
+# ------------------------------------------------------------------------------------------
+# Expectations and checks
+
+
+def expected_keyframes(n_frames: int, gop_length: int, forced: Iterable[int] = ()) -> list[int]:
+    """Keyframe indices per the contract: frame 0, every forced index, and every frame
+    ``gop_length`` frames after the previous keyframe (a forced keyframe restarts the count).
+    Forced indices at or beyond ``n_frames`` are never submitted and so ignored."""
+    if gop_length < 1:
+        raise ValueError(f"gop_length {gop_length}; must be >= 1")
+    forced = set(forced)
+    if any(i < 0 for i in forced):
+        raise ValueError(f"forced keyframe indices must be >= 0: {sorted(forced)}")
+    keys: list[int] = []
+    for i in range(n_frames):
+        if not keys or i in forced or i - keys[-1] >= gop_length:
+            keys.append(i)
+    return keys
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    message: str
+    data: dict = field(default_factory=dict)
+
+    @property
+    def line(self) -> str:
+        return f"{'OK  ' if self.ok else 'FAIL'} {self.name}: {self.message}"
+
+
+def _short(indices: Sequence[int], limit: int = 12) -> str:
+    items = [str(i) for i in indices[:limit]]
+    if len(indices) > limit:
+        items.append(f"... ({len(indices)} in all)")
+    return "[" + ", ".join(items) + "]"
+
+
+def check_frame_count(frames: Sequence[FrameInfo], expected: int) -> CheckResult:
+    got = len(frames)
+    return CheckResult("frames", got == expected,
+                       f"{got} decoded, {expected} submitted",
+                       {"decoded": got, "expected": expected})
+
+
+def check_frame_sizes(frames: Sequence[FrameInfo], width: int, height: int) -> CheckResult:
+    wrong = [f for f in frames if (f.width, f.height) != (width, height)]
+    if not frames:
+        return CheckResult("size", False, f"no decoded frames to compare with {width}x{height}")
+    if not wrong:
+        return CheckResult("size", True, f"all {len(frames)} frames {width}x{height}",
+                           {"width": width, "height": height})
+    sample = ", ".join(f"#{f.index} {f.width}x{f.height}" for f in wrong[:5])
+    return CheckResult("size", False,
+                       f"{len(wrong)} of {len(frames)} frames not {width}x{height} ({sample})",
+                       {"width": width, "height": height, "wrong": [f.index for f in wrong]})
+
+
+def check_keyframes(frames: Sequence[FrameInfo], expected: Iterable[int]) -> CheckResult:
+    """The decoder's keyframes (``key_frame`` = 1) are exactly ``expected`` (indices as in
+    ``FrameInfo.index``) and every one of them is an I picture."""
+    want = sorted(set(expected))
+    got = [f.index for f in frames if f.key_frame]
+    not_intra = [f.index for f in frames if f.key_frame and f.pict_type != "I"]
+    data = {"decoded": got, "expected": want}
+    if got == want and not not_intra:
+        return CheckResult("keyframes", True, f"{len(got)} at {_short(got)} (all I)", data)
+    problems = []
+    missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+    if missing:
+        problems.append(f"missing {_short(missing)}")
+    if extra:
+        problems.append(f"unexpected {_short(extra)}")
+    if not_intra:
+        problems.append(f"not I pictures {_short(not_intra)}")
+    return CheckResult("keyframes", False,
+                       f"decoded at {_short(got)}, expected {_short(want)}: "
+                       + "; ".join(problems), data)
+
+
+# ------------------------------------------------------------------------------------------
+# PSNR
+
+
+@dataclass(frozen=True)
+class RawSource:
+    """The uncompressed source of an encode, as ffmpeg reads it.
+
+    Exactly one of ``path`` (a raw file) and ``frames`` (a callable returning an iterator
+    of frame buffers, streamed into ffmpeg's stdin) is set.
+    """
+    width: int
+    height: int
+    format: str                      # videohw input format value ("argb8888", ...)
+    fps: Fraction
+    path: Optional[str] = None
+    frames: Optional[Callable[[], Iterator[Any]]] = None
+
+    @classmethod
+    def from_file(cls, path: PathLike, fmt: object, width: int, height: int,
+                  fps: Union[Fraction, int, str] = 30) -> "RawSource":
+        return cls(width, height, _synthetic.format_name(fmt), Fraction(fps), path=os.fspath(path))
+
+    @classmethod
+    def synthetic(cls, fmt: object, width: int, height: int, n_frames: int,
+                  fps: Union[Fraction, int, str] = 30) -> "RawSource":
+        """Frames 0..n_frames-1 of :mod:`videohw.synthetic`'s pattern, regenerated."""
+        name = _synthetic.format_name(fmt)
+
+        def frames() -> Iterator[Any]:
+            gen = _synthetic.generator(width, height, name)
+            buf = gen.frame(0)
+            for i in range(n_frames):
+                yield gen.frame(i, out=buf)
+
+        return cls(width, height, name, Fraction(fps), frames=frames)
+
+    def input_args(self) -> list[str]:
+        fps = f"{self.fps.numerator}/{self.fps.denominator}"
+        return ["-f", "rawvideo", "-pix_fmt", FFMPEG_PIX_FMT[self.format],
+                "-s", f"{self.width}x{self.height}", "-r", fps,
+                "-i", os.path.abspath(self.path) if self.path is not None else "pipe:0"]
+
+
+@dataclass(frozen=True)
+class PsnrResult:
+    y: float
+    u: float
+    v: float
+    average: float
+    min: float       # worst frame (ffmpeg's per-frame average)
+    max: float
+    frames: int      # frames compared
+
+
+_PSNR_SUMMARY = re.compile(r"PSNR y:(\S+) u:(\S+) v:(\S+) average:(\S+) min:(\S+) max:(\S+)")
+
+
+def _feed(stdin: Any, frames: Iterator[Any], failure: list) -> None:
+    """Writes every frame to ffmpeg's stdin, then closes it (runs on its own thread, so
+    ffmpeg can never block on a full stderr pipe while we block on its stdin)."""
+    try:
+        for frame in frames:
+            stdin.write(memoryview(frame).cast("B"))
+    except BrokenPipeError:
+        pass  # ffmpeg stopped reading: its exit status and log say why
+    except BaseException as exc:  # noqa: BLE001 -- reported by the caller
+        failure.append(exc)
+    finally:
+        try:
+            stdin.close()
+        except BrokenPipeError:
+            pass
+
+
+def measure_psnr(encoded: PathLike, codec: object, source: RawSource,
+                 n_frames: int) -> PsnrResult:
+    """PSNR of the decoded stream against the first ``n_frames`` source frames, both
+    converted to yuv420p, with ffmpeg's ``psnr`` filter (``average`` over Y, U and V).
+
+    Frames are paired by position (both sides renumbered 0, 1, 2, ...), so timestamps in
+    the elementary stream do not matter.
+    """
+    name = codec_name(codec, encoded)
+    with tempfile.TemporaryDirectory(prefix="videohw-psnr-") as tmp:
+        # ffmpeg runs in the temporary folder so the stats file name needs no escaping in
+        # the filter graph; input paths are made absolute for that.
+        graph = (f"[0:v]trim=end_frame={n_frames},format=yuv420p,settb=1,setpts=N[ref];"
+                 f"[1:v]format=yuv420p,settb=1,setpts=N[dist];"
+                 f"[dist][ref]psnr=stats_file=psnr.log")
+        cmd = [find_tool("ffmpeg"), "-hide_banner", "-nostats", "-nostdin", "-v", "info",
+               *source.input_args(), *_format_args(name), "-i", os.path.abspath(encoded),
+               "-lavfi", graph, "-fps_mode", "passthrough", "-f", "null", "-"]
+        feeding = source.frames is not None
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if feeding else subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp)
+        failure: list = []
+        feeder = None
+        if feeding:
+            feeder = threading.Thread(target=_feed, args=(proc.stdin, source.frames(), failure),
+                                      name="videohw-psnr-feed", daemon=True)
+            feeder.start()
+        log = proc.stderr.read().decode(errors="replace")
+        proc.wait()
+        if feeder is not None:
+            feeder.join()
+        if failure:
+            raise failure[0]
+        match = _PSNR_SUMMARY.search(log)
+        if proc.returncode != 0 or not match:
+            raise ProbeError(f"ffmpeg psnr ({proc.returncode}): "
+                             f"{_tail(log, 4) or 'no PSNR summary in the log'}")
+        with open(os.path.join(tmp, "psnr.log")) as f:
+            compared = sum(1 for line in f if line.startswith("n:"))
+    y, u, v, avg, lo, hi = (float(x) for x in match.groups())
+    return PsnrResult(y=y, u=u, v=v, average=avg, min=lo, max=hi, frames=compared)
+
+
+def check_psnr(result: PsnrResult, min_psnr: float) -> CheckResult:
+    ok = result.average >= min_psnr
+    return CheckResult(
+        "psnr", ok,
+        f"{result.average:.2f} dB average {'>=' if ok else '<'} {min_psnr:g} "
+        f"(y {result.y:.2f}, u {result.u:.2f}, v {result.v:.2f}, worst frame "
+        f"{result.min:.2f}; {result.frames} frames)",
+        {"average": result.average, "y": result.y, "u": result.u, "v": result.v,
+         "min": result.min, "max": result.max, "frames": result.frames,
+         "min_psnr": min_psnr})
+
+
+# ------------------------------------------------------------------------------------------
+# The whole verification
+
+
+@dataclass
+class VerifyReport:
+    """Results of a verification; ``ok`` only when there is at least one check and every
+    check passed."""
+    checks: list = field(default_factory=list)
+
+    def add(self, check: CheckResult) -> CheckResult:
+        self.checks.append(check)
+        return check
+
+    def extend(self, other: "VerifyReport") -> None:
+        self.checks.extend(other.checks)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def lines(self) -> list[str]:
+        return [c.line for c in self.checks]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines)
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok,
+                "checks": [{"name": c.name, "ok": c.ok, "message": c.message, **c.data}
+                           for c in self.checks]}
+
+
+def verify_stream(path: PathLike, codec: object, width: int, height: int, n_frames: int,
+                  keyframes: Iterable[int], source: Optional[RawSource] = None,
+                  min_psnr: float = 30.0) -> VerifyReport:
+    """Decodes ``path`` with ffprobe and checks frame count, sizes and keyframe positions;
+    with ``source``, also PSNR >= ``min_psnr`` against it (ffmpeg).
+
+    Decoder failures become failed checks, not exceptions; a missing ffprobe/ffmpeg raises
+    :class:`ToolNotFoundError`.
+    """
+    report = VerifyReport()
+    try:
+        frames = probe_frames(path, codec)
+    except ProbeError as exc:
+        report.add(CheckResult("decode", False, str(exc)))
+        return report
+    report.add(check_frame_count(frames, n_frames))
+    report.add(check_frame_sizes(frames, width, height))
+    report.add(check_keyframes(frames, keyframes))
+    if source is not None:
+        try:
+            report.add(check_psnr(measure_psnr(path, codec, source, n_frames), min_psnr))
+        except ProbeError as exc:
+            report.add(CheckResult("psnr", False, str(exc)))
+    return report
