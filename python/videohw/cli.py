@@ -309,13 +309,6 @@ def _rc_text(rc: Any) -> str:
     return f"{mode} {_rate_text(rc.bitrate_bps)}"
 
 
-def _short_list(values: Sequence[int], limit: int = 12) -> str:
-    items = [str(v) for v in values[:limit]]
-    if len(values) > limit:
-        items.append(f"... ({len(values)} in all)")
-    return "[" + ", ".join(items) + "]"
-
-
 # ------------------------------------------------------------------------------------------
 # encode
 
@@ -326,7 +319,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     forced = sorted(set(args.force_idr_at or ()))
     late = [i for i in forced if i >= source.n_frames]
     if late:
-        raise CliError(f"--force-idr-at: {_short_list(late)} not frame indices of this encode "
+        raise CliError(f"--force-idr-at: {verify.short_list(late)} not frame indices of this encode "
                        f"(0..{source.n_frames - 1})")
     try:
         common = _common_config(vh, args, source.width, source.height)
@@ -493,7 +486,7 @@ def _print_summary(s: dict) -> None:
         ("bitrate", f"{_rate_text(s['bitrate_bps'])} achieved over {s['duration_s']:.2f} s"),
         ("encode", (f"{s['encode_fps']:.1f} fps" if s["encode_fps"] else "n/a")
                    + f" ({s['encode_s']:.2f} s in videohw, {s['wall_s']:.2f} s wall)"),
-        ("keyframes", f"{len(s['keyframes'])} at {_short_list(s['keyframes'])}"),
+        ("keyframes", f"{len(s['keyframes'])} at {verify.short_list(s['keyframes'])}"),
     ]
     for name, value in rows:
         print(f"{name:<10} {value}")

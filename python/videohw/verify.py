@@ -145,7 +145,8 @@ class CheckResult:
         return f"{'OK  ' if self.ok else 'FAIL'} {self.name}: {self.message}"
 
 
-def _short(indices: Sequence[int], limit: int = 12) -> str:
+def short_list(indices: Sequence[int], limit: int = 12) -> str:
+    """`[0, 45, ...]` for reports, cut after `limit` items."""
     items = [str(i) for i in indices[:limit]]
     if len(indices) > limit:
         items.append(f"... ({len(indices)} in all)")
@@ -180,17 +181,17 @@ def check_keyframes(frames: Sequence[FrameInfo], expected: Iterable[int]) -> Che
     not_intra = [f.index for f in frames if f.key_frame and f.pict_type != "I"]
     data = {"decoded": got, "expected": want}
     if got == want and not not_intra:
-        return CheckResult("keyframes", True, f"{len(got)} at {_short(got)} (all I)", data)
+        return CheckResult("keyframes", True, f"{len(got)} at {short_list(got)} (all I)", data)
     problems = []
     missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
     if missing:
-        problems.append(f"missing {_short(missing)}")
+        problems.append(f"missing {short_list(missing)}")
     if extra:
-        problems.append(f"unexpected {_short(extra)}")
+        problems.append(f"unexpected {short_list(extra)}")
     if not_intra:
-        problems.append(f"not I pictures {_short(not_intra)}")
+        problems.append(f"not I pictures {short_list(not_intra)}")
     return CheckResult("keyframes", False,
-                       f"decoded at {_short(got)}, expected {_short(want)}: "
+                       f"decoded at {short_list(got)}, expected {short_list(want)}: "
                        + "; ".join(problems), data)
 
 
