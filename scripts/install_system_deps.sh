@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential pkg-config cmake python3-venv python3-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   libffmpeg-nvenc-dev
-  libgtest-dev
+  libgtest-dev libbenchmark-dev libboost-dev
   ffmpeg
 )
 
