@@ -57,7 +57,8 @@ void init_contract(py::module_& m) {
       .def(py::init<>())
       .def_readwrite("preset", &SoftwareEncodeConfig::preset)
       .def_readwrite("tune", &SoftwareEncodeConfig::tune)
-      .def_readwrite("threads", &SoftwareEncodeConfig::threads);
+      .def_readwrite("threads", &SoftwareEncodeConfig::threads)
+      .def_readwrite("max_in_flight", &SoftwareEncodeConfig::max_in_flight);
 
   py::class_<Capabilities>(m, "Capabilities")
       .def_readonly("backend", &Capabilities::backend)

@@ -7,6 +7,7 @@
 #include "bindings/bindings.hpp"
 #include "contract/errors.hpp"
 #include "session/backend_registry.hpp"
+#include "session/fault_injection.hpp"
 #include "session/session_manager.hpp"
 
 namespace py = pybind11;
@@ -61,11 +62,11 @@ class BorrowedBuffer {
   bool held_ = false;
 };
 
-py::list to_python(std::vector<EncodedPacket>&& packets) {
+py::list to_python_packets(const std::vector<EncodedPacket>& packets) {
   py::list out;
-  for (auto& p : packets) {
+  for (const auto& p : packets) {
     py::bytes data(reinterpret_cast<const char*>(p.data.data()), p.data.size());
-    out.append(py::make_tuple(std::move(data), p.pts, p.dts, p.is_keyframe, p.generation,
+    out.append(py::make_tuple(data, p.pts, p.dts, p.is_keyframe, p.generation,
                               int(p.layout)));
   }
   return out;
@@ -83,31 +84,51 @@ py::dict to_python(const TelemetryMap& telemetry) {
 }
 
 py::dict to_python(const SessionStateInfo& s) {
+  const auto optional = [](uint32_t value) {
+    return value ? py::object(py::int_(value)) : py::object(py::none());
+  };
   py::dict out;
   out["state"] = to_string(s.state);
   out["active_generation"] = s.active_generation;
   out["config_generation"] = s.config_generation;
   out["next_generation"] = s.next_generation;
-  out["pending_generation"] = s.pending_generation ? py::object(py::int_(s.pending_generation))
-                                                   : py::object(py::none());
+  out["pending_generation"] = optional(s.pending_generation);
+  out["pending_mode"] = s.pending_mode.empty() ? py::object(py::none()) : py::object(py::str(s.pending_mode));
+  out["next_frame_activates"] = s.next_frame_activates;
   out["width"] = s.width;
   out["height"] = s.height;
+  out["pending_width"] = optional(uint32_t(s.pending_width));
+  out["pending_height"] = optional(uint32_t(s.pending_height));
   out["codec"] = to_string(s.codec);
   out["backend"] = s.backend;
   return out;
 }
 
-SessionHandle handle(uint64_t id, uint32_t generation) { return SessionHandle{id, generation}; }
+// Packets to Python, then their payload buffers back to the session's pool.
+py::list hand_over(EncodeSession& session, std::vector<EncodedPacket>&& packets) {
+  py::list out = to_python_packets(packets);
+  session.recycle(std::move(packets));
+  return out;
+}
 
 }  // namespace
 
 void init_session(py::module_& m) {
-  py::class_<EncoderProvider>(m, "EncoderProvider")
+  py::enum_<SwitchMode>(m, "SessionSwitchMode")
+      .value("IMMEDIATE", SwitchMode::Immediate)
+      .value("ON_NEXT_KEYFRAME", SwitchMode::OnNextKeyframe)
+      .value("DRAIN_THEN_SWAP", SwitchMode::DrainThenSwap);
+
+  py::class_<EncoderProvider, std::shared_ptr<EncoderProvider>>(m, "EncoderProvider")
       .def_property_readonly("name", &EncoderProvider::name)
       .def("capabilities", &EncoderProvider::capabilities, py::arg("codec"));
 
-  m.def("make_encoder_provider", &make_encoder_provider, py::arg("backend"),
-        py::arg("software_config"));
+  m.def(
+      "make_encoder_provider",
+      [](const std::string& backend, const SoftwareEncodeConfig& software) {
+        return std::shared_ptr<EncoderProvider>(make_encoder_provider(backend, software));
+      },
+      py::arg("backend"), py::arg("software_config"));
   m.def("encode_backend_availability", &encode_backend_availability);
   m.def(
       "resolve_encode_backend",
@@ -119,16 +140,36 @@ void init_session(py::module_& m) {
       },
       py::arg("requested"));
 
+  // Test-only fault injection (videohw._testing).
+  py::class_<FaultPlan, std::shared_ptr<FaultPlan>>(m, "FaultPlan")
+      .def(py::init([](int fail_create_at, int fail_activation_at, bool fail_reconfigure) {
+             auto plan = std::make_shared<FaultPlan>();
+             plan->fail_create_at = fail_create_at;
+             plan->fail_activation_at = fail_activation_at;
+             plan->fail_reconfigure = fail_reconfigure;
+             return plan;
+           }),
+           py::arg("fail_create_at") = -1, py::arg("fail_activation_at") = -1,
+           py::arg("fail_reconfigure") = false)
+      .def_property_readonly("creates", [](const FaultPlan& p) { return p.creates.load(); });
+  m.def(
+      "wrap_with_faults",
+      [](std::shared_ptr<EncoderProvider> inner, std::shared_ptr<FaultPlan> plan) {
+        return std::shared_ptr<EncoderProvider>(
+            std::make_shared<FaultInjectingProvider>(std::move(inner), std::move(plan)));
+      },
+      py::arg("provider"), py::arg("plan"));
+
   py::class_<SessionManager>(m, "SessionManager")
       .def(py::init<>())
       .def(
           "start_encode",
           [](SessionManager& self, const CommonEncodeConfig& config,
-             const EncoderProvider& provider) {
+             std::shared_ptr<EncoderProvider> provider) {
             SessionHandle h;
             {
               py::gil_scoped_release release;
-              h = self.start_encode(config, provider);
+              h = self.start_encode(config, std::move(provider));
             }
             return py::make_tuple(h.id, h.generation);
           },
@@ -136,8 +177,9 @@ void init_session(py::module_& m) {
       .def(
           "submit",
           [](SessionManager& self, uint64_t id, uint32_t generation, const py::object& data,
-             PixelFormat format, std::optional<int64_t> pts, bool force_keyframe, int pitch) {
-            auto session = self.encode_session(handle(id, generation));
+             PixelFormat format, std::optional<int64_t> pts, bool force_keyframe, int pitch,
+             bool block) {
+            auto session = self.encode_session(id);
             BorrowedBuffer buffer(data);
             buffer.require_uint8_c_contiguous();
             if (pitch == 0) pitch = buffer.implied_pitch();
@@ -147,55 +189,74 @@ void init_session(py::module_& m) {
             const auto* bytes = static_cast<const uint8_t*>(buffer.view().buf);
             const size_t size = size_t(buffer.view().len);
             py::gil_scoped_release release;
-            session->submit(format, bytes, size, pitch, options);
+            session->submit(generation, format, bytes, size, pitch, options, block);
           },
           py::arg("id"), py::arg("generation"), py::arg("data"), py::arg("format"),
-          py::arg("pts"), py::arg("force_keyframe"), py::arg("pitch"))
+          py::arg("pts"), py::arg("force_keyframe"), py::arg("pitch"), py::arg("block"))
       .def(
           "reap",
-          [](SessionManager& self, uint64_t id, uint32_t generation) {
-            auto session = self.encode_session(handle(id, generation));
+          [](SessionManager& self, uint64_t id, uint32_t generation, size_t min_packets,
+             int64_t timeout_ns) {
+            auto session = self.encode_session(id);
             std::vector<EncodedPacket> packets;
             {
               py::gil_scoped_release release;
-              packets = session->reap();
+              packets = session->reap(generation, min_packets, timeout_ns);
             }
-            return to_python(std::move(packets));
+            return hand_over(*session, std::move(packets));
           },
-          py::arg("id"), py::arg("generation"))
+          py::arg("id"), py::arg("generation"), py::arg("min_packets"), py::arg("timeout_ns"))
       .def(
           "flush",
           [](SessionManager& self, uint64_t id, uint32_t generation) {
-            auto session = self.encode_session(handle(id, generation));
+            auto session = self.encode_session(id);
             std::vector<EncodedPacket> packets;
             {
               py::gil_scoped_release release;
-              packets = session->flush();
+              packets = session->flush(generation);
             }
-            return to_python(std::move(packets));
+            return hand_over(*session, std::move(packets));
           },
           py::arg("id"), py::arg("generation"))
       .def(
+          "switch_encode",
+          [](SessionManager& self, uint64_t id, uint32_t generation,
+             const CommonEncodeConfig& target, std::shared_ptr<EncoderProvider> provider,
+             SwitchMode mode, bool force_idr_on_activate) {
+            auto session = self.encode_session(id);
+            py::gil_scoped_release release;
+            return session->switch_to(generation, target, std::move(provider), mode,
+                                      force_idr_on_activate);
+          },
+          py::arg("id"), py::arg("generation"), py::arg("target"), py::arg("provider"),
+          py::arg("mode"), py::arg("force_idr_on_activate"))
+      .def(
           "close_encode",
           [](SessionManager& self, uint64_t id, uint32_t generation) {
+            auto session = self.encode_session(id);
             std::vector<EncodedPacket> packets;
             {
               py::gil_scoped_release release;
-              packets = self.close_encode(handle(id, generation));
+              packets = self.close_encode(SessionHandle{id, generation});
             }
-            return to_python(std::move(packets));
+            return hand_over(*session, std::move(packets));
           },
           py::arg("id"), py::arg("generation"))
       .def(
           "telemetry",
           [](SessionManager& self, uint64_t id, uint32_t generation) {
-            return to_python(self.telemetry(handle(id, generation)));
+            TelemetryMap t;
+            {
+              py::gil_scoped_release release;
+              t = self.telemetry(SessionHandle{id, generation});
+            }
+            return to_python(t);
           },
           py::arg("id"), py::arg("generation"))
       .def(
           "state",
           [](SessionManager& self, uint64_t id, uint32_t generation) {
-            return to_python(self.state(handle(id, generation)));
+            return to_python(self.state(SessionHandle{id, generation}));
           },
           py::arg("id"), py::arg("generation"));
 }

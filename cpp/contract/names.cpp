@@ -31,4 +31,13 @@ const char* to_string(RateControlMode mode) {
   return "unknown";
 }
 
+const char* to_string(SwitchMode mode) {
+  switch (mode) {
+    case SwitchMode::Immediate: return "immediate";
+    case SwitchMode::OnNextKeyframe: return "on_next_keyframe";
+    case SwitchMode::DrainThenSwap: return "drain_then_swap";
+  }
+  return "unknown";
+}
+
 }  // namespace videohw

@@ -13,10 +13,12 @@ enum class Codec { H264, HEVC, AV1 };
 enum class PixelFormat { ARGB8888, BGRA, RGB24, NV12, I420 };
 enum class EncodedLayout { AnnexB, AVCC, HVCC };
 enum class RateControlMode { CBR, VBR, ConstQP };
+enum class SwitchMode { Immediate, OnNextKeyframe, DrainThenSwap };
 
 const char* to_string(Codec codec);
 const char* to_string(PixelFormat format);
 const char* to_string(RateControlMode mode);
+const char* to_string(SwitchMode mode);
 
 struct RateControl {
   RateControlMode mode = RateControlMode::CBR;
@@ -42,6 +44,7 @@ struct SoftwareEncodeConfig {
   std::string preset = "veryfast";
   std::string tune;  // empty: none
   int threads = 0;   // 0: encoder's automatic choice
+  int max_in_flight = 4;
 };
 
 // One plane-addressed view of caller memory; valid only for the duration of a call.

@@ -77,6 +77,9 @@ void validate(const CommonEncodeConfig& c) {
 }
 
 void validate(const SoftwareEncodeConfig& s) {
+  if (s.max_in_flight < 1 || s.max_in_flight > 64)
+    throw Error(ErrorKind::Config, "SoftwareEncodeConfig.max_in_flight: " +
+                                       std::to_string(s.max_in_flight) + " is outside 1..64");
   if (s.threads < 0 || s.threads > 64)
     throw Error(ErrorKind::Config, "SoftwareEncodeConfig.threads: " + std::to_string(s.threads) +
                                        " is outside 0..64 (0 = automatic)");

@@ -1,22 +1,10 @@
 #include "session/encode_session.hpp"
 
-#include <chrono>
-
 #include "contract/errors.hpp"
 #include "contract/frame_layout.hpp"
 #include "contract/validate.hpp"
 
 namespace videohw {
-
-namespace {
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 const char* to_string(SessionState state) {
   switch (state) {
@@ -28,158 +16,349 @@ const char* to_string(SessionState state) {
 }
 
 EncodeSession::EncodeSession(uint64_t id, const CommonEncodeConfig& config,
-                             const EncoderProvider& provider)
-    : id_(id), config_(config), backend_name_(provider.name()) {
+                             std::shared_ptr<const EncoderProvider> provider)
+    : id_(id), backend_name_(provider->name()), provider_(std::move(provider)),
+      active_config_(config), running_config_(config) {
   // Checked against the capabilities before the backend is touched.
-  negotiate(provider.capabilities(config.codec), config, provider.config_problems(config));
-  const int64_t start = now_ns();
-  backend_ = provider.create(config);
-  counters_.init_ns = now_ns() - start;
-  counters_.session_inits = 1;
+  negotiate(provider_->capabilities(config.codec), config, provider_->config_problems(config));
+  const int64_t start = monotonic_ns();
+  auto backend = provider_->create(config);
+  init_ns_ = monotonic_ns() - start;
+  pipeline_ = std::make_unique<EncodePipeline>(std::move(backend), 1, config.codec,
+                                               provider_->native_input_formats(),
+                                               provider_->max_in_flight(),
+                                               static_cast<PipelineEvents&>(*this));
+  std::lock_guard<std::mutex> lock(api_mu_);
+  publish_state();
 }
 
 EncodeSession::~EncodeSession() {
   // A session dropped without close still ends its stream before the encoder goes away.
-  if (!closed_) {
-    try {
-      close();
-    } catch (...) {
-      // Destructors must not throw; the backend is released below regardless.
-    }
+  pipeline_->close();
+}
+
+// ---- handles and events -----------------------------------------------------------------
+
+void EncodeSession::check_handle(uint32_t generation) const {
+  if (closed_.load())
+    throw Error(ErrorKind::SessionClosed, "encode session " + std::to_string(id_) + " is closed");
+  {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    if (auto it = failed_generations_.find(generation); it != failed_generations_.end())
+      throw Error(ErrorKind::Switch,
+                  "generation " + std::to_string(generation) + " of encode session " +
+                      std::to_string(id_) + " did not activate (" + it->second +
+                      "); the session rolled back to generation " +
+                      std::to_string(active_generation_.load()) + ": use that handle");
+    if (!failure_.empty())
+      throw Error(ErrorKind::Encode, "encode session " + std::to_string(id_) +
+                                         " failed: " + failure_);
+  }
+  const uint32_t active = active_generation_.load(), pending = pending_generation_.load();
+  if (generation == active || (pending && generation == pending)) return;
+  throw Error(ErrorKind::StaleSession,
+              "handle (id=" + std::to_string(id_) + ", generation=" +
+                  std::to_string(generation) + ") is stale; the active generation is " +
+                  std::to_string(active) +
+                  (pending ? " and generation " + std::to_string(pending) + " is pending" : ""));
+}
+
+void EncodeSession::on_activated(const GenerationPlan& plan, int64_t activation_ns) {
+  std::lock_guard<std::mutex> lock(events_mu_);
+  switches_.activation_ns = activation_ns - plan.request_ns;
+  activation_times_[plan.generation] = activation_ns;
+  running_config_ = plan.config;
+}
+
+void EncodeSession::on_rollback(const GenerationPlan& plan, uint32_t kept,
+                                const std::string& reason) {
+  std::lock_guard<std::mutex> lock(events_mu_);
+  const std::string text = "activation of generation " + std::to_string(plan.generation) +
+                           " failed: " + reason;
+  failed_generations_[plan.generation] = reason;
+  switches_.failures++;
+  switches_.fail_reason = text;
+  rollbacks_.push_back(Rollback{plan.generation, kept, running_config_});
+  uint32_t expected = plan.generation;
+  active_generation_.compare_exchange_strong(expected, kept);
+}
+
+void EncodeSession::on_first_packet(uint32_t generation, int64_t when_ns) {
+  std::lock_guard<std::mutex> lock(events_mu_);
+  if (auto it = activation_times_.find(generation); it != activation_times_.end()) {
+    switches_.first_packet_ns = when_ns - it->second;
+    activation_times_.erase(it);
   }
 }
 
-void EncodeSession::require_open() const {
-  if (closed_)
-    throw Error(ErrorKind::SessionClosed,
-                "encode session " + std::to_string(id_) + " is closed");
+void EncodeSession::on_failure(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(events_mu_);
+  if (failure_.empty()) failure_ = reason;
 }
 
-void EncodeSession::submit(PixelFormat format, const uint8_t* data, size_t size, int pitch,
-                           const FrameOptions& options) {
-  std::lock_guard<std::mutex> lock(encoder_mu_);
-  require_open();
-  const FrameView view = describe_frame(format, config_.width, config_.height, data, size, pitch);
+void EncodeSession::record_switch_failure(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(events_mu_);
+  switches_.failures++;
+  switches_.fail_reason = reason;
+}
+
+void EncodeSession::absorb_events() {
+  std::lock_guard<std::mutex> lock(events_mu_);
+  for (const Rollback& r : rollbacks_) {
+    if (active_config_generation_ != r.failed) continue;  // the caller has moved on since
+    // Frames go to the kept generation again; the encoder's GOP went on without a restart.
+    active_config_ = r.kept_config;
+    active_config_generation_ = r.kept;
+  }
+  rollbacks_.clear();
+}
+
+// ---- keyframes --------------------------------------------------------------------------
+
+// The contract's rule: frame 0, forced frames, and gop_length frames after the previous
+// keyframe; the encoder follows it exactly (scene cuts off, fixed GOP).
+bool EncodeSession::keyframe_next(bool forced) const {
+  return forced || keyframe_due_ || gop_position_ + 1 >= active_config_.gop_length;
+}
+
+void EncodeSession::publish_state() {
+  SessionStateInfo s;
+  s.state = closed_ ? SessionState::Closed
+                    : (pending_generation_ ? SessionState::SwitchPending : SessionState::Running);
+  s.active_generation = active_generation_.load();
+  s.config_generation = config_generation_.load();
+  s.next_generation = next_generation_;
+  s.pending_generation = pending_generation_.load();
+  s.codec = active_config_.codec;
+  s.backend = backend_name_;
+  s.width = active_config_.width;
+  s.height = active_config_.height;
+  if (pending_) {
+    s.pending_mode = to_string(pending_->mode);
+    s.pending_width = pending_->config.width;
+    s.pending_height = pending_->config.height;
+    s.next_frame_activates =
+        pending_->mode != SwitchMode::OnNextKeyframe || keyframe_next(false);
+    if (s.next_frame_activates) {
+      s.width = pending_->config.width;
+      s.height = pending_->config.height;
+      s.codec = pending_->config.codec;
+    }
+  }
+  std::lock_guard<std::mutex> lock(state_mu_);
+  published_ = s;
+}
+
+// ---- calls ------------------------------------------------------------------------------
+
+void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_t* data,
+                           size_t size, int pitch, const FrameOptions& options, bool block) {
+  std::lock_guard<std::mutex> lock(api_mu_);
+  check_handle(generation);
+  absorb_events();
+  const bool activates =
+      pending_ && (pending_->mode != SwitchMode::OnNextKeyframe ||
+                   keyframe_next(options.force_keyframe));
+  const CommonEncodeConfig& target = activates ? pending_->config : active_config_;
+  const FrameView view = describe_frame(format, target.width, target.height, data, size, pitch);
   const int64_t pts = options.pts.value_or(any_pts_ ? last_pts_ + 1 : 0);
   if (any_pts_ && pts <= last_pts_)
     throw Error(ErrorKind::InvalidFrame, "Frame.pts: " + std::to_string(pts) +
                                              " is not greater than the previous pts " +
                                              std::to_string(last_pts_));
+  if (!pipeline_->has_room()) {
+    if (!block)
+      throw Error(ErrorKind::Backpressure,
+                  "encode session " + std::to_string(id_) + " has its maximum of frames in "
+                  "flight; the frame was not taken (retry, or submit with block=True)");
+    pipeline_->wait_for_room();
+  }
   FrameOptions resolved = options;
   resolved.pts = pts;
-  std::vector<EncodedPacket> fresh;
-  backend_->encode(view, resolved, fresh);
+  bool keyframe;
+  if (activates) {
+    keyframe = !pending_->in_place || pending_->force_idr || keyframe_next(options.force_keyframe);
+    active_config_ = pending_->config;
+    active_config_generation_ = pending_->generation;
+    active_generation_ = pending_->generation;
+    pending_generation_ = 0;
+    pipeline_->push_frame(view, size, active_config_generation_, resolved, std::move(pending_));
+    pending_.reset();
+  } else {
+    keyframe = keyframe_next(options.force_keyframe);
+    pipeline_->push_frame(view, size, active_config_generation_, resolved, nullptr);
+  }
+  gop_position_ = keyframe ? 0 : gop_position_ + 1;
+  keyframe_due_ = false;
   last_pts_ = pts;
   any_pts_ = true;
-  {
-    std::lock_guard<std::mutex> ready_lock(ready_mu_);
-    counters_.frames_submitted++;
-  }
-  deliver(fresh);
+  frames_submitted_++;
+  publish_state();
 }
 
-void EncodeSession::deliver(std::vector<EncodedPacket>& fresh) {
-  if (fresh.empty()) return;
-  std::lock_guard<std::mutex> lock(ready_mu_);
-  for (auto& packet : fresh) {
-    packet.generation = generation_;
-    counters_.packets_out++;
-    counters_.bytes_out += int64_t(packet.data.size());
-    counters_.keyframes_out += packet.is_keyframe ? 1 : 0;
-    ready_.push_back(std::move(packet));
-  }
+std::vector<EncodedPacket> EncodeSession::reap(uint32_t generation, size_t min_packets,
+                                                int64_t timeout_ns) {
+  check_handle(generation);
+  return hand_out(pipeline_->take_ready(min_packets, timeout_ns));
 }
 
-std::vector<EncodedPacket> EncodeSession::take_ready() {
-  std::lock_guard<std::mutex> lock(ready_mu_);
-  std::vector<EncodedPacket> out;
-  out.swap(ready_);
-  return out;
+std::vector<EncodedPacket> EncodeSession::flush(uint32_t generation) {
+  std::lock_guard<std::mutex> lock(api_mu_);
+  check_handle(generation);
+  absorb_events();
+  const int64_t start = monotonic_ns();
+  auto marker = pipeline_->push_flush();
+  marker->wait();
+  if (!marker->error.empty())
+    throw Error(ErrorKind::Encode, "flushing encode session " + std::to_string(id_) + ": " +
+                                       marker->error);
+  // After a drain that reopened the encoder, or with force_idr, the stream restarts.
+  if (marker->reopened || active_config_.force_idr) keyframe_due_ = true;
+  flushes_++;
+  last_flush_ns_ = monotonic_ns() - start;
+  publish_state();
+  return hand_out(pipeline_->take_ready());
 }
 
-std::vector<EncodedPacket> EncodeSession::reap() {
-  require_open();
-  return take_ready();
-}
-
-std::vector<EncodedPacket> EncodeSession::flush() {
-  std::lock_guard<std::mutex> lock(encoder_mu_);
-  require_open();
-  const int64_t start = now_ns();
-  std::vector<EncodedPacket> fresh;
-  backend_->flush(fresh);
-  deliver(fresh);
-  std::lock_guard<std::mutex> ready_lock(ready_mu_);
-  counters_.flushes++;
-  counters_.last_flush_ns = now_ns() - start;
-  std::vector<EncodedPacket> out;
-  out.swap(ready_);
-  return out;
-}
-
-std::vector<EncodedPacket> EncodeSession::close() {
-  std::lock_guard<std::mutex> lock(encoder_mu_);
-  require_open();
-  std::vector<EncodedPacket> fresh;
-  // End of stream and drain first; the backend (buffers, then encoder) goes afterwards,
-  // even when the drain fails.
-  try {
-    backend_->finish(fresh);
-  } catch (...) {
-    final_stats_ = backend_->stats();
-    backend_.reset();
-    closed_ = true;
-    throw;
-  }
-  final_stats_ = backend_->stats();
-  backend_.reset();
+std::vector<EncodedPacket> EncodeSession::close(uint32_t generation) {
+  std::lock_guard<std::mutex> lock(api_mu_);
+  check_handle(generation);
+  pipeline_->close();  // end of stream -> drain -> release buffers -> destroy encoder
+  pending_.reset();    // a prepared, never activated encoder
+  pending_generation_ = 0;
   closed_ = true;
-  deliver(fresh);
-  return take_ready();
+  publish_state();
+  return hand_out(pipeline_->take_ready());
 }
+
+uint32_t EncodeSession::switch_to(uint32_t generation, const CommonEncodeConfig& target,
+                                  std::shared_ptr<const EncoderProvider> provider,
+                                  SwitchMode mode, bool force_idr_on_activate) {
+  std::lock_guard<std::mutex> lock(api_mu_);
+  check_handle(generation);
+  absorb_events();
+  // An invalid or unsupported target is the caller's error, raised before anything moves.
+  negotiate(provider->capabilities(target.codec), target, provider->config_problems(target));
+
+  auto plan = std::make_shared<GenerationPlan>();
+  plan->generation = next_generation_;
+  plan->config = target;
+  plan->mode = mode;
+  plan->force_idr = force_idr_on_activate;
+  plan->request_ns = monotonic_ns();
+  plan->in_place = provider->name() == provider_->name() &&
+                   provider->can_reconfigure(active_config_, target);
+  if (!plan->in_place) {
+    try {
+      plan->backend = provider->create(target);  // prewarm: opened now, not at activation
+    } catch (const std::exception& e) {
+      const std::string reason = "could not prepare generation " +
+                                 std::to_string(plan->generation) + ": " + e.what();
+      record_switch_failure(reason);
+      throw Error(ErrorKind::Switch, reason + "; generation " +
+                                         std::to_string(active_generation_.load()) +
+                                         " keeps running");
+    }
+  }
+  next_generation_++;
+  config_generation_ = plan->generation;
+  {
+    std::lock_guard<std::mutex> events(events_mu_);
+    if (pending_) switches_.superseded++;  // its prepared encoder is released below
+    switches_.total++;
+    (plan->in_place ? switches_.in_place : switches_.new_session)++;
+    (mode == SwitchMode::Immediate        ? switches_.immediate
+     : mode == SwitchMode::OnNextKeyframe ? switches_.on_next_keyframe
+                                          : switches_.drain_then_swap)++;
+  }
+  if (mode == SwitchMode::DrainThenSwap) {
+    auto marker = pipeline_->push_drain();
+    marker->wait();
+    if (marker->reopened) keyframe_due_ = true;
+  }
+  pending_ = plan;
+  provider_ = std::move(provider);
+  if (mode == SwitchMode::OnNextKeyframe) {
+    pending_generation_ = plan->generation;
+  } else {
+    pending_generation_ = 0;
+    active_generation_ = plan->generation;  // the next frame is its first
+  }
+  publish_state();
+  return plan->generation;
+}
+
+// ---- introspection ----------------------------------------------------------------------
 
 SessionStateInfo EncodeSession::state() const {
-  SessionStateInfo info;
-  const uint32_t generation = generation_.load();
-  info.state = closed_ ? SessionState::Closed : SessionState::Running;
-  info.active_generation = generation;
-  info.config_generation = generation;
-  info.next_generation = generation + 1;
-  info.width = config_.width;
-  info.height = config_.height;
-  info.codec = config_.codec;
-  info.backend = backend_name_;
-  return info;
+  std::lock_guard<std::mutex> lock(state_mu_);
+  SessionStateInfo s = published_;
+  s.active_generation = active_generation_.load();  // a rollback may have moved it since
+  return s;
+}
+
+std::vector<EncodedPacket> EncodeSession::hand_out(std::vector<EncodedPacket> packets) {
+  std::lock_guard<std::mutex> lock(events_mu_);
+  for (const auto& p : packets) {
+    packets_out_++;
+    bytes_out_ += int64_t(p.data.size());
+    keyframes_out_ += p.is_keyframe ? 1 : 0;
+  }
+  return packets;
+}
+
+void EncodeSession::recycle(std::vector<EncodedPacket>&& packets) {
+  pipeline_->recycle(std::move(packets));
 }
 
 TelemetryMap EncodeSession::telemetry() const {
-  std::lock_guard<std::mutex> lock(encoder_mu_);
-  const BackendStats b = backend_ ? backend_->stats() : final_stats_;
-  std::lock_guard<std::mutex> ready_lock(ready_mu_);
-  const SessionCounters& c = counters_;
+  const BackendStats b = pipeline_->backend_stats();
+  const PipelineStats p = pipeline_->stats();
+  const SessionStateInfo s = state();
+  std::lock_guard<std::mutex> lock(events_mu_);
+  const SwitchCounters& w = switches_;
   return {
       {"backend", backend_name_},
-      {"codec", std::string(to_string(config_.codec))},
-      {"generation", int64_t(generation_.load())},
-      {"state", std::string(closed_ ? "closed" : "running")},
-      {"session_inits", c.session_inits},
+      {"codec", std::string(to_string(running_config_.codec))},
+      {"generation", int64_t(s.active_generation)},
+      {"state", std::string(to_string(s.state))},
+      {"session_inits", int64_t(1)},
       {"encoder_opens", b.encoder_opens},
       {"encoder_reopens", b.encoder_reopens},
-      {"frames_submitted", c.frames_submitted},
+      {"frames_submitted", frames_submitted_.load()},
       {"frames_encoded", b.frames_encoded},
-      {"packets_out", c.packets_out},
-      {"bytes_out", c.bytes_out},
-      {"keyframes_out", c.keyframes_out},
-      {"flushes", c.flushes},
+      {"frames_failed", p.frames_failed},
+      {"packets_out", packets_out_},
+      {"bytes_out", bytes_out_},
+      {"keyframes_out", keyframes_out_},
+      {"flushes", flushes_.load()},
       {"in_place_flushes", b.in_place_flushes},
+      {"last_flush_ns", last_flush_ns_.load()},
       {"flush_mode", b.flush_mode},
-      {"frames_converted", b.frames_converted},
+      {"frames_converted", b.frames_converted + p.frames_transformed},
       {"frame_buffer_allocations", b.frame_buffer_allocations},
+      {"pool_allocations", p.pool_allocations},
       {"borrow_leaks", b.borrow_leaks},
-      {"encode_ns", b.encode_ns},
+      {"in_flight_peak", p.in_flight_peak},
+      {"queue_depth_peak_transform", p.queue_depth_peak_transform},
+      {"queue_depth_peak_encode", p.queue_depth_peak_encode},
+      {"queue_depth_peak_reap", p.queue_depth_peak_reap},
+      {"transform_ns", p.transform_ns},
+      {"encode_ns", p.encode_ns},
+      {"reap_ns", p.reap_ns},
       {"convert_ns", b.convert_ns},
-      {"init_ns", c.init_ns},
-      {"last_flush_ns", c.last_flush_ns},
+      {"init_ns", init_ns_},
+      {"switches", w.total},
+      {"switches_immediate", w.immediate},
+      {"switches_on_next_keyframe", w.on_next_keyframe},
+      {"switches_drain_then_swap", w.drain_then_swap},
+      {"switches_in_place", w.in_place},
+      {"switches_new_session", w.new_session},
+      {"switches_superseded", w.superseded},
+      {"switch_failures", w.failures},
+      {"switch_fail_reason", w.fail_reason},
+      {"last_switch_activation_ns", w.activation_ns},
+      {"last_switch_first_packet_ns", w.first_packet_ns},
   };
 }
 

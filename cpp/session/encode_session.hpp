@@ -1,19 +1,29 @@
-// One encode session: a backend encoder kept alive across flushes, the generation it
-// runs, the packets ready for the caller, and its telemetry.
+// One encode session: its generations, the switch state machine, and the pipeline that
+// runs the encoder.
 //
-// Locking: `encoder_mu_` serialises every call into the backend (one encode at a time);
-// `ready_mu_` guards the ready packets and counters; `closed_` and `generation_` are atomics.
-// So `reap` and `state` never wait behind an encode in progress.
-// Drop order on close: end of stream -> drain -> backend destroyed (buffers, then encoder).
+// Handles: a call names (id, generation). The generation must be the active one or the
+// pending one (ON_NEXT_KEYFRAME); older raises StaleSession, one whose activation failed
+// raises Switch. Generations come from next_generation_ and only grow.
+//
+// Threads: api_mu_ serialises submit / switch / flush / close (they are the pipeline's one
+// producer and may block on backpressure with the GIL released). Stage threads report
+// through PipelineEvents into state behind events_mu_, which no blocking call ever holds.
+// reap, state and telemetry take neither api_mu_ nor wait for an encode.
+//
+// Drop order: close() (or the destructor) ends the stream through the pipeline: end of
+// stream -> drain -> buffers released -> encoder destroyed -> threads joined.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "session/encoder_provider.hpp"
+#include "session/pipeline.hpp"
 #include "session/telemetry.hpp"
 
 namespace videohw {
@@ -27,51 +37,105 @@ struct SessionStateInfo {
   uint32_t config_generation = 1;
   uint32_t next_generation = 2;
   uint32_t pending_generation = 0;  // 0: none
-  int width = 0, height = 0;        // size the next submitted frame must have
+  std::string pending_mode;         // "" when none
+  bool next_frame_activates = false;
+  int width = 0, height = 0;  // the size the next frame must have (unless forced, see below)
+  int pending_width = 0, pending_height = 0;
   Codec codec = Codec::H264;
   std::string backend;
 };
 
-class EncodeSession {
+class EncodeSession final : private PipelineEvents {
  public:
-  EncodeSession(uint64_t id, const CommonEncodeConfig& config, const EncoderProvider& provider);
-  ~EncodeSession();
+  EncodeSession(uint64_t id, const CommonEncodeConfig& config,
+                std::shared_ptr<const EncoderProvider> provider);
+  ~EncodeSession() override;
   EncodeSession(const EncodeSession&) = delete;
   EncodeSession& operator=(const EncodeSession&) = delete;
 
   uint64_t id() const { return id_; }
 
-  // Checks the buffer against the active config, then encodes. Throws InvalidFrame (the
-  // frame is not taken) or Encode; never loses a frame it accepted.
-  void submit(PixelFormat format, const uint8_t* data, size_t size, int pitch,
-              const FrameOptions& options);
-  std::vector<EncodedPacket> reap();
-  std::vector<EncodedPacket> flush();
-  std::vector<EncodedPacket> close();
+  // Checks the buffer against the size the frame must have, copies it into the pipeline.
+  // Throws InvalidFrame (nothing taken), Backpressure (block=false and the pipeline full).
+  void submit(uint32_t generation, PixelFormat format, const uint8_t* data, size_t size,
+              int pitch, const FrameOptions& options, bool block = true);
+  // Ready packets; with min_packets > 0 waits as EncodePipeline::take_ready says.
+  std::vector<EncodedPacket> reap(uint32_t generation, size_t min_packets = 0,
+                                  int64_t timeout_ns = -1);
+  std::vector<EncodedPacket> flush(uint32_t generation);
+  std::vector<EncodedPacket> close(uint32_t generation);
+  // Prepares the target generation and returns its number (see docs/api.md, Switching).
+  uint32_t switch_to(uint32_t generation, const CommonEncodeConfig& target,
+                     std::shared_ptr<const EncoderProvider> provider, SwitchMode mode,
+                     bool force_idr_on_activate);
 
   SessionStateInfo state() const;
   TelemetryMap telemetry() const;
+  // Gives packet payloads back to the pool once the caller has copied them.
+  void recycle(std::vector<EncodedPacket>&& packets);
 
  private:
-  void require_open() const;
-  void deliver(std::vector<EncodedPacket>& fresh);
-  std::vector<EncodedPacket> take_ready();
+  struct SwitchCounters {
+    int64_t total = 0, immediate = 0, on_next_keyframe = 0, drain_then_swap = 0;
+    int64_t in_place = 0, new_session = 0, superseded = 0, failures = 0;
+    std::string fail_reason;
+    int64_t activation_ns = 0, first_packet_ns = 0;
+  };
+  struct Rollback {
+    uint32_t failed = 0, kept = 0;
+    CommonEncodeConfig kept_config;
+  };
+
+  // PipelineEvents, called on stage threads.
+  void on_activated(const GenerationPlan& plan, int64_t activation_ns) override;
+  void on_rollback(const GenerationPlan& plan, uint32_t kept, const std::string& reason) override;
+  void on_first_packet(uint32_t generation, int64_t when_ns) override;
+  void on_failure(const std::string& reason) override;
+
+  void check_handle(uint32_t generation) const;
+  void absorb_events();  // api_mu_ held
+  bool keyframe_next(bool forced) const;  // api_mu_ held
+  void publish_state();  // api_mu_ held
+  void record_switch_failure(const std::string& reason);
+  std::vector<EncodedPacket> hand_out(std::vector<EncodedPacket> packets);
 
   const uint64_t id_;
-  const CommonEncodeConfig config_;
   const std::string backend_name_;
-  std::atomic<uint32_t> generation_{1};
 
-  mutable std::mutex encoder_mu_;
-  std::unique_ptr<EncoderBackend> backend_;
-  BackendStats final_stats_;  // backend stats captured at close
-  std::atomic<bool> closed_{false};  // written under encoder_mu_, read anywhere
+  // Submit side (api_mu_).
+  std::mutex api_mu_;
+  std::shared_ptr<const EncoderProvider> provider_;
+  CommonEncodeConfig active_config_;   // the config new frames are encoded with
+  uint32_t active_config_generation_ = 1;
+  std::shared_ptr<GenerationPlan> pending_;  // prepared, waiting for its first frame
+  uint32_t next_generation_ = 2;
   int64_t last_pts_ = -1;
   bool any_pts_ = false;
+  int gop_position_ = 0;      // frames since the last keyframe
+  bool keyframe_due_ = true;  // the first frame, and after a flush that restarts the stream
+  int64_t init_ns_ = 0;
+  std::atomic<int64_t> frames_submitted_{0}, flushes_{0}, last_flush_ns_{0};
 
-  mutable std::mutex ready_mu_;
-  std::vector<EncodedPacket> ready_;
-  SessionCounters counters_;
+  // Read without api_mu_.
+  std::atomic<uint32_t> active_generation_{1};
+  std::atomic<uint32_t> pending_generation_{0};
+  std::atomic<uint32_t> config_generation_{1};
+  std::atomic<bool> closed_{false};
+  mutable std::mutex state_mu_;
+  SessionStateInfo published_;
+
+  // Written by stage threads (events_mu_).
+  mutable std::mutex events_mu_;
+  SwitchCounters switches_;
+  std::map<uint32_t, std::string> failed_generations_;
+  std::vector<Rollback> rollbacks_;
+  std::map<uint32_t, int64_t> activation_times_;
+  CommonEncodeConfig running_config_;  // of the encoder running now
+  std::string failure_;
+  int64_t packets_out_ = 0, bytes_out_ = 0, keyframes_out_ = 0;
+
+  // Last: constructed after, and destroyed before, everything its threads report into.
+  std::unique_ptr<EncodePipeline> pipeline_;
 };
 
 }  // namespace videohw

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "contract/errors.hpp"
 #include "contract/types.hpp"
+#include "ring/buffer_pool.hpp"
 
 namespace videohw {
 
@@ -43,6 +45,16 @@ class EncoderBackend {
   virtual void finish(std::vector<EncodedPacket>& out) = 0;
 
   virtual BackendStats stats() const = 0;
+
+  // Applies `to` to the running encoder from the next frame on. Called only when the
+  // provider's can_reconfigure(current, to) said yes; throws when the encoder refuses.
+  virtual void reconfigure(const CommonEncodeConfig& to) {
+    (void)to;
+    throw Error(ErrorKind::Switch, std::string(name()) + " cannot reconfigure in place");
+  }
+
+  // Packet payloads come from this pool when set, so steady state allocates none.
+  virtual void set_packet_pool(ring::PacketPool* pool) { (void)pool; }
 };
 
 }  // namespace videohw

@@ -20,6 +20,18 @@ class EncoderProvider {
     return {};
   }
   virtual std::unique_ptr<EncoderBackend> create(const CommonEncodeConfig& config) const = 0;
+
+  // Whether an encoder running `from` can take `to` in place (EncoderBackend::reconfigure).
+  virtual bool can_reconfigure(const CommonEncodeConfig& from, const CommonEncodeConfig& to) const {
+    (void)from;
+    (void)to;
+    return false;
+  }
+  // Formats the encoder takes without conversion; the transform stage converts the rest
+  // to I420.
+  virtual std::vector<PixelFormat> native_input_formats() const { return {PixelFormat::I420}; }
+  // Frames that may wait in the pipeline before submit blocks.
+  virtual int max_in_flight() const { return 4; }
 };
 
 }  // namespace videohw

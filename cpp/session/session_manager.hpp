@@ -1,6 +1,5 @@
-// Owns every session of a controller and resolves handles (id, generation) to them.
-// A handle of a closed session raises SessionClosed; one whose generation is not the
-// session's active generation raises StaleSession, and the call takes nothing.
+// Owns every session of a controller and finds them by id; the session itself checks the
+// handle's generation (active or pending: fine; older: StaleSession).
 #pragma once
 
 #include <cstdint>
@@ -19,15 +18,17 @@ struct SessionHandle {
 
 class SessionManager {
  public:
-  SessionHandle start_encode(const CommonEncodeConfig& config, const EncoderProvider& provider);
-  std::shared_ptr<EncodeSession> encode_session(SessionHandle handle) const;
+  SessionHandle start_encode(const CommonEncodeConfig& config,
+                             std::shared_ptr<const EncoderProvider> provider);
+  // The open session with this id; SessionClosed when it is closed or unknown.
+  std::shared_ptr<EncodeSession> encode_session(uint64_t id) const;
   std::vector<EncodedPacket> close_encode(SessionHandle handle);
-  // Works for open and closed sessions alike.
+  // Works for open and recently closed sessions alike.
   TelemetryMap telemetry(SessionHandle handle) const;
   SessionStateInfo state(SessionHandle handle) const;
 
  private:
-  std::shared_ptr<EncodeSession> find(uint64_t id) const;
+  std::shared_ptr<EncodeSession> any_session(uint64_t id) const;
 
   mutable std::mutex mu_;
   uint64_t next_id_ = 1;

@@ -113,6 +113,32 @@ EncoderOptions map_encoder_options(const CommonEncodeConfig& c, const SoftwareEn
   return o;
 }
 
+namespace {
+bool abr_family(RateControlMode mode) {
+  return mode == RateControlMode::CBR || mode == RateControlMode::VBR;
+}
+}  // namespace
+
+bool can_reconfigure_in_place(const CommonEncodeConfig& from, const CommonEncodeConfig& to) {
+  if (from.codec != Codec::H264 || to.codec != Codec::H264) return false;  // libx265: no
+  if (!abr_family(from.rate_control.mode) || !abr_family(to.rate_control.mode)) return false;
+  return from.width == to.width && from.height == to.height && from.fps_num == to.fps_num &&
+         from.fps_den == to.fps_den && from.low_latency == to.low_latency &&
+         from.gop_length == to.gop_length && from.b_frames == to.b_frames &&
+         from.frame_interval_p == to.frame_interval_p;
+}
+
+void set_rate_fields(AVCodecContext* ctx, const CommonEncodeConfig& c) {
+  const RateControl& rc = c.rate_control;
+  if (!abr_family(rc.mode)) return;
+  const int64_t max_rate = rc.mode == RateControlMode::CBR ? rc.bitrate_bps : rc.max_bitrate_bps;
+  const int64_t vbv = rc.vbv_buffer_bits ? rc.vbv_buffer_bits : max_rate;
+  // Rounded to whole kbit/s as in the x264-params string, so the first frame sees no change.
+  ctx->bit_rate = std::max<int64_t>(1, (rc.bitrate_bps + 500) / 1000) * 1000;
+  ctx->rc_max_rate = std::max<int64_t>(1, (max_rate + 500) / 1000) * 1000;
+  ctx->rc_buffer_size = int(std::max<int64_t>(1, (vbv + 500) / 1000) * 1000);
+}
+
 std::string option_value(const EncoderOptions& options, const std::string& key) {
   for (const auto& [k, v] : options.private_options)
     if (k == key) return v;
@@ -136,6 +162,7 @@ UniqueAVCodecContext open_encoder(const CommonEncodeConfig& c, const EncoderOpti
   ctx->thread_count = o.thread_count;
   if (o.thread_type) ctx->thread_type = o.thread_type;
   ctx->color_range = AVCOL_RANGE_MPEG;
+  if (c.codec == Codec::H264) set_rate_fields(ctx.get(), c);
   for (const auto& [key, value] : o.private_options) {
     int ret = av_opt_set(ctx->priv_data, key.c_str(), value.c_str(), 0);
     check_av(ret, "setting " + o.encoder_name + " option " + key + "=" + value);

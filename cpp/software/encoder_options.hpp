@@ -38,6 +38,14 @@ constexpr AVPixelFormat kEncoderPixelFormat = AV_PIX_FMT_YUV420P;
 UniqueAVCodecContext open_encoder(const CommonEncodeConfig& common,
                                   const EncoderOptions& options);
 
+// Whether a libx264 encoder running `from` can take `to` in place: libavcodec re-applies
+// AVCodecContext bit_rate / rc_max_rate / rc_buffer_size to x264 before every frame, so the
+// ABR family (CBR, VBR) can change rates and VBV; everything else needs a new encoder.
+bool can_reconfigure_in_place(const CommonEncodeConfig& from, const CommonEncodeConfig& to);
+
+// Writes the rate-control fields libavcodec compares against x264's on every frame.
+void set_rate_fields(AVCodecContext* ctx, const CommonEncodeConfig& config);
+
 // Value of one private option ("" when absent): for tests and diagnostics.
 std::string option_value(const EncoderOptions& options, const std::string& key);
 

@@ -1,11 +1,6 @@
 #include "software/frame_input.hpp"
 
 #include <chrono>
-#include <cstring>
-
-extern "C" {
-#include <libavutil/opt.h>
-}
 
 #include "contract/errors.hpp"
 
@@ -43,7 +38,8 @@ FrameInput::FrameInput(int width, int height, AVPixelFormat encoder_format)
 }
 
 AVFrame* FrameInput::begin_frame(const FrameView& view, BackendStats& stats) {
-  if (to_av_pixel_format(view.format) == encoder_format_) return borrow(view);
+  const bool same_size = view.width == width_ && view.height == height_;
+  if (same_size && to_av_pixel_format(view.format) == encoder_format_) return borrow(view);
   return convert(view, stats);
 }
 
@@ -72,23 +68,6 @@ AVFrame* FrameInput::borrow(const FrameView& view) {
   return f;
 }
 
-void FrameInput::prepare_scaler(AVPixelFormat source) {
-  if (sws_ && source == sws_source_) return;
-  SwsContext* raw = sws_alloc_context();
-  if (!raw) throw Error(ErrorKind::Encode, "sws_alloc_context failed (out of memory)");
-  UniqueSwsContext ctx(raw);
-  av_opt_set_int(raw, "srcw", width_, 0);
-  av_opt_set_int(raw, "srch", height_, 0);
-  av_opt_set_int(raw, "src_format", source, 0);
-  av_opt_set_int(raw, "dstw", width_, 0);
-  av_opt_set_int(raw, "dsth", height_, 0);
-  av_opt_set_int(raw, "dst_format", encoder_format_, 0);
-  av_opt_set_int(raw, "sws_flags", SWS_BILINEAR, 0);
-  check_av(sws_init_context(raw, nullptr, nullptr), "initialising libswscale");
-  sws_ = std::move(ctx);
-  sws_source_ = source;
-}
-
 void FrameInput::prepare_output(BackendStats& stats) {
   if (!converted_) {
     converted_.reset(av_frame_alloc());
@@ -105,44 +84,16 @@ void FrameInput::prepare_output(BackendStats& stats) {
   }
 }
 
-void FrameInput::stage_tail(const FrameView& view, int rows, const uint8_t* planes[3]) {
-  constexpr size_t kPad = 128;  // well past the widest SIMD over-read
-  const int first = view.height - rows;
-  size_t needed = 0;
-  for (int i = 0; i < view.plane_count; ++i) {
-    const int plane_rows = i == 0 ? rows : rows / 2;
-    needed += size_t(plane_rows) * size_t(view.strides[i]) + kPad;
-  }
-  if (staging_.size() < needed) staging_.assign(needed, 0);  // once per session in practice
-  uint8_t* cursor = staging_.data();
-  for (int i = 0; i < view.plane_count; ++i) {
-    const int plane_first = i == 0 ? first : first / 2;
-    const int plane_rows = i == 0 ? rows : rows / 2;
-    const size_t bytes = size_t(plane_rows) * size_t(view.strides[i]);
-    std::memcpy(cursor, view.planes[i] + size_t(plane_first) * size_t(view.strides[i]), bytes);
-    planes[i] = cursor;
-    cursor += bytes + kPad;
-  }
-}
-
 AVFrame* FrameInput::convert(const FrameView& view, BackendStats& stats) {
   const int64_t start = now_ns();
-  prepare_scaler(to_av_pixel_format(view.format));
   prepare_output(stats);
-  // Two slices, top to bottom (libswscale's slice order); 4:2:0 output needs even heights.
-  const int tail_rows = height_ >= 4 ? 2 : height_;
-  const int body_rows = height_ - tail_rows;
-  int done = 0;
-  if (body_rows > 0)
-    done += sws_scale(sws_.get(), view.planes, view.strides, 0, body_rows, converted_->data,
-                      converted_->linesize);
-  const uint8_t* tail[3] = {nullptr, nullptr, nullptr};
-  stage_tail(view, tail_rows, tail);
-  done += sws_scale(sws_.get(), tail, view.strides, body_rows, tail_rows, converted_->data,
-                    converted_->linesize);
-  if (done != height_)
-    throw Error(ErrorKind::Encode, "libswscale converted " + std::to_string(done) + " of " +
-                                       std::to_string(height_) + " rows");
+  transform::I420Planes planes;
+  for (int i = 0; i < 3; ++i) {
+    planes.data[i] = converted_->data[i];
+    planes.linesize[i] = converted_->linesize[i];
+  }
+  // A caller's view has no slack after its end, so the converter stages the last rows.
+  converter_.to_i420(view, planes, width_, height_, /*src_has_slack=*/false);
   stats.frames_converted++;
   stats.convert_ns += now_ns() - start;
   return converted_.get();

@@ -48,6 +48,7 @@ Capabilities software_capabilities(Codec codec) {
 SoftwareEncoder::SoftwareEncoder(const CommonEncodeConfig& common,
                                  const SoftwareEncodeConfig& software)
     : common_(common),
+      software_(software),
       options_(map_encoder_options(common, software)),
       input_(common.width, common.height, kEncoderPixelFormat),
       packet_(av_packet_alloc()) {
@@ -86,7 +87,12 @@ void SoftwareEncoder::receive(std::vector<EncodedPacket>& out) {
     if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
     check_av(ret, "receiving a packet from " + options_.encoder_name);
     EncodedPacket pkt;
-    pkt.data.assign(packet_->data, packet_->data + packet_->size);
+    if (packet_pool_) {
+      pkt.data = packet_pool_->take();
+      packet_pool_->fill(pkt.data, packet_->data, size_t(packet_->size));
+    } else {
+      pkt.data.assign(packet_->data, packet_->data + packet_->size);
+    }
     pkt.pts = packet_->pts;
     pkt.dts = packet_->dts;
     pkt.is_keyframe =
@@ -122,6 +128,15 @@ void SoftwareEncoder::flush(std::vector<EncodedPacket>& out) {
     frames_held_ = 0;
   }
   if (common_.force_idr) idr_pending_ = true;
+}
+
+void SoftwareEncoder::reconfigure(const CommonEncodeConfig& to) {
+  if (!can_reconfigure_in_place(common_, to))
+    throw Error(ErrorKind::Switch, "libx264 cannot take this change in place");
+  // Takes effect inside the next avcodec_send_frame (libavcodec's per-frame reconfig).
+  set_rate_fields(context_.get(), to);
+  common_ = to;
+  options_ = map_encoder_options(to, software_);  // a later reopen uses the new rates
 }
 
 void SoftwareEncoder::finish(std::vector<EncodedPacket>& out) {

@@ -25,6 +25,8 @@ class SoftwareEncoder final : public EncoderBackend {
   void flush(std::vector<EncodedPacket>& out) override;
   void finish(std::vector<EncodedPacket>& out) override;
   BackendStats stats() const override { return stats_; }
+  void reconfigure(const CommonEncodeConfig& to) override;
+  void set_packet_pool(ring::PacketPool* pool) override { packet_pool_ = pool; }
 
  private:
   void open();
@@ -32,11 +34,13 @@ class SoftwareEncoder final : public EncoderBackend {
   void drain(std::vector<EncodedPacket>& out);
 
   CommonEncodeConfig common_;
+  SoftwareEncodeConfig software_;
   EncoderOptions options_;
   UniqueAVCodecContext context_;
   FrameInput input_;
   UniqueAVPacket packet_;
   BackendStats stats_;
+  ring::PacketPool* packet_pool_ = nullptr;
   int64_t frames_held_ = 0;  // sent to the encoder, packet not yet received
   bool idr_pending_ = false;
   bool finished_ = false;

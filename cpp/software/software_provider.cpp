@@ -10,6 +10,7 @@ extern "C" {
 #include <mutex>
 
 #include "contract/validate.hpp"
+#include "software/encoder_options.hpp"
 #include "software/software_encoder.hpp"
 
 namespace videohw::software {
@@ -64,6 +65,11 @@ std::unique_ptr<EncoderBackend> SoftwareEncoderProvider::create(
     const CommonEncodeConfig& config) const {
   quiet_ffmpeg_once();
   return std::make_unique<SoftwareEncoder>(config, config_);
+}
+
+bool SoftwareEncoderProvider::can_reconfigure(const CommonEncodeConfig& from,
+                                              const CommonEncodeConfig& to) const {
+  return can_reconfigure_in_place(from, to);
 }
 
 std::string software_unavailable_reason() {

@@ -12,6 +12,7 @@ from .contract import (
     PixelFormat,
     RateControl,
     RateControlMode,
+    SessionSwitchMode,
     SoftwareEncodeConfig,
     Capabilities,
     Codec,
@@ -53,7 +54,12 @@ def software_encode_config(s: SoftwareEncodeConfig) -> Any:
     out.preset = s.preset
     out.tune = s.tune or ""
     out.threads = s.threads
+    out.max_in_flight = s.max_in_flight
     return out
+
+
+def switch_mode(mode: SessionSwitchMode) -> Any:
+    return _core_enum(_core.SessionSwitchMode, mode)
 
 
 def pixel_format(fmt: PixelFormat) -> Any:

@@ -363,16 +363,19 @@ _X26X_TUNES = ("film", "animation", "grain", "stillimage", "psnr", "ssim", "fast
 
 @dataclass(frozen=True)
 class SoftwareEncodeConfig:
-    """libx264 / libx265 options. ``threads=0`` lets the encoder choose."""
+    """libx264 / libx265 options. ``threads=0`` lets the encoder choose; ``max_in_flight``
+    frames may wait in the pipeline before ``submit`` blocks (or raises BackpressureError)."""
 
     preset: str = "veryfast"
     tune: Optional[str] = None
     threads: int = 0
+    max_in_flight: int = 4
 
     def __post_init__(self) -> None:
         _choice("SoftwareEncodeConfig", "preset", self.preset, _X26X_PRESETS)
         _choice("SoftwareEncodeConfig", "tune", self.tune, _X26X_TUNES, optional=True)
         _int("SoftwareEncodeConfig", "threads", self.threads, 0, 64)
+        _int("SoftwareEncodeConfig", "max_in_flight", self.max_in_flight, 1, 64)
 
 
 _NV_PRESETS = tuple(f"p{i}" for i in range(1, 8))

@@ -13,6 +13,7 @@ from .contract import (
     EncoderSessionHandle,
     Frame,
     NvidiaEncodeConfig,
+    SessionSwitchRequest,
     SoftwareEncodeConfig,
     VtEncodeConfig,
     Capabilities,
@@ -51,6 +52,8 @@ class SessionController:
             self._backend, _convert.software_encode_config(SoftwareEncodeConfig()))
         self._manager = _core.SessionManager()
         self._warned_foreign_config = False
+        # videohw._testing.inject_faults sets this to wrap every provider handed out.
+        self._provider_wrapper: Optional[Any] = None
 
     def __repr__(self) -> str:
         return f"SessionController(backend={self._backend!r}, requested={self._requested!r})"
@@ -82,6 +85,10 @@ class SessionController:
         return EncoderSessionHandle(id=sid, generation=generation)
 
     def _provider_for(self, backend_config: BackendConfig) -> Any:
+        provider = self._unwrapped_provider_for(backend_config)
+        return self._provider_wrapper(provider) if self._provider_wrapper else provider
+
+    def _unwrapped_provider_for(self, backend_config: BackendConfig) -> Any:
         if backend_config is None:
             return self._default_provider
         own_type = _BACKEND_CONFIG_TYPES.get(self._backend)
@@ -100,22 +107,48 @@ class SessionController:
             self._warned_foreign_config = True
         return self._default_provider
 
-    def submit(self, handle: EncoderSessionHandle, frame: Frame) -> None:
-        """Encodes one frame. The buffer is read during the call only."""
+    def submit(self, handle: EncoderSessionHandle, frame: Frame, block: bool = True) -> None:
+        """Queues one frame for encoding. The frame's bytes are copied during the call, so
+        the array may be reused at once. With ``block=False`` a full pipeline raises
+        ``BackpressureError`` (the frame is not taken) instead of waiting."""
         if not isinstance(frame, Frame):
             raise InvalidFrameError(f"submit: frame is a {type(frame).__name__}; expected "
                                     "videohw.Frame")
         self._manager.submit(handle.id, handle.generation, frame.data,
                              _convert.pixel_format(frame.format), frame.pts,
-                             frame.force_keyframe, frame.pitch or 0)
+                             frame.force_keyframe, frame.pitch or 0, block)
 
-    def reap(self, handle: EncoderSessionHandle) -> list[EncodedPacket]:
-        """Packets ready now; never blocks on the encoder."""
-        return _convert.packets(self._manager.reap(handle.id, handle.generation))
+    def reap(self, handle: EncoderSessionHandle, min_packets: int = 0,
+             timeout: Optional[float] = None) -> list[EncodedPacket]:
+        """Packets ready now. The pipeline encodes asynchronously, so with ``min_packets=0``
+        (the default) this never waits. With ``min_packets=n`` it waits until n packets are
+        ready, ``timeout`` seconds passed, or nothing more can come out (every submitted
+        frame encoded; an encoder holding frames back releases them on ``flush``)."""
+        if isinstance(min_packets, bool) or not isinstance(min_packets, int) or min_packets < 0:
+            raise ConfigError(f"reap: min_packets {min_packets!r}; expected an int >= 0")
+        if timeout is not None and not timeout >= 0:
+            raise ConfigError(f"reap: timeout {timeout!r}; expected seconds >= 0 or None")
+        timeout_ns = -1 if timeout is None else int(timeout * 1e9)
+        return _convert.packets(self._manager.reap(handle.id, handle.generation, min_packets,
+                                                   timeout_ns))
 
     def flush(self, handle: EncoderSessionHandle) -> list[EncodedPacket]:
         """Every packet of every frame submitted so far; the session stays open."""
         return _convert.packets(self._manager.flush(handle.id, handle.generation))
+
+    def switch_encode_session(self, handle: EncoderSessionHandle,
+                              request: SessionSwitchRequest) -> EncoderSessionHandle:
+        """Prepares the request's target as the session's next generation and returns its
+        handle; the mode says when it takes over (docs/api.md, Switching)."""
+        if not isinstance(request, SessionSwitchRequest):
+            raise ConfigError(f"switch_encode_session: request is a {type(request).__name__}; "
+                              "expected SessionSwitchRequest")
+        common, backend_config = request.target
+        generation = self._manager.switch_encode(
+            handle.id, handle.generation, _convert.common_encode_config(common),
+            self._provider_for(backend_config), _convert.switch_mode(request.mode),
+            request.force_idr_on_activate)
+        return EncoderSessionHandle(id=handle.id, generation=generation)
 
     def close_encode_session(self, handle: EncoderSessionHandle) -> list[EncodedPacket]:
         """End of stream, drain, release buffers, destroy; returns the drained packets."""
@@ -154,11 +187,16 @@ class EncodeSession:
         if not self._closed:
             self.close()
 
-    def submit(self, frame: Frame) -> None:
-        self._ctl.submit(self.handle, frame)
+    def submit(self, frame: Frame, block: bool = True) -> None:
+        self._ctl.submit(self.handle, frame, block)
 
-    def reap(self) -> list[EncodedPacket]:
-        return self._ctl.reap(self.handle)
+    def switch(self, request: SessionSwitchRequest) -> EncoderSessionHandle:
+        """Switches this session; ``handle`` follows the new generation."""
+        self.handle = self._ctl.switch_encode_session(self.handle, request)
+        return self.handle
+
+    def reap(self, min_packets: int = 0, timeout: Optional[float] = None) -> list[EncodedPacket]:
+        return self._ctl.reap(self.handle, min_packets, timeout)
 
     def flush(self) -> list[EncodedPacket]:
         return self._ctl.flush(self.handle)

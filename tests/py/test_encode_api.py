@@ -132,7 +132,7 @@ def test_low_latency_gives_one_packet_per_submitted_frame(ctl, codec, threads):
     packets = []
     for t in range(n):
         ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
-        ready = ctl.reap(h)
+        ready = ctl.reap(h, min_packets=1)  # the pipeline is asynchronous: wait for this frame
         assert [p.pts for p in ready] == [t], f"frame {t}: got packets {ready}"
         packets += ready
     assert ctl.close_encode_session(h) == []

@@ -1,0 +1,104 @@
+// Reusable byte buffers for frame slots and packets, so steady-state encoding allocates
+// nothing per frame. Buffers are taken by one thread and given back by another (a stage
+// thread), so the free list sits behind a mutex: it is touched twice per frame, far from
+// any hot loop. `allocations()` counts every buffer the pool had to allocate or grow.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace videohw::ring {
+
+// Frame memory: 64-byte aligned (SIMD loads in libswscale/x264 prefer it) with slack at the
+// end, so readers that over-read a row stay inside the allocation.
+class AlignedBuffer {
+ public:
+  static constexpr size_t kAlignment = 64;
+  static constexpr size_t kSlack = 128;
+
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t capacity)
+      : data_(static_cast<uint8_t*>(std::aligned_alloc(kAlignment, round(capacity + kSlack)))),
+        capacity_(capacity) {
+    if (!data_) throw std::bad_alloc();
+  }
+  uint8_t* data() const noexcept { return data_.get(); }
+  size_t capacity() const noexcept { return capacity_; }
+  explicit operator bool() const noexcept { return bool(data_); }
+
+ private:
+  struct Free {
+    void operator()(uint8_t* p) const noexcept { std::free(p); }
+  };
+  static size_t round(size_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; }
+
+  std::unique_ptr<uint8_t, Free> data_;
+  size_t capacity_ = 0;
+};
+
+class FramePool {
+ public:
+  // A buffer of at least `size` bytes: a free one when one is big enough, else a new one.
+  AlignedBuffer take(size_t size) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (size_t i = 0; i < free_.size(); ++i) {
+        if (free_[i].capacity() >= size) {
+          AlignedBuffer out = std::move(free_[i]);
+          free_[i] = std::move(free_.back());
+          free_.pop_back();
+          return out;
+        }
+      }
+    }
+    allocations_.fetch_add(1, std::memory_order_relaxed);
+    return AlignedBuffer(size);
+  }
+  void give(AlignedBuffer buffer) {
+    if (!buffer) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(std::move(buffer));
+  }
+  int64_t allocations() const { return allocations_.load(std::memory_order_relaxed); }
+
+ private:
+  std::mutex mu_;
+  std::vector<AlignedBuffer> free_;
+  std::atomic<int64_t> allocations_{0};
+};
+
+// Packet payloads: vectors whose capacity is kept between uses.
+class PacketPool {
+ public:
+  std::vector<uint8_t> take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.empty()) return {};
+    std::vector<uint8_t> out = std::move(free_.back());
+    free_.pop_back();
+    return out;
+  }
+  // Fills `buffer` with [data, data+size), counting a growth as an allocation.
+  void fill(std::vector<uint8_t>& buffer, const uint8_t* data, size_t size) {
+    if (buffer.capacity() < size) allocations_.fetch_add(1, std::memory_order_relaxed);
+    buffer.assign(data, data + size);
+  }
+  void give(std::vector<uint8_t> buffer) {
+    if (buffer.capacity() == 0) return;
+    buffer.clear();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.size() < kMaxKept) free_.push_back(std::move(buffer));
+  }
+  int64_t allocations() const { return allocations_.load(std::memory_order_relaxed); }
+
+ private:
+  static constexpr size_t kMaxKept = 256;
+  std::mutex mu_;
+  std::vector<std::vector<uint8_t>> free_;
+  std::atomic<int64_t> allocations_{0};
+};
+
+}  // namespace videohw::ring

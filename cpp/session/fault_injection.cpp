@@ -1,0 +1,61 @@
+#include "session/fault_injection.hpp"
+
+#include <string>
+
+#include "contract/errors.hpp"
+
+namespace videohw {
+
+namespace {
+
+class FaultyBackend final : public EncoderBackend {
+ public:
+  FaultyBackend(std::unique_ptr<EncoderBackend> inner, int index, bool fail_first_frame,
+                bool fail_reconfigure)
+      : inner_(std::move(inner)), index_(index), fail_first_frame_(fail_first_frame),
+        fail_reconfigure_(fail_reconfigure) {}
+
+  const char* name() const override { return inner_->name(); }
+  void encode(const FrameView& frame, const FrameOptions& options,
+              std::vector<EncodedPacket>& out) override {
+    if (fail_first_frame_ && !encoded_any_)
+      throw Error(ErrorKind::Encode, "injected fault: encoder #" + std::to_string(index_) +
+                                         " fails on its first frame");
+    inner_->encode(frame, options, out);
+    encoded_any_ = true;
+  }
+  void flush(std::vector<EncodedPacket>& out) override { inner_->flush(out); }
+  void finish(std::vector<EncodedPacket>& out) override { inner_->finish(out); }
+  BackendStats stats() const override { return inner_->stats(); }
+  void reconfigure(const CommonEncodeConfig& to) override {
+    if (fail_reconfigure_)
+      throw Error(ErrorKind::Switch, "injected fault: in-place reconfiguration fails");
+    inner_->reconfigure(to);
+  }
+  void set_packet_pool(ring::PacketPool* pool) override { inner_->set_packet_pool(pool); }
+
+ private:
+  std::unique_ptr<EncoderBackend> inner_;
+  const int index_;
+  const bool fail_first_frame_, fail_reconfigure_;
+  bool encoded_any_ = false;
+};
+
+}  // namespace
+
+FaultInjectingProvider::FaultInjectingProvider(std::shared_ptr<const EncoderProvider> inner,
+                                               std::shared_ptr<FaultPlan> plan)
+    : inner_(std::move(inner)), plan_(std::move(plan)) {}
+
+std::unique_ptr<EncoderBackend> FaultInjectingProvider::create(
+    const CommonEncodeConfig& config) const {
+  const int index = plan_->creates.fetch_add(1);
+  if (index == plan_->fail_create_at)
+    throw Error(ErrorKind::Encode,
+                "injected fault: encoder creation #" + std::to_string(index) + " fails");
+  return std::make_unique<FaultyBackend>(inner_->create(config), index,
+                                         index == plan_->fail_activation_at,
+                                         plan_->fail_reconfigure);
+}
+
+}  // namespace videohw

@@ -1,0 +1,412 @@
+#include "session/pipeline.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "contract/frame_layout.hpp"
+
+namespace videohw {
+
+namespace {
+
+void raise_peak(std::atomic<int64_t>& peak, int64_t value) {
+  int64_t seen = peak.load(std::memory_order_relaxed);
+  while (value > seen && !peak.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
+  }
+}
+
+// The same planes, relative to a new base address.
+FrameView rebase(const FrameView& view, const uint8_t* base) {
+  FrameView out = view;
+  for (int i = 0; i < view.plane_count; ++i) out.planes[i] = base + (view.planes[i] - view.planes[0]);
+  return out;
+}
+
+void accumulate(BackendStats& total, const BackendStats& s) {
+  total.encoder_opens += s.encoder_opens;
+  total.encoder_reopens += s.encoder_reopens;
+  total.in_place_flushes += s.in_place_flushes;
+  total.frames_encoded += s.frames_encoded;
+  total.frames_converted += s.frames_converted;
+  total.frame_buffer_allocations += s.frame_buffer_allocations;
+  total.borrow_leaks += s.borrow_leaks;
+  total.encode_ns += s.encode_ns;
+  total.convert_ns += s.convert_ns;
+  if (s.flush_mode != "none") total.flush_mode = s.flush_mode;
+}
+
+}  // namespace
+
+int64_t monotonic_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void Marker::complete(std::string failure) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (!failure.empty()) error = std::move(failure);
+  done = true;
+  cv.notify_all();
+}
+
+void Marker::wait() {
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [this] { return done; });
+}
+
+template <typename T>
+void EncodePipeline::Link<T>::push(T&& value) {
+  // Single producer: once there is room, only the consumer acts on the ring, and it only
+  // makes more room, so the push below cannot fail.
+  room.wait([this] { return ring.size() < ring.capacity(); });
+  ring.try_push(std::move(value));
+  raise_peak(peak, int64_t(ring.size()));
+  items.ring();
+}
+
+template <typename T>
+T EncodePipeline::Link<T>::pop() {
+  items.wait([this] { return !ring.empty(); });
+  T value = std::move(*ring.try_pop());  // single consumer: the item is still there
+  room.ring();
+  return value;
+}
+
+EncodePipeline::EncodePipeline(std::unique_ptr<EncoderBackend> backend, uint32_t generation,
+                               Codec codec, std::vector<PixelFormat> native_formats,
+                               int max_in_flight, PipelineEvents& events)
+    : events_(events),
+      codec_(codec),
+      native_formats_(std::move(native_formats)),
+      max_in_flight_(max_in_flight),
+      // Frames in flight plus room for control items; packets: a drained B-frame encoder
+      // can release many at once.
+      submit_link_(size_t(max_in_flight) + 8),
+      encode_link_(size_t(max_in_flight) + 8),
+      reap_link_(256),
+      backend_(std::move(backend)),
+      generation_(generation) {
+  backend_->set_packet_pool(&packets_);
+  transform_thread_ = std::thread([this] { transform_loop(); });
+  encode_thread_ = std::thread([this] { encode_loop(); });
+  reap_thread_ = std::thread([this] { reap_loop(); });
+}
+
+EncodePipeline::~EncodePipeline() { close(); }
+
+bool EncodePipeline::native(PixelFormat format) const {
+  return std::find(native_formats_.begin(), native_formats_.end(), format) !=
+         native_formats_.end();
+}
+
+bool EncodePipeline::has_room() const {
+  return in_flight_.load(std::memory_order_acquire) < max_in_flight_;
+}
+
+void EncodePipeline::wait_for_room() {
+  in_flight_bell_.wait([this] { return has_room(); });
+}
+
+void EncodePipeline::push_frame(const FrameView& view, size_t bytes, uint32_t generation,
+                                const FrameOptions& options,
+                                std::shared_ptr<GenerationPlan> plan) {
+  Item item;
+  item.kind = Kind::Frame;
+  item.generation = generation;
+  item.plan = std::move(plan);
+  item.input = frames_.take(bytes);
+  std::memcpy(item.input.data(), view.planes[0], bytes);  // the one copy of the caller's frame
+  item.view = rebase(view, item.input.data());
+  item.options = options;
+  raise_peak(in_flight_peak_, in_flight_.fetch_add(1, std::memory_order_acq_rel) + 1);
+  submit_link_.push(std::move(item));
+}
+
+void EncodePipeline::push_control(Kind kind, std::shared_ptr<Marker> marker) {
+  Item item;
+  item.kind = kind;
+  item.marker = std::move(marker);
+  submit_link_.push(std::move(item));
+}
+
+std::shared_ptr<Marker> EncodePipeline::push_flush() {
+  auto marker = std::make_shared<Marker>();
+  push_control(Kind::Flush, marker);
+  return marker;
+}
+
+std::shared_ptr<Marker> EncodePipeline::push_drain() {
+  auto marker = std::make_shared<Marker>();
+  push_control(Kind::Drain, marker);
+  return marker;
+}
+
+void EncodePipeline::close() {
+  if (closed_) return;
+  closed_ = true;
+  auto marker = std::make_shared<Marker>();
+  push_control(Kind::Close, marker);
+  marker->wait();
+  transform_thread_.join();
+  encode_thread_.join();
+  reap_thread_.join();
+}
+
+// ---- transform stage --------------------------------------------------------------------
+
+void EncodePipeline::transform_loop() {
+  for (;;) {
+    Item item = submit_link_.pop();
+    const bool closing = item.kind == Kind::Close;
+    if (item.kind == Kind::Frame && !native(item.view.format)) {
+      const int64_t start = monotonic_ns();
+      const int w = item.view.width, h = item.view.height;
+      const int pitch = transform::i420_pitch(w);
+      const size_t size = frame_bytes(PixelFormat::I420, h, pitch);
+      item.converted = frames_.take(size);
+      const FrameView out =
+          describe_frame(PixelFormat::I420, w, h, item.converted.data(), size, pitch);
+      transform::I420Planes planes;
+      for (int i = 0; i < 3; ++i) {
+        planes.data[i] = const_cast<uint8_t*>(out.planes[i]);
+        planes.linesize[i] = out.strides[i];
+      }
+      try {
+        // Pooled slots carry slack after their end, so no tail staging is needed.
+        transform_converter_.to_i420(item.view, planes, w, h, /*src_has_slack=*/true);
+        frames_.give(std::move(item.input));
+        item.view = out;
+        frames_transformed_.fetch_add(1, std::memory_order_relaxed);
+      } catch (const std::exception&) {
+        // Left unconverted: the adapter converts what its encoder does not take.
+        frames_.give(std::move(item.converted));
+      }
+      transform_ns_.fetch_add(monotonic_ns() - start, std::memory_order_relaxed);
+    }
+    encode_link_.push(std::move(item));
+    if (closing) return;
+  }
+}
+
+// ---- encode stage -----------------------------------------------------------------------
+
+void EncodePipeline::emit(std::vector<EncodedPacket>& packets, uint32_t generation) {
+  for (auto& packet : packets) {
+    packet.generation = generation;
+    Output out;
+    out.packet = std::move(packet);
+    emitted_.fetch_add(1, std::memory_order_release);
+    reap_link_.push(std::move(out));
+  }
+  packets.clear();
+}
+
+void EncodePipeline::release(Item& item) {
+  frames_.give(std::move(item.input));
+  frames_.give(std::move(item.converted));
+}
+
+void EncodePipeline::encode_frame(Item& item) {
+  if (item.plan) {
+    activate(item);
+    return;
+  }
+  std::vector<EncodedPacket> out;
+  try {
+    std::lock_guard<std::mutex> lock(backend_mu_);
+    backend_->encode(item.view, item.options, out);
+  } catch (const std::exception& e) {
+    broken_ = true;
+    frames_failed_.fetch_add(1, std::memory_order_relaxed);
+    events_.on_failure(e.what());
+  }
+  emit(out, generation_);
+}
+
+void EncodePipeline::activate(Item& item) {
+  const int64_t activation_ns = monotonic_ns();
+  std::shared_ptr<GenerationPlan> plan = std::move(item.plan);
+  if (plan->in_place) {
+    try {
+      std::lock_guard<std::mutex> lock(backend_mu_);
+      backend_->reconfigure(plan->config);
+    } catch (const std::exception& e) {
+      events_.on_rollback(*plan, generation_, e.what());
+      encode_frame(item);  // the frame stays with the current generation
+      return;
+    }
+    generation_ = plan->generation;
+    if (plan->force_idr) item.options.force_keyframe = true;
+    events_.on_activated(*plan, activation_ns);
+    encode_frame(item);
+    return;
+  }
+  // New encoder: it must take its first frame before the current one is retired, so a
+  // failure can still roll back to an encoder that works.
+  std::unique_ptr<EncoderBackend> next = std::move(plan->backend);
+  std::vector<EncodedPacket> fresh;
+  try {
+    next->set_packet_pool(&packets_);
+    next->encode(item.view, item.options, fresh);
+  } catch (const std::exception& e) {
+    next.reset();
+    events_.on_rollback(*plan, generation_, e.what());
+    encode_frame(item);  // scaled by the adapter when the sizes differ
+    return;
+  }
+  std::vector<EncodedPacket> tail;
+  {
+    std::lock_guard<std::mutex> lock(backend_mu_);
+    try {
+      backend_->finish(tail);  // the old generation's held-back frames come out first
+    } catch (const std::exception& e) {
+      events_.on_failure(std::string("draining the retired encoder: ") + e.what());
+    }
+    accumulate(retired_stats_, backend_->stats());
+    backend_ = std::move(next);  // destroys the old encoder: its buffers, then the encoder
+  }
+  emit(tail, generation_);
+  generation_ = plan->generation;
+  events_.on_activated(*plan, activation_ns);
+  emit(fresh, generation_);
+}
+
+void EncodePipeline::encode_loop() {
+  for (;;) {
+    Item item = encode_link_.pop();
+    const int64_t start = monotonic_ns();
+    std::vector<EncodedPacket> out;
+    switch (item.kind) {
+      case Kind::Frame:
+        if (!broken_)
+          encode_frame(item);
+        else
+          frames_failed_.fetch_add(1, std::memory_order_relaxed);
+        release(item);
+        in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+        in_flight_bell_.ring();
+        {
+          // A waiting reap may now know that nothing more is coming.
+          std::lock_guard<std::mutex> lock(ready_mu_);
+          ready_cv_.notify_all();
+        }
+        break;
+      case Kind::Flush:
+      case Kind::Drain: {
+        std::lock_guard<std::mutex> lock(backend_mu_);
+        try {
+          const int64_t reopens = backend_->stats().encoder_reopens;
+          backend_->flush(out);
+          item.marker->reopened = backend_->stats().encoder_reopens > reopens;
+        } catch (const std::exception& e) {
+          item.marker->error = e.what();
+        }
+        break;
+      }
+      case Kind::Close: {
+        std::lock_guard<std::mutex> lock(backend_mu_);
+        try {
+          backend_->finish(out);  // end of stream, drain
+        } catch (const std::exception& e) {
+          item.marker->error = e.what();
+        }
+        accumulate(retired_stats_, backend_->stats());
+        backend_.reset();  // release buffers, then destroy the encoder
+        break;
+      }
+    }
+    emit(out, generation_);
+    encode_ns_.fetch_add(monotonic_ns() - start, std::memory_order_relaxed);
+    if (item.kind != Kind::Frame) {
+      Output marker;
+      marker.is_marker = true;
+      marker.marker = std::move(item.marker);
+      marker.closing = item.kind == Kind::Close;
+      reap_link_.push(std::move(marker));
+      if (item.kind == Kind::Close) return;
+    }
+  }
+}
+
+// ---- reap stage -------------------------------------------------------------------------
+
+void EncodePipeline::reap_loop() {
+  for (;;) {
+    Output out = reap_link_.pop();
+    if (out.is_marker) {
+      out.marker->complete();
+      if (out.closing) return;
+      continue;
+    }
+    const int64_t start = monotonic_ns();
+    const uint32_t generation = out.packet.generation;
+    if (generation != last_published_generation_) {
+      last_published_generation_ = generation;
+      events_.on_first_packet(generation, start);
+    }
+    {
+      std::lock_guard<std::mutex> lock(ready_mu_);
+      ready_.push_back(std::move(out.packet));
+      published_++;
+      ready_cv_.notify_all();
+    }
+    reap_ns_.fetch_add(monotonic_ns() - start, std::memory_order_relaxed);
+  }
+}
+
+// ---- consumer side ----------------------------------------------------------------------
+
+std::vector<EncodedPacket> EncodePipeline::take_ready(size_t min_packets, int64_t timeout_ns) {
+  std::unique_lock<std::mutex> lock(ready_mu_);
+  if (min_packets > 0) {
+    const auto settled = [&] {
+      // in_flight_ drops only after the frame's packets were emitted, so once it is 0 the
+      // emitted count is final for every queued frame.
+      return ready_.size() >= min_packets ||
+             (in_flight_.load(std::memory_order_acquire) == 0 &&
+              published_ == emitted_.load(std::memory_order_acquire));
+    };
+    if (timeout_ns < 0)
+      ready_cv_.wait(lock, settled);
+    else
+      ready_cv_.wait_for(lock, std::chrono::nanoseconds(timeout_ns), settled);
+  }
+  std::vector<EncodedPacket> out(std::make_move_iterator(ready_.begin()),
+                                 std::make_move_iterator(ready_.end()));
+  ready_.clear();
+  return out;
+}
+
+void EncodePipeline::recycle(std::vector<EncodedPacket>&& packets) {
+  for (auto& p : packets) packets_.give(std::move(p.data));
+}
+
+PipelineStats EncodePipeline::stats() const {
+  PipelineStats s;
+  s.in_flight_peak = in_flight_peak_.load(std::memory_order_relaxed);
+  s.queue_depth_peak_transform = submit_link_.peak.load(std::memory_order_relaxed);
+  s.queue_depth_peak_encode = encode_link_.peak.load(std::memory_order_relaxed);
+  s.queue_depth_peak_reap = reap_link_.peak.load(std::memory_order_relaxed);
+  s.transform_ns = transform_ns_.load(std::memory_order_relaxed);
+  s.encode_ns = encode_ns_.load(std::memory_order_relaxed);
+  s.reap_ns = reap_ns_.load(std::memory_order_relaxed);
+  s.frames_transformed = frames_transformed_.load(std::memory_order_relaxed);
+  s.frames_failed = frames_failed_.load(std::memory_order_relaxed);
+  s.pool_allocations = frames_.allocations() + packets_.allocations();
+  return s;
+}
+
+BackendStats EncodePipeline::backend_stats() const {
+  std::lock_guard<std::mutex> lock(backend_mu_);
+  BackendStats total = retired_stats_;
+  if (backend_) {
+    const BackendStats now = backend_->stats();
+    accumulate(total, now);
+    total.flush_mode = now.flush_mode != "none" ? now.flush_mode : retired_stats_.flush_mode;
+  }
+  return total;
+}
+
+}  // namespace videohw

@@ -1,0 +1,196 @@
+// The per-session PipelineScheduler: transform, encode and reap stages, each on its own
+// thread, joined by lock-free SPSC rings.
+//
+//   caller (submit)  --submit ring-->  transform  --encode ring-->  encode  --reap ring-->  reap
+//   copies into a                      converts to                  runs the                publishes
+//   pooled slot                        the encoder's                encoder,                packets for
+//                                      input format                 switches                reap()
+//
+// The encode thread owns the running encoder. A work item that starts a new generation
+// carries its GenerationPlan; the encode thread activates it in stream order, so every
+// packet of generation g is published before any packet of g+1. If activation fails it
+// rolls back: the frames meant for the new generation are encoded by the current encoder
+// (scaled when sizes differ), and the session hears of it through PipelineEvents.
+//
+// Drop order (close / destruction): the Close item flows through every stage; the encode
+// thread ends the stream and drains the encoder, then destroys it (its buffers first, the
+// encoder last); the threads are joined; then the rings and pools are released.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ring/buffer_pool.hpp"
+#include "ring/doorbell.hpp"
+#include "ring/spsc_ring.hpp"
+#include "session/encoder_backend.hpp"
+#include "transform/pixel_converter.hpp"
+
+namespace videohw {
+
+// A generation prepared by a switch and applied by the encode thread.
+struct GenerationPlan {
+  uint32_t generation = 0;
+  CommonEncodeConfig config;
+  SwitchMode mode = SwitchMode::Immediate;
+  bool in_place = false;
+  bool force_idr = true;
+  std::unique_ptr<EncoderBackend> backend;  // new-session path: created (prewarmed) already
+  int64_t request_ns = 0;
+};
+
+// Completion of a control item (flush, drain, close): signalled by the reap stage once every
+// packet before it is published.
+struct Marker {
+  void complete(std::string failure = {});
+  void wait();
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::string error;     // set when the encoder failed on the control item
+  bool reopened = false;  // flush: the encoder was reopened (the next frame is an IDR)
+};
+
+class PipelineEvents {
+ public:
+  virtual ~PipelineEvents() = default;
+  // On the encode thread, when a generation takes over.
+  virtual void on_activated(const GenerationPlan& plan, int64_t activation_ns) = 0;
+  // On the encode thread, when activating `plan` failed and `kept` stays.
+  virtual void on_rollback(const GenerationPlan& plan, uint32_t kept,
+                           const std::string& reason) = 0;
+  // On the reap thread, when the first packet of `generation` is published.
+  virtual void on_first_packet(uint32_t generation, int64_t when_ns) = 0;
+  // On the encode thread, when the encoder failed on a frame (the session is broken).
+  virtual void on_failure(const std::string& reason) = 0;
+};
+
+struct PipelineStats {
+  int64_t in_flight_peak = 0;
+  int64_t queue_depth_peak_transform = 0;
+  int64_t queue_depth_peak_encode = 0;
+  int64_t queue_depth_peak_reap = 0;
+  int64_t transform_ns = 0, encode_ns = 0, reap_ns = 0;
+  int64_t frames_transformed = 0;
+  int64_t pool_allocations = 0;
+  int64_t frames_failed = 0;
+};
+
+int64_t monotonic_ns();
+
+class EncodePipeline {
+ public:
+  EncodePipeline(std::unique_ptr<EncoderBackend> backend, uint32_t generation,
+                 Codec codec, std::vector<PixelFormat> native_formats, int max_in_flight,
+                 PipelineEvents& events);
+  ~EncodePipeline();
+  EncodePipeline(const EncodePipeline&) = delete;
+  EncodePipeline& operator=(const EncodePipeline&) = delete;
+
+  // Producer side: one caller at a time (the session serialises them).
+  bool has_room() const;
+  void wait_for_room();
+  // Copies `view`'s bytes into a pooled slot and queues the frame. `plan` starts a generation.
+  void push_frame(const FrameView& view, size_t bytes, uint32_t generation,
+                  const FrameOptions& options, std::shared_ptr<GenerationPlan> plan);
+  // Queues a control item; the returned marker completes when it has passed every stage.
+  std::shared_ptr<Marker> push_flush();
+  std::shared_ptr<Marker> push_drain();
+  // Ends the stream, drains, destroys the encoder and joins the threads. Idempotent.
+  void close();
+
+  // Consumer side: any thread. Waits until `min_packets` are ready, `timeout_ns` passed
+  // (< 0: no limit), or nothing more can come out (every queued frame encoded and its
+  // packets published; an encoder holding frames back releases them only on flush).
+  std::vector<EncodedPacket> take_ready(size_t min_packets = 0, int64_t timeout_ns = -1);
+  void recycle(std::vector<EncodedPacket>&& packets);
+
+  PipelineStats stats() const;
+  BackendStats backend_stats() const;  // of the encoder running now (or the last one)
+
+ private:
+  enum class Kind : uint8_t { Frame, Flush, Drain, Close };
+  struct Item {
+    Kind kind = Kind::Frame;
+    uint32_t generation = 0;
+    std::shared_ptr<GenerationPlan> plan;
+    std::shared_ptr<Marker> marker;
+    ring::AlignedBuffer input;      // the caller's bytes
+    ring::AlignedBuffer converted;  // transform output, when the format needed converting
+    FrameView view;                 // into `input` or `converted`
+    FrameOptions options;
+  };
+  struct Output {
+    bool is_marker = false;
+    EncodedPacket packet;
+    std::shared_ptr<Marker> marker;
+    bool closing = false;
+  };
+
+  template <typename T>
+  struct Link {  // a ring and the two doorbells of its producer and consumer
+    explicit Link(size_t capacity) : ring(capacity) {}
+    ring::SpscRing<T> ring;
+    ring::Doorbell items;  // rung by the producer after a push
+    ring::Doorbell room;   // rung by the consumer after a pop
+    std::atomic<int64_t> peak{0};
+    void push(T&& value);
+    T pop();
+  };
+
+  void push_control(Kind kind, std::shared_ptr<Marker> marker);
+  void transform_loop();
+  void encode_loop();
+  void reap_loop();
+  void encode_frame(Item& item);
+  void activate(Item& item);
+  void emit(std::vector<EncodedPacket>& packets, uint32_t generation);
+  void release(Item& item);
+  bool native(PixelFormat format) const;
+
+  PipelineEvents& events_;
+  const Codec codec_;
+  const std::vector<PixelFormat> native_formats_;
+  const int max_in_flight_;
+
+  ring::FramePool frames_;
+  ring::PacketPool packets_;
+  Link<Item> submit_link_;
+  Link<Item> encode_link_;
+  Link<Output> reap_link_;
+
+  std::atomic<int> in_flight_{0};
+  ring::Doorbell in_flight_bell_;
+  std::atomic<int64_t> in_flight_peak_{0};
+  std::atomic<int64_t> transform_ns_{0}, encode_ns_{0}, reap_ns_{0};
+  std::atomic<int64_t> frames_transformed_{0}, frames_failed_{0};
+
+  // Encode thread only (read by backend_stats under backend_mu_).
+  mutable std::mutex backend_mu_;
+  std::unique_ptr<EncoderBackend> backend_;
+  BackendStats retired_stats_;  // stats of the encoder destroyed last
+  uint32_t generation_;
+  bool broken_ = false;
+  transform::PixelConverter transform_converter_;  // transform thread only
+
+  // Reap thread -> callers.
+  std::mutex ready_mu_;
+  std::condition_variable ready_cv_;
+  std::deque<EncodedPacket> ready_;
+  std::atomic<int64_t> emitted_{0};  // packets pushed by the encode thread
+  int64_t published_ = 0;            // packets in ready_ so far (ready_mu_)
+  uint32_t last_published_generation_ = 0;  // reap thread only
+
+  bool closed_ = false;  // producer side
+  std::thread transform_thread_, encode_thread_, reap_thread_;
+};
+
+}  // namespace videohw
