@@ -422,8 +422,11 @@ def slow_encode_in_thread(ctl):
     frames = [vh.Frame(rng.integers(0, 256, w * h * 3 // 2, dtype=np.uint8), vh.PixelFormat.I420)
               for _ in range(3)]
     config = common(width=w, height=h, low_latency=True, rate_control=vh.RateControl.const_qp(4))
+    # max_in_flight=1: each submit waits (backpressure) for the slow encode of the previous
+    # frame, which is where the GIL must be released.
     handle = ctl.start_encode_session(config, vh.SoftwareEncodeConfig(preset="veryslow",
-                                                                     threads=1))
+                                                                     threads=1,
+                                                                     max_in_flight=1))
     durations = []
 
     def encode():
