@@ -175,18 +175,19 @@ void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_
   }
   FrameOptions resolved = options;
   resolved.pts = pts;
-  bool keyframe;
-  if (activates) {
-    keyframe = !pending_->in_place || pending_->force_idr || keyframe_next(options.force_keyframe);
-    active_config_ = pending_->config;
-    active_config_generation_ = pending_->generation;
-    active_generation_ = pending_->generation;
+  // Queue first: if that throws, nothing about the session has changed.
+  const std::shared_ptr<GenerationPlan> plan = activates ? pending_ : nullptr;
+  const bool keyframe = plan ? (!plan->in_place || plan->force_idr ||
+                                keyframe_next(options.force_keyframe))
+                             : keyframe_next(options.force_keyframe);
+  pipeline_->push_frame(view, size, plan ? plan->generation : active_config_generation_,
+                        resolved, plan);
+  if (plan) {
+    active_config_ = plan->config;  // read-only on the encode thread too
+    active_config_generation_ = plan->generation;
+    active_generation_ = plan->generation;
     pending_generation_ = 0;
-    pipeline_->push_frame(view, size, active_config_generation_, resolved, std::move(pending_));
     pending_.reset();
-  } else {
-    keyframe = keyframe_next(options.force_keyframe);
-    pipeline_->push_frame(view, size, active_config_generation_, resolved, nullptr);
   }
   gop_position_ = keyframe ? 0 : gop_position_ + 1;
   keyframe_due_ = false;
