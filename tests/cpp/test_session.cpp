@@ -95,6 +95,11 @@ class TestProvider final : public EncoderProvider {
   software::SoftwareEncoderProvider inner_;
 };
 
+// The session API takes shared providers; the tests own theirs on the stack.
+std::shared_ptr<const EncoderProvider> share(const EncoderProvider& provider) {
+  return std::shared_ptr<const EncoderProvider>(&provider, [](const EncoderProvider*) {});
+}
+
 int64_t tel_int(const TelemetryMap& map, const std::string& key) {
   for (const auto& [k, v] : map)
     if (k == key) {
@@ -136,7 +141,7 @@ void submit(EncodeSession& s, const CommonEncodeConfig& c, int index,
   const TestFrame f = vhtest::pattern_frame(format, c.width, c.height, index);
   FrameOptions o;
   o.pts = pts;
-  s.submit(f.format, f.data(), f.size(), f.pitch, o);
+  s.submit(s.state().active_generation, f.format, f.data(), f.size(), f.pitch, o);
 }
 
 std::vector<int64_t> pts_of(const std::vector<EncodedPacket>& packets) {
@@ -174,12 +179,12 @@ TEST(EncodeSession, SessionInitsStaysOneAcrossFlushes) {
     SCOPED_TRACE(c.low_latency ? "low_latency" : "b_frames");
     SessionManager mgr;
     TestProvider provider;
-    const auto h = mgr.start_encode(c, provider);
-    auto s = mgr.encode_session(h);
+    const auto h = mgr.start_encode(c, share(provider));
+    auto s = mgr.encode_session(h.id);
     std::vector<EncodedPacket> out;
     for (int segment = 0; segment < 4; ++segment) {
       for (int i = 0; i < 5; ++i) submit(*s, c, segment * 5 + i);
-      append(out, s->flush());
+      append(out, s->flush(1));
       EXPECT_EQ(out.size(), size_t(5 * (segment + 1))) << "flush delivers every frame";
     }
     const auto t = mgr.telemetry(h);
@@ -195,13 +200,13 @@ TEST(EncodeSession, PacketsCarryGenerationOne) {
   SessionManager mgr;
   TestProvider provider;
   const auto c = b_frame_config();
-  const auto h = mgr.start_encode(c, provider);
+  const auto h = mgr.start_encode(c, share(provider));
   EXPECT_EQ(h.generation, 1u);
-  auto s = mgr.encode_session(h);
+  auto s = mgr.encode_session(h.id);
   std::vector<EncodedPacket> out;
   for (int i = 0; i < 8; ++i) submit(*s, c, i);
-  append(out, s->reap());
-  append(out, s->flush());
+  append(out, s->reap(1));
+  append(out, s->flush(1));
   for (int i = 8; i < 12; ++i) submit(*s, c, i);
   append(out, mgr.close_encode(h));
   ASSERT_EQ(out.size(), 12u);
@@ -215,10 +220,10 @@ TEST(EncodeSession, PtsAreNumberedFromZeroWhenNotGiven) {
   SessionManager mgr;
   TestProvider provider;
   const auto c = low_latency_config();
-  const auto h = mgr.start_encode(c, provider);
-  auto s = mgr.encode_session(h);
+  const auto h = mgr.start_encode(c, share(provider));
+  auto s = mgr.encode_session(h.id);
   for (int i = 0; i < 4; ++i) submit(*s, c, i);
-  EXPECT_EQ(pts_of(s->reap()), range(0, 4));
+  EXPECT_EQ(pts_of(s->reap(1, 4)), range(0, 4));
   submit(*s, c, 4, 10);  // an explicit pts, then numbering goes on from it
   submit(*s, c, 5);
   EXPECT_EQ(pts_of(mgr.close_encode(h)), (std::vector<int64_t>{10, 11}));
@@ -228,8 +233,8 @@ TEST(EncodeSession, NonIncreasingPtsIsRejectedWithoutLosingLaterFrames) {
   SessionManager mgr;
   TestProvider provider;
   const auto c = b_frame_config();
-  const auto h = mgr.start_encode(c, provider);
-  auto s = mgr.encode_session(h);
+  const auto h = mgr.start_encode(c, share(provider));
+  auto s = mgr.encode_session(h.id);
   submit(*s, c, 0, 0);
   submit(*s, c, 1, 5);
   expect_error(ErrorKind::InvalidFrame, [&] { submit(*s, c, 2, 5); }, "equal pts");
@@ -252,12 +257,12 @@ TEST(EncodeSession, WrongBufferSizeIsInvalidFrameAndTheSessionStillEncodes) {
   SessionManager mgr;
   TestProvider provider;
   const auto c = low_latency_config();
-  const auto h = mgr.start_encode(c, provider);
-  auto s = mgr.encode_session(h);
+  const auto h = mgr.start_encode(c, share(provider));
+  auto s = mgr.encode_session(h.id);
   submit(*s, c, 0);
   const TestFrame f = vhtest::pattern_frame(PixelFormat::BGRA, c.width, c.height, 1);
   try {
-    s->submit(PixelFormat::BGRA, f.data(), f.size() - 4, 0, FrameOptions{});
+    s->submit(1, PixelFormat::BGRA, f.data(), f.size() - 4, 0, FrameOptions{});
     FAIL() << "short buffer accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::InvalidFrame);
@@ -265,7 +270,7 @@ TEST(EncodeSession, WrongBufferSizeIsInvalidFrameAndTheSessionStillEncodes) {
         << e.what();
   }
   expect_error(ErrorKind::InvalidFrame,
-               [&] { s->submit(PixelFormat::I420, f.data(), f.size(), 0, FrameOptions{}); },
+               [&] { s->submit(1, PixelFormat::I420, f.data(), f.size(), 0, FrameOptions{}); },
                "BGRA bytes as I420");
   submit(*s, c, 2);
   submit(*s, c, 3);
@@ -281,8 +286,8 @@ TEST(EncodeSession, ExactSizeHeapBuffersOfEveryFormatAreAccepted) {
   SessionManager mgr;
   TestProvider provider;
   const auto c = low_latency_config();
-  const auto h = mgr.start_encode(c, provider);
-  auto s = mgr.encode_session(h);
+  const auto h = mgr.start_encode(c, share(provider));
+  auto s = mgr.encode_session(h.id);
   int64_t pts = 0;
   for (auto format : {PixelFormat::ARGB8888, PixelFormat::BGRA, PixelFormat::RGB24,
                       PixelFormat::NV12, PixelFormat::I420}) {
@@ -294,7 +299,7 @@ TEST(EncodeSession, ExactSizeHeapBuffersOfEveryFormatAreAccepted) {
       std::fill_n(heap.get(), size, uint8_t(pts * 17));
       FrameOptions o;
       o.pts = pts++;
-      s->submit(format, heap.get(), size, pitch, o);
+      s->submit(1, format, heap.get(), size, pitch, o);
     }
   }
   auto out = mgr.close_encode(h);
@@ -308,20 +313,20 @@ TEST(EncodeSession, SubmitReapAndFlushAfterCloseThrowSessionClosed) {
   SessionManager mgr;
   TestProvider provider;
   const auto c = low_latency_config();
-  const auto h = mgr.start_encode(c, provider);
-  auto s = mgr.encode_session(h);
+  const auto h = mgr.start_encode(c, share(provider));
+  auto s = mgr.encode_session(h.id);
   submit(*s, c, 0);
   mgr.close_encode(h);
   expect_error(ErrorKind::SessionClosed, [&] { submit(*s, c, 1); }, "submit via session");
-  expect_error(ErrorKind::SessionClosed, [&] { s->reap(); }, "reap via session");
-  expect_error(ErrorKind::SessionClosed, [&] { s->flush(); }, "flush via session");
-  expect_error(ErrorKind::SessionClosed, [&] { mgr.encode_session(h); }, "handle lookup");
+  expect_error(ErrorKind::SessionClosed, [&] { s->reap(1); }, "reap via session");
+  expect_error(ErrorKind::SessionClosed, [&] { s->flush(1); }, "flush via session");
+  expect_error(ErrorKind::SessionClosed, [&] { mgr.encode_session(h.id); }, "handle lookup");
 }
 
 TEST(EncodeSession, CloseTwiceThrowsSessionClosed) {
   SessionManager mgr;
   TestProvider provider;
-  const auto h = mgr.start_encode(low_latency_config(), provider);
+  const auto h = mgr.start_encode(low_latency_config(), share(provider));
   mgr.close_encode(h);
   expect_error(ErrorKind::SessionClosed, [&] { mgr.close_encode(h); }, "second close");
   EXPECT_EQ(provider.record->finish_calls, 1);
@@ -329,7 +334,7 @@ TEST(EncodeSession, CloseTwiceThrowsSessionClosed) {
 
 TEST(EncodeSession, UnknownHandleThrowsSessionClosed) {
   SessionManager mgr;
-  expect_error(ErrorKind::SessionClosed, [&] { mgr.encode_session(SessionHandle{42, 1}); },
+  expect_error(ErrorKind::SessionClosed, [&] { mgr.encode_session(42); },
                "never opened");
 }
 
@@ -337,9 +342,10 @@ TEST(EncodeSession, StaleGenerationHandleThrowsStaleSessionAndTakesNothing) {
   SessionManager mgr;
   TestProvider provider;
   const auto c = low_latency_config();
-  const auto h = mgr.start_encode(c, provider);
+  const auto h = mgr.start_encode(c, share(provider));
   const SessionHandle stale{h.id, h.generation - 1};
-  expect_error(ErrorKind::StaleSession, [&] { mgr.encode_session(stale); }, "stale lookup");
+  expect_error(ErrorKind::StaleSession, [&] { mgr.encode_session(stale.id)->reap(stale.generation); },
+               "stale reap");
   expect_error(ErrorKind::StaleSession, [&] { mgr.close_encode(stale); }, "stale close");
   EXPECT_EQ(tel_int(mgr.telemetry(h), "frames_submitted"), 0);
   EXPECT_EQ(mgr.state(h).state, SessionState::Running);
@@ -350,8 +356,8 @@ TEST(EncodeSession, TelemetryAfterCloseIsStillAvailable) {
   SessionManager mgr;
   TestProvider provider;
   const auto c = b_frame_config();
-  const auto h = mgr.start_encode(c, provider);
-  auto s = mgr.encode_session(h);
+  const auto h = mgr.start_encode(c, share(provider));
+  auto s = mgr.encode_session(h.id);
   for (int i = 0; i < 7; ++i) submit(*s, c, i, std::nullopt, PixelFormat::BGRA);
   const auto packets = mgr.close_encode(h);
   s.reset();
@@ -376,10 +382,10 @@ TEST(EncodeSession, CloseReturnsTheDrainedPackets) {
   SessionManager mgr;
   TestProvider provider;
   const auto c = b_frame_config();
-  const auto h = mgr.start_encode(c, provider);
-  auto s = mgr.encode_session(h);
+  const auto h = mgr.start_encode(c, share(provider));
+  auto s = mgr.encode_session(h.id);
   for (int i = 0; i < 10; ++i) submit(*s, c, i);
-  auto out = s->reap();
+  auto out = s->reap(1);
   EXPECT_LT(out.size(), 10u);
   append(out, mgr.close_encode(h));
   auto pts = pts_of(out);
@@ -396,7 +402,7 @@ TEST(EncodeSession, NegotiationFailureThrowsBeforeAnyEncoderExists) {
   auto c = low_latency_config();
   c.width = 9000;  // valid for the contract (<= 16384), above the software maximum of 8192
   try {
-    mgr.start_encode(c, provider);
+    mgr.start_encode(c, share(provider));
     FAIL() << "unsupported config accepted";
   } catch (const UnsupportedConfig& e) {
     ASSERT_EQ(e.problems().size(), 1u);
@@ -412,7 +418,7 @@ TEST(EncodeSession, InvalidConfigThrowsConfigErrorBeforeAnyEncoderExists) {
   auto c = low_latency_config();
   c.b_frames = 2;  // with low_latency
   c.frame_interval_p = 3;
-  expect_error(ErrorKind::Config, [&] { mgr.start_encode(c, provider); }, "invalid config");
+  expect_error(ErrorKind::Config, [&] { mgr.start_encode(c, share(provider)); }, "invalid config");
   EXPECT_EQ(provider.creates, 0);
 }
 
@@ -424,10 +430,10 @@ TEST(EncodeSession, SessionDroppedWithoutCloseDrainsAndDoesNotCrash) {
   {
     SessionManager mgr;
     const auto c = b_frame_config();
-    const auto h = mgr.start_encode(c, provider);
-    auto s = mgr.encode_session(h);
+    const auto h = mgr.start_encode(c, share(provider));
+    auto s = mgr.encode_session(h.id);
     for (int i = 0; i < 10; ++i) submit(*s, c, i);
-    const auto early = s->reap();
+    const auto early = s->reap(1, 10);  // waits until every frame went through the encoder
     EXPECT_LT(early.size(), 10u) << "frames are held back (B-frames)";
     held = int(10 - early.size());
   }  // manager and session dropped here
@@ -440,7 +446,7 @@ TEST(EncodeSession, EncodeSessionDestroyedDirectlyDrains) {
   TestProvider provider;
   const auto c = b_frame_config();
   {
-    EncodeSession s(7, c, provider);
+    EncodeSession s(7, c, share(provider));
     for (int i = 0; i < 6; ++i) submit(s, c, i);
   }
   EXPECT_EQ(provider.record->finish_calls, 1);
@@ -449,36 +455,35 @@ TEST(EncodeSession, EncodeSessionDestroyedDirectlyDrains) {
 
 // ---- locking -----------------------------------------------------------------------------
 
-// encode_session.hpp: "`ready_mu_` guards the ready packets and counters, so `reap` never
-// waits behind an encode."
+// encode_session.hpp: reap never waits behind an encode in progress (here one blocked
+// inside the encoder on the pipeline's encode thread).
 TEST(EncodeSession, ReapDoesNotWaitBehindAnEncodeInProgress) {
   SessionManager mgr;
   TestProvider provider;
   provider.gate = std::make_shared<RecordingBackend::Gate>();
   const auto c = low_latency_config();
-  const auto h = mgr.start_encode(c, provider);
-  auto s = mgr.encode_session(h);
+  const auto h = mgr.start_encode(c, share(provider));
+  auto s = mgr.encode_session(h.id);
   submit(*s, c, 0);
+  EXPECT_EQ(pts_of(s->reap(1, 1)), (std::vector<int64_t>{0}));
   {
     std::lock_guard<std::mutex> lock(provider.gate->mu);
     provider.gate->armed = true;
   }
-  std::thread submitter([&] { submit(*s, c, 1); });
+  submit(*s, c, 1);  // queued; the encode thread blocks inside the encoder
   {
     std::unique_lock<std::mutex> lock(provider.gate->mu);
     provider.gate->cv.wait(lock, [&] { return provider.gate->entered; });
   }
-  auto reaped = std::async(std::launch::async, [&] { return s->reap(); });
+  auto reaped = std::async(std::launch::async, [&] { return s->reap(1); });
   const bool returned = reaped.wait_for(1s) == std::future_status::ready;
   {
     std::lock_guard<std::mutex> lock(provider.gate->mu);
     provider.gate->released = true;
     provider.gate->cv.notify_all();
   }
-  submitter.join();
-  auto first = reaped.get();
-  EXPECT_TRUE(returned) << "reap() blocked for the whole encode of another thread";
-  EXPECT_EQ(pts_of(first), (std::vector<int64_t>{0}));
+  EXPECT_TRUE(returned) << "reap() blocked behind the encode of another thread";
+  EXPECT_TRUE(reaped.get().empty()) << "frame 1 cannot be out while its encode is blocked";
   EXPECT_EQ(pts_of(mgr.close_encode(h)), (std::vector<int64_t>{1}));
 }
 
@@ -488,16 +493,16 @@ TEST(SessionThreads, TwoThreadsSubmitToTwoSessionsConcurrently) {
   SessionManager mgr;
   TestProvider provider;
   const auto c = low_latency_config();
-  const auto h1 = mgr.start_encode(c, provider);
-  const auto h2 = mgr.start_encode(c, provider);
+  const auto h1 = mgr.start_encode(c, share(provider));
+  const auto h2 = mgr.start_encode(c, share(provider));
   ASSERT_NE(h1.id, h2.id);
   constexpr int kFrames = 30;
   auto run = [&](SessionHandle h, PixelFormat format) {
-    auto s = mgr.encode_session(h);
+    auto s = mgr.encode_session(h.id);
     std::vector<EncodedPacket> out;
     for (int i = 0; i < kFrames; ++i) {
       submit(*s, c, i, std::nullopt, format);
-      if (i % 7 == 0) append(out, s->reap());
+      if (i % 7 == 0) append(out, s->reap(1));
     }
     append(out, mgr.close_encode(h));
     return out;
@@ -519,21 +524,21 @@ TEST(SessionThreads, OneThreadReapsWhileAnotherSubmitsToTheSameSession) {
   SessionManager mgr;
   TestProvider provider;
   const auto c = b_frame_config();
-  const auto h = mgr.start_encode(c, provider);
+  const auto h = mgr.start_encode(c, share(provider));
   constexpr int kFrames = 60;
   std::atomic<bool> done{false};
   std::vector<EncodedPacket> reaped;
   int reaps = 0;
   std::thread reaper([&] {
-    auto s = mgr.encode_session(h);
+    auto s = mgr.encode_session(h.id);
     while (!done.load()) {
-      append(reaped, s->reap());
+      append(reaped, s->reap(1));
       ++reaps;
       std::this_thread::yield();
     }
   });
   {
-    auto s = mgr.encode_session(h);
+    auto s = mgr.encode_session(h.id);
     for (int i = 0; i < kFrames; ++i) submit(*s, c, i);
   }
   done = true;
