@@ -257,6 +257,7 @@ void EncodePipeline::activate(Item& item) {
     return;
   }
   std::vector<EncodedPacket> tail;
+  std::unique_ptr<EncoderBackend> retired;
   {
     std::lock_guard<std::mutex> lock(backend_mu_);
     try {
@@ -265,12 +266,16 @@ void EncodePipeline::activate(Item& item) {
       events_.on_failure(std::string("draining the retired encoder: ") + e.what());
     }
     accumulate(retired_stats_, backend_->stats());
-    backend_ = std::move(next);  // destroys the old encoder: its buffers, then the encoder
+    retired = std::move(backend_);
+    backend_ = std::move(next);
   }
   emit(tail, generation_);
   generation_ = plan->generation;
   events_.on_activated(*plan, activation_ns);
   emit(fresh, generation_);
+  // Destroyed only now (its buffers, then the encoder; x264 joins its threads), so the new
+  // generation's first packet does not wait for it.
+  retired.reset();
 }
 
 void EncodePipeline::encode_loop() {
