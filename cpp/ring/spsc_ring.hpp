@@ -11,7 +11,9 @@
 // full/empty, which keeps cross-core traffic to roughly one line transfer per batch.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <cstddef>
 #include <memory>
 #include <new>
@@ -69,7 +71,18 @@ class SpscRing {
       room = capacity_ - (head - tail_cache_);
     }
     const size_t n = wanted < room ? wanted : room;
-    for (size_t i = 0; i < n; ++i, ++first) new (slots_[(head + i) & mask_].storage) T(std::move(*first));
+    // Locals: stores through the slots' byte storage may alias any member, which would make
+    // the compiler reload slots_ and mask_ on every element.
+    Slot* const slots = slots_.get();
+    const size_t mask = mask_;
+    if constexpr (std::is_trivially_copyable_v<T> && std::is_pointer_v<It>) {
+      // At most two contiguous spans (before and after the wrap): plain memcpy.
+      const size_t start = head & mask, first_span = std::min(n, capacity_ - start);
+      std::memcpy(slots[start].storage, first, first_span * sizeof(T));
+      std::memcpy(slots[0].storage, first + first_span, (n - first_span) * sizeof(T));
+    } else {
+      for (size_t i = 0; i < n; ++i, ++first) new (slots[(head + i) & mask].storage) T(std::move(*first));
+    }
     if (n) head_.value.store(head + n, std::memory_order_release);
     return n;
   }
@@ -100,10 +113,18 @@ class SpscRing {
       available = head_cache_ - tail;
     }
     const size_t n = available < max ? available : max;
-    for (size_t i = 0; i < n; ++i) {
-      T* item = slot(tail + i);
-      *out++ = std::move(*item);
-      item->~T();
+    Slot* const slots = slots_.get();  // locals, as in push_batch
+    const size_t mask = mask_;
+    if constexpr (std::is_trivially_copyable_v<T> && std::is_same_v<Out, T*>) {
+      const size_t start = tail & mask, first_span = std::min(n, capacity_ - start);
+      std::memcpy(out, slots[start].storage, first_span * sizeof(T));
+      std::memcpy(out + first_span, slots[0].storage, (n - first_span) * sizeof(T));
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        T* item = std::launder(reinterpret_cast<T*>(slots[(tail + i) & mask].storage));
+        *out++ = std::move(*item);
+        item->~T();
+      }
     }
     if (n) tail_.value.store(tail + n, std::memory_order_release);
     return n;
