@@ -102,3 +102,24 @@ TEST(SpscRing, TwoThreadStressKeepsOrderAndCount) {
   EXPECT_EQ(expected, items);
   EXPECT_TRUE(ring.empty());
 }
+
+// The contiguous-copy path of push_batch/pop_batch (pointers, trivially copyable items)
+// must split correctly at the wrap point.
+TEST(SpscRing, PointerBatchesWrapAroundInOrder) {
+  SpscRing<uint64_t> ring(8);
+  uint64_t next_in = 0, next_out = 0;
+  for (int round = 0; round < 50; ++round) {
+    uint64_t in[5];
+    for (auto& v : in) v = next_in++;
+    ASSERT_EQ(ring.push_batch(in, in + 5), 5u);
+    uint64_t out[5] = {};
+    ASSERT_EQ(ring.pop_batch(out, 5), 5u);
+    for (uint64_t v : out) ASSERT_EQ(v, next_out++);
+  }
+  uint64_t fill[10];
+  for (auto& v : fill) v = 7;
+  EXPECT_EQ(ring.push_batch(fill, fill + 10), 8u) << "only the capacity fits";
+  uint64_t drained[10];
+  EXPECT_EQ(ring.pop_batch(drained, 10), 8u);
+  EXPECT_TRUE(ring.empty());
+}
