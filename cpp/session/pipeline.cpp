@@ -195,6 +195,10 @@ void EncodePipeline::transform_loop() {
 void EncodePipeline::emit(std::vector<EncodedPacket>& packets, uint32_t generation) {
   for (auto& packet : packets) {
     packet.generation = generation;
+    if (auto it = frame_generation_.find(packet.pts); it != frame_generation_.end()) {
+      packet.generation = it->second;
+      frame_generation_.erase(it);
+    }
     Output out;
     out.packet = std::move(packet);
     emitted_.fetch_add(1, std::memory_order_release);
@@ -214,6 +218,7 @@ void EncodePipeline::encode_frame(Item& item) {
     return;
   }
   std::vector<EncodedPacket> out;
+  frame_generation_[item.options.pts.value_or(0)] = generation_;
   try {
     std::lock_guard<std::mutex> lock(backend_mu_);
     backend_->encode(item.view, item.options, out);
@@ -247,10 +252,13 @@ void EncodePipeline::activate(Item& item) {
   // failure can still roll back to an encoder that works.
   std::unique_ptr<EncoderBackend> next = std::move(plan->backend);
   std::vector<EncodedPacket> fresh;
+  const int64_t pts = item.options.pts.value_or(0);
   try {
     next->set_packet_pool(&packets_);
+    frame_generation_[pts] = plan->generation;
     next->encode(item.view, item.options, fresh);
   } catch (const std::exception& e) {
+    frame_generation_.erase(pts);
     next.reset();
     events_.on_rollback(*plan, generation_, e.what());
     encode_frame(item);  // scaled by the adapter when the sizes differ

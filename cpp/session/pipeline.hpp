@@ -25,6 +25,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "ring/buffer_pool.hpp"
@@ -178,6 +179,10 @@ class EncodePipeline {
   std::unique_ptr<EncoderBackend> backend_;
   BackendStats retired_stats_;  // stats of the encoder destroyed last
   uint32_t generation_;
+  // pts -> generation of the encoder a frame went to: an encoder that holds frames back
+  // (frame threads, B-frames) releases them later, and an in-place switch in between must
+  // not relabel them.
+  std::unordered_map<int64_t, uint32_t> frame_generation_;
   bool broken_ = false;
   transform::PixelConverter transform_converter_;  // transform thread only
 

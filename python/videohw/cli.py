@@ -8,11 +8,12 @@ error (backend unavailable, I/O, missing ffmpeg); 2 invalid command line or conf
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Iterator, Optional, Sequence
 
@@ -104,6 +105,61 @@ def _float(text: str) -> float:
 # Parser
 
 
+_SWITCH_MODES = ("immediate", "on_next_keyframe", "drain_then_swap")
+
+
+@dataclass
+class SwitchSpec:
+    frame: int
+    changes: dict
+    mode: str
+    idr: bool
+
+
+def _switch_spec(text: str) -> SwitchSpec:
+    """FRAME:SPEC:MODE; SPEC may itself hold ':' (rc=cbr:2M), so split at the ends."""
+    head, _, rest = text.partition(":")
+    spec, _, mode = rest.rpartition(":")
+    if not head or not spec or mode not in _SWITCH_MODES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected FRAME:SPEC:MODE with MODE one of {', '.join(_SWITCH_MODES)}")
+    frame = _int(head)
+    if frame < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: FRAME must be >= 1 (frame 0 starts the session)")
+    changes: dict = {}
+    idr = True
+    for item in spec.split(","):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise argparse.ArgumentTypeError(f"{text!r}: {item!r} is not key=value")
+        try:
+            if key == "size":
+                changes["width"], changes["height"] = _size(value)
+            elif key == "rc":
+                changes["rate_control"] = value  # parsed with the contract's RateControl.parse
+            elif key == "gop":
+                changes["gop_length"] = _positive_int(value)
+            elif key == "b-frames":
+                changes["b_frames"] = _int(value)
+                changes["frame_interval_p"] = None
+            elif key == "fps":
+                changes["fps_num"], changes["fps_den"] = _fps(value)
+            elif key == "idr":
+                if value not in ("0", "1"):
+                    raise argparse.ArgumentTypeError(f"idr={value!r}: expected 0 or 1")
+                idr = value == "1"
+            elif key == "codec":
+                raise argparse.ArgumentTypeError(
+                    "codec changes are an API feature (switch_encode_session): one Annex-B "
+                    "file cannot hold H.264 and HEVC, so the CLI does not take them")
+            else:
+                raise argparse.ArgumentTypeError(
+                    f"unknown key {key!r}; expected size, rc, gop, b-frames, fps or idr")
+        except argparse.ArgumentTypeError as exc:
+            raise argparse.ArgumentTypeError(f"--switch {text!r}: {exc}")
+    return SwitchSpec(frame, changes, mode, idr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="videohw",
@@ -159,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     cfg.add_argument("--threads", type=_int, metavar="N",
                      help="software only: encoder threads (0 = auto)")
 
+    cfg.add_argument("--switch", type=_switch_spec, action="append", metavar="FRAME:SPEC:MODE",
+                     help="switch the session just before frame FRAME; SPEC is key=value,... "
+                          "with size=WxH, rc=<--rc form>, gop=N, b-frames=N, fps=N[/D], "
+                          "idr=0|1 (force_idr_on_activate, default 1); MODE is immediate, "
+                          "on_next_keyframe or drain_then_swap. Repeatable, e.g. "
+                          "--switch 300:size=1280x720:immediate --switch 450:rc=cbr:2M:on_next_keyframe")
     out = enc.add_argument_group("output")
     out.add_argument("-o", "--output", metavar="FILE",
                      help="output file (default out.h264 or out.hevc)")
@@ -347,9 +409,11 @@ def cmd_encode(args: argparse.Namespace) -> int:
         raise CliError(f"--input-format {fmt.value}: the {ctl.backend} backend does not take it "
                        f"for {common.codec.value} (it takes: {takes})")
 
+    switches = sorted(args.switch or [], key=lambda sw: sw.frame)
+    targets = _switch_targets(vh, common, switches, source)
     output = args.output or f"out.{common.codec.value}"
     result = _encode(vh, ctl, common, backend_cfg, source, fmt, forced, output,
-                     progress=not args.no_progress)
+                     progress=not args.no_progress, switches=list(zip(switches, targets)))
 
     seconds = source.n_frames * common.fps_den / common.fps_num
     summary = {
@@ -379,7 +443,24 @@ def cmd_encode(args: argparse.Namespace) -> int:
         "forced_keyframes": forced,
     }
     report = None
-    if args.verify:
+    if args.verify and switches:
+        planned = [verify.PlannedSwitch(sw.frame, generation, t.width, t.height, t.gop_length,
+                                        sw.mode, sw.idr, in_place, reopened)
+                   for sw, t, (generation, in_place, reopened)
+                   in zip(switches, targets, result.switches)]
+        plan = verify.switch_timeline(source.n_frames, common.width, common.height,
+                                      common.gop_length, planned, forced)
+        report = verify.verify_switched_stream(output, common.codec.value, plan,
+                                               result.packet_generations)
+        summary["generations"] = [
+            {"generation": g, "frames": sum(p.generation == g for p in plan),
+             "size": next(f"{p.width}x{p.height}" for p in plan if p.generation == g),
+             "path": "initial" if g == 1 else
+             next(("in_place" if ip else "new_session") for gg, ip, _ in result.switches
+                  if gg == g)}
+            for g in sorted({p.generation for p in plan})]
+        summary["verify"] = report.to_dict()
+    elif args.verify:
         expected = verify.expected_keyframes(source.n_frames, common.gop_length, forced)
         try:
             report = verify.verify_stream(
@@ -396,6 +477,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2, default=str))
     else:
         _print_summary(summary)
+        for g in summary.get("generations", []):
+            print(f"generation {g['generation']:<2} {g['frames']} frames, {g['size']}, {g['path']}")
         if report is not None:
             print(f"verify ({'OK' if report.ok else 'FAILED'}; decoded by ffprobe/ffmpeg):")
             for line in report.lines:
@@ -406,6 +489,30 @@ def cmd_encode(args: argparse.Namespace) -> int:
     return EXIT_FAIL if report is not None and not report.ok else EXIT_OK
 
 
+def _switch_targets(vh: Any, common: Any, switches: Sequence[SwitchSpec],
+                    source: _Input) -> list:
+    """The target config of each switch, each starting from the one before it."""
+    targets, config = [], common
+    for sw in switches:
+        if sw.frame >= source.n_frames:
+            raise CliError(f"--switch at frame {sw.frame}: the encode has {source.n_frames} frames")
+        changes = dict(sw.changes)
+        if "rate_control" in changes:
+            try:
+                changes["rate_control"] = vh.RateControl.parse(changes["rate_control"])
+            except vh.ConfigError as exc:
+                raise CliError(f"--switch at frame {sw.frame}: {exc}")
+        if source.path is not None and ("width" in changes or "height" in changes):
+            raise CliError(f"--switch at frame {sw.frame}: a size change needs frames of the new "
+                           "size; a raw --input file holds one size (use the synthetic input)")
+        try:
+            config = dataclasses.replace(config, **changes)
+        except vh.ConfigError as exc:
+            raise CliError(f"--switch at frame {sw.frame}: {exc}")
+        targets.append(config)
+    return targets
+
+
 @dataclass
 class _EncodeResult:
     packets: int
@@ -414,19 +521,41 @@ class _EncodeResult:
     api_s: float
     wall_s: float
     telemetry: dict
+    packet_generations: list = field(default_factory=list)  # (pts, generation), decode order
+    switches: list = field(default_factory=list)  # (generation, in_place, reopened) per switch
 
 
 def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fmt: Any,
-            forced: Sequence[int], output: str, progress: bool) -> _EncodeResult:
-    """Submits every frame, writing packets as they are reaped; closes the session."""
+            forced: Sequence[int], output: str, progress: bool,
+            switches: Sequence[tuple] = ()) -> _EncodeResult:
+    """Submits every frame, writing packets as they are reaped; closes the session.
+    ``switches``: (SwitchSpec, target config) pairs, applied just before their frame."""
     forced_set = set(forced)
+    by_frame = {sw.frame: (sw, target) for sw, target in switches}
     n_packets = n_bytes = 0
     keyframes: list[int] = []
+    packet_generations: list[tuple[int, int]] = []
+    switch_paths: list[tuple[int, bool, bool]] = []
+    generators: dict = {}
     api_s = 0.0
+
+    def picture(i: int, array: np.ndarray) -> np.ndarray:
+        """Frame i at the size the session expects now (synthetic input only changes size)."""
+        if not by_frame or source.path is not None:
+            return array
+        state = ctl.session_state(handle)
+        size = ((state["pending_width"], state["pending_height"])
+                if i in forced_set and state["pending_width"] else (state["width"], state["height"]))
+        if size == (source.width, source.height):
+            return array
+        if size not in generators:
+            generators[size] = synthetic.generator(size[0], size[1], source.format)
+        return generators[size].frame(i)
 
     def write(packets: list) -> None:
         nonlocal n_packets, n_bytes
         for p in packets:
+            packet_generations.append((p.pts, p.generation))
             out.write(p.data)
             n_packets += 1
             n_bytes += len(p.data)
@@ -447,8 +576,21 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
         with out, ProgressBar(source.n_frames, label="encode",
                               enabled=None if progress else False) as bar:
             for i, array in enumerate(source.frames()):
-                frame = vh.Frame(array, fmt, pts=i, force_keyframe=i in forced_set)
                 t0 = time.perf_counter()
+                if i in by_frame:
+                    sw, target = by_frame[i]
+                    before = ctl.telemetry(handle)
+                    try:
+                        handle = ctl.switch_encode_session(handle, vh.SessionSwitchRequest(
+                            target=(target, None), mode=vh.SessionSwitchMode(sw.mode),
+                            force_idr_on_activate=sw.idr))
+                    except vh.ConfigError as exc:
+                        raise CliError(f"--switch at frame {i}: {exc}")
+                    after = ctl.telemetry(handle)
+                    switch_paths.append((handle.generation,
+                                         after["switches_in_place"] > before["switches_in_place"],
+                                         after["encoder_reopens"] > before["encoder_reopens"]))
+                frame = vh.Frame(picture(i, array), fmt, pts=i, force_keyframe=i in forced_set)
                 ctl.submit(handle, frame)
                 packets = ctl.reap(handle)
                 api_s += time.perf_counter() - t0
@@ -467,7 +609,8 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
             except vh.VideoHwError:
                 pass
     return _EncodeResult(n_packets, n_bytes, sorted(keyframes), api_s,
-                         time.perf_counter() - wall0, ctl.telemetry(handle))
+                         time.perf_counter() - wall0, ctl.telemetry(handle),
+                         packet_generations, switch_paths)
 
 
 def _print_summary(s: dict) -> None:

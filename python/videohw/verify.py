@@ -383,3 +383,104 @@ def verify_stream(path: PathLike, codec: object, width: int, height: int, n_fram
         except ProbeError as exc:
             report.add(CheckResult("psnr", False, str(exc)))
     return report
+
+
+# ------------------------------------------------------------------------------------------
+# Switched streams: per-generation expectations
+
+
+@dataclass
+class PlannedSwitch:
+    """A switch requested just before frame ``frame`` is submitted."""
+    frame: int
+    generation: int
+    width: int
+    height: int
+    gop_length: int
+    mode: str  # "immediate" | "on_next_keyframe" | "drain_then_swap"
+    idr: bool  # force_idr_on_activate
+    in_place: bool  # the path the library took (from telemetry)
+    reopened: bool = False  # a DRAIN_THEN_SWAP drain reopened the encoder (stream restarts)
+
+
+@dataclass
+class FramePlan:
+    generation: int
+    width: int
+    height: int
+    keyframe: bool
+
+
+def switch_timeline(n_frames: int, width: int, height: int, gop_length: int,
+                    switches: Sequence[PlannedSwitch],
+                    forced: Iterable[int] = ()) -> list[FramePlan]:
+    """What the contract says each frame must be: generation, size, keyframe.
+
+    Keyframes: frame 0, forced frames, and ``gop`` frames after the previous keyframe. A
+    switch activates at its frame (IMMEDIATE, DRAIN_THEN_SWAP) or at the first keyframe at
+    or after it (ON_NEXT_KEYFRAME); the activating frame is an IDR when the switch made a
+    new encoder or asked for one, or when a drain reopened the encoder (FFmpeg 5.1 cannot
+    drain x264/x265 and go on), else it follows the GOP.
+    """
+    forced = set(forced)
+    by_frame = {s.frame: s for s in switches}
+    generation, gop, size = 1, gop_length, (width, height)
+    pending: Optional[PlannedSwitch] = None
+    position, out = 0, []
+    for t in range(n_frames):
+        if t in by_frame:
+            pending = by_frame[t]
+        natural = t == 0 or t in forced or position + 1 >= gop
+        keyframe = natural
+        if pending is not None and (pending.mode != "on_next_keyframe" or natural):
+            generation, gop = pending.generation, pending.gop_length
+            size = (pending.width, pending.height)
+            keyframe = natural or not pending.in_place or pending.idr or pending.reopened
+            pending = None
+        position = 0 if keyframe else position + 1
+        out.append(FramePlan(generation, size[0], size[1], keyframe))
+    return out
+
+
+def verify_switched_stream(path: PathLike, codec: object, plan: Sequence[FramePlan],
+                           packet_generations: Sequence[tuple[int, int]]) -> VerifyReport:
+    """Checks a stream with switches generation by generation against ``plan``.
+
+    ``packet_generations``: (pts, generation) of every packet in decode order, pts being the
+    frame index. Checks: nothing lost, generations never go back, and per generation the
+    frame range, every frame's size, the keyframe positions and that it starts where the
+    plan says (with an IDR where one is due).
+    """
+    report = VerifyReport()
+    try:
+        frames = probe_frames(path, codec)
+    except ProbeError as exc:
+        report.add(CheckResult("decode", False, str(exc)))
+        return report
+    report.add(check_frame_count(frames, len(plan)))
+    order = [g for _, g in packet_generations]
+    report.add(CheckResult("generations", order == sorted(order),
+                           "monotonic in decode order" if order == sorted(order)
+                           else f"out of order: {short_list(order, 24)}"))
+    got = dict(packet_generations)
+    for generation in sorted({p.generation for p in plan}):
+        want = [i for i, p in enumerate(plan) if p.generation == generation]
+        have = sorted(i for i, g in got.items() if g == generation)
+        first = plan[want[0]]
+        problems = []
+        if have != want:
+            problems.append(f"frames {short_list(have)} carry it, expected {short_list(want)}")
+        wrong = [i for i in want if i < len(frames)
+                 and (frames[i].width, frames[i].height) != (first.width, first.height)]
+        if wrong:
+            problems.append(f"frames {short_list(wrong)} are not {first.width}x{first.height}")
+        keys_want = [i for i in want if plan[i].keyframe]
+        keys_have = [i for i in want if i < len(frames) and frames[i].key_frame]
+        if keys_have != keys_want:
+            problems.append(f"keyframes at {short_list(keys_have)}, expected {short_list(keys_want)}")
+        text = (f"frames {want[0]}..{want[-1]} ({len(want)}), "
+                f"{first.width}x{first.height}, starts with "
+                f"{'an IDR' if first.keyframe else 'a P frame (in place, no IDR asked)'}")
+        report.add(CheckResult(f"generation {generation}", not problems,
+                               text if not problems else text + ": " + "; ".join(problems)))
+    return report
