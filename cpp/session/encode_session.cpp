@@ -175,18 +175,32 @@ void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_
   }
   FrameOptions resolved = options;
   resolved.pts = pts;
-  // Queue first: if that throws, nothing about the session has changed.
+  // If queuing throws, nothing about the session has changed.
   const std::shared_ptr<GenerationPlan> plan = activates ? pending_ : nullptr;
   const bool keyframe = plan ? (!plan->in_place || plan->force_idr ||
                                 keyframe_next(options.force_keyframe))
                              : keyframe_next(options.force_keyframe);
-  pipeline_->push_frame(view, size, plan ? plan->generation : active_config_generation_,
-                        resolved, plan);
+  const uint32_t previous_active = active_generation_.load();
+  if (plan) {
+    // Published before the frame is queued: once queued, the encode thread may roll the
+    // activation back (compare-and-swap to the kept generation), and a store after the
+    // push would undo that.
+    active_generation_ = plan->generation;
+    pending_generation_ = 0;
+  }
+  try {
+    pipeline_->push_frame(view, size, plan ? plan->generation : active_config_generation_,
+                          resolved, plan);
+  } catch (...) {
+    if (plan) {
+      active_generation_ = previous_active;
+      if (plan->mode == SwitchMode::OnNextKeyframe) pending_generation_ = plan->generation;
+    }
+    throw;
+  }
   if (plan) {
     active_config_ = plan->config;  // read-only on the encode thread too
     active_config_generation_ = plan->generation;
-    active_generation_ = plan->generation;
-    pending_generation_ = 0;
     pending_.reset();
   }
   gop_position_ = keyframe ? 0 : gop_position_ + 1;
