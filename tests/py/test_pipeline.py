@@ -14,10 +14,10 @@ from conftest import common, make_frame
 
 
 def test_non_blocking_submit_raises_backpressure_when_the_pipeline_is_full():
-    # veryslow at 1280x720 takes far longer per frame than a submit: with max_in_flight=1 the
-    # second submit finds the first still waiting or encoding.
+    # veryslow low-latency 1280x720 takes tens of ms per frame, a submit microseconds: with
+    # max_in_flight=1 the second submit finds the first still waiting or encoding.
     ctl = vh.SessionController("software")
-    config = common(width=1280, height=720)
+    config = common(width=1280, height=720, low_latency=True)  # each encode does the full work
     h = ctl.start_encode_session(config, vh.SoftwareEncodeConfig(preset="veryslow", threads=1,
                                                                  max_in_flight=1))
     frame = make_frame(vh.PixelFormat.I420, 1280, 720, 0)
