@@ -359,6 +359,15 @@ class VerifyReport:
                            for c in self.checks]}
 
 
+def _probe_into(report: VerifyReport, path: PathLike, codec: object) -> Optional[list]:
+    """The decoded frames, or None after adding a failed "decode" check to ``report``."""
+    try:
+        return probe_frames(path, codec)
+    except ProbeError as exc:
+        report.add(CheckResult("decode", False, str(exc)))
+        return None
+
+
 def verify_stream(path: PathLike, codec: object, width: int, height: int, n_frames: int,
                   keyframes: Iterable[int], source: Optional[RawSource] = None,
                   min_psnr: float = 30.0) -> VerifyReport:
@@ -369,10 +378,8 @@ def verify_stream(path: PathLike, codec: object, width: int, height: int, n_fram
     :class:`ToolNotFoundError`.
     """
     report = VerifyReport()
-    try:
-        frames = probe_frames(path, codec)
-    except ProbeError as exc:
-        report.add(CheckResult("decode", False, str(exc)))
+    frames = _probe_into(report, path, codec)
+    if frames is None:
         return report
     report.add(check_frame_count(frames, n_frames))
     report.add(check_frame_sizes(frames, width, height))
@@ -452,10 +459,8 @@ def verify_switched_stream(path: PathLike, codec: object, plan: Sequence[FramePl
     plan says (with an IDR where one is due).
     """
     report = VerifyReport()
-    try:
-        frames = probe_frames(path, codec)
-    except ProbeError as exc:
-        report.add(CheckResult("decode", False, str(exc)))
+    frames = _probe_into(report, path, codec)
+    if frames is None:
         return report
     report.add(check_frame_count(frames, len(plan)))
     order = [g for _, g in packet_generations]
