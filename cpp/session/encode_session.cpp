@@ -178,6 +178,7 @@ void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_
   // If queuing throws, nothing about the session has changed.
   const std::shared_ptr<GenerationPlan> plan = activates ? pending_ : nullptr;
   const bool keyframe = plan ? (!plan->in_place || plan->force_idr ||
+                                plan->config.b_frames > 0 ||
                                 keyframe_next(options.force_keyframe))
                              : keyframe_next(options.force_keyframe);
   const uint32_t previous_active = active_generation_.load();

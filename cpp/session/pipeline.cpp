@@ -243,7 +243,9 @@ void EncodePipeline::activate(Item& item) {
       return;
     }
     generation_ = plan->generation;
-    if (plan->force_idr) item.options.force_keyframe = true;
+    // An encoder that reorders (B-frames) would interleave the two generations in decode
+    // order unless the activating frame is an IDR, which puts every earlier frame first.
+    if (plan->force_idr || plan->config.b_frames > 0) item.options.force_keyframe = true;
     events_.on_activated(*plan, activation_ns);
     encode_frame(item);
     return;

@@ -445,7 +445,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     report = None
     if args.verify and switches:
         planned = [verify.PlannedSwitch(sw.frame, generation, t.width, t.height, t.gop_length,
-                                        sw.mode, sw.idr, in_place, reopened)
+                                        sw.mode, sw.idr, in_place, reopened, t.b_frames > 0)
                    for sw, t, (generation, in_place, reopened)
                    in zip(switches, targets, result.switches)]
         plan = verify.switch_timeline(source.n_frames, common.width, common.height,

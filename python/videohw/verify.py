@@ -408,6 +408,7 @@ class PlannedSwitch:
     idr: bool  # force_idr_on_activate
     in_place: bool  # the path the library took (from telemetry)
     reopened: bool = False  # a DRAIN_THEN_SWAP drain reopened the encoder (stream restarts)
+    reorders: bool = False  # the target has B-frames: an in-place activation is an IDR
 
 
 @dataclass
@@ -442,7 +443,8 @@ def switch_timeline(n_frames: int, width: int, height: int, gop_length: int,
         if pending is not None and (pending.mode != "on_next_keyframe" or natural):
             generation, gop = pending.generation, pending.gop_length
             size = (pending.width, pending.height)
-            keyframe = natural or not pending.in_place or pending.idr or pending.reopened
+            keyframe = (natural or not pending.in_place or pending.idr or pending.reopened
+                        or pending.reorders)
             pending = None
         position = 0 if keyframe else position + 1
         out.append(FramePlan(generation, size[0], size[1], keyframe))

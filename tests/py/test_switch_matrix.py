@@ -289,3 +289,25 @@ def test_codec_switch_h264_to_hevc_tags_generations(ctl):
     hevc = [p for p in packets if p.generation == 2]
     fc.check_frames(fc.probe_frames(h264, vh.Codec.H264), 4, 64, 48)
     fc.check_frames(fc.probe_frames(hevc, vh.Codec.HEVC), 4, 64, 48)
+
+
+def test_in_place_switch_on_a_b_frame_encoder_keeps_generations_in_decode_order(ctl):
+    # With B-frames, frames before the switch are still reordered after it; an in-place
+    # activation is therefore always an IDR, or the generations would interleave.
+    b = common(width=64, height=48, gop_length=30, b_frames=2,
+               rate_control=vh.RateControl.cbr(400_000))
+    h = ctl.start_encode_session(b)
+    for t in range(10):
+        ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
+    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
+        target=(dataclasses.replace(b, rate_control=vh.RateControl.cbr(200_000)), None),
+        force_idr_on_activate=False))
+    for t in range(10, 25):
+        ctl.submit(h2, make_frame(vh.PixelFormat.I420, 64, 48, t))
+    packets = ctl.close_encode_session(h2)
+    gens = [p.generation for p in packets]
+    assert gens == sorted(gens), list(zip(gens, [p.pts for p in packets]))
+    assert {p.pts for p in packets if p.generation == 2} == set(range(10, 25))
+    assert ctl.telemetry(h2)["switches_in_place"] == 1
+    frames = fc.probe_frames(packets, vh.Codec.H264)
+    assert frames[10].key_frame
