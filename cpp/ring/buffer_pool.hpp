@@ -42,17 +42,21 @@ class AlignedBuffer {
 
 class FramePool {
  public:
-  // A buffer of at least `size` bytes: a free one when one is big enough, else a new one.
+  // A buffer of at least `size` bytes: the smallest free one that is big enough (so small
+  // requests do not use up the big buffers and force new ones), else a new one.
   AlignedBuffer take(size_t size) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      for (size_t i = 0; i < free_.size(); ++i) {
-        if (free_[i].capacity() >= size) {
-          AlignedBuffer out = std::move(free_[i]);
-          free_[i] = std::move(free_.back());
-          free_.pop_back();
-          return out;
-        }
+      size_t best = free_.size();
+      for (size_t i = 0; i < free_.size(); ++i)
+        if (free_[i].capacity() >= size &&
+            (best == free_.size() || free_[i].capacity() < free_[best].capacity()))
+          best = i;
+      if (best != free_.size()) {
+        AlignedBuffer out = std::move(free_[best]);
+        free_[best] = std::move(free_.back());
+        free_.pop_back();
+        return out;
       }
     }
     allocations_.fetch_add(1, std::memory_order_relaxed);
@@ -81,9 +85,16 @@ class PacketPool {
     free_.pop_back();
     return out;
   }
-  // Fills `buffer` with [data, data+size), counting a growth as an allocation.
+  // Fills `buffer` with [data, data+size), counting a growth as an allocation. A buffer
+  // that must grow is sized for the largest packet seen so far plus a quarter, so buffers
+  // stop growing once they have met the stream's keyframes instead of growing a little at
+  // every new record size. Called from one thread (the encode stage).
   void fill(std::vector<uint8_t>& buffer, const uint8_t* data, size_t size) {
-    if (buffer.capacity() < size) allocations_.fetch_add(1, std::memory_order_relaxed);
+    if (size > largest_) largest_ = size;
+    if (buffer.capacity() < size) {
+      allocations_.fetch_add(1, std::memory_order_relaxed);
+      buffer.reserve(largest_ + largest_ / 4);
+    }
     buffer.assign(data, data + size);
   }
   void give(std::vector<uint8_t> buffer) {
@@ -98,6 +109,7 @@ class PacketPool {
   static constexpr size_t kMaxKept = 256;
   std::mutex mu_;
   std::vector<std::vector<uint8_t>> free_;
+  size_t largest_ = 0;  // fill() only
   std::atomic<int64_t> allocations_{0};
 };
 

@@ -227,6 +227,9 @@ void EncodePipeline::encode_frame(Item& item) {
     frames_failed_.fetch_add(1, std::memory_order_relaxed);
     events_.on_failure(e.what());
   }
+  // The encoder has taken the pixels: the slots go back before the packets are published,
+  // so a caller that waits for its packet and submits again always finds them in the pool.
+  release(item);
   emit(out, generation_);
 }
 
@@ -259,6 +262,7 @@ void EncodePipeline::activate(Item& item) {
     next->set_packet_pool(&packets_);
     frame_generation_[pts] = plan->generation;
     next->encode(item.view, item.options, fresh);
+    release(item);  // as in encode_frame: slots back before any packet is published
   } catch (const std::exception& e) {
     frame_generation_.erase(pts);
     next.reset();
