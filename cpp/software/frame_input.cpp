@@ -20,17 +20,6 @@ int64_t now_ns() {
 
 }  // namespace
 
-AVPixelFormat to_av_pixel_format(PixelFormat format) {
-  switch (format) {
-    case PixelFormat::ARGB8888: return AV_PIX_FMT_ARGB;
-    case PixelFormat::BGRA: return AV_PIX_FMT_BGRA;
-    case PixelFormat::RGB24: return AV_PIX_FMT_RGB24;
-    case PixelFormat::NV12: return AV_PIX_FMT_NV12;
-    case PixelFormat::I420: return AV_PIX_FMT_YUV420P;
-  }
-  return AV_PIX_FMT_NONE;
-}
-
 FrameInput::FrameInput(int width, int height, AVPixelFormat encoder_format)
     : width_(width), height_(height), encoder_format_(encoder_format),
       borrowed_(av_frame_alloc()) {

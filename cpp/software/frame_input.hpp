@@ -17,7 +17,7 @@
 
 namespace videohw::software {
 
-AVPixelFormat to_av_pixel_format(PixelFormat format);
+using transform::to_av_pixel_format;
 
 class FrameInput {
  public:

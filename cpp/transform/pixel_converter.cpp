@@ -14,17 +14,6 @@ namespace videohw::transform {
 
 namespace {
 
-AVPixelFormat av_format(PixelFormat format) {
-  switch (format) {
-    case PixelFormat::ARGB8888: return AV_PIX_FMT_ARGB;
-    case PixelFormat::BGRA: return AV_PIX_FMT_BGRA;
-    case PixelFormat::RGB24: return AV_PIX_FMT_RGB24;
-    case PixelFormat::NV12: return AV_PIX_FMT_NV12;
-    case PixelFormat::I420: return AV_PIX_FMT_YUV420P;
-  }
-  return AV_PIX_FMT_NONE;
-}
-
 void check(int code, const char* doing) {
   if (code < 0) {
     char text[AV_ERROR_MAX_STRING_SIZE] = {0};
@@ -34,6 +23,17 @@ void check(int code, const char* doing) {
 }
 
 }  // namespace
+
+AVPixelFormat to_av_pixel_format(PixelFormat format) {
+  switch (format) {
+    case PixelFormat::ARGB8888: return AV_PIX_FMT_ARGB;
+    case PixelFormat::BGRA: return AV_PIX_FMT_BGRA;
+    case PixelFormat::RGB24: return AV_PIX_FMT_RGB24;
+    case PixelFormat::NV12: return AV_PIX_FMT_NV12;
+    case PixelFormat::I420: return AV_PIX_FMT_YUV420P;
+  }
+  return AV_PIX_FMT_NONE;
+}
 
 int i420_pitch(int width) { return (width + 31) / 32 * 32; }
 
@@ -47,7 +47,7 @@ void PixelConverter::prepare(const FrameView& src, int dst_width, int dst_height
   if (!sws_) throw Error(ErrorKind::Encode, "sws_alloc_context failed (out of memory)");
   av_opt_set_int(sws_, "srcw", src.width, 0);
   av_opt_set_int(sws_, "srch", src.height, 0);
-  av_opt_set_int(sws_, "src_format", av_format(src.format), 0);
+  av_opt_set_int(sws_, "src_format", to_av_pixel_format(src.format), 0);
   av_opt_set_int(sws_, "dstw", dst_width, 0);
   av_opt_set_int(sws_, "dsth", dst_height, 0);
   av_opt_set_int(sws_, "dst_format", AV_PIX_FMT_YUV420P, 0);

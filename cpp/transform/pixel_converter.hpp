@@ -13,6 +13,10 @@
 
 #include "contract/types.hpp"
 
+extern "C" {
+#include <libavutil/pixfmt.h>
+}
+
 struct SwsContext;
 
 namespace videohw::transform {
@@ -21,6 +25,9 @@ struct I420Planes {
   uint8_t* data[3] = {nullptr, nullptr, nullptr};
   int linesize[3] = {0, 0, 0};
 };
+
+// libavcodec's name for a contract pixel format.
+AVPixelFormat to_av_pixel_format(PixelFormat format);
 
 // Row pitch the transform stage gives I420 frames it produces: 32-byte aligned rows.
 int i420_pitch(int width);
