@@ -1,5 +1,7 @@
 #include "session/encode_session.hpp"
 
+#include <algorithm>
+
 #include "contract/errors.hpp"
 #include "contract/frame_layout.hpp"
 #include "contract/validate.hpp"
@@ -18,7 +20,7 @@ const char* to_string(SessionState state) {
 EncodeSession::EncodeSession(uint64_t id, const CommonEncodeConfig& config,
                              std::shared_ptr<const EncoderProvider> provider)
     : id_(id), backend_name_(provider->name()), provider_(std::move(provider)),
-      active_config_(config), running_config_(config) {
+      active_config_(config), running_config_(config), running_provider_(provider_) {
   // Checked against the capabilities before the backend is touched.
   negotiate(provider_->capabilities(config.codec), config, provider_->config_problems(config));
   const int64_t start = monotonic_ns();
@@ -39,7 +41,7 @@ EncodeSession::~EncodeSession() {
 
 // ---- handles and events -----------------------------------------------------------------
 
-void EncodeSession::check_handle(uint32_t generation) const {
+void EncodeSession::check_handle(uint32_t generation, bool closing) const {
   if (closed_.load())
     throw Error(ErrorKind::SessionClosed, "encode session " + std::to_string(id_) + " is closed");
   {
@@ -50,7 +52,7 @@ void EncodeSession::check_handle(uint32_t generation) const {
                       std::to_string(id_) + " did not activate (" + it->second +
                       "); the session rolled back to generation " +
                       std::to_string(active_generation_.load()) + ": use that handle");
-    if (!failure_.empty())
+    if (!failure_.empty() && !closing)
       throw Error(ErrorKind::Encode, "encode session " + std::to_string(id_) +
                                          " failed: " + failure_);
   }
@@ -63,11 +65,18 @@ void EncodeSession::check_handle(uint32_t generation) const {
                   (pending ? " and generation " + std::to_string(pending) + " is pending" : ""));
 }
 
-void EncodeSession::on_activated(const GenerationPlan& plan, int64_t activation_ns) {
+void EncodeSession::on_activated(const GenerationPlan& plan, int64_t activation_ns,
+                                 bool in_place) {
   std::lock_guard<std::mutex> lock(events_mu_);
   switches_.activation_ns = activation_ns - plan.request_ns;
   activation_times_[plan.generation] = activation_ns;
   running_config_ = plan.config;
+  running_provider_ = plan.provider;
+  if (in_place != plan.in_place) {
+    // An earlier activation rolled back and the fallback path was taken: count what ran.
+    (plan.in_place ? switches_.in_place : switches_.new_session)--;
+    (in_place ? switches_.in_place : switches_.new_session)++;
+  }
 }
 
 void EncodeSession::on_rollback(const GenerationPlan& plan, uint32_t kept,
@@ -78,9 +87,18 @@ void EncodeSession::on_rollback(const GenerationPlan& plan, uint32_t kept,
   failed_generations_[plan.generation] = reason;
   switches_.failures++;
   switches_.fail_reason = text;
-  rollbacks_.push_back(Rollback{plan.generation, kept, running_config_});
+  rollbacks_.push_back(Rollback{plan.generation, kept, running_config_, running_provider_});
   uint32_t expected = plan.generation;
   active_generation_.compare_exchange_strong(expected, kept);
+  // A caller asking state() now must be told the kept generation's size, even before its
+  // next call lets the submit side absorb the rollback.
+  std::lock_guard<std::mutex> state_lock(state_mu_);
+  if (published_size_generation_ == plan.generation) {
+    published_.width = running_config_.width;
+    published_.height = running_config_.height;
+    published_.codec = running_config_.codec;
+    published_size_generation_ = kept;
+  }
 }
 
 void EncodeSession::on_first_packet(uint32_t generation, int64_t when_ns) {
@@ -104,13 +122,23 @@ void EncodeSession::record_switch_failure(const std::string& reason) {
 
 void EncodeSession::absorb_events() {
   std::lock_guard<std::mutex> lock(events_mu_);
+  absorb_events_locked();
+}
+
+void EncodeSession::absorb_events_locked() {
   for (const Rollback& r : rollbacks_) {
     if (active_config_generation_ != r.failed) continue;  // the caller has moved on since
-    // Frames go to the kept generation again; the encoder's GOP went on without a restart.
+    // Frames go to the kept generation again (the rolled-back frame was a keyframe of it).
     active_config_ = r.kept_config;
     active_config_generation_ = r.kept;
+    provider_ = r.kept_provider;
   }
   rollbacks_.clear();
+  unresolved_.erase(std::remove_if(unresolved_.begin(), unresolved_.end(),
+                                   [](const std::shared_ptr<GenerationPlan>& p) {
+                                     return p->resolved.load(std::memory_order_acquire);
+                                   }),
+                    unresolved_.end());
 }
 
 // ---- keyframes --------------------------------------------------------------------------
@@ -122,6 +150,11 @@ bool EncodeSession::keyframe_next(bool forced) const {
 }
 
 void EncodeSession::publish_state() {
+  // Under events_mu_, so a rollback lands either before (absorbed here) or after (then
+  // on_rollback corrects what is published).
+  std::lock_guard<std::mutex> events(events_mu_);
+  absorb_events_locked();
+  uint32_t size_generation = active_config_generation_;
   SessionStateInfo s;
   s.state = closed_ ? SessionState::Closed
                     : (pending_generation_ ? SessionState::SwitchPending : SessionState::Running);
@@ -143,10 +176,12 @@ void EncodeSession::publish_state() {
       s.width = pending_->config.width;
       s.height = pending_->config.height;
       s.codec = pending_->config.codec;
+      size_generation = pending_->generation;
     }
   }
   std::lock_guard<std::mutex> lock(state_mu_);
   published_ = s;
+  published_size_generation_ = size_generation;
 }
 
 // ---- calls ------------------------------------------------------------------------------
@@ -177,10 +212,18 @@ void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_
   resolved.pts = pts;
   // If queuing throws, nothing about the session has changed.
   const std::shared_ptr<GenerationPlan> plan = activates ? pending_ : nullptr;
-  const bool keyframe = plan ? (!plan->in_place || plan->force_idr ||
+  // An activating frame that may go to a new encoder (or roll back) is a keyframe whichever
+  // path the encode thread takes, so the GOP schedule below never depends on that choice.
+  const bool keyframe = plan ? (plan->backend || !plan->in_place || plan->force_idr ||
                                 plan->config.b_frames > 0 ||
                                 keyframe_next(options.force_keyframe))
                              : keyframe_next(options.force_keyframe);
+  if (plan) {
+    resolved.force_keyframe = keyframe;
+    plan->previous_config = active_config_;
+    plan->previous_provider = provider_;
+    plan->previous_generation = active_config_generation_;
+  }
   const uint32_t previous_active = active_generation_.load();
   if (plan) {
     // Published before the frame is queued: once queued, the encode thread may roll the
@@ -202,6 +245,8 @@ void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_
   if (plan) {
     active_config_ = plan->config;  // read-only on the encode thread too
     active_config_generation_ = plan->generation;
+    provider_ = plan->provider;
+    unresolved_.push_back(plan);
     pending_.reset();
   }
   gop_position_ = keyframe ? 0 : gop_position_ + 1;
@@ -238,13 +283,45 @@ std::vector<EncodedPacket> EncodeSession::flush(uint32_t generation) {
 
 std::vector<EncodedPacket> EncodeSession::close(uint32_t generation) {
   std::lock_guard<std::mutex> lock(api_mu_);
-  check_handle(generation);
+  check_handle(generation, /*closing=*/true);
   pipeline_->close();  // end of stream -> drain -> release buffers -> destroy encoder
   pending_.reset();    // a prepared, never activated encoder
   pending_generation_ = 0;
   closed_ = true;
   publish_state();
-  return hand_out(pipeline_->take_ready());
+  std::vector<EncodedPacket> packets = hand_out(pipeline_->take_ready());
+  std::string failure;
+  {
+    std::lock_guard<std::mutex> events(events_mu_);
+    failure = failure_;
+  }
+  if (!failure.empty())
+    throw Error(ErrorKind::Encode,
+                "encode session " + std::to_string(id_) + " failed: " + failure +
+                    "; it is closed now (" + std::to_string(packets.size()) +
+                    " packets drained at close were discarded with it)");
+  return packets;
+}
+
+void EncodeSession::choose_path(GenerationPlan& plan, const EncoderProvider& provider) {
+  const auto reconfigurable = [&](const EncoderProvider* from_provider,
+                                  const CommonEncodeConfig& from) {
+    return from_provider && from_provider->name() == provider.name() &&
+           provider.can_reconfigure(from, plan.config);
+  };
+  plan.in_place = reconfigurable(provider_.get(), active_config_);
+  plan.in_place_base = active_config_generation_;
+  bool needs_encoder = !plan.in_place;
+  if (unresolved_.size() == 1) {
+    // It may still roll back to what ran before it: be ready for that too.
+    const GenerationPlan& queued = *unresolved_.front();
+    plan.fallback_base = queued.previous_generation;
+    plan.in_place_fallback = reconfigurable(queued.previous_provider.get(), queued.previous_config);
+    needs_encoder = needs_encoder || !plan.in_place_fallback;
+  } else if (unresolved_.size() > 1) {
+    needs_encoder = true;  // several may roll back: a fresh encoder fits whatever runs
+  }
+  if (needs_encoder) plan.backend = provider.create(plan.config);  // prewarm
 }
 
 uint32_t EncodeSession::switch_to(uint32_t generation, const CommonEncodeConfig& target,
@@ -259,22 +336,30 @@ uint32_t EncodeSession::switch_to(uint32_t generation, const CommonEncodeConfig&
   auto plan = std::make_shared<GenerationPlan>();
   plan->generation = next_generation_;
   plan->config = target;
+  plan->provider = provider;
   plan->mode = mode;
   plan->force_idr = force_idr_on_activate;
   plan->request_ns = monotonic_ns();
-  plan->in_place = provider->name() == provider_->name() &&
-                   provider->can_reconfigure(active_config_, target);
-  if (!plan->in_place) {
-    try {
-      plan->backend = provider->create(target);  // prewarm: opened now, not at activation
-    } catch (const std::exception& e) {
-      const std::string reason = "could not prepare generation " +
-                                 std::to_string(plan->generation) + ": " + e.what();
-      record_switch_failure(reason);
-      throw Error(ErrorKind::Switch, reason + "; generation " +
-                                         std::to_string(active_generation_.load()) +
-                                         " keeps running");
-    }
+  const auto fail = [&](const std::string& reason) {
+    record_switch_failure(reason);
+    return Error(ErrorKind::Switch, reason + "; generation " +
+                                        std::to_string(active_generation_.load()) +
+                                        " keeps running");
+  };
+  try {
+    choose_path(*plan, *provider);
+  } catch (const std::exception& e) {
+    throw fail("could not prepare generation " + std::to_string(plan->generation) + ": " +
+               e.what());
+  }
+  if (mode == SwitchMode::DrainThenSwap) {
+    auto marker = pipeline_->push_drain();
+    marker->wait();
+    if (!marker->error.empty())
+      throw fail("draining before generation " + std::to_string(plan->generation) +
+                 " failed: " + marker->error);
+    if (marker->reopened) keyframe_due_ = true;
+    absorb_events();  // every queued activation has resolved by now
   }
   next_generation_++;
   config_generation_ = plan->generation;
@@ -287,15 +372,12 @@ uint32_t EncodeSession::switch_to(uint32_t generation, const CommonEncodeConfig&
      : mode == SwitchMode::OnNextKeyframe ? switches_.on_next_keyframe
                                           : switches_.drain_then_swap)++;
   }
-  if (mode == SwitchMode::DrainThenSwap) {
-    auto marker = pipeline_->push_drain();
-    marker->wait();
-    if (marker->reopened) keyframe_due_ = true;
-  }
   pending_ = plan;
-  provider_ = std::move(provider);
   if (mode == SwitchMode::OnNextKeyframe) {
     pending_generation_ = plan->generation;
+    // A superseded IMMEDIATE / DRAIN_THEN_SWAP plan had already made itself active; until
+    // the keyframe, frames go to the generation that runs now.
+    active_generation_ = active_config_generation_;
   } else {
     pending_generation_ = 0;
     active_generation_ = plan->generation;  // the next frame is its first

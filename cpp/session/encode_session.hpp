@@ -63,6 +63,9 @@ class EncodeSession final : private PipelineEvents {
   std::vector<EncodedPacket> reap(uint32_t generation, size_t min_packets = 0,
                                   int64_t timeout_ns = -1);
   std::vector<EncodedPacket> flush(uint32_t generation);
+  // Ends the session even when its encoder has failed: the pipeline is closed, the encoder
+  // released and the session marked closed; then, if the encoder had failed, Encode is
+  // raised with the reason.
   std::vector<EncodedPacket> close(uint32_t generation);
   // Prepares the target generation and returns its number (see docs/api.md, Switching).
   uint32_t switch_to(uint32_t generation, const CommonEncodeConfig& target,
@@ -84,16 +87,21 @@ class EncodeSession final : private PipelineEvents {
   struct Rollback {
     uint32_t failed = 0, kept = 0;
     CommonEncodeConfig kept_config;
+    std::shared_ptr<const EncoderProvider> kept_provider;
   };
 
   // PipelineEvents, called on stage threads.
-  void on_activated(const GenerationPlan& plan, int64_t activation_ns) override;
+  void on_activated(const GenerationPlan& plan, int64_t activation_ns, bool in_place) override;
   void on_rollback(const GenerationPlan& plan, uint32_t kept, const std::string& reason) override;
   void on_first_packet(uint32_t generation, int64_t when_ns) override;
   void on_failure(const std::string& reason) override;
 
-  void check_handle(uint32_t generation) const;
+  // `closing`: an encoder failure does not refuse the call (close must still end it).
+  void check_handle(uint32_t generation, bool closing = false) const;
   void absorb_events();  // api_mu_ held
+  void absorb_events_locked();  // api_mu_ and events_mu_ held
+  // Decides in place vs new encoder against what will be running when `plan` activates.
+  void choose_path(GenerationPlan& plan, const EncoderProvider& provider);
   bool keyframe_next(bool forced) const;  // api_mu_ held
   void publish_state();  // api_mu_ held
   void record_switch_failure(const std::string& reason);
@@ -104,7 +112,9 @@ class EncodeSession final : private PipelineEvents {
 
   // Submit side (api_mu_).
   std::mutex api_mu_;
-  std::shared_ptr<const EncoderProvider> provider_;
+  std::shared_ptr<const EncoderProvider> provider_;  // of active_config_
+  // Activations queued to the encode thread and not yet known to have succeeded or failed.
+  std::vector<std::shared_ptr<GenerationPlan>> unresolved_;
   CommonEncodeConfig active_config_;   // the config new frames are encoded with
   uint32_t active_config_generation_ = 1;
   std::shared_ptr<GenerationPlan> pending_;  // prepared, waiting for its first frame
@@ -121,8 +131,10 @@ class EncodeSession final : private PipelineEvents {
   std::atomic<uint32_t> pending_generation_{0};
   std::atomic<uint32_t> config_generation_{1};
   std::atomic<bool> closed_{false};
+  // Lock order: events_mu_ before state_mu_.
   mutable std::mutex state_mu_;
   SessionStateInfo published_;
+  uint32_t published_size_generation_ = 1;  // whose config gave published_'s frame size
 
   // Written by stage threads (events_mu_).
   mutable std::mutex events_mu_;
@@ -131,6 +143,7 @@ class EncodeSession final : private PipelineEvents {
   std::vector<Rollback> rollbacks_;
   std::map<uint32_t, int64_t> activation_times_;
   CommonEncodeConfig running_config_;  // of the encoder running now
+  std::shared_ptr<const EncoderProvider> running_provider_;
   std::string failure_;
   int64_t packets_out_ = 0, bytes_out_ = 0, keyframes_out_ = 0;
 

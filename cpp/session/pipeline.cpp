@@ -89,6 +89,7 @@ EncodePipeline::EncodePipeline(std::unique_ptr<EncoderBackend> backend, uint32_t
       backend_(std::move(backend)),
       generation_(generation) {
   backend_->set_packet_pool(&packets_);
+  publish_backend_stats();
   transform_thread_ = std::thread([this] { transform_loop(); });
   encode_thread_ = std::thread([this] { encode_loop(); });
   reap_thread_ = std::thread([this] { reap_loop(); });
@@ -220,37 +221,57 @@ void EncodePipeline::encode_frame(Item& item) {
   std::vector<EncodedPacket> out;
   frame_generation_[item.options.pts.value_or(0)] = generation_;
   try {
-    std::lock_guard<std::mutex> lock(backend_mu_);
     backend_->encode(item.view, item.options, out);
   } catch (const std::exception& e) {
     broken_ = true;
     frames_failed_.fetch_add(1, std::memory_order_relaxed);
     events_.on_failure(e.what());
   }
+  publish_backend_stats();
   // The encoder has taken the pixels: the slots go back before the packets are published,
   // so a caller that waits for its packet and submits again always finds them in the pool.
   release(item);
   emit(out, generation_);
 }
 
+void EncodePipeline::publish_backend_stats() {
+  BackendStats now = backend_ ? backend_->stats() : BackendStats{};
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  live_stats_ = std::move(now);
+}
+
+// The frame stays with the generation running now. Its force_keyframe flag is what the
+// session's GOP schedule expected of the activating frame, so that schedule still holds.
+void EncodePipeline::roll_back(Item& item, const GenerationPlan& plan, const std::string& why) {
+  plan.resolved.store(true, std::memory_order_release);
+  events_.on_rollback(plan, generation_, why);
+  encode_frame(item);  // scaled by the adapter when the sizes differ
+}
+
 void EncodePipeline::activate(Item& item) {
   const int64_t activation_ns = monotonic_ns();
   std::shared_ptr<GenerationPlan> plan = std::move(item.plan);
-  if (plan->in_place) {
+  if (plan->runs_in_place_over(generation_)) {
     try {
-      std::lock_guard<std::mutex> lock(backend_mu_);
       backend_->reconfigure(plan->config);
     } catch (const std::exception& e) {
-      events_.on_rollback(*plan, generation_, e.what());
-      encode_frame(item);  // the frame stays with the current generation
+      publish_backend_stats();
+      roll_back(item, *plan, e.what());
       return;
     }
     generation_ = plan->generation;
     // An encoder that reorders (B-frames) would interleave the two generations in decode
     // order unless the activating frame is an IDR, which puts every earlier frame first.
     if (plan->force_idr || plan->config.b_frames > 0) item.options.force_keyframe = true;
-    events_.on_activated(*plan, activation_ns);
+    plan->resolved.store(true, std::memory_order_release);
+    events_.on_activated(*plan, activation_ns, /*in_place=*/true);
     encode_frame(item);
+    return;
+  }
+  if (!plan->backend) {
+    roll_back(item, *plan,
+              "no encoder was prepared for generation " + std::to_string(plan->generation) +
+                  " on top of generation " + std::to_string(generation_));
     return;
   }
   // New encoder: it must take its first frame before the current one is retired, so a
@@ -266,26 +287,27 @@ void EncodePipeline::activate(Item& item) {
   } catch (const std::exception& e) {
     frame_generation_.erase(pts);
     next.reset();
-    events_.on_rollback(*plan, generation_, e.what());
-    encode_frame(item);  // scaled by the adapter when the sizes differ
+    roll_back(item, *plan, e.what());
     return;
   }
   std::vector<EncodedPacket> tail;
-  std::unique_ptr<EncoderBackend> retired;
-  {
-    std::lock_guard<std::mutex> lock(backend_mu_);
-    try {
-      backend_->finish(tail);  // the old generation's held-back frames come out first
-    } catch (const std::exception& e) {
-      events_.on_failure(std::string("draining the retired encoder: ") + e.what());
-    }
-    accumulate(retired_stats_, backend_->stats());
-    retired = std::move(backend_);
-    backend_ = std::move(next);
+  try {
+    backend_->finish(tail);  // the old generation's held-back frames come out first
+  } catch (const std::exception& e) {
+    events_.on_failure(std::string("draining the retired encoder: ") + e.what());
   }
+  std::unique_ptr<EncoderBackend> retired = std::move(backend_);
+  backend_ = std::move(next);
+  {
+    const BackendStats old_stats = retired->stats();
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    accumulate(retired_stats_, old_stats);
+  }
+  publish_backend_stats();
   emit(tail, generation_);
   generation_ = plan->generation;
-  events_.on_activated(*plan, activation_ns);
+  plan->resolved.store(true, std::memory_order_release);
+  events_.on_activated(*plan, activation_ns, /*in_place=*/false);
   emit(fresh, generation_);
   // Destroyed only now (its buffers, then the encoder; x264 joins its threads), so the new
   // generation's first packet does not wait for it.
@@ -314,7 +336,6 @@ void EncodePipeline::encode_loop() {
         break;
       case Kind::Flush:
       case Kind::Drain: {
-        std::lock_guard<std::mutex> lock(backend_mu_);
         try {
           const int64_t reopens = backend_->stats().encoder_reopens;
           backend_->flush(out);
@@ -322,16 +343,21 @@ void EncodePipeline::encode_loop() {
         } catch (const std::exception& e) {
           item.marker->error = e.what();
         }
+        publish_backend_stats();
         break;
       }
       case Kind::Close: {
-        std::lock_guard<std::mutex> lock(backend_mu_);
         try {
           backend_->finish(out);  // end of stream, drain
         } catch (const std::exception& e) {
           item.marker->error = e.what();
         }
-        accumulate(retired_stats_, backend_->stats());
+        {
+          const BackendStats last = backend_->stats();
+          std::lock_guard<std::mutex> lock(stats_mu_);
+          accumulate(retired_stats_, last);
+          live_stats_ = BackendStats{};
+        }
         backend_.reset();  // release buffers, then destroy the encoder
         break;
       }
@@ -418,13 +444,11 @@ PipelineStats EncodePipeline::stats() const {
 }
 
 BackendStats EncodePipeline::backend_stats() const {
-  std::lock_guard<std::mutex> lock(backend_mu_);
+  std::lock_guard<std::mutex> lock(stats_mu_);
   BackendStats total = retired_stats_;
-  if (backend_) {
-    const BackendStats now = backend_->stats();
-    accumulate(total, now);
-    total.flush_mode = now.flush_mode != "none" ? now.flush_mode : retired_stats_.flush_mode;
-  }
+  accumulate(total, live_stats_);
+  total.flush_mode =
+      live_stats_.flush_mode != "none" ? live_stats_.flush_mode : retired_stats_.flush_mode;
   return total;
 }
 

@@ -32,19 +32,42 @@
 #include "ring/doorbell.hpp"
 #include "ring/spsc_ring.hpp"
 #include "session/encoder_backend.hpp"
+#include "session/encoder_provider.hpp"
 #include "transform/pixel_converter.hpp"
 
 namespace videohw {
 
 // A generation prepared by a switch and applied by the encode thread.
+//
+// Whether it runs in place is decided at request time against the config of the generation
+// that should be running when it activates (`in_place_base`). An earlier activation still
+// queued at request time may yet roll back, so the plan also says what to do from the
+// generation running before that one (`fallback_base`); whenever either answer is "new
+// encoder", the encoder is prepared now (prewarm) and `backend` holds it.
 struct GenerationPlan {
   uint32_t generation = 0;
   CommonEncodeConfig config;
+  std::shared_ptr<const EncoderProvider> provider;
   SwitchMode mode = SwitchMode::Immediate;
   bool in_place = false;
+  uint32_t in_place_base = 0;
+  bool in_place_fallback = false;
+  uint32_t fallback_base = 0;  // 0: no earlier activation was pending
   bool force_idr = true;
-  std::unique_ptr<EncoderBackend> backend;  // new-session path: created (prewarmed) already
+  std::unique_ptr<EncoderBackend> backend;
   int64_t request_ns = 0;
+  // What was running (as far as the submitter knew) when its first frame was queued.
+  CommonEncodeConfig previous_config;
+  std::shared_ptr<const EncoderProvider> previous_provider;
+  uint32_t previous_generation = 0;
+  // Set by the encode thread once activated or rolled back, before the session hears of it.
+  mutable std::atomic<bool> resolved{false};
+
+  // The path the encode thread takes when `running` is the generation it replaces.
+  bool runs_in_place_over(uint32_t running) const {
+    if (running == in_place_base) return in_place;
+    return fallback_base != 0 && running == fallback_base && in_place_fallback;
+  }
 };
 
 // Completion of a control item (flush, drain, close): signalled by the reap stage once every
@@ -63,8 +86,9 @@ struct Marker {
 class PipelineEvents {
  public:
   virtual ~PipelineEvents() = default;
-  // On the encode thread, when a generation takes over.
-  virtual void on_activated(const GenerationPlan& plan, int64_t activation_ns) = 0;
+  // On the encode thread, when a generation takes over (`in_place`: the path it took).
+  virtual void on_activated(const GenerationPlan& plan, int64_t activation_ns,
+                            bool in_place) = 0;
   // On the encode thread, when activating `plan` failed and `kept` stays.
   virtual void on_rollback(const GenerationPlan& plan, uint32_t kept,
                            const std::string& reason) = 0;
@@ -153,6 +177,7 @@ class EncodePipeline {
   void reap_loop();
   void encode_frame(Item& item);
   void activate(Item& item);
+  void roll_back(Item& item, const GenerationPlan& plan, const std::string& why);
   void emit(std::vector<EncodedPacket>& packets, uint32_t generation);
   void release(Item& item);
   bool native(PixelFormat format) const;
@@ -174,11 +199,14 @@ class EncodePipeline {
   std::atomic<int64_t> transform_ns_{0}, encode_ns_{0}, reap_ns_{0};
   std::atomic<int64_t> frames_transformed_{0}, frames_failed_{0};
 
-  // Encode thread only (read by backend_stats under backend_mu_).
-  mutable std::mutex backend_mu_;
+  // Encode thread only. Other threads see the encoder's counters through the snapshot
+  // below, so telemetry never waits for an encode in progress.
   std::unique_ptr<EncoderBackend> backend_;
-  BackendStats retired_stats_;  // stats of the encoder destroyed last
   uint32_t generation_;
+  void publish_backend_stats();  // encode thread, after every call into the encoder
+  mutable std::mutex stats_mu_;
+  BackendStats retired_stats_;  // of every encoder destroyed so far (stats_mu_)
+  BackendStats live_stats_;     // of the running encoder, as of its last call (stats_mu_)
   // pts -> generation of the encoder a frame went to: an encoder that holds frames back
   // (frame threads, B-frames) releases them later, and an in-place switch in between must
   // not relabel them.

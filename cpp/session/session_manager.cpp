@@ -28,11 +28,21 @@ std::shared_ptr<EncodeSession> SessionManager::encode_session(uint64_t id) const
 
 std::vector<EncodedPacket> SessionManager::close_encode(SessionHandle handle) {
   auto session = encode_session(handle.id);
-  auto packets = session->close(handle.generation);
-  std::lock_guard<std::mutex> lock(mu_);
-  open_.erase(handle.id);
-  closed_.emplace(handle.id, session);
-  if (closed_.size() > kClosedKept) closed_.erase(closed_.begin());  // ids grow: oldest first
+  const auto retire = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_.erase(handle.id);
+    closed_.emplace(handle.id, session);
+    if (closed_.size() > kClosedKept) closed_.erase(closed_.begin());  // ids grow: oldest first
+  };
+  std::vector<EncodedPacket> packets;
+  try {
+    packets = session->close(handle.generation);
+  } catch (...) {
+    // A failed encoder still closes (and reports why); a stale handle closes nothing.
+    if (session->state().state == SessionState::Closed) retire();
+    throw;
+  }
+  retire();
   return packets;
 }
 

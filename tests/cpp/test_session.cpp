@@ -20,6 +20,7 @@
 #include "software/software_provider.hpp"
 #include "support/decoder.hpp"
 #include "support/frames.hpp"
+#include "support/session_support.hpp"
 
 using namespace videohw;
 using namespace std::chrono_literals;
@@ -70,6 +71,8 @@ class RecordingBackend final : public EncoderBackend {
     record_->packets_from_finish += int(out.size() - before);
   }
   BackendStats stats() const override { return inner_->stats(); }
+  void reconfigure(const CommonEncodeConfig& to) override { inner_->reconfigure(to); }
+  void set_packet_pool(ring::PacketPool* pool) override { inner_->set_packet_pool(pool); }
 
  private:
   std::unique_ptr<EncoderBackend> inner_;
@@ -82,10 +85,21 @@ class TestProvider final : public EncoderProvider {
   explicit TestProvider(SoftwareEncodeConfig s = {}) : inner_(std::move(s)) {}
   std::string name() const override { return inner_.name(); }
   Capabilities capabilities(Codec codec) const override { return inner_.capabilities(codec); }
+  std::vector<std::string> config_problems(const CommonEncodeConfig& c) const override {
+    return inner_.config_problems(c);
+  }
   std::unique_ptr<EncoderBackend> create(const CommonEncodeConfig& config) const override {
     creates++;
     return std::make_unique<RecordingBackend>(inner_.create(config), record, gate);
   }
+  bool can_reconfigure(const CommonEncodeConfig& from,
+                       const CommonEncodeConfig& to) const override {
+    return inner_.can_reconfigure(from, to);
+  }
+  std::vector<PixelFormat> native_input_formats() const override {
+    return inner_.native_input_formats();
+  }
+  int max_in_flight() const override { return inner_.max_in_flight(); }
 
   mutable std::atomic<int> creates{0};
   std::shared_ptr<BackendRecord> record = std::make_shared<BackendRecord>();
@@ -485,6 +499,70 @@ TEST(EncodeSession, ReapDoesNotWaitBehindAnEncodeInProgress) {
   EXPECT_TRUE(returned) << "reap() blocked behind the encode of another thread";
   EXPECT_TRUE(reaped.get().empty()) << "frame 1 cannot be out while its encode is blocked";
   EXPECT_EQ(pts_of(mgr.close_encode(h)), (std::vector<int64_t>{1}));
+}
+
+// encode_session.hpp: telemetry and state, like reap, never wait for an encode in
+// progress (a stats query from a monitoring thread must not stall behind a slow frame).
+TEST(EncodeSession, TelemetryAndStateDoNotWaitBehindAnEncodeInProgress) {
+  SessionManager mgr;
+  TestProvider provider;
+  provider.gate = std::make_shared<RecordingBackend::Gate>();
+  const auto c = low_latency_config();
+  const auto h = mgr.start_encode(c, share(provider));
+  auto s = mgr.encode_session(h.id);
+  {
+    std::lock_guard<std::mutex> lock(provider.gate->mu);
+    provider.gate->armed = true;
+  }
+  submit(*s, c, 0);  // the encode thread blocks inside the encoder
+  {
+    std::unique_lock<std::mutex> lock(provider.gate->mu);
+    provider.gate->cv.wait(lock, [&] { return provider.gate->entered; });
+  }
+  auto state = std::async(std::launch::async, [&] { return s->state(); });
+  auto telemetry = std::async(std::launch::async, [&] { return s->telemetry(); });
+  auto by_manager = std::async(std::launch::async, [&] { return mgr.telemetry(h); });
+  const bool state_returned = state.wait_for(1s) == std::future_status::ready;
+  const bool telemetry_returned = telemetry.wait_for(1s) == std::future_status::ready;
+  const bool manager_returned = by_manager.wait_for(1s) == std::future_status::ready;
+  {
+    std::lock_guard<std::mutex> lock(provider.gate->mu);
+    provider.gate->released = true;
+    provider.gate->cv.notify_all();
+  }
+  EXPECT_TRUE(state_returned) << "state() waited for the encode in progress";
+  EXPECT_TRUE(telemetry_returned) << "telemetry() waited for the encode in progress";
+  EXPECT_TRUE(manager_returned) << "SessionManager::telemetry waited for the encode in progress";
+  EXPECT_EQ(state.get().active_generation, 1u);
+  EXPECT_EQ(tel_int(telemetry.get(), "frames_submitted"), 1);
+  by_manager.get();
+  EXPECT_EQ(pts_of(mgr.close_encode(h)), (std::vector<int64_t>{0}));
+}
+
+// ---- encoder failure ---------------------------------------------------------------------
+
+// An encoder that fails mid-stream breaks the session (Encode on the next call), but close
+// must still end it: report the failure if it likes, and leave the session closed with its
+// encoder released and its threads joined, not open forever.
+TEST(EncodeSession, CloseAfterAnEncoderFailureStillReleasesTheSession) {
+  auto plan = std::make_shared<FaultPlan>();
+  plan->fail_activation_at = 0;  // the session's own encoder fails on its first frame
+  auto provider = vhtest::faulty_software(plan);
+  SessionManager mgr;
+  const auto c = low_latency_config();
+  const auto h = mgr.start_encode(c, provider);
+  auto s = mgr.encode_session(h.id);
+  submit(*s, c, 0);
+  ASSERT_TRUE(vhtest::wait_until([&] { return tel_int(s->telemetry(), "frames_failed") == 1; }));
+  expect_error(ErrorKind::Encode, [&] { submit(*s, c, 1); }, "submit after the failure");
+  try {
+    mgr.close_encode(h);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Encode) << e.what();
+  }
+  EXPECT_EQ(mgr.state(h).state, SessionState::Closed) << "close left the failed session open";
+  EXPECT_EQ(provider->log->destroyed, 1) << "close did not release the failed encoder";
+  expect_error(ErrorKind::SessionClosed, [&] { mgr.encode_session(h.id); }, "lookup after close");
 }
 
 // ---- threads -----------------------------------------------------------------------------
