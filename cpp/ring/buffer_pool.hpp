@@ -85,6 +85,25 @@ class PacketPool {
     free_.pop_back();
     return out;
   }
+  // A buffer for a packet of `size` bytes: the smallest free one that holds it, else the
+  // largest free one (fill() grows it). Small packets then never occupy the buffers that
+  // keyframes need, so the buffers stop growing once as many large ones exist as large
+  // packets are ever outstanding at once.
+  std::vector<uint8_t> take(size_t size) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.empty()) return {};
+    size_t best = free_.size(), largest = 0;
+    for (size_t i = 0; i < free_.size(); ++i) {
+      const size_t cap = free_[i].capacity();
+      if (cap >= size && (best == free_.size() || cap < free_[best].capacity())) best = i;
+      if (cap > free_[largest].capacity()) largest = i;
+    }
+    const size_t pick = best != free_.size() ? best : largest;
+    std::vector<uint8_t> out = std::move(free_[pick]);
+    free_[pick] = std::move(free_.back());
+    free_.pop_back();
+    return out;
+  }
   // Fills `buffer` with [data, data+size), counting a growth as an allocation. A buffer
   // that must grow is sized for the largest packet seen so far plus a quarter, so buffers
   // stop growing once they have met the stream's keyframes instead of growing a little at

@@ -6,9 +6,11 @@
 // slot index is a mask, not a division.
 //
 // Layout: the producer's index, the consumer's index and the slots each sit on their own
-// cache lines, so the two threads never write the same line. Each side keeps a cached copy
-// of the other side's index and re-reads the shared atomic only when the cache says
-// full/empty, which keeps cross-core traffic to roughly one line transfer per batch.
+// cache lines, so the two threads never write the same line. The slot array starts on a
+// cache line, so an item whose size divides the line never straddles two lines. Each side
+// keeps a cached copy of the other side's index and re-reads the shared atomic only when
+// the cache says full/empty, which keeps cross-core traffic to roughly one line transfer
+// per batch. docs/ring.md has the reasoning and the measurements.
 #pragma once
 
 #include <algorithm>
@@ -32,10 +34,8 @@ class SpscRing {
                 "slots are moved in and out under no lock: moves must not throw");
 
  public:
-  explicit SpscRing(size_t capacity) : capacity_(round_up_pow2(capacity)), mask_(capacity_ - 1) {
-    if (capacity == 0) throw std::invalid_argument("SpscRing capacity must be at least 1");
-    slots_ = std::make_unique<Slot[]>(capacity_);
-  }
+  explicit SpscRing(size_t capacity)
+      : capacity_(checked_capacity(capacity)), mask_(capacity_ - 1), slots_(allocate_slots(capacity_)) {}
   ~SpscRing() {
     while (try_pop()) {
     }
@@ -78,8 +78,8 @@ class SpscRing {
     if constexpr (std::is_trivially_copyable_v<T> && std::is_pointer_v<It>) {
       // At most two contiguous spans (before and after the wrap): plain memcpy.
       const size_t start = head & mask, first_span = std::min(n, capacity_ - start);
-      std::memcpy(slots[start].storage, first, first_span * sizeof(T));
-      std::memcpy(slots[0].storage, first + first_span, (n - first_span) * sizeof(T));
+      copy_items(slots[start].storage, first, first_span);
+      if (n > first_span) copy_items(slots[0].storage, first + first_span, n - first_span);
     } else {
       for (size_t i = 0; i < n; ++i, ++first) new (slots[(head + i) & mask].storage) T(std::move(*first));
     }
@@ -117,8 +117,8 @@ class SpscRing {
     const size_t mask = mask_;
     if constexpr (std::is_trivially_copyable_v<T> && std::is_same_v<Out, T*>) {
       const size_t start = tail & mask, first_span = std::min(n, capacity_ - start);
-      std::memcpy(out, slots[start].storage, first_span * sizeof(T));
-      std::memcpy(out + first_span, slots[0].storage, (n - first_span) * sizeof(T));
+      copy_items(out, slots[start].storage, first_span);
+      if (n > first_span) copy_items(out + first_span, slots[0].storage, n - first_span);
     } else {
       for (size_t i = 0; i < n; ++i) {
         T* item = std::launder(reinterpret_cast<T*>(slots[(tail + i) & mask].storage));
@@ -144,10 +144,40 @@ class SpscRing {
     std::atomic<size_t> value{0};
   };
 
-  static size_t round_up_pow2(size_t n) {
-    size_t p = 1;
-    while (p < n) p <<= 1;
+  // Slots start on a cache line (or T's own stricter alignment) and the allocation is whole
+  // lines. With new[]'s 16-byte alignment every 64-byte item straddled two lines, each shared
+  // with a neighbouring slot that the other thread may be using at that moment.
+  static constexpr size_t kSlotAlign = alignof(T) > kCacheLine ? alignof(T) : kCacheLine;
+  struct FreeSlots {
+    void operator()(Slot* p) const noexcept { ::operator delete[](p, std::align_val_t(kSlotAlign)); }
+  };
+  static Slot* allocate_slots(size_t n) {
+    const size_t bytes = (n * sizeof(Slot) + kCacheLine - 1) / kCacheLine * kCacheLine;
+    Slot* p = static_cast<Slot*>(::operator new[](bytes, std::align_val_t(kSlotAlign)));
+    std::uninitialized_default_construct_n(p, n);  // raw storage: starts lifetimes, writes nothing
     return p;
+  }
+  // The power of two at or above `n`. Refuses 0, and sizes whose bytes would not fit size_t
+  // (unguarded doubling wraps to 0 above 2^63 and never ends).
+  static size_t checked_capacity(size_t n) {
+    if (n == 0) throw std::invalid_argument("SpscRing capacity must be at least 1");
+    constexpr size_t kMaxSlots = (size_t(-1) - (kCacheLine - 1)) / sizeof(Slot);
+    size_t p = 1;
+    while (p < n && p <= kMaxSlots / 2) p <<= 1;
+    if (p < n) throw std::length_error("SpscRing capacity too large");
+    return p;
+  }
+  // Copies `count` items with libc's memcpy, which picks its routine for this CPU at run
+  // time. The empty asm hides the size's bound from the optimiser: inlined behind a caller
+  // whose batch size is a small constant, GCC otherwise expands the copy in place as
+  // `rep movsq`, whose start-up cost made a batch of 32 uint64_t about 25% slower
+  // (docs/ring.md, "Why the batch copy is a libc call").
+  static void copy_items(void* dst, const void* src, size_t count) noexcept {
+    size_t bytes = count * sizeof(T);
+#if defined(__GNUC__)
+    __asm__("" : "+r"(bytes));
+#endif
+    std::memcpy(dst, src, bytes);
   }
   T* slot(size_t index) noexcept {
     return std::launder(reinterpret_cast<T*>(slots_[index & mask_].storage));
@@ -155,12 +185,13 @@ class SpscRing {
 
   const size_t capacity_;
   const size_t mask_;
-  std::unique_ptr<Slot[]> slots_;  // its own allocation: never shares a line with the indices
+  std::unique_ptr<Slot[], FreeSlots> slots_;  // own allocation of whole lines: shares none
 
-  // Producer-owned line: head and the producer's cached view of tail.
+  // Producer-owned lines: head (read by the consumer when its cache runs dry) and, on a line
+  // that only the producer ever touches, its cached view of tail.
   alignas(kCacheLine) PaddedIndex head_;
   alignas(kCacheLine) size_t tail_cache_ = 0;
-  // Consumer-owned line: tail and the consumer's cached view of head.
+  // Consumer-owned lines, likewise: tail, and the consumer's cached view of head.
   alignas(kCacheLine) PaddedIndex tail_;
   alignas(kCacheLine) size_t head_cache_ = 0;
   char pad_[kCacheLine - sizeof(size_t)];  // keeps a following object off head_cache_'s line

@@ -436,6 +436,8 @@ TelemetryMap EncodeSession::telemetry() const {
       {"frames_converted", b.frames_converted + p.frames_transformed},
       {"frame_buffer_allocations", b.frame_buffer_allocations},
       {"pool_allocations", p.pool_allocations},
+      {"frame_slot_allocations", p.frame_slot_allocations},
+      {"packet_buffer_allocations", p.packet_buffer_allocations},
       {"borrow_leaks", b.borrow_leaks},
       {"in_flight_peak", p.in_flight_peak},
       {"queue_depth_peak_transform", p.queue_depth_peak_transform},

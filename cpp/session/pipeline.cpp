@@ -439,7 +439,9 @@ PipelineStats EncodePipeline::stats() const {
   s.reap_ns = reap_ns_.load(std::memory_order_relaxed);
   s.frames_transformed = frames_transformed_.load(std::memory_order_relaxed);
   s.frames_failed = frames_failed_.load(std::memory_order_relaxed);
-  s.pool_allocations = frames_.allocations() + packets_.allocations();
+  s.frame_slot_allocations = frames_.allocations();
+  s.packet_buffer_allocations = packets_.allocations();
+  s.pool_allocations = s.frame_slot_allocations + s.packet_buffer_allocations;
   return s;
 }
 

@@ -105,7 +105,8 @@ struct PipelineStats {
   int64_t queue_depth_peak_reap = 0;
   int64_t transform_ns = 0, encode_ns = 0, reap_ns = 0;
   int64_t frames_transformed = 0;
-  int64_t pool_allocations = 0;
+  int64_t pool_allocations = 0;  // frame slots + packet buffers
+  int64_t frame_slot_allocations = 0, packet_buffer_allocations = 0;
   int64_t frames_failed = 0;
 };
 

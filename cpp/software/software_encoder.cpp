@@ -88,7 +88,7 @@ void SoftwareEncoder::receive(std::vector<EncodedPacket>& out) {
     check_av(ret, "receiving a packet from " + options_.encoder_name);
     EncodedPacket pkt;
     if (packet_pool_) {
-      pkt.data = packet_pool_->take();
+      pkt.data = packet_pool_->take(size_t(packet_->size));
       packet_pool_->fill(pkt.data, packet_->data, size_t(packet_->size));
     } else {
       pkt.data.assign(packet_->data, packet_->data + packet_->size);

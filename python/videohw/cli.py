@@ -443,6 +443,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
         "forced_keyframes": forced,
     }
     report = None
+    if switches:
+        summary["generations"] = _generation_summary(common, switches, targets, result)
     if args.verify and switches:
         planned = [verify.PlannedSwitch(sw.frame, generation, t.width, t.height, t.gop_length,
                                         sw.mode, sw.idr, in_place, reopened, t.b_frames > 0)
@@ -450,15 +452,24 @@ def cmd_encode(args: argparse.Namespace) -> int:
                    in zip(switches, targets, result.switches)]
         plan = verify.switch_timeline(source.n_frames, common.width, common.height,
                                       common.gop_length, planned, forced)
-        report = verify.verify_switched_stream(output, common.codec.value, plan,
-                                               result.packet_generations)
-        summary["generations"] = [
-            {"generation": g, "frames": sum(p.generation == g for p in plan),
-             "size": next(f"{p.width}x{p.height}" for p in plan if p.generation == g),
-             "path": "initial" if g == 1 else
-             next(("in_place" if ip else "new_session") for gg, ip, _ in result.switches
-                  if gg == g)}
-            for g in sorted({p.generation for p in plan})]
+        fps = Fraction(common.fps_num, common.fps_den)
+
+        def source_for(width: int, height: int) -> verify.RawSource:
+            if source.path is None:  # regenerated at the size of that generation
+                return verify.RawSource.synthetic(source.format, width, height,
+                                                  source.n_frames, fps)
+            return source.raw_source(fps)  # size switches are refused for files
+
+        try:
+            report = verify.verify_switched_stream(output, common.codec.value, plan,
+                                                   result.packet_generations, source_for,
+                                                   args.min_psnr)
+        except verify.ToolNotFoundError as exc:
+            raise CliError(str(exc), EXIT_FAIL)
+        psnr = {c.data["generation"]: c.data["average"] for c in report.checks
+                if "generation" in c.data and "average" in c.data}
+        for g in summary["generations"]:
+            g["psnr"] = psnr.get(g["generation"])
         summary["verify"] = report.to_dict()
     elif args.verify:
         expected = verify.expected_keyframes(source.n_frames, common.gop_length, forced)
@@ -478,7 +489,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     else:
         _print_summary(summary)
         for g in summary.get("generations", []):
-            print(f"generation {g['generation']:<2} {g['frames']} frames, {g['size']}, {g['path']}")
+            print(_generation_line(g))
         if report is not None:
             print(f"verify ({'OK' if report.ok else 'FAILED'}; decoded by ffprobe/ffmpeg):")
             for line in report.lines:
@@ -487,6 +498,49 @@ def cmd_encode(args: argparse.Namespace) -> int:
             print("telemetry:")
             print(json.dumps(result.telemetry, indent=2, default=str))
     return EXIT_FAIL if report is not None and not report.ok else EXIT_OK
+
+
+def _generation_summary(common: Any, switches: Sequence[SwitchSpec], targets: Sequence,
+                        result: "_EncodeResult") -> list:
+    """One entry per generation that encoded frames, from the packets that came out (their
+    generation and pts) and the path each switch took (telemetry)."""
+    configs = {1: common}
+    paths = {1: "initial"}
+    modes = {1: None}
+    for sw, target, (generation, in_place, _) in zip(switches, targets, result.switches):
+        configs[generation] = target
+        paths[generation] = "in_place" if in_place else "new_session"
+        modes[generation] = sw.mode
+    frames: dict[int, list[int]] = {}
+    for pts, generation in result.packet_generations:
+        frames.setdefault(generation, []).append(pts)
+    out = []
+    for generation in sorted(frames):
+        config = configs.get(generation, common)
+        pts = sorted(frames[generation])
+        seconds = len(pts) * config.fps_den / config.fps_num
+        nbytes = result.generation_bytes.get(generation, 0)
+        out.append({
+            "generation": generation, "first_frame": pts[0], "last_frame": pts[-1],
+            "frames": len(pts), "size": f"{config.width}x{config.height}",
+            "codec": config.codec.value, "fps": f"{config.fps_num}/{config.fps_den}",
+            "rate_control": _rc_text(config.rate_control), "gop_length": config.gop_length,
+            "b_frames": config.b_frames, "mode": modes.get(generation),
+            "path": paths.get(generation),
+            "bytes": nbytes, "bitrate_bps": nbytes * 8 / seconds if seconds else 0.0,
+        })
+    return out
+
+
+def _generation_line(g: dict) -> str:
+    line = (f"generation {g['generation']:<2} frames {g['first_frame']}..{g['last_frame']} "
+            f"({g['frames']}), {g['size']}, {g['codec']}, {g['rate_control']}, gop "
+            f"{g['gop_length']}: {_rate_text(g['bitrate_bps'])} achieved, {g['path']}")
+    if g["mode"]:
+        line += f" ({g['mode']})"
+    if g.get("psnr") is not None:
+        line += f", psnr {g['psnr']:.2f} dB"
+    return line
 
 
 def _switch_targets(vh: Any, common: Any, switches: Sequence[SwitchSpec],
@@ -523,6 +577,7 @@ class _EncodeResult:
     telemetry: dict
     packet_generations: list = field(default_factory=list)  # (pts, generation), decode order
     switches: list = field(default_factory=list)  # (generation, in_place, reopened) per switch
+    generation_bytes: dict = field(default_factory=dict)  # generation -> bytes written
 
 
 def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fmt: Any,
@@ -535,6 +590,7 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
     n_packets = n_bytes = 0
     keyframes: list[int] = []
     packet_generations: list[tuple[int, int]] = []
+    generation_bytes: dict[int, int] = {}
     switch_paths: list[tuple[int, bool, bool]] = []
     generators: dict = {}
     api_s = 0.0
@@ -556,6 +612,7 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
         nonlocal n_packets, n_bytes
         for p in packets:
             packet_generations.append((p.pts, p.generation))
+            generation_bytes[p.generation] = generation_bytes.get(p.generation, 0) + len(p.data)
             out.write(p.data)
             n_packets += 1
             n_bytes += len(p.data)
@@ -610,7 +667,7 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
                 pass
     return _EncodeResult(n_packets, n_bytes, sorted(keyframes), api_s,
                          time.perf_counter() - wall0, ctl.telemetry(handle),
-                         packet_generations, switch_paths)
+                         packet_generations, switch_paths, generation_bytes)
 
 
 def _print_summary(s: dict) -> None:

@@ -15,6 +15,7 @@ by the ffmpeg CLI tools and compared with what the encode was asked to produce.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -452,19 +453,34 @@ def switch_timeline(n_frames: int, width: int, height: int, gop_length: int,
 
 
 def verify_switched_stream(path: PathLike, codec: object, plan: Sequence[FramePlan],
-                           packet_generations: Sequence[tuple[int, int]]) -> VerifyReport:
+                           packet_generations: Sequence[tuple[int, int]],
+                           source_for: Optional[Callable[[int, int], RawSource]] = None,
+                           min_psnr: float = 30.0) -> VerifyReport:
     """Checks a stream with switches generation by generation against ``plan``.
 
     ``packet_generations``: (pts, generation) of every packet in decode order, pts being the
-    frame index. Checks: nothing lost, generations never go back, and per generation the
-    frame range, every frame's size, the keyframe positions and that it starts where the
-    plan says (with an IDR where one is due).
+    frame index. Checks: nothing lost (every frame decoded, every pts exactly once),
+    generations never go back, and per generation the frame range, every frame's size, the
+    keyframe positions (each an I picture) and that it starts where the plan says (with an
+    IDR where one is due). With ``source_for(width, height)`` (the source of the whole
+    encode at that size, frame i = frame i), also PSNR >= ``min_psnr`` per generation
+    (:func:`measure_psnr_per_generation`).
     """
     report = VerifyReport()
     frames = _probe_into(report, path, codec)
     if frames is None:
         return report
     report.add(check_frame_count(frames, len(plan)))
+    pts = sorted(p for p, _ in packet_generations)
+    twice = sorted({p for i, p in enumerate(pts) if i and pts[i - 1] == p})
+    missing = sorted(set(range(len(plan))) - set(pts))
+    extra = sorted(set(pts) - set(range(len(plan))))
+    problems = ([f"missing {short_list(missing)}"] if missing else []) + \
+        ([f"twice {short_list(twice)}"] if twice else []) + \
+        ([f"unexpected pts {short_list(extra)}"] if extra else [])
+    report.add(CheckResult("packets", not problems,
+                           f"{len(packet_generations)} packets, one per frame 0..{len(plan) - 1}"
+                           if not problems else "; ".join(problems)))
     order = [g for _, g in packet_generations]
     report.add(CheckResult("generations", order == sorted(order),
                            "monotonic in decode order" if order == sorted(order)
@@ -485,9 +501,181 @@ def verify_switched_stream(path: PathLike, codec: object, plan: Sequence[FramePl
         keys_have = [i for i in want if i < len(frames) and frames[i].key_frame]
         if keys_have != keys_want:
             problems.append(f"keyframes at {short_list(keys_have)}, expected {short_list(keys_want)}")
+        not_intra = [i for i in keys_have if frames[i].pict_type != "I"]
+        if not_intra:
+            problems.append(f"keyframes {short_list(not_intra)} are not I pictures")
         text = (f"frames {want[0]}..{want[-1]} ({len(want)}), "
                 f"{first.width}x{first.height}, starts with "
                 f"{'an IDR' if first.keyframe else 'a P frame (in place, no IDR asked)'}")
         report.add(CheckResult(f"generation {generation}", not problems,
                                text if not problems else text + ": " + "; ".join(problems)))
+    if source_for is not None and len(frames) == len(plan):
+        try:
+            results = measure_psnr_per_generation(path, codec, plan, source_for, frames)
+        except ProbeError as exc:
+            report.add(CheckResult("psnr", False, str(exc)))
+        else:
+            for generation, result in results.items():
+                check = check_psnr(result, min_psnr)
+                report.add(dataclasses.replace(check, name=f"psnr generation {generation}",
+                                               data={**check.data, "generation": generation}))
     return report
+
+
+def generation_spans(plan: Sequence[FramePlan]) -> list[tuple[int, int, int]]:
+    """(generation, first frame, frame count) of each generation in ``plan``, in order."""
+    spans: list[tuple[int, int, int]] = []
+    for i, p in enumerate(plan):
+        if spans and spans[-1][0] == p.generation:
+            g, first, count = spans[-1]
+            spans[-1] = (g, first, count + 1)
+        else:
+            spans.append((p.generation, i, 1))
+    return spans
+
+
+class _RawReader:
+    """A process whose stdout is read in exact-sized pieces; stderr goes to a file, so the
+    process can never block on a full stderr pipe."""
+
+    def __init__(self, cmd: list[str], feed: Optional[Iterator[Any]] = None) -> None:
+        self._err = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._err,
+                                     stdin=subprocess.PIPE if feed is not None
+                                     else subprocess.DEVNULL)
+        self._failure: list = []
+        self._feeder = None
+        if feed is not None:
+            self._feeder = threading.Thread(target=_feed, args=(self.proc.stdin, feed,
+                                                                self._failure),
+                                            name="videohw-verify-feed", daemon=True)
+            self._feeder.start()
+
+    def read(self, size: int) -> Optional[bytes]:
+        data = self.proc.stdout.read(size)
+        return data if len(data) == size else None
+
+    def close(self) -> str:
+        """Ends the process; its stderr (empty when all went well)."""
+        self.proc.stdout.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        if self._feeder is not None:
+            self._feeder.join()
+        self._err.seek(0)
+        log = self._err.read().decode(errors="replace").strip()
+        self._err.close()
+        if self._failure:
+            raise self._failure[0]
+        return log
+
+
+def _source_frames(source: RawSource, start: int, count: int) -> Iterator[Any]:
+    """Source frames start .. start+count-1."""
+    if source.path is not None:
+        size = _synthetic.frame_nbytes(source.width, source.height, source.format)
+        with open(source.path, "rb") as f:
+            f.seek(start * size)
+            for _ in range(count):
+                data = f.read(size)
+                if len(data) != size:
+                    return
+                yield data
+        return
+    frames = source.frames()
+    for i, frame in enumerate(frames):
+        if i >= start + count:
+            break
+        if i >= start:
+            yield frame
+
+
+def _yuv420_sizes(width: int, height: int) -> tuple[int, int]:
+    luma = width * height
+    return luma, (width // 2) * (height // 2)
+
+
+def measure_psnr_per_generation(encoded: PathLike, codec: object, plan: Sequence[FramePlan],
+                                source_for: Callable[[int, int], RawSource],
+                                frames: Optional[Sequence[FrameInfo]] = None
+                                ) -> dict[int, PsnrResult]:
+    """PSNR of each generation of a stream whose frame size changes, against the source.
+
+    ffmpeg decodes the whole stream to yuv420p with ``-autoscale 0``, so every picture keeps
+    its own size (taken from ffprobe); per generation, the source at that generation's size
+    (``source_for(width, height)``) is converted to yuv420p by ffmpeg as well, and the two
+    are compared frame by frame. The numbers are those of ffmpeg's ``psnr`` filter: per
+    plane from the mean squared error over the frames, ``average`` from the pixel-weighted
+    mean over Y, U and V, ``min``/``max`` over the frames' averages.
+    """
+    import numpy as np
+
+    name = codec_name(codec, encoded)
+    if frames is None:
+        frames = probe_frames(encoded, name)
+    if len(frames) != len(plan):
+        raise ProbeError(f"psnr: {len(frames)} decoded frames, the plan has {len(plan)}")
+    decoder = _RawReader([find_tool("ffmpeg"), "-v", "error", "-nostdin", *_format_args(name),
+                          "-i", os.path.abspath(encoded), "-fps_mode", "passthrough",
+                          "-autoscale", "0", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
+    results: dict[int, PsnrResult] = {}
+    try:
+        for generation, first, count in generation_spans(plan):
+            width, height = plan[first].width, plan[first].height
+            source = source_for(width, height)
+            if (source.width, source.height) != (width, height):
+                raise ProbeError(f"psnr: generation {generation} is {width}x{height}, its "
+                                 f"source {source.width}x{source.height}")
+            converter = _RawReader(
+                [find_tool("ffmpeg"), "-v", "error", "-nostdin", "-f", "rawvideo",
+                 "-pix_fmt", FFMPEG_PIX_FMT[source.format], "-s", f"{width}x{height}",
+                 "-i", "pipe:0", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
+                feed=_source_frames(source, first, count))
+            luma, chroma = _yuv420_sizes(width, height)
+            sums = np.zeros(3)
+            frame_psnr: list[float] = []
+            try:
+                for i in range(first, first + count):
+                    dw, dh = frames[i].width, frames[i].height
+                    d_luma, d_chroma = _yuv420_sizes(dw, dh)
+                    decoded = decoder.read(d_luma + 2 * d_chroma)
+                    if decoded is None:
+                        raise ProbeError(f"psnr: the decoder ended before frame {i}")
+                    ref = converter.read(luma + 2 * chroma)
+                    if ref is None:
+                        raise ProbeError(f"psnr: the source ended before frame {i}")
+                    if (dw, dh) != (width, height):
+                        raise ProbeError(f"psnr: frame {i} is {dw}x{dh}, generation "
+                                         f"{generation} {width}x{height}")
+                    a = np.frombuffer(decoded, np.uint8).astype(np.int32)
+                    b = np.frombuffer(ref, np.uint8).astype(np.int32)
+                    sq = (a - b) ** 2
+                    mse = np.array([sq[:luma].mean(), sq[luma:luma + chroma].mean(),
+                                    sq[luma + chroma:].mean()])
+                    sums += mse
+                    frame_psnr.append(_psnr_of(
+                        (mse[0] * luma + (mse[1] + mse[2]) * chroma) / (luma + 2 * chroma)))
+            finally:
+                log = converter.close()
+            if log:
+                raise ProbeError(f"psnr: ffmpeg converting the source: {_tail(log)}")
+            mse = sums / count
+            results[generation] = PsnrResult(
+                y=_psnr_of(mse[0]), u=_psnr_of(mse[1]), v=_psnr_of(mse[2]),
+                average=_psnr_of((mse[0] * luma + (mse[1] + mse[2]) * chroma)
+                                 / (luma + 2 * chroma)),
+                min=min(frame_psnr), max=max(frame_psnr), frames=count)
+        if decoder.read(1) is not None:
+            raise ProbeError("psnr: the decoder gave more frames than ffprobe reported")
+    finally:
+        log = decoder.close()
+    if log:
+        raise ProbeError(f"psnr: ffmpeg decoding {os.fspath(encoded)}: {_tail(log)}")
+    return results
+
+
+def _psnr_of(mse: float) -> float:
+    """PSNR in dB for 8-bit samples; ffmpeg's psnr filter reports "inf" as this too."""
+    import math
+    return float("inf") if mse <= 0 else 10.0 * math.log10(255.0 ** 2 / mse)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import subprocess
 import sys
 
 import pytest
 
-from videohw import verify
+from videohw import synthetic, verify
 
 
 def encode(tmp_path, *args: str) -> subprocess.CompletedProcess:
@@ -60,3 +62,192 @@ def test_bad_switch_spec_exits_2_with_a_message(tmp_path, spec):
     proc = encode(tmp_path, "--size", "128x72", "--frames", "20", "--switch", spec)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.strip() and "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------------------
+# Per-generation PSNR, the summary per generation, and a verifier that can say no
+
+
+ISSUE_EXAMPLE = ("--size", "160x96", "--frames", "80", "--gop", "20",
+                 "--switch", "30:size=96x64:immediate",
+                 "--switch", "45:rc=cbr:1M:on_next_keyframe")
+
+
+def test_issue_example_summary_and_psnr_per_generation(tmp_path):
+    proc = encode(tmp_path, *ISSUE_EXAMPLE, "--verify", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["verify"]["ok"]
+    gens = summary["generations"]
+    assert [g["generation"] for g in gens] == [1, 2, 3]
+    assert [(g["first_frame"], g["last_frame"], g["frames"]) for g in gens] == [
+        (0, 29, 30), (30, 49, 20), (50, 79, 30)]
+    assert [g["size"] for g in gens] == ["160x96", "96x64", "96x64"]
+    assert [g["codec"] for g in gens] == ["h264"] * 3
+    assert [g["path"] for g in gens] == ["initial", "new_session", "in_place"]
+    assert [g["mode"] for g in gens] == [None, "immediate", "on_next_keyframe"]
+    assert [g["rate_control"] for g in gens][2] == "cbr 1.00 Mb/s"
+    assert sum(g["bytes"] for g in gens) == summary["bytes"]
+    assert all(g["bitrate_bps"] > 0 and g["psnr"] >= 30 for g in gens)
+    names = [c["name"] for c in summary["verify"]["checks"]]
+    for name in ("frames", "packets", "generations", "generation 1", "generation 2",
+                 "generation 3", "psnr generation 1", "psnr generation 2",
+                 "psnr generation 3"):
+        assert name in names
+    psnr = {c["generation"]: c for c in summary["verify"]["checks"]
+            if c["name"].startswith("psnr generation")}
+    assert [psnr[g]["frames"] for g in (1, 2, 3)] == [30, 20, 30]
+
+
+def test_issue_example_text_output_has_one_line_per_generation(tmp_path):
+    proc = encode(tmp_path, *ISSUE_EXAMPLE, "--verify")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("generation ")]
+    assert len(lines) == 3
+    assert "frames 30..49 (20), 96x64, h264" in lines[1] and "new_session" in lines[1]
+    assert "in_place (on_next_keyframe)" in lines[2] and "psnr" in lines[2]
+    assert "verify (OK" in proc.stdout and "FAIL" not in proc.stdout
+
+
+def test_verify_fails_through_the_cli_when_the_psnr_bar_is_out_of_reach(tmp_path):
+    proc = encode(tmp_path, *ISSUE_EXAMPLE, "--verify", "--min-psnr", "99")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "verify (FAILED" in proc.stdout
+    assert sum("FAIL psnr generation" in line for line in proc.stdout.splitlines()) == 3
+
+
+@pytest.fixture(scope="module")
+def issue_example(tmp_path_factory):
+    """The issue's example encoded once; the switches as they happened (generation 3 was
+    in place with an IDR asked for) and (pts, generation) of every packet."""
+    tmp = tmp_path_factory.mktemp("issue")
+    proc = encode(tmp, *ISSUE_EXAMPLE, "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    planned = [verify.PlannedSwitch(30, 2, 96, 64, 20, "immediate", True, False),
+               verify.PlannedSwitch(45, 3, 96, 64, 20, "on_next_keyframe", True, True)]
+    pairs = [(i, 1 if i < 30 else 2 if i < 50 else 3) for i in range(80)]
+    return tmp / "out.h264", planned, pairs
+
+
+def _synthetic(width, height):
+    return verify.RawSource.synthetic("argb8888", width, height, 80, 30)
+
+
+def test_verify_functions_pass_on_the_right_plan(issue_example):
+    path, planned, pairs = issue_example
+    plan = verify.switch_timeline(80, 160, 96, 20, planned)
+    report = verify.verify_switched_stream(path, "h264", plan, pairs, _synthetic)
+    assert report.ok, str(report)
+    assert len([c for c in report.checks if c.name.startswith("psnr generation")]) == 3
+
+
+@pytest.mark.parametrize("wrong, failing", [
+    ("size", "generation 2"), ("activation frame", "generation 3"),
+    ("keyframes", "generation 2"), ("lost packet", "packets"),
+    ("duplicate packet", "packets"), ("generation order", "generations"),
+    ("source", "psnr generation 1"), ("frame count", "frames")])
+def test_verify_functions_fail_on_a_wrong_expectation(issue_example, wrong, failing):
+    path, planned, pairs = issue_example
+    planned, pairs = list(planned), list(pairs)
+    n, source_for = 80, _synthetic
+    if wrong == "size":  # claim generation 2 kept the first size
+        planned = [dataclasses.replace(p, width=160, height=96) for p in planned]
+    elif wrong == "activation frame":  # ON_NEXT_KEYFRAME activating at once
+        planned[1] = dataclasses.replace(planned[1], mode="immediate")
+    elif wrong == "keyframes":  # claim generation 2 had a GOP of 10
+        planned[0] = dataclasses.replace(planned[0], gop_length=10)
+    elif wrong == "lost packet":
+        pairs = pairs[:40] + pairs[41:]
+    elif wrong == "duplicate packet":
+        pairs = pairs[:40] + [pairs[39]] + pairs[41:]
+    elif wrong == "generation order":
+        pairs[10], pairs[40] = pairs[40], pairs[10]
+    elif wrong == "source":  # the source one frame off
+        def source_for(width, height):
+            src = verify.RawSource.synthetic("argb8888", width, height, 81, 30)
+            return dataclasses.replace(
+                src, frames=lambda: itertools.islice(src.frames(), 1, None))
+    elif wrong == "frame count":
+        n = 81
+    plan = verify.switch_timeline(n, 160, 96, 20, planned)
+    report = verify.verify_switched_stream(path, "h264", plan, pairs, source_for)
+    assert not report.ok, f"{wrong}: the verifier did not notice\n{report}"
+    failed = [c.name for c in report.checks if not c.ok]
+    assert failing in failed, f"{wrong}: expected {failing!r} to fail, failed: {failed}"
+
+
+def test_on_next_keyframe_activates_on_a_forced_keyframe(tmp_path):
+    proc = encode(tmp_path, "--size", "128x72", "--frames", "50", "--gop", "20",
+                  "--force-idr-at", "27", "--switch", "23:size=96x64,idr=0:on_next_keyframe",
+                  "--verify", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout)
+    assert [(g["first_frame"], g["size"]) for g in summary["generations"]] == [
+        (0, "128x72"), (27, "96x64")]
+    assert summary["keyframes"] == [0, 20, 27, 47]
+
+
+def test_raw_input_rate_switches_verify_psnr_against_the_file(tmp_path):
+    raw = tmp_path / "in.nv12"
+    with open(raw, "wb") as f:
+        for i in range(40):
+            f.write(synthetic.pattern_frame(i, 128, 72, "nv12").tobytes())
+    proc = encode(tmp_path, "--input", str(raw), "--input-format", "nv12", "--size", "128x72",
+                  "--gop", "10", "--switch", "12:rc=cbr:500k,idr=0:immediate",
+                  "--switch", "25:gop=7:drain_then_swap", "--verify", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout)
+    assert [g["path"] for g in summary["generations"]] == ["initial", "in_place", "new_session"]
+    assert summary["keyframes"] == [0, 10, 20, 25, 32, 39]
+    assert all(g["psnr"] >= 30 for g in summary["generations"])
+
+
+def test_raw_input_size_switch_is_refused(tmp_path):
+    raw = tmp_path / "in.i420"
+    raw.write_bytes(bytes(64 * 48 * 3 // 2 * 4))
+    proc = encode(tmp_path, "--input", str(raw), "--input-format", "i420", "--size", "64x48",
+                  "--switch", "2:size=32x32:immediate")
+    assert proc.returncode == 2
+    assert "size change" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_hevc_switches_verify(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "videohw", "encode", "--no-progress",
+                           "--codec", "hevc", "-o", str(tmp_path / "out.hevc"),
+                           "--size", "128x72", "--frames", "40", "--gop", "10",
+                           "--b-frames", "2", "--switch", "12:size=96x64:on_next_keyframe",
+                           "--switch", "31:rc=vbr:400k:800k,idr=0:immediate", "--verify",
+                           "--json"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout)
+    # HEVC switches are always new sessions, so generation 3 starts with an IDR anyway.
+    assert [g["path"] for g in summary["generations"]] == ["initial", "new_session",
+                                                           "new_session"]
+    assert [g["first_frame"] for g in summary["generations"]] == [0, 20, 31]
+    assert summary["keyframes"] == [0, 10, 20, 30, 31]
+
+
+def test_a_superseded_switch_never_shows(tmp_path):
+    proc = encode(tmp_path, "--size", "128x72", "--frames", "60", "--gop", "20",
+                  "--switch", "25:size=96x64:on_next_keyframe",
+                  "--switch", "30:rc=cbr:1M:on_next_keyframe", "--verify", "--json",
+                  "--telemetry")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout)
+    # Generation 2 was replaced while pending; generation 3 (96x64 at 1 Mb/s: the SPECs
+    # build on each other) activates at the GOP boundary.
+    assert [(g["generation"], g["first_frame"], g["size"]) for g in summary["generations"]] \
+        == [(1, 0, "128x72"), (3, 40, "96x64")]
+    assert summary["telemetry"]["switches_superseded"] == 1
+
+
+def test_in_place_switch_on_a_b_frame_encoder_verifies(tmp_path):
+    # With B-frames an in-place activation is an IDR even with idr=0 (docs/api.md), so the
+    # generations stay in decode order; the verifier's model knows it.
+    proc = encode(tmp_path, "--size", "128x72", "--frames", "30", "--gop", "10",
+                  "--b-frames", "2", "--rc", "vbr:2M:3M",
+                  "--switch", "13:rc=vbr:1M:2M,idr=0:immediate", "--verify", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout)
+    assert [g["path"] for g in summary["generations"]] == ["initial", "in_place"]
+    assert summary["keyframes"] == [0, 10, 13, 23]
