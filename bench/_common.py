@@ -229,11 +229,11 @@ def option_differences(infos: dict[str, Optional[dict]]) -> dict[str, dict[str, 
     return diff
 
 
-def ffprobe_stream(path: Path) -> dict:
-    """Decodes ``path`` (raw H.264) with Debian's ffprobe: frame count, size, keyframe
-    indices. An undecodable stream gives ``{"error": ...}``."""
+def ffprobe_stream(path: Path, codec: str = "h264") -> dict:
+    """Decodes ``path`` (raw Annex-B of ``codec``, h264 or hevc) with Debian's ffprobe: frame
+    count, size, keyframe indices. An undecodable stream gives ``{"error": ...}``."""
     result = subprocess.run(
-        [require("ffprobe"), "-v", "error", "-f", "h264", "-select_streams", "v:0",
+        [require("ffprobe"), "-v", "error", "-f", codec, "-select_streams", "v:0",
          "-show_entries", "stream=width,height:frame=key_frame", "-of", "json", str(path)],
         capture_output=True, text=True)
     if result.returncode:

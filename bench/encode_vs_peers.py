@@ -20,7 +20,14 @@ them, so its fps includes process start, encoder open and reading the file (its 
 -benchmark real time is shown too). One untimed round of every tool comes first; then
 --repeats rounds, the tool order rotated each round; medians are reported.
 
+With ``--backend nvidia`` videohw encodes through NVENC instead, against FFmpeg's
+h264_nvenc / hevc_nvenc through PyAV and the ffmpeg CLI (``--codec``, bench/_nvenc.py has
+the settings). Where NVENC cannot be used (no driver, a GPU without an encode engine such as
+H100/H200, an FFmpeg built without nvenc) each tool is reported as skipped with the reason:
+for videohw, the BackendUnavailableError text.
+
 Run:  .venv/bin/python bench/encode_vs_peers.py [--frames N] [--threads N] [--verify]
+      .venv/bin/python bench/encode_vs_peers.py --backend nvidia [--codec hevc] [--verify]
 See docs/benchmarks.md.
 """
 
@@ -40,11 +47,13 @@ from typing import Callable, Iterable, Optional
 import numpy as np
 
 import _common as bc
+import _nvenc as nv
 
 GOAL_VS_PYAV = 1.20      # the issue: videohw at least 1.2x PyAV's fps
 GOAL_VS_CEILING = 0.97   # the issue: videohw within 3 % of the encoder-only ceiling
 TOOLS = ("videohw", "pyav", "ffmpeg", "ceiling")
 OPTIONAL_TOOLS = ("pyav-buffer",)   # PyAV without the ndarray copy (from_numpy_buffer)
+NVENC_TOOLS = nv.PEERS              # FFmpeg's h264_nvenc / hevc_nvenc, PyAV and ffmpeg CLI
 
 
 class Sink:
@@ -72,6 +81,9 @@ class Bench:
                  raw: Path, frames: list[np.ndarray]) -> None:
         self.args, self.settings, self.raw, self.frames = args, settings, raw, frames
 
+    def nvenc(self, codec: Optional[str] = None) -> nv.NvencSettings:
+        return nvenc_settings(self.args, codec)
+
     def frame(self, index: int) -> np.ndarray:
         return self.frames[index % len(self.frames)]
 
@@ -80,11 +92,14 @@ class Bench:
 
     def run_videohw(self, output: Optional[Path]) -> dict:
         import videohw as vh
-        common, software = self.settings.videohw_configs()
+        if self.args.backend == "nvidia":
+            common, backend_config = self.nvenc().videohw_configs()
+        else:
+            common, backend_config = self.settings.videohw_configs()
         warmup, count = self.args.warmup, self.args.frames
         sink = Sink(keep=output is not None)
-        ctl = vh.SessionController("software")
-        with ctl.encode_session(common, software) as s:
+        ctl = vh.SessionController(self.args.backend)
+        with ctl.encode_session(common, backend_config) as s:
             for i in range(warmup):
                 s.submit(vh.Frame(self.frame(i), vh.PixelFormat.I420, pts=i))
                 sink.add(p.data for p in s.reap())
@@ -107,12 +122,13 @@ class Bench:
                 "frames_converted": telemetry["frames_converted"],
                 "encoder_opens": telemetry["encoder_opens"]}
 
-    def run_pyav(self, output: Optional[Path], zero_copy: bool = False) -> dict:
+    def run_pyav(self, output: Optional[Path], zero_copy: bool = False,
+                 nvenc_codec: Optional[str] = None) -> dict:
         import av
         make = av.VideoFrame.from_numpy_buffer if zero_copy else av.VideoFrame.from_ndarray
         warmup, count = self.args.warmup, self.args.frames
         sink = Sink(keep=output is not None)
-        cc = self.settings.pyav_context()
+        cc = (self.nvenc(nvenc_codec) if nvenc_codec else self.settings).pyav_context()
 
         def encode(i: int) -> list:
             frame = make(self.frame(i), format="yuv420p")
@@ -135,15 +151,16 @@ class Bench:
     def run_pyav_buffer(self, output: Optional[Path]) -> dict:
         return self.run_pyav(output, zero_copy=True)
 
-    def run_ffmpeg(self, output: Optional[Path]) -> dict:
+    def run_ffmpeg(self, output: Optional[Path], nvenc_codec: Optional[str] = None) -> dict:
         s, count = self.settings, self.args.frames
+        encoder = self.nvenc(nvenc_codec) if nvenc_codec else s
         cmd = [bc.require("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-benchmark",
                "-loglevel", "info",
                # -stream_loop cycles the file exactly as the other tools cycle its frames.
                "-stream_loop", "-1", "-f", "rawvideo", "-pix_fmt", "yuv420p",
                "-s", f"{s.width}x{s.height}", "-r", str(s.fps), "-i", str(self.raw),
-               "-frames:v", str(count), "-an", *s.ffmpeg_output_args(),
-               "-f", "h264", "-y", str(output or "/dev/null")]
+               "-frames:v", str(count), "-an", *encoder.ffmpeg_output_args(),
+               "-f", nvenc_codec or "h264", "-y", str(output or "/dev/null")]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         result = subprocess.run(cmd, capture_output=True, text=True)
@@ -175,11 +192,34 @@ class Bench:
         return json.loads(result.stdout)
 
     def runner(self, tool: str) -> Callable[[Optional[Path]], dict]:
+        if tool in NVENC_TOOLS:
+            run = self.run_pyav if tool.startswith("pyav") else self.run_ffmpeg
+            return lambda output: run(output, nvenc_codec=nv.peer_codec(tool))
         return getattr(self, "run_" + tool.replace("-", "_"))
+
+
+def nvenc_settings(args: argparse.Namespace, codec: Optional[str] = None) -> nv.NvencSettings:
+    width, height = bc.parse_size(args.size)
+    return nv.NvencSettings(width, height, codec or args.codec, preset=args.nv_preset,
+                            tuning=args.nv_tuning, gop=args.gop, bitrate_bps=args.bitrate,
+                            vbv_bits=args.vbv)
+
+
+def tool_codec(tool: str, args: argparse.Namespace) -> str:
+    """The codec of a tool's stream: the NVENC peers' own, videohw's per --backend."""
+    if tool in NVENC_TOOLS:
+        return nv.peer_codec(tool)
+    return args.codec if tool == "videohw" and args.backend == "nvidia" else "h264"
 
 
 def unavailable(tool: str, args: argparse.Namespace) -> Optional[str]:
     """Why a tool cannot run here, or None."""
+    if tool == "videohw" and args.backend == "nvidia":
+        return nv.videohw_unavailable()
+    if tool in NVENC_TOOLS:
+        settings = nvenc_settings(args, nv.peer_codec(tool))
+        return (nv.pyav_unavailable(settings) if tool.startswith("pyav")
+                else nv.ffmpeg_unavailable(settings))
     if tool == "videohw":
         try:
             import videohw  # noqa: F401
@@ -226,7 +266,7 @@ def verify(outputs: dict[str, Path], args: argparse.Namespace) -> dict[str, dict
     checks = {}
     for tool, path in outputs.items():
         expected = args.frames + (0 if tool == "ffmpeg" else args.warmup)
-        got = bc.ffprobe_stream(path)
+        got = bc.ffprobe_stream(path, tool_codec(tool, args))
         problems = []
         if "error" in got:
             problems.append(got["error"])
@@ -262,18 +302,36 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     p.add_argument("--bitrate", type=int, default=8_000_000, help="CBR bits/s (8000000)")
     p.add_argument("--vbv", type=int, default=8_000_000, help="VBV buffer bits (8000000)")
     p.add_argument("--gop", type=int, default=60)
-    p.add_argument("--tools", default=",".join(TOOLS),
-                   help=f"comma-separated subset of {', '.join(TOOLS + OPTIONAL_TOOLS)}")
+    p.add_argument("--backend", choices=("software", "nvidia"), default="software",
+                   help="videohw's backend (software: libx264 against the x264 peers; "
+                        "nvidia: NVENC against FFmpeg's nvenc peers)")
+    p.add_argument("--codec", choices=nv.CODECS, default="h264",
+                   help="--backend nvidia: the codec of videohw and its default peers (h264)")
+    p.add_argument("--nv-preset", default="p1", help="NVENC preset p1..p7 (p1)")
+    p.add_argument("--nv-tuning", default="ull", choices=("hq", "ll", "ull"),
+                   help="NVENC tuning (ull)")
+    p.add_argument("--tools", default=None,
+                   help="comma-separated subset of "
+                        f"{', '.join(TOOLS + OPTIONAL_TOOLS + NVENC_TOOLS)} (default: "
+                        f"{','.join(TOOLS)}; with --backend nvidia: "
+                        "videohw,pyav-<codec>_nvenc,ffmpeg-<codec>_nvenc)")
     p.add_argument("--ceiling", type=Path, default=bc.DEFAULT_CEILING,
                    help="the videohw_encoder_ceiling program (build-bench/bench/...)")
     p.add_argument("--verify", action="store_true",
                    help="decode every tool's stream with ffprobe and check it")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     args = p.parse_args(argv)
+    if args.tools is None:
+        args.tools = (f"videohw,pyav-{args.codec}_nvenc,ffmpeg-{args.codec}_nvenc"
+                      if args.backend == "nvidia" else ",".join(TOOLS))
+    elif args.codec != "h264" and args.backend != "nvidia":
+        p.error("--codec hevc needs --backend nvidia (the software peers are libx264)")
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     for t in args.tools:
-        if t not in TOOLS + OPTIONAL_TOOLS:
+        if t not in TOOLS + OPTIONAL_TOOLS + NVENC_TOOLS:
             p.error(f"--tools: unknown tool {t!r}")
+    if not re.fullmatch(r"p[1-7]", args.nv_preset):
+        p.error(f"--nv-preset: {args.nv_preset!r}; expected p1..p7")
     if args.frames < 1 or args.warmup < 0 or args.repeats < 1 or args.distinct < 1:
         p.error("--frames, --repeats and --distinct must be >= 1, --warmup >= 0")
     if not 1 <= args.threads <= 64:
@@ -291,7 +349,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     for tool, why in skipped.items():
         bc.progress(f"skipping {tool}: {why}")
     if not tools:
-        raise SystemExit("no tool can run")
+        # Still a report: which tool could not run here, and why.
+        report = build_report(args, settings, {}, {}, {}, None, skipped)
+        if args.json:
+            json.dump(report, sys.stdout, indent=2)
+            print()
+        else:
+            print_report(report)
+        bc.progress("no tool can run")
+        return 1
 
     raw = bc.ensure_raw(width, height, args.distinct)
     frames = bc.load_raw(raw, width, height)
@@ -334,12 +400,13 @@ def build_report(args, settings, summary, first, x264, checks, skipped) -> dict:
     fps = {t: s["fps_median"] for t, s in summary.items()}
     ratios, goals = {}, {}
     if "videohw" in fps:
-        for peer in ("pyav", "pyav-buffer", "ffmpeg", "ceiling"):
+        for peer in ("pyav", "pyav-buffer", "ffmpeg", "ceiling") + NVENC_TOOLS:
             if peer in fps:
                 ratios[f"videohw/{peer}"] = fps["videohw"] / fps[peer]
-        if "videohw/pyav" in ratios:
+        # The goals are the software adapter's, against libx264 peers.
+        if args.backend == "software" and "videohw/pyav" in ratios:
             goals["videohw >= 1.2x pyav"] = ratios["videohw/pyav"] >= GOAL_VS_PYAV
-        if "videohw/ceiling" in ratios:
+        if args.backend == "software" and "videohw/ceiling" in ratios:
             goals["videohw within 3% of ceiling"] = ratios["videohw/ceiling"] >= GOAL_VS_CEILING
     ceiling_options = first.get("ceiling", {}).get("options")
     pyav = bc.pyav_versions()
@@ -349,7 +416,8 @@ def build_report(args, settings, summary, first, x264, checks, skipped) -> dict:
                      "repeats": args.repeats, "distinct_frames": args.distinct,
                      "threads": settings.threads, "thread_type": "slice",
                      "x264_private_options": settings.private_options,
-                     "cores": bc.machine_cores()},
+                     "cores": bc.machine_cores(), "backend": args.backend,
+                     "nvenc": _nvenc_settings_report(args)},
         # The ceiling prints the adapter's own mapping; the peers use bench/_common.py's.
         "adapter_options_match": (ceiling_options == settings.adapter_options_text())
         if ceiling_options else None,
@@ -372,6 +440,18 @@ def build_report(args, settings, summary, first, x264, checks, skipped) -> dict:
     }
 
 
+def _nvenc_settings_report(args: argparse.Namespace) -> Optional[dict]:
+    """The NVENC settings, when some tool in the run uses NVENC."""
+    codecs = sorted({tool_codec(t, args) for t in args.tools
+                     if t in NVENC_TOOLS or (t == "videohw" and args.backend == "nvidia")})
+    if not codecs:
+        return None
+    s = nvenc_settings(args)
+    return {"codecs": codecs, "preset": s.preset, "tuning": s.tuning, "rate_control": "cbr",
+            "bitrate_bps": s.bitrate_bps, "vbv_bits": s.vbv_bits, "gop": s.gop, "b_frames": 0,
+            "ffmpeg_options": s.private_options()}
+
+
 def _videohw_version() -> Optional[str]:
     try:
         import videohw
@@ -382,13 +462,21 @@ def _videohw_version() -> Optional[str]:
 
 def print_report(r: dict) -> None:
     s = r["settings"]
-    print(f"libx264 {s['x264_private_options']['preset']} + zerolatency, {s['size']} "
-          f"@{s['fps']}, {s['frames_timed']} timed frames (+{s['warmup_frames']} warm-up "
-          f"in-process), {s['threads']} slice threads, {s['repeats']} rounds, "
-          f"{s['cores']} cores")
-    print(f"x264 options: {s['x264_private_options']}")
+    if s["backend"] == "nvidia":
+        n = s["nvenc"]
+        print(f"NVENC {'/'.join(n['codecs'])} {n['preset']} tuning {n['tuning']}, CBR "
+              f"{n['bitrate_bps']} bit/s, {s['size']} @{s['fps']}, gop {n['gop']}, no "
+              f"B-frames, {s['frames_timed']} timed frames (+{s['warmup_frames']} warm-up "
+              f"in-process), {s['repeats']} rounds")
+        print(f"FFmpeg nvenc options: {n['ffmpeg_options']}")
+    else:
+        print(f"libx264 {s['x264_private_options']['preset']} + zerolatency, {s['size']} "
+              f"@{s['fps']}, {s['frames_timed']} timed frames (+{s['warmup_frames']} warm-up "
+              f"in-process), {s['threads']} slice threads, {s['repeats']} rounds, "
+              f"{s['cores']} cores")
+        print(f"x264 options: {s['x264_private_options']}")
     print()
-    print(f"{'tool':12s} {'median fps':>10s} {'min':>8s} {'max':>8s} {'cpu ms/frame':>13s} "
+    print(f"{'tool':18s} {'median fps':>10s} {'min':>8s} {'max':>8s} {'cpu ms/frame':>13s} "
           f"{'Mbps':>6s}  notes")
     for tool, t in r["results"].items():
         notes = {"ffmpeg": "wall time of the whole process (start, open, file read included)"
@@ -399,17 +487,20 @@ def print_report(r: dict) -> None:
                              if t.get("core_fps_median") else ""),
                  "pyav": "from_ndarray (copies the frame) + bytes(packet)",
                  "pyav-buffer": "from_numpy_buffer (no copy) + bytes(packet)",
-                 "ceiling": "C++, send_frame/receive_packet only"}.get(tool, "")
+                 "ceiling": "C++, send_frame/receive_packet only",
+                 **{t: ("from_ndarray + bytes(packet)" if t.startswith("pyav") else
+                        "wall time of the whole process") for t in NVENC_TOOLS},
+                 }.get(tool, "")
         mbps = f"{t['mbps']:6.2f}" if t["mbps"] else "     ?"
-        print(f"{tool:12s} {t['fps_median']:10.1f} {t['fps_min']:8.1f} {t['fps_max']:8.1f} "
+        print(f"{tool:18s} {t['fps_median']:10.1f} {t['fps_min']:8.1f} {t['fps_max']:8.1f} "
               f"{t['cpu_ms_per_frame_median']:13.2f} {mbps}  {notes}")
     print()
     for name, ratio in r["ratios"].items():
         print(f"{name:20s} {ratio:6.3f}x")
     for goal, met in r["goals"].items():
         print(f"goal: {goal:30s} {'MET' if met else 'NOT MET'}")
-    if r["skipped"]:
-        print("skipped: " + "; ".join(f"{t}: {why}" for t, why in r["skipped"].items()))
+    for tool, why in r["skipped"].items():
+        print(f"skipped {tool}: {why}")
     print()
     v = r["versions"]
     print(f"videohw {v['videohw']} and the ceiling: Debian's libavcodec "

@@ -22,6 +22,9 @@ cmake --build build-tests
 ctest --test-dir build-tests --output-on-failure
 
 step "Python tests (pytest, installed package)"
+# backend="nvidia" tests run on the NVENC / CUDA driver doubles the ctest build made; named
+# explicitly, so a missing double fails the run instead of skipping those tests.
+export VIDEOHW_NVENC_DOUBLE_PATHS="$ROOT/build-tests/nvenc_double_paths.txt"
 # Run from tests/py so the source tree's python/ folder can never shadow the installed wheel.
 cd tests/py
 ../../.venv-test/bin/python -m pytest -q -p no:cacheprovider "$@"

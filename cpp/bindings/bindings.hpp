@@ -9,5 +9,7 @@ namespace videohw::bindings {
 void init_errors(pybind11::module_& m);
 void init_contract(pybind11::module_& m);
 void init_session(pybind11::module_& m);
+void init_decode(pybind11::module_& m);  // after init_session: adds to SessionManager
+void init_cuda_array(pybind11::module_& m);  // CudaArray / Nv12Surface (device pixels)
 
 }  // namespace videohw::bindings

@@ -60,6 +60,13 @@ void init_contract(py::module_& m) {
       .def_readwrite("threads", &SoftwareEncodeConfig::threads)
       .def_readwrite("max_in_flight", &SoftwareEncodeConfig::max_in_flight);
 
+  py::class_<NvidiaEncodeConfig>(m, "NvidiaEncodeConfig")
+      .def(py::init<>())
+      .def_readwrite("max_in_flight_outputs", &NvidiaEncodeConfig::max_in_flight_outputs)
+      .def_readwrite("preset", &NvidiaEncodeConfig::preset)
+      .def_readwrite("tuning", &NvidiaEncodeConfig::tuning)
+      .def_readwrite("device", &NvidiaEncodeConfig::device);
+
   py::class_<Capabilities>(m, "Capabilities")
       .def_readonly("backend", &Capabilities::backend)
       .def_readonly("codec", &Capabilities::codec)

@@ -5,4 +5,6 @@ PYBIND11_MODULE(_core, m) {
   videohw::bindings::init_errors(m);
   videohw::bindings::init_contract(m);
   videohw::bindings::init_session(m);
+  videohw::bindings::init_decode(m);
+  videohw::bindings::init_cuda_array(m);
 }

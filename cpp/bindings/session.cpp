@@ -6,6 +6,7 @@
 
 #include "bindings/bindings.hpp"
 #include "contract/errors.hpp"
+#include "nv_session/driver_probe.hpp"
 #include "session/backend_registry.hpp"
 #include "session/fault_injection.hpp"
 #include "session/session_manager.hpp"
@@ -125,10 +126,23 @@ void init_session(py::module_& m) {
 
   m.def(
       "make_encoder_provider",
-      [](const std::string& backend, const SoftwareEncodeConfig& software) {
-        return std::shared_ptr<EncoderProvider>(make_encoder_provider(backend, software));
+      [](const std::string& backend, const SoftwareEncodeConfig& software,
+         const NvidiaEncodeConfig& nvidia) {
+        return std::shared_ptr<EncoderProvider>(make_encoder_provider(backend, software, nvidia));
       },
-      py::arg("backend"), py::arg("software_config"));
+      py::arg("backend"), py::arg("software_config"),
+      py::arg("nvidia_config") = NvidiaEncodeConfig{});
+  m.def("nvenc_driver_info", [] {
+    const nv_session::NvencDriverInfo info = nv_session::nvenc_driver_info();
+    py::dict out;
+    out["cuda_library"] = info.cuda_library;
+    out["nvenc_library"] = info.nvenc_library;
+    out["driver_api_version"] = info.driver_api_text.empty() ? py::object(py::none())
+                                                             : py::object(py::str(info.driver_api_text));
+    out["header_api_version"] = info.header_api_text;
+    out["error"] = info.error.empty() ? py::object(py::none()) : py::object(py::str(info.error));
+    return out;
+  });
   m.def("encode_backend_availability", &encode_backend_availability);
   m.def(
       "resolve_encode_backend",

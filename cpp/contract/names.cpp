@@ -40,4 +40,13 @@ const char* to_string(SwitchMode mode) {
   return "unknown";
 }
 
+const char* to_string(DecodeOutputMode mode) {
+  switch (mode) {
+    case DecodeOutputMode::MetadataOnly: return "metadata";
+    case DecodeOutputMode::NativeSurface: return "native";
+    case DecodeOutputMode::CpuRgb: return "rgb";
+  }
+  return "unknown";
+}
+
 }  // namespace videohw

@@ -14,11 +14,13 @@ enum class PixelFormat { ARGB8888, BGRA, RGB24, NV12, I420 };
 enum class EncodedLayout { AnnexB, AVCC, HVCC };
 enum class RateControlMode { CBR, VBR, ConstQP };
 enum class SwitchMode { Immediate, OnNextKeyframe, DrainThenSwap };
+enum class DecodeOutputMode { MetadataOnly, NativeSurface, CpuRgb };
 
 const char* to_string(Codec codec);
 const char* to_string(PixelFormat format);
 const char* to_string(RateControlMode mode);
 const char* to_string(SwitchMode mode);
+const char* to_string(DecodeOutputMode mode);
 
 struct RateControl {
   RateControlMode mode = RateControlMode::CBR;
@@ -45,6 +47,13 @@ struct SoftwareEncodeConfig {
   std::string tune;  // empty: none
   int threads = 0;   // 0: encoder's automatic choice
   int max_in_flight = 4;
+};
+
+struct NvidiaEncodeConfig {
+  int max_in_flight_outputs = 4;  // input and bitstream buffers in the NVENC ring
+  std::string preset;  // "p1".."p7"; empty: p4
+  std::string tuning;  // "hq", "ll", "ull", "lossless"; empty: ll when low_latency, else hq
+  int device = 0;      // CUDA device ordinal
 };
 
 // One plane-addressed view of caller memory; valid only for the duration of a call.
@@ -83,6 +92,33 @@ struct Capabilities {
   bool dynamic_resolution = false;
   std::vector<std::string> presets;
   std::vector<std::string> tunes;
+};
+
+// Decode side: what every decoder backend is told (CommonDecodeConfig in contract.py).
+struct CommonDecodeConfig {
+  Codec codec = Codec::H264;
+  bool low_latency = false;
+  std::optional<int> max_display_delay;  // frames; empty: the backend's default
+  bool prefer_zero_copy = true;
+  DecodeOutputMode output = DecodeOutputMode::MetadataOnly;
+};
+
+struct SoftwareDecodeConfig {
+  int threads = 0;  // 0: decoder's automatic choice
+};
+
+struct NvidiaDecodeConfig {
+  int device = 0;  // CUDA device ordinal
+};
+
+struct DecodeCapabilities {
+  std::string backend;
+  Codec codec = Codec::H264;
+  bool supported = false;
+  int max_width = 0, max_height = 0;
+  std::vector<DecodeOutputMode> output_modes;
+  bool device_surfaces = false;     // NATIVE_SURFACE planes live in device memory
+  bool dynamic_resolution = false;  // a size change mid-stream needs no new session
 };
 
 }  // namespace videohw

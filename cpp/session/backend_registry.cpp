@@ -2,20 +2,32 @@
 
 #include "contract/errors.hpp"
 #include "nv_session/driver_probe.hpp"
+#include "nv_session/nvenc_provider.hpp"
 #include "software/software_provider.hpp"
 
 namespace videohw {
 
 std::unique_ptr<EncoderProvider> make_encoder_provider(const std::string& backend,
                                                        const SoftwareEncodeConfig& software) {
+  return make_encoder_provider(backend, software, NvidiaEncodeConfig{});
+}
+
+std::unique_ptr<EncoderProvider> make_encoder_provider(const std::string& backend,
+                                                       const SoftwareEncodeConfig& software,
+                                                       const NvidiaEncodeConfig& nvidia) {
   if (backend == "software") {
     const std::string reason = software::software_unavailable_reason();
     if (!reason.empty()) throw Error(ErrorKind::BackendUnavailable, "software backend: " + reason);
     return std::make_unique<software::SoftwareEncoderProvider>(software);
   }
-  if (backend == "nvidia")
-    throw Error(ErrorKind::BackendUnavailable,
-                "nvidia backend: " + nv_session::nvidia_encode_unavailable_reason());
+  if (backend == "nvidia") {
+    try {
+      return std::make_unique<nv_session::NvencEncoderProvider>(nvidia);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::Config) throw;  // the caller's mistake, not the machine's
+      throw Error(ErrorKind::BackendUnavailable, std::string("nvidia backend: ") + e.what());
+    }
+  }
   throw Error(ErrorKind::Config, "backend: '" + backend +
                                      "' is not one of auto, software, nvidia");
 }

@@ -13,6 +13,9 @@ namespace videohw {
 // "software" or "nvidia"; throws BackendUnavailable (with the cause) or Config (unknown).
 std::unique_ptr<EncoderProvider> make_encoder_provider(const std::string& backend,
                                                        const SoftwareEncodeConfig& software);
+std::unique_ptr<EncoderProvider> make_encoder_provider(const std::string& backend,
+                                                       const SoftwareEncodeConfig& software,
+                                                       const NvidiaEncodeConfig& nvidia);
 
 // name -> "" when usable, else the reason it is not.
 std::map<std::string, std::string> encode_backend_availability();

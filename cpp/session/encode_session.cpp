@@ -423,6 +423,7 @@ TelemetryMap EncodeSession::telemetry() const {
       {"session_inits", int64_t(1)},
       {"encoder_opens", b.encoder_opens},
       {"encoder_reopens", b.encoder_reopens},
+      {"stream_restarts", b.stream_restarts},
       {"frames_submitted", frames_submitted_.load()},
       {"frames_encoded", b.frames_encoded},
       {"frames_failed", p.frames_failed},

@@ -16,6 +16,9 @@ namespace videohw {
 struct BackendStats {
   int64_t encoder_opens = 0;     // backend encoder contexts created (1 for a healthy session)
   int64_t encoder_reopens = 0;   // contexts re-created because a drain ended the stream
+  // Flushes that ended the coded stream without re-creating anything (the next frame is an
+  // IDR): an NVENC end-of-stream picture, for instance.
+  int64_t stream_restarts = 0;
   int64_t in_place_flushes = 0;  // flushes that needed no drain at all
   int64_t frames_encoded = 0;
   int64_t frames_converted = 0;  // frames that went through pixel conversion

@@ -26,6 +26,7 @@ FrameView rebase(const FrameView& view, const uint8_t* base) {
 void accumulate(BackendStats& total, const BackendStats& s) {
   total.encoder_opens += s.encoder_opens;
   total.encoder_reopens += s.encoder_reopens;
+  total.stream_restarts += s.stream_restarts;
   total.in_place_flushes += s.in_place_flushes;
   total.frames_encoded += s.frames_encoded;
   total.frames_converted += s.frames_converted;
@@ -337,9 +338,12 @@ void EncodePipeline::encode_loop() {
       case Kind::Flush:
       case Kind::Drain: {
         try {
-          const int64_t reopens = backend_->stats().encoder_reopens;
+          const auto restarts = [](const BackendStats& s) {
+            return s.encoder_reopens + s.stream_restarts;
+          };
+          const int64_t before = restarts(backend_->stats());
           backend_->flush(out);
-          item.marker->reopened = backend_->stats().encoder_reopens > reopens;
+          item.marker->reopened = restarts(backend_->stats()) > before;
         } catch (const std::exception& e) {
           item.marker->error = e.what();
         }

@@ -80,7 +80,7 @@ struct Marker {
   std::condition_variable cv;
   bool done = false;
   std::string error;     // set when the encoder failed on the control item
-  bool reopened = false;  // flush: the encoder was reopened (the next frame is an IDR)
+  bool reopened = false;  // flush: the stream restarted (reopened or ended; next frame an IDR)
 };
 
 class PipelineEvents {

@@ -65,4 +65,54 @@ SessionStateInfo SessionManager::state(SessionHandle handle) const {
   return any_session(handle.id)->state();
 }
 
+SessionHandle SessionManager::start_decode(const CommonDecodeConfig& config,
+                                           std::shared_ptr<const DecoderProvider> provider) {
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    id = next_decode_id_++;
+  }
+  auto session = std::make_shared<DecodeSession>(id, config, std::move(provider));
+  std::lock_guard<std::mutex> lock(mu_);
+  open_decode_.emplace(id, session);
+  return SessionHandle{id, session->state().active_generation};
+}
+
+std::shared_ptr<DecodeSession> SessionManager::decode_session(uint64_t id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = open_decode_.find(id); it != open_decode_.end()) return it->second;
+  if (id < next_decode_id_)
+    throw Error(ErrorKind::SessionClosed, "decode session " + std::to_string(id) + " is closed");
+  throw Error(ErrorKind::SessionClosed, "no decode session with id " + std::to_string(id));
+}
+
+std::vector<DecodedFrame> SessionManager::close_decode(SessionHandle handle) {
+  auto session = decode_session(handle.id);
+  auto frames = session->close(handle.generation);
+  std::lock_guard<std::mutex> lock(mu_);
+  open_decode_.erase(handle.id);
+  closed_decode_.emplace(handle.id, session);
+  if (closed_decode_.size() > kClosedKept) closed_decode_.erase(closed_decode_.begin());
+  return frames;
+}
+
+std::shared_ptr<DecodeSession> SessionManager::any_decode_session(uint64_t id) const {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = closed_decode_.find(id); it != closed_decode_.end()) return it->second;
+    if (id < next_decode_id_ && !open_decode_.count(id))
+      throw Error(ErrorKind::SessionClosed, "decode session " + std::to_string(id) +
+                                                " is closed (its telemetry is no longer kept)");
+  }
+  return decode_session(id);
+}
+
+TelemetryMap SessionManager::decode_telemetry(SessionHandle handle) const {
+  return any_decode_session(handle.id)->telemetry();
+}
+
+DecodeStateInfo SessionManager::decode_state(SessionHandle handle) const {
+  return any_decode_session(handle.id)->state();
+}
+
 }  // namespace videohw

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "session/decode_session.hpp"
 #include "session/encode_session.hpp"
 
 namespace videohw {
@@ -27,7 +28,19 @@ class SessionManager {
   TelemetryMap telemetry(SessionHandle handle) const;
   SessionStateInfo state(SessionHandle handle) const;
 
+  // Decode sessions: their own ids (a DecoderSessionHandle never names an encode session).
+  SessionHandle start_decode(const CommonDecodeConfig& config,
+                             std::shared_ptr<const DecoderProvider> provider);
+  // The open decode session with this id; SessionClosed when it is closed or unknown.
+  std::shared_ptr<DecodeSession> decode_session(uint64_t id) const;
+  std::vector<DecodedFrame> close_decode(SessionHandle handle);
+  // Work for open and recently closed decode sessions alike.
+  TelemetryMap decode_telemetry(SessionHandle handle) const;
+  DecodeStateInfo decode_state(SessionHandle handle) const;
+
  private:
+  std::shared_ptr<DecodeSession> any_decode_session(uint64_t id) const;
+
   std::shared_ptr<EncodeSession> any_session(uint64_t id) const;
 
   mutable std::mutex mu_;
@@ -37,6 +50,9 @@ class SessionManager {
   // oldest are forgotten beyond kClosedKept so a long-running process does not grow.
   static constexpr size_t kClosedKept = 1024;
   std::map<uint64_t, std::shared_ptr<EncodeSession>> closed_;
+  uint64_t next_decode_id_ = 1;
+  std::map<uint64_t, std::shared_ptr<DecodeSession>> open_decode_;
+  std::map<uint64_t, std::shared_ptr<DecodeSession>> closed_decode_;  // kClosedKept newest
 };
 
 }  // namespace videohw

@@ -31,6 +31,11 @@ using UniqueAVFrame = std::unique_ptr<AVFrame, FrameDeleter>;
 using UniqueAVPacket = std::unique_ptr<AVPacket, PacketDeleter>;
 using UniqueSwsContext = std::unique_ptr<SwsContext, SwsDeleter>;
 
+struct ParserDeleter {
+  void operator()(AVCodecParserContext* p) const { av_parser_close(p); }
+};
+using UniqueAVParser = std::unique_ptr<AVCodecParserContext, ParserDeleter>;
+
 // FFmpeg's text for an error code, prefixed by what we were doing.
 std::string av_error_text(int code, const std::string& doing);
 

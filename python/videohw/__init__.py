@@ -41,6 +41,7 @@ from .contract import (
     VtEncodeConfig,
 )
 from .controller import EncodeSession, SessionController, available_backends
+from .decoding import ColorInfo, DecodedFrame, DecodeSession
 
 __version__ = "0.1.0"
 
@@ -54,4 +55,5 @@ __all__ = [
     "RateControlMode", "SessionState", "SessionSwitchMode", "SessionSwitchRequest",
     "SoftwareDecodeConfig", "SoftwareEncodeConfig", "VtDecodeConfig", "VtEncodeConfig",
     "EncodeSession", "SessionController", "available_backends",
+    "ColorInfo", "DecodedFrame", "DecodeSession",
 ]

@@ -12,6 +12,7 @@ from .contract import (
     PixelFormat,
     RateControl,
     RateControlMode,
+    NvidiaEncodeConfig,
     SessionSwitchMode,
     SoftwareEncodeConfig,
     Capabilities,
@@ -46,6 +47,15 @@ def common_encode_config(c: CommonEncodeConfig) -> Any:
     out.frame_interval_p = c.frame_interval_p
     out.rate_control = rate_control(c.rate_control)
     out.force_idr = c.force_idr
+    return out
+
+
+def nvidia_encode_config(n: NvidiaEncodeConfig) -> Any:
+    out = _core.NvidiaEncodeConfig()
+    out.max_in_flight_outputs = n.max_in_flight_outputs
+    out.preset = n.preset or ""
+    out.tuning = n.tuning or ""
+    out.device = n.device
     return out
 
 

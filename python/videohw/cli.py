@@ -106,6 +106,7 @@ def _float(text: str) -> float:
 
 
 _SWITCH_MODES = ("immediate", "on_next_keyframe", "drain_then_swap")
+_CODECS = ("h264", "hevc")
 
 
 @dataclass
@@ -149,12 +150,13 @@ def _switch_spec(text: str) -> SwitchSpec:
                     raise argparse.ArgumentTypeError(f"idr={value!r}: expected 0 or 1")
                 idr = value == "1"
             elif key == "codec":
-                raise argparse.ArgumentTypeError(
-                    "codec changes are an API feature (switch_encode_session): one Annex-B "
-                    "file cannot hold H.264 and HEVC, so the CLI does not take them")
+                if value not in _CODECS:
+                    raise argparse.ArgumentTypeError(
+                        f"codec={value!r}: expected {' or '.join(_CODECS)}")
+                changes["codec"] = value  # a new stream: written to a segment file of its own
             else:
                 raise argparse.ArgumentTypeError(
-                    f"unknown key {key!r}; expected size, rc, gop, b-frames, fps or idr")
+                    f"unknown key {key!r}; expected size, rc, gop, b-frames, fps, codec or idr")
         except argparse.ArgumentTypeError as exc:
             raise argparse.ArgumentTypeError(f"--switch {text!r}: {exc}")
     return SwitchSpec(frame, changes, mode, idr)
@@ -218,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     cfg.add_argument("--switch", type=_switch_spec, action="append", metavar="FRAME:SPEC:MODE",
                      help="switch the session just before frame FRAME; SPEC is key=value,... "
                           "with size=WxH, rc=<--rc form>, gop=N, b-frames=N, fps=N[/D], "
+                          "codec=h264|hevc (from then on written to <stem>.seg<N>.<codec>), "
                           "idr=0|1 (force_idr_on_activate, default 1); MODE is immediate, "
                           "on_next_keyframe or drain_then_swap. Repeatable, e.g. "
                           "--switch 300:size=1280x720:immediate --switch 450:rc=cbr:2M:on_next_keyframe")
@@ -241,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "or why it cannot be used.")
     caps.add_argument("--json", action="store_true", help="machine-readable output")
     caps.set_defaults(func=cmd_caps)
+
+    from .cli_decode import add_decode_parser
+    add_decode_parser(sub)
     return parser
 
 
@@ -398,19 +404,23 @@ def cmd_encode(args: argparse.Namespace) -> int:
         raise CliError(str(exc))
     except vh.BackendUnavailableError as exc:
         raise CliError(str(exc), EXIT_FAIL)
-    try:
-        backend_cfg = _backend_config(vh, ctl.backend, args)
-        caps = ctl.capabilities(common.codec)
-    except vh.ConfigError as exc:
-        raise CliError(str(exc))
-    fmt = vh.PixelFormat(source.format)
-    if fmt not in caps.input_formats:
-        takes = " ".join(f.value for f in vh.PixelFormat if f in caps.input_formats)
-        raise CliError(f"--input-format {fmt.value}: the {ctl.backend} backend does not take it "
-                       f"for {common.codec.value} (it takes: {takes})")
-
     switches = sorted(args.switch or [], key=lambda sw: sw.frame)
     targets = _switch_targets(vh, common, switches, source)
+    fmt = vh.PixelFormat(source.format)
+    for codec in dict.fromkeys([common.codec, *(t.codec for t in targets)]):
+        try:
+            caps = ctl.capabilities(codec)
+        except vh.ConfigError as exc:
+            raise CliError(str(exc))
+        if fmt not in caps.input_formats:
+            takes = " ".join(f.value for f in vh.PixelFormat if f in caps.input_formats)
+            raise CliError(f"--input-format {fmt.value}: the {ctl.backend} backend does not take "
+                           f"it for {codec.value} (it takes: {takes})")
+    try:
+        backend_cfg = _backend_config(vh, ctl.backend, args)
+    except vh.ConfigError as exc:
+        raise CliError(str(exc))
+
     output = args.output or f"out.{common.codec.value}"
     result = _encode(vh, ctl, common, backend_cfg, source, fmt, forced, output,
                      progress=not args.no_progress, switches=list(zip(switches, targets)))
@@ -445,13 +455,15 @@ def cmd_encode(args: argparse.Namespace) -> int:
     report = None
     if switches:
         summary["generations"] = _generation_summary(common, switches, targets, result)
+        summary["segments"] = _segment_summary(result.segments)
     if args.verify and switches:
         planned = [verify.PlannedSwitch(sw.frame, generation, t.width, t.height, t.gop_length,
-                                        sw.mode, sw.idr, in_place, reopened, t.b_frames > 0)
+                                        sw.mode, sw.idr, in_place, reopened, t.b_frames > 0,
+                                        t.codec.value)
                    for sw, t, (generation, in_place, reopened)
                    in zip(switches, targets, result.switches)]
         plan = verify.switch_timeline(source.n_frames, common.width, common.height,
-                                      common.gop_length, planned, forced)
+                                      common.gop_length, planned, forced, common.codec.value)
         fps = Fraction(common.fps_num, common.fps_den)
 
         def source_for(width: int, height: int) -> verify.RawSource:
@@ -461,9 +473,9 @@ def cmd_encode(args: argparse.Namespace) -> int:
             return source.raw_source(fps)  # size switches are refused for files
 
         try:
-            report = verify.verify_switched_stream(output, common.codec.value, plan,
-                                                   result.packet_generations, source_for,
-                                                   args.min_psnr)
+            report = verify.verify_segments(
+                [verify.StreamSegment(s.path, s.codec, s.packet_generations)
+                 for s in result.segments], plan, source_for, args.min_psnr)
         except verify.ToolNotFoundError as exc:
             raise CliError(str(exc), EXIT_FAIL)
         psnr = {c.data["generation"]: c.data["average"] for c in report.checks
@@ -532,6 +544,17 @@ def _generation_summary(common: Any, switches: Sequence[SwitchSpec], targets: Se
     return out
 
 
+def _segment_summary(segments: Sequence[_Segment]) -> list:
+    """One entry per file written: the output, then a segment per codec change."""
+    out = []
+    for n, seg in enumerate(segments, 1):
+        pts = [p for p, _ in seg.packet_generations]
+        out.append({"segment": n, "path": seg.path, "codec": seg.codec,
+                    "first_frame": min(pts, default=None), "last_frame": max(pts, default=None),
+                    "frames": len(pts), "bytes": seg.bytes})
+    return out
+
+
 def _generation_line(g: dict) -> str:
     line = (f"generation {g['generation']:<2} frames {g['first_frame']}..{g['last_frame']} "
             f"({g['frames']}), {g['size']}, {g['codec']}, {g['rate_control']}, gop "
@@ -556,6 +579,8 @@ def _switch_targets(vh: Any, common: Any, switches: Sequence[SwitchSpec],
                 changes["rate_control"] = vh.RateControl.parse(changes["rate_control"])
             except vh.ConfigError as exc:
                 raise CliError(f"--switch at frame {sw.frame}: {exc}")
+        if "codec" in changes:
+            changes["codec"] = vh.Codec(changes["codec"])
         if source.path is not None and ("width" in changes or "height" in changes):
             raise CliError(f"--switch at frame {sw.frame}: a size change needs frames of the new "
                            "size; a raw --input file holds one size (use the synthetic input)")
@@ -578,6 +603,67 @@ class _EncodeResult:
     packet_generations: list = field(default_factory=list)  # (pts, generation), decode order
     switches: list = field(default_factory=list)  # (generation, in_place, reopened) per switch
     generation_bytes: dict = field(default_factory=dict)  # generation -> bytes written
+    segments: list = field(default_factory=list)  # _Segment per file written, in order
+
+
+def segment_path(output: str, number: int, codec: str) -> str:
+    """The file of segment ``number`` (2, 3, ...): ``<stem>.seg<N>.<codec>`` beside ``output``
+    (out.h264 -> out.seg2.hevc); segment 1 is ``output`` itself."""
+    stem, _ = os.path.splitext(output)
+    return f"{stem}.seg{number}.{codec}"
+
+
+@dataclass
+class _Segment:
+    path: str
+    codec: str
+    bytes: int = 0
+    packet_generations: list = field(default_factory=list)  # (pts, generation), decode order
+
+
+class _SegmentWriter:
+    """Writes packets to ``output`` until the codec changes, then to a new segment file per
+    codec change: one elementary stream cannot hold H.264 and HEVC, and a codec switch is
+    always a new session, so each segment starts with an IDR and its parameter sets."""
+
+    def __init__(self, output: str, codec: str, codec_of: dict) -> None:
+        self._codec_of = codec_of  # generation -> codec value; the caller adds each switch's
+        self.segments: list[_Segment] = []
+        self._file: Any = None
+        self._open(output, codec)  # now, so a bad -o fails before anything is encoded
+
+    def _open(self, path: str, codec: str) -> None:
+        try:
+            new = open(path, "wb")
+        except OSError as exc:
+            flag = "-o " if not self.segments else "segment "
+            raise CliError(f"{flag}{path}: {exc.strerror or exc}", EXIT_FAIL)
+        self.close()
+        self._file = new
+        self.segments.append(_Segment(path, codec))
+
+    def write(self, packet: Any) -> None:
+        codec = self._codec_of.get(packet.generation)
+        if codec is None:
+            raise CliError(f"a packet of generation {packet.generation}, which no --switch "
+                           "made", EXIT_FAIL)
+        if codec != self.segments[-1].codec:
+            self._open(segment_path(self.segments[0].path, len(self.segments) + 1, codec), codec)
+        segment = self.segments[-1]
+        self._file.write(packet.data)
+        segment.bytes += len(packet.data)
+        segment.packet_generations.append((packet.pts, packet.generation))
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> "_SegmentWriter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fmt: Any,
@@ -592,6 +678,7 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
     packet_generations: list[tuple[int, int]] = []
     generation_bytes: dict[int, int] = {}
     switch_paths: list[tuple[int, bool, bool]] = []
+    codec_of = {1: common.codec.value}
     generators: dict = {}
     api_s = 0.0
 
@@ -613,7 +700,7 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
         for p in packets:
             packet_generations.append((p.pts, p.generation))
             generation_bytes[p.generation] = generation_bytes.get(p.generation, 0) + len(p.data)
-            out.write(p.data)
+            out.write(p)
             n_packets += 1
             n_bytes += len(p.data)
             if p.is_keyframe:
@@ -626,10 +713,7 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
     wall0 = time.perf_counter()
     closed = False
     try:
-        try:
-            out = open(output, "wb")
-        except OSError as exc:
-            raise CliError(f"-o {output}: {exc.strerror or exc}", EXIT_FAIL)
+        out = _SegmentWriter(output, common.codec.value, codec_of)
         with out, ProgressBar(source.n_frames, label="encode",
                               enabled=None if progress else False) as bar:
             for i, array in enumerate(source.frames()):
@@ -644,9 +728,12 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
                     except vh.ConfigError as exc:
                         raise CliError(f"--switch at frame {i}: {exc}")
                     after = ctl.telemetry(handle)
+                    codec_of[handle.generation] = target.codec.value
+                    # A drain that ended the stream: software reopens, NVENC sends EOS.
+                    restarts = lambda t: t["encoder_reopens"] + t["stream_restarts"]  # noqa: E731
                     switch_paths.append((handle.generation,
                                          after["switches_in_place"] > before["switches_in_place"],
-                                         after["encoder_reopens"] > before["encoder_reopens"]))
+                                         restarts(after) > restarts(before)))
                 frame = vh.Frame(picture(i, array), fmt, pts=i, force_keyframe=i in forced_set)
                 ctl.submit(handle, frame)
                 packets = ctl.reap(handle)
@@ -667,7 +754,7 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
                 pass
     return _EncodeResult(n_packets, n_bytes, sorted(keyframes), api_s,
                          time.perf_counter() - wall0, ctl.telemetry(handle),
-                         packet_generations, switch_paths, generation_bytes)
+                         packet_generations, switch_paths, generation_bytes, out.segments)
 
 
 def _print_summary(s: dict) -> None:
@@ -675,6 +762,11 @@ def _print_summary(s: dict) -> None:
     if s["requested_backend"] != backend:
         backend += f" ({s['requested_backend']}"
         backend += f": {s['fallback_reason']})" if s["fallback_reason"] else ")"
+    segments = s.get("segments", [])
+    output = f"{s['output']}: {s['bytes']} bytes"
+    if len(segments) > 1:
+        output = (f"{s['output']} and {len(segments) - 1} more segment file"
+                  f"{'s' if len(segments) > 2 else ''} (codec changes): {s['bytes']} bytes in all")
     rows = [
         ("backend", backend),
         ("codec", f"{s['codec']} {s['width']}x{s['height']} @ {s['fps'].removesuffix('/1')} "
@@ -682,7 +774,7 @@ def _print_summary(s: dict) -> None:
                   + (", low latency" if s["low_latency"] else "")),
         ("input", f"{s['input']} ({s['input_format']})"),
         ("frames", f"{s['frames']} in, {s['packets']} packets out"),
-        ("output", f"{s['output']}: {s['bytes']} bytes"),
+        ("output", output),
         ("bitrate", f"{_rate_text(s['bitrate_bps'])} achieved over {s['duration_s']:.2f} s"),
         ("encode", (f"{s['encode_fps']:.1f} fps" if s["encode_fps"] else "n/a")
                    + f" ({s['encode_s']:.2f} s in videohw, {s['wall_s']:.2f} s wall)"),
@@ -690,6 +782,11 @@ def _print_summary(s: dict) -> None:
     ]
     for name, value in rows:
         print(f"{name:<10} {value}")
+    if len(segments) > 1:
+        for seg in segments:
+            print(f"segment {seg['segment']:<2} {seg['path']}: {seg['codec']}, frames "
+                  f"{seg['first_frame']}..{seg['last_frame']} ({seg['frames']}), "
+                  f"{seg['bytes']} bytes")
 
 
 # ------------------------------------------------------------------------------------------

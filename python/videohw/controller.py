@@ -9,6 +9,7 @@ from . import _convert, _core
 from .contract import (
     Codec,
     CommonEncodeConfig,
+    DecoderSessionHandle,
     EncodedPacket,
     EncoderSessionHandle,
     Frame,
@@ -18,6 +19,7 @@ from .contract import (
     VtEncodeConfig,
     Capabilities,
 )
+from .decoding import DecodeControls
 from .errors import ConfigError, InvalidFrameError
 
 log = logging.getLogger("videohw")
@@ -26,13 +28,17 @@ BackendConfig = Union[SoftwareEncodeConfig, NvidiaEncodeConfig, VtEncodeConfig, 
 
 _BACKEND_CONFIG_TYPES = {"software": SoftwareEncodeConfig, "nvidia": NvidiaEncodeConfig}
 
+# Fallback reasons already logged: "auto" falling back deserves one warning per process and
+# cause, not one per controller (a program may make many).
+_fallbacks_logged: set[str] = set()
+
 
 def available_backends() -> dict[str, Optional[str]]:
     """Encode backends of this build: name -> None when usable here, else why not."""
     return {name: (reason or None) for name, reason in _core.encode_backend_availability().items()}
 
 
-class SessionController:
+class SessionController(DecodeControls):
     """Creates and drives encode sessions on one backend.
 
     ``backend`` is ``"auto"`` (NVIDIA where usable, else software), ``"software"`` or
@@ -45,13 +51,16 @@ class SessionController:
                               "'software' or 'nvidia'")
         self._requested = backend
         self._backend, self._fallback_reason = _core.resolve_encode_backend(backend)
-        if self._fallback_reason:
-            log.info("videohw: backend 'auto' uses %s (%s)", self._backend, self._fallback_reason)
+        if self._fallback_reason and self._fallback_reason not in _fallbacks_logged:
+            _fallbacks_logged.add(self._fallback_reason)
+            log.warning("videohw: backend 'auto' uses %s (%s)", self._backend,
+                        self._fallback_reason)
         # Fails now, with the cause, if the backend cannot be used on this machine.
         self._default_provider = _core.make_encoder_provider(
             self._backend, _convert.software_encode_config(SoftwareEncodeConfig()))
         self._manager = _core.SessionManager()
         self._warned_foreign_config = False
+        self._nvidia_providers: dict[NvidiaEncodeConfig, Any] = {}
         # videohw._testing.inject_faults sets this to wrap every provider handed out.
         self._provider_wrapper: Optional[Any] = None
 
@@ -96,6 +105,8 @@ class SessionController:
             if isinstance(backend_config, SoftwareEncodeConfig):
                 return _core.make_encoder_provider(
                     self._backend, _convert.software_encode_config(backend_config))
+            if isinstance(backend_config, NvidiaEncodeConfig):
+                return self._nvidia_provider(backend_config)
             return self._default_provider
         if not isinstance(backend_config, (SoftwareEncodeConfig, NvidiaEncodeConfig,
                                            VtEncodeConfig)):
@@ -106,6 +117,14 @@ class SessionController:
                         type(backend_config).__name__, self._backend)
             self._warned_foreign_config = True
         return self._default_provider
+
+    def _nvidia_provider(self, config: NvidiaEncodeConfig) -> Any:
+        # Creating a provider probes the GPU (opens and closes an encoder): once per config.
+        if config not in self._nvidia_providers:
+            self._nvidia_providers[config] = _core.make_encoder_provider(
+                "nvidia", _convert.software_encode_config(SoftwareEncodeConfig()),
+                _convert.nvidia_encode_config(config))
+        return self._nvidia_providers[config]
 
     def submit(self, handle: EncoderSessionHandle, frame: Frame, block: bool = True) -> None:
         """Queues one frame for encoding. The frame's bytes are copied during the call, so
@@ -128,12 +147,17 @@ class SessionController:
             raise ConfigError(f"reap: min_packets {min_packets!r}; expected an int >= 0")
         if timeout is not None and not timeout >= 0:
             raise ConfigError(f"reap: timeout {timeout!r}; expected seconds >= 0 or None")
+        if isinstance(handle, DecoderSessionHandle):  # decoding is synchronous: never waits
+            return self._reap_decoded(handle)
         timeout_ns = -1 if timeout is None else int(timeout * 1e9)
         return _convert.packets(self._manager.reap(handle.id, handle.generation, min_packets,
                                                    timeout_ns))
 
     def flush(self, handle: EncoderSessionHandle) -> list[EncodedPacket]:
-        """Every packet of every frame submitted so far; the session stays open."""
+        """Every packet of every frame submitted so far (decode handles: every frame of
+        every byte pushed so far); the session stays open."""
+        if isinstance(handle, DecoderSessionHandle):
+            return self._flush_decode(handle)
         return _convert.packets(self._manager.flush(handle.id, handle.generation))
 
     def switch_encode_session(self, handle: EncoderSessionHandle,
@@ -155,10 +179,17 @@ class SessionController:
         return _convert.packets(self._manager.close_encode(handle.id, handle.generation))
 
     def session_state(self, handle: EncoderSessionHandle) -> dict[str, Any]:
+        if isinstance(handle, DecoderSessionHandle):
+            return self._manager.decode_state(handle.id, handle.generation)
         return self._manager.state(handle.id, handle.generation)
 
     def telemetry(self, handle: EncoderSessionHandle) -> dict[str, Any]:
-        return self._manager.telemetry(handle.id, handle.generation)
+        if isinstance(handle, DecoderSessionHandle):
+            return self._manager.decode_telemetry(handle.id, handle.generation)
+        telemetry = self._manager.telemetry(handle.id, handle.generation)
+        # Why "auto" did not pick NVIDIA travels with the session's numbers.
+        telemetry["backend_fallback_reason"] = self._fallback_reason or ""
+        return telemetry
 
     def encode_session(self, common: CommonEncodeConfig,
                        backend_config: BackendConfig = None) -> "EncodeSession":

@@ -11,6 +11,8 @@ by the ffmpeg CLI tools and compared with what the encode was asked to produce.
 - :func:`measure_psnr` -> ffmpeg's ``psnr`` filter against the source, which is a raw file
   or the synthetic pattern regenerated and streamed into ffmpeg's stdin.
 - :func:`verify_stream` runs every check and returns a :class:`VerifyReport`.
+- :func:`verify_switched_stream` checks a stream with session switches generation by
+  generation; :func:`verify_segments` an encode cut into one file per codec.
 """
 
 from __future__ import annotations
@@ -410,6 +412,7 @@ class PlannedSwitch:
     in_place: bool  # the path the library took (from telemetry)
     reopened: bool = False  # a DRAIN_THEN_SWAP drain reopened the encoder (stream restarts)
     reorders: bool = False  # the target has B-frames: an in-place activation is an IDR
+    codec: Optional[str] = None  # "h264" | "hevc"; None: the codec does not change
 
 
 @dataclass
@@ -418,18 +421,20 @@ class FramePlan:
     width: int
     height: int
     keyframe: bool
+    codec: Optional[str] = None  # None when the timeline was built without codecs
 
 
 def switch_timeline(n_frames: int, width: int, height: int, gop_length: int,
                     switches: Sequence[PlannedSwitch],
-                    forced: Iterable[int] = ()) -> list[FramePlan]:
+                    forced: Iterable[int] = (), codec: Optional[str] = None) -> list[FramePlan]:
     """What the contract says each frame must be: generation, size, keyframe.
 
     Keyframes: frame 0, forced frames, and ``gop`` frames after the previous keyframe. A
     switch activates at its frame (IMMEDIATE, DRAIN_THEN_SWAP) or at the first keyframe at
     or after it (ON_NEXT_KEYFRAME); the activating frame is an IDR when the switch made a
     new encoder or asked for one, or when a drain reopened the encoder (FFmpeg 5.1 cannot
-    drain x264/x265 and go on), else it follows the GOP.
+    drain x264/x265 and go on), else it follows the GOP. ``codec`` (generation 1's) and
+    each switch's ``codec`` tag the frames, for :func:`segment_spans`.
     """
     forced = set(forced)
     by_frame = {s.frame: s for s in switches}
@@ -444,18 +449,19 @@ def switch_timeline(n_frames: int, width: int, height: int, gop_length: int,
         if pending is not None and (pending.mode != "on_next_keyframe" or natural):
             generation, gop = pending.generation, pending.gop_length
             size = (pending.width, pending.height)
+            codec = pending.codec or codec
             keyframe = (natural or not pending.in_place or pending.idr or pending.reopened
                         or pending.reorders)
             pending = None
         position = 0 if keyframe else position + 1
-        out.append(FramePlan(generation, size[0], size[1], keyframe))
+        out.append(FramePlan(generation, size[0], size[1], keyframe, codec))
     return out
 
 
 def verify_switched_stream(path: PathLike, codec: object, plan: Sequence[FramePlan],
                            packet_generations: Sequence[tuple[int, int]],
                            source_for: Optional[Callable[[int, int], RawSource]] = None,
-                           min_psnr: float = 30.0) -> VerifyReport:
+                           min_psnr: float = 30.0, first_frame: int = 0) -> VerifyReport:
     """Checks a stream with switches generation by generation against ``plan``.
 
     ``packet_generations``: (pts, generation) of every packet in decode order, pts being the
@@ -465,6 +471,10 @@ def verify_switched_stream(path: PathLike, codec: object, plan: Sequence[FramePl
     IDR where one is due). With ``source_for(width, height)`` (the source of the whole
     encode at that size, frame i = frame i), also PSNR >= ``min_psnr`` per generation
     (:func:`measure_psnr_per_generation`).
+
+    ``first_frame``: the stream is the segment of an encode that starts at that frame
+    (:func:`verify_segments`); ``plan`` and the pts then count from the segment's start,
+    and the PSNR source is read from ``first_frame`` on.
     """
     report = VerifyReport()
     frames = _probe_into(report, path, codec)
@@ -511,7 +521,8 @@ def verify_switched_stream(path: PathLike, codec: object, plan: Sequence[FramePl
                                text if not problems else text + ": " + "; ".join(problems)))
     if source_for is not None and len(frames) == len(plan):
         try:
-            results = measure_psnr_per_generation(path, codec, plan, source_for, frames)
+            results = measure_psnr_per_generation(path, codec, plan, source_for, frames,
+                                                  first_frame)
         except ProbeError as exc:
             report.add(CheckResult("psnr", False, str(exc)))
         else:
@@ -532,6 +543,78 @@ def generation_spans(plan: Sequence[FramePlan]) -> list[tuple[int, int, int]]:
         else:
             spans.append((p.generation, i, 1))
     return spans
+
+
+def segment_spans(plan: Sequence[FramePlan]) -> list[tuple[Optional[str], int, int]]:
+    """(codec, first frame, frame count) of each run of frames of one codec in ``plan``: the
+    pieces an encode with codec switches is cut into, since one elementary stream holds
+    one codec."""
+    spans: list[tuple[Optional[str], int, int]] = []
+    for i, p in enumerate(plan):
+        if spans and spans[-1][0] == p.codec:
+            codec, first, count = spans[-1]
+            spans[-1] = (codec, first, count + 1)
+        else:
+            spans.append((p.codec, i, 1))
+    return spans
+
+
+@dataclass
+class StreamSegment:
+    """One file of an encode cut at its codec changes."""
+    path: PathLike
+    codec: str
+    # (pts, generation) of the packets written to this file, in decode order; pts is the
+    # frame index in the whole encode.
+    packet_generations: list = field(default_factory=list)
+
+
+def verify_segments(segments: Sequence[StreamSegment], plan: Sequence[FramePlan],
+                    source_for: Optional[Callable[[int, int], RawSource]] = None,
+                    min_psnr: float = 30.0) -> VerifyReport:
+    """Checks an encode written as one stream per run of generations of one codec.
+
+    ``plan`` is the whole encode's (:func:`switch_timeline` with codecs). The files must be
+    the plan's :func:`segment_spans`, in order and of the same codecs ("segments"); each is
+    checked by :func:`verify_switched_stream` against its part of the plan, rebased to its
+    first frame (checks named "segment N ..."), and the decoded pictures of all segments
+    must add up to the frames submitted ("frames"). One segment planned and written: exactly
+    :func:`verify_switched_stream`.
+    """
+    spans = segment_spans(plan)
+    if len(spans) == 1 and len(segments) == 1 and spans[0][0] in (None, segments[0].codec):
+        only = segments[0]
+        return verify_switched_stream(only.path, only.codec, plan, only.packet_generations,
+                                      source_for, min_psnr)
+    report = VerifyReport()
+    files = ", ".join(f"{os.path.basename(os.fspath(s.path))} ({s.codec})" for s in segments)
+    planned = ", ".join(f"{c} frames {first}..{first + count - 1}" for c, first, count in spans)
+    matches = len(segments) == len(spans) and all(
+        c in (None, s.codec) for s, (c, _, _) in zip(segments, spans))
+    report.add(CheckResult("segments", matches,
+                           f"{len(segments)} files: {files}; planned: {planned}"))
+    if not matches:
+        return report
+    decoded, undecodable = 0, []
+    for n, (segment, (_, first, count)) in enumerate(zip(segments, spans), 1):
+        pairs = [(pts - first, generation) for pts, generation in segment.packet_generations]
+        part = verify_switched_stream(segment.path, segment.codec, plan[first:first + count],
+                                      pairs, source_for, min_psnr, first_frame=first)
+        for check in part.checks:
+            report.add(dataclasses.replace(check, name=f"segment {n} {check.name}"))
+            if check.name == "frames":
+                decoded += check.data["decoded"]
+        if not any(c.name == "frames" for c in part.checks):
+            undecodable.append(n)
+    if undecodable:
+        report.add(CheckResult("frames", False, f"segments {undecodable} could not be decoded; "
+                                                f"{len(plan)} frames submitted"))
+    else:
+        report.add(CheckResult("frames", decoded == len(plan),
+                               f"{decoded} decoded in {len(segments)} segments, "
+                               f"{len(plan)} submitted", {"decoded": decoded,
+                                                          "expected": len(plan)}))
+    return report
 
 
 class _RawReader:
@@ -598,8 +681,8 @@ def _yuv420_sizes(width: int, height: int) -> tuple[int, int]:
 
 def measure_psnr_per_generation(encoded: PathLike, codec: object, plan: Sequence[FramePlan],
                                 source_for: Callable[[int, int], RawSource],
-                                frames: Optional[Sequence[FrameInfo]] = None
-                                ) -> dict[int, PsnrResult]:
+                                frames: Optional[Sequence[FrameInfo]] = None,
+                                first_frame: int = 0) -> dict[int, PsnrResult]:
     """PSNR of each generation of a stream whose frame size changes, against the source.
 
     ffmpeg decodes the whole stream to yuv420p with ``-autoscale 0``, so every picture keeps
@@ -607,7 +690,8 @@ def measure_psnr_per_generation(encoded: PathLike, codec: object, plan: Sequence
     (``source_for(width, height)``) is converted to yuv420p by ffmpeg as well, and the two
     are compared frame by frame. The numbers are those of ffmpeg's ``psnr`` filter: per
     plane from the mean squared error over the frames, ``average`` from the pixel-weighted
-    mean over Y, U and V, ``min``/``max`` over the frames' averages.
+    mean over Y, U and V, ``min``/``max`` over the frames' averages. Frame i of the stream
+    is source frame ``first_frame + i``.
     """
     import numpy as np
 
@@ -631,7 +715,7 @@ def measure_psnr_per_generation(encoded: PathLike, codec: object, plan: Sequence
                 [find_tool("ffmpeg"), "-v", "error", "-nostdin", "-f", "rawvideo",
                  "-pix_fmt", FFMPEG_PIX_FMT[source.format], "-s", f"{width}x{height}",
                  "-i", "pipe:0", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
-                feed=_source_frames(source, first, count))
+                feed=_source_frames(source, first_frame + first, count))
             luma, chroma = _yuv420_sizes(width, height)
             sums = np.zeros(3)
             frame_psnr: list[float] = []

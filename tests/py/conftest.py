@@ -210,3 +210,28 @@ def tmp_stream(tmp_path):
         path.write_bytes(stream_of(packets))
         return str(path)
     return write
+
+
+# --------------------------------------------------------------------------------------
+# Encode backends for tests that hold on every backend: "software" always, "nvidia" through
+# the NVENC / CUDA driver doubles when they are built (tests/py/nvenc_double.py).
+
+
+@pytest.fixture
+def double(monkeypatch):
+    """The driver doubles (nvenc_double.Double), selected through the environment, reset
+    before the test and checked after it: no API rule broken, nothing leaked."""
+    import nvenc_double
+    if nvenc_double.PATHS is None:
+        pytest.skip(nvenc_double.NOT_BUILT)
+    d = nvenc_double.Double(nvenc_double.PATHS, monkeypatch)
+    yield d
+    d.check_clean()
+
+
+@pytest.fixture(params=["software", "nvidia"])
+def backend(request) -> str:
+    """The backend name; "nvidia" runs on the doubles (the ``double`` fixture)."""
+    if request.param == "nvidia":
+        request.getfixturevalue("double")
+    return request.param

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import os
 import subprocess
 import sys
 
@@ -56,7 +57,7 @@ def test_verification_fails_on_a_wrong_plan(tmp_path):
     assert any("generation 2" in line and "FAIL" in line for line in report.lines)
 
 
-@pytest.mark.parametrize("spec", ["10:size=99x64:immediate", "10:codec=hevc:immediate",
+@pytest.mark.parametrize("spec", ["10:size=99x64:immediate", "10:codec=vp9:immediate",
                                   "10:size=96x64:sometimes", "x:size=96x64:immediate"])
 def test_bad_switch_spec_exits_2_with_a_message(tmp_path, spec):
     proc = encode(tmp_path, "--size", "128x72", "--frames", "20", "--switch", spec)
@@ -251,3 +252,210 @@ def test_in_place_switch_on_a_b_frame_encoder_verifies(tmp_path):
     summary = json.loads(proc.stdout)
     assert [g["path"] for g in summary["generations"]] == ["initial", "in_place"]
     assert summary["keyframes"] == [0, 10, 13, 23]
+
+
+# --------------------------------------------------------------------------------------
+# Codec switches: one file per run of generations of one codec (<stem>.seg<N>.<codec>)
+
+
+def ffprobe_segment(path):
+    """(codec name, [(width, height, key_frame)] per decoded picture) straight from ffprobe,
+    which finds the demuxer from the file name, as a user's player would."""
+    proc = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
+                           "stream=codec_name:frame=width,height,key_frame", "-of", "json",
+                           str(path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and not proc.stderr.strip(), f"{path}: {proc.stderr}"
+    data = json.loads(proc.stdout)
+    assert len(data["streams"]) == 1, data["streams"]
+    return data["streams"][0]["codec_name"], [
+        (int(f["width"]), int(f["height"]), int(f["key_frame"])) for f in data["frames"]]
+
+
+def check_segments(tmp_path, summary, expected):
+    """``expected``: (file name, codec, first frame, frames, WxH, keyframes relative to the
+    segment's start) per segment; checks the summary, the files and the verify report."""
+    assert summary["verify"]["ok"], json.dumps(summary["verify"], indent=1)
+    segs = summary["segments"]
+    assert [(os.path.basename(s["path"]), s["codec"], s["first_frame"], s["frames"])
+            for s in segs] == [e[:4] for e in expected]
+    assert sum(s["frames"] for s in segs) == summary["frames"]
+    assert sum(s["bytes"] for s in segs) == summary["bytes"]
+    for seg, (name, codec, first, count, size, keys) in zip(segs, expected):
+        assert os.path.getsize(tmp_path / name) == seg["bytes"] > 0
+        probed_codec, frames = ffprobe_segment(tmp_path / name)
+        assert probed_codec == codec, name
+        assert len(frames) == count, name
+        assert {f"{w}x{h}" for w, h, _ in frames} == {size}, name
+        assert frames[0][2] == 1, f"{name} does not start with a keyframe"
+        assert [i for i, (_, _, k) in enumerate(frames) if k] == keys, name
+    # nothing else was written beside the output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(e[0] for e in expected)
+    names = [c["name"] for c in summary["verify"]["checks"]]
+    assert "segments" in names and "frames" in names
+    for n in range(1, len(expected) + 1):
+        assert f"segment {n} frames" in names and f"segment {n} packets" in names
+
+
+@pytest.mark.parametrize("mode, first", [("immediate", 15), ("on_next_keyframe", 20),
+                                         ("drain_then_swap", 15)])
+def test_codec_switch_h264_to_hevc_writes_a_second_segment(tmp_path, mode, first):
+    proc = encode(tmp_path, "--size", "128x72", "--frames", "40", "--gop", "10",
+                  "--switch", f"15:codec=hevc:{mode}", "--verify", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout)
+    rest = 40 - first
+    check_segments(tmp_path, summary, [
+        ("out.h264", "h264", 0, first, "128x72", list(range(0, first, 10))),
+        ("out.seg2.hevc", "hevc", first, rest, "128x72", list(range(0, rest, 10)))])
+    gens = summary["generations"]
+    assert [(g["generation"], g["codec"], g["first_frame"], g["path"]) for g in gens] == [
+        (1, "h264", 0, "initial"), (2, "hevc", first, "new_session")]
+    assert all(g["psnr"] >= 30 for g in gens)
+
+
+def test_immediate_h264_hevc_h264_writes_three_segments(tmp_path):
+    proc = encode(tmp_path, "--size", "128x72", "--frames", "40", "--gop", "10",
+                  "--switch", "10:codec=hevc:immediate", "--switch", "25:codec=h264:immediate",
+                  "--verify", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout)
+    check_segments(tmp_path, summary, [
+        ("out.h264", "h264", 0, 10, "128x72", [0]),
+        ("out.seg2.hevc", "hevc", 10, 15, "128x72", [0, 10]),
+        ("out.seg3.h264", "h264", 25, 15, "128x72", [0, 10])])
+    assert [g["codec"] for g in summary["generations"]] == ["h264", "hevc", "h264"]
+    assert summary["keyframes"] == [0, 10, 20, 25, 35]
+
+
+def test_size_and_codec_in_one_spec_then_a_same_codec_switch_stays_in_the_segment(tmp_path):
+    proc = encode(tmp_path, "--size", "128x72", "--frames", "40", "--gop", "10",
+                  "--switch", "12:size=96x64,codec=hevc:immediate",
+                  "--switch", "30:rc=cbr:500k:immediate", "--verify", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout)
+    # Generation 3 is still HEVC, so it goes on in segment 2 (with its IDR at 30).
+    check_segments(tmp_path, summary, [
+        ("out.h264", "h264", 0, 12, "128x72", [0, 10]),
+        ("out.seg2.hevc", "hevc", 12, 28, "96x64", [0, 10, 18])])
+    gens = summary["generations"]
+    assert [(g["generation"], g["size"], g["codec"]) for g in gens] == [
+        (1, "128x72", "h264"), (2, "96x64", "hevc"), (3, "96x64", "hevc")]
+    assert [g["frames"] for g in gens] == [12, 18, 10]
+    checks = {c["name"]: c for c in summary["verify"]["checks"]}
+    assert checks["segment 2 generation 2"]["ok"] and checks["segment 2 generation 3"]["ok"]
+    assert checks["segment 2 psnr generation 3"]["frames"] == 10
+
+
+def test_codec_switch_text_output_lists_the_segments(tmp_path):
+    proc = encode(tmp_path, "--size", "128x72", "--frames", "30", "--gop", "10",
+                  "--codec", "hevc", "--switch", "10:codec=h264:immediate", "--verify")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    # -o out.h264 names segment 1 even though it holds HEVC: the flag wins over the codec
+    assert any(line.startswith("output") and "1 more segment file" in line for line in lines)
+    seg = [line for line in lines if line.startswith("segment ")]
+    assert len(seg) == 2
+    assert "out.h264: hevc, frames 0..9 (10)" in seg[0]
+    assert "out.seg2.h264: h264, frames 10..29 (20)" in seg[1]
+    assert "verify (OK" in proc.stdout and "FAIL" not in proc.stdout
+
+
+def test_no_codec_change_writes_one_file(tmp_path):
+    proc = encode(tmp_path, "--size", "128x72", "--frames", "20", "--gop", "10",
+                  "--switch", "5:size=96x64:immediate", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout)
+    assert [(s["segment"], s["codec"], s["frames"]) for s in summary["segments"]] == [
+        (1, "h264", 20)]
+    assert [p.name for p in tmp_path.iterdir()] == ["out.h264"]
+
+
+# The verify functions on an h264 -> hevc -> h264 encode, with a truncated or misordered
+# segment and a source read from the wrong frame.
+
+THREE = [verify.PlannedSwitch(10, 2, 128, 72, 10, "immediate", True, False, codec="hevc"),
+         verify.PlannedSwitch(25, 3, 128, 72, 10, "immediate", True, False, codec="h264")]
+
+
+@pytest.fixture(scope="module")
+def three_segments(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("three")
+    proc = encode(tmp, "--size", "128x72", "--frames", "40", "--gop", "10",
+                  "--switch", "10:codec=hevc:immediate", "--switch", "25:codec=h264:immediate",
+                  "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    plan = verify.switch_timeline(40, 128, 72, 10, THREE, codec="h264")
+    segments = [verify.StreamSegment(tmp / "out.h264", "h264", [(i, 1) for i in range(10)]),
+                verify.StreamSegment(tmp / "out.seg2.hevc", "hevc",
+                                     [(i, 2) for i in range(10, 25)]),
+                verify.StreamSegment(tmp / "out.seg3.h264", "h264",
+                                     [(i, 3) for i in range(25, 40)])]
+    return plan, segments
+
+
+def _source40(width, height):
+    return verify.RawSource.synthetic("argb8888", width, height, 40, 30)
+
+
+def test_segment_spans_follow_the_codec_runs():
+    plan = verify.switch_timeline(40, 128, 72, 10, THREE, codec="h264")
+    assert verify.segment_spans(plan) == [("h264", 0, 10), ("hevc", 10, 15), ("h264", 25, 15)]
+    # without codecs the whole plan is one span, as before
+    assert verify.segment_spans(verify.switch_timeline(40, 128, 72, 10, [])) == [(None, 0, 40)]
+
+
+def test_verify_segments_passes_on_the_real_files(three_segments):
+    plan, segments = three_segments
+    report = verify.verify_segments(segments, plan, _source40)
+    assert report.ok, str(report)
+    psnr = [c for c in report.checks if "psnr generation" in c.name]
+    assert [(c.name, c.data["frames"]) for c in psnr] == [
+        ("segment 1 psnr generation 1", 10), ("segment 2 psnr generation 2", 15),
+        ("segment 3 psnr generation 3", 15)]
+
+
+def test_verify_segments_fails_on_a_truncated_segment(three_segments, tmp_path):
+    plan, segments = three_segments
+    data = open(segments[1].path, "rb").read()
+    # Cut segment 2 at its last start code: its last picture's slice is gone.
+    cut = data.rfind(b"\x00\x00\x01")
+    assert cut > 0
+    short = tmp_path / "out.seg2.hevc"
+    short.write_bytes(data[:cut])
+    broken = [segments[0], dataclasses.replace(segments[1], path=short), segments[2]]
+    report = verify.verify_segments(broken, plan, _source40)
+    assert not report.ok
+    failed = [c.name for c in report.checks if not c.ok]
+    assert "frames" in failed, failed  # the segments no longer add up to 40 frames
+    assert any(name.startswith("segment 2 ") for name in failed), failed
+    assert not any(name.startswith(("segment 1 ", "segment 3 ")) for name in failed), failed
+
+
+def test_verify_segments_fails_when_the_files_do_not_match_the_plan(three_segments):
+    plan, segments = three_segments
+    for wrong in ([segments[0], segments[2], segments[1]], segments[:2]):
+        report = verify.verify_segments(wrong, plan)
+        assert not report.ok
+        assert [c.name for c in report.checks if not c.ok] == ["segments"]
+
+
+def test_verify_segments_fails_on_a_packet_in_the_wrong_segment(three_segments):
+    plan, segments = three_segments
+    moved = [dataclasses.replace(segments[0], packet_generations=segments[0].packet_generations
+                                 + [(10, 2)]),
+             dataclasses.replace(segments[1], packet_generations=segments[1].packet_generations[1:]),
+             segments[2]]
+    report = verify.verify_segments(moved, plan)
+    failed = [c.name for c in report.checks if not c.ok]
+    assert "segment 1 packets" in failed and "segment 2 packets" in failed, failed
+
+
+def test_segment_psnr_reads_the_source_from_the_segment_start(three_segments):
+    plan, segments = three_segments
+    seg = segments[1]
+    pairs = [(pts - 10, g) for pts, g in seg.packet_generations]
+    right = verify.verify_switched_stream(seg.path, "hevc", plan[10:25], pairs, _source40,
+                                          first_frame=10)
+    assert right.ok, str(right)
+    wrong = verify.verify_switched_stream(seg.path, "hevc", plan[10:25], pairs, _source40)
+    assert [c.name for c in wrong.checks if not c.ok] == ["psnr generation 2"], str(wrong)

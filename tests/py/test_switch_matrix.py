@@ -1,9 +1,11 @@
-"""Switching, end to end on the software backend (docs/api.md, "Switching").
+"""Switching, end to end on every backend (docs/api.md, "Switching"): software, and nvidia
+through the NVENC driver double (tests/py/nvenc_double.py) when it is built.
 
 Every scenario runs through a small reference model of the contract (which frame starts
 which generation, which frames are keyframes, what size each frame has) and the output is
 checked against it frame by frame with ffprobe: size and keyframe flag per frame, packet
-generations per frame, nothing lost.
+generations per frame, nothing lost. Which changes a backend applies in place (and whether
+that restarts the stream with an IDR) is its documented behaviour, from nvenc_double.py.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from videohw._testing import inject_faults
 
 import ffprobe_check as fc
 from conftest import common, make_frame
+from nvenc_double import in_flight_config, in_place_switch_restarts, switch_in_place
 
 MODES = [vh.SessionSwitchMode.IMMEDIATE, vh.SessionSwitchMode.ON_NEXT_KEYFRAME,
          vh.SessionSwitchMode.DRAIN_THEN_SWAP]
@@ -26,7 +29,15 @@ GOP = 10
 BASE = common(width=64, height=48, low_latency=True, gop_length=GOP,
               rate_control=vh.RateControl.cbr(400_000))
 IN_PLACE = dataclasses.replace(BASE, rate_control=vh.RateControl.cbr(200_000))  # bitrate only
-NEW_SESSION = dataclasses.replace(BASE, width=48, height=32)  # size: a new encoder
+NEW_SESSION = dataclasses.replace(BASE, width=48, height=32)  # size: new encoder in software
+NEW_GOP = dataclasses.replace(BASE, gop_length=8)  # a new encoder on every backend
+CHANGES = {"bitrate": IN_PLACE, "size": NEW_SESSION, "gop": NEW_GOP}
+
+
+@pytest.fixture
+def ctl(backend):
+    """A controller on each backend in turn (conftest.backend)."""
+    return vh.SessionController(backend)
 
 
 @dataclasses.dataclass
@@ -36,6 +47,16 @@ class Switch:
     mode: vh.SessionSwitchMode
     idr: bool = True
     in_place: bool = False
+    restarts: bool = False  # in place, but the backend starts a new IDR-led stream
+
+
+def planned(backend: str, at: int, before: vh.CommonEncodeConfig,
+            target: vh.CommonEncodeConfig, mode: vh.SessionSwitchMode,
+            idr: bool = True) -> Switch:
+    """The switch with the path ``backend`` documents for this change."""
+    in_place = switch_in_place(backend, before, target)
+    return Switch(at, target, mode, idr, in_place,
+                  in_place and in_place_switch_restarts(backend, before, target))
 
 
 @dataclasses.dataclass
@@ -62,7 +83,7 @@ def model(n: int, switches: list[Switch], forced: set[int] = frozenset()) -> Exp
         keyframe = natural
         if activates:
             switch, generation = pending
-            keyframe = natural or not switch.in_place or switch.idr
+            keyframe = natural or not switch.in_place or switch.idr or switch.restarts
             config, pending = switch.target, None
         position = 0 if keyframe else position + 1
         due = False
@@ -104,23 +125,29 @@ def check(packets: list[vh.EncodedPacket], want: Expected) -> None:
 
 
 @pytest.mark.parametrize("idr", [True, False], ids=["idr", "no-idr"])
-@pytest.mark.parametrize("path", ["in_place", "new_session"])
+@pytest.mark.parametrize("change", list(CHANGES))
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
 @pytest.mark.parametrize("at", [0, 13, 20], ids=["first-frame", "mid-gop", "gop-boundary"])
-def test_switch_matrix(ctl, mode, path, idr, at):
-    target = IN_PLACE if path == "in_place" else NEW_SESSION
-    switch = Switch(at, target, mode, idr, in_place=path == "in_place")
+def test_switch_matrix(ctl, backend, mode, change, idr, at):
+    switch = planned(backend, at, BASE, CHANGES[change], mode, idr)
     packets, h = run(ctl, 35, [switch])
     check(packets, model(35, [switch]))
     t = ctl.telemetry(h)
     assert t["switches"] == 1 and t[f"switches_{mode.value}"] == 1
+    path = "in_place" if switch.in_place else "new_session"
     assert t[f"switches_{path}"] == 1
-    assert t["encoder_opens"] == (1 if path == "in_place" else 2)
+    assert t["encoder_opens"] == (1 if switch.in_place else 2)
     assert t["switch_failures"] == 0 and t["switch_fail_reason"] == ""
 
 
-def test_on_next_keyframe_activates_on_a_forced_keyframe(ctl):
-    switch = Switch(12, NEW_SESSION, vh.SessionSwitchMode.ON_NEXT_KEYFRAME)
+def test_the_matrix_takes_both_paths_on_every_backend(backend):
+    # Otherwise the matrix above would silently test one path only on some backend.
+    assert switch_in_place(backend, BASE, IN_PLACE)
+    assert not switch_in_place(backend, BASE, NEW_GOP)
+
+
+def test_on_next_keyframe_activates_on_a_forced_keyframe(ctl, backend):
+    switch = planned(backend, 12, BASE, NEW_SESSION, vh.SessionSwitchMode.ON_NEXT_KEYFRAME)
     packets, _ = run(ctl, 30, [switch], forced={15})
     want = model(30, [switch], forced={15})
     assert want.generations.index(2) == 15
@@ -147,15 +174,15 @@ def test_in_place_switch_changes_the_bitrate(ctl):
     assert sizes[2] * 3 < sizes[1], sizes
 
 
-def test_two_switches_in_a_row(ctl):
-    switches = [Switch(8, NEW_SESSION, vh.SessionSwitchMode.IMMEDIATE),
-                Switch(16, BASE, vh.SessionSwitchMode.DRAIN_THEN_SWAP)]
+def test_two_switches_in_a_row(ctl, backend):
+    switches = [planned(backend, 8, BASE, NEW_SESSION, vh.SessionSwitchMode.IMMEDIATE),
+                planned(backend, 16, NEW_SESSION, BASE, vh.SessionSwitchMode.DRAIN_THEN_SWAP)]
     packets, h = run(ctl, 30, switches)
     check(packets, model(30, switches))
     assert sorted(set(p.generation for p in packets)) == [1, 2, 3]
 
 
-def test_a_switch_while_one_is_pending_supersedes_it(ctl):
+def test_a_switch_while_one_is_pending_supersedes_it(ctl, backend):
     h = ctl.start_encode_session(BASE)
     packets = []
     for t in range(3):
@@ -163,8 +190,8 @@ def test_a_switch_while_one_is_pending_supersedes_it(ctl):
     h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
         target=(NEW_SESSION, None), mode=vh.SessionSwitchMode.ON_NEXT_KEYFRAME))
     assert ctl.session_state(h2)["state"] == "switch_pending"
-    h3 = ctl.switch_encode_session(h2, vh.SessionSwitchRequest(
-        target=(dataclasses.replace(BASE, width=32, height=32), None)))
+    square = dataclasses.replace(BASE, width=32, height=32)
+    h3 = ctl.switch_encode_session(h2, vh.SessionSwitchRequest(target=(square, None)))
     assert h3.generation == 3
     for t in range(3, 10):
         ctl.submit(h3, make_frame(vh.PixelFormat.I420, 32, 32, t))
@@ -173,11 +200,13 @@ def test_a_switch_while_one_is_pending_supersedes_it(ctl):
     frames = fc.probe_frames(packets, vh.Codec.H264)
     assert [(f.width, f.height) for f in frames] == [(64, 48)] * 3 + [(32, 32)] * 7
     t = ctl.telemetry(h3)
-    assert t["switches_superseded"] == 1 and t["encoder_opens"] == 2
+    # The superseded generation never ran, so its encoder (if one was made) is not counted.
+    assert t["switches_superseded"] == 1
+    assert t["encoder_opens"] == (1 if switch_in_place(backend, BASE, square) else 2)
 
 
-def test_drain_then_swap_has_every_old_packet_ready_when_it_returns(ctl):
-    h = ctl.start_encode_session(BASE, vh.SoftwareEncodeConfig(max_in_flight=16))
+def test_drain_then_swap_has_every_old_packet_ready_when_it_returns(ctl, backend):
+    h = ctl.start_encode_session(BASE, in_flight_config(backend, 16))
     for t in range(16):  # many frames in flight
         ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
     h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
@@ -202,14 +231,13 @@ def test_old_handle_is_stale_after_activation_and_pending_handle_works_before(ct
     assert [p.generation for p in packets] == [1, 1, 1, 2]
 
 
-def test_creation_failure_raises_switch_error_and_the_session_keeps_going():
-    ctl = vh.SessionController("software")
+def test_creation_failure_raises_switch_error_and_the_session_keeps_going(ctl):
     inject_faults(ctl, fail_create_at=1)  # #0 is the session's own encoder
     h = ctl.start_encode_session(BASE)
     for t in range(5):
         ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
-    with pytest.raises(vh.SwitchError, match="injected fault"):
-        ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(NEW_SESSION, None)))
+    with pytest.raises(vh.SwitchError, match="injected fault"):  # NEW_GOP needs an encoder
+        ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(NEW_GOP, None)))
     for t in range(5, 10):
         ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
     packets = ctl.close_encode_session(h)
@@ -219,15 +247,23 @@ def test_creation_failure_raises_switch_error_and_the_session_keeps_going():
     assert t["switch_failures"] == 1 and "injected fault" in t["switch_fail_reason"]
 
 
+def resized(backend: str, in_place: bool) -> vh.CommonEncodeConfig:
+    """A switch to 48x32 that takes the given path on ``backend`` (NVENC resizes in place, so
+    its new-session variant also changes the GOP); IN_PLACE where no resize is in place."""
+    if switch_in_place(backend, BASE, NEW_SESSION) == in_place:
+        return NEW_SESSION
+    return dataclasses.replace(NEW_SESSION, gop_length=8) if not in_place else IN_PLACE
+
+
 @pytest.mark.parametrize("path", ["new_session", "in_place"])
-def test_activation_failure_rolls_back_without_losing_a_frame(path):
-    ctl = vh.SessionController("software")
+def test_activation_failure_rolls_back_without_losing_a_frame(ctl, backend, path):
+    # Frames of the new size that reach the old encoder after the rollback are scaled.
+    target = resized(backend, in_place=path == "in_place")
+    assert switch_in_place(backend, BASE, target) == (path == "in_place")
     if path == "new_session":
         inject_faults(ctl, fail_activation_at=1)
-        target = NEW_SESSION
     else:
         inject_faults(ctl, fail_reconfigure=True)
-        target = IN_PLACE
     h = ctl.start_encode_session(BASE)
     for t in range(5):
         ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
@@ -259,7 +295,8 @@ def test_activation_failure_rolls_back_without_losing_a_frame(path):
     assert t["switch_failures"] == 1 and "activation of generation 2" in t["switch_fail_reason"]
 
 
-def test_hevc_switch_is_always_a_new_session(ctl):
+def test_hevc_bitrate_switch(ctl, backend):
+    # Software: libx265 cannot change in place, so a new session; NVENC reconfigures HEVC.
     hevc = dataclasses.replace(BASE, codec=vh.Codec.HEVC)
     h = ctl.start_encode_session(hevc)
     for t in range(6):
@@ -272,7 +309,9 @@ def test_hevc_switch_is_always_a_new_session(ctl):
     frames = fc.probe_frames(packets, vh.Codec.HEVC)
     fc.check_frames(frames, 12, 64, 48)
     fc.check_keyframes(frames, [0, 6])
-    assert ctl.telemetry(h2)["switches_new_session"] == 1
+    target = dataclasses.replace(hevc, rate_control=vh.RateControl.cbr(200_000))
+    path = "in_place" if switch_in_place(backend, hevc, target) else "new_session"
+    assert ctl.telemetry(h2)[f"switches_{path}"] == 1
 
 
 def test_codec_switch_h264_to_hevc_tags_generations(ctl):

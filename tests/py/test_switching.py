@@ -2,7 +2,9 @@
 test_switch_matrix.py does not cover: encoders that hold frames back (B-frames, frame
 threads, many frames in flight), HEVC, the session_state fields, handles (pending,
 superseded, stale), invalid targets, failures in every mode, the EncodeSession wrapper and
-the switch telemetry.
+the switch telemetry. Every test runs on each backend (conftest.backend): software, and
+nvidia through the NVENC driver double when it is built; which changes a backend makes in
+place is its documented behaviour (nvenc_double.switch_in_place).
 
 Every encode is checked against the contract's model (``videohw.verify.switch_timeline``:
 which frame starts which generation, which frames are keyframes, what size each frame has)
@@ -25,6 +27,7 @@ from videohw._testing import inject_faults
 
 import ffprobe_check as fc
 from conftest import common, make_frame
+from nvenc_double import in_flight_config, in_place_switch_restarts, switch_in_place
 
 I420 = vh.PixelFormat.I420
 IMMEDIATE = vh.SessionSwitchMode.IMMEDIATE
@@ -50,8 +53,19 @@ def bitrate_change(base: vh.CommonEncodeConfig) -> vh.CommonEncodeConfig:
 
 
 def size_change(base: vh.CommonEncodeConfig) -> vh.CommonEncodeConfig:
-    """Always a new encoder."""
+    """A new encoder in software; NVENC resizes in place."""
     return dataclasses.replace(base, width=48, height=32)
+
+
+def new_encoder(base: vh.CommonEncodeConfig) -> vh.CommonEncodeConfig:
+    """Size and GOP: a new encoder on every backend."""
+    return dataclasses.replace(size_change(base), gop_length=base.gop_length + 2)
+
+
+@pytest.fixture
+def ctl(backend):
+    """A controller on each backend in turn (conftest.backend)."""
+    return vh.SessionController(backend)
 
 
 # --------------------------------------------------------------------------------------
@@ -79,29 +93,42 @@ class Run:
 
 
 def encode(ctl: vh.SessionController, config: vh.CommonEncodeConfig, n: int,
-           steps: Sequence[Step], forced: Sequence[int] = (), backend=None,
+           steps: Sequence[Step], forced: Sequence[int] = (), backend_config=None,
            reap_each_frame: bool = True) -> Run:
     """Submits n frames, switching as ``steps`` say; frames have the size the session
     expects (``session_state``: a forced keyframe activates a pending switch and so has
-    the pending size). The path each switch took comes from telemetry."""
+    the pending size). The path each switch took comes from telemetry, and must be the
+    one the backend documents."""
     forced = set(forced)
-    h = ctl.start_encode_session(config, backend)
+    h = ctl.start_encode_session(config, backend_config)
     packets: list = []
     planned: list = []
+    config_of = {1: config}  # generation -> its config
     by_frame = {s.at: s for s in steps}
+
+    def restarts(telemetry: dict) -> int:  # a drain that ended the coded stream
+        return telemetry["encoder_reopens"] + telemetry["stream_restarts"]
+
     for t in range(n):
         if t in by_frame:
             s = by_frame[t]
             before = ctl.telemetry(h)
+            # Until this switch activates, the generation running now stays (a later
+            # request supersedes this one): it is what the switch changes.
+            running = config_of[ctl.session_state(h)["active_generation"]]
             h = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
                 target=(s.target, None), mode=s.mode, force_idr_on_activate=s.idr))
+            config_of[h.generation] = s.target
             after = ctl.telemetry(h)
             in_place = after["switches_in_place"] > before["switches_in_place"]
             assert in_place != (after["switches_new_session"] > before["switches_new_session"])
+            assert in_place == switch_in_place(ctl.backend, running, s.target), (
+                f"{ctl.backend}: switch at {t} took the {'in-place' if in_place else 'new'} path")
+            reopened = restarts(after) > restarts(before) or (
+                in_place and in_place_switch_restarts(ctl.backend, running, s.target))
             planned.append(verify.PlannedSwitch(
                 t, h.generation, s.target.width, s.target.height, s.target.gop_length,
-                s.mode.value, s.idr, in_place,
-                after["encoder_reopens"] > before["encoder_reopens"],
+                s.mode.value, s.idr, in_place, reopened,
                 reorders=s.target.b_frames > 0))
         state = ctl.session_state(h)
         if t in forced and state["pending_width"]:
@@ -171,17 +198,21 @@ def encode_checked(ctl, config, n, steps, tmp_path, **kwargs) -> Run:
 # The matrix again, with frames held back by the encoder
 
 
+CHANGES = {"bitrate": bitrate_change, "size": size_change, "new_encoder": new_encoder}
+
+
 @pytest.mark.parametrize("idr", [True, False], ids=["idr", "no-idr"])
-@pytest.mark.parametrize("path", ["in_place", "new_session"])
+@pytest.mark.parametrize("change", list(CHANGES))
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
-def test_switch_with_frames_held_back(ctl, tmp_path, mode, path, idr):
+def test_switch_with_frames_held_back(ctl, tmp_path, mode, change, idr):
     """B-frames and lookahead: old-generation frames are inside the encoder when the switch
     comes; they must still come out with generation 1, before any generation 2 packet.
     (With B-frames an in-place activation is an IDR even without force_idr_on_activate:
     docs/api.md, the model's ``reorders``.)"""
-    target = bitrate_change(HELD) if path == "in_place" else size_change(HELD)
+    target = CHANGES[change](HELD)
     run = encode_checked(ctl, HELD, 32, [Step(13, target, mode, idr)], tmp_path)
     t = run.telemetry
+    path = "in_place" if run.planned[0].in_place else "new_session"
     assert t[f"switches_{path}"] == 1 and t[f"switches_{mode.value}"] == 1
     assert t["switches"] == 1 and t["switch_failures"] == 0
 
@@ -206,8 +237,9 @@ def test_in_place_without_idr_on_frame_threads_goes_on_with_the_gop(ctl, tmp_pat
 @pytest.mark.parametrize("held", [False, True], ids=["low-latency", "b-frames"])
 def test_drain_then_swap_with_many_frames_in_flight(ctl, held, path):
     base = HELD if held else LOW
-    target = bitrate_change(base) if path == "in_place" else size_change(base)
-    h = ctl.start_encode_session(base, vh.SoftwareEncodeConfig(max_in_flight=16))
+    target = bitrate_change(base) if path == "in_place" else new_encoder(base)
+    assert switch_in_place(ctl.backend, base, target) == (path == "in_place")
+    h = ctl.start_encode_session(base, in_flight_config(ctl.backend, 16))
     for t in range(16):  # none reaped: all in flight or waiting in the reap queue
         ctl.submit(h, make_frame(I420, 64, 48, t))
     h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(target, None),
@@ -246,10 +278,12 @@ def test_drain_then_swap_with_nothing_in_flight(ctl, tmp_path):
     fc.check_keyframes(frames, [0, 10])
     assert ctl.telemetry(h2)["switches_in_place"] == 1
     assert ctl.telemetry(h2)["encoder_reopens"] == 0
+    assert ctl.telemetry(h2)["stream_restarts"] == 0
 
 
 # --------------------------------------------------------------------------------------
-# HEVC: every switch is a new session, so activation is always an IDR
+# HEVC: in software every switch is a new session; NVENC reconfigures in place, and the
+# double does that by restarting its stream. Either way activation is an IDR.
 
 
 @pytest.mark.parametrize("change", ["bitrate", "size"])
@@ -258,8 +292,9 @@ def test_hevc_switch(ctl, tmp_path, mode, change):
     base = dataclasses.replace(LOW, codec=vh.Codec.HEVC)
     target = bitrate_change(base) if change == "bitrate" else size_change(base)
     run = encode_checked(ctl, base, 24, [Step(13, target, mode, idr=False)], tmp_path)
-    assert run.telemetry["switches_new_session"] == 1
-    assert run.telemetry["switches_in_place"] == 0
+    in_place = switch_in_place(ctl.backend, base, target)
+    assert run.telemetry["switches_new_session"] == (0 if in_place else 1)
+    assert run.telemetry["switches_in_place"] == (1 if in_place else 0)
     first = min(p.pts for p in run.packets if p.generation == 2)
     assert first == (20 if mode is ON_KEY else 13)
     assert next(p for p in run.packets if p.pts == first).is_keyframe
@@ -283,7 +318,7 @@ def test_session_state_through_an_on_next_keyframe_switch(ctl):
     assert (s["active_generation"], s["config_generation"], s["next_generation"]) == (1, 1, 2)
     assert s["pending_generation"] is None and s["pending_mode"] is None
     assert (s["width"], s["height"]) == (64, 48) and s["pending_width"] is None
-    assert (s["codec"], s["backend"]) == ("h264", "software")
+    assert (s["codec"], s["backend"]) == ("h264", ctl.backend)
     for t in range(3):
         ctl.submit(h, make_frame(I420, 64, 48, t))
     h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(size_change(LOW), None),
@@ -466,22 +501,21 @@ def test_encode_session_switch_follows_the_new_generation(ctl):
 
 
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
-def test_creation_failure_keeps_the_current_generation(mode):
-    ctl = vh.SessionController("software")
+def test_creation_failure_keeps_the_current_generation(ctl, mode):
     inject_faults(ctl, fail_create_at=1)  # #0 is the session's own encoder
     h = ctl.start_encode_session(LOW)
     for t in range(5):
         ctl.submit(h, make_frame(I420, 64, 48, t))
     with pytest.raises(vh.SwitchError, match="injected fault"):
         ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-            target=(size_change(LOW), None), mode=mode))
+            target=(new_encoder(LOW), None), mode=mode))
     s = ctl.session_state(h)
     assert s["state"] == "running" and s["active_generation"] == 1
     assert s["pending_generation"] is None and (s["width"], s["height"]) == (64, 48)
     for t in range(5, 12):
         ctl.submit(h, make_frame(I420, 64, 48, t))
     # Creation #2 works: the session can still switch.
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(size_change(LOW), None),
+    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(new_encoder(LOW), None),
                                                               mode=mode))
     for t in range(12, 22):
         st = ctl.session_state(h2)
@@ -499,16 +533,19 @@ def test_creation_failure_keeps_the_current_generation(mode):
     assert "injected fault" in t["switch_fail_reason"]
 
 
-def _rollback_run(mode: vh.SessionSwitchMode, path: str):
+def _rollback_run(ctl: vh.SessionController, mode: vh.SessionSwitchMode, path: str):
     """A switch whose activation fails; the caller follows the documented protocol: use
-    the new handle until a call raises SwitchError, then the old one."""
-    ctl = vh.SessionController("software")
+    the new handle until a call raises SwitchError, then the old one. In place, the target
+    is a resize where the backend resizes in place (NVENC): the old encoder then gets
+    frames of the new size after the rollback and must scale them."""
     if path == "new_session":
         inject_faults(ctl, fail_activation_at=1)
-        target = size_change(LOW)
+        target = new_encoder(LOW)
     else:
         inject_faults(ctl, fail_reconfigure=True)
-        target = bitrate_change(LOW)
+        target = (size_change(LOW) if switch_in_place(ctl.backend, LOW, size_change(LOW))
+                  else bitrate_change(LOW))
+    assert switch_in_place(ctl.backend, LOW, target) == (path == "in_place")
     h = ctl.start_encode_session(LOW)
     for t in range(5):
         ctl.submit(h, make_frame(I420, 64, 48, t))
@@ -540,8 +577,8 @@ def _rollback_run(mode: vh.SessionSwitchMode, path: str):
 
 @pytest.mark.parametrize("path", ["in_place", "new_session"])
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
-def test_activation_failure_rolls_back_in_every_mode(mode, path):
-    ctl, h, h2, target, packets, errors = _rollback_run(mode, path)
+def test_activation_failure_rolls_back_in_every_mode(ctl, mode, path):
+    ctl, h, h2, target, packets, errors = _rollback_run(ctl, mode, path)
     # After the flush the encode thread has been through every frame: the rollback is done.
     with pytest.raises(vh.SwitchError, match="rolled back to generation 1"):
         ctl.reap(h2)
@@ -564,16 +601,22 @@ def test_activation_failure_rolls_back_in_every_mode(mode, path):
     assert "injected fault" in t["switch_fail_reason"]
 
 
-def test_session_state_reports_the_rolled_back_size():
+@pytest.mark.parametrize("path", ["in_place", "new_session"])
+def test_session_state_reports_the_rolled_back_size(ctl, path):
     """Once the encode thread rolled the activation back, the session takes frames of
     generation 1's size again, so session_state must say so right away (docs/api.md:
     ``width``/``height`` is the size the next non-forced frame must have)."""
-    ctl = vh.SessionController("software")
-    inject_faults(ctl, fail_activation_at=1)
+    if path == "in_place":
+        if not switch_in_place(ctl.backend, LOW, size_change(LOW)):
+            pytest.skip(f"{ctl.backend} never resizes in place")
+        inject_faults(ctl, fail_reconfigure=True)
+    else:
+        inject_faults(ctl, fail_activation_at=1)
+    target = size_change(LOW) if path == "in_place" else new_encoder(LOW)
     h = ctl.start_encode_session(LOW)
     for t in range(3):
         ctl.submit(h, make_frame(I420, 64, 48, t))
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(size_change(LOW), None)))
+    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(target, None)))
     assert ctl.session_state(h2)["active_generation"] == 2
     ctl.submit(h2, make_frame(I420, 48, 32, 3))  # fails to activate on the encode thread
     deadline = time.monotonic() + 10
@@ -588,8 +631,8 @@ def test_session_state_reports_the_rolled_back_size():
     assert [(p.pts, p.generation) for p in packets] == [(t, 1) for t in range(5)]
 
 
-def test_the_session_switches_again_after_a_rollback():
-    ctl, h, h2, target, packets, errors = _rollback_run(ON_KEY, "new_session")
+def test_the_session_switches_again_after_a_rollback(ctl):
+    ctl, h, h2, target, packets, errors = _rollback_run(ctl, ON_KEY, "new_session")
     h3 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(target, None)))
     assert h3.generation == 3
     for t in range(16, 22):
@@ -608,16 +651,19 @@ def test_the_session_switches_again_after_a_rollback():
 
 def test_switch_counters_per_mode_and_path(ctl, tmp_path):
     steps = [Step(4, bitrate_change(LOW), IMMEDIATE, idr=False),   # in place
-             Step(8, size_change(LOW), ON_KEY),                     # new session, at 10
-             Step(14, LOW, DRAIN),                                  # new session
+             Step(8, size_change(LOW), ON_KEY),                     # software: new, at 10
+             Step(14, LOW, DRAIN),                                  # software: new
              Step(17, bitrate_change(LOW), IMMEDIATE)]              # in place
     run = encode_checked(ctl, LOW, 24, steps, tmp_path)
     t = run.telemetry
     assert (t["switches"], t["switches_immediate"], t["switches_on_next_keyframe"],
             t["switches_drain_then_swap"]) == (4, 2, 1, 1)
-    assert (t["switches_in_place"], t["switches_new_session"]) == (2, 2)
+    configs = [LOW] + [s.target for s in steps]
+    in_place = sum(switch_in_place(ctl.backend, a, b) for a, b in zip(configs, configs[1:]))
+    assert in_place == (2 if ctl.backend == "software" else 4)
+    assert (t["switches_in_place"], t["switches_new_session"]) == (in_place, 4 - in_place)
     assert (t["switches_superseded"], t["switch_failures"], t["switch_fail_reason"]) == (0, 0, "")
-    assert t["encoder_opens"] == 3
+    assert t["encoder_opens"] == 1 + (4 - in_place)
     assert [p.generation for p in run.packets] == [1] * 4 + [2] * 6 + [3] * 4 + [4] * 3 + [5] * 7
 
 

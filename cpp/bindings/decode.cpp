@@ -1,0 +1,254 @@
+// Decode entry points. Decoding happens on the calling thread with the GIL released; frames
+// become Python values only with it held. Pixels are never copied here: a numpy array's
+// base is a capsule holding a copy of DecodedFrame::owner, so the decoder's buffer (or the
+// RGB buffer) lives exactly as long as the last array that views it.
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+
+#include "bindings/bindings.hpp"
+#include "bindings/cuda_array.hpp"
+#include "contract/errors.hpp"
+#include "session/color_names.hpp"
+#include "session/decoder_registry.hpp"
+#include "session/session_manager.hpp"
+
+namespace py = pybind11;
+
+namespace videohw::bindings {
+
+namespace {
+
+py::capsule keep_alive(const std::shared_ptr<void>& owner) {
+  auto* held = new std::shared_ptr<void>(owner);
+  return py::capsule(held, [](void* p) { delete static_cast<std::shared_ptr<void>*>(p); });
+}
+
+// Host planes as numpy views. NATIVE_SURFACE planes are the decoder's reference pictures,
+// so they are read-only; a CPU_RGB buffer belongs to the frame alone and is writable.
+py::list host_planes(const DecodedFrame& f) {
+  py::list out;
+  const py::capsule base = keep_alive(f.owner);
+  const bool rgb = f.output == DecodeOutputMode::CpuRgb;
+  for (const auto& p : f.planes) {
+    py::array array;
+    if (rgb) {
+      array = py::array(py::dtype::of<uint8_t>(), {p.height, p.width_bytes / 3, 3},
+                        {p.pitch, 3, 1}, p.data, base);
+    } else if (f.bytes_per_sample == 2) {
+      array = py::array(py::dtype::of<uint16_t>(), {p.height, p.width_bytes / 2},
+                        {p.pitch, 2}, reinterpret_cast<uint16_t*>(p.data), base);
+    } else {
+      array = py::array(py::dtype::of<uint8_t>(), {p.height, p.width_bytes}, {p.pitch, 1},
+                        p.data, base);
+    }
+    if (!rgb) array.attr("flags").attr("writeable") = false;
+    out.append(array);
+  }
+  return out;
+}
+
+py::dict to_python(const DecodedFrame& f) {
+  py::dict out;
+  out["width"] = f.width;
+  out["height"] = f.height;
+  out["pts"] = f.pts ? py::object(py::int_(*f.pts)) : py::object(py::none());
+  out["generation"] = f.generation;
+  out["is_keyframe"] = f.is_keyframe;
+  out["damaged"] = f.damaged;
+  out["primaries"] = color_primaries_name(f.color.primaries);
+  out["transfer"] = color_transfer_name(f.color.transfer);
+  out["matrix"] = color_matrix_name(f.color.matrix);
+  out["full_range"] = f.color.full_range;
+  out["output"] = to_string(f.output);
+  out["pixel_format"] = f.pixel_format;
+  out["on_device"] = f.on_device;
+  out["device_id"] = f.device_id;
+  if (f.planes.empty())
+    out["planes"] = py::none();
+  else if (f.on_device) {
+    out["planes"] = device_surface_planes(f);  // one Nv12Surface (bindings/cuda_array.hpp)
+    out["owner"] = keep_alive(f.owner);
+  } else
+    out["planes"] = host_planes(f);
+  return out;
+}
+
+py::list to_python(const std::vector<DecodedFrame>& frames) {
+  py::list out;
+  for (const auto& f : frames) out.append(to_python(f));
+  return out;
+}
+
+py::dict telemetry_dict(const TelemetryMap& telemetry) {
+  py::dict out;
+  for (const auto& [key, value] : telemetry) {
+    if (const auto* number = std::get_if<int64_t>(&value))
+      out[py::str(key)] = *number;
+    else
+      out[py::str(key)] = std::get<std::string>(value);
+  }
+  return out;
+}
+
+// A readable byte buffer of any exporter, held for one push.
+class ReadBuffer {
+ public:
+  explicit ReadBuffer(const py::object& object) {
+    if (PyObject_GetBuffer(object.ptr(), &view_, PyBUF_C_CONTIGUOUS) != 0) {
+      PyErr_Clear();
+      throw Error(ErrorKind::Config,
+                  std::string("push_bitstream: data is a ") + Py_TYPE(object.ptr())->tp_name +
+                      "; expected a C-contiguous bytes-like object (bytes, bytearray, "
+                      "memoryview, uint8 numpy array)");
+    }
+  }
+  ~ReadBuffer() { PyBuffer_Release(&view_); }
+  ReadBuffer(const ReadBuffer&) = delete;
+  ReadBuffer& operator=(const ReadBuffer&) = delete;
+  const uint8_t* data() const { return static_cast<const uint8_t*>(view_.buf); }
+  size_t size() const { return size_t(view_.len); }
+
+ private:
+  Py_buffer view_{};
+};
+
+template <typename Call>
+std::vector<DecodedFrame> released(Call&& call) {
+  py::gil_scoped_release release;
+  return call();
+}
+
+}  // namespace
+
+void init_decode(py::module_& m) {
+  py::enum_<DecodeOutputMode>(m, "DecodeOutputMode")
+      .value("METADATA_ONLY", DecodeOutputMode::MetadataOnly)
+      .value("NATIVE_SURFACE", DecodeOutputMode::NativeSurface)
+      .value("CPU_RGB", DecodeOutputMode::CpuRgb);
+
+  py::class_<CommonDecodeConfig>(m, "CommonDecodeConfig")
+      .def(py::init<>())
+      .def_readwrite("codec", &CommonDecodeConfig::codec)
+      .def_readwrite("low_latency", &CommonDecodeConfig::low_latency)
+      .def_readwrite("max_display_delay", &CommonDecodeConfig::max_display_delay)
+      .def_readwrite("prefer_zero_copy", &CommonDecodeConfig::prefer_zero_copy)
+      .def_readwrite("output", &CommonDecodeConfig::output);
+  py::class_<SoftwareDecodeConfig>(m, "SoftwareDecodeConfig")
+      .def(py::init<>())
+      .def_readwrite("threads", &SoftwareDecodeConfig::threads);
+  py::class_<NvidiaDecodeConfig>(m, "NvidiaDecodeConfig")
+      .def(py::init<>())
+      .def_readwrite("device", &NvidiaDecodeConfig::device);
+
+  py::class_<DecodeCapabilities>(m, "DecodeCapabilities")
+      .def_readonly("backend", &DecodeCapabilities::backend)
+      .def_readonly("codec", &DecodeCapabilities::codec)
+      .def_readonly("supported", &DecodeCapabilities::supported)
+      .def_readonly("max_width", &DecodeCapabilities::max_width)
+      .def_readonly("max_height", &DecodeCapabilities::max_height)
+      .def_readonly("output_modes", &DecodeCapabilities::output_modes)
+      .def_readonly("device_surfaces", &DecodeCapabilities::device_surfaces)
+      .def_readonly("dynamic_resolution", &DecodeCapabilities::dynamic_resolution);
+
+  py::class_<DecoderProvider, std::shared_ptr<DecoderProvider>>(m, "DecoderProvider")
+      .def_property_readonly("name", &DecoderProvider::name)
+      .def("capabilities", &DecoderProvider::capabilities, py::arg("codec"));
+
+  m.def(
+      "make_decoder_provider",
+      [](const std::string& backend, const SoftwareDecodeConfig& software,
+         const NvidiaDecodeConfig& nvidia) {
+        return std::shared_ptr<DecoderProvider>(make_decoder_provider(backend, software, nvidia));
+      },
+      py::arg("backend"), py::arg("software_config"), py::arg("nvidia_config"));
+  m.def("decode_backend_availability", &decode_backend_availability);
+  m.def(
+      "resolve_decode_backend",
+      [](const std::string& requested) {
+        std::string reason;
+        std::string name = resolve_decode_backend(requested, &reason);
+        return py::make_tuple(name, reason.empty() ? py::object(py::none())
+                                                   : py::object(py::str(reason)));
+      },
+      py::arg("requested"));
+
+  // Decode methods on the one SessionManager class bound in session.cpp.
+  auto manager = py::reinterpret_borrow<py::class_<SessionManager>>(m.attr("SessionManager"));
+  manager
+      .def(
+          "start_decode",
+          [](SessionManager& self, const CommonDecodeConfig& config,
+             std::shared_ptr<DecoderProvider> provider) {
+            SessionHandle h;
+            {
+              py::gil_scoped_release release;
+              h = self.start_decode(config, std::move(provider));
+            }
+            return py::make_tuple(h.id, h.generation);
+          },
+          py::arg("config"), py::arg("provider"))
+      .def(
+          "push_bitstream",
+          [](SessionManager& self, uint64_t id, uint32_t generation, const py::object& data,
+             std::optional<int64_t> pts) {
+            auto session = self.decode_session(id);
+            ReadBuffer buffer(data);
+            py::gil_scoped_release release;
+            session->push(generation, buffer.data(), buffer.size(), pts);
+          },
+          py::arg("id"), py::arg("generation"), py::arg("data"), py::arg("pts"))
+      .def(
+          "reap_decoded",
+          [](SessionManager& self, uint64_t id, uint32_t generation) {
+            auto session = self.decode_session(id);
+            return to_python(released([&] { return session->reap(generation); }));
+          },
+          py::arg("id"), py::arg("generation"))
+      .def(
+          "flush_decode",
+          [](SessionManager& self, uint64_t id, uint32_t generation) {
+            auto session = self.decode_session(id);
+            return to_python(released([&] { return session->flush(generation); }));
+          },
+          py::arg("id"), py::arg("generation"))
+      .def(
+          "switch_decode",
+          [](SessionManager& self, uint64_t id, uint32_t generation,
+             const CommonDecodeConfig& target, std::shared_ptr<DecoderProvider> provider) {
+            auto session = self.decode_session(id);
+            py::gil_scoped_release release;
+            return session->switch_to(generation, target, std::move(provider));
+          },
+          py::arg("id"), py::arg("generation"), py::arg("target"), py::arg("provider"))
+      .def(
+          "close_decode",
+          [](SessionManager& self, uint64_t id, uint32_t generation) {
+            return to_python(
+                released([&] { return self.close_decode(SessionHandle{id, generation}); }));
+          },
+          py::arg("id"), py::arg("generation"))
+      .def(
+          "decode_telemetry",
+          [](SessionManager& self, uint64_t id, uint32_t generation) {
+            return telemetry_dict(self.decode_telemetry(SessionHandle{id, generation}));
+          },
+          py::arg("id"), py::arg("generation"))
+      .def(
+          "decode_state",
+          [](SessionManager& self, uint64_t id, uint32_t generation) {
+            const DecodeStateInfo s = self.decode_state(SessionHandle{id, generation});
+            py::dict out;
+            out["state"] = s.closed ? "closed" : "running";
+            out["active_generation"] = s.active_generation;
+            out["next_generation"] = s.next_generation;
+            out["codec"] = to_string(s.codec);
+            out["output"] = to_string(s.output);
+            out["backend"] = s.backend;
+            return out;
+          },
+          py::arg("id"), py::arg("generation"));
+}
+
+}  // namespace videohw::bindings

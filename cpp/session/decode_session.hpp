@@ -1,0 +1,96 @@
+// One decode session: the decoder of the active generation, the frames ready to reap, and
+// the decode summary telemetry reports.
+//
+// Handles: a call names (id, generation); only the active generation is accepted. Older
+// raises StaleSession, a closed session SessionClosed. A switch flushes the old decoder
+// (its frames keep the old generation) and makes the next generation active.
+//
+// Threads: api_mu_ serialises push / flush / switch / close; they decode on the calling
+// thread (the bindings release the GIL). Ready frames and counters sit behind state_mu_,
+// which is never held during a decode, so reap / state / telemetry never wait for one.
+//
+// Drop order: close() (or the destructor) ends the stream: drain the decoder -> frames
+// handed out -> decoder destroyed. Frames the caller still holds keep their own pixel
+// references (DecodedFrame::owner) and stay valid afterwards.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "session/decoder_backend.hpp"
+#include "session/telemetry.hpp"
+
+namespace videohw {
+
+struct DecodeStateInfo {
+  bool closed = false;
+  uint32_t active_generation = 1;
+  uint32_t next_generation = 2;
+  Codec codec = Codec::H264;
+  DecodeOutputMode output = DecodeOutputMode::MetadataOnly;
+  std::string backend;
+};
+
+class DecodeSession {
+ public:
+  DecodeSession(uint64_t id, const CommonDecodeConfig& config,
+                std::shared_ptr<const DecoderProvider> provider);
+  ~DecodeSession();
+  DecodeSession(const DecodeSession&) = delete;
+  DecodeSession& operator=(const DecodeSession&) = delete;
+
+  uint64_t id() const { return id_; }
+
+  // Decodes one chunk; the frames it completes become ready for reap. A DecodeError is
+  // raised after every byte of the chunk was taken and every good frame made ready.
+  void push(uint32_t generation, const uint8_t* data, size_t size, std::optional<int64_t> pts);
+  std::vector<DecodedFrame> reap(uint32_t generation);
+  // Every frame of every byte pushed so far; the session stays open. Raises DecodeError
+  // when bytes were pushed since the last flush and not one picture came out of them.
+  std::vector<DecodedFrame> flush(uint32_t generation);
+  // Returns the new active generation. SwitchError leaves the current decoder running.
+  uint32_t switch_to(uint32_t generation, const CommonDecodeConfig& target,
+                     std::shared_ptr<const DecoderProvider> provider);
+  // Drains and destroys the decoder; returns every frame not yet reaped. Decode errors
+  // while draining are recorded (telemetry last_error), not raised: the session closes.
+  std::vector<DecodedFrame> close(uint32_t generation);
+
+  DecodeStateInfo state() const;
+  TelemetryMap telemetry() const;
+
+ private:
+  void check_handle(uint32_t generation) const;
+  // Stamps the active generation, counts, and queues frames for reap.
+  void deliver(std::vector<DecodedFrame>& frames);
+  void refresh_stats();
+  void record_error(const std::string& message);
+  std::vector<DecodedFrame> take_ready();
+
+  const uint64_t id_;
+  std::mutex api_mu_;  // serialises every call that touches the decoder
+  std::unique_ptr<DecoderBackend> decoder_;
+  std::shared_ptr<const DecoderProvider> provider_;
+  CommonDecodeConfig config_;
+  std::atomic<bool> closed_{false};
+
+  mutable std::mutex state_mu_;  // everything below
+  uint32_t active_generation_ = 1;
+  uint32_t next_generation_ = 2;
+  std::vector<DecodedFrame> ready_;
+  DecodeStats retired_;  // summed stats of decoders replaced by a switch
+  DecodeStats current_;  // the live decoder's stats after its last call
+  std::vector<std::pair<int, int>> sizes_seen_;  // first-seen order
+  int64_t session_inits_ = 0, init_ns_ = 0;
+  int64_t pushes_ = 0, flushes_ = 0, frames_out_ = 0, keyframes_ = 0;
+  int64_t switches_ = 0, switch_in_place_ = 0, switch_new_decoder_ = 0, switch_failures_ = 0;
+  int64_t frames_since_flush_ = 0, bytes_since_flush_ = 0;
+  std::string last_error_, switch_fail_reason_;
+};
+
+}  // namespace videohw

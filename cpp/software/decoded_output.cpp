@@ -1,0 +1,107 @@
+#include "software/decoded_output.hpp"
+
+extern "C" {
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+}
+
+
+#include "contract/errors.hpp"
+
+namespace videohw::software {
+
+namespace {
+
+bool is_damaged(const AVFrame& frame) {
+  return frame.decode_error_flags != 0 || (frame.flags & AV_FRAME_FLAG_CORRUPT) != 0;
+}
+
+// sws_scale writes whole SIMD blocks; the slack keeps a last partial block of the last row
+// inside the allocation.
+constexpr size_t kRgbSlack = 64;
+
+}  // namespace
+
+DecodedFrame frame_metadata(const AVFrame& frame) {
+  DecodedFrame out;
+  out.width = frame.width;
+  out.height = frame.height;
+  out.is_keyframe = frame.key_frame != 0;
+  out.damaged = is_damaged(frame);
+  // AVColor* values are the H.273 code points themselves.
+  out.color.primaries = int(frame.color_primaries);
+  out.color.transfer = int(frame.color_trc);
+  out.color.matrix = int(frame.colorspace);
+  const auto format = AVPixelFormat(frame.format);
+  out.color.full_range = frame.color_range == AVCOL_RANGE_JPEG || format == AV_PIX_FMT_YUVJ420P ||
+                         format == AV_PIX_FMT_YUVJ422P || format == AV_PIX_FMT_YUVJ444P;
+  return out;
+}
+
+void attach_native_planes(const AVFrame& frame, DecodedFrame& out) {
+  const auto format = AVPixelFormat(frame.format);
+  const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(format);
+  if (!desc || (desc->flags & AV_PIX_FMT_FLAG_HWACCEL))
+    throw Error(ErrorKind::Decode, std::string("native surface: the decoder produced pixel "
+                                               "format ") +
+                                       (desc ? desc->name : "unknown") +
+                                       "; expected a planar host format");
+  AVFrame* ref = av_frame_clone(&frame);
+  if (!ref) throw Error(ErrorKind::Decode, "native surface: out of memory referencing a frame");
+  out.owner = std::shared_ptr<void>(ref, [](void* p) {
+    auto* f = static_cast<AVFrame*>(p);
+    av_frame_free(&f);
+  });
+  out.pixel_format = desc->name;
+  out.bytes_per_sample = desc->comp[0].depth > 8 ? 2 : 1;
+  const int planes = av_pix_fmt_count_planes(format);
+  for (int i = 0; i < planes; ++i) {
+    const bool chroma = (i == 1 || i == 2) && !(desc->flags & AV_PIX_FMT_FLAG_RGB);
+    SurfacePlane plane;
+    plane.data = ref->data[i];
+    plane.pitch = ref->linesize[i];
+    plane.width_bytes = av_image_get_linesize(format, ref->width, i);
+    plane.height = chroma ? AV_CEIL_RSHIFT(ref->height, desc->log2_chroma_h) : ref->height;
+    out.planes.push_back(plane);
+  }
+}
+
+void RgbConverter::convert(const AVFrame& frame, DecodedFrame& out) {
+  const auto format = AVPixelFormat(frame.format);
+  // Bicubic is what the ffmpeg tool's auto-inserted scaler uses; with equal sizes it only
+  // matters for chroma upsampling, and matching it keeps ffmpeg a bit-exact reference.
+  SwsContext* cached = sws_getCachedContext(context_.release(), frame.width, frame.height,
+                                            format, frame.width, frame.height,
+                                            AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr, nullptr,
+                                            nullptr);
+  context_.reset(cached);
+  if (!context_)
+    throw Error(ErrorKind::Decode, "rgb output: libswscale cannot convert " +
+                                       std::string(av_get_pix_fmt_name(format)) + " " +
+                                       std::to_string(frame.width) + "x" +
+                                       std::to_string(frame.height) + " to rgb24");
+  int *inv_table, *table, src_full, dst_full, brightness, contrast, saturation;
+  sws_getColorspaceDetails(context_.get(), &inv_table, &src_full, &table, &dst_full,
+                           &brightness, &contrast, &saturation);
+  const bool full = frame.color_range == AVCOL_RANGE_JPEG;
+  // sws_getCoefficients maps unspecified / unknown matrices to BT.601, as ffmpeg does.
+  sws_setColorspaceDetails(context_.get(), sws_getCoefficients(frame.colorspace),
+                           full ? 1 : src_full, table, dst_full, brightness, contrast,
+                           saturation);
+
+  const int pitch = frame.width * 3;
+  auto buffer = std::make_shared<std::vector<uint8_t>>(size_t(pitch) * frame.height + kRgbSlack);
+  uint8_t* dst[4] = {buffer->data(), nullptr, nullptr, nullptr};
+  int dst_pitch[4] = {pitch, 0, 0, 0};
+  const int rows = sws_scale(context_.get(), frame.data, frame.linesize, 0, frame.height, dst,
+                             dst_pitch);
+  if (rows != frame.height)
+    throw Error(ErrorKind::Decode, "rgb output: libswscale wrote " + std::to_string(rows) +
+                                       " of " + std::to_string(frame.height) + " rows");
+  out.pixel_format = "rgb24";
+  out.bytes_per_sample = 1;
+  out.planes.push_back(SurfacePlane{buffer->data(), pitch, pitch, frame.height});
+  out.owner = std::move(buffer);
+}
+
+}  // namespace videohw::software

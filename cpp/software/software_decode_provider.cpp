@@ -1,0 +1,82 @@
+#include "software/software_decode_provider.hpp"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavutil/log.h>
+}
+
+#include <cstdlib>
+#include <mutex>
+
+#include "contract/errors.hpp"
+#include "software/software_decoder.hpp"
+
+namespace videohw::software {
+
+namespace {
+
+// Same rule as the encode side: quiet unless VIDEOHW_FFMPEG_LOG_LEVEL (an av_log level
+// number) asks otherwise. Damaged input still reaches the caller as damaged frames or
+// DecodeError; FFmpeg's own error lines stay visible as on the encode side.
+void quiet_ffmpeg_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char* level = std::getenv("VIDEOHW_FFMPEG_LOG_LEVEL");
+    av_log_set_level(level && *level ? std::atoi(level) : AV_LOG_ERROR);
+  });
+}
+
+}  // namespace
+
+SoftwareDecoderProvider::SoftwareDecoderProvider(SoftwareDecodeConfig config)
+    : config_(config) {
+  if (config_.threads < 0 || config_.threads > 64)
+    throw Error(ErrorKind::Config, "SoftwareDecodeConfig.threads: " +
+                                       std::to_string(config_.threads) +
+                                       "; expected 0 (automatic) to 64");
+}
+
+DecodeCapabilities SoftwareDecoderProvider::capabilities(Codec codec) const {
+  return software_decode_capabilities(codec);
+}
+
+std::vector<std::string> SoftwareDecoderProvider::config_problems(
+    const CommonDecodeConfig& config) const {
+  std::vector<std::string> problems;
+  if (!software_decode_capabilities(config.codec).supported)
+    problems.push_back(std::string("codec: ") + to_string(config.codec) +
+                       " cannot be decoded by the software backend (it decodes h264 and hevc)");
+  if (config.max_display_delay && (*config.max_display_delay < 0 || *config.max_display_delay > 16))
+    problems.push_back("max_display_delay: " + std::to_string(*config.max_display_delay) +
+                       "; expected 0..16 or none");
+  return problems;
+}
+
+std::unique_ptr<DecoderBackend> SoftwareDecoderProvider::create(
+    const CommonDecodeConfig& config) const {
+  auto problems = config_problems(config);
+  if (!problems.empty()) throw UnsupportedConfig(std::move(problems));
+  quiet_ffmpeg_once();
+  return std::make_unique<SoftwareDecoder>(config, config_);
+}
+
+bool SoftwareDecoderProvider::can_reconfigure(const CommonDecodeConfig& from,
+                                              const CommonDecodeConfig& to) const {
+  return from.codec == to.codec && from.low_latency == to.low_latency;
+}
+
+std::string software_decode_unavailable_reason() {
+  std::string missing;
+  for (AVCodecID id : {AV_CODEC_ID_H264, AV_CODEC_ID_HEVC}) {
+    if (!avcodec_find_decoder(id))
+      missing += std::string(missing.empty() ? "" : ", ") + avcodec_get_name(id) + " decoder";
+    AVCodecParserContext* parser = av_parser_init(id);
+    if (parser)
+      av_parser_close(parser);
+    else
+      missing += std::string(missing.empty() ? "" : ", ") + avcodec_get_name(id) + " parser";
+  }
+  return missing.empty() ? "" : "libavcodec lacks the " + missing;
+}
+
+}  // namespace videohw::software

@@ -1,0 +1,219 @@
+#include "software/software_decoder.hpp"
+
+#include <chrono>
+#include <cstring>
+
+#include "contract/errors.hpp"
+
+namespace videohw::software {
+
+namespace {
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+AVCodecID codec_id(Codec codec) {
+  switch (codec) {
+    case Codec::H264: return AV_CODEC_ID_H264;
+    case Codec::HEVC: return AV_CODEC_ID_HEVC;
+    default: break;
+  }
+  throw Error(ErrorKind::UnsupportedConfig, std::string("software decoder: codec ") +
+                                                 to_string(codec) +
+                                                 " is not supported; expected h264 or hevc");
+}
+
+}  // namespace
+
+DecodeCapabilities software_decode_capabilities(Codec codec) {
+  DecodeCapabilities caps;
+  caps.backend = "software";
+  caps.codec = codec;
+  if (codec != Codec::H264 && codec != Codec::HEVC) return caps;
+  caps.supported = avcodec_find_decoder(codec_id(codec)) != nullptr;
+  caps.max_width = caps.max_height = 8192;
+  caps.output_modes = {DecodeOutputMode::MetadataOnly, DecodeOutputMode::NativeSurface,
+                       DecodeOutputMode::CpuRgb};
+  caps.device_surfaces = false;
+  caps.dynamic_resolution = true;  // libavcodec re-initialises on a new SPS by itself
+  return caps;
+}
+
+SoftwareDecoder::SoftwareDecoder(const CommonDecodeConfig& common,
+                                 const SoftwareDecodeConfig& software)
+    : common_(common), software_(software), packet_(av_packet_alloc()), frame_(av_frame_alloc()) {
+  if (!packet_ || !frame_) throw Error(ErrorKind::Decode, "software decoder: out of memory");
+  open();
+  open_parser();
+}
+
+void SoftwareDecoder::open() {
+  const AVCodec* codec = avcodec_find_decoder(codec_id(common_.codec));
+  if (!codec)
+    throw Error(ErrorKind::BackendUnavailable,
+                std::string("software decoder: libavcodec has no ") + to_string(common_.codec) +
+                    " decoder");
+  context_.reset(avcodec_alloc_context3(codec));
+  if (!context_) throw Error(ErrorKind::Decode, "software decoder: out of memory");
+  context_->thread_count = software_.threads;
+  // Frame threading holds back one frame per thread; low latency keeps slice threads only.
+  if (common_.low_latency) context_->thread_type = FF_THREAD_SLICE;
+  const int ret = avcodec_open2(context_.get(), codec, nullptr);
+  if (ret < 0)
+    throw Error(ErrorKind::Decode, av_error_text(ret, std::string("opening the ") +
+                                                           codec->name + " decoder"));
+  stats_.decoder_opens++;
+}
+
+void SoftwareDecoder::open_parser() {
+  parser_.reset(av_parser_init(context_->codec_id));
+  stream_offset_ = 0;
+  pending_pts_.clear();
+  if (!parser_)
+    throw Error(ErrorKind::BackendUnavailable,
+                std::string("software decoder: libavcodec has no ") + to_string(common_.codec) +
+                    " parser");
+}
+
+void SoftwareDecoder::decode(const uint8_t* data, size_t size, std::optional<int64_t> pts,
+                             std::vector<DecodedFrame>& out) {
+  if (size == 0) return;
+  const int64_t start = now_ns(), convert_before = stats_.convert_ns;
+  first_error_.clear();
+  stats_.bytes_in += int64_t(size);
+  // The parser may read a few bytes past the end of damaged data; a padded copy makes that
+  // safe for any caller buffer.
+  input_.resize(size + AV_INPUT_BUFFER_PADDING_SIZE);
+  std::memcpy(input_.data(), data, size);
+  std::memset(input_.data() + size, 0, AV_INPUT_BUFFER_PADDING_SIZE);
+  if (pts) pending_pts_.emplace_back(stream_offset_, *pts);
+  stream_offset_ += int64_t(size);
+  parse(input_.data(), size, out);
+  stats_.decode_ns += now_ns() - start - (stats_.convert_ns - convert_before);
+  if (!first_error_.empty())
+    throw Error(ErrorKind::Decode, first_error_ + "; decoding resumes at the next IDR");
+}
+
+void SoftwareDecoder::flush(std::vector<DecodedFrame>& out) {
+  const int64_t start = now_ns(), convert_before = stats_.convert_ns;
+  first_error_.clear();
+  parse(nullptr, 0, out);  // the last access unit has no start code after it
+  send(nullptr, out);                      // drain the decoder's reorder buffer
+  // Back to accepting data: same context, same parameter sets, no re-open.
+  avcodec_flush_buffers(context_.get());
+  damaged_until_keyframe_ = false;  // the decoder starts over at a random access point
+  open_parser();
+  stats_.decode_ns += now_ns() - start - (stats_.convert_ns - convert_before);
+  if (!first_error_.empty()) throw Error(ErrorKind::Decode, first_error_);
+}
+
+void SoftwareDecoder::reconfigure(const CommonDecodeConfig& to) {
+  if (to.codec != common_.codec || to.low_latency != common_.low_latency)
+    throw Error(ErrorKind::Switch,
+                "software decoder: only the output mode changes in place; a codec or "
+                "low_latency change needs a new decoder");
+  common_ = to;
+}
+
+int64_t SoftwareDecoder::pts_for_unit_at(int64_t offset) {
+  int64_t pts = AV_NOPTS_VALUE;
+  while (!pending_pts_.empty() && pending_pts_.front().first <= offset) {
+    pts = pending_pts_.front().second;
+    pending_pts_.pop_front();
+  }
+  return pts;
+}
+
+void SoftwareDecoder::parse(const uint8_t* data, size_t size, std::vector<DecodedFrame>& out) {
+  const uint8_t* cursor = data;
+  int left = int(size);
+  do {
+    uint8_t* unit = nullptr;
+    int unit_size = 0;
+    const int used = av_parser_parse2(parser_.get(), context_.get(), &unit, &unit_size, cursor,
+                                      left, AV_NOPTS_VALUE, AV_NOPTS_VALUE, 0);
+    if (used < 0) {
+      stats_.decode_errors++;
+      note_error(av_error_text(used, "splitting the bitstream into access units"));
+      return;
+    }
+    cursor += used;
+    left -= used;
+    if (unit_size > 0) {
+      // Not reference counted: avcodec_send_packet copies the bytes before the parser
+      // overwrites its buffer.
+      packet_->data = unit;
+      packet_->size = unit_size;
+      packet_->pts = pts_for_unit_at(parser_->frame_offset);
+      packet_->dts = AV_NOPTS_VALUE;
+      packet_->flags = parser_->key_frame == 1 ? AV_PKT_FLAG_KEY : 0;
+      send(packet_.get(), out);
+    }
+  } while (left > 0);
+}
+
+void SoftwareDecoder::send(const AVPacket* packet, std::vector<DecodedFrame>& out) {
+  if (packet) stats_.access_units++;
+  int ret = avcodec_send_packet(context_.get(), packet);
+  if (ret == AVERROR(EAGAIN)) {  // output must be taken first; then there is room
+    receive(out);
+    ret = avcodec_send_packet(context_.get(), packet);
+  }
+  if (ret < 0 && ret != AVERROR_EOF) {
+    stats_.decode_errors++;
+    damaged_until_keyframe_ = true;
+    note_error(av_error_text(ret, std::string(context_->codec->name) +
+                                      " decoder rejected an access unit of " +
+                                      std::to_string(packet ? packet->size : 0) + " bytes"));
+  }
+  receive(out);
+}
+
+void SoftwareDecoder::receive(std::vector<DecodedFrame>& out) {
+  for (;;) {
+    const int ret = avcodec_receive_frame(context_.get(), frame_.get());
+    if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
+    if (ret < 0) {
+      stats_.decode_errors++;
+      note_error(av_error_text(ret, std::string(context_->codec->name) + " decoder failed"));
+      return;
+    }
+    emit(out);
+    av_frame_unref(frame_.get());
+  }
+}
+
+void SoftwareDecoder::emit(std::vector<DecodedFrame>& out) {
+  const AVFrame& frame = *frame_;
+  DecodedFrame decoded = frame_metadata(frame);
+  if (frame.pts != AV_NOPTS_VALUE) decoded.pts = frame.pts;
+  decoded.output = common_.output;
+  // Damage propagates through prediction: every picture up to the next keyframe (in output
+  // order) is unreliable too, although libavcodec flags only the one it concealed.
+  if (decoded.is_keyframe && !decoded.damaged) damaged_until_keyframe_ = false;
+  if (decoded.damaged) damaged_until_keyframe_ = true;
+  decoded.damaged = decoded.damaged || damaged_until_keyframe_;
+  if (common_.output == DecodeOutputMode::NativeSurface) {
+    attach_native_planes(frame, decoded);
+  } else if (common_.output == DecodeOutputMode::CpuRgb) {
+    const int64_t start = now_ns();
+    rgb_.convert(frame, decoded);
+    stats_.convert_ns += now_ns() - start;
+  }
+  if (last_width_ && (frame.width != last_width_ || frame.height != last_height_))
+    stats_.size_changes++;
+  last_width_ = frame.width;
+  last_height_ = frame.height;
+  stats_.frames_decoded++;
+  if (decoded.damaged) stats_.damaged_frames++;
+  out.push_back(std::move(decoded));
+}
+
+void SoftwareDecoder::note_error(const std::string& message) {
+  if (first_error_.empty()) first_error_ = message;
+}
+
+}  // namespace videohw::software

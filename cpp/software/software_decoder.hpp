@@ -1,0 +1,65 @@
+// The software decode adapter: libavcodec's native H.264 / HEVC decoders behind an
+// av_parser that assembles access units from chunks of any size.
+//
+// Owns, in drop order (members are destroyed bottom-up): the RGB scaler, the scratch
+// packet and frame, the parser, then the decoder context. Frames handed out in
+// NATIVE_SURFACE mode hold their own references to the decoder's buffers, so they outlive
+// all of it safely.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <utility>
+#include <optional>
+#include <vector>
+
+#include "session/decoder_backend.hpp"
+#include "software/decoded_output.hpp"
+#include "software/ffmpeg_ptr.hpp"
+
+namespace videohw::software {
+
+DecodeCapabilities software_decode_capabilities(Codec codec);
+
+class SoftwareDecoder final : public DecoderBackend {
+ public:
+  SoftwareDecoder(const CommonDecodeConfig& common, const SoftwareDecodeConfig& software);
+
+  const char* name() const override { return "software"; }
+  void decode(const uint8_t* data, size_t size, std::optional<int64_t> pts,
+              std::vector<DecodedFrame>& out) override;
+  void flush(std::vector<DecodedFrame>& out) override;
+  void reconfigure(const CommonDecodeConfig& to) override;
+  DecodeStats stats() const override { return stats_; }
+
+ private:
+  void open();
+  void open_parser();
+  // Feeds `size` bytes (0: end of data) through the parser and decodes what it completes.
+  void parse(const uint8_t* data, size_t size, std::vector<DecodedFrame>& out);
+  // The pts of the access unit starting at stream byte `offset`: the latest pts pushed at
+  // or before that byte and not yet used (av_parser's own matching loses pts when access
+  // units arrive split over many chunks).
+  int64_t pts_for_unit_at(int64_t offset);
+  void send(const AVPacket* packet, std::vector<DecodedFrame>& out);
+  void receive(std::vector<DecodedFrame>& out);
+  void emit(std::vector<DecodedFrame>& out);
+  void note_error(const std::string& message);
+
+  CommonDecodeConfig common_;
+  SoftwareDecodeConfig software_;
+  UniqueAVCodecContext context_;
+  UniqueAVParser parser_;
+  UniqueAVPacket packet_;
+  UniqueAVFrame frame_;
+  RgbConverter rgb_;
+  std::vector<uint8_t> input_;  // the chunk plus zeroed padding the parser may read past
+  DecodeStats stats_;
+  int last_width_ = 0, last_height_ = 0;
+  std::string first_error_;  // first decoder error of the current call
+  bool damaged_until_keyframe_ = false;
+  int64_t stream_offset_ = 0;                           // bytes the parser has been given
+  std::deque<std::pair<int64_t, int64_t>> pending_pts_;  // (chunk's first byte, pts)
+};
+
+}  // namespace videohw::software

@@ -1,0 +1,268 @@
+"""Decode sessions: the ``DecodedFrame`` type and the decode half of ``SessionController``
+(mixed into it, so one controller drives encode and decode sessions). See docs/decode.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from . import _convert, _core
+from .contract import (
+    Codec,
+    CommonDecodeConfig,
+    DecodeOutputMode,
+    DecoderSessionHandle,
+    NvidiaDecodeConfig,
+    SoftwareDecodeConfig,
+    VtDecodeConfig,
+)
+from .errors import ConfigError
+
+log = logging.getLogger("videohw")
+
+BackendDecodeConfig = Union[SoftwareDecodeConfig, NvidiaDecodeConfig, VtDecodeConfig, None]
+DecodeSwitchTarget = Union[CommonDecodeConfig,
+                           tuple[CommonDecodeConfig, BackendDecodeConfig]]
+
+_OUTPUTS = {m.value: m for m in DecodeOutputMode}
+
+
+@dataclass(frozen=True)
+class ColorInfo:
+    """Colour description of a decoded picture, as ffprobe names it ("bt709", "unknown")."""
+
+    primaries: str
+    transfer: str
+    matrix: str
+    full_range: bool
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class DecodedFrame:
+    """One decoded picture: metadata always, pixels per ``output``.
+
+    - METADATA_ONLY: ``planes`` is None.
+    - NATIVE_SURFACE: ``planes`` are the decoder's own planes in ``pixel_format`` (software:
+      read-only numpy views of libavcodec's buffers, e.g. yuv420p Y, U, V; no copy). The
+      arrays keep the decoder's buffer alive; copy them to modify.
+    - CPU_RGB: ``planes`` holds one writable (height, width, 3) uint8 array; ``rgb`` too.
+    """
+
+    width: int
+    height: int
+    pts: Optional[int]
+    generation: int
+    is_keyframe: bool
+    damaged: bool
+    color: ColorInfo
+    output: DecodeOutputMode
+    pixel_format: str
+    planes: Optional[tuple]
+    on_device: bool = False
+    device_id: int = -1
+    _owner: Any = None  # device frames: keeps the surface alive while the planes are used
+
+    @property
+    def rgb(self) -> Optional[np.ndarray]:
+        """The (height, width, 3) uint8 picture in CPU_RGB mode, else None."""
+        return self.planes[0] if self.output is DecodeOutputMode.CPU_RGB else None
+
+    def __repr__(self) -> str:
+        flags = (", keyframe" if self.is_keyframe else "") + (", DAMAGED" if self.damaged else "")
+        pixels = f", pixel_format={self.pixel_format}" if self.pixel_format else ""
+        return (f"DecodedFrame({self.width}x{self.height}, pts={self.pts}, "
+                f"generation={self.generation}{flags}, output={self.output}{pixels})")
+
+
+def _frames(raw: list[dict]) -> list[DecodedFrame]:
+    return [
+        DecodedFrame(
+            width=r["width"], height=r["height"], pts=r["pts"], generation=r["generation"],
+            is_keyframe=r["is_keyframe"], damaged=r["damaged"],
+            color=ColorInfo(r["primaries"], r["transfer"], r["matrix"], r["full_range"]),
+            output=_OUTPUTS[r["output"]], pixel_format=r["pixel_format"],
+            planes=None if r["planes"] is None else tuple(r["planes"]),
+            on_device=r["on_device"], device_id=r["device_id"], _owner=r.get("owner"))
+        for r in raw
+    ]
+
+
+def _core_decode_config(c: CommonDecodeConfig) -> Any:
+    out = _core.CommonDecodeConfig()
+    out.codec = _convert._core_enum(_core.Codec, c.codec)
+    out.low_latency = c.low_latency
+    out.max_display_delay = c.max_display_delay
+    out.prefer_zero_copy = c.prefer_zero_copy
+    out.output = _convert._core_enum(_core.DecodeOutputMode, c.output)
+    return out
+
+
+def _split_target(request: Any) -> tuple[CommonDecodeConfig, BackendDecodeConfig]:
+    if isinstance(request, CommonDecodeConfig):
+        return request, None
+    if (isinstance(request, (tuple, list)) and len(request) == 2
+            and isinstance(request[0], CommonDecodeConfig)):
+        return request[0], request[1]
+    raise ConfigError(f"switch_decode_session: request {request!r}; expected a "
+                      "CommonDecodeConfig or a pair (CommonDecodeConfig, backend decode "
+                      "config or None)")
+
+
+class DecodeControls:
+    """The decode methods of ``SessionController`` (a mixin: it uses the controller's
+    ``_requested`` backend name and ``_manager``). The decode backend is resolved on first
+    use and separately from encode: ``"auto"`` takes NVDEC where usable, else software."""
+
+    _requested: str
+    _manager: Any
+    _decode_backend: Optional[str] = None
+    _decode_fallback_reason: Optional[str] = None
+    _warned_foreign_decode_config = False
+
+    @property
+    def decode_backend(self) -> str:
+        """The backend decode sessions of this controller run on."""
+        if self._decode_backend is None:
+            self._decode_backend, self._decode_fallback_reason = \
+                _core.resolve_decode_backend(self._requested)
+            if self._decode_fallback_reason:
+                log.info("videohw: decode backend 'auto' uses %s (%s)", self._decode_backend,
+                         self._decode_fallback_reason)
+        return self._decode_backend
+
+    def decode_capabilities(self, codec: Union[Codec, str]) -> dict[str, Any]:
+        caps = self._decoder_provider(None).capabilities(
+            _convert._core_enum(_core.Codec, Codec(codec)))
+        return {"backend": caps.backend, "codec": Codec(codec), "supported": caps.supported,
+                "max_width": caps.max_width, "max_height": caps.max_height,
+                "output_modes": frozenset(DecodeOutputMode[m.name] for m in caps.output_modes),
+                "device_surfaces": caps.device_surfaces,
+                "dynamic_resolution": caps.dynamic_resolution}
+
+    def _decoder_provider(self, backend_config: BackendDecodeConfig) -> Any:
+        backend = self.decode_backend
+        software, nvidia = SoftwareDecodeConfig(), NvidiaDecodeConfig()
+        if isinstance(backend_config, SoftwareDecodeConfig) and backend == "software":
+            software = backend_config
+        elif isinstance(backend_config, NvidiaDecodeConfig) and backend == "nvidia":
+            nvidia = backend_config
+        elif backend_config is not None:
+            if not isinstance(backend_config, (SoftwareDecodeConfig, NvidiaDecodeConfig,
+                                               VtDecodeConfig)):
+                raise ConfigError(f"backend_decode: a {type(backend_config).__name__}; expected "
+                                  "SoftwareDecodeConfig, NvidiaDecodeConfig, VtDecodeConfig "
+                                  "or None")
+            if not self._warned_foreign_decode_config:
+                log.warning("videohw: %s is for another backend; the %s decode backend uses "
+                            "its defaults", type(backend_config).__name__, backend)
+                self._warned_foreign_decode_config = True
+        core_sw = _core.SoftwareDecodeConfig()
+        core_sw.threads = software.threads
+        core_nv = _core.NvidiaDecodeConfig()
+        core_nv.device = nvidia.device
+        return _core.make_decoder_provider(backend, core_sw, core_nv)
+
+    def start_decode_session(self, common_decode: CommonDecodeConfig,
+                             backend_decode: BackendDecodeConfig = None) -> DecoderSessionHandle:
+        if not isinstance(common_decode, CommonDecodeConfig):
+            raise ConfigError(f"start_decode_session: common_decode is a "
+                              f"{type(common_decode).__name__}; expected CommonDecodeConfig")
+        sid, generation = self._manager.start_decode(_core_decode_config(common_decode),
+                                                     self._decoder_provider(backend_decode))
+        return DecoderSessionHandle(id=sid, generation=generation)
+
+    def push_bitstream(self, handle: DecoderSessionHandle, data: Any,
+                       pts: Optional[int] = None) -> None:
+        """Decodes one chunk of Annex-B bytes (any size; access units may span chunks).
+        ``pts`` belongs to the access unit that starts in this chunk. Frames it completes
+        come out of ``reap``. Raises ``DecodeError`` for data the decoder rejects, after
+        every good frame of the chunk was made ready; decoding resumes at the next IDR."""
+        _check_decode_handle(handle, "push_bitstream")
+        if pts is not None and (isinstance(pts, bool) or not isinstance(pts, int)
+                                or not -(2**63) <= pts < 2**63):
+            raise ConfigError(f"push_bitstream: pts {pts!r}; expected an int64 or None")
+        self._manager.push_bitstream(handle.id, handle.generation, data, pts)
+
+    def _reap_decoded(self, handle: DecoderSessionHandle) -> list[DecodedFrame]:
+        return _frames(self._manager.reap_decoded(handle.id, handle.generation))
+
+    def _flush_decode(self, handle: DecoderSessionHandle) -> list[DecodedFrame]:
+        return _frames(self._manager.flush_decode(handle.id, handle.generation))
+
+    def switch_decode_session(self, handle: DecoderSessionHandle,
+                              request: DecodeSwitchTarget) -> DecoderSessionHandle:
+        """Flushes the current decoder (its frames keep their generation and become ready),
+        then decodes with ``request`` (a CommonDecodeConfig, or (config, backend config))
+        under the returned handle's new generation. Push from a random access point on."""
+        _check_decode_handle(handle, "switch_decode_session")
+        common, backend_config = _split_target(request)
+        generation = self._manager.switch_decode(handle.id, handle.generation,
+                                                 _core_decode_config(common),
+                                                 self._decoder_provider(backend_config))
+        return DecoderSessionHandle(id=handle.id, generation=generation)
+
+    def close_decode_session(self, handle: DecoderSessionHandle) -> list[DecodedFrame]:
+        """End of stream, drain, release, destroy; returns every frame not yet reaped."""
+        _check_decode_handle(handle, "close_decode_session")
+        return _frames(self._manager.close_decode(handle.id, handle.generation))
+
+    def decode_session(self, common_decode: CommonDecodeConfig,
+                       backend_decode: BackendDecodeConfig = None) -> "DecodeSession":
+        """``with ctl.decode_session(common) as s:`` -- closed when the block ends."""
+        return DecodeSession(self, self.start_decode_session(common_decode, backend_decode))
+
+
+def _check_decode_handle(handle: Any, call: str) -> None:
+    if not isinstance(handle, DecoderSessionHandle):
+        raise ConfigError(f"{call}: handle is a {type(handle).__name__}; expected "
+                          "DecoderSessionHandle")
+
+
+class DecodeSession:
+    """A decode handle bound to its controller; a context manager that closes the session."""
+
+    def __init__(self, controller: Any, handle: DecoderSessionHandle) -> None:
+        self._ctl = controller
+        self.handle = handle
+        self._closed = False
+        self.closing_frames: list[DecodedFrame] = []
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return (f"DecodeSession(id={self.handle.id}, generation={self.handle.generation}, "
+                f"backend={self._ctl.decode_backend!r}, {state})")
+
+    def __enter__(self) -> "DecodeSession":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._closed:
+            self.close()
+
+    def push(self, data: Any, pts: Optional[int] = None) -> None:
+        self._ctl.push_bitstream(self.handle, data, pts)
+
+    def reap(self) -> list[DecodedFrame]:
+        return self._ctl.reap(self.handle)
+
+    def flush(self) -> list[DecodedFrame]:
+        return self._ctl.flush(self.handle)
+
+    def switch(self, request: DecodeSwitchTarget) -> DecoderSessionHandle:
+        """Switches this session; ``handle`` follows the new generation."""
+        self.handle = self._ctl.switch_decode_session(self.handle, request)
+        return self.handle
+
+    def close(self) -> list[DecodedFrame]:
+        """Closes the session; the drained frames are returned and kept in
+        ``closing_frames`` (useful after a ``with`` block)."""
+        self.closing_frames = self._ctl.close_decode_session(self.handle)
+        self._closed = True
+        return self.closing_frames
+
+    def telemetry(self) -> dict[str, Any]:
+        return self._ctl.telemetry(self.handle)

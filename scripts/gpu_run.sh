@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# The one command for the GPU machine (docs/nvdec.md, "From Python" and "Benchmark"):
+#   1. builds the Python extension against carried FFmpeg libraries,
+#   2. tests/gpu/run_gpu_check.sh (the C++ NVDEC check on gpu-vectors/),
+#   3. pytest: the gpu-marked tests (test_nvdec_gpu.py, test_nvidia_backend.py) and the
+#      DLPack protocol tests (test_cuda_array.py),
+#   4. bench/decode_vs_peers.py against PyNvVideoCodec (wheel from .whl/).
+# and prints one SUMMARY block. Everything goes to $OUT/gpu_run.log as well when $OUT is set.
+#
+# That machine has Python 3.12, CUDA, cmake, pybind11, numpy, torch, cupy, but no FFmpeg
+# and no network. FFmpeg comes as an extracted Debian root, $VIDEOHW_DEPS_ROOT (default
+# .devdeps: usr/include, usr/lib/x86_64-linux-gnu with libav*.so*, pkgconfig/ and their
+# dependencies); VIDEOHW_DEPS_ROOT=/ uses the machine's own FFmpeg (how it is tested on CPU).
+#
+# Environment: VIDEOHW_DEPS_ROOT, VIDEOHW_BENCH_FRAMES (300), VIDEOHW_BENCH_PARALLEL
+# (1,2,4,8), VIDEOHW_BENCH_REPEATS (3), VIDEOHW_GPU_BUILD (build-gpu-py), PYTHON (python3).
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PYTHON="${PYTHON:-python3}"
+export PYTHONUNBUFFERED=1
+jobs_n="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
+
+started=$(date +%s)
+declare -a summary=()
+note() { summary+=("$*"); }
+step() { printf '\n== [%ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
+finish() {
+  printf '\n== SUMMARY (%ss)\n' "$(( $(date +%s) - started ))"
+  printf '%s\n' "${summary[@]}"
+  exit "${1:-0}"
+}
+
+# Everything runs inside main, so that all of it can be teed into $OUT/gpu_run.log.
+main() {
+
+# ---- environment ---------------------------------------------------------------------------
+step "machine"
+if command -v nvidia-smi >/dev/null && nvidia-smi -L 2>/dev/null | grep -q GPU; then
+  nvidia-smi -L
+  nvidia-smi --query-gpu=driver_version --format=csv,noheader | sed 's/^/driver /'
+  have_gpu=1
+else
+  echo "no NVIDIA GPU visible (nvidia-smi missing or lists none)"
+  have_gpu=0
+fi
+"$PYTHON" - <<'EOF'
+import platform, importlib
+print("python", platform.python_version())
+for name in ("numpy", "torch", "cupy", "pybind11", "pytest"):
+    try:
+        print(name, importlib.import_module(name).__version__)
+    except Exception as e:
+        print(name, "missing:", type(e).__name__)
+EOF
+
+# ---- FFmpeg from the carried root ----------------------------------------------------------
+step "dependencies"
+deps_arg="${VIDEOHW_DEPS_ROOT:-.devdeps}"
+if [ ! -d "$deps_arg" ]; then
+  echo "VIDEOHW_DEPS_ROOT: $deps_arg is not a directory (an extracted Debian root with FFmpeg)"
+  note "build: FAILED (no dependency root at $deps_arg)"
+  finish 1
+fi
+DEPS="$(cd "$deps_arg" && pwd)"
+MULTIARCH=x86_64-linux-gnu
+cmake_extra=()
+if [ "$DEPS" != "/" ]; then
+  # Only FFmpeg's own headers and link names are exposed to the compiler and linker, through
+  # folders of links: a carried root may hold libc / kernel headers and libstdc++ that must
+  # never shadow the machine's own.
+  inc=/tmp/videohw-deps-include link=/tmp/videohw-deps-link pcdir=/tmp/videohw-deps-pkgconfig
+  rm -rf "$inc" "$link" "$pcdir" && mkdir -p "$inc" "$link" "$pcdir"
+  for d in "$DEPS/usr/include/$MULTIARCH" "$DEPS/usr/include"; do
+    for h in "$d"/libav* "$d"/libsw* "$d"/libpostproc "$d"/ffnvcodec; do
+      [ -d "$h" ] && [ ! -e "$inc/$(basename "$h")" ] && ln -s "$h" "$inc/"
+    done
+  done
+  # ffnvcodec headers: the carried libffmpeg-nvenc-dev, else the copy in gpu-vectors/.
+  if [ ! -e "$inc/ffnvcodec" ] && [ -d "$ROOT/gpu-vectors/include/ffnvcodec" ]; then
+    ln -s "$ROOT/gpu-vectors/include/ffnvcodec" "$inc/"
+  fi
+  for l in "$DEPS/usr/lib/$MULTIARCH"/lib{avcodec,avutil,swscale,swresample,avformat,avfilter,avdevice,postproc}.so; do
+    [ -e "$l" ] && ln -s "$l" "$link/"
+  done
+  # .pc files name absolute /usr paths: point them at those folders and the carried root,
+  # and let pkg-config see only these (PKG_CONFIG_LIBDIR), never the machine's own.
+  for d in "$DEPS/usr/lib/$MULTIARCH/pkgconfig" "$DEPS/usr/lib/pkgconfig" "$DEPS/usr/share/pkgconfig"; do
+    [ -d "$d" ] || continue
+    for pc in "$d"/*.pc; do
+      [ -e "$pc" ] && sed -E -e "s#^includedir=.*#includedir=$inc#" -e "s#^libdir=.*#libdir=$link#" \
+        -e "s#^([A-Za-z_]+)=/usr#\1=$DEPS/usr#" "$pc" > "$pcdir/$(basename "$pc")"
+    done
+  done
+  export PKG_CONFIG_LIBDIR="$pcdir"
+  unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
+  export CPATH="$inc${CPATH:+:$CPATH}"  # the NVDEC sources include <ffnvcodec/...>
+  # Runtime libraries: only those the machine lacks, so a carried libc / libstdc++ / libz
+  # never shadows the machine's own (torch and the driver need those).
+  libdir=/tmp/videohw-deps-lib
+  rm -rf "$libdir" && mkdir -p "$libdir"
+  system_libs="$(ldconfig -p 2>/dev/null | awk '{print $1}')"
+  linked=0
+  for lib in "$DEPS/usr/lib/$MULTIARCH"/*.so.* "$DEPS/lib/$MULTIARCH"/*.so.*; do
+    [ -e "$lib" ] || continue
+    name="$(basename "$lib")"
+    if ! grep -qxF "$name" <<<"$system_libs"; then
+      ln -sf "$lib" "$libdir/$name" && linked=$((linked + 1))
+    fi
+  done
+  export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  # The FFmpeg CLI (ffprobe for test_nvidia_backend.py), when carried; after the machine's.
+  [ -d "$DEPS/usr/bin" ] && export PATH="$PATH:$DEPS/usr/bin"
+  if ! command -v pkg-config >/dev/null; then
+    for candidate in "$DEPS/usr/bin/pkgconf" "$DEPS/usr/bin/pkg-config" "$DEPS/usr/bin/x86_64-linux-gnu-pkg-config"; do
+      if [ -x "$candidate" ]; then export PKG_CONFIG="$candidate"; break; fi
+    done
+  fi
+  echo "deps root $DEPS: $(ls "$pcdir" | wc -l) .pc files; headers: $(ls "$inc" | paste -sd' ');" \
+       "$linked runtime libraries the machine lacks linked into $libdir"
+  [ -e "$inc/ffnvcodec" ] || echo "warning: no ffnvcodec headers under $DEPS/usr/include or gpu-vectors/include"
+fi
+if [ -z "${PKG_CONFIG:-}" ]; then PKG_CONFIG="$(command -v pkg-config || true)"; fi
+if [ -z "$PKG_CONFIG" ]; then
+  echo "no pkg-config on this machine or under $DEPS/usr/bin (carry Debian's pkgconf)"
+  note "build: FAILED (no pkg-config)"
+  finish 1
+fi
+cmake_extra+=("-DPKG_CONFIG_EXECUTABLE=$PKG_CONFIG")
+"$PKG_CONFIG" --modversion libavcodec libavutil libswscale | paste -sd' ' | sed 's/^/libavcodec libavutil libswscale: /' ||
+  { note "build: FAILED (pkg-config finds no FFmpeg under $DEPS)"; finish 1; }
+
+# ---- build ---------------------------------------------------------------------------------
+step "build videohw._core"
+build="${VIDEOHW_GPU_BUILD:-build-gpu-py}"
+site=/tmp/videohw-site
+pybind11_dir="$("$PYTHON" -m pybind11 --cmakedir)"
+if cmake -S . -B "$build" -DVIDEOHW_BUILD_PYTHON=ON -DCMAKE_BUILD_TYPE=Release \
+     -DPython_EXECUTABLE="$(command -v "$PYTHON")" -Dpybind11_DIR="$pybind11_dir" \
+     "${cmake_extra[@]}" > /tmp/videohw-gpu-configure.log 2>&1 &&
+   cmake --build "$build" -j"$jobs_n" > /tmp/videohw-gpu-build.log 2>&1; then
+  rm -rf "$site" && mkdir -p "$site/videohw"
+  cp python/videohw/*.py "$site/videohw/"
+  cp "$build"/cpp/_core*.so "$site/videohw/"
+  grep -E "NVDEC|nvcc" /tmp/videohw-gpu-configure.log | sed 's/^-- //'
+  if (cd /tmp && PYTHONPATH="$site" "$PYTHON" -c "import videohw; print('videohw', videohw.__version__, 'from', videohw.__file__)"); then
+    note "build: ok"
+  else
+    note "build: FAILED (the module does not import)"
+    finish 1
+  fi
+else
+  tail -40 /tmp/videohw-gpu-configure.log /tmp/videohw-gpu-build.log
+  note "build: FAILED (see above)"
+  finish 1
+fi
+export PYTHONPATH="$site"
+
+# ---- PyNvVideoCodec from carried wheels ------------------------------------------------------
+step "PyNvVideoCodec wheel"
+if ls .whl/*.whl >/dev/null 2>&1; then
+  if "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+       --target /tmp/site .whl/*.whl; then
+    export PYTHONPATH="$site:/tmp/site"
+    ls .whl/*.whl | xargs -n1 basename
+  else
+    note "pynvvideocodec: wheel did not install (bench runs without it)"
+  fi
+else
+  echo "no .whl/*.whl: the benchmark reports PyNvVideoCodec as skipped"
+  note "pynvvideocodec: no wheel carried"
+fi
+
+if [ "$have_gpu" = 0 ]; then
+  note "gpu: none here -- NVDEC check, GPU tests and NVDEC benchmark rows cannot run"
+fi
+
+# ---- 1. the C++ NVDEC check ------------------------------------------------------------------
+step "tests/gpu/run_gpu_check.sh gpu-vectors"
+if [ "$have_gpu" = 0 ]; then
+  note "nvdec_check: not run (no GPU)"
+elif [ -d gpu-vectors ]; then
+  timeout 180 bash tests/gpu/run_gpu_check.sh gpu-vectors /tmp/videohw-gpu-check 2>&1 |
+    tee /tmp/videohw-gpu-check.log
+  rc=${PIPESTATUS[0]}
+  line="$(grep -E '^SUMMARY' /tmp/videohw-gpu-check.log | tail -1)"
+  case $rc in
+    0) note "nvdec_check: ok ${line}" ;;
+    2) note "nvdec_check: NVDEC unavailable (exit 2) ${line}" ;;
+    *) note "nvdec_check: FAILED (exit $rc) ${line}" ;;
+  esac
+else
+  note "nvdec_check: not run (no gpu-vectors/: make it with tests/gpu/make_vectors.sh and carry it)"
+fi
+
+# ---- 2. pytest -------------------------------------------------------------------------------
+pytest_summary() {  # the last "N passed, M skipped ..." line of a pytest log
+  grep -E '(passed|failed|error|skipped|deselected)' "$1" | grep -E '^=*\s*[0-9]' | tail -1 | tr -d '='
+}
+step "pytest -m gpu (test_nvdec_gpu.py, test_nvidia_backend.py)"
+(cd tests/py && timeout 240 "$PYTHON" -m pytest -p no:cacheprovider -q -rsf -m gpu \
+   test_nvdec_gpu.py test_nvidia_backend.py) 2>&1 | tee /tmp/videohw-pytest-gpu.log
+rc=${PIPESTATUS[0]}
+note "pytest gpu: $([ "$rc" = 0 ] && echo ok || echo "FAILED (exit $rc)") -- $(pytest_summary /tmp/videohw-pytest-gpu.log)"
+step "pytest test_cuda_array.py"
+(cd tests/py && timeout 60 "$PYTHON" -m pytest -p no:cacheprovider -q test_cuda_array.py) 2>&1 |
+  tee /tmp/videohw-pytest-cai.log
+rc=${PIPESTATUS[0]}
+note "pytest cuda_array: $([ "$rc" = 0 ] && echo ok || echo "FAILED (exit $rc)") -- $(pytest_summary /tmp/videohw-pytest-cai.log)"
+
+# ---- 3. the benchmark ------------------------------------------------------------------------
+step "bench/decode_vs_peers.py"
+bench_json="${OUT:-/tmp}/decode_bench.json"
+timeout 300 "$PYTHON" bench/decode_vs_peers.py --frames "${VIDEOHW_BENCH_FRAMES:-300}" \
+  --repeats "${VIDEOHW_BENCH_REPEATS:-3}" --parallel "${VIDEOHW_BENCH_PARALLEL:-1,2,4,8}" \
+  --json "$bench_json" 2>&1 | tee /tmp/videohw-bench.log
+rc=${PIPESTATUS[0]}
+note "bench: $([ "$rc" = 0 ] && echo "ok ($bench_json)" || echo "FAILED (exit $rc)")"
+while IFS= read -r l; do note "  $l"; done < <(sed -n '/^== decode:/,$p' /tmp/videohw-bench.log | grep -vE '^\s*$')
+
+failed=0
+for line in "${summary[@]}"; do [[ "$line" == *FAILED* ]] && failed=1; done
+finish "$failed"
+}
+
+if [ -n "${OUT:-}" ]; then
+  mkdir -p "$OUT"
+  main "$@" 2>&1 | tee "$OUT/gpu_run.log"
+  exit "${PIPESTATUS[0]}"
+fi
+main "$@"

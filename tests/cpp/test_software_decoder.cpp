@@ -1,0 +1,387 @@
+// software/: the libavcodec decode adapter through the DecoderBackend interface, and
+// session/decode_session on top of it. Streams come from the software encoder.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "contract/errors.hpp"
+#include "contract/frame_layout.hpp"
+#include "session/decode_session.hpp"
+#include "software/software_decode_provider.hpp"
+#include "software/software_decoder.hpp"
+#include "software/software_encoder.hpp"
+#include "support/frames.hpp"
+
+extern "C" {
+#include <libavutil/log.h>
+}
+
+using namespace videohw;
+
+namespace {
+
+std::string codec_name(const ::testing::TestParamInfo<Codec>& info) {
+  return to_string(info.param);
+}
+
+struct StreamSpec {
+  int width = 64, height = 48, frames = 12, gop = 4, b_frames = 0;
+  int first_pts = 0;
+};
+
+// Encoded packets (decode order) of `spec` made by the software encoder.
+std::vector<EncodedPacket> encode(Codec codec, const StreamSpec& spec) {
+  av_log_set_level(AV_LOG_ERROR);
+  auto c = vhtest::small_config(codec, spec.width, spec.height);
+  c.gop_length = spec.gop;
+  c.b_frames = spec.b_frames;
+  c.frame_interval_p = spec.b_frames + 1;
+  software::SoftwareEncoder encoder(c, SoftwareEncodeConfig{});
+  std::vector<EncodedPacket> out;
+  for (int i = 0; i < spec.frames; ++i) {
+    const auto f = vhtest::pattern_frame(PixelFormat::I420, spec.width, spec.height, i);
+    FrameOptions o;
+    o.pts = spec.first_pts + i;
+    encoder.encode(describe_frame(f.format, f.width, f.height, f.data(), f.size(), f.pitch), o,
+                   out);
+  }
+  encoder.finish(out);
+  return out;
+}
+
+std::vector<uint8_t> join(const std::vector<EncodedPacket>& packets) {
+  std::vector<uint8_t> out;
+  for (const auto& p : packets) out.insert(out.end(), p.data.begin(), p.data.end());
+  return out;
+}
+
+std::unique_ptr<DecoderBackend> make_decoder(Codec codec,
+                                             DecodeOutputMode mode = DecodeOutputMode::MetadataOnly) {
+  CommonDecodeConfig c;
+  c.codec = codec;
+  c.output = mode;
+  return software::SoftwareDecoderProvider(SoftwareDecodeConfig{}).create(c);
+}
+
+// One access unit per push, with its pts.
+std::vector<DecodedFrame> decode_packets(DecoderBackend& decoder,
+                                         const std::vector<EncodedPacket>& packets) {
+  std::vector<DecodedFrame> out;
+  for (const auto& p : packets) decoder.decode(p.data.data(), p.data.size(), p.pts, out);
+  decoder.flush(out);
+  return out;
+}
+
+std::vector<DecodedFrame> decode_in_chunks(DecoderBackend& decoder,
+                                           const std::vector<uint8_t>& stream, size_t chunk) {
+  std::vector<DecodedFrame> out;
+  for (size_t at = 0; at < stream.size(); at += chunk)
+    decoder.decode(stream.data() + at, std::min(chunk, stream.size() - at), std::nullopt, out);
+  decoder.flush(out);
+  return out;
+}
+
+std::vector<int64_t> pts_of(const std::vector<DecodedFrame>& frames) {
+  std::vector<int64_t> v;
+  for (const auto& f : frames) v.push_back(f.pts.value_or(-1));
+  return v;
+}
+
+std::vector<int64_t> keyframe_pts(const std::vector<DecodedFrame>& frames) {
+  std::vector<int64_t> v;
+  for (const auto& f : frames)
+    if (f.is_keyframe) v.push_back(f.pts.value_or(-1));
+  return v;
+}
+
+std::vector<uint8_t> plane_bytes(const DecodedFrame& f) {
+  std::vector<uint8_t> out;
+  for (const auto& p : f.planes)
+    for (int row = 0; row < p.height; ++row)
+      out.insert(out.end(), p.data + size_t(row) * p.pitch,
+                 p.data + size_t(row) * p.pitch + p.width_bytes);
+  return out;
+}
+
+std::vector<int64_t> range(int64_t first, int64_t count) {
+  std::vector<int64_t> v;
+  for (int64_t i = 0; i < count; ++i) v.push_back(first + i);
+  return v;
+}
+
+class SoftwareDecoderTest : public ::testing::TestWithParam<Codec> {};
+
+TEST_P(SoftwareDecoderTest, DecodesEveryFrameInPresentationOrderWithItsPts) {
+  const auto packets = encode(GetParam(), {64, 48, 12, 4, 2});
+  auto decoder = make_decoder(GetParam());
+  const auto frames = decode_packets(*decoder, packets);
+  EXPECT_EQ(pts_of(frames), range(0, 12));
+  for (const auto& f : frames) {
+    EXPECT_EQ(f.width, 64);
+    EXPECT_EQ(f.height, 48);
+    EXPECT_FALSE(f.damaged);
+  }
+}
+
+TEST_P(SoftwareDecoderTest, KeyframeFlagsFollowTheGop) {
+  const auto packets = encode(GetParam(), {64, 48, 12, 4, 0});
+  auto decoder = make_decoder(GetParam());
+  EXPECT_EQ(keyframe_pts(decode_packets(*decoder, packets)), (std::vector<int64_t>{0, 4, 8}));
+}
+
+TEST_P(SoftwareDecoderTest, OneByteChunksGiveTheSamePicturesAsOnePush) {
+  const auto stream = join(encode(GetParam(), {64, 48, 10, 5, 1}));
+  auto whole = make_decoder(GetParam(), DecodeOutputMode::NativeSurface);
+  auto bytes = make_decoder(GetParam(), DecodeOutputMode::NativeSurface);
+  const auto a = decode_in_chunks(*whole, stream, stream.size());
+  const auto b = decode_in_chunks(*bytes, stream, 1);
+  ASSERT_EQ(a.size(), 10u);
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].is_keyframe, b[i].is_keyframe) << "frame " << i;
+    EXPECT_EQ(plane_bytes(a[i]), plane_bytes(b[i])) << "frame " << i;
+  }
+}
+
+TEST_P(SoftwareDecoderTest, SizeChangeMidStreamKeepsTheSameDecoder) {
+  auto stream = join(encode(GetParam(), {64, 48, 6, 6, 0}));
+  const auto second = join(encode(GetParam(), {96, 64, 6, 6, 0, 6}));
+  stream.insert(stream.end(), second.begin(), second.end());
+  auto decoder = make_decoder(GetParam(), DecodeOutputMode::CpuRgb);
+  const auto frames = decode_in_chunks(*decoder, stream, 1000);
+  ASSERT_EQ(frames.size(), 12u);
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const int w = i < 6 ? 64 : 96, h = i < 6 ? 48 : 64;
+    EXPECT_EQ(frames[i].width, w) << "frame " << i;
+    EXPECT_EQ(frames[i].planes.at(0).width_bytes, w * 3) << "frame " << i;
+    EXPECT_EQ(frames[i].planes.at(0).height, h) << "frame " << i;
+  }
+  EXPECT_EQ(decoder->stats().decoder_opens, 1);
+  EXPECT_EQ(decoder->stats().size_changes, 1);
+}
+
+TEST_P(SoftwareDecoderTest, MetadataOnlyFramesCarryNoPixels) {
+  auto decoder = make_decoder(GetParam());
+  const auto frames = decode_packets(*decoder, encode(GetParam(), {64, 48, 3, 3, 0}));
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_TRUE(frames[0].planes.empty());
+  EXPECT_EQ(frames[0].owner, nullptr);
+  EXPECT_EQ(decoder->stats().convert_ns, 0);
+}
+
+TEST_P(SoftwareDecoderTest, NativePlanesAreYuv420pAndOutliveTheDecoder) {
+  auto decoder = make_decoder(GetParam(), DecodeOutputMode::NativeSurface);
+  const auto frames = decode_packets(*decoder, encode(GetParam(), {64, 48, 4, 4, 0}));
+  const auto before = plane_bytes(frames.back());
+  decoder.reset();  // the frames hold their own references to the decoder's buffers
+  ASSERT_EQ(frames.back().planes.size(), 3u);
+  EXPECT_EQ(frames.back().pixel_format, "yuv420p");
+  EXPECT_EQ(frames.back().planes[1].height, 24);
+  EXPECT_EQ(plane_bytes(frames.back()), before);
+}
+
+TEST_P(SoftwareDecoderTest, FlushKeepsTheDecoderUsable) {
+  const auto packets = encode(GetParam(), {64, 48, 5, 5, 1});
+  auto decoder = make_decoder(GetParam());
+  EXPECT_EQ(decode_packets(*decoder, packets).size(), 5u);
+  EXPECT_EQ(decode_packets(*decoder, packets).size(), 5u);
+  EXPECT_EQ(decoder->stats().decoder_opens, 1);
+}
+
+TEST_P(SoftwareDecoderTest, FlushWithNothingPushedGivesNothing) {
+  auto decoder = make_decoder(GetParam());
+  std::vector<DecodedFrame> out;
+  decoder->flush(out);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST_P(SoftwareDecoderTest, GarbageNeverCrashesAndGivesNoPicture) {
+  std::mt19937 rng(7);
+  std::vector<uint8_t> garbage(64 * 1024);
+  for (auto& b : garbage) b = uint8_t(rng());
+  auto decoder = make_decoder(GetParam(), DecodeOutputMode::CpuRgb);
+  std::vector<DecodedFrame> out;
+  for (size_t at = 0; at < garbage.size(); at += 4096) {
+    try {
+      decoder->decode(garbage.data() + at, 4096, std::nullopt, out);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Decode) << e.what();
+    }
+  }
+  try {
+    decoder->flush(out);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Decode) << e.what();
+  }
+  EXPECT_TRUE(out.empty());
+}
+
+// Picture 5 (a P picture of the second GOP) loses the second half of its slice data, as a
+// lost network packet would leave it.
+std::vector<EncodedPacket> with_cut_picture(std::vector<EncodedPacket> packets) {
+  auto& victim = packets.at(5).data;
+  victim.resize(victim.size() / 2);
+  return packets;
+}
+
+// Decodes one access unit per push; a DecodeError is allowed, anything else fails.
+std::vector<DecodedFrame> decode_tolerant(DecoderBackend& decoder,
+                                          const std::vector<EncodedPacket>& packets) {
+  std::vector<DecodedFrame> frames;
+  for (const auto& p : packets) {
+    try {
+      decoder.decode(p.data.data(), p.data.size(), p.pts, frames);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Decode) << e.what();
+    }
+  }
+  decoder.flush(frames);
+  return frames;
+}
+
+TEST_P(SoftwareDecoderTest, CorruptPictureRecoversBitExactAtTheNextIdr) {
+  const auto packets = encode(GetParam(), {128, 96, 12, 4, 0});
+  auto clean_decoder = make_decoder(GetParam(), DecodeOutputMode::NativeSurface);
+  const auto clean = decode_packets(*clean_decoder, packets);
+  auto decoder = make_decoder(GetParam(), DecodeOutputMode::NativeSurface);
+  const auto frames = decode_tolerant(*decoder, with_cut_picture(packets));
+  std::vector<int64_t> tail;
+  for (const auto& f : frames) {
+    const int64_t pts = f.pts.value_or(-1);
+    if (pts < 8) continue;
+    tail.push_back(pts);
+    EXPECT_FALSE(f.damaged) << "pts " << pts;
+    EXPECT_EQ(plane_bytes(f), plane_bytes(clean.at(size_t(pts)))) << "pts " << pts;
+  }
+  EXPECT_EQ(tail, range(8, 4));
+}
+
+// libavcodec's H.264 decoder reports concealment; its HEVC decoder (FFmpeg 5.1) conceals
+// silently, so this is an H.264 guarantee only (docs/decode.md).
+TEST(SoftwareDecoderH264, CorruptPictureAndItsDependentsAreFlaggedDamaged) {
+  auto decoder = make_decoder(Codec::H264);
+  const auto frames = decode_tolerant(*decoder, with_cut_picture(encode(Codec::H264, {128, 96, 12, 4, 0})));
+  ASSERT_EQ(frames.size(), 12u);
+  for (const auto& f : frames) {
+    const int64_t pts = f.pts.value_or(-1);
+    EXPECT_EQ(f.damaged, pts >= 5 && pts < 8) << "pts " << pts;
+  }
+}
+
+TEST_P(SoftwareDecoderTest, TruncatedStreamGivesThePicturesBeforeTheCut) {
+  const auto packets = encode(GetParam(), {64, 48, 6, 6, 0});
+  std::vector<uint8_t> stream;
+  for (size_t i = 0; i < 4; ++i)
+    stream.insert(stream.end(), packets[i].data.begin(), packets[i].data.end());
+  stream.insert(stream.end(), packets[4].data.begin(),
+                packets[4].data.begin() + packets[4].data.size() / 3);
+  auto decoder = make_decoder(GetParam());
+  std::vector<DecodedFrame> frames;
+  try {
+    frames = decode_in_chunks(*decoder, stream, 512);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Decode);
+  }
+  ASSERT_GE(frames.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_FALSE(frames[i].damaged) << "frame " << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(Codecs, SoftwareDecoderTest, ::testing::Values(Codec::H264, Codec::HEVC),
+                         codec_name);
+
+TEST(SoftwareDecoderProvider, RefusesACodecItCannotDecode) {
+  CommonDecodeConfig c;
+  c.codec = Codec::AV1;
+  software::SoftwareDecoderProvider provider(SoftwareDecodeConfig{});
+  EXPECT_EQ(provider.config_problems(c).size(), 1u);
+  EXPECT_THROW(provider.create(c), UnsupportedConfig);
+}
+
+// ---- DecodeSession on the software provider ----------------------------------------------
+
+std::shared_ptr<const DecoderProvider> software_provider() {
+  return std::make_shared<software::SoftwareDecoderProvider>(SoftwareDecodeConfig{});
+}
+
+CommonDecodeConfig session_config(DecodeOutputMode mode = DecodeOutputMode::MetadataOnly) {
+  CommonDecodeConfig c;
+  c.output = mode;
+  return c;
+}
+
+ErrorKind kind_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const Error& e) {
+    return e.kind();
+  }
+  return ErrorKind::Generic;
+}
+
+TEST(DecodeSession, SwitchFlushesTheOldGenerationAndStampsTheNewOne) {
+  const auto stream = join(encode(Codec::H264, {64, 48, 4, 4, 0}));
+  DecodeSession session(1, session_config(), software_provider());
+  session.push(1, stream.data(), stream.size(), std::nullopt);
+  const uint32_t next =
+      session.switch_to(1, session_config(DecodeOutputMode::CpuRgb), software_provider());
+  EXPECT_EQ(next, 2u);
+  session.push(next, stream.data(), stream.size(), std::nullopt);
+  auto frames = session.reap(next);
+  const auto rest = session.flush(next);
+  frames.insert(frames.end(), rest.begin(), rest.end());
+  ASSERT_EQ(frames.size(), 8u);
+  for (size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(frames[i].generation, i < 4 ? 1u : 2u) << "frame " << i;
+    EXPECT_EQ(frames[i].planes.size(), i < 4 ? 0u : 1u) << "frame " << i;
+  }
+}
+
+TEST(DecodeSession, StaleHandleIsRefused) {
+  DecodeSession session(1, session_config(), software_provider());
+  session.switch_to(1, session_config(DecodeOutputMode::CpuRgb), software_provider());
+  const uint8_t byte = 0;
+  EXPECT_EQ(kind_of([&] { session.push(1, &byte, 1, std::nullopt); }), ErrorKind::StaleSession);
+}
+
+TEST(DecodeSession, PushAfterCloseIsRefused) {
+  DecodeSession session(1, session_config(), software_provider());
+  session.close(1);
+  const uint8_t byte = 0;
+  EXPECT_EQ(kind_of([&] { session.push(1, &byte, 1, std::nullopt); }), ErrorKind::SessionClosed);
+}
+
+TEST(DecodeSession, FlushOfBytesWithoutAPictureRaisesDecodeError) {
+  const auto hevc = join(encode(Codec::HEVC, {64, 48, 4, 4, 0}));
+  DecodeSession session(1, session_config(), software_provider());  // an h264 session
+  // The push may already refuse the data; the flush must, since no picture came out.
+  const ErrorKind push = kind_of([&] { session.push(1, hevc.data(), hevc.size(), std::nullopt); });
+  EXPECT_TRUE(push == ErrorKind::Generic || push == ErrorKind::Decode);
+  EXPECT_EQ(kind_of([&] { session.flush(1); }), ErrorKind::Decode);
+  // ... and the session goes on decoding the right codec afterwards.
+  const auto h264 = join(encode(Codec::H264, {64, 48, 4, 4, 0}));
+  session.push(1, h264.data(), h264.size(), std::nullopt);
+  EXPECT_EQ(session.flush(1).size(), 4u);
+}
+
+TEST(DecodeSession, TelemetryCountsFramesSizesAndBytes) {
+  const auto stream = join(encode(Codec::H264, {64, 48, 4, 4, 0}));
+  DecodeSession session(1, session_config(), software_provider());
+  session.push(1, stream.data(), stream.size(), std::nullopt);
+  session.flush(1);
+  std::map<std::string, TelemetryValue> t;
+  for (const auto& [k, v] : session.telemetry()) t[k] = v;
+  EXPECT_EQ(std::get<int64_t>(t.at("frames_decoded")), 4);
+  EXPECT_EQ(std::get<int64_t>(t.at("bytes_in")), int64_t(stream.size()));
+  EXPECT_EQ(std::get<std::string>(t.at("sizes_seen")), "64x48");
+  EXPECT_EQ(std::get<int64_t>(t.at("session_inits")), 1);
+}
+
+}  // namespace

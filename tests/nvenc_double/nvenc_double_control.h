@@ -1,0 +1,62 @@
+/* Test-only control surface of the NVENC and CUDA driver doubles.
+ *
+ * The adapter under test never sees these: it reaches the doubles only through
+ * VIDEOHW_NVENC_LIBRARY / VIDEOHW_CUDA_LIBRARY and NVIDIA's own entry points. Tests dlopen the
+ * same paths (the loaded copy is shared, so state is shared) and dlsym the functions below.
+ *
+ * Every returned string is a snapshot owned by the double; it stays valid until the next call
+ * of the same function from any thread. Every function is thread-safe.
+ */
+#ifndef VIDEOHW_NVENC_DOUBLE_CONTROL_H
+#define VIDEOHW_NVENC_DOUBLE_CONTROL_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- libvideohw_nvenc_double.so ------------------------------------------------------- */
+
+/* Forgets every session, buffer, log line, violation and fault, then re-reads the
+ * VIDEOHW_NVENC_DOUBLE_* environment variables (as NvEncodeAPICreateInstance also does).
+ * Handles from before the reset become unknown handles. */
+void videohw_nvenc_double_reset(void);
+
+/* Replaces the fault list, with the syntax of VIDEOHW_NVENC_DOUBLE_FAULTS:
+ * comma-separated names from open, initialize, reconfigure, create_input, create_bitstream,
+ * encode, lock_bitstream, lock_input; "name" fails every call of that function, "name@N" only
+ * its N-th call (1-based, counted from this call). NULL or "" clears the faults.
+ * Returns 0 on success, -1 when the list has an unknown name (nothing is changed then). */
+int videohw_nvenc_double_set_faults(const char* faults);
+
+/* One line per API call, oldest first: "<function> <key=value args> -> <NVENCSTATUS name>". */
+const char* videohw_nvenc_double_call_log(void);
+
+/* One line per broken API rule (see docs/nvenc_double.md); "" when none. */
+const char* videohw_nvenc_double_violations(void);
+
+/* Encoders opened and not yet destroyed. */
+int videohw_nvenc_double_open_sessions(void);
+
+/* ---- libvideohw_cuda_double.so -------------------------------------------------------- */
+
+/* Forgets contexts, log and faults; re-reads VIDEOHW_CUDA_DOUBLE_* variables. */
+void videohw_cuda_double_reset(void);
+
+/* Fault list with the syntax above; names: init, ctx_create. Returns 0, or -1 on a bad name. */
+int videohw_cuda_double_set_faults(const char* faults);
+
+/* One line per CUDA call: "<function> <args> -> <CUresult name>". */
+const char* videohw_cuda_double_call_log(void);
+
+/* Contexts created and not yet destroyed. */
+int videohw_cuda_double_live_contexts(void);
+
+/* 1 when ctx was returned by cuCtxCreate_v2 and not destroyed since; the NVENC double calls
+ * this to check the device handed to nvEncOpenEncodeSessionEx. */
+int videohw_cuda_double_context_is_live(const void* ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIDEOHW_NVENC_DOUBLE_CONTROL_H */
