@@ -349,10 +349,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         nvidia, nv_skip = None, f"NVDEC unavailable: {e}"
     software = vh.SessionController("software")
 
-    def nv_prepare(stream, mode):
+    def nv_prepare(stream, mode, own_controller=False):
+        """``own_controller``: a controller per session (the parallel run), so sessions share
+        nothing above the driver, as PyNvVideoCodec's decoders don't."""
         if nvidia is None:
             raise Skip(nv_skip)
-        return videohw_runner(lambda: nvidia, stream, mode)
+        return videohw_runner(nvidia_decode_controller if own_controller else (lambda: nvidia),
+                              stream, mode)
 
     rows: list[Row] = []
     for stream in streams:
@@ -378,7 +381,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     parallel: list[dict] = []
     for stream in streams if counts else []:
-        for tool, make in (("videohw-nvdec", lambda: nv_prepare(stream, "native")),
+        for tool, make in (("videohw-nvdec", lambda: nv_prepare(stream, "native", True)),
                            ("pynvvideocodec", lambda: pnvc_runner(stream, "native"))):
             for n in counts:
                 entry = {"codec": stream.codec, "tool": tool, "sessions": n}

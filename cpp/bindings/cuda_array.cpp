@@ -9,13 +9,14 @@
 // be finished (or synchronised) before the last tensor or frame referring to them is dropped.
 #include "bindings/cuda_array.hpp"
 
+#include <cstdio>
+
 #include <pybind11/stl.h>
 
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,12 @@ void dlpack_capsule_destructor(PyObject* capsule) {
   else
     PyErr_WriteUnraisable(capsule);
   PyErr_Restore(type, value, traceback);
+}
+
+std::string hex_address(uintptr_t address) {
+  char text[2 + 2 * sizeof(uintptr_t) + 1];
+  std::snprintf(text, sizeof(text), "0x%llx", static_cast<unsigned long long>(address));
+  return text;
 }
 
 // ---- the Python objects
@@ -168,12 +175,12 @@ class CudaArray {
   }
 
   std::string repr() const {
-    std::ostringstream out;
-    out << "CudaArray(shape=(";
-    for (size_t i = 0; i < shape_.size(); ++i) out << (i ? ", " : "") << shape_[i];
-    out << (shape_.size() == 1 ? ",)" : ")") << ", uint8, cuda:" << device_id_ << ", ptr=0x"
-        << std::hex << ptr_ << ")";
-    return out.str();
+    std::string shape;
+    for (size_t i = 0; i < shape_.size(); ++i)
+      shape += (i ? ", " : "") + std::to_string(shape_[i]);
+    if (shape_.size() == 1) shape += ",";
+    return "CudaArray(shape=(" + shape + "), uint8, cuda:" + std::to_string(device_id_) +
+           ", ptr=" + hex_address(ptr_) + ")";
   }
 
  protected:
@@ -211,10 +218,9 @@ class Nv12Surface : public CudaArray {
   }
 
   std::string repr() const {
-    std::ostringstream out;
-    out << "Nv12Surface(" << width_ << "x" << height_ << ", pitch=" << pitch_ << ", cuda:"
-        << device_id_ << ", ptr=0x" << std::hex << ptr_ << ")";
-    return out.str();
+    return "Nv12Surface(" + std::to_string(width_) + "x" + std::to_string(height_) +
+           ", pitch=" + std::to_string(pitch_) + ", cuda:" + std::to_string(device_id_) +
+           ", ptr=" + hex_address(ptr_) + ")";
   }
 
  private:

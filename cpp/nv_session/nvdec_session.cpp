@@ -226,6 +226,7 @@ void NvDecodeSession::create_decoder(const CUVIDEOFORMAT& f, int surfaces) {
   width_ = static_cast<int>(info.ulTargetWidth);
   height_ = static_cast<int>(info.ulTargetHeight);
   keyframe_by_surface_.assign(static_cast<size_t>(surfaces), 0);
+  pts_by_surface_.assign(static_cast<size_t>(surfaces), std::nullopt);
   ++stats_.decoder_opens;
   ++nv_stats_.decoders_created;
 }
@@ -269,6 +270,13 @@ int NvDecodeSession::handle_decode(CUVIDPICPARAMS& picture) {
     keyframe_by_surface_[index] =
         config_.codec == Codec::HEVC ? picture.CodecSpecific.hevc.IrapPicFlag != 0
                                      : h264_idr(picture);
+  std::optional<int64_t> pts;
+  if (!pending_pts_.empty()) {
+    pts = pending_pts_.front();
+    pending_pts_.pop_front();
+  }
+  if (index >= 0 && static_cast<size_t>(index) < pts_by_surface_.size())
+    pts_by_surface_[index] = pts;
   ++stats_.access_units;
   const CUresult r = context_->driver().cuvidDecodePicture(decoder_, &picture);
   if (r != CUDA_SUCCESS) {
@@ -285,14 +293,9 @@ int NvDecodeSession::handle_display(const CUVIDPARSERDISPINFO& info) {
   frame.height = height_;
   frame.color = color_;
   frame.output = config_.output;
-  if (info.timestamp != 0) {
-    const auto it = pts_by_id_.find(info.timestamp);
-    if (it != pts_by_id_.end()) {
-      frame.pts = it->second;
-      pts_by_id_.erase(it);
-    }
-  }
   const int index = info.picture_index;
+  if (index >= 0 && static_cast<size_t>(index) < pts_by_surface_.size())
+    frame.pts = pts_by_surface_[index];
   if (index >= 0 && static_cast<size_t>(index) < keyframe_by_surface_.size())
     frame.is_keyframe = keyframe_by_surface_[index] != 0;
 
@@ -417,13 +420,11 @@ void NvDecodeSession::decode(const uint8_t* data, size_t size, std::optional<int
   if (size == 0) return;
   stats_.bytes_in += static_cast<int64_t>(size);
   unsigned long flags = 0;
-  int64_t timestamp = 0;
+  const int64_t timestamp = 0;
   if (pts) {
-    timestamp = next_timestamp_id_++;
-    pts_by_id_[timestamp] = *pts;
-    // Ids of pictures that never showed up (dropped, damaged) must not pile up.
-    while (pts_by_id_.size() > 512) pts_by_id_.erase(pts_by_id_.begin());
-    flags |= CUVID_PKT_TIMESTAMP;
+    pending_pts_.push_back(*pts);
+    // pts of pushes that held no picture (garbage) must not pile up.
+    while (pending_pts_.size() > 512) pending_pts_.pop_front();
   }
   if (config_.low_latency && is_single_access_unit(data, size, config_.codec))
     flags |= CUVID_PKT_ENDOFPICTURE;
@@ -435,7 +436,7 @@ void NvDecodeSession::flush(std::vector<DecodedFrame>& out) {
   if (!pushed_since_flush_) return;
   pushed_since_flush_ = false;
   parse(nullptr, 0, CUVID_PKT_ENDOFSTREAM | CUVID_PKT_NOTIFY_EOS, 0, out);
-  pts_by_id_.clear();
+  pending_pts_.clear();
 }
 
 void NvDecodeSession::reconfigure(const CommonDecodeConfig& to) {

@@ -26,7 +26,9 @@
 
 #include <cstdint>
 #include <exception>
+#include <deque>
 #include <map>
+#include <optional>
 #include <memory>
 #include <vector>
 
@@ -95,8 +97,11 @@ class NvDecodeSession final : public DecoderBackend {
   ColorInfo color_;
 
   // Parser timestamps are ids (1, 2, ...) standing for the caller's pts; 0 means "none".
-  int64_t next_timestamp_id_ = 1;
-  std::map<int64_t, int64_t> pts_by_id_;
+  // pts are matched to pictures in decode order (the parser's display timestamps came back
+  // in decode order with B-frames on the H200's driver): each push with a pts queues it, each
+  // decoded picture takes the oldest, and its display reports the one of its surface.
+  std::deque<int64_t> pending_pts_;
+  std::vector<std::optional<int64_t>> pts_by_surface_;
   std::vector<uint8_t> keyframe_by_surface_;  // from the decode callback, by CurrPicIdx
 
   std::vector<DecodedFrame>* out_ = nullptr;  // where display callbacks put frames

@@ -20,7 +20,7 @@ from .contract import (
     Capabilities,
 )
 from .decoding import DecodeControls
-from .errors import ConfigError, InvalidFrameError
+from .errors import BackendUnavailableError, ConfigError, InvalidFrameError, VideoHwError
 
 log = logging.getLogger("videohw")
 
@@ -36,6 +36,13 @@ _fallbacks_logged: set[str] = set()
 def available_backends() -> dict[str, Optional[str]]:
     """Encode backends of this build: name -> None when usable here, else why not."""
     return {name: (reason or None) for name, reason in _core.encode_backend_availability().items()}
+
+
+def _nvidia_decode_usable() -> bool:
+    try:
+        return _core.resolve_decode_backend("nvidia")[0] == "nvidia"
+    except VideoHwError:
+        return False
 
 
 class SessionController(DecodeControls):
@@ -55,9 +62,18 @@ class SessionController(DecodeControls):
             _fallbacks_logged.add(self._fallback_reason)
             log.warning("videohw: backend 'auto' uses %s (%s)", self._backend,
                         self._fallback_reason)
-        # Fails now, with the cause, if the backend cannot be used on this machine.
-        self._default_provider = _core.make_encoder_provider(
-            self._backend, _convert.software_encode_config(SoftwareEncodeConfig()))
+        # Fails now, with the cause, if the backend cannot be used on this machine -- unless
+        # it can still decode: an NVDEC-only GPU (H100/H200) is a usable "nvidia" backend
+        # whose encode calls raise the NVENC cause.
+        self._encode_unavailable: Optional[BackendUnavailableError] = None
+        try:
+            self._default_provider = _core.make_encoder_provider(
+                self._backend, _convert.software_encode_config(SoftwareEncodeConfig()))
+        except BackendUnavailableError as exc:
+            if backend != "nvidia" or not _nvidia_decode_usable():
+                raise
+            self._encode_unavailable = exc
+            self._default_provider = None
         self._manager = _core.SessionManager()
         self._warned_foreign_config = False
         self._nvidia_providers: dict[NvidiaEncodeConfig, Any] = {}
@@ -77,7 +93,14 @@ class SessionController(DecodeControls):
         """Why ``"auto"`` did not pick NVIDIA, or None."""
         return self._fallback_reason
 
+    def _check_encode_usable(self) -> None:
+        if self._encode_unavailable is not None:
+            raise BackendUnavailableError(
+                f"the {self._backend} backend cannot encode here: {self._encode_unavailable} "
+                "(decode sessions work; use backend='auto' or 'software' to encode)")
+
     def capabilities(self, codec: Union[Codec, str]) -> Capabilities:
+        self._check_encode_usable()
         return _convert.capabilities(self._default_provider.capabilities(
             _convert._core_enum(_core.Codec, Codec(codec))))
 
@@ -98,6 +121,7 @@ class SessionController(DecodeControls):
         return self._provider_wrapper(provider) if self._provider_wrapper else provider
 
     def _unwrapped_provider_for(self, backend_config: BackendConfig) -> Any:
+        self._check_encode_usable()
         if backend_config is None:
             return self._default_provider
         own_type = _BACKEND_CONFIG_TYPES.get(self._backend)

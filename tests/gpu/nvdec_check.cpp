@@ -55,7 +55,9 @@ Vector load(const std::string& dir, const std::string& name, const std::string& 
   v.codec = codec == "hevc" ? Codec::HEVC : Codec::H264;
   v.stream = read_file(dir + "/" + name + "." + codec);
   v.nv12 = read_file(dir + "/" + name + ".nv12");
-  v.rgb = read_file(dir + "/" + name + ".rgb");
+  // The RGB reference is optional: the largest ones may be left behind to fit the
+  // carried tree; the Python GPU tests compare RGB against the software decoder instead.
+  if (std::ifstream(dir + "/" + name + ".rgb").good()) v.rgb = read_file(dir + "/" + name + ".rgb");
   std::ifstream sizes(dir + "/" + name + ".sizes");
   int w, h;
   while (sizes >> w >> h) v.sizes.push_back({w, h});
@@ -165,6 +167,10 @@ void check_native(const Vector& v, const NvdecContext& ctx) {
 }
 
 void check_rgb(const Vector& v) {
+  if (v.rgb.empty()) {
+    std::printf("SKIP %s rgb: no reference carried\n", v.name.c_str());
+    return;
+  }
   const Run r = decode(v, DecodeOutputMode::CpuRgb, 4096);
   std::string problem = sizes_problem(v, r);
   size_t offset = 0;

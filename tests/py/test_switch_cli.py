@@ -441,9 +441,10 @@ def test_verify_segments_fails_when_the_files_do_not_match_the_plan(three_segmen
 
 def test_verify_segments_fails_on_a_packet_in_the_wrong_segment(three_segments):
     plan, segments = three_segments
-    moved = [dataclasses.replace(segments[0], packet_generations=segments[0].packet_generations
-                                 + [(10, 2)]),
-             dataclasses.replace(segments[1], packet_generations=segments[1].packet_generations[1:]),
+    first, second = segments[0].packet_generations, segments[1].packet_generations
+    # frame 10's packet (generation 2) written to segment 1 instead of segment 2
+    moved = [dataclasses.replace(segments[0], packet_generations=first + [second[0]]),
+             dataclasses.replace(segments[1], packet_generations=second[1:]),
              segments[2]]
     report = verify.verify_segments(moved, plan)
     failed = [c.name for c in report.checks if not c.ok]
