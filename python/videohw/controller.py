@@ -20,7 +20,7 @@ from .contract import (
     Capabilities,
 )
 from .decoding import DecodeControls
-from .errors import BackendUnavailableError, ConfigError, InvalidFrameError, VideoHwError
+from .errors import BackendUnavailableError, ConfigError, InvalidFrameError
 
 log = logging.getLogger("videohw")
 
@@ -39,10 +39,8 @@ def available_backends() -> dict[str, Optional[str]]:
 
 
 def _nvidia_decode_usable() -> bool:
-    try:
-        return _core.resolve_decode_backend("nvidia")[0] == "nvidia"
-    except VideoHwError:
-        return False
+    """NVDEC works here ("" or None is the availability map's "usable")."""
+    return not _core.decode_backend_availability().get("nvidia", "unknown")
 
 
 class SessionController(DecodeControls):
