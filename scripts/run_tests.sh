@@ -21,6 +21,9 @@ cmake -S . -B build-tests -DVIDEOHW_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDeb
 cmake --build build-tests
 ctest --test-dir build-tests --output-on-failure
 
+step "fuzz: the bitstream parsers, 20 s per target (scripts/run_fuzz.sh)"
+bash scripts/run_fuzz.sh 20
+
 step "Python tests (pytest, installed package)"
 # backend="nvidia" tests run on the NVENC / CUDA driver doubles the ctest build made; named
 # explicitly, so a missing double fails the run instead of skipping those tests.
