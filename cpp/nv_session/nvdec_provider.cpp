@@ -54,7 +54,8 @@ std::string nvidia_decode_unavailable_reason() {
   return reason;
 }
 
-NvdecProvider::NvdecProvider(NvidiaDecodeConfig config) : config_(config) {
+NvdecProvider::NvdecProvider(NvidiaDecodeConfig config, RgbTableSource rgb_tables)
+    : config_(config), rgb_tables_(std::move(rgb_tables)) {
   const std::string reason = nvidia_decode_unavailable_reason();
   if (!reason.empty()) throw Error(ErrorKind::BackendUnavailable, "nvidia decode backend: " + reason);
 }
@@ -95,7 +96,7 @@ std::vector<std::string> NvdecProvider::config_problems(const CommonDecodeConfig
 }
 
 std::unique_ptr<DecoderBackend> NvdecProvider::create(const CommonDecodeConfig& config) const {
-  return std::make_unique<NvDecodeSession>(config, config_);
+  return std::make_unique<NvDecodeSession>(config, config_, rgb_tables_);
 }
 
 bool NvdecProvider::can_reconfigure(const CommonDecodeConfig& from,

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "nv_session/nvdec_rgb_converter.hpp"
 #include "session/decoder_backend.hpp"
 
 namespace videohw::nv_session {
@@ -11,7 +12,8 @@ namespace videohw::nv_session {
 class NvdecProvider final : public DecoderProvider {
  public:
   // Throws BackendUnavailable with the cause when NVDEC cannot be used here.
-  explicit NvdecProvider(NvidiaDecodeConfig config);
+  // `rgb_tables`: the conversion CPU_RGB must reproduce (see NvdecRgbConverter).
+  explicit NvdecProvider(NvidiaDecodeConfig config, RgbTableSource rgb_tables = {});
 
   std::string name() const override { return "nvidia"; }
   DecodeCapabilities capabilities(Codec codec) const override;
@@ -23,6 +25,7 @@ class NvdecProvider final : public DecoderProvider {
 
  private:
   NvidiaDecodeConfig config_;
+  RgbTableSource rgb_tables_;
 };
 
 // "" when NVDEC decodes H.264 on device 0 here, else the cause: driver library missing,

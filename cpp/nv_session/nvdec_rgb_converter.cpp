@@ -41,8 +41,9 @@ std::string nvdec_rgb_unavailable_reason() {
   return nv12_to_rgb_ptx() ? "" : nv12_to_rgb_ptx_missing_reason();
 }
 
-NvdecRgbConverter::NvdecRgbConverter(std::shared_ptr<NvdecContext> context)
-    : context_(std::move(context)) {
+NvdecRgbConverter::NvdecRgbConverter(std::shared_ptr<NvdecContext> context,
+                                     RgbTableSource tables)
+    : context_(std::move(context)), tables_(std::move(tables)) {
   const char* ptx = nv12_to_rgb_ptx();
   if (!ptx)
     throw UnsupportedConfig({std::string("CommonDecodeConfig.output: CPU_RGB on nvidia: ") +
@@ -52,17 +53,43 @@ NvdecRgbConverter::NvdecRgbConverter(std::shared_ptr<NvdecContext> context)
   ContextScope scope(*context_);
   check_cuda(d.cuModuleLoadData(&module_, ptx), "cuModuleLoadData",
              "loading the NV12->RGB kernel's PTX");
-  const CUresult found = d.cuModuleGetFunction(&kernel_, module_, "nv12_to_rgb24");
-  if (found != CUDA_SUCCESS) {
-    d.cuModuleUnload(module_);
-    check_cuda(found, "cuModuleGetFunction", "finding nv12_to_rgb24 in the PTX");
+  for (auto [name, function] : {std::pair{"nv12_to_rgb24", &kernel_},
+                                 std::pair{"nv12_to_rgb24_table", &table_kernel_}}) {
+    const CUresult found = d.cuModuleGetFunction(function, module_, name);
+    if (found != CUDA_SUCCESS) {
+      d.cuModuleUnload(module_);
+      check_cuda(found, "cuModuleGetFunction", std::string("finding ") + name + " in the PTX");
+    }
   }
+  if (tables_) table_pool_ = NvdecSurfacePool::create(context_, 2, PoolMemory::Device);
   // A few frames may be held by the caller while the next ones convert.
   host_pool_ = NvdecSurfacePool::create(context_, 8, PoolMemory::PinnedHost);
   device_pool_ = NvdecSurfacePool::create(context_, 2, PoolMemory::Device);
 }
 
+CUdeviceptr NvdecRgbConverter::device_table(const ColorInfo& color) {
+  auto& slot = device_tables_[{color.matrix, color.full_range}];
+  if (!slot) {
+    const std::shared_ptr<const std::vector<uint8_t>> table = tables_(color);
+    auto buffer = table_pool_->acquire(table->size());
+    CUDA_MEMCPY2D copy{};
+    copy.srcMemoryType = CU_MEMORYTYPE_HOST;
+    copy.srcHost = table->data();
+    copy.srcPitch = table->size();
+    copy.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+    copy.dstDevice = buffer->ptr;
+    copy.dstPitch = table->size();
+    copy.WidthInBytes = table->size();
+    copy.Height = 1;
+    check_cuda(context_->driver().cuMemcpy2D(&copy), "cuMemcpy2D",
+               "uploading the RGB table (" + std::to_string(table->size()) + " bytes)");
+    slot = std::move(buffer);
+  }
+  return slot->ptr;
+}
+
 NvdecRgbConverter::~NvdecRgbConverter() {
+  device_tables_.clear();  // back to their pool while the context still lives
   const NvdecDriver& d = context_->driver();
   if (module_ && d.cuCtxPushCurrent(context_->context()) == CUDA_SUCCESS) {
     d.cuModuleUnload(module_);
@@ -82,12 +109,13 @@ void NvdecRgbConverter::convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr ch
   RgbCoefficientsHost k = rgb_coefficients(out.color);
   CUdeviceptr rgb = staging->ptr;
   int rgb_pitch = static_cast<int>(row);
+  CUdeviceptr table = tables_ ? device_table(out.color) : 0;
   void* args[] = {&luma, &luma_pitch, &chroma, &chroma_pitch, &rgb, &rgb_pitch,
-                  &width, &height, &k};
+                  &width, &height, tables_ ? static_cast<void*>(&table) : static_cast<void*>(&k)};
   const unsigned block_x = 32, block_y = 8;
   const unsigned blocks_w = static_cast<unsigned>((width + 1) / 2);
   const unsigned blocks_h = static_cast<unsigned>((height + 1) / 2);
-  check_cuda(d.cuLaunchKernel(kernel_, (blocks_w + block_x - 1) / block_x,
+  check_cuda(d.cuLaunchKernel(tables_ ? table_kernel_ : kernel_, (blocks_w + block_x - 1) / block_x,
                               (blocks_h + block_y - 1) / block_y, 1, block_x, block_y, 1, 0,
                               context_->stream(), args, nullptr),
              "cuLaunchKernel", "converting NV12 to RGB24");

@@ -4,7 +4,11 @@
 // staging buffer; the host buffers come from a pinned pool and travel with the frames.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "nv_session/nvdec_surface_pool.hpp"
 #include "session/decoder_backend.hpp"
@@ -20,13 +24,18 @@ struct RgbCoefficientsHost {
 // range.
 RgbCoefficientsHost rgb_coefficients(const ColorInfo& color);
 
+// The software decoder's conversion as a 256^3 RGB table for a colour description
+// (software/rgb_table.hpp). Given one, CPU_RGB on NVDEC is that conversion bit for bit;
+// without (the standalone GPU check, built without FFmpeg) the arithmetic kernel runs.
+using RgbTableSource = std::function<std::shared_ptr<const std::vector<uint8_t>>(const ColorInfo&)>;
+
 // "" when the kernel is part of this build, else why CPU_RGB is unavailable on NVDEC.
 std::string nvdec_rgb_unavailable_reason();
 
 class NvdecRgbConverter {
  public:
   // Throws UnsupportedConfig when the build has no PTX; Decode when the module fails to load.
-  explicit NvdecRgbConverter(std::shared_ptr<NvdecContext> context);
+  NvdecRgbConverter(std::shared_ptr<NvdecContext> context, RgbTableSource tables = {});
   ~NvdecRgbConverter();
   NvdecRgbConverter(const NvdecRgbConverter&) = delete;
   NvdecRgbConverter& operator=(const NvdecRgbConverter&) = delete;
@@ -40,8 +49,15 @@ class NvdecRgbConverter {
   std::shared_ptr<NvdecContext> context_;
   std::shared_ptr<NvdecSurfacePool> host_pool_;
   std::shared_ptr<NvdecSurfacePool> device_pool_;
+  // The table of this colour description in device memory, uploaded on first use.
+  CUdeviceptr device_table(const ColorInfo& color);
+
   CUmodule module_ = nullptr;
-  CUfunction kernel_ = nullptr;
+  CUfunction kernel_ = nullptr;        // arithmetic
+  CUfunction table_kernel_ = nullptr;  // table lookup
+  RgbTableSource tables_;
+  std::shared_ptr<NvdecSurfacePool> table_pool_;
+  std::map<std::pair<int, bool>, std::shared_ptr<DeviceBuffer>> device_tables_;
 };
 
 }  // namespace videohw::nv_session

@@ -44,8 +44,8 @@ bool h264_idr(const CUVIDPICPARAMS& p) {
 }  // namespace
 
 NvDecodeSession::NvDecodeSession(const CommonDecodeConfig& config,
-                                 const NvidiaDecodeConfig& nvidia)
-    : config_(config) {
+                                 const NvidiaDecodeConfig& nvidia, RgbTableSource rgb_tables)
+    : config_(config), rgb_tables_(std::move(rgb_tables)) {
   if (config.max_display_delay && *config.max_display_delay < 0)
     throw Error(ErrorKind::Config, "CommonDecodeConfig.max_display_delay: " +
                                        std::to_string(*config.max_display_delay) +
@@ -85,7 +85,7 @@ void NvDecodeSession::ensure_output_resources() {
   if (config_.output == DecodeOutputMode::NativeSurface && !pool_)
     pool_ = NvdecSurfacePool::create(context_, 8, PoolMemory::Device);
   if (config_.output == DecodeOutputMode::CpuRgb && !rgb_)
-    rgb_ = std::make_unique<NvdecRgbConverter>(context_);
+    rgb_ = std::make_unique<NvdecRgbConverter>(context_, rgb_tables_);
 }
 
 void NvDecodeSession::create_parser() {

@@ -52,7 +52,8 @@ struct NvdecSessionStats {
 class NvDecodeSession final : public DecoderBackend {
  public:
   // Throws BackendUnavailable (no driver / device / codec) or UnsupportedConfig.
-  NvDecodeSession(const CommonDecodeConfig& config, const NvidiaDecodeConfig& nvidia);
+  NvDecodeSession(const CommonDecodeConfig& config, const NvidiaDecodeConfig& nvidia,
+                  RgbTableSource rgb_tables = {});
   ~NvDecodeSession() override;
   NvDecodeSession(const NvDecodeSession&) = delete;
   NvDecodeSession& operator=(const NvDecodeSession&) = delete;
@@ -86,6 +87,7 @@ class NvDecodeSession final : public DecoderBackend {
   std::shared_ptr<NvdecContext> context_;
   std::shared_ptr<NvdecSurfacePool> pool_;
   std::unique_ptr<NvdecRgbConverter> rgb_;
+  RgbTableSource rgb_tables_;
   CUvideoparser parser_ = nullptr;
   CUvideodecoder decoder_ = nullptr;
 

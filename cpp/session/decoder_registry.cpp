@@ -2,6 +2,7 @@
 
 #include "contract/errors.hpp"
 #include "nv_session/nvdec_provider.hpp"
+#include "software/rgb_table.hpp"
 #include "software/software_decode_provider.hpp"
 
 namespace videohw {
@@ -24,7 +25,9 @@ std::unique_ptr<DecoderProvider> make_decoder_provider(const std::string& backen
       throw Error(ErrorKind::BackendUnavailable, "software decode backend: " + reason);
     return std::make_unique<software::SoftwareDecoderProvider>(software);
   }
-  if (backend == "nvidia") return std::make_unique<nv_session::NvdecProvider>(nvidia);
+  // NVDEC's CPU_RGB reproduces the software decoder's conversion exactly (same table).
+  if (backend == "nvidia")
+    return std::make_unique<nv_session::NvdecProvider>(nvidia, &software::rgb_table);
   throw Error(ErrorKind::Config,
               "backend: '" + backend + "' is not one of auto, software, nvidia");
 }

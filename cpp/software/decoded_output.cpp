@@ -89,7 +89,11 @@ void RgbConverter::convert(const AVFrame& frame, DecodedFrame& out) {
                            full ? 1 : src_full, table, dst_full, brightness, contrast,
                            saturation);
 
-  const int pitch = frame.width * 3;
+  // Rows padded so libswscale's SIMD converter covers every pixel of a row: with a pitch of
+  // exactly width * 3 it stops at a multiple of 8 pixels and finishes the row another way,
+  // so the result would depend on the width (and no longer match a frame from the ffmpeg
+  // tool, whose rows are padded, nor software/rgb_table.hpp).
+  const int pitch = FFALIGN(FFALIGN(frame.width, 8) * 3, 64);
   auto buffer = std::make_shared<std::vector<uint8_t>>(size_t(pitch) * frame.height + kRgbSlack);
   uint8_t* dst[4] = {buffer->data(), nullptr, nullptr, nullptr};
   int dst_pitch[4] = {pitch, 0, 0, 0};
@@ -100,7 +104,7 @@ void RgbConverter::convert(const AVFrame& frame, DecodedFrame& out) {
                                        " of " + std::to_string(frame.height) + " rows");
   out.pixel_format = "rgb24";
   out.bytes_per_sample = 1;
-  out.planes.push_back(SurfacePlane{buffer->data(), pitch, pitch, frame.height});
+  out.planes.push_back(SurfacePlane{buffer->data(), pitch, frame.width * 3, frame.height});
   out.owner = std::move(buffer);
 }
 

@@ -51,3 +51,29 @@ extern "C" __global__ void nv12_to_rgb24(const unsigned char* luma, int luma_pit
     }
   }
 }
+
+// The same conversion as a table lookup: `table` holds the software decoder's RGB for every
+// (Y, U, V) (software/rgb_table.hpp: entry ((U * 256 + V) * 256 + Y) * 3), so the result is
+// that decoder's, bit for bit. Chroma is the 2x2 block's pair, as in the kernel above.
+extern "C" __global__ void nv12_to_rgb24_table(const unsigned char* luma, int luma_pitch,
+                                               const unsigned char* chroma, int chroma_pitch,
+                                               unsigned char* rgb, int rgb_pitch, int width,
+                                               int height, const unsigned char* table) {
+  const int bx = blockIdx.x * blockDim.x + threadIdx.x;
+  const int by = blockIdx.y * blockDim.y + threadIdx.y;
+  const int x = bx * 2, y = by * 2;
+  if (x >= width || y >= height) return;
+  const unsigned uv = (static_cast<unsigned>(chroma[by * chroma_pitch + x]) << 8) |
+                      chroma[by * chroma_pitch + x + 1];
+  const unsigned char* row_table = table + (static_cast<size_t>(uv) << 8) * 3;
+  for (int dy = 0; dy < 2 && y + dy < height; ++dy) {
+    const unsigned char* row = luma + (y + dy) * luma_pitch;
+    unsigned char* out = rgb + (y + dy) * rgb_pitch + x * 3;
+    for (int dx = 0; dx < 2 && x + dx < width; ++dx) {
+      const unsigned char* entry = row_table + static_cast<unsigned>(row[x + dx]) * 3;
+      out[dx * 3 + 0] = entry[0];
+      out[dx * 3 + 1] = entry[1];
+      out[dx * 3 + 2] = entry[2];
+    }
+  }
+}
