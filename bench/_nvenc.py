@@ -137,14 +137,22 @@ def pyav_unavailable(settings: NvencSettings) -> Optional[str]:
         av.codec.Codec(settings.encoder, "w")
     except Exception as e:  # PyAV raises its own error types per version
         return f"PyAV {av.__version__}'s FFmpeg has no {settings.encoder} encoder ({e})"
+    import av.logging
     import numpy as np
+    # With FFmpeg logging on, PyAV appends the encoder's own last error ("Cannot load
+    # libcuda.so.1", "OpenEncodeSessionEx failed: unsupported device") to the exception.
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)
     try:
-        cc = settings.pyav_context()
-        frame = av.VideoFrame.from_ndarray(
-            np.full((settings.height * 3 // 2, settings.width), 128, dtype=np.uint8),
-            format="yuv420p")
-        cc.encode(frame)
-        cc.encode(None)
+        with av.logging.Capture():  # kept off stderr: the reason carries it
+            cc = settings.pyav_context()
+            frame = av.VideoFrame.from_ndarray(
+                np.full((settings.height * 3 // 2, settings.width), 128, dtype=np.uint8),
+                format="yuv420p")
+            cc.encode(frame)
+            cc.encode(None)
     except Exception as e:
         return f"PyAV {av.__version__} cannot open {settings.encoder}: {e}"
+    finally:
+        av.logging.set_level(level)
     return None

@@ -535,6 +535,82 @@ TEST_F(NvencAdapter, AFrameOfTheWrongSizeIsRefusedAndTheSessionGoesOn) {
   EXPECT_EQ(s.close(1).size(), 2u);
 }
 
+// What a rolled-back in-place resize hands the old encoder: frames of another size, in any
+// format. They are scaled into the encoder's own size, never copied as they are.
+TEST_F(NvencAdapter, FramesOfAnotherSizeAreScaledToTheEncodersSize) {
+  auto p = provider();
+  auto encoder = p->create(base());
+  struct Input {
+    PixelFormat format;
+    int width, height;
+  };
+  const std::vector<Input> inputs = {{PixelFormat::I420, 64, 48}, {PixelFormat::I420, 48, 32},
+                                     {PixelFormat::NV12, 96, 64}, {PixelFormat::ARGB8888, 48, 32},
+                                     {PixelFormat::I420, 128, 96}, {PixelFormat::I420, 64, 48}};
+  std::vector<EncodedPacket> out;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const auto f = vhtest::pattern_frame(inputs[i].format, inputs[i].width, inputs[i].height,
+                                         int(i));
+    FrameOptions options;
+    options.pts = int64_t(i);
+    encoder->encode(describe_frame(f.format, f.width, f.height, f.data(), f.size(), f.pitch),
+                    options, out);
+  }
+  encoder->finish(out);
+  const auto frames = vhtest::decode_packets(Codec::H264, out);
+  ASSERT_EQ(frames.size(), inputs.size());
+  for (const auto& frame : frames) {
+    EXPECT_EQ(frame.width, 64);
+    EXPECT_EQ(frame.height, 48);
+  }
+  EXPECT_EQ(encoder->stats().frames_converted, 4) << "the two 64x48 I420 frames are copied";
+  encoder.reset();
+  EXPECT_EQ(count_calls(control().log(), "nvEncCreateInputBuffer"), 4) << "no buffer resized";
+}
+
+// A resize the driver refuses: the session rolls back to the running encoder, which scales
+// the frames already sent at the new size.
+TEST_F(NvencAdapter, RefusedInPlaceResizeRollsBackAndScalesTheNewSizeFrames) {
+  auto p = provider();
+  EncodeSession s(1, base(), p);
+  for (int i = 0; i < 3; ++i) submit(s, 1, base(), i);
+  ASSERT_TRUE(p->can_reconfigure(base(), smaller()));
+  control().set_faults("reconfigure");
+  uint32_t g = s.switch_to(1, smaller(), p, SwitchMode::Immediate, true);
+  for (int i = 3; i < 8; ++i) {
+    try {
+      submit(s, g, g == 1 ? base() : smaller(), i);
+    } catch (const Error& e) {
+      ASSERT_EQ(e.kind(), ErrorKind::Switch) << e.what();
+      g = 1;
+      submit(s, g, base(), i);
+    }
+  }
+  std::vector<EncodedPacket> out;
+  for (;;) {
+    try {
+      out = s.close(g);
+      break;
+    } catch (const Error& e) {
+      ASSERT_EQ(e.kind(), ErrorKind::Switch) << e.what();
+      g = 1;
+    }
+  }
+  const auto frames = vhtest::decode_packets(Codec::H264, out);
+  ASSERT_EQ(frames.size(), 8u) << "no frame lost";
+  for (const auto& frame : frames) {
+    EXPECT_EQ(frame.width, 64);
+    EXPECT_EQ(frame.height, 48);
+  }
+  for (const auto& packet : out) EXPECT_EQ(packet.generation, 1u);
+  EXPECT_EQ(vhtest::tel_int(s.telemetry(), "switch_failures"), 1);
+  const std::string log = control().log();
+  EXPECT_EQ(count_calls(log, "nvEncInitializeEncoder"), 1);
+  // One 48x32 ring was made for the reconfigure the driver refused (the double reports any
+  // buffer still alive at destroy as a violation, checked in TearDown); nothing else.
+  EXPECT_EQ(count_calls(log, "nvEncCreateInputBuffer"), 8);
+}
+
 TEST_F(NvencAdapter, EveryInputFormatReachesTheEncoder) {
   for (PixelFormat format : {PixelFormat::ARGB8888, PixelFormat::BGRA, PixelFormat::RGB24,
                              PixelFormat::NV12, PixelFormat::I420}) {

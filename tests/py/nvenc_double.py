@@ -88,6 +88,12 @@ class Double:
         self._nvenc.videohw_nvenc_double_reset()
         self._cuda.videohw_cuda_double_reset()
 
+    def set_faults(self, faults: str) -> None:
+        """Injects faults from now on (VIDEOHW_NVENC_DOUBLE_FAULTS syntax), keeping every
+        open encoder: unlike reset(), usable in the middle of a session."""
+        if self._nvenc.videohw_nvenc_double_set_faults(faults.encode()) != 0:
+            raise ValueError(f"the NVENC double does not know the fault in {faults!r}")
+
     def log(self) -> str:
         return self._nvenc.videohw_nvenc_double_call_log().decode()
 

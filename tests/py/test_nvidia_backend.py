@@ -89,6 +89,70 @@ def test_nvidia_switches_bitrate_in_place(double):
     assert calls(double.log(), "nvEncReconfigureEncoder") == 1
 
 
+def test_a_resize_the_driver_refuses_rolls_back_and_scales_the_new_size_frames(double):
+    # nvEncReconfigureEncoder fails (the double's fault): the session rolls back, and the
+    # frames the caller already sent at the new size reach the old 64x48 encoder, which
+    # must scale them rather than reject them or write past its input buffers.
+    ctl = vh.SessionController("nvidia")
+    h = ctl.start_encode_session(common(low_latency=True, gop_length=10))
+    for t in range(4):
+        ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
+    double.set_faults("reconfigure")
+    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
+        target=(common(width=48, height=32, low_latency=True, gop_length=10), None)))
+    assert ctl.telemetry(h2)["switches_in_place"] == 1
+    current = h2
+    for t in range(4, 9):
+        fmt = vh.PixelFormat.ARGB8888 if t % 2 else vh.PixelFormat.I420
+        size = (48, 32) if current == h2 else (64, 48)
+        try:
+            ctl.submit(current, make_frame(fmt, *size, t))
+        except vh.SwitchError as e:
+            assert "rolled back to generation 1" in str(e)
+            current = h
+            ctl.submit(h, make_frame(fmt, 64, 48, t))
+    packets = ctl.flush(h)
+    log = double.log()
+    # The new-size input buffers made for the reconfigure were released with it: only the
+    # running ring of 4 (the default depth) is alive.
+    assert calls(log, "nvEncCreateInputBuffer") == 8
+    assert calls(log, "nvEncCreateInputBuffer") - calls(log, "nvEncDestroyInputBuffer") == 4
+    packets += ctl.close_encode_session(h)
+    assert [p.pts for p in packets] == list(range(9)), "no frame lost"
+    assert {p.generation for p in packets} == {1}
+    fc.check_frames(fc.probe_frames(packets, vh.Codec.H264), 9, 64, 48)
+    tel = ctl.telemetry(h)
+    assert tel["switch_failures"] == 1 and "nvEncReconfigureEncoder" in tel["switch_fail_reason"]
+    assert tel["encoder_opens"] == 1
+    log = double.log()
+    assert calls(log, "nvEncReconfigureEncoder") == 1
+    assert calls(log, "nvEncInitializeEncoder") == 1, "no second encoder"
+
+
+def test_an_in_place_resize_reuses_the_encoder_and_rebuilds_only_the_inputs(double):
+    ctl = vh.SessionController("nvidia")
+    depth = vh.NvidiaEncodeConfig(max_in_flight_outputs=3)
+    h = ctl.start_encode_session(common(low_latency=True, gop_length=30), depth)
+    for t in range(5):
+        ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
+    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
+        target=(common(width=96, height=64, low_latency=True, gop_length=30), depth),
+        force_idr_on_activate=False))
+    for t in range(5, 10):
+        ctl.submit(h2, make_frame(vh.PixelFormat.I420, 96, 64, t))
+    packets = ctl.close_encode_session(h2)
+    frames = fc.probe_frames(packets, vh.Codec.H264)
+    assert [(f.width, f.height) for f in frames] == [(64, 48)] * 5 + [(96, 64)] * 5
+    fc.check_keyframes(frames, [0, 5])  # resetEncoder + forceIDR, without being asked
+    assert [p.generation for p in packets] == [1] * 5 + [2] * 5
+    tel = ctl.telemetry(h2)
+    assert tel["switches_in_place"] == 1 and tel["encoder_opens"] == 1
+    log = double.log()
+    assert calls(log, "nvEncInitializeEncoder") == 1
+    assert calls(log, "nvEncCreateBitstreamBuffer") == 3, "bitstream buffers kept"
+    assert calls(log, "nvEncCreateInputBuffer") == 6, "input buffers rebuilt once"
+
+
 def test_auto_prefers_nvidia_when_it_is_usable(double):
     ctl = vh.SessionController("auto")
     assert ctl.backend == "nvidia"

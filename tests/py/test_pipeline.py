@@ -177,24 +177,29 @@ def test_stage_telemetry(ctl):
 
 @pytest.mark.parametrize("low_latency", [True, False], ids=["low-latency", "frame-threads"])
 def test_pool_allocations_stay_bounded_with_non_blocking_reaps(ctl, low_latency):
-    """The usage of the CLI: submit, then reap whatever is ready without waiting, so a
-    few packets wait in the reap queue at a time. Steady state allocates nothing per
-    frame: frame slots never exceed what can be in flight (max_in_flight, plus the one
-    being filled), and packet buffers only grow while the number of packets outstanding
-    at once, or the largest packet, reaches a new high. How many packets are outstanding
-    depends on thread timing, so the bound below is a count, not an exact frame."""
+    """The usage of the CLI: submit, then reap whatever is ready without waiting. Steady
+    state allocates nothing per frame: frame slots never exceed what can be in flight
+    (max_in_flight, plus the one being filled), and packet buffers grow only while the
+    number of packets waiting at once (which depends on how the threads were scheduled: a
+    starved reap thread lets them pile up in its ring) or the largest packet reaches a new
+    high. So the bound for packets is a rate: a per-frame allocation would give 200 in the
+    second half; a loaded machine gave at most a few dozen over the whole run."""
     config = common(width=160, height=96, low_latency=low_latency, gop_length=10)
     h = ctl.start_encode_session(config, vh.SoftwareEncodeConfig(max_in_flight=4))
     pictures = [make_frame(vh.PixelFormat.I420, 160, 96, t).data for t in range(40)]
-    frames = 400
-    for t in range(frames):
+    seen = {}
+    for t in range(400):
         ctl.submit(h, vh.Frame(pictures[t % 40], vh.PixelFormat.I420))
         ctl.reap(h)
-    t = ctl.telemetry(h)
+        if t + 1 in (200, 400):
+            seen[t + 1] = ctl.telemetry(h)
     ctl.close_encode_session(h)
-    assert t["frame_slot_allocations"] <= 4 + 1, t
-    assert t["packet_buffer_allocations"] <= 12, t  # about 3% of the frames at most
-    assert t["pool_allocations"] == t["frame_slot_allocations"] + t["packet_buffer_allocations"]
+    last = seen[400]
+    assert last["frame_slot_allocations"] <= 4 + 1, last
+    second_half = last["packet_buffer_allocations"] - seen[200]["packet_buffer_allocations"]
+    assert second_half < 200 // 4, (second_half, last)
+    assert last["pool_allocations"] == (last["frame_slot_allocations"]
+                                        + last["packet_buffer_allocations"])
 
 
 def test_submit_copies_from_a_strided_view_and_the_source_can_change(ctl):
