@@ -386,7 +386,12 @@ void EncodePipeline::reap_loop() {
     Output out = reap_link_.pop();
     if (out.is_marker) {
       out.marker->complete();
-      if (out.closing) return;
+      if (out.closing) {
+        std::lock_guard<std::mutex> lock(ready_mu_);
+        finished_ = true;  // a reap waiting for packets that can no longer come returns
+        ready_cv_.notify_all();
+        return;
+      }
       continue;
     }
     const int64_t start = monotonic_ns();
@@ -417,10 +422,15 @@ std::vector<EncodedPacket> EncodePipeline::take_ready(size_t min_packets, int64_
              (in_flight_.load(std::memory_order_acquire) == 0 &&
               published_ == emitted_.load(std::memory_order_acquire));
     };
-    if (timeout_ns < 0)
+    if (timeout_ns < 0) {
       ready_cv_.wait(lock, settled);
-    else
-      ready_cv_.wait_for(lock, std::chrono::nanoseconds(timeout_ns), settled);
+    } else {
+      // With a time limit the caller has chosen to wait: an idle pipeline is no reason to
+      // return early (a consumer thread reaping in a loop would otherwise spin whenever
+      // nothing is in flight). The limit, the packets or the end of the session end it.
+      ready_cv_.wait_for(lock, std::chrono::nanoseconds(timeout_ns),
+                         [&] { return ready_.size() >= min_packets || finished_; });
+    }
   }
   std::vector<EncodedPacket> out(std::make_move_iterator(ready_.begin()),
                                  std::make_move_iterator(ready_.end()));

@@ -133,9 +133,11 @@ class EncodePipeline {
   // Ends the stream, drains, destroys the encoder and joins the threads. Idempotent.
   void close();
 
-  // Consumer side: any thread. Waits until `min_packets` are ready, `timeout_ns` passed
-  // (< 0: no limit), or nothing more can come out (every queued frame encoded and its
-  // packets published; an encoder holding frames back releases them only on flush).
+  // Consumer side: any thread. Waits until `min_packets` are ready or the session closed,
+  // and then: with `timeout_ns` >= 0, at most that long; with no limit (< 0), also not past
+  // the point where nothing more can come out (every queued frame encoded and its packets
+  // published; an encoder holding frames back releases them only on flush), so a caller
+  // that reaps after submitting never waits forever.
   std::vector<EncodedPacket> take_ready(size_t min_packets = 0, int64_t timeout_ns = -1);
   void recycle(std::vector<EncodedPacket>&& packets);
 
@@ -222,6 +224,7 @@ class EncodePipeline {
   std::atomic<int64_t> emitted_{0};  // packets pushed by the encode thread
   int64_t published_ = 0;            // packets in ready_ so far (ready_mu_)
   uint32_t last_published_generation_ = 0;  // reap thread only
+  bool finished_ = false;  // the reap stage has passed the Close item (ready_mu_)
 
   bool closed_ = false;  // producer side
   std::thread transform_thread_, encode_thread_, reap_thread_;

@@ -163,8 +163,10 @@ class SessionController(DecodeControls):
              timeout: Optional[float] = None) -> list[EncodedPacket]:
         """Packets ready now. The pipeline encodes asynchronously, so with ``min_packets=0``
         (the default) this never waits. With ``min_packets=n`` it waits until n packets are
-        ready, ``timeout`` seconds passed, or nothing more can come out (every submitted
-        frame encoded; an encoder holding frames back releases them on ``flush``)."""
+        ready or the session closes, and further: with a ``timeout``, until that many
+        seconds passed (a consumer thread reaping in a loop sleeps while nothing is in
+        flight); without one, until nothing more can come out (every submitted frame
+        encoded; an encoder holding frames back releases them on ``flush``)."""
         if isinstance(min_packets, bool) or not isinstance(min_packets, int) or min_packets < 0:
             raise ConfigError(f"reap: min_packets {min_packets!r}; expected an int >= 0")
         if timeout is not None and not timeout >= 0:

@@ -402,6 +402,22 @@ TEST(PipelineReap, TimeoutBoundsTheWait) {
   s.close(1);
 }
 
+// With a time limit, an idle pipeline does not end the wait early (a consumer thread
+// reaping in a loop would spin): the reap sleeps until a packet comes or the limit passes.
+TEST(PipelineReap, WithATimeoutAnIdlePipelineWaitsInsteadOfReturningAtOnce) {
+  auto provider = TestProvider::software();
+  const auto c = low_latency_config();
+  EncodeSession s(1, c, provider);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(s.reap(1, 1, 50'000'000).empty()) << "nothing was submitted";
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 45ms) << "returned before the limit";
+  auto waiting = std::async(std::launch::async, [&] { return s.reap(1, 1, 5'000'000'000); });
+  std::this_thread::sleep_for(20ms);
+  submit_frame(s, 1, c, 0);
+  EXPECT_EQ(pts_of(waiting.get()), (std::vector<int64_t>{0})) << "woken by the packet";
+  s.close(1);
+}
+
 // A reap waiting for more than will ever come returns when the session is closed.
 TEST(PipelineReap, WaitingReapReturnsWhenTheSessionCloses) {
   auto provider = TestProvider::software();
