@@ -1,5 +1,7 @@
 #include "nv_session/nvdec_session.hpp"
 
+#include "contract/clock.hpp"
+
 #include <algorithm>
 #include <chrono>
 
@@ -23,12 +25,6 @@ cudaVideoCodec cuvid_codec(Codec codec) {
     case Codec::AV1: return cudaVideoCodec_AV1;
   }
   return cudaVideoCodec_H264;
-}
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 // H.264 picture parameters carry no IDR flag; the first slice's NAL header does.
@@ -339,10 +335,10 @@ void NvDecodeSession::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& fr
   const CUdeviceptr chroma = surface + static_cast<CUdeviceptr>(pitch) * ((height_ + 1) & ~1);
   const int chroma_rows = (height_ + 1) / 2;
   if (config_.output == DecodeOutputMode::CpuRgb) {
-    const int64_t start = now_ns();
+    const int64_t start = monotonic_ns();
     rgb_->convert(luma, static_cast<int>(pitch), chroma, static_cast<int>(pitch), width_,
                   height_, frame);
-    stats_.convert_ns += now_ns() - start;
+    stats_.convert_ns += monotonic_ns() - start;
     return;
   }
 
@@ -392,14 +388,14 @@ void NvDecodeSession::parse(const uint8_t* data, size_t size, unsigned long flag
   packet.timestamp = timestamp;
   out_ = &out;
   callback_error_ = nullptr;
-  const int64_t start = now_ns();
+  const int64_t start = monotonic_ns();
   const int64_t convert_before = stats_.convert_ns;
   CUresult r;
   {
     ContextScope scope(*context_);
     r = context_->driver().cuvidParseVideoData(parser_, &packet);
   }
-  stats_.decode_ns += (now_ns() - start) - (stats_.convert_ns - convert_before);
+  stats_.decode_ns += (monotonic_ns() - start) - (stats_.convert_ns - convert_before);
   out_ = nullptr;
   if (callback_error_) {
     std::exception_ptr error = callback_error_;

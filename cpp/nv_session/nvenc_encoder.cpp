@@ -1,21 +1,13 @@
 #include "nv_session/nvenc_encoder.hpp"
 
+#include "contract/clock.hpp"
+
 #include <chrono>
 
 #include "bitstream/annexb.hpp"
 #include "contract/errors.hpp"
 
 namespace videohw::nv_session {
-
-namespace {
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 const CudaApi& NvencEncoder::cuda() { return load_cuda_api(); }
 
@@ -103,9 +95,9 @@ const FrameView& NvencEncoder::encoder_view(const FrameView& frame) {
   planes.data[2] = planes.data[1] + size_t(cw) * size_t(ch);
   planes.linesize[0] = w;
   planes.linesize[1] = planes.linesize[2] = cw;
-  const int64_t start = now_ns();
+  const int64_t start = monotonic_ns();
   converter_.to_i420(frame, planes, w, h, /*src_has_slack=*/false);
-  stats_.convert_ns += now_ns() - start;
+  stats_.convert_ns += monotonic_ns() - start;
   stats_.frames_converted++;
   staged_view_ = FrameView{};
   staged_view_.format = PixelFormat::I420;
@@ -122,13 +114,13 @@ const FrameView& NvencEncoder::encoder_view(const FrameView& frame) {
 void NvencEncoder::encode(const FrameView& frame, const FrameOptions& options,
                           std::vector<EncodedPacket>& out) {
   if (finished_) throw Error(ErrorKind::SessionClosed, "the NVENC encoder has reached end of stream");
-  const int64_t start = now_ns();
+  const int64_t start = monotonic_ns();
   const FrameView& view = encoder_view(frame);
   submit(view, options.pts.value_or(int64_t(frame_index_)), options.force_keyframe || idr_pending_);
   idr_pending_ = false;
   stats_.frames_encoded++;
   take_ready(out);
-  stats_.encode_ns += now_ns() - start;
+  stats_.encode_ns += monotonic_ns() - start;
 }
 
 void NvencEncoder::submit(const FrameView& view, int64_t pts, bool force_idr) {

@@ -1,5 +1,7 @@
 #include "session/decode_session.hpp"
 
+#include "contract/clock.hpp"
+
 #include <algorithm>
 #include <chrono>
 
@@ -8,12 +10,6 @@
 namespace videohw {
 
 namespace {
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 DecodeStats operator+(DecodeStats a, const DecodeStats& b) {
   a.decoder_opens += b.decoder_opens;
@@ -41,9 +37,9 @@ DecodeSession::DecodeSession(uint64_t id, const CommonDecodeConfig& config,
                              std::shared_ptr<const DecoderProvider> provider)
     : id_(id), provider_(std::move(provider)), config_(config) {
   if (!provider_) throw Error(ErrorKind::Config, "decode session: no decoder provider");
-  const int64_t start = now_ns();
+  const int64_t start = monotonic_ns();
   decoder_ = create_checked(*provider_, config_);
-  init_ns_ = now_ns() - start;
+  init_ns_ = monotonic_ns() - start;
   session_inits_ = 1;
   refresh_stats();
 }
@@ -131,7 +127,7 @@ uint32_t DecodeSession::switch_to(uint32_t generation, const CommonDecodeConfig&
   // A new decoder is created before the current one is touched, so a failure leaves the
   // session exactly as it was.
   std::unique_ptr<DecoderBackend> replacement;
-  const int64_t start = now_ns();
+  const int64_t start = monotonic_ns();
   if (!in_place) {
     try {
       replacement = create_checked(*provider, target);
@@ -167,7 +163,7 @@ uint32_t DecodeSession::switch_to(uint32_t generation, const CommonDecodeConfig&
     retired_ = retired_ + decoder_->stats();
     decoder_ = std::move(replacement);
     session_inits_++;
-    init_ns_ += now_ns() - start;
+    init_ns_ += monotonic_ns() - start;
     switch_new_decoder_++;
   } else {
     switch_in_place_++;

@@ -39,12 +39,6 @@ void accumulate(BackendStats& total, const BackendStats& s) {
 
 }  // namespace
 
-int64_t monotonic_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 void Marker::complete(std::string failure) {
   std::lock_guard<std::mutex> lock(mu);
   if (!failure.empty()) error = std::move(failure);

@@ -28,6 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "contract/clock.hpp"
 #include "ring/buffer_pool.hpp"
 #include "ring/doorbell.hpp"
 #include "ring/spsc_ring.hpp"
@@ -109,8 +110,6 @@ struct PipelineStats {
   int64_t frame_slot_allocations = 0, packet_buffer_allocations = 0;
   int64_t frames_failed = 0;
 };
-
-int64_t monotonic_ns();
 
 class EncodePipeline {
  public:

@@ -1,5 +1,7 @@
 #include "software/frame_input.hpp"
 
+#include "contract/clock.hpp"
+
 #include <chrono>
 
 #include "contract/errors.hpp"
@@ -10,12 +12,6 @@ namespace {
 
 void mark_released(void* opaque, uint8_t*) {
   static_cast<std::atomic<bool>*>(opaque)->store(true, std::memory_order_release);
-}
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -74,7 +70,7 @@ void FrameInput::prepare_output(BackendStats& stats) {
 }
 
 AVFrame* FrameInput::convert(const FrameView& view, BackendStats& stats) {
-  const int64_t start = now_ns();
+  const int64_t start = monotonic_ns();
   prepare_output(stats);
   transform::I420Planes planes;
   for (int i = 0; i < 3; ++i) {
@@ -84,7 +80,7 @@ AVFrame* FrameInput::convert(const FrameView& view, BackendStats& stats) {
   // A caller's view has no slack after its end, so the converter stages the last rows.
   converter_.to_i420(view, planes, width_, height_, /*src_has_slack=*/false);
   stats.frames_converted++;
-  stats.convert_ns += now_ns() - start;
+  stats.convert_ns += monotonic_ns() - start;
   return converted_.get();
 }
 

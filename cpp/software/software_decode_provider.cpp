@@ -9,24 +9,10 @@ extern "C" {
 #include <mutex>
 
 #include "contract/errors.hpp"
+#include "software/ffmpeg_log.hpp"
 #include "software/software_decoder.hpp"
 
 namespace videohw::software {
-
-namespace {
-
-// Same rule as the encode side: quiet unless VIDEOHW_FFMPEG_LOG_LEVEL (an av_log level
-// number) asks otherwise. Damaged input still reaches the caller as damaged frames or
-// DecodeError; FFmpeg's own error lines stay visible as on the encode side.
-void quiet_ffmpeg_once() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    const char* level = std::getenv("VIDEOHW_FFMPEG_LOG_LEVEL");
-    av_log_set_level(level && *level ? std::atoi(level) : AV_LOG_ERROR);
-  });
-}
-
-}  // namespace
 
 SoftwareDecoderProvider::SoftwareDecoderProvider(SoftwareDecodeConfig config)
     : config_(config) {
@@ -56,7 +42,7 @@ std::unique_ptr<DecoderBackend> SoftwareDecoderProvider::create(
     const CommonDecodeConfig& config) const {
   auto problems = config_problems(config);
   if (!problems.empty()) throw UnsupportedConfig(std::move(problems));
-  quiet_ffmpeg_once();
+  quiet_ffmpeg_logs();
   return std::make_unique<SoftwareDecoder>(config, config_);
 }
 

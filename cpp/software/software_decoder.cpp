@@ -1,5 +1,7 @@
 #include "software/software_decoder.hpp"
 
+#include "contract/clock.hpp"
+
 #include <chrono>
 #include <cstring>
 
@@ -8,12 +10,6 @@
 namespace videohw::software {
 
 namespace {
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 AVCodecID codec_id(Codec codec) {
   switch (codec) {
@@ -81,7 +77,7 @@ void SoftwareDecoder::open_parser() {
 void SoftwareDecoder::decode(const uint8_t* data, size_t size, std::optional<int64_t> pts,
                              std::vector<DecodedFrame>& out) {
   if (size == 0) return;
-  const int64_t start = now_ns(), convert_before = stats_.convert_ns;
+  const int64_t start = monotonic_ns(), convert_before = stats_.convert_ns;
   first_error_.clear();
   stats_.bytes_in += int64_t(size);
   // The parser may read a few bytes past the end of damaged data; a padded copy makes that
@@ -92,13 +88,13 @@ void SoftwareDecoder::decode(const uint8_t* data, size_t size, std::optional<int
   if (pts) pending_pts_.emplace_back(stream_offset_, *pts);
   stream_offset_ += int64_t(size);
   parse(input_.data(), size, out);
-  stats_.decode_ns += now_ns() - start - (stats_.convert_ns - convert_before);
+  stats_.decode_ns += monotonic_ns() - start - (stats_.convert_ns - convert_before);
   if (!first_error_.empty())
     throw Error(ErrorKind::Decode, first_error_ + "; decoding resumes at the next IDR");
 }
 
 void SoftwareDecoder::flush(std::vector<DecodedFrame>& out) {
-  const int64_t start = now_ns(), convert_before = stats_.convert_ns;
+  const int64_t start = monotonic_ns(), convert_before = stats_.convert_ns;
   first_error_.clear();
   parse(nullptr, 0, out);  // the last access unit has no start code after it
   send(nullptr, out);                      // drain the decoder's reorder buffer
@@ -106,7 +102,7 @@ void SoftwareDecoder::flush(std::vector<DecodedFrame>& out) {
   avcodec_flush_buffers(context_.get());
   damaged_until_keyframe_ = false;  // the decoder starts over at a random access point
   open_parser();
-  stats_.decode_ns += now_ns() - start - (stats_.convert_ns - convert_before);
+  stats_.decode_ns += monotonic_ns() - start - (stats_.convert_ns - convert_before);
   if (!first_error_.empty()) throw Error(ErrorKind::Decode, first_error_);
 }
 
@@ -199,9 +195,9 @@ void SoftwareDecoder::emit(std::vector<DecodedFrame>& out) {
   if (common_.output == DecodeOutputMode::NativeSurface) {
     attach_native_planes(frame, decoded);
   } else if (common_.output == DecodeOutputMode::CpuRgb) {
-    const int64_t start = now_ns();
+    const int64_t start = monotonic_ns();
     rgb_.convert(frame, decoded);
-    stats_.convert_ns += now_ns() - start;
+    stats_.convert_ns += monotonic_ns() - start;
   }
   if (last_width_ && (frame.width != last_width_ || frame.height != last_height_))
     stats_.size_changes++;

@@ -1,5 +1,7 @@
 #include "software/software_encoder.hpp"
 
+#include "contract/clock.hpp"
+
 #include <chrono>
 
 #include "bitstream/annexb.hpp"
@@ -7,16 +9,6 @@
 #include "contract/validate.hpp"
 
 namespace videohw::software {
-
-namespace {
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 Capabilities software_capabilities(Codec codec) {
   Capabilities caps;
@@ -66,7 +58,7 @@ void SoftwareEncoder::open() {
 void SoftwareEncoder::encode(const FrameView& frame, const FrameOptions& options,
                              std::vector<EncodedPacket>& out) {
   if (finished_) throw Error(ErrorKind::SessionClosed, "the encoder has reached end of stream");
-  const int64_t start = now_ns();
+  const int64_t start = monotonic_ns();
   AVFrame* picture = input_.begin_frame(frame, stats_);
   picture->pts = options.pts.value_or(0);
   const bool keyframe = options.force_keyframe || idr_pending_;
@@ -78,7 +70,7 @@ void SoftwareEncoder::encode(const FrameView& frame, const FrameOptions& options
   frames_held_++;
   stats_.frames_encoded++;
   receive(out);
-  stats_.encode_ns += now_ns() - start;
+  stats_.encode_ns += monotonic_ns() - start;
 }
 
 void SoftwareEncoder::receive(std::vector<EncodedPacket>& out) {

@@ -10,24 +10,11 @@ extern "C" {
 #include <mutex>
 
 #include "contract/validate.hpp"
+#include "software/ffmpeg_log.hpp"
 #include "software/encoder_options.hpp"
 #include "software/software_encoder.hpp"
 
 namespace videohw::software {
-
-namespace {
-
-// libx264/libx265 report their settings at INFO level on every open; a library should be
-// quiet unless asked. VIDEOHW_FFMPEG_LOG_LEVEL (an av_log level number) overrides.
-void quiet_ffmpeg_once() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    const char* level = std::getenv("VIDEOHW_FFMPEG_LOG_LEVEL");
-    av_log_set_level(level && *level ? std::atoi(level) : AV_LOG_ERROR);
-  });
-}
-
-}  // namespace
 
 SoftwareEncoderProvider::SoftwareEncoderProvider(SoftwareEncodeConfig config)
     : config_(std::move(config)) {
@@ -63,7 +50,7 @@ std::vector<std::string> SoftwareEncoderProvider::config_problems(
 
 std::unique_ptr<EncoderBackend> SoftwareEncoderProvider::create(
     const CommonEncodeConfig& config) const {
-  quiet_ffmpeg_once();
+  quiet_ffmpeg_logs();
   return std::make_unique<SoftwareEncoder>(config, config_);
 }
 
