@@ -80,12 +80,7 @@ template <typename T>
 struct Ours {
   explicit Ours(size_t capacity) : q(capacity) {}
   bool push(const T& v) { return q.try_push(v); }
-  bool pop(T& v) {
-    auto got = q.try_pop();
-    if (!got) return false;
-    v = *got;
-    return true;
-  }
+  bool pop(T& v) { return q.try_pop(v); }
   size_t push_n(const T* v, size_t n) { return q.push_batch(v, v + n); }
   size_t pop_n(T* v, size_t n) { return q.pop_batch(v, n); }
   bool empty() const { return q.empty(); }

@@ -45,19 +45,13 @@ class SpscRing {
 
   size_t capacity() const noexcept { return capacity_; }
 
-  // Producer side.
-  bool try_push(T value) noexcept {
-    const size_t head = head_.value.load(std::memory_order_relaxed);  // only we write head
-    if (head - tail_cache_ == capacity_) {
-      // Acquire: the consumer's release of tail says it has finished moving out of the slot.
-      tail_cache_ = tail_.value.load(std::memory_order_acquire);
-      if (head - tail_cache_ == capacity_) return false;
-    }
-    new (slots_[head & mask_].storage) T(std::move(value));
-    // Release: the slot's contents become visible before the new head does.
-    head_.value.store(head + 1, std::memory_order_release);
-    return true;
+  // Producer side. The item is copied or moved straight into its slot (one copy for a
+  // large trivially copyable T, not two through a by-value parameter).
+  bool try_push(const T& value) noexcept {
+    static_assert(std::is_nothrow_copy_constructible_v<T>, "copying in must not throw");
+    return emplace(value);
   }
+  bool try_push(T&& value) noexcept { return emplace(std::move(value)); }
 
   // Moves as many of [first, last) in as fit, publishing them with one store. Returns how
   // many were pushed.
@@ -87,7 +81,23 @@ class SpscRing {
     return n;
   }
 
-  // Consumer side.
+  // Consumer side. Moves the oldest item into `out`; false when the ring is empty.
+  bool try_pop(T& out) noexcept {
+    static_assert(std::is_nothrow_move_assignable_v<T>, "moving out must not throw");
+    const size_t tail = tail_.value.load(std::memory_order_relaxed);  // only we write tail
+    if (tail == head_cache_) {
+      // Acquire: pairs with the producer's release so the slot contents are visible.
+      head_cache_ = head_.value.load(std::memory_order_acquire);
+      if (tail == head_cache_) return false;
+    }
+    T* item = slot(tail);
+    out = std::move(*item);
+    item->~T();
+    // Release: the slot is free for the producer only after we are done with it.
+    tail_.value.store(tail + 1, std::memory_order_release);
+    return true;
+  }
+
   std::optional<T> try_pop() noexcept {
     const size_t tail = tail_.value.load(std::memory_order_relaxed);  // only we write tail
     if (tail == head_cache_) {
@@ -137,6 +147,19 @@ class SpscRing {
   bool empty() const noexcept { return size() == 0; }
 
  private:
+  template <typename U>
+  bool emplace(U&& value) noexcept {
+    const size_t head = head_.value.load(std::memory_order_relaxed);  // only we write head
+    if (head - tail_cache_ == capacity_) {
+      // Acquire: the consumer's release of tail says it has finished moving out of the slot.
+      tail_cache_ = tail_.value.load(std::memory_order_acquire);
+      if (head - tail_cache_ == capacity_) return false;
+    }
+    new (slots_[head & mask_].storage) T(std::forward<U>(value));
+    // Release: the slot's contents become visible before the new head does.
+    head_.value.store(head + 1, std::memory_order_release);
+    return true;
+  }
   struct alignas(alignof(T)) Slot {
     unsigned char storage[sizeof(T)];
   };

@@ -1,6 +1,8 @@
 // Specifications of the SPSC ring (cpp/ring/spsc_ring.hpp).
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 #include <cstdlib>
 #include <memory>
 #include <thread>
@@ -23,6 +25,26 @@ TEST(SpscRing, PopsInPushOrder) {
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(ring.try_push(i));
   for (int i = 0; i < 4; ++i) EXPECT_EQ(ring.try_pop().value(), i);
   EXPECT_FALSE(ring.try_pop().has_value());
+}
+
+// The copy-in / move-out pair boost's spsc_queue offers: one copy each way, no optional.
+TEST(SpscRing, PopIntoAReferenceKeepsOrderAndLeavesItUntouchedWhenEmpty) {
+  struct Wide {
+    uint64_t words[8];
+  };
+  SpscRing<Wide> ring(4);
+  for (uint64_t i = 0; i < 4; ++i) {
+    const Wide w{{i, i + 1, i + 2, i + 3, i + 4, i + 5, i + 6, i + 7}};
+    ASSERT_TRUE(ring.try_push(w));  // const& overload: copied straight into the slot
+  }
+  Wide out{};
+  for (uint64_t i = 0; i < 4; ++i) {
+    ASSERT_TRUE(ring.try_pop(out));
+    EXPECT_EQ(out.words[0], i);
+    EXPECT_EQ(out.words[7], i + 7);
+  }
+  EXPECT_FALSE(ring.try_pop(out));
+  EXPECT_EQ(out.words[0], 3u) << "an empty pop must not write";
 }
 
 TEST(SpscRing, PushFailsWhenFullAndSucceedsAfterAPop) {
