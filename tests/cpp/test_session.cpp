@@ -114,27 +114,8 @@ std::shared_ptr<const EncoderProvider> share(const EncoderProvider& provider) {
   return std::shared_ptr<const EncoderProvider>(&provider, [](const EncoderProvider*) {});
 }
 
-int64_t tel_int(const TelemetryMap& map, const std::string& key) {
-  for (const auto& [k, v] : map)
-    if (k == key) {
-      if (auto* i = std::get_if<int64_t>(&v)) return *i;
-      ADD_FAILURE() << key << " is not an int";
-      return -1;
-    }
-  ADD_FAILURE() << "telemetry has no key " << key;
-  return -1;
-}
-
-std::string tel_str(const TelemetryMap& map, const std::string& key) {
-  for (const auto& [k, v] : map)
-    if (k == key) {
-      if (auto* s = std::get_if<std::string>(&v)) return *s;
-      ADD_FAILURE() << key << " is not a string";
-      return "";
-    }
-  ADD_FAILURE() << "telemetry has no key " << key;
-  return "";
-}
+using vhtest::tel_int;  // support/session_support
+using vhtest::tel_str;
 
 CommonEncodeConfig low_latency_config() {
   auto c = vhtest::small_config(Codec::H264, 64, 48);
