@@ -106,10 +106,15 @@ void NvdecRgbConverter::convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr ch
   std::shared_ptr<DeviceBuffer> staging = device_pool_->acquire(bytes);
   std::shared_ptr<DeviceBuffer> host = host_pool_->acquire(bytes);
 
-  RgbCoefficientsHost k = rgb_coefficients(out.color);
   CUdeviceptr rgb = staging->ptr;
   int rgb_pitch = static_cast<int>(row);
-  CUdeviceptr table = tables_ ? device_table(out.color) : 0;
+  // The last kernel argument: the table when there is one, else the formula's coefficients.
+  CUdeviceptr table = 0;
+  RgbCoefficientsHost k{};
+  if (tables_)
+    table = device_table(out.color);
+  else
+    k = rgb_coefficients(out.color);
   void* args[] = {&luma, &luma_pitch, &chroma, &chroma_pitch, &rgb, &rgb_pitch,
                   &width, &height, tables_ ? static_cast<void*>(&table) : static_cast<void*>(&k)};
   const unsigned block_x = 32, block_y = 8;
