@@ -13,7 +13,8 @@ void init_contract(py::module_& m) {
   py::enum_<Codec>(m, "Codec")
       .value("H264", Codec::H264)
       .value("HEVC", Codec::HEVC)
-      .value("AV1", Codec::AV1);
+      .value("AV1", Codec::AV1)
+      .value("VP9", Codec::VP9);
   py::enum_<PixelFormat>(m, "PixelFormat")
       .value("ARGB8888", PixelFormat::ARGB8888)
       .value("BGRA", PixelFormat::BGRA)

@@ -23,6 +23,8 @@ const char* class_name(ErrorKind kind) {
     case ErrorKind::Backpressure: return "BackpressureError";
     case ErrorKind::Decode: return "DecodeError";
     case ErrorKind::Encode: return "EncodeError";
+    case ErrorKind::Media: return "InvalidMediaError";
+    case ErrorKind::MediaIo: return "MediaError";
     case ErrorKind::Generic: break;
   }
   return "VideoHwError";

@@ -20,6 +20,8 @@ enum class ErrorKind {
   Backpressure,
   Decode,
   Encode,
+  Media,         // a container could not be opened, read or written (input at fault)
+  MediaIo,       // an operating-system I/O failure while reading or writing a file
 };
 
 class Error : public std::runtime_error {

@@ -7,6 +7,7 @@ const char* to_string(Codec codec) {
     case Codec::H264: return "h264";
     case Codec::HEVC: return "hevc";
     case Codec::AV1: return "av1";
+    case Codec::VP9: return "vp9";
   }
   return "unknown";
 }

@@ -9,7 +9,7 @@
 
 namespace videohw {
 
-enum class Codec { H264, HEVC, AV1 };
+enum class Codec { H264, HEVC, AV1, VP9 };
 enum class PixelFormat { ARGB8888, BGRA, RGB24, NV12, I420 };
 enum class EncodedLayout { AnnexB, AVCC, HVCC };
 enum class RateControlMode { CBR, VBR, ConstQP };
@@ -109,6 +109,16 @@ struct SoftwareDecodeConfig {
 
 struct NvidiaDecodeConfig {
   int device = 0;  // CUDA device ordinal
+};
+
+// Colour description as ITU-T H.273 code points (the numbers the bitstream's VUI carries;
+// FFmpeg's AVColor* enums use the same values). 2 = unspecified. Names for display come
+// from session/color_names.hpp.
+struct ColorInfo {
+  int primaries = 2;
+  int transfer = 2;
+  int matrix = 2;
+  bool full_range = false;  // false: limited ("tv") range, the default of H.264/HEVC
 };
 
 struct DecodeCapabilities {

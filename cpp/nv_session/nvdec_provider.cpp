@@ -15,6 +15,7 @@ cudaVideoCodec cuvid_codec(Codec codec) {
     case Codec::H264: return cudaVideoCodec_H264;
     case Codec::HEVC: return cudaVideoCodec_HEVC;
     case Codec::AV1: return cudaVideoCodec_AV1;
+    case Codec::VP9: return cudaVideoCodec_VP9;
   }
   return cudaVideoCodec_H264;
 }

@@ -54,7 +54,7 @@ NvencCodecCaps query_codec_caps(const NvencHandle& handle, Codec codec) {
   NvencCodecCaps out;
   out.caps.backend = "nvidia";
   out.caps.codec = codec;
-  if (codec == Codec::AV1) return out;  // not in this build's NVENC header
+  if (codec == Codec::AV1 || codec == Codec::VP9) return out;  // not in this build's NVENC header
   const GUID guid = codec_guid(codec);
   const auto guids = encode_guids(handle);
   if (std::none_of(guids.begin(), guids.end(), [&](const GUID& g) { return same_guid(g, guid); }))

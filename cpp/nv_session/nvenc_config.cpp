@@ -70,7 +70,8 @@ GUID codec_guid(Codec codec) {
   switch (codec) {
     case Codec::H264: return NV_ENC_CODEC_H264_GUID;
     case Codec::HEVC: return NV_ENC_CODEC_HEVC_GUID;
-    case Codec::AV1: break;
+    case Codec::AV1:
+    case Codec::VP9: break;
   }
   throw UnsupportedConfig({std::string("codec: ") + to_string(codec) +
                            " is not in NVENC API " + std::to_string(NVENCAPI_MAJOR_VERSION) +

@@ -16,16 +16,6 @@
 
 namespace videohw {
 
-// Colour description as ITU-T H.273 code points (the numbers the bitstream's VUI carries;
-// FFmpeg's AVColor* enums use the same values). 2 = unspecified. Names for display come
-// from session/color_names.hpp.
-struct ColorInfo {
-  int primaries = 2;
-  int transfer = 2;
-  int matrix = 2;
-  bool full_range = false;  // false: limited ("tv") range, the default of H.264/HEVC
-};
-
 // One plane of a decoded picture. `width_bytes` is the meaningful bytes of a row (for NV12's
 // interleaved UV plane: the full width); `pitch` may exceed it.
 struct SurfacePlane {

@@ -10,6 +10,8 @@ from .errors import (
     DecodeError,
     EncodeError,
     InvalidFrameError,
+    InvalidMediaError,
+    MediaError,
     SessionClosedError,
     StaleSessionError,
     SwitchError,
@@ -47,7 +49,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackendUnavailableError", "BackpressureError", "ConfigError", "DecodeError",
-    "EncodeError", "InvalidFrameError", "SessionClosedError", "StaleSessionError",
+    "EncodeError", "InvalidFrameError", "InvalidMediaError", "MediaError", "SessionClosedError", "StaleSessionError",
     "SwitchError", "UnsupportedConfigError", "VideoHwError",
     "Capabilities", "Codec", "CommonDecodeConfig", "CommonEncodeConfig", "DecodeOutputMode",
     "DecoderSessionHandle", "EncodedLayout", "EncodedPacket", "EncoderSessionHandle", "Frame",

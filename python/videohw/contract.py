@@ -39,6 +39,7 @@ class Codec(_ValueEnum):
     H264 = "h264"
     HEVC = "hevc"
     AV1 = "av1"
+    VP9 = "vp9"
 
 
 class PixelFormat(_ValueEnum):

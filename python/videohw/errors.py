@@ -64,3 +64,13 @@ class DecodeError(VideoHwError):
 
 class EncodeError(VideoHwError):
     """The encoder itself failed; the backend's message is included."""
+
+
+class MediaError(VideoHwError):
+    """A media file could not be opened, read or written; the message names the path and
+    what failed (an I/O error keeps the operating system's text)."""
+
+
+class InvalidMediaError(MediaError, ValueError):
+    """The input itself is at fault: not a media file, truncated, no video stream, an index
+    that points past the end, a codec no backend decodes."""
