@@ -74,6 +74,25 @@ std::vector<uint8_t> length_prefixed_to_annexb(const uint8_t* data, size_t size,
   return out;
 }
 
+bool append_length_prefixed_as_annexb(const uint8_t* data, size_t size, int length_size,
+                                      std::vector<uint8_t>& out) {
+  static constexpr uint8_t kStartCode[] = {0, 0, 0, 1};
+  if (length_size != 1 && length_size != 2 && length_size != 4) return false;
+  out.reserve(out.size() + size + 16);
+  size_t pos = 0;
+  while (pos < size) {
+    if (size - pos < size_t(length_size)) return false;
+    size_t length = 0;
+    for (int i = 0; i < length_size; ++i) length = (length << 8) | data[pos + size_t(i)];
+    pos += size_t(length_size);
+    if (length == 0 || length > size - pos) return false;
+    out.insert(out.end(), kStartCode, kStartCode + 4);
+    out.insert(out.end(), data + pos, data + pos + length);
+    pos += length;
+  }
+  return true;
+}
+
 std::vector<uint8_t> annexb_to_length_prefixed(const uint8_t* data, size_t size,
                                                int length_size) {
   check_length_size(length_size);

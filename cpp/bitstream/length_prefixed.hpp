@@ -25,6 +25,12 @@ std::vector<NalUnit> split_length_prefixed(const uint8_t* data, size_t size, int
 std::vector<uint8_t> length_prefixed_to_annexb(const uint8_t* data, size_t size,
                                                int length_size = 4);
 
+// Appends the units of a length-prefixed buffer to `out` as Annex-B (4-byte start codes),
+// without throwing: a damaged buffer gives the units before the damage and false, so a
+// reader can hand a decoder what survived and flag the picture.
+bool append_length_prefixed_as_annexb(const uint8_t* data, size_t size, int length_size,
+                                      std::vector<uint8_t>& out);
+
 // Trailing zero bytes of each unit are dropped (they belong to the byte stream, not to the
 // unit); bytes before the first start code must be zero.
 std::vector<uint8_t> annexb_to_length_prefixed(const uint8_t* data, size_t size,

@@ -17,6 +17,10 @@ constexpr int kMinMaxWidth = 1920, kMinMaxHeight = 1088;
 constexpr int kExtraSurfaces = 4;
 // Default display delay: lets decode of later pictures overlap the mapping of earlier ones.
 constexpr int kDefaultDisplayDelay = 2;
+// pts of pushes that held no picture (garbage), and tags of skipped pictures the parser
+// never displayed, must not pile up.
+constexpr size_t kMaxPendingPts = 512;
+constexpr size_t kMaxSkipTags = 4096;
 
 cudaVideoCodec cuvid_codec(Codec codec) {
   switch (codec) {
@@ -295,6 +299,13 @@ int NvDecodeSession::handle_display(const CUVIDPARSERDISPINFO& info) {
     frame.pts = pts_by_surface_[index];
   if (index >= 0 && static_cast<size_t>(index) < keyframe_by_surface_.size())
     frame.is_keyframe = keyframe_by_surface_[index] != 0;
+  const bool skipped =
+      discard_all_ || (frame.pts && !skip_tags_.empty() && skip_tags_.erase(*frame.pts) > 0);
+  if (skipped) {
+    ++stats_.frames_decoded;
+    ++stats_.frames_skipped;
+    return 1;
+  }
 
   if (config_.output != DecodeOutputMode::MetadataOnly) map_into(info, frame);
 
@@ -421,7 +432,7 @@ void NvDecodeSession::decode(const uint8_t* data, size_t size, std::optional<int
   if (pts) {
     pending_pts_.push_back(*pts);
     // pts of pushes that held no picture (garbage) must not pile up.
-    while (pending_pts_.size() > 512) pending_pts_.pop_front();
+    while (pending_pts_.size() > kMaxPendingPts) pending_pts_.pop_front();
   }
   if (config_.low_latency && is_single_access_unit(data, size, config_.codec))
     flags |= CUVID_PKT_ENDOFPICTURE;
@@ -429,11 +440,43 @@ void NvDecodeSession::decode(const uint8_t* data, size_t size, std::optional<int
   parse(data, size, flags, timestamp, out);
 }
 
+void NvDecodeSession::decode_unit(const DecodeUnit& unit, std::vector<DecodedFrame>& out) {
+  if (unit.size == 0) return;
+  stats_.bytes_in += static_cast<int64_t>(unit.size);
+  pending_pts_.push_back(unit.tag);
+  while (pending_pts_.size() > kMaxPendingPts) pending_pts_.pop_front();
+  if (unit.skip_output) {
+    if (skip_tags_.size() >= kMaxSkipTags) skip_tags_.clear();
+    skip_tags_.insert(unit.tag);
+  }
+  pushed_since_flush_ = true;
+  // A whole picture: the parser decodes it now instead of waiting for the next start code.
+  parse(unit.data, unit.size, CUVID_PKT_ENDOFPICTURE, 0, out);
+}
+
+void NvDecodeSession::reset() {
+  ++stats_.resets;
+  if (pushed_since_flush_) {
+    std::vector<DecodedFrame> discarded;
+    discard_all_ = true;
+    try {
+      flush(discarded);
+    } catch (...) {
+      discard_all_ = false;
+      throw;
+    }
+    discard_all_ = false;
+  }
+  pending_pts_.clear();
+  skip_tags_.clear();
+}
+
 void NvDecodeSession::flush(std::vector<DecodedFrame>& out) {
   if (!pushed_since_flush_) return;
   pushed_since_flush_ = false;
   parse(nullptr, 0, CUVID_PKT_ENDOFSTREAM | CUVID_PKT_NOTIFY_EOS, 0, out);
   pending_pts_.clear();
+  skip_tags_.clear();
 }
 
 void NvDecodeSession::reconfigure(const CommonDecodeConfig& to) {

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <exception>
 #include <deque>
+#include <unordered_set>
 #include <map>
 #include <optional>
 #include <memory>
@@ -61,6 +62,8 @@ class NvDecodeSession final : public DecoderBackend {
   const char* name() const override { return "nvidia"; }
   void decode(const uint8_t* data, size_t size, std::optional<int64_t> pts,
               std::vector<DecodedFrame>& out) override;
+  void decode_unit(const DecodeUnit& unit, std::vector<DecodedFrame>& out) override;
+  void reset() override;
   void flush(std::vector<DecodedFrame>& out) override;
   void reconfigure(const CommonDecodeConfig& to) override;
   DecodeStats stats() const override { return stats_; }
@@ -105,6 +108,8 @@ class NvDecodeSession final : public DecoderBackend {
   std::deque<int64_t> pending_pts_;
   std::vector<std::optional<int64_t>> pts_by_surface_;
   std::vector<uint8_t> keyframe_by_surface_;  // from the decode callback, by CurrPicIdx
+  std::unordered_set<int64_t> skip_tags_;      // DecodeUnit tags whose pictures stay unmapped
+  bool discard_all_ = false;                   // reset(): display callbacks map nothing
 
   std::vector<DecodedFrame>* out_ = nullptr;  // where display callbacks put frames
   std::exception_ptr callback_error_;          // thrown once cuvidParseVideoData returns

@@ -21,6 +21,8 @@ DecodeStats operator+(DecodeStats a, const DecodeStats& b) {
   a.size_changes += b.size_changes;
   a.decode_ns += b.decode_ns;
   a.convert_ns += b.convert_ns;
+  a.frames_skipped += b.frames_skipped;
+  a.resets += b.resets;
   return a;
 }
 
@@ -80,6 +82,56 @@ void DecodeSession::push(uint32_t generation, const uint8_t* data, size_t size,
     throw;
   }
   deliver(frames);
+}
+
+void DecodeSession::push_unit(uint32_t generation, const DecodeUnit& unit) {
+  std::lock_guard<std::mutex> api(api_mu_);
+  check_handle(generation);
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    units_++;
+    if (!unit.skip_output) bytes_since_flush_ += int64_t(unit.size);
+  }
+  std::vector<DecodedFrame> frames;
+  try {
+    decoder_->decode_unit(unit, frames);
+  } catch (const Error& e) {
+    deliver(frames);
+    record_error(e.what());
+    throw;
+  }
+  deliver(frames);
+}
+
+void DecodeSession::reset(uint32_t generation) {
+  std::lock_guard<std::mutex> api(api_mu_);
+  check_handle(generation);
+  decoder_->reset();
+  std::lock_guard<std::mutex> lock(state_mu_);
+  current_ = decoder_->stats();
+  ready_.clear();
+  session_resets_++;
+  bytes_since_flush_ = frames_since_flush_ = 0;
+}
+
+std::vector<DecodedFrame> DecodeSession::drain(uint32_t generation) {
+  std::lock_guard<std::mutex> api(api_mu_);
+  check_handle(generation);
+  std::vector<DecodedFrame> frames;
+  try {
+    decoder_->flush(frames);
+  } catch (const Error& e) {
+    deliver(frames);
+    record_error(e.what());
+    throw;
+  }
+  deliver(frames);
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    flushes_++;
+    bytes_since_flush_ = frames_since_flush_ = 0;
+  }
+  return take_ready();
 }
 
 std::vector<DecodedFrame> DecodeSession::reap(uint32_t generation) {
@@ -260,6 +312,9 @@ TelemetryMap DecodeSession::telemetry() const {
       {"session_inits", session_inits_},
       {"init_ns", init_ns_},
       {"pushes", pushes_},
+      {"units", units_},
+      {"resets", session_resets_},
+      {"frames_skipped", d.frames_skipped},
       {"bytes_in", d.bytes_in},
       {"access_units", d.access_units},
       {"frames_decoded", d.frames_decoded},

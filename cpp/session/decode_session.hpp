@@ -50,6 +50,14 @@ class DecodeSession {
   // Decodes one chunk; the frames it completes become ready for reap. A DecodeError is
   // raised after every byte of the chunk was taken and every good frame made ready.
   void push(uint32_t generation, const uint8_t* data, size_t size, std::optional<int64_t> pts);
+  // One whole access unit (DecodeUnit); frames it completes become ready for reap.
+  void push_unit(uint32_t generation, const DecodeUnit& unit);
+  // A seek: the decoder forgets what it holds and ready frames are dropped; nothing of
+  // the data pushed so far comes out. The session stays open (no new decoder).
+  void reset(uint32_t generation);
+  // Like flush, without flush's "no picture came out" error: for callers that push units
+  // whose pictures they skip.
+  std::vector<DecodedFrame> drain(uint32_t generation);
   std::vector<DecodedFrame> reap(uint32_t generation);
   // Every frame of every byte pushed so far; the session stays open. Raises DecodeError
   // when bytes were pushed since the last flush and not one picture came out of them.
@@ -87,6 +95,7 @@ class DecodeSession {
   DecodeStats current_;  // the live decoder's stats after its last call
   std::vector<std::pair<int, int>> sizes_seen_;  // first-seen order
   int64_t session_inits_ = 0, init_ns_ = 0;
+  int64_t units_ = 0, session_resets_ = 0;
   int64_t pushes_ = 0, flushes_ = 0, frames_out_ = 0, keyframes_ = 0;
   int64_t switches_ = 0, switch_in_place_ = 0, switch_new_decoder_ = 0, switch_failures_ = 0;
   int64_t frames_since_flush_ = 0, bytes_since_flush_ = 0;

@@ -46,6 +46,10 @@ struct SurfacePlane {
 struct DecodedFrame {
   int width = 0, height = 0;
   std::optional<int64_t> pts;  // the pts pushed with the access unit, if any
+  // Set by a file reader (pipeline/frame_reader.hpp), not by decoders: the frame's index
+  // in display order and its time in seconds.
+  std::optional<int64_t> index;
+  std::optional<double> seconds;
   uint32_t generation = 0;     // set by the session, not the backend
   bool is_keyframe = false;    // IDR / IRAP picture
   bool damaged = false;        // decoded with errors or concealment: pixels are unreliable
@@ -70,6 +74,19 @@ struct DecodeStats {
   int64_t size_changes = 0;      // mid-stream picture size changes handled in place
   int64_t decode_ns = 0;
   int64_t convert_ns = 0;        // CPU_RGB conversion
+  int64_t frames_skipped = 0;    // decoded for reference only (DecodeUnit::skip_output)
+  int64_t resets = 0;            // reset() calls (seeks)
+};
+
+// One whole access unit (a container sample made Annex-B, or one VP9/AV1 packet), pushed
+// past the backend's own access-unit assembly so that its tag comes back exactly on its
+// picture. skip_output: decode it for reference only; its picture is never handed out
+// (not mapped, not converted).
+struct DecodeUnit {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  int64_t tag = 0;  // becomes DecodedFrame::pts of its picture
+  bool skip_output = false;
 };
 
 class DecoderBackend {
@@ -87,6 +104,14 @@ class DecoderBackend {
   // throw are kept in `out`.
   virtual void decode(const uint8_t* data, size_t size, std::optional<int64_t> pts,
                       std::vector<DecodedFrame>& out) = 0;
+
+  // One access unit (see DecodeUnit). Bytes pushed by decode() and not yet decoded are
+  // decoded first. Errors as decode().
+  virtual void decode_unit(const DecodeUnit& unit, std::vector<DecodedFrame>& out) = 0;
+
+  // Forgets everything pushed so far without handing out a frame of it (a seek): the
+  // next data starts at a random access point. Parameter sets already seen are kept.
+  virtual void reset() = 0;
 
   // Decodes whatever is buffered (including a final access unit without a following start
   // code) and appends every remaining frame. The backend accepts data again afterwards,

@@ -15,12 +15,16 @@ AVCodecID codec_id(Codec codec) {
   switch (codec) {
     case Codec::H264: return AV_CODEC_ID_H264;
     case Codec::HEVC: return AV_CODEC_ID_HEVC;
-    default: break;
+    case Codec::VP9: return AV_CODEC_ID_VP9;
+    case Codec::AV1: return AV_CODEC_ID_AV1;
   }
   throw Error(ErrorKind::UnsupportedConfig, std::string("software decoder: codec ") +
-                                                 to_string(codec) +
-                                                 " is not supported; expected h264 or hevc");
+                                                 to_string(codec) + " is not supported");
 }
+
+// Tags of skipped pictures the decoder never returned (dropped as undecodable) must not
+// pile up over a long stream.
+constexpr size_t kMaxSkipTags = 4096;
 
 }  // namespace
 
@@ -28,8 +32,8 @@ DecodeCapabilities software_decode_capabilities(Codec codec) {
   DecodeCapabilities caps;
   caps.backend = "software";
   caps.codec = codec;
-  if (codec != Codec::H264 && codec != Codec::HEVC) return caps;
   caps.supported = avcodec_find_decoder(codec_id(codec)) != nullptr;
+  if (!caps.supported) return caps;
   caps.max_width = caps.max_height = 8192;
   caps.output_modes = {DecodeOutputMode::MetadataOnly, DecodeOutputMode::NativeSurface,
                        DecodeOutputMode::CpuRgb};
@@ -93,6 +97,39 @@ void SoftwareDecoder::decode(const uint8_t* data, size_t size, std::optional<int
     throw Error(ErrorKind::Decode, first_error_ + "; decoding resumes at the next IDR");
 }
 
+void SoftwareDecoder::decode_unit(const DecodeUnit& unit, std::vector<DecodedFrame>& out) {
+  const int64_t start = monotonic_ns(), convert_before = stats_.convert_ns;
+  first_error_.clear();
+  // Bytes of earlier decode() calls still in the parser belong before this unit.
+  if (stream_offset_ > 0) {
+    parse(nullptr, 0, out);
+    open_parser();
+  }
+  stats_.bytes_in += int64_t(unit.size);
+  if (unit.skip_output) {
+    if (skip_tags_.size() >= kMaxSkipTags) skip_tags_.clear();
+    skip_tags_.insert(unit.tag);
+  }
+  // Not reference counted: avcodec_send_packet copies the bytes (with padding).
+  packet_->data = const_cast<uint8_t*>(unit.data);
+  packet_->size = int(unit.size);
+  packet_->pts = unit.tag;
+  packet_->dts = AV_NOPTS_VALUE;
+  packet_->flags = 0;
+  if (unit.size > 0) send(packet_.get(), out);
+  stats_.decode_ns += monotonic_ns() - start - (stats_.convert_ns - convert_before);
+  if (!first_error_.empty())
+    throw Error(ErrorKind::Decode, first_error_ + "; decoding resumes at the next IDR");
+}
+
+void SoftwareDecoder::reset() {
+  avcodec_flush_buffers(context_.get());
+  open_parser();
+  skip_tags_.clear();
+  damaged_until_keyframe_ = false;
+  stats_.resets++;
+}
+
 void SoftwareDecoder::flush(std::vector<DecodedFrame>& out) {
   const int64_t start = monotonic_ns(), convert_before = stats_.convert_ns;
   first_error_.clear();
@@ -102,6 +139,7 @@ void SoftwareDecoder::flush(std::vector<DecodedFrame>& out) {
   avcodec_flush_buffers(context_.get());
   damaged_until_keyframe_ = false;  // the decoder starts over at a random access point
   open_parser();
+  skip_tags_.clear();
   stats_.decode_ns += monotonic_ns() - start - (stats_.convert_ns - convert_before);
   if (!first_error_.empty()) throw Error(ErrorKind::Decode, first_error_);
 }
@@ -192,6 +230,12 @@ void SoftwareDecoder::emit(std::vector<DecodedFrame>& out) {
   if (decoded.is_keyframe && !decoded.damaged) damaged_until_keyframe_ = false;
   if (decoded.damaged) damaged_until_keyframe_ = true;
   decoded.damaged = decoded.damaged || damaged_until_keyframe_;
+  if (!skip_tags_.empty() && frame.pts != AV_NOPTS_VALUE && skip_tags_.erase(frame.pts)) {
+    stats_.frames_decoded++;
+    stats_.frames_skipped++;
+    if (decoded.damaged) stats_.damaged_frames++;
+    return;
+  }
   if (common_.output == DecodeOutputMode::NativeSurface) {
     attach_native_planes(frame, decoded);
   } else if (common_.output == DecodeOutputMode::CpuRgb) {

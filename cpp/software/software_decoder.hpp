@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <unordered_set>
 #include <utility>
 #include <optional>
 #include <vector>
@@ -28,6 +29,8 @@ class SoftwareDecoder final : public DecoderBackend {
   const char* name() const override { return "software"; }
   void decode(const uint8_t* data, size_t size, std::optional<int64_t> pts,
               std::vector<DecodedFrame>& out) override;
+  void decode_unit(const DecodeUnit& unit, std::vector<DecodedFrame>& out) override;
+  void reset() override;
   void flush(std::vector<DecodedFrame>& out) override;
   void reconfigure(const CommonDecodeConfig& to) override;
   DecodeStats stats() const override { return stats_; }
@@ -59,6 +62,7 @@ class SoftwareDecoder final : public DecoderBackend {
   std::string first_error_;  // first decoder error of the current call
   bool damaged_until_keyframe_ = false;
   int64_t stream_offset_ = 0;                           // bytes the parser has been given
+  std::unordered_set<int64_t> skip_tags_;               // DecodeUnit tags not to hand out
   std::deque<std::pair<int64_t, int64_t>> pending_pts_;  // (chunk's first byte, pts)
 };
 

@@ -44,6 +44,8 @@ from .contract import (
 )
 from .controller import EncodeSession, SessionController, available_backends
 from .decoding import ColorInfo, DecodedFrame, DecodeSession
+from .media import MediaInfo, MediaPacket, MediaReader, StreamInfo, VideoStreamInfo, probe
+from .reader import VideoReader
 
 __version__ = "0.1.0"
 
@@ -58,4 +60,6 @@ __all__ = [
     "SoftwareDecodeConfig", "SoftwareEncodeConfig", "VtDecodeConfig", "VtEncodeConfig",
     "EncodeSession", "SessionController", "available_backends",
     "ColorInfo", "DecodedFrame", "DecodeSession",
+    "MediaInfo", "MediaPacket", "MediaReader", "StreamInfo", "VideoStreamInfo", "probe",
+    "VideoReader",
 ]

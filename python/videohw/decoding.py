@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
@@ -50,6 +51,9 @@ class DecodedFrame:
       read-only numpy views of libavcodec's buffers, e.g. yuv420p Y, U, V; no copy). The
       arrays keep the decoder's buffer alive; copy them to modify.
     - CPU_RGB: ``planes`` holds one writable (height, width, 3) uint8 array; ``rgb`` too.
+
+    Frames from a ``VideoReader`` also carry ``index`` (display index in the file) and
+    ``seconds`` (presentation time); ``pts`` is then in the stream's time base.
     """
 
     width: int
@@ -64,6 +68,8 @@ class DecodedFrame:
     planes: Optional[tuple]
     on_device: bool = False
     device_id: int = -1
+    index: Optional[int] = None
+    seconds: Optional[float] = None
     _owner: Any = None  # device frames: keeps the surface alive while the planes are used
 
     @property
@@ -74,7 +80,9 @@ class DecodedFrame:
     def __repr__(self) -> str:
         flags = (", keyframe" if self.is_keyframe else "") + (", DAMAGED" if self.damaged else "")
         pixels = f", pixel_format={self.pixel_format}" if self.pixel_format else ""
-        return (f"DecodedFrame({self.width}x{self.height}, pts={self.pts}, "
+        where = (f"index={self.index}, seconds={self.seconds:.6g}, "
+                 if self.index is not None and self.seconds is not None else "")
+        return (f"DecodedFrame({self.width}x{self.height}, {where}pts={self.pts}, "
                 f"generation={self.generation}{flags}, output={self.output}{pixels})")
 
 
@@ -86,7 +94,8 @@ def _frames(raw: list[dict]) -> list[DecodedFrame]:
             color=ColorInfo(r["primaries"], r["transfer"], r["matrix"], r["full_range"]),
             output=_OUTPUTS[r["output"]], pixel_format=r["pixel_format"],
             planes=None if r["planes"] is None else tuple(r["planes"]),
-            on_device=r["on_device"], device_id=r["device_id"], _owner=r.get("owner"))
+            on_device=r["on_device"], device_id=r["device_id"], index=r.get("index"),
+            seconds=r.get("seconds"), _owner=r.get("owner"))
         for r in raw
     ]
 
@@ -210,10 +219,61 @@ class DecodeControls:
         _check_decode_handle(handle, "close_decode_session")
         return _frames(self._manager.close_decode(handle.id, handle.generation))
 
+    # -- idle sessions for readers ---------------------------------------------------------
+
+    def _acquire_decode_session(self, common: CommonDecodeConfig,
+                                backend_decode: BackendDecodeConfig) -> DecoderSessionHandle:
+        """An open decode session for ``common``: an idle one a closed reader gave back
+        (same codec, output and options: reused as it is, no new decoder) or a new one."""
+        key = (common, backend_decode)
+        with _pool_lock(self):
+            idle = self._idle_decode_sessions().get(key, [])
+            while idle:
+                handle = idle.pop()
+                try:
+                    if self._manager.decode_state(handle.id, handle.generation)["state"] == "running":
+                        return handle
+                except Exception:  # closed behind our back: forget it
+                    pass
+        return self.start_decode_session(common, backend_decode)
+
+    def _release_decode_session(self, handle: DecoderSessionHandle, common: CommonDecodeConfig,
+                                backend_decode: BackendDecodeConfig) -> None:
+        """Takes a reader's session back: reset (nothing of the old file comes out) and
+        kept idle for the next reader, up to a few per configuration; the rest are closed."""
+        try:
+            self._manager.reset_decode(handle.id, handle.generation)
+        except Exception:
+            return  # closed or broken: nothing to keep
+        with _pool_lock(self):
+            idle = self._idle_decode_sessions().setdefault((common, backend_decode), [])
+            if len(idle) < _MAX_IDLE_PER_CONFIG:
+                idle.append(handle)
+                return
+        self.close_decode_session(handle)
+
+    def _idle_decode_sessions(self) -> dict:
+        pool = self.__dict__.get("_idle_decode")
+        if pool is None:
+            pool = self.__dict__["_idle_decode"] = {}
+        return pool
+
     def decode_session(self, common_decode: CommonDecodeConfig,
                        backend_decode: BackendDecodeConfig = None) -> "DecodeSession":
         """``with ctl.decode_session(common) as s:`` -- closed when the block ends."""
         return DecodeSession(self, self.start_decode_session(common_decode, backend_decode))
+
+
+_MAX_IDLE_PER_CONFIG = 4
+_pool_locks_guard = threading.Lock()
+
+
+def _pool_lock(controller: Any) -> threading.Lock:
+    with _pool_locks_guard:
+        lock = controller.__dict__.get("_idle_decode_lock")
+        if lock is None:
+            lock = controller.__dict__["_idle_decode_lock"] = threading.Lock()
+        return lock
 
 
 def _check_decode_handle(handle: Any, call: str) -> None:
