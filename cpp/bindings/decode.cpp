@@ -72,7 +72,17 @@ void init_decode(py::module_& m) {
       .def_readwrite("low_latency", &CommonDecodeConfig::low_latency)
       .def_readwrite("max_display_delay", &CommonDecodeConfig::max_display_delay)
       .def_readwrite("prefer_zero_copy", &CommonDecodeConfig::prefer_zero_copy)
-      .def_readwrite("output", &CommonDecodeConfig::output);
+      .def_readwrite("output", &CommonDecodeConfig::output)
+      .def_readwrite("input_layout", &CommonDecodeConfig::input_layout)
+      .def_property(
+          "extradata",
+          [](const CommonDecodeConfig& c) {
+            return py::bytes(reinterpret_cast<const char*>(c.extradata.data()), c.extradata.size());
+          },
+          [](CommonDecodeConfig& c, const py::bytes& data) {
+            const std::string bytes = data;
+            c.extradata.assign(bytes.begin(), bytes.end());
+          });
   py::class_<SoftwareDecodeConfig>(m, "SoftwareDecodeConfig")
       .def(py::init<>())
       .def_readwrite("threads", &SoftwareDecodeConfig::threads);

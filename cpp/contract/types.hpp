@@ -101,6 +101,10 @@ struct CommonDecodeConfig {
   std::optional<int> max_display_delay;  // frames; empty: the backend's default
   bool prefer_zero_copy = true;
   DecodeOutputMode output = DecodeOutputMode::MetadataOnly;
+  // AVCC / HVCC: each push is one length-prefixed sample (a container's packet) and
+  // `extradata` its avcC / hvcC record; the session makes them Annex-B for the decoder.
+  EncodedLayout input_layout = EncodedLayout::AnnexB;
+  std::vector<uint8_t> extradata;
 };
 
 struct SoftwareDecodeConfig {

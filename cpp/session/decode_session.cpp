@@ -40,6 +40,7 @@ DecodeSession::DecodeSession(uint64_t id, const CommonDecodeConfig& config,
     : id_(id), provider_(std::move(provider)), config_(config) {
   if (!provider_) throw Error(ErrorKind::Config, "decode session: no decoder provider");
   const int64_t start = monotonic_ns();
+  samples_ = make_input_converter(config_);
   decoder_ = create_checked(*provider_, config_);
   init_ns_ = monotonic_ns() - start;
   session_inits_ = 1;
@@ -64,6 +65,18 @@ void DecodeSession::check_handle(uint32_t generation) const {
                   ") is stale; the active generation is " + std::to_string(active_generation_));
 }
 
+std::unique_ptr<bitstream::SampleConverter> DecodeSession::make_input_converter(
+    const CommonDecodeConfig& config) {
+  if (config.input_layout == EncodedLayout::AnnexB) return nullptr;
+  try {
+    return std::make_unique<bitstream::SampleConverter>(config.codec, config.extradata.data(),
+                                                        config.extradata.size());
+  } catch (const Error& e) {
+    throw UnsupportedConfig({std::string("extradata: not a usable decoder configuration "
+                                         "record: ") + e.what()});
+  }
+}
+
 void DecodeSession::push(uint32_t generation, const uint8_t* data, size_t size,
                          std::optional<int64_t> pts) {
   std::lock_guard<std::mutex> api(api_mu_);
@@ -72,6 +85,13 @@ void DecodeSession::push(uint32_t generation, const uint8_t* data, size_t size,
     std::lock_guard<std::mutex> lock(state_mu_);
     pushes_++;
     bytes_since_flush_ += int64_t(size);
+  }
+  bool damaged_sample = false;
+  if (samples_) {
+    // One sample per push; the record's parameter sets go in front of the first one.
+    damaged_sample = !samples_->convert(data, size, true, converted_);
+    data = converted_.data();
+    size = converted_.size();
   }
   std::vector<DecodedFrame> frames;
   try {
@@ -82,6 +102,14 @@ void DecodeSession::push(uint32_t generation, const uint8_t* data, size_t size,
     throw;
   }
   deliver(frames);
+  if (damaged_sample) {
+    const std::string message = "push_bitstream: the sample's NAL lengths run past its end "
+                                "(not " + std::string(config_.codec == Codec::HEVC ? "HVCC" : "AVCC") +
+                                " with this record's length size, or truncated); the units "
+                                "before the damage were decoded";
+    record_error(message);
+    throw Error(ErrorKind::Decode, message);
+  }
 }
 
 void DecodeSession::push_unit(uint32_t generation, const DecodeUnit& unit) {
@@ -107,6 +135,7 @@ void DecodeSession::reset(uint32_t generation) {
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
   decoder_->reset();
+  if (samples_) samples_->reset();
   std::lock_guard<std::mutex> lock(state_mu_);
   current_ = decoder_->stats();
   ready_.clear();
@@ -143,6 +172,7 @@ std::vector<DecodedFrame> DecodeSession::flush(uint32_t generation) {
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
   std::vector<DecodedFrame> frames;
+  if (samples_) samples_->reset();
   try {
     decoder_->flush(frames);
   } catch (const Error& e) {
@@ -179,7 +209,18 @@ uint32_t DecodeSession::switch_to(uint32_t generation, const CommonDecodeConfig&
   // A new decoder is created before the current one is touched, so a failure leaves the
   // session exactly as it was.
   std::unique_ptr<DecoderBackend> replacement;
+  std::unique_ptr<bitstream::SampleConverter> samples;
   const int64_t start = monotonic_ns();
+  {
+    try {
+      samples = make_input_converter(target);
+    } catch (const Error& e) {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      switch_failures_++;
+      switch_fail_reason_ = e.what();
+      throw Error(ErrorKind::Switch, std::string("switch_decode: ") + e.what());
+    }
+  }
   if (!in_place) {
     try {
       replacement = create_checked(*provider, target);
@@ -223,6 +264,7 @@ uint32_t DecodeSession::switch_to(uint32_t generation, const CommonDecodeConfig&
   current_ = decoder_->stats();
   provider_ = std::move(provider);
   config_ = target;
+  samples_ = std::move(samples);
   switches_++;
   bytes_since_flush_ = frames_since_flush_ = 0;
   active_generation_ = next_generation_++;

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "bitstream/sample_converter.hpp"
 #include "session/decoder_backend.hpp"
 #include "session/telemetry.hpp"
 
@@ -74,6 +75,10 @@ class DecodeSession {
 
  private:
   void check_handle(uint32_t generation) const;
+  // The input converter of an AVCC / HVCC config (null for Annex-B); throws
+  // UnsupportedConfig for a record that does not parse.
+  static std::unique_ptr<bitstream::SampleConverter> make_input_converter(
+      const CommonDecodeConfig& config);
   // Stamps the active generation, counts, and queues frames for reap.
   void deliver(std::vector<DecodedFrame>& frames);
   void refresh_stats();
@@ -85,6 +90,8 @@ class DecodeSession {
   std::unique_ptr<DecoderBackend> decoder_;
   std::shared_ptr<const DecoderProvider> provider_;
   CommonDecodeConfig config_;
+  std::unique_ptr<bitstream::SampleConverter> samples_;  // AVCC / HVCC input only
+  std::vector<uint8_t> converted_;
   std::atomic<bool> closed_{false};
 
   mutable std::mutex state_mu_;  // everything below

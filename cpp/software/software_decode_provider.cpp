@@ -31,7 +31,7 @@ std::vector<std::string> SoftwareDecoderProvider::config_problems(
   std::vector<std::string> problems;
   if (!software_decode_capabilities(config.codec).supported)
     problems.push_back(std::string("codec: ") + to_string(config.codec) +
-                       " cannot be decoded by the software backend (it decodes h264 and hevc)");
+                       " cannot be decoded by the software backend: this libavcodec has no decoder for it");
   if (config.max_display_delay && (*config.max_display_delay < 0 || *config.max_display_delay > 16))
     problems.push_back("max_display_delay: " + std::to_string(*config.max_display_delay) +
                        "; expected 0..16 or none");

@@ -247,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .cli_decode import add_decode_parser
     add_decode_parser(sub)
+    from .cli_probe import add_probe_parser
+    add_probe_parser(sub)
     return parser
 
 

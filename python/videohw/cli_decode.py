@@ -1,6 +1,8 @@
-"""``videohw decode``: decodes an Annex-B H.264/HEVC file through a decode session, with a
-progress bar on stderr, a summary on stdout and optional PNG / raw frame dumps.
-Registered by cli.build_parser; see docs/decode.md.
+"""``videohw decode``: decodes a media file (any container videohw reads, found by content)
+through a VideoReader, or with ``--codec`` a raw Annex-B H.264/HEVC stream pushed in chunks
+through a decode session; a progress bar on stderr, a summary on stdout, optional PNG / raw
+frame dumps, and ``--frames`` / ``--at`` for exactly those frames.
+Registered by cli.build_parser; see docs/decode.md and docs/media.md.
 """
 
 from __future__ import annotations
@@ -30,13 +32,45 @@ def _chunk_bytes(text: str) -> int:
     return value
 
 
+def _index_list(text: str) -> list[int]:
+    try:
+        values = [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected frame indices like 0,10,250")
+    if not values:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected frame indices like 0,10,250")
+    return values
+
+
+def _time_list(text: str) -> list[float]:
+    try:
+        values = [float(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected times in seconds like 1.5,3.0")
+    if not values or any(v != v or v in (float("inf"), float("-inf")) for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected times in seconds like 1.5,3.0")
+    return values
+
+
 def add_decode_parser(sub: Any) -> None:
     dec = sub.add_parser(
-        "decode", help="decode an Annex-B H.264/HEVC file",
-        description="Decode an Annex-B H.264/HEVC elementary stream through a decode session "
-                    "and print a summary; optionally dump every frame as PNG or raw bytes.")
-    dec.add_argument("file", metavar="FILE", help="Annex-B elementary stream")
-    dec.add_argument("--codec", required=True, choices=("h264", "hevc"))
+        "decode", help="decode a media file (MP4, MKV, TS, raw H.264/HEVC, ...)",
+        description="Decode a media file through a persistent decode session and print a "
+                    "summary; the container and codec are found from the file's content. "
+                    "--frames / --at decode exactly those frames; --dump writes frames as PNG "
+                    "or raw bytes.")
+    dec.add_argument("file", metavar="FILE", help="a media file (or, with --codec, a raw "
+                                                  "Annex-B stream pushed in chunks)")
+    dec.add_argument("--codec", choices=("h264", "hevc"),
+                     help="push FILE as a raw Annex-B stream of this codec in --chunk-bytes "
+                          "chunks instead of opening it as a media file")
+    sel = dec.add_mutually_exclusive_group()
+    sel.add_argument("--frames", type=_index_list, metavar="I,J,...",
+                     help="only these display indices (negative: from the end)")
+    sel.add_argument("--at", type=_time_list, metavar="T1,T2,...",
+                     help="only the frames shown at these times (seconds)")
+    dec.add_argument("--stream", type=int, metavar="N", help="video stream index (default: "
+                                                              "the best one)")
     dec.add_argument("--backend", default="auto", choices=("auto", "software", "nvidia"))
     dec.add_argument("--output-mode", default="metadata", choices=tuple(_OUTPUT_MODES),
                      help="metadata: no pixels; native: the decoder's own planes; "
@@ -123,14 +157,94 @@ def _cli() -> Any:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    import videohw as vh
     cli = _cli()
-    if not os.path.isfile(args.file):
+    if not os.path.exists(args.file):
         raise cli.CliError(f"{args.file}: no such file")
+    if os.path.isdir(args.file):
+        raise cli.CliError(f"{args.file}: is a directory, not a media file")
     if args.dump and args.dump_format == "png" and args.output_mode == "metadata":
         raise cli.CliError("--dump needs pixels: use --output-mode rgb or native")
+    if args.codec and (args.frames or args.at):
+        raise cli.CliError("--frames / --at need a media file; with --codec the stream is "
+                           "only pushed in order")
     if args.dump:
         os.makedirs(args.dump, exist_ok=True)
+    if args.codec:
+        return _decode_annexb(args)
+    return _decode_media(args)
+
+
+def _summary(summary: dict, frame: Any) -> None:
+    summary["frames"] += 1
+    summary["damaged"] += frame.damaged
+    summary["keyframes"] += frame.is_keyframe
+    key = f"{frame.width}x{frame.height}"
+    summary["sizes"][key] = summary["sizes"].get(key, 0) + 1
+
+
+def _decode_media(args: argparse.Namespace) -> int:
+    import videohw as vh
+    cli = _cli()
+    output = vh.DecodeOutputMode[_OUTPUT_MODES[args.output_mode]]
+    enabled = {"auto": None, "on": True, "off": False}[args.progress]
+    summary = {"frames": 0, "damaged": 0, "keyframes": 0, "sizes": {}}
+    start = time.perf_counter()
+    with vh.VideoReader(args.file, backend=args.backend, output=output,
+                        stream=args.stream) as reader:
+        stream = reader.info.best_video if args.stream is None else next(
+            v for v in reader.info.video_streams if v.index == args.stream)
+        if args.frames or args.at:
+            if args.frames:
+                count = len(reader)
+                bad = [i for i in args.frames if not -count <= i < count]
+                if bad:
+                    raise cli.CliError(f"--frames {bad[0]}: out of range; {args.file} has "
+                                       f"{count} frames", cli.EXIT_FAIL)
+                frames = reader.get_frames_at(args.frames)
+            else:
+                try:
+                    frames = reader.get_frames_played_at(args.at)
+                except IndexError as exc:
+                    raise cli.CliError(f"--at: {exc}", cli.EXIT_FAIL)
+            for frame in frames:
+                print(f"frame {frame.index}: pts {frame.pts}, {frame.seconds:.6f} s, "
+                      f"{frame.width}x{frame.height}"
+                      + (", keyframe" if frame.is_keyframe else "")
+                      + (", DAMAGED" if frame.damaged else ""))
+                if args.dump:
+                    _dump(frame, frame.index, args.dump, args.dump_format)
+                _summary(summary, frame)
+        else:
+            total = stream.frame_count if stream is not None else 0
+            with ProgressBar(total, label="decode", enabled=enabled) as bar:
+                for frame in reader:
+                    if args.dump:
+                        _dump(frame, frame.index, args.dump, args.dump_format)
+                    _summary(summary, frame)
+                    bar.update()
+        telemetry = reader.telemetry()
+        backend = reader.backend
+    elapsed = time.perf_counter() - start
+    fps = summary["frames"] / elapsed if elapsed > 0 else 0.0
+    sizes = ", ".join(f"{k} ({n})" for k, n in summary["sizes"].items()) or "none"
+    print(f"decoded {args.file}: {summary['frames']} frames in {elapsed:.2f} s "
+          f"({fps:.1f} fps), backend {backend}, output {args.output_mode}")
+    print(f"  container: {reader.info.format_name}, stream {stream.index}: {stream.codec_name}")
+    print(f"  sizes: {sizes}")
+    print(f"  keyframes: {summary['keyframes']}, damaged: {summary['damaged']}, "
+          f"decode errors: {telemetry['decode_errors']}, seeks: {telemetry['reader_seeks']}, "
+          f"session inits: {telemetry['session_inits']}")
+    if args.dump:
+        print(f"  frames written to {args.dump} ({args.dump_format})")
+    if summary["frames"] == 0:
+        print(f"videohw decode: error: {args.file}: no frame decoded", file=sys.stderr)
+        return cli.EXIT_FAIL
+    return cli.EXIT_OK
+
+
+def _decode_annexb(args: argparse.Namespace) -> int:
+    import videohw as vh
+    cli = _cli()
     size = os.path.getsize(args.file)
     ctl = vh.SessionController(args.backend)
     common = vh.CommonDecodeConfig(codec=vh.Codec(args.codec),
@@ -142,11 +256,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
         for frame in frames:
             if args.dump:
                 _dump(frame, summary["frames"], args.dump, args.dump_format)
-            summary["frames"] += 1
-            summary["damaged"] += frame.damaged
-            summary["keyframes"] += frame.is_keyframe
-            key = f"{frame.width}x{frame.height}"
-            summary["sizes"][key] = summary["sizes"].get(key, 0) + 1
+            _summary(summary, frame)
 
     start = time.perf_counter()
     with ctl.decode_session(common) as session, open(args.file, "rb") as stream, \
@@ -177,4 +287,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
           f"decode errors: {telemetry['decode_errors']}, bytes in: {telemetry['bytes_in']}")
     if args.dump:
         print(f"  frames written to {args.dump} ({args.dump_format})")
-    return cli.EXIT_FAIL if summary["frames"] == 0 else cli.EXIT_OK
+    if summary["frames"] == 0:
+        print(f"videohw decode: error: {args.file}: no frame decoded", file=sys.stderr)
+        return cli.EXIT_FAIL
+    return cli.EXIT_OK

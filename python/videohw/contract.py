@@ -429,6 +429,11 @@ class CommonDecodeConfig:
     max_display_delay: Optional[int] = None
     prefer_zero_copy: bool = True
     output: DecodeOutputMode = DecodeOutputMode.METADATA_ONLY
+    # AVCC (H.264) / HVCC (HEVC): every push is one length-prefixed sample, as MP4 and
+    # Matroska demuxers (PyAV, a network source) hand them out, with the stream's avcC /
+    # hvcC record as ``extradata``. ANNEX_B: byte-stream chunks of any size.
+    input_layout: EncodedLayout = EncodedLayout.ANNEX_B
+    extradata: bytes = b""
 
     def __post_init__(self) -> None:
         owner = "CommonDecodeConfig"
@@ -437,6 +442,20 @@ class CommonDecodeConfig:
         _int(owner, "max_display_delay", self.max_display_delay, 0, 16, optional=True)
         _bool(owner, "prefer_zero_copy", self.prefer_zero_copy)
         _set(self, "output", _enum(owner, "output", DecodeOutputMode, self.output))
+        _set(self, "input_layout",
+             _enum(owner, "input_layout", EncodedLayout, self.input_layout))
+        if not isinstance(self.extradata, (bytes, bytearray, memoryview)):
+            raise ConfigError(f"{owner}.extradata: a {type(self.extradata).__name__}; expected "
+                              "bytes (the avcC / hvcC record)")
+        _set(self, "extradata", bytes(self.extradata))
+        expected = {EncodedLayout.AVCC: Codec.H264, EncodedLayout.HVCC: Codec.HEVC}
+        if self.input_layout in expected:
+            if self.codec is not expected[self.input_layout]:
+                raise ConfigError(f"{owner}.input_layout: {self.input_layout.value} is for "
+                                  f"{expected[self.input_layout].value}, not {self.codec.value}")
+            if not self.extradata:
+                raise ConfigError(f"{owner}.extradata: {self.input_layout.value} input needs "
+                                  "the stream's decoder configuration record (avcC / hvcC)")
 
 
 @dataclass(frozen=True)

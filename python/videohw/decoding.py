@@ -107,6 +107,8 @@ def _core_decode_config(c: CommonDecodeConfig) -> Any:
     out.max_display_delay = c.max_display_delay
     out.prefer_zero_copy = c.prefer_zero_copy
     out.output = _convert._core_enum(_core.DecodeOutputMode, c.output)
+    out.input_layout = _convert._core_enum(_core.EncodedLayout, c.input_layout)
+    out.extradata = bytes(c.extradata)
     return out
 
 

@@ -297,12 +297,22 @@ TEST_P(SoftwareDecoderTest, TruncatedStreamGivesThePicturesBeforeTheCut) {
 INSTANTIATE_TEST_SUITE_P(Codecs, SoftwareDecoderTest, ::testing::Values(Codec::H264, Codec::HEVC),
                          codec_name);
 
-TEST(SoftwareDecoderProvider, RefusesACodecItCannotDecode) {
+TEST(SoftwareDecoderProvider, RefusesAnUnsupportedConfigBeforeCreatingADecoder) {
   CommonDecodeConfig c;
-  c.codec = Codec::AV1;
+  c.max_display_delay = 17;
   software::SoftwareDecoderProvider provider(SoftwareDecodeConfig{});
   EXPECT_EQ(provider.config_problems(c).size(), 1u);
   EXPECT_THROW(provider.create(c), UnsupportedConfig);
+}
+
+TEST(SoftwareDecoderProvider, DecodesEveryCodecThisLibavcodecHas) {
+  software::SoftwareDecoderProvider provider(SoftwareDecodeConfig{});
+  for (Codec codec : {Codec::H264, Codec::HEVC, Codec::VP9, Codec::AV1}) {
+    EXPECT_TRUE(provider.capabilities(codec).supported) << to_string(codec);
+    CommonDecodeConfig c;
+    c.codec = codec;
+    EXPECT_TRUE(provider.config_problems(c).empty()) << to_string(codec);
+  }
 }
 
 // ---- DecodeSession on the software provider ----------------------------------------------
