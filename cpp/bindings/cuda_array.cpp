@@ -102,32 +102,34 @@ std::string hex_address(uintptr_t address) {
 
 class CudaArray {
  public:
+  // `element_bytes`: 1 (uint8) or 2 (uint16, native endianness: P010/P016 samples).
   CudaArray(uintptr_t ptr, std::vector<int64_t> shape, std::vector<int64_t> strides,
-            int device_id, std::shared_ptr<void> owner)
+            int device_id, std::shared_ptr<void> owner, int element_bytes = 1)
       : ptr_(ptr), shape_(std::move(shape)), strides_(std::move(strides)),
-        device_id_(device_id), owner_(std::move(owner)) {}
+        device_id_(device_id), owner_(std::move(owner)), element_bytes_(element_bytes) {}
   virtual ~CudaArray() = default;
 
   uintptr_t ptr() const { return ptr_; }
   int device_id() const { return device_id_; }
   py::tuple shape() const { return py::cast(shape_); }
   py::tuple strides() const { return py::cast(strides_); }
+  const char* dtype() const { return element_bytes_ == 2 ? "uint16" : "uint8"; }
 
-  // Bytes from the first element to one past the last (uint8, so elements == bytes).
+  // Bytes from the first element to one past the last.
   int64_t span_bytes() const {
     int64_t last = 0;
     for (size_t i = 0; i < shape_.size(); ++i) {
       if (shape_[i] == 0) return 0;
       last += (shape_[i] - 1) * strides_[i];
     }
-    return last + 1;
+    return last + element_bytes_;
   }
 
   py::dict cuda_array_interface() const {
     py::dict out;
     out["version"] = 3;
     out["shape"] = shape();
-    out["typestr"] = "|u1";
+    out["typestr"] = element_bytes_ == 2 ? "<u2" : "|u1";
     out["strides"] = strides();
     out["data"] = py::make_tuple(ptr_, false);
     out["stream"] = py::none();  // complete at hand-out: no consumer needs to wait
@@ -155,13 +157,13 @@ class CudaArray {
 
     auto exported = std::make_unique<DlpackExport>();
     exported->shape = shape_;
-    exported->strides = strides_;
+    for (int64_t stride : strides_) exported->strides.push_back(stride / element_bytes_);
     exported->owner = owner_;
     DLTensor& t = exported->managed.dl_tensor;
     t.data = reinterpret_cast<void*>(ptr_);
     t.device = DLDevice{kDLCUDA, device_id_};
     t.ndim = static_cast<int32_t>(shape_.size());
-    t.dtype = DLDataType{kDLUInt, 8, 1};
+    t.dtype = DLDataType{kDLUInt, static_cast<uint8_t>(8 * element_bytes_), 1};
     t.shape = exported->shape.data();
     t.strides = exported->strides.data();
     t.byte_offset = 0;
@@ -179,7 +181,7 @@ class CudaArray {
     for (size_t i = 0; i < shape_.size(); ++i)
       shape += (i ? ", " : "") + std::to_string(shape_[i]);
     if (shape_.size() == 1) shape += ",";
-    return "CudaArray(shape=(" + shape + "), uint8, cuda:" + std::to_string(device_id_) +
+    return "CudaArray(shape=(" + shape + "), " + dtype() + ", cuda:" + std::to_string(device_id_) +
            ", ptr=" + hex_address(ptr_) + ")";
   }
 
@@ -189,42 +191,53 @@ class CudaArray {
   std::vector<int64_t> strides_;  // bytes
   int device_id_;
   std::shared_ptr<void> owner_;
+  int element_bytes_;
 };
 
 // One NV12 picture in one allocation: `height` luma rows, then ceil(height/2) rows of
 // interleaved U,V, all `pitch` bytes apart. The array itself is the whole (rows, pitch)
-// buffer (the usual NV12 tensor shape); `y` and `uv` are views of the same memory.
+// buffer (the usual NV12 tensor shape); `y` and `uv` are views of the same memory. 10/12-bit
+// pictures are the same layout in 16-bit samples (P010/P016: `pixel_format` says which,
+// `dtype` is uint16 and the last dimension counts samples, not bytes).
 class Nv12Surface : public CudaArray {
  public:
   Nv12Surface(uintptr_t ptr, int width, int height, int pitch, int device_id,
-              std::shared_ptr<void> owner)
-      : CudaArray(ptr, {height + chroma_rows(height), pitch}, {pitch, 1}, device_id,
-                  std::move(owner)),
-        width_(width), height_(height), pitch_(pitch) {}
+              std::shared_ptr<void> owner, int element_bytes = 1,
+              std::string pixel_format = "nv12")
+      : CudaArray(ptr, {height + chroma_rows(height), pitch / element_bytes},
+                  {pitch, element_bytes}, device_id, std::move(owner), element_bytes),
+        width_(width), height_(height), pitch_(pitch), pixel_format_(std::move(pixel_format)) {}
 
   static int chroma_rows(int height) { return (height + 1) / 2; }
 
   int width() const { return width_; }
   int height() const { return height_; }
   int pitch() const { return pitch_; }
+  const std::string& pixel_format() const { return pixel_format_; }
 
-  CudaArray y() const { return CudaArray(ptr_, {height_, width_}, {pitch_, 1}, device_id_, owner_); }
+  CudaArray y() const {
+    return CudaArray(ptr_, {height_, width_}, {pitch_, element_bytes_}, device_id_, owner_,
+                     element_bytes_);
+  }
 
   // (ceil(h/2), ceil(w/2), 2): uv[..., 0] is U, uv[..., 1] is V.
   CudaArray uv() const {
     return CudaArray(ptr_ + static_cast<uintptr_t>(pitch_) * height_,
-                     {chroma_rows(height_), (width_ + 1) / 2, 2}, {pitch_, 2, 1}, device_id_,
-                     owner_);
+                     {chroma_rows(height_), (width_ + 1) / 2, 2},
+                     {pitch_, 2 * element_bytes_, element_bytes_}, device_id_, owner_,
+                     element_bytes_);
   }
 
   std::string repr() const {
-    return "Nv12Surface(" + std::to_string(width_) + "x" + std::to_string(height_) +
+    return "Nv12Surface(" + (pixel_format_ == "nv12" ? std::string() : pixel_format_ + " ") +
+           std::to_string(width_) + "x" + std::to_string(height_) +
            ", pitch=" + std::to_string(pitch_) + ", cuda:" + std::to_string(device_id_) +
            ", ptr=" + hex_address(ptr_) + ")";
   }
 
  private:
   int width_, height_, pitch_;
+  std::string pixel_format_;
 };
 
 // ---- test seam: a surface over host memory with a live count, so the CPU test suite can
@@ -252,8 +265,11 @@ Nv12Surface make_test_surface(int width, int height, int device_id) {
 }  // namespace
 
 py::list device_surface_planes(const DecodedFrame& f) {
+  const bool known = (f.pixel_format == "nv12" && f.bytes_per_sample == 1) ||
+                     ((f.pixel_format == "p010" || f.pixel_format == "p016") &&
+                      f.bytes_per_sample == 2);
   const bool one_allocation =
-      f.pixel_format == "nv12" && f.bytes_per_sample == 1 && f.planes.size() == 2 &&
+      known && f.planes.size() == 2 &&
       f.planes[0].pitch == f.planes[1].pitch && f.planes[0].height == f.height &&
       f.planes[1].height == Nv12Surface::chroma_rows(f.height) &&
       f.planes[1].data == f.planes[0].data + static_cast<size_t>(f.planes[0].pitch) * f.height;
@@ -261,23 +277,24 @@ py::list device_surface_planes(const DecodedFrame& f) {
     throw Error(ErrorKind::Generic,
                 "device frame " + std::to_string(f.width) + "x" + std::to_string(f.height) +
                     " in '" + f.pixel_format + "' with " + std::to_string(f.planes.size()) +
-                    " planes; expected 8-bit NV12 in one allocation (Y rows, then UV rows, one "
-                    "pitch)");
+                    " planes; expected NV12 / P010 / P016 in one allocation (Y rows, then UV "
+                    "rows, one pitch)");
   py::list out;
   out.append(Nv12Surface(reinterpret_cast<uintptr_t>(f.planes[0].data), f.width, f.height,
-                         f.planes[0].pitch, f.device_id, f.owner));
+                         f.planes[0].pitch, f.device_id, f.owner, f.bytes_per_sample,
+                         f.pixel_format));
   return out;
 }
 
 void init_cuda_array(py::module_& m) {
   py::class_<CudaArray>(m, "CudaArray",
-                        "uint8 device memory exposed through __cuda_array_interface__ (v3) and "
+                        "uint8 or uint16 device memory exposed through __cuda_array_interface__ (v3) and "
                         "DLPack; holds the memory alive while it (or a tensor made from it) "
                         "lives.")
       .def_property_readonly("ptr", &CudaArray::ptr)
       .def_property_readonly("shape", &CudaArray::shape)
       .def_property_readonly("strides", &CudaArray::strides, "in bytes")
-      .def_property_readonly("dtype", [](const CudaArray&) { return "uint8"; })
+      .def_property_readonly("dtype", &CudaArray::dtype)
       .def_property_readonly("device_id", &CudaArray::device_id)
       .def_property_readonly("span_bytes", &CudaArray::span_bytes)
       .def_property_readonly("__cuda_array_interface__", &CudaArray::cuda_array_interface)
@@ -293,7 +310,9 @@ void init_cuda_array(py::module_& m) {
                                      "views.")
       .def_property_readonly("width", &Nv12Surface::width)
       .def_property_readonly("height", &Nv12Surface::height)
-      .def_property_readonly("pitch", &Nv12Surface::pitch)
+      .def_property_readonly("pitch", &Nv12Surface::pitch, "in bytes")
+      .def_property_readonly("pixel_format", &Nv12Surface::pixel_format,
+                             "nv12 (uint8), p010 or p016 (uint16)")
       .def_property_readonly("y", &Nv12Surface::y, "(height, width) luma view")
       .def_property_readonly("uv", &Nv12Surface::uv,
                              "(ceil(height/2), ceil(width/2), 2) interleaved U,V view")

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "media/ffmpeg_log.hpp"
 #include "media/stream_description.hpp"
 
 namespace videohw::media {
@@ -66,6 +67,7 @@ Demuxer::~Demuxer() {
 }
 
 void Demuxer::open_context() {
+  quiet_ffmpeg_logs();
   const std::string& name = info_.name;
   packet_.reset();
   ctx_.reset();

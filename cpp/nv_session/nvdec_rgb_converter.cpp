@@ -54,7 +54,8 @@ NvdecRgbConverter::NvdecRgbConverter(std::shared_ptr<NvdecContext> context,
   check_cuda(d.cuModuleLoadData(&module_, ptx), "cuModuleLoadData",
              "loading the NV12->RGB kernel's PTX");
   for (auto [name, function] : {std::pair{"nv12_to_rgb24", &kernel_},
-                                 std::pair{"nv12_to_rgb24_table", &table_kernel_}}) {
+                                 std::pair{"nv12_to_rgb24_table", &table_kernel_},
+                                 std::pair{"p016_to_rgb24", &wide_kernel_}}) {
     const CUresult found = d.cuModuleGetFunction(function, module_, name);
     if (found != CUDA_SUCCESS) {
       d.cuModuleUnload(module_);
@@ -99,7 +100,8 @@ NvdecRgbConverter::~NvdecRgbConverter() {
 }
 
 void NvdecRgbConverter::convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr chroma,
-                                int chroma_pitch, int width, int height, DecodedFrame& out) {
+                                int chroma_pitch, int width, int height, int bytes_per_sample,
+                                DecodedFrame& out) {
   const NvdecDriver& d = context_->driver();
   const size_t row = static_cast<size_t>(width) * 3;
   const size_t bytes = row * height;
@@ -109,18 +111,20 @@ void NvdecRgbConverter::convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr ch
   CUdeviceptr rgb = staging->ptr;
   int rgb_pitch = static_cast<int>(row);
   // The last kernel argument: the table when there is one, else the formula's coefficients.
+  const bool use_table = tables_ && bytes_per_sample == 1;
   CUdeviceptr table = 0;
   RgbCoefficientsHost k{};
-  if (tables_)
+  if (use_table)
     table = device_table(out.color);
   else
     k = rgb_coefficients(out.color);
   void* args[] = {&luma, &luma_pitch, &chroma, &chroma_pitch, &rgb, &rgb_pitch,
-                  &width, &height, tables_ ? static_cast<void*>(&table) : static_cast<void*>(&k)};
+                  &width, &height, use_table ? static_cast<void*>(&table) : static_cast<void*>(&k)};
+  CUfunction kernel = bytes_per_sample == 2 ? wide_kernel_ : (use_table ? table_kernel_ : kernel_);
   const unsigned block_x = 32, block_y = 8;
   const unsigned blocks_w = static_cast<unsigned>((width + 1) / 2);
   const unsigned blocks_h = static_cast<unsigned>((height + 1) / 2);
-  check_cuda(d.cuLaunchKernel(tables_ ? table_kernel_ : kernel_, (blocks_w + block_x - 1) / block_x,
+  check_cuda(d.cuLaunchKernel(kernel, (blocks_w + block_x - 1) / block_x,
                               (blocks_h + block_y - 1) / block_y, 1, block_x, block_y, 1, 0,
                               context_->stream(), args, nullptr),
              "cuLaunchKernel", "converting NV12 to RGB24");

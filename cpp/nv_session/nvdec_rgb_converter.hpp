@@ -40,10 +40,12 @@ class NvdecRgbConverter {
   NvdecRgbConverter(const NvdecRgbConverter&) = delete;
   NvdecRgbConverter& operator=(const NvdecRgbConverter&) = delete;
 
-  // Converts the NV12 surface (device pointers) into out.planes[0] (host, H x W x 3) with
-  // the owner set. The context must be current. Returns when the host bytes are there.
+  // Converts the NV12 surface (device pointers; P016 when bytes_per_sample is 2) into
+  // out.planes[0] (host, H x W x 3) with the owner set. The context must be current.
+  // Returns when the host bytes are there. 16-bit surfaces take the formula kernel: the
+  // table covers 8-bit samples only.
   void convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr chroma, int chroma_pitch,
-               int width, int height, DecodedFrame& out);
+               int width, int height, int bytes_per_sample, DecodedFrame& out);
 
  private:
   std::shared_ptr<NvdecContext> context_;
@@ -55,6 +57,7 @@ class NvdecRgbConverter {
   CUmodule module_ = nullptr;
   CUfunction kernel_ = nullptr;        // arithmetic
   CUfunction table_kernel_ = nullptr;  // table lookup
+  CUfunction wide_kernel_ = nullptr;   // P016 (10/12-bit) formula
   RgbTableSource tables_;
   std::shared_ptr<NvdecSurfacePool> table_pool_;
   std::map<std::pair<int, bool>, std::shared_ptr<DeviceBuffer>> device_tables_;

@@ -141,12 +141,12 @@ int CUDAAPI NvDecodeSession::on_display(void* self, CUVIDPARSERDISPINFO* info) {
 
 int NvDecodeSession::handle_sequence(const CUVIDEOFORMAT& f) {
   const NvdecDriver& d = context_->driver();
-  if (f.chroma_format != cudaVideoChromaFormat_420 || f.bit_depth_luma_minus8 != 0)
+  if (f.chroma_format != cudaVideoChromaFormat_420 || f.bit_depth_luma_minus8 > 4)
     throw Error(ErrorKind::Decode,
                 std::string("nvidia decode: the stream is ") +
                     (f.chroma_format == cudaVideoChromaFormat_420 ? "4:2:0" : "not 4:2:0") +
                     " at " + std::to_string(8 + f.bit_depth_luma_minus8) +
-                    " bits; this adapter decodes 8-bit 4:2:0 only");
+                    " bits; this adapter decodes 4:2:0 at 8, 10 or 12 bits");
   CUVIDDECODECAPS caps{};
   caps.eCodecType = f.codec;
   caps.eChromaFormat = f.chroma_format;
@@ -154,7 +154,8 @@ int NvDecodeSession::handle_sequence(const CUVIDEOFORMAT& f) {
   check_cuda(d.cuvidGetDecoderCaps(&caps), "cuvidGetDecoderCaps", "asking for decoder limits");
   if (!caps.bIsSupported)
     throw Error(ErrorKind::Decode, std::string("nvidia decode: this GPU's NVDEC does not decode ") +
-                                       to_string(config_.codec) + " 8-bit 4:2:0");
+                                       to_string(config_.codec) + " " +
+                                       std::to_string(8 + f.bit_depth_luma_minus8) + "-bit 4:2:0");
   if (f.coded_width > caps.nMaxWidth || f.coded_height > caps.nMaxHeight ||
       f.coded_width < caps.nMinWidth || f.coded_height < caps.nMinHeight)
     throw Error(ErrorKind::Decode,
@@ -197,7 +198,9 @@ void NvDecodeSession::create_decoder(const CUVIDEOFORMAT& f, int surfaces) {
   CUVIDDECODECREATEINFO info{};
   info.CodecType = f.codec;
   info.ChromaFormat = f.chroma_format;
-  info.OutputFormat = cudaVideoSurfaceFormat_NV12;
+  // 10/12-bit pictures come out as P016: samples in the high bits of 16-bit words.
+  info.OutputFormat =
+      f.bit_depth_luma_minus8 > 0 ? cudaVideoSurfaceFormat_P016 : cudaVideoSurfaceFormat_NV12;
   info.bitDepthMinus8 = f.bit_depth_luma_minus8;
   info.DeinterlaceMode = f.progressive_sequence ? cudaVideoDeinterlaceMode_Weave
                                                 : cudaVideoDeinterlaceMode_Adaptive;
@@ -222,6 +225,7 @@ void NvDecodeSession::create_decoder(const CUVIDEOFORMAT& f, int surfaces) {
                  std::to_string(f.coded_height) + " decoder");
   format_ = f;
   surfaces_ = surfaces;
+  bytes_per_sample_ = f.bit_depth_luma_minus8 > 0 ? 2 : 1;
   max_width_ = static_cast<int>(info.ulMaxWidth);
   max_height_ = static_cast<int>(info.ulMaxHeight);
   width_ = static_cast<int>(info.ulTargetWidth);
@@ -349,12 +353,13 @@ void NvDecodeSession::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& fr
   if (config_.output == DecodeOutputMode::CpuRgb) {
     const int64_t start = monotonic_ns();
     rgb_->convert(luma, static_cast<int>(pitch), chroma, static_cast<int>(pitch), width_,
-                  height_, frame);
+                  height_, bytes_per_sample_, frame);
     stats_.convert_ns += monotonic_ns() - start;
     return;
   }
 
-  const int row_bytes = (width_ + 1) & ~1;  // the UV row holds ceil(W/2) pairs
+  const int bps = bytes_per_sample_;
+  const int row_bytes = ((width_ + 1) & ~1) * bps;  // the UV row holds ceil(W/2) pairs
   const size_t luma_bytes = static_cast<size_t>(row_bytes) * height_;
   const size_t bytes = luma_bytes + static_cast<size_t>(row_bytes) * chroma_rows;
   std::shared_ptr<DeviceBuffer> buffer = pool_->acquire(bytes);
@@ -366,7 +371,7 @@ void NvDecodeSession::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& fr
   copy.dstMemoryType = CU_MEMORYTYPE_DEVICE;
   copy.dstDevice = buffer->ptr;
   copy.dstPitch = static_cast<size_t>(row_bytes);
-  copy.WidthInBytes = static_cast<size_t>(width_);
+  copy.WidthInBytes = static_cast<size_t>(width_) * bps;
   copy.Height = static_cast<size_t>(height_);
   check_cuda(d.cuMemcpy2DAsync(&copy, context_->stream()), "cuMemcpy2DAsync",
              "copying the Y plane");
@@ -382,9 +387,9 @@ void NvDecodeSession::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& fr
              "waiting for the surface copy");
 
   auto* base = reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(buffer->ptr));
-  frame.pixel_format = "nv12";
-  frame.bytes_per_sample = 1;
-  frame.planes = {SurfacePlane{base, row_bytes, width_, height_},
+  frame.pixel_format = bps == 1 ? "nv12" : (format_.bit_depth_luma_minus8 == 2 ? "p010" : "p016");
+  frame.bytes_per_sample = bps;
+  frame.planes = {SurfacePlane{base, row_bytes, width_ * bps, height_},
                   SurfacePlane{base + luma_bytes, row_bytes, row_bytes, chroma_rows}};
   frame.owner = buffer;
   frame.on_device = true;

@@ -9,9 +9,10 @@
 // Output modes:
 //   MetadataOnly  - the display callback records size, pts, keyframe, colour; no frame is
 //                   ever mapped (cuvidMapVideoFrame is not called).
-//   NativeSurface - map, cuMemcpy2D the NV12 planes into a pooled device buffer (pitch =
-//                   width rounded up to even, UV plane right after the Y plane), unmap;
-//                   the buffer goes back to the pool when the last owner dies.
+//   NativeSurface - map, cuMemcpy2D the NV12 planes (P016 for 10/12-bit streams: 16-bit
+//                   samples) into a pooled device buffer (pitch = width rounded up to even,
+//                   UV plane right after the Y plane), unmap; the buffer goes back to the
+//                   pool when the last owner dies.
 //   CpuRgb        - map, NV12 -> RGB24 kernel, one device-to-host copy, unmap.
 //
 // Owns, and drops in this order (the destructor does it explicitly):
@@ -99,6 +100,7 @@ class NvDecodeSession final : public DecoderBackend {
   int surfaces_ = 0;
   int max_width_ = 0, max_height_ = 0;
   int width_ = 0, height_ = 0;  // display size
+  int bytes_per_sample_ = 1;    // 2 for P016 surfaces (10/12-bit streams)
   ColorInfo color_;
 
   // Parser timestamps are ids (1, 2, ...) standing for the caller's pts; 0 means "none".

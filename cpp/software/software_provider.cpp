@@ -10,7 +10,7 @@ extern "C" {
 #include <mutex>
 
 #include "contract/validate.hpp"
-#include "software/ffmpeg_log.hpp"
+#include "media/ffmpeg_log.hpp"
 #include "software/encoder_options.hpp"
 #include "software/software_encoder.hpp"
 
@@ -50,7 +50,7 @@ std::vector<std::string> SoftwareEncoderProvider::config_problems(
 
 std::unique_ptr<EncoderBackend> SoftwareEncoderProvider::create(
     const CommonEncodeConfig& config) const {
-  quiet_ffmpeg_logs();
+  media::quiet_ffmpeg_logs();
   return std::make_unique<SoftwareEncoder>(config, config_);
 }
 

@@ -52,6 +52,36 @@ extern "C" __global__ void nv12_to_rgb24(const unsigned char* luma, int luma_pit
   }
 }
 
+// The formula kernel for 10/12-bit pictures (NVDEC's P016 surfaces: samples in the high
+// bits of 16-bit words). Each sample is scaled to the 8-bit range first (v / 256, keeping
+// the fraction), so the same coefficients apply and the result rounds once, at the end.
+extern "C" __global__ void p016_to_rgb24(const unsigned char* luma, int luma_pitch,
+                                         const unsigned char* chroma, int chroma_pitch,
+                                         unsigned char* rgb, int rgb_pitch, int width,
+                                         int height, RgbCoefficients k) {
+  const int bx = blockIdx.x * blockDim.x + threadIdx.x;
+  const int by = blockIdx.y * blockDim.y + threadIdx.y;
+  const int x = bx * 2, y = by * 2;
+  if (x >= width || y >= height) return;
+  const unsigned short* uv_row =
+      reinterpret_cast<const unsigned short*>(chroma + by * chroma_pitch);
+  const float u = static_cast<float>(uv_row[x]) * (1.0f / 256.0f) - 128.0f;
+  const float v = static_cast<float>(uv_row[x + 1]) * (1.0f / 256.0f) - 128.0f;
+  const float r_uv = k.cr_r * v;
+  const float g_uv = -k.cb_g * u - k.cr_g * v;
+  const float b_uv = k.cb_b * u;
+  for (int dy = 0; dy < 2 && y + dy < height; ++dy) {
+    const unsigned short* row =
+        reinterpret_cast<const unsigned short*>(luma + (y + dy) * luma_pitch);
+    unsigned char* out = rgb + (y + dy) * rgb_pitch + x * 3;
+    for (int dx = 0; dx < 2 && x + dx < width; ++dx) {
+      const float yv =
+          (static_cast<float>(row[x + dx]) * (1.0f / 256.0f) - k.y_offset) * k.y_scale;
+      store_pixel(out + dx * 3, yv, r_uv, g_uv, b_uv);
+    }
+  }
+}
+
 // The same conversion as a table lookup: `table` holds the software decoder's RGB for every
 // (Y, U, V) (software/rgb_table.hpp: entry ((U * 256 + V) * 256 + Y) * 3), so the result is
 // that decoder's, bit for bit. Chroma is the 2x2 block's pair, as in the kernel above.

@@ -1,4 +1,4 @@
-#include "software/ffmpeg_log.hpp"
+#include "media/ffmpeg_log.hpp"
 
 extern "C" {
 #include <libavutil/log.h>
@@ -7,7 +7,7 @@ extern "C" {
 #include <cstdlib>
 #include <mutex>
 
-namespace videohw::software {
+namespace videohw::media {
 
 void quiet_ffmpeg_logs() {
   static std::once_flag once;
@@ -17,4 +17,4 @@ void quiet_ffmpeg_logs() {
   });
 }
 
-}  // namespace videohw::software
+}  // namespace videohw::media
