@@ -7,4 +7,5 @@ PYBIND11_MODULE(_core, m) {
   videohw::bindings::init_session(m);
   videohw::bindings::init_decode(m);
   videohw::bindings::init_cuda_array(m);
+  videohw::bindings::init_media_writer(m);
 }

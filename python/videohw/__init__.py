@@ -44,6 +44,7 @@ from .contract import (
 )
 from .controller import EncodeSession, SessionController, available_backends
 from .decoding import ColorInfo, DecodedFrame, DecodeSession
+from .writer import MediaWriter, VideoWriter
 
 __version__ = "0.1.0"
 
@@ -58,4 +59,5 @@ __all__ = [
     "SoftwareDecodeConfig", "SoftwareEncodeConfig", "VtDecodeConfig", "VtEncodeConfig",
     "EncodeSession", "SessionController", "available_backends",
     "ColorInfo", "DecodedFrame", "DecodeSession",
+    "MediaWriter", "VideoWriter",
 ]
