@@ -31,7 +31,6 @@ class AnnexBFile final : public SegmentWriter {
       if (n < 0) fail("writing", errno);
       data += n;
       size -= size_t(n);
-      bytes_ += n;
     }
   }
 
@@ -41,8 +40,6 @@ class AnnexBFile final : public SegmentWriter {
     if (::close(fd) != 0) fail("closing", errno);
   }
 
-  int64_t bytes_written() const override { return bytes_; }
-
  private:
   [[noreturn]] void fail(const char* doing, int code) const {
     throw Error(ErrorKind::MediaIo, std::string(doing) + " '" + final_path_ + "' (temporary '" +
@@ -51,7 +48,6 @@ class AnnexBFile final : public SegmentWriter {
 
   std::string temp_path_, final_path_;
   int fd_ = -1;
-  int64_t bytes_ = 0;
 };
 
 }  // namespace

@@ -113,8 +113,6 @@ class ContainerFile final : public SegmentWriter {
     if (ret < 0) throw media_error(ret, "closing " + name_);
   }
 
-  int64_t bytes_written() const override { return io_ ? avio_tell(io_.get()) : 0; }
-
  private:
   void add_stream(const ContainerSetup& setup) {
     AVStream* stream = avformat_new_stream(context_.get(), nullptr);

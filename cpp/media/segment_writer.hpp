@@ -24,8 +24,6 @@ class SegmentWriter {
                      bool keyframe) = 0;
   // Trailer written and file closed: complete under its temporary name.
   virtual void finish() = 0;
-  // Bytes handed to the file so far.
-  virtual int64_t bytes_written() const = 0;
 };
 
 // `final_path` only names the file in error messages.
