@@ -12,5 +12,6 @@ void init_session(pybind11::module_& m);
 void init_decode(pybind11::module_& m);  // after init_session: adds to SessionManager
 void init_cuda_array(pybind11::module_& m);  // CudaArray / Nv12Surface (device pixels)
 void init_media_reader(pybind11::module_& m);  // after init_session: uses SessionManager
+void init_media_writer(pybind11::module_& m);  // Muxer: encoded packets into files
 
 }  // namespace videohw::bindings

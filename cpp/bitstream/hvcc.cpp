@@ -14,10 +14,10 @@ namespace {
 [[noreturn]] void fail(const std::string& what) { throw Error(ErrorKind::Decode, what); }
 
 void put_array(std::vector<uint8_t>& out, int type, const std::vector<std::vector<uint8_t>>& units,
-               const char* what) {
+               const char* what, bool complete) {
   if (units.empty()) fail(std::string("hvcC needs at least one ") + what);
   if (units.size() > 0xffff) fail(std::string("hvcC: too many ") + what + " units");
-  out.push_back(uint8_t(0x80 | type));  // array_completeness = 1
+  out.push_back(uint8_t((complete ? 0x80 : 0) | type));  // array_completeness, NAL_unit_type
   put_be(out, units.size(), 2);
   for (const auto& unit : units) {
     NalHeader header;
@@ -37,7 +37,7 @@ void put_array(std::vector<uint8_t>& out, int type, const std::vector<std::vecto
 std::vector<uint8_t> build_hvcc(const std::vector<std::vector<uint8_t>>& vps,
                                 const std::vector<std::vector<uint8_t>>& sps,
                                 const std::vector<std::vector<uint8_t>>& pps,
-                                int length_size) {
+                                int length_size, bool arrays_complete) {
   check_length_size(length_size);
   if (sps.empty()) fail("hvcC needs at least one SPS");
   const SpsInfo info = parse_sps(Codec::HEVC, sps[0].data(), sps[0].size());
@@ -57,9 +57,9 @@ std::vector<uint8_t> build_hvcc(const std::vector<std::vector<uint8_t>>& vps,
   out.push_back(uint8_t((info.max_sub_layers << 3) | (info.temporal_id_nesting ? 4 : 0) |
                         (length_size - 1)));  // constantFrameRate 0
   out.push_back(3);                         // numOfArrays
-  put_array(out, hevc::kVps, vps, "VPS");
-  put_array(out, hevc::kSps, sps, "SPS");
-  put_array(out, hevc::kPps, pps, "PPS");
+  put_array(out, hevc::kVps, vps, "VPS", arrays_complete);
+  put_array(out, hevc::kSps, sps, "SPS", arrays_complete);
+  put_array(out, hevc::kPps, pps, "PPS", arrays_complete);
   return out;
 }
 

@@ -32,10 +32,12 @@ struct HevcDecoderConfig {
 
 // Profile, tier, level, chroma format, bit depth and temporal layers come from the first
 // SPS (parsed, so a bad one throws Error(Decode)). One VPS, SPS and PPS at least.
+// `arrays_complete` is array_completeness: true says no parameter set of these types is in
+// the samples ('hvc1'); false allows copies in band ('hev1', what FFmpeg's muxers write).
 std::vector<uint8_t> build_hvcc(const std::vector<std::vector<uint8_t>>& vps,
                                 const std::vector<std::vector<uint8_t>>& sps,
                                 const std::vector<std::vector<uint8_t>>& pps,
-                                int length_size = 4);
+                                int length_size = 4, bool arrays_complete = true);
 
 // Throws Error(Decode) on a truncated record, a wrong version or a unit whose header does
 // not match its array's type.

@@ -29,6 +29,10 @@ struct CustomIoDeleter {
     avio_context_free(&io);
   }
 };
+// An AVIOContext that avio_open2 opened on a file: closing flushes it and closes the file.
+struct FileIoDeleter {
+  void operator()(AVIOContext* io) const { avio_closep(&io); }
+};
 struct PacketDeleter {
   void operator()(AVPacket* p) const { av_packet_free(&p); }
 };
@@ -36,6 +40,7 @@ struct PacketDeleter {
 using UniqueInputContext = std::unique_ptr<AVFormatContext, InputContextDeleter>;
 using UniqueOutputContext = std::unique_ptr<AVFormatContext, OutputContextDeleter>;
 using UniqueCustomIo = std::unique_ptr<AVIOContext, CustomIoDeleter>;
+using UniqueFileIo = std::unique_ptr<AVIOContext, FileIoDeleter>;
 using UniquePacket = std::unique_ptr<AVPacket, PacketDeleter>;
 
 // "<doing>: <FFmpeg's text for code>".

@@ -44,6 +44,13 @@ ContainerFormat container_for_path(const std::string& path);
 // Parses "mp4", "fmp4", "mkv", "ts", "annexb"; throws Error(Config) otherwise.
 ContainerFormat parse_container_format(const std::string& name);
 
+// The final name of segment `number` (1, 2, ...): `path` itself for 1, then
+// "<stem>.seg<N><ext>" for containers and "<stem>.seg<N>.<codec>" for Annex-B, whose
+// extension names the codec (out.mp4 -> out.seg2.mp4; out.h264 -> out.seg2.hevc), as
+// `videohw encode --switch` names its codec segments.
+std::string segment_path(const std::string& path, int number, ContainerFormat format,
+                         Codec codec);
+
 struct MuxerConfig {
   Codec codec = Codec::H264;
   int width = 0, height = 0;  // of the first segment; later ones take theirs from the SPS
@@ -62,7 +69,7 @@ struct SegmentInfo {
   int width = 0, height = 0;
   uint32_t first_generation = 0;
   int64_t packets = 0;
-  int64_t first_pts = 0, last_pts = 0;
+  int64_t first_pts = 0, last_pts = 0;  // smallest and largest pts given, as given
   bool finished = false;   // trailer written and renamed
 };
 

@@ -46,6 +46,7 @@ from .controller import EncodeSession, SessionController, available_backends
 from .decoding import ColorInfo, DecodedFrame, DecodeSession
 from .media import MediaInfo, MediaPacket, MediaReader, StreamInfo, VideoStreamInfo, probe
 from .reader import VideoReader
+from .writer import MediaWriter, VideoWriter
 
 __version__ = "0.1.0"
 
@@ -62,4 +63,5 @@ __all__ = [
     "ColorInfo", "DecodedFrame", "DecodeSession",
     "MediaInfo", "MediaPacket", "MediaReader", "StreamInfo", "VideoStreamInfo", "probe",
     "VideoReader",
+    "MediaWriter", "VideoWriter",
 ]

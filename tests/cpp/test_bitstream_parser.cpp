@@ -436,6 +436,18 @@ TEST_P(RealStream, ExtradataParsesBackToTheParameterSets) {
   }
 }
 
+TEST(Hvcc, ArrayCompletenessIsWhatTheCallerSays) {
+  const ParameterSetCache cache =
+      cache_of(Codec::HEVC, assemble_fixed(Codec::HEVC, stream(Codec::HEVC).bytes, 4096));
+  for (bool complete : {true, false}) {
+    const Bytes extra = build_hvcc(cache.vps_units(), cache.sps_units(), cache.pps_units(), 4,
+                                   complete);
+    const HevcDecoderConfig c = parse_hvcc(extra.data(), extra.size());
+    ASSERT_EQ(c.arrays.size(), 3u);
+    for (const HvcNalArray& array : c.arrays) EXPECT_EQ(array.complete, complete);
+  }
+}
+
 TEST_P(RealStream, TruncatedExtradataIsADecodeError) {
   const ParameterSetCache cache =
       cache_of(GetParam(), assemble_fixed(GetParam(), stream(GetParam()).bytes, 4096));
