@@ -175,7 +175,7 @@ void init_decode(py::module_& m) {
           [](SessionManager& self, uint64_t id, uint32_t generation) {
             auto session = self.decode_session(id);
             py::gil_scoped_release release;
-            session->reset(generation);
+            session->reset(generation, /*new_stream=*/true);
           },
           py::arg("id"), py::arg("generation"))
       .def(

@@ -35,11 +35,17 @@ FrameTable FrameTable::scan(Demuxer& demuxer, const bitstream::SampleConverter& 
     e.discard = p.discard;
     const bitstream::PictureNal nal = converter.first_picture_nal(p.data, p.size);
     max_temporal_id = std::max(max_temporal_id, nal.temporal_id);
-    if (codec == Codec::H264)
+    if (codec == Codec::H264) {
       e.reset = p.keyframe && nal.type == bitstream::h264::kSliceIdr;
-    else if (codec == Codec::HEVC)
+      // A non-IDR I picture (open GOP, recovery point) is no place to start: libavcodec
+      // drops the pictures after it that refer across it, so only IDRs are start points.
+      e.keyframe_start = e.reset;
+    } else {
+      e.keyframe_start = p.keyframe;
+    }
+    if (codec == Codec::HEVC)
       e.reset = p.keyframe && is_hevc_idr(nal.type);
-    else
+    else if (codec != Codec::H264)
       e.reset = p.keyframe;
     if (codec == Codec::HEVC && nal.found) {
       if (is_hevc_irap(nal.type)) {
@@ -70,7 +76,7 @@ void FrameTable::order_display() {
     const bool never = e.display == -2 || e.discard;
     e.display = -1;
     if (!never) shown.push_back(int64_t(i));
-    if (e.keyframe) starts_.push_back(int64_t(i));
+    if (e.keyframe_start) starts_.push_back(int64_t(i));
     if (e.reset) resets_.push_back(int64_t(i));
   }
   if (timed_)

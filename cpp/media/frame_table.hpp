@@ -26,6 +26,7 @@ struct PacketEntry {
   int64_t duration = 0;
   int64_t display = -1;    // display index; -1: never shown
   bool keyframe = false;   // the container's keyframe flag
+  bool keyframe_start = false;  // decoding may start here (H.264: IDR keyframes only)
   bool reset = false;      // a decoder may start here and nothing before it is needed
                            // after it (IDR; any keyframe for codecs without open GOPs)
   bool droppable = false;  // no other picture references it
@@ -47,8 +48,8 @@ class FrameTable {
     return by_display_[size_t(display_index)];
   }
   // The packet to start decoding at so that frame `display_index` comes out right: the
-  // last keyframe before it in decode order whose pts is not after the frame's (an
-  // open-GOP leading picture needs the keyframe before its own).
+  // last start point (keyframe; for H.264 an IDR) before it in decode order whose pts is
+  // not after the frame's (an open-GOP leading picture needs the keyframe before its own).
   int64_t start_for(int64_t display_index) const;
   // Timed: the largest display index whose pts is <= `pts`; -1 before the first frame.
   int64_t display_at_or_before(int64_t pts) const;
@@ -69,7 +70,7 @@ class FrameTable {
   void order_display();
   std::vector<PacketEntry> packets_;
   std::vector<int64_t> by_display_;  // decode index of each display index
-  std::vector<int64_t> starts_;      // decode indices of keyframes, ascending
+  std::vector<int64_t> starts_;      // decode indices of start points, ascending
   std::vector<int64_t> resets_;      // decode indices of reset points, ascending
   int64_t keyframe_count_ = 0;
   bool timed_ = true;

@@ -75,7 +75,9 @@ VideoStreamInfo describe_video(const AVFormatContext& ctx, const AVStream& st) {
   v.avg_frame_rate = rational(st.avg_frame_rate);
   v.real_frame_rate = rational(st.r_frame_rate);
   v.time_base = rational(st.time_base);
-  v.sample_aspect_ratio = rational(par.sample_aspect_ratio);
+  // The container's value where it has one (Matroska's display size), as ffprobe reports.
+  v.sample_aspect_ratio = rational(av_guess_sample_aspect_ratio(
+      const_cast<AVFormatContext*>(&ctx), const_cast<AVStream*>(&st), nullptr));
   if (st.start_time != AV_NOPTS_VALUE) v.start_pts = st.start_time;
   v.duration_seconds = stream_seconds(st);
   if (!v.duration_seconds && ctx.duration > 0) v.duration_seconds = double(ctx.duration) / AV_TIME_BASE;

@@ -459,7 +459,10 @@ void NvDecodeSession::decode_unit(const DecodeUnit& unit, std::vector<DecodedFra
   parse(unit.data, unit.size, CUVID_PKT_ENDOFPICTURE, 0, out);
 }
 
-void NvDecodeSession::reset() {
+void NvDecodeSession::reset(bool new_stream) {
+  // The parser reports every new sequence in full (colour included) through the sequence
+  // callback, so a new stream needs nothing beyond a seek's reset.
+  (void)new_stream;
   ++stats_.resets;
   if (pushed_since_flush_) {
     std::vector<DecodedFrame> discarded;

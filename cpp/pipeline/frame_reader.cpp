@@ -232,20 +232,46 @@ void FrameReader::collect(const std::set<int64_t>& want, int64_t sequential_from
   collect_frames(session_->reap(generation_), want, sequential_from, got);
 }
 
+bool FrameReader::reachable(int64_t display) const {
+  const media::FrameTable& t = *table_;
+  const int64_t start = t.start_for(display);
+  if (!pass_live_ || start < pass_start_ || start > next_decode_) return false;
+  if (t.timed()) {
+    // Its packet is still ahead, or was pushed for output and has not come out yet.
+    const int64_t d = t.decode_index(display);
+    return d >= next_decode_ || pending_wanted_.count(d) > 0;
+  }
+  // Untimed: pictures are numbered as they come out, GOP by GOP; one not yet numbered is
+  // still to come.
+  if (start != untimed_gop_) return start > untimed_gop_;
+  return display >= t.first_display_from(start) + untimed_rank_;
+}
+
+std::vector<DecodedFrame> FrameReader::drain_session() {
+  try {
+    return session_->drain(generation_);
+  } catch (const Error& e) {
+    // Damage at the end of the data: what did come out was made ready before the throw.
+    if (e.kind() != ErrorKind::Decode) throw;
+    return session_->reap(generation_);
+  }
+}
+
 void FrameReader::decode_group(const std::vector<int64_t>& group, const std::set<int64_t>& want,
                                int64_t sequential_from, std::map<int64_t, DecodedFrame>& got) {
   const media::FrameTable& t = *table_;
   const int64_t start = t.start_for(group.front());
   int64_t last = 0;
-  bool reachable = pass_live_ && pass_start_ <= start && start <= next_decode_;
+  bool reachable_now = true;
   for (int64_t display : group) {
-    const int64_t d = t.decode_index(display);
-    last = std::max(last, d);
-    if (d < next_decode_ && !pending_wanted_.count(d)) reachable = false;
+    last = std::max(last, t.decode_index(display));
+    reachable_now = reachable_now && reachable(display);
   }
-  if (!reachable) {
-    if (pass_live_ && !pending_wanted_.empty())  // wanted pictures still inside the decoder
-      collect_frames(session_->drain(generation_), want, sequential_from, got);
+  if (!reachable_now) {
+    // Timed: wanted pictures still inside the decoder come out by their tags. Untimed
+    // numbering needs every picture of a GOP, so a half-pushed GOP is discarded instead.
+    if (t.timed() && pass_live_ && !pending_wanted_.empty())
+      collect_frames(drain_session(), want, sequential_from, got);
     seek_to(start);
   }
   auto done = [&] {
@@ -255,7 +281,7 @@ void FrameReader::decode_group(const std::vector<int64_t>& group, const std::set
     media::PacketView p;
     const bool give_up = next_decode_ > last + kGiveUpAfterPackets;
     if (give_up || next_decode_ >= t.packet_count() || !read_packet(p)) {
-      collect_frames(session_->drain(generation_), want, sequential_from, got);
+      collect_frames(drain_session(), want, sequential_from, got);
       invalidate_pass();
       if (done()) break;
       for (int64_t display : group)
@@ -404,7 +430,7 @@ std::vector<DecodedFrame> FrameReader::next(int max_frames) {
   while (int(stream_ready_.size()) < max_frames && !stream_ended_) {
     media::PacketView p;
     if (!read_packet(p)) {
-      take(session_->drain(generation_));
+      take(drain_session());
       stream_ended_ = true;
       break;
     }
@@ -460,7 +486,7 @@ DecodedFrame FrameReader::frame_near(double seconds) {
   while (!found) {
     media::PacketView p;
     if (!read_packet(p)) {
-      pick(session_->drain(generation_));
+      pick(drain_session());
       break;
     }
     if (!p.discard && p.pts != media::kNoTimestamp) pts_of[tag] = p.pts;

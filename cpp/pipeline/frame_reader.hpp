@@ -102,6 +102,10 @@ class FrameReader {
   void decode_group(const std::vector<int64_t>& group, const std::set<int64_t>& want,
                     int64_t sequential_from, std::map<int64_t, DecodedFrame>& got);
   void invalidate_pass();
+  // Whether the current pass still produces display frame `display` (no seek needed).
+  bool reachable(int64_t display) const;
+  // The session's drain; a decode error there gives the frames that did come out.
+  std::vector<DecodedFrame> drain_session();
   void finish_frame(DecodedFrame& frame, int64_t display, std::optional<int64_t> pts) const;
   void start_streaming();
 

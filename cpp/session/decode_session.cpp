@@ -131,10 +131,10 @@ void DecodeSession::push_unit(uint32_t generation, const DecodeUnit& unit) {
   deliver(frames);
 }
 
-void DecodeSession::reset(uint32_t generation) {
+void DecodeSession::reset(uint32_t generation, bool new_stream) {
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
-  decoder_->reset();
+  decoder_->reset(new_stream);
   if (samples_) samples_->reset();
   std::lock_guard<std::mutex> lock(state_mu_);
   current_ = decoder_->stats();

@@ -55,7 +55,8 @@ class DecodeSession {
   void push_unit(uint32_t generation, const DecodeUnit& unit);
   // A seek: the decoder forgets what it holds and ready frames are dropped; nothing of
   // the data pushed so far comes out. The session stays open (no new decoder).
-  void reset(uint32_t generation);
+  // `new_stream`: the next data is another file (DecoderBackend::reset).
+  void reset(uint32_t generation, bool new_stream = false);
   // Like flush, without flush's "no picture came out" error: for callers that push units
   // whose pictures they skip.
   std::vector<DecodedFrame> drain(uint32_t generation);

@@ -75,7 +75,7 @@ struct DecodeStats {
   int64_t decode_ns = 0;
   int64_t convert_ns = 0;        // CPU_RGB conversion
   int64_t frames_skipped = 0;    // decoded for reference only (DecodeUnit::skip_output)
-  int64_t resets = 0;            // reset() calls (seeks)
+  int64_t resets = 0;            // reset() calls (seeks and new streams)
 };
 
 // One whole access unit (a container sample made Annex-B, or one VP9/AV1 packet), pushed
@@ -109,9 +109,11 @@ class DecoderBackend {
   // decoded first. Errors as decode().
   virtual void decode_unit(const DecodeUnit& unit, std::vector<DecodedFrame>& out) = 0;
 
-  // Forgets everything pushed so far without handing out a frame of it (a seek): the
-  // next data starts at a random access point. Parameter sets already seen are kept.
-  virtual void reset() = 0;
+  // Forgets everything pushed so far without handing out a frame of it: the next data
+  // starts at a random access point. A seek keeps what the decoder learnt of the stream
+  // (parameter sets); `new_stream` (the next file on a reused session) forgets that too,
+  // so nothing of the last stream (its colour description, its reorder depth) carries over.
+  virtual void reset(bool new_stream) = 0;
 
   // Decodes whatever is buffered (including a final access unit without a following start
   // code) and appends every remaining frame. The backend accepts data again afterwards,

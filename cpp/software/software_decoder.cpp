@@ -122,8 +122,16 @@ void SoftwareDecoder::decode_unit(const DecodeUnit& unit, std::vector<DecodedFra
     throw Error(ErrorKind::Decode, first_error_ + "; decoding resumes at the next IDR");
 }
 
-void SoftwareDecoder::reset() {
-  avcodec_flush_buffers(context_.get());
+void SoftwareDecoder::reset(bool new_stream) {
+  if (new_stream) {
+    // libavcodec keeps stream state no flush clears (the colour description an SPS without
+    // one leaves in place, copied between frame threads; the reorder depth it learnt): a
+    // new stream gets a fresh codec context. Frames handed out keep their own buffers.
+    context_.reset();
+    open();
+  } else {
+    avcodec_flush_buffers(context_.get());
+  }
   open_parser();
   skip_tags_.clear();
   damaged_until_keyframe_ = false;

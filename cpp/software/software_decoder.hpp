@@ -30,7 +30,7 @@ class SoftwareDecoder final : public DecoderBackend {
   void decode(const uint8_t* data, size_t size, std::optional<int64_t> pts,
               std::vector<DecodedFrame>& out) override;
   void decode_unit(const DecodeUnit& unit, std::vector<DecodedFrame>& out) override;
-  void reset() override;
+  void reset(bool new_stream) override;
   void flush(std::vector<DecodedFrame>& out) override;
   void reconfigure(const CommonDecodeConfig& to) override;
   DecodeStats stats() const override { return stats_; }

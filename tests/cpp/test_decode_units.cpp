@@ -151,7 +151,7 @@ TEST_P(DecodeUnits, ResetForgetsEverythingPushedAndResumesAtAKeyframe) {
   for (size_t i = 0; i < 10; ++i)
     decoder->decode_unit({packets[i].data.data(), packets[i].data.size(), int64_t(i), false}, out);
   out.clear();
-  decoder->reset();
+  decoder->reset(false);
   // Decode order: the second GOP starts at the packet with pts 8.
   size_t start = 0;
   while (packets[start].pts != 8) ++start;

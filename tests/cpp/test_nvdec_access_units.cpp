@@ -7,7 +7,7 @@
 
 #include "contract/frame_layout.hpp"
 #include "nv_session/nvdec_access_units.hpp"
-#include "software/ffmpeg_log.hpp"
+#include "media/ffmpeg_log.hpp"
 #include "software/software_encoder.hpp"
 #include "support/frames.hpp"
 
@@ -17,7 +17,7 @@ using nv_session::is_single_access_unit;
 namespace {
 
 std::vector<EncodedPacket> encode(Codec codec, int b_frames) {
-  software::quiet_ffmpeg_logs();
+  media::quiet_ffmpeg_logs();
   CommonEncodeConfig c = vhtest::small_config(codec, 160, 96);
   c.gop_length = 6;
   c.b_frames = b_frames;
