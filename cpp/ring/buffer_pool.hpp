@@ -62,10 +62,12 @@ class FramePool {
     allocations_.fetch_add(1, std::memory_order_relaxed);
     return AlignedBuffer(size);
   }
-  void give(AlignedBuffer buffer) {
+  // `max_kept`: beyond this many free buffers the buffer is freed instead (a consumer that
+  // once held many frames must not leave them all parked here).
+  void give(AlignedBuffer buffer, size_t max_kept = SIZE_MAX) {
     if (!buffer) return;
     std::lock_guard<std::mutex> lock(mu_);
-    free_.push_back(std::move(buffer));
+    if (free_.size() < max_kept) free_.push_back(std::move(buffer));
   }
   int64_t allocations() const { return allocations_.load(std::memory_order_relaxed); }
 

@@ -16,9 +16,18 @@ bool is_damaged(const AVFrame& frame) {
   return frame.decode_error_flags != 0 || (frame.flags & AV_FRAME_FLAG_CORRUPT) != 0;
 }
 
-// sws_scale writes whole SIMD blocks; the slack keeps a last partial block of the last row
-// inside the allocation.
-constexpr size_t kRgbSlack = 64;
+// Free RGB buffers kept for reuse: a reader's frames in flight plus a few the caller holds.
+constexpr size_t kRgbBuffersKept = 8;
+
+// A pooled RGB buffer as a frame's owner: back to its pool (if the pool still exists) when
+// the frame's last reference goes.
+struct PooledRgb {
+  ring::AlignedBuffer buffer;
+  std::weak_ptr<ring::FramePool> pool;
+  ~PooledRgb() {
+    if (auto p = pool.lock()) p->give(std::move(buffer), kRgbBuffersKept);
+  }
+};
 
 }  // namespace
 
@@ -66,6 +75,8 @@ void attach_native_planes(const AVFrame& frame, DecodedFrame& out) {
   }
 }
 
+RgbConverter::RgbConverter() : pool_(std::make_shared<ring::FramePool>()) {}
+
 void RgbConverter::convert(const AVFrame& frame, DecodedFrame& out) {
   const auto format = AVPixelFormat(frame.format);
   // Bicubic is what the ffmpeg tool's auto-inserted scaler uses; with equal sizes it only
@@ -94,8 +105,12 @@ void RgbConverter::convert(const AVFrame& frame, DecodedFrame& out) {
   // so the result would depend on the width (and no longer match a frame from the ffmpeg
   // tool, whose rows are padded, nor software/rgb_table.hpp).
   const int pitch = FFALIGN(FFALIGN(frame.width, 8) * 3, 64);
-  auto buffer = std::make_shared<std::vector<uint8_t>>(size_t(pitch) * frame.height + kRgbSlack);
-  uint8_t* dst[4] = {buffer->data(), nullptr, nullptr, nullptr};
+  // AlignedBuffer's slack covers sws_scale's last partial SIMD block of the last row.
+  auto buffer = std::make_shared<PooledRgb>();
+  buffer->buffer = pool_->take(size_t(pitch) * frame.height);
+  buffer->pool = pool_;
+  uint8_t* data = buffer->buffer.data();
+  uint8_t* dst[4] = {data, nullptr, nullptr, nullptr};
   int dst_pitch[4] = {pitch, 0, 0, 0};
   const int rows = sws_scale(context_.get(), frame.data, frame.linesize, 0, frame.height, dst,
                              dst_pitch);
@@ -104,7 +119,7 @@ void RgbConverter::convert(const AVFrame& frame, DecodedFrame& out) {
                                        " of " + std::to_string(frame.height) + " rows");
   out.pixel_format = "rgb24";
   out.bytes_per_sample = 1;
-  out.planes.push_back(SurfacePlane{buffer->data(), pitch, frame.width * 3, frame.height});
+  out.planes.push_back(SurfacePlane{data, pitch, frame.width * 3, frame.height});
   out.owner = std::move(buffer);
 }
 
