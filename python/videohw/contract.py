@@ -417,7 +417,7 @@ _BACKEND_ENCODE_CONFIGS = (SoftwareEncodeConfig, NvidiaEncodeConfig, VtEncodeCon
 
 
 # ---------------------------------------------------------------------------------------
-# Decode configs (decode sessions are not built yet)
+# Decode configs
 
 
 @dataclass(frozen=True)
