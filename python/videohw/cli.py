@@ -106,6 +106,16 @@ def _float(text: str) -> float:
 
 
 _SWITCH_MODES = ("immediate", "on_next_keyframe", "drain_then_swap")
+
+# -o's container by extension (case-insensitive); --format overrides it.
+OUTPUT_FORMATS = ("mp4", "fmp4", "mkv", "ts", "annexb")
+_FORMAT_OF_EXTENSION = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mp4", ".mkv": "mkv",
+                        ".ts": "ts", ".m2ts": "ts", ".h264": "annexb", ".264": "annexb",
+                        ".avc": "annexb", ".hevc": "annexb", ".h265": "annexb",
+                        ".265": "annexb"}
+_DEFAULT_EXTENSION = {"mp4": ".mp4", "fmp4": ".mp4", "mkv": ".mkv", "ts": ".ts"}
+_FORMAT_NAMES = {"mp4": "MP4, faststart", "fmp4": "fragmented MP4", "mkv": "Matroska",
+                 "ts": "MPEG-TS", "annexb": "Annex-B"}
 _CODECS = ("h264", "hevc")
 
 
@@ -170,9 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     enc = sub.add_parser(
-        "encode", help="encode a synthetic pattern or a raw file to an Annex-B stream",
-        description="Encode a synthetic moving pattern (default) or a raw video file to an "
-                    "H.264/HEVC Annex-B elementary stream; --verify checks it with ffmpeg.")
+        "encode", help="encode a synthetic pattern or a raw file to MP4/MKV/TS or Annex-B",
+        description="Encode a synthetic moving pattern (default) or a raw video file to "
+                    "H.264/HEVC in an MP4, Matroska or MPEG-TS file or an Annex-B elementary "
+                    "stream; --verify checks it with ffmpeg.")
     src = enc.add_argument_group("input")
     src.add_argument("--input", metavar="FILE",
                      help="raw video file (frames back to back, minimum pitch); default: "
@@ -220,16 +231,25 @@ def build_parser() -> argparse.ArgumentParser:
     cfg.add_argument("--switch", type=_switch_spec, action="append", metavar="FRAME:SPEC:MODE",
                      help="switch the session just before frame FRAME; SPEC is key=value,... "
                           "with size=WxH, rc=<--rc form>, gop=N, b-frames=N, fps=N[/D], "
-                          "codec=h264|hevc (from then on written to <stem>.seg<N>.<codec>), "
+                          "codec=h264|hevc (Annex-B and TS: from then on written to a new "
+                          "segment file <stem>.seg<N>.<ext>; MP4/MKV start one at any new "
+                          "parameter sets), "
                           "idr=0|1 (force_idr_on_activate, default 1); MODE is immediate, "
                           "on_next_keyframe or drain_then_swap. Repeatable, e.g. "
                           "--switch 300:size=1280x720:immediate --switch 450:rc=cbr:2M:on_next_keyframe")
     out = enc.add_argument_group("output")
     out.add_argument("-o", "--output", metavar="FILE",
-                     help="output file (default out.h264 or out.hevc)")
+                     help="output file; the container comes from the extension: .mp4 .m4v "
+                          ".mov (MP4, faststart), .mkv, .ts .m2ts, .h264 .264 .avc .hevc "
+                          ".h265 .265 (raw Annex-B). Default out.h264 or out.hevc (out.mp4, "
+                          "... with --format). Never the --input file")
+    out.add_argument("--format", choices=OUTPUT_FORMATS,
+                     help="container, whatever the extension: mp4, fmp4 (fragmented MP4), "
+                          "mkv, ts, annexb")
     out.add_argument("--verify", action="store_true",
                      help="decode the output with ffprobe/ffmpeg and check frame count, "
-                          "sizes, keyframe positions and PSNR; exit 1 on any mismatch")
+                          "sizes, keyframe positions and PSNR, and for a container its "
+                          "timestamps, duration and a clean decode; exit 1 on any mismatch")
     out.add_argument("--min-psnr", type=_float, default=30.0, metavar="DB",
                      help="PSNR threshold for --verify (default 30)")
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -323,6 +343,104 @@ def _make_input(args: argparse.Namespace) -> _Input:
 
 
 # ------------------------------------------------------------------------------------------
+# Output: where and in what
+
+
+def output_target(output: Optional[str], fmt: Optional[str], codec: str) -> tuple[str, str]:
+    """(path, format) of ``-o`` / ``--format``: the format from the extension unless
+    ``--format`` names one; without ``-o``, ``out.<codec>`` (Annex-B) or ``out.mp4`` etc."""
+    if output is None:
+        ext = _DEFAULT_EXTENSION.get(fmt or "annexb", f".{codec}")
+        return f"out{ext}", fmt or "annexb"
+    if fmt is not None:
+        return output, fmt
+    ext = os.path.splitext(output)[1].lower()
+    if ext not in _FORMAT_OF_EXTENSION:
+        known = " ".join(_FORMAT_OF_EXTENSION)
+        raise CliError(f"-o {output}: {'no' if not ext else 'unknown'} extension"
+                       f"{'' if not ext else ' ' + repr(ext)}; expected one of {known}, or "
+                       f"--format {'|'.join(OUTPUT_FORMATS)}")
+    return output, _FORMAT_OF_EXTENSION[ext]
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two names lead to one file (same device and inode: symbolic links are
+    followed, hard links match); False when either does not exist."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refuse_input_as_output(input_path: Optional[str], output: str, what: str = "-o") -> None:
+    """Exit 2 when ``output`` is the input file under any name: writing it would destroy
+    the frames being read."""
+    if input_path is not None and _same_file(input_path, output):
+        raise CliError(f"{what} {output} is the input file --input {input_path} (the same "
+                       "file); refusing to write over the input: choose another output name")
+
+
+class _PendingFile:
+    """A file written under a temporary name in its final folder, ``.<name>.tmp-<pid>-<hex>``,
+    and renamed to its final name by ``commit()``; ``discard()`` removes it. A final name
+    that is a symbolic link is written through: the file replaces the link's target."""
+
+    def __init__(self, path: str, flag: str) -> None:
+        self.path = path
+        self.flag = flag  # how the path is named in messages: "-o", "segment"
+        target = os.path.realpath(path) if os.path.islink(path) else path
+        if os.path.isdir(target):
+            raise CliError(f"{flag} {path}: is a directory", EXIT_FAIL)
+        self._target = target
+        folder, name = os.path.split(os.path.abspath(target))
+        self.temp = os.path.join(folder, f".{name}.tmp-{os.getpid()}-{os.urandom(8).hex()}")
+        try:
+            fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            raise CliError(f"{flag} {path}: cannot create a file in {folder or '.'}: "
+                           f"{exc.strerror or exc}", EXIT_FAIL)
+        self.file: Any = os.fdopen(fd, "wb")
+        self.committed = False
+
+    def write(self, data: Any) -> None:
+        try:
+            self.file.write(data)
+        except OSError as exc:
+            raise CliError(f"{self.flag} {self.path}: write failed: {exc.strerror or exc}",
+                           EXIT_FAIL)
+
+    def finish(self) -> None:
+        """Flushes and closes the temporary file (errors named)."""
+        if not self.file.closed:
+            try:
+                self.file.close()
+            except OSError as exc:
+                raise CliError(f"{self.flag} {self.path}: write failed: "
+                               f"{exc.strerror or exc}", EXIT_FAIL)
+
+    def commit(self) -> None:
+        self.finish()
+        try:
+            os.replace(self.temp, self._target)
+        except OSError as exc:
+            raise CliError(f"{self.flag} {self.path}: cannot rename {self.temp} to it: "
+                           f"{exc.strerror or exc}", EXIT_FAIL)
+        self.committed = True
+
+    def discard(self) -> None:
+        """Removes what this file wrote: the temporary file, or the final one if it was
+        already renamed (a later segment failed). Never raises."""
+        try:
+            self.file.close()
+        except OSError:
+            pass
+        try:
+            os.unlink(self._target if self.committed else self.temp)
+        except OSError:
+            pass
+
+
+# ------------------------------------------------------------------------------------------
 # Configs
 
 
@@ -386,6 +504,8 @@ def _rc_text(rc: Any) -> str:
 def cmd_encode(args: argparse.Namespace) -> int:
     vh = _api()
     source = _make_input(args)
+    output, out_format = output_target(args.output, args.format, args.codec)
+    refuse_input_as_output(source.path, output)  # before anything is opened for writing
     forced = sorted(set(args.force_idr_at or ()))
     late = [i for i in forced if i >= source.n_frames]
     if late:
@@ -423,9 +543,9 @@ def cmd_encode(args: argparse.Namespace) -> int:
     except vh.ConfigError as exc:
         raise CliError(str(exc))
 
-    output = args.output or f"out.{common.codec.value}"
     result = _encode(vh, ctl, common, backend_cfg, source, fmt, forced, output,
-                     progress=not args.no_progress, switches=list(zip(switches, targets)))
+                     progress=not args.no_progress, switches=list(zip(switches, targets)),
+                     out_format=out_format)
 
     seconds = source.n_frames * common.fps_den / common.fps_num
     summary = {
@@ -445,7 +565,10 @@ def cmd_encode(args: argparse.Namespace) -> int:
         "frames": source.n_frames,
         "packets": result.packets,
         "output": output,
-        "bytes": result.bytes,
+        "format": out_format,
+        "files": result.paths,
+        "bytes": sum(seg.bytes for seg in result.segments),
+        "stream_bytes": result.bytes,
         "duration_s": seconds,
         "bitrate_bps": result.bytes * 8 / seconds,
         "encode_s": result.api_s,
@@ -457,44 +580,16 @@ def cmd_encode(args: argparse.Namespace) -> int:
     report = None
     if switches:
         summary["generations"] = _generation_summary(common, switches, targets, result)
+    if switches or len(result.segments) > 1:
         summary["segments"] = _segment_summary(result.segments)
-    if args.verify and switches:
-        planned = [verify.PlannedSwitch(sw.frame, generation, t.width, t.height, t.gop_length,
-                                        sw.mode, sw.idr, in_place, reopened, t.b_frames > 0,
-                                        t.codec.value)
-                   for sw, t, (generation, in_place, reopened)
-                   in zip(switches, targets, result.switches)]
-        plan = verify.switch_timeline(source.n_frames, common.width, common.height,
-                                      common.gop_length, planned, forced, common.codec.value)
-        fps = Fraction(common.fps_num, common.fps_den)
-
-        def source_for(width: int, height: int) -> verify.RawSource:
-            if source.path is None:  # regenerated at the size of that generation
-                return verify.RawSource.synthetic(source.format, width, height,
-                                                  source.n_frames, fps)
-            return source.raw_source(fps)  # size switches are refused for files
-
-        try:
-            report = verify.verify_segments(
-                [verify.StreamSegment(s.path, s.codec, s.packet_generations)
-                 for s in result.segments], plan, source_for, args.min_psnr)
-        except verify.ToolNotFoundError as exc:
-            raise CliError(str(exc), EXIT_FAIL)
+    if args.verify:
+        report = _verify(common, switches, targets, result, source, forced, out_format,
+                         args.min_psnr)
+        summary["verify"] = report.to_dict()
         psnr = {c.data["generation"]: c.data["average"] for c in report.checks
                 if "generation" in c.data and "average" in c.data}
-        for g in summary["generations"]:
+        for g in summary.get("generations", []):
             g["psnr"] = psnr.get(g["generation"])
-        summary["verify"] = report.to_dict()
-    elif args.verify:
-        expected = verify.expected_keyframes(source.n_frames, common.gop_length, forced)
-        try:
-            report = verify.verify_stream(
-                output, common.codec.value, common.width, common.height, source.n_frames,
-                expected, source.raw_source(Fraction(common.fps_num, common.fps_den)),
-                args.min_psnr)
-        except verify.ToolNotFoundError as exc:
-            raise CliError(str(exc), EXIT_FAIL)
-        summary["verify"] = report.to_dict()
     if args.telemetry:
         summary["telemetry"] = result.telemetry
 
@@ -512,6 +607,41 @@ def cmd_encode(args: argparse.Namespace) -> int:
             print("telemetry:")
             print(json.dumps(result.telemetry, indent=2, default=str))
     return EXIT_FAIL if report is not None and not report.ok else EXIT_OK
+
+
+def _verify(common: Any, switches: Sequence[SwitchSpec], targets: Sequence,
+            result: "_EncodeResult", source: _Input, forced: Sequence[int], out_format: str,
+            min_psnr: float) -> verify.VerifyReport:
+    """Checks the files written with ffprobe/ffmpeg: one stream against the expected
+    keyframes, or, with switches or several files, generation by generation and segment by
+    segment (docs/cli.md)."""
+    fps = Fraction(common.fps_num, common.fps_den)
+    try:
+        if not switches and len(result.segments) == 1:
+            expected = verify.expected_keyframes(source.n_frames, common.gop_length, forced)
+            return verify.verify_stream(
+                result.segments[0].path, common.codec.value, common.width, common.height,
+                source.n_frames, expected, source.raw_source(fps), min_psnr, fps=fps)
+        planned = [verify.PlannedSwitch(sw.frame, generation, t.width, t.height, t.gop_length,
+                                        sw.mode, sw.idr, in_place, reopened, t.b_frames > 0,
+                                        t.codec.value)
+                   for sw, t, (generation, in_place, reopened)
+                   in zip(switches, targets, result.switches)]
+        plan = verify.switch_timeline(source.n_frames, common.width, common.height,
+                                      common.gop_length, planned, forced, common.codec.value)
+
+        def source_for(width: int, height: int) -> verify.RawSource:
+            if source.path is None:  # regenerated at the size of that generation
+                return verify.RawSource.synthetic(source.format, width, height,
+                                                  source.n_frames, fps)
+            return source.raw_source(fps)  # size switches are refused for files
+
+        cuts = "codec" if out_format in ("annexb", "ts") else "parameters"
+        return verify.verify_segments(
+            [verify.StreamSegment(s.path, s.codec, s.packet_generations, s.delayed)
+             for s in result.segments], plan, source_for, min_psnr, cuts=cuts, fps=fps)
+    except verify.ToolNotFoundError as exc:
+        raise CliError(str(exc), EXIT_FAIL)
 
 
 def _generation_summary(common: Any, switches: Sequence[SwitchSpec], targets: Sequence,
@@ -547,13 +677,13 @@ def _generation_summary(common: Any, switches: Sequence[SwitchSpec], targets: Se
 
 
 def _segment_summary(segments: Sequence[_Segment]) -> list:
-    """One entry per file written: the output, then a segment per codec change."""
+    """One entry per file written: the output, then one per segment the container needed."""
     out = []
     for n, seg in enumerate(segments, 1):
         pts = [p for p, _ in seg.packet_generations]
         out.append({"segment": n, "path": seg.path, "codec": seg.codec,
                     "first_frame": min(pts, default=None), "last_frame": max(pts, default=None),
-                    "frames": len(pts), "bytes": seg.bytes})
+                    "frames": len(pts), "bytes": seg.bytes, "stream_bytes": seg.stream_bytes})
     return out
 
 
@@ -606,6 +736,7 @@ class _EncodeResult:
     switches: list = field(default_factory=list)  # (generation, in_place, reopened) per switch
     generation_bytes: dict = field(default_factory=dict)  # generation -> bytes written
     segments: list = field(default_factory=list)  # _Segment per file written, in order
+    paths: list = field(default_factory=list)  # the files written (final names), in order
 
 
 def segment_path(output: str, number: int, codec: str) -> str:
@@ -619,29 +750,48 @@ def segment_path(output: str, number: int, codec: str) -> str:
 class _Segment:
     path: str
     codec: str
-    bytes: int = 0
+    bytes: int = 0         # the file's size once written (until then: the packets' bytes)
+    stream_bytes: int = 0  # the encoded packets' bytes
     packet_generations: list = field(default_factory=list)  # (pts, generation), decode order
+    # Frames by which a container writer moves the pictures after a switch to deeper
+    # reordering later (docs/media_writer.md, Timestamps): its rule, replayed.
+    delayed: int = 0
+    _last_dts: Optional[int] = None
+
+    def add(self, packet: Any) -> None:
+        self.bytes += len(packet.data)
+        self.stream_bytes += len(packet.data)
+        self.packet_generations.append((packet.pts, packet.generation))
+        dts = packet.dts + self.delayed
+        if self._last_dts is not None and dts <= self._last_dts:
+            self.delayed += self._last_dts + 1 - dts
+            dts = self._last_dts + 1
+        self._last_dts = dts
 
 
 class _SegmentWriter:
-    """Writes packets to ``output`` until the codec changes, then to a new segment file per
-    codec change: one elementary stream cannot hold H.264 and HEVC, and a codec switch is
-    always a new session, so each segment starts with an IDR and its parameter sets."""
+    """Writes an Annex-B elementary stream to ``output`` until the codec changes, then to a
+    new segment file per codec change: one elementary stream cannot hold H.264 and HEVC,
+    and a codec switch is always a new session, so each segment starts with an IDR and its
+    parameter sets. Every file is written under a temporary name and renamed by
+    ``commit()``; ``discard()`` (a failure, Ctrl-C) leaves none of them."""
 
-    def __init__(self, output: str, codec: str, codec_of: dict) -> None:
+    format = "annexb"
+
+    def __init__(self, output: str, codec: str, codec_of: dict,
+                 input_path: Optional[str] = None) -> None:
         self._codec_of = codec_of  # generation -> codec value; the caller adds each switch's
+        self._input = input_path
         self.segments: list[_Segment] = []
-        self._file: Any = None
+        self._files: list[_PendingFile] = []
         self._open(output, codec)  # now, so a bad -o fails before anything is encoded
 
     def _open(self, path: str, codec: str) -> None:
-        try:
-            new = open(path, "wb")
-        except OSError as exc:
-            flag = "-o " if not self.segments else "segment "
-            raise CliError(f"{flag}{path}: {exc.strerror or exc}", EXIT_FAIL)
-        self.close()
-        self._file = new
+        flag = "-o" if not self.segments else "segment"
+        refuse_input_as_output(self._input, path, flag)
+        if self._files:
+            self._files[-1].finish()
+        self._files.append(_PendingFile(path, flag))
         self.segments.append(_Segment(path, codec))
 
     def write(self, packet: Any) -> None:
@@ -651,27 +801,89 @@ class _SegmentWriter:
                            "made", EXIT_FAIL)
         if codec != self.segments[-1].codec:
             self._open(segment_path(self.segments[0].path, len(self.segments) + 1, codec), codec)
-        segment = self.segments[-1]
-        self._file.write(packet.data)
-        segment.bytes += len(packet.data)
-        segment.packet_generations.append((packet.pts, packet.generation))
+        self._files[-1].write(packet.data)
+        self.segments[-1].add(packet)
 
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+    def commit(self) -> list[str]:
+        """Renames every segment to its final name; on a failure removes them all."""
+        try:
+            for f in self._files:
+                f.commit()
+        except BaseException:
+            self.discard()
+            raise
+        return [s.path for s in self.segments]
 
-    def __enter__(self) -> "_SegmentWriter":
-        return self
+    def discard(self) -> None:
+        for f in self._files:
+            f.discard()
 
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+
+class _ContainerWriter:
+    """MP4, fragmented MP4, Matroska or MPEG-TS through ``videohw.MediaWriter``, which cuts
+    segments itself (docs/media_writer.md): MP4 and Matroska where the parameter sets
+    change, MPEG-TS where the codec changes. The same interface as :class:`_SegmentWriter`."""
+
+    def __init__(self, vh: Any, output: str, fmt: str, common: Any,
+                 input_path: Optional[str] = None) -> None:
+        self._vh = vh
+        self._input = input_path
+        self.format = fmt
+        try:
+            self._writer = vh.MediaWriter(output, common.codec, common.width, common.height,
+                                          common.fps_num, common.fps_den, format=fmt)
+        except vh.MediaError as exc:
+            raise CliError(self._named(output, exc, "-o"), EXIT_FAIL)
+        self.segments: list[_Segment] = []
+
+    @staticmethod
+    def _named(path: str, exc: Exception, flag: str = "") -> str:
+        text = str(exc)
+        return text if path in text else f"{flag + ' ' if flag else ''}{path}: {text}"
+
+    def write(self, packet: Any) -> None:
+        try:
+            self._writer.write_packet(packet)
+        except self._vh.VideoHwError as exc:
+            raise CliError(self._named(self._writer.path, exc), EXIT_FAIL)
+        infos = self._writer.segments
+        while len(self.segments) < len(infos):  # the writer started a file
+            info = infos[len(self.segments)]
+            refuse_input_as_output(self._input, info.path, "-o" if not self.segments
+                                   else "segment")
+            self.segments.append(_Segment(info.path, info.codec.value))
+        self.segments[-1].add(packet)
+
+    def commit(self) -> list[str]:
+        """Finishes and renames every file (MediaWriter.close); their sizes become the
+        segments' bytes."""
+        try:
+            paths = self._writer.close()
+        except self._vh.VideoHwError as exc:
+            raise CliError(self._named(self._writer.path, exc), EXIT_FAIL)
+        for segment in self.segments:
+            try:
+                segment.bytes = os.path.getsize(segment.path)
+            except OSError as exc:
+                raise CliError(f"{segment.path}: {exc.strerror or exc}", EXIT_FAIL)
+        return paths
+
+    def discard(self) -> None:
+        self._writer.abort()
+
+
+def _open_output(vh: Any, output: str, fmt: str, common: Any, codec_of: dict,
+                 input_path: Optional[str]) -> Any:
+    if fmt == "annexb":
+        return _SegmentWriter(output, common.codec.value, codec_of, input_path)
+    return _ContainerWriter(vh, output, fmt, common, input_path)
 
 
 def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fmt: Any,
             forced: Sequence[int], output: str, progress: bool,
-            switches: Sequence[tuple] = ()) -> _EncodeResult:
-    """Submits every frame, writing packets as they are reaped; closes the session.
+            switches: Sequence[tuple] = (), out_format: str = "annexb") -> _EncodeResult:
+    """Submits every frame, writing packets as they are reaped; closes the session and
+    renames the output into place. On any failure or interrupt no output file is left.
     ``switches``: (SwitchSpec, target config) pairs, applied just before their frame."""
     forced_set = set(forced)
     by_frame = {sw.frame: (sw, target) for sw, target in switches}
@@ -708,16 +920,20 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
             if p.is_keyframe:
                 keyframes.append(p.pts)
 
+    # The file first, so a bad -o fails before any encoder starts.
+    out = _open_output(vh, output, out_format, common, codec_of, source.path)
     try:
         handle = ctl.start_encode_session(common, backend_cfg)
-    except vh.ConfigError as exc:
-        raise CliError(str(exc))
+    except BaseException as exc:
+        out.discard()
+        if isinstance(exc, vh.ConfigError):
+            raise CliError(str(exc))
+        raise
     wall0 = time.perf_counter()
     closed = False
     try:
-        out = _SegmentWriter(output, common.codec.value, codec_of)
-        with out, ProgressBar(source.n_frames, label="encode",
-                              enabled=None if progress else False) as bar:
+        with ProgressBar(source.n_frames, label="encode",
+                         enabled=None if progress else False) as bar:
             for i, array in enumerate(source.frames()):
                 t0 = time.perf_counter()
                 if i in by_frame:
@@ -748,15 +964,20 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
             packets = ctl.close_encode_session(handle)
             api_s += time.perf_counter() - t0
             write(packets)
+        paths = out.commit()
+    except BaseException:
+        out.discard()  # an error or an interrupt: no file under the requested names
+        raise
     finally:
-        if not closed:  # an error or an interrupt: release the session, keep the cause
+        if not closed:  # release the session, keep the cause
             try:
                 ctl.close_encode_session(handle)
             except vh.VideoHwError:
                 pass
     return _EncodeResult(n_packets, n_bytes, sorted(keyframes), api_s,
                          time.perf_counter() - wall0, ctl.telemetry(handle),
-                         packet_generations, switch_paths, generation_bytes, out.segments)
+                         packet_generations, switch_paths, generation_bytes, out.segments,
+                         paths)
 
 
 def _print_summary(s: dict) -> None:
@@ -765,10 +986,13 @@ def _print_summary(s: dict) -> None:
         backend += f" ({s['requested_backend']}"
         backend += f": {s['fallback_reason']})" if s["fallback_reason"] else ")"
     segments = s.get("segments", [])
-    output = f"{s['output']}: {s['bytes']} bytes"
+    kind = "" if s["format"] == "annexb" else f" ({_FORMAT_NAMES[s['format']]})"
+    output = f"{s['output']}{kind}: {s['bytes']} bytes"
     if len(segments) > 1:
-        output = (f"{s['output']} and {len(segments) - 1} more segment file"
-                  f"{'s' if len(segments) > 2 else ''} (codec changes): {s['bytes']} bytes in all")
+        why = ("codec changes" if s["format"] in ("annexb", "ts")
+               else "new parameter sets")
+        output = (f"{s['output']}{kind} and {len(segments) - 1} more segment file"
+                  f"{'s' if len(segments) > 2 else ''} ({why}): {s['bytes']} bytes in all")
     rows = [
         ("backend", backend),
         ("codec", f"{s['codec']} {s['width']}x{s['height']} @ {s['fps'].removesuffix('/1')} "

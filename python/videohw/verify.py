@@ -12,7 +12,11 @@ by the ffmpeg CLI tools and compared with what the encode was asked to produce.
   or the synthetic pattern regenerated and streamed into ffmpeg's stdin.
 - :func:`verify_stream` runs every check and returns a :class:`VerifyReport`.
 - :func:`verify_switched_stream` checks a stream with session switches generation by
-  generation; :func:`verify_segments` an encode cut into one file per codec.
+  generation; :func:`verify_segments` an encode cut into several files.
+- Containers (MP4, Matroska, MPEG-TS; :func:`is_container` tells them from an elementary
+  stream by their first bytes) get :func:`verify_container` on top: the codec of the stream,
+  timestamps (:func:`check_timestamps`), duration (:func:`check_duration`) and a decode by
+  the ffmpeg tool that prints nothing (:func:`check_playback`).
 """
 
 from __future__ import annotations
@@ -77,6 +81,33 @@ def _format_args(codec: Optional[str]) -> list[str]:
     return ["-f", _DEMUXER[codec]] if codec else []
 
 
+# First bytes of an MP4/MOV box (the type after the 4-byte size) that open a file.
+_MP4_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"styp", b"uuid"}
+_START_CODES = (b"\x00\x00\x01", b"\x00\x00\x00\x01")
+
+
+def is_container(path: PathLike) -> bool:
+    """True when the file begins the way MP4/MOV, Matroska or MPEG-TS files do (TS: 188-byte
+    packets, or 192-byte M2TS ones), judged by its bytes, not its name. An elementary
+    stream (or an unreadable file) is not a container."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(200)
+    except OSError:
+        return False
+    if head[4:8] in _MP4_BOXES or head[:4] == b"\x1a\x45\xdf\xa3":
+        return True
+    if head.startswith(_START_CODES):
+        return False
+    return any(len(head) > at + 188 and head[at] == 0x47 == head[at + 188] for at in (0, 4))
+
+
+def _demux_args(path: PathLike, codec: Optional[str]) -> list[str]:
+    """An elementary stream is read with its codec's demuxer (ffmpeg cannot always guess
+    it); a container is left to ffmpeg's own probing."""
+    return [] if is_container(path) else _format_args(codec)
+
+
 # ------------------------------------------------------------------------------------------
 # Decoding
 
@@ -92,13 +123,14 @@ class FrameInfo:
 
 
 def probe_frames(path: PathLike, codec: object = None) -> list[FrameInfo]:
-    """Every decoded picture of an Annex-B H.264/HEVC stream, in presentation order.
+    """Every decoded picture of an Annex-B H.264/HEVC stream, or of the first video stream
+    of a container, in presentation order.
 
     Raises :class:`ProbeError` when ffprobe fails or the decoder logs any error: a broken
     stream must not pass as a concealed or shortened frame list.
     """
     name = codec_name(codec, path)
-    cmd = [find_tool("ffprobe"), "-v", "error", *_format_args(name),
+    cmd = [find_tool("ffprobe"), "-v", "error", *_demux_args(path, name),
            "-i", os.path.abspath(path), "-select_streams", "v:0",
            "-show_entries", "frame=width,height,key_frame,pict_type", "-of", "json"]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -289,7 +321,7 @@ def measure_psnr(encoded: PathLike, codec: object, source: RawSource,
                  f"[1:v]format=yuv420p,settb=1,setpts=N[dist];"
                  f"[dist][ref]psnr=stats_file=psnr.log")
         cmd = [find_tool("ffmpeg"), "-hide_banner", "-nostats", "-nostdin", "-v", "info",
-               *source.input_args(), *_format_args(name), "-i", os.path.abspath(encoded),
+               *source.input_args(), *_demux_args(encoded, name), "-i", os.path.abspath(encoded),
                "-lavfi", graph, "-fps_mode", "passthrough", "-f", "null", "-"]
         feeding = source.frames is not None
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if feeding else subprocess.DEVNULL,
@@ -371,11 +403,148 @@ def _probe_into(report: VerifyReport, path: PathLike, codec: object) -> Optional
         return None
 
 
+# ------------------------------------------------------------------------------------------
+# Containers: what a player needs besides decodable pictures
+
+
+@dataclass(frozen=True)
+class PacketInfo:
+    """One packet of a container's video stream as ffprobe reports it, in file order
+    (decode order); timestamps in the stream's time base, None where the file has none
+    (Matroska stores no dts: ffprobe leaves the first ones of a reordered stream unset)."""
+    pts: Optional[int]
+    dts: Optional[int]
+    key: bool
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    format_name: str                # ffprobe's, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+    codec: str                      # of the first video stream
+    time_base: Fraction
+    duration: Optional[Fraction]    # the file's duration in seconds; None when unknown
+    packets: list                   # PacketInfo per packet of the first video stream
+
+
+def probe_container(path: PathLike) -> ContainerInfo:
+    """Packets, codec, time base and duration of the first video stream (ffprobe, no
+    decoding). Raises :class:`ProbeError` when ffprobe fails or complains."""
+    cmd = [find_tool("ffprobe"), "-v", "error", "-i", os.path.abspath(path),
+           "-select_streams", "v:0", "-show_entries",
+           "packet=pts,dts,flags:stream=codec_name,time_base:format=format_name,duration",
+           "-of", "json"]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    errors = proc.stderr.decode(errors="replace").strip()
+    if proc.returncode != 0 or errors:
+        raise ProbeError(f"ffprobe ({proc.returncode}) on {os.fspath(path)}: "
+                         f"{_tail(errors) or 'no message'}")
+    data = json.loads(proc.stdout or b"{}")
+    streams = data.get("streams") or []
+    if not streams:
+        raise ProbeError(f"ffprobe on {os.fspath(path)}: no video stream")
+    fmt = data.get("format", {})
+    duration = fmt.get("duration")
+    return ContainerInfo(
+        format_name=str(fmt.get("format_name", "?")),
+        codec=str(streams[0].get("codec_name", "?")),
+        time_base=Fraction(streams[0].get("time_base", "1/1")),
+        duration=Fraction(duration) if duration not in (None, "N/A") else None,
+        packets=[PacketInfo(p.get("pts"), p.get("dts"), "K" in p.get("flags", ""))
+                 for p in data.get("packets", [])])
+
+
+def check_stream_codec(info: ContainerInfo, codec: Optional[str]) -> CheckResult:
+    ok = codec is None or info.codec == codec
+    text = f"{info.format_name} holding {info.codec}"
+    return CheckResult("container", ok, text if ok else f"{text}, expected {codec}",
+                       {"format": info.format_name, "codec": info.codec})
+
+
+def check_timestamps(packets: Sequence[PacketInfo]) -> CheckResult:
+    """In decode (file) order every stored dts is larger than the one before, and every
+    packet has a pts that no other packet has."""
+    pts = [p.pts for p in packets]
+    dts = [(i, p.dts) for i, p in enumerate(packets) if p.dts is not None]
+    problems = [] if packets else ["no packets"]
+    if None in pts:
+        problems.append(f"{pts.count(None)} packets without pts")
+    back = [i for (_, a), (i, b) in zip(dts, dts[1:]) if b <= a]
+    if back:
+        problems.append(f"dts not increasing at packets {short_list(back)}")
+    seen: dict = {}
+    for p in pts:
+        if p is not None:
+            seen[p] = seen.get(p, 0) + 1
+    repeated = sorted(p for p, n in seen.items() if n > 1)
+    if repeated:
+        problems.append(f"pts repeated: {short_list(repeated)}")
+    data = {"packets": len(packets), "dts_stored": len(dts)}
+    if problems:
+        return CheckResult("timestamps", False, "; ".join(problems), data)
+    return CheckResult("timestamps", True,
+                       f"{len(packets)} packets: dts strictly increasing ({len(dts)} stored), "
+                       "every pts unique", data)
+
+
+def check_duration(duration: Optional[Fraction], n_frames: int,
+                   fps: Union[Fraction, int, str], delayed: int = 0) -> CheckResult:
+    """The file's duration is within one frame of ``(n_frames + delayed) / fps``.
+
+    ``delayed``: frames by which the writer moved the pictures after a switch to deeper
+    B-frame reordering later, in a file that goes on across it (docs/media_writer.md,
+    Timestamps); 0 otherwise."""
+    fps = Fraction(fps)
+    want, frame = (n_frames + delayed) / fps, 1 / fps
+    data = {"expected_s": float(want), "frame_s": float(frame), "delayed_frames": delayed}
+    counted = f"{n_frames} frames" + (f" + {delayed} moved later at a switch" if delayed else "")
+    if duration is None:
+        return CheckResult("duration", False, f"unknown; expected {float(want):.3f} s", data)
+    ok = abs(duration - want) <= frame
+    return CheckResult("duration", ok,
+                       f"{float(duration):.3f} s, expected {float(want):.3f} s "
+                       f"({counted} at {fps} fps) within one frame "
+                       f"({float(frame) * 1000:.1f} ms)", {**data, "duration_s": float(duration)})
+
+
+def check_playback(path: PathLike) -> CheckResult:
+    """``ffmpeg -v error -i path -f null -`` exits 0 and prints nothing."""
+    proc = subprocess.run([find_tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error",
+                           "-i", os.path.abspath(path), "-f", "null", "-"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    said = proc.stdout.decode(errors="replace").strip()
+    command = f"ffmpeg -v error -i {os.path.basename(os.fspath(path))} -f null -"
+    if proc.returncode == 0 and not said:
+        return CheckResult("playback", True, f"{command}: nothing printed")
+    return CheckResult("playback", False,
+                       f"{command} exited {proc.returncode}: {_tail(said) or 'no message'}")
+
+
+def verify_container(path: PathLike, codec: object, n_frames: int,
+                     fps: Union[Fraction, int, str, None] = None,
+                     delayed: int = 0) -> VerifyReport:
+    """The container checks: the stream's codec ("container"), "timestamps", "duration"
+    (with ``fps``: :func:`check_duration`) and "playback"."""
+    report = VerifyReport()
+    try:
+        info = probe_container(path)
+    except ProbeError as exc:
+        report.add(CheckResult("container", False, str(exc)))
+    else:
+        report.add(check_stream_codec(info, codec_name(codec)))
+        report.add(check_timestamps(info.packets))
+        if fps is not None:
+            report.add(check_duration(info.duration, n_frames, fps, delayed))
+    report.add(check_playback(path))
+    return report
+
+
 def verify_stream(path: PathLike, codec: object, width: int, height: int, n_frames: int,
                   keyframes: Iterable[int], source: Optional[RawSource] = None,
-                  min_psnr: float = 30.0) -> VerifyReport:
+                  min_psnr: float = 30.0,
+                  fps: Union[Fraction, int, str, None] = None) -> VerifyReport:
     """Decodes ``path`` with ffprobe and checks frame count, sizes and keyframe positions;
-    with ``source``, also PSNR >= ``min_psnr`` against it (ffmpeg).
+    with ``source``, also PSNR >= ``min_psnr`` against it (ffmpeg). A container also gets
+    :func:`verify_container` (its duration checked against ``fps`` when given).
 
     Decoder failures become failed checks, not exceptions; a missing ffprobe/ffmpeg raises
     :class:`ToolNotFoundError`.
@@ -387,6 +556,8 @@ def verify_stream(path: PathLike, codec: object, width: int, height: int, n_fram
     report.add(check_frame_count(frames, n_frames))
     report.add(check_frame_sizes(frames, width, height))
     report.add(check_keyframes(frames, keyframes))
+    if is_container(path):
+        report.extend(verify_container(path, codec, n_frames, fps))
     if source is not None:
         try:
             report.add(check_psnr(measure_psnr(path, codec, source, n_frames), min_psnr))
@@ -461,7 +632,9 @@ def switch_timeline(n_frames: int, width: int, height: int, gop_length: int,
 def verify_switched_stream(path: PathLike, codec: object, plan: Sequence[FramePlan],
                            packet_generations: Sequence[tuple[int, int]],
                            source_for: Optional[Callable[[int, int], RawSource]] = None,
-                           min_psnr: float = 30.0, first_frame: int = 0) -> VerifyReport:
+                           min_psnr: float = 30.0, first_frame: int = 0,
+                           fps: Union[Fraction, int, str, None] = None,
+                           delayed: int = 0) -> VerifyReport:
     """Checks a stream with switches generation by generation against ``plan``.
 
     ``packet_generations``: (pts, generation) of every packet in decode order, pts being the
@@ -474,7 +647,9 @@ def verify_switched_stream(path: PathLike, codec: object, plan: Sequence[FramePl
 
     ``first_frame``: the stream is the segment of an encode that starts at that frame
     (:func:`verify_segments`); ``plan`` and the pts then count from the segment's start,
-    and the PSNR source is read from ``first_frame`` on.
+    and the PSNR source is read from ``first_frame`` on. A container also gets
+    :func:`verify_container` (duration against ``fps`` when given; ``delayed`` as in
+    :func:`check_duration`).
     """
     report = VerifyReport()
     frames = _probe_into(report, path, codec)
@@ -519,6 +694,8 @@ def verify_switched_stream(path: PathLike, codec: object, plan: Sequence[FramePl
                 f"{'an IDR' if first.keyframe else 'a P frame (in place, no IDR asked)'}")
         report.add(CheckResult(f"generation {generation}", not problems,
                                text if not problems else text + ": " + "; ".join(problems)))
+    if is_container(path):
+        report.extend(verify_container(path, codec, len(plan), fps, delayed))
     if source_for is not None and len(frames) == len(plan):
         try:
             results = measure_psnr_per_generation(path, codec, plan, source_for, frames,
@@ -561,45 +738,107 @@ def segment_spans(plan: Sequence[FramePlan]) -> list[tuple[Optional[str], int, i
 
 @dataclass
 class StreamSegment:
-    """One file of an encode cut at its codec changes."""
+    """One file of an encode cut into several."""
     path: PathLike
     codec: str
     # (pts, generation) of the packets written to this file, in decode order; pts is the
     # frame index in the whole encode.
     packet_generations: list = field(default_factory=list)
+    # frames the writer moved its pictures later at switches (check_duration)
+    delayed: int = 0
 
 
-def verify_segments(segments: Sequence[StreamSegment], plan: Sequence[FramePlan],
-                    source_for: Optional[Callable[[int, int], RawSource]] = None,
-                    min_psnr: float = 30.0) -> VerifyReport:
-    """Checks an encode written as one stream per run of generations of one codec.
+def written_spans(segments: Sequence[StreamSegment]) -> list[tuple[str, int, int]]:
+    """(codec, first frame, frame count) of each file, from the pts of its packets."""
+    return [(s.codec, min((p for p, _ in s.packet_generations), default=0),
+             len(s.packet_generations)) for s in segments]
 
-    ``plan`` is the whole encode's (:func:`switch_timeline` with codecs). The files must be
-    the plan's :func:`segment_spans`, in order and of the same codecs ("segments"); each is
-    checked by :func:`verify_switched_stream` against its part of the plan, rebased to its
-    first frame (checks named "segment N ..."), and the decoded pictures of all segments
-    must add up to the frames submitted ("frames"). One segment planned and written: exactly
-    :func:`verify_switched_stream`.
-    """
+
+def _check_codec_cuts(segments: Sequence[StreamSegment],
+                      plan: Sequence[FramePlan]) -> tuple[CheckResult, list]:
+    """Files that must be exactly the plan's runs of one codec (Annex-B, MPEG-TS)."""
     spans = segment_spans(plan)
-    if len(spans) == 1 and len(segments) == 1 and spans[0][0] in (None, segments[0].codec):
-        only = segments[0]
-        return verify_switched_stream(only.path, only.codec, plan, only.packet_generations,
-                                      source_for, min_psnr)
-    report = VerifyReport()
     files = ", ".join(f"{os.path.basename(os.fspath(s.path))} ({s.codec})" for s in segments)
     planned = ", ".join(f"{c} frames {first}..{first + count - 1}" for c, first, count in spans)
     matches = len(segments) == len(spans) and all(
         c in (None, s.codec) for s, (c, _, _) in zip(segments, spans))
-    report.add(CheckResult("segments", matches,
-                           f"{len(segments)} files: {files}; planned: {planned}"))
-    if not matches:
+    return CheckResult("segments", matches,
+                       f"{len(segments)} files: {files}; planned: {planned}"), spans
+
+
+def _check_parameter_cuts(segments: Sequence[StreamSegment],
+                          plan: Sequence[FramePlan]) -> tuple[CheckResult, list]:
+    """Files cut where the parameter sets change (MP4, Matroska): the files follow each
+    other frame by frame; each holds one codec and one size; a file starts only where a
+    generation starts (only a new session's keyframe brings new parameter sets)."""
+    spans = written_spans(segments)
+    problems, described, expect = [], [], 0
+    for n, (codec, first, count) in enumerate(spans, 1):
+        part = plan[first:first + count]
+        name = os.path.basename(os.fspath(segments[n - 1].path))
+        described.append(f"{name} ({codec}, frames {first}..{first + count - 1})")
+        if not count or first != expect:
+            problems.append(f"segment {n} starts at frame {first}, expected {expect}")
+        codecs = sorted({p.codec for p in part if p.codec is not None})
+        if codecs and codecs != [codec]:
+            problems.append(f"segment {n} is {codec}, the plan has {'/'.join(codecs)} there")
+        sizes = sorted({f"{p.width}x{p.height}" for p in part})
+        if len(sizes) > 1:
+            problems.append(f"segment {n} holds {' and '.join(sizes)}")
+        if 0 < first < len(plan) and plan[first].generation == plan[first - 1].generation:
+            problems.append(f"segment {n} starts inside generation {plan[first].generation}")
+        expect = first + count
+    if expect != len(plan):
+        problems.append(f"the files end at frame {expect}, {len(plan)} frames submitted")
+    text = (f"{len(segments)} file{'s' if len(segments) != 1 else ''}: {', '.join(described)}; "
+            "a new file where the codec or size changes, only where a generation starts")
+    return CheckResult("segments", not problems,
+                       text if not problems else text + ": " + "; ".join(problems)), spans
+
+
+def verify_segments(segments: Sequence[StreamSegment], plan: Sequence[FramePlan],
+                    source_for: Optional[Callable[[int, int], RawSource]] = None,
+                    min_psnr: float = 30.0, *, cuts: str = "codec",
+                    fps: Union[Fraction, int, str, None] = None) -> VerifyReport:
+    """Checks an encode written as several files.
+
+    ``plan`` is the whole encode's (:func:`switch_timeline` with codecs). ``cuts`` says
+    where the files may be cut ("segments" check):
+
+    - ``"codec"`` (Annex-B, MPEG-TS: parameter sets stay in band): the files must be the
+      plan's :func:`segment_spans`, in order and of the same codecs. One segment planned
+      and written: exactly :func:`verify_switched_stream`.
+    - ``"parameters"`` (MP4, Matroska: a new file wherever the parameter sets change, which
+      the plan cannot predict byte for byte): the files' own frame ranges
+      (:func:`written_spans`) must follow each other, each of one codec and one size, each
+      starting where a generation starts.
+
+    Each file is checked by :func:`verify_switched_stream` against its part of the plan,
+    rebased to its first frame (checks named "segment N ..."; unprefixed when there is one
+    file), and the decoded pictures of all files must add up to the frames submitted
+    ("frames"). ``fps``: the duration each container file must have (its frames / fps).
+    """
+    if cuts not in ("codec", "parameters"):
+        raise ValueError(f"cuts {cuts!r}; expected 'codec' or 'parameters'")
+    cut, spans = (_check_codec_cuts if cuts == "codec" else _check_parameter_cuts)(
+        segments, plan)
+    report = VerifyReport()
+    if cuts == "parameters" or len(segments) != 1 or not cut.ok:
+        report.add(cut)
+    if not cut.ok:
+        return report
+    if len(segments) == 1:
+        only = segments[0]
+        report.extend(verify_switched_stream(only.path, only.codec, plan,
+                                             only.packet_generations, source_for, min_psnr,
+                                             fps=fps, delayed=only.delayed))
         return report
     decoded, undecodable = 0, []
     for n, (segment, (_, first, count)) in enumerate(zip(segments, spans), 1):
         pairs = [(pts - first, generation) for pts, generation in segment.packet_generations]
         part = verify_switched_stream(segment.path, segment.codec, plan[first:first + count],
-                                      pairs, source_for, min_psnr, first_frame=first)
+                                      pairs, source_for, min_psnr, first_frame=first, fps=fps,
+                                      delayed=segment.delayed)
         for check in part.checks:
             report.add(dataclasses.replace(check, name=f"segment {n} {check.name}"))
             if check.name == "frames":
@@ -700,7 +939,8 @@ def measure_psnr_per_generation(encoded: PathLike, codec: object, plan: Sequence
         frames = probe_frames(encoded, name)
     if len(frames) != len(plan):
         raise ProbeError(f"psnr: {len(frames)} decoded frames, the plan has {len(plan)}")
-    decoder = _RawReader([find_tool("ffmpeg"), "-v", "error", "-nostdin", *_format_args(name),
+    decoder = _RawReader([find_tool("ffmpeg"), "-v", "error", "-nostdin",
+                          *_demux_args(encoded, name),
                           "-i", os.path.abspath(encoded), "-fps_mode", "passthrough",
                           "-autoscale", "0", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
     results: dict[int, PsnrResult] = {}
