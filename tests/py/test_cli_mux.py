@@ -413,10 +413,14 @@ def test_a_failed_write_names_the_path_and_leaves_no_file(tmp_path, output):
 @pytest.mark.parametrize("output", ["out.mp4", "out.h264"])
 def test_ctrl_c_mid_encode_leaves_no_file_and_keeps_an_old_one(tmp_path, output):
     (tmp_path / output).write_bytes(b"an earlier run")
+    # SIGINT back to its default in the child: a test run started in the background (CI
+    # runners, nohup) ignores it, the child inherits that, and Python then never raises
+    # KeyboardInterrupt.
     proc = subprocess.Popen([sys.executable, "-m", "videohw", "encode", "--no-progress",
                              "--size", SIZE, "--frames", "1000000", "-o", output],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         while not any(n.startswith(f".{output}.tmp-") for n in os.listdir(tmp_path)):
