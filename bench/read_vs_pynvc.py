@@ -63,7 +63,8 @@ software decoder (libavcodec) at that index and its neighbours: NV12 rows as Y, 
 (decoding is exact, so the expected difference is 0), RGB rows with a tolerance (max and
 mean |diff| reported: the tools convert YUV to RGB differently). A frame closer to frame
 i-1 or i+1 than to frame i, or further from i than half the distance between i and its
-neighbour, is a WRONG FRAME: the row says so and the exit status is 1. videohw against
+neighbour (decoded planes only: RGB conversions differ by a bias of that size), is a
+WRONG FRAME: the row says so and the exit status is 1. videohw against
 PyNvVideoCodec directly, per output, is reported too (NV12 from one NVDEC should be
 identical).
 
@@ -614,7 +615,10 @@ def check_frames(kept: dict, refs: dict, expected: list) -> dict:
                 problems.append(f"frame {i}: closer to frame {j} (mean |diff| {other:.2f}) than "
                                 f"to {i} ({mean:.2f})")
                 break
-            if mean > apart / 2:
+            # RGB: tools convert YUV to RGB with their own matrices and rounding, a bias
+            # the same size as the motion between two frames; only "closer to a
+            # neighbour" says wrong frame there. Decoded planes must be exact.
+            if kind != "rgb" and mean > apart / 2:
                 problems.append(f"frame {i}: mean |diff| {mean:.2f} to the reference, more "
                                 f"than half of {i} to {j} ({apart:.2f})")
                 break

@@ -144,8 +144,9 @@ void FrameReader::push_packet(const media::PacketView& packet, int64_t tag, bool
     session_->push_unit(generation_, unit);
   } catch (const Error& e) {
     // Damaged data: the decoder resumes by itself and flags what it concealed; a picture
-    // that never comes out is reported by the caller that waits for it.
+    // that never comes out is reported, with this reason, by the caller that waits for it.
     if (e.kind() != ErrorKind::Decode) throw;
+    last_decode_error_ = e.what();
   }
 }
 
@@ -157,6 +158,7 @@ void FrameReader::seek_to(int64_t start) {
   session_->reset(generation_);
   converter_.reset();
   invalidate_pass();
+  last_decode_error_.clear();
   streaming_ = false;
   untimed_gop_ = -1;
   const media::PacketEntry& entry = t.packet(start);
@@ -289,7 +291,8 @@ void FrameReader::decode_group(const std::vector<int64_t>& group, const std::set
           throw Error(ErrorKind::Decode,
                       demuxer_->name() + ": frame " + std::to_string(display) +
                           " could not be decoded (the decoder returned no picture for it)" +
-                          (demuxer_->last_error().empty() ? "" : ": " + demuxer_->last_error()));
+                          (last_decode_error_.empty() ? "" : "; the decoder said: " + last_decode_error_) +
+                          (demuxer_->last_error().empty() ? "" : "; " + demuxer_->last_error()));
     }
     const int64_t d = next_decode_++;
     const media::PacketEntry& entry = t.packet(d);
@@ -402,6 +405,7 @@ void FrameReader::start_streaming() {
   if (demuxer_used_ && !demuxer_->rewind())
     throw Error(ErrorKind::Media, demuxer_->name() + ": the source cannot seek back to its start");
   streaming_ = true;
+  last_decode_error_.clear();
   stream_next_tag_ = stream_out_ = 0;
   stream_ended_ = false;
   stream_pts_.clear();
@@ -432,6 +436,9 @@ std::vector<DecodedFrame> FrameReader::next(int max_frames) {
     if (!read_packet(p)) {
       take(drain_session());
       stream_ended_ = true;
+      if (stream_out_ == 0 && !last_decode_error_.empty())
+        throw Error(ErrorKind::Decode, demuxer_->name() + ": no frame could be decoded; the "
+                                                          "decoder said: " + last_decode_error_);
       break;
     }
     const int64_t tag = stream_next_tag_++;
@@ -495,7 +502,9 @@ DecodedFrame FrameReader::frame_near(double seconds) {
   }
   if (!last)
     throw Error(ErrorKind::Decode, demuxer_->name() + ": no frame could be decoded near " +
-                                       std::to_string(seconds) + " s");
+                                       std::to_string(seconds) + " s" +
+                                       (last_decode_error_.empty() ? "" : "; the decoder said: " +
+                                                                              last_decode_error_));
   const media::Rational rate = stream_info_.avg_frame_rate.valid() ? stream_info_.avg_frame_rate
                                                                    : stream_info_.real_frame_rate;
   const double start = stream_info_.start_pts ? seconds_of_pts(*stream_info_.start_pts) : 0.0;

@@ -129,6 +129,7 @@ class FrameReader {
   int64_t last_request_max_ = -2;
 
   std::map<int64_t, DecodedFrame> cache_;  // display index -> frame decoded ahead
+  std::string last_decode_error_;          // the decoder's last complaint since the seek
 
   // Streaming (next()): its own numbering, independent of the table.
   bool streaming_ = false;

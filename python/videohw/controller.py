@@ -28,6 +28,9 @@ BackendConfig = Union[SoftwareEncodeConfig, NvidiaEncodeConfig, VtEncodeConfig, 
 
 _BACKEND_CONFIG_TYPES = {"software": SoftwareEncodeConfig, "nvidia": NvidiaEncodeConfig}
 
+_ENCODE_STATE = frozenset({"_backend", "_fallback_reason", "_default_provider",
+                           "_encode_unavailable"})
+
 # Fallback reasons already logged: "auto" falling back deserves one warning per process and
 # cause, not one per controller (a program may make many).
 _fallbacks_logged: set[str] = set()
@@ -51,10 +54,32 @@ class SessionController(DecodeControls):
     """
 
     def __init__(self, backend: str = "auto") -> None:
+        self._init_common(backend)
+        self._resolve_encode()
+
+    @classmethod
+    def _for_decoding(cls, backend: str = "auto") -> "SessionController":
+        """A controller whose encode side is resolved on first use. Readers never encode,
+        and resolving it probes NVENC (a CUDA context and an encoder opened and closed):
+        time a reader's first frame should not pay."""
+        self = cls.__new__(cls)
+        self._init_common(backend)
+        self._encode_resolved = False
+        return self
+
+    def _init_common(self, backend: str) -> None:
         if backend not in ("auto", "software", "nvidia"):
             raise ConfigError(f"SessionController.backend: {backend!r}; expected 'auto', "
                               "'software' or 'nvidia'")
         self._requested = backend
+        self._manager = _core.SessionManager()
+        self._warned_foreign_config = False
+        self._nvidia_providers: dict[NvidiaEncodeConfig, Any] = {}
+        # videohw._testing.inject_faults sets this to wrap every provider handed out.
+        self._provider_wrapper: Optional[Any] = None
+
+    def _resolve_encode(self) -> None:
+        backend = self._requested
         self._backend, self._fallback_reason = _core.resolve_encode_backend(backend)
         if self._fallback_reason and self._fallback_reason not in _fallbacks_logged:
             _fallbacks_logged.add(self._fallback_reason)
@@ -72,11 +97,15 @@ class SessionController(DecodeControls):
                 raise
             self._encode_unavailable = exc
             self._default_provider = None
-        self._manager = _core.SessionManager()
-        self._warned_foreign_config = False
-        self._nvidia_providers: dict[NvidiaEncodeConfig, Any] = {}
-        # videohw._testing.inject_faults sets this to wrap every provider handed out.
-        self._provider_wrapper: Optional[Any] = None
+        self._encode_resolved = True
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for attributes not set yet: the encode side of a _for_decoding
+        # controller, resolved on first use.
+        if name in _ENCODE_STATE and not self.__dict__.get("_encode_resolved", True):
+            self._resolve_encode()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
         return f"SessionController(backend={self._backend!r}, requested={self._requested!r})"

@@ -51,7 +51,7 @@ def _default_controller(backend: str) -> Any:
     with _default_lock:
         ctl = _default_controllers.get(backend)
         if ctl is None:
-            ctl = _default_controllers[backend] = SessionController(backend)
+            ctl = _default_controllers[backend] = SessionController._for_decoding(backend)
         return ctl
 
 

@@ -99,6 +99,10 @@ _VFR = ("settb=1/1000,setpts='if(lt(N,25),N*40,if(lt(N,45),1000+(N-25)*100,"
 _VFR_ENC = ["-vf", _VFR, "-fps_mode", "passthrough", "-enc_time_base", "1/1000",
             *_x264("keyint=20:min-keyint=20:scenecut=0:bframes=2:b-adapt=0")]
 
+# NVDEC decodes HEVC and VP9 from 144 lines up (H.264 from 48): the files the GPU tests
+# read on NVDEC are at least that big.
+_NVDEC_MIN = "256x144"
+
 RECIPES: tuple[Recipe, ...] = (
     Recipe("h264_bf.mp4", (*_src("192x108", "25", 4), *_x264(_H264_BF), *_BT709),
            ("libx264",), frozenset({"bframes", "timed", "bt709"}), "h264",
@@ -111,13 +115,13 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe("h264_bf.h264", ("-i", "{h264_bf.mp4}", "-c", "copy", "-bsf:v", "h264_mp4toannexb",
                             "-f", "h264"), ("libx264",),
            frozenset({"bframes", "raw", "bt709"}), "h264", "h264_bf.mp4 as raw Annex-B"),
-    Recipe("hevc_bf.mp4", (*_src("192x108", "30000/1001", 3), *_x265(_HEVC_BF)), ("libx265",),
+    Recipe("hevc_bf.mp4", (*_src(_NVDEC_MIN, "30000/1001", 3), *_x265(_HEVC_BF)), ("libx265",),
            frozenset({"bframes", "timed"}), "hevc",
            "HEVC Main, 3 B-frames, GOP 25 closed (IDR), 29.97 fps, 90 frames"),
     Recipe("hevc_bf.hevc", ("-i", "{hevc_bf.mp4}", "-c", "copy", "-bsf:v", "hevc_mp4toannexb",
                             "-f", "hevc"), ("libx265",),
            frozenset({"bframes", "raw"}), "hevc", "hevc_bf.mp4 as raw Annex-B"),
-    Recipe("hevc_opengop.mp4", (*_src("192x108", "25", 3), *_x265(_HEVC_OPEN)), ("libx265",),
+    Recipe("hevc_opengop.mp4", (*_src(_NVDEC_MIN, "25", 3), *_x265(_HEVC_OPEN)), ("libx265",),
            frozenset({"bframes", "timed", "open_gop"}), "hevc",
            "HEVC open GOP: CRA keyframes with RASL leading pictures"),
     Recipe("h264_opengop.mkv", (*_src("192x108", "25", 3), *_x264(_H264_OPEN)), ("libx264",),
@@ -132,10 +136,10 @@ RECIPES: tuple[Recipe, ...] = (
            frozenset({"bframes", "timed", "edit_list"}), "h264",
            "h264_bf.mp4 cut at 1.4 s (mid-GOP) by stream copy: an edit list hides the "
            "first 10 packets"),
-    Recipe("hevc10.mp4", (*_src("160x96", "25", 2), *_x265(_HEVC_BF, "yuv420p10le")),
+    Recipe("hevc10.mp4", (*_src(_NVDEC_MIN, "25", 2), *_x265(_HEVC_BF, "yuv420p10le")),
            ("libx265",), frozenset({"bframes", "timed", "10bit"}), "hevc",
            "HEVC Main 10, yuv420p10le, B-frames"),
-    Recipe("vp9.webm", (*_src("192x108", "25", 2), "-c:v", "libvpx-vp9", "-deadline", "good",
+    Recipe("vp9.webm", (*_src(_NVDEC_MIN, "25", 2), "-c:v", "libvpx-vp9", "-deadline", "good",
                         "-cpu-used", "5", "-g", "25", "-auto-alt-ref", "1",
                         "-lag-in-frames", "10", "-b:v", "300k"), ("libvpx-vp9",),
            frozenset({"timed"}), "vp9", "VP9 in WebM with alt-ref (hidden) frames"),
