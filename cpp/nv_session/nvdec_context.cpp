@@ -1,8 +1,28 @@
 #include "nv_session/nvdec_context.hpp"
 
+#include <mutex>
+#include <set>
+
 #include "contract/errors.hpp"
 
 namespace videohw::nv_session {
+
+namespace {
+
+// One extra retain of a device's primary context, never released: the context is then
+// created once per process instead of each time the last session of a moment goes (a
+// probe, a capabilities query, a reader closed before the next opens), which costs a
+// quarter of a second on an H200. The CUDA runtime keeps its primary contexts the same way.
+void keep_primary_context(const NvdecDriver& driver, CUdevice device) {
+  static std::mutex mu;
+  static std::set<CUdevice>* kept = new std::set<CUdevice>();  // outlives static teardown
+  std::lock_guard<std::mutex> lock(mu);
+  if (kept->count(device)) return;
+  CUcontext context = nullptr;
+  if (driver.cuDevicePrimaryCtxRetain(&context, device) == CUDA_SUCCESS) kept->insert(device);
+}
+
+}  // namespace
 
 std::shared_ptr<NvdecContext> NvdecContext::open(int ordinal) {
   const NvdecDriver& driver = nvdec_driver();
@@ -31,6 +51,7 @@ NvdecContext::NvdecContext(const NvdecDriver& driver, int ordinal)
   if (driver_.cuDeviceGetName(name, sizeof(name), device_) == CUDA_SUCCESS) device_name_ = name;
   unavailable(driver_.cuDevicePrimaryCtxRetain(&context_, device_), "cuDevicePrimaryCtxRetain",
               "retaining the primary context");
+  keep_primary_context(driver_, device_);
   try {
     ContextScope scope(*this);
     check_cuda(driver_.cuStreamCreate(&stream_, 0), "cuStreamCreate", "creating the copy stream");

@@ -166,9 +166,13 @@ int NvDecodeSession::handle_sequence(const CUVIDEOFORMAT& f) {
                     std::to_string(caps.nMaxHeight));
 
   const int surfaces = f.min_num_decode_surfaces + kExtraSurfaces;
-  color_.primaries = f.video_signal_description.color_primaries;
-  color_.transfer = f.video_signal_description.transfer_characteristics;
-  color_.matrix = f.video_signal_description.matrix_coefficients;
+  // H.273 code points; 0 is reserved for primaries and transfer, and the identity matrix
+  // (0, GBR) cannot describe 4:2:0: the parser leaves 0 where a stream (VP9, a VUI
+  // without a colour description) says nothing, which means unspecified (2).
+  const auto specified = [](int v) { return v == 0 ? 2 : v; };
+  color_.primaries = specified(f.video_signal_description.color_primaries);
+  color_.transfer = specified(f.video_signal_description.transfer_characteristics);
+  color_.matrix = specified(f.video_signal_description.matrix_coefficients);
   color_.full_range = f.video_signal_description.video_full_range_flag != 0;
 
   const bool same_kind = decoder_ && f.codec == format_.codec &&
