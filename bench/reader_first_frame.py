@@ -47,7 +47,7 @@ def phases(path: str, backend: str, output: str) -> dict:
     first = reader.next(1)
     mark("first frame (iteration)")
     reader.frames_at([0])
-    mark("frame 0 by index (packet scan + seek)")
+    mark("frame 0 by index (from the start, no scan)")
     assert first and first[0]["index"] == 0
     return out
 

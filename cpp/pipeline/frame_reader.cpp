@@ -15,6 +15,9 @@ namespace {
 constexpr int64_t kGiveUpAfterPackets = 64;
 constexpr size_t kMaxStreamTags = 4096;
 constexpr int64_t kNotSequential = std::numeric_limits<int64_t>::max();
+// Requests within the first frames of a file that has no frame table yet are served by a
+// decode from the start (no packet scan).
+constexpr int64_t kHeadFrames = 16;
 
 media::VideoStreamInfo select_stream(media::Demuxer& demuxer, int stream_index) {
   demuxer.select(stream_index);
@@ -314,7 +317,44 @@ void FrameReader::decode_group(const std::vector<int64_t>& group, const std::set
   }
 }
 
+std::vector<DecodedFrame> FrameReader::head_frames(const std::vector<int64_t>& indices) {
+  const int64_t last = *std::max_element(indices.begin(), indices.end());
+  const std::set<int64_t> want(indices.begin(), indices.end());
+  const int64_t next_out = stream_out_ - int64_t(stream_ready_.size());
+  if (!streaming_ || next_out > *want.begin()) start_streaming();
+  std::map<int64_t, DecodedFrame> got;
+  for (bool done = false; !done;) {
+    std::vector<DecodedFrame> batch = next(8);
+    done = batch.empty();
+    for (auto& f : batch) {
+      done = done || *f.index >= last;
+      if (want.count(*f.index)) got[*f.index] = std::move(f);
+    }
+  }
+  stats_.requests++;
+  std::vector<DecodedFrame> out;
+  out.reserve(indices.size());
+  for (int64_t i : indices) {
+    auto it = got.find(i);
+    if (it == got.end()) {
+      const int64_t n = table().frame_count();  // the stream ended first: say how long it is
+      throw Error(ErrorKind::Config, demuxer_->name() + ": frame index " + std::to_string(i) +
+                                         " is out of range; the stream has " + std::to_string(n) +
+                                         " frames");
+    }
+    out.push_back(it->second);
+  }
+  return out;
+}
+
 std::vector<DecodedFrame> FrameReader::frames_at(const std::vector<int64_t>& indices) {
+  // The first frames of a file need no frame table: they are the first pictures out of a
+  // decode from the start, which is what iteration does. Reading the table first would put
+  // a scan of the whole file before a thumbnail.
+  if (!table_ && !indices.empty() &&
+      *std::max_element(indices.begin(), indices.end()) < kHeadFrames &&
+      *std::min_element(indices.begin(), indices.end()) >= 0)
+    return head_frames(indices);
   const media::FrameTable& t = table();
   const int64_t n = t.frame_count();
   for (int64_t i : indices)

@@ -108,6 +108,8 @@ class FrameReader {
   std::vector<DecodedFrame> drain_session();
   void finish_frame(DecodedFrame& frame, int64_t display, std::optional<int64_t> pts) const;
   void start_streaming();
+  // frames_at for indices near the start, before any table exists: decoded as a stream.
+  std::vector<DecodedFrame> head_frames(const std::vector<int64_t>& indices);
 
   std::unique_ptr<media::Demuxer> demuxer_;
   int stream_;

@@ -161,20 +161,32 @@ class VideoReader:
     def __getitem__(self, key: Union[int, slice]) -> Union[DecodedFrame, list[DecodedFrame]]:
         if isinstance(key, slice):
             return self.get_frames_at(range(*key.indices(len(self))))
-        return self.get_frames_at([self._index(key, len(self))])[0]
+        return self.get_frames_at([key])[0]
 
     @staticmethod
-    def _index(key: Any, count: int) -> int:
+    def _as_int(key: Any) -> int:
         if isinstance(key, (bool, np.bool_)):
             raise TypeError(f"frame index {key!r}: expected an int, not a bool")
         try:
-            i = operator.index(key)
+            return operator.index(key)
         except TypeError:
             raise TypeError(f"frame index {key!r}: expected an int or a slice, got "
                             f"{type(key).__name__}") from None
-        if not -count <= i < count:
-            raise IndexError(f"frame index {i} is out of range for {count} frames")
-        return i + count if i < 0 else i
+
+    def _normalized(self, keys: list) -> list[int]:
+        """Ints, negative ones counted from the end. The frame count (a scan of the file)
+        is only asked for when an index is negative; the core checks the rest."""
+        wanted = [self._as_int(k) for k in keys]
+        for i in wanted:
+            if i >= 2 ** 62:  # beyond any file, and beyond the core's int64
+                raise IndexError(f"frame index {i} is out of range")
+        if any(i < 0 for i in wanted):
+            count = len(self)
+            for i in wanted:
+                if not -count <= i < count:
+                    raise IndexError(f"frame index {i} is out of range for {count} frames")
+            wanted = [i + count if i < 0 else i for i in wanted]
+        return wanted
 
     def get_frames_at(self, indices: Iterable[int]) -> list[DecodedFrame]:
         """The frames at these display indices, in the order given (negative indices count
@@ -184,13 +196,22 @@ class VideoReader:
                             "iterable of ints")
         with self._lock:
             core = self._live()
-            count = len(self)
-            wanted = [self._index(i, count) for i in indices]
+            wanted = self._normalized(list(indices))
             if not wanted:
                 return []
             if self.seek_mode == "exact":
-                frames = _frames(core.frames_at(wanted))
+                try:
+                    frames = _frames(core.frames_at(wanted))
+                except ConfigError as exc:
+                    if "is out of range" in str(exc):
+                        raise IndexError(str(exc)) from None
+                    raise
             else:
+                count = self._estimated_count()
+                for i in wanted:
+                    if i >= count:
+                        raise IndexError(f"frame index {i} is out of range for about {count} "
+                                         "frames")
                 frames = [self._near(core, self._seconds_of_index(i)) for i in wanted]
         return _separate_repeats(wanted, frames)
 
