@@ -81,24 +81,32 @@ void RgbConverter::convert(const AVFrame& frame, DecodedFrame& out) {
   const auto format = AVPixelFormat(frame.format);
   // Bicubic is what the ffmpeg tool's auto-inserted scaler uses; with equal sizes it only
   // matters for chroma upsampling, and matching it keeps ffmpeg a bit-exact reference.
-  SwsContext* cached = sws_getCachedContext(context_.release(), frame.width, frame.height,
+  SwsContext* previous = context_.release();
+  SwsContext* cached = sws_getCachedContext(previous, frame.width, frame.height,
                                             format, frame.width, frame.height,
                                             AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr, nullptr,
                                             nullptr);
   context_.reset(cached);
+  const bool same_details = cached == previous && frame.colorspace == details_colorspace_ &&
+                            frame.color_range == details_range_;
   if (!context_)
     throw Error(ErrorKind::Decode, "rgb output: libswscale cannot convert " +
                                        std::string(av_get_pix_fmt_name(format)) + " " +
                                        std::to_string(frame.width) + "x" +
                                        std::to_string(frame.height) + " to rgb24");
-  int *inv_table, *table, src_full, dst_full, brightness, contrast, saturation;
-  sws_getColorspaceDetails(context_.get(), &inv_table, &src_full, &table, &dst_full,
-                           &brightness, &contrast, &saturation);
-  const bool full = frame.color_range == AVCOL_RANGE_JPEG;
-  // sws_getCoefficients maps unspecified / unknown matrices to BT.601, as ffmpeg does.
-  sws_setColorspaceDetails(context_.get(), sws_getCoefficients(frame.colorspace),
-                           full ? 1 : src_full, table, dst_full, brightness, contrast,
-                           saturation);
+  // Setting the details rebuilds libswscale's conversion tables: only when they change.
+  if (!same_details) {
+    int *inv_table, *table, src_full, dst_full, brightness, contrast, saturation;
+    sws_getColorspaceDetails(context_.get(), &inv_table, &src_full, &table, &dst_full,
+                             &brightness, &contrast, &saturation);
+    const bool full = frame.color_range == AVCOL_RANGE_JPEG;
+    // sws_getCoefficients maps unspecified / unknown matrices to BT.601, as ffmpeg does.
+    sws_setColorspaceDetails(context_.get(), sws_getCoefficients(frame.colorspace),
+                             full ? 1 : src_full, table, dst_full, brightness, contrast,
+                             saturation);
+    details_colorspace_ = frame.colorspace;
+    details_range_ = frame.color_range;
+  }
 
   // Rows padded so libswscale's SIMD converter covers every pixel of a row: with a pitch of
   // exactly width * 3 it stops at a multiple of 8 pixels and finishes the row another way,

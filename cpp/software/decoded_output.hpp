@@ -31,6 +31,9 @@ class RgbConverter {
  private:
   UniqueSwsContext context_;
   std::shared_ptr<ring::FramePool> pool_;
+  // The colour details context_ was last given (set again only when they change).
+  AVColorSpace details_colorspace_ = AVCOL_SPC_NB;
+  AVColorRange details_range_ = AVCOL_RANGE_NB;
 };
 
 }  // namespace videohw::software
