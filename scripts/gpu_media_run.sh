@@ -112,56 +112,10 @@ if [ ! -d "$deps_arg" ]; then
 fi
 DEPS="$(cd "$deps_arg" && pwd)"
 MULTIARCH=x86_64-linux-gnu
+source "$ROOT/scripts/deps_root.sh"
 cmake_extra=()
 if [ "$DEPS" != "/" ]; then
-  # As scripts/gpu_run.sh: only FFmpeg's own headers and link names are exposed to the
-  # compiler and linker (a carried root may hold libc / libstdc++ that must never shadow the
-  # machine's), .pc files rewritten to point there, and at run time only the libraries the
-  # machine lacks.
-  inc="$T/videohw-deps-include" link="$T/videohw-deps-link" pcdir="$T/videohw-deps-pkgconfig"
-  rm -rf "$inc" "$link" "$pcdir" && mkdir -p "$inc" "$link" "$pcdir"
-  for d in "$DEPS/usr/include/$MULTIARCH" "$DEPS/usr/include"; do
-    for h in "$d"/libav* "$d"/libsw* "$d"/libpostproc "$d"/ffnvcodec; do
-      [ -d "$h" ] && [ ! -e "$inc/$(basename "$h")" ] && ln -s "$h" "$inc/"
-    done
-  done
-  if [ ! -e "$inc/ffnvcodec" ] && [ -d "$ROOT/gpu-vectors/include/ffnvcodec" ]; then
-    ln -s "$ROOT/gpu-vectors/include/ffnvcodec" "$inc/"
-  fi
-  for l in "$DEPS/usr/lib/$MULTIARCH"/lib{avcodec,avutil,swscale,swresample,avformat,avfilter,avdevice,postproc}.so; do
-    [ -e "$l" ] && ln -s "$l" "$link/"
-  done
-  for d in "$DEPS/usr/lib/$MULTIARCH/pkgconfig" "$DEPS/usr/lib/pkgconfig" "$DEPS/usr/share/pkgconfig"; do
-    [ -d "$d" ] || continue
-    for pc in "$d"/*.pc; do
-      [ -e "$pc" ] && sed -E -e "s#^includedir=.*#includedir=$inc#" -e "s#^libdir=.*#libdir=$link#" \
-        -e "s#^([A-Za-z_]+)=/usr#\1=$DEPS/usr#" "$pc" > "$pcdir/$(basename "$pc")"
-    done
-  done
-  export PKG_CONFIG_LIBDIR="$pcdir"
-  unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
-  export CPATH="$inc${CPATH:+:$CPATH}"  # the NVDEC sources include <ffnvcodec/...>
-  libdir="$T/videohw-deps-lib"
-  rm -rf "$libdir" && mkdir -p "$libdir"
-  system_libs="$(ldconfig -p 2>/dev/null | awk '{print $1}')"
-  linked=0
-  for lib in "$DEPS/usr/lib/$MULTIARCH"/*.so.* "$DEPS/lib/$MULTIARCH"/*.so.*; do
-    [ -e "$lib" ] || continue
-    name="$(basename "$lib")"
-    if ! grep -qxF "$name" <<<"$system_libs"; then
-      ln -sf "$lib" "$libdir/$name" && linked=$((linked + 1))
-    fi
-  done
-  export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  [ -d "$DEPS/usr/bin" ] && export PATH="$PATH:$DEPS/usr/bin"
-  if ! command -v pkg-config >/dev/null; then
-    for candidate in "$DEPS/usr/bin/pkgconf" "$DEPS/usr/bin/pkg-config" "$DEPS/usr/bin/x86_64-linux-gnu-pkg-config"; do
-      if [ -x "$candidate" ]; then export PKG_CONFIG="$candidate"; break; fi
-    done
-  fi
-  echo "deps root $DEPS: $(ls "$pcdir" | wc -l) .pc files; headers: $(ls "$inc" | paste -sd' ');" \
-       "$linked runtime libraries the machine lacks linked into $libdir"
-  [ -e "$inc/ffnvcodec" ] || echo "warning: no ffnvcodec headers under $DEPS/usr/include or gpu-vectors/include"
+  use_deps_root "$DEPS" "$T"
 fi
 if [ -z "${PKG_CONFIG:-}" ]; then PKG_CONFIG="$(command -v pkg-config || true)"; fi
 if [ -z "$PKG_CONFIG" ]; then

@@ -143,10 +143,9 @@ void DecodeSession::reset(uint32_t generation, bool new_stream) {
   bytes_since_flush_ = frames_since_flush_ = 0;
 }
 
-std::vector<DecodedFrame> DecodeSession::drain(uint32_t generation) {
-  std::lock_guard<std::mutex> api(api_mu_);
-  check_handle(generation);
+void DecodeSession::flush_decoder() {
   std::vector<DecodedFrame> frames;
+  if (samples_) samples_->reset();
   try {
     decoder_->flush(frames);
   } catch (const Error& e) {
@@ -155,6 +154,12 @@ std::vector<DecodedFrame> DecodeSession::drain(uint32_t generation) {
     throw;
   }
   deliver(frames);
+}
+
+std::vector<DecodedFrame> DecodeSession::drain(uint32_t generation) {
+  std::lock_guard<std::mutex> api(api_mu_);
+  check_handle(generation);
+  flush_decoder();
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     flushes_++;
@@ -171,16 +176,7 @@ std::vector<DecodedFrame> DecodeSession::reap(uint32_t generation) {
 std::vector<DecodedFrame> DecodeSession::flush(uint32_t generation) {
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
-  std::vector<DecodedFrame> frames;
-  if (samples_) samples_->reset();
-  try {
-    decoder_->flush(frames);
-  } catch (const Error& e) {
-    deliver(frames);
-    record_error(e.what());
-    throw;
-  }
-  deliver(frames);
+  flush_decoder();
   int64_t bytes = 0, pictures = 0;
   {
     std::lock_guard<std::mutex> lock(state_mu_);

@@ -80,6 +80,9 @@ class DecodeSession {
   // UnsupportedConfig for a record that does not parse.
   static std::unique_ptr<bitstream::SampleConverter> make_input_converter(
       const CommonDecodeConfig& config);
+  // The decoder's flush with its frames delivered (also when it throws, which it passes on);
+  // the input converter starts over with the record's parameter sets. api_mu_ held.
+  void flush_decoder();
   // Stamps the active generation, counts, and queues frames for reap.
   void deliver(std::vector<DecodedFrame>& frames);
   void refresh_stats();

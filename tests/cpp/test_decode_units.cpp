@@ -63,14 +63,7 @@ std::unique_ptr<DecoderBackend> make_decoder(Codec codec) {
   return software::SoftwareDecoderProvider(SoftwareDecodeConfig{}).create(c);
 }
 
-std::vector<uint8_t> pixels(const DecodedFrame& f) {
-  std::vector<uint8_t> out;
-  for (const auto& p : f.planes)
-    for (int row = 0; row < p.height; ++row)
-      out.insert(out.end(), p.data + size_t(row) * p.pitch,
-                 p.data + size_t(row) * p.pitch + p.width_bytes);
-  return out;
-}
+std::vector<uint8_t> pixels(const DecodedFrame& f) { return vhtest::plane_bytes(f); }
 
 // tag -> pixels of every picture of the whole stream, decoded one unit at a time.
 std::map<int64_t, std::vector<uint8_t>> reference(Codec codec,

@@ -81,14 +81,7 @@ std::shared_ptr<DecodeSession> session(Codec codec = Codec::H264) {
       1, c, std::make_shared<software::SoftwareDecoderProvider>(SoftwareDecodeConfig{}));
 }
 
-std::vector<uint8_t> pixels(const DecodedFrame& f) {
-  std::vector<uint8_t> out;
-  for (const auto& p : f.planes)
-    for (int row = 0; row < p.height; ++row)
-      out.insert(out.end(), p.data + size_t(row) * p.pitch,
-                 p.data + size_t(row) * p.pitch + p.width_bytes);
-  return out;
-}
+std::vector<uint8_t> pixels(const DecodedFrame& f) { return vhtest::plane_bytes(f); }
 
 std::vector<std::vector<uint8_t>> stream_all(const std::string& path) {
   pipeline::FrameReader reader(media::Demuxer::open_path(path), 0, session(), 1);

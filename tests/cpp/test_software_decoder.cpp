@@ -102,14 +102,7 @@ std::vector<int64_t> keyframe_pts(const std::vector<DecodedFrame>& frames) {
   return v;
 }
 
-std::vector<uint8_t> plane_bytes(const DecodedFrame& f) {
-  std::vector<uint8_t> out;
-  for (const auto& p : f.planes)
-    for (int row = 0; row < p.height; ++row)
-      out.insert(out.end(), p.data + size_t(row) * p.pitch,
-                 p.data + size_t(row) * p.pitch + p.width_bytes);
-  return out;
-}
+using vhtest::plane_bytes;
 
 std::vector<int64_t> range(int64_t first, int64_t count) {
   std::vector<int64_t> v;
