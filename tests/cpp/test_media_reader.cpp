@@ -21,6 +21,7 @@
 #include "session/decode_session.hpp"
 #include "software/software_decode_provider.hpp"
 #include "software/software_encoder.hpp"
+#include "support/decoded_pixels.hpp"
 #include "support/frames.hpp"
 #include "support/session_support.hpp"
 

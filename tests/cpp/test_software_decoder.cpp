@@ -18,6 +18,7 @@
 #include "software/software_decode_provider.hpp"
 #include "software/software_decoder.hpp"
 #include "software/software_encoder.hpp"
+#include "support/decoded_pixels.hpp"
 #include "support/frames.hpp"
 
 extern "C" {

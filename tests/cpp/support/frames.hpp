@@ -4,8 +4,6 @@
 // that AddressSanitizer cannot see.
 #pragma once
 
-#include "session/decoder_backend.hpp"
-
 #include <cstddef>
 #include <cstdint>
 
@@ -75,9 +73,5 @@ double bt601_cr(int r, int g, int b);
 // A small valid config for the software backend.
 videohw::CommonEncodeConfig small_config(videohw::Codec codec = videohw::Codec::H264,
                                          int width = 64, int height = 48);
-
-// The meaningful bytes of every plane of a decoded picture, row after row (pitch padding
-// left out): what two decodes of the same picture must agree on.
-std::vector<uint8_t> plane_bytes(const videohw::DecodedFrame& frame);
 
 }  // namespace vhtest

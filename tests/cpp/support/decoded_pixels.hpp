@@ -1,0 +1,16 @@
+// The pixels of decoded pictures, for tests that compare two decodes of the same picture.
+// Apart from frames.hpp: tests that bring in vhtest::DecodedFrame (support/decoder.hpp)
+// must not see videohw::DecodedFrame under the same name.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "session/decoder_backend.hpp"
+
+namespace vhtest {
+
+// The meaningful bytes of every plane, row after row (pitch padding left out).
+std::vector<uint8_t> plane_bytes(const videohw::DecodedFrame& frame);
+
+}  // namespace vhtest
