@@ -10,6 +10,7 @@ from .errors import (
     DecodeError,
     EncodeError,
     InvalidFrameError,
+    InvalidHandleError,
     InvalidMediaError,
     MediaError,
     SessionClosedError,
@@ -52,7 +53,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackendUnavailableError", "BackpressureError", "ConfigError", "DecodeError",
-    "EncodeError", "InvalidFrameError", "InvalidMediaError", "MediaError", "SessionClosedError", "StaleSessionError",
+    "EncodeError", "InvalidFrameError", "InvalidHandleError", "InvalidMediaError", "MediaError", "SessionClosedError", "StaleSessionError",
     "SwitchError", "UnsupportedConfigError", "VideoHwError",
     "Capabilities", "Codec", "CommonDecodeConfig", "CommonEncodeConfig", "DecodeOutputMode",
     "DecoderSessionHandle", "EncodedLayout", "EncodedPacket", "EncoderSessionHandle", "Frame",

@@ -496,10 +496,13 @@ def _check_handle(handle: Union[EncoderSessionHandle, DecoderSessionHandle]) -> 
 
 @dataclass(frozen=True)
 class EncoderSessionHandle:
-    """Names one encode session at one generation (generations start at 1)."""
+    """Names one encode session at one generation (generations start at 1). Handles a
+    controller hands out carry that controller's token (``_owner``): another controller
+    refuses them with StaleSessionError instead of acting on its own session of that id."""
 
     id: int
     generation: int
+    _owner: int = field(default=0, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_handle(self)
@@ -507,10 +510,12 @@ class EncoderSessionHandle:
 
 @dataclass(frozen=True)
 class DecoderSessionHandle:
-    """Names one decode session at one generation (generations start at 1)."""
+    """Names one decode session at one generation (generations start at 1); bound to its
+    controller like EncoderSessionHandle."""
 
     id: int
     generation: int
+    _owner: int = field(default=0, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_handle(self)

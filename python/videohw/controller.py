@@ -19,6 +19,7 @@ from .contract import (
     VtEncodeConfig,
     Capabilities,
 )
+from ._handles import check_owned, new_token
 from .decoding import DecodeControls
 from .errors import BackendUnavailableError, ConfigError, InvalidFrameError
 
@@ -72,6 +73,7 @@ class SessionController(DecodeControls):
             raise ConfigError(f"SessionController.backend: {backend!r}; expected 'auto', "
                               "'software' or 'nvidia'")
         self._requested = backend
+        self._token = new_token()
         self._manager = _core.SessionManager()
         self._warned_foreign_config = False
         self._nvidia_providers: dict[NvidiaEncodeConfig, Any] = {}
@@ -141,7 +143,7 @@ class SessionController(DecodeControls):
         provider = self._provider_for(backend_config)
         sid, generation = self._manager.start_encode(_convert.common_encode_config(common),
                                                      provider)
-        return EncoderSessionHandle(id=sid, generation=generation)
+        return EncoderSessionHandle(id=sid, generation=generation, _owner=self._token)
 
     def _provider_for(self, backend_config: BackendConfig) -> Any:
         provider = self._unwrapped_provider_for(backend_config)
@@ -181,6 +183,7 @@ class SessionController(DecodeControls):
         """Queues one frame for encoding. The frame's bytes are copied during the call, so
         the array may be reused at once. With ``block=False`` a full pipeline raises
         ``BackpressureError`` (the frame is not taken) instead of waiting."""
+        check_owned(self._token, handle, EncoderSessionHandle, "submit")
         if not isinstance(frame, Frame):
             raise InvalidFrameError(f"submit: frame is a {type(frame).__name__}; expected "
                                     "videohw.Frame")
@@ -201,7 +204,9 @@ class SessionController(DecodeControls):
         if timeout is not None and not timeout >= 0:
             raise ConfigError(f"reap: timeout {timeout!r}; expected seconds >= 0 or None")
         if isinstance(handle, DecoderSessionHandle):  # decoding is synchronous: never waits
+            check_owned(self._token, handle, DecoderSessionHandle, "reap")
             return self._reap_decoded(handle)
+        check_owned(self._token, handle, EncoderSessionHandle, "reap")
         timeout_ns = -1 if timeout is None else int(timeout * 1e9)
         return _convert.packets(self._manager.reap(handle.id, handle.generation, min_packets,
                                                    timeout_ns))
@@ -210,13 +215,16 @@ class SessionController(DecodeControls):
         """Every packet of every frame submitted so far (decode handles: every frame of
         every byte pushed so far); the session stays open."""
         if isinstance(handle, DecoderSessionHandle):
+            check_owned(self._token, handle, DecoderSessionHandle, "flush")
             return self._flush_decode(handle)
+        check_owned(self._token, handle, EncoderSessionHandle, "flush")
         return _convert.packets(self._manager.flush(handle.id, handle.generation))
 
     def switch_encode_session(self, handle: EncoderSessionHandle,
                               request: SessionSwitchRequest) -> EncoderSessionHandle:
         """Prepares the request's target as the session's next generation and returns its
         handle; the mode says when it takes over (docs/api.md, Switching)."""
+        check_owned(self._token, handle, EncoderSessionHandle, "switch_encode_session")
         if not isinstance(request, SessionSwitchRequest):
             raise ConfigError(f"switch_encode_session: request is a {type(request).__name__}; "
                               "expected SessionSwitchRequest")
@@ -225,20 +233,25 @@ class SessionController(DecodeControls):
             handle.id, handle.generation, _convert.common_encode_config(common),
             self._provider_for(backend_config), _convert.switch_mode(request.mode),
             request.force_idr_on_activate)
-        return EncoderSessionHandle(id=handle.id, generation=generation)
+        return EncoderSessionHandle(id=handle.id, generation=generation, _owner=self._token)
 
     def close_encode_session(self, handle: EncoderSessionHandle) -> list[EncodedPacket]:
         """End of stream, drain, release buffers, destroy; returns the drained packets."""
+        check_owned(self._token, handle, EncoderSessionHandle, "close_encode_session")
         return _convert.packets(self._manager.close_encode(handle.id, handle.generation))
 
     def session_state(self, handle: EncoderSessionHandle) -> dict[str, Any]:
         if isinstance(handle, DecoderSessionHandle):
+            check_owned(self._token, handle, DecoderSessionHandle, "session_state")
             return self._manager.decode_state(handle.id, handle.generation)
+        check_owned(self._token, handle, EncoderSessionHandle, "session_state")
         return self._manager.state(handle.id, handle.generation)
 
     def telemetry(self, handle: EncoderSessionHandle) -> dict[str, Any]:
         if isinstance(handle, DecoderSessionHandle):
+            check_owned(self._token, handle, DecoderSessionHandle, "telemetry")
             return self._manager.decode_telemetry(handle.id, handle.generation)
+        check_owned(self._token, handle, EncoderSessionHandle, "telemetry")
         telemetry = self._manager.telemetry(handle.id, handle.generation)
         # Why "auto" did not pick NVIDIA travels with the session's numbers.
         telemetry["backend_fallback_reason"] = self._fallback_reason or ""

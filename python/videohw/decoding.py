@@ -21,6 +21,7 @@ from .contract import (
     SoftwareDecodeConfig,
     VtDecodeConfig,
 )
+from ._handles import check_owned
 from .errors import ConfigError
 
 log = logging.getLogger("videohw")
@@ -130,6 +131,7 @@ class DecodeControls:
 
     _requested: str
     _manager: Any
+    _token: int
     _decode_backend: Optional[str] = None
     _decode_fallback_reason: Optional[str] = None
     _warned_foreign_decode_config = False
@@ -184,7 +186,7 @@ class DecodeControls:
                               f"{type(common_decode).__name__}; expected CommonDecodeConfig")
         sid, generation = self._manager.start_decode(_core_decode_config(common_decode),
                                                      self._decoder_provider(backend_decode))
-        return DecoderSessionHandle(id=sid, generation=generation)
+        return DecoderSessionHandle(id=sid, generation=generation, _owner=self._token)
 
     def push_bitstream(self, handle: DecoderSessionHandle, data: Any,
                        pts: Optional[int] = None) -> None:
@@ -192,7 +194,7 @@ class DecodeControls:
         ``pts`` belongs to the access unit that starts in this chunk. Frames it completes
         come out of ``reap``. Raises ``DecodeError`` for data the decoder rejects, after
         every good frame of the chunk was made ready; decoding resumes at the next IDR."""
-        _check_decode_handle(handle, "push_bitstream")
+        _check_decode_handle(self, handle, "push_bitstream")
         if pts is not None and (isinstance(pts, bool) or not isinstance(pts, int)
                                 or not -(2**63) <= pts < 2**63):
             raise ConfigError(f"push_bitstream: pts {pts!r}; expected an int64 or None")
@@ -209,16 +211,16 @@ class DecodeControls:
         """Flushes the current decoder (its frames keep their generation and become ready),
         then decodes with ``request`` (a CommonDecodeConfig, or (config, backend config))
         under the returned handle's new generation. Push from a random access point on."""
-        _check_decode_handle(handle, "switch_decode_session")
+        _check_decode_handle(self, handle, "switch_decode_session")
         common, backend_config = _split_target(request)
         generation = self._manager.switch_decode(handle.id, handle.generation,
                                                  _core_decode_config(common),
                                                  self._decoder_provider(backend_config))
-        return DecoderSessionHandle(id=handle.id, generation=generation)
+        return DecoderSessionHandle(id=handle.id, generation=generation, _owner=self._token)
 
     def close_decode_session(self, handle: DecoderSessionHandle) -> list[DecodedFrame]:
         """End of stream, drain, release, destroy; returns every frame not yet reaped."""
-        _check_decode_handle(handle, "close_decode_session")
+        _check_decode_handle(self, handle, "close_decode_session")
         return _frames(self._manager.close_decode(handle.id, handle.generation))
 
     # -- idle sessions for readers ---------------------------------------------------------
@@ -278,10 +280,8 @@ def _pool_lock(controller: Any) -> threading.Lock:
         return lock
 
 
-def _check_decode_handle(handle: Any, call: str) -> None:
-    if not isinstance(handle, DecoderSessionHandle):
-        raise ConfigError(f"{call}: handle is a {type(handle).__name__}; expected "
-                          "DecoderSessionHandle")
+def _check_decode_handle(controller: Any, handle: Any, call: str) -> None:
+    check_owned(controller._token, handle, DecoderSessionHandle, call)
 
 
 class DecodeSession:

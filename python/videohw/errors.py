@@ -21,6 +21,11 @@ class InvalidFrameError(VideoHwError, ValueError):
     """A frame's buffer, dtype, size or format is wrong; the session stays usable."""
 
 
+class InvalidHandleError(ConfigError, TypeError):
+    """A handle of the wrong kind for the call (a decode handle where an encode one is
+    expected, or anything that is not a handle)."""
+
+
 class UnsupportedConfigError(ConfigError):
     """A valid config the backend cannot do. ``problems`` lists every unsupported field."""
 

@@ -1,0 +1,86 @@
+"""Hostile use of the API (issue 10): each case a clear exception, no harm to other
+sessions, nothing lost. Files: test_bad_media.py; CLI: test_cli_mux.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import videohw as vh
+
+SMALL = vh.CommonEncodeConfig(codec=vh.Codec.H264, width=64, height=48, low_latency=True)
+
+
+def frame(i: int = 0) -> vh.Frame:
+    return vh.Frame(np.full((48, 64, 4), i % 256, np.uint8), vh.PixelFormat.ARGB8888, pts=i)
+
+
+# ---- handles are bound to their controller and their kind --------------------------------
+
+
+def test_a_decode_handle_never_reaches_an_encode_session_of_the_same_id():
+    ctl = vh.SessionController("software")
+    enc = ctl.start_encode_session(SMALL)
+    dec = ctl.start_decode_session(vh.CommonDecodeConfig())
+    assert enc.id == dec.id == 1
+    for call in (lambda: ctl.submit(dec, frame()),
+                 lambda: ctl.switch_encode_session(dec, vh.SessionSwitchRequest(target=(SMALL, None))),
+                 lambda: ctl.close_encode_session(dec)):
+        with pytest.raises(vh.InvalidHandleError, match="DecoderSessionHandle") as err:
+            call()
+        assert isinstance(err.value, TypeError)
+    with pytest.raises(vh.InvalidHandleError, match="EncoderSessionHandle"):
+        ctl.push_bitstream(enc, b"\x00\x00\x01")
+    with pytest.raises(vh.InvalidHandleError):
+        ctl.close_decode_session(enc)
+    # Both sessions are untouched: the encode session still encodes, the decode one decodes.
+    ctl.submit(enc, frame(1))
+    assert len(ctl.close_encode_session(enc)) == 1
+    assert ctl.close_decode_session(dec) == []
+
+
+def test_another_controllers_handle_is_refused_and_its_own_session_is_untouched():
+    a, b = vh.SessionController("software"), vh.SessionController("software")
+    ha, hb = a.start_encode_session(SMALL), b.start_encode_session(SMALL)
+    assert (ha.id, ha.generation) == (hb.id, hb.generation)
+    for call in (lambda: b.submit(ha, frame()), lambda: b.flush(ha), lambda: b.reap(ha),
+                 lambda: b.telemetry(ha), lambda: b.session_state(ha),
+                 lambda: b.close_encode_session(ha)):
+        with pytest.raises(vh.StaleSessionError, match="another SessionController"):
+            call()
+    b.submit(hb, frame(2))
+    assert len(b.close_encode_session(hb)) == 1       # b's session lived on
+    a.submit(ha, frame(3))
+    assert len(a.close_encode_session(ha)) == 1       # and so did a's
+
+
+def test_decode_handles_are_bound_too():
+    a, b = vh.SessionController("software"), vh.SessionController("software")
+    ha, hb = a.start_decode_session(vh.CommonDecodeConfig()), b.start_decode_session(vh.CommonDecodeConfig())
+    with pytest.raises(vh.StaleSessionError):
+        b.push_bitstream(ha, b"\x00")
+    with pytest.raises(vh.StaleSessionError):
+        b.close_decode_session(ha)
+    assert b.telemetry(hb)["state"] == "running"
+    a.close_decode_session(ha)
+    b.close_decode_session(hb)
+
+
+def test_things_that_are_not_handles_are_type_errors():
+    ctl = vh.SessionController("software")
+    for bad in (None, 1, "1", (1, 1), object()):
+        with pytest.raises(TypeError):
+            ctl.submit(bad, frame())
+        with pytest.raises(TypeError):
+            ctl.push_bitstream(bad, b"")
+
+
+def test_switched_handles_stay_bound():
+    a, b = vh.SessionController("software"), vh.SessionController("software")
+    h = a.start_encode_session(SMALL)
+    h2 = a.switch_encode_session(h, vh.SessionSwitchRequest(
+        target=(SMALL, None), mode=vh.SessionSwitchMode.DRAIN_THEN_SWAP))
+    with pytest.raises(vh.StaleSessionError, match="another SessionController"):
+        b.submit(h2, frame())
+    a.submit(h2, frame())
+    a.close_encode_session(h2)
