@@ -245,6 +245,20 @@ void init_session(py::module_& m) {
           py::arg("id"), py::arg("generation"), py::arg("target"), py::arg("provider"),
           py::arg("mode"), py::arg("force_idr_on_activate"))
       .def(
+          "close_all",
+          [](SessionManager& self) {
+            py::gil_scoped_release release;
+            self.close_all();
+          })
+      .def("open_counts", &SessionManager::open_counts)
+      .def(
+          "close_dropped",
+          [](SessionManager& self, uint64_t id, bool decode) {
+            py::gil_scoped_release release;
+            return self.close_dropped(id, decode);
+          },
+          py::arg("id"), py::arg("decode"))
+      .def(
           "close_encode",
           [](SessionManager& self, uint64_t id, uint32_t generation) {
             auto session = self.encode_session(id);

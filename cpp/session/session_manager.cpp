@@ -115,4 +115,47 @@ DecodeStateInfo SessionManager::decode_state(SessionHandle handle) const {
   return any_decode_session(handle.id)->state();
 }
 
+void SessionManager::close_all() {
+  std::vector<std::shared_ptr<EncodeSession>> encode;
+  std::vector<std::shared_ptr<DecodeSession>> decode;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, session] : open_) encode.push_back(session);
+    for (const auto& [id, session] : open_decode_) decode.push_back(session);
+  }
+  for (const auto& session : encode) {
+    try {
+      close_encode(SessionHandle{session->id(), session->state().active_generation});
+    } catch (const Error&) {
+      // Closed (or failed) on the way: it is off the open list either way.
+    }
+  }
+  for (const auto& session : decode) {
+    try {
+      close_decode(SessionHandle{session->id(), session->state().active_generation});
+    } catch (const Error&) {
+    }
+  }
+}
+
+bool SessionManager::close_dropped(uint64_t id, bool decode) {
+  try {
+    if (decode) {
+      auto session = decode_session(id);
+      close_decode(SessionHandle{id, session->state().active_generation});
+    } else {
+      auto session = encode_session(id);
+      close_encode(SessionHandle{id, session->state().active_generation});
+    }
+    return true;
+  } catch (const Error&) {
+    return false;  // closed already, or failed while closing: off the open list either way
+  }
+}
+
+std::pair<size_t, size_t> SessionManager::open_counts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {open_.size(), open_decode_.size()};
+}
+
 }  // namespace videohw

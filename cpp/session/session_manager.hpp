@@ -38,6 +38,15 @@ class SessionManager {
   TelemetryMap decode_telemetry(SessionHandle handle) const;
   DecodeStateInfo decode_state(SessionHandle handle) const;
 
+  // Closes every open session (each in its close order; what they drain is dropped). A
+  // session that fails to close is still taken off the open list.
+  void close_all();
+  // Closes one session at its active generation if it is still open (a session whose last
+  // handle was dropped); false when it was not open.
+  bool close_dropped(uint64_t id, bool decode);
+  // Open sessions now: (encode, decode).
+  std::pair<size_t, size_t> open_counts() const;
+
  private:
   std::shared_ptr<DecodeSession> any_decode_session(uint64_t id) const;
 

@@ -5,6 +5,8 @@ session of an id that came from controller A."""
 from __future__ import annotations
 
 import itertools
+import warnings
+import weakref
 from typing import Any
 
 from .errors import InvalidHandleError, StaleSessionError
@@ -28,3 +30,31 @@ def check_owned(token: int, handle: Any, kind: type, call: str) -> None:
     if owner and owner != token:
         raise StaleSessionError(f"{call}: {handle!r} belongs to another SessionController; a "
                                 "controller acts only on the sessions it started")
+
+
+class SessionLife:
+    """Shared by every handle of one session (each generation's): when the last of them is
+    gone, the session is closed and a ResourceWarning says it was never closed, as Python
+    does for a file left open. Closing the session explicitly disarms it."""
+
+    __slots__ = ("finalizer", "__weakref__")
+
+    def __init__(self, manager: Any, sid: int, decode: bool) -> None:
+        self.finalizer = weakref.finalize(self, _close_dropped, manager, sid, decode)
+        # At interpreter exit the core closes what is left by itself, in order.
+        self.finalizer.atexit = False
+
+
+def _close_dropped(manager: Any, sid: int, decode: bool) -> None:
+    if manager.close_dropped(sid, decode):
+        kind = "decode" if decode else "encode"
+        warnings.warn(f"videohw: {kind} session {sid} was never closed and its last handle is "
+                      "gone; closed now (close it, or use a with block)", ResourceWarning,
+                      stacklevel=2)
+
+
+def disarm(handle: Any) -> None:
+    """The session of `handle` was closed on purpose: no warning, no second close."""
+    life = getattr(handle, "_life", None)
+    if life is not None:
+        life.finalizer.detach()

@@ -503,6 +503,7 @@ class EncoderSessionHandle:
     id: int
     generation: int
     _owner: int = field(default=0, repr=False, compare=False)
+    _life: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_handle(self)
@@ -516,6 +517,7 @@ class DecoderSessionHandle:
     id: int
     generation: int
     _owner: int = field(default=0, repr=False, compare=False)
+    _life: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_handle(self)

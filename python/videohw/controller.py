@@ -19,9 +19,9 @@ from .contract import (
     VtEncodeConfig,
     Capabilities,
 )
-from ._handles import check_owned, new_token
+from ._handles import SessionLife, check_owned, disarm, new_token
 from .decoding import DecodeControls
-from .errors import BackendUnavailableError, ConfigError, InvalidFrameError
+from .errors import BackendUnavailableError, ConfigError, InvalidFrameError, SessionClosedError
 
 log = logging.getLogger("videohw")
 
@@ -110,7 +110,27 @@ class SessionController(DecodeControls):
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
-        return f"SessionController(backend={self._backend!r}, requested={self._requested!r})"
+        state = ", closed" if self.__dict__.get("_closed") else ""
+        return (f"SessionController(backend={self._backend!r}, requested={self._requested!r}"
+                f"{state})")
+
+    def close(self) -> None:
+        """Closes every session this controller started, encode and decode (readers' idle
+        ones too), each in its close order; starting a session afterwards raises
+        SessionClosedError. Calling it again does nothing."""
+        self._closed = True
+        self.__dict__.get("_idle_decode", {}).clear()
+        self._manager.close_all()
+
+    def __enter__(self) -> "SessionController":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_open(self, call: str) -> None:
+        if self.__dict__.get("_closed"):
+            raise SessionClosedError(f"{call}: this SessionController is closed")
 
     @property
     def backend(self) -> str:
@@ -137,13 +157,15 @@ class SessionController(DecodeControls):
 
     def start_encode_session(self, common: CommonEncodeConfig,
                              backend_config: BackendConfig = None) -> EncoderSessionHandle:
+        self._check_open("start_encode_session")
         if not isinstance(common, CommonEncodeConfig):
             raise ConfigError(f"start_encode_session: common is a {type(common).__name__}; "
                               "expected CommonEncodeConfig")
         provider = self._provider_for(backend_config)
         sid, generation = self._manager.start_encode(_convert.common_encode_config(common),
                                                      provider)
-        return EncoderSessionHandle(id=sid, generation=generation, _owner=self._token)
+        return EncoderSessionHandle(id=sid, generation=generation, _owner=self._token,
+                                    _life=SessionLife(self._manager, sid, decode=False))
 
     def _provider_for(self, backend_config: BackendConfig) -> Any:
         provider = self._unwrapped_provider_for(backend_config)
@@ -233,12 +255,15 @@ class SessionController(DecodeControls):
             handle.id, handle.generation, _convert.common_encode_config(common),
             self._provider_for(backend_config), _convert.switch_mode(request.mode),
             request.force_idr_on_activate)
-        return EncoderSessionHandle(id=handle.id, generation=generation, _owner=self._token)
+        return EncoderSessionHandle(id=handle.id, generation=generation, _owner=self._token,
+                                    _life=handle._life)
 
     def close_encode_session(self, handle: EncoderSessionHandle) -> list[EncodedPacket]:
         """End of stream, drain, release buffers, destroy; returns the drained packets."""
         check_owned(self._token, handle, EncoderSessionHandle, "close_encode_session")
-        return _convert.packets(self._manager.close_encode(handle.id, handle.generation))
+        packets = _convert.packets(self._manager.close_encode(handle.id, handle.generation))
+        disarm(handle)
+        return packets
 
     def session_state(self, handle: EncoderSessionHandle) -> dict[str, Any]:
         if isinstance(handle, DecoderSessionHandle):

@@ -21,7 +21,7 @@ from .contract import (
     SoftwareDecodeConfig,
     VtDecodeConfig,
 )
-from ._handles import check_owned
+from ._handles import SessionLife, check_owned, disarm
 from .errors import ConfigError
 
 log = logging.getLogger("videohw")
@@ -132,6 +132,7 @@ class DecodeControls:
     _requested: str
     _manager: Any
     _token: int
+    _check_open: Any
     _decode_backend: Optional[str] = None
     _decode_fallback_reason: Optional[str] = None
     _warned_foreign_decode_config = False
@@ -181,12 +182,14 @@ class DecodeControls:
 
     def start_decode_session(self, common_decode: CommonDecodeConfig,
                              backend_decode: BackendDecodeConfig = None) -> DecoderSessionHandle:
+        self._check_open("start_decode_session")
         if not isinstance(common_decode, CommonDecodeConfig):
             raise ConfigError(f"start_decode_session: common_decode is a "
                               f"{type(common_decode).__name__}; expected CommonDecodeConfig")
         sid, generation = self._manager.start_decode(_core_decode_config(common_decode),
                                                      self._decoder_provider(backend_decode))
-        return DecoderSessionHandle(id=sid, generation=generation, _owner=self._token)
+        return DecoderSessionHandle(id=sid, generation=generation, _owner=self._token,
+                                    _life=SessionLife(self._manager, sid, decode=True))
 
     def push_bitstream(self, handle: DecoderSessionHandle, data: Any,
                        pts: Optional[int] = None) -> None:
@@ -216,12 +219,15 @@ class DecodeControls:
         generation = self._manager.switch_decode(handle.id, handle.generation,
                                                  _core_decode_config(common),
                                                  self._decoder_provider(backend_config))
-        return DecoderSessionHandle(id=handle.id, generation=generation, _owner=self._token)
+        return DecoderSessionHandle(id=handle.id, generation=generation, _owner=self._token,
+                                    _life=handle._life)
 
     def close_decode_session(self, handle: DecoderSessionHandle) -> list[DecodedFrame]:
         """End of stream, drain, release, destroy; returns every frame not yet reaped."""
         _check_decode_handle(self, handle, "close_decode_session")
-        return _frames(self._manager.close_decode(handle.id, handle.generation))
+        frames = _frames(self._manager.close_decode(handle.id, handle.generation))
+        disarm(handle)
+        return frames
 
     # -- idle sessions for readers ---------------------------------------------------------
 

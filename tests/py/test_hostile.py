@@ -84,3 +84,55 @@ def test_switched_handles_stay_bound():
         b.submit(h2, frame())
     a.submit(h2, frame())
     a.close_encode_session(h2)
+
+
+# ---- sessions nobody closes ------------------------------------------------------------
+
+
+def test_a_session_whose_handles_are_all_gone_is_closed_with_a_resource_warning():
+    import gc
+    ctl = vh.SessionController("software")
+    with pytest.warns(ResourceWarning, match="never closed"):
+        for _ in range(30):
+            ctl.encode_session(SMALL).submit(frame())
+            ctl.start_decode_session(vh.CommonDecodeConfig())
+        gc.collect()
+    assert ctl._manager.open_counts() == (0, 0)  # their threads and buffers are gone too
+
+
+def test_a_session_lives_while_any_handle_of_it_does():
+    import gc
+    ctl = vh.SessionController("software")
+    h = ctl.start_encode_session(SMALL)
+    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
+        target=(SMALL, None), mode=vh.SessionSwitchMode.DRAIN_THEN_SWAP))
+    del h
+    gc.collect()
+    assert ctl._manager.open_counts() == (1, 0)
+    ctl.submit(h2, frame(5))
+    assert [p.generation for p in ctl.close_encode_session(h2)] == [2]
+
+
+def test_a_closed_session_gives_no_warning_when_its_handle_goes(recwarn):
+    import gc
+    ctl = vh.SessionController("software")
+    h = ctl.start_encode_session(SMALL)
+    ctl.close_encode_session(h)
+    del h
+    gc.collect()
+    assert not [w for w in recwarn if issubclass(w.category, ResourceWarning)]
+
+
+def test_closing_the_controller_closes_everything_it_started():
+    with vh.SessionController("software") as ctl:
+        handles = [ctl.start_encode_session(SMALL) for _ in range(3)]
+        decoders = [ctl.start_decode_session(vh.CommonDecodeConfig()) for _ in range(2)]
+        assert ctl._manager.open_counts() == (3, 2)
+    assert ctl._manager.open_counts() == (0, 0)
+    with pytest.raises(vh.SessionClosedError):
+        ctl.submit(handles[0], frame())
+    with pytest.raises(vh.SessionClosedError):
+        ctl.push_bitstream(decoders[0], b"\x00")
+    with pytest.raises(vh.SessionClosedError, match="SessionController is closed"):
+        ctl.start_encode_session(SMALL)
+    ctl.close()  # a second close does nothing
