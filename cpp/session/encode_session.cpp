@@ -1,5 +1,7 @@
 #include "session/encode_session.hpp"
 
+#include <limits>
+
 #include <algorithm>
 
 #include "contract/errors.hpp"
@@ -196,6 +198,13 @@ void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_
                    keyframe_next(options.force_keyframe));
   const CommonEncodeConfig& target = activates ? pending_->config : active_config_;
   const FrameView view = describe_frame(format, target.width, target.height, data, size, pitch);
+  // pts rule: strictly increasing; a frame without one gets the previous pts + 1 (0 first),
+  // which must not overflow int64.
+  if (!options.pts && any_pts_ && last_pts_ == std::numeric_limits<int64_t>::max())
+    throw Error(ErrorKind::InvalidFrame,
+                "Frame.pts: None after pts " + std::to_string(last_pts_) +
+                    " (the largest int64): the next pts would overflow; give frames explicit "
+                    "pts or start lower");
   const int64_t pts = options.pts.value_or(any_pts_ ? last_pts_ + 1 : 0);
   if (any_pts_ && pts <= last_pts_)
     throw Error(ErrorKind::InvalidFrame, "Frame.pts: " + std::to_string(pts) +

@@ -136,3 +136,17 @@ def test_closing_the_controller_closes_everything_it_started():
     with pytest.raises(vh.SessionClosedError, match="SessionController is closed"):
         ctl.start_encode_session(SMALL)
     ctl.close()  # a second close does nothing
+
+
+# ---- timestamps ---------------------------------------------------------------------------
+
+
+def test_a_frame_without_pts_after_the_largest_pts_is_refused_not_wrapped():
+    ctl = vh.SessionController("software")
+    with ctl.encode_session(SMALL) as s:
+        s.submit(vh.Frame(np.zeros((48, 64, 4), np.uint8), vh.PixelFormat.ARGB8888,
+                          pts=2**63 - 1))
+        with pytest.raises(vh.InvalidFrameError, match="overflow"):
+            s.submit(vh.Frame(np.zeros((48, 64, 4), np.uint8), vh.PixelFormat.ARGB8888))
+        packets = s.flush()
+    assert [p.pts for p in packets] == [2**63 - 1]
