@@ -74,6 +74,9 @@ void init_decode(py::module_& m) {
       .def_readwrite("prefer_zero_copy", &CommonDecodeConfig::prefer_zero_copy)
       .def_readwrite("output", &CommonDecodeConfig::output)
       .def_readwrite("input_layout", &CommonDecodeConfig::input_layout)
+      .def_readwrite("max_width", &CommonDecodeConfig::max_width)
+      .def_readwrite("max_height", &CommonDecodeConfig::max_height)
+      .def_readwrite("max_access_unit_bytes", &CommonDecodeConfig::max_access_unit_bytes)
       .def_property(
           "extradata",
           [](const CommonDecodeConfig& c) {

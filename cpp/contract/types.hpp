@@ -105,6 +105,11 @@ struct CommonDecodeConfig {
   // `extradata` its avcC / hvcC record; the session makes them Annex-B for the decoder.
   EncodedLayout input_layout = EncodedLayout::AnnexB;
   std::vector<uint8_t> extradata;
+  // Limits against hostile streams. A picture larger than max_width x max_height (0: the
+  // backend's maximum) is refused with a decode error before anything is allocated for it;
+  // an access unit that grows past max_access_unit_bytes without ending is dropped.
+  int max_width = 0, max_height = 0;
+  int64_t max_access_unit_bytes = int64_t(64) << 20;
 };
 
 struct SoftwareDecodeConfig {

@@ -165,6 +165,13 @@ int NvDecodeSession::handle_sequence(const CUVIDEOFORMAT& f) {
                     " .. " + std::to_string(caps.nMaxWidth) + "x" +
                     std::to_string(caps.nMaxHeight));
 
+  if ((config_.max_width > 0 && int(f.coded_width) > config_.max_width) ||
+      (config_.max_height > 0 && int(f.coded_height) > config_.max_height))
+    throw Error(ErrorKind::Decode,
+                "nvidia decode: the stream's pictures are " + std::to_string(f.coded_width) + "x" +
+                    std::to_string(f.coded_height) + ", over the session's limit of " +
+                    std::to_string(config_.max_width) + "x" + std::to_string(config_.max_height) +
+                    " (CommonDecodeConfig.max_width / max_height)");
   const int surfaces = f.min_num_decode_surfaces + kExtraSurfaces;
   // H.273 code points; 0 is reserved for primaries and transfer, and the identity matrix
   // (0, GBR) cannot describe 4:2:0: the parser leaves 0 where a stream (VP9, a VUI

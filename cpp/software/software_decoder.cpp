@@ -22,6 +22,9 @@ AVCodecID codec_id(Codec codec) {
                                                  to_string(codec) + " is not supported");
 }
 
+// The largest side the software backend decodes (its capabilities say so).
+constexpr int kMaxSide = 8192;
+
 // Tags of skipped pictures the decoder never returned (dropped as undecodable) must not
 // pile up over a long stream.
 constexpr size_t kMaxSkipTags = 4096;
@@ -34,7 +37,7 @@ DecodeCapabilities software_decode_capabilities(Codec codec) {
   caps.codec = codec;
   caps.supported = avcodec_find_decoder(codec_id(codec)) != nullptr;
   if (!caps.supported) return caps;
-  caps.max_width = caps.max_height = 8192;
+  caps.max_width = caps.max_height = kMaxSide;
   caps.output_modes = {DecodeOutputMode::MetadataOnly, DecodeOutputMode::NativeSurface,
                        DecodeOutputMode::CpuRgb};
   caps.device_surfaces = false;
@@ -59,6 +62,13 @@ void SoftwareDecoder::open() {
   context_.reset(avcodec_alloc_context3(codec));
   if (!context_) throw Error(ErrorKind::Decode, "software decoder: out of memory");
   context_->thread_count = software_.threads;
+  // A new sequence's size is checked in get_format, which libavcodec calls before it
+  // allocates anything for the sequence; max_pixels backs it up in every buffer request.
+  const int64_t width = common_.max_width > 0 ? common_.max_width : kMaxSide;
+  const int64_t height = common_.max_height > 0 ? common_.max_height : kMaxSide;
+  context_->max_pixels = width * height;
+  context_->opaque = this;
+  context_->get_format = &SoftwareDecoder::pick_format;
   // Frame threading holds back one frame per thread; low latency keeps slice threads only.
   if (common_.low_latency) context_->thread_type = FF_THREAD_SLICE;
   const int ret = avcodec_open2(context_.get(), codec, nullptr);
@@ -68,9 +78,25 @@ void SoftwareDecoder::open() {
   stats_.decoder_opens++;
 }
 
+AVPixelFormat SoftwareDecoder::pick_format(AVCodecContext* context, const AVPixelFormat* formats) {
+  auto* self = static_cast<SoftwareDecoder*>(context->opaque);
+  const int max_w = self->common_.max_width > 0 ? self->common_.max_width : kMaxSide;
+  const int max_h = self->common_.max_height > 0 ? self->common_.max_height : kMaxSide;
+  if (context->width > max_w || context->height > max_h) {
+    std::lock_guard<std::mutex> lock(self->size_error_mu_);
+    self->size_error_ = "the stream's pictures are " + std::to_string(context->width) + "x" +
+                        std::to_string(context->height) + ", over the session's limit of " +
+                        std::to_string(max_w) + "x" + std::to_string(max_h) +
+                        " (CommonDecodeConfig.max_width / max_height); nothing was allocated";
+    return AV_PIX_FMT_NONE;
+  }
+  return avcodec_default_get_format(context, formats);
+}
+
 void SoftwareDecoder::open_parser() {
   parser_.reset(av_parser_init(context_->codec_id));
   stream_offset_ = 0;
+  unit_end_ = 0;
   pending_pts_.clear();
   if (!parser_)
     throw Error(ErrorKind::BackendUnavailable,
@@ -92,6 +118,15 @@ void SoftwareDecoder::decode(const uint8_t* data, size_t size, std::optional<int
   if (pts) pending_pts_.emplace_back(stream_offset_, *pts);
   stream_offset_ += int64_t(size);
   parse(input_.data(), size, out);
+  // Bytes the parser holds without having ended an access unit: a stream that never
+  // starts the next one (a 200 MB "NAL") must not be held until close.
+  if (stream_offset_ - unit_end_ > common_.max_access_unit_bytes) {
+    stats_.decode_errors++;
+    note_error("an access unit grew past " + std::to_string(common_.max_access_unit_bytes) +
+               " bytes without ending (CommonDecodeConfig.max_access_unit_bytes); its bytes "
+               "were dropped");
+    open_parser();
+  }
   stats_.decode_ns += monotonic_ns() - start - (stats_.convert_ns - convert_before);
   if (!first_error_.empty())
     throw Error(ErrorKind::Decode, first_error_ + "; decoding resumes at the next IDR");
@@ -190,6 +225,7 @@ void SoftwareDecoder::parse(const uint8_t* data, size_t size, std::vector<Decode
       packet_->data = unit;
       packet_->size = unit_size;
       packet_->pts = pts_for_unit_at(parser_->frame_offset);
+      unit_end_ = stream_offset_ - left;  // the parser has consumed up to here
       packet_->dts = AV_NOPTS_VALUE;
       packet_->flags = parser_->key_frame == 1 ? AV_PKT_FLAG_KEY : 0;
       send(packet_.get(), out);
@@ -261,6 +297,13 @@ void SoftwareDecoder::emit(std::vector<DecodedFrame>& out) {
 }
 
 void SoftwareDecoder::note_error(const std::string& message) {
+  std::lock_guard<std::mutex> lock(size_error_mu_);
+  // The size refusal is the cause of whatever the decoder reported after it.
+  if (!size_error_.empty()) {
+    first_error_ = size_error_;
+    size_error_.clear();
+    return;
+  }
   if (first_error_.empty()) first_error_ = message;
 }
 

@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <mutex>
+#include <string>
 #include <unordered_set>
 #include <utility>
 #include <optional>
@@ -48,6 +50,9 @@ class SoftwareDecoder final : public DecoderBackend {
   void receive(std::vector<DecodedFrame>& out);
   void emit(std::vector<DecodedFrame>& out);
   void note_error(const std::string& message);
+  // libavcodec's get_format: refuses a sequence over the size limits (may run on one of
+  // libavcodec's threads).
+  static AVPixelFormat pick_format(AVCodecContext* context, const AVPixelFormat* formats);
 
   CommonDecodeConfig common_;
   SoftwareDecodeConfig software_;
@@ -62,6 +67,9 @@ class SoftwareDecoder final : public DecoderBackend {
   std::string first_error_;  // first decoder error of the current call
   bool damaged_until_keyframe_ = false;
   int64_t stream_offset_ = 0;                           // bytes the parser has been given
+  int64_t unit_end_ = 0;  // stream offset the parser had consumed when it last ended a unit
+  std::mutex size_error_mu_;
+  std::string size_error_;  // why pick_format refused a sequence
   std::unordered_set<int64_t> skip_tags_;               // DecodeUnit tags not to hand out
   std::deque<std::pair<int64_t, int64_t>> pending_pts_;  // (chunk's first byte, pts)
 };

@@ -434,6 +434,12 @@ class CommonDecodeConfig:
     # hvcC record as ``extradata``. ANNEX_B: byte-stream chunks of any size.
     input_layout: EncodedLayout = EncodedLayout.ANNEX_B
     extradata: bytes = b""
+    # Against hostile streams: pictures larger than max_width x max_height (None: the
+    # backend's maximum) are refused with DecodeError before anything is allocated; an
+    # access unit that grows past max_access_unit_bytes without ending is dropped.
+    max_width: Optional[int] = None
+    max_height: Optional[int] = None
+    max_access_unit_bytes: int = 64 << 20
 
     def __post_init__(self) -> None:
         owner = "CommonDecodeConfig"
@@ -444,6 +450,9 @@ class CommonDecodeConfig:
         _set(self, "output", _enum(owner, "output", DecodeOutputMode, self.output))
         _set(self, "input_layout",
              _enum(owner, "input_layout", EncodedLayout, self.input_layout))
+        _int(owner, "max_width", self.max_width, 16, 65536, optional=True)
+        _int(owner, "max_height", self.max_height, 16, 65536, optional=True)
+        _int(owner, "max_access_unit_bytes", self.max_access_unit_bytes, 4096, 2**40)
         if not isinstance(self.extradata, (bytes, bytearray, memoryview)):
             raise ConfigError(f"{owner}.extradata: a {type(self.extradata).__name__}; expected "
                               "bytes (the avcC / hvcC record)")

@@ -109,6 +109,9 @@ def _core_decode_config(c: CommonDecodeConfig) -> Any:
     out.prefer_zero_copy = c.prefer_zero_copy
     out.output = _convert._core_enum(_core.DecodeOutputMode, c.output)
     out.input_layout = _convert._core_enum(_core.EncodedLayout, c.input_layout)
+    out.max_width = c.max_width or 0
+    out.max_height = c.max_height or 0
+    out.max_access_unit_bytes = c.max_access_unit_bytes
     out.extradata = bytes(c.extradata)
     return out
 

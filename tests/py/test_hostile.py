@@ -150,3 +150,56 @@ def test_a_frame_without_pts_after_the_largest_pts_is_refused_not_wrapped():
             s.submit(vh.Frame(np.zeros((48, 64, 4), np.uint8), vh.PixelFormat.ARGB8888))
         packets = s.flush()
     assert [p.pts for p in packets] == [2**63 - 1]
+
+
+# ---- decode limits ---------------------------------------------------------------------------
+
+
+def _h264_stream(width: int, height: int, frames: int = 4) -> bytes:
+    ctl = vh.SessionController("software")
+    common = vh.CommonEncodeConfig(codec=vh.Codec.H264, width=width, height=height,
+                                   low_latency=True)
+    with ctl.encode_session(common) as s:
+        for i in range(frames):
+            s.submit(vh.Frame(np.full((height, width, 4), i, np.uint8), vh.PixelFormat.ARGB8888))
+        return b"".join(p.data for p in s.flush())
+
+
+@pytest.mark.parametrize("limits", [(160, None), (None, 200), (160, 120)])
+def test_pictures_over_the_size_limit_are_refused_before_any_allocation(limits):
+    data = _h264_stream(320, 240)
+    ctl = vh.SessionController("software")
+    config = vh.CommonDecodeConfig(max_width=limits[0], max_height=limits[1],
+                                   output=vh.DecodeOutputMode.CPU_RGB)
+    with ctl.decode_session(config) as s:
+        with pytest.raises(vh.DecodeError, match="320x240, over the session's limit"):
+            s.push(data)
+            s.flush()
+        assert s.reap() == []
+    assert s.closing_frames == []
+
+
+def test_pictures_within_the_limit_decode():
+    data = _h264_stream(320, 240)
+    ctl = vh.SessionController("software")
+    with ctl.decode_session(vh.CommonDecodeConfig(max_width=320, max_height=240)) as s:
+        s.push(data)
+        assert len(s.reap() + s.flush()) == 4
+
+
+def test_an_access_unit_that_never_ends_is_dropped_not_held():
+    ctl = vh.SessionController("software")
+    with ctl.decode_session(vh.CommonDecodeConfig(max_access_unit_bytes=1 << 16)) as s:
+        s.push(b"\x00\x00\x01\x65")  # one NAL unit that goes on and on
+        with pytest.raises(vh.DecodeError, match="grew past 65536 bytes"):
+            for _ in range(8):
+                s.push(b"\x11" * (16 << 10))
+        # The session is usable: a real stream decodes after it.
+        s.push(_h264_stream(64, 48))
+        assert len(s.reap() + s.flush()) == 4
+
+
+def test_decode_limits_are_checked():
+    for bad in ({"max_width": 8}, {"max_height": -1}, {"max_access_unit_bytes": 10}):
+        with pytest.raises(vh.ConfigError):
+            vh.CommonDecodeConfig(**bad)
