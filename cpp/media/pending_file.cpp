@@ -41,10 +41,17 @@ std::string random_tag() {
 }  // namespace
 
 PendingFile::PendingFile(std::string final_path) : final_path_(std::move(final_path)) {
+  if (final_path_.empty()) throw Error(ErrorKind::Config, "the output path is empty");
   struct stat st;
-  if (::stat(final_path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+  const bool exists = ::stat(final_path_.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode))
     throw Error(ErrorKind::MediaIo, "cannot write '" + final_path_ + "': it is a directory");
   target_ = resolve_link(final_path_);
+  if (exists && !S_ISREG(st.st_mode)) {
+    in_place_ = true;
+    temp_path_ = target_;
+    return;
+  }
   const size_t slash = target_.find_last_of('/');
   const std::string folder = slash == std::string::npos ? "" : target_.substr(0, slash + 1);
   const std::string name = slash == std::string::npos ? target_ : target_.substr(slash + 1);
@@ -72,7 +79,8 @@ PendingFile::PendingFile(PendingFile&& other) noexcept
       target_(std::move(other.target_)),
       temp_path_(std::move(other.temp_path_)),
       committed_(other.committed_),
-      owned_(std::exchange(other.owned_, false)) {}
+      owned_(std::exchange(other.owned_, false)),
+      in_place_(other.in_place_) {}
 
 PendingFile& PendingFile::operator=(PendingFile&& other) noexcept {
   if (this != &other) {
@@ -82,12 +90,17 @@ PendingFile& PendingFile::operator=(PendingFile&& other) noexcept {
     temp_path_ = std::move(other.temp_path_);
     committed_ = other.committed_;
     owned_ = std::exchange(other.owned_, false);
+    in_place_ = other.in_place_;
   }
   return *this;
 }
 
 void PendingFile::commit() {
   if (committed_) return;
+  if (in_place_) {
+    committed_ = true;
+    return;
+  }
   if (!owned_)
     throw Error(ErrorKind::MediaIo, "cannot finish '" + final_path_ + "': its temporary file '" +
                                         temp_path_ + "' was already removed");

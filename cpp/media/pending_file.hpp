@@ -7,6 +7,8 @@
 namespace videohw::media {
 
 // Owns the temporary file: the destructor removes it unless commit() renamed it.
+// A final name that exists and is not a regular file (a device such as /dev/null, a FIFO)
+// is written in place: renaming over it would replace the device with a file.
 // When the final name is a symbolic link, the file goes where the link points (the link
 // stays, as with the ffmpeg tool writing through it), so the temporary file sits beside the
 // link's target and the rename never crosses file systems.
@@ -37,6 +39,7 @@ class PendingFile {
   std::string temp_path_;
   bool committed_ = false;
   bool owned_ = false;      // temp_path_ exists and is ours to remove
+  bool in_place_ = false;   // the target is a device or FIFO: written directly, no rename
 };
 
 }  // namespace videohw::media

@@ -388,10 +388,23 @@ class _PendingFile:
     def __init__(self, path: str, flag: str) -> None:
         self.path = path
         self.flag = flag  # how the path is named in messages: "-o", "segment"
+        if not path:
+            raise CliError(f"{flag}: the output path is empty")
         target = os.path.realpath(path) if os.path.islink(path) else path
         if os.path.isdir(target):
             raise CliError(f"{flag} {path}: is a directory", EXIT_FAIL)
         self._target = target
+        self.committed = False
+        # A device or FIFO (/dev/null, /dev/full, a pipe) is written in place: renaming a
+        # file over it would replace the device.
+        self.in_place = os.path.exists(target) and not os.path.isfile(target)
+        if self.in_place:
+            self.temp = target
+            try:
+                self.file: Any = open(target, "wb")
+            except OSError as exc:
+                raise CliError(f"{flag} {path}: cannot open: {exc.strerror or exc}", EXIT_FAIL)
+            return
         folder, name = os.path.split(os.path.abspath(target))
         self.temp = os.path.join(folder, f".{name}.tmp-{os.getpid()}-{os.urandom(8).hex()}")
         try:
@@ -420,6 +433,9 @@ class _PendingFile:
 
     def commit(self) -> None:
         self.finish()
+        if self.in_place:
+            self.committed = True
+            return
         try:
             os.replace(self.temp, self._target)
         except OSError as exc:
@@ -434,6 +450,8 @@ class _PendingFile:
             self.file.close()
         except OSError:
             pass
+        if self.in_place:
+            return
         try:
             os.unlink(self._target if self.committed else self.temp)
         except OSError:

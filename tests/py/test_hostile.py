@@ -203,3 +203,58 @@ def test_decode_limits_are_checked():
     for bad in ({"max_width": 8}, {"max_height": -1}, {"max_access_unit_bytes": 10}):
         with pytest.raises(vh.ConfigError):
             vh.CommonDecodeConfig(**bad)
+
+
+# ---- output paths that are not files ------------------------------------------------------
+
+
+def _cli(*args: str):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "videohw", "encode", "--no-progress",
+                           "--frames", "3", "--size", "64x48", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("fmt", ["annexb", "mp4", "ts"])
+def test_writing_to_dev_null_leaves_the_device_a_device(fmt):
+    import os
+    import stat
+    res = _cli("--format", fmt, "-o", os.devnull)
+    assert res.returncode == 0, res.stderr
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode), "/dev/null was replaced by a file"
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="no /dev/full here")
+def test_a_full_device_is_an_error_that_names_it_and_stays_a_device():
+    import os
+    import stat
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    res = _cli("--format", "annexb", "-o", "/dev/full")
+    assert res.returncode == 1
+    assert "/dev/full" in res.stderr and "No space left on device" in res.stderr
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode), "/dev/full was replaced by a file"
+
+
+def test_a_fifo_output_is_written_through_not_replaced(tmp_path):
+    import os
+    import stat
+    import threading
+    fifo = tmp_path / "pipe.h264"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(open(fifo, "rb").read()))
+    reader.start()
+    res = _cli("-o", str(fifo))
+    reader.join(timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert received and received[0].startswith(b"\x00\x00\x00\x01")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["pipe.h264"]  # no temporary file left beside it
+
+
+def test_an_empty_output_path_is_refused():
+    res = _cli("--format", "annexb", "-o", "")
+    assert res.returncode == 2 and "output path is empty" in res.stderr
+    with pytest.raises(vh.ConfigError, match="empty"):
+        vh.MediaWriter("", vh.Codec.H264, 64, 48)
