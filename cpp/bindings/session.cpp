@@ -213,10 +213,19 @@ void init_session(py::module_& m) {
              int64_t timeout_ns) {
             auto session = self.encode_session(id);
             std::vector<EncodedPacket> packets;
+            bool interrupted = false;
+            // A signal (Ctrl-C) is seen within ~100 ms of waiting; the packets stay ready.
+            // The exception the signal handler raised stays set in this thread until it is
+            // thrown below, with the GIL held again.
+            const auto signalled = [] {
+              py::gil_scoped_acquire gil;
+              return PyErr_CheckSignals() != 0;
+            };
             {
               py::gil_scoped_release release;
-              packets = session->reap(generation, min_packets, timeout_ns);
+              packets = session->reap(generation, min_packets, timeout_ns, signalled, &interrupted);
             }
+            if (interrupted) throw py::error_already_set();
             return hand_over(*session, std::move(packets));
           },
           py::arg("id"), py::arg("generation"), py::arg("min_packets"), py::arg("timeout_ns"))

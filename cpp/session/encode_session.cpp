@@ -267,9 +267,11 @@ void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_
 }
 
 std::vector<EncodedPacket> EncodeSession::reap(uint32_t generation, size_t min_packets,
-                                                int64_t timeout_ns) {
+                                                int64_t timeout_ns,
+                                                const std::function<bool()>& interrupted,
+                                                bool* was_interrupted) {
   check_handle(generation);
-  return hand_out(pipeline_->take_ready(min_packets, timeout_ns));
+  return hand_out(pipeline_->take_ready(min_packets, timeout_ns, interrupted, was_interrupted));
 }
 
 std::vector<EncodedPacket> EncodeSession::flush(uint32_t generation) {

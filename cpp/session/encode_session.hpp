@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -60,8 +61,11 @@ class EncodeSession final : private PipelineEvents {
   void submit(uint32_t generation, PixelFormat format, const uint8_t* data, size_t size,
               int pitch, const FrameOptions& options, bool block = true);
   // Ready packets; with min_packets > 0 waits as EncodePipeline::take_ready says.
+  // `interrupted` / `was_interrupted`: EncodePipeline::take_ready.
   std::vector<EncodedPacket> reap(uint32_t generation, size_t min_packets = 0,
-                                  int64_t timeout_ns = -1);
+                                  int64_t timeout_ns = -1,
+                                  const std::function<bool()>& interrupted = {},
+                                  bool* was_interrupted = nullptr);
   std::vector<EncodedPacket> flush(uint32_t generation);
   // Ends the session even when its encoder has failed: the pipeline is closed, the encoder
   // released and the session marked closed; then, if the encoder had failed, Encode is

@@ -406,7 +406,9 @@ void EncodePipeline::reap_loop() {
 
 // ---- consumer side ----------------------------------------------------------------------
 
-std::vector<EncodedPacket> EncodePipeline::take_ready(size_t min_packets, int64_t timeout_ns) {
+std::vector<EncodedPacket> EncodePipeline::take_ready(size_t min_packets, int64_t timeout_ns,
+                                                      const std::function<bool()>& interrupted,
+                                                      bool* was_interrupted) {
   std::unique_lock<std::mutex> lock(ready_mu_);
   if (min_packets > 0) {
     const auto settled = [&] {
@@ -416,14 +418,36 @@ std::vector<EncodedPacket> EncodePipeline::take_ready(size_t min_packets, int64_
              (in_flight_.load(std::memory_order_acquire) == 0 &&
               published_ == emitted_.load(std::memory_order_acquire));
     };
-    if (timeout_ns < 0) {
-      ready_cv_.wait(lock, settled);
-    } else {
-      // With a time limit the caller has chosen to wait: an idle pipeline is no reason to
-      // return early (a consumer thread reaping in a loop would otherwise spin whenever
-      // nothing is in flight). The limit, the packets or the end of the session end it.
-      ready_cv_.wait_for(lock, std::chrono::nanoseconds(timeout_ns),
-                         [&] { return ready_.size() >= min_packets || finished_; });
+    // With a time limit the caller has chosen to wait: an idle pipeline is no reason to
+    // return early (a consumer thread reaping in a loop would otherwise spin whenever
+    // nothing is in flight). The limit, the packets or the end of the session end it.
+    const auto arrived = [&] { return ready_.size() >= min_packets || finished_; };
+    using Clock = std::chrono::steady_clock;
+    constexpr auto kSlice = std::chrono::milliseconds(100);
+    const bool limited = timeout_ns >= 0;
+    const Clock::time_point deadline =
+        limited ? Clock::now() + std::chrono::nanoseconds(timeout_ns) : Clock::time_point::max();
+    for (;;) {
+      if (limited ? arrived() : settled()) break;
+      if (!interrupted) {
+        if (limited)
+          ready_cv_.wait_until(lock, deadline, arrived);
+        else
+          ready_cv_.wait(lock, settled);
+        break;
+      }
+      const Clock::time_point wake = std::min(deadline, Clock::now() + kSlice);
+      if (limited ? ready_cv_.wait_until(lock, wake, arrived)
+                  : ready_cv_.wait_until(lock, wake, settled))
+        break;
+      if (limited && Clock::now() >= deadline) break;
+      lock.unlock();
+      const bool stop = interrupted();
+      lock.lock();
+      if (stop) {
+        if (was_interrupted) *was_interrupted = true;
+        return {};
+      }
     }
   }
   std::vector<EncodedPacket> out(std::make_move_iterator(ready_.begin()),

@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -137,7 +138,14 @@ class EncodePipeline {
   // the point where nothing more can come out (every queued frame encoded and its packets
   // published; an encoder holding frames back releases them only on flush), so a caller
   // that reaps after submitting never waits forever.
-  std::vector<EncodedPacket> take_ready(size_t min_packets = 0, int64_t timeout_ns = -1);
+  //
+  // `interrupted`, when given, is called (on this thread, no lock held) about every 100 ms
+  // of waiting; when it returns true the wait ends, nothing is taken (the packets stay for
+  // the next call) and `*was_interrupted` is set. The bindings pass Python's signal check,
+  // so Ctrl-C ends a long wait at once instead of when it would have ended.
+  std::vector<EncodedPacket> take_ready(size_t min_packets = 0, int64_t timeout_ns = -1,
+                                        const std::function<bool()>& interrupted = {},
+                                        bool* was_interrupted = nullptr);
   void recycle(std::vector<EncodedPacket>&& packets);
 
   PipelineStats stats() const;

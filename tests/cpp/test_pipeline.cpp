@@ -385,6 +385,35 @@ TEST(PipelineReap, MinPacketsReturnsWhenNothingMoreCanCome) {
   s.close(1);
 }
 
+// An interrupt check (Ctrl-C in the bindings) ends a wait with or without a time limit,
+// takes nothing, and the packets are still there for the next call.
+TEST(PipelineReap, AnInterruptEndsTheWaitAndLeavesThePackets) {
+  auto provider = TestProvider::software();
+  const auto c = low_latency_config();
+  EncodeSession s(1, c, provider);
+  vhtest::OpenOnExit open_on_exit(*provider->gate);
+  provider->gate->shut();
+  submit_frame(s, 1, c, 0);
+  submit_frame(s, 1, c, 1);
+  ASSERT_TRUE(provider->gate->wait_held(1));
+  for (int64_t timeout : {int64_t(-1), int64_t(60'000'000'000)}) {
+    std::atomic<int> checks{0};
+    bool interrupted = false;
+    const auto start = std::chrono::steady_clock::now();
+    auto packets = s.reap(1, 2, timeout, [&] { return ++checks >= 3; }, &interrupted);
+    EXPECT_TRUE(interrupted);
+    EXPECT_TRUE(packets.empty());
+    EXPECT_EQ(checks.load(), 3);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "checked about every 100 ms";
+  }
+  provider->gate->open();
+  bool interrupted = false;
+  auto packets = s.reap(1, 2, -1, [] { return false; }, &interrupted);
+  EXPECT_FALSE(interrupted);
+  EXPECT_EQ(pts_of(packets), range(0, 2));
+  s.close(1);
+}
+
 // A timeout bounds the wait.
 TEST(PipelineReap, TimeoutBoundsTheWait) {
   auto provider = TestProvider::software();

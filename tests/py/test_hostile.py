@@ -258,3 +258,47 @@ def test_an_empty_output_path_is_refused():
     assert res.returncode == 2 and "output path is empty" in res.stderr
     with pytest.raises(vh.ConfigError, match="empty"):
         vh.MediaWriter("", vh.Codec.H264, 64, 48)
+
+
+# ---- Ctrl-C during waits ------------------------------------------------------------------
+
+_INTERRUPTED_REAP = """
+import os, signal, threading, time
+import numpy as np
+import videohw as vh
+signal.signal(signal.SIGINT, signal.default_int_handler)
+ctl = vh.SessionController("software")
+w, h_, n = {size}
+common = vh.CommonEncodeConfig(codec=vh.Codec.H264, width=w, height=h_, low_latency=True)
+h = ctl.start_encode_session(common, vh.SoftwareEncodeConfig(preset="slow", max_in_flight=64))
+rng = np.random.default_rng(0)
+for i in range(n):
+    ctl.submit(h, vh.Frame(rng.integers(0, 255, (h_, w, 4), dtype=np.uint8),
+                           vh.PixelFormat.ARGB8888))
+threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+start = time.monotonic()
+try:
+    ctl.reap(h, min_packets=n + 4, timeout={timeout})
+    print("no interrupt")
+except KeyboardInterrupt:
+    print("interrupted after", round(time.monotonic() - start, 3))
+print("kept", len(ctl.flush(h)))
+"""
+
+
+# A wait with a time limit (nothing more will come), and one without (frames in flight
+# that take seconds to encode).
+@pytest.mark.parametrize("timeout,size", [("10", "(64, 48, 1)"), ("None", "(1280, 720, 24)")])
+def test_ctrl_c_ends_a_long_reap_at_once_and_keeps_the_packets(timeout, size):
+    import subprocess
+    import sys
+    res = subprocess.run([sys.executable, "-c", _INTERRUPTED_REAP.format(timeout=timeout,
+                                                                         size=size)],
+                         capture_output=True, text=True, timeout=120)
+    lines = res.stdout.split("\n")
+    assert lines[0].startswith("interrupted after"), (res.stdout, res.stderr)
+    # The signal comes at 0.3 s; waits are checked every 100 ms (a loaded CI machine may
+    # add a little).
+    assert float(lines[0].split()[-1]) < 1.5, lines[0]
+    frames = int(size.strip("()").split(",")[-1])
+    assert lines[1] == f"kept {frames}"  # nothing taken by the interrupted call is lost
