@@ -77,6 +77,8 @@ void init_decode(py::module_& m) {
       .def_readwrite("max_width", &CommonDecodeConfig::max_width)
       .def_readwrite("max_height", &CommonDecodeConfig::max_height)
       .def_readwrite("max_access_unit_bytes", &CommonDecodeConfig::max_access_unit_bytes)
+      .def_readwrite("max_ready_frames", &CommonDecodeConfig::max_ready_frames)
+      .def_readwrite("max_ready_bytes", &CommonDecodeConfig::max_ready_bytes)
       .def_property(
           "extradata",
           [](const CommonDecodeConfig& c) {
@@ -143,13 +145,24 @@ void init_decode(py::module_& m) {
       .def(
           "push_bitstream",
           [](SessionManager& self, uint64_t id, uint32_t generation, const py::object& data,
-             std::optional<int64_t> pts) {
+             std::optional<int64_t> pts, int64_t wait_ns) {
             auto session = self.decode_session(id);
             ReadBuffer buffer(data);
-            py::gil_scoped_release release;
-            session->push(generation, buffer.data(), buffer.size(), pts);
+            bool interrupted = false;
+            // A signal (Ctrl-C) ends a wait for room within ~100 ms; the chunk is not taken.
+            const auto signalled = [] {
+              py::gil_scoped_acquire gil;
+              return PyErr_CheckSignals() != 0;
+            };
+            {
+              py::gil_scoped_release release;
+              session->push(generation, buffer.data(), buffer.size(), pts, wait_ns, signalled,
+                            &interrupted);
+            }
+            if (interrupted) throw py::error_already_set();
           },
-          py::arg("id"), py::arg("generation"), py::arg("data"), py::arg("pts"))
+          py::arg("id"), py::arg("generation"), py::arg("data"), py::arg("pts"),
+          py::arg("wait_ns") = 0)
       .def(
           "reap_decoded",
           [](SessionManager& self, uint64_t id, uint32_t generation) {

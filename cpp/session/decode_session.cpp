@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "bitstream/picture_pieces.hpp"
 #include "contract/errors.hpp"
 
 namespace videohw {
@@ -24,6 +25,12 @@ DecodeStats operator+(DecodeStats a, const DecodeStats& b) {
   a.frames_skipped += b.frames_skipped;
   a.resets += b.resets;
   return a;
+}
+
+int64_t pixel_bytes(const DecodedFrame& frame) {
+  int64_t bytes = 0;
+  for (const auto& plane : frame.planes) bytes += int64_t(plane.pitch) * plane.height;
+  return bytes;
 }
 
 std::unique_ptr<DecoderBackend> create_checked(const DecoderProvider& provider,
@@ -78,9 +85,46 @@ std::unique_ptr<bitstream::SampleConverter> DecodeSession::make_input_converter(
 }
 
 void DecodeSession::push(uint32_t generation, const uint8_t* data, size_t size,
-                         std::optional<int64_t> pts) {
+                         std::optional<int64_t> pts, int64_t wait_ns,
+                         const std::function<bool()>& interrupted, bool* was_interrupted) {
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
+  std::exception_ptr error;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(wait_ns);
+  bool waited = false;
+  while (!pump(error)) {
+    const auto now = std::chrono::steady_clock::now();
+    if (wait_ns == 0 || (wait_ns > 0 && now >= deadline)) {
+      std::unique_lock<std::mutex> lock(state_mu_);
+      backpressure_refusals_++;
+      const std::string message =
+          "push_bitstream: " + std::to_string(ready_.size()) + " decoded frames (" +
+          std::to_string(ready_bytes_ >> 20) + " MiB) wait to be reaped and " +
+          std::to_string(backlog_size()) + " bytes of earlier pushes wait to be decoded "
+          "(CommonDecodeConfig.max_ready_frames / max_ready_bytes); reap, then push again. "
+          "Nothing of this chunk was taken";
+      lock.unlock();
+      if (error && !deferred_error_) deferred_error_ = error;
+      throw Error(ErrorKind::Backpressure, message);
+    }
+    if (!waited) {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      backpressure_waits_++;
+      waited = true;
+    }
+    // Sliced so that a signal (Ctrl-C) is seen within about 100 ms.
+    auto wake = now + std::chrono::milliseconds(100);
+    if (wait_ns > 0 && deadline < wake) wake = deadline;
+    {
+      std::unique_lock<std::mutex> lock(state_mu_);
+      room_cv_.wait_until(lock, wake, [this] { return !full_locked(); });
+    }
+    if (interrupted && interrupted()) {
+      if (error && !deferred_error_) deferred_error_ = error;
+      if (was_interrupted) *was_interrupted = true;
+      return;
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     pushes_++;
@@ -93,15 +137,17 @@ void DecodeSession::push(uint32_t generation, const uint8_t* data, size_t size,
     data = converted_.data();
     size = converted_.size();
   }
-  std::vector<DecodedFrame> frames;
-  try {
-    decoder_->decode(data, size, pts, frames);
-  } catch (const Error& e) {
-    deliver(frames);  // good frames of the chunk are not lost to a bad access unit
-    record_error(e.what());
-    throw;
+  const size_t fed = feed(data, size, pts, error);
+  if (fed < size) {
+    backlog_.assign(data + fed, data + size);
+    backlog_pos_ = 0;
+    backlog_pts_ = fed == 0 ? pts : std::nullopt;
+    std::lock_guard<std::mutex> lock(state_mu_);
+    backlog_bytes_ = int64_t(backlog_.size());
   }
-  deliver(frames);
+  if (!error) std::swap(error, deferred_error_);
+  deferred_error_ = nullptr;
+  if (error) std::rethrow_exception(error);
   if (damaged_sample) {
     const std::string message = "push_bitstream: the sample's NAL lengths run past its end "
                                 "(not " + std::string(config_.codec == Codec::HEVC ? "HVCC" : "AVCC") +
@@ -112,9 +158,70 @@ void DecodeSession::push(uint32_t generation, const uint8_t* data, size_t size,
   }
 }
 
+bool DecodeSession::full_locked() const {
+  return int64_t(ready_.size()) >= config_.max_ready_frames ||
+         ready_bytes_ >= config_.max_ready_bytes;
+}
+
+bool DecodeSession::full() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return full_locked();
+}
+
+size_t DecodeSession::feed(const uint8_t* data, size_t size, std::optional<int64_t> pts,
+                           std::exception_ptr& error) {
+  size_t done = 0;
+  while (done < size && !full()) {
+    const size_t piece = bitstream::first_piece_size(data + done, size - done, config_.codec);
+    std::vector<DecodedFrame> frames;
+    try {
+      decoder_->decode(data + done, piece, done == 0 ? pts : std::nullopt, frames);
+    } catch (const Error& e) {
+      // Good frames of the chunk are not lost to a bad access unit; decoding goes on.
+      record_error(e.what());
+      if (!error) error = std::current_exception();
+    }
+    deliver(frames);
+    done += piece;
+  }
+  return done;
+}
+
+bool DecodeSession::pump(std::exception_ptr& error) {
+  if (backlog_size() > 0) {
+    const size_t fed = feed(backlog_.data() + backlog_pos_, backlog_size(), backlog_pts_, error);
+    if (fed > 0) backlog_pts_.reset();
+    backlog_pos_ += fed;
+    if (backlog_size() == 0) {
+      backlog_.clear();
+      backlog_.shrink_to_fit();  // one push's bytes: not kept for the session's life
+      backlog_pos_ = 0;
+    }
+    std::lock_guard<std::mutex> lock(state_mu_);
+    backlog_bytes_ = int64_t(backlog_size());
+  }
+  return backlog_size() == 0;
+}
+
+void DecodeSession::require_backlog_decoded(const char* call) {
+  std::exception_ptr error;
+  const bool empty = pump(error);
+  if (error && !deferred_error_) deferred_error_ = error;
+  if (empty) return;
+  std::lock_guard<std::mutex> lock(state_mu_);
+  backpressure_refusals_++;
+  throw Error(ErrorKind::Backpressure,
+              std::string(call) + ": " + std::to_string(backlog_size()) +
+                  " pushed bytes wait to be decoded and there is no room: " +
+                  std::to_string(ready_.size()) +
+                  " decoded frames wait to be reaped (CommonDecodeConfig.max_ready_frames / "
+                  "max_ready_bytes); reap, then call " + call + " again. Nothing was lost");
+}
+
 void DecodeSession::push_unit(uint32_t generation, const DecodeUnit& unit) {
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
+  require_backlog_decoded("push_unit");
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     units_++;
@@ -136,9 +243,14 @@ void DecodeSession::reset(uint32_t generation, bool new_stream) {
   check_handle(generation);
   decoder_->reset(new_stream);
   if (samples_) samples_->reset();
+  backlog_.clear();
+  backlog_pos_ = 0;
+  backlog_pts_.reset();
+  deferred_error_ = nullptr;
   std::lock_guard<std::mutex> lock(state_mu_);
   current_ = decoder_->stats();
   ready_.clear();
+  ready_bytes_ = backlog_bytes_ = 0;
   session_resets_++;
   bytes_since_flush_ = frames_since_flush_ = 0;
 }
@@ -159,6 +271,7 @@ void DecodeSession::flush_decoder() {
 std::vector<DecodedFrame> DecodeSession::drain(uint32_t generation) {
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
+  require_backlog_decoded("drain");
   flush_decoder();
   {
     std::lock_guard<std::mutex> lock(state_mu_);
@@ -170,12 +283,22 @@ std::vector<DecodedFrame> DecodeSession::drain(uint32_t generation) {
 
 std::vector<DecodedFrame> DecodeSession::reap(uint32_t generation) {
   check_handle(generation);
+  std::unique_lock<std::mutex> api(api_mu_, std::try_to_lock);
+  if (api.owns_lock() && backlog_size() > 0) {
+    // Errors in these bytes are raised by the next push or flush: a reap hands out frames.
+    std::exception_ptr error;
+    pump(error);
+    if (error && !deferred_error_) deferred_error_ = error;
+  }
   return take_ready();
 }
 
 std::vector<DecodedFrame> DecodeSession::flush(uint32_t generation) {
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
+  require_backlog_decoded("flush");
+  std::exception_ptr deferred;
+  std::swap(deferred, deferred_error_);
   flush_decoder();
   int64_t bytes = 0, pictures = 0;
   {
@@ -184,6 +307,8 @@ std::vector<DecodedFrame> DecodeSession::flush(uint32_t generation) {
     std::swap(bytes, bytes_since_flush_);
     std::swap(pictures, frames_since_flush_);
   }
+  // Like the decoder's own errors, the frames stay ready for the next reap.
+  if (deferred) std::rethrow_exception(deferred);
   if (bytes > 0 && pictures == 0) {
     const std::string message =
         std::to_string(bytes) + " bytes pushed since the last flush gave no picture: not a " +
@@ -200,6 +325,7 @@ uint32_t DecodeSession::switch_to(uint32_t generation, const CommonDecodeConfig&
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
   if (!provider) throw Error(ErrorKind::Config, "switch_decode: no decoder provider");
+  require_backlog_decoded("switch_decode");
   const bool in_place = provider->name() == provider_->name() &&
                         provider->can_reconfigure(config_, target);
   // A new decoder is created before the current one is touched, so a failure leaves the
@@ -270,6 +396,18 @@ uint32_t DecodeSession::switch_to(uint32_t generation, const CommonDecodeConfig&
 std::vector<DecodedFrame> DecodeSession::close(uint32_t generation) {
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
+  if (backlog_size() > 0) {
+    const int64_t dropped = int64_t(backlog_size());
+    backlog_.clear();
+    backlog_.shrink_to_fit();
+    backlog_pos_ = 0;
+    std::lock_guard<std::mutex> lock(state_mu_);
+    backlog_bytes_dropped_ += dropped;
+    backlog_bytes_ = 0;
+    last_error_ = "closed with " + std::to_string(dropped) +
+                  " pushed bytes not decoded: decoded frames waited unreaped past "
+                  "CommonDecodeConfig.max_ready_frames / max_ready_bytes";
+  }
   std::vector<DecodedFrame> frames;
   try {
     decoder_->flush(frames);
@@ -299,9 +437,12 @@ void DecodeSession::deliver(std::vector<DecodedFrame>& frames) {
     const std::pair<int, int> size{frame.width, frame.height};
     if (std::find(sizes_seen_.begin(), sizes_seen_.end(), size) == sizes_seen_.end())
       sizes_seen_.push_back(size);
+    ready_bytes_ += pixel_bytes(frame);
     ready_.push_back(std::move(frame));
   }
   frames.clear();
+  ready_peak_frames_ = std::max(ready_peak_frames_, int64_t(ready_.size()));
+  ready_peak_bytes_ = std::max(ready_peak_bytes_, ready_bytes_);
 }
 
 void DecodeSession::refresh_stats() {
@@ -316,9 +457,13 @@ void DecodeSession::record_error(const std::string& message) {
 }
 
 std::vector<DecodedFrame> DecodeSession::take_ready() {
-  std::lock_guard<std::mutex> lock(state_mu_);
   std::vector<DecodedFrame> out;
-  out.swap(ready_);
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    out.swap(ready_);
+    ready_bytes_ = 0;
+  }
+  room_cv_.notify_all();
   return out;
 }
 
@@ -358,6 +503,13 @@ TelemetryMap DecodeSession::telemetry() const {
       {"frames_decoded", d.frames_decoded},
       {"frames_out", frames_out_},
       {"frames_ready", int64_t(ready_.size())},
+      {"ready_bytes", ready_bytes_},
+      {"ready_peak_frames", ready_peak_frames_},
+      {"ready_peak_bytes", ready_peak_bytes_},
+      {"backlog_bytes", backlog_bytes_},
+      {"backlog_bytes_dropped", backlog_bytes_dropped_},
+      {"backpressure_waits", backpressure_waits_},
+      {"backpressure_refusals", backpressure_refusals_},
       {"keyframes", keyframes_},
       {"damaged_frames", d.damaged_frames},
       {"decode_errors", d.decode_errors},

@@ -112,6 +112,8 @@ def _core_decode_config(c: CommonDecodeConfig) -> Any:
     out.max_width = c.max_width or 0
     out.max_height = c.max_height or 0
     out.max_access_unit_bytes = c.max_access_unit_bytes
+    out.max_ready_frames = c.max_ready_frames
+    out.max_ready_bytes = c.max_ready_bytes
     out.extradata = bytes(c.extradata)
     return out
 
@@ -195,16 +197,41 @@ class DecodeControls:
                                     _life=SessionLife(self._manager, sid, decode=True))
 
     def push_bitstream(self, handle: DecoderSessionHandle, data: Any,
-                       pts: Optional[int] = None) -> None:
+                       pts: Optional[int] = None, block: bool = False,
+                       timeout: Optional[float] = None) -> None:
         """Decodes one chunk of Annex-B bytes (any size; access units may span chunks).
         ``pts`` belongs to the access unit that starts in this chunk. Frames it completes
         come out of ``reap``. Raises ``DecodeError`` for data the decoder rejects, after
-        every good frame of the chunk was made ready; decoding resumes at the next IDR."""
+        every good frame of the chunk was made ready; decoding resumes at the next IDR.
+
+        Memory is bounded (``CommonDecodeConfig.max_ready_frames`` / ``max_ready_bytes``):
+        once that many decoded frames wait, the rest of the chunk waits undecoded and the
+        next reaps decode it. A push that finds such bytes still waiting raises
+        ``BackpressureError`` with nothing taken; with ``block=True`` it first waits for
+        another thread's ``reap`` (up to ``timeout`` seconds, None: no limit). Decoding
+        runs on the calling thread, so a loop that pushes and reaps on one thread must not
+        block: nothing else would make room."""
         _check_decode_handle(self, handle, "push_bitstream")
         if pts is not None and (isinstance(pts, bool) or not isinstance(pts, int)
                                 or not -(2**63) <= pts < 2**63):
             raise ConfigError(f"push_bitstream: pts {pts!r}; expected an int64 or None")
-        self._manager.push_bitstream(handle.id, handle.generation, data, pts)
+        if not isinstance(block, bool):
+            raise TypeError(f"push_bitstream: block is a {type(block).__name__}; expected a bool")
+        wait_ns = 0
+        if block:
+            if timeout is None:
+                wait_ns = -1
+            else:
+                if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+                    raise TypeError(f"push_bitstream: timeout is a {type(timeout).__name__}; "
+                                    "expected seconds (a number) or None")
+                if not 0 <= timeout < 2**32:
+                    raise ConfigError(f"push_bitstream: timeout {timeout!r}; expected seconds "
+                                      ">= 0 or None")
+                wait_ns = max(1, int(timeout * 1e9))
+        elif timeout is not None:
+            raise ConfigError("push_bitstream: timeout is given without block=True")
+        self._manager.push_bitstream(handle.id, handle.generation, data, pts, wait_ns)
 
     def _reap_decoded(self, handle: DecoderSessionHandle) -> list[DecodedFrame]:
         return _frames(self._manager.reap_decoded(handle.id, handle.generation))
@@ -314,8 +341,9 @@ class DecodeSession:
         if not self._closed:
             self.close()
 
-    def push(self, data: Any, pts: Optional[int] = None) -> None:
-        self._ctl.push_bitstream(self.handle, data, pts)
+    def push(self, data: Any, pts: Optional[int] = None, block: bool = False,
+             timeout: Optional[float] = None) -> None:
+        self._ctl.push_bitstream(self.handle, data, pts, block, timeout)
 
     def reap(self) -> list[DecodedFrame]:
         return self._ctl.reap(self.handle)

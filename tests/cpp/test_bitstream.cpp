@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "bitstream/annexb.hpp"
+#include "bitstream/picture_pieces.hpp"
 
 using namespace videohw;
 using namespace videohw::bitstream;
@@ -108,4 +109,43 @@ TEST(RandomAccess, HevcAccessUnitWithIrapIsDetected) {
 TEST(RandomAccess, BufferWithoutStartCodeIsNotRandomAccess) {
   const std::vector<uint8_t> data = {0x65, 0x88, 0x84};
   EXPECT_FALSE(contains_random_access_picture(data.data(), data.size(), Codec::H264));
+}
+
+// picture_pieces: where a decode session may stop feeding its decoder.
+namespace {
+size_t piece(const std::vector<uint8_t>& d, Codec codec = Codec::H264) {
+  return first_piece_size(d.data(), d.size(), codec);
+}
+}  // namespace
+
+TEST(PicturePieces, CutBeforeEachUnitThatMayOpenAnAccessUnit) {
+  // SPS | PPS | IDR slice (first_mb 0: ue '1' -> 0x80...) | non-IDR slice of a new picture
+  const std::vector<uint8_t> d = {0, 0, 0, 1, 0x67, 0xAA, 0, 0, 1, 0x68, 0xBB, 0, 0, 0,
+                                  1, 0x65, 0x88, 0x84, 0, 0, 1, 0x41, 0x9A, 0x02};
+  EXPECT_EQ(piece(d), 6u);  // the SPS; the PPS opens nothing after it, but may open an AU
+  const std::vector<uint8_t> rest(d.begin() + 11, d.end());
+  EXPECT_EQ(piece(rest), 7u);  // the IDR slice, up to the next picture's first slice
+}
+
+TEST(PicturePieces, SlicesOfTheSamePictureStayTogether) {
+  // two slices of one picture: the second has first_mb_in_slice 1 (ue '010' -> 0x40)
+  const std::vector<uint8_t> d = {0, 0, 1, 0x65, 0x88, 0x84, 0, 0, 1, 0x65, 0x40, 0x84};
+  EXPECT_EQ(piece(d), d.size());
+}
+
+TEST(PicturePieces, AChunkThatStartsInsideAUnitIsCutAtTheNextPicture) {
+  const std::vector<uint8_t> d = {0x12, 0x34, 0x56, 0, 0, 1, 0x09, 0xF0, 0, 0, 1, 0x41, 0x9A};
+  EXPECT_EQ(piece(d), 3u);  // up to the AUD
+}
+
+TEST(PicturePieces, VpxAndAv1PushesAreNeverCut) {
+  const std::vector<uint8_t> d = {0, 0, 1, 0x67, 0, 0, 1, 0x65, 0x88};
+  EXPECT_EQ(piece(d, Codec::VP9), d.size());
+  EXPECT_EQ(piece(d, Codec::AV1), d.size());
+}
+
+TEST(PicturePieces, HevcCutsAtTheFirstSliceSegmentOfAPicture) {
+  // VPS | IDR_W_RADL with first_slice_segment_in_pic_flag 1
+  const std::vector<uint8_t> d = {0, 0, 1, 0x40, 0x01, 0x0C, 0, 0, 1, 0x26, 0x01, 0xAF};
+  EXPECT_EQ(piece(d, Codec::HEVC), 6u);
 }
