@@ -14,4 +14,12 @@ void init_cuda_array(pybind11::module_& m);  // CudaArray / Nv12Surface (device 
 void init_media_reader(pybind11::module_& m);  // after init_session: uses SessionManager
 void init_media_writer(pybind11::module_& m);  // Muxer: encoded packets into files
 
+// For core waits that Ctrl-C must end, called about every 100 ms without the GIL: takes
+// it and runs Python's signal handlers. True when one raised; that exception stays set in
+// this thread and is thrown (py::error_already_set) once the call is back with the GIL.
+inline bool python_signalled() {
+  pybind11::gil_scoped_acquire gil;
+  return PyErr_CheckSignals() != 0;
+}
+
 }  // namespace videohw::bindings

@@ -149,17 +149,12 @@ void init_decode(py::module_& m) {
             auto session = self.decode_session(id);
             ReadBuffer buffer(data);
             bool interrupted = false;
-            // A signal (Ctrl-C) ends a wait for room within ~100 ms; the chunk is not taken.
-            const auto signalled = [] {
-              py::gil_scoped_acquire gil;
-              return PyErr_CheckSignals() != 0;
-            };
             {
               py::gil_scoped_release release;
-              session->push(generation, buffer.data(), buffer.size(), pts, wait_ns, signalled,
-                            &interrupted);
+              session->push(generation, buffer.data(), buffer.size(), pts, wait_ns,
+                            python_signalled, &interrupted);
             }
-            if (interrupted) throw py::error_already_set();
+            if (interrupted) throw py::error_already_set();  // the chunk was not taken
           },
           py::arg("id"), py::arg("generation"), py::arg("data"), py::arg("pts"),
           py::arg("wait_ns") = 0)

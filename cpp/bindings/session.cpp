@@ -156,15 +156,17 @@ void init_session(py::module_& m) {
 
   // Test-only fault injection (videohw._testing).
   py::class_<FaultPlan, std::shared_ptr<FaultPlan>>(m, "FaultPlan")
-      .def(py::init([](int fail_create_at, int fail_activation_at, bool fail_reconfigure) {
+      .def(py::init([](int fail_create_at, int fail_activation_at, bool fail_reconfigure,
+                       int encode_delay_ms) {
              auto plan = std::make_shared<FaultPlan>();
              plan->fail_create_at = fail_create_at;
              plan->fail_activation_at = fail_activation_at;
              plan->fail_reconfigure = fail_reconfigure;
+             plan->encode_delay_ms = encode_delay_ms;
              return plan;
            }),
            py::arg("fail_create_at") = -1, py::arg("fail_activation_at") = -1,
-           py::arg("fail_reconfigure") = false)
+           py::arg("fail_reconfigure") = false, py::arg("encode_delay_ms") = 0)
       .def_property_readonly("creates", [](const FaultPlan& p) { return p.creates.load(); });
   m.def(
       "wrap_with_faults",
@@ -202,8 +204,13 @@ void init_session(py::module_& m) {
             options.force_keyframe = force_keyframe;
             const auto* bytes = static_cast<const uint8_t*>(buffer.view().buf);
             const size_t size = size_t(buffer.view().len);
-            py::gil_scoped_release release;
-            session->submit(generation, format, bytes, size, pitch, options, block);
+            bool interrupted = false;
+            {
+              py::gil_scoped_release release;
+              session->submit(generation, format, bytes, size, pitch, options, block,
+                              python_signalled, &interrupted);
+            }
+            if (interrupted) throw py::error_already_set();  // the frame was not taken
           },
           py::arg("id"), py::arg("generation"), py::arg("data"), py::arg("format"),
           py::arg("pts"), py::arg("force_keyframe"), py::arg("pitch"), py::arg("block"))
@@ -214,16 +221,10 @@ void init_session(py::module_& m) {
             auto session = self.encode_session(id);
             std::vector<EncodedPacket> packets;
             bool interrupted = false;
-            // A signal (Ctrl-C) is seen within ~100 ms of waiting; the packets stay ready.
-            // The exception the signal handler raised stays set in this thread until it is
-            // thrown below, with the GIL held again.
-            const auto signalled = [] {
-              py::gil_scoped_acquire gil;
-              return PyErr_CheckSignals() != 0;
-            };
             {
               py::gil_scoped_release release;
-              packets = session->reap(generation, min_packets, timeout_ns, signalled, &interrupted);
+              packets = session->reap(generation, min_packets, timeout_ns, python_signalled,
+                                      &interrupted);
             }
             if (interrupted) throw py::error_already_set();
             return hand_over(*session, std::move(packets));
@@ -234,10 +235,13 @@ void init_session(py::module_& m) {
           [](SessionManager& self, uint64_t id, uint32_t generation) {
             auto session = self.encode_session(id);
             std::vector<EncodedPacket> packets;
+            bool interrupted = false;
             {
               py::gil_scoped_release release;
-              packets = session->flush(generation);
+              packets = session->flush(generation, python_signalled, &interrupted);
             }
+            // The flush goes on; its packets come out of the next reap.
+            if (interrupted) throw py::error_already_set();
             return hand_over(*session, std::move(packets));
           },
           py::arg("id"), py::arg("generation"))
@@ -272,10 +276,14 @@ void init_session(py::module_& m) {
           [](SessionManager& self, uint64_t id, uint32_t generation) {
             auto session = self.encode_session(id);
             std::vector<EncodedPacket> packets;
+            bool interrupted = false;
             {
               py::gil_scoped_release release;
-              packets = self.close_encode(SessionHandle{id, generation});
+              packets = self.close_encode(SessionHandle{id, generation}, python_signalled,
+                                          &interrupted);
             }
+            // The stream keeps ending; close again finishes it.
+            if (interrupted) throw py::error_already_set();
             return hand_over(*session, std::move(packets));
           },
           py::arg("id"), py::arg("generation"))

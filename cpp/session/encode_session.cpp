@@ -46,6 +46,10 @@ EncodeSession::~EncodeSession() {
 void EncodeSession::check_handle(uint32_t generation, bool closing) const {
   if (closed_.load())
     throw Error(ErrorKind::SessionClosed, "encode session " + std::to_string(id_) + " is closed");
+  if (closing_.load() && !closing)
+    throw Error(ErrorKind::SessionClosed, "encode session " + std::to_string(id_) +
+                                              " is closing (its close was interrupted); call "
+                                              "close again to finish it");
   {
     std::lock_guard<std::mutex> lock(events_mu_);
     if (auto it = failed_generations_.find(generation); it != failed_generations_.end())
@@ -189,9 +193,14 @@ void EncodeSession::publish_state() {
 // ---- calls ------------------------------------------------------------------------------
 
 void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_t* data,
-                           size_t size, int pitch, const FrameOptions& options, bool block) {
+                           size_t size, int pitch, const FrameOptions& options, bool block,
+                           const std::function<bool()>& interrupted, bool* was_interrupted) {
   std::lock_guard<std::mutex> lock(api_mu_);
   check_handle(generation);
+  if (!settle_flush(interrupted)) {
+    if (was_interrupted) *was_interrupted = true;
+    return;
+  }
   absorb_events();
   const bool activates =
       pending_ && (pending_->mode != SwitchMode::OnNextKeyframe ||
@@ -215,7 +224,10 @@ void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_
       throw Error(ErrorKind::Backpressure,
                   "encode session " + std::to_string(id_) + " has its maximum of frames in "
                   "flight; the frame was not taken (retry, or submit with block=True)");
-    pipeline_->wait_for_room();
+    if (!pipeline_->wait_for_room(interrupted)) {
+      if (was_interrupted) *was_interrupted = true;
+      return;
+    }
   }
   FrameOptions resolved = options;
   resolved.pts = pts;
@@ -274,28 +286,59 @@ std::vector<EncodedPacket> EncodeSession::reap(uint32_t generation, size_t min_p
   return hand_out(pipeline_->take_ready(min_packets, timeout_ns, interrupted, was_interrupted));
 }
 
-std::vector<EncodedPacket> EncodeSession::flush(uint32_t generation) {
+std::vector<EncodedPacket> EncodeSession::flush(uint32_t generation,
+                                                const std::function<bool()>& interrupted,
+                                                bool* was_interrupted) {
   std::lock_guard<std::mutex> lock(api_mu_);
   check_handle(generation);
+  if (!settle_flush(interrupted)) {
+    if (was_interrupted) *was_interrupted = true;
+    return {};
+  }
   absorb_events();
   const int64_t start = monotonic_ns();
   auto marker = pipeline_->push_flush();
-  marker->wait();
-  if (!marker->error.empty())
-    throw Error(ErrorKind::Encode, "flushing encode session " + std::to_string(id_) + ": " +
-                                       marker->error);
-  // After a drain that reopened the encoder, or with force_idr, the stream restarts.
-  if (marker->reopened || active_config_.force_idr) keyframe_due_ = true;
-  flushes_++;
-  last_flush_ns_ = monotonic_ns() - start;
-  publish_state();
+  if (!marker->wait(interrupted)) {
+    interrupted_flush_ = std::move(marker);
+    interrupted_flush_start_ = start;
+    if (was_interrupted) *was_interrupted = true;
+    return {};
+  }
+  finish_flush(*marker, start);
   return hand_out(pipeline_->take_ready());
 }
 
-std::vector<EncodedPacket> EncodeSession::close(uint32_t generation) {
+void EncodeSession::finish_flush(const Marker& marker, int64_t start_ns) {
+  if (!marker.error.empty())
+    throw Error(ErrorKind::Encode, "flushing encode session " + std::to_string(id_) + ": " +
+                                       marker.error);
+  // After a drain that reopened the encoder, or with force_idr, the stream restarts.
+  if (marker.reopened || active_config_.force_idr) keyframe_due_ = true;
+  flushes_++;
+  last_flush_ns_ = monotonic_ns() - start_ns;
+  publish_state();
+}
+
+bool EncodeSession::settle_flush(const std::function<bool()>& interrupted) {
+  if (!interrupted_flush_) return true;
+  if (!interrupted_flush_->wait(interrupted)) return false;
+  std::shared_ptr<Marker> marker = std::move(interrupted_flush_);
+  finish_flush(*marker, interrupted_flush_start_);
+  return true;
+}
+
+std::vector<EncodedPacket> EncodeSession::close(uint32_t generation,
+                                                const std::function<bool()>& interrupted,
+                                                bool* was_interrupted) {
   std::lock_guard<std::mutex> lock(api_mu_);
   check_handle(generation, /*closing=*/true);
-  pipeline_->close();  // end of stream -> drain -> release buffers -> destroy encoder
+  // end of stream -> drain -> release buffers -> destroy encoder
+  if (!pipeline_->close(interrupted)) {
+    closing_ = true;
+    if (was_interrupted) *was_interrupted = true;
+    return {};
+  }
+  interrupted_flush_.reset();  // the close drained whatever it left
   pending_.reset();    // a prepared, never activated encoder
   pending_generation_ = 0;
   closed_ = true;
@@ -340,6 +383,7 @@ uint32_t EncodeSession::switch_to(uint32_t generation, const CommonEncodeConfig&
                                   SwitchMode mode, bool force_idr_on_activate) {
   std::lock_guard<std::mutex> lock(api_mu_);
   check_handle(generation);
+  settle_flush({});
   absorb_events();
   // An invalid or unsupported target is the caller's error, raised before anything moves.
   negotiate(provider->capabilities(target.codec), target, provider->config_problems(target));

@@ -58,19 +58,30 @@ class EncodeSession final : private PipelineEvents {
 
   // Checks the buffer against the size the frame must have, copies it into the pipeline.
   // Throws InvalidFrame (nothing taken), Backpressure (block=false and the pipeline full).
+  //
+  // Interrupts (submit with block, flush, close): `interrupted` is called about every
+  // 100 ms of waiting; when it says true the call returns at once with `*was_interrupted`
+  // set. submit: the frame was not taken. flush: the flush goes on in the pipeline; its
+  // packets come out of the next reap, and the next call settles it. close: the stream keeps
+  // ending in the background; only close may be called again, and it finishes the close.
   void submit(uint32_t generation, PixelFormat format, const uint8_t* data, size_t size,
-              int pitch, const FrameOptions& options, bool block = true);
+              int pitch, const FrameOptions& options, bool block = true,
+              const std::function<bool()>& interrupted = {}, bool* was_interrupted = nullptr);
   // Ready packets; with min_packets > 0 waits as EncodePipeline::take_ready says.
   // `interrupted` / `was_interrupted`: EncodePipeline::take_ready.
   std::vector<EncodedPacket> reap(uint32_t generation, size_t min_packets = 0,
                                   int64_t timeout_ns = -1,
                                   const std::function<bool()>& interrupted = {},
                                   bool* was_interrupted = nullptr);
-  std::vector<EncodedPacket> flush(uint32_t generation);
+  std::vector<EncodedPacket> flush(uint32_t generation,
+                                   const std::function<bool()>& interrupted = {},
+                                   bool* was_interrupted = nullptr);
   // Ends the session even when its encoder has failed: the pipeline is closed, the encoder
   // released and the session marked closed; then, if the encoder had failed, Encode is
   // raised with the reason.
-  std::vector<EncodedPacket> close(uint32_t generation);
+  std::vector<EncodedPacket> close(uint32_t generation,
+                                   const std::function<bool()>& interrupted = {},
+                                   bool* was_interrupted = nullptr);
   // Prepares the target generation and returns its number (see docs/api.md, Switching).
   uint32_t switch_to(uint32_t generation, const CommonEncodeConfig& target,
                      std::shared_ptr<const EncoderProvider> provider, SwitchMode mode,
@@ -103,6 +114,10 @@ class EncodeSession final : private PipelineEvents {
   // `closing`: an encoder failure does not refuse the call (close must still end it).
   void check_handle(uint32_t generation, bool closing = false) const;
   void absorb_events();  // api_mu_ held
+  // Waits for a flush an interrupt left running and applies what it did; false when
+  // interrupted again. api_mu_ held.
+  bool settle_flush(const std::function<bool()>& interrupted);
+  void finish_flush(const Marker& marker, int64_t start_ns);  // api_mu_ held
   void absorb_events_locked();  // api_mu_ and events_mu_ held
   // Decides in place vs new encoder against what will be running when `plan` activates.
   void choose_path(GenerationPlan& plan, const EncoderProvider& provider);
@@ -127,6 +142,9 @@ class EncodeSession final : private PipelineEvents {
   bool any_pts_ = false;
   int gop_position_ = 0;      // frames since the last keyframe
   bool keyframe_due_ = true;  // the first frame, and after a flush that restarts the stream
+  std::shared_ptr<Marker> interrupted_flush_;  // a flush whose caller was interrupted
+  int64_t interrupted_flush_start_ = 0;
+  std::atomic<bool> closing_{false};  // a close was interrupted: only close may follow
   int64_t init_ns_ = 0;
   std::atomic<int64_t> frames_submitted_{0}, flushes_{0}, last_flush_ns_{0};
 

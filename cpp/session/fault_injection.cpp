@@ -1,6 +1,8 @@
 #include "session/fault_injection.hpp"
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "contract/errors.hpp"
 
@@ -11,9 +13,9 @@ namespace {
 class FaultyBackend final : public EncoderBackend {
  public:
   FaultyBackend(std::unique_ptr<EncoderBackend> inner, int index, bool fail_first_frame,
-                bool fail_reconfigure)
+                bool fail_reconfigure, int delay_ms)
       : inner_(std::move(inner)), index_(index), fail_first_frame_(fail_first_frame),
-        fail_reconfigure_(fail_reconfigure) {}
+        fail_reconfigure_(fail_reconfigure), delay_ms_(delay_ms) {}
 
   const char* name() const override { return inner_->name(); }
   void encode(const FrameView& frame, const FrameOptions& options,
@@ -21,6 +23,7 @@ class FaultyBackend final : public EncoderBackend {
     if (fail_first_frame_ && !encoded_any_)
       throw Error(ErrorKind::Encode, "injected fault: encoder #" + std::to_string(index_) +
                                          " fails on its first frame");
+    if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
     inner_->encode(frame, options, out);
     encoded_any_ = true;
   }
@@ -38,6 +41,7 @@ class FaultyBackend final : public EncoderBackend {
   std::unique_ptr<EncoderBackend> inner_;
   const int index_;
   const bool fail_first_frame_, fail_reconfigure_;
+  const int delay_ms_;
   bool encoded_any_ = false;
 };
 
@@ -55,7 +59,7 @@ std::unique_ptr<EncoderBackend> FaultInjectingProvider::create(
                 "injected fault: encoder creation #" + std::to_string(index) + " fails");
   return std::make_unique<FaultyBackend>(inner_->create(config), index,
                                          index == plan_->fail_activation_at,
-                                         plan_->fail_reconfigure);
+                                         plan_->fail_reconfigure, plan_->encode_delay_ms);
 }
 
 }  // namespace videohw

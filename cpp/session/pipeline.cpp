@@ -23,6 +23,9 @@ FrameView rebase(const FrameView& view, const uint8_t* base) {
   return out;
 }
 
+// How often a wait that can be interrupted (Ctrl-C) asks whether it was.
+constexpr auto kInterruptSlice = std::chrono::milliseconds(100);
+
 void accumulate(BackendStats& total, const BackendStats& s) {
   total.encoder_opens += s.encoder_opens;
   total.encoder_reopens += s.encoder_reopens;
@@ -46,9 +49,23 @@ void Marker::complete(std::string failure) {
   cv.notify_all();
 }
 
-void Marker::wait() {
+bool Marker::wait(const std::function<bool()>& interrupted) {
   std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [this] { return done; });
+  if (!interrupted) {
+    cv.wait(lock, [this] { return done; });
+    return true;
+  }
+  while (!cv.wait_for(lock, kInterruptSlice, [this] { return done; })) {
+    lock.unlock();
+    if (interrupted()) return false;
+    lock.lock();
+  }
+  return true;
+}
+
+bool Marker::is_done() {
+  std::lock_guard<std::mutex> lock(mu);
+  return done;
 }
 
 template <typename T>
@@ -101,8 +118,14 @@ bool EncodePipeline::has_room() const {
   return in_flight_.load(std::memory_order_acquire) < max_in_flight_;
 }
 
-void EncodePipeline::wait_for_room() {
-  in_flight_bell_.wait([this] { return has_room(); });
+bool EncodePipeline::wait_for_room(const std::function<bool()>& interrupted) {
+  if (!interrupted) {
+    in_flight_bell_.wait([this] { return has_room(); });
+    return true;
+  }
+  while (!in_flight_bell_.wait_for([this] { return has_room(); }, kInterruptSlice))
+    if (interrupted()) return false;
+  return true;
 }
 
 void EncodePipeline::push_frame(const FrameView& view, size_t bytes, uint32_t generation,
@@ -139,15 +162,19 @@ std::shared_ptr<Marker> EncodePipeline::push_drain() {
   return marker;
 }
 
-void EncodePipeline::close() {
-  if (closed_) return;
-  closed_ = true;
-  auto marker = std::make_shared<Marker>();
-  push_control(Kind::Close, marker);
-  marker->wait();
+bool EncodePipeline::close(const std::function<bool()>& interrupted) {
+  if (joined_) return true;
+  if (!closed_) {
+    closed_ = true;
+    close_marker_ = std::make_shared<Marker>();
+    push_control(Kind::Close, close_marker_);
+  }
+  if (!close_marker_->wait(interrupted)) return false;
   transform_thread_.join();
   encode_thread_.join();
   reap_thread_.join();
+  joined_ = true;
+  return true;
 }
 
 // ---- transform stage --------------------------------------------------------------------
@@ -423,7 +450,7 @@ std::vector<EncodedPacket> EncodePipeline::take_ready(size_t min_packets, int64_
     // nothing is in flight). The limit, the packets or the end of the session end it.
     const auto arrived = [&] { return ready_.size() >= min_packets || finished_; };
     using Clock = std::chrono::steady_clock;
-    constexpr auto kSlice = std::chrono::milliseconds(100);
+    constexpr auto kSlice = kInterruptSlice;
     const bool limited = timeout_ns >= 0;
     const Clock::time_point deadline =
         limited ? Clock::now() + std::chrono::nanoseconds(timeout_ns) : Clock::time_point::max();

@@ -76,7 +76,9 @@ struct GenerationPlan {
 // packet before it is published.
 struct Marker {
   void complete(std::string failure = {});
-  void wait();
+  // False when `interrupted` (called about every 100 ms, no lock held) said true first.
+  bool wait(const std::function<bool()>& interrupted = {});
+  bool is_done();
 
   std::mutex mu;
   std::condition_variable cv;
@@ -123,7 +125,8 @@ class EncodePipeline {
 
   // Producer side: one caller at a time (the session serialises them).
   bool has_room() const;
-  void wait_for_room();
+  // False when `interrupted` (called about every 100 ms of waiting) said true first.
+  bool wait_for_room(const std::function<bool()>& interrupted = {});
   // Copies `view`'s bytes into a pooled slot and queues the frame. `plan` starts a generation.
   void push_frame(const FrameView& view, size_t bytes, uint32_t generation,
                   const FrameOptions& options, std::shared_ptr<GenerationPlan> plan);
@@ -131,7 +134,9 @@ class EncodePipeline {
   std::shared_ptr<Marker> push_flush();
   std::shared_ptr<Marker> push_drain();
   // Ends the stream, drains, destroys the encoder and joins the threads. Idempotent.
-  void close();
+  // False when `interrupted` said true while waiting for the drain: the stream keeps
+  // ending in the background, and a later close() waits for it again.
+  bool close(const std::function<bool()>& interrupted = {});
 
   // Consumer side: any thread. Waits until `min_packets` are ready or the session closed,
   // and then: with `timeout_ns` >= 0, at most that long; with no limit (< 0), also not past
@@ -234,6 +239,8 @@ class EncodePipeline {
   bool finished_ = false;  // the reap stage has passed the Close item (ready_mu_)
 
   bool closed_ = false;  // producer side
+  std::shared_ptr<Marker> close_marker_;
+  bool joined_ = false;
   std::thread transform_thread_, encode_thread_, reap_thread_;
 };
 

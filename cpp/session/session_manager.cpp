@@ -26,7 +26,9 @@ std::shared_ptr<EncodeSession> SessionManager::encode_session(uint64_t id) const
   throw Error(ErrorKind::SessionClosed, "no encode session with id " + std::to_string(id));
 }
 
-std::vector<EncodedPacket> SessionManager::close_encode(SessionHandle handle) {
+std::vector<EncodedPacket> SessionManager::close_encode(SessionHandle handle,
+                                                        const std::function<bool()>& interrupted,
+                                                        bool* was_interrupted) {
   auto session = encode_session(handle.id);
   const auto retire = [&] {
     std::lock_guard<std::mutex> lock(mu_);
@@ -35,12 +37,17 @@ std::vector<EncodedPacket> SessionManager::close_encode(SessionHandle handle) {
     if (closed_.size() > kClosedKept) closed_.erase(closed_.begin());  // ids grow: oldest first
   };
   std::vector<EncodedPacket> packets;
+  bool stopped = false;
   try {
-    packets = session->close(handle.generation);
+    packets = session->close(handle.generation, interrupted, &stopped);
   } catch (...) {
     // A failed encoder still closes (and reports why); a stale handle closes nothing.
     if (session->state().state == SessionState::Closed) retire();
     throw;
+  }
+  if (stopped) {
+    if (was_interrupted) *was_interrupted = true;
+    return packets;
   }
   retire();
   return packets;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,7 +24,11 @@ class SessionManager {
                              std::shared_ptr<const EncoderProvider> provider);
   // The open session with this id; SessionClosed when it is closed or unknown.
   std::shared_ptr<EncodeSession> encode_session(uint64_t id) const;
-  std::vector<EncodedPacket> close_encode(SessionHandle handle);
+  // `interrupted` / `was_interrupted`: EncodeSession::close (an interrupted close leaves
+  // the session open for the close that finishes it).
+  std::vector<EncodedPacket> close_encode(SessionHandle handle,
+                                          const std::function<bool()>& interrupted = {},
+                                          bool* was_interrupted = nullptr);
   // Works for open and recently closed sessions alike.
   TelemetryMap telemetry(SessionHandle handle) const;
   SessionStateInfo state(SessionHandle handle) const;

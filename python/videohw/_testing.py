@@ -15,16 +15,18 @@ from .controller import SessionController
 
 def inject_faults(ctl: SessionController, *, fail_create_at: Optional[int] = None,
                   fail_activation_at: Optional[int] = None,
-                  fail_reconfigure: bool = False) -> "_core.FaultPlan":
+                  fail_reconfigure: bool = False,
+                  encode_delay_ms: int = 0) -> "_core.FaultPlan":
     """Encoders created by ``ctl`` after this call are counted from 0 in creation order.
 
     - ``fail_create_at=k``: creating encoder #k raises (a switch raises SwitchError).
     - ``fail_activation_at=k``: encoder #k fails on its first frame (the switch rolls back).
     - ``fail_reconfigure``: every in-place reconfiguration fails at activation (rolls back).
+    - ``encode_delay_ms``: every frame takes that much longer to encode (long waits).
     Returns the plan; ``plan.creates`` tells how many encoders were created so far.
     """
     plan = _core.FaultPlan(-1 if fail_create_at is None else fail_create_at,
                            -1 if fail_activation_at is None else fail_activation_at,
-                           fail_reconfigure)
+                           fail_reconfigure, encode_delay_ms)
     ctl._provider_wrapper = lambda provider: _core.wrap_with_faults(provider, plan)
     return plan

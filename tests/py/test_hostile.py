@@ -302,3 +302,60 @@ def test_ctrl_c_ends_a_long_reap_at_once_and_keeps_the_packets(timeout, size):
     assert float(lines[0].split()[-1]) < 1.5, lines[0]
     frames = int(size.strip("()").split(",")[-1])
     assert lines[1] == f"kept {frames}"  # nothing taken by the interrupted call is lost
+
+
+_INTERRUPTED_CALL = """
+import os, signal, threading, time
+import numpy as np
+import videohw as vh
+from videohw._testing import inject_faults
+signal.signal(signal.SIGINT, signal.default_int_handler)
+ctl = vh.SessionController("software")
+inject_faults(ctl, encode_delay_ms=1500)  # each frame: 1.5 s
+common = vh.CommonEncodeConfig(codec=vh.Codec.H264, width=64, height=48, low_latency=True)
+h = ctl.start_encode_session(common, vh.SoftwareEncodeConfig(max_in_flight=2))
+frame = vh.Frame(np.zeros((48, 64, 4), np.uint8), vh.PixelFormat.ARGB8888)
+taken = 0
+call = "{call}"
+threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+start = time.monotonic()
+try:
+    for _ in range(3 if call == "submit" else 2):  # a third waits for room: 1.5 s
+        ctl.submit(h, frame)
+        taken += 1
+    if call == "flush":
+        ctl.flush(h)
+    elif call == "close":
+        ctl.close_encode_session(h)
+    print("no interrupt")
+except KeyboardInterrupt:
+    print("interrupted after", round(time.monotonic() - start, 3))
+if call == "close":
+    try:
+        ctl.submit(h, frame)
+        print("submit after an interrupted close was taken")
+    except vh.SessionClosedError as e:
+        print("refused:", "is closing" in str(e))
+    print("kept", taken, len(ctl.close_encode_session(h)))
+else:
+    print("kept", taken, len(ctl.flush(h)))
+"""
+
+
+# Waits that used to end only when the work did (seconds here): a blocking submit on a full
+# pipeline, a flush, a close.
+@pytest.mark.parametrize("call", ["submit", "flush", "close"])
+def test_ctrl_c_ends_a_blocking_submit_flush_or_close_and_nothing_is_lost(call):
+    import subprocess
+    import sys
+    res = subprocess.run([sys.executable, "-c", _INTERRUPTED_CALL.format(call=call)],
+                         capture_output=True, text=True, timeout=120)
+    lines = res.stdout.split("\n")
+    assert lines[0].startswith("interrupted after"), (res.stdout, res.stderr)
+    assert float(lines[0].split()[-1]) < 1.0, lines[0]  # the wait itself lasts seconds
+    if call == "close":
+        assert lines[1] == "refused: True", res.stdout
+        lines = lines[1:]
+    taken, packets = (int(x) for x in lines[1].split()[1:])
+    assert packets == taken, res.stdout  # every frame the session took comes out
+    assert taken == 2  # submit: the interrupted call did not take its frame
