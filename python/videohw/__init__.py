@@ -12,6 +12,7 @@ from .errors import (
     InvalidFrameError,
     InvalidHandleError,
     InvalidMediaError,
+    InvalidTypeError,
     MediaError,
     SessionClosedError,
     StaleSessionError,
@@ -53,7 +54,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackendUnavailableError", "BackpressureError", "ConfigError", "DecodeError",
-    "EncodeError", "InvalidFrameError", "InvalidHandleError", "InvalidMediaError", "MediaError", "SessionClosedError", "StaleSessionError",
+    "EncodeError", "InvalidFrameError", "InvalidHandleError", "InvalidMediaError",
+    "InvalidTypeError", "MediaError", "SessionClosedError", "StaleSessionError",
     "SwitchError", "UnsupportedConfigError", "VideoHwError",
     "Capabilities", "Codec", "CommonDecodeConfig", "CommonEncodeConfig", "DecodeOutputMode",
     "DecoderSessionHandle", "EncodedLayout", "EncodedPacket", "EncoderSessionHandle", "Frame",

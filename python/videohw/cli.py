@@ -125,6 +125,7 @@ class SwitchSpec:
     changes: dict
     mode: str
     idr: bool
+    text: str = ""  # as given on the command line, for messages
 
 
 def _switch_spec(text: str) -> SwitchSpec:
@@ -169,7 +170,7 @@ def _switch_spec(text: str) -> SwitchSpec:
                     f"unknown key {key!r}; expected size, rc, gop, b-frames, fps, codec or idr")
         except argparse.ArgumentTypeError as exc:
             raise argparse.ArgumentTypeError(f"--switch {text!r}: {exc}")
-    return SwitchSpec(frame, changes, mode, idr)
+    return SwitchSpec(frame, changes, mode, idr, text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -235,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "segment file <stem>.seg<N>.<ext>; MP4/MKV start one at any new "
                           "parameter sets), "
                           "idr=0|1 (force_idr_on_activate, default 1); MODE is immediate, "
-                          "on_next_keyframe or drain_then_swap. Repeatable, e.g. "
+                          "on_next_keyframe or drain_then_swap. Repeatable, one per frame, e.g. "
                           "--switch 300:size=1280x720:immediate --switch 450:rc=cbr:2M:on_next_keyframe")
     out = enc.add_argument_group("output")
     out.add_argument("-o", "--output", metavar="FILE",
@@ -330,16 +331,92 @@ def _make_input(args: argparse.Namespace) -> _Input:
     except OSError as exc:
         raise CliError(f"--input {args.input}: {exc.strerror or exc}")
     if file_bytes % frame_bytes:
+        fits = _sizes_that_fit(file_bytes, width, height, fmt)
+        hint = "".join(f"; it is exactly {n} frame{'s' * (n != 1)} of {w}x{h}"
+                       for w, h, n in fits[:3])
         raise CliError(f"--input {args.input}: {file_bytes} bytes is not a whole number of "
                        f"{width}x{height} {fmt} frames ({frame_bytes} bytes each; "
                        f"{file_bytes // frame_bytes} frames and {file_bytes % frame_bytes} "
-                       f"bytes left over)")
+                       f"bytes left over){hint}")
     n = file_bytes // frame_bytes
     if n == 0:
         raise CliError(f"--input {args.input}: the file is empty")
+    _warn_other_sizes(args.input, file_bytes, width, height, fmt)
     if args.frames:
         n = min(n, args.frames)
     return _Input(fmt, width, height, n, path=args.input)
+
+
+# Frame sizes raw files often hold. With the declared size doubled, halved and turned they
+# are the sizes --input checks a file against: a file is read with the size given, so a
+# wrong --size encodes a scrambled picture without any error.
+_COMMON_SIZES = ((3840, 2160), (2560, 1440), (1920, 1080), (1280, 720), (1024, 768),
+                 (960, 540), (854, 480), (800, 600), (720, 576), (720, 480), (640, 480),
+                 (640, 360), (352, 288), (320, 240), (176, 144))
+
+# A size whose rows differ from their neighbours by less than this share of the declared
+# size's is taken as the likelier one. Rows read at a wrong width mix pieces of different
+# picture rows (twice the width: a row and the one below it side by side; half: the halves
+# of one row stacked), so they differ from their neighbours several times as much.
+_SMOOTHER = 0.5
+_ROWS_COMPARED = 256
+
+
+def _other_sizes(width: int, height: int, fmt: str) -> list[tuple[int, int]]:
+    """Plausible sizes other than ``width`` x ``height``: double, half (same aspect ratio),
+    turned, and the common ones; 4:2:0 formats only at even sizes."""
+    sizes = [(width * 2, height * 2), (height, width), *_COMMON_SIZES]
+    if width % 2 == 0 and height % 2 == 0:
+        sizes.insert(1, (width // 2, height // 2))
+    yuv = fmt in ("nv12", "i420")
+    out = []
+    for size in dict.fromkeys(sizes):
+        if size != (width, height) and not (yuv and (size[0] % 2 or size[1] % 2)):
+            out.append(size)
+    return out
+
+
+def _sizes_that_fit(file_bytes: int, width: int, height: int,
+                    fmt: str) -> list[tuple[int, int, int]]:
+    """(width, height, frames) of every other plausible size the file is a whole number of
+    frames of."""
+    out = []
+    for w, h in _other_sizes(width, height, fmt):
+        nbytes = synthetic.frame_nbytes(w, h, fmt)
+        if file_bytes >= nbytes and file_bytes % nbytes == 0:
+            out.append((w, h, file_bytes // nbytes))
+    return out
+
+
+def _row_roughness(data: np.ndarray, width: int, height: int, fmt: str) -> float:
+    """Mean absolute difference between neighbouring rows of the first frame read at
+    ``width`` x ``height`` (the Y plane of 4:2:0 formats)."""
+    row = width if fmt in ("nv12", "i420") else synthetic.frame_nbytes(width, 1, fmt)
+    rows = min(height, _ROWS_COMPARED)
+    picture = data[:row * rows].reshape(rows, row).astype(np.int16)
+    return float(np.abs(np.diff(picture, axis=0)).mean()) if rows > 1 else 0.0
+
+
+def _warn_other_sizes(path: str, file_bytes: int, width: int, height: int, fmt: str) -> None:
+    """A warning when the file is also a whole number of frames of another plausible size
+    whose rows line up clearly better than the declared size's."""
+    fits = [f for f in _sizes_that_fit(file_bytes, width, height, fmt) if f[1] > 1]
+    if not fits or height < 2:
+        return
+    frame_bytes = synthetic.frame_nbytes(width, height, fmt)
+    longest = max(frame_bytes, *(synthetic.frame_nbytes(w, h, fmt) for w, h, _ in fits))
+    try:
+        data = np.fromfile(path, np.uint8, count=longest)
+    except OSError as exc:
+        raise CliError(f"--input {path}: {exc.strerror or exc}", EXIT_FAIL)
+    declared = _row_roughness(data, width, height, fmt)
+    best, w, h, n = min((_row_roughness(data, w, h, fmt), w, h, n) for w, h, n in fits)
+    if best < _SMOOTHER * declared:
+        frames = file_bytes // frame_bytes
+        _warn(f"--input {path}: read as {frames} frame{'s' * (frames != 1)} of "
+              f"{width}x{height} {fmt}, but the file is also exactly {n} "
+              f"frame{'s' * (n != 1)} of {w}x{h}, whose rows line up better; is --size "
+              "right?")
 
 
 # ------------------------------------------------------------------------------------------
@@ -519,8 +596,22 @@ def _rc_text(rc: Any) -> str:
 # encode
 
 
+def _one_switch_per_frame(switches: Sequence[SwitchSpec]) -> None:
+    """Exit 2 for two --switch entries at one frame. The API would take both, one after the
+    other, and the first one's generation would encode no frame; which one a user meant,
+    and in which order, a command line cannot say."""
+    first: dict[int, SwitchSpec] = {}
+    for sw in switches:
+        if sw.frame in first:
+            raise CliError(f"--switch {first[sw.frame].text!r} and --switch {sw.text!r} are "
+                           f"both at frame {sw.frame}; give one switch per frame (keys "
+                           "combine: --switch FRAME:size=WxH,rc=SPEC:MODE)")
+        first[sw.frame] = sw
+
+
 def cmd_encode(args: argparse.Namespace) -> int:
     vh = _api()
+    _one_switch_per_frame(args.switch or [])
     source = _make_input(args)
     output, out_format = output_target(args.output, args.format, args.codec)
     refuse_input_as_output(source.path, output)  # before anything is opened for writing

@@ -564,7 +564,14 @@ class SessionSwitchRequest:
 # Frames and packets
 
 
-def _check_frame_buffer(data: Any) -> None:
+# Bytes per pixel of the packed formats, i.e. the last dimension of a (height, width,
+# channels) array. The planar ones take one byte per sample: a 3-D array of them is
+# (rows, cols, 1).
+_CHANNELS = {PixelFormat.ARGB8888: 4, PixelFormat.BGRA: 4, PixelFormat.RGB24: 3,
+             PixelFormat.NV12: 1, PixelFormat.I420: 1}
+
+
+def _check_frame_buffer(data: Any, fmt: PixelFormat) -> None:
     try:
         view = memoryview(data)
     except TypeError:
@@ -582,6 +589,17 @@ def _check_frame_buffer(data: Any) -> None:
             raise InvalidFrameError(
                 "Frame.data: the buffer is not C-contiguous (a strided slice or view?); "
                 "expected a C-contiguous buffer, e.g. numpy.ascontiguousarray(data)")
+        # The core takes a 3-D array's row pitch as cols * channels and checks only the byte
+        # count, so a (64, 4, 64) array passes for 64x64 ARGB8888 and an (H, W, 4) one
+        # declared RGB24 reads as rows padded to a third more pixels: scrambled pictures.
+        channels = _CHANNELS[fmt]
+        if view.ndim == 3 and view.shape[2] != channels:
+            layout = (f"(height, width, {channels})" if channels > 1
+                      else "(rows, cols) or (rows, cols, 1): it is planar")
+            raise InvalidFrameError(
+                f"Frame.data: shape {tuple(view.shape)} with format {fmt.name}: the last "
+                f"dimension is {view.shape[2]} channels, {fmt.name} has {channels}; "
+                f"expected {layout}")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -589,7 +607,9 @@ class Frame:
     """One picture to encode: a C-contiguous uint8 buffer in ``format``'s layout.
 
     The picture size is the session's; the core checks the byte count against it and
-    ``pitch`` (bytes per row; None: from the array's shape, else the minimum).
+    ``pitch`` (bytes per row; None: from the array's shape, else the minimum). A 3-D array
+    is (rows, cols, channels) with the format's channels: 4 for ARGB8888 and BGRA, 3 for
+    RGB24, 1 for the planar NV12 and I420.
     """
 
     data: Any
@@ -601,7 +621,7 @@ class Frame:
     def __post_init__(self) -> None:
         _set(self, "format", _enum("Frame", "format", PixelFormat, self.format,
                                    InvalidFrameError))
-        _check_frame_buffer(self.data)
+        _check_frame_buffer(self.data, self.format)
         # Ranges of the core's types (int64 pts, int pitch): refused here with a clear
         # message rather than as a binding TypeError.
         _int("Frame", "pts", self.pts, -(2**63), 2**63 - 1, optional=True,
@@ -640,10 +660,11 @@ class EncodedPacket:
     def __post_init__(self) -> None:
         owner = "EncodedPacket"
         _instance(owner, "data", self.data, (bytes,))
-        _int(owner, "pts", self.pts)
-        _int(owner, "dts", self.dts)
+        # The core's packet: int64 pts and dts, uint32 generation.
+        _int(owner, "pts", self.pts, -(2**63), 2**63 - 1)
+        _int(owner, "dts", self.dts, -(2**63), 2**63 - 1)
         _bool(owner, "is_keyframe", self.is_keyframe)
-        _int(owner, "generation", self.generation, 1)
+        _int(owner, "generation", self.generation, 1, 2**32 - 1)
         _set(self, "layout", _enum(owner, "layout", EncodedLayout, self.layout))
 
     def __repr__(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Optional, Union
 
-from . import _convert, _core
+from . import _args, _convert, _core
 from .contract import (
     Codec,
     CommonEncodeConfig,
@@ -21,13 +21,19 @@ from .contract import (
 )
 from ._handles import SessionLife, check_owned, disarm, new_token
 from .decoding import DecodeControls
-from .errors import BackendUnavailableError, ConfigError, InvalidFrameError, SessionClosedError
+from .errors import BackendUnavailableError, InvalidFrameError, SessionClosedError
 
 log = logging.getLogger("videohw")
 
 BackendConfig = Union[SoftwareEncodeConfig, NvidiaEncodeConfig, VtEncodeConfig, None]
 
 _BACKEND_CONFIG_TYPES = {"software": SoftwareEncodeConfig, "nvidia": NvidiaEncodeConfig}
+
+BACKENDS = ("auto", "software", "nvidia")
+
+# reap's limit in seconds: the core adds it, in nanoseconds, to its clock's int64 reading.
+# 2**62 ns is 146 years, and leaves that sum room.
+MAX_REAP_TIMEOUT_S = 2**62 / 1e9
 
 _ENCODE_STATE = frozenset({"_backend", "_fallback_reason", "_default_provider",
                            "_encode_unavailable"})
@@ -69,9 +75,7 @@ class SessionController(DecodeControls):
         return self
 
     def _init_common(self, backend: str) -> None:
-        if backend not in ("auto", "software", "nvidia"):
-            raise ConfigError(f"SessionController.backend: {backend!r}; expected 'auto', "
-                              "'software' or 'nvidia'")
+        _args.choice("SessionController", "backend", backend, BACKENDS)
         self._requested = backend
         self._token = new_token()
         self._manager = _core.SessionManager()
@@ -149,18 +153,18 @@ class SessionController(DecodeControls):
                 "(decode sessions work; use backend='auto' or 'software' to encode)")
 
     def capabilities(self, codec: Union[Codec, str]) -> Capabilities:
+        codec = _args.member("SessionController.capabilities", "codec", Codec, codec)
         self._check_encode_usable()
         return _convert.capabilities(self._default_provider.capabilities(
-            _convert._core_enum(_core.Codec, Codec(codec))))
+            _convert._core_enum(_core.Codec, codec)))
 
     # -- encode sessions -------------------------------------------------------------
 
     def start_encode_session(self, common: CommonEncodeConfig,
                              backend_config: BackendConfig = None) -> EncoderSessionHandle:
         self._check_open("start_encode_session")
-        if not isinstance(common, CommonEncodeConfig):
-            raise ConfigError(f"start_encode_session: common is a {type(common).__name__}; "
-                              "expected CommonEncodeConfig")
+        _args.instance("SessionController.start_encode_session", "common", common,
+                       (CommonEncodeConfig,))
         provider = self._provider_for(backend_config)
         sid, generation = self._manager.start_encode(_convert.common_encode_config(common),
                                                      provider)
@@ -183,10 +187,9 @@ class SessionController(DecodeControls):
             if isinstance(backend_config, NvidiaEncodeConfig):
                 return self._nvidia_provider(backend_config)
             return self._default_provider
-        if not isinstance(backend_config, (SoftwareEncodeConfig, NvidiaEncodeConfig,
-                                           VtEncodeConfig)):
-            raise ConfigError(f"backend_config: a {type(backend_config).__name__}; expected "
-                              "SoftwareEncodeConfig, NvidiaEncodeConfig, VtEncodeConfig or None")
+        _args.instance("SessionController.start_encode_session", "backend_config",
+                       backend_config, (SoftwareEncodeConfig, NvidiaEncodeConfig,
+                                        VtEncodeConfig))
         if not self._warned_foreign_config:
             log.warning("videohw: %s is for another backend; the %s backend uses its defaults",
                         type(backend_config).__name__, self._backend)
@@ -205,10 +208,15 @@ class SessionController(DecodeControls):
         """Queues one frame for encoding. The frame's bytes are copied during the call, so
         the array may be reused at once. With ``block=False`` a full pipeline raises
         ``BackpressureError`` (the frame is not taken) instead of waiting."""
+        self._submit(handle, frame, block, "SessionController.submit")
+
+    def _submit(self, handle: EncoderSessionHandle, frame: Frame, block: bool,
+                call: str) -> None:
         check_owned(self._token, handle, EncoderSessionHandle, "submit")
         if not isinstance(frame, Frame):
             raise InvalidFrameError(f"submit: frame is a {type(frame).__name__}; expected "
                                     "videohw.Frame")
+        block = _args.boolean(call, "block", block)
         self._manager.submit(handle.id, handle.generation, frame.data,
                              _convert.pixel_format(frame.format), frame.pts,
                              frame.force_keyframe, frame.pitch or 0, block)
@@ -221,10 +229,12 @@ class SessionController(DecodeControls):
         seconds passed (a consumer thread reaping in a loop sleeps while nothing is in
         flight); without one, until nothing more can come out (every submitted frame
         encoded; an encoder holding frames back releases them on ``flush``)."""
-        if isinstance(min_packets, bool) or not isinstance(min_packets, int) or min_packets < 0:
-            raise ConfigError(f"reap: min_packets {min_packets!r}; expected an int >= 0")
-        if timeout is not None and not timeout >= 0:
-            raise ConfigError(f"reap: timeout {timeout!r}; expected seconds >= 0 or None")
+        return self._reap(handle, min_packets, timeout, "SessionController.reap")
+
+    def _reap(self, handle: EncoderSessionHandle, min_packets: int, timeout: Optional[float],
+              call: str) -> list[EncodedPacket]:
+        min_packets = _args.integer(call, "min_packets", min_packets, 0, _args.SIZE_MAX)
+        timeout = _args.seconds(call, "timeout", timeout, MAX_REAP_TIMEOUT_S, optional=True)
         if isinstance(handle, DecoderSessionHandle):  # decoding is synchronous: never waits
             check_owned(self._token, handle, DecoderSessionHandle, "reap")
             return self._reap_decoded(handle)
@@ -247,9 +257,8 @@ class SessionController(DecodeControls):
         """Prepares the request's target as the session's next generation and returns its
         handle; the mode says when it takes over (docs/api.md, Switching)."""
         check_owned(self._token, handle, EncoderSessionHandle, "switch_encode_session")
-        if not isinstance(request, SessionSwitchRequest):
-            raise ConfigError(f"switch_encode_session: request is a {type(request).__name__}; "
-                              "expected SessionSwitchRequest")
+        _args.instance("SessionController.switch_encode_session", "request", request,
+                       (SessionSwitchRequest,))
         common, backend_config = request.target
         generation = self._manager.switch_encode(
             handle.id, handle.generation, _convert.common_encode_config(common),
@@ -292,6 +301,8 @@ class EncodeSession:
     """A handle bound to its controller; a context manager that closes the session."""
 
     def __init__(self, controller: SessionController, handle: EncoderSessionHandle) -> None:
+        _args.instance("EncodeSession", "controller", controller, (SessionController,))
+        check_owned(controller._token, handle, EncoderSessionHandle, "EncodeSession")
         self._ctl = controller
         self.handle = handle
         self._closed = False
@@ -310,7 +321,7 @@ class EncodeSession:
             self.close()
 
     def submit(self, frame: Frame, block: bool = True) -> None:
-        self._ctl.submit(self.handle, frame, block)
+        self._ctl._submit(self.handle, frame, block, "EncodeSession.submit")
 
     def switch(self, request: SessionSwitchRequest) -> EncoderSessionHandle:
         """Switches this session; ``handle`` follows the new generation."""
@@ -318,7 +329,7 @@ class EncodeSession:
         return self.handle
 
     def reap(self, min_packets: int = 0, timeout: Optional[float] = None) -> list[EncodedPacket]:
-        return self._ctl.reap(self.handle, min_packets, timeout)
+        return self._ctl._reap(self.handle, min_packets, timeout, "EncodeSession.reap")
 
     def flush(self) -> list[EncodedPacket]:
         return self._ctl.flush(self.handle)

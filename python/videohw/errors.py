@@ -21,7 +21,13 @@ class InvalidFrameError(VideoHwError, ValueError):
     """A frame's buffer, dtype, size or format is wrong; the session stays usable."""
 
 
-class InvalidHandleError(ConfigError, TypeError):
+class InvalidTypeError(ConfigError, TypeError):
+    """An argument of the wrong type; the message names the call, the parameter and what
+    it takes. A ``TypeError`` as Python expects, and a ``ConfigError`` as the calls that
+    checked types before it was added raised."""
+
+
+class InvalidHandleError(InvalidTypeError):
     """A handle of the wrong kind for the call (a decode handle where an encode one is
     expected, or anything that is not a handle)."""
 

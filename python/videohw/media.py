@@ -6,6 +6,8 @@ Frames by index come from ``videohw.VideoReader`` (reader.py); writing files fro
 
 from __future__ import annotations
 
+import io
+import operator
 import os
 import threading
 from dataclasses import asdict, dataclass, field
@@ -177,7 +179,11 @@ def open_source(source: Any, call: str) -> tuple[Any, str]:
         if os.path.isdir(path):
             raise InvalidMediaError(f"{path}: is a directory, not a media file")
         return path, path
-    if hasattr(source, "read"):
+    if callable(getattr(source, "read", None)):
+        # The core reads bytes; a text stream's str would surface as an I/O error.
+        if isinstance(source, io.TextIOBase):
+            raise TypeError(f"{call}: source is a text file object ({type(source).__name__}); "
+                            "expected a binary one: open(path, 'rb')")
         return source, getattr(source, "name", None) if isinstance(
             getattr(source, "name", None), str) else "<file object>"
     raise TypeError(f"{call}: source is a {type(source).__name__}; expected a path or a binary "
@@ -256,8 +262,12 @@ def select_video_stream(info: MediaInfo, stream: Optional[int]) -> VideoStreamIn
             raise InvalidMediaError(f"{info.path}: no video stream"
                                     + (f" (streams: {kinds})" if kinds else " (no streams)"))
         return info.best_video
-    if isinstance(stream, bool) or not isinstance(stream, int):
-        raise TypeError(f"stream: {stream!r}; expected a stream index (int) or None")
+    try:
+        if isinstance(stream, bool) or type(stream).__name__ == "bool_":
+            raise TypeError
+        stream = operator.index(stream)  # numpy's integers too
+    except TypeError:
+        raise TypeError(f"stream: {stream!r}; expected a stream index (int) or None") from None
     for v in info.video_streams:
         if v.index == stream:
             return v

@@ -16,12 +16,13 @@ from typing import Any, Iterator, Optional, Union
 
 import numpy as np
 
-from . import _core
+from . import _args, _core
 from .contract import (
     CommonDecodeConfig,
     DecodeOutputMode,
     NvidiaDecodeConfig,
     SoftwareDecodeConfig,
+    VtDecodeConfig,
 )
 from .decoding import DecodedFrame, _frames
 from .errors import ConfigError, InvalidMediaError, SessionClosedError
@@ -75,16 +76,16 @@ class VideoReader:
                  controller: Any = None,
                  decode_config: Union[SoftwareDecodeConfig, NvidiaDecodeConfig, None] = None
                  ) -> None:
-        if seek_mode not in _SEEK_MODES:
-            raise ConfigError(f"VideoReader.seek_mode: {seek_mode!r}; expected 'exact' or "
-                              "'approximate'")
-        try:
-            output = DecodeOutputMode(output) if isinstance(output, str) else output
-        except ValueError:
-            output = None
-        if not isinstance(output, DecodeOutputMode):
-            raise ConfigError(f"VideoReader.output: expected a DecodeOutputMode; one of "
-                              f"{[m.value for m in DecodeOutputMode]}")
+        from .controller import BACKENDS, SessionController
+        _args.choice("VideoReader", "seek_mode", seek_mode, _SEEK_MODES)
+        output = _args.member("VideoReader", "output", DecodeOutputMode, output)
+        _args.choice("VideoReader", "backend", backend, BACKENDS)
+        stream = _args.integer("VideoReader", "stream", stream, 0, _args.INT32_MAX,
+                               optional=True)
+        _args.instance("VideoReader", "controller", controller, (SessionController,),
+                       optional=True)
+        _args.instance("VideoReader", "decode_config", decode_config,
+                       (SoftwareDecodeConfig, NvidiaDecodeConfig, VtDecodeConfig), optional=True)
         self._lock = threading.RLock()
         self._closed = True
         target, self.name = open_source(source, "VideoReader")
@@ -225,9 +226,13 @@ class VideoReader:
         for t in seconds:
             if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)):
                 raise TypeError(f"get_frames_played_at: {t!r} is not a number of seconds")
-            if not math.isfinite(float(t)):
+            try:
+                as_float = float(t)
+            except OverflowError:  # an int past any float
+                as_float = math.inf
+            if not math.isfinite(as_float):
                 raise ValueError(f"get_frames_played_at: {t!r} is not a finite time")
-            times.append(float(t))
+            times.append(as_float)
         with self._lock:
             core = self._live()
             if self.seek_mode == "approximate":

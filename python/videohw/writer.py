@@ -18,7 +18,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from . import _convert, _core
+from . import _args, _convert, _core
 from .contract import (
     Codec,
     CommonEncodeConfig,
@@ -29,7 +29,7 @@ from .contract import (
     SessionSwitchRequest,
 )
 from .controller import BackendConfig, SessionController
-from .errors import ConfigError, InvalidFrameError
+from .errors import ConfigError, InvalidFrameError, InvalidTypeError
 
 PathLike = Union[str, "os.PathLike[str]"]
 TimeBase = Union[Fraction, tuple[int, int], None]
@@ -53,10 +53,9 @@ class SegmentInfo:
     finished: bool   # complete and renamed to ``path``
 
 
-def _positive_int(owner: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{owner}.{name}: {value!r}; expected an int > 0")
-    return value
+def _positive_int(name: str, value: Any) -> int:
+    # The muxer keeps sizes and rates in C++ ints.
+    return _args.integer("MediaWriter", name, value, 1, _args.INT32_MAX)
 
 
 def _time_base(value: TimeBase) -> tuple[int, int]:
@@ -67,13 +66,11 @@ def _time_base(value: TimeBase) -> tuple[int, int]:
     elif isinstance(value, tuple) and len(value) == 2:
         num, den = value
     else:
-        raise ConfigError(f"MediaWriter.time_base: {value!r}; expected a Fraction, a "
-                          "(num, den) tuple or None (one tick per frame)")
-    for part in (num, den):
-        if isinstance(part, bool) or not isinstance(part, int) or not 0 < part < 2**31:
-            raise ConfigError(f"MediaWriter.time_base: {value!r}; expected positive 32-bit "
-                              "numerator and denominator")
-    return num, den
+        raise InvalidTypeError(
+            f"MediaWriter: time_base {value!r} is a {type(value).__name__}; expected a "
+            "Fraction, a (num, den) tuple or None (one tick per frame)")
+    return (_args.integer("MediaWriter", "time_base numerator", num, 1, _args.INT32_MAX),
+            _args.integer("MediaWriter", "time_base denominator", den, 1, _args.INT32_MAX))
 
 
 class MediaWriter:
@@ -95,34 +92,26 @@ class MediaWriter:
                  fps_num: int = 30, fps_den: int = 1, *, format: Optional[str] = None,
                  time_base: TimeBase = None, faststart: bool = True,
                  fragment_ms: int = 1000) -> None:
-        if not isinstance(path, (str, os.PathLike)):
-            raise ConfigError(f"MediaWriter.path: {path!r}; expected a str or os.PathLike")
+        _args.instance("MediaWriter", "path", path, (str, os.PathLike))
         self._path = os.fspath(path)
         if not isinstance(self._path, str):
-            raise ConfigError(f"MediaWriter.path: {path!r}; expected a text path")
-        try:
-            codec = Codec(codec)
-        except ValueError:
-            raise ConfigError(f"MediaWriter.codec: {codec!r}; expected "
-                              f"{', '.join(c.value for c in Codec)}") from None
-        if format is not None and format not in FORMATS:
-            raise ConfigError(f"MediaWriter.format: {format!r}; expected one of "
-                              f"{', '.join(FORMATS)} or None (from the extension)")
+            raise InvalidTypeError(f"MediaWriter: path {path!r} is a bytes path; expected a "
+                                   "text path (str or os.PathLike[str])")
+        if "\0" in self._path:
+            raise ConfigError(f"MediaWriter: path {self._path!r} holds a NUL character")
+        codec = _args.member("MediaWriter", "codec", Codec, codec)
+        _args.choice("MediaWriter", "format", format, FORMATS, optional=True)
         config = _core.MuxerConfig()
         config.codec = _convert._core_enum(_core.Codec, codec)
-        config.width = _positive_int("MediaWriter", "width", width)
-        config.height = _positive_int("MediaWriter", "height", height)
-        config.fps_num = _positive_int("MediaWriter", "fps_num", fps_num)
-        config.fps_den = _positive_int("MediaWriter", "fps_den", fps_den)
+        config.width = _positive_int("width", width)
+        config.height = _positive_int("height", height)
+        config.fps_num = _positive_int("fps_num", fps_num)
+        config.fps_den = _positive_int("fps_den", fps_den)
         config.time_base_num, config.time_base_den = _time_base(time_base)
         config.format = format
-        if not isinstance(faststart, bool):
-            raise ConfigError(f"MediaWriter.faststart: {faststart!r}; expected True or False")
-        config.faststart = faststart
-        if isinstance(fragment_ms, bool) or not isinstance(fragment_ms, int) or not (
-                0 <= fragment_ms < 2**31):
-            raise ConfigError(f"MediaWriter.fragment_ms: {fragment_ms!r}; expected an int >= 0")
-        config.fragment_ms = fragment_ms
+        config.faststart = _args.boolean("MediaWriter", "faststart", faststart)
+        config.fragment_ms = _args.integer("MediaWriter", "fragment_ms", fragment_ms, 0,
+                                           _args.INT32_MAX)
         self._codec = codec
         self._size = (width, height)
         self._muxer = _core.Muxer(self._path, config)
@@ -133,9 +122,7 @@ class MediaWriter:
     def write_packet(self, packet: EncodedPacket) -> None:
         """Writes one packet. A packet that is refused (wrong layout, no keyframe first,
         timestamps out of order) raises and leaves the file as it was."""
-        if not isinstance(packet, EncodedPacket):
-            raise ConfigError(f"MediaWriter.write_packet: a {type(packet).__name__}; expected "
-                              "videohw.EncodedPacket")
+        _args.instance("MediaWriter.write_packet", "packet", packet, (EncodedPacket,))
         self._muxer.write(packet.data, packet.pts, packet.dts, packet.is_keyframe,
                           packet.generation, _convert._core_enum(_core.EncodedLayout,
                                                                  packet.layout))
@@ -213,12 +200,9 @@ class VideoWriter:
                  backend_config: BackendConfig = None, *,
                  controller: Optional[SessionController] = None,
                  format: Optional[str] = None) -> None:
-        if not isinstance(common, CommonEncodeConfig):
-            raise ConfigError(f"VideoWriter.common: a {type(common).__name__}; expected "
-                              "CommonEncodeConfig")
-        if controller is not None and not isinstance(controller, SessionController):
-            raise ConfigError(f"VideoWriter.controller: a {type(controller).__name__}; "
-                              "expected SessionController or None")
+        _args.instance("VideoWriter", "common", common, (CommonEncodeConfig,))
+        _args.instance("VideoWriter", "controller", controller, (SessionController,),
+                       optional=True)
         self._ctl = controller if controller is not None else SessionController("auto")
         # The file first: a bad path fails before any encoder starts.
         self._writer = MediaWriter(path, common.codec, common.width, common.height,
