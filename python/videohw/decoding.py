@@ -11,7 +11,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from . import _convert, _core
+from . import _args, _convert, _core
 from .contract import (
     Codec,
     CommonDecodeConfig,
@@ -22,7 +22,7 @@ from .contract import (
     VtDecodeConfig,
 )
 from ._handles import SessionLife, check_owned, disarm
-from .errors import ConfigError
+from .errors import ConfigError, InvalidTypeError
 
 log = logging.getLogger("videohw")
 
@@ -87,6 +87,23 @@ class DecodedFrame:
                 f"generation={self.generation}{flags}, output={self.output}{pixels})")
 
 
+def _bitstream_bytes(call: str, data: Any) -> Any:
+    """``data`` if it is a C-contiguous buffer of bytes (bytes, bytearray, a memoryview or
+    array of one-byte items); an array of wider items would be read as its raw bytes."""
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise InvalidTypeError(f"{call}: data {_args._given(data)}; expected a bytes-like "
+                               "object (bytes, bytearray, memoryview, uint8 numpy array)") from None
+    with view:
+        if view.itemsize != 1 or not view.c_contiguous:
+            raise InvalidTypeError(f"{call}: data is a buffer of {view.itemsize}-byte items "
+                                   f"(format {view.format!r}"
+                                   f"{', not contiguous' if not view.c_contiguous else ''}); "
+                                   "expected contiguous bytes (uint8)")
+    return data
+
+
 def _frames(raw: list[dict]) -> list[DecodedFrame]:
     return [
         DecodedFrame(
@@ -124,9 +141,9 @@ def _split_target(request: Any) -> tuple[CommonDecodeConfig, BackendDecodeConfig
     if (isinstance(request, (tuple, list)) and len(request) == 2
             and isinstance(request[0], CommonDecodeConfig)):
         return request[0], request[1]
-    raise ConfigError(f"switch_decode_session: request {request!r}; expected a "
-                      "CommonDecodeConfig or a pair (CommonDecodeConfig, backend decode "
-                      "config or None)")
+    raise InvalidTypeError(f"SessionController.switch_decode_session: request "
+                           f"{_args._given(request)}; expected a CommonDecodeConfig or a pair "
+                           "(CommonDecodeConfig, backend decode config or None)")
 
 
 class DecodeControls:
@@ -154,15 +171,16 @@ class DecodeControls:
         return self._decode_backend
 
     def decode_capabilities(self, codec: Union[Codec, str]) -> dict[str, Any]:
-        caps = self._decoder_provider(None).capabilities(
-            _convert._core_enum(_core.Codec, Codec(codec)))
-        return {"backend": caps.backend, "codec": Codec(codec), "supported": caps.supported,
+        codec = _args.member("SessionController.decode_capabilities", "codec", Codec, codec)
+        caps = self._decoder_provider(None).capabilities(_convert._core_enum(_core.Codec, codec))
+        return {"backend": caps.backend, "codec": codec, "supported": caps.supported,
                 "max_width": caps.max_width, "max_height": caps.max_height,
                 "output_modes": frozenset(DecodeOutputMode[m.name] for m in caps.output_modes),
                 "device_surfaces": caps.device_surfaces,
                 "dynamic_resolution": caps.dynamic_resolution}
 
-    def _decoder_provider(self, backend_config: BackendDecodeConfig) -> Any:
+    def _decoder_provider(self, backend_config: BackendDecodeConfig,
+                          call: str = "SessionController.start_decode_session") -> Any:
         backend = self.decode_backend
         software, nvidia = SoftwareDecodeConfig(), NvidiaDecodeConfig()
         if isinstance(backend_config, SoftwareDecodeConfig) and backend == "software":
@@ -170,11 +188,8 @@ class DecodeControls:
         elif isinstance(backend_config, NvidiaDecodeConfig) and backend == "nvidia":
             nvidia = backend_config
         elif backend_config is not None:
-            if not isinstance(backend_config, (SoftwareDecodeConfig, NvidiaDecodeConfig,
-                                               VtDecodeConfig)):
-                raise ConfigError(f"backend_decode: a {type(backend_config).__name__}; expected "
-                                  "SoftwareDecodeConfig, NvidiaDecodeConfig, VtDecodeConfig "
-                                  "or None")
+            _args.instance(call, "backend_decode", backend_config,
+                           (SoftwareDecodeConfig, NvidiaDecodeConfig, VtDecodeConfig))
             if not self._warned_foreign_decode_config:
                 log.warning("videohw: %s is for another backend; the %s decode backend uses "
                             "its defaults", type(backend_config).__name__, backend)
@@ -188,9 +203,8 @@ class DecodeControls:
     def start_decode_session(self, common_decode: CommonDecodeConfig,
                              backend_decode: BackendDecodeConfig = None) -> DecoderSessionHandle:
         self._check_open("start_decode_session")
-        if not isinstance(common_decode, CommonDecodeConfig):
-            raise ConfigError(f"start_decode_session: common_decode is a "
-                              f"{type(common_decode).__name__}; expected CommonDecodeConfig")
+        _args.instance("SessionController.start_decode_session", "common_decode",
+                       common_decode, (CommonDecodeConfig,))
         sid, generation = self._manager.start_decode(_core_decode_config(common_decode),
                                                      self._decoder_provider(backend_decode))
         return DecoderSessionHandle(id=sid, generation=generation, _owner=self._token,
@@ -211,26 +225,16 @@ class DecodeControls:
         another thread's ``reap`` (up to ``timeout`` seconds, None: no limit). Decoding
         runs on the calling thread, so a loop that pushes and reaps on one thread must not
         block: nothing else would make room."""
+        call = "SessionController.push_bitstream"
         _check_decode_handle(self, handle, "push_bitstream")
-        if pts is not None and (isinstance(pts, bool) or not isinstance(pts, int)
-                                or not -(2**63) <= pts < 2**63):
-            raise ConfigError(f"push_bitstream: pts {pts!r}; expected an int64 or None")
-        if not isinstance(block, bool):
-            raise TypeError(f"push_bitstream: block is a {type(block).__name__}; expected a bool")
+        pts = _args.integer(call, "pts", pts, _args.INT64_MIN, _args.INT64_MAX, optional=True)
+        data = _bitstream_bytes(call, data)
         wait_ns = 0
-        if block:
-            if timeout is None:
-                wait_ns = -1
-            else:
-                if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-                    raise TypeError(f"push_bitstream: timeout is a {type(timeout).__name__}; "
-                                    "expected seconds (a number) or None")
-                if not 0 <= timeout < 2**32:
-                    raise ConfigError(f"push_bitstream: timeout {timeout!r}; expected seconds "
-                                      ">= 0 or None")
-                wait_ns = max(1, int(timeout * 1e9))
+        if _args.boolean(call, "block", block):
+            seconds = _args.seconds(call, "timeout", timeout, 2**62 / 1e9, optional=True)
+            wait_ns = -1 if seconds is None else max(1, int(seconds * 1e9))
         elif timeout is not None:
-            raise ConfigError("push_bitstream: timeout is given without block=True")
+            raise ConfigError(f"{call}: timeout is given without block=True")
         self._manager.push_bitstream(handle.id, handle.generation, data, pts, wait_ns)
 
     def _reap_decoded(self, handle: DecoderSessionHandle) -> list[DecodedFrame]:
@@ -246,9 +250,9 @@ class DecodeControls:
         under the returned handle's new generation. Push from a random access point on."""
         _check_decode_handle(self, handle, "switch_decode_session")
         common, backend_config = _split_target(request)
-        generation = self._manager.switch_decode(handle.id, handle.generation,
-                                                 _core_decode_config(common),
-                                                 self._decoder_provider(backend_config))
+        generation = self._manager.switch_decode(
+            handle.id, handle.generation, _core_decode_config(common),
+            self._decoder_provider(backend_config, "SessionController.switch_decode_session"))
         return DecoderSessionHandle(id=handle.id, generation=generation, _owner=self._token,
                                     _life=handle._life)
 
@@ -324,6 +328,10 @@ class DecodeSession:
     """A decode handle bound to its controller; a context manager that closes the session."""
 
     def __init__(self, controller: Any, handle: DecoderSessionHandle) -> None:
+        if not isinstance(getattr(controller, "_token", None), int):
+            raise InvalidTypeError(f"DecodeSession: controller {_args._given(controller)}; "
+                                   "expected a SessionController")
+        check_owned(controller._token, handle, DecoderSessionHandle, "DecodeSession")
         self._ctl = controller
         self.handle = handle
         self._closed = False
