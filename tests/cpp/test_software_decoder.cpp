@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <cstring>
@@ -10,6 +12,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "contract/errors.hpp"
@@ -389,3 +392,50 @@ TEST(DecodeSession, TelemetryCountsFramesSizesAndBytes) {
 }
 
 }  // namespace
+
+// The memory bound, with a consumer thread (TSan: the wait for room against reaps).
+TEST(DecodeSession, ABlockingPushWaitsForAnotherThreadsReapsAndNothingIsLost) {
+  const auto stream = join(encode(Codec::H264, {64, 48, 40, 10, 0}));
+  CommonDecodeConfig config = session_config(DecodeOutputMode::CpuRgb);
+  config.max_ready_frames = 2;
+  DecodeSession session(1, config, software_provider());
+  std::atomic<bool> done{false};
+  std::atomic<size_t> reaped{0};
+  std::thread consumer([&] {
+    while (!done.load()) {
+      reaped += session.reap(1).size();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  const size_t half = stream.size() / 2;
+  session.push(1, stream.data(), half, std::nullopt, -1);
+  session.push(1, stream.data() + half, stream.size() - half, std::nullopt, -1);
+  session.push(1, nullptr, 0, std::nullopt, -1);  // returns once the backlog is decoded
+  done = true;
+  consumer.join();
+  size_t total = reaped.load();
+  for (auto frames = session.reap(1); !frames.empty(); frames = session.reap(1))
+    total += frames.size();
+  total += session.flush(1).size();
+  EXPECT_EQ(total, 40u);
+  int64_t peak = -1;
+  for (const auto& [key, value] : session.telemetry())
+    if (key == "ready_peak_frames") peak = std::get<int64_t>(value);
+  EXPECT_GE(peak, 1);
+  EXPECT_LE(peak, 3);
+}
+
+TEST(DecodeSession, APushWithoutRoomIsRefusedAndTakesNothing) {
+  const auto stream = join(encode(Codec::H264, {64, 48, 20, 10, 0}));
+  CommonDecodeConfig config = session_config();
+  config.max_ready_frames = 1;
+  DecodeSession session(1, config, software_provider());
+  session.push(1, stream.data(), stream.size(), std::nullopt);
+  EXPECT_EQ(kind_of([&] { session.push(1, stream.data(), 4, std::nullopt); }),
+            ErrorKind::Backpressure);
+  size_t total = 0;
+  for (auto frames = session.reap(1); !frames.empty(); frames = session.reap(1))
+    total += frames.size();
+  total += session.flush(1).size();
+  EXPECT_EQ(total, 20u);
+}
