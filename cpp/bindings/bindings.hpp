@@ -13,5 +13,6 @@ void init_decode(pybind11::module_& m);  // after init_session: adds to SessionM
 void init_cuda_array(pybind11::module_& m);  // CudaArray / Nv12Surface (device pixels)
 void init_media_reader(pybind11::module_& m);  // after init_session: uses SessionManager
 void init_media_writer(pybind11::module_& m);  // Muxer: encoded packets into files
+void init_ffmpeg_log(pybind11::module_& m);     // FFmpeg's log lines, for Python's logging
 
 }  // namespace videohw::bindings
