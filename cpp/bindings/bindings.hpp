@@ -13,6 +13,7 @@ void init_decode(pybind11::module_& m);  // after init_session: adds to SessionM
 void init_cuda_array(pybind11::module_& m);  // CudaArray / Nv12Surface (device pixels)
 void init_media_reader(pybind11::module_& m);  // after init_session: uses SessionManager
 void init_media_writer(pybind11::module_& m);  // Muxer: encoded packets into files
+void init_ffmpeg_log(pybind11::module_& m);     // FFmpeg's log lines, for Python's logging
 
 // For core waits that Ctrl-C must end, called about every 100 ms without the GIL: takes
 // it and runs Python's signal handlers. True when one raised; that exception stays set in

@@ -9,4 +9,5 @@ PYBIND11_MODULE(_core, m) {
   videohw::bindings::init_cuda_array(m);
   videohw::bindings::init_media_reader(m);
   videohw::bindings::init_media_writer(m);
+  videohw::bindings::init_ffmpeg_log(m);
 }

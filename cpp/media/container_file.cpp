@@ -5,6 +5,7 @@
 #include <string>
 
 #include "media/avformat_ptr.hpp"
+#include "media/ffmpeg_log.hpp"
 #include "media/segment_writer.hpp"
 
 extern "C" {
@@ -148,6 +149,7 @@ class ContainerFile final : public SegmentWriter {
 std::unique_ptr<SegmentWriter> open_container_file(const std::string& temp_path,
                                                    const std::string& final_path,
                                                    const ContainerSetup& setup) {
+  install_ffmpeg_log();
   return std::make_unique<ContainerFile>(temp_path, final_path, setup);
 }
 

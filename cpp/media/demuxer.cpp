@@ -67,7 +67,7 @@ Demuxer::~Demuxer() {
 }
 
 void Demuxer::open_context() {
-  quiet_ffmpeg_logs();
+  install_ffmpeg_log();
   const std::string& name = info_.name;
   packet_.reset();
   ctx_.reset();

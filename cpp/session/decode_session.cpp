@@ -24,6 +24,8 @@ DecodeStats operator+(DecodeStats a, const DecodeStats& b) {
   a.convert_ns += b.convert_ns;
   a.frames_skipped += b.frames_skipped;
   a.resets += b.resets;
+  a.ffmpeg_warnings += b.ffmpeg_warnings;
+  a.ffmpeg_errors += b.ffmpeg_errors;
   return a;
 }
 
@@ -513,6 +515,8 @@ TelemetryMap DecodeSession::telemetry() const {
       {"keyframes", keyframes_},
       {"damaged_frames", d.damaged_frames},
       {"decode_errors", d.decode_errors},
+      {"ffmpeg_warnings", d.ffmpeg_warnings},
+      {"ffmpeg_errors", d.ffmpeg_errors},
       {"sizes_seen", sizes},
       {"size_changes", d.size_changes},
       {"flushes", flushes_},

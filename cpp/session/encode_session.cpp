@@ -495,6 +495,8 @@ TelemetryMap EncodeSession::telemetry() const {
       {"frame_slot_allocations", p.frame_slot_allocations},
       {"packet_buffer_allocations", p.packet_buffer_allocations},
       {"borrow_leaks", b.borrow_leaks},
+      {"ffmpeg_warnings", b.ffmpeg_warnings},
+      {"ffmpeg_errors", b.ffmpeg_errors},
       {"in_flight_peak", p.in_flight_peak},
       {"queue_depth_peak_transform", p.queue_depth_peak_transform},
       {"queue_depth_peak_encode", p.queue_depth_peak_encode},

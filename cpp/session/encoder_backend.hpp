@@ -27,6 +27,9 @@ struct BackendStats {
   int64_t encode_ns = 0;
   int64_t convert_ns = 0;
   std::string flush_mode = "none";  // "in_place" or "reopen": what the last flush did
+  // Lines FFmpeg logged through this encoder's codec contexts (media/ffmpeg_log_owner.hpp)
+  int64_t ffmpeg_warnings = 0;
+  int64_t ffmpeg_errors = 0;     // at AV_LOG_ERROR or worse
 };
 
 class EncoderBackend {

@@ -7,6 +7,7 @@ extern "C" {
 }
 
 #include "contract/errors.hpp"
+#include "media/ffmpeg_log.hpp"
 
 namespace videohw::software {
 
@@ -145,13 +146,16 @@ std::string option_value(const EncoderOptions& options, const std::string& key) 
   return {};
 }
 
-UniqueAVCodecContext open_encoder(const CommonEncodeConfig& c, const EncoderOptions& o) {
+UniqueAVCodecContext open_encoder(const CommonEncodeConfig& c, const EncoderOptions& o,
+                                  const void* log_owner) {
+  media::install_ffmpeg_log();
   const AVCodec* codec = avcodec_find_encoder_by_name(o.encoder_name.c_str());
   if (!codec)
     throw Error(ErrorKind::BackendUnavailable,
                 "libavcodec has no " + o.encoder_name + " encoder (FFmpeg built without it)");
   UniqueAVCodecContext ctx(avcodec_alloc_context3(codec));
   if (!ctx) throw Error(ErrorKind::Encode, "avcodec_alloc_context3 failed (out of memory)");
+  ctx->opaque = const_cast<void*>(log_owner);  // compared by the log callback, never followed
   ctx->width = c.width;
   ctx->height = c.height;
   ctx->pix_fmt = kEncoderPixelFormat;

@@ -35,8 +35,11 @@ constexpr AVPixelFormat kEncoderPixelFormat = AV_PIX_FMT_YUV420P;
 
 // Opens an encoder context with the mapped options. Throws Error(BackendUnavailable)
 // when the encoder is not in this libavcodec, Error(Encode) when opening fails.
+// `log_owner` becomes the context's opaque before it opens, so what the encoder logs while
+// opening is counted for its owner too (media/ffmpeg_log_owner.hpp).
 UniqueAVCodecContext open_encoder(const CommonEncodeConfig& common,
-                                  const EncoderOptions& options);
+                                  const EncoderOptions& options,
+                                  const void* log_owner = nullptr);
 
 // Whether a libx264 encoder running `from` can take `to` in place: libavcodec re-applies
 // AVCodecContext bit_rate / rc_max_rate / rc_buffer_size to x264 before every frame, so the

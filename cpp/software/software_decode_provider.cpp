@@ -9,7 +9,6 @@ extern "C" {
 #include <mutex>
 
 #include "contract/errors.hpp"
-#include "media/ffmpeg_log.hpp"
 #include "software/software_decoder.hpp"
 
 namespace videohw::software {
@@ -42,7 +41,6 @@ std::unique_ptr<DecoderBackend> SoftwareDecoderProvider::create(
     const CommonDecodeConfig& config) const {
   auto problems = config_problems(config);
   if (!problems.empty()) throw UnsupportedConfig(std::move(problems));
-  media::quiet_ffmpeg_logs();
   return std::make_unique<SoftwareDecoder>(config, config_);
 }
 

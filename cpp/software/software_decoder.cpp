@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "contract/errors.hpp"
+#include "media/ffmpeg_log.hpp"
 
 namespace videohw::software {
 
@@ -54,6 +55,7 @@ SoftwareDecoder::SoftwareDecoder(const CommonDecodeConfig& common,
 }
 
 void SoftwareDecoder::open() {
+  media::install_ffmpeg_log();
   const AVCodec* codec = avcodec_find_decoder(codec_id(common_.codec));
   if (!codec)
     throw Error(ErrorKind::BackendUnavailable,
@@ -76,6 +78,13 @@ void SoftwareDecoder::open() {
     throw Error(ErrorKind::Decode, av_error_text(ret, std::string("opening the ") +
                                                            codec->name + " decoder"));
   stats_.decoder_opens++;
+}
+
+DecodeStats SoftwareDecoder::stats() const {
+  DecodeStats stats = stats_;
+  stats.ffmpeg_warnings = log_owner_.warnings();
+  stats.ffmpeg_errors = log_owner_.errors();
+  return stats;
 }
 
 AVPixelFormat SoftwareDecoder::pick_format(AVCodecContext* context, const AVPixelFormat* formats) {

@@ -2,9 +2,10 @@
 // av_parser that assembles access units from chunks of any size.
 //
 // Owns, in drop order (members are destroyed bottom-up): the RGB scaler, the scratch
-// packet and frame, the parser, then the decoder context. Frames handed out in
-// NATIVE_SURFACE mode hold their own references to the decoder's buffers, so they outlive
-// all of it safely.
+// packet and frame, the parser, the decoder context, then the log owner (last, so lines
+// libavcodec's threads log while the context closes are still counted). Frames handed out
+// in NATIVE_SURFACE mode hold their own references to the decoder's buffers, so they
+// outlive all of it safely.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <optional>
 #include <vector>
 
+#include "media/ffmpeg_log_owner.hpp"
 #include "session/decoder_backend.hpp"
 #include "software/decoded_output.hpp"
 #include "software/ffmpeg_ptr.hpp"
@@ -35,7 +37,7 @@ class SoftwareDecoder final : public DecoderBackend {
   void reset(bool new_stream) override;
   void flush(std::vector<DecodedFrame>& out) override;
   void reconfigure(const CommonDecodeConfig& to) override;
-  DecodeStats stats() const override { return stats_; }
+  DecodeStats stats() const override;
 
  private:
   void open();
@@ -56,6 +58,8 @@ class SoftwareDecoder final : public DecoderBackend {
 
   CommonDecodeConfig common_;
   SoftwareDecodeConfig software_;
+  // Keyed by `this`, the opaque of every context this decoder opens.
+  media::FfmpegLogOwner log_owner_{this};
   UniqueAVCodecContext context_;
   UniqueAVParser parser_;
   UniqueAVPacket packet_;

@@ -51,8 +51,15 @@ SoftwareEncoder::SoftwareEncoder(const CommonEncodeConfig& common,
 }
 
 void SoftwareEncoder::open() {
-  context_ = open_encoder(common_, options_);
+  context_ = open_encoder(common_, options_, this);
   stats_.encoder_opens++;
+}
+
+BackendStats SoftwareEncoder::stats() const {
+  BackendStats stats = stats_;
+  stats.ffmpeg_warnings = log_owner_.warnings();
+  stats.ffmpeg_errors = log_owner_.errors();
+  return stats;
 }
 
 void SoftwareEncoder::encode(const FrameView& frame, const FrameOptions& options,

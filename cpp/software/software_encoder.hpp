@@ -1,12 +1,14 @@
 // The software adapter: libx264 (H.264) and libx265 (HEVC) through libavcodec.
 //
 // Owns, in drop order (members are destroyed bottom-up): the packet and the input frames
-// (conversion buffers, borrow wrapper) first, then the encoder context. End of stream and
+// (conversion buffers, borrow wrapper) first, then the encoder context, then the log owner
+// (last, so what the encoder logs while it closes is still counted). End of stream and
 // drain happen in finish(), called by the session before destruction.
 #pragma once
 
 #include <cstdint>
 
+#include "media/ffmpeg_log_owner.hpp"
 #include "session/encoder_backend.hpp"
 #include "software/encoder_options.hpp"
 #include "software/frame_input.hpp"
@@ -24,7 +26,7 @@ class SoftwareEncoder final : public EncoderBackend {
               std::vector<EncodedPacket>& out) override;
   void flush(std::vector<EncodedPacket>& out) override;
   void finish(std::vector<EncodedPacket>& out) override;
-  BackendStats stats() const override { return stats_; }
+  BackendStats stats() const override;
   void reconfigure(const CommonEncodeConfig& to) override;
   void set_packet_pool(ring::PacketPool* pool) override { packet_pool_ = pool; }
 
@@ -36,6 +38,8 @@ class SoftwareEncoder final : public EncoderBackend {
   CommonEncodeConfig common_;
   SoftwareEncodeConfig software_;
   EncoderOptions options_;
+  // Keyed by `this`, the opaque of every context this encoder opens.
+  media::FfmpegLogOwner log_owner_{this};
   UniqueAVCodecContext context_;
   FrameInput input_;
   UniqueAVPacket packet_;

@@ -10,7 +10,6 @@ extern "C" {
 #include <mutex>
 
 #include "contract/validate.hpp"
-#include "media/ffmpeg_log.hpp"
 #include "software/encoder_options.hpp"
 #include "software/software_encoder.hpp"
 
@@ -50,7 +49,6 @@ std::vector<std::string> SoftwareEncoderProvider::config_problems(
 
 std::unique_ptr<EncoderBackend> SoftwareEncoderProvider::create(
     const CommonEncodeConfig& config) const {
-  media::quiet_ffmpeg_logs();
   return std::make_unique<SoftwareEncoder>(config, config_);
 }
 

@@ -46,6 +46,7 @@ from .contract import (
 )
 from .controller import EncodeSession, SessionController, available_backends
 from .decoding import ColorInfo, DecodedFrame, DecodeSession
+from ._ffmpeg_log import ffmpeg_log_stats, flush_ffmpeg_log, set_ffmpeg_log_level
 from .media import MediaInfo, MediaPacket, MediaReader, StreamInfo, VideoStreamInfo, probe
 from .reader import VideoReader
 from .writer import MediaWriter, VideoWriter
@@ -67,4 +68,5 @@ __all__ = [
     "MediaInfo", "MediaPacket", "MediaReader", "StreamInfo", "VideoStreamInfo", "probe",
     "VideoReader",
     "MediaWriter", "VideoWriter",
+    "ffmpeg_log_stats", "flush_ffmpeg_log", "set_ffmpeg_log_level",
 ]

@@ -270,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_decode_parser(sub)
     from .cli_probe import add_probe_parser
     add_probe_parser(sub)
+    from .cli_log import add_verbose_option
+    add_verbose_option(parser, sub)
     return parser
 
 
@@ -1241,6 +1243,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     prog = f"videohw {args.command}"
     try:
+        from .cli_log import configure
+        configure(args.verbose)
         return args.func(args)
     except CliError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)

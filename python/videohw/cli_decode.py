@@ -182,6 +182,13 @@ def _summary(summary: dict, frame: Any) -> None:
     summary["sizes"][key] = summary["sizes"].get(key, 0) + 1
 
 
+def _print_ffmpeg_summary(telemetry: dict, args: argparse.Namespace) -> None:
+    from .cli_log import ffmpeg_summary
+    line = ffmpeg_summary(telemetry, getattr(args, "verbose", 0))
+    if line:
+        print(line)
+
+
 def _decode_media(args: argparse.Namespace) -> int:
     import videohw as vh
     cli = _cli()
@@ -234,6 +241,7 @@ def _decode_media(args: argparse.Namespace) -> int:
     print(f"  keyframes: {summary['keyframes']}, damaged: {summary['damaged']}, "
           f"decode errors: {telemetry['decode_errors']}, seeks: {telemetry['reader_seeks']}, "
           f"session inits: {telemetry['session_inits']}")
+    _print_ffmpeg_summary(telemetry, args)
     if args.dump:
         print(f"  frames written to {args.dump} ({args.dump_format})")
     if summary["frames"] == 0:
@@ -285,6 +293,7 @@ def _decode_annexb(args: argparse.Namespace) -> int:
     print(f"  sizes: {sizes}")
     print(f"  keyframes: {summary['keyframes']}, damaged: {summary['damaged']}, "
           f"decode errors: {telemetry['decode_errors']}, bytes in: {telemetry['bytes_in']}")
+    _print_ffmpeg_summary(telemetry, args)
     if args.dump:
         print(f"  frames written to {args.dump} ({args.dump_format})")
     if summary["frames"] == 0:

@@ -17,7 +17,7 @@ using nv_session::is_single_access_unit;
 namespace {
 
 std::vector<EncodedPacket> encode(Codec codec, int b_frames) {
-  media::quiet_ffmpeg_logs();
+  media::install_ffmpeg_log();
   CommonEncodeConfig c = vhtest::small_config(codec, 160, 96);
   c.gop_length = 6;
   c.b_frames = b_frames;

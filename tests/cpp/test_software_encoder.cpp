@@ -30,7 +30,7 @@ std::string codec_name(const ::testing::TestParamInfo<Codec>& info) {
 
 std::unique_ptr<EncoderBackend> make_encoder(const CommonEncodeConfig& c,
                                              SoftwareEncodeConfig s = {}) {
-  av_log_set_level(AV_LOG_ERROR);  // x264/x265 banners; the provider does this for sessions
+  av_log_set_level(AV_LOG_ERROR);  // x264/x265 banners; the encoder captures av_log itself
   return std::make_unique<software::SoftwareEncoder>(c, s);
 }
 
