@@ -54,7 +54,7 @@ class ReadBuffer {
 
 template <typename Call>
 std::vector<DecodedFrame> released(Call&& call) {
-  py::gil_scoped_release release;
+  GilRelease release;
   return call();
 }
 
@@ -136,7 +136,7 @@ void init_decode(py::module_& m) {
              std::shared_ptr<DecoderProvider> provider) {
             SessionHandle h;
             {
-              py::gil_scoped_release release;
+              GilRelease release;
               h = self.start_decode(config, std::move(provider));
             }
             return py::make_tuple(h.id, h.generation);
@@ -150,7 +150,7 @@ void init_decode(py::module_& m) {
             ReadBuffer buffer(data);
             bool interrupted = false;
             {
-              py::gil_scoped_release release;
+              GilRelease release;
               session->push(generation, buffer.data(), buffer.size(), pts, wait_ns,
                             python_signalled, &interrupted);
             }
@@ -177,7 +177,7 @@ void init_decode(py::module_& m) {
           [](SessionManager& self, uint64_t id, uint32_t generation,
              const CommonDecodeConfig& target, std::shared_ptr<DecoderProvider> provider) {
             auto session = self.decode_session(id);
-            py::gil_scoped_release release;
+            GilRelease release;
             return session->switch_to(generation, target, std::move(provider));
           },
           py::arg("id"), py::arg("generation"), py::arg("target"), py::arg("provider"))
@@ -185,7 +185,7 @@ void init_decode(py::module_& m) {
           "reset_decode",
           [](SessionManager& self, uint64_t id, uint32_t generation) {
             auto session = self.decode_session(id);
-            py::gil_scoped_release release;
+            GilRelease release;
             session->reset(generation, /*new_stream=*/true);
           },
           py::arg("id"), py::arg("generation"))

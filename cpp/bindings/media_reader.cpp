@@ -163,11 +163,11 @@ py::dict container_dict(const media::ContainerInfo& c) {
 std::unique_ptr<media::Demuxer> open_demuxer(const py::object& source, const std::string& name) {
   if (py::isinstance<py::str>(source)) {
     const std::string path = source.cast<std::string>();
-    py::gil_scoped_release release;
+    GilRelease release;
     return media::Demuxer::open_path(path);
   }
   auto file = std::make_unique<PyFileSource>(source);
-  py::gil_scoped_release release;
+  GilRelease release;
   return media::Demuxer::open_source(std::move(file), name);
 }
 
@@ -207,7 +207,7 @@ void init_media_reader(py::module_& m) {
         std::unique_ptr<media::Demuxer> demuxer = open_demuxer(source, name);
         media::ContainerInfo info;
         {
-          py::gil_scoped_release release;
+          GilRelease release;
           info = media::probe(*demuxer);
         }
         return container_dict(info);
@@ -240,7 +240,7 @@ void init_media_reader(py::module_& m) {
              std::vector<uint8_t> converted;
              bool ok = true;
              {
-               py::gil_scoped_release release;
+               GilRelease release;
                if (!d.read(p)) return py::none();
                if (annexb && s.converter) ok = s.converter->convert(p.data, p.size, p.keyframe, converted);
              }
@@ -264,7 +264,7 @@ void init_media_reader(py::module_& m) {
            py::arg("annexb") = true)
       .def("last_error", [](MediaSource& s) { return s.get().last_error(); })
       .def("rewind", [](MediaSource& s) {
-        py::gil_scoped_release release;
+        GilRelease release;
         if (s.converter) s.converter->reset();
         return s.get().rewind();
       });
@@ -282,14 +282,14 @@ void init_media_reader(py::module_& m) {
       .def("info", [](const pipeline::FrameReader& r) { return video_dict(r.info()); })
       .def("container", [](const pipeline::FrameReader& r) { return container_dict(r.container()); })
       .def("frame_count", [](pipeline::FrameReader& r) {
-        py::gil_scoped_release release;
+        GilRelease release;
         return r.frame_count();
       })
       .def("frames_at",
            [](pipeline::FrameReader& r, const std::vector<int64_t>& indices) {
              std::vector<DecodedFrame> frames;
              {
-               py::gil_scoped_release release;
+               GilRelease release;
                frames = r.frames_at(indices);
              }
              return to_python(frames);
@@ -297,7 +297,7 @@ void init_media_reader(py::module_& m) {
            py::arg("indices"))
       .def("indices_played_at",
            [](pipeline::FrameReader& r, const std::vector<double>& seconds) {
-             py::gil_scoped_release release;
+             GilRelease release;
              return r.indices_played_at(seconds);
            },
            py::arg("seconds"))
@@ -305,7 +305,7 @@ void init_media_reader(py::module_& m) {
            [](pipeline::FrameReader& r, int max_frames) {
              std::vector<DecodedFrame> frames;
              {
-               py::gil_scoped_release release;
+               GilRelease release;
                frames = r.next(max_frames);
              }
              return to_python(frames);
@@ -316,7 +316,7 @@ void init_media_reader(py::module_& m) {
            [](pipeline::FrameReader& r, double seconds) {
              DecodedFrame frame;
              {
-               py::gil_scoped_release release;
+               GilRelease release;
                frame = r.frame_near(seconds);
              }
              return to_python(frame);

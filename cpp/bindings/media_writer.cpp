@@ -76,13 +76,13 @@ void init_media_writer(py::module_& m) {
             packet.is_keyframe = is_keyframe;
             packet.generation = generation;
             packet.layout = layout;
-            py::gil_scoped_release release;
+            GilRelease release;
             self.write(packet);
           },
           py::arg("data"), py::arg("pts"), py::arg("dts"), py::arg("is_keyframe"),
           py::arg("generation"), py::arg("layout"))
-      .def("close", &media::Muxer::close, py::call_guard<py::gil_scoped_release>())
-      .def("abort", &media::Muxer::abort, py::call_guard<py::gil_scoped_release>())
+      .def("close", &media::Muxer::close, py::call_guard<GilRelease>())
+      .def("abort", &media::Muxer::abort, py::call_guard<GilRelease>())
       .def_property_readonly("format",
                              [](const media::Muxer& self) { return std::string(media::to_string(self.format())); })
       .def_property_readonly("closed", &media::Muxer::closed)

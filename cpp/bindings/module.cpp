@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
   videohw::bindings::init_media_reader(m);
   videohw::bindings::init_media_writer(m);
   videohw::bindings::init_ffmpeg_log(m);
+  videohw::bindings::init_shutdown(m);
 }

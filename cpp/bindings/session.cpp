@@ -184,7 +184,7 @@ void init_session(py::module_& m) {
              std::shared_ptr<EncoderProvider> provider) {
             SessionHandle h;
             {
-              py::gil_scoped_release release;
+              GilRelease release;
               h = self.start_encode(config, std::move(provider));
             }
             return py::make_tuple(h.id, h.generation);
@@ -206,7 +206,7 @@ void init_session(py::module_& m) {
             const size_t size = size_t(buffer.view().len);
             bool interrupted = false;
             {
-              py::gil_scoped_release release;
+              GilRelease release;
               session->submit(generation, format, bytes, size, pitch, options, block,
                               python_signalled, &interrupted);
             }
@@ -222,7 +222,7 @@ void init_session(py::module_& m) {
             std::vector<EncodedPacket> packets;
             bool interrupted = false;
             {
-              py::gil_scoped_release release;
+              GilRelease release;
               packets = session->reap(generation, min_packets, timeout_ns, python_signalled,
                                       &interrupted);
             }
@@ -237,7 +237,7 @@ void init_session(py::module_& m) {
             std::vector<EncodedPacket> packets;
             bool interrupted = false;
             {
-              py::gil_scoped_release release;
+              GilRelease release;
               packets = session->flush(generation, python_signalled, &interrupted);
             }
             // The flush goes on; its packets come out of the next reap.
@@ -251,7 +251,7 @@ void init_session(py::module_& m) {
              const CommonEncodeConfig& target, std::shared_ptr<EncoderProvider> provider,
              SwitchMode mode, bool force_idr_on_activate) {
             auto session = self.encode_session(id);
-            py::gil_scoped_release release;
+            GilRelease release;
             return session->switch_to(generation, target, std::move(provider), mode,
                                       force_idr_on_activate);
           },
@@ -260,14 +260,14 @@ void init_session(py::module_& m) {
       .def(
           "close_all",
           [](SessionManager& self) {
-            py::gil_scoped_release release;
+            GilRelease release;
             self.close_all();
           })
       .def("open_counts", &SessionManager::open_counts)
       .def(
           "close_dropped",
           [](SessionManager& self, uint64_t id, bool decode) {
-            py::gil_scoped_release release;
+            GilRelease release;
             return self.close_dropped(id, decode);
           },
           py::arg("id"), py::arg("decode"))
@@ -278,7 +278,7 @@ void init_session(py::module_& m) {
             std::vector<EncodedPacket> packets;
             bool interrupted = false;
             {
-              py::gil_scoped_release release;
+              GilRelease release;
               packets = self.close_encode(SessionHandle{id, generation}, python_signalled,
                                           &interrupted);
             }
@@ -292,7 +292,7 @@ void init_session(py::module_& m) {
           [](SessionManager& self, uint64_t id, uint32_t generation) {
             TelemetryMap t;
             {
-              py::gil_scoped_release release;
+              GilRelease release;
               t = self.telemetry(SessionHandle{id, generation});
             }
             return to_python(t);

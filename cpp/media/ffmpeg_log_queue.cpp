@@ -59,6 +59,8 @@ void FfmpegLogQueue::after_fork_in_child() {
   // may be destroyed in that state, only replaced.
   new (&mu_) std::mutex();
   new (&ready_) std::condition_variable();
+  // Lines the parent queued are the parent's to forward; here they would be logged twice.
+  lines_.clear();
 }
 
 }  // namespace videohw::media

@@ -3,6 +3,9 @@
 See docs/api.md. The compiled core is ``videohw._core`` (private).
 """
 
+import atexit as _atexit
+
+from . import _core
 from .errors import (
     BackendUnavailableError,
     BackpressureError,
@@ -52,6 +55,10 @@ from .reader import VideoReader
 from .writer import MediaWriter, VideoWriter
 
 __version__ = "0.1.0"
+
+# At exit, before Python stops threads, wait for calls running in the core without the GIL:
+# a daemon thread that took the GIL back during finalization would abort the process.
+_atexit.register(_core._begin_shutdown)
 
 __all__ = [
     "BackendUnavailableError", "BackpressureError", "ConfigError", "DecodeError",

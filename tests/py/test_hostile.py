@@ -359,3 +359,47 @@ def test_ctrl_c_ends_a_blocking_submit_flush_or_close_and_nothing_is_lost(call):
     taken, packets = (int(x) for x in lines[1].split()[1:])
     assert packets == taken, res.stdout  # every frame the session took comes out
     assert taken == 2  # submit: the interrupted call did not take its frame
+
+
+# ---- interpreter exit with daemon threads inside the core -----------------------------------
+
+_DAEMON_AT_EXIT = """
+import threading, time
+import numpy as np
+import videohw as vh
+ctl = vh.SessionController("software")
+kind = "{kind}"
+if kind == "decode":
+    h = ctl.start_decode_session(vh.CommonDecodeConfig())
+    def work():
+        while True:
+            try:
+                ctl.push_bitstream(h, b"\\x00\\x00\\x01\\x65" + bytes(range(256)) * 200)
+                ctl.reap(h)
+            except vh.VideoHwError:
+                pass
+else:
+    common = vh.CommonEncodeConfig(codec=vh.Codec.H264, width=320, height=240)
+    h = ctl.start_encode_session(common)
+    frame = vh.Frame(np.zeros((240, 320, 4), np.uint8), vh.PixelFormat.ARGB8888)
+    def work():
+        while True:
+            ctl.submit(h, frame)
+            if kind == "encode-wait":
+                ctl.reap(h, min_packets=10**6)  # waits until the end of the session
+threading.Thread(target=work, daemon=True).start()
+time.sleep(0.5)
+print("exiting")
+"""
+
+
+@pytest.mark.parametrize("kind", ["decode", "encode", "encode-wait"])
+def test_exit_with_a_daemon_thread_inside_the_core_does_not_abort(kind):
+    import subprocess
+    import sys
+    for _ in range(3):
+        res = subprocess.run([sys.executable, "-c", _DAEMON_AT_EXIT.format(kind=kind)],
+                             capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, (res.returncode, res.stderr[-2000:])
+        assert "terminate called" not in res.stderr
+        assert res.stdout == "exiting\n"
