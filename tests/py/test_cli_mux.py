@@ -21,6 +21,7 @@ import pytest
 
 import videohw as vh
 from videohw import cli, synthetic, verify
+from videohw.cli import _errors, _input
 
 pytestmark = pytest.mark.skipif(not (shutil.which("ffmpeg") and shutil.which("ffprobe")),
                                 reason="needs Debian's ffmpeg/ffprobe for --verify")
@@ -443,15 +444,16 @@ def test_ctrl_c_mid_encode_leaves_no_file_and_keeps_an_old_one(tmp_path, output)
 def test_an_input_that_fails_mid_encode_leaves_no_file(tmp_path, monkeypatch, capsys, output):
     source = tmp_path / "in.i420"
     raw_file(source, 20)
-    real = cli._Input.frames
+    real = _input._Input.frames
 
     def frames_then_error(self):
         for i, frame in enumerate(real(self)):
             if i == 12:
-                raise cli.CliError(f"{self.path}: ended early, at frame {i}", cli.EXIT_FAIL)
+                raise _errors.CliError(f"{self.path}: ended early, at frame {i}",
+                                       _errors.EXIT_FAIL)
             yield frame
 
-    monkeypatch.setattr(cli._Input, "frames", frames_then_error)
+    monkeypatch.setattr(_input._Input, "frames", frames_then_error)
     monkeypatch.chdir(tmp_path)
     code = cli.main(["encode", "--no-progress", "--input", "in.i420", "--input-format", "i420",
                      "--size", SIZE, "-o", output])
@@ -462,7 +464,7 @@ def test_an_input_that_fails_mid_encode_leaves_no_file(tmp_path, monkeypatch, ca
 
 def test_ctrl_c_in_process_leaves_no_segment_file(tmp_path, monkeypatch, capsys):
     # A codec switch has made a second Annex-B segment by the time Ctrl-C comes.
-    real = cli._Input.frames
+    real = _input._Input.frames
 
     def interrupted(self):
         for i, frame in enumerate(real(self)):
@@ -470,7 +472,7 @@ def test_ctrl_c_in_process_leaves_no_segment_file(tmp_path, monkeypatch, capsys)
                 raise KeyboardInterrupt
             yield frame
 
-    monkeypatch.setattr(cli._Input, "frames", interrupted)
+    monkeypatch.setattr(_input._Input, "frames", interrupted)
     monkeypatch.chdir(tmp_path)
     code = cli.main(["encode", "--no-progress", "--size", SIZE, "--frames", "30", "--gop", "5",
                      "--low-latency", "--switch", "10:codec=hevc:immediate", "-o", "out.h264"])

@@ -14,7 +14,7 @@ import pytest
 import videohw as vh
 from conftest import common, encode_frames, make_frame, stream_of
 from videohw.cli import main
-from videohw.cli_decode import png_bytes
+from videohw.cli.decode import png_bytes
 
 I420 = vh.PixelFormat.I420
 

@@ -2,7 +2,7 @@
 through a VideoReader, or with ``--codec`` a raw Annex-B H.264/HEVC stream pushed in chunks
 through a decode session; a progress bar on stderr, a summary on stdout, optional PNG / raw
 frame dumps, and ``--frames`` / ``--at`` for exactly those frames.
-Registered by cli.build_parser; see docs/decode.md and docs/media.md.
+Registered by videohw.cli.build_parser; see docs/decode.md and docs/media.md.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .progress import ProgressBar
+from ..progress import ProgressBar
+from ._errors import EXIT_FAIL, EXIT_OK, CliError
+from ._log import ffmpeg_summary
 
 _OUTPUT_MODES = {"metadata": "METADATA_ONLY", "native": "NATIVE_SURFACE", "rgb": "CPU_RGB"}
 
@@ -132,8 +134,8 @@ def _frame_rgb(frame: Any) -> Optional[np.ndarray]:
 def _dump(frame: Any, index: int, directory: str, fmt: str) -> None:
     if fmt == "raw":
         if not frame.planes or frame.on_device:
-            raise _cli().CliError("--dump-format raw needs pixels on the host: use "
-                                  "--output-mode native or rgb")
+            raise CliError("--dump-format raw needs pixels on the host: use "
+                           "--output-mode native or rgb")
         name = f"frame_{index:06d}_{frame.width}x{frame.height}_{frame.pixel_format}.raw"
         with open(os.path.join(directory, name), "wb") as out:
             for plane in frame.planes:
@@ -141,15 +143,10 @@ def _dump(frame: Any, index: int, directory: str, fmt: str) -> None:
         return
     rgb = _frame_rgb(frame)
     if rgb is None:
-        raise _cli().CliError("--dump-format png needs pixels: use --output-mode rgb (or "
-                              "native for yuv420p streams)")
+        raise CliError("--dump-format png needs pixels: use --output-mode rgb (or "
+                       "native for yuv420p streams)")
     with open(os.path.join(directory, f"frame_{index:06d}.png"), "wb") as out:
         out.write(png_bytes(rgb))
-
-
-def _cli() -> Any:
-    from . import cli
-    return cli
 
 
 # ------------------------------------------------------------------------------------------
@@ -157,15 +154,14 @@ def _cli() -> Any:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    cli = _cli()
     if not os.path.exists(args.file):
-        raise cli.CliError(f"{args.file}: no such file")
+        raise CliError(f"{args.file}: no such file")
     if os.path.isdir(args.file):
-        raise cli.CliError(f"{args.file}: is a directory, not a media file")
+        raise CliError(f"{args.file}: is a directory, not a media file")
     if args.dump and args.dump_format == "png" and args.output_mode == "metadata":
-        raise cli.CliError("--dump needs pixels: use --output-mode rgb or native")
+        raise CliError("--dump needs pixels: use --output-mode rgb or native")
     if args.codec and (args.frames or args.at):
-        raise cli.CliError("--frames / --at need a media file; with --codec the stream is "
+        raise CliError("--frames / --at need a media file; with --codec the stream is "
                            "only pushed in order")
     if args.dump:
         os.makedirs(args.dump, exist_ok=True)
@@ -183,7 +179,6 @@ def _summary(summary: dict, frame: Any) -> None:
 
 
 def _print_ffmpeg_summary(telemetry: dict, args: argparse.Namespace) -> None:
-    from .cli_log import ffmpeg_summary
     line = ffmpeg_summary(telemetry, getattr(args, "verbose", 0))
     if line:
         print(line)
@@ -191,7 +186,6 @@ def _print_ffmpeg_summary(telemetry: dict, args: argparse.Namespace) -> None:
 
 def _decode_media(args: argparse.Namespace) -> int:
     import videohw as vh
-    cli = _cli()
     output = vh.DecodeOutputMode[_OUTPUT_MODES[args.output_mode]]
     enabled = {"auto": None, "on": True, "off": False}[args.progress]
     summary = {"frames": 0, "damaged": 0, "keyframes": 0, "sizes": {}}
@@ -205,14 +199,14 @@ def _decode_media(args: argparse.Namespace) -> int:
                 count = len(reader)
                 bad = [i for i in args.frames if not -count <= i < count]
                 if bad:
-                    raise cli.CliError(f"--frames {bad[0]}: out of range; {args.file} has "
-                                       f"{count} frames", cli.EXIT_FAIL)
+                    raise CliError(f"--frames {bad[0]}: out of range; {args.file} has "
+                                       f"{count} frames", EXIT_FAIL)
                 frames = reader.get_frames_at(args.frames)
             else:
                 try:
                     frames = reader.get_frames_played_at(args.at)
                 except IndexError as exc:
-                    raise cli.CliError(f"--at: {exc}", cli.EXIT_FAIL)
+                    raise CliError(f"--at: {exc}", EXIT_FAIL)
             for frame in frames:
                 print(f"frame {frame.index}: pts {frame.pts}, {frame.seconds:.6f} s, "
                       f"{frame.width}x{frame.height}"
@@ -246,13 +240,12 @@ def _decode_media(args: argparse.Namespace) -> int:
         print(f"  frames written to {args.dump} ({args.dump_format})")
     if summary["frames"] == 0:
         print(f"videohw decode: error: {args.file}: no frame decoded", file=sys.stderr)
-        return cli.EXIT_FAIL
-    return cli.EXIT_OK
+        return EXIT_FAIL
+    return EXIT_OK
 
 
 def _decode_annexb(args: argparse.Namespace) -> int:
     import videohw as vh
-    cli = _cli()
     size = os.path.getsize(args.file)
     ctl = vh.SessionController(args.backend)
     common = vh.CommonDecodeConfig(codec=vh.Codec(args.codec),
@@ -298,5 +291,5 @@ def _decode_annexb(args: argparse.Namespace) -> int:
         print(f"  frames written to {args.dump} ({args.dump_format})")
     if summary["frames"] == 0:
         print(f"videohw decode: error: {args.file}: no frame decoded", file=sys.stderr)
-        return cli.EXIT_FAIL
-    return cli.EXIT_OK
+        return EXIT_FAIL
+    return EXIT_OK

@@ -1,5 +1,5 @@
 """``videohw probe FILE``: the container and its streams as a table, or ``--json``.
-Registered by cli.build_parser; see docs/cli.md."""
+Registered by videohw.cli.build_parser; see docs/cli.md."""
 
 from __future__ import annotations
 
