@@ -25,7 +25,7 @@ Capabilities software_capabilities(Codec codec) {
   caps.input_formats = {PixelFormat::ARGB8888, PixelFormat::BGRA, PixelFormat::RGB24,
                         PixelFormat::NV12, PixelFormat::I420};
   caps.low_latency = true;
-  caps.dynamic_bitrate = false;     // reconfigure in place arrives with session switching
+  caps.dynamic_bitrate = false;
   caps.dynamic_resolution = false;
   caps.presets = {"ultrafast", "superfast", "veryfast", "faster", "fast",
                   "medium", "slow", "slower", "veryslow", "placebo"};
