@@ -69,6 +69,9 @@ void SoftwareDecoder::open() {
   context_->max_pixels = width * height;
   context_->opaque = this;
   context_->get_format = &SoftwareDecoder::pick_format;
+  // get_format alone is not enough: libavcodec's HEVC decoder asks it once per new SPS and,
+  // refused, keeps the SPS and decodes the next pictures at its size anyway.
+  context_->get_buffer2 = &SoftwareDecoder::allocate;
   // Frame threading holds back one frame per thread; low latency keeps slice threads only.
   if (common_.low_latency) context_->thread_type = FF_THREAD_SLICE;
   const int ret = avcodec_open2(context_.get(), codec, nullptr);
@@ -78,19 +81,39 @@ void SoftwareDecoder::open() {
   stats_.decoder_opens++;
 }
 
+bool SoftwareDecoder::over_limits(int width, int height) const {
+  return width > (common_.max_width > 0 ? common_.max_width : kMaxSide) ||
+         height > (common_.max_height > 0 ? common_.max_height : kMaxSide);
+}
+
+void SoftwareDecoder::refuse_size(int width, int height, const char* consequence) {
+  const int max_w = common_.max_width > 0 ? common_.max_width : kMaxSide;
+  const int max_h = common_.max_height > 0 ? common_.max_height : kMaxSide;
+  std::lock_guard<std::mutex> lock(size_error_mu_);
+  size_error_ = "the stream's pictures are " + std::to_string(width) + "x" +
+                std::to_string(height) + ", over the session's limit of " +
+                std::to_string(max_w) + "x" + std::to_string(max_h) +
+                " (CommonDecodeConfig.max_width / max_height); " + consequence;
+}
+
 AVPixelFormat SoftwareDecoder::pick_format(AVCodecContext* context, const AVPixelFormat* formats) {
   auto* self = static_cast<SoftwareDecoder*>(context->opaque);
-  const int max_w = self->common_.max_width > 0 ? self->common_.max_width : kMaxSide;
-  const int max_h = self->common_.max_height > 0 ? self->common_.max_height : kMaxSide;
-  if (context->width > max_w || context->height > max_h) {
-    std::lock_guard<std::mutex> lock(self->size_error_mu_);
-    self->size_error_ = "the stream's pictures are " + std::to_string(context->width) + "x" +
-                        std::to_string(context->height) + ", over the session's limit of " +
-                        std::to_string(max_w) + "x" + std::to_string(max_h) +
-                        " (CommonDecodeConfig.max_width / max_height); nothing was allocated";
+  if (self->over_limits(context->width, context->height)) {
+    self->refuse_size(context->width, context->height, "nothing was allocated");
     return AV_PIX_FMT_NONE;
   }
   return avcodec_default_get_format(context, formats);
+}
+
+int SoftwareDecoder::allocate(AVCodecContext* context, AVFrame* frame, int flags) {
+  auto* self = static_cast<SoftwareDecoder*>(context->opaque);
+  // The context's size, not the frame's: buffers are requested at the coded size, which
+  // may exceed the limit by the alignment padding of a stream that fits.
+  if (self->over_limits(context->width, context->height)) {
+    self->refuse_size(context->width, context->height, "nothing was allocated");
+    return AVERROR(EINVAL);
+  }
+  return avcodec_default_get_buffer2(context, frame, flags);
 }
 
 void SoftwareDecoder::open_parser() {
@@ -266,6 +289,14 @@ void SoftwareDecoder::receive(std::vector<DecodedFrame>& out) {
 
 void SoftwareDecoder::emit(std::vector<DecodedFrame>& out) {
   const AVFrame& frame = *frame_;
+  // libdav1d (AV1) calls neither get_format nor get_buffer2; it only keeps to max_pixels.
+  // The picture itself is where the limit holds for every decoder.
+  if (over_limits(frame.width, frame.height)) {
+    refuse_size(frame.width, frame.height, "the picture was dropped");
+    stats_.decode_errors++;
+    note_error("");
+    return;
+  }
   DecodedFrame decoded = frame_metadata(frame);
   if (frame.pts != AV_NOPTS_VALUE) decoded.pts = frame.pts;
   decoded.output = common_.output;
