@@ -2,7 +2,9 @@
 
 #include "contract/clock.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstring>
 
 #include "contract/errors.hpp"
@@ -28,6 +30,12 @@ constexpr int kMaxSide = 8192;
 // Tags of skipped pictures the decoder never returned (dropped as undecodable) must not
 // pile up over a long stream.
 constexpr size_t kMaxSkipTags = 4096;
+
+// libavcodec counts bytes in int, and a size of 2 GiB or more turns negative, on which
+// libavcodec aborts the process: a chunk reaches the parser in slices of at most this many
+// bytes. That also bounds the padded copy and what the parser holds past
+// max_access_unit_bytes.
+constexpr size_t kMaxSlice = size_t(16) << 20;
 
 }  // namespace
 
@@ -133,22 +141,25 @@ void SoftwareDecoder::decode(const uint8_t* data, size_t size, std::optional<int
   const int64_t start = monotonic_ns(), convert_before = stats_.convert_ns;
   first_error_.clear();
   stats_.bytes_in += int64_t(size);
-  // The parser may read a few bytes past the end of damaged data; a padded copy makes that
-  // safe for any caller buffer.
-  input_.resize(size + AV_INPUT_BUFFER_PADDING_SIZE);
-  std::memcpy(input_.data(), data, size);
-  std::memset(input_.data() + size, 0, AV_INPUT_BUFFER_PADDING_SIZE);
   if (pts) pending_pts_.emplace_back(stream_offset_, *pts);
-  stream_offset_ += int64_t(size);
-  parse(input_.data(), size, out);
-  // Bytes the parser holds without having ended an access unit: a stream that never
-  // starts the next one (a 200 MB "NAL") must not be held until close.
-  if (stream_offset_ - unit_end_ > common_.max_access_unit_bytes) {
-    stats_.decode_errors++;
-    note_error("an access unit grew past " + std::to_string(common_.max_access_unit_bytes) +
-               " bytes without ending (CommonDecodeConfig.max_access_unit_bytes); its bytes "
-               "were dropped");
-    open_parser();
+  for (size_t at = 0; at < size; at += kMaxSlice) {
+    const size_t slice = std::min(kMaxSlice, size - at);
+    // The parser may read a few bytes past the end of damaged data; a padded copy makes
+    // that safe for any caller buffer.
+    input_.resize(slice + AV_INPUT_BUFFER_PADDING_SIZE);
+    std::memcpy(input_.data(), data + at, slice);
+    std::memset(input_.data() + slice, 0, AV_INPUT_BUFFER_PADDING_SIZE);
+    stream_offset_ += int64_t(slice);
+    parse(input_.data(), slice, out);
+    // Bytes the parser holds without having ended an access unit: a stream that never
+    // starts the next one (a 200 MB "NAL") must not be held until close.
+    if (stream_offset_ - unit_end_ > common_.max_access_unit_bytes) {
+      stats_.decode_errors++;
+      note_error("an access unit grew past " + std::to_string(common_.max_access_unit_bytes) +
+                 " bytes without ending (CommonDecodeConfig.max_access_unit_bytes); its bytes "
+                 "were dropped");
+      open_parser();
+    }
   }
   stats_.decode_ns += monotonic_ns() - start - (stats_.convert_ns - convert_before);
   if (!first_error_.empty())
@@ -164,17 +175,24 @@ void SoftwareDecoder::decode_unit(const DecodeUnit& unit, std::vector<DecodedFra
     open_parser();
   }
   stats_.bytes_in += int64_t(unit.size);
-  if (unit.skip_output) {
-    if (skip_tags_.size() >= kMaxSkipTags) skip_tags_.clear();
-    skip_tags_.insert(unit.tag);
+  // One packet, so no slicing: libavcodec's packets hold at most INT_MAX bytes with padding.
+  if (unit.size > size_t(INT_MAX - AV_INPUT_BUFFER_PADDING_SIZE)) {
+    stats_.decode_errors++;
+    note_error("an access unit of " + std::to_string(unit.size) +
+               " bytes is over libavcodec's packet limit of 2 GiB; it was dropped");
+  } else if (unit.size > 0) {
+    if (unit.skip_output) {
+      if (skip_tags_.size() >= kMaxSkipTags) skip_tags_.clear();
+      skip_tags_.insert(unit.tag);
+    }
+    // Not reference counted: avcodec_send_packet copies the bytes (with padding).
+    packet_->data = const_cast<uint8_t*>(unit.data);
+    packet_->size = int(unit.size);
+    packet_->pts = unit.tag;
+    packet_->dts = AV_NOPTS_VALUE;
+    packet_->flags = 0;
+    send(packet_.get(), out);
   }
-  // Not reference counted: avcodec_send_packet copies the bytes (with padding).
-  packet_->data = const_cast<uint8_t*>(unit.data);
-  packet_->size = int(unit.size);
-  packet_->pts = unit.tag;
-  packet_->dts = AV_NOPTS_VALUE;
-  packet_->flags = 0;
-  if (unit.size > 0) send(packet_.get(), out);
   stats_.decode_ns += monotonic_ns() - start - (stats_.convert_ns - convert_before);
   if (!first_error_.empty())
     throw Error(ErrorKind::Decode, first_error_ + "; decoding resumes at the next IDR");

@@ -1,6 +1,7 @@
 // software/: the libavcodec decode adapter through the DecoderBackend interface, and
 // session/decode_session on top of it. Streams come from the software encoder.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <functional>
@@ -406,6 +407,47 @@ INSTANTIATE_TEST_SUITE_P(Codecs, SoftwareDecoderLimitTest,
                          [](const ::testing::TestParamInfo<LimitCase>& info) {
                            return std::string(to_string(info.param.codec));
                          });
+
+// libavcodec counts bytes in int, so 2 GiB in one call must never reach it as one size (it
+// aborts the process on the negative size). Zero pages cost no memory; VP9's parser passes
+// each slice through unscanned, so the test takes seconds.
+TEST(SoftwareDecoderLimits, TwoGiBInOneCallIsADecodeErrorAndTheSessionGoesOn) {
+  const size_t size = (size_t(1) << 31) + 4096;
+  void* zeros = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  ASSERT_NE(zeros, MAP_FAILED);
+  const auto* bytes = static_cast<const uint8_t*>(zeros);
+  CommonDecodeConfig config;
+  config.codec = Codec::VP9;
+  DecodeSession session(1, config, std::make_shared<software::SoftwareDecoderProvider>(
+                                       SoftwareDecodeConfig{1}));
+  auto kind = [](auto call) {
+    try {
+      call();
+    } catch (const Error& e) {
+      return e.kind();
+    }
+    return ErrorKind::Generic;
+  };
+  EXPECT_EQ(kind([&] { session.push(1, bytes, size, std::nullopt); }), ErrorKind::Decode);
+  DecodeUnit unit;
+  unit.data = bytes;
+  unit.size = size;
+  try {
+    session.push_unit(1, unit);
+    ADD_FAILURE() << "a 2 GiB unit was taken";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Decode);
+    EXPECT_NE(std::string(e.what()).find("over libavcodec's packet limit"), std::string::npos)
+        << e.what();
+  }
+  munmap(zeros, size);
+
+  const auto packets = encode_with("libvpx-vp9", 64, 48, 3);
+  if (packets.empty()) GTEST_SKIP() << "libavcodec has no libvpx-vp9";
+  for (const auto& p : packets) session.push(1, p.data(), p.size(), std::nullopt);
+  const size_t ready = session.reap(1).size();
+  EXPECT_EQ(ready + session.flush(1).size(), 3u);
+}
 
 TEST(SoftwareDecoderProvider, RefusesAnUnsupportedConfigBeforeCreatingADecoder) {
   CommonDecodeConfig c;
