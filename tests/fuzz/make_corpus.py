@@ -113,18 +113,20 @@ WIDTH_64 = 2                                      # byte 1: max_width 64, max_he
 
 SESSION_ENCODERS = {
     # codec number, encoder arguments, raw stream suffix, record box in MP4 (a decode
-    # session takes one for AVCC / HVCC input only). One pixel format each, so the seeds
-    # cover 8-bit 4:2:0, 10-bit and 4:4:4 planes.
-    "h264": (H264, ENCODERS["h264"][1] + ["-crf", "36", "-pix_fmt", "yuv420p"], "h264",
-             b"avcC"),
+    # session takes one for AVCC / HVCC input only), then the pixel formats: the main
+    # seeds' one first (8-bit 4:2:0, 10-bit, 4:4:4), then others that only a short stream
+    # gets, so every output path (native planes, RGB conversion) sees 4:0:0 to 4:4:4 and
+    # 8 to 12 bits.
+    "h264": (H264, ENCODERS["h264"][1] + ["-crf", "36"], "h264", b"avcC",
+             ["yuv420p", "yuv422p10le", "gray"]),
     # info=0: no x265 settings SEI (2 KB of text) in front of the first picture.
-    "hevc": (HEVC, ["-c:v", "libx265", "-crf", "36", "-pix_fmt", "yuv420p10le", "-x265-params",
+    "hevc": (HEVC, ["-c:v", "libx265", "-crf", "36", "-x265-params",
                     "log-level=error:bframes=2:keyint=4:min-keyint=4:scenecut=0:info=0"],
-             "hevc", b"hvcC"),
+             "hevc", b"hvcC", ["yuv420p10le", "gray", "yuv422p12le"]),
     "vp9": (VP9, ["-c:v", "libvpx-vp9", "-deadline", "good", "-cpu-used", "8", "-g", "4",
-                  "-b:v", "50k", "-pix_fmt", "yuv444p"], "ivf", None),
-    "av1": (AV1, ["-c:v", "libaom-av1", "-cpu-used", "8", "-g", "4", "-b:v", "50k",
-                  "-pix_fmt", "yuv420p"], "ivf", None),
+                  "-b:v", "50k"], "ivf", None, ["yuv444p", "yuv420p12le", "yuv440p"]),
+    "av1": (AV1, ["-c:v", "libaom-av1", "-cpu-used", "8", "-g", "4", "-b:v", "50k"], "ivf",
+            None, ["yuv420p", "gray", "yuv444p10le"]),
 }
 
 
@@ -177,7 +179,8 @@ def chunks(data: bytes, size: int) -> bytes:
 
 def decode_session_seeds(tmp: str) -> None:
     target = "fuzz_decode_session"
-    for name, (codec, encoder, suffix, box_name) in SESSION_ENCODERS.items():
+    for name, (codec, codec_args, suffix, box_name, formats) in SESSION_ENCODERS.items():
+        encoder = codec_args + ["-pix_fmt", formats[0]]
         es = pathlib.Path(tmp, f"{name}.{suffix}")
         run("-f", "lavfi", "-i", "testsrc=size=64x64:rate=10", "-frames:v", "6", *encoder,
             str(es))
@@ -211,12 +214,20 @@ def decode_session_seeds(tmp: str) -> None:
                   op(RESET, 1) + chunks(other.read_bytes(), 1000) + op(DRAIN) + op(HANDLES) +
                   op(CLOSE) + op(REAP))
         # Wider than max_width with fewer pixels than max_width x max_height: refused by
-        # the size check, not by libavcodec's max_pixels (HEVC and AV1 once let it through).
+        # the size checks, not by libavcodec's max_pixels (libavcodec's HEVC decoder and
+        # libdav1d need the checks past get_format).
         wide = pathlib.Path(tmp, f"{name}-96x32.{suffix}")
         run("-f", "lavfi", "-i", "testsrc=size=96x32:rate=10", "-frames:v", "3", *encoder,
             str(wide))
         write(target, header(codec, NATIVE, limits=WIDTH_64) +
               b"".join(push(u) for u in packets(wide)) + op(FLUSH) + op(REAP))
+        # The other pixel formats, 3 pictures each, alternately as planes and as RGB.
+        for i, pixel_format in enumerate(formats[1:]):
+            short = pathlib.Path(tmp, f"{name}-{pixel_format}.{suffix}")
+            run("-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-frames:v", "3",
+                *codec_args, "-pix_fmt", pixel_format, str(short))
+            write(target, header(codec, RGB if i % 2 else NATIVE) +
+                  b"".join(push(u) + op(REAP) for u in packets(short)) + op(FLUSH))
         if record is not None:
             # Container samples with their record; a switch to a new decoder (low_latency
             # toggled) in another output mode, and the samples again.
