@@ -1,4 +1,4 @@
-// libFuzzer target: a software DecodeSession end to end (the session, AVCC/HVCC/av1C input
+// libFuzzer target: a software DecodeSession end to end (the session, AVCC/HVCC input
 // conversion, the libavcodec decoder wrapper and its NATIVE_SURFACE / CPU_RGB output), driven
 // by a script of API calls read from the input.
 //
@@ -12,24 +12,27 @@
 //   [bit 4]  2 bytes big-endian record size, then the record (CommonDecodeConfig.extradata)
 //   then operations until the input ends, one byte each: opcode = low nibble mod 9,
 //   argument = high nibble
-//     0 push       2 bytes big-endian size (at most 4096), then the bytes; arg bit 0: with a pts
+//     0 push       2 bytes big-endian size (at most 4096), then the bytes; arg bit 0: with
+//                  a pts
 //     1 push_unit  as push; arg bit 0: skip_output
 //     2 reap
 //     3 flush      arg bit 0: flush again, which must give nothing and raise nothing
 //     4 drain
 //     5 reset      arg bit 0: new_stream; arg bit 1: then flush, which must give nothing
-//     6 switch     arg bits 0-1 output mode (mod 3), bit 2 toggles low_latency (a new
-//                  decoder), bit 3 moves to the next codec (with Annex-B input)
+//     6 switch     then 1 byte of limits as byte 1; arg bits 0-1 output mode (mod 3),
+//                  bit 2 toggles low_latency (a new decoder), bit 3 moves to the next codec
+//                  (with Annex-B input)
 //     7 handles    a stale and a never-issued generation must be refused; state, telemetry
 //     8 close      every later call must raise SessionClosed
 //   and close() at the end.
 //
 // Configs stay inside what CommonDecodeConfig in python/videohw/contract.py accepts (sides
 // >= 16, max_access_unit_bytes >= 4096, a record only with AVCC / HVCC), so every input is
-// reachable from Python. Any videohw::Error is an expected outcome of hostile input. A finding is anything else:
-// a crash, a sanitizer report, a leak, another exception type, a hang, too much memory, or
-// a broken promise of the decode contract (checked below; each aborts with its reason).
-// Every plane byte of every frame is read, so ASan checks the plane pointers and sizes.
+// reachable from Python. Any videohw::Error is an expected outcome of hostile input. A
+// finding is anything else: a crash, a sanitizer report, a leak, another exception type, a
+// hang, too much memory, or a broken promise of the decode contract (checked below; each
+// aborts with its reason). Every plane byte of every frame is read, so ASan checks the
+// plane pointers and sizes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -37,6 +40,7 @@
 #include <memory>
 #include <optional>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "contract/errors.hpp"
@@ -64,6 +68,12 @@ constexpr int kSides[] = {512, 256, 64, 16};
 constexpr int64_t kAccessUnitLimits[] = {int64_t(1) << 20, int64_t(64) << 10,
                                          int64_t(16) << 10, int64_t(4) << 10};
 constexpr int kDisplayDelays[] = {-1, 0, 4, 16};
+
+void set_limits(CommonDecodeConfig& config, uint8_t limits) {
+  config.max_width = kSides[limits & 3];
+  config.max_height = kSides[(limits >> 2) & 3];
+  config.max_access_unit_bytes = kAccessUnitLimits[(limits >> 4) & 3];
+}
 
 void check(bool ok, const char* promise) {
   if (ok) return;
@@ -109,7 +119,10 @@ class Reader {
 class Harness {
  public:
   Harness(const CommonDecodeConfig& config, std::shared_ptr<const DecoderProvider> provider)
-      : config_(config), provider_(std::move(provider)) {}
+      : config_(config), provider_(std::move(provider)) {
+    limits_.emplace_back(0, 0);  // generations count from 1
+    limits_.emplace_back(config.max_width, config.max_height);
+  }
 
   void run(Reader& script) {
     try {
@@ -177,6 +190,7 @@ class Harness {
       }
       case 6: {
         CommonDecodeConfig target = config_;
+        set_limits(target, script.byte());
         target.output = kOutputs[(arg & 3) % 3];
         if (arg & 4) target.low_latency = !target.low_latency;
         if (arg & 8) {
@@ -198,6 +212,7 @@ class Harness {
         check(next == generation_ + 1, "a switch makes the next generation active");
         generation_ = next;
         config_ = target;
+        limits_.emplace_back(target.max_width, target.max_height);
         break;
       }
       case 7:
@@ -306,8 +321,9 @@ class Harness {
       check(f.generation >= 1 && f.generation <= generation_,
             "frames carry a generation the session had");
       check(f.width > 0 && f.height > 0, "frames have a size");
-      check(f.width <= config_.max_width && f.height <= config_.max_height,
-            "no frame exceeds max_width x max_height");
+      const auto [max_width, max_height] = limits_[f.generation];
+      check(f.width <= max_width && f.height <= max_height,
+            "no frame exceeds max_width x max_height of its generation");
       check(!f.pts || given_.count(*f.pts), "a frame's pts is one that was pushed");
       check(!f.on_device, "software frames live in host memory");
       switch (f.output) {
@@ -347,6 +363,7 @@ class Harness {
   std::shared_ptr<const DecoderProvider> provider_;
   std::unique_ptr<DecodeSession> session_;
   uint32_t generation_ = 1;
+  std::vector<std::pair<int, int>> limits_;  // max_width, max_height by generation
   bool closed_ = false;
   int64_t next_tag_ = 0;
   std::unordered_set<int64_t> given_;
@@ -367,7 +384,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
   Reader script(data, size);
   const uint8_t flags = script.byte();
-  const uint8_t limits = script.byte();
 
   CommonDecodeConfig config;
   config.codec = kCodecs[flags & 3];
@@ -376,9 +392,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (flags & 0x10) != 0 && (config.codec == Codec::H264 || config.codec == Codec::HEVC);
   config.low_latency = (flags & 0x20) != 0;
   if (const int delay = kDisplayDelays[flags >> 6]; delay >= 0) config.max_display_delay = delay;
-  config.max_width = kSides[limits & 3];
-  config.max_height = kSides[(limits >> 2) & 3];
-  config.max_access_unit_bytes = kAccessUnitLimits[(limits >> 4) & 3];
+  set_limits(config, script.byte());
   if (records) {
     config.input_layout = config.codec == Codec::HEVC ? EncodedLayout::HVCC : EncodedLayout::AVCC;
     const Span record = script.bytes(script.u16());

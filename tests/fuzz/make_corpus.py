@@ -109,7 +109,7 @@ H264, HEVC, VP9, AV1 = range(4)                   # byte 0, bits 0-1
 METADATA, NATIVE, RGB = range(3)                  # byte 0, bits 2-3
 PUSH, UNIT, REAP, FLUSH, DRAIN, RESET, SWITCH, HANDLES, CLOSE = range(9)  # opcodes
 MAX_CHUNK = 4096                                  # the target caps a push at this
-WIDTH_64 = 2                                      # byte 1: max_width 64, max_height 512
+WIDTH_64 = 2                                      # limits: max_width 64, max_height 512
 
 SESSION_ENCODERS = {
     # codec number, encoder arguments, raw stream suffix, record box in MP4 (a decode
@@ -169,6 +169,10 @@ def push(data: bytes, pts: bool = True, code: int = PUSH) -> bytes:
     return out
 
 
+def switch(arg: int, limits: int = 0) -> bytes:
+    return op(SWITCH, arg) + bytes([limits])
+
+
 def unit(data: bytes, skip: bool = False) -> bytes:
     return push(data, skip, UNIT)
 
@@ -210,7 +214,7 @@ def decode_session_seeds(tmp: str) -> None:
             run("-f", "lavfi", "-i", "testsrc=size=66x50:rate=10", "-frames:v", "4", *encoder,
                 str(other))
             write(target, header(codec, RGB) + chunks(stream, 701) + op(REAP) + op(FLUSH) +
-                  op(SWITCH, METADATA) + chunks(units[0] + units[1], 97) + op(FLUSH) +
+                  switch(METADATA) + chunks(units[0] + units[1], 97) + op(FLUSH) +
                   op(RESET, 1) + chunks(other.read_bytes(), 1000) + op(DRAIN) + op(HANDLES) +
                   op(CLOSE) + op(REAP))
         # Wider than max_width with fewer pixels than max_width x max_height: refused by
@@ -230,9 +234,11 @@ def decode_session_seeds(tmp: str) -> None:
                   b"".join(push(u) + op(REAP) for u in packets(short)) + op(FLUSH))
         if record is not None:
             # Container samples with their record; a switch to a new decoder (low_latency
-            # toggled) in another output mode, and the samples again.
+            # toggled) in another output mode and with the width limit at the stream's
+            # width, and the samples again.
             write(target, header(codec, METADATA, record) +
-                  b"".join(push(s) for s in samples) + op(FLUSH) + op(SWITCH, NATIVE | 4) +
+                  b"".join(push(s) for s in samples) + op(FLUSH) +
+                  switch(NATIVE | 4, WIDTH_64) +
                   b"".join(push(s) + op(REAP) for s in samples) + op(FLUSH))
 
 
