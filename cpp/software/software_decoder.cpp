@@ -80,6 +80,16 @@ void SoftwareDecoder::open() {
   // get_format alone is not enough: libavcodec's HEVC decoder asks it once per new SPS and,
   // refused, keeps the SPS and decodes the next pictures at its size anyway.
   context_->get_buffer2 = &SoftwareDecoder::allocate;
+  // Both callbacks are thread-safe (size_error_mu_ guards what they write). Said so,
+  // libavcodec before 60 calls them on its frame threads directly instead of handing each
+  // call over to the decoding thread and waiting for it, and does not warn about a custom
+  // get_buffer2; from 60 on it always calls them directly.
+#if LIBAVCODEC_VERSION_MAJOR < 60
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  context_->thread_safe_callbacks = 1;
+#pragma GCC diagnostic pop
+#endif
   // Frame threading holds back one frame per thread; low latency keeps slice threads only.
   if (common_.low_latency) context_->thread_type = FF_THREAD_SLICE;
   const int ret = avcodec_open2(context_.get(), codec, nullptr);
