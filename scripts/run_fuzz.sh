@@ -12,7 +12,7 @@ cd "$ROOT"
 SECONDS_PER_TARGET="${1:-20}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(fuzz_assembler fuzz_sps fuzz_length_prefixed)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(fuzz_assembler fuzz_sps fuzz_length_prefixed fuzz_decode_session)
 
 step "build (clang, -fsanitize=fuzzer,address,undefined)"
 cmake -S . -B build-fuzz -DVIDEOHW_BUILD_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -21,7 +21,7 @@ cmake -S . -B build-tests -DVIDEOHW_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDeb
 cmake --build build-tests
 ctest --test-dir build-tests --output-on-failure
 
-step "fuzz: the bitstream parsers, 20 s per target (scripts/run_fuzz.sh)"
+step "fuzz: the bitstream parsers and the decode session, 20 s per target (scripts/run_fuzz.sh)"
 bash scripts/run_fuzz.sh 20
 
 step "Python tests (pytest, installed package)"

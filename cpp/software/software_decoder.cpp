@@ -2,7 +2,9 @@
 
 #include "contract/clock.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstring>
 
 #include "contract/errors.hpp"
@@ -29,6 +31,12 @@ constexpr int kMaxSide = 8192;
 // Tags of skipped pictures the decoder never returned (dropped as undecodable) must not
 // pile up over a long stream.
 constexpr size_t kMaxSkipTags = 4096;
+
+// libavcodec counts bytes in int, and a size of 2 GiB or more turns negative, on which
+// libavcodec aborts the process: a chunk reaches the parser in slices of at most this many
+// bytes. That also bounds the padded copy and what the parser holds past
+// max_access_unit_bytes.
+constexpr size_t kMaxSlice = size_t(16) << 20;
 
 }  // namespace
 
@@ -71,6 +79,19 @@ void SoftwareDecoder::open() {
   context_->max_pixels = width * height;
   context_->opaque = this;
   context_->get_format = &SoftwareDecoder::pick_format;
+  // get_format alone is not enough: libavcodec's HEVC decoder asks it once per new SPS and,
+  // refused, keeps the SPS and decodes the next pictures at its size anyway.
+  context_->get_buffer2 = &SoftwareDecoder::allocate;
+  // Both callbacks are thread-safe (size_error_mu_ guards what they write). Said so,
+  // libavcodec before 60 calls them on its frame threads directly instead of handing each
+  // call over to the decoding thread and waiting for it, and does not warn about a custom
+  // get_buffer2; from 60 on it always calls them directly.
+#if LIBAVCODEC_VERSION_MAJOR < 60
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  context_->thread_safe_callbacks = 1;
+#pragma GCC diagnostic pop
+#endif
   // Frame threading holds back one frame per thread; low latency keeps slice threads only.
   if (common_.low_latency) context_->thread_type = FF_THREAD_SLICE;
   const int ret = avcodec_open2(context_.get(), codec, nullptr);
@@ -87,19 +108,39 @@ DecodeStats SoftwareDecoder::stats() const {
   return stats;
 }
 
+bool SoftwareDecoder::over_limits(int width, int height) const {
+  return width > (common_.max_width > 0 ? common_.max_width : kMaxSide) ||
+         height > (common_.max_height > 0 ? common_.max_height : kMaxSide);
+}
+
+void SoftwareDecoder::refuse_size(int width, int height, const char* consequence) {
+  const int max_w = common_.max_width > 0 ? common_.max_width : kMaxSide;
+  const int max_h = common_.max_height > 0 ? common_.max_height : kMaxSide;
+  std::lock_guard<std::mutex> lock(size_error_mu_);
+  size_error_ = "the stream's pictures are " + std::to_string(width) + "x" +
+                std::to_string(height) + ", over the session's limit of " +
+                std::to_string(max_w) + "x" + std::to_string(max_h) +
+                " (CommonDecodeConfig.max_width / max_height); " + consequence;
+}
+
 AVPixelFormat SoftwareDecoder::pick_format(AVCodecContext* context, const AVPixelFormat* formats) {
   auto* self = static_cast<SoftwareDecoder*>(context->opaque);
-  const int max_w = self->common_.max_width > 0 ? self->common_.max_width : kMaxSide;
-  const int max_h = self->common_.max_height > 0 ? self->common_.max_height : kMaxSide;
-  if (context->width > max_w || context->height > max_h) {
-    std::lock_guard<std::mutex> lock(self->size_error_mu_);
-    self->size_error_ = "the stream's pictures are " + std::to_string(context->width) + "x" +
-                        std::to_string(context->height) + ", over the session's limit of " +
-                        std::to_string(max_w) + "x" + std::to_string(max_h) +
-                        " (CommonDecodeConfig.max_width / max_height); nothing was allocated";
+  if (self->over_limits(context->width, context->height)) {
+    self->refuse_size(context->width, context->height, "nothing was allocated");
     return AV_PIX_FMT_NONE;
   }
   return avcodec_default_get_format(context, formats);
+}
+
+int SoftwareDecoder::allocate(AVCodecContext* context, AVFrame* frame, int flags) {
+  auto* self = static_cast<SoftwareDecoder*>(context->opaque);
+  // The context's size, not the frame's: buffers are requested at the coded size, which
+  // may exceed the limit by the alignment padding of a stream that fits.
+  if (self->over_limits(context->width, context->height)) {
+    self->refuse_size(context->width, context->height, "nothing was allocated");
+    return AVERROR(EINVAL);
+  }
+  return avcodec_default_get_buffer2(context, frame, flags);
 }
 
 void SoftwareDecoder::open_parser() {
@@ -119,22 +160,25 @@ void SoftwareDecoder::decode(const uint8_t* data, size_t size, std::optional<int
   const int64_t start = monotonic_ns(), convert_before = stats_.convert_ns;
   first_error_.clear();
   stats_.bytes_in += int64_t(size);
-  // The parser may read a few bytes past the end of damaged data; a padded copy makes that
-  // safe for any caller buffer.
-  input_.resize(size + AV_INPUT_BUFFER_PADDING_SIZE);
-  std::memcpy(input_.data(), data, size);
-  std::memset(input_.data() + size, 0, AV_INPUT_BUFFER_PADDING_SIZE);
   if (pts) pending_pts_.emplace_back(stream_offset_, *pts);
-  stream_offset_ += int64_t(size);
-  parse(input_.data(), size, out);
-  // Bytes the parser holds without having ended an access unit: a stream that never
-  // starts the next one (a 200 MB "NAL") must not be held until close.
-  if (stream_offset_ - unit_end_ > common_.max_access_unit_bytes) {
-    stats_.decode_errors++;
-    note_error("an access unit grew past " + std::to_string(common_.max_access_unit_bytes) +
-               " bytes without ending (CommonDecodeConfig.max_access_unit_bytes); its bytes "
-               "were dropped");
-    open_parser();
+  for (size_t at = 0; at < size; at += kMaxSlice) {
+    const size_t slice = std::min(kMaxSlice, size - at);
+    // The parser may read a few bytes past the end of damaged data; a padded copy makes
+    // that safe for any caller buffer.
+    input_.resize(slice + AV_INPUT_BUFFER_PADDING_SIZE);
+    std::memcpy(input_.data(), data + at, slice);
+    std::memset(input_.data() + slice, 0, AV_INPUT_BUFFER_PADDING_SIZE);
+    stream_offset_ += int64_t(slice);
+    parse(input_.data(), slice, out);
+    // Bytes the parser holds without having ended an access unit: a stream that never
+    // starts the next one (a 200 MB "NAL") must not be held until close.
+    if (stream_offset_ - unit_end_ > common_.max_access_unit_bytes) {
+      stats_.decode_errors++;
+      note_error("an access unit grew past " + std::to_string(common_.max_access_unit_bytes) +
+                 " bytes without ending (CommonDecodeConfig.max_access_unit_bytes); its bytes "
+                 "were dropped");
+      open_parser();
+    }
   }
   stats_.decode_ns += monotonic_ns() - start - (stats_.convert_ns - convert_before);
   if (!first_error_.empty())
@@ -150,17 +194,24 @@ void SoftwareDecoder::decode_unit(const DecodeUnit& unit, std::vector<DecodedFra
     open_parser();
   }
   stats_.bytes_in += int64_t(unit.size);
-  if (unit.skip_output) {
-    if (skip_tags_.size() >= kMaxSkipTags) skip_tags_.clear();
-    skip_tags_.insert(unit.tag);
+  // One packet, so no slicing: libavcodec's packets hold at most INT_MAX bytes with padding.
+  if (unit.size > size_t(INT_MAX - AV_INPUT_BUFFER_PADDING_SIZE)) {
+    stats_.decode_errors++;
+    note_error("an access unit of " + std::to_string(unit.size) +
+               " bytes is over libavcodec's packet limit of 2 GiB; it was dropped");
+  } else if (unit.size > 0) {
+    if (unit.skip_output) {
+      if (skip_tags_.size() >= kMaxSkipTags) skip_tags_.clear();
+      skip_tags_.insert(unit.tag);
+    }
+    // Not reference counted: avcodec_send_packet copies the bytes (with padding).
+    packet_->data = const_cast<uint8_t*>(unit.data);
+    packet_->size = int(unit.size);
+    packet_->pts = unit.tag;
+    packet_->dts = AV_NOPTS_VALUE;
+    packet_->flags = 0;
+    send(packet_.get(), out);
   }
-  // Not reference counted: avcodec_send_packet copies the bytes (with padding).
-  packet_->data = const_cast<uint8_t*>(unit.data);
-  packet_->size = int(unit.size);
-  packet_->pts = unit.tag;
-  packet_->dts = AV_NOPTS_VALUE;
-  packet_->flags = 0;
-  if (unit.size > 0) send(packet_.get(), out);
   stats_.decode_ns += monotonic_ns() - start - (stats_.convert_ns - convert_before);
   if (!first_error_.empty())
     throw Error(ErrorKind::Decode, first_error_ + "; decoding resumes at the next IDR");
@@ -275,6 +326,14 @@ void SoftwareDecoder::receive(std::vector<DecodedFrame>& out) {
 
 void SoftwareDecoder::emit(std::vector<DecodedFrame>& out) {
   const AVFrame& frame = *frame_;
+  // libdav1d (AV1) calls neither get_format nor get_buffer2; it only keeps to max_pixels.
+  // The picture itself is where the limit holds for every decoder.
+  if (over_limits(frame.width, frame.height)) {
+    refuse_size(frame.width, frame.height, "the picture was dropped");
+    stats_.decode_errors++;
+    note_error("");
+    return;
+  }
   DecodedFrame decoded = frame_metadata(frame);
   if (frame.pts != AV_NOPTS_VALUE) decoded.pts = frame.pts;
   decoded.output = common_.output;

@@ -55,6 +55,12 @@ class SoftwareDecoder final : public DecoderBackend {
   // libavcodec's get_format: refuses a sequence over the size limits (may run on one of
   // libavcodec's threads).
   static AVPixelFormat pick_format(AVCodecContext* context, const AVPixelFormat* formats);
+  // libavcodec's get_buffer2: refuses every picture buffer while the sequence is over the
+  // size limits (may run on one of libavcodec's threads).
+  static int allocate(AVCodecContext* context, AVFrame* frame, int flags);
+  bool over_limits(int width, int height) const;
+  // Records why pictures of width x height are refused; the next note_error reports it.
+  void refuse_size(int width, int height, const char* consequence);
 
   CommonDecodeConfig common_;
   SoftwareDecodeConfig software_;

@@ -1,6 +1,7 @@
 // software/: the libavcodec decode adapter through the DecoderBackend interface, and
 // session/decode_session on top of it. Streams come from the software encoder.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
@@ -26,6 +27,7 @@
 
 extern "C" {
 #include <libavutil/log.h>
+#include <libavutil/opt.h>
 }
 
 using namespace videohw;
@@ -293,6 +295,162 @@ TEST_P(SoftwareDecoderTest, TruncatedStreamGivesThePicturesBeforeTheCut) {
 
 INSTANTIATE_TEST_SUITE_P(Codecs, SoftwareDecoderTest, ::testing::Values(Codec::H264, Codec::HEVC),
                          codec_name);
+
+// ---- size limits, every codec --------------------------------------------------------------
+
+// Packets (access units; temporal units for AV1) of `frames` yuv420p pictures from
+// libavcodec's encoder `name`, Annex-B for H.264 / HEVC. Empty when libavcodec lacks it.
+std::vector<std::vector<uint8_t>> encode_with(const char* name, int width, int height,
+                                              int frames) {
+  av_log_set_level(AV_LOG_ERROR);
+  const AVCodec* codec = avcodec_find_encoder_by_name(name);
+  if (!codec) return {};
+  software::UniqueAVCodecContext c(avcodec_alloc_context3(codec));
+  c->width = width;
+  c->height = height;
+  c->pix_fmt = AV_PIX_FMT_YUV420P;
+  c->time_base = {1, 10};
+  c->framerate = {10, 1};
+  c->gop_size = frames;
+  c->max_b_frames = 0;
+  av_opt_set(c->priv_data, "cpu-used", "8", 0);         // libaom, libvpx: fast
+  av_opt_set(c->priv_data, "lag-in-frames", "0", 0);    // libaom, libvpx: no hidden frames
+  av_opt_set(c->priv_data, "x265-params", "log-level=error", 0);
+  EXPECT_EQ(avcodec_open2(c.get(), codec, nullptr), 0) << name;
+  software::UniqueAVFrame picture(av_frame_alloc());
+  picture->format = c->pix_fmt;
+  picture->width = width;
+  picture->height = height;
+  EXPECT_EQ(av_frame_get_buffer(picture.get(), 0), 0);
+  software::UniqueAVPacket packet(av_packet_alloc());
+  std::vector<std::vector<uint8_t>> out;
+  auto drain = [&] {
+    while (avcodec_receive_packet(c.get(), packet.get()) == 0) {
+      out.emplace_back(packet->data, packet->data + packet->size);
+      av_packet_unref(packet.get());
+    }
+  };
+  for (int i = 0; i < frames; ++i) {
+    EXPECT_EQ(av_frame_make_writable(picture.get()), 0);
+    for (int p = 0; p < 3; ++p)
+      for (int y = 0; y < (p ? height / 2 : height); ++y)
+        for (int x = 0; x < (p ? width / 2 : width); ++x)
+          picture->data[p][y * picture->linesize[p] + x] = uint8_t(p ? 128 : x * 2 + y + i * 8);
+    picture->pts = i;
+    EXPECT_EQ(avcodec_send_frame(c.get(), picture.get()), 0);
+    drain();
+  }
+  avcodec_send_frame(c.get(), nullptr);
+  drain();
+  return out;
+}
+
+struct LimitCase {
+  Codec codec;
+  const char* encoder;
+};
+
+class SoftwareDecoderLimitTest : public ::testing::TestWithParam<LimitCase> {};
+
+// Pushes each packet into a session, as an application would, and collects every frame;
+// `errors` gets every DecodeError's message, one a line.
+std::vector<DecodedFrame> decode_session_packets(const CommonDecodeConfig& config,
+                                                 const std::vector<std::vector<uint8_t>>& packets,
+                                                 std::string& errors) {
+  DecodeSession session(1, config, std::make_shared<software::SoftwareDecoderProvider>(
+                                         SoftwareDecodeConfig{1}));
+  std::vector<DecodedFrame> frames;
+  auto add = [&](const std::vector<DecodedFrame>& more) {
+    frames.insert(frames.end(), more.begin(), more.end());
+  };
+  auto tolerate = [&](auto call) {
+    try {
+      call();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Decode) << e.what();
+      errors += std::string(e.what()) + "\n";
+    }
+  };
+  for (const auto& p : packets) {
+    tolerate([&] { session.push(1, p.data(), p.size(), std::nullopt); });
+    add(session.reap(1));
+  }
+  tolerate([&] { add(session.flush(1)); });
+  add(session.reap(1));
+  return frames;
+}
+
+// 96x32 under a 64x512 limit: fewer pixels than the limit's area, so libavcodec's
+// max_pixels lets it through; libavcodec's HEVC decoder decoded the pictures after the first
+// at the refused size, and libdav1d (AV1) never asks. Found by fuzz_decode_session.
+TEST_P(SoftwareDecoderLimitTest, APictureWiderThanTheLimitNeverComesOut) {
+  const auto packets = encode_with(GetParam().encoder, 96, 32, 4);
+  if (packets.empty()) GTEST_SKIP() << "libavcodec has no " << GetParam().encoder;
+  CommonDecodeConfig config;
+  config.codec = GetParam().codec;
+  config.output = DecodeOutputMode::NativeSurface;
+  config.max_width = 64;
+  config.max_height = 512;
+  std::string error;
+  EXPECT_TRUE(decode_session_packets(config, packets, error).empty());
+  EXPECT_NE(error.find("96x32, over the session's limit of 64x512"), std::string::npos) << error;
+
+  config.max_width = 96;  // the same stream within the limit decodes in full
+  error.clear();
+  const auto frames = decode_session_packets(config, packets, error);
+  EXPECT_EQ(frames.size(), 4u) << error;
+  for (const auto& f : frames) EXPECT_EQ(f.width, 96);
+}
+
+INSTANTIATE_TEST_SUITE_P(Codecs, SoftwareDecoderLimitTest,
+                         ::testing::Values(LimitCase{Codec::H264, "libx264"},
+                                           LimitCase{Codec::HEVC, "libx265"},
+                                           LimitCase{Codec::VP9, "libvpx-vp9"},
+                                           LimitCase{Codec::AV1, "libaom-av1"}),
+                         [](const ::testing::TestParamInfo<LimitCase>& info) {
+                           return std::string(to_string(info.param.codec));
+                         });
+
+// libavcodec counts bytes in int, so 2 GiB in one call must never reach it as one size (it
+// aborts the process on the negative size). Zero pages cost no memory; VP9's parser passes
+// each slice through unscanned, so the test takes seconds.
+TEST(SoftwareDecoderLimits, TwoGiBInOneCallIsADecodeErrorAndTheSessionGoesOn) {
+  const size_t size = (size_t(1) << 31) + 4096;
+  void* zeros = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  ASSERT_NE(zeros, MAP_FAILED);
+  const auto* bytes = static_cast<const uint8_t*>(zeros);
+  CommonDecodeConfig config;
+  config.codec = Codec::VP9;
+  DecodeSession session(1, config, std::make_shared<software::SoftwareDecoderProvider>(
+                                       SoftwareDecodeConfig{1}));
+  auto kind = [](auto call) {
+    try {
+      call();
+    } catch (const Error& e) {
+      return e.kind();
+    }
+    return ErrorKind::Generic;
+  };
+  EXPECT_EQ(kind([&] { session.push(1, bytes, size, std::nullopt); }), ErrorKind::Decode);
+  DecodeUnit unit;
+  unit.data = bytes;
+  unit.size = size;
+  try {
+    session.push_unit(1, unit);
+    ADD_FAILURE() << "a 2 GiB unit was taken";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Decode);
+    EXPECT_NE(std::string(e.what()).find("over libavcodec's packet limit"), std::string::npos)
+        << e.what();
+  }
+  munmap(zeros, size);
+
+  const auto packets = encode_with("libvpx-vp9", 64, 48, 3);
+  if (packets.empty()) GTEST_SKIP() << "libavcodec has no libvpx-vp9";
+  for (const auto& p : packets) session.push(1, p.data(), p.size(), std::nullopt);
+  const size_t ready = session.reap(1).size();
+  EXPECT_EQ(ready + session.flush(1).size(), 3u);
+}
 
 TEST(SoftwareDecoderProvider, RefusesAnUnsupportedConfigBeforeCreatingADecoder) {
   CommonDecodeConfig c;
