@@ -117,7 +117,7 @@ TEST(NvencConfig, CbrTargetsOneRateWithOneSecondVbvByDefault) {
   CommonEncodeConfig c = config();
   c.rate_control.mode = RateControlMode::CBR;
   c.rate_control.bitrate_bps = 3'000'000;
-  const NV_ENC_RC_PARAMS& rc = mapped(c)->config.rcParams;
+  const NV_ENC_RC_PARAMS rc = mapped(c)->config.rcParams;
   EXPECT_EQ(rc.rateControlMode, NV_ENC_PARAMS_RC_CBR);
   EXPECT_EQ(rc.averageBitRate, 3'000'000u);
   EXPECT_EQ(rc.maxBitRate, 3'000'000u);
@@ -131,7 +131,7 @@ TEST(NvencConfig, VbrKeepsAverageAndPeakAndAnExplicitVbv) {
   c.rate_control.bitrate_bps = 2'000'000;
   c.rate_control.max_bitrate_bps = 5'000'000;
   c.rate_control.vbv_buffer_bits = 1'500'000;
-  const NV_ENC_RC_PARAMS& rc = mapped(c)->config.rcParams;
+  const NV_ENC_RC_PARAMS rc = mapped(c)->config.rcParams;
   EXPECT_EQ(rc.rateControlMode, NV_ENC_PARAMS_RC_VBR);
   EXPECT_EQ(rc.averageBitRate, 2'000'000u);
   EXPECT_EQ(rc.maxBitRate, 5'000'000u);
