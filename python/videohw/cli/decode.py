@@ -18,20 +18,11 @@ from typing import Any, Optional
 import numpy as np
 
 from ..progress import ProgressBar
+from ._argtypes import _positive_int
 from ._errors import EXIT_FAIL, EXIT_OK, CliError
 from ._log import ffmpeg_summary
 
 _OUTPUT_MODES = {"metadata": "METADATA_ONLY", "native": "NATIVE_SURFACE", "rgb": "CPU_RGB"}
-
-
-def _chunk_bytes(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value}: must be >= 1")
-    return value
 
 
 def _index_list(text: str) -> list[int]:
@@ -77,7 +68,7 @@ def add_decode_parser(sub: Any) -> None:
     dec.add_argument("--output-mode", default="metadata", choices=tuple(_OUTPUT_MODES),
                      help="metadata: no pixels; native: the decoder's own planes; "
                           "rgb: packed RGB (default metadata)")
-    dec.add_argument("--chunk-bytes", type=_chunk_bytes, default=65536, metavar="N",
+    dec.add_argument("--chunk-bytes", type=_positive_int, default=65536, metavar="N",
                      help="bytes per push_bitstream call (default 65536)")
     dec.add_argument("--dump", metavar="DIR", help="write every frame into DIR")
     dec.add_argument("--dump-format", default="png", choices=("png", "raw"),
