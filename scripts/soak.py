@@ -73,6 +73,10 @@ def sample() -> Sample:
             if line.startswith("Threads:"):
                 threads = int(line.split()[1])
                 break
+    # The FFmpeg log forwarder starts with FFmpeg's first line and lives until exit, by
+    # design: it is not a thread a session left behind.
+    if vh.ffmpeg_log_stats().get("forwarder_running"):
+        threads -= 1
     # The listing includes the descriptor it is read through.
     fds = len(os.listdir("/proc/self/fd")) - 1
     return Sample(resident_pages * os.sysconf("SC_PAGE_SIZE"), threads, fds)
