@@ -115,7 +115,7 @@ void take_piece(void* context, int level, const char* format, va_list args, int 
   PendingLine& line = t_line;
   if (line.length == 0) {
     // Counted once per line, when it starts, while `context` is certainly alive.
-    count_ffmpeg_log_line(ffmpeg_log_owner_key(context), level);
+    note_ffmpeg_log_line(context, level, format);
     line.level = level;
     line.forward = level <= threshold;
     copy_component(context, line.component);
@@ -139,7 +139,11 @@ void on_av_log(void* context, int level, const char* format, va_list args) {
   const int threshold = level_state().level.load(std::memory_order_relaxed);
   // Warnings and errors are counted whatever the level; below them nothing is formatted
   // unless it would be forwarded.
-  if (level > AV_LOG_WARNING && level > threshold) return;
+  if (level > AV_LOG_WARNING && level > threshold) {
+    if (t_line.length == 0 && ffmpeg_log_line_reports_damage(level, format))
+      note_ffmpeg_log_line(context, level, format);
+    return;
+  }
   try {
     take_piece(context, level, format, args, threshold);
   } catch (...) {

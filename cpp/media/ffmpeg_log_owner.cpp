@@ -5,7 +5,9 @@ extern "C" {
 #include <libavutil/log.h>
 }
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <unordered_map>
@@ -45,7 +47,10 @@ FfmpegLogOwner::~FfmpegLogOwner() {
   if (it != r.owners.end() && it->second == this) r.owners.erase(it);
 }
 
-const void* ffmpeg_log_owner_key(void* log_context) {
+namespace {
+
+// The AVCodecContext av_log's context argument is, or names as its log parent.
+const AVCodecContext* codec_context_of(void* log_context) {
   const AVClass* codec_class = avcodec_get_class();
   void* context = log_context;
   // Reads only what av_log's own line formatting reads: the class at the start of the
@@ -53,7 +58,7 @@ const void* ffmpeg_log_owner_key(void* log_context) {
   for (int depth = 0; context && depth < kMaxParentDepth; ++depth) {
     const AVClass* cls = *static_cast<const AVClass* const*>(context);
     if (!cls) return nullptr;
-    if (cls == codec_class) return static_cast<AVCodecContext*>(context)->opaque;
+    if (cls == codec_class) return static_cast<const AVCodecContext*>(context);
     if (cls->parent_log_context_offset <= 0) return nullptr;
     context = *reinterpret_cast<void**>(static_cast<uint8_t*>(context) +
                                         cls->parent_log_context_offset);
@@ -61,14 +66,67 @@ const void* ffmpeg_log_owner_key(void* log_context) {
   return nullptr;
 }
 
-void count_ffmpeg_log_line(const void* key, int level) {
-  if (!key || level > AV_LOG_WARNING) return;
+// Marks kept per owner: far more than a reorder window (16) plus frame threads.
+constexpr size_t kDamageMarksKept = 256;
+
+}  // namespace
+
+bool FfmpegLogOwner::take_damage(int64_t unit) {
+  std::lock_guard<std::mutex> lock(damage_mu_);
+  for (size_t i = 0; i < damaged_units_.size(); ++i) {
+    if (damaged_units_[i] != unit) continue;
+    damaged_units_[i] = damaged_units_.back();
+    damaged_units_.pop_back();
+    return true;
+  }
+  return false;
+}
+
+void FfmpegLogOwner::clear_damage() {
+  std::lock_guard<std::mutex> lock(damage_mu_);
+  damaged_units_.clear();
+}
+
+void FfmpegLogOwner::mark_damage(int64_t unit) {
+  std::lock_guard<std::mutex> lock(damage_mu_);
+  for (int64_t marked : damaged_units_)
+    if (marked == unit) return;
+  // A mark whose picture never came out (a packet dropped whole) must not pile up: the
+  // oldest packet's mark goes first.
+  if (damaged_units_.size() >= kDamageMarksKept)
+    damaged_units_.erase(std::min_element(damaged_units_.begin(), damaged_units_.end()));
+  damaged_units_.push_back(unit);
+}
+
+const void* ffmpeg_log_owner_key(void* log_context) {
+  const AVCodecContext* codec = codec_context_of(log_context);
+  return codec ? codec->opaque : nullptr;
+}
+
+bool ffmpeg_log_line_reports_damage(int level, const char* format) {
+  // libavcodec's error resilience reports what it concealed at INFO ("concealing %d DC, %d
+  // AC, %d MV errors in %c frame").
+  return level <= AV_LOG_ERROR ||
+         (level == AV_LOG_INFO && format && std::strncmp(format, "concealing ", 11) == 0);
+}
+
+void note_ffmpeg_log_line(void* log_context, int level, const char* format) {
+  const AVCodecContext* codec = codec_context_of(log_context);
+  if (!codec || !codec->opaque) return;
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
-  auto it = r.owners.find(key);
+  auto it = r.owners.find(codec->opaque);
   if (it == r.owners.end()) return;
-  auto& counter = level <= AV_LOG_ERROR ? it->second->errors_ : it->second->warnings_;
-  counter.fetch_add(1, std::memory_order_relaxed);
+  FfmpegLogOwner& owner = *it->second;
+  if (level <= AV_LOG_WARNING)
+    (level <= AV_LOG_ERROR ? owner.errors_ : owner.warnings_)
+        .fetch_add(1, std::memory_order_relaxed);
+#if LIBAVCODEC_VERSION_MAJOR < 61
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  if (ffmpeg_log_line_reports_damage(level, format)) owner.mark_damage(codec->reordered_opaque);
+#pragma GCC diagnostic pop
+#endif
 }
 
 void ffmpeg_log_owners_before_fork() { registry().mu.lock(); }

@@ -1,6 +1,7 @@
 #include "software/decoded_output.hpp"
 
 extern "C" {
+#include <libavcodec/avcodec.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 }
@@ -12,8 +13,18 @@ namespace videohw::software {
 
 namespace {
 
+// What the frame itself says. AVFrame::decode_error_flags is read only where libavcodec has
+// no reordered_opaque (61 on): its frame threads copy those flags from a picture another
+// thread may not have finished, so the software decoder takes the errors and concealment
+// its threads log for each packet instead (media/ffmpeg_log_owner.hpp), which single-thread
+// runs show to be the same pictures.
 bool is_damaged(const AVFrame& frame) {
-  return frame.decode_error_flags != 0 || (frame.flags & AV_FRAME_FLAG_CORRUPT) != 0;
+  const bool corrupt = (frame.flags & AV_FRAME_FLAG_CORRUPT) != 0;
+#if LIBAVCODEC_VERSION_MAJOR < 61
+  return corrupt;
+#else
+  return corrupt || frame.decode_error_flags != 0;
+#endif
 }
 
 // Free RGB buffers kept for reuse: a reader's frames in flight plus a few the caller holds.

@@ -229,6 +229,7 @@ void SoftwareDecoder::reset(bool new_stream) {
   }
   open_parser();
   skip_tags_.clear();
+  log_owner_.clear_damage();
   damaged_until_keyframe_ = false;
   stats_.resets++;
 }
@@ -241,6 +242,7 @@ void SoftwareDecoder::flush(std::vector<DecodedFrame>& out) {
   // Back to accepting data: same context, same parameter sets, no re-open.
   avcodec_flush_buffers(context_.get());
   damaged_until_keyframe_ = false;  // the decoder starts over at a random access point
+  log_owner_.clear_damage();         // marks of packets whose pictures never came out
   open_parser();
   skip_tags_.clear();
   stats_.decode_ns += monotonic_ns() - start - (stats_.convert_ns - convert_before);
@@ -295,9 +297,12 @@ void SoftwareDecoder::parse(const uint8_t* data, size_t size, std::vector<Decode
 
 void SoftwareDecoder::send(const AVPacket* packet, std::vector<DecodedFrame>& out) {
   if (packet) stats_.access_units++;
+  number_next_unit();
   int ret = avcodec_send_packet(context_.get(), packet);
   if (ret == AVERROR(EAGAIN)) {  // output must be taken first; then there is room
+    unnumber_unit();  // what receive decodes now is the packet sent before
     receive(out);
+    number_next_unit();
     ret = avcodec_send_packet(context_.get(), packet);
   }
   if (ret < 0 && ret != AVERROR_EOF) {
@@ -335,6 +340,7 @@ void SoftwareDecoder::emit(std::vector<DecodedFrame>& out) {
     return;
   }
   DecodedFrame decoded = frame_metadata(frame);
+  decoded.damaged = decoded.damaged || reported_damage(frame);
   if (frame.pts != AV_NOPTS_VALUE) decoded.pts = frame.pts;
   decoded.output = common_.output;
   // Damage propagates through prediction: every picture up to the next keyframe (in output
@@ -363,6 +369,27 @@ void SoftwareDecoder::emit(std::vector<DecodedFrame>& out) {
   if (decoded.damaged) stats_.damaged_frames++;
   out.push_back(std::move(decoded));
 }
+
+// reordered_opaque is deprecated from libavcodec 60 and gone in 61, where only the frame's
+// own error flags are read (is_damaged in decoded_output.cpp).
+#if LIBAVCODEC_VERSION_MAJOR < 61
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+void SoftwareDecoder::number_next_unit() { context_->reordered_opaque = ++unit_serial_; }
+
+void SoftwareDecoder::unnumber_unit() { context_->reordered_opaque = --unit_serial_; }
+
+bool SoftwareDecoder::reported_damage(const AVFrame& frame) {
+  return log_owner_.take_damage(frame.reordered_opaque);
+}
+#pragma GCC diagnostic pop
+#else
+void SoftwareDecoder::number_next_unit() {}
+
+void SoftwareDecoder::unnumber_unit() {}
+
+bool SoftwareDecoder::reported_damage(const AVFrame&) { return false; }
+#endif
 
 void SoftwareDecoder::note_error(const std::string& message) {
   std::lock_guard<std::mutex> lock(size_error_mu_);

@@ -52,6 +52,12 @@ class SoftwareDecoder final : public DecoderBackend {
   void receive(std::vector<DecodedFrame>& out);
   void emit(std::vector<DecodedFrame>& out);
   void note_error(const std::string& message);
+  // Numbers the packet sent next (AVCodecContext::reordered_opaque, which libavcodec hands
+  // to the frame and to the frame thread that decodes it): the key of log_owner_'s marks.
+  void number_next_unit();
+  void unnumber_unit();
+  // Whether libavcodec logged an error or concealment while decoding this frame's packet.
+  bool reported_damage(const AVFrame& frame);
   // libavcodec's get_format: refuses a sequence over the size limits (may run on one of
   // libavcodec's threads).
   static AVPixelFormat pick_format(AVCodecContext* context, const AVPixelFormat* formats);
@@ -76,6 +82,7 @@ class SoftwareDecoder final : public DecoderBackend {
   int last_width_ = 0, last_height_ = 0;
   std::string first_error_;  // first decoder error of the current call
   bool damaged_until_keyframe_ = false;
+  int64_t unit_serial_ = 0;  // packets sent
   int64_t stream_offset_ = 0;                           // bytes the parser has been given
   int64_t unit_end_ = 0;  // stream offset the parser had consumed when it last ended a unit
   std::mutex size_error_mu_;

@@ -321,4 +321,93 @@ TEST_F(FfmpegLog, SoftwareDecoderCountsWhatItsFrameThreadsLog) {
   EXPECT_FALSE(threads.empty()) << "expected lines from libavcodec's frame threads";
 }
 
+#if LIBAVCODEC_VERSION_MAJOR < 61  // reordered_opaque numbers the packets
+// What reordered_opaque numbers: the packet a frame thread is decoding while it logs.
+void set_unit(AVCodecContext* context, int64_t unit) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  context->reordered_opaque = unit;
+#pragma GCC diagnostic pop
+}
+
+TEST_F(FfmpegLog, ErrorsAndConcealmentMarkThePacketBeingDecodedOnce) {
+  media::FfmpegLogOwner owner(&key_);
+  auto context = h264_context(&key_);
+  media::set_ffmpeg_log_level(AV_LOG_QUIET);
+  set_unit(context.get(), 7);
+  av_log(context.get(), AV_LOG_ERROR, "error while decoding MB %d %d\n", 3, 4);
+  set_unit(context.get(), 8);
+  av_log(context.get(), AV_LOG_WARNING, "a warning is not damage\n");
+  av_log(context.get(), AV_LOG_INFO, "nor is an INFO line\n");
+  set_unit(context.get(), 9);
+  // Error concealment reports at INFO, below the level: still a mark.
+  av_log(context.get(), AV_LOG_INFO, "concealing %d DC, %d AC, %d MV errors in %c frame\n", 1,
+         1, 1, 'P');
+  EXPECT_TRUE(owner.take_damage(7));
+  EXPECT_FALSE(owner.take_damage(7)) << "a mark is taken once";
+  EXPECT_FALSE(owner.take_damage(8));
+  EXPECT_TRUE(owner.take_damage(9));
+  EXPECT_TRUE(drain().empty());
+}
+
+TEST_F(FfmpegLog, DamageMarksAreBoundedOldestFirstAndCleared) {
+  media::FfmpegLogOwner owner(&key_);
+  auto context = h264_context(&key_);
+  media::set_ffmpeg_log_level(AV_LOG_QUIET);
+  for (int64_t unit = 1; unit <= 1000; ++unit) {
+    set_unit(context.get(), unit);
+    av_log(context.get(), AV_LOG_ERROR, "no frame!\n");
+  }
+  EXPECT_FALSE(owner.take_damage(1)) << "the oldest marks went first";
+  EXPECT_FALSE(owner.take_damage(744));
+  EXPECT_TRUE(owner.take_damage(745));
+  EXPECT_TRUE(owner.take_damage(1000));
+  owner.clear_damage();
+  EXPECT_FALSE(owner.take_damage(999));
+}
+
+TEST_F(FfmpegLog, AnotherOwnersLinesMarkNothingHere) {
+  int other_key = 0;
+  media::FfmpegLogOwner owner(&key_), other(&other_key);
+  auto context = h264_context(&other_key);
+  media::set_ffmpeg_log_level(AV_LOG_QUIET);
+  set_unit(context.get(), 3);
+  av_log(context.get(), AV_LOG_ERROR, "e\n");
+  EXPECT_FALSE(owner.take_damage(3));
+  EXPECT_TRUE(other.take_damage(3));
+}
+
+// Frame threads hand a picture's error flags over before its own thread may have set them;
+// the marks its thread logs do not race: the same cut stream flags the same pictures at one
+// thread and at four.
+TEST_F(FfmpegLog, SoftwareDecoderFlagsTheSamePicturesWithFrameThreadsAsWithOne) {
+  auto packets = encode_h264(24);
+  packets[9].data.resize(packets[9].data.size() / 2);
+  auto damaged_pictures = [&](int threads) {
+    CommonDecodeConfig common;
+    common.codec = Codec::H264;
+    SoftwareDecodeConfig config;
+    config.threads = threads;
+    software::SoftwareDecoder decoder(common, config);
+    std::vector<DecodedFrame> frames;
+    for (const auto& p : packets) {
+      try {
+        decoder.decode(p.data.data(), p.data.size(), p.pts, frames);
+      } catch (const Error&) {
+      }
+    }
+    decoder.flush(frames);
+    std::vector<int64_t> damaged;
+    for (const auto& f : frames)
+      if (f.damaged) damaged.push_back(f.pts.value_or(-1));
+    return std::make_pair(damaged, frames.size());
+  };
+  const auto one = damaged_pictures(1);
+  EXPECT_FALSE(one.first.empty());
+  for (int run = 0; run < 5; ++run) EXPECT_EQ(damaged_pictures(4), one) << "run " << run;
+  drain();
+}
+
+#endif
+
 }  // namespace
