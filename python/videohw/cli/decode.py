@@ -216,16 +216,25 @@ def _decode_media(args: argparse.Namespace) -> int:
                     bar.update()
         telemetry = reader.telemetry()
         backend = reader.backend
-    elapsed = time.perf_counter() - start
+    container = (f"container: {reader.info.format_name}, stream {stream.index}: "
+                 f"{stream.codec_name}")
+    return _report(args, summary, time.perf_counter() - start, backend, telemetry,
+                   container, f"seeks: {telemetry['reader_seeks']}, "
+                   f"session inits: {telemetry['session_inits']}")
+
+
+def _report(args: argparse.Namespace, summary: dict, elapsed: float, backend: str,
+            telemetry: dict, where: Optional[str], counters: str) -> int:
+    """The closing lines both kinds of input print; EXIT_FAIL when no frame came out."""
     fps = summary["frames"] / elapsed if elapsed > 0 else 0.0
     sizes = ", ".join(f"{k} ({n})" for k, n in summary["sizes"].items()) or "none"
     print(f"decoded {args.file}: {summary['frames']} frames in {elapsed:.2f} s "
           f"({fps:.1f} fps), backend {backend}, output {args.output_mode}")
-    print(f"  container: {reader.info.format_name}, stream {stream.index}: {stream.codec_name}")
+    if where:
+        print(f"  {where}")
     print(f"  sizes: {sizes}")
     print(f"  keyframes: {summary['keyframes']}, damaged: {summary['damaged']}, "
-          f"decode errors: {telemetry['decode_errors']}, seeks: {telemetry['reader_seeks']}, "
-          f"session inits: {telemetry['session_inits']}")
+          f"decode errors: {telemetry['decode_errors']}, {counters}")
     _print_ffmpeg_summary(telemetry, args)
     if args.dump:
         print(f"  frames written to {args.dump} ({args.dump_format})")
@@ -270,17 +279,5 @@ def _decode_annexb(args: argparse.Namespace) -> int:
         telemetry = session.telemetry()
     elapsed = time.perf_counter() - start
     take(session.closing_frames)
-    fps = summary["frames"] / elapsed if elapsed > 0 else 0.0
-    sizes = ", ".join(f"{k} ({n})" for k, n in summary["sizes"].items()) or "none"
-    print(f"decoded {args.file}: {summary['frames']} frames in {elapsed:.2f} s "
-          f"({fps:.1f} fps), backend {ctl.decode_backend}, output {args.output_mode}")
-    print(f"  sizes: {sizes}")
-    print(f"  keyframes: {summary['keyframes']}, damaged: {summary['damaged']}, "
-          f"decode errors: {telemetry['decode_errors']}, bytes in: {telemetry['bytes_in']}")
-    _print_ffmpeg_summary(telemetry, args)
-    if args.dump:
-        print(f"  frames written to {args.dump} ({args.dump_format})")
-    if summary["frames"] == 0:
-        print(f"videohw decode: error: {args.file}: no frame decoded", file=sys.stderr)
-        return EXIT_FAIL
-    return EXIT_OK
+    return _report(args, summary, elapsed, ctl.decode_backend, telemetry, None,
+                   f"bytes in: {telemetry['bytes_in']}")
