@@ -8,6 +8,9 @@ cd "$ROOT"
 step "system packages"
 bash scripts/install_system_deps.sh
 
+step "layers: every C++ include points down (scripts/check_layers.py, docs/architecture.md)"
+"$PYTHON" scripts/check_layers.py
+
 step "wheel"
 rm -rf dist
 "$PYTHON" -m pip wheel . --no-deps -w dist

@@ -22,7 +22,7 @@
 
 #include "bindings/bindings.hpp"
 #include "contract/errors.hpp"
-#include "session/decoder_backend.hpp"
+#include "backend/decoder_backend.hpp"
 
 namespace py = pybind11;
 

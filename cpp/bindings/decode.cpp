@@ -10,7 +10,7 @@
 #include "bindings/bindings.hpp"
 #include "bindings/decoded_frames.hpp"
 #include "contract/errors.hpp"
-#include "session/decoder_registry.hpp"
+#include "backend/decoder_registry.hpp"
 #include "session/session_manager.hpp"
 
 namespace py = pybind11;

@@ -3,7 +3,7 @@
 #include <pybind11/numpy.h>
 
 #include "bindings/cuda_array.hpp"
-#include "session/color_names.hpp"
+#include "contract/color_names.hpp"
 
 namespace py = pybind11;
 

@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "session/decoder_backend.hpp"
+#include "backend/decoder_backend.hpp"
 
 namespace videohw::bindings {
 

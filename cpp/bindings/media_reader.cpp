@@ -14,7 +14,7 @@
 #include "media/demuxer.hpp"
 #include "media/probe.hpp"
 #include "pipeline/frame_reader.hpp"
-#include "session/color_names.hpp"
+#include "contract/color_names.hpp"
 #include "session/session_manager.hpp"
 
 namespace py = pybind11;

@@ -6,8 +6,7 @@
 
 #include "bindings/bindings.hpp"
 #include "contract/errors.hpp"
-#include "nv_session/driver_probe.hpp"
-#include "session/backend_registry.hpp"
+#include "backend/encoder_registry.hpp"
 #include "session/fault_injection.hpp"
 #include "session/session_manager.hpp"
 
@@ -133,14 +132,13 @@ void init_session(py::module_& m) {
       py::arg("backend"), py::arg("software_config"),
       py::arg("nvidia_config") = NvidiaEncodeConfig{});
   m.def("nvenc_driver_info", [] {
-    const nv_session::NvencDriverInfo info = nv_session::nvenc_driver_info();
+    // The NVENC adapter's facts, through the registry: "" stands for "not known".
     py::dict out;
-    out["cuda_library"] = info.cuda_library;
-    out["nvenc_library"] = info.nvenc_library;
-    out["driver_api_version"] = info.driver_api_text.empty() ? py::object(py::none())
-                                                             : py::object(py::str(info.driver_api_text));
-    out["header_api_version"] = info.header_api_text;
-    out["error"] = info.error.empty() ? py::object(py::none()) : py::object(py::str(info.error));
+    for (const auto& [key, value] : encode_backend_details("nvidia")) {
+      const bool maybe_unknown = key == "driver_api_version" || key == "error";
+      out[py::str(key)] = maybe_unknown && value.empty() ? py::object(py::none())
+                                                         : py::object(py::str(value));
+    }
     return out;
   });
   m.def("encode_backend_availability", &encode_backend_availability);

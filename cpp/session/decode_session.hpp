@@ -34,8 +34,8 @@
 #include <vector>
 
 #include "bitstream/sample_converter.hpp"
-#include "session/decoder_backend.hpp"
-#include "session/telemetry.hpp"
+#include "backend/decoder_backend.hpp"
+#include "backend/telemetry.hpp"
 
 namespace videohw {
 

@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "session/encoder_provider.hpp"
+#include "backend/encoder_provider.hpp"
 #include "session/pipeline.hpp"
-#include "session/telemetry.hpp"
+#include "backend/telemetry.hpp"
 
 namespace videohw {
 

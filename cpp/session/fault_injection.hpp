@@ -5,7 +5,7 @@
 #include <atomic>
 #include <memory>
 
-#include "session/encoder_provider.hpp"
+#include "backend/encoder_provider.hpp"
 
 namespace videohw {
 

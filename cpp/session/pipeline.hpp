@@ -33,8 +33,8 @@
 #include "ring/buffer_pool.hpp"
 #include "ring/doorbell.hpp"
 #include "ring/spsc_ring.hpp"
-#include "session/encoder_backend.hpp"
-#include "session/encoder_provider.hpp"
+#include "backend/encoder_backend.hpp"
+#include "backend/encoder_provider.hpp"
 #include "transform/pixel_converter.hpp"
 
 namespace videohw {

@@ -2,7 +2,7 @@
 // place that knows how libavcodec pictures map onto the decode contract.
 #pragma once
 
-#include "session/decoder_backend.hpp"
+#include "backend/decoder_backend.hpp"
 #include "ring/buffer_pool.hpp"
 #include "software/ffmpeg_ptr.hpp"
 

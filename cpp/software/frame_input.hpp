@@ -11,7 +11,7 @@
 #include <atomic>
 
 #include "contract/types.hpp"
-#include "session/encoder_backend.hpp"
+#include "backend/encoder_backend.hpp"
 #include "software/ffmpeg_ptr.hpp"
 #include "transform/pixel_converter.hpp"
 

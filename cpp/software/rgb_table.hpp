@@ -10,7 +10,7 @@
 #include <memory>
 #include <vector>
 
-#include "session/decoder_backend.hpp"
+#include "backend/decoder_backend.hpp"
 
 namespace videohw::software {
 

@@ -8,7 +8,10 @@ extern "C" {
 #include <cstdlib>
 #include <mutex>
 
+#include "backend/decoder_registry.hpp"
+#include "backend/rgb_reference.hpp"
 #include "contract/errors.hpp"
+#include "software/rgb_table.hpp"
 #include "software/software_decoder.hpp"
 
 namespace videohw::software {
@@ -62,5 +65,22 @@ std::string software_decode_unavailable_reason() {
   }
   return missing.empty() ? "" : "libavcodec lacks the " + missing;
 }
+
+namespace {
+
+const bool registered = register_decoder_backend({
+    "software", 1,
+    [](const DecodeBackendConfigs& configs) -> std::unique_ptr<DecoderProvider> {
+      const std::string reason = software_decode_unavailable_reason();
+      if (!reason.empty())
+        throw Error(ErrorKind::BackendUnavailable, "software decode backend: " + reason);
+      return std::make_unique<SoftwareDecoderProvider>(configs.software);
+    },
+    &software_decode_unavailable_reason});
+
+// NVDEC's CPU_RGB reproduces this backend's conversion exactly, through this table.
+const bool rgb_registered = register_reference_rgb_table(&rgb_table);
+
+}  // namespace
 
 }  // namespace videohw::software

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "session/decoder_backend.hpp"
+#include "backend/decoder_backend.hpp"
 
 namespace videohw::software {
 

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "media/ffmpeg_log_owner.hpp"
-#include "session/decoder_backend.hpp"
+#include "backend/decoder_backend.hpp"
 #include "software/decoded_output.hpp"
 #include "software/ffmpeg_ptr.hpp"
 

@@ -9,7 +9,7 @@
 #include <cstdint>
 
 #include "media/ffmpeg_log_owner.hpp"
-#include "session/encoder_backend.hpp"
+#include "backend/encoder_backend.hpp"
 #include "software/encoder_options.hpp"
 #include "software/frame_input.hpp"
 

@@ -9,6 +9,8 @@ extern "C" {
 #include <cstdlib>
 #include <mutex>
 
+#include "backend/encoder_registry.hpp"
+#include "contract/errors.hpp"
 #include "contract/validate.hpp"
 #include "software/encoder_options.hpp"
 #include "software/software_encoder.hpp"
@@ -64,5 +66,19 @@ std::string software_unavailable_reason() {
       missing += std::string(missing.empty() ? "" : ", ") + name;
   return missing.empty() ? "" : "libavcodec lacks the encoders " + missing;
 }
+
+namespace {
+
+const bool registered = register_encoder_backend({
+    "software", 1,
+    [](const EncodeBackendConfigs& configs) -> std::unique_ptr<EncoderProvider> {
+      const std::string reason = software_unavailable_reason();
+      if (!reason.empty())
+        throw Error(ErrorKind::BackendUnavailable, "software backend: " + reason);
+      return std::make_unique<SoftwareEncoderProvider>(configs.software);
+    },
+    &software_unavailable_reason, {}});
+
+}  // namespace
 
 }  // namespace videohw::software

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "session/encoder_provider.hpp"
+#include "backend/encoder_provider.hpp"
 
 namespace videohw::software {
 

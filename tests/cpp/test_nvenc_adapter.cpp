@@ -16,9 +16,9 @@
 
 #include "contract/errors.hpp"
 #include "contract/frame_layout.hpp"
-#include "nv_session/driver_probe.hpp"
-#include "nv_session/nvenc_provider.hpp"
-#include "session/backend_registry.hpp"
+#include "nv_session/nvenc/nvenc_probe.hpp"
+#include "nv_session/nvenc/nvenc_provider.hpp"
+#include "backend/encoder_registry.hpp"
 #include "session/encode_session.hpp"
 #include "support/decoder.hpp"
 #include "support/frames.hpp"

@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "contract/errors.hpp"
-#include "nv_session/nvenc_api.hpp"
-#include "nv_session/nvenc_config.hpp"
+#include "nv_session/nvenc/nvenc_api.hpp"
+#include "nv_session/nvenc/nvenc_config.hpp"
 
 namespace nv = videohw::nv_session;
 using videohw::Codec;

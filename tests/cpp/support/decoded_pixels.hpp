@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "session/decoder_backend.hpp"
+#include "backend/decoder_backend.hpp"
 
 namespace vhtest {
 

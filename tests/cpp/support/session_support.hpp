@@ -19,9 +19,9 @@
 
 #include "contract/errors.hpp"
 #include "session/encode_session.hpp"
-#include "session/encoder_provider.hpp"
+#include "backend/encoder_provider.hpp"
 #include "session/fault_injection.hpp"
-#include "session/telemetry.hpp"
+#include "backend/telemetry.hpp"
 
 namespace vhtest {
 

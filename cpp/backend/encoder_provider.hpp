@@ -1,0 +1,37 @@
+// What the session layer needs from a backend before any session exists: its name, what it
+// can do, and a way to create an encoder. Tests inject their own provider here.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/encoder_backend.hpp"
+
+namespace videohw {
+
+class EncoderProvider {
+ public:
+  virtual ~EncoderProvider() = default;
+  virtual std::string name() const = 0;
+  virtual Capabilities capabilities(Codec codec) const = 0;
+  // Backend-specific limits a Capabilities record cannot express; one message per problem.
+  virtual std::vector<std::string> config_problems(const CommonEncodeConfig&) const {
+    return {};
+  }
+  virtual std::unique_ptr<EncoderBackend> create(const CommonEncodeConfig& config) const = 0;
+
+  // Whether an encoder running `from` can take `to` in place (EncoderBackend::reconfigure).
+  virtual bool can_reconfigure(const CommonEncodeConfig& from, const CommonEncodeConfig& to) const {
+    (void)from;
+    (void)to;
+    return false;
+  }
+  // Formats the encoder takes without conversion; the transform stage converts the rest
+  // to I420.
+  virtual std::vector<PixelFormat> native_input_formats() const { return {PixelFormat::I420}; }
+  // Frames that may wait in the pipeline before submit blocks.
+  virtual int max_in_flight() const { return 4; }
+};
+
+}  // namespace videohw

@@ -1,0 +1,74 @@
+# NVDEC adapter sources and the NV12 -> RGB24 kernel's PTX, added to the target named by
+# VIDEOHW_NVDEC_TARGET (default videohw_core), which must exist when this is included.
+
+if(CMAKE_CUDA_COMPILER)
+  set(_videohw_nvcc "${CMAKE_CUDA_COMPILER}")
+else()
+  find_program(_videohw_nvcc nvcc HINTS "$ENV{CUDA_HOME}/bin" "$ENV{CUDA_PATH}/bin"
+               /usr/local/cuda/bin)
+endif()
+if(_videohw_nvcc)
+  set(_videohw_ptx_default ON)
+else()
+  set(_videohw_ptx_default OFF)
+endif()
+option(VIDEOHW_NVDEC_PTX "Build the NVDEC NV12->RGB kernel to PTX (needs nvcc)" ${_videohw_ptx_default})
+# compute_75 is the oldest virtual architecture CUDA 13's nvcc accepts; the driver JIT-compiles
+# the PTX for the GPU it runs on (Turing and newer).
+set(VIDEOHW_NVDEC_PTX_ARCH "compute_75" CACHE STRING "Virtual architecture of the NVDEC kernel PTX")
+
+set(VIDEOHW_NVDEC_PTX_ISA "7.0" CACHE STRING
+    "PTX ISA version written into the embedded PTX (empty: keep nvcc's)")
+
+# The cpp/ folder; tests/gpu/CMakeLists.txt (a standalone build without FFmpeg) sets it.
+if(NOT VIDEOHW_CPP_DIR)
+  set(VIDEOHW_CPP_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+endif()
+set(_nvdec_dir "${VIDEOHW_CPP_DIR}/nv_session/nvdec")
+set(_cuda_dir "${VIDEOHW_CPP_DIR}/nv_session/cuda")
+set(_nvdec_generated "${CMAKE_CURRENT_BINARY_DIR}/nvdec_ptx_embedded.cpp")
+if(VIDEOHW_NVDEC_PTX AND _videohw_nvcc)
+  set(_nvdec_ptx "${CMAKE_CURRENT_BINARY_DIR}/nv12_to_rgb.ptx")
+  add_custom_command(
+    OUTPUT "${_nvdec_ptx}"
+    COMMAND "${_videohw_nvcc}" -ptx -arch=${VIDEOHW_NVDEC_PTX_ARCH} -O3
+            "${_nvdec_dir}/kernels/nv12_to_rgb.cu" -o "${_nvdec_ptx}"
+    DEPENDS "${_nvdec_dir}/kernels/nv12_to_rgb.cu"
+    COMMENT "nvcc: NV12 -> RGB24 kernel to PTX (${VIDEOHW_NVDEC_PTX_ARCH})"
+    VERBATIM)
+  add_custom_command(
+    OUTPUT "${_nvdec_generated}"
+    COMMAND "${CMAKE_COMMAND}" -DINPUT=${_nvdec_ptx} -DOUTPUT=${_nvdec_generated} -DREASON=
+            -DPTX_ISA=${VIDEOHW_NVDEC_PTX_ISA}
+            -P "${_nvdec_dir}/kernels/embed_ptx.cmake"
+    DEPENDS "${_nvdec_ptx}" "${_nvdec_dir}/kernels/embed_ptx.cmake"
+    VERBATIM)
+  message(STATUS "videohw: NVDEC RGB kernel built to PTX with ${_videohw_nvcc}")
+else()
+  if(NOT _videohw_nvcc)
+    set(_nvdec_reason "this build of videohw found no nvcc, so the NVDEC NV12->RGB kernel was not built")
+  else()
+    set(_nvdec_reason "this build of videohw was configured with VIDEOHW_NVDEC_PTX=OFF, so the NVDEC NV12->RGB kernel was not built")
+  endif()
+  add_custom_command(
+    OUTPUT "${_nvdec_generated}"
+    COMMAND "${CMAKE_COMMAND}" -DINPUT= -DOUTPUT=${_nvdec_generated} "-DREASON=${_nvdec_reason}"
+            -P "${_nvdec_dir}/kernels/embed_ptx.cmake"
+    DEPENDS "${_nvdec_dir}/kernels/embed_ptx.cmake"
+    VERBATIM)
+  message(STATUS "videohw: NVDEC CPU_RGB disabled: ${_nvdec_reason}")
+endif()
+
+if(NOT VIDEOHW_NVDEC_TARGET)
+  set(VIDEOHW_NVDEC_TARGET videohw_core)
+endif()
+target_sources(${VIDEOHW_NVDEC_TARGET} PRIVATE
+  "${_nvdec_generated}"
+  "${_cuda_dir}/nvdec_driver.cpp"
+  "${_cuda_dir}/nvdec_context.cpp"
+  "${_nvdec_dir}/nvdec_surface_pool.cpp"
+  "${_nvdec_dir}/nvdec_rgb_converter.cpp"
+  "${_nvdec_dir}/nvdec_access_units.cpp"
+  "${_nvdec_dir}/nvdec_session.cpp"
+  "${_nvdec_dir}/nvdec_provider.cpp"
+)

@@ -1,0 +1,122 @@
+#include "nv_session/nvdec/nvdec_provider.hpp"
+
+#include <mutex>
+
+#include "backend/decoder_registry.hpp"
+#include "backend/rgb_reference.hpp"
+
+#include "nv_session/cuda/nvdec_context.hpp"
+#include "nv_session/nvdec/nvdec_rgb_converter.hpp"
+#include "nv_session/nvdec/nvdec_session.hpp"
+
+namespace videohw::nv_session {
+
+namespace {
+
+cudaVideoCodec cuvid_codec(Codec codec) {
+  switch (codec) {
+    case Codec::H264: return cudaVideoCodec_H264;
+    case Codec::HEVC: return cudaVideoCodec_HEVC;
+    case Codec::AV1: return cudaVideoCodec_AV1;
+    case Codec::VP9: return cudaVideoCodec_VP9;
+  }
+  return cudaVideoCodec_H264;
+}
+
+CUVIDDECODECAPS query_caps(const NvdecContext& context, Codec codec) {
+  CUVIDDECODECAPS caps{};
+  caps.eCodecType = cuvid_codec(codec);
+  caps.eChromaFormat = cudaVideoChromaFormat_420;
+  caps.nBitDepthMinus8 = 0;
+  ContextScope scope(context);
+  const CUresult r = context.driver().cuvidGetDecoderCaps(&caps);
+  if (r != CUDA_SUCCESS)
+    throw Error(ErrorKind::BackendUnavailable,
+                cuda_error_text(r, "cuvidGetDecoderCaps", "asking NVDEC for its limits"));
+  return caps;
+}
+
+std::string probe() {
+  try {
+    const auto context = NvdecContext::open(0);
+    const CUVIDDECODECAPS caps = query_caps(*context, Codec::H264);
+    if (!caps.bIsSupported)
+      return "NVDEC on " + context->device_name() +
+             " does not decode H.264 8-bit 4:2:0 (cuvidGetDecoderCaps)";
+    return "";
+  } catch (const Error& e) {
+    return e.what();
+  }
+}
+
+}  // namespace
+
+std::string nvidia_decode_unavailable_reason() {
+  static std::once_flag once;
+  static std::string reason;
+  std::call_once(once, [] { reason = probe(); });
+  return reason;
+}
+
+NvdecProvider::NvdecProvider(NvidiaDecodeConfig config, RgbTableSource rgb_tables)
+    : config_(config), rgb_tables_(std::move(rgb_tables)) {
+  const std::string reason = nvidia_decode_unavailable_reason();
+  if (!reason.empty()) throw Error(ErrorKind::BackendUnavailable, "nvidia decode backend: " + reason);
+}
+
+DecodeCapabilities NvdecProvider::capabilities(Codec codec) const {
+  DecodeCapabilities out;
+  out.backend = "nvidia";
+  out.codec = codec;
+  const auto context = NvdecContext::open(config_.device);
+  const CUVIDDECODECAPS caps = query_caps(*context, codec);
+  out.supported = caps.bIsSupported != 0;
+  out.max_width = static_cast<int>(caps.nMaxWidth);
+  out.max_height = static_cast<int>(caps.nMaxHeight);
+  out.output_modes = {DecodeOutputMode::MetadataOnly, DecodeOutputMode::NativeSurface};
+  if (nvdec_rgb_unavailable_reason().empty()) out.output_modes.push_back(DecodeOutputMode::CpuRgb);
+  out.device_surfaces = true;
+  out.dynamic_resolution = out.supported;
+  return out;
+}
+
+std::vector<std::string> NvdecProvider::config_problems(const CommonDecodeConfig& config) const {
+  std::vector<std::string> problems;
+  if (config.output == DecodeOutputMode::CpuRgb) {
+    const std::string reason = nvdec_rgb_unavailable_reason();
+    if (!reason.empty())
+      problems.push_back("CommonDecodeConfig.output: CPU_RGB on nvidia: " + reason +
+                         "; use NATIVE_SURFACE or the software backend");
+  }
+  const DecodeCapabilities caps = capabilities(config.codec);
+  if (!caps.supported)
+    problems.push_back(std::string("CommonDecodeConfig.codec: ") + to_string(config.codec) +
+                       " 8-bit 4:2:0 is not decoded by this GPU's NVDEC");
+  if (config.max_display_delay && (*config.max_display_delay < 0 || *config.max_display_delay > 16))
+    problems.push_back("CommonDecodeConfig.max_display_delay: " +
+                       std::to_string(*config.max_display_delay) +
+                       " is out of range; expected 0..16 frames");
+  return problems;
+}
+
+std::unique_ptr<DecoderBackend> NvdecProvider::create(const CommonDecodeConfig& config) const {
+  return std::make_unique<NvDecodeSession>(config, config_, rgb_tables_);
+}
+
+bool NvdecProvider::can_reconfigure(const CommonDecodeConfig& from,
+                                    const CommonDecodeConfig& to) const {
+  return from.codec == to.codec;
+}
+
+namespace {
+
+const bool registered = register_decoder_backend({
+    "nvidia", 0,
+    [](const DecodeBackendConfigs& configs) -> std::unique_ptr<DecoderProvider> {
+      return std::make_unique<NvdecProvider>(configs.nvidia, reference_rgb_table());
+    },
+    &nvidia_decode_unavailable_reason});
+
+}  // namespace
+
+}  // namespace videohw::nv_session

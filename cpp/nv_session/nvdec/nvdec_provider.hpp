@@ -1,0 +1,35 @@
+// The NVDEC decode backend as the session layer sees it: capabilities from
+// cuvidGetDecoderCaps, sessions as NvDecodeSession.
+#pragma once
+
+#include <string>
+
+#include "nv_session/nvdec/nvdec_rgb_converter.hpp"
+#include "backend/decoder_backend.hpp"
+
+namespace videohw::nv_session {
+
+class NvdecProvider final : public DecoderProvider {
+ public:
+  // Throws BackendUnavailable with the cause when NVDEC cannot be used here.
+  // `rgb_tables`: the conversion CPU_RGB must reproduce (see NvdecRgbConverter).
+  explicit NvdecProvider(NvidiaDecodeConfig config, RgbTableSource rgb_tables = {});
+
+  std::string name() const override { return "nvidia"; }
+  DecodeCapabilities capabilities(Codec codec) const override;
+  std::vector<std::string> config_problems(const CommonDecodeConfig& config) const override;
+  std::unique_ptr<DecoderBackend> create(const CommonDecodeConfig& config) const override;
+  // Output mode, display delay and latency change in place after a flush; a codec does not.
+  bool can_reconfigure(const CommonDecodeConfig& from,
+                       const CommonDecodeConfig& to) const override;
+
+ private:
+  NvidiaDecodeConfig config_;
+  RgbTableSource rgb_tables_;
+};
+
+// "" when NVDEC decodes H.264 on device 0 here, else the cause: driver library missing,
+// no CUDA device, or the codec unsupported per cuvidGetDecoderCaps. Probed once a process.
+std::string nvidia_decode_unavailable_reason();
+
+}  // namespace videohw::nv_session

@@ -1,0 +1,144 @@
+#include "nv_session/nvdec/nvdec_rgb_converter.hpp"
+
+#include "nv_session/nvdec/nvdec_ptx.hpp"
+
+namespace videohw::nv_session {
+
+namespace {
+
+struct Matrix {
+  double kr, kb;
+};
+
+Matrix matrix_for(int code) {
+  switch (code) {
+    case 1: return {0.2126, 0.0722};   // BT.709
+    case 4: return {0.30, 0.11};       // FCC
+    case 7: return {0.212, 0.087};     // SMPTE 240M
+    case 9:
+    case 10: return {0.2627, 0.0593};  // BT.2020
+    default: return {0.299, 0.114};    // BT.601 (5, 6) and unspecified, swscale's default
+  }
+}
+
+}  // namespace
+
+RgbCoefficientsHost rgb_coefficients(const ColorInfo& color) {
+  const Matrix m = matrix_for(color.matrix);
+  const double kg = 1.0 - m.kr - m.kb;
+  const double c = color.full_range ? 1.0 : 255.0 / 224.0;
+  RgbCoefficientsHost k;
+  k.y_offset = color.full_range ? 0.0f : 16.0f;
+  k.y_scale = static_cast<float>(color.full_range ? 1.0 : 255.0 / 219.0);
+  k.cr_r = static_cast<float>(2.0 * (1.0 - m.kr) * c);
+  k.cb_b = static_cast<float>(2.0 * (1.0 - m.kb) * c);
+  k.cb_g = static_cast<float>(2.0 * m.kb * (1.0 - m.kb) / kg * c);
+  k.cr_g = static_cast<float>(2.0 * m.kr * (1.0 - m.kr) / kg * c);
+  return k;
+}
+
+std::string nvdec_rgb_unavailable_reason() {
+  return nv12_to_rgb_ptx() ? "" : nv12_to_rgb_ptx_missing_reason();
+}
+
+NvdecRgbConverter::NvdecRgbConverter(std::shared_ptr<NvdecContext> context,
+                                     RgbTableSource tables)
+    : context_(std::move(context)), tables_(std::move(tables)) {
+  const char* ptx = nv12_to_rgb_ptx();
+  if (!ptx)
+    throw UnsupportedConfig({std::string("CommonDecodeConfig.output: CPU_RGB on nvidia: ") +
+                             nv12_to_rgb_ptx_missing_reason() +
+                             "; use NATIVE_SURFACE or the software backend"});
+  const NvdecDriver& d = context_->driver();
+  ContextScope scope(*context_);
+  check_cuda(d.cuModuleLoadData(&module_, ptx), "cuModuleLoadData",
+             "loading the NV12->RGB kernel's PTX");
+  for (auto [name, function] : {std::pair{"nv12_to_rgb24", &kernel_},
+                                 std::pair{"nv12_to_rgb24_table", &table_kernel_},
+                                 std::pair{"p016_to_rgb24", &wide_kernel_}}) {
+    const CUresult found = d.cuModuleGetFunction(function, module_, name);
+    if (found != CUDA_SUCCESS) {
+      d.cuModuleUnload(module_);
+      check_cuda(found, "cuModuleGetFunction", std::string("finding ") + name + " in the PTX");
+    }
+  }
+  if (tables_) table_pool_ = NvdecSurfacePool::create(context_, 2, PoolMemory::Device);
+  // A few frames may be held by the caller while the next ones convert.
+  host_pool_ = NvdecSurfacePool::create(context_, 8, PoolMemory::PinnedHost);
+  device_pool_ = NvdecSurfacePool::create(context_, 2, PoolMemory::Device);
+}
+
+CUdeviceptr NvdecRgbConverter::device_table(const ColorInfo& color) {
+  auto& slot = device_tables_[{color.matrix, color.full_range}];
+  if (!slot) {
+    const std::shared_ptr<const std::vector<uint8_t>> table = tables_(color);
+    auto buffer = table_pool_->acquire(table->size());
+    CUDA_MEMCPY2D copy{};
+    copy.srcMemoryType = CU_MEMORYTYPE_HOST;
+    copy.srcHost = table->data();
+    copy.srcPitch = table->size();
+    copy.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+    copy.dstDevice = buffer->ptr;
+    copy.dstPitch = table->size();
+    copy.WidthInBytes = table->size();
+    copy.Height = 1;
+    check_cuda(context_->driver().cuMemcpy2D(&copy), "cuMemcpy2D",
+               "uploading the RGB table (" + std::to_string(table->size()) + " bytes)");
+    slot = std::move(buffer);
+  }
+  return slot->ptr;
+}
+
+NvdecRgbConverter::~NvdecRgbConverter() {
+  device_tables_.clear();  // back to their pool while the context still lives
+  const NvdecDriver& d = context_->driver();
+  if (module_ && d.cuCtxPushCurrent(context_->context()) == CUDA_SUCCESS) {
+    d.cuModuleUnload(module_);
+    CUcontext popped = nullptr;
+    d.cuCtxPopCurrent(&popped);
+  }
+}
+
+void NvdecRgbConverter::convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr chroma,
+                                int chroma_pitch, int width, int height, int bytes_per_sample,
+                                DecodedFrame& out) {
+  const NvdecDriver& d = context_->driver();
+  const size_t row = static_cast<size_t>(width) * 3;
+  const size_t bytes = row * height;
+  std::shared_ptr<DeviceBuffer> staging = device_pool_->acquire(bytes);
+  std::shared_ptr<DeviceBuffer> host = host_pool_->acquire(bytes);
+
+  CUdeviceptr rgb = staging->ptr;
+  int rgb_pitch = static_cast<int>(row);
+  // The last kernel argument: the table when there is one, else the formula's coefficients.
+  const bool use_table = tables_ && bytes_per_sample == 1;
+  CUdeviceptr table = 0;
+  RgbCoefficientsHost k{};
+  if (use_table)
+    table = device_table(out.color);
+  else
+    k = rgb_coefficients(out.color);
+  void* args[] = {&luma, &luma_pitch, &chroma, &chroma_pitch, &rgb, &rgb_pitch,
+                  &width, &height, use_table ? static_cast<void*>(&table) : static_cast<void*>(&k)};
+  CUfunction kernel = bytes_per_sample == 2 ? wide_kernel_ : (use_table ? table_kernel_ : kernel_);
+  const unsigned block_x = 32, block_y = 8;
+  const unsigned blocks_w = static_cast<unsigned>((width + 1) / 2);
+  const unsigned blocks_h = static_cast<unsigned>((height + 1) / 2);
+  check_cuda(d.cuLaunchKernel(kernel, (blocks_w + block_x - 1) / block_x,
+                              (blocks_h + block_y - 1) / block_y, 1, block_x, block_y, 1, 0,
+                              context_->stream(), args, nullptr),
+             "cuLaunchKernel", "converting NV12 to RGB24");
+  check_cuda(d.cuMemcpyDtoHAsync(host->host(), rgb, bytes, context_->stream()),
+             "cuMemcpyDtoHAsync", "copying the RGB frame to the host");
+  check_cuda(d.cuStreamSynchronize(context_->stream()), "cuStreamSynchronize",
+             "waiting for the RGB conversion");
+
+  out.pixel_format = "rgb24";
+  out.bytes_per_sample = 1;
+  out.planes = {SurfacePlane{host->host(), static_cast<int>(row), static_cast<int>(row), height}};
+  out.owner = host;
+  out.on_device = false;
+  out.device_id = -1;
+}
+
+}  // namespace videohw::nv_session

@@ -1,0 +1,66 @@
+// CPU_RGB for NVDEC: the NV12 -> RGB24 kernel (kernels/nv12_to_rgb.cu, embedded PTX) run on
+// a mapped decoder surface, then one device-to-host copy into page-locked memory.
+// Owns the loaded CUmodule (unloaded in the destructor, inside the context) and a device
+// staging buffer; the host buffers come from a pinned pool and travel with the frames.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "nv_session/nvdec/nvdec_surface_pool.hpp"
+#include "backend/decoder_backend.hpp"
+#include "backend/rgb_reference.hpp"
+
+namespace videohw::nv_session {
+
+struct RgbCoefficientsHost {
+  float y_offset, y_scale, cr_r, cb_g, cr_g, cb_b;
+};
+
+// The matrix libswscale would pick for these H.273 code points: BT.709 (1), FCC (4),
+// SMPTE 240M (7), BT.2020 (9, 10), else BT.601 (5, 6 and unspecified), in limited or full
+// range.
+RgbCoefficientsHost rgb_coefficients(const ColorInfo& color);
+
+// RgbTableSource (backend/rgb_reference.hpp): given one, CPU_RGB on NVDEC is the reference
+// conversion bit for bit; without (the standalone GPU check, built without FFmpeg) the
+// arithmetic kernel runs.
+
+// "" when the kernel is part of this build, else why CPU_RGB is unavailable on NVDEC.
+std::string nvdec_rgb_unavailable_reason();
+
+class NvdecRgbConverter {
+ public:
+  // Throws UnsupportedConfig when the build has no PTX; Decode when the module fails to load.
+  NvdecRgbConverter(std::shared_ptr<NvdecContext> context, RgbTableSource tables = {});
+  ~NvdecRgbConverter();
+  NvdecRgbConverter(const NvdecRgbConverter&) = delete;
+  NvdecRgbConverter& operator=(const NvdecRgbConverter&) = delete;
+
+  // Converts the NV12 surface (device pointers; P016 when bytes_per_sample is 2) into
+  // out.planes[0] (host, H x W x 3) with the owner set. The context must be current.
+  // Returns when the host bytes are there. 16-bit surfaces take the formula kernel: the
+  // table covers 8-bit samples only.
+  void convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr chroma, int chroma_pitch,
+               int width, int height, int bytes_per_sample, DecodedFrame& out);
+
+ private:
+  std::shared_ptr<NvdecContext> context_;
+  std::shared_ptr<NvdecSurfacePool> host_pool_;
+  std::shared_ptr<NvdecSurfacePool> device_pool_;
+  // The table of this colour description in device memory, uploaded on first use.
+  CUdeviceptr device_table(const ColorInfo& color);
+
+  CUmodule module_ = nullptr;
+  CUfunction kernel_ = nullptr;        // arithmetic
+  CUfunction table_kernel_ = nullptr;  // table lookup
+  CUfunction wide_kernel_ = nullptr;   // P016 (10/12-bit) formula
+  RgbTableSource tables_;
+  std::shared_ptr<NvdecSurfacePool> table_pool_;
+  std::map<std::pair<int, bool>, std::shared_ptr<DeviceBuffer>> device_tables_;
+};
+
+}  // namespace videohw::nv_session

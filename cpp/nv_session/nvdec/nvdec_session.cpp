@@ -1,0 +1,537 @@
+#include "nv_session/nvdec/nvdec_session.hpp"
+
+#include "contract/clock.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "nv_session/nvdec/nvdec_access_units.hpp"
+
+namespace videohw::nv_session {
+
+namespace {
+
+// Sizes below this never need a new decoder on a size change (reconfigure instead).
+constexpr int kMinMaxWidth = 1920, kMinMaxHeight = 1088;
+// Surfaces beyond the stream's minimum, so decode can run ahead of the display callback.
+constexpr int kExtraSurfaces = 4;
+// Default display delay: lets decode of later pictures overlap the mapping of earlier ones.
+constexpr int kDefaultDisplayDelay = 2;
+// pts of pushes that held no picture (garbage), and tags of skipped pictures the parser
+// never displayed, must not pile up.
+constexpr size_t kMaxPendingPts = 512;
+constexpr size_t kMaxSkipTags = 4096;
+
+cudaVideoCodec cuvid_codec(Codec codec) {
+  switch (codec) {
+    case Codec::H264: return cudaVideoCodec_H264;
+    case Codec::HEVC: return cudaVideoCodec_HEVC;
+    case Codec::AV1: return cudaVideoCodec_AV1;
+    case Codec::VP9: return cudaVideoCodec_VP9;
+  }
+  return cudaVideoCodec_H264;
+}
+
+// H.264 picture parameters carry no IDR flag; the first slice's NAL header does.
+bool h264_idr(const CUVIDPICPARAMS& p) {
+  if (!p.pBitstreamData || p.nBitstreamDataLen < 4) return p.intra_pic_flag != 0;
+  const unsigned char* d = p.pBitstreamData;
+  const size_t n = std::min<size_t>(p.nBitstreamDataLen, 64);
+  for (size_t i = 0; i + 3 < n; ++i)
+    if (d[i] == 0 && d[i + 1] == 0 && d[i + 2] == 1) return (d[i + 3] & 0x1f) == 5;
+  return p.intra_pic_flag != 0;
+}
+
+}  // namespace
+
+NvDecodeSession::NvDecodeSession(const CommonDecodeConfig& config,
+                                 const NvidiaDecodeConfig& nvidia, RgbTableSource rgb_tables)
+    : config_(config), rgb_tables_(std::move(rgb_tables)) {
+  if (config.max_display_delay && *config.max_display_delay < 0)
+    throw Error(ErrorKind::Config, "CommonDecodeConfig.max_display_delay: " +
+                                       std::to_string(*config.max_display_delay) +
+                                       " is negative; expected 0 or more frames");
+  context_ = NvdecContext::open(nvidia.device);
+  ensure_output_resources();
+  create_parser();
+}
+
+NvDecodeSession::~NvDecodeSession() {
+  // 1-2: end of stream; display callbacks still run, into a list nobody reads.
+  std::vector<DecodedFrame> discarded;
+  try {
+    if (parser_ && pushed_since_flush_) flush(discarded);
+  } catch (...) {
+  }
+  discarded.clear();
+  // 3: surfaces. Frames a caller still holds keep their pool alive by themselves.
+  rgb_.reset();
+  pool_.reset();
+  // 4-5: decoder, then parser; both need the context current.
+  {
+    const NvdecDriver& d = context_->driver();
+    const bool current = d.cuCtxPushCurrent(context_->context()) == CUDA_SUCCESS;
+    if (decoder_) d.cuvidDestroyDecoder(decoder_);
+    if (parser_) d.cuvidDestroyVideoParser(parser_);
+    if (current) {
+      CUcontext popped = nullptr;
+      d.cuCtxPopCurrent(&popped);
+    }
+  }
+  // 6: the context goes with the last shared owner.
+  context_.reset();
+}
+
+void NvDecodeSession::ensure_output_resources() {
+  if (config_.output == DecodeOutputMode::NativeSurface && !pool_)
+    pool_ = NvdecSurfacePool::create(context_, 8, PoolMemory::Device);
+  if (config_.output == DecodeOutputMode::CpuRgb && !rgb_)
+    rgb_ = std::make_unique<NvdecRgbConverter>(context_, rgb_tables_);
+}
+
+void NvDecodeSession::create_parser() {
+  CUVIDPARSERPARAMS params{};
+  params.CodecType = cuvid_codec(config_.codec);
+  params.ulMaxNumDecodeSurfaces = 1;  // the sequence callback returns the real number
+  params.ulClockRate = 0;
+  params.ulErrorThreshold = 100;  // hand even damaged pictures over; status flags them
+  params.ulMaxDisplayDelay = static_cast<unsigned>(
+      config_.max_display_delay ? *config_.max_display_delay
+                                : (config_.low_latency ? 0 : kDefaultDisplayDelay));
+  params.pUserData = this;
+  params.pfnSequenceCallback = &NvDecodeSession::on_sequence;
+  params.pfnDecodePicture = &NvDecodeSession::on_decode;
+  params.pfnDisplayPicture = &NvDecodeSession::on_display;
+  ContextScope scope(*context_);
+  check_cuda(context_->driver().cuvidCreateVideoParser(&parser_, &params),
+             "cuvidCreateVideoParser", std::string("creating the ") + to_string(config_.codec) +
+                                           " parser");
+}
+
+int CUDAAPI NvDecodeSession::on_sequence(void* self, CUVIDEOFORMAT* format) {
+  auto* s = static_cast<NvDecodeSession*>(self);
+  try {
+    return s->handle_sequence(*format);
+  } catch (...) {
+    s->callback_error_ = std::current_exception();
+    return 0;
+  }
+}
+
+int CUDAAPI NvDecodeSession::on_decode(void* self, CUVIDPICPARAMS* picture) {
+  auto* s = static_cast<NvDecodeSession*>(self);
+  try {
+    return s->handle_decode(*picture);
+  } catch (...) {
+    s->callback_error_ = std::current_exception();
+    return 0;
+  }
+}
+
+int CUDAAPI NvDecodeSession::on_display(void* self, CUVIDPARSERDISPINFO* info) {
+  auto* s = static_cast<NvDecodeSession*>(self);
+  if (!info) return 1;  // the end-of-stream notification: nothing to show
+  try {
+    return s->handle_display(*info);
+  } catch (...) {
+    s->callback_error_ = std::current_exception();
+    return 0;
+  }
+}
+
+int NvDecodeSession::handle_sequence(const CUVIDEOFORMAT& f) {
+  const NvdecDriver& d = context_->driver();
+  if (f.chroma_format != cudaVideoChromaFormat_420 || f.bit_depth_luma_minus8 > 4)
+    throw Error(ErrorKind::Decode,
+                std::string("nvidia decode: the stream is ") +
+                    (f.chroma_format == cudaVideoChromaFormat_420 ? "4:2:0" : "not 4:2:0") +
+                    " at " + std::to_string(8 + f.bit_depth_luma_minus8) +
+                    " bits; this adapter decodes 4:2:0 at 8, 10 or 12 bits");
+  CUVIDDECODECAPS caps{};
+  caps.eCodecType = f.codec;
+  caps.eChromaFormat = f.chroma_format;
+  caps.nBitDepthMinus8 = f.bit_depth_luma_minus8;
+  check_cuda(d.cuvidGetDecoderCaps(&caps), "cuvidGetDecoderCaps", "asking for decoder limits");
+  if (!caps.bIsSupported)
+    throw Error(ErrorKind::Decode, std::string("nvidia decode: this GPU's NVDEC does not decode ") +
+                                       to_string(config_.codec) + " " +
+                                       std::to_string(8 + f.bit_depth_luma_minus8) + "-bit 4:2:0");
+  if (f.coded_width > caps.nMaxWidth || f.coded_height > caps.nMaxHeight ||
+      f.coded_width < caps.nMinWidth || f.coded_height < caps.nMinHeight)
+    throw Error(ErrorKind::Decode,
+                "nvidia decode: coded size " + std::to_string(f.coded_width) + "x" +
+                    std::to_string(f.coded_height) + " is outside NVDEC's " +
+                    std::to_string(caps.nMinWidth) + "x" + std::to_string(caps.nMinHeight) +
+                    " .. " + std::to_string(caps.nMaxWidth) + "x" +
+                    std::to_string(caps.nMaxHeight));
+
+  if ((config_.max_width > 0 && int(f.coded_width) > config_.max_width) ||
+      (config_.max_height > 0 && int(f.coded_height) > config_.max_height))
+    throw Error(ErrorKind::Decode,
+                "nvidia decode: the stream's pictures are " + std::to_string(f.coded_width) + "x" +
+                    std::to_string(f.coded_height) + ", over the session's limit of " +
+                    std::to_string(config_.max_width) + "x" + std::to_string(config_.max_height) +
+                    " (CommonDecodeConfig.max_width / max_height)");
+  const int surfaces = f.min_num_decode_surfaces + kExtraSurfaces;
+  // H.273 code points; 0 is reserved for primaries and transfer, and the identity matrix
+  // (0, GBR) cannot describe 4:2:0: the parser leaves 0 where a stream (VP9, a VUI
+  // without a colour description) says nothing, which means unspecified (2).
+  const auto specified = [](int v) { return v == 0 ? 2 : v; };
+  color_.primaries = specified(f.video_signal_description.color_primaries);
+  color_.transfer = specified(f.video_signal_description.transfer_characteristics);
+  color_.matrix = specified(f.video_signal_description.matrix_coefficients);
+  color_.full_range = f.video_signal_description.video_full_range_flag != 0;
+
+  const bool same_kind = decoder_ && f.codec == format_.codec &&
+                         f.chroma_format == format_.chroma_format &&
+                         f.bit_depth_luma_minus8 == format_.bit_depth_luma_minus8;
+  const bool fits = static_cast<int>(f.coded_width) <= max_width_ &&
+                    static_cast<int>(f.coded_height) <= max_height_ && surfaces <= surfaces_;
+  if (!decoder_) {
+    create_decoder(f, surfaces);
+  } else if (same_kind && fits) {
+    const bool changed = f.coded_width != format_.coded_width ||
+                         f.coded_height != format_.coded_height ||
+                         f.display_area.left != format_.display_area.left ||
+                         f.display_area.top != format_.display_area.top ||
+                         f.display_area.right != format_.display_area.right ||
+                         f.display_area.bottom != format_.display_area.bottom;
+    if (changed) reconfigure_decoder(f, surfaces_);
+  } else {
+    destroy_decoder();
+    create_decoder(f, surfaces);
+  }
+  return surfaces_;
+}
+
+void NvDecodeSession::create_decoder(const CUVIDEOFORMAT& f, int surfaces) {
+  const NvdecDriver& d = context_->driver();
+  CUVIDDECODECREATEINFO info{};
+  info.CodecType = f.codec;
+  info.ChromaFormat = f.chroma_format;
+  // 10/12-bit pictures come out as P016: samples in the high bits of 16-bit words.
+  info.OutputFormat =
+      f.bit_depth_luma_minus8 > 0 ? cudaVideoSurfaceFormat_P016 : cudaVideoSurfaceFormat_NV12;
+  info.bitDepthMinus8 = f.bit_depth_luma_minus8;
+  info.DeinterlaceMode = f.progressive_sequence ? cudaVideoDeinterlaceMode_Weave
+                                                : cudaVideoDeinterlaceMode_Adaptive;
+  info.ulNumOutputSurfaces = 2;
+  info.ulCreationFlags = cudaVideoCreate_PreferCUVID;
+  info.ulNumDecodeSurfaces = static_cast<unsigned>(surfaces);
+  info.vidLock = context_->lock();
+  info.ulWidth = f.coded_width;
+  info.ulHeight = f.coded_height;
+  info.ulMaxWidth = std::max<unsigned>(f.coded_width, kMinMaxWidth);
+  info.ulMaxHeight = std::max<unsigned>(f.coded_height, kMinMaxHeight);
+  info.display_area.left = static_cast<short>(f.display_area.left);
+  info.display_area.top = static_cast<short>(f.display_area.top);
+  info.display_area.right = static_cast<short>(f.display_area.right);
+  info.display_area.bottom = static_cast<short>(f.display_area.bottom);
+  info.ulTargetWidth = static_cast<unsigned>(f.display_area.right - f.display_area.left);
+  info.ulTargetHeight = static_cast<unsigned>(f.display_area.bottom - f.display_area.top);
+  info.target_rect.right = static_cast<short>(info.ulTargetWidth);
+  info.target_rect.bottom = static_cast<short>(info.ulTargetHeight);
+  check_cuda(d.cuvidCreateDecoder(&decoder_, &info), "cuvidCreateDecoder",
+             "creating a " + std::to_string(f.coded_width) + "x" +
+                 std::to_string(f.coded_height) + " decoder");
+  format_ = f;
+  surfaces_ = surfaces;
+  bytes_per_sample_ = f.bit_depth_luma_minus8 > 0 ? 2 : 1;
+  max_width_ = static_cast<int>(info.ulMaxWidth);
+  max_height_ = static_cast<int>(info.ulMaxHeight);
+  width_ = static_cast<int>(info.ulTargetWidth);
+  height_ = static_cast<int>(info.ulTargetHeight);
+  keyframe_by_surface_.assign(static_cast<size_t>(surfaces), 0);
+  pts_by_surface_.assign(static_cast<size_t>(surfaces), std::nullopt);
+  ++stats_.decoder_opens;
+  ++nv_stats_.decoders_created;
+}
+
+void NvDecodeSession::reconfigure_decoder(const CUVIDEOFORMAT& f, int surfaces) {
+  CUVIDRECONFIGUREDECODERINFO info{};
+  info.ulWidth = f.coded_width;
+  info.ulHeight = f.coded_height;
+  info.ulTargetWidth = static_cast<unsigned>(f.display_area.right - f.display_area.left);
+  info.ulTargetHeight = static_cast<unsigned>(f.display_area.bottom - f.display_area.top);
+  info.ulNumDecodeSurfaces = static_cast<unsigned>(surfaces);
+  info.display_area.left = static_cast<short>(f.display_area.left);
+  info.display_area.top = static_cast<short>(f.display_area.top);
+  info.display_area.right = static_cast<short>(f.display_area.right);
+  info.display_area.bottom = static_cast<short>(f.display_area.bottom);
+  // A zero target rectangle keeps the previous one: the new picture would be scaled into
+  // the old size's rectangle.
+  info.target_rect.right = static_cast<short>(info.ulTargetWidth);
+  info.target_rect.bottom = static_cast<short>(info.ulTargetHeight);
+  check_cuda(context_->driver().cuvidReconfigureDecoder(decoder_, &info),
+             "cuvidReconfigureDecoder",
+             "resizing the decoder to " + std::to_string(f.coded_width) + "x" +
+                 std::to_string(f.coded_height));
+  format_ = f;
+  width_ = static_cast<int>(info.ulTargetWidth);
+  height_ = static_cast<int>(info.ulTargetHeight);
+  ++stats_.size_changes;
+  ++nv_stats_.reconfigures;
+}
+
+void NvDecodeSession::destroy_decoder() {
+  if (!decoder_) return;
+  context_->driver().cuvidDestroyDecoder(decoder_);
+  decoder_ = nullptr;
+}
+
+int NvDecodeSession::handle_decode(CUVIDPICPARAMS& picture) {
+  if (!decoder_) return 0;
+  const int index = picture.CurrPicIdx;
+  if (index >= 0 && static_cast<size_t>(index) < keyframe_by_surface_.size())
+    keyframe_by_surface_[index] =
+        config_.codec == Codec::HEVC ? picture.CodecSpecific.hevc.IrapPicFlag != 0
+                                     : h264_idr(picture);
+  std::optional<int64_t> pts;
+  if (!pending_pts_.empty()) {
+    pts = pending_pts_.front();
+    pending_pts_.pop_front();
+  }
+  if (index >= 0 && static_cast<size_t>(index) < pts_by_surface_.size())
+    pts_by_surface_[index] = pts;
+  ++stats_.access_units;
+  const CUresult r = context_->driver().cuvidDecodePicture(decoder_, &picture);
+  if (r != CUDA_SUCCESS) {
+    ++stats_.decode_errors;
+    throw Error(ErrorKind::Decode, cuda_error_text(r, "cuvidDecodePicture",
+                                                   "decoding picture " + std::to_string(index)));
+  }
+  return 1;
+}
+
+int NvDecodeSession::handle_display(const CUVIDPARSERDISPINFO& info) {
+  DecodedFrame frame;
+  frame.width = width_;
+  frame.height = height_;
+  frame.color = color_;
+  frame.output = config_.output;
+  const int index = info.picture_index;
+  if (index >= 0 && static_cast<size_t>(index) < pts_by_surface_.size())
+    frame.pts = pts_by_surface_[index];
+  if (index >= 0 && static_cast<size_t>(index) < keyframe_by_surface_.size())
+    frame.is_keyframe = keyframe_by_surface_[index] != 0;
+  const bool skipped =
+      discard_all_ || (frame.pts && !skip_tags_.empty() && skip_tags_.erase(*frame.pts) > 0);
+  if (skipped) {
+    ++stats_.frames_decoded;
+    ++stats_.frames_skipped;
+    return 1;
+  }
+
+  if (config_.output != DecodeOutputMode::MetadataOnly) map_into(info, frame);
+
+  CUVIDGETDECODESTATUS status{};
+  if (context_->driver().cuvidGetDecodeStatus(decoder_, index, &status) == CUDA_SUCCESS &&
+      (status.decodeStatus == cuvidDecodeStatus_Error ||
+       status.decodeStatus == cuvidDecodeStatus_Error_Concealed))
+    frame.damaged = true;
+  if (frame.damaged) ++stats_.damaged_frames;
+  ++stats_.frames_decoded;
+  if (out_) out_->push_back(std::move(frame));
+  return 1;
+}
+
+void NvDecodeSession::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& frame) {
+  const NvdecDriver& d = context_->driver();
+  CUVIDPROCPARAMS proc{};
+  proc.progressive_frame = info.progressive_frame;
+  proc.top_field_first = info.top_field_first;
+  proc.second_field = 0;
+  proc.unpaired_field = info.repeat_first_field < 0;
+  proc.output_stream = context_->stream();
+  unsigned long long surface = 0;
+  unsigned int pitch = 0;
+  check_cuda(d.cuvidMapVideoFrame(decoder_, info.picture_index, &surface, &pitch, &proc),
+             "cuvidMapVideoFrame", "mapping decoded picture " +
+                                       std::to_string(info.picture_index));
+  ++nv_stats_.frames_mapped;
+  // Unmap on every path out, or the decoder runs out of output surfaces.
+  struct Unmap {
+    const NvdecDriver& d;
+    CUvideodecoder decoder;
+    unsigned long long surface;
+    ~Unmap() { d.cuvidUnmapVideoFrame(decoder, surface); }
+  } unmap{d, decoder_, surface};
+
+  const CUdeviceptr luma = surface;
+  // The chroma plane follows the luma rows of the (even-rounded) target height.
+  const CUdeviceptr chroma = surface + static_cast<CUdeviceptr>(pitch) * ((height_ + 1) & ~1);
+  const int chroma_rows = (height_ + 1) / 2;
+  if (config_.output == DecodeOutputMode::CpuRgb) {
+    const int64_t start = monotonic_ns();
+    rgb_->convert(luma, static_cast<int>(pitch), chroma, static_cast<int>(pitch), width_,
+                  height_, bytes_per_sample_, frame);
+    stats_.convert_ns += monotonic_ns() - start;
+    return;
+  }
+
+  const int bps = bytes_per_sample_;
+  const int row_bytes = ((width_ + 1) & ~1) * bps;  // the UV row holds ceil(W/2) pairs
+  const size_t luma_bytes = static_cast<size_t>(row_bytes) * height_;
+  const size_t bytes = luma_bytes + static_cast<size_t>(row_bytes) * chroma_rows;
+  std::shared_ptr<DeviceBuffer> buffer = pool_->acquire(bytes);
+
+  CUDA_MEMCPY2D copy{};
+  copy.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+  copy.srcDevice = luma;
+  copy.srcPitch = pitch;
+  copy.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+  copy.dstDevice = buffer->ptr;
+  copy.dstPitch = static_cast<size_t>(row_bytes);
+  copy.WidthInBytes = static_cast<size_t>(width_) * bps;
+  copy.Height = static_cast<size_t>(height_);
+  check_cuda(d.cuMemcpy2DAsync(&copy, context_->stream()), "cuMemcpy2DAsync",
+             "copying the Y plane");
+  copy.srcDevice = chroma;
+  copy.dstDevice = buffer->ptr + luma_bytes;
+  copy.WidthInBytes = static_cast<size_t>(row_bytes);
+  copy.Height = static_cast<size_t>(chroma_rows);
+  check_cuda(d.cuMemcpy2DAsync(&copy, context_->stream()), "cuMemcpy2DAsync",
+             "copying the UV plane");
+  // The surface is unmapped on return, and the buffer is handed out: both need the copy
+  // finished.
+  check_cuda(d.cuStreamSynchronize(context_->stream()), "cuStreamSynchronize",
+             "waiting for the surface copy");
+
+  auto* base = reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(buffer->ptr));
+  frame.pixel_format = bps == 1 ? "nv12" : (format_.bit_depth_luma_minus8 == 2 ? "p010" : "p016");
+  frame.bytes_per_sample = bps;
+  frame.planes = {SurfacePlane{base, row_bytes, width_ * bps, height_},
+                  SurfacePlane{base + luma_bytes, row_bytes, row_bytes, chroma_rows}};
+  frame.owner = buffer;
+  frame.on_device = true;
+  frame.device_id = context_->ordinal();
+}
+
+void NvDecodeSession::parse(const uint8_t* data, size_t size, unsigned long flags,
+                            int64_t timestamp, std::vector<DecodedFrame>& out) {
+  CUVIDSOURCEDATAPACKET packet{};
+  packet.flags = flags;
+  packet.payload_size = size;
+  packet.payload = data;
+  packet.timestamp = timestamp;
+  out_ = &out;
+  callback_error_ = nullptr;
+  const int64_t start = monotonic_ns();
+  const int64_t convert_before = stats_.convert_ns;
+  CUresult r;
+  {
+    ContextScope scope(*context_);
+    r = context_->driver().cuvidParseVideoData(parser_, &packet);
+  }
+  stats_.decode_ns += (monotonic_ns() - start) - (stats_.convert_ns - convert_before);
+  out_ = nullptr;
+  if (callback_error_) {
+    std::exception_ptr error = callback_error_;
+    callback_error_ = nullptr;
+    std::rethrow_exception(error);
+  }
+  if (r != CUDA_SUCCESS) {
+    ++stats_.decode_errors;
+    throw Error(ErrorKind::Decode,
+                cuda_error_text(r, "cuvidParseVideoData", "parsing " + std::to_string(size) +
+                                                              " bytes of " +
+                                                              to_string(config_.codec)));
+  }
+}
+
+void NvDecodeSession::decode(const uint8_t* data, size_t size, std::optional<int64_t> pts,
+                             std::vector<DecodedFrame>& out) {
+  if (size == 0) return;
+  stats_.bytes_in += static_cast<int64_t>(size);
+  unsigned long flags = 0;
+  const int64_t timestamp = 0;
+  if (pts) {
+    pending_pts_.push_back(*pts);
+    // pts of pushes that held no picture (garbage) must not pile up.
+    while (pending_pts_.size() > kMaxPendingPts) pending_pts_.pop_front();
+  }
+  if (config_.low_latency && is_single_access_unit(data, size, config_.codec))
+    flags |= CUVID_PKT_ENDOFPICTURE;
+  pushed_since_flush_ = true;
+  parse(data, size, flags, timestamp, out);
+}
+
+void NvDecodeSession::decode_unit(const DecodeUnit& unit, std::vector<DecodedFrame>& out) {
+  if (unit.size == 0) return;
+  stats_.bytes_in += static_cast<int64_t>(unit.size);
+  pending_pts_.push_back(unit.tag);
+  while (pending_pts_.size() > kMaxPendingPts) pending_pts_.pop_front();
+  if (unit.skip_output) {
+    if (skip_tags_.size() >= kMaxSkipTags) skip_tags_.clear();
+    skip_tags_.insert(unit.tag);
+  }
+  pushed_since_flush_ = true;
+  // A whole picture: the parser decodes it now instead of waiting for the next start code.
+  parse(unit.data, unit.size, CUVID_PKT_ENDOFPICTURE, 0, out);
+}
+
+void NvDecodeSession::reset(bool new_stream) {
+  // The parser reports every new sequence in full (colour included) through the sequence
+  // callback, so a new stream needs nothing beyond a seek's reset.
+  (void)new_stream;
+  ++stats_.resets;
+  if (pushed_since_flush_) {
+    std::vector<DecodedFrame> discarded;
+    discard_all_ = true;
+    try {
+      flush(discarded);
+    } catch (...) {
+      discard_all_ = false;
+      throw;
+    }
+    discard_all_ = false;
+  }
+  pending_pts_.clear();
+  skip_tags_.clear();
+}
+
+void NvDecodeSession::flush(std::vector<DecodedFrame>& out) {
+  if (!pushed_since_flush_) return;
+  pushed_since_flush_ = false;
+  parse(nullptr, 0, CUVID_PKT_ENDOFSTREAM | CUVID_PKT_NOTIFY_EOS, 0, out);
+  pending_pts_.clear();
+  skip_tags_.clear();
+}
+
+void NvDecodeSession::reconfigure(const CommonDecodeConfig& to) {
+  if (to.codec != config_.codec)
+    throw Error(ErrorKind::Switch, std::string("nvidia decode: the codec cannot change in place (") +
+                                       to_string(config_.codec) + " -> " + to_string(to.codec) +
+                                       "); a new session is needed");
+  const bool parser_params_change = to.low_latency != config_.low_latency ||
+                                    to.max_display_delay != config_.max_display_delay;
+  CommonDecodeConfig previous = config_;
+  config_ = to;
+  try {
+    ensure_output_resources();
+  } catch (...) {
+    config_ = previous;
+    throw;
+  }
+  if (parser_params_change) {
+    // The display delay is fixed at parser creation; the decoder survives (the next sequence
+    // header finds it fitting and keeps it).
+    {
+      ContextScope scope(*context_);
+      context_->driver().cuvidDestroyVideoParser(parser_);
+    }
+    parser_ = nullptr;
+    create_parser();
+  }
+}
+
+NvdecSessionStats NvDecodeSession::nvdec_stats() const {
+  NvdecSessionStats s = nv_stats_;
+  s.decode_surfaces = surfaces_;
+  s.max_width = max_width_;
+  s.max_height = max_height_;
+  if (pool_) s.pool = pool_->stats();
+  return s;
+}
+
+}  // namespace videohw::nv_session

@@ -1,0 +1,124 @@
+// One NVDEC decode session: the cuvid parser feeding a hardware decoder, frames handed out
+// in the session's output mode.
+//
+// The decoder is created in the parser's sequence callback, sized for at least 1920x1088
+// (ulMaxWidth/ulMaxHeight), so a later sequence of another size within that maximum is
+// taken by cuvidReconfigureDecoder instead of a new decoder. Everything runs on the
+// caller's thread inside cuvidParseVideoData: the callbacks fire synchronously there.
+//
+// Output modes:
+//   MetadataOnly  - the display callback records size, pts, keyframe, colour; no frame is
+//                   ever mapped (cuvidMapVideoFrame is not called).
+//   NativeSurface - map, cuMemcpy2D the NV12 planes (P016 for 10/12-bit streams: 16-bit
+//                   samples) into a pooled device buffer (pitch = width rounded up to even,
+//                   UV plane right after the Y plane), unmap; the buffer goes back to the
+//                   pool when the last owner dies.
+//   CpuRgb        - map, NV12 -> RGB24 kernel, one device-to-host copy, unmap.
+//
+// Owns, and drops in this order (the destructor does it explicitly):
+//   1. end of stream to the parser (flush; frames still queued are discarded)
+//   2. drain: nothing is left in flight, since every display callback finished its copy
+//   3. release surfaces: the output pool and the RGB converter (buffers a caller still
+//      holds keep their pool, and the context, alive until they die)
+//   4. destroy the decoder
+//   5. destroy the parser
+//   6. release the context (the last reference may be held by outstanding frames)
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <deque>
+#include <unordered_set>
+#include <map>
+#include <optional>
+#include <memory>
+#include <vector>
+
+#include "nv_session/cuda/nvdec_context.hpp"
+#include "nv_session/nvdec/nvdec_rgb_converter.hpp"
+#include "nv_session/nvdec/nvdec_surface_pool.hpp"
+#include "backend/decoder_backend.hpp"
+
+namespace videohw::nv_session {
+
+// Extra numbers an NVDEC session reports beyond DecodeStats (tests and benchmarks).
+struct NvdecSessionStats {
+  int64_t decoders_created = 0;
+  int64_t reconfigures = 0;   // cuvidReconfigureDecoder calls
+  int64_t frames_mapped = 0;  // cuvidMapVideoFrame calls (0 in MetadataOnly)
+  int decode_surfaces = 0;    // ulNumDecodeSurfaces of the current decoder
+  int max_width = 0, max_height = 0;
+  SurfacePoolStats pool;
+};
+
+class NvDecodeSession final : public DecoderBackend {
+ public:
+  // Throws BackendUnavailable (no driver / device / codec) or UnsupportedConfig.
+  NvDecodeSession(const CommonDecodeConfig& config, const NvidiaDecodeConfig& nvidia,
+                  RgbTableSource rgb_tables = {});
+  ~NvDecodeSession() override;
+  NvDecodeSession(const NvDecodeSession&) = delete;
+  NvDecodeSession& operator=(const NvDecodeSession&) = delete;
+
+  const char* name() const override { return "nvidia"; }
+  void decode(const uint8_t* data, size_t size, std::optional<int64_t> pts,
+              std::vector<DecodedFrame>& out) override;
+  void decode_unit(const DecodeUnit& unit, std::vector<DecodedFrame>& out) override;
+  void reset(bool new_stream) override;
+  void flush(std::vector<DecodedFrame>& out) override;
+  void reconfigure(const CommonDecodeConfig& to) override;
+  DecodeStats stats() const override { return stats_; }
+  NvdecSessionStats nvdec_stats() const;
+
+ private:
+  static int CUDAAPI on_sequence(void* self, CUVIDEOFORMAT* format);
+  static int CUDAAPI on_decode(void* self, CUVIDPICPARAMS* picture);
+  static int CUDAAPI on_display(void* self, CUVIDPARSERDISPINFO* info);
+  int handle_sequence(const CUVIDEOFORMAT& format);
+  int handle_decode(CUVIDPICPARAMS& picture);
+  int handle_display(const CUVIDPARSERDISPINFO& info);
+
+  void create_parser();
+  void create_decoder(const CUVIDEOFORMAT& format, int surfaces);
+  void reconfigure_decoder(const CUVIDEOFORMAT& format, int surfaces);
+  void destroy_decoder();
+  void parse(const uint8_t* data, size_t size, unsigned long flags, int64_t timestamp,
+             std::vector<DecodedFrame>& out);
+  void map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& frame);
+  void ensure_output_resources();
+
+  CommonDecodeConfig config_;
+  std::shared_ptr<NvdecContext> context_;
+  std::shared_ptr<NvdecSurfacePool> pool_;
+  std::unique_ptr<NvdecRgbConverter> rgb_;
+  RgbTableSource rgb_tables_;
+  CUvideoparser parser_ = nullptr;
+  CUvideodecoder decoder_ = nullptr;
+
+  // The current sequence as the decoder was set up for it.
+  CUVIDEOFORMAT format_{};
+  int surfaces_ = 0;
+  int max_width_ = 0, max_height_ = 0;
+  int width_ = 0, height_ = 0;  // display size
+  int bytes_per_sample_ = 1;    // 2 for P016 surfaces (10/12-bit streams)
+  ColorInfo color_;
+
+  // Parser timestamps are ids (1, 2, ...) standing for the caller's pts; 0 means "none".
+  // pts are matched to pictures in decode order (the parser's display timestamps came back
+  // in decode order with B-frames on the H200's driver): each push with a pts queues it, each
+  // decoded picture takes the oldest, and its display reports the one of its surface.
+  std::deque<int64_t> pending_pts_;
+  std::vector<std::optional<int64_t>> pts_by_surface_;
+  std::vector<uint8_t> keyframe_by_surface_;  // from the decode callback, by CurrPicIdx
+  std::unordered_set<int64_t> skip_tags_;      // DecodeUnit tags whose pictures stay unmapped
+  bool discard_all_ = false;                   // reset(): display callbacks map nothing
+
+  std::vector<DecodedFrame>* out_ = nullptr;  // where display callbacks put frames
+  std::exception_ptr callback_error_;          // thrown once cuvidParseVideoData returns
+  bool pushed_since_flush_ = false;
+
+  DecodeStats stats_;
+  NvdecSessionStats nv_stats_;
+};
+
+}  // namespace videohw::nv_session

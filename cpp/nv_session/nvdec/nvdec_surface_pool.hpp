@@ -1,0 +1,63 @@
+// Pooled buffers for NVDEC output: device memory (NATIVE_SURFACE frames, RGB staging) or
+// page-locked host memory (CPU_RGB frames, so the one device-to-host copy is a DMA).
+//
+// A buffer is handed out as a shared_ptr; when its last owner dies (a Python tensor, a
+// DecodedFrame copy, on any thread) it goes back to the pool, or is freed if the pool has
+// gone. Each buffer handle keeps the pool alive and the pool keeps the CUDA context alive,
+// so device memory a caller still holds stays valid after its session is closed.
+// Steady state allocates nothing: a returned buffer of a fitting size is reused.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "nv_session/cuda/nvdec_context.hpp"
+
+namespace videohw::nv_session {
+
+// `ptr` is a device address, or for a PinnedHost pool a host address.
+struct DeviceBuffer {
+  CUdeviceptr ptr = 0;
+  size_t bytes = 0;
+  uint8_t* host() const { return reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(ptr)); }
+};
+
+enum class PoolMemory { Device, PinnedHost };
+
+struct SurfacePoolStats {
+  int64_t allocations = 0;  // cuMemAlloc calls
+  int64_t reuses = 0;       // acquisitions served from returned buffers
+  int64_t outstanding = 0;  // buffers handed out and not yet returned
+};
+
+class NvdecSurfacePool : public std::enable_shared_from_this<NvdecSurfacePool> {
+ public:
+  // Keeps at most `max_idle` returned buffers; more are freed as they come back.
+  static std::shared_ptr<NvdecSurfacePool> create(std::shared_ptr<NvdecContext> context,
+                                                  size_t max_idle,
+                                                  PoolMemory memory = PoolMemory::Device);
+  ~NvdecSurfacePool();
+
+  // A buffer of at least `bytes`; throws Error(Decode) when the device is out of memory.
+  std::shared_ptr<DeviceBuffer> acquire(size_t bytes);
+
+  SurfacePoolStats stats() const;
+  const std::shared_ptr<NvdecContext>& context() const { return context_; }
+
+ private:
+  NvdecSurfacePool(std::shared_ptr<NvdecContext> context, size_t max_idle, PoolMemory memory);
+  void give_back(DeviceBuffer buffer);
+  void free_now(const DeviceBuffer& buffer);
+
+  std::shared_ptr<NvdecContext> context_;
+  size_t max_idle_;
+  PoolMemory memory_;
+  mutable std::mutex mutex_;  // give_back runs on whichever thread dropped the last owner
+  std::vector<DeviceBuffer> idle_;
+  SurfacePoolStats stats_;
+};
+
+}  // namespace videohw::nv_session

@@ -1,0 +1,37 @@
+// Creates NvencEncoders for one NvidiaEncodeConfig. Constructing it probes the device once
+// (driver, encode engine, caps); a provider that exists can encode.
+#pragma once
+
+#include "nv_session/nvenc/nvenc_caps.hpp"
+#include "backend/encoder_provider.hpp"
+
+namespace videohw::nv_session {
+
+class NvencEncoderProvider final : public EncoderProvider {
+ public:
+  // Throws Error(Config) for an invalid config, Error(BackendUnavailable) with the cause
+  // when this machine cannot encode with NVENC.
+  explicit NvencEncoderProvider(NvidiaEncodeConfig config);
+
+  std::string name() const override { return "nvidia"; }
+  Capabilities capabilities(Codec codec) const override;
+  std::vector<std::string> config_problems(const CommonEncodeConfig& config) const override;
+  std::unique_ptr<EncoderBackend> create(const CommonEncodeConfig& config) const override;
+  bool can_reconfigure(const CommonEncodeConfig& from,
+                       const CommonEncodeConfig& to) const override;
+  // The ring copies I420 and NV12 straight into NVENC's input buffers.
+  std::vector<PixelFormat> native_input_formats() const override {
+    return {PixelFormat::I420, PixelFormat::NV12};
+  }
+  int max_in_flight() const override { return config_.max_in_flight_outputs; }
+
+  const NvencProbe& probe() const { return probe_; }
+
+ private:
+  const NvencCodecCaps& codec_caps(Codec codec) const;
+
+  NvidiaEncodeConfig config_;
+  NvencProbe probe_;
+};
+
+}  // namespace videohw::nv_session
