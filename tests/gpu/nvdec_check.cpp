@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "contract/errors.hpp"
-#include "nv_session/nvdec_provider.hpp"
-#include "nv_session/nvdec_session.hpp"
+#include "nv_session/nvdec/nvdec_provider.hpp"
+#include "nv_session/nvdec/nvdec_session.hpp"
 
 using namespace videohw;
 using namespace videohw::nv_session;
