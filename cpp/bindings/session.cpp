@@ -249,9 +249,16 @@ void init_session(py::module_& m) {
              const CommonEncodeConfig& target, std::shared_ptr<EncoderProvider> provider,
              SwitchMode mode, bool force_idr_on_activate) {
             auto session = self.encode_session(id);
-            GilRelease release;
-            return session->switch_to(generation, target, std::move(provider), mode,
-                                      force_idr_on_activate);
+            uint32_t to = 0;
+            bool interrupted = false;
+            {
+              GilRelease release;
+              to = session->switch_to(generation, target, std::move(provider), mode,
+                                      force_idr_on_activate, python_signalled, &interrupted);
+            }
+            // Nothing switched; a drain already asked for goes on like an interrupted flush.
+            if (interrupted) throw py::error_already_set();
+            return to;
           },
           py::arg("id"), py::arg("generation"), py::arg("target"), py::arg("provider"),
           py::arg("mode"), py::arg("force_idr_on_activate"))

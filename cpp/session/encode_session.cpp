@@ -380,10 +380,15 @@ void EncodeSession::choose_path(GenerationPlan& plan, const EncoderProvider& pro
 
 uint32_t EncodeSession::switch_to(uint32_t generation, const CommonEncodeConfig& target,
                                   std::shared_ptr<const EncoderProvider> provider,
-                                  SwitchMode mode, bool force_idr_on_activate) {
+                                  SwitchMode mode, bool force_idr_on_activate,
+                                  const std::function<bool()>& interrupted,
+                                  bool* was_interrupted) {
   std::lock_guard<std::mutex> lock(api_mu_);
   check_handle(generation);
-  settle_flush({});
+  if (!settle_flush(interrupted)) {
+    if (was_interrupted) *was_interrupted = true;
+    return 0;
+  }
   absorb_events();
   // An invalid or unsupported target is the caller's error, raised before anything moves.
   negotiate(provider->capabilities(target.codec), target, provider->config_problems(target));
@@ -408,8 +413,15 @@ uint32_t EncodeSession::switch_to(uint32_t generation, const CommonEncodeConfig&
                e.what());
   }
   if (mode == SwitchMode::DrainThenSwap) {
+    const int64_t drain_start = monotonic_ns();
     auto marker = pipeline_->push_drain();
-    marker->wait();
+    if (!marker->wait(interrupted)) {
+      // The prepared generation is dropped; the drain is settled like a flush.
+      interrupted_flush_ = std::move(marker);
+      interrupted_flush_start_ = drain_start;
+      if (was_interrupted) *was_interrupted = true;
+      return 0;
+    }
     if (!marker->error.empty())
       throw fail("draining before generation " + std::to_string(plan->generation) +
                  " failed: " + marker->error);

@@ -83,9 +83,14 @@ class EncodeSession final : private PipelineEvents {
                                    const std::function<bool()>& interrupted = {},
                                    bool* was_interrupted = nullptr);
   // Prepares the target generation and returns its number (see docs/api.md, Switching).
+  // The waits (an earlier interrupted flush, DRAIN_THEN_SWAP's drain) end early when
+  // `interrupted` says so: then nothing switches, 0 is returned, *was_interrupted is set,
+  // and a drain already asked for goes on as an interrupted flush does (its packets come
+  // out of the next reap).
   uint32_t switch_to(uint32_t generation, const CommonEncodeConfig& target,
                      std::shared_ptr<const EncoderProvider> provider, SwitchMode mode,
-                     bool force_idr_on_activate);
+                     bool force_idr_on_activate, const std::function<bool()>& interrupted = {},
+                     bool* was_interrupted = nullptr);
 
   SessionStateInfo state() const;
   TelemetryMap telemetry() const;

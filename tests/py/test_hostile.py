@@ -327,6 +327,11 @@ try:
         ctl.flush(h)
     elif call == "close":
         ctl.close_encode_session(h)
+    elif call == "switch":
+        smaller = vh.CommonEncodeConfig(codec=vh.Codec.H264, width=32, height=32,
+                                        low_latency=True)
+        ctl.switch_encode_session(h, vh.SessionSwitchRequest(
+            (smaller, None), mode=vh.SessionSwitchMode.DRAIN_THEN_SWAP))
     print("no interrupt")
 except KeyboardInterrupt:
     print("interrupted after", round(time.monotonic() - start, 3))
@@ -339,12 +344,14 @@ if call == "close":
     print("kept", taken, len(ctl.close_encode_session(h)))
 else:
     print("kept", taken, len(ctl.flush(h)))
+if call == "switch":
+    print("size", ctl.session_state(h)["width"], "switches", ctl.telemetry(h)["switches"])
 """
 
 
 # Waits that used to end only when the work did (seconds here): a blocking submit on a full
-# pipeline, a flush, a close.
-@pytest.mark.parametrize("call", ["submit", "flush", "close"])
+# pipeline, a flush, a close, a DRAIN_THEN_SWAP switch (nothing switches; its drain goes on).
+@pytest.mark.parametrize("call", ["submit", "flush", "close", "switch"])
 def test_ctrl_c_ends_a_blocking_submit_flush_or_close_and_nothing_is_lost(call):
     import subprocess
     import sys
@@ -359,6 +366,8 @@ def test_ctrl_c_ends_a_blocking_submit_flush_or_close_and_nothing_is_lost(call):
     taken, packets = (int(x) for x in lines[1].split()[1:])
     assert packets == taken, res.stdout  # every frame the session took comes out
     assert taken == 2  # submit: the interrupted call did not take its frame
+    if call == "switch":
+        assert lines[2] == "size 64 switches 0", res.stdout
 
 
 # ---- interpreter exit with daemon threads inside the core -----------------------------------
