@@ -26,11 +26,24 @@ struct BackendStats {
   int64_t borrow_leaks = 0;      // caller buffers still referenced after encode returned
   int64_t encode_ns = 0;
   int64_t convert_ns = 0;
-  std::string flush_mode = "none";  // "in_place" or "reopen": what the last flush did
   // Lines FFmpeg logged through this encoder's codec contexts (media/ffmpeg_log_owner.hpp)
   int64_t ffmpeg_warnings = 0;
   int64_t ffmpeg_errors = 0;     // at AV_LOG_ERROR or worse
 };
+
+// What a flush did to the coded stream, so the session knows without inferring it from
+// counters: whether the next frame starts a new coded stream (an IDR is due), and whether
+// the backend re-created its encoder for it.
+struct FlushResult {
+  bool restarted_stream = false;  // the stream ended; the next frame is an IDR
+  bool reopened = false;          // ... and the encoder was re-created (implies restarted)
+  int64_t packets = 0;            // packets this flush appended to `out`
+};
+
+// "in_place", "end_of_stream" or "reopen": telemetry's flush_mode for a result.
+inline const char* flush_mode_name(const FlushResult& r) {
+  return r.reopened ? "reopen" : r.restarted_stream ? "end_of_stream" : "in_place";
+}
 
 class EncoderBackend {
  public:
@@ -45,7 +58,7 @@ class EncoderBackend {
 
   // Appends every packet of every frame encoded so far. The backend accepts frames again
   // afterwards.
-  virtual void flush(std::vector<EncodedPacket>& out) = 0;
+  virtual FlushResult flush(std::vector<EncodedPacket>& out) = 0;
 
   // End of stream: appends the remaining packets. No frame may follow.
   virtual void finish(std::vector<EncodedPacket>& out) = 0;

@@ -500,7 +500,7 @@ TelemetryMap EncodeSession::telemetry() const {
       {"flushes", flushes_.load()},
       {"in_place_flushes", b.in_place_flushes},
       {"last_flush_ns", last_flush_ns_.load()},
-      {"flush_mode", b.flush_mode},
+      {"flush_mode", std::string(p.flush_mode)},
       {"frames_converted", b.frames_converted + p.frames_transformed},
       {"frame_buffer_allocations", b.frame_buffer_allocations},
       {"pool_allocations", p.pool_allocations},

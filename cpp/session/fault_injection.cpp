@@ -27,7 +27,7 @@ class FaultyBackend final : public EncoderBackend {
     inner_->encode(frame, options, out);
     encoded_any_ = true;
   }
-  void flush(std::vector<EncodedPacket>& out) override { inner_->flush(out); }
+  FlushResult flush(std::vector<EncodedPacket>& out) override { return inner_->flush(out); }
   void finish(std::vector<EncodedPacket>& out) override { inner_->finish(out); }
   BackendStats stats() const override { return inner_->stats(); }
   void reconfigure(const CommonEncodeConfig& to) override {

@@ -37,7 +37,6 @@ void accumulate(BackendStats& total, const BackendStats& s) {
   total.borrow_leaks += s.borrow_leaks;
   total.encode_ns += s.encode_ns;
   total.convert_ns += s.convert_ns;
-  if (s.flush_mode != "none") total.flush_mode = s.flush_mode;
 }
 
 }  // namespace
@@ -359,12 +358,10 @@ void EncodePipeline::encode_loop() {
       case Kind::Flush:
       case Kind::Drain: {
         try {
-          const auto restarts = [](const BackendStats& s) {
-            return s.encoder_reopens + s.stream_restarts;
-          };
-          const int64_t before = restarts(backend_->stats());
-          backend_->flush(out);
-          item.marker->reopened = restarts(backend_->stats()) > before;
+          const FlushResult result = backend_->flush(out);
+          item.marker->reopened = result.restarted_stream;
+          std::lock_guard<std::mutex> lock(stats_mu_);
+          last_flush_mode_ = flush_mode_name(result);
         } catch (const std::exception& e) {
           item.marker->error = e.what();
         }
@@ -501,6 +498,8 @@ PipelineStats EncodePipeline::stats() const {
   s.frame_slot_allocations = frames_.allocations();
   s.packet_buffer_allocations = packets_.allocations();
   s.pool_allocations = s.frame_slot_allocations + s.packet_buffer_allocations;
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  s.flush_mode = last_flush_mode_;
   return s;
 }
 
@@ -508,8 +507,6 @@ BackendStats EncodePipeline::backend_stats() const {
   std::lock_guard<std::mutex> lock(stats_mu_);
   BackendStats total = retired_stats_;
   accumulate(total, live_stats_);
-  total.flush_mode =
-      live_stats_.flush_mode != "none" ? live_stats_.flush_mode : retired_stats_.flush_mode;
   return total;
 }
 

@@ -112,6 +112,7 @@ struct PipelineStats {
   int64_t pool_allocations = 0;  // frame slots + packet buffers
   int64_t frame_slot_allocations = 0, packet_buffer_allocations = 0;
   int64_t frames_failed = 0;
+  const char* flush_mode = "none";  // what the last flush did (flush_mode_name)
 };
 
 class EncodePipeline {
@@ -222,6 +223,7 @@ class EncodePipeline {
   mutable std::mutex stats_mu_;
   BackendStats retired_stats_;  // of every encoder destroyed so far (stats_mu_)
   BackendStats live_stats_;     // of the running encoder, as of its last call (stats_mu_)
+  const char* last_flush_mode_ = "none";  // flush_mode_name of the last flush (stats_mu_)
   // pts -> generation of the encoder a frame went to: an encoder that holds frames back
   // (frame threads, B-frames) releases them later, and an in-place switch in between must
   // not relabel them.

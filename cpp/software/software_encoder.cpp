@@ -109,13 +109,14 @@ void SoftwareEncoder::drain(std::vector<EncodedPacket>& out) {
   receive(out);
 }
 
-void SoftwareEncoder::flush(std::vector<EncodedPacket>& out) {
+FlushResult SoftwareEncoder::flush(std::vector<EncodedPacket>& out) {
   if (finished_) throw Error(ErrorKind::SessionClosed, "the encoder has reached end of stream");
+  const size_t before = out.size();
+  FlushResult result;
   receive(out);
   if (frames_held_ == 0) {
     // Nothing held back (zero-delay configuration): the stream simply goes on.
     stats_.in_place_flushes++;
-    stats_.flush_mode = "in_place";
   } else {
     // libx264/libx265 in this libavcodec cannot be drained and resumed: draining ends the
     // stream, so the context is reopened with the same settings. Counted, never hidden.
@@ -123,10 +124,12 @@ void SoftwareEncoder::flush(std::vector<EncodedPacket>& out) {
     context_.reset();
     open();
     stats_.encoder_reopens++;
-    stats_.flush_mode = "reopen";
+    result.restarted_stream = result.reopened = true;
     frames_held_ = 0;
   }
   if (common_.force_idr) idr_pending_ = true;
+  result.packets = int64_t(out.size() - before);
+  return result;
 }
 
 void SoftwareEncoder::reconfigure(const CommonEncodeConfig& to) {

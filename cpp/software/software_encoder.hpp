@@ -24,7 +24,7 @@ class SoftwareEncoder final : public EncoderBackend {
   const char* name() const override { return "software"; }
   void encode(const FrameView& frame, const FrameOptions& options,
               std::vector<EncodedPacket>& out) override;
-  void flush(std::vector<EncodedPacket>& out) override;
+  FlushResult flush(std::vector<EncodedPacket>& out) override;
   void finish(std::vector<EncodedPacket>& out) override;
   BackendStats stats() const override;
   void reconfigure(const CommonEncodeConfig& to) override;

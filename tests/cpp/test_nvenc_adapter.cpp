@@ -297,8 +297,13 @@ TEST_F(NvencAdapter, FlushWithHeldBFramesRestartsWithAnIdrAndKeepsTheSession) {
   const auto c = with_b_frames(2);
   auto encoder = provider()->create(c);
   auto out = encode_direct(*encoder, c, 0, 5);
-  encoder->flush(out);
+  const size_t before = out.size();
+  const FlushResult result = encoder->flush(out);
   EXPECT_EQ(out.size(), 5u);
+  EXPECT_TRUE(result.restarted_stream);
+  EXPECT_FALSE(result.reopened) << "NVENC keeps its session";
+  EXPECT_EQ(result.packets, int64_t(out.size() - before));
+  EXPECT_STREQ(flush_mode_name(result), "end_of_stream");
   auto second = encode_direct(*encoder, c, 5, 5);
   encoder->finish(second);
   ASSERT_EQ(second.size(), 5u);

@@ -63,7 +63,7 @@ class RecordingBackend final : public EncoderBackend {
     }
     inner_->encode(frame, options, out);
   }
-  void flush(std::vector<EncodedPacket>& out) override { inner_->flush(out); }
+  FlushResult flush(std::vector<EncodedPacket>& out) override { return inner_->flush(out); }
   void finish(std::vector<EncodedPacket>& out) override {
     const size_t before = out.size();
     inner_->finish(out);

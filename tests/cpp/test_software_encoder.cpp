@@ -484,9 +484,12 @@ TEST_P(SoftwareEncoderCodec, LowLatencyFlushIsInPlace) {
   std::vector<EncodedPacket> out;
   encode_frames(*enc, c, 0, 6, out);
   ASSERT_EQ(out.size(), 6u);
-  enc->flush(out);
+  const FlushResult result = enc->flush(out);
   EXPECT_EQ(out.size(), 6u);
-  EXPECT_EQ(enc->stats().flush_mode, "in_place");
+  EXPECT_FALSE(result.restarted_stream);
+  EXPECT_FALSE(result.reopened);
+  EXPECT_EQ(result.packets, 0);
+  EXPECT_STREQ(flush_mode_name(result), "in_place");
   EXPECT_EQ(enc->stats().encoder_opens, 1);
   // The stream simply goes on: no keyframe at the flush without force_idr.
   encode_frames(*enc, c, 6, 6, out);
@@ -501,9 +504,13 @@ TEST_P(SoftwareEncoderCodec, BFramesFlushReopensAndLosesNoFrame) {
   std::vector<EncodedPacket> out;
   encode_frames(*enc, c, 0, 10, out);
   EXPECT_LT(out.size(), 10u) << "B-frames should hold frames back before the flush";
-  enc->flush(out);
+  const size_t before = out.size();
+  const FlushResult result = enc->flush(out);
   EXPECT_EQ(sorted(packet_pts(out)), range(0, 10)) << "flush must deliver every frame";
-  EXPECT_EQ(enc->stats().flush_mode, "reopen");
+  EXPECT_TRUE(result.restarted_stream);
+  EXPECT_TRUE(result.reopened);
+  EXPECT_EQ(result.packets, int64_t(out.size() - before));
+  EXPECT_STREQ(flush_mode_name(result), "reopen");
   EXPECT_EQ(enc->stats().encoder_reopens, 1);
   encode_frames(*enc, c, 10, 10, out);
   enc->flush(out);
@@ -541,9 +548,10 @@ TEST_P(SoftwareEncoderCodec, ForceIdrMakesTheFirstFrameAfterEachFlushAnIdr) {
     c.force_idr = true;
     auto enc = make_encoder(c);
     std::vector<EncodedPacket> out;
+    FlushResult last;
     for (int segment = 0; segment < 3; ++segment) {
       encode_frames(*enc, c, segment * 4, 4, out);
-      enc->flush(out);
+      last = enc->flush(out);
     }
     enc->finish(out);
     for (int64_t pts : {0, 4, 8}) {
@@ -554,7 +562,7 @@ TEST_P(SoftwareEncoderCodec, ForceIdrMakesTheFirstFrameAfterEachFlushAnIdr) {
     }
     EXPECT_EQ(vhtest::keyframe_pts(vhtest::decode_packets(GetParam(), out)),
               (std::vector<int64_t>{0, 4, 8}));
-    EXPECT_EQ(enc->stats().flush_mode, low_latency ? "in_place" : "reopen");
+    EXPECT_STREQ(flush_mode_name(last), low_latency ? "in_place" : "reopen");
   }
 }
 

@@ -221,22 +221,25 @@ void NvencEncoder::take_ready(std::vector<EncodedPacket>& out) {
   throw_if_reap_failed();
 }
 
-void NvencEncoder::flush(std::vector<EncodedPacket>& out) {
+FlushResult NvencEncoder::flush(std::vector<EncodedPacket>& out) {
   if (finished_) throw Error(ErrorKind::SessionClosed, "the NVENC encoder has reached end of stream");
+  const size_t before = out.size();
+  FlushResult result;
   if (stream_must_end()) {
     // Frames held back for B-frames come out only at end of stream. NVENC keeps the session
-    // and its buffers; the stream restarts with an IDR (stream_restarts tells the session).
+    // and its buffers; the stream restarts with an IDR.
     end_of_stream();
     stats_.stream_restarts++;
-    stats_.flush_mode = "end_of_stream";
+    result.restarted_stream = true;
     idr_pending_ = true;
   } else {
     stats_.in_place_flushes++;
-    stats_.flush_mode = "in_place";
   }
   wait_drained();
   take_ready(out);
   if (common_.force_idr) idr_pending_ = true;
+  result.packets = int64_t(out.size() - before);
+  return result;
 }
 
 void NvencEncoder::finish(std::vector<EncodedPacket>& out) {

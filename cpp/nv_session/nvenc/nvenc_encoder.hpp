@@ -49,7 +49,7 @@ class NvencEncoder final : public EncoderBackend {
   const char* name() const override { return "nvidia"; }
   void encode(const FrameView& frame, const FrameOptions& options,
               std::vector<EncodedPacket>& out) override;
-  void flush(std::vector<EncodedPacket>& out) override;
+  FlushResult flush(std::vector<EncodedPacket>& out) override;
   void finish(std::vector<EncodedPacket>& out) override;
   BackendStats stats() const override { return stats_; }
   void reconfigure(const CommonEncodeConfig& to) override;

@@ -87,9 +87,9 @@ void RecordingBackend::encode(const FrameView& frame, const FrameOptions& option
   inner_->encode(frame, options, out);
 }
 
-void RecordingBackend::flush(std::vector<EncodedPacket>& out) {
+FlushResult RecordingBackend::flush(std::vector<EncodedPacket>& out) {
   log_->add("flush#" + std::to_string(index_));
-  inner_->flush(out);
+  return inner_->flush(out);
 }
 
 void RecordingBackend::finish(std::vector<EncodedPacket>& out) {

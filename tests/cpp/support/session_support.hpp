@@ -93,7 +93,7 @@ class RecordingBackend final : public videohw::EncoderBackend {
   const char* name() const override { return inner_->name(); }
   void encode(const videohw::FrameView& frame, const videohw::FrameOptions& options,
               std::vector<videohw::EncodedPacket>& out) override;
-  void flush(std::vector<videohw::EncodedPacket>& out) override;
+  videohw::FlushResult flush(std::vector<videohw::EncodedPacket>& out) override;
   void finish(std::vector<videohw::EncodedPacket>& out) override;
   videohw::BackendStats stats() const override { return inner_->stats(); }
   void reconfigure(const videohw::CommonEncodeConfig& to) override;
