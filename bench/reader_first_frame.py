@@ -37,7 +37,7 @@ def phases(path: str, backend: str, output: str) -> dict:
     mark("open file (libavformat headers, stream info)")
     codec = vh.Codec(source.info()["video_streams"][0]["codec"])
     caps = ctl.decode_capabilities(codec)
-    mark(f"decode capabilities ({caps['backend']})")
+    mark(f"decode capabilities ({caps.backend})")
     common = vh.CommonDecodeConfig(codec=codec, output=vh.DecodeOutputMode(output))
     handle = ctl._acquire_decode_session(common, None)
     mark("decode session start")

@@ -62,7 +62,7 @@ set(VIDEOHW_SOFTWARE_ENCODE_SOURCES
   software/encoder_options.cpp
   software/frame_input.cpp
   software/software_encoder.cpp
-  software/software_provider.cpp
+  software/software_encode_provider.cpp
 )
 set(VIDEOHW_CUDA_SOURCES
   nv_session/cuda/driver_library.cpp

@@ -13,7 +13,7 @@
 
 namespace videohw {
 
-struct BackendStats {
+struct EncodeStats {
   int64_t encoder_opens = 0;     // backend encoder contexts created (1 for a healthy session)
   int64_t encoder_reopens = 0;   // contexts re-created because a drain ended the stream
   // Flushes that ended the coded stream without re-creating anything (the next frame is an
@@ -63,7 +63,7 @@ class EncoderBackend {
   // End of stream: appends the remaining packets. No frame may follow.
   virtual void finish(std::vector<EncodedPacket>& out) = 0;
 
-  virtual BackendStats stats() const = 0;
+  virtual EncodeStats stats() const = 0;
 
   // Applies `to` to the running encoder from the next frame on. Called only when the
   // provider's can_reconfigure(current, to) said yes; throws when the encoder refuses.

@@ -52,7 +52,6 @@ DecodeSession::DecodeSession(uint64_t id, const CommonDecodeConfig& config,
   samples_ = make_input_converter(config_);
   decoder_ = create_checked(*provider_, config_);
   init_ns_ = monotonic_ns() - start;
-  session_inits_ = 1;
   refresh_stats();
 }
 
@@ -129,7 +128,7 @@ void DecodeSession::push(uint32_t generation, const uint8_t* data, size_t size,
   }
   {
     std::lock_guard<std::mutex> lock(state_mu_);
-    pushes_++;
+    chunks_pushed_++;
     bytes_since_flush_ += int64_t(size);
   }
   bool damaged_sample = false;
@@ -226,7 +225,7 @@ void DecodeSession::push_unit(uint32_t generation, const DecodeUnit& unit) {
   require_backlog_decoded("push_unit");
   {
     std::lock_guard<std::mutex> lock(state_mu_);
-    units_++;
+    units_pushed_++;
     if (!unit.skip_output) bytes_since_flush_ += int64_t(unit.size);
   }
   std::vector<DecodedFrame> frames;
@@ -379,11 +378,10 @@ uint32_t DecodeSession::switch_to(uint32_t generation, const CommonDecodeConfig&
   if (!in_place) {
     retired_ = retired_ + decoder_->stats();
     decoder_ = std::move(replacement);
-    session_inits_++;
     init_ns_ += monotonic_ns() - start;
-    switch_new_decoder_++;
+    switches_new_session_++;
   } else {
-    switch_in_place_++;
+    switches_in_place_++;
   }
   current_ = decoder_->stats();
   provider_ = std::move(provider);
@@ -435,7 +433,7 @@ void DecodeSession::deliver(std::vector<DecodedFrame>& frames) {
     frame.generation = active_generation_;
     frames_out_++;
     frames_since_flush_++;
-    if (frame.is_keyframe) keyframes_++;
+    if (frame.is_keyframe) keyframes_out_++;
     const std::pair<int, int> size{frame.width, frame.height};
     if (std::find(sizes_seen_.begin(), sizes_seen_.end(), size) == sizes_seen_.end())
       sizes_seen_.push_back(size);
@@ -491,19 +489,26 @@ TelemetryMap DecodeSession::telemetry() const {
       {"kind", std::string("decode")},
       {"backend", provider_->name()},
       {"codec", std::string(to_string(config_.codec))},
-      {"output", std::string(to_string(config_.output))},
       {"state", std::string(closed_.load() ? "closed" : "running")},
-      {"active_generation", int64_t(active_generation_)},
-      {"session_inits", session_inits_},
+      {"generation", int64_t(active_generation_)},
+      {"session_inits", int64_t(1)},
       {"init_ns", init_ns_},
-      {"pushes", pushes_},
-      {"units", units_},
-      {"resets", session_resets_},
-      {"frames_skipped", d.frames_skipped},
+      {"output", std::string(to_string(config_.output))},
+      {"chunks_pushed", chunks_pushed_},
+      {"units_pushed", units_pushed_},
       {"bytes_in", d.bytes_in},
       {"access_units", d.access_units},
       {"frames_decoded", d.frames_decoded},
+      {"frames_skipped", d.frames_skipped},
       {"frames_out", frames_out_},
+      {"keyframes_out", keyframes_out_},
+      {"damaged_frames", d.damaged_frames},
+      {"decode_errors", d.decode_errors},
+      {"last_error", last_error_},
+      {"resets", session_resets_},
+      {"flushes", flushes_},
+      {"sizes_seen", sizes},
+      {"size_changes", d.size_changes},
       {"frames_ready", int64_t(ready_.size())},
       {"ready_bytes", ready_bytes_},
       {"ready_peak_frames", ready_peak_frames_},
@@ -512,22 +517,15 @@ TelemetryMap DecodeSession::telemetry() const {
       {"backlog_bytes_dropped", backlog_bytes_dropped_},
       {"backpressure_waits", backpressure_waits_},
       {"backpressure_refusals", backpressure_refusals_},
-      {"keyframes", keyframes_},
-      {"damaged_frames", d.damaged_frames},
-      {"decode_errors", d.decode_errors},
-      {"ffmpeg_warnings", d.ffmpeg_warnings},
-      {"ffmpeg_errors", d.ffmpeg_errors},
-      {"sizes_seen", sizes},
-      {"size_changes", d.size_changes},
-      {"flushes", flushes_},
-      {"switches", switches_},
-      {"switch_in_place", switch_in_place_},
-      {"switch_new_decoder", switch_new_decoder_},
-      {"switch_failures", switch_failures_},
-      {"switch_fail_reason", switch_fail_reason_},
       {"decode_ns", d.decode_ns},
       {"convert_ns", d.convert_ns},
-      {"last_error", last_error_},
+      {"ffmpeg_warnings", d.ffmpeg_warnings},
+      {"ffmpeg_errors", d.ffmpeg_errors},
+      {"switches", switches_},
+      {"switches_in_place", switches_in_place_},
+      {"switches_new_session", switches_new_session_},
+      {"switch_failures", switch_failures_},
+      {"switch_fail_reason", switch_fail_reason_},
   };
 }
 

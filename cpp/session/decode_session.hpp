@@ -154,10 +154,10 @@ class DecodeSession {
   DecodeStats retired_;  // summed stats of decoders replaced by a switch
   DecodeStats current_;  // the live decoder's stats after its last call
   std::vector<std::pair<int, int>> sizes_seen_;  // first-seen order
-  int64_t session_inits_ = 0, init_ns_ = 0;
-  int64_t units_ = 0, session_resets_ = 0;
-  int64_t pushes_ = 0, flushes_ = 0, frames_out_ = 0, keyframes_ = 0;
-  int64_t switches_ = 0, switch_in_place_ = 0, switch_new_decoder_ = 0, switch_failures_ = 0;
+  int64_t init_ns_ = 0;
+  int64_t units_pushed_ = 0, session_resets_ = 0;
+  int64_t chunks_pushed_ = 0, flushes_ = 0, frames_out_ = 0, keyframes_out_ = 0;
+  int64_t switches_ = 0, switches_in_place_ = 0, switches_new_session_ = 0, switch_failures_ = 0;
   int64_t frames_since_flush_ = 0, bytes_since_flush_ = 0;
   std::string last_error_, switch_fail_reason_;
 };

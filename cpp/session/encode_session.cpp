@@ -477,17 +477,19 @@ void EncodeSession::recycle(std::vector<EncodedPacket>&& packets) {
 }
 
 TelemetryMap EncodeSession::telemetry() const {
-  const BackendStats b = pipeline_->backend_stats();
+  const EncodeStats b = pipeline_->encoder_stats();
   const PipelineStats p = pipeline_->stats();
   const SessionStateInfo s = state();
   std::lock_guard<std::mutex> lock(events_mu_);
   const SwitchCounters& w = switches_;
   return {
+      {"kind", std::string("encode")},
       {"backend", backend_name_},
       {"codec", std::string(to_string(running_config_.codec))},
-      {"generation", int64_t(s.active_generation)},
       {"state", std::string(to_string(s.state))},
+      {"generation", int64_t(s.active_generation)},
       {"session_inits", int64_t(1)},
+      {"init_ns", init_ns_},
       {"encoder_opens", b.encoder_opens},
       {"encoder_reopens", b.encoder_reopens},
       {"stream_restarts", b.stream_restarts},
@@ -507,8 +509,6 @@ TelemetryMap EncodeSession::telemetry() const {
       {"frame_slot_allocations", p.frame_slot_allocations},
       {"packet_buffer_allocations", p.packet_buffer_allocations},
       {"borrow_leaks", b.borrow_leaks},
-      {"ffmpeg_warnings", b.ffmpeg_warnings},
-      {"ffmpeg_errors", b.ffmpeg_errors},
       {"in_flight_peak", p.in_flight_peak},
       {"queue_depth_peak_transform", p.queue_depth_peak_transform},
       {"queue_depth_peak_encode", p.queue_depth_peak_encode},
@@ -517,16 +517,17 @@ TelemetryMap EncodeSession::telemetry() const {
       {"encode_ns", p.encode_ns},
       {"reap_ns", p.reap_ns},
       {"convert_ns", b.convert_ns},
-      {"init_ns", init_ns_},
+      {"ffmpeg_warnings", b.ffmpeg_warnings},
+      {"ffmpeg_errors", b.ffmpeg_errors},
       {"switches", w.total},
+      {"switches_in_place", w.in_place},
+      {"switches_new_session", w.new_session},
+      {"switch_failures", w.failures},
+      {"switch_fail_reason", w.fail_reason},
       {"switches_immediate", w.immediate},
       {"switches_on_next_keyframe", w.on_next_keyframe},
       {"switches_drain_then_swap", w.drain_then_swap},
-      {"switches_in_place", w.in_place},
-      {"switches_new_session", w.new_session},
       {"switches_superseded", w.superseded},
-      {"switch_failures", w.failures},
-      {"switch_fail_reason", w.fail_reason},
       {"last_switch_activation_ns", w.activation_ns},
       {"last_switch_first_packet_ns", w.first_packet_ns},
   };

@@ -29,7 +29,7 @@ class FaultyBackend final : public EncoderBackend {
   }
   FlushResult flush(std::vector<EncodedPacket>& out) override { return inner_->flush(out); }
   void finish(std::vector<EncodedPacket>& out) override { inner_->finish(out); }
-  BackendStats stats() const override { return inner_->stats(); }
+  EncodeStats stats() const override { return inner_->stats(); }
   void reconfigure(const CommonEncodeConfig& to) override {
     if (fail_reconfigure_)
       throw Error(ErrorKind::Switch, "injected fault: in-place reconfiguration fails");

@@ -26,7 +26,7 @@ FrameView rebase(const FrameView& view, const uint8_t* base) {
 // How often a wait that can be interrupted (Ctrl-C) asks whether it was.
 constexpr auto kInterruptSlice = std::chrono::milliseconds(100);
 
-void accumulate(BackendStats& total, const BackendStats& s) {
+void accumulate(EncodeStats& total, const EncodeStats& s) {
   total.encoder_opens += s.encoder_opens;
   total.encoder_reopens += s.encoder_reopens;
   total.stream_restarts += s.stream_restarts;
@@ -100,7 +100,7 @@ EncodePipeline::EncodePipeline(std::unique_ptr<EncoderBackend> backend, uint32_t
       backend_(std::move(backend)),
       generation_(generation) {
   backend_->set_packet_pool(&packets_);
-  publish_backend_stats();
+  publish_encoder_stats();
   transform_thread_ = std::thread([this] { transform_loop(); });
   encode_thread_ = std::thread([this] { encode_loop(); });
   reap_thread_ = std::thread([this] { reap_loop(); });
@@ -248,15 +248,15 @@ void EncodePipeline::encode_frame(Item& item) {
     frames_failed_.fetch_add(1, std::memory_order_relaxed);
     events_.on_failure(e.what());
   }
-  publish_backend_stats();
+  publish_encoder_stats();
   // The encoder has taken the pixels: the slots go back before the packets are published,
   // so a caller that waits for its packet and submits again always finds them in the pool.
   release(item);
   emit(out, generation_);
 }
 
-void EncodePipeline::publish_backend_stats() {
-  BackendStats now = backend_ ? backend_->stats() : BackendStats{};
+void EncodePipeline::publish_encoder_stats() {
+  EncodeStats now = backend_ ? backend_->stats() : EncodeStats{};
   std::lock_guard<std::mutex> lock(stats_mu_);
   live_stats_ = std::move(now);
 }
@@ -276,7 +276,7 @@ void EncodePipeline::activate(Item& item) {
     try {
       backend_->reconfigure(plan->config);
     } catch (const std::exception& e) {
-      publish_backend_stats();
+      publish_encoder_stats();
       roll_back(item, *plan, e.what());
       return;
     }
@@ -320,11 +320,11 @@ void EncodePipeline::activate(Item& item) {
   std::unique_ptr<EncoderBackend> retired = std::move(backend_);
   backend_ = std::move(next);
   {
-    const BackendStats old_stats = retired->stats();
+    const EncodeStats old_stats = retired->stats();
     std::lock_guard<std::mutex> lock(stats_mu_);
     accumulate(retired_stats_, old_stats);
   }
-  publish_backend_stats();
+  publish_encoder_stats();
   emit(tail, generation_);
   generation_ = plan->generation;
   plan->resolved.store(true, std::memory_order_release);
@@ -365,7 +365,7 @@ void EncodePipeline::encode_loop() {
         } catch (const std::exception& e) {
           item.marker->error = e.what();
         }
-        publish_backend_stats();
+        publish_encoder_stats();
         break;
       }
       case Kind::Close: {
@@ -375,10 +375,10 @@ void EncodePipeline::encode_loop() {
           item.marker->error = e.what();
         }
         {
-          const BackendStats last = backend_->stats();
+          const EncodeStats last = backend_->stats();
           std::lock_guard<std::mutex> lock(stats_mu_);
           accumulate(retired_stats_, last);
-          live_stats_ = BackendStats{};
+          live_stats_ = EncodeStats{};
         }
         backend_.reset();  // release buffers, then destroy the encoder
         break;
@@ -503,9 +503,9 @@ PipelineStats EncodePipeline::stats() const {
   return s;
 }
 
-BackendStats EncodePipeline::backend_stats() const {
+EncodeStats EncodePipeline::encoder_stats() const {
   std::lock_guard<std::mutex> lock(stats_mu_);
-  BackendStats total = retired_stats_;
+  EncodeStats total = retired_stats_;
   accumulate(total, live_stats_);
   return total;
 }

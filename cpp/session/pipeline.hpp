@@ -155,7 +155,7 @@ class EncodePipeline {
   void recycle(std::vector<EncodedPacket>&& packets);
 
   PipelineStats stats() const;
-  BackendStats backend_stats() const;  // of the encoder running now (or the last one)
+  EncodeStats encoder_stats() const;  // of the encoder running now (or the last one)
 
  private:
   enum class Kind : uint8_t { Frame, Flush, Drain, Close };
@@ -219,10 +219,10 @@ class EncodePipeline {
   // below, so telemetry never waits for an encode in progress.
   std::unique_ptr<EncoderBackend> backend_;
   uint32_t generation_;
-  void publish_backend_stats();  // encode thread, after every call into the encoder
+  void publish_encoder_stats();  // encode thread, after every call into the encoder
   mutable std::mutex stats_mu_;
-  BackendStats retired_stats_;  // of every encoder destroyed so far (stats_mu_)
-  BackendStats live_stats_;     // of the running encoder, as of its last call (stats_mu_)
+  EncodeStats retired_stats_;  // of every encoder destroyed so far (stats_mu_)
+  EncodeStats live_stats_;     // of the running encoder, as of its last call (stats_mu_)
   const char* last_flush_mode_ = "none";  // flush_mode_name of the last flush (stats_mu_)
   // pts -> generation of the encoder a frame went to: an encoder that holds frames back
   // (frame threads, B-frames) releases them later, and an in-place switch in between must

@@ -22,7 +22,7 @@ FrameInput::FrameInput(int width, int height, AVPixelFormat encoder_format)
   if (!borrowed_) throw Error(ErrorKind::Encode, "av_frame_alloc failed (out of memory)");
 }
 
-AVFrame* FrameInput::begin_frame(const FrameView& view, BackendStats& stats) {
+AVFrame* FrameInput::begin_frame(const FrameView& view, EncodeStats& stats) {
   const bool same_size = view.width == width_ && view.height == height_;
   if (same_size && to_av_pixel_format(view.format) == encoder_format_) return borrow(view);
   return convert(view, stats);
@@ -53,7 +53,7 @@ AVFrame* FrameInput::borrow(const FrameView& view) {
   return f;
 }
 
-void FrameInput::prepare_output(BackendStats& stats) {
+void FrameInput::prepare_output(EncodeStats& stats) {
   if (!converted_) {
     converted_.reset(av_frame_alloc());
     if (!converted_) throw Error(ErrorKind::Encode, "av_frame_alloc failed (out of memory)");
@@ -69,7 +69,7 @@ void FrameInput::prepare_output(BackendStats& stats) {
   }
 }
 
-AVFrame* FrameInput::convert(const FrameView& view, BackendStats& stats) {
+AVFrame* FrameInput::convert(const FrameView& view, EncodeStats& stats) {
   const int64_t start = monotonic_ns();
   prepare_output(stats);
   transform::I420Planes planes;
@@ -84,7 +84,7 @@ AVFrame* FrameInput::convert(const FrameView& view, BackendStats& stats) {
   return converted_.get();
 }
 
-void FrameInput::end_frame(BackendStats& stats) {
+void FrameInput::end_frame(EncodeStats& stats) {
   if (!borrowing_) return;
   borrowing_ = false;
   av_frame_unref(borrowed_.get());

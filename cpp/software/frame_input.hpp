@@ -26,14 +26,14 @@ class FrameInput {
   FrameInput& operator=(const FrameInput&) = delete;
 
   // The frame to send for `view`. Valid until end_frame().
-  AVFrame* begin_frame(const FrameView& view, BackendStats& stats);
+  AVFrame* begin_frame(const FrameView& view, EncodeStats& stats);
   // Call after avcodec_send_frame returned; drops our reference to a borrowed buffer.
-  void end_frame(BackendStats& stats);
+  void end_frame(EncodeStats& stats);
 
  private:
   AVFrame* borrow(const FrameView& view);
-  AVFrame* convert(const FrameView& view, BackendStats& stats);
-  void prepare_output(BackendStats& stats);
+  AVFrame* convert(const FrameView& view, EncodeStats& stats);
+  void prepare_output(EncodeStats& stats);
 
   int width_, height_;
   AVPixelFormat encoder_format_;

@@ -55,8 +55,8 @@ void SoftwareEncoder::open() {
   stats_.encoder_opens++;
 }
 
-BackendStats SoftwareEncoder::stats() const {
-  BackendStats stats = stats_;
+EncodeStats SoftwareEncoder::stats() const {
+  EncodeStats stats = stats_;
   stats.ffmpeg_warnings = log_owner_.warnings();
   stats.ffmpeg_errors = log_owner_.errors();
   return stats;

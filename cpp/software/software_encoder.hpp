@@ -26,7 +26,7 @@ class SoftwareEncoder final : public EncoderBackend {
               std::vector<EncodedPacket>& out) override;
   FlushResult flush(std::vector<EncodedPacket>& out) override;
   void finish(std::vector<EncodedPacket>& out) override;
-  BackendStats stats() const override;
+  EncodeStats stats() const override;
   void reconfigure(const CommonEncodeConfig& to) override;
   void set_packet_pool(ring::PacketPool* pool) override { packet_pool_ = pool; }
 
@@ -43,7 +43,7 @@ class SoftwareEncoder final : public EncoderBackend {
   UniqueAVCodecContext context_;
   FrameInput input_;
   UniqueAVPacket packet_;
-  BackendStats stats_;
+  EncodeStats stats_;
   ring::PacketPool* packet_pool_ = nullptr;
   int64_t frames_held_ = 0;  // sent to the encoder, packet not yet received
   bool idr_pending_ = false;

@@ -9,6 +9,7 @@ the member. No third-party imports: frames are checked through the buffer protoc
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -23,6 +24,7 @@ __all__ = [
     "SoftwareEncodeConfig", "NvidiaEncodeConfig", "VtEncodeConfig", "CommonDecodeConfig",
     "NvidiaDecodeConfig", "SoftwareDecodeConfig", "VtDecodeConfig", "EncoderSessionHandle",
     "DecoderSessionHandle", "SessionSwitchRequest", "Frame", "EncodedPacket", "Capabilities",
+    "DecodeCapabilities", "Telemetry",
 ]
 
 
@@ -749,3 +751,114 @@ class Capabilities:
         found = self.problems(common)
         if found:
             raise UnsupportedConfigError(found)
+
+
+@dataclass(frozen=True)
+class DecodeCapabilities:
+    """What one decode backend can do for one codec (``decode_capabilities``), the decode
+    side of ``Capabilities``.
+
+    Read it by attribute. ``caps["max_width"]``, ``get``, ``in``, ``keys`` and ``items``
+    still answer as the dict this used to be, each with a ``DeprecationWarning``; they go
+    in the next release."""
+
+    backend: str
+    codec: Codec
+    supported: bool
+    max_width: int
+    max_height: int
+    output_modes: frozenset[DecodeOutputMode]
+    device_surfaces: bool
+    dynamic_resolution: bool
+
+    def __post_init__(self) -> None:
+        owner = "DecodeCapabilities"
+        _instance(owner, "backend", self.backend, (str,))
+        _set(self, "codec", _enum(owner, "codec", Codec, self.codec))
+        for name in ("max_width", "max_height"):
+            _int(owner, name, getattr(self, name), 0)
+        _set(self, "output_modes", _enum_set(owner, "output_modes", DecodeOutputMode,
+                                             self.output_modes))
+        for name in ("supported", "device_surfaces", "dynamic_resolution"):
+            _bool(owner, name, getattr(self, name))
+
+    def _dict_access(self, how: str) -> None:
+        warnings.warn(f"videohw: DecodeCapabilities{how} is deprecated (it was a dict); "
+                      "read the attributes, e.g. caps.max_width", DeprecationWarning,
+                      stacklevel=3)
+
+    def __getitem__(self, key: str) -> Any:
+        self._dict_access(f"[{key!r}]")
+        if key not in _DECODE_CAPABILITY_FIELDS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._dict_access(".get()")
+        return getattr(self, key) if key in _DECODE_CAPABILITY_FIELDS else default
+
+    def __contains__(self, key: object) -> bool:
+        self._dict_access(" 'in'")
+        return key in _DECODE_CAPABILITY_FIELDS
+
+    def keys(self) -> list[str]:
+        self._dict_access(".keys()")
+        return list(_DECODE_CAPABILITY_FIELDS)
+
+    def items(self) -> list[tuple[str, Any]]:
+        self._dict_access(".items()")
+        return [(name, getattr(self, name)) for name in _DECODE_CAPABILITY_FIELDS]
+
+
+_DECODE_CAPABILITY_FIELDS = tuple(DecodeCapabilities.__dataclass_fields__)
+
+
+# ---------------------------------------------------------------------------------------
+# Telemetry
+
+# Decode telemetry keys that were renamed to the encode side's words, old -> new. The old
+# ones still answer for one release (Telemetry); remove this table in the next.
+RENAMED_TELEMETRY_KEYS = {
+    "active_generation": "generation",
+    "switch_in_place": "switches_in_place",
+    "switch_new_decoder": "switches_new_session",
+    "pushes": "chunks_pushed",
+    "units": "units_pushed",
+    "keyframes": "keyframes_out",
+}
+
+
+class Telemetry(dict):
+    """A session's telemetry: a plain dict of the current key names (docs/api.md,
+    "Encode and decode side by side").
+
+    A key renamed in this release (``RENAMED_TELEMETRY_KEYS``) still answers ``t[old]``,
+    ``t.get(old)`` and ``old in t`` with the new key's value and a ``DeprecationWarning``
+    naming the new key. Iteration, ``keys()``, ``items()``, ``len``, ``==`` and
+    ``json.dumps`` see the new names only."""
+
+    def _renamed(self, key: Any) -> Optional[str]:
+        new = RENAMED_TELEMETRY_KEYS.get(key) if isinstance(key, str) else None
+        if new is None or not dict.__contains__(self, new):
+            return None
+        warnings.warn(f"videohw: telemetry key {key!r} is deprecated: use {new!r}",
+                      DeprecationWarning, stacklevel=3)
+        return new
+
+    def __missing__(self, key: Any) -> Any:
+        new = self._renamed(key)
+        if new is None:
+            raise KeyError(key)
+        return dict.__getitem__(self, new)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        new = self._renamed(key)
+        return default if new is None else dict.__getitem__(self, new)
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or self._renamed(key) is not None
+
+    def copy(self) -> "Telemetry":
+        return Telemetry(self)

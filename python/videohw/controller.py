@@ -18,6 +18,7 @@ from .contract import (
     SoftwareEncodeConfig,
     VtEncodeConfig,
     Capabilities,
+    Telemetry,
 )
 from ._handles import SessionLife, check_owned, disarm, new_token
 from .decoding import DecodeControls
@@ -281,14 +282,19 @@ class SessionController(DecodeControls):
         check_owned(self._token, handle, EncoderSessionHandle, "session_state")
         return self._manager.state(handle.id, handle.generation)
 
-    def telemetry(self, handle: EncoderSessionHandle) -> dict[str, Any]:
+    def telemetry(self, handle: Union[EncoderSessionHandle, DecoderSessionHandle]) -> Telemetry:
+        """The session's counters and timings, encode or decode, in one vocabulary
+        (docs/api.md, "Encode and decode side by side"); also after close."""
         if isinstance(handle, DecoderSessionHandle):
             check_owned(self._token, handle, DecoderSessionHandle, "telemetry")
-            return self._manager.decode_telemetry(handle.id, handle.generation)
-        check_owned(self._token, handle, EncoderSessionHandle, "telemetry")
-        telemetry = self._manager.telemetry(handle.id, handle.generation)
+            telemetry = Telemetry(self._manager.decode_telemetry(handle.id, handle.generation))
+            fallback = self._decode_fallback_reason
+        else:
+            check_owned(self._token, handle, EncoderSessionHandle, "telemetry")
+            telemetry = Telemetry(self._manager.telemetry(handle.id, handle.generation))
+            fallback = self._fallback_reason
         # Why "auto" did not pick NVIDIA travels with the session's numbers.
-        telemetry["backend_fallback_reason"] = self._fallback_reason or ""
+        telemetry["backend_fallback_reason"] = fallback or ""
         return telemetry
 
     def encode_session(self, common: CommonEncodeConfig,
@@ -344,5 +350,5 @@ class EncodeSession:
     def state(self) -> dict[str, Any]:
         return self._ctl.session_state(self.handle)
 
-    def telemetry(self) -> dict[str, Any]:
+    def telemetry(self) -> Telemetry:
         return self._ctl.telemetry(self.handle)

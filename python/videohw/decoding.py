@@ -15,10 +15,12 @@ from . import _args, _convert, _core
 from .contract import (
     Codec,
     CommonDecodeConfig,
+    DecodeCapabilities,
     DecodeOutputMode,
     DecoderSessionHandle,
     NvidiaDecodeConfig,
     SoftwareDecodeConfig,
+    Telemetry,
     VtDecodeConfig,
 )
 from ._handles import SessionLife, check_owned, disarm
@@ -170,14 +172,20 @@ class DecodeControls:
                          self._decode_fallback_reason)
         return self._decode_backend
 
-    def decode_capabilities(self, codec: Union[Codec, str]) -> dict[str, Any]:
+    @property
+    def decode_fallback_reason(self) -> Optional[str]:
+        """Why decode backend "auto" did not pick NVDEC (str), or None."""
+        self.decode_backend  # resolves it
+        return self._decode_fallback_reason or None
+
+    def decode_capabilities(self, codec: Union[Codec, str]) -> DecodeCapabilities:
         codec = _args.member("SessionController.decode_capabilities", "codec", Codec, codec)
         caps = self._decoder_provider(None).capabilities(_convert._core_enum(_core.Codec, codec))
-        return {"backend": caps.backend, "codec": codec, "supported": caps.supported,
-                "max_width": caps.max_width, "max_height": caps.max_height,
-                "output_modes": frozenset(DecodeOutputMode[m.name] for m in caps.output_modes),
-                "device_surfaces": caps.device_surfaces,
-                "dynamic_resolution": caps.dynamic_resolution}
+        return DecodeCapabilities(
+            backend=caps.backend, codec=codec, supported=caps.supported,
+            max_width=caps.max_width, max_height=caps.max_height,
+            output_modes=frozenset(DecodeOutputMode[m.name] for m in caps.output_modes),
+            device_surfaces=caps.device_surfaces, dynamic_resolution=caps.dynamic_resolution)
 
     def _decoder_provider(self, backend_config: BackendDecodeConfig,
                           call: str = "SessionController.start_decode_session") -> Any:
@@ -371,5 +379,5 @@ class DecodeSession:
         self._closed = True
         return self.closing_frames
 
-    def telemetry(self) -> dict[str, Any]:
+    def telemetry(self) -> Telemetry:
         return self._ctl.telemetry(self.handle)

@@ -22,6 +22,7 @@ from .contract import (
     DecodeOutputMode,
     NvidiaDecodeConfig,
     SoftwareDecodeConfig,
+    Telemetry,
     VtDecodeConfig,
 )
 from .decoding import DecodedFrame, _frames
@@ -99,8 +100,8 @@ class VideoReader:
                                     f"{chosen.codec_name}, which no videohw backend decodes")
         self._ctl = controller if controller is not None else _default_controller(backend)
         caps = self._ctl.decode_capabilities(chosen.codec)
-        if not caps["supported"]:
-            raise InvalidMediaError(f"{self.name}: the {caps['backend']} backend cannot decode "
+        if not caps.supported:
+            raise InvalidMediaError(f"{self.name}: the {caps.backend} backend cannot decode "
                                     f"{chosen.codec_name} here")
         self._common = CommonDecodeConfig(codec=chosen.codec, output=output)
         self._backend_config = decode_config
@@ -273,12 +274,13 @@ class VideoReader:
 
     # -- session --------------------------------------------------------------------------
 
-    def telemetry(self) -> dict[str, Any]:
+    def telemetry(self) -> Telemetry:
         """The decode session's telemetry (``session_inits``, ``resets``, ...) and the
-        reader's own counters (``seeks``, ``units_dropped``, ``scan_ns``, ...)."""
+        reader's own counters, prefixed ``reader_`` (``reader_seeks``,
+        ``reader_units_dropped``, ``reader_scan_ns``, ...)."""
         with self._lock:
             core = self._live()
-            out = dict(self._ctl.telemetry(self._handle))
+            out = self._ctl.telemetry(self._handle)
             out.update({f"reader_{k}": v for k, v in core.stats().items()})
             return out
 

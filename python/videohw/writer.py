@@ -27,6 +27,7 @@ from .contract import (
     Frame,
     PixelFormat,
     SessionSwitchRequest,
+    Telemetry,
 )
 from .controller import BackendConfig, SessionController
 from .errors import ConfigError, InvalidFrameError, InvalidTypeError
@@ -287,10 +288,10 @@ class VideoWriter:
     def media_writer(self) -> MediaWriter:
         return self._writer
 
-    def telemetry(self) -> dict[str, Any]:
+    def telemetry(self) -> Telemetry:
         """The session's telemetry plus the writer's: ``writer_frames`` (submitted),
         ``writer_packets`` (written), ``writer_segments``."""
-        telemetry = dict(self._ctl.telemetry(self._handle))
+        telemetry = self._ctl.telemetry(self._handle)
         telemetry["writer_frames"] = self._frames
         telemetry["writer_packets"] = self._packets
         telemetry["writer_segments"] = len(self._writer.paths)

@@ -17,7 +17,7 @@
 #include "contract/errors.hpp"
 #include "contract/frame_layout.hpp"
 #include "session/session_manager.hpp"
-#include "software/software_provider.hpp"
+#include "software/software_encode_provider.hpp"
 #include "support/decoder.hpp"
 #include "support/frames.hpp"
 #include "support/session_support.hpp"
@@ -70,7 +70,7 @@ class RecordingBackend final : public EncoderBackend {
     record_->finish_calls++;
     record_->packets_from_finish += int(out.size() - before);
   }
-  BackendStats stats() const override { return inner_->stats(); }
+  EncodeStats stats() const override { return inner_->stats(); }
   void reconfigure(const CommonEncodeConfig& to) override { inner_->reconfigure(to); }
   void set_packet_pool(ring::PacketPool* pool) override { inner_->set_packet_pool(pool); }
 

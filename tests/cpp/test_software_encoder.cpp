@@ -336,7 +336,7 @@ TEST_P(InputFormat, FlatColourEncodesAndDecodesToTheExpectedYuv) {
     EXPECT_NEAR(f.mean_u, want_u, 2.5) << "pts " << f.pts;
     EXPECT_NEAR(f.mean_v, want_v, 2.5) << "pts " << f.pts;
   }
-  const BackendStats s = enc->stats();
+  const EncodeStats s = enc->stats();
   EXPECT_EQ(s.borrow_leaks, 0);
   EXPECT_EQ(s.frames_converted, format == PixelFormat::I420 ? 0 : 3);
 }
@@ -447,7 +447,7 @@ TEST_P(SoftwareEncoderCodec, LowLatencyKeepsOneEncoderAndOneConversionBufferAcro
     encode_frames(*enc, c, segment * 8, 8, out, {}, PixelFormat::BGRA);
     enc->flush(out);
   }
-  const BackendStats s = enc->stats();
+  const EncodeStats s = enc->stats();
   EXPECT_EQ(s.encoder_opens, 1);
   EXPECT_EQ(s.encoder_reopens, 0);
   EXPECT_EQ(s.in_place_flushes, 5);
@@ -468,7 +468,7 @@ TEST_P(SoftwareEncoderCodec, I420InputIsBorrowedWithoutLeaks) {
     enc->flush(out);
     encode_frames(*enc, c, 20, 5, out);
     enc->finish(out);
-    const BackendStats s = enc->stats();
+    const EncodeStats s = enc->stats();
     EXPECT_EQ(s.borrow_leaks, 0);
     EXPECT_EQ(s.frames_converted, 0);
     EXPECT_EQ(s.frame_buffer_allocations, 0);

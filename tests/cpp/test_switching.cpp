@@ -16,7 +16,7 @@
 #include "contract/errors.hpp"
 #include "session/encode_session.hpp"
 #include "session/fault_injection.hpp"
-#include "software/software_provider.hpp"
+#include "software/software_encode_provider.hpp"
 #include "support/decoder.hpp"
 #include "support/frames.hpp"
 #include "support/session_support.hpp"

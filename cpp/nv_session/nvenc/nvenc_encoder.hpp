@@ -51,7 +51,7 @@ class NvencEncoder final : public EncoderBackend {
               std::vector<EncodedPacket>& out) override;
   FlushResult flush(std::vector<EncodedPacket>& out) override;
   void finish(std::vector<EncodedPacket>& out) override;
-  BackendStats stats() const override { return stats_; }
+  EncodeStats stats() const override { return stats_; }
   void reconfigure(const CommonEncodeConfig& to) override;
   void set_packet_pool(ring::PacketPool* pool) override { packet_pool_ = pool; }
 
@@ -104,7 +104,7 @@ class NvencEncoder final : public EncoderBackend {
   uint32_t frame_index_ = 0;
   bool idr_pending_ = false;
   bool finished_ = false;
-  BackendStats stats_;
+  EncodeStats stats_;
   ring::PacketPool* packet_pool_ = nullptr;
   transform::PixelConverter converter_;
   std::vector<uint8_t> staging_;

@@ -8,6 +8,7 @@ Registered by videohw.cli.build_parser; see docs/decode.md and docs/media.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import struct
 import sys
@@ -76,6 +77,9 @@ def add_decode_parser(sub: Any) -> None:
                           "back to back, rows without padding (default png)")
     dec.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
                      help="progress bar on stderr (auto: when stderr is a terminal)")
+    dec.add_argument("--telemetry", action="store_true",
+                     help="print the session telemetry as JSON at the end (the same keys "
+                          "as encode's --telemetry for what both sides count)")
     dec.set_defaults(func=cmd_decode)
 
 
@@ -238,6 +242,9 @@ def _report(args: argparse.Namespace, summary: dict, elapsed: float, backend: st
     _print_ffmpeg_summary(telemetry, args)
     if args.dump:
         print(f"  frames written to {args.dump} ({args.dump_format})")
+    if args.telemetry:
+        print("telemetry:")
+        print(json.dumps(telemetry, indent=2, default=str))
     if summary["frames"] == 0:
         print(f"videohw decode: error: {args.file}: no frame decoded", file=sys.stderr)
         return EXIT_FAIL

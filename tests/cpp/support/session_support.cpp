@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "software/software_provider.hpp"
+#include "software/software_encode_provider.hpp"
 #include "support/frames.hpp"
 
 namespace vhtest {

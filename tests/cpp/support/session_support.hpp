@@ -95,7 +95,7 @@ class RecordingBackend final : public videohw::EncoderBackend {
               std::vector<videohw::EncodedPacket>& out) override;
   videohw::FlushResult flush(std::vector<videohw::EncodedPacket>& out) override;
   void finish(std::vector<videohw::EncodedPacket>& out) override;
-  videohw::BackendStats stats() const override { return inner_->stats(); }
+  videohw::EncodeStats stats() const override { return inner_->stats(); }
   void reconfigure(const videohw::CommonEncodeConfig& to) override;
   void set_packet_pool(videohw::ring::PacketPool* pool) override { inner_->set_packet_pool(pool); }
 

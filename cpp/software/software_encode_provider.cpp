@@ -1,4 +1,4 @@
-#include "software/software_provider.hpp"
+#include "software/software_encode_provider.hpp"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -59,7 +59,7 @@ bool SoftwareEncoderProvider::can_reconfigure(const CommonEncodeConfig& from,
   return can_reconfigure_in_place(from, to);
 }
 
-std::string software_unavailable_reason() {
+std::string software_encode_unavailable_reason() {
   std::string missing;
   for (const char* name : {"libx264", "libx265"})
     if (!avcodec_find_encoder_by_name(name))
@@ -72,12 +72,12 @@ namespace {
 const bool registered = register_encoder_backend({
     "software", 1,
     [](const EncodeBackendConfigs& configs) -> std::unique_ptr<EncoderProvider> {
-      const std::string reason = software_unavailable_reason();
+      const std::string reason = software_encode_unavailable_reason();
       if (!reason.empty())
         throw Error(ErrorKind::BackendUnavailable, "software backend: " + reason);
       return std::make_unique<SoftwareEncoderProvider>(configs.software);
     },
-    &software_unavailable_reason, {}});
+    &software_encode_unavailable_reason, {}});
 
 }  // namespace
 

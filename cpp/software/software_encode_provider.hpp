@@ -21,6 +21,6 @@ class SoftwareEncoderProvider final : public EncoderProvider {
 };
 
 // "" when libx264 and libx265 are both in this libavcodec, else what is missing.
-std::string software_unavailable_reason();
+std::string software_encode_unavailable_reason();
 
 }  // namespace videohw::software
