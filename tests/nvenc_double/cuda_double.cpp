@@ -1,6 +1,6 @@
 // A CUDA driver double: the device and context entry points of videohw's CUDA driver table
-// (cuda/driver.hpp), with contexts that are plain tokens. It exists so the adapter's device/context code runs on a
-// machine without a GPU; it does no device work at all.
+// (cuda/driver.hpp), with contexts that are plain tokens. It exists so the adapter's
+// device/context code runs on a machine without a GPU; it does no device work at all.
 #include <ffnvcodec/dynlink_cuda.h>
 
 #include <cstring>

@@ -48,15 +48,12 @@ std::unique_ptr<CudaDriver> load(const DriverLibrary& library) {
   bind(library, d->cuGetErrorString, "cuGetErrorString");
 
   CudaDriver& o = *d;
-  bind_optional(library, o, o.cuDriverGetVersion, "cuDriverGetVersion");
-  bind_optional(library, o, o.cuCtxSynchronize, "cuCtxSynchronize");
   bind_optional(library, o, o.cuMemAlloc, "cuMemAlloc_v2");
   bind_optional(library, o, o.cuMemFree, "cuMemFree_v2");
   bind_optional(library, o, o.cuMemAllocHost, "cuMemAllocHost_v2");
   bind_optional(library, o, o.cuMemFreeHost, "cuMemFreeHost");
   bind_optional(library, o, o.cuMemcpy2D, "cuMemcpy2D_v2");
   bind_optional(library, o, o.cuMemcpy2DAsync, "cuMemcpy2DAsync_v2");
-  bind_optional(library, o, o.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
   bind_optional(library, o, o.cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
   bind_optional(library, o, o.cuModuleLoadData, "cuModuleLoadData");
   bind_optional(library, o, o.cuModuleUnload, "cuModuleUnload");

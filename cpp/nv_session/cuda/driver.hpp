@@ -18,10 +18,8 @@
 namespace videohw::nv_session {
 
 // Missing from dynlink_cuda.h (CUDA 7.5 era); signatures as in cuda.h.
-typedef CUresult CUDAAPI tcuCtxSynchronize(void);
 typedef CUresult CUDAAPI tcuMemAllocHost_v2(void** pp, size_t bytesize);
 typedef CUresult CUDAAPI tcuMemFreeHost(void* p);
-typedef CUresult CUDAAPI tcuDriverGetVersion(int* driverVersion);
 
 struct CudaDriver {
   // Device and context entry points every NVIDIA backend needs; loading fails without them.
@@ -40,15 +38,12 @@ struct CudaDriver {
   // Memory, stream and kernel entry points only device work needs (NVDEC; NVENC hands host
   // buffers to the encoder). Null where the library lacks them: the NVENC test double
   // implements only the table above, and require_device_work() names what is missing.
-  tcuDriverGetVersion* cuDriverGetVersion = nullptr;
-  tcuCtxSynchronize* cuCtxSynchronize = nullptr;
   tcuMemAlloc_v2* cuMemAlloc = nullptr;
   tcuMemFree_v2* cuMemFree = nullptr;
   tcuMemAllocHost_v2* cuMemAllocHost = nullptr;
   tcuMemFreeHost* cuMemFreeHost = nullptr;
   tcuMemcpy2D_v2* cuMemcpy2D = nullptr;
   tcuMemcpy2DAsync_v2* cuMemcpy2DAsync = nullptr;
-  tcuMemcpyDtoH_v2* cuMemcpyDtoH = nullptr;
   tcuMemcpyDtoHAsync_v2* cuMemcpyDtoHAsync = nullptr;
   tcuModuleLoadData* cuModuleLoadData = nullptr;
   tcuModuleUnload* cuModuleUnload = nullptr;
@@ -58,8 +53,8 @@ struct CudaDriver {
   tcuStreamSynchronize* cuStreamSynchronize = nullptr;
   tcuStreamDestroy_v2* cuStreamDestroy = nullptr;
 
-  std::string library;        // the path it was loaded from
-  std::string missing;        // the first device-work entry point the library lacks, or ""
+  std::string library;  // the path it was loaded from
+  std::string missing;  // the first device-work entry point the library lacks, or ""
 };
 
 // The table for the library VIDEOHW_CUDA_LIBRARY names now (else libcuda.so.1), bound once

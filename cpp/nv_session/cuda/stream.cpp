@@ -16,8 +16,4 @@ CudaStream::~CudaStream() {
   if (scope.entered()) context_.driver().cuStreamDestroy(stream_);
 }
 
-void CudaStream::synchronize(ErrorKind kind, const std::string& doing) const {
-  check_cuda(kind, context_.driver().cuStreamSynchronize(stream_), "cuStreamSynchronize", doing);
-}
-
 }  // namespace videohw::nv_session

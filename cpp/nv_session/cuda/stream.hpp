@@ -2,8 +2,6 @@
 // owner's thread may have none current, or another one).
 #pragma once
 
-#include <string>
-
 #include "nv_session/cuda/context.hpp"
 
 namespace videohw::nv_session {
@@ -17,9 +15,6 @@ class CudaStream {
   CudaStream& operator=(const CudaStream&) = delete;
 
   CUstream get() const { return stream_; }
-  // Waits for the work queued so far; throws CudaError(kind) naming `doing` on failure.
-  // The caller has the context current (the work it waits for was queued in it).
-  void synchronize(ErrorKind kind, const std::string& doing) const;
 
  private:
   const PrimaryContext& context_;

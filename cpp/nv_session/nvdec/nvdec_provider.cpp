@@ -23,13 +23,13 @@ cudaVideoCodec cuvid_codec(Codec codec) {
   return cudaVideoCodec_H264;
 }
 
-CUVIDDECODECAPS query_caps(const NvdecDevice& context, Codec codec) {
+CUVIDDECODECAPS query_caps(const NvdecDevice& device, Codec codec) {
   CUVIDDECODECAPS caps{};
   caps.eCodecType = cuvid_codec(codec);
   caps.eChromaFormat = cudaVideoChromaFormat_420;
   caps.nBitDepthMinus8 = 0;
-  ContextScope scope(context.context(), ErrorKind::BackendUnavailable);
-  const CUresult r = context.cuvid().cuvidGetDecoderCaps(&caps);
+  ContextScope scope(device.context(), ErrorKind::BackendUnavailable);
+  const CUresult r = device.cuvid().cuvidGetDecoderCaps(&caps);
   check_cuda(ErrorKind::BackendUnavailable, r, "cuvidGetDecoderCaps",
              "asking NVDEC for its limits");
   return caps;
@@ -37,10 +37,10 @@ CUVIDDECODECAPS query_caps(const NvdecDevice& context, Codec codec) {
 
 std::string probe() {
   try {
-    const auto context = NvdecDevice::open(0);
-    const CUVIDDECODECAPS caps = query_caps(*context, Codec::H264);
+    const auto device = NvdecDevice::open(0);
+    const CUVIDDECODECAPS caps = query_caps(*device, Codec::H264);
     if (!caps.bIsSupported)
-      return "NVDEC on " + context->device_name() +
+      return "NVDEC on " + device->device_name() +
              " does not decode H.264 8-bit 4:2:0 (cuvidGetDecoderCaps)";
     return "";
   } catch (const Error& e) {
@@ -67,8 +67,8 @@ DecodeCapabilities NvdecProvider::capabilities(Codec codec) const {
   DecodeCapabilities out;
   out.backend = "nvidia";
   out.codec = codec;
-  const auto context = NvdecDevice::open(config_.device);
-  const CUVIDDECODECAPS caps = query_caps(*context, codec);
+  const auto device = NvdecDevice::open(config_.device);
+  const CUVIDDECODECAPS caps = query_caps(*device, codec);
   out.supported = caps.bIsSupported != 0;
   out.max_width = static_cast<int>(caps.nMaxWidth);
   out.max_height = static_cast<int>(caps.nMaxHeight);

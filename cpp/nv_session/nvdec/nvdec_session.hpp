@@ -88,7 +88,7 @@ class NvDecodeSession final : public DecoderBackend {
   void ensure_output_resources();
 
   CommonDecodeConfig config_;
-  std::shared_ptr<NvdecDevice> context_;
+  std::shared_ptr<NvdecDevice> device_;
   std::shared_ptr<NvdecSurfacePool> pool_;
   std::unique_ptr<NvdecRgbConverter> rgb_;
   RgbTableSource rgb_tables_;

@@ -36,7 +36,7 @@ struct SurfacePoolStats {
 class NvdecSurfacePool : public std::enable_shared_from_this<NvdecSurfacePool> {
  public:
   // Keeps at most `max_idle` returned buffers; more are freed as they come back.
-  static std::shared_ptr<NvdecSurfacePool> create(std::shared_ptr<NvdecDevice> context,
+  static std::shared_ptr<NvdecSurfacePool> create(std::shared_ptr<NvdecDevice> device,
                                                   size_t max_idle,
                                                   PoolMemory memory = PoolMemory::Device);
   ~NvdecSurfacePool();
@@ -45,14 +45,14 @@ class NvdecSurfacePool : public std::enable_shared_from_this<NvdecSurfacePool> {
   std::shared_ptr<DeviceBuffer> acquire(size_t bytes);
 
   SurfacePoolStats stats() const;
-  const std::shared_ptr<NvdecDevice>& context() const { return context_; }
+  const std::shared_ptr<NvdecDevice>& device() const { return device_; }
 
  private:
-  NvdecSurfacePool(std::shared_ptr<NvdecDevice> context, size_t max_idle, PoolMemory memory);
+  NvdecSurfacePool(std::shared_ptr<NvdecDevice> device, size_t max_idle, PoolMemory memory);
   void give_back(DeviceBuffer buffer);
   void free_now(const DeviceBuffer& buffer);
 
-  std::shared_ptr<NvdecDevice> context_;
+  std::shared_ptr<NvdecDevice> device_;
   size_t max_idle_;
   PoolMemory memory_;
   mutable std::mutex mutex_;  // give_back runs on whichever thread dropped the last owner

@@ -1,8 +1,8 @@
 // One NVENC encoder handle (nvEncOpenEncodeSessionEx .. nvEncDestroyEncoder).
 //
 // Invariants: open from construction to destruction; the primary context it was opened
-// with outlives it (it stays for the process: cuda/context.hpp). End of stream comes before destroy:
-// when pictures were submitted since the last EOS, the destructor sends one. The owner
+// with outlives it (it stays for the process: cuda/context.hpp). End of stream comes before
+// destroy: when pictures were submitted since the last EOS, the destructor sends one. The owner
 // destroys every input and bitstream buffer before this handle.
 #pragma once
 
