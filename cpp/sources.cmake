@@ -64,10 +64,12 @@ set(VIDEOHW_SOFTWARE_ENCODE_SOURCES
   software/software_encoder.cpp
   software/software_encode_provider.cpp
 )
+# The one CUDA stack NVENC and NVDEC share (driver table, primary context, streams).
 set(VIDEOHW_CUDA_SOURCES
   nv_session/cuda/driver_library.cpp
-  nv_session/cuda/cuda_api.cpp
-  nv_session/cuda/cuda_context.cpp
+  nv_session/cuda/driver.cpp
+  nv_session/cuda/context.cpp
+  nv_session/cuda/stream.cpp
 )
 set(VIDEOHW_NVENC_SOURCES
   nv_session/nvenc/nvenc_probe.cpp

@@ -4,6 +4,7 @@
 // double's call log and rule checks say what the adapter did; libavcodec's decoders say
 // what came out.
 #include <dlfcn.h>
+#include <ffnvcodec/dynlink_cuda.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -52,6 +53,14 @@ class DoubleControl {
   std::string violations() const { return violations_(); }
   int open_sessions() const { return open_sessions_(); }
   int live_contexts() const { return live_contexts_(); }
+  int primary_retains() const { return primary_retains_(0); }
+  // Whether this thread has a context current in the double (one the adapter left pushed).
+  bool context_current_here() const {
+    CUcontext ctx = nullptr;
+    if (pop_(&ctx) != CUDA_SUCCESS) return false;
+    push_(ctx);
+    return true;
+  }
 
  private:
   DoubleControl() {
@@ -67,6 +76,9 @@ class DoubleControl {
     bind(nvenc, open_sessions_, "videohw_nvenc_double_open_sessions");
     bind(cuda, cuda_reset_, "videohw_cuda_double_reset");
     bind(cuda, live_contexts_, "videohw_cuda_double_live_contexts");
+    bind(cuda, primary_retains_, "videohw_cuda_double_primary_retains");
+    bind(cuda, pop_, "cuCtxPopCurrent_v2");
+    bind(cuda, push_, "cuCtxPushCurrent_v2");
   }
   template <typename Fn>
   static void bind(void* lib, Fn*& fn, const char* name) {
@@ -81,6 +93,9 @@ class DoubleControl {
   int (*open_sessions_)() = nullptr;
   void (*cuda_reset_)() = nullptr;
   int (*live_contexts_)() = nullptr;
+  int (*primary_retains_)(int) = nullptr;
+  tcuCtxPopCurrent_v2* pop_ = nullptr;
+  tcuCtxPushCurrent_v2* push_ = nullptr;
 };
 
 std::vector<std::string> lines(const std::string& text) {
@@ -133,7 +148,9 @@ class NvencAdapter : public ::testing::Test {
   void TearDown() override {
     EXPECT_EQ(control().violations(), "") << "the adapter broke an NVENC API rule";
     EXPECT_EQ(control().open_sessions(), 0) << "an encoder was not destroyed";
-    EXPECT_EQ(control().live_contexts(), 0) << "a CUDA context was not destroyed";
+    EXPECT_EQ(control().live_contexts(), 0) << "a context other than the primary one was made";
+    EXPECT_LE(control().primary_retains(), 1) << "the primary context is retained once";
+    EXPECT_FALSE(control().context_current_here()) << "a context was left pushed";
   }
   static DoubleControl& control() { return DoubleControl::get(); }
   static std::shared_ptr<nv::NvencEncoderProvider> provider(NvidiaEncodeConfig config = {}) {
@@ -200,13 +217,13 @@ TEST_F(NvencAdapter, EncodesH264AndHevcThatDecode) {
   }
 }
 
-TEST_F(NvencAdapter, DropOrderIsEosThenBuffersThenEncoderThenContext) {
+TEST_F(NvencAdapter, DropOrderIsEosThenBuffersThenEncoder) {
   {
     const auto c = base();
     auto encoder = provider()->create(c);
     auto out = encode_direct(*encoder, c, 0, 3);
     encoder->finish(out);
-    EXPECT_EQ(control().live_contexts(), 1) << "the context lives as long as the encoder";
+    EXPECT_EQ(control().primary_retains(), 1) << "the encoder runs in the primary context";
   }
   const auto log = lines(control().log());
   const int eos = last_call(log, "nvEncEncodePicture", "EOS");
@@ -223,7 +240,23 @@ TEST_F(NvencAdapter, DropOrderIsEosThenBuffersThenEncoderThenContext) {
   EXPECT_LT(last_bitstream_destroy, destroy);
   EXPECT_EQ(count_calls(control().log(), "nvEncDestroyInputBuffer"), 4);
   EXPECT_EQ(count_calls(control().log(), "nvEncDestroyBitstreamBuffer"), 4);
-  EXPECT_EQ(control().live_contexts(), 0);
+  EXPECT_EQ(control().primary_retains(), 1) << "the primary context stays for the process";
+}
+
+TEST_F(NvencAdapter, EncodersShareTheDevicesPrimaryContext) {
+  const auto c = base();
+  auto p = provider();
+  auto first = p->create(c);
+  auto second = p->create(c);
+  EXPECT_EQ(control().primary_retains(), 1) << "retained once per process, not per encoder";
+  const auto log = lines(control().log());
+  std::vector<std::string> devices;
+  for (const auto& line : log)
+    if (line.rfind("nvEncOpenEncodeSessionEx", 0) == 0)
+      devices.push_back(line.substr(line.find(" device="), line.find(" apiVersion=") -
+                                                             line.find(" device=")));
+  ASSERT_GE(devices.size(), 2u) << control().log();
+  for (const auto& device : devices) EXPECT_EQ(device, devices.front());
 }
 
 TEST_F(NvencAdapter, OneOpenAndOneSetOfBuffersAcrossManyFlushes) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "contract/errors.hpp"
+#include "nv_session/nvdec/nvdec_device.hpp"
 #include "nv_session/nvdec/nvdec_provider.hpp"
 #include "nv_session/nvdec/nvdec_session.hpp"
 
@@ -117,7 +118,7 @@ std::string sizes_problem(const Vector& v, const Run& r) {
   return "";
 }
 
-std::vector<uint8_t> download_plane(const NvdecContext& ctx, const SurfacePlane& p) {
+std::vector<uint8_t> download_plane(const NvdecDevice& ctx, const SurfacePlane& p) {
   std::vector<uint8_t> host(static_cast<size_t>(p.width_bytes) * p.height);
   CUDA_MEMCPY2D c{};
   c.srcMemoryType = CU_MEMORYTYPE_DEVICE;
@@ -128,12 +129,12 @@ std::vector<uint8_t> download_plane(const NvdecContext& ctx, const SurfacePlane&
   c.dstPitch = p.width_bytes;
   c.WidthInBytes = p.width_bytes;
   c.Height = p.height;
-  ContextScope scope(ctx);
-  check_cuda(ctx.driver().cuMemcpy2D(&c), "cuMemcpy2D", "downloading a plane");
+  ContextScope scope(ctx.context(), ErrorKind::Decode);
+  check_cuda(ErrorKind::Decode, ctx.cuda().cuMemcpy2D(&c), "cuMemcpy2D", "downloading a plane");
   return host;
 }
 
-void check_native(const Vector& v, const NvdecContext& ctx) {
+void check_native(const Vector& v, const NvdecDevice& ctx) {
   const Run r = decode(v, DecodeOutputMode::NativeSurface, 4096);
   std::string problem = sizes_problem(v, r);
   size_t offset = 0, mismatched = 0, first_bad = SIZE_MAX;
@@ -318,7 +319,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    auto ctx = NvdecContext::open(0);
+    auto ctx = NvdecDevice::open(0);
     std::printf("device: %s\n", ctx->device_name().c_str());
     std::ifstream manifest(dir + "/manifest.txt");
     std::string name, codec;

@@ -1,9 +1,10 @@
-// A CUDA driver double: the handful of driver entry points the NVENC adapter uses, with
-// contexts that are plain tokens. It exists so the adapter's device/context code runs on a
-// machine without a GPU; it does no device work at all.
+// A CUDA driver double: the device and context entry points of videohw's CUDA driver table
+// (cuda/driver.hpp), with contexts that are plain tokens. It exists so the adapter's
+// device/context code runs on a machine without a GPU; it does no device work at all.
 #include <ffnvcodec/dynlink_cuda.h>
 
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -33,6 +34,9 @@ struct CudaState {
   nvdouble::FaultPlan faults;
   nvdouble::CallLog log;
   std::set<CUcontext> live;
+  // Per device. Not forgotten by reset: the library under test keeps its retain for the
+  // life of the process, as a real primary context outlives any one test.
+  std::map<CUdevice, int> primary_retains;
   uintptr_t next_context = 1;
   std::string snapshot;
 };
@@ -103,6 +107,22 @@ std::string ptr_text(const void* p) {
   char text[32];
   std::snprintf(text, sizeof(text), "%p", p);
   return text;
+}
+
+// One fixed token per device, as the real driver hands out the same primary context handle
+// each time; apart from cuCtxCreate's tokens (0xc0de....).
+CUcontext primary_token(CUdevice dev) {
+  return reinterpret_cast<CUcontext>(0xfeed0000u + 0x10u * uintptr_t(dev));
+}
+
+bool primary_live(const CudaState& s, CUcontext ctx) {
+  for (const auto& [dev, retains] : s.primary_retains)
+    if (retains > 0 && primary_token(dev) == ctx) return true;
+  return false;
+}
+
+bool context_live(const CudaState& s, CUcontext ctx) {
+  return s.live.count(ctx) > 0 || primary_live(s, ctx);
 }
 
 // Device calls need cuInit first and a valid ordinal, as in the real driver.
@@ -218,7 +238,7 @@ CUDA_DOUBLE_EXPORT CUresult cuCtxPushCurrent_v2(CUcontext ctx) {
   auto lock = enter();
   CudaState& s = state();
   const std::string call = "cuCtxPushCurrent_v2 ctx=" + ptr_text(ctx);
-  if (!s.live.count(ctx)) return finish(s, call, kInvalidContext);
+  if (!context_live(s, ctx)) return finish(s, call, kInvalidContext);
   thread_stack().entries.push_back(ctx);
   return finish(s, call, 0);
 }
@@ -232,6 +252,28 @@ CUDA_DOUBLE_EXPORT CUresult cuCtxPopCurrent_v2(CUcontext* pctx) {
   stack.pop_back();
   if (pctx) *pctx = ctx;
   return finish(s, "cuCtxPopCurrent_v2 ctx=" + ptr_text(ctx), 0);
+}
+
+CUDA_DOUBLE_EXPORT CUresult cuDevicePrimaryCtxRetain(CUcontext* pctx, CUdevice dev) {
+  auto lock = enter();
+  CudaState& s = state();
+  const std::string call = "cuDevicePrimaryCtxRetain dev=" + std::to_string(dev);
+  if (!pctx) return finish(s, call, kInvalidValue);
+  if (const int err = check_device(s, dev)) return finish(s, call, err);
+  s.primary_retains[dev]++;
+  *pctx = primary_token(dev);
+  return finish(s, call + " ctx=" + ptr_text(*pctx), 0);
+}
+
+CUDA_DOUBLE_EXPORT CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev) {
+  auto lock = enter();
+  CudaState& s = state();
+  const std::string call = "cuDevicePrimaryCtxRelease_v2 dev=" + std::to_string(dev);
+  if (const int err = check_device(s, dev)) return finish(s, call, err);
+  auto it = s.primary_retains.find(dev);
+  if (it == s.primary_retains.end() || it->second == 0) return finish(s, call, kInvalidContext);
+  it->second--;
+  return finish(s, call, 0);
 }
 
 CUDA_DOUBLE_EXPORT CUresult cuGetErrorName(CUresult error, const char** pstr) {
@@ -279,5 +321,11 @@ CUDA_DOUBLE_EXPORT int videohw_cuda_double_live_contexts(void) {
 
 CUDA_DOUBLE_EXPORT int videohw_cuda_double_context_is_live(const void* ctx) {
   auto lock = enter();
-  return state().live.count(static_cast<CUcontext>(const_cast<void*>(ctx))) ? 1 : 0;
+  return context_live(state(), static_cast<CUcontext>(const_cast<void*>(ctx))) ? 1 : 0;
+}
+
+CUDA_DOUBLE_EXPORT int videohw_cuda_double_primary_retains(int dev) {
+  auto lock = enter();
+  const auto it = state().primary_retains.find(dev);
+  return it == state().primary_retains.end() ? 0 : it->second;
 }

@@ -171,7 +171,7 @@ NVENCSTATUS NVENCAPI open_session_ex(NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS* p, vo
   if (api().no_encode_device) return done(call, NV_ENC_ERR_NO_ENCODE_DEVICE);
   if (p->deviceType != NV_ENC_DEVICE_TYPE_CUDA) return done(call, NV_ENC_ERR_UNSUPPORTED_DEVICE);
   if (!cuda_context_live(p->device)) {
-    violation(call + ": device is not a live CUcontext from cuCtxCreate_v2");
+    violation(call + ": device is not a live CUcontext from the CUDA double");
     return done(call, NV_ENC_ERR_INVALID_DEVICE);
   }
   if (api().faults.should_fail("open")) return done(call, NV_ENC_ERR_OUT_OF_MEMORY);

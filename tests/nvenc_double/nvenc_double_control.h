@@ -39,7 +39,8 @@ int videohw_nvenc_double_open_sessions(void);
 
 /* ---- libvideohw_cuda_double.so -------------------------------------------------------- */
 
-/* Forgets contexts, log and faults; re-reads VIDEOHW_CUDA_DOUBLE_* variables. */
+/* Forgets created contexts, log and faults; re-reads VIDEOHW_CUDA_DOUBLE_* variables.
+ * Primary-context retains stay: the library under test keeps its one for the process. */
 void videohw_cuda_double_reset(void);
 
 /* Fault list with the syntax above; names: init, ctx_create. Returns 0, or -1 on a bad name. */
@@ -48,12 +49,16 @@ int videohw_cuda_double_set_faults(const char* faults);
 /* One line per CUDA call: "<function> <args> -> <CUresult name>". */
 const char* videohw_cuda_double_call_log(void);
 
-/* Contexts created and not yet destroyed. */
+/* Contexts made by cuCtxCreate_v2 and not yet destroyed (primary contexts not counted). */
 int videohw_cuda_double_live_contexts(void);
 
-/* 1 when ctx was returned by cuCtxCreate_v2 and not destroyed since; the NVENC double calls
- * this to check the device handed to nvEncOpenEncodeSessionEx. */
+/* 1 when ctx was returned by cuCtxCreate_v2 and not destroyed since, or is a primary context
+ * retained more often than released; the NVENC double calls this to check the device handed
+ * to nvEncOpenEncodeSessionEx. */
 int videohw_cuda_double_context_is_live(const void* ctx);
+
+/* cuDevicePrimaryCtxRetain calls on device dev not yet matched by a release. */
+int videohw_cuda_double_primary_retains(int dev);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 # NVDEC adapter sources and the NV12 -> RGB24 kernel's PTX, added to the target named by
-# VIDEOHW_NVDEC_TARGET (default videohw_core), which must exist when this is included.
+# VIDEOHW_NVDEC_TARGET (default videohw_core), which must exist when this is included and
+# must already have VIDEOHW_CUDA_SOURCES (cpp/sources.cmake), the CUDA stack NVDEC runs on.
 
 if(CMAKE_CUDA_COMPILER)
   set(_videohw_nvcc "${CMAKE_CUDA_COMPILER}")
@@ -25,7 +26,6 @@ if(NOT VIDEOHW_CPP_DIR)
   set(VIDEOHW_CPP_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
 endif()
 set(_nvdec_dir "${VIDEOHW_CPP_DIR}/nv_session/nvdec")
-set(_cuda_dir "${VIDEOHW_CPP_DIR}/nv_session/cuda")
 set(_nvdec_generated "${CMAKE_CURRENT_BINARY_DIR}/nvdec_ptx_embedded.cpp")
 if(VIDEOHW_NVDEC_PTX AND _videohw_nvcc)
   set(_nvdec_ptx "${CMAKE_CURRENT_BINARY_DIR}/nv12_to_rgb.ptx")
@@ -64,8 +64,8 @@ if(NOT VIDEOHW_NVDEC_TARGET)
 endif()
 target_sources(${VIDEOHW_NVDEC_TARGET} PRIVATE
   "${_nvdec_generated}"
-  "${_cuda_dir}/nvdec_driver.cpp"
-  "${_cuda_dir}/nvdec_context.cpp"
+  "${_nvdec_dir}/cuvid_api.cpp"
+  "${_nvdec_dir}/nvdec_device.cpp"
   "${_nvdec_dir}/nvdec_surface_pool.cpp"
   "${_nvdec_dir}/nvdec_rgb_converter.cpp"
   "${_nvdec_dir}/nvdec_access_units.cpp"

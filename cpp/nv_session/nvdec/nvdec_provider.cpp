@@ -5,7 +5,7 @@
 #include "backend/decoder_registry.hpp"
 #include "backend/rgb_reference.hpp"
 
-#include "nv_session/cuda/nvdec_context.hpp"
+#include "nv_session/nvdec/nvdec_device.hpp"
 #include "nv_session/nvdec/nvdec_rgb_converter.hpp"
 #include "nv_session/nvdec/nvdec_session.hpp"
 
@@ -23,25 +23,24 @@ cudaVideoCodec cuvid_codec(Codec codec) {
   return cudaVideoCodec_H264;
 }
 
-CUVIDDECODECAPS query_caps(const NvdecContext& context, Codec codec) {
+CUVIDDECODECAPS query_caps(const NvdecDevice& device, Codec codec) {
   CUVIDDECODECAPS caps{};
   caps.eCodecType = cuvid_codec(codec);
   caps.eChromaFormat = cudaVideoChromaFormat_420;
   caps.nBitDepthMinus8 = 0;
-  ContextScope scope(context);
-  const CUresult r = context.driver().cuvidGetDecoderCaps(&caps);
-  if (r != CUDA_SUCCESS)
-    throw Error(ErrorKind::BackendUnavailable,
-                cuda_error_text(r, "cuvidGetDecoderCaps", "asking NVDEC for its limits"));
+  ContextScope scope(device.context(), ErrorKind::BackendUnavailable);
+  const CUresult r = device.cuvid().cuvidGetDecoderCaps(&caps);
+  check_cuda(ErrorKind::BackendUnavailable, r, "cuvidGetDecoderCaps",
+             "asking NVDEC for its limits");
   return caps;
 }
 
 std::string probe() {
   try {
-    const auto context = NvdecContext::open(0);
-    const CUVIDDECODECAPS caps = query_caps(*context, Codec::H264);
+    const auto device = NvdecDevice::open(0);
+    const CUVIDDECODECAPS caps = query_caps(*device, Codec::H264);
     if (!caps.bIsSupported)
-      return "NVDEC on " + context->device_name() +
+      return "NVDEC on " + device->device_name() +
              " does not decode H.264 8-bit 4:2:0 (cuvidGetDecoderCaps)";
     return "";
   } catch (const Error& e) {
@@ -68,8 +67,8 @@ DecodeCapabilities NvdecProvider::capabilities(Codec codec) const {
   DecodeCapabilities out;
   out.backend = "nvidia";
   out.codec = codec;
-  const auto context = NvdecContext::open(config_.device);
-  const CUVIDDECODECAPS caps = query_caps(*context, codec);
+  const auto device = NvdecDevice::open(config_.device);
+  const CUVIDDECODECAPS caps = query_caps(*device, codec);
   out.supported = caps.bIsSupported != 0;
   out.max_width = static_cast<int>(caps.nMaxWidth);
   out.max_height = static_cast<int>(caps.nMaxHeight);

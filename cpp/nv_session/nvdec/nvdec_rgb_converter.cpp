@@ -41,17 +41,17 @@ std::string nvdec_rgb_unavailable_reason() {
   return nv12_to_rgb_ptx() ? "" : nv12_to_rgb_ptx_missing_reason();
 }
 
-NvdecRgbConverter::NvdecRgbConverter(std::shared_ptr<NvdecContext> context,
+NvdecRgbConverter::NvdecRgbConverter(std::shared_ptr<NvdecDevice> device,
                                      RgbTableSource tables)
-    : context_(std::move(context)), tables_(std::move(tables)) {
+    : device_(std::move(device)), tables_(std::move(tables)) {
   const char* ptx = nv12_to_rgb_ptx();
   if (!ptx)
     throw UnsupportedConfig({std::string("CommonDecodeConfig.output: CPU_RGB on nvidia: ") +
                              nv12_to_rgb_ptx_missing_reason() +
                              "; use NATIVE_SURFACE or the software backend"});
-  const NvdecDriver& d = context_->driver();
-  ContextScope scope(*context_);
-  check_cuda(d.cuModuleLoadData(&module_, ptx), "cuModuleLoadData",
+  const CudaDriver& d = device_->cuda();
+  ContextScope scope(device_->context(), ErrorKind::Decode);
+  check_cuda(ErrorKind::Decode, d.cuModuleLoadData(&module_, ptx), "cuModuleLoadData",
              "loading the NV12->RGB kernel's PTX");
   for (auto [name, function] : {std::pair{"nv12_to_rgb24", &kernel_},
                                  std::pair{"nv12_to_rgb24_table", &table_kernel_},
@@ -59,13 +59,14 @@ NvdecRgbConverter::NvdecRgbConverter(std::shared_ptr<NvdecContext> context,
     const CUresult found = d.cuModuleGetFunction(function, module_, name);
     if (found != CUDA_SUCCESS) {
       d.cuModuleUnload(module_);
-      check_cuda(found, "cuModuleGetFunction", std::string("finding ") + name + " in the PTX");
+      check_cuda(ErrorKind::Decode, found, "cuModuleGetFunction",
+                 std::string("finding ") + name + " in the PTX");
     }
   }
-  if (tables_) table_pool_ = NvdecSurfacePool::create(context_, 2, PoolMemory::Device);
+  if (tables_) table_pool_ = NvdecSurfacePool::create(device_, 2, PoolMemory::Device);
   // A few frames may be held by the caller while the next ones convert.
-  host_pool_ = NvdecSurfacePool::create(context_, 8, PoolMemory::PinnedHost);
-  device_pool_ = NvdecSurfacePool::create(context_, 2, PoolMemory::Device);
+  host_pool_ = NvdecSurfacePool::create(device_, 8, PoolMemory::PinnedHost);
+  device_pool_ = NvdecSurfacePool::create(device_, 2, PoolMemory::Device);
 }
 
 CUdeviceptr NvdecRgbConverter::device_table(const ColorInfo& color) {
@@ -82,7 +83,7 @@ CUdeviceptr NvdecRgbConverter::device_table(const ColorInfo& color) {
     copy.dstPitch = table->size();
     copy.WidthInBytes = table->size();
     copy.Height = 1;
-    check_cuda(context_->driver().cuMemcpy2D(&copy), "cuMemcpy2D",
+    check_cuda(ErrorKind::Decode, device_->cuda().cuMemcpy2D(&copy), "cuMemcpy2D",
                "uploading the RGB table (" + std::to_string(table->size()) + " bytes)");
     slot = std::move(buffer);
   }
@@ -91,18 +92,15 @@ CUdeviceptr NvdecRgbConverter::device_table(const ColorInfo& color) {
 
 NvdecRgbConverter::~NvdecRgbConverter() {
   device_tables_.clear();  // back to their pool while the context still lives
-  const NvdecDriver& d = context_->driver();
-  if (module_ && d.cuCtxPushCurrent(context_->context()) == CUDA_SUCCESS) {
-    d.cuModuleUnload(module_);
-    CUcontext popped = nullptr;
-    d.cuCtxPopCurrent(&popped);
-  }
+  if (!module_) return;
+  ContextScope scope(device_->context(), std::nothrow);
+  if (scope.entered()) device_->cuda().cuModuleUnload(module_);
 }
 
 void NvdecRgbConverter::convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr chroma,
                                 int chroma_pitch, int width, int height, int bytes_per_sample,
                                 DecodedFrame& out) {
-  const NvdecDriver& d = context_->driver();
+  const CudaDriver& d = device_->cuda();
   const size_t row = static_cast<size_t>(width) * 3;
   const size_t bytes = row * height;
   std::shared_ptr<DeviceBuffer> staging = device_pool_->acquire(bytes);
@@ -124,14 +122,15 @@ void NvdecRgbConverter::convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr ch
   const unsigned block_x = 32, block_y = 8;
   const unsigned blocks_w = static_cast<unsigned>((width + 1) / 2);
   const unsigned blocks_h = static_cast<unsigned>((height + 1) / 2);
-  check_cuda(d.cuLaunchKernel(kernel, (blocks_w + block_x - 1) / block_x,
+  check_cuda(ErrorKind::Decode,
+             d.cuLaunchKernel(kernel, (blocks_w + block_x - 1) / block_x,
                               (blocks_h + block_y - 1) / block_y, 1, block_x, block_y, 1, 0,
-                              context_->stream(), args, nullptr),
+                              device_->stream(), args, nullptr),
              "cuLaunchKernel", "converting NV12 to RGB24");
-  check_cuda(d.cuMemcpyDtoHAsync(host->host(), rgb, bytes, context_->stream()),
+  check_cuda(ErrorKind::Decode, d.cuMemcpyDtoHAsync(host->host(), rgb, bytes, device_->stream()),
              "cuMemcpyDtoHAsync", "copying the RGB frame to the host");
-  check_cuda(d.cuStreamSynchronize(context_->stream()), "cuStreamSynchronize",
-             "waiting for the RGB conversion");
+  check_cuda(ErrorKind::Decode, d.cuStreamSynchronize(device_->stream()),
+             "cuStreamSynchronize", "waiting for the RGB conversion");
 
   out.pixel_format = "rgb24";
   out.bytes_per_sample = 1;

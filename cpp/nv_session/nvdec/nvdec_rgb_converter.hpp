@@ -35,7 +35,7 @@ std::string nvdec_rgb_unavailable_reason();
 class NvdecRgbConverter {
  public:
   // Throws UnsupportedConfig when the build has no PTX; Decode when the module fails to load.
-  NvdecRgbConverter(std::shared_ptr<NvdecContext> context, RgbTableSource tables = {});
+  NvdecRgbConverter(std::shared_ptr<NvdecDevice> device, RgbTableSource tables = {});
   ~NvdecRgbConverter();
   NvdecRgbConverter(const NvdecRgbConverter&) = delete;
   NvdecRgbConverter& operator=(const NvdecRgbConverter&) = delete;
@@ -48,7 +48,7 @@ class NvdecRgbConverter {
                int width, int height, int bytes_per_sample, DecodedFrame& out);
 
  private:
-  std::shared_ptr<NvdecContext> context_;
+  std::shared_ptr<NvdecDevice> device_;
   std::shared_ptr<NvdecSurfacePool> host_pool_;
   std::shared_ptr<NvdecSurfacePool> device_pool_;
   // The table of this colour description in device memory, uploaded on first use.

@@ -51,7 +51,7 @@ NvDecodeSession::NvDecodeSession(const CommonDecodeConfig& config,
     throw Error(ErrorKind::Config, "CommonDecodeConfig.max_display_delay: " +
                                        std::to_string(*config.max_display_delay) +
                                        " is negative; expected 0 or more frames");
-  context_ = NvdecContext::open(nvidia.device);
+  device_ = NvdecDevice::open(nvidia.device);
   ensure_output_resources();
   create_parser();
 }
@@ -69,24 +69,21 @@ NvDecodeSession::~NvDecodeSession() {
   pool_.reset();
   // 4-5: decoder, then parser; both need the context current.
   {
-    const NvdecDriver& d = context_->driver();
-    const bool current = d.cuCtxPushCurrent(context_->context()) == CUDA_SUCCESS;
-    if (decoder_) d.cuvidDestroyDecoder(decoder_);
-    if (parser_) d.cuvidDestroyVideoParser(parser_);
-    if (current) {
-      CUcontext popped = nullptr;
-      d.cuCtxPopCurrent(&popped);
-    }
+    // Destroyed even where the push fails: the handles are released either way.
+    ContextScope scope(device_->context(), std::nothrow);
+    const CuvidApi& cuvid = device_->cuvid();
+    if (decoder_) cuvid.cuvidDestroyDecoder(decoder_);
+    if (parser_) cuvid.cuvidDestroyVideoParser(parser_);
   }
-  // 6: the context goes with the last shared owner.
-  context_.reset();
+  // 6: the device goes with the last shared owner.
+  device_.reset();
 }
 
 void NvDecodeSession::ensure_output_resources() {
   if (config_.output == DecodeOutputMode::NativeSurface && !pool_)
-    pool_ = NvdecSurfacePool::create(context_, 8, PoolMemory::Device);
+    pool_ = NvdecSurfacePool::create(device_, 8, PoolMemory::Device);
   if (config_.output == DecodeOutputMode::CpuRgb && !rgb_)
-    rgb_ = std::make_unique<NvdecRgbConverter>(context_, rgb_tables_);
+    rgb_ = std::make_unique<NvdecRgbConverter>(device_, rgb_tables_);
 }
 
 void NvDecodeSession::create_parser() {
@@ -102,8 +99,8 @@ void NvDecodeSession::create_parser() {
   params.pfnSequenceCallback = &NvDecodeSession::on_sequence;
   params.pfnDecodePicture = &NvDecodeSession::on_decode;
   params.pfnDisplayPicture = &NvDecodeSession::on_display;
-  ContextScope scope(*context_);
-  check_cuda(context_->driver().cuvidCreateVideoParser(&parser_, &params),
+  ContextScope scope(device_->context(), ErrorKind::Decode);
+  check_cuda(ErrorKind::Decode, device_->cuvid().cuvidCreateVideoParser(&parser_, &params),
              "cuvidCreateVideoParser", std::string("creating the ") + to_string(config_.codec) +
                                            " parser");
 }
@@ -140,7 +137,7 @@ int CUDAAPI NvDecodeSession::on_display(void* self, CUVIDPARSERDISPINFO* info) {
 }
 
 int NvDecodeSession::handle_sequence(const CUVIDEOFORMAT& f) {
-  const NvdecDriver& d = context_->driver();
+  const CuvidApi& d = device_->cuvid();
   if (f.chroma_format != cudaVideoChromaFormat_420 || f.bit_depth_luma_minus8 > 4)
     throw Error(ErrorKind::Decode,
                 std::string("nvidia decode: the stream is ") +
@@ -151,7 +148,8 @@ int NvDecodeSession::handle_sequence(const CUVIDEOFORMAT& f) {
   caps.eCodecType = f.codec;
   caps.eChromaFormat = f.chroma_format;
   caps.nBitDepthMinus8 = f.bit_depth_luma_minus8;
-  check_cuda(d.cuvidGetDecoderCaps(&caps), "cuvidGetDecoderCaps", "asking for decoder limits");
+  check_cuda(ErrorKind::Decode, d.cuvidGetDecoderCaps(&caps), "cuvidGetDecoderCaps",
+             "asking for decoder limits");
   if (!caps.bIsSupported)
     throw Error(ErrorKind::Decode, std::string("nvidia decode: this GPU's NVDEC does not decode ") +
                                        to_string(config_.codec) + " " +
@@ -205,7 +203,7 @@ int NvDecodeSession::handle_sequence(const CUVIDEOFORMAT& f) {
 }
 
 void NvDecodeSession::create_decoder(const CUVIDEOFORMAT& f, int surfaces) {
-  const NvdecDriver& d = context_->driver();
+  const CuvidApi& d = device_->cuvid();
   CUVIDDECODECREATEINFO info{};
   info.CodecType = f.codec;
   info.ChromaFormat = f.chroma_format;
@@ -218,7 +216,7 @@ void NvDecodeSession::create_decoder(const CUVIDEOFORMAT& f, int surfaces) {
   info.ulNumOutputSurfaces = 2;
   info.ulCreationFlags = cudaVideoCreate_PreferCUVID;
   info.ulNumDecodeSurfaces = static_cast<unsigned>(surfaces);
-  info.vidLock = context_->lock();
+  info.vidLock = device_->lock();
   info.ulWidth = f.coded_width;
   info.ulHeight = f.coded_height;
   info.ulMaxWidth = std::max<unsigned>(f.coded_width, kMinMaxWidth);
@@ -231,7 +229,7 @@ void NvDecodeSession::create_decoder(const CUVIDEOFORMAT& f, int surfaces) {
   info.ulTargetHeight = static_cast<unsigned>(f.display_area.bottom - f.display_area.top);
   info.target_rect.right = static_cast<short>(info.ulTargetWidth);
   info.target_rect.bottom = static_cast<short>(info.ulTargetHeight);
-  check_cuda(d.cuvidCreateDecoder(&decoder_, &info), "cuvidCreateDecoder",
+  check_cuda(ErrorKind::Decode, d.cuvidCreateDecoder(&decoder_, &info), "cuvidCreateDecoder",
              "creating a " + std::to_string(f.coded_width) + "x" +
                  std::to_string(f.coded_height) + " decoder");
   format_ = f;
@@ -262,7 +260,7 @@ void NvDecodeSession::reconfigure_decoder(const CUVIDEOFORMAT& f, int surfaces) 
   // the old size's rectangle.
   info.target_rect.right = static_cast<short>(info.ulTargetWidth);
   info.target_rect.bottom = static_cast<short>(info.ulTargetHeight);
-  check_cuda(context_->driver().cuvidReconfigureDecoder(decoder_, &info),
+  check_cuda(ErrorKind::Decode, device_->cuvid().cuvidReconfigureDecoder(decoder_, &info),
              "cuvidReconfigureDecoder",
              "resizing the decoder to " + std::to_string(f.coded_width) + "x" +
                  std::to_string(f.coded_height));
@@ -275,7 +273,7 @@ void NvDecodeSession::reconfigure_decoder(const CUVIDEOFORMAT& f, int surfaces) 
 
 void NvDecodeSession::destroy_decoder() {
   if (!decoder_) return;
-  context_->driver().cuvidDestroyDecoder(decoder_);
+  device_->cuvid().cuvidDestroyDecoder(decoder_);
   decoder_ = nullptr;
 }
 
@@ -294,11 +292,11 @@ int NvDecodeSession::handle_decode(CUVIDPICPARAMS& picture) {
   if (index >= 0 && static_cast<size_t>(index) < pts_by_surface_.size())
     pts_by_surface_[index] = pts;
   ++stats_.access_units;
-  const CUresult r = context_->driver().cuvidDecodePicture(decoder_, &picture);
+  const CUresult r = device_->cuvid().cuvidDecodePicture(decoder_, &picture);
   if (r != CUDA_SUCCESS) {
     ++stats_.decode_errors;
-    throw Error(ErrorKind::Decode, cuda_error_text(r, "cuvidDecodePicture",
-                                                   "decoding picture " + std::to_string(index)));
+    check_cuda(ErrorKind::Decode, r, "cuvidDecodePicture",
+               "decoding picture " + std::to_string(index));
   }
   return 1;
 }
@@ -325,7 +323,7 @@ int NvDecodeSession::handle_display(const CUVIDPARSERDISPINFO& info) {
   if (config_.output != DecodeOutputMode::MetadataOnly) map_into(info, frame);
 
   CUVIDGETDECODESTATUS status{};
-  if (context_->driver().cuvidGetDecodeStatus(decoder_, index, &status) == CUDA_SUCCESS &&
+  if (device_->cuvid().cuvidGetDecodeStatus(decoder_, index, &status) == CUDA_SUCCESS &&
       (status.decodeStatus == cuvidDecodeStatus_Error ||
        status.decodeStatus == cuvidDecodeStatus_Error_Concealed))
     frame.damaged = true;
@@ -336,26 +334,28 @@ int NvDecodeSession::handle_display(const CUVIDPARSERDISPINFO& info) {
 }
 
 void NvDecodeSession::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& frame) {
-  const NvdecDriver& d = context_->driver();
+  const CuvidApi& cuvid = device_->cuvid();
+  const CudaDriver& d = device_->cuda();
   CUVIDPROCPARAMS proc{};
   proc.progressive_frame = info.progressive_frame;
   proc.top_field_first = info.top_field_first;
   proc.second_field = 0;
   proc.unpaired_field = info.repeat_first_field < 0;
-  proc.output_stream = context_->stream();
+  proc.output_stream = device_->stream();
   unsigned long long surface = 0;
   unsigned int pitch = 0;
-  check_cuda(d.cuvidMapVideoFrame(decoder_, info.picture_index, &surface, &pitch, &proc),
-             "cuvidMapVideoFrame", "mapping decoded picture " +
-                                       std::to_string(info.picture_index));
+  check_cuda(ErrorKind::Decode,
+             cuvid.cuvidMapVideoFrame(decoder_, info.picture_index, &surface, &pitch, &proc),
+             "cuvidMapVideoFrame",
+             "mapping decoded picture " + std::to_string(info.picture_index));
   ++nv_stats_.frames_mapped;
   // Unmap on every path out, or the decoder runs out of output surfaces.
   struct Unmap {
-    const NvdecDriver& d;
+    const CuvidApi& cuvid;
     CUvideodecoder decoder;
     unsigned long long surface;
-    ~Unmap() { d.cuvidUnmapVideoFrame(decoder, surface); }
-  } unmap{d, decoder_, surface};
+    ~Unmap() { cuvid.cuvidUnmapVideoFrame(decoder, surface); }
+  } unmap{cuvid, decoder_, surface};
 
   const CUdeviceptr luma = surface;
   // The chroma plane follows the luma rows of the (even-rounded) target height.
@@ -384,18 +384,18 @@ void NvDecodeSession::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& fr
   copy.dstPitch = static_cast<size_t>(row_bytes);
   copy.WidthInBytes = static_cast<size_t>(width_) * bps;
   copy.Height = static_cast<size_t>(height_);
-  check_cuda(d.cuMemcpy2DAsync(&copy, context_->stream()), "cuMemcpy2DAsync",
-             "copying the Y plane");
+  check_cuda(ErrorKind::Decode, d.cuMemcpy2DAsync(&copy, device_->stream()),
+             "cuMemcpy2DAsync", "copying the Y plane");
   copy.srcDevice = chroma;
   copy.dstDevice = buffer->ptr + luma_bytes;
   copy.WidthInBytes = static_cast<size_t>(row_bytes);
   copy.Height = static_cast<size_t>(chroma_rows);
-  check_cuda(d.cuMemcpy2DAsync(&copy, context_->stream()), "cuMemcpy2DAsync",
-             "copying the UV plane");
+  check_cuda(ErrorKind::Decode, d.cuMemcpy2DAsync(&copy, device_->stream()),
+             "cuMemcpy2DAsync", "copying the UV plane");
   // The surface is unmapped on return, and the buffer is handed out: both need the copy
   // finished.
-  check_cuda(d.cuStreamSynchronize(context_->stream()), "cuStreamSynchronize",
-             "waiting for the surface copy");
+  check_cuda(ErrorKind::Decode, d.cuStreamSynchronize(device_->stream()),
+             "cuStreamSynchronize", "waiting for the surface copy");
 
   auto* base = reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(buffer->ptr));
   frame.pixel_format = bps == 1 ? "nv12" : (format_.bit_depth_luma_minus8 == 2 ? "p010" : "p016");
@@ -404,7 +404,7 @@ void NvDecodeSession::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& fr
                   SurfacePlane{base + luma_bytes, row_bytes, row_bytes, chroma_rows}};
   frame.owner = buffer;
   frame.on_device = true;
-  frame.device_id = context_->ordinal();
+  frame.device_id = device_->ordinal();
 }
 
 void NvDecodeSession::parse(const uint8_t* data, size_t size, unsigned long flags,
@@ -420,8 +420,8 @@ void NvDecodeSession::parse(const uint8_t* data, size_t size, unsigned long flag
   const int64_t convert_before = stats_.convert_ns;
   CUresult r;
   {
-    ContextScope scope(*context_);
-    r = context_->driver().cuvidParseVideoData(parser_, &packet);
+    ContextScope scope(device_->context(), ErrorKind::Decode);
+    r = device_->cuvid().cuvidParseVideoData(parser_, &packet);
   }
   stats_.decode_ns += (monotonic_ns() - start) - (stats_.convert_ns - convert_before);
   out_ = nullptr;
@@ -432,10 +432,8 @@ void NvDecodeSession::parse(const uint8_t* data, size_t size, unsigned long flag
   }
   if (r != CUDA_SUCCESS) {
     ++stats_.decode_errors;
-    throw Error(ErrorKind::Decode,
-                cuda_error_text(r, "cuvidParseVideoData", "parsing " + std::to_string(size) +
-                                                              " bytes of " +
-                                                              to_string(config_.codec)));
+    check_cuda(ErrorKind::Decode, r, "cuvidParseVideoData",
+               "parsing " + std::to_string(size) + " bytes of " + to_string(config_.codec));
   }
 }
 
@@ -517,8 +515,8 @@ void NvDecodeSession::reconfigure(const CommonDecodeConfig& to) {
     // The display delay is fixed at parser creation; the decoder survives (the next sequence
     // header finds it fitting and keeps it).
     {
-      ContextScope scope(*context_);
-      context_->driver().cuvidDestroyVideoParser(parser_);
+      ContextScope scope(device_->context(), ErrorKind::Decode);
+      device_->cuvid().cuvidDestroyVideoParser(parser_);
     }
     parser_ = nullptr;
     create_parser();

@@ -22,7 +22,7 @@
 //      holds keep their pool, and the context, alive until they die)
 //   4. destroy the decoder
 //   5. destroy the parser
-//   6. release the context (the last reference may be held by outstanding frames)
+//   6. release the device (the last reference may be held by outstanding frames)
 #pragma once
 
 #include <cstdint>
@@ -34,7 +34,7 @@
 #include <memory>
 #include <vector>
 
-#include "nv_session/cuda/nvdec_context.hpp"
+#include "nv_session/nvdec/nvdec_device.hpp"
 #include "nv_session/nvdec/nvdec_rgb_converter.hpp"
 #include "nv_session/nvdec/nvdec_surface_pool.hpp"
 #include "backend/decoder_backend.hpp"
@@ -88,7 +88,7 @@ class NvDecodeSession final : public DecoderBackend {
   void ensure_output_resources();
 
   CommonDecodeConfig config_;
-  std::shared_ptr<NvdecContext> context_;
+  std::shared_ptr<NvdecDevice> device_;
   std::shared_ptr<NvdecSurfacePool> pool_;
   std::unique_ptr<NvdecRgbConverter> rgb_;
   RgbTableSource rgb_tables_;

@@ -4,15 +4,15 @@
 
 namespace videohw::nv_session {
 
-std::shared_ptr<NvdecSurfacePool> NvdecSurfacePool::create(std::shared_ptr<NvdecContext> context,
+std::shared_ptr<NvdecSurfacePool> NvdecSurfacePool::create(std::shared_ptr<NvdecDevice> device,
                                                            size_t max_idle, PoolMemory memory) {
   return std::shared_ptr<NvdecSurfacePool>(
-      new NvdecSurfacePool(std::move(context), max_idle, memory));
+      new NvdecSurfacePool(std::move(device), max_idle, memory));
 }
 
-NvdecSurfacePool::NvdecSurfacePool(std::shared_ptr<NvdecContext> context, size_t max_idle,
+NvdecSurfacePool::NvdecSurfacePool(std::shared_ptr<NvdecDevice> device, size_t max_idle,
                                    PoolMemory memory)
-    : context_(std::move(context)), max_idle_(max_idle), memory_(memory) {}
+    : device_(std::move(device)), max_idle_(max_idle), memory_(memory) {}
 
 NvdecSurfacePool::~NvdecSurfacePool() {
   for (const DeviceBuffer& buffer : idle_) free_now(buffer);
@@ -36,13 +36,13 @@ std::shared_ptr<DeviceBuffer> NvdecSurfacePool::acquire(size_t bytes) {
     }
   }
   if (!buffer.ptr) {
-    ContextScope scope(*context_);
+    ContextScope scope(device_->context(), ErrorKind::Decode);
     if (memory_ == PoolMemory::Device) {
-      check_cuda(context_->driver().cuMemAlloc(&buffer.ptr, bytes), "cuMemAlloc",
+      check_cuda(ErrorKind::Decode, device_->cuda().cuMemAlloc(&buffer.ptr, bytes), "cuMemAlloc",
                  "allocating a " + std::to_string(bytes) + "-byte output surface");
     } else {
       void* host = nullptr;
-      check_cuda(context_->driver().cuMemAllocHost(&host, bytes), "cuMemAllocHost",
+      check_cuda(ErrorKind::Decode, device_->cuda().cuMemAllocHost(&host, bytes), "cuMemAllocHost",
                  "allocating a " + std::to_string(bytes) + "-byte page-locked frame buffer");
       buffer.ptr = static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(host));
     }
@@ -74,14 +74,13 @@ void NvdecSurfacePool::give_back(DeviceBuffer buffer) {
 
 void NvdecSurfacePool::free_now(const DeviceBuffer& buffer) {
   // cuMemFree needs a current context; the caller's thread may have none (Python's GC).
-  const NvdecDriver& d = context_->driver();
-  if (d.cuCtxPushCurrent(context_->context()) != CUDA_SUCCESS) return;
+  ContextScope scope(device_->context(), std::nothrow);
+  if (!scope.entered()) return;
+  const CudaDriver& d = device_->cuda();
   if (memory_ == PoolMemory::Device)
     d.cuMemFree(buffer.ptr);
   else
     d.cuMemFreeHost(buffer.host());
-  CUcontext popped = nullptr;
-  d.cuCtxPopCurrent(&popped);
 }
 
 SurfacePoolStats NvdecSurfacePool::stats() const {

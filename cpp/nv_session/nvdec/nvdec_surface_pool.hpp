@@ -3,8 +3,8 @@
 //
 // A buffer is handed out as a shared_ptr; when its last owner dies (a Python tensor, a
 // DecodedFrame copy, on any thread) it goes back to the pool, or is freed if the pool has
-// gone. Each buffer handle keeps the pool alive and the pool keeps the CUDA context alive,
-// so device memory a caller still holds stays valid after its session is closed.
+// gone. Each buffer handle keeps the pool alive and the pool keeps the device (stream, lock) alive;
+// device memory a caller still holds stays valid after its session is closed.
 // Steady state allocates nothing: a returned buffer of a fitting size is reused.
 #pragma once
 
@@ -14,7 +14,7 @@
 #include <mutex>
 #include <vector>
 
-#include "nv_session/cuda/nvdec_context.hpp"
+#include "nv_session/nvdec/nvdec_device.hpp"
 
 namespace videohw::nv_session {
 
@@ -36,7 +36,7 @@ struct SurfacePoolStats {
 class NvdecSurfacePool : public std::enable_shared_from_this<NvdecSurfacePool> {
  public:
   // Keeps at most `max_idle` returned buffers; more are freed as they come back.
-  static std::shared_ptr<NvdecSurfacePool> create(std::shared_ptr<NvdecContext> context,
+  static std::shared_ptr<NvdecSurfacePool> create(std::shared_ptr<NvdecDevice> device,
                                                   size_t max_idle,
                                                   PoolMemory memory = PoolMemory::Device);
   ~NvdecSurfacePool();
@@ -45,14 +45,14 @@ class NvdecSurfacePool : public std::enable_shared_from_this<NvdecSurfacePool> {
   std::shared_ptr<DeviceBuffer> acquire(size_t bytes);
 
   SurfacePoolStats stats() const;
-  const std::shared_ptr<NvdecContext>& context() const { return context_; }
+  const std::shared_ptr<NvdecDevice>& device() const { return device_; }
 
  private:
-  NvdecSurfacePool(std::shared_ptr<NvdecContext> context, size_t max_idle, PoolMemory memory);
+  NvdecSurfacePool(std::shared_ptr<NvdecDevice> device, size_t max_idle, PoolMemory memory);
   void give_back(DeviceBuffer buffer);
   void free_now(const DeviceBuffer& buffer);
 
-  std::shared_ptr<NvdecContext> context_;
+  std::shared_ptr<NvdecDevice> device_;
   size_t max_idle_;
   PoolMemory memory_;
   mutable std::mutex mutex_;  // give_back runs on whichever thread dropped the last owner

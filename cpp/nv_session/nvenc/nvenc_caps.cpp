@@ -92,13 +92,15 @@ NvencCodecCaps query_codec_caps(const NvencHandle& handle, Codec codec) {
 
 NvencProbe probe_nvenc(int ordinal) {
   NvencProbe probe;
-  const CudaApi& cuda = load_cuda_api();
+  const CudaDriver& cuda = cuda_driver();
   probe.cuda_library = cuda.library;
-  probe.device = cuda_device(cuda, ordinal);
+  probe.device = cuda_device(cuda, ordinal, "NvidiaEncodeConfig.device");
+  // NVENC's library before the context: a machine without it is told so without a primary
+  // context being made for nothing.
   const NvencApi& nvenc = load_nvenc_api();
   probe.nvenc_library = nvenc.library;
   probe.driver_version = nvenc.driver_version;
-  CudaContext context(cuda, probe.device);
+  const PrimaryContext& context = PrimaryContext::of(ordinal, "NvidiaEncodeConfig.device");
   try {
     NvencHandle handle(nvenc, context);
     for (Codec codec : {Codec::H264, Codec::HEVC, Codec::AV1})

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "contract/types.hpp"
-#include "nv_session/cuda/cuda_api.hpp"
+#include "nv_session/cuda/context.hpp"
 #include "nv_session/nvenc/nvenc_config.hpp"
 #include "nv_session/nvenc/nvenc_handle.hpp"
 

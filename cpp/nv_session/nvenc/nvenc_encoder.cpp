@@ -9,8 +9,6 @@
 
 namespace videohw::nv_session {
 
-const CudaApi& NvencEncoder::cuda() { return load_cuda_api(); }
-
 NvencEncoder::NvencEncoder(const CommonEncodeConfig& common, const NvidiaEncodeConfig& nvidia,
                            const NvencCodecCaps& caps)
     : common_(common),
@@ -20,7 +18,7 @@ NvencEncoder::NvencEncoder(const CommonEncodeConfig& common, const NvidiaEncodeC
       caps_(caps),
       max_size_(max_encode_size(common.width, common.height,
                                 EncodeSize{caps.caps.max_width, caps.caps.max_height})),
-      context_(cuda(), cuda_device(cuda(), nvidia.device)),
+      context_(PrimaryContext::of(nvidia.device, "NvidiaEncodeConfig.device")),
       handle_(load_nvenc_api(), context_) {
   if (caps_.input_format == NV_ENC_BUFFER_FORMAT_UNDEFINED)
     throw Error(ErrorKind::UnsupportedConfig,
@@ -39,7 +37,7 @@ NvencEncoder::NvencEncoder(const CommonEncodeConfig& common, const NvidiaEncodeC
   NvencSettings settings;
   map_settings(common_, nvidia_, preset_config_, caps_.input_format, max_size_, settings);
   {
-    CudaContext::Current current(context_);
+    ContextScope scope(context_, ErrorKind::BackendUnavailable);
     handle_.initialize(settings);
   }
   stats_.encoder_opens = 1;

@@ -4,7 +4,8 @@
 //   reap thread  -> joined first, after every lockable output was locked and unlocked
 //   slots_       -> input and bitstream buffers, destroyed before the encoder
 //   handle_      -> the encoder; an end of stream is sent first when one is owed
-//   context_     -> the CUDA context, released last
+//   context_     -> the device's primary context, shared with every NVIDIA session and
+//                   kept for the process (cuda/context.hpp)
 // finish() is the orderly path (EOS -> drain -> packets out); the destructor only repeats
 // what finish() did not get to (a failed activation, an exception).
 //
@@ -28,7 +29,7 @@
 #include <thread>
 #include <vector>
 
-#include "nv_session/cuda/cuda_context.hpp"
+#include "nv_session/cuda/context.hpp"
 #include "nv_session/nvenc/nvenc_buffers.hpp"
 #include "nv_session/nvenc/nvenc_caps.hpp"
 #include "nv_session/nvenc/nvenc_handle.hpp"
@@ -66,7 +67,6 @@ class NvencEncoder final : public EncoderBackend {
     SlotState state = SlotState::Free;
   };
 
-  static const CudaApi& cuda();
   const FrameView& encoder_view(const FrameView& frame);
   void submit(const FrameView& view, int64_t pts, bool force_idr);
   void end_of_stream();
@@ -86,7 +86,7 @@ class NvencEncoder final : public EncoderBackend {
   EncodeSize max_size_;
   NV_ENC_CONFIG preset_config_{};
 
-  CudaContext context_;
+  const PrimaryContext& context_;
   NvencHandle handle_;
   std::vector<Slot> slots_;
 

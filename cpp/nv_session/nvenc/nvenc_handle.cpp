@@ -2,14 +2,14 @@
 
 namespace videohw::nv_session {
 
-NvencHandle::NvencHandle(const NvencApi& api, const CudaContext& context) : api_(api) {
+NvencHandle::NvencHandle(const NvencApi& api, const PrimaryContext& context) : api_(api) {
   NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS params{};
   params.version = NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS_VER;
   params.deviceType = NV_ENC_DEVICE_TYPE_CUDA;
   params.device = context.get();
   params.apiVersion = NVENCAPI_VERSION;
   void* encoder = nullptr;
-  CudaContext::Current current(context);
+  ContextScope scope(context, ErrorKind::BackendUnavailable);
   const NVENCSTATUS status = api_.fn.nvEncOpenEncodeSessionEx(&params, &encoder);
   // On failure the driver owns nothing we could release: the handle is not valid.
   check_nvenc(api_, nullptr, status, "nvEncOpenEncodeSessionEx");

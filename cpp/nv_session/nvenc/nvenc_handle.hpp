@@ -1,12 +1,12 @@
 // One NVENC encoder handle (nvEncOpenEncodeSessionEx .. nvEncDestroyEncoder).
 //
-// Invariants: open from construction to destruction; the CUDA context it was opened with
-// outlives it (the owner declares the context first). End of stream comes before destroy:
-// when pictures were submitted since the last EOS, the destructor sends one. The owner
+// Invariants: open from construction to destruction; the primary context it was opened
+// with outlives it (it stays for the process: cuda/context.hpp). End of stream comes before
+// destroy: when pictures were submitted since the last EOS, the destructor sends one. The owner
 // destroys every input and bitstream buffer before this handle.
 #pragma once
 
-#include "nv_session/cuda/cuda_context.hpp"
+#include "nv_session/cuda/context.hpp"
 #include "nv_session/nvenc/nvenc_api.hpp"
 #include "nv_session/nvenc/nvenc_config.hpp"
 
@@ -15,7 +15,7 @@ namespace videohw::nv_session {
 class NvencHandle {
  public:
   // Throws Error(BackendUnavailable) for NV_ENC_ERR_NO_ENCODE_DEVICE and the like.
-  NvencHandle(const NvencApi& api, const CudaContext& context);
+  NvencHandle(const NvencApi& api, const PrimaryContext& context);
   ~NvencHandle();
   NvencHandle(const NvencHandle&) = delete;
   NvencHandle& operator=(const NvencHandle&) = delete;

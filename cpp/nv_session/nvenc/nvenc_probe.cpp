@@ -2,7 +2,7 @@
 
 #include <exception>
 
-#include "nv_session/cuda/cuda_api.hpp"
+#include "nv_session/cuda/driver.hpp"
 #include "nv_session/nvenc/nvenc_api.hpp"
 #include "nv_session/nvenc/nvenc_caps.hpp"
 
@@ -21,7 +21,7 @@ NvencDriverInfo nvenc_driver_info() {
   NvencDriverInfo info;
   info.header_api_text = nvenc_version_text(kHeaderNvencVersion);
   try {
-    info.cuda_library = load_cuda_api().library;
+    info.cuda_library = cuda_driver().library;
   } catch (const std::exception& e) {
     info.error = e.what();
   }
