@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda_double_internal.hpp"
 #include "double_common.hpp"
 #include "nvenc_double_control.h"
 
@@ -78,7 +79,7 @@ const char* error_name(int code) {
     case kNoDevice: return "CUDA_ERROR_NO_DEVICE";
     case kInvalidDevice: return "CUDA_ERROR_INVALID_DEVICE";
     case kInvalidContext: return "CUDA_ERROR_INVALID_CONTEXT";
-    default: return nullptr;
+    default: return cudadouble::extra_error_name(code);
   }
 }
 
@@ -90,7 +91,7 @@ const char* error_text(int code) {
     case kNoDevice: return "no CUDA-capable device is detected";
     case kInvalidDevice: return "invalid device ordinal";
     case kInvalidContext: return "invalid device context";
-    default: return nullptr;
+    default: return cudadouble::extra_error_text(code);
   }
 }
 
@@ -218,7 +219,8 @@ CUDA_DOUBLE_EXPORT CUresult cuCtxPushCurrent_v2(CUcontext ctx) {
   auto lock = enter();
   CudaState& s = state();
   const std::string call = "cuCtxPushCurrent_v2 ctx=" + ptr_text(ctx);
-  if (!s.live.count(ctx)) return finish(s, call, kInvalidContext);
+  if (!s.live.count(ctx) && !cudadouble::is_primary_context(ctx))
+    return finish(s, call, kInvalidContext);
   thread_stack().entries.push_back(ctx);
   return finish(s, call, 0);
 }
@@ -249,10 +251,12 @@ CUDA_DOUBLE_EXPORT CUresult cuGetErrorString(CUresult error, const char** pstr) 
 CUDA_DOUBLE_EXPORT void videohw_cuda_double_reset(void) {
   std::lock_guard<std::mutex> lock(state().mutex);
   CudaState& s = state();
-  s.initialized = false;
+  // cuInit's effect stays, as it does for the life of a process: the NVDEC adapter calls
+  // cuInit once, when it loads the driver, and a test's reset must not undo that.
   s.live.clear();
   s.log.clear();
   thread_stack().entries.clear();
+  cudadouble::reset_rules();
   read_env(s);
 }
 
@@ -279,5 +283,25 @@ CUDA_DOUBLE_EXPORT int videohw_cuda_double_live_contexts(void) {
 
 CUDA_DOUBLE_EXPORT int videohw_cuda_double_context_is_live(const void* ctx) {
   auto lock = enter();
-  return state().live.count(static_cast<CUcontext>(const_cast<void*>(ctx))) ? 1 : 0;
+  const auto context = static_cast<CUcontext>(const_cast<void*>(ctx));
+  return state().live.count(context) || cudadouble::is_primary_context(context) ? 1 : 0;
 }
+
+namespace cudadouble {
+
+CUcontext current_context() {
+  const auto& stack = thread_stack().entries;
+  return stack.empty() ? nullptr : stack.back();
+}
+
+int device_error(CUdevice dev) {
+  auto lock = enter();
+  return check_device(state(), dev);
+}
+
+void log_call(const std::string& line) {
+  auto lock = enter();
+  state().log.add(line);
+}
+
+}  // namespace cudadouble

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -116,16 +117,20 @@ std::atomic<const NvdecDriver*> g_loaded{nullptr};
 }  // namespace
 
 const NvdecDriver& nvdec_driver() {
-  // A failed load is retried on the next call: the cause (a missing library, an override
-  // path) may be fixed while the process runs, and a failure costs only a dlopen.
+  // One driver per pair of library paths, kept for the process: a test that points
+  // VIDEOHW_CUDA_LIBRARY / VIDEOHW_NVCUVID_LIBRARY elsewhere gets the libraries it names
+  // (as open_driver_library gives NVENC), while contexts and buffers of the libraries
+  // loaded before stay valid. A failed load is retried on the next call: the cause (a
+  // missing library, an override path) may be fixed while the process runs.
   static std::mutex mutex;
-  static std::unique_ptr<NvdecDriver> loaded;
+  static auto* loaded =
+      new std::map<std::pair<std::string, std::string>, std::unique_ptr<NvdecDriver>>();
   std::lock_guard<std::mutex> lock(mutex);
-  if (!loaded) {
-    loaded = std::make_unique<NvdecDriver>(load());
-    g_loaded.store(loaded.get(), std::memory_order_release);
-  }
-  return *loaded;
+  auto& slot = (*loaded)[{library_path("VIDEOHW_CUDA_LIBRARY", "libcuda.so.1"),
+                          library_path("VIDEOHW_NVCUVID_LIBRARY", "libnvcuvid.so.1")}];
+  if (!slot) slot = std::make_unique<NvdecDriver>(load());
+  g_loaded.store(slot.get(), std::memory_order_release);
+  return *slot;
 }
 
 std::string cuda_error_text(CUresult result, const char* call, const std::string& doing) {

@@ -70,8 +70,8 @@ struct NvdecDriver {
   std::string nvcuvid_library;
 };
 
-// Loads both libraries once per process (VIDEOHW_CUDA_LIBRARY / VIDEOHW_NVCUVID_LIBRARY
-// override the sonames) and calls cuInit. The libraries stay loaded for the life of the
+// Loads both libraries once per process and pair of paths (VIDEOHW_CUDA_LIBRARY /
+// VIDEOHW_NVCUVID_LIBRARY override the sonames) and calls cuInit. The libraries stay loaded for the life of the
 // process: device buffers handed to Python may outlive every session. Throws
 // BackendUnavailable naming the library or symbol that failed.
 const NvdecDriver& nvdec_driver();
