@@ -29,6 +29,7 @@ AvStream::~AvStream() {
 }
 
 void AvStream::open_splitter() {
+  split_since_end_ = false;
   if (splitter_) av_parser_close(splitter_);
   splitter_ = av_parser_init(codec_);
   if (!splitter_) throw std::runtime_error("libavcodec has no parser for this codec");
@@ -36,6 +37,7 @@ void AvStream::open_splitter() {
 
 void AvStream::split(const uint8_t* data, size_t size, int64_t timestamp,
                      std::vector<AccessUnit>& out) {
+  split_since_end_ = true;
   // The parser may read past the end of its input: a padded copy.
   std::vector<uint8_t> padded(size + AV_INPUT_BUFFER_PADDING_SIZE, 0);
   if (size) std::copy(data, data + size, padded.begin());
@@ -63,6 +65,7 @@ void AvStream::end_unit(std::vector<AccessUnit>& out) {
     out.push_back(AccessUnit{std::vector<uint8_t>(unit, unit + unit_size), splitter_->pts});
   // A flushed parser does not pick up cleanly where it stopped: the next unit starts afresh.
   open_splitter();
+  split_since_end_ = false;
 }
 
 UnitInfo AvStream::inspect(const AccessUnit& unit) {

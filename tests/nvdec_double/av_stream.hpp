@@ -41,6 +41,8 @@ class AvStream {
   void split(const uint8_t* data, size_t size, int64_t timestamp, std::vector<AccessUnit>& out);
   // Closes the open access unit (end of picture or stream).
   void end_unit(std::vector<AccessUnit>& out);
+  // Whether bytes were split since the last end_unit() (the parser may hold some).
+  bool holds_data() const { return split_since_end_; }
   UnitInfo inspect(const AccessUnit& unit);
 
   // libavcodec's avcodec_send_packet result; the picture comes back with pts = id.
@@ -63,6 +65,7 @@ class AvStream {
   AVCodecParserContext* splitter_ = nullptr;
   AVCodecParserContext* info_ = nullptr;
   AVPacket* packet_ = nullptr;
+  bool split_since_end_ = false;
 };
 
 }  // namespace nvdecdouble

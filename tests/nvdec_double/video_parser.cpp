@@ -89,11 +89,18 @@ VideoParser::VideoParser(const CUVIDPARSERPARAMS& params)
 
 CUresult VideoParser::parse(const CUVIDSOURCEDATAPACKET& packet, std::string& note) {
   std::vector<AccessUnit> units;
+  const int64_t ts = (packet.flags & CUVID_PKT_TIMESTAMP) ? packet.timestamp : AV_NOPTS_VALUE;
+  // A whole picture with nothing before it in the parser is one unit as it stands.
+  const bool whole = (packet.flags & CUVID_PKT_ENDOFPICTURE) && !av_.holds_data();
   if (packet.payload_size && packet.payload) {
-    const int64_t ts = (packet.flags & CUVID_PKT_TIMESTAMP) ? packet.timestamp : AV_NOPTS_VALUE;
-    av_.split(packet.payload, packet.payload_size, ts, units);
+    if (whole)
+      units.push_back(AccessUnit{
+          std::vector<uint8_t>(packet.payload, packet.payload + packet.payload_size), ts});
+    else
+      av_.split(packet.payload, packet.payload_size, ts, units);
   }
-  if (packet.flags & (CUVID_PKT_ENDOFPICTURE | CUVID_PKT_ENDOFSTREAM)) av_.end_unit(units);
+  if ((packet.flags & (CUVID_PKT_ENDOFPICTURE | CUVID_PKT_ENDOFSTREAM)) && av_.holds_data())
+    av_.end_unit(units);
   for (const AccessUnit& unit : units)
     if (!process(unit, note)) return CUresult(999);
   if (packet.flags & CUVID_PKT_ENDOFSTREAM) {
@@ -141,8 +148,7 @@ CUVIDEOFORMAT VideoParser::current_format(const UnitInfo& info) const {
 bool VideoParser::send(const AccessUnit& unit, int64_t id) {
   int ret = av_.send(unit, id);
   if (ret == AVERROR(EAGAIN)) {
-    std::string ignored;
-    collect(ignored);
+    collect();
     ret = av_.send(unit, id);
   }
   return ret >= 0;
@@ -164,10 +170,16 @@ bool VideoParser::process(const AccessUnit& unit, std::string& note) {
   int first_type = -1;
   take_slices(params_.CodecType, unit.bytes, *picture, first_type);
   const bool sent = send(unit, picture->id);
-  if (picture->slices.empty() || !sent) return collect(note) && display(params_.ulMaxDisplayDelay, note);
+  if (picture->slices.empty() || !sent) {
+    collect();
+    return display(params_.ulMaxDisplayDelay, note);
+  }
 
   const CUVIDEOFORMAT format = current_format(info);
-  if (format.coded_width == 0) return collect(note) && display(params_.ulMaxDisplayDelay, note);
+  if (format.coded_width == 0) {
+    collect();
+    return display(params_.ulMaxDisplayDelay, note);
+  }
   if (!reported_.valid || !same_format(format, reported_.format)) {
     if (params_.pfnSequenceCallback) {
       CUVIDEOFORMAT copy = format;
@@ -222,11 +234,11 @@ bool VideoParser::process(const AccessUnit& unit, std::string& note) {
     note = "the decode callback failed";
     return false;
   }
-  return collect(note) && display(params_.ulMaxDisplayDelay, note);
+  collect();
+  return display(params_.ulMaxDisplayDelay, note);
 }
 
-bool VideoParser::collect(std::string& note) {
-  (void)note;
+void VideoParser::collect() {
   while (FramePtr frame = av_.receive()) {
     auto it = in_flight_.find(frame->pts);
     if (it == in_flight_.end()) continue;  // a picture whose decode callback failed
@@ -240,7 +252,6 @@ bool VideoParser::collect(std::string& note) {
       stale = in_flight_.erase(stale);
     }
   }
-  return true;
 }
 
 bool VideoParser::display(size_t keep, std::string& note) {
@@ -263,7 +274,7 @@ bool VideoParser::display(size_t keep, std::string& note) {
 
 bool VideoParser::drain(std::string& note) {
   av_.send_end();
-  collect(note);
+  collect();
   const bool ok = display(0, note);
   // What libavcodec never output (undecodable pictures) is gone for good.
   for (auto& [id, picture] : in_flight_) release(picture);

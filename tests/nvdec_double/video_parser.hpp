@@ -42,7 +42,7 @@ class VideoParser {
 
   bool process(const AccessUnit& unit, std::string& note);
   bool send(const AccessUnit& unit, int64_t id);
-  bool collect(std::string& note);  // libavcodec's output -> the ready queue
+  void collect();  // libavcodec's output -> the ready queue
   bool display(size_t keep, std::string& note);
   bool drain(std::string& note);   // everything libavcodec holds, displayed
   CUVIDEOFORMAT current_format(const UnitInfo& info) const;
