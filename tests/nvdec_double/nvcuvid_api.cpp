@@ -5,6 +5,7 @@
 #include <ffnvcodec/dynlink_cuviddec.h>
 #include <ffnvcodec/dynlink_nvcuvid.h>
 
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -85,7 +86,13 @@ void read_env(State& s) {
   for (const std::string& item : nvdouble::split_list(nvdouble::env_text("VIDEOHW_NVCUVID_DOUBLE_CAPS"))) {
     const size_t eq = item.find('=');
     const std::string key = item.substr(0, eq);
-    const unsigned value = eq == std::string::npos ? 1u : unsigned(std::stoul(item.substr(eq + 1)));
+    const std::string text = eq == std::string::npos ? "1" : item.substr(eq + 1);
+    char* end = nullptr;
+    const unsigned value = unsigned(std::strtoul(text.c_str(), &end, 10));
+    if (text.empty() || *end) {
+      s.log.add("VIDEOHW_NVCUVID_DOUBLE_CAPS: " + item + " ignored (expected key=number)");
+      continue;
+    }
     if (key == "max_width") s.caps.max_width = value;
     else if (key == "max_height") s.caps.max_height = value;
     else if (key == "min_width") s.caps.min_width = value;

@@ -47,12 +47,11 @@ Memory& memory() {
 }
 
 // The range holding [p, p + bytes), or nullptr.
-const Range* containing(Memory& m, uintptr_t p, size_t bytes, uintptr_t* base = nullptr) {
+const Range* containing(Memory& m, uintptr_t p, size_t bytes) {
   auto it = m.ranges.upper_bound(p);
   if (it == m.ranges.begin()) return nullptr;
   --it;
   if (p + bytes > it->first + it->second.bytes) return nullptr;
-  if (base) *base = it->first;
   return &it->second;
 }
 
