@@ -54,6 +54,7 @@ class Doubles {
   std::string violations() const { return std::string(nvcuvid_violations_()) + cuda_violations_(); }
   int open_decoders() const { return open_decoders_(); }
   int open_parsers() const { return open_parsers_(); }
+  int live_allocations() const { return live_allocations_(); }
 
  private:
   Doubles() {
@@ -70,6 +71,7 @@ class Doubles {
     bind(cuvid, open_parsers_, "videohw_nvcuvid_double_open_parsers");
     bind(cuda, cuda_reset_, "videohw_cuda_double_reset");
     bind(cuda, cuda_violations_, "videohw_cuda_double_violations");
+    bind(cuda, live_allocations_, "videohw_cuda_double_live_allocations");
   }
   template <typename Fn>
   static void bind(void* lib, Fn*& fn, const char* name) {
@@ -84,6 +86,7 @@ class Doubles {
   int (*open_parsers_)() = nullptr;
   void (*cuda_reset_)() = nullptr;
   const char* (*cuda_violations_)() = nullptr;
+  int (*live_allocations_)() = nullptr;
 };
 
 int count_lines(const std::string& text, const std::string& prefix) {
@@ -384,6 +387,24 @@ TEST_F(NvdecDouble, ADecodeStatusErrorMarksTheFrameDamaged) {
   EXPECT_FALSE(frames[0].damaged);
   EXPECT_TRUE(frames[1].damaged);
   EXPECT_FALSE(frames[2].damaged);
+}
+
+TEST_F(NvdecDouble, EveryAllocationIsFreedOnceTheSessionAndItsFramesAreGone) {
+  const auto packets = encode(Codec::H264, small(Codec::H264, 6, 3));
+  for (const auto mode : {DecodeOutputMode::NativeSurface, DecodeOutputMode::CpuRgb}) {
+    if (mode == DecodeOutputMode::CpuRgb && !nv::nvdec_rgb_unavailable_reason().empty()) continue;
+    const int before = Doubles::get().live_allocations();
+    std::vector<DecodedFrame> frames;
+    {
+      auto session = nvdec(config(Codec::H264, mode));
+      frames = decode_all(*session, packets);
+    }
+    ASSERT_EQ(frames.size(), 6u);
+    // The frames keep their buffers (and the pools) after the session is gone.
+    EXPECT_GT(Doubles::get().live_allocations(), before);
+    frames.clear();
+    EXPECT_EQ(Doubles::get().live_allocations(), before) << "mode " << int(mode);
+  }
 }
 
 TEST_F(NvdecDouble, ProviderReportsTheDoublesCapabilities) {
