@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda_double_internal.hpp"
 #include "double_common.hpp"
 #include "nvenc_double_control.h"
 
@@ -34,9 +35,6 @@ struct CudaState {
   nvdouble::FaultPlan faults;
   nvdouble::CallLog log;
   std::set<CUcontext> live;
-  // Per device. Not forgotten by reset: the library under test keeps its retain for the
-  // life of the process, as a real primary context outlives any one test.
-  std::map<CUdevice, int> primary_retains;
   uintptr_t next_context = 1;
   std::string snapshot;
 };
@@ -82,7 +80,7 @@ const char* error_name(int code) {
     case kNoDevice: return "CUDA_ERROR_NO_DEVICE";
     case kInvalidDevice: return "CUDA_ERROR_INVALID_DEVICE";
     case kInvalidContext: return "CUDA_ERROR_INVALID_CONTEXT";
-    default: return nullptr;
+    default: return cudadouble::extra_error_name(code);
   }
 }
 
@@ -94,7 +92,7 @@ const char* error_text(int code) {
     case kNoDevice: return "no CUDA-capable device is detected";
     case kInvalidDevice: return "invalid device ordinal";
     case kInvalidContext: return "invalid device context";
-    default: return nullptr;
+    default: return cudadouble::extra_error_text(code);
   }
 }
 
@@ -109,20 +107,10 @@ std::string ptr_text(const void* p) {
   return text;
 }
 
-// One fixed token per device, as the real driver hands out the same primary context handle
-// each time; apart from cuCtxCreate's tokens (0xc0de....).
-CUcontext primary_token(CUdevice dev) {
-  return reinterpret_cast<CUcontext>(0xfeed0000u + 0x10u * uintptr_t(dev));
-}
 
-bool primary_live(const CudaState& s, CUcontext ctx) {
-  for (const auto& [dev, retains] : s.primary_retains)
-    if (retains > 0 && primary_token(dev) == ctx) return true;
-  return false;
-}
-
+// Created contexts, and the primary ones (cuda_double_primary.cpp).
 bool context_live(const CudaState& s, CUcontext ctx) {
-  return s.live.count(ctx) > 0 || primary_live(s, ctx);
+  return s.live.count(ctx) > 0 || cudadouble::is_primary_context(ctx);
 }
 
 // Device calls need cuInit first and a valid ordinal, as in the real driver.
@@ -254,28 +242,6 @@ CUDA_DOUBLE_EXPORT CUresult cuCtxPopCurrent_v2(CUcontext* pctx) {
   return finish(s, "cuCtxPopCurrent_v2 ctx=" + ptr_text(ctx), 0);
 }
 
-CUDA_DOUBLE_EXPORT CUresult cuDevicePrimaryCtxRetain(CUcontext* pctx, CUdevice dev) {
-  auto lock = enter();
-  CudaState& s = state();
-  const std::string call = "cuDevicePrimaryCtxRetain dev=" + std::to_string(dev);
-  if (!pctx) return finish(s, call, kInvalidValue);
-  if (const int err = check_device(s, dev)) return finish(s, call, err);
-  s.primary_retains[dev]++;
-  *pctx = primary_token(dev);
-  return finish(s, call + " ctx=" + ptr_text(*pctx), 0);
-}
-
-CUDA_DOUBLE_EXPORT CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev) {
-  auto lock = enter();
-  CudaState& s = state();
-  const std::string call = "cuDevicePrimaryCtxRelease_v2 dev=" + std::to_string(dev);
-  if (const int err = check_device(s, dev)) return finish(s, call, err);
-  auto it = s.primary_retains.find(dev);
-  if (it == s.primary_retains.end() || it->second == 0) return finish(s, call, kInvalidContext);
-  it->second--;
-  return finish(s, call, 0);
-}
-
 CUDA_DOUBLE_EXPORT CUresult cuGetErrorName(CUresult error, const char** pstr) {
   if (!pstr) return CUresult(kInvalidValue);
   *pstr = error_name(int(error));
@@ -291,10 +257,12 @@ CUDA_DOUBLE_EXPORT CUresult cuGetErrorString(CUresult error, const char** pstr) 
 CUDA_DOUBLE_EXPORT void videohw_cuda_double_reset(void) {
   std::lock_guard<std::mutex> lock(state().mutex);
   CudaState& s = state();
-  s.initialized = false;
+  // cuInit's effect stays, as it does for the life of a process: the NVDEC adapter calls
+  // cuInit once, when it loads the driver, and a test's reset must not undo that.
   s.live.clear();
   s.log.clear();
   thread_stack().entries.clear();
+  cudadouble::reset_rules();
   read_env(s);
 }
 
@@ -324,8 +292,21 @@ CUDA_DOUBLE_EXPORT int videohw_cuda_double_context_is_live(const void* ctx) {
   return context_live(state(), static_cast<CUcontext>(const_cast<void*>(ctx))) ? 1 : 0;
 }
 
-CUDA_DOUBLE_EXPORT int videohw_cuda_double_primary_retains(int dev) {
-  auto lock = enter();
-  const auto it = state().primary_retains.find(dev);
-  return it == state().primary_retains.end() ? 0 : it->second;
+namespace cudadouble {
+
+CUcontext current_context() {
+  const auto& stack = thread_stack().entries;
+  return stack.empty() ? nullptr : stack.back();
 }
+
+int device_error(CUdevice dev) {
+  auto lock = enter();
+  return check_device(state(), dev);
+}
+
+void log_call(const std::string& line) {
+  auto lock = enter();
+  state().log.add(line);
+}
+
+}  // namespace cudadouble

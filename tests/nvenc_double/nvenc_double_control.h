@@ -39,8 +39,8 @@ int videohw_nvenc_double_open_sessions(void);
 
 /* ---- libvideohw_cuda_double.so -------------------------------------------------------- */
 
-/* Forgets created contexts, log and faults; re-reads VIDEOHW_CUDA_DOUBLE_* variables.
- * Primary-context retains stay: the library under test keeps its one for the process. */
+/* Forgets contexts, log, faults and violations; re-reads VIDEOHW_CUDA_DOUBLE_* variables.
+ * cuInit stays in effect, primary contexts, memory, streams and modules stay. */
 void videohw_cuda_double_reset(void);
 
 /* Fault list with the syntax above; names: init, ctx_create. Returns 0, or -1 on a bad name. */

@@ -1,10 +1,11 @@
-"""The NVENC / CUDA driver doubles (tests/nvenc_double, docs/nvenc_double.md) for Python tests.
+"""The NVENC / CUDA / NVDEC driver doubles (tests/nvenc_double, tests/nvdec_double,
+docs/nvenc_double.md, docs/nvdec_double.md) for Python tests.
 
-The adapter reaches the doubles only through VIDEOHW_NVENC_LIBRARY / VIDEOHW_CUDA_LIBRARY,
-as it would reach the real driver. Their built paths come from ``nvenc_double_paths.txt``
-in a CMake build folder configured with VIDEOHW_BUILD_TESTS=ON: VIDEOHW_NVENC_DOUBLE_PATHS
-names the file; else ``build-tests/`` (the build scripts/run_tests.sh makes), else the
-newest ``build*/`` one in the source tree.
+The adapter reaches the doubles only through VIDEOHW_NVENC_LIBRARY / VIDEOHW_CUDA_LIBRARY /
+VIDEOHW_NVCUVID_LIBRARY, as it would reach the real driver. Their built paths come from
+``nvenc_double_paths.txt`` in a CMake build folder configured with VIDEOHW_BUILD_TESTS=ON:
+VIDEOHW_NVENC_DOUBLE_PATHS names the file; else ``build-tests/`` (the build
+scripts/run_tests.sh makes), else the newest ``build*/`` one in the source tree.
 """
 
 from __future__ import annotations
@@ -25,20 +26,25 @@ NOT_BUILT = ("driver double not built (cmake -DVIDEOHW_BUILD_TESTS=ON builds "
 _KNOBS = ("VIDEOHW_NVENC_DOUBLE_NO_ENCODE_DEVICE", "VIDEOHW_NVENC_DOUBLE_MAX_VERSION",
           "VIDEOHW_NVENC_DOUBLE_CAPS", "VIDEOHW_NVENC_DOUBLE_FAULTS",
           "VIDEOHW_NVENC_DOUBLE_LOG", "VIDEOHW_NVENC_DOUBLE_LOCK_TIMEOUT_MS",
-          "VIDEOHW_CUDA_DOUBLE_DEVICES", "VIDEOHW_CUDA_DOUBLE_FAULTS", "VIDEOHW_CUDA_DOUBLE_LOG")
+          "VIDEOHW_CUDA_DOUBLE_DEVICES", "VIDEOHW_CUDA_DOUBLE_FAULTS", "VIDEOHW_CUDA_DOUBLE_LOG",
+          "VIDEOHW_NVCUVID_DOUBLE_FAULTS", "VIDEOHW_NVCUVID_DOUBLE_CAPS",
+          "VIDEOHW_NVCUVID_DOUBLE_LOG")
+
+NVCUVID = "VIDEOHW_NVCUVID_LIBRARY"
 
 
 def _read_paths(path: str) -> Optional[dict[str, str]]:
     with open(path) as f:
         paths = dict(line.strip().split("=", 1) for line in f if "=" in line)
     wanted = {"VIDEOHW_NVENC_LIBRARY", "VIDEOHW_CUDA_LIBRARY"}
-    if set(paths) == wanted and all(os.path.exists(p) for p in paths.values()):
+    if wanted <= set(paths) and all(os.path.exists(p) for p in paths.values()):
         return paths
     return None
 
 
 def double_paths() -> Optional[dict[str, str]]:
-    """{"VIDEOHW_NVENC_LIBRARY": path, "VIDEOHW_CUDA_LIBRARY": path}, or None when no
+    """{"VIDEOHW_NVENC_LIBRARY": path, "VIDEOHW_CUDA_LIBRARY": path} (and
+    "VIDEOHW_NVCUVID_LIBRARY" where the build has the NVDEC double), or None when no
     built double is found. A named file that does not hold them is an error, not a skip:
     a CI run that asked for the doubles must not pass without them."""
     named = os.environ.get("VIDEOHW_NVENC_DOUBLE_PATHS")
@@ -65,28 +71,50 @@ PATHS = double_paths()
 
 class Double:
     """The loaded doubles. The test process loads the same paths the adapter loads, so
-    the control functions see the adapter's state (one copy of each library)."""
+    the control functions see the adapter's state (one copy of each library).
 
-    def __init__(self, paths: dict[str, str], monkeypatch) -> None:
+    ``nvdec``: decode through the NVDEC double too. Off, VIDEOHW_NVCUVID_LIBRARY is unset,
+    so NVDEC stays unavailable as on a machine without the driver (encode tests decode at
+    sizes NVDEC refuses)."""
+
+    def __init__(self, paths: dict[str, str], monkeypatch, nvdec: bool = False) -> None:
         self._monkeypatch = monkeypatch
+        self._nvcuvid = None
         for key, value in paths.items():
-            monkeypatch.setenv(key, value)
+            if key != NVCUVID:
+                monkeypatch.setenv(key, value)
         for knob in _KNOBS:
             monkeypatch.delenv(knob, raising=False)
+        if nvdec:
+            if NVCUVID not in paths:
+                raise RuntimeError(f"the doubles' paths file has no {NVCUVID}: rebuild with "
+                                   "VIDEOHW_BUILD_TESTS=ON (tests/nvdec_double)")
+            monkeypatch.setenv(NVCUVID, paths[NVCUVID])
+        else:
+            monkeypatch.delenv(NVCUVID, raising=False)
         self._nvenc = ctypes.CDLL(paths["VIDEOHW_NVENC_LIBRARY"])
         self._cuda = ctypes.CDLL(paths["VIDEOHW_CUDA_LIBRARY"])
         self._nvenc.videohw_nvenc_double_violations.restype = ctypes.c_char_p
         self._nvenc.videohw_nvenc_double_call_log.restype = ctypes.c_char_p
+        self._cuda.videohw_cuda_double_violations.restype = ctypes.c_char_p
+        if nvdec:
+            self._nvcuvid = ctypes.CDLL(paths[NVCUVID])
+            for name in ("violations", "call_log"):
+                getattr(self._nvcuvid, "videohw_nvcuvid_double_" + name).restype = ctypes.c_char_p
+        self._reset_all()
+
+    def _reset_all(self) -> None:
         self._nvenc.videohw_nvenc_double_reset()
         self._cuda.videohw_cuda_double_reset()
+        if self._nvcuvid is not None:
+            self._nvcuvid.videohw_nvcuvid_double_reset()
 
     def reset(self, **knobs: str) -> None:
-        """Sets VIDEOHW_NVENC_DOUBLE_<KNOB> for each keyword, then resets both doubles
+        """Sets VIDEOHW_NVENC_DOUBLE_<KNOB> for each keyword, then resets the doubles
         (they re-read the environment on reset)."""
         for name, value in knobs.items():
             self._monkeypatch.setenv("VIDEOHW_NVENC_DOUBLE_" + name.upper(), value)
-        self._nvenc.videohw_nvenc_double_reset()
-        self._cuda.videohw_cuda_double_reset()
+        self._reset_all()
 
     def set_faults(self, faults: str) -> None:
         """Injects faults from now on (VIDEOHW_NVENC_DOUBLE_FAULTS syntax), keeping every
@@ -94,11 +122,23 @@ class Double:
         if self._nvenc.videohw_nvenc_double_set_faults(faults.encode()) != 0:
             raise ValueError(f"the NVENC double does not know the fault in {faults!r}")
 
+    def set_nvdec_faults(self, faults: str) -> None:
+        """NVDEC faults from now on (VIDEOHW_NVCUVID_DOUBLE_FAULTS syntax)."""
+        if self._nvcuvid.videohw_nvcuvid_double_set_faults(faults.encode()) != 0:
+            raise ValueError(f"the NVDEC double does not know the fault in {faults!r}")
+
     def log(self) -> str:
         return self._nvenc.videohw_nvenc_double_call_log().decode()
 
+    def nvdec_log(self) -> str:
+        return self._nvcuvid.videohw_nvcuvid_double_call_log().decode()
+
     def violations(self) -> str:
-        return self._nvenc.videohw_nvenc_double_violations().decode()
+        text = self._nvenc.videohw_nvenc_double_violations().decode()
+        text += self._cuda.videohw_cuda_double_violations().decode()
+        if self._nvcuvid is not None:
+            text += self._nvcuvid.videohw_nvcuvid_double_violations().decode()
+        return text
 
     def open_sessions(self) -> int:
         return self._nvenc.videohw_nvenc_double_open_sessions()
@@ -107,10 +147,26 @@ class Double:
         return self._cuda.videohw_cuda_double_live_contexts()
 
     def check_clean(self) -> None:
-        """No API rule broken, every encoder destroyed, every CUDA context released."""
-        assert self.violations() == "", "NVENC API rule broken:\n" + self.violations()
+        """No API rule broken, every encoder, decoder and parser destroyed, every CUDA
+        context released."""
+        assert self.violations() == "", "driver API rule broken:\n" + self.violations()
         assert self.open_sessions() == 0, "an encoder was not destroyed"
         assert self.live_contexts() == 0, "a CUDA context was not destroyed"
+        if self._nvcuvid is not None:
+            assert self._nvcuvid.videohw_nvcuvid_double_open_decoders() == 0, \
+                "an NVDEC decoder was not destroyed"
+            assert self._nvcuvid.videohw_nvcuvid_double_open_parsers() == 0, \
+                "an NVDEC parser was not destroyed"
+
+
+def read_device_bytes(ptr: int, shape: tuple) -> "numpy.ndarray":
+    """The bytes of a "device" array on the doubles, where device memory is host memory
+    (docs/nvdec_double.md): a copy, shaped ``shape``."""
+    import numpy as np
+    count = 1
+    for n in shape:
+        count *= n
+    return np.frombuffer(ctypes.string_at(ptr, count), dtype=np.uint8).reshape(shape).copy()
 
 
 def calls(log: str, function: str) -> int:

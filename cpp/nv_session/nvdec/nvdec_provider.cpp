@@ -1,5 +1,7 @@
 #include "nv_session/nvdec/nvdec_provider.hpp"
 
+#include <cstdlib>
+#include <map>
 #include <mutex>
 
 #include "backend/decoder_registry.hpp"
@@ -51,10 +53,18 @@ std::string probe() {
 }  // namespace
 
 std::string nvidia_decode_unavailable_reason() {
-  static std::once_flag once;
-  static std::string reason;
-  std::call_once(once, [] { reason = probe(); });
-  return reason;
+  // Once per pair of driver libraries: the CUDA and cuvid tables are kept per library path.
+  static std::mutex mutex;
+  static auto* reasons = new std::map<std::string, std::string>();
+  const auto env = [](const char* name) {
+    const char* value = std::getenv(name);
+    return std::string(value ? value : "");
+  };
+  const std::string key = env("VIDEOHW_CUDA_LIBRARY") + '\n' + env("VIDEOHW_NVCUVID_LIBRARY");
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = reasons->find(key);
+  if (it == reasons->end()) it = reasons->emplace(key, probe()).first;
+  return it->second;
 }
 
 NvdecProvider::NvdecProvider(NvidiaDecodeConfig config, RgbTableSource rgb_tables)

@@ -29,7 +29,8 @@ class NvdecProvider final : public DecoderProvider {
 };
 
 // "" when NVDEC decodes H.264 on device 0 here, else the cause: driver library missing,
-// no CUDA device, or the codec unsupported per cuvidGetDecoderCaps. Probed once a process.
+// no CUDA device, or the codec unsupported per cuvidGetDecoderCaps. Probed once a process
+// per pair of driver libraries (VIDEOHW_CUDA_LIBRARY / VIDEOHW_NVCUVID_LIBRARY).
 std::string nvidia_decode_unavailable_reason();
 
 }  // namespace videohw::nv_session

@@ -1,0 +1,616 @@
+// nv_session/nvdec: the NVDEC adapter end to end through the NVDEC and CUDA driver doubles
+// (tests/nvdec_double, tests/nvenc_double), reached as the real driver would be:
+// VIDEOHW_CUDA_LIBRARY and VIDEOHW_NVCUVID_LIBRARY name the libraries. The double decodes
+// with libavcodec, so every frame must equal the software decoder's, bit for bit; its rule
+// checks say whether the adapter used the API correctly. The last tests misuse the API on
+// purpose and check that the double notices.
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "backend/rgb_reference.hpp"
+#include "contract/errors.hpp"
+#include "contract/frame_layout.hpp"
+#include "nv_session/nvdec/nvdec_device.hpp"
+#include "nv_session/nvdec/nvdec_provider.hpp"
+#include "nv_session/nvdec/nvdec_rgb_converter.hpp"
+#include "nv_session/nvdec/nvdec_session.hpp"
+#include "software/software_decode_provider.hpp"
+#include "software/software_encoder.hpp"
+#include "support/frames.hpp"
+
+extern "C" {
+#include <libavutil/log.h>
+}
+
+using namespace videohw;
+namespace nv = videohw::nv_session;
+
+namespace {
+
+// The doubles' control surfaces (nvcuvid_double_control.h, nvenc_double_control.h), from
+// the same loaded copies the adapter uses.
+class Doubles {
+ public:
+  static Doubles& get() {
+    static Doubles d;
+    return d;
+  }
+  void reset(const std::string& faults = "", const std::string& caps = "") {
+    setenv("VIDEOHW_NVCUVID_DOUBLE_FAULTS", faults.c_str(), 1);
+    setenv("VIDEOHW_NVCUVID_DOUBLE_CAPS", caps.c_str(), 1);
+    nvcuvid_reset_();
+    cuda_reset_();
+  }
+  void set_faults(const std::string& faults) { ASSERT_EQ(set_faults_(faults.c_str()), 0) << faults; }
+  std::string log() const { return log_(); }
+  std::string violations() const { return std::string(nvcuvid_violations_()) + cuda_violations_(); }
+  int open_decoders() const { return open_decoders_(); }
+  int open_parsers() const { return open_parsers_(); }
+  int live_allocations() const { return live_allocations_(); }
+
+ private:
+  Doubles() {
+    setenv("VIDEOHW_CUDA_LIBRARY", VIDEOHW_CUDA_DOUBLE_PATH, 1);
+    setenv("VIDEOHW_NVCUVID_LIBRARY", VIDEOHW_NVCUVID_DOUBLE_PATH, 1);
+    void* cuda = dlopen(VIDEOHW_CUDA_DOUBLE_PATH, RTLD_NOW | RTLD_LOCAL);
+    void* cuvid = dlopen(VIDEOHW_NVCUVID_DOUBLE_PATH, RTLD_NOW | RTLD_LOCAL);
+    if (!cuda || !cuvid) throw std::runtime_error(std::string("driver double: ") + dlerror());
+    bind(cuvid, nvcuvid_reset_, "videohw_nvcuvid_double_reset");
+    bind(cuvid, set_faults_, "videohw_nvcuvid_double_set_faults");
+    bind(cuvid, log_, "videohw_nvcuvid_double_call_log");
+    bind(cuvid, nvcuvid_violations_, "videohw_nvcuvid_double_violations");
+    bind(cuvid, open_decoders_, "videohw_nvcuvid_double_open_decoders");
+    bind(cuvid, open_parsers_, "videohw_nvcuvid_double_open_parsers");
+    bind(cuda, cuda_reset_, "videohw_cuda_double_reset");
+    bind(cuda, cuda_violations_, "videohw_cuda_double_violations");
+    bind(cuda, live_allocations_, "videohw_cuda_double_live_allocations");
+  }
+  template <typename Fn>
+  static void bind(void* lib, Fn*& fn, const char* name) {
+    fn = reinterpret_cast<Fn*>(dlsym(lib, name));
+    if (!fn) throw std::runtime_error(std::string("driver double lacks ") + name);
+  }
+  void (*nvcuvid_reset_)() = nullptr;
+  int (*set_faults_)(const char*) = nullptr;
+  const char* (*log_)() = nullptr;
+  const char* (*nvcuvid_violations_)() = nullptr;
+  int (*open_decoders_)() = nullptr;
+  int (*open_parsers_)() = nullptr;
+  void (*cuda_reset_)() = nullptr;
+  const char* (*cuda_violations_)() = nullptr;
+  int (*live_allocations_)() = nullptr;
+};
+
+int count_lines(const std::string& text, const std::string& prefix) {
+  int n = 0;
+  for (size_t at = 0; at < text.size();) {
+    const size_t end = text.find('\n', at);
+    if (text.compare(at, prefix.size(), prefix) == 0) ++n;
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return n;
+}
+
+struct Spec {
+  int width, height, frames, gop, b_frames;
+  int first_pts = 0;
+};
+
+// HEVC needs 144x144 on NVDEC (cuvidGetDecoderCaps); H.264 starts at 48x16.
+Spec small(Codec codec, int frames = 12, int gop = 4, int b_frames = 0) {
+  return codec == Codec::HEVC ? Spec{176, 144, frames, gop, b_frames} : Spec{64, 48, frames, gop, b_frames};
+}
+
+std::vector<EncodedPacket> encode(Codec codec, const Spec& spec) {
+  av_log_set_level(AV_LOG_ERROR);
+  auto c = vhtest::small_config(codec, spec.width, spec.height);
+  c.gop_length = spec.gop;
+  c.b_frames = spec.b_frames;
+  c.frame_interval_p = spec.b_frames + 1;
+  software::SoftwareEncoder encoder(c, SoftwareEncodeConfig{});
+  std::vector<EncodedPacket> out;
+  for (int i = 0; i < spec.frames; ++i) {
+    const auto f = vhtest::pattern_frame(PixelFormat::I420, spec.width, spec.height, spec.first_pts + i);
+    FrameOptions o;
+    o.pts = spec.first_pts + i;
+    encoder.encode(describe_frame(f.format, f.width, f.height, f.data(), f.size(), f.pitch), o, out);
+  }
+  encoder.finish(out);
+  return out;
+}
+
+CommonDecodeConfig config(Codec codec, DecodeOutputMode mode, bool low_latency = false) {
+  CommonDecodeConfig c;
+  c.codec = codec;
+  c.output = mode;
+  c.low_latency = low_latency;
+  return c;
+}
+
+std::unique_ptr<nv::NvDecodeSession> nvdec(const CommonDecodeConfig& c) {
+  return std::make_unique<nv::NvDecodeSession>(c, NvidiaDecodeConfig{}, reference_rgb_table());
+}
+
+std::vector<DecodedFrame> decode_all(DecoderBackend& d, const std::vector<EncodedPacket>& packets) {
+  std::vector<DecodedFrame> out;
+  for (const auto& p : packets) d.decode(p.data.data(), p.data.size(), p.pts, out);
+  d.flush(out);
+  return out;
+}
+
+std::vector<DecodedFrame> software_decode(Codec codec, DecodeOutputMode mode,
+                                          const std::vector<EncodedPacket>& packets) {
+  auto d = software::SoftwareDecoderProvider(SoftwareDecodeConfig{}).create(config(codec, mode));
+  return decode_all(*d, packets);
+}
+
+// The NV12 frame's planes as yuv420p bytes (Y rows, then U, then V), pitch left out.
+std::vector<uint8_t> nv12_as_i420(const DecodedFrame& f) {
+  std::vector<uint8_t> out;
+  const SurfacePlane& y = f.planes.at(0);
+  const SurfacePlane& uv = f.planes.at(1);
+  for (int r = 0; r < f.height; ++r) out.insert(out.end(), y.data + r * y.pitch, y.data + r * y.pitch + f.width);
+  const int cw = (f.width + 1) / 2, ch = (f.height + 1) / 2;
+  for (int plane = 0; plane < 2; ++plane)
+    for (int r = 0; r < ch; ++r)
+      for (int x = 0; x < cw; ++x) out.push_back(uv.data[r * uv.pitch + 2 * x + plane]);
+  return out;
+}
+
+std::vector<uint8_t> planes_of(const DecodedFrame& f) {
+  std::vector<uint8_t> out;
+  for (const auto& p : f.planes)
+    for (int r = 0; r < p.height; ++r)
+      out.insert(out.end(), p.data + size_t(r) * p.pitch, p.data + size_t(r) * p.pitch + p.width_bytes);
+  return out;
+}
+
+void expect_same_frames(const std::vector<DecodedFrame>& got, const std::vector<DecodedFrame>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].width, want[i].width) << "frame " << i;
+    EXPECT_EQ(got[i].height, want[i].height) << "frame " << i;
+    EXPECT_EQ(got[i].pts, want[i].pts) << "frame " << i;
+    EXPECT_EQ(got[i].is_keyframe, want[i].is_keyframe) << "frame " << i;
+    EXPECT_FALSE(got[i].damaged) << "frame " << i;
+  }
+}
+
+void expect_same_pixels(const std::vector<DecodedFrame>& got, const std::vector<DecodedFrame>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(got[i].pixel_format, "nv12") << "frame " << i;
+    EXPECT_TRUE(got[i].on_device);
+    EXPECT_TRUE(nv12_as_i420(got[i]) == planes_of(want[i])) << "frame " << i << " differs";
+  }
+}
+
+class NvdecDouble : public ::testing::Test {
+ protected:
+  void SetUp() override { Doubles::get().reset(); }
+  void TearDown() override {
+    EXPECT_EQ(Doubles::get().violations(), "") << "an NVDEC / CUDA API rule was broken";
+    EXPECT_EQ(Doubles::get().open_decoders(), 0);
+    EXPECT_EQ(Doubles::get().open_parsers(), 0);
+  }
+};
+
+class NvdecDoubleCodec : public NvdecDouble, public ::testing::WithParamInterface<Codec> {};
+
+std::string codec_name(const ::testing::TestParamInfo<Codec>& info) { return to_string(info.param); }
+
+TEST_P(NvdecDoubleCodec, NativeSurfaceEqualsTheSoftwareDecoderBitForBit) {
+  const Codec codec = GetParam();
+  for (int b_frames : {0, 2}) {
+    const auto packets = encode(codec, small(codec, 14, 6, b_frames));
+    auto session = nvdec(config(codec, DecodeOutputMode::NativeSurface));
+    const auto got = decode_all(*session, packets);
+    const auto want = software_decode(codec, DecodeOutputMode::NativeSurface, packets);
+    ASSERT_EQ(got.size(), 14u) << "b_frames " << b_frames;
+    expect_same_frames(got, want);
+    expect_same_pixels(got, want);
+    EXPECT_EQ(session->nvdec_stats().frames_mapped, 14);
+    EXPECT_EQ(session->nvdec_stats().decoders_created, 1);
+  }
+}
+
+TEST_P(NvdecDoubleCodec, CpuRgbEqualsTheSoftwareDecoderBitForBit) {
+  if (!nv::nvdec_rgb_unavailable_reason().empty()) GTEST_SKIP() << nv::nvdec_rgb_unavailable_reason();
+  const Codec codec = GetParam();
+  const auto packets = encode(codec, small(codec, 8, 4));
+  auto session = nvdec(config(codec, DecodeOutputMode::CpuRgb));
+  const auto got = decode_all(*session, packets);
+  const auto want = software_decode(codec, DecodeOutputMode::CpuRgb, packets);
+  expect_same_frames(got, want);
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].pixel_format, "rgb24");
+    EXPECT_FALSE(got[i].on_device);
+    EXPECT_TRUE(planes_of(got[i]) == planes_of(want[i])) << "frame " << i << " differs";
+  }
+  EXPECT_EQ(count_lines(Doubles::get().log(), "cuvidMapVideoFrame64"), 8);
+}
+
+TEST_P(NvdecDoubleCodec, MetadataOnlyGivesTheSameFramesAndMapsNothing) {
+  const Codec codec = GetParam();
+  const auto packets = encode(codec, small(codec, 10, 5, 1));
+  auto session = nvdec(config(codec, DecodeOutputMode::MetadataOnly));
+  const auto got = decode_all(*session, packets);
+  expect_same_frames(got, software_decode(codec, DecodeOutputMode::MetadataOnly, packets));
+  for (const auto& f : got) EXPECT_TRUE(f.planes.empty());
+  EXPECT_EQ(session->nvdec_stats().frames_mapped, 0);
+  EXPECT_EQ(count_lines(Doubles::get().log(), "cuvidMapVideoFrame64"), 0);
+  EXPECT_EQ(count_lines(Doubles::get().log(), "cuvidDecodePicture"), 10);
+}
+
+TEST_P(NvdecDoubleCodec, FlushKeepsTheSessionUsable) {
+  const Codec codec = GetParam();
+  const auto packets = encode(codec, small(codec, 8, 4));
+  auto session = nvdec(config(codec, DecodeOutputMode::NativeSurface));
+  const auto first = decode_all(*session, packets);
+  const auto second = decode_all(*session, packets);
+  const auto want = software_decode(codec, DecodeOutputMode::NativeSurface, packets);
+  expect_same_pixels(first, want);
+  expect_same_pixels(second, want);
+  EXPECT_EQ(session->nvdec_stats().decoders_created, 1);
+}
+
+TEST_P(NvdecDoubleCodec, ResetDropsWhatIsInFlightAndDecodesFromTheNextKeyframe) {
+  const Codec codec = GetParam();
+  const auto packets = encode(codec, small(codec, 12, 4, 2));
+  auto session = nvdec(config(codec, DecodeOutputMode::NativeSurface));
+  std::vector<DecodedFrame> before;
+  for (size_t i = 0; i < 6; ++i)
+    session->decode(packets[i].data.data(), packets[i].data.size(), packets[i].pts, before);
+  session->reset(false);
+  // A seek: from the access unit of the keyframe with pts 8 on.
+  size_t from = 0;
+  while (from < packets.size() && packets[from].pts != 8) ++from;
+  ASSERT_LT(from, packets.size());
+  const std::vector<EncodedPacket> tail(packets.begin() + long(from), packets.end());
+  const auto got = decode_all(*session, tail);
+  const auto want = software_decode(codec, DecodeOutputMode::NativeSurface, tail);
+  expect_same_frames(got, want);
+  expect_same_pixels(got, want);
+  EXPECT_EQ(got.front().pts, 8);
+}
+
+TEST_P(NvdecDoubleCodec, SizeChangeMidStreamReconfiguresTheSameDecoder) {
+  const Codec codec = GetParam();
+  Spec first = small(codec, 6, 6), second = small(codec, 6, 6);
+  second.width += 32;
+  second.height += 16;
+  second.first_pts = 6;
+  auto packets = encode(codec, first);
+  const auto more = encode(codec, second);
+  packets.insert(packets.end(), more.begin(), more.end());
+  auto session = nvdec(config(codec, DecodeOutputMode::NativeSurface));
+  const auto got = decode_all(*session, packets);
+  const auto want = software_decode(codec, DecodeOutputMode::NativeSurface, packets);
+  ASSERT_EQ(got.size(), 12u);
+  expect_same_frames(got, want);
+  expect_same_pixels(got, want);
+  EXPECT_EQ(got[5].width, first.width);
+  EXPECT_EQ(got[6].width, second.width);
+  EXPECT_EQ(session->nvdec_stats().decoders_created, 1);
+  EXPECT_EQ(session->nvdec_stats().reconfigures, 1);
+  EXPECT_EQ(count_lines(Doubles::get().log(), "cuvidReconfigureDecoder"), 1);
+}
+
+TEST_P(NvdecDoubleCodec, LowLatencyGivesEachFrameFromItsOwnPush) {
+  const Codec codec = GetParam();
+  const auto packets = encode(codec, small(codec, 8, 4));
+  auto session = nvdec(config(codec, DecodeOutputMode::MetadataOnly, true));
+  for (const auto& p : packets) {
+    std::vector<DecodedFrame> out;
+    session->decode(p.data.data(), p.data.size(), p.pts, out);
+    ASSERT_EQ(out.size(), 1u) << "pts " << p.pts;
+    EXPECT_EQ(out[0].pts, p.pts);
+  }
+}
+
+TEST_P(NvdecDoubleCodec, AFailedDecodeIsADecodeErrorAndTheSessionRecoversAtTheNextKeyframe) {
+  const Codec codec = GetParam();
+  const auto packets = encode(codec, small(codec, 12, 4));
+  auto session = nvdec(config(codec, DecodeOutputMode::NativeSurface));
+  Doubles::get().set_faults("decode@3");
+  std::vector<DecodedFrame> out;
+  int errors = 0;
+  for (const auto& p : packets) {
+    try {
+      session->decode(p.data.data(), p.data.size(), p.pts, out);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Decode);
+      EXPECT_NE(std::string(e.what()).find("cuvidDecodePicture"), std::string::npos) << e.what();
+      ++errors;
+    }
+  }
+  session->flush(out);
+  EXPECT_EQ(errors, 1);
+  std::vector<int64_t> pts;
+  for (const auto& f : out) pts.push_back(f.pts.value_or(-1));
+  // Picture 2 never decoded; the GOP from pts 4 on is whole.
+  for (int64_t p = 4; p < 12; ++p) EXPECT_NE(std::find(pts.begin(), pts.end(), p), pts.end()) << p;
+  EXPECT_EQ(std::find(pts.begin(), pts.end(), 2), pts.end());
+}
+
+INSTANTIATE_TEST_SUITE_P(Codecs, NvdecDoubleCodec, ::testing::Values(Codec::H264, Codec::HEVC), codec_name);
+
+TEST_F(NvdecDouble, AFailedDecoderCreationIsADecodeError) {
+  Doubles::get().reset("create_decoder");
+  const auto packets = encode(Codec::H264, small(Codec::H264, 4));
+  auto session = nvdec(config(Codec::H264, DecodeOutputMode::NativeSurface));
+  std::vector<DecodedFrame> out;
+  try {
+    session->decode(packets[0].data.data(), packets[0].data.size(), 0, out);
+    session->flush(out);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Decode);
+    EXPECT_NE(std::string(e.what()).find("cuvidCreateDecoder"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(out.empty());
+}
+
+TEST_F(NvdecDouble, AFailedMapIsADecodeError) {
+  const auto packets = encode(Codec::H264, small(Codec::H264, 4));
+  auto session = nvdec(config(Codec::H264, DecodeOutputMode::NativeSurface, true));
+  Doubles::get().set_faults("map@2");
+  std::vector<DecodedFrame> out;
+  int errors = 0;
+  for (const auto& p : packets) {
+    try {
+      session->decode(p.data.data(), p.data.size(), p.pts, out);
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("cuvidMapVideoFrame"), std::string::npos) << e.what();
+      ++errors;
+    }
+  }
+  EXPECT_EQ(errors, 1);
+  EXPECT_EQ(out.size(), 3u);
+}
+
+TEST_F(NvdecDouble, ADecodeStatusErrorMarksTheFrameDamaged) {
+  const auto packets = encode(Codec::H264, small(Codec::H264, 4));
+  auto session = nvdec(config(Codec::H264, DecodeOutputMode::MetadataOnly));
+  Doubles::get().set_faults("status@2");
+  const auto frames = decode_all(*session, packets);
+  ASSERT_EQ(frames.size(), 4u);
+  EXPECT_FALSE(frames[0].damaged);
+  EXPECT_TRUE(frames[1].damaged);
+  EXPECT_FALSE(frames[2].damaged);
+}
+
+TEST_F(NvdecDouble, EveryAllocationIsFreedOnceTheSessionAndItsFramesAreGone) {
+  const auto packets = encode(Codec::H264, small(Codec::H264, 6, 3));
+  for (const auto mode : {DecodeOutputMode::NativeSurface, DecodeOutputMode::CpuRgb}) {
+    if (mode == DecodeOutputMode::CpuRgb && !nv::nvdec_rgb_unavailable_reason().empty()) continue;
+    const int before = Doubles::get().live_allocations();
+    std::vector<DecodedFrame> frames;
+    {
+      auto session = nvdec(config(Codec::H264, mode));
+      frames = decode_all(*session, packets);
+    }
+    ASSERT_EQ(frames.size(), 6u);
+    // The frames keep their buffers (and the pools) after the session is gone.
+    EXPECT_GT(Doubles::get().live_allocations(), before);
+    frames.clear();
+    EXPECT_EQ(Doubles::get().live_allocations(), before) << "mode " << int(mode);
+  }
+}
+
+TEST_F(NvdecDouble, ProviderReportsTheDoublesCapabilities) {
+  nv::NvdecProvider provider(NvidiaDecodeConfig{}, reference_rgb_table());
+  const auto h264 = provider.capabilities(Codec::H264);
+  EXPECT_TRUE(h264.supported);
+  EXPECT_EQ(h264.max_width, 4096);
+  EXPECT_TRUE(provider.capabilities(Codec::HEVC).supported);
+  EXPECT_FALSE(provider.capabilities(Codec::AV1).supported);
+  Doubles::get().reset("", "hevc=0");
+  EXPECT_FALSE(provider.capabilities(Codec::HEVC).supported);
+  EXPECT_FALSE(provider.config_problems(config(Codec::HEVC, DecodeOutputMode::NativeSurface)).empty());
+}
+
+// ---- misuse: a minimal cuvid client that breaks one rule at a time -------------------------
+
+class Client {
+ public:
+  // `on_display` runs inside the display callback with the decoder and the picture index.
+  explicit Client(std::function<void(Client&, int)> on_display) : on_display_(std::move(on_display)) {
+    context_ = nv::NvdecDevice::open(0);
+    nv::ContextScope scope(context_->context(), ErrorKind::Decode);
+    CUVIDPARSERPARAMS p{};
+    p.CodecType = cudaVideoCodec_H264;
+    p.ulMaxNumDecodeSurfaces = 1;
+    p.pUserData = this;
+    p.pfnSequenceCallback = [](void* self, CUVIDEOFORMAT* f) { return static_cast<Client*>(self)->sequence(*f); };
+    p.pfnDecodePicture = [](void* self, CUVIDPICPARAMS* pic) {
+      auto* c = static_cast<Client*>(self);
+      return c->d().cuvidDecodePicture(c->decoder, pic) == CUDA_SUCCESS ? 1 : 0;
+    };
+    p.pfnDisplayPicture = [](void* self, CUVIDPARSERDISPINFO* info) {
+      auto* c = static_cast<Client*>(self);
+      if (info) c->on_display_(*c, info->picture_index);
+      return 1;
+    };
+    EXPECT_EQ(d().cuvidCreateVideoParser(&parser_, &p), CUDA_SUCCESS);
+  }
+  ~Client() {
+    nv::ContextScope scope(context_->context(), ErrorKind::Decode);
+    if (decoder) d().cuvidDestroyDecoder(decoder);
+    d().cuvidDestroyVideoParser(parser_);
+  }
+  const nv::CuvidApi& d() const { return context_->cuvid(); }
+  const nv::CudaDriver& cu() const { return context_->cuda(); }
+  void feed(const std::vector<EncodedPacket>& packets) {
+    nv::ContextScope scope(context_->context(), ErrorKind::Decode);
+    for (const auto& p : packets) {
+      CUVIDSOURCEDATAPACKET packet{};
+      packet.payload = p.data.data();
+      packet.payload_size = p.data.size();
+      packet.flags = CUVID_PKT_ENDOFPICTURE;
+      d().cuvidParseVideoData(parser_, &packet);
+    }
+  }
+  CUresult map(int index, unsigned long long& ptr, unsigned& pitch) {
+    CUVIDPROCPARAMS proc{};
+    return d().cuvidMapVideoFrame(decoder, index, &ptr, &pitch, &proc);
+  }
+  CUvideodecoder decoder = nullptr;
+  CUVIDDECODECREATEINFO info{};
+  std::shared_ptr<nv::NvdecDevice> context_;
+
+ private:
+  int sequence(const CUVIDEOFORMAT& f) {
+    info.CodecType = f.codec;
+    info.ChromaFormat = f.chroma_format;
+    info.OutputFormat = cudaVideoSurfaceFormat_NV12;
+    info.ulNumDecodeSurfaces = f.min_num_decode_surfaces;
+    info.ulNumOutputSurfaces = 1;
+    info.ulWidth = info.ulMaxWidth = f.coded_width;
+    info.ulHeight = info.ulMaxHeight = f.coded_height;
+    info.display_area.right = short(f.display_area.right);
+    info.display_area.bottom = short(f.display_area.bottom);
+    info.ulTargetWidth = unsigned(f.display_area.right);
+    info.ulTargetHeight = unsigned(f.display_area.bottom);
+    if (!decoder && d().cuvidCreateDecoder(&decoder, &info) != CUDA_SUCCESS) return 0;
+    return f.min_num_decode_surfaces;
+  }
+  std::function<void(Client&, int)> on_display_;
+  CUvideoparser parser_ = nullptr;
+};
+
+// Runs `misuse` on the first displayed picture and returns the violations it caused.
+std::string violations_of(std::function<void(Client&, int)> misuse) {
+  Doubles::get().reset();
+  bool done = false;
+  {
+    Client client([&](Client& c, int index) {
+      if (!done) misuse(c, index);
+      done = true;
+    });
+    client.feed(encode(Codec::H264, small(Codec::H264, 3, 3)));
+  }
+  EXPECT_TRUE(done);
+  const std::string found = Doubles::get().violations();
+  Doubles::get().reset();
+  return found;
+}
+
+TEST_F(NvdecDouble, AWellBehavedClientBreaksNoRule) {
+  EXPECT_EQ(violations_of([](Client& c, int index) {
+              unsigned long long ptr = 0;
+              unsigned pitch = 0;
+              ASSERT_EQ(c.map(index, ptr, pitch), CUDA_SUCCESS);
+              EXPECT_GE(pitch, 64u);
+              EXPECT_EQ(c.d().cuvidUnmapVideoFrame(c.decoder, ptr), CUDA_SUCCESS);
+            }),
+            "");
+}
+
+TEST_F(NvdecDouble, UnmapOfAFrameNotMappedIsAViolation) {
+  EXPECT_NE(violations_of([](Client& c, int index) {
+              unsigned long long ptr = 0;
+              unsigned pitch = 0;
+              ASSERT_EQ(c.map(index, ptr, pitch), CUDA_SUCCESS);
+              c.d().cuvidUnmapVideoFrame(c.decoder, ptr);
+              EXPECT_NE(c.d().cuvidUnmapVideoFrame(c.decoder, ptr), CUDA_SUCCESS);
+            }).find("not a mapped frame"),
+            std::string::npos);
+}
+
+TEST_F(NvdecDouble, MoreMapsThanOutputSurfacesIsAViolation) {
+  EXPECT_NE(violations_of([](Client& c, int index) {
+              unsigned long long a = 0, b = 0;
+              unsigned pitch = 0;
+              ASSERT_EQ(c.map(index, a, pitch), CUDA_SUCCESS);
+              EXPECT_NE(c.map(index, b, pitch), CUDA_SUCCESS);
+              c.d().cuvidUnmapVideoFrame(c.decoder, a);
+            }).find("ulNumOutputSurfaces"),
+            std::string::npos);
+}
+
+TEST_F(NvdecDouble, DestroyingADecoderWithAFrameMappedIsAViolation) {
+  EXPECT_NE(violations_of([](Client& c, int index) {
+              unsigned long long ptr = 0;
+              unsigned pitch = 0;
+              ASSERT_EQ(c.map(index, ptr, pitch), CUDA_SUCCESS);
+              c.d().cuvidDestroyDecoder(c.decoder);
+              // And every later call on it is one too.
+              CUVIDGETDECODESTATUS status{};
+              EXPECT_NE(c.d().cuvidGetDecodeStatus(c.decoder, index, &status), CUDA_SUCCESS);
+              c.decoder = nullptr;
+            }).find("still mapped"),
+            std::string::npos);
+}
+
+TEST_F(NvdecDouble, DecodeAfterDestroyIsAViolation) {
+  const std::string v = violations_of([](Client& c, int) {
+    c.d().cuvidDestroyDecoder(c.decoder);
+    CUVIDPICPARAMS pic{};
+    EXPECT_NE(c.d().cuvidDecodePicture(c.decoder, &pic), CUDA_SUCCESS);
+    c.decoder = nullptr;
+  });
+  EXPECT_NE(v.find("cuvidDecodePicture"), std::string::npos) << v;
+  EXPECT_NE(v.find("destroyed"), std::string::npos) << v;
+}
+
+TEST_F(NvdecDouble, ReconfigureBeyondTheMaximumSizeIsAViolation) {
+  EXPECT_NE(violations_of([](Client& c, int) {
+              CUVIDRECONFIGUREDECODERINFO r{};
+              r.ulWidth = c.info.ulMaxWidth + 16;
+              r.ulHeight = c.info.ulMaxHeight;
+              r.ulTargetWidth = r.ulWidth;
+              r.ulTargetHeight = r.ulHeight;
+              r.display_area.right = short(r.ulWidth);
+              r.display_area.bottom = short(r.ulHeight);
+              EXPECT_NE(c.d().cuvidReconfigureDecoder(c.decoder, &r), CUDA_SUCCESS);
+            }).find("beyond ulMaxWidth"),
+            std::string::npos);
+}
+
+TEST_F(NvdecDouble, ACallWithoutTheContextCurrentIsAViolation) {
+  EXPECT_NE(violations_of([](Client& c, int index) {
+              CUcontext popped = nullptr;
+              ASSERT_EQ(c.cu().cuCtxPopCurrent(&popped), CUDA_SUCCESS);
+              CUVIDGETDECODESTATUS status{};
+              EXPECT_NE(c.d().cuvidGetDecodeStatus(c.decoder, index, &status), CUDA_SUCCESS);
+              c.cu().cuCtxPushCurrent(popped);
+            }).find("without a current CUDA context"),
+            std::string::npos);
+}
+
+TEST_F(NvdecDouble, ACopyFromAnUnmappedSurfaceIsAViolation) {
+  const std::string v = violations_of([](Client& c, int index) {
+    unsigned long long ptr = 0;
+    unsigned pitch = 0;
+    ASSERT_EQ(c.map(index, ptr, pitch), CUDA_SUCCESS);
+    CUdeviceptr dst = 0;
+    ASSERT_EQ(c.cu().cuMemAlloc(&dst, pitch), CUDA_SUCCESS);
+    uint8_t first[4];
+    ASSERT_EQ(c.cu().cuMemcpyDtoHAsync(first, ptr, 4, nullptr), CUDA_SUCCESS);  // while mapped: fine
+    c.d().cuvidUnmapVideoFrame(c.decoder, ptr);
+    CUDA_MEMCPY2D copy{};
+    copy.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+    copy.srcDevice = ptr;
+    copy.srcPitch = pitch;
+    copy.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+    copy.dstDevice = dst;
+    copy.dstPitch = pitch;
+    copy.WidthInBytes = 16;
+    copy.Height = 1;
+    EXPECT_NE(c.cu().cuMemcpy2D(&copy), CUDA_SUCCESS);
+    c.cu().cuMemFree(dst);
+  });
+  EXPECT_NE(v.find("outside every allocation and mapped surface"), std::string::npos) << v;
+}
+
+}  // namespace
