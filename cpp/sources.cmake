@@ -86,7 +86,6 @@ set(VIDEOHW_SESSION_SOURCES
   session/encode_session.cpp
   session/session_manager.cpp
   session/pipeline.cpp
-  session/fault_injection.cpp
   session/decode_session.cpp
 )
 set(VIDEOHW_PIPELINE_SOURCES

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command for the GPU machine for media reading (issue 9; docs/media.md):
 #   1. FFmpeg from the carried .devdeps/ffdeps.tar.xz, unpacked into /tmp/ffroot,
-#   2. builds the Python extension against it (the lines of scripts/gpu_run.sh),
+#   2. builds the Python extension and the test hooks module against it (the lines of
+#      scripts/gpu_run.sh),
 #   3. pytest -m gpu over the reader / NVDEC tests that exist (test_video_reader.py,
 #      test_video_reader_gpu.py, test_nvdec_gpu.py) and test_cuda_array.py in full,
 #   4. bench/read_vs_pynvc.py against PyNvVideoCodec (its wheel from .whl/),
@@ -142,7 +143,8 @@ if [ -z "$pybind11_dir" ]; then
   note "build: FAILED (no pybind11 for $PYTHON)"
   finish 1
 fi
-if cmake -S . -B "$build" -DVIDEOHW_BUILD_PYTHON=ON -DCMAKE_BUILD_TYPE=Release \
+if cmake -S . -B "$build" -DVIDEOHW_BUILD_PYTHON=ON -DVIDEOHW_BUILD_TEST_HOOKS=ON \
+     -DCMAKE_BUILD_TYPE=Release \
      -DPython_EXECUTABLE="$(command -v "$PYTHON")" -Dpybind11_DIR="$pybind11_dir" \
      "${cmake_extra[@]}" > "$OUT_DIR/build.log" 2>&1 &&
    cmake --build "$build" -j"$jobs_n" >> "$OUT_DIR/build.log" 2>&1; then
@@ -165,6 +167,8 @@ else
   finish 1
 fi
 export PYTHONPATH="$site"
+# test_cuda_array.py's host surfaces come from the test hooks module built beside _core.
+export VIDEOHW_TEST_HOOKS_PATHS="$(cd "$build" && pwd)/test_hooks_paths.txt"
 
 # ---- PyNvVideoCodec from the carried wheel ---------------------------------------------------
 step "PyNvVideoCodec wheel"

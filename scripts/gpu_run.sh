@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command for the GPU machine (docs/nvdec.md, "From Python" and "Benchmark"):
-#   1. builds the Python extension against carried FFmpeg libraries,
+#   1. builds the Python extension against carried FFmpeg libraries (and the test hooks
+#      module test_cuda_array.py uses),
 #   2. tests/gpu/run_gpu_check.sh (the C++ NVDEC check on gpu-vectors/),
 #   3. pytest: the gpu-marked tests (test_nvdec_gpu.py, test_nvidia_backend.py) and the
 #      DLPack protocol tests (test_cuda_array.py),
@@ -84,7 +85,8 @@ step "build videohw._core"
 build="${VIDEOHW_GPU_BUILD:-build-gpu-py}"
 site=/tmp/videohw-site
 pybind11_dir="$("$PYTHON" -m pybind11 --cmakedir)"
-if cmake -S . -B "$build" -DVIDEOHW_BUILD_PYTHON=ON -DCMAKE_BUILD_TYPE=Release \
+if cmake -S . -B "$build" -DVIDEOHW_BUILD_PYTHON=ON -DVIDEOHW_BUILD_TEST_HOOKS=ON \
+     -DCMAKE_BUILD_TYPE=Release \
      -DPython_EXECUTABLE="$(command -v "$PYTHON")" -Dpybind11_DIR="$pybind11_dir" \
      "${cmake_extra[@]}" > /tmp/videohw-gpu-configure.log 2>&1 &&
    cmake --build "$build" -j"$jobs_n" > /tmp/videohw-gpu-build.log 2>&1; then
@@ -104,6 +106,8 @@ else
   finish 1
 fi
 export PYTHONPATH="$site"
+# test_cuda_array.py's host surfaces come from the test hooks module built beside _core.
+export VIDEOHW_TEST_HOOKS_PATHS="$(cd "$build" && pwd)/test_hooks_paths.txt"
 
 # ---- PyNvVideoCodec from carried wheels ------------------------------------------------------
 step "PyNvVideoCodec wheel"

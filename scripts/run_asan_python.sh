@@ -8,8 +8,9 @@
 #
 # Builds into .venv-asan (its own virtual environment) with build folders build/asan-py
 # (the extension, via pip and scikit-build-core) and build/asan-doubles (the NVENC / CUDA
-# driver doubles, so the "nvidia" half of the matrix runs instead of skipping); both are
-# kept, so a second run only rebuilds what changed.
+# driver doubles, so the "nvidia" half of the matrix runs instead of skipping, and the test
+# hooks module the fault-injection tests use); both are kept, so a second run only rebuilds
+# what changed.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 
@@ -38,14 +39,18 @@ step "extension with $SANITIZE $OPT (build/asan-py)"
   --config-settings=cmake.define.CMAKE_CXX_FLAGS_RELWITHDEBINFO="$OPT" \
   --config-settings=cmake.define.CMAKE_MODULE_LINKER_FLAGS="$SANITIZE"
 
-step "NVENC / CUDA driver doubles, same flags (build/asan-doubles)"
+step "NVENC / CUDA driver doubles and the test hooks module, same flags (build/asan-doubles)"
+# The hooks module is built for this environment's Python and pybind11, as the extension was.
 cmake -S . -B build/asan-doubles -DVIDEOHW_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS="$SANITIZE" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$OPT" \
-  -DCMAKE_SHARED_LINKER_FLAGS="$SANITIZE" >/dev/null
-cmake --build build/asan-doubles --target videohw_nvenc_double videohw_cuda_double
+  -DCMAKE_SHARED_LINKER_FLAGS="$SANITIZE" -DCMAKE_MODULE_LINKER_FLAGS="$SANITIZE" \
+  -DPython_EXECUTABLE="$ROOT/$VENV/bin/python" >/dev/null
+cmake --build build/asan-doubles --target videohw_nvenc_double videohw_cuda_double \
+  videohw_testing
 
 step "pytest under ASan + UBSan"
 export VIDEOHW_NVENC_DOUBLE_PATHS="$ROOT/build/asan-doubles/nvenc_double_paths.txt"
+export VIDEOHW_TEST_HOOKS_PATHS="$ROOT/build/asan-doubles/test_hooks_paths.txt"
 ASAN_RUNTIME="$(gcc -print-file-name=libasan.so)"
 # The runtime resolves the real __cxa_throw when it starts; CPython does not load libstdc++,
 # so without it preloaded as well the first C++ exception aborts in ASan's interceptor.

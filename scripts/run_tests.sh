@@ -11,16 +11,19 @@ bash scripts/install_system_deps.sh
 step "layers: every C++ include points down (scripts/check_layers.py, docs/architecture.md)"
 "$PYTHON" scripts/check_layers.py
 
-step "wheel"
-rm -rf dist
-"$PYTHON" -m pip wheel . --no-deps -w dist
-
-step "fresh virtual environment with the wheel"
+step "fresh virtual environment, the wheel built in it and installed"
 new_venv .venv-test
-.venv-test/bin/pip install -q dist/videohw-*.whl pytest
+.venv-test/bin/pip install -q scikit-build-core pybind11 pytest
+rm -rf dist
+# Built with this environment's pybind11 rather than in an isolated build environment: the
+# test hooks module (ctest build below) is built with it too, and only modules built with
+# the same pybind11 share videohw._core's types (docs/testing.md).
+.venv-test/bin/python -m pip wheel . --no-deps --no-build-isolation -w dist
+.venv-test/bin/pip install -q dist/videohw-*.whl
 
-step "C++ tests (ctest)"
-cmake -S . -B build-tests -DVIDEOHW_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+step "C++ tests (ctest); the driver doubles and the test hooks module for pytest"
+cmake -S . -B build-tests -DVIDEOHW_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DPython_EXECUTABLE="$ROOT/.venv-test/bin/python" >/dev/null
 cmake --build build-tests
 ctest --test-dir build-tests --output-on-failure
 
@@ -31,6 +34,8 @@ step "Python tests (pytest, installed package)"
 # backend="nvidia" tests run on the NVENC / CUDA driver doubles the ctest build made; named
 # explicitly, so a missing double fails the run instead of skipping those tests.
 export VIDEOHW_NVENC_DOUBLE_PATHS="$ROOT/build-tests/nvenc_double_paths.txt"
+# The test hooks (fault injection, host NV12 surfaces; tests/py/hooks.py), named likewise.
+export VIDEOHW_TEST_HOOKS_PATHS="$ROOT/build-tests/test_hooks_paths.txt"
 # Run from tests/py so the source tree's python/ folder can never shadow the installed wheel.
 cd tests/py
 ../../.venv-test/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -13,7 +13,6 @@
 
 #include <pybind11/stl.h>
 
-#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -98,171 +97,98 @@ std::string hex_address(uintptr_t address) {
   return text;
 }
 
-// ---- the Python objects
+}  // namespace
 
-class CudaArray {
- public:
-  // `element_bytes`: 1 (uint8) or 2 (uint16, native endianness: P010/P016 samples).
-  CudaArray(uintptr_t ptr, std::vector<int64_t> shape, std::vector<int64_t> strides,
-            int device_id, std::shared_ptr<void> owner, int element_bytes = 1)
-      : ptr_(ptr), shape_(std::move(shape)), strides_(std::move(strides)),
-        device_id_(device_id), owner_(std::move(owner)), element_bytes_(element_bytes) {}
-  virtual ~CudaArray() = default;
+py::tuple CudaArray::shape() const { return py::cast(shape_); }
+py::tuple CudaArray::strides() const { return py::cast(strides_); }
 
-  uintptr_t ptr() const { return ptr_; }
-  int device_id() const { return device_id_; }
-  py::tuple shape() const { return py::cast(shape_); }
-  py::tuple strides() const { return py::cast(strides_); }
-  const char* dtype() const { return element_bytes_ == 2 ? "uint16" : "uint8"; }
-
-  // Bytes from the first element to one past the last.
-  int64_t span_bytes() const {
-    int64_t last = 0;
-    for (size_t i = 0; i < shape_.size(); ++i) {
-      if (shape_[i] == 0) return 0;
-      last += (shape_[i] - 1) * strides_[i];
-    }
-    return last + element_bytes_;
+int64_t CudaArray::span_bytes() const {
+  int64_t last = 0;
+  for (size_t i = 0; i < shape_.size(); ++i) {
+    if (shape_[i] == 0) return 0;
+    last += (shape_[i] - 1) * strides_[i];
   }
-
-  py::dict cuda_array_interface() const {
-    py::dict out;
-    out["version"] = 3;
-    out["shape"] = shape();
-    out["typestr"] = element_bytes_ == 2 ? "<u2" : "|u1";
-    out["strides"] = strides();
-    out["data"] = py::make_tuple(ptr_, false);
-    out["stream"] = py::none();  // complete at hand-out: no consumer needs to wait
-    return out;
-  }
-
-  py::tuple dlpack_device() const { return py::make_tuple(kDLCUDA, device_id_); }
-
-  py::capsule dlpack(const py::object& stream, const py::object& max_version,
-                     const py::object& dl_device, const py::object& copy) const {
-    (void)max_version;  // any version accepts the legacy capsule made here
-    if (!stream.is_none() && !py::isinstance<py::int_>(stream))
-      throw py::type_error("__dlpack__: stream must be an int or None (a CUDA stream handle)");
-    if (!dl_device.is_none()) {
-      const auto wanted = dl_device.cast<std::pair<int, int>>();
-      if (wanted.first != kDLCUDA || wanted.second != device_id_)
-        throw py::buffer_error("__dlpack__: dl_device (" + std::to_string(wanted.first) + ", " +
-                               std::to_string(wanted.second) + ") requested; this array lives "
-                               "on (2, " + std::to_string(device_id_) +
-                               ") (CUDA) and videohw does not copy between devices");
-    }
-    if (!copy.is_none() && copy.cast<bool>())
-      throw py::buffer_error("__dlpack__: copy=True requested; videohw exports device pixels "
-                             "without a copy only (copy the tensor on the consumer side)");
-
-    auto exported = std::make_unique<DlpackExport>();
-    exported->shape = shape_;
-    for (int64_t stride : strides_) exported->strides.push_back(stride / element_bytes_);
-    exported->owner = owner_;
-    DLTensor& t = exported->managed.dl_tensor;
-    t.data = reinterpret_cast<void*>(ptr_);
-    t.device = DLDevice{kDLCUDA, device_id_};
-    t.ndim = static_cast<int32_t>(shape_.size());
-    t.dtype = DLDataType{kDLUInt, static_cast<uint8_t>(8 * element_bytes_), 1};
-    t.shape = exported->shape.data();
-    t.strides = exported->strides.data();
-    t.byte_offset = 0;
-    exported->managed.manager_ctx = exported.get();
-    exported->managed.deleter = delete_export;
-
-    PyObject* capsule = PyCapsule_New(&exported->managed, kCapsuleName, dlpack_capsule_destructor);
-    if (capsule == nullptr) throw py::error_already_set();
-    exported.release();  // the capsule (then its consumer) owns it now
-    return py::reinterpret_steal<py::capsule>(capsule);
-  }
-
-  std::string repr() const {
-    std::string shape;
-    for (size_t i = 0; i < shape_.size(); ++i)
-      shape += (i ? ", " : "") + std::to_string(shape_[i]);
-    if (shape_.size() == 1) shape += ",";
-    return "CudaArray(shape=(" + shape + "), " + dtype() + ", cuda:" + std::to_string(device_id_) +
-           ", ptr=" + hex_address(ptr_) + ")";
-  }
-
- protected:
-  uintptr_t ptr_;
-  std::vector<int64_t> shape_;
-  std::vector<int64_t> strides_;  // bytes
-  int device_id_;
-  std::shared_ptr<void> owner_;
-  int element_bytes_;
-};
-
-// One NV12 picture in one allocation: `height` luma rows, then ceil(height/2) rows of
-// interleaved U,V, all `pitch` bytes apart. The array itself is the whole (rows, pitch)
-// buffer (the usual NV12 tensor shape); `y` and `uv` are views of the same memory. 10/12-bit
-// pictures are the same layout in 16-bit samples (P010/P016: `pixel_format` says which,
-// `dtype` is uint16 and the last dimension counts samples, not bytes).
-class Nv12Surface : public CudaArray {
- public:
-  Nv12Surface(uintptr_t ptr, int width, int height, int pitch, int device_id,
-              std::shared_ptr<void> owner, int element_bytes = 1,
-              std::string pixel_format = "nv12")
-      : CudaArray(ptr, {height + chroma_rows(height), pitch / element_bytes},
-                  {pitch, element_bytes}, device_id, std::move(owner), element_bytes),
-        width_(width), height_(height), pitch_(pitch), pixel_format_(std::move(pixel_format)) {}
-
-  static int chroma_rows(int height) { return (height + 1) / 2; }
-
-  int width() const { return width_; }
-  int height() const { return height_; }
-  int pitch() const { return pitch_; }
-  const std::string& pixel_format() const { return pixel_format_; }
-
-  CudaArray y() const {
-    return CudaArray(ptr_, {height_, width_}, {pitch_, element_bytes_}, device_id_, owner_,
-                     element_bytes_);
-  }
-
-  // (ceil(h/2), ceil(w/2), 2): uv[..., 0] is U, uv[..., 1] is V.
-  CudaArray uv() const {
-    return CudaArray(ptr_ + static_cast<uintptr_t>(pitch_) * height_,
-                     {chroma_rows(height_), (width_ + 1) / 2, 2},
-                     {pitch_, 2 * element_bytes_, element_bytes_}, device_id_, owner_,
-                     element_bytes_);
-  }
-
-  std::string repr() const {
-    return "Nv12Surface(" + (pixel_format_ == "nv12" ? std::string() : pixel_format_ + " ") +
-           std::to_string(width_) + "x" + std::to_string(height_) +
-           ", pitch=" + std::to_string(pitch_) + ", cuda:" + std::to_string(device_id_) +
-           ", ptr=" + hex_address(ptr_) + ")";
-  }
-
- private:
-  int width_, height_, pitch_;
-  std::string pixel_format_;
-};
-
-// ---- test seam: a surface over host memory with a live count, so the CPU test suite can
-// check the protocols and the owner's lifetime without a GPU (nothing may dereference it
-// as device memory).
-std::atomic<int64_t> g_test_surfaces_alive{0};
-
-Nv12Surface make_test_surface(int width, int height, int device_id) {
-  if (width <= 0 || height <= 0)
-    throw Error(ErrorKind::Config, "_test_nv12_surface: size " + std::to_string(width) + "x" +
-                                       std::to_string(height) + "; expected positive");
-  const int pitch = (width + 1) & ~1;
-  const size_t bytes = static_cast<size_t>(pitch) * (height + Nv12Surface::chroma_rows(height));
-  auto* memory = new uint8_t[bytes];
-  for (size_t i = 0; i < bytes; ++i) memory[i] = static_cast<uint8_t>((i * 7 + i / pitch) & 0xff);
-  ++g_test_surfaces_alive;
-  std::shared_ptr<void> owner(memory, [](void* p) {
-    delete[] static_cast<uint8_t*>(p);
-    --g_test_surfaces_alive;
-  });
-  return Nv12Surface(reinterpret_cast<uintptr_t>(memory), width, height, pitch, device_id,
-                     std::move(owner));
+  return last + element_bytes_;
 }
 
-}  // namespace
+py::dict CudaArray::cuda_array_interface() const {
+  py::dict out;
+  out["version"] = 3;
+  out["shape"] = shape();
+  out["typestr"] = element_bytes_ == 2 ? "<u2" : "|u1";
+  out["strides"] = strides();
+  out["data"] = py::make_tuple(ptr_, false);
+  out["stream"] = py::none();  // complete at hand-out: no consumer needs to wait
+  return out;
+}
+
+py::tuple CudaArray::dlpack_device() const { return py::make_tuple(kDLCUDA, device_id_); }
+
+py::capsule CudaArray::dlpack(const py::object& stream, const py::object& max_version,
+                              const py::object& dl_device, const py::object& copy) const {
+  (void)max_version;  // any version accepts the legacy capsule made here
+  if (!stream.is_none() && !py::isinstance<py::int_>(stream))
+    throw py::type_error("__dlpack__: stream must be an int or None (a CUDA stream handle)");
+  if (!dl_device.is_none()) {
+    const auto wanted = dl_device.cast<std::pair<int, int>>();
+    if (wanted.first != kDLCUDA || wanted.second != device_id_)
+      throw py::buffer_error("__dlpack__: dl_device (" + std::to_string(wanted.first) + ", " +
+                             std::to_string(wanted.second) + ") requested; this array lives "
+                             "on (2, " + std::to_string(device_id_) +
+                             ") (CUDA) and videohw does not copy between devices");
+  }
+  if (!copy.is_none() && copy.cast<bool>())
+    throw py::buffer_error("__dlpack__: copy=True requested; videohw exports device pixels "
+                           "without a copy only (copy the tensor on the consumer side)");
+
+  auto exported = std::make_unique<DlpackExport>();
+  exported->shape = shape_;
+  for (int64_t stride : strides_) exported->strides.push_back(stride / element_bytes_);
+  exported->owner = owner_;
+  DLTensor& t = exported->managed.dl_tensor;
+  t.data = reinterpret_cast<void*>(ptr_);
+  t.device = DLDevice{kDLCUDA, device_id_};
+  t.ndim = static_cast<int32_t>(shape_.size());
+  t.dtype = DLDataType{kDLUInt, static_cast<uint8_t>(8 * element_bytes_), 1};
+  t.shape = exported->shape.data();
+  t.strides = exported->strides.data();
+  t.byte_offset = 0;
+  exported->managed.manager_ctx = exported.get();
+  exported->managed.deleter = delete_export;
+
+  PyObject* capsule = PyCapsule_New(&exported->managed, kCapsuleName, dlpack_capsule_destructor);
+  if (capsule == nullptr) throw py::error_already_set();
+  exported.release();  // the capsule (then its consumer) owns it now
+  return py::reinterpret_steal<py::capsule>(capsule);
+}
+
+std::string CudaArray::repr() const {
+  std::string shape;
+  for (size_t i = 0; i < shape_.size(); ++i)
+    shape += (i ? ", " : "") + std::to_string(shape_[i]);
+  if (shape_.size() == 1) shape += ",";
+  return "CudaArray(shape=(" + shape + "), " + dtype() + ", cuda:" + std::to_string(device_id_) +
+         ", ptr=" + hex_address(ptr_) + ")";
+}
+
+CudaArray Nv12Surface::y() const {
+  return CudaArray(ptr_, {height_, width_}, {pitch_, element_bytes_}, device_id_, owner_,
+                   element_bytes_);
+}
+
+CudaArray Nv12Surface::uv() const {
+  return CudaArray(ptr_ + static_cast<uintptr_t>(pitch_) * height_,
+                   {chroma_rows(height_), (width_ + 1) / 2, 2},
+                   {pitch_, 2 * element_bytes_, element_bytes_}, device_id_, owner_,
+                   element_bytes_);
+}
+
+std::string Nv12Surface::repr() const {
+  return "Nv12Surface(" + (pixel_format_ == "nv12" ? std::string() : pixel_format_ + " ") +
+         std::to_string(width_) + "x" + std::to_string(height_) +
+         ", pitch=" + std::to_string(pitch_) + ", cuda:" + std::to_string(device_id_) +
+         ", ptr=" + hex_address(ptr_) + ")";
+}
 
 py::list device_surface_planes(const DecodedFrame& f) {
   const bool known = (f.pixel_format == "nv12" && f.bytes_per_sample == 1) ||
@@ -317,11 +243,6 @@ void init_cuda_array(py::module_& m) {
       .def_property_readonly("uv", &Nv12Surface::uv,
                              "(ceil(height/2), ceil(width/2), 2) interleaved U,V view")
       .def("__repr__", &Nv12Surface::repr);
-
-  m.def("_test_nv12_surface", &make_test_surface, py::arg("width"), py::arg("height"),
-        py::arg("device_id") = 0,
-        "Test seam: an Nv12Surface over HOST memory (never read it as device memory).");
-  m.def("_test_surfaces_alive", [] { return g_test_surfaces_alive.load(); });
 }
 
 }  // namespace videohw::bindings

@@ -7,7 +7,6 @@
 #include "bindings/bindings.hpp"
 #include "contract/errors.hpp"
 #include "backend/encoder_registry.hpp"
-#include "session/fault_injection.hpp"
 #include "session/session_manager.hpp"
 
 namespace py = pybind11;
@@ -151,28 +150,6 @@ void init_session(py::module_& m) {
                                                    : py::object(py::str(reason)));
       },
       py::arg("requested"));
-
-  // Test-only fault injection (videohw._testing).
-  py::class_<FaultPlan, std::shared_ptr<FaultPlan>>(m, "FaultPlan")
-      .def(py::init([](int fail_create_at, int fail_activation_at, bool fail_reconfigure,
-                       int encode_delay_ms) {
-             auto plan = std::make_shared<FaultPlan>();
-             plan->fail_create_at = fail_create_at;
-             plan->fail_activation_at = fail_activation_at;
-             plan->fail_reconfigure = fail_reconfigure;
-             plan->encode_delay_ms = encode_delay_ms;
-             return plan;
-           }),
-           py::arg("fail_create_at") = -1, py::arg("fail_activation_at") = -1,
-           py::arg("fail_reconfigure") = false, py::arg("encode_delay_ms") = 0)
-      .def_property_readonly("creates", [](const FaultPlan& p) { return p.creates.load(); });
-  m.def(
-      "wrap_with_faults",
-      [](std::shared_ptr<EncoderProvider> inner, std::shared_ptr<FaultPlan> plan) {
-        return std::shared_ptr<EncoderProvider>(
-            std::make_shared<FaultInjectingProvider>(std::move(inner), std::move(plan)));
-      },
-      py::arg("provider"), py::arg("plan"));
 
   py::class_<SessionManager>(m, "SessionManager")
       .def(py::init<>())

@@ -498,7 +498,7 @@ class SoftwareDecodeConfig:
 
 @dataclass(frozen=True)
 class VtDecodeConfig:
-    """VideoToolbox decode options (none yet)."""
+    """VideoToolbox decode options: none (a mapping only; no VideoToolbox backend is built)."""
 
 
 # ---------------------------------------------------------------------------------------

@@ -82,8 +82,6 @@ class SessionController(DecodeControls):
         self._manager = _core.SessionManager()
         self._warned_foreign_config = False
         self._nvidia_providers: dict[NvidiaEncodeConfig, Any] = {}
-        # videohw._testing.inject_faults sets this to wrap every provider handed out.
-        self._provider_wrapper: Optional[Any] = None
 
     def _resolve_encode(self) -> None:
         backend = self._requested
@@ -173,10 +171,6 @@ class SessionController(DecodeControls):
                                     _life=SessionLife(self._manager, sid, decode=False))
 
     def _provider_for(self, backend_config: BackendConfig) -> Any:
-        provider = self._unwrapped_provider_for(backend_config)
-        return self._provider_wrapper(provider) if self._provider_wrapper else provider
-
-    def _unwrapped_provider_for(self, backend_config: BackendConfig) -> Any:
         self._check_encode_usable()
         if backend_config is None:
             return self._default_provider

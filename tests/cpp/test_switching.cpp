@@ -15,7 +15,7 @@
 
 #include "contract/errors.hpp"
 #include "session/encode_session.hpp"
-#include "session/fault_injection.hpp"
+#include "hooks/fault_injection.hpp"
 #include "software/software_encode_provider.hpp"
 #include "support/decoder.hpp"
 #include "support/frames.hpp"

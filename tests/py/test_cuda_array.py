@@ -1,5 +1,5 @@
 """The device-array protocols of NVDEC frames (docs/nvdec.md, "From Python"), checked on any
-machine: ``_core._test_nv12_surface`` makes an Nv12Surface over host memory, and a ctypes
+machine: ``hooks.host_nv12_surface`` makes an Nv12Surface over host memory, and a ctypes
 consumer written from dlpack.h reads the DLPack capsule as torch or cupy would. Nothing here
 dereferences the pointers as device memory; the GPU suite (test_nvdec_gpu.py) does that."""
 
@@ -10,7 +10,7 @@ import gc
 
 import pytest
 
-from videohw import _core
+from hooks import host_nv12_surface, host_surfaces_alive
 
 # ---- a DLPack consumer (dlpack.h ABI v0.8), independent of the C++ definitions ----------
 
@@ -67,10 +67,10 @@ def element_address(array, index: tuple[int, ...]) -> int:
 @pytest.fixture(autouse=True)
 def no_surface_leaks():
     gc.collect()
-    before = _core._test_surfaces_alive()
+    before = host_surfaces_alive()
     yield
     gc.collect()
-    assert _core._test_surfaces_alive() == before, "a test surface was never released"
+    assert host_surfaces_alive() == before, "a test surface was never released"
 
 
 # ---- layout --------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def no_surface_leaks():
 
 @pytest.mark.parametrize("width,height", [(64, 48), (7, 5), (1920, 1080)])
 def test_surface_is_the_whole_nv12_buffer_with_the_pitch_as_row_stride(width, height):
-    s = _core._test_nv12_surface(width, height)
+    s = host_nv12_surface(width, height)
     pitch = width + (width % 2)
     assert (s.width, s.height, s.pitch) == (width, height, pitch)
     assert s.shape == (height + (height + 1) // 2, pitch)
@@ -89,7 +89,7 @@ def test_surface_is_the_whole_nv12_buffer_with_the_pitch_as_row_stride(width, he
 
 @pytest.mark.parametrize("width,height", [(64, 48), (7, 5)])
 def test_plane_views_address_the_same_bytes_as_the_surface(width, height):
-    s = _core._test_nv12_surface(width, height)
+    s = host_nv12_surface(width, height)
     y, uv = s.y, s.uv
     assert y.ptr == s.ptr and y.shape == (height, width) and y.strides == (s.pitch, 1)
     assert uv.ptr == s.ptr + s.pitch * height
@@ -108,7 +108,7 @@ def test_plane_views_address_the_same_bytes_as_the_surface(width, height):
 
 
 def test_cuda_array_interface_is_version_3_with_pitch_strides_and_no_stream():
-    s = _core._test_nv12_surface(64, 48)
+    s = host_nv12_surface(64, 48)
     cai = s.__cuda_array_interface__
     assert cai == {"version": 3, "shape": (72, 64), "typestr": "|u1", "strides": (64, 1),
                    "data": (s.ptr, False), "stream": None}
@@ -119,11 +119,11 @@ def test_cuda_array_interface_is_version_3_with_pitch_strides_and_no_stream():
 
 
 def test_dlpack_device_is_cuda_and_the_frames_device():
-    assert _core._test_nv12_surface(16, 16, device_id=3).__dlpack_device__() == (2, 3)
+    assert host_nv12_surface(16, 16, device_id=3).__dlpack_device__() == (2, 3)
 
 
 def test_dlpack_capsule_describes_the_array_in_elements():
-    s = _core._test_nv12_surface(10, 6, device_id=1)
+    s = host_nv12_surface(10, 6, device_id=1)
     for array in (s, s.y, s.uv):
         managed = consume(array.__dlpack__())
         t = managed.contents.dl_tensor
@@ -136,37 +136,37 @@ def test_dlpack_capsule_describes_the_array_in_elements():
 
 
 def test_consumed_tensor_keeps_the_memory_until_its_deleter_runs():
-    before = _core._test_surfaces_alive()
-    s = _core._test_nv12_surface(32, 16)
+    before = host_surfaces_alive()
+    s = host_nv12_surface(32, 16)
     capsule = s.__dlpack__()
     managed = consume(capsule)
     del s, capsule
     gc.collect()
-    assert _core._test_surfaces_alive() == before + 1, "released while a tensor holds it"
+    assert host_surfaces_alive() == before + 1, "released while a tensor holds it"
     managed.contents.deleter(managed)
-    assert _core._test_surfaces_alive() == before
+    assert host_surfaces_alive() == before
 
 
 def test_unconsumed_capsule_releases_the_memory_when_dropped():
-    before = _core._test_surfaces_alive()
-    capsule = _core._test_nv12_surface(32, 16).__dlpack__()
-    assert _core._test_surfaces_alive() == before + 1
+    before = host_surfaces_alive()
+    capsule = host_nv12_surface(32, 16).__dlpack__()
+    assert host_surfaces_alive() == before + 1
     del capsule
-    assert _core._test_surfaces_alive() == before
+    assert host_surfaces_alive() == before
 
 
 def test_views_keep_the_surface_alive():
-    before = _core._test_surfaces_alive()
-    s = _core._test_nv12_surface(32, 16)
+    before = host_surfaces_alive()
+    s = host_nv12_surface(32, 16)
     uv = s.uv
     del s
-    assert _core._test_surfaces_alive() == before + 1
+    assert host_surfaces_alive() == before + 1
     del uv
-    assert _core._test_surfaces_alive() == before
+    assert host_surfaces_alive() == before
 
 
 def test_dlpack_takes_the_array_api_keywords():
-    s = _core._test_nv12_surface(16, 16, device_id=0)
+    s = host_nv12_surface(16, 16, device_id=0)
     for kwargs in ({}, {"stream": None}, {"stream": 1}, {"stream": -1},
                    {"max_version": (1, 0)}, {"dl_device": (2, 0)}, {"copy": False}):
         capsule = s.__dlpack__(**kwargs)
@@ -174,7 +174,7 @@ def test_dlpack_takes_the_array_api_keywords():
 
 
 def test_dlpack_refuses_a_copy_or_another_device():
-    s = _core._test_nv12_surface(16, 16, device_id=0)
+    s = host_nv12_surface(16, 16, device_id=0)
     with pytest.raises(BufferError, match="copy=True"):
         s.__dlpack__(copy=True)
     with pytest.raises(BufferError, match=r"\(1, 0\)"):
@@ -186,6 +186,6 @@ def test_dlpack_refuses_a_copy_or_another_device():
 
 
 def test_repr_names_size_pitch_and_device():
-    s = _core._test_nv12_surface(7, 5, device_id=2)
+    s = host_nv12_surface(7, 5, device_id=2)
     assert repr(s).startswith("Nv12Surface(7x5, pitch=8, cuda:2, ptr=0x")
     assert repr(s.uv).startswith("CudaArray(shape=(3, 4, 2), uint8, cuda:2, ptr=0x")

@@ -3,10 +3,15 @@ sessions, nothing lost. Files: test_bad_media.py; CLI: test_cli_mux.py."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 import videohw as vh
+
+# Where a child interpreter finds hooks.py (the test hooks).
+TESTS = os.path.dirname(os.path.abspath(__file__))
 
 SMALL = vh.CommonEncodeConfig(codec=vh.Codec.H264, width=64, height=48, low_latency=True)
 
@@ -305,10 +310,11 @@ def test_ctrl_c_ends_a_long_reap_at_once_and_keeps_the_packets(timeout, size):
 
 
 _INTERRUPTED_CALL = """
-import os, signal, threading, time
+import os, signal, sys, threading, time
 import numpy as np
 import videohw as vh
-from videohw._testing import inject_faults
+sys.path.insert(0, {tests!r})
+from hooks import inject_faults
 signal.signal(signal.SIGINT, signal.default_int_handler)
 ctl = vh.SessionController("software")
 inject_faults(ctl, encode_delay_ms=1500)  # each frame: 1.5 s
@@ -355,7 +361,8 @@ if call == "switch":
 def test_ctrl_c_ends_a_blocking_submit_flush_or_close_and_nothing_is_lost(call):
     import subprocess
     import sys
-    res = subprocess.run([sys.executable, "-c", _INTERRUPTED_CALL.format(call=call)],
+    res = subprocess.run([sys.executable, "-c",
+                          _INTERRUPTED_CALL.format(call=call, tests=TESTS)],
                          capture_output=True, text=True, timeout=120)
     lines = res.stdout.split("\n")
     assert lines[0].startswith("interrupted after"), (res.stdout, res.stderr)

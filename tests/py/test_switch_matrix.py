@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 import videohw as vh
-from videohw._testing import inject_faults
 
 import ffprobe_check as fc
 from conftest import common, make_frame
+from hooks import inject_faults
 from nvenc_double import in_flight_config, in_place_switch_restarts, switch_in_place
 
 MODES = [vh.SessionSwitchMode.IMMEDIATE, vh.SessionSwitchMode.ON_NEXT_KEYFRAME,

@@ -23,10 +23,10 @@ import pytest
 
 import videohw as vh
 from videohw import verify
-from videohw._testing import inject_faults
 
 import ffprobe_check as fc
 from conftest import common, make_frame
+from hooks import inject_faults
 from nvenc_double import in_flight_config, in_place_switch_restarts, switch_in_place
 
 I420 = vh.PixelFormat.I420

@@ -20,7 +20,7 @@
 #include "contract/errors.hpp"
 #include "session/encode_session.hpp"
 #include "backend/encoder_provider.hpp"
-#include "session/fault_injection.hpp"
+#include "hooks/fault_injection.hpp"
 #include "backend/telemetry.hpp"
 
 namespace vhtest {

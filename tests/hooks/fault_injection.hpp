@@ -1,5 +1,6 @@
-// Test-only faults, injected by wrapping a provider: the session and pipeline run their
-// ordinary code paths and never know. Exposed to Python as videohw._testing.inject_faults.
+// Faults for tests, injected by wrapping a provider: the session and pipeline run their
+// ordinary code paths and never know. The C++ session suites use it directly; the Python
+// tests through the videohw_testing module (module.cpp; tests/py/hooks.py, inject_faults).
 #pragma once
 
 #include <atomic>

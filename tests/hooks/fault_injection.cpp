@@ -1,4 +1,4 @@
-#include "session/fault_injection.hpp"
+#include "hooks/fault_injection.hpp"
 
 #include <chrono>
 #include <string>
