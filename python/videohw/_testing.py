@@ -16,7 +16,7 @@ from .controller import SessionController
 def inject_faults(ctl: SessionController, *, fail_create_at: Optional[int] = None,
                   fail_activation_at: Optional[int] = None,
                   fail_reconfigure: bool = False,
-                  encode_delay_ms: int = 0) -> "_core.FaultPlan":
+                  encode_delay_ms: int = 0) -> _core.FaultPlan:
     """Encoders created by ``ctl`` after this call are counted from 0 in creation order.
 
     - ``fail_create_at=k``: creating encoder #k raises (a switch raises SwitchError).

@@ -12,6 +12,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from . import _args, _convert, _core
+from ._handles import SessionLife, check_owned, disarm
 from .contract import (
     Codec,
     CommonDecodeConfig,
@@ -21,7 +22,6 @@ from .contract import (
     SoftwareDecodeConfig,
     VtDecodeConfig,
 )
-from ._handles import SessionLife, check_owned, disarm
 from .errors import ConfigError, InvalidTypeError
 
 log = logging.getLogger("videohw")
@@ -76,7 +76,7 @@ class DecodedFrame:
     @property
     def rgb(self) -> Optional[np.ndarray]:
         """The (height, width, 3) uint8 picture in CPU_RGB mode, else None."""
-        return self.planes[0] if self.output is DecodeOutputMode.CPU_RGB else None
+        return self.planes[0] if self.output is DecodeOutputMode.CPU_RGB and self.planes else None
 
     def __repr__(self) -> str:
         flags = (", keyframe" if self.is_keyframe else "") + (", DAMAGED" if self.damaged else "")
@@ -275,7 +275,8 @@ class DecodeControls:
             while idle:
                 handle = idle.pop()
                 try:
-                    if self._manager.decode_state(handle.id, handle.generation)["state"] == "running":
+                    state = self._manager.decode_state(handle.id, handle.generation)
+                    if state["state"] == "running":
                         return handle
                 except Exception:  # closed behind our back: forget it
                     pass
@@ -303,7 +304,7 @@ class DecodeControls:
         return pool
 
     def decode_session(self, common_decode: CommonDecodeConfig,
-                       backend_decode: BackendDecodeConfig = None) -> "DecodeSession":
+                       backend_decode: BackendDecodeConfig = None) -> DecodeSession:
         """``with ctl.decode_session(common) as s:`` -- closed when the block ends."""
         return DecodeSession(self, self.start_decode_session(common_decode, backend_decode))
 
@@ -342,7 +343,7 @@ class DecodeSession:
         return (f"DecodeSession(id={self.handle.id}, generation={self.handle.generation}, "
                 f"backend={self._ctl.decode_backend!r}, {state})")
 
-    def __enter__(self) -> "DecodeSession":
+    def __enter__(self) -> DecodeSession:
         return self
 
     def __exit__(self, *exc: object) -> None:

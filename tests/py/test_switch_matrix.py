@@ -16,12 +16,11 @@ from typing import Optional
 import numpy as np
 import pytest
 
-import videohw as vh
-from videohw._testing import inject_faults
-
 import ffprobe_check as fc
+import videohw as vh
 from conftest import common, make_frame
 from nvenc_double import in_flight_config, in_place_switch_restarts, switch_in_place
+from videohw._testing import inject_faults
 
 MODES = [vh.SessionSwitchMode.IMMEDIATE, vh.SessionSwitchMode.ON_NEXT_KEYFRAME,
          vh.SessionSwitchMode.DRAIN_THEN_SWAP]
