@@ -15,9 +15,10 @@ step "wheel"
 rm -rf dist
 "$PYTHON" -m pip wheel . --no-deps -w dist
 
-step "fresh virtual environment with the wheel"
+step "fresh virtual environment with the wheel, pytest and the linters"
 new_venv .venv-test
-.venv-test/bin/pip install -q dist/videohw-*.whl pytest
+# ruff and mypy for tests/py/test_tooling.py (scripts/requirements-lint.txt pins them).
+.venv-test/bin/pip install -q dist/videohw-*.whl pytest -r scripts/requirements-lint.txt
 
 step "C++ tests (ctest)"
 cmake -S . -B build-tests -DVIDEOHW_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
