@@ -19,9 +19,10 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -154,8 +155,9 @@ class EncodeSettings:
         """A PyAV libx264 encoder context (not opened yet) set up like the adapter's:
         same avctx fields (size, rate, gop_size, max_b_frames, threads, slice threading,
         limited colour range) and the same private options."""
-        import av
         from fractions import Fraction
+
+        import av
         cc = av.CodecContext.create("libx264", "w")
         cc.width, cc.height = self.width, self.height
         cc.pix_fmt = "yuv420p"

@@ -36,6 +36,7 @@ See docs/nvdec.md, "Benchmark".
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -363,26 +364,27 @@ def main(argv: Optional[list[str]] = None) -> int:
             f"{stream.nbytes / 1e6:.1f} MB")
         for mode in modes:
             rows.append(measure(Row(stream.codec, mode, "videohw-nvdec"),
-                                lambda: nv_prepare(stream, mode), args.repeats))
+                                functools.partial(nv_prepare, stream, mode), args.repeats))
             peer = measure(Row(stream.codec, mode, "pynvvideocodec"),
-                           lambda: pnvc_runner(stream, mode), args.repeats)
+                           functools.partial(pnvc_runner, stream, mode), args.repeats)
             if mode == "rgb" and peer.skipped and "cannot be imported" not in peer.skipped:
                 host_refused = peer.skipped
                 peer = measure(Row(stream.codec, mode, "pynvvideocodec",
                                    note="device RGB (host RGB refused)"),
-                               lambda: pnvc_runner(stream, mode, device_rgb=True), args.repeats)
+                               functools.partial(pnvc_runner, stream, mode, device_rgb=True),
+                               args.repeats)
                 if peer.skipped:
                     peer.skipped = f"host RGB: {host_refused}; device RGB: {peer.skipped}"
             rows.append(peer)
             if not args.no_software:
-                rows.append(measure(Row(stream.codec, mode, "videohw-sw"),
-                                    lambda: videohw_runner(lambda: software, stream, mode),
+                sw_prepare = functools.partial(videohw_runner, lambda: software, stream, mode)
+                rows.append(measure(Row(stream.codec, mode, "videohw-sw"), sw_prepare,
                                     args.repeats))
 
     parallel: list[dict] = []
     for stream in streams if counts else []:
-        for tool, make in (("videohw-nvdec", lambda: nv_prepare(stream, "native", True)),
-                           ("pynvvideocodec", lambda: pnvc_runner(stream, "native"))):
+        for tool, make in (("videohw-nvdec", functools.partial(nv_prepare, stream, "native", True)),
+                           ("pynvvideocodec", functools.partial(pnvc_runner, stream, "native"))):
             for n in counts:
                 entry = {"codec": stream.codec, "tool": tool, "sessions": n}
                 try:

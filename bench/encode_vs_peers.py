@@ -41,13 +41,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Callable, Iterable, Optional
-
-import numpy as np
+from typing import Callable, Optional
 
 import _common as bc
 import _nvenc as nv
+import numpy as np
 
 GOAL_VS_PYAV = 1.20      # the issue: videohw at least 1.2x PyAV's fps
 GOAL_VS_CEILING = 0.97   # the issue: videohw within 3 % of the encoder-only ceiling

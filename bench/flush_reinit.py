@@ -32,9 +32,8 @@ import sys
 import time
 from typing import Callable, Optional
 
-import numpy as np
-
 import _common as bc
+import numpy as np
 
 MODES = ("persistent", "new-session", "pyav-naive")
 

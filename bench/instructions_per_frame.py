@@ -24,7 +24,8 @@ import _common as bc  # noqa: E402
 
 VIDEOHW_SCRIPT = """
 import sys, numpy as np, videohw as vh
-raw, w, h, n, distinct = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+raw = sys.argv[1]
+w, h, n, distinct = (int(a) for a in sys.argv[2:6])
 data = np.fromfile(raw, np.uint8).reshape(distinct, h * 3 // 2, w)
 frames = [np.ascontiguousarray(data[i]) for i in range(distinct)]
 ctl = vh.SessionController("software")

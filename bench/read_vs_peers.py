@@ -79,9 +79,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Optional
 
-import numpy as np
-
 import _common as bc
+import numpy as np
 
 FPS = 30
 GOP = 60

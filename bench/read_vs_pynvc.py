@@ -105,9 +105,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-import numpy as np
-
 import _common as bc
+import numpy as np
 
 FPS = 30
 GOP = 60
@@ -1101,7 +1100,7 @@ def call(row: Row, fn: Callable, job: Job, keep: set, watchdog_s: float) -> Opti
     WATCHDOG.arm(watchdog_s, f"the row '{row.name}'")
     try:
         return fn(job, keep)
-    except (Skip,) as e:
+    except Skip as e:
         row.skipped = str(e)
     except Interrupted:
         raise
@@ -1661,7 +1660,8 @@ def main(argv: Optional[list] = None) -> int:
             if "random" in args.part_list:
                 if deadline.allows(NEEDS["random"]):
                     bc.progress(f"{codec} random: {len(indices)} indices")
-                    CURRENT["store"] = lambda rows, c=codec, k=len(indices): report[
+                    n_indices = len(indices)
+                    CURRENT["store"] = lambda rows, c=codec, k=n_indices: report[
                         "random"].__setitem__(c, summarise_random(rows, k))
                     rows = measure(wanted(list(RANDOM_ROWS)), RANDOM_ROWS, job, set(indices),
                                    refs, len(indices), args.repeats, "rnd", deadline,

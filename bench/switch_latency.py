@@ -134,9 +134,11 @@ def run_mode(args, mode: str, path: str) -> dict:
     stamps = consumer.stamps
     same = [(t1 - t0) * 1e3 for (t0, g0), (t1, g1) in zip(stamps, stamps[1:]) if g0 == g1]
     return {"mode": mode, "path": path, "steady_submit_ms": steady * 1e3,
-            "stall_ms": [x * 1e3 for x in stall], "gap_ms": [g * 1e3 for g in gaps(stamps) if g >= 0],
+            "stall_ms": [x * 1e3 for x in stall],
+            "gap_ms": [g * 1e3 for g in gaps(stamps) if g >= 0],
             "steady_packet_interval_ms": statistics.median(same) if same else float("nan"),
-            "encode_ms_per_frame": telemetry["encode_ns"] / 1e6 / max(1, telemetry["frames_encoded"]),
+            "encode_ms_per_frame":
+                telemetry["encode_ns"] / 1e6 / max(1, telemetry["frames_encoded"]),
             "telemetry": telemetry}
 
 

@@ -3,7 +3,8 @@
 
 Each folder of cpp/ has a floor; a file may include its own folder and folders on lower
 floors only. Folders on one floor (software/ and nv_session/, say) do not include each
-other, and session/, pipeline/ and bindings/ reach a backend only through backend/. Run by the test command; `--list` prints every include with the floors."""
+other, and session/, pipeline/ and bindings/ reach a backend only through backend/. Run by
+the test command; `--list` prints every include with the floors."""
 
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ step "layers: every C++ include points down (scripts/check_layers.py, docs/archi
 
 step "fresh virtual environment, the wheel built in it and installed"
 new_venv .venv-test
-.venv-test/bin/pip install -q scikit-build-core pybind11 pytest
+.venv-test/bin/pip install -q scikit-build-core pybind11 pytest -r scripts/requirements-lint.txt
+# ruff and mypy: tests/py/test_tooling.py (scripts/requirements-lint.txt pins them).
 rm -rf dist
 # Built with this environment's pybind11 rather than in an isolated build environment: the
 # test hooks module (ctest build below) is built with it too, and only modules built with

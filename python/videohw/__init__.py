@@ -6,23 +6,7 @@ See docs/api.md. The compiled core is ``videohw._core`` (private).
 import atexit as _atexit
 
 from . import _core
-from .errors import (
-    BackendUnavailableError,
-    BackpressureError,
-    ConfigError,
-    DecodeError,
-    EncodeError,
-    InvalidFrameError,
-    InvalidHandleError,
-    InvalidMediaError,
-    InvalidTypeError,
-    MediaError,
-    SessionClosedError,
-    StaleSessionError,
-    SwitchError,
-    UnsupportedConfigError,
-    VideoHwError,
-)
+from ._ffmpeg_log import ffmpeg_log_stats, flush_ffmpeg_log, set_ffmpeg_log_level
 from .contract import (
     Capabilities,
     Codec,
@@ -51,7 +35,23 @@ from .contract import (
 )
 from .controller import EncodeSession, SessionController, available_backends
 from .decoding import ColorInfo, DecodedFrame, DecodeSession
-from ._ffmpeg_log import ffmpeg_log_stats, flush_ffmpeg_log, set_ffmpeg_log_level
+from .errors import (
+    BackendUnavailableError,
+    BackpressureError,
+    ConfigError,
+    DecodeError,
+    EncodeError,
+    InvalidFrameError,
+    InvalidHandleError,
+    InvalidMediaError,
+    InvalidTypeError,
+    MediaError,
+    SessionClosedError,
+    StaleSessionError,
+    SwitchError,
+    UnsupportedConfigError,
+    VideoHwError,
+)
 from .media import MediaInfo, MediaPacket, MediaReader, StreamInfo, VideoStreamInfo, probe
 from .reader import VideoReader
 from .writer import MediaWriter, VideoWriter

@@ -12,7 +12,7 @@ import math
 import operator
 from enum import Enum
 from numbers import Real
-from typing import Any, Optional, Type, TypeVar
+from typing import Any, Literal, Optional, TypeVar, overload
 
 import numpy as np
 
@@ -41,6 +41,12 @@ def _is_bool(value: Any) -> bool:
     return isinstance(value, (bool, np.bool_))
 
 
+@overload
+def integer(call: str, name: str, value: Any, lo: int, hi: int,
+            *, optional: Literal[False] = False) -> int: ...
+@overload
+def integer(call: str, name: str, value: Any, lo: int, hi: int,
+            *, optional: bool) -> Optional[int]: ...
 def integer(call: str, name: str, value: Any, lo: int, hi: int,
             *, optional: bool = False) -> Optional[int]:
     """``value`` as an int in ``lo..hi`` (numpy integers accepted); None if ``optional``."""
@@ -58,6 +64,12 @@ def integer(call: str, name: str, value: Any, lo: int, hi: int,
     return number
 
 
+@overload
+def seconds(call: str, name: str, value: Any, maximum: float,
+            *, optional: Literal[False] = False) -> float: ...
+@overload
+def seconds(call: str, name: str, value: Any, maximum: float,
+            *, optional: bool) -> Optional[float]: ...
 def seconds(call: str, name: str, value: Any, maximum: float,
             *, optional: bool = False) -> Optional[float]:
     """``value`` as a finite number of seconds in ``0..maximum``; None if ``optional``."""
@@ -84,7 +96,7 @@ def boolean(call: str, name: str, value: Any) -> bool:
     return bool(value)
 
 
-def member(call: str, name: str, enum: Type[E], value: Any) -> E:
+def member(call: str, name: str, enum: type[E], value: Any) -> E:
     """A member of ``enum`` from a member or its value string."""
     if isinstance(value, enum):
         return value

@@ -6,17 +6,17 @@ from typing import Any
 
 from . import _core
 from .contract import (
+    Capabilities,
+    Codec,
     CommonEncodeConfig,
     EncodedLayout,
     EncodedPacket,
+    NvidiaEncodeConfig,
     PixelFormat,
     RateControl,
     RateControlMode,
-    NvidiaEncodeConfig,
     SessionSwitchMode,
     SoftwareEncodeConfig,
-    Capabilities,
-    Codec,
 )
 
 
@@ -27,9 +27,12 @@ def _core_enum(core_enum: Any, member: Any) -> Any:
 def rate_control(rc: RateControl) -> Any:
     out = _core.RateControl()
     out.mode = _core_enum(_core.RateControlMode, rc.mode)
+    # RateControl.__post_init__ resolved the fields of its mode; the others stay None.
     if rc.mode is RateControlMode.CONST_QP:
+        assert rc.qp_intra is not None and rc.qp_inter_p is not None and rc.qp_inter_b is not None
         out.qp_intra, out.qp_inter_p, out.qp_inter_b = rc.qp_intra, rc.qp_inter_p, rc.qp_inter_b
     else:
+        assert rc.bitrate_bps is not None
         out.bitrate_bps = rc.bitrate_bps
         out.max_bitrate_bps = rc.max_bitrate_bps or rc.bitrate_bps
     out.vbv_buffer_bits = rc.vbv_buffer_bits or 0
@@ -44,6 +47,7 @@ def common_encode_config(c: CommonEncodeConfig) -> Any:
     out.low_latency = c.low_latency
     out.gop_length = c.gop_length
     out.b_frames = c.b_frames
+    assert c.frame_interval_p is not None  # resolved by CommonEncodeConfig.__post_init__
     out.frame_interval_p = c.frame_interval_p
     out.rate_control = rate_control(c.rate_control)
     out.force_idr = c.force_idr

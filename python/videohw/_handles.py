@@ -19,7 +19,7 @@ def new_token() -> int:
     return next(_tokens)
 
 
-def check_owned(token: int, handle: Any, kind: type, call: str) -> None:
+def check_owned(token: int, handle: Any, kind: type[Any], call: str) -> None:
     """InvalidHandleError for a handle of another kind (or no handle at all),
     StaleSessionError for one another controller made. Handles built by hand (owner 0) are
     taken on their id and generation, as before handles carried an owner."""
@@ -42,7 +42,8 @@ class SessionLife:
     def __init__(self, manager: Any, sid: int, decode: bool) -> None:
         self.finalizer = weakref.finalize(self, _close_dropped, manager, sid, decode)
         # At interpreter exit the core closes what is left by itself, in order.
-        self.finalizer.atexit = False
+        # typeshed declares finalize with empty __slots__; atexit is a property at runtime.
+        self.finalizer.atexit = False  # type: ignore[misc]
 
 
 def _close_dropped(manager: Any, sid: int, decode: bool) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from fractions import Fraction
-from typing import Any, Optional, Type, TypeVar, Union
+from typing import Any, Literal, Optional, TypeVar, Union, overload
 
 from .errors import ConfigError, InvalidFrameError, UnsupportedConfigError
 
@@ -86,7 +86,7 @@ class SessionState(_ValueEnum):
 # Field checks shared by the dataclasses
 
 E = TypeVar("E", bound=Enum)
-Error = Type[Exception]
+Error = type[Exception]
 
 
 def _set(obj: object, name: str, value: Any) -> None:
@@ -98,6 +98,12 @@ def _given(value: Any) -> str:
     return "missing" if value is None else f"{value!r} is a {type(value).__name__}"
 
 
+@overload
+def _int(owner: str, name: str, value: Any, lo: Optional[int] = None, hi: Optional[int] = None,
+         *, optional: Literal[False] = False, error: Error = ConfigError) -> int: ...
+@overload
+def _int(owner: str, name: str, value: Any, lo: Optional[int] = None, hi: Optional[int] = None,
+         *, optional: bool, error: Error = ConfigError) -> Optional[int]: ...
 def _int(owner: str, name: str, value: Any, lo: Optional[int] = None, hi: Optional[int] = None,
          *, optional: bool = False, error: Error = ConfigError) -> Optional[int]:
     if value is None and optional:
@@ -121,7 +127,7 @@ def _bool(owner: str, name: str, value: Any, *, optional: bool = False,
                     + (" or None" if optional else ""))
 
 
-def _enum(owner: str, name: str, enum: Type[E], value: Any, error: Error = ConfigError) -> E:
+def _enum(owner: str, name: str, enum: type[E], value: Any, error: Error = ConfigError) -> E:
     if isinstance(value, enum):
         return value
     if isinstance(value, str):
@@ -149,7 +155,7 @@ def _instance(owner: str, name: str, value: Any, kinds: tuple[type, ...],
     raise ConfigError(f"{owner}.{name}: {_given(value)}; expected {names}")
 
 
-def _enum_set(owner: str, name: str, enum: Type[E], values: Any) -> frozenset[E]:
+def _enum_set(owner: str, name: str, enum: type[E], values: Any) -> frozenset[E]:
     # A lone string is iterable too; refuse it rather than splitting it into letters.
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise ConfigError(f"{owner}.{name}: {values!r}; expected a set of {enum.__name__}")
@@ -595,12 +601,13 @@ def _check_frame_buffer(data: Any, fmt: PixelFormat) -> None:
         # count, so a (64, 4, 64) array passes for 64x64 ARGB8888 and an (H, W, 4) one
         # declared RGB24 reads as rows padded to a third more pixels: scrambled pictures.
         channels = _CHANNELS[fmt]
-        if view.ndim == 3 and view.shape[2] != channels:
+        shape = view.shape or ()
+        if len(shape) == 3 and shape[2] != channels:
             layout = (f"(height, width, {channels})" if channels > 1
                       else "(rows, cols) or (rows, cols, 1): it is planar")
             raise InvalidFrameError(
-                f"Frame.data: shape {tuple(view.shape)} with format {fmt.name}: the last "
-                f"dimension is {view.shape[2]} channels, {fmt.name} has {channels}; "
+                f"Frame.data: shape {shape} with format {fmt.name}: the last "
+                f"dimension is {shape[2]} channels, {fmt.name} has {channels}; "
                 f"expected {layout}")
 
 
@@ -860,5 +867,5 @@ class Telemetry(dict):
     def __contains__(self, key: object) -> bool:
         return dict.__contains__(self, key) or self._renamed(key) is not None
 
-    def copy(self) -> "Telemetry":
+    def copy(self) -> Telemetry:
         return Telemetry(self)

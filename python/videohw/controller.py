@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional, Union
+from typing import Any, Optional, Union, overload
 
 from . import _args, _convert, _core
+from ._handles import SessionLife, check_owned, disarm, new_token
 from .contract import (
+    Capabilities,
     Codec,
     CommonEncodeConfig,
     DecoderSessionHandle,
@@ -16,12 +18,10 @@ from .contract import (
     NvidiaEncodeConfig,
     SessionSwitchRequest,
     SoftwareEncodeConfig,
-    VtEncodeConfig,
-    Capabilities,
     Telemetry,
+    VtEncodeConfig,
 )
-from ._handles import SessionLife, check_owned, disarm, new_token
-from .decoding import DecodeControls
+from .decoding import DecodeControls, DecodedFrame
 from .errors import BackendUnavailableError, InvalidFrameError, SessionClosedError
 
 log = logging.getLogger("videohw")
@@ -66,7 +66,7 @@ class SessionController(DecodeControls):
         self._resolve_encode()
 
     @classmethod
-    def _for_decoding(cls, backend: str = "auto") -> "SessionController":
+    def _for_decoding(cls, backend: str = "auto") -> SessionController:
         """A controller whose encode side is resolved on first use. Readers never encode,
         and resolving it probes NVENC (a CUDA context and an encoder opened and closed):
         time a reader's first frame should not pay."""
@@ -95,7 +95,7 @@ class SessionController(DecodeControls):
         # whose encode calls raise the NVENC cause.
         self._encode_unavailable: Optional[BackendUnavailableError] = None
         try:
-            self._default_provider = _core.make_encoder_provider(
+            self._default_provider: Any = _core.make_encoder_provider(
                 self._backend, _convert.software_encode_config(SoftwareEncodeConfig()))
         except BackendUnavailableError as exc:
             if backend != "nvidia" or not _nvidia_decode_usable():
@@ -125,7 +125,7 @@ class SessionController(DecodeControls):
         self.__dict__.get("_idle_decode", {}).clear()
         self._manager.close_all()
 
-    def __enter__(self) -> "SessionController":
+    def __enter__(self) -> SessionController:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -216,8 +216,15 @@ class SessionController(DecodeControls):
                              _convert.pixel_format(frame.format), frame.pts,
                              frame.force_keyframe, frame.pitch or 0, block)
 
+    @overload
     def reap(self, handle: EncoderSessionHandle, min_packets: int = 0,
-             timeout: Optional[float] = None) -> list[EncodedPacket]:
+             timeout: Optional[float] = None) -> list[EncodedPacket]: ...
+    @overload
+    def reap(self, handle: DecoderSessionHandle, min_packets: int = 0,
+             timeout: Optional[float] = None) -> list[DecodedFrame]: ...
+    def reap(self, handle: Union[EncoderSessionHandle, DecoderSessionHandle],
+             min_packets: int = 0, timeout: Optional[float] = None
+             ) -> Union[list[EncodedPacket], list[DecodedFrame]]:
         """Packets ready now. The pipeline encodes asynchronously, so with ``min_packets=0``
         (the default) this never waits. With ``min_packets=n`` it waits until n packets are
         ready or the session closes, and further: with a ``timeout``, until that many
@@ -226,8 +233,15 @@ class SessionController(DecodeControls):
         encoded; an encoder holding frames back releases them on ``flush``)."""
         return self._reap(handle, min_packets, timeout, "SessionController.reap")
 
+    @overload
     def _reap(self, handle: EncoderSessionHandle, min_packets: int, timeout: Optional[float],
-              call: str) -> list[EncodedPacket]:
+              call: str) -> list[EncodedPacket]: ...
+    @overload
+    def _reap(self, handle: DecoderSessionHandle, min_packets: int, timeout: Optional[float],
+              call: str) -> list[DecodedFrame]: ...
+    def _reap(self, handle: Union[EncoderSessionHandle, DecoderSessionHandle], min_packets: int,
+              timeout: Optional[float], call: str
+              ) -> Union[list[EncodedPacket], list[DecodedFrame]]:
         min_packets = _args.integer(call, "min_packets", min_packets, 0, _args.SIZE_MAX)
         timeout = _args.seconds(call, "timeout", timeout, MAX_REAP_TIMEOUT_S, optional=True)
         if isinstance(handle, DecoderSessionHandle):  # decoding is synchronous: never waits
@@ -238,7 +252,12 @@ class SessionController(DecodeControls):
         return _convert.packets(self._manager.reap(handle.id, handle.generation, min_packets,
                                                    timeout_ns))
 
-    def flush(self, handle: EncoderSessionHandle) -> list[EncodedPacket]:
+    @overload
+    def flush(self, handle: EncoderSessionHandle) -> list[EncodedPacket]: ...
+    @overload
+    def flush(self, handle: DecoderSessionHandle) -> list[DecodedFrame]: ...
+    def flush(self, handle: Union[EncoderSessionHandle, DecoderSessionHandle]
+              ) -> Union[list[EncodedPacket], list[DecodedFrame]]:
         """Every packet of every frame submitted so far (decode handles: every frame of
         every byte pushed so far); the session stays open."""
         if isinstance(handle, DecoderSessionHandle):
@@ -292,7 +311,7 @@ class SessionController(DecodeControls):
         return telemetry
 
     def encode_session(self, common: CommonEncodeConfig,
-                       backend_config: BackendConfig = None) -> "EncodeSession":
+                       backend_config: BackendConfig = None) -> EncodeSession:
         """``with ctl.encode_session(common) as s:`` -- closed when the block ends."""
         return EncodeSession(self, self.start_encode_session(common, backend_config))
 
@@ -313,7 +332,7 @@ class EncodeSession:
         return (f"EncodeSession(id={self.handle.id}, generation={self.handle.generation}, "
                 f"backend={self._ctl.backend!r}, {state})")
 
-    def __enter__(self) -> "EncodeSession":
+    def __enter__(self) -> EncodeSession:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -12,6 +12,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from . import _args, _convert, _core
+from ._handles import SessionLife, check_owned, disarm
 from .contract import (
     Codec,
     CommonDecodeConfig,
@@ -23,7 +24,6 @@ from .contract import (
     Telemetry,
     VtDecodeConfig,
 )
-from ._handles import SessionLife, check_owned, disarm
 from .errors import ConfigError, InvalidTypeError
 
 log = logging.getLogger("videohw")
@@ -78,7 +78,7 @@ class DecodedFrame:
     @property
     def rgb(self) -> Optional[np.ndarray]:
         """The (height, width, 3) uint8 picture in CPU_RGB mode, else None."""
-        return self.planes[0] if self.output is DecodeOutputMode.CPU_RGB else None
+        return self.planes[0] if self.output is DecodeOutputMode.CPU_RGB and self.planes else None
 
     def __repr__(self) -> str:
         flags = (", keyframe" if self.is_keyframe else "") + (", DAMAGED" if self.damaged else "")
@@ -175,7 +175,7 @@ class DecodeControls:
     @property
     def decode_fallback_reason(self) -> Optional[str]:
         """Why decode backend "auto" did not pick NVDEC (str), or None."""
-        self.decode_backend  # resolves it
+        _ = self.decode_backend  # resolving it sets the reason
         return self._decode_fallback_reason or None
 
     def decode_capabilities(self, codec: Union[Codec, str]) -> DecodeCapabilities:
@@ -283,7 +283,8 @@ class DecodeControls:
             while idle:
                 handle = idle.pop()
                 try:
-                    if self._manager.decode_state(handle.id, handle.generation)["state"] == "running":
+                    state = self._manager.decode_state(handle.id, handle.generation)
+                    if state["state"] == "running":
                         return handle
                 except Exception:  # closed behind our back: forget it
                     pass
@@ -311,7 +312,7 @@ class DecodeControls:
         return pool
 
     def decode_session(self, common_decode: CommonDecodeConfig,
-                       backend_decode: BackendDecodeConfig = None) -> "DecodeSession":
+                       backend_decode: BackendDecodeConfig = None) -> DecodeSession:
         """``with ctl.decode_session(common) as s:`` -- closed when the block ends."""
         return DecodeSession(self, self.start_decode_session(common_decode, backend_decode))
 
@@ -350,7 +351,7 @@ class DecodeSession:
         return (f"DecodeSession(id={self.handle.id}, generation={self.handle.generation}, "
                 f"backend={self._ctl.decode_backend!r}, {state})")
 
-    def __enter__(self) -> "DecodeSession":
+    def __enter__(self) -> DecodeSession:
         return self
 
     def __exit__(self, *exc: object) -> None:

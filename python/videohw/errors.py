@@ -6,7 +6,8 @@ The C++ core raises these same classes (cpp/bindings/errors.cpp): each with its 
 
 from __future__ import annotations
 
-from typing import Iterable, Union
+from collections.abc import Iterable
+from typing import Union
 
 
 class VideoHwError(Exception):

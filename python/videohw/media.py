@@ -10,9 +10,10 @@ import io
 import operator
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
-from typing import Any, BinaryIO, Iterator, Optional, Union
+from typing import Any, BinaryIO, Optional, Union
 
 from . import _core
 from .contract import Codec, EncodedLayout
@@ -184,8 +185,8 @@ def open_source(source: Any, call: str) -> tuple[Any, str]:
         if isinstance(source, io.TextIOBase):
             raise TypeError(f"{call}: source is a text file object ({type(source).__name__}); "
                             "expected a binary one: open(path, 'rb')")
-        return source, getattr(source, "name", None) if isinstance(
-            getattr(source, "name", None), str) else "<file object>"
+        name = getattr(source, "name", None)
+        return source, name if isinstance(name, str) else "<file object>"
     raise TypeError(f"{call}: source is a {type(source).__name__}; expected a path or a binary "
                     "file object with read()")
 
@@ -247,7 +248,7 @@ class MediaReader:
         with self._lock:
             self._source = None
 
-    def __enter__(self) -> "MediaReader":
+    def __enter__(self) -> MediaReader:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -46,7 +46,7 @@ class ProgressBar:
         self._last_len = 0
         self._closed = False
 
-    def __enter__(self) -> "ProgressBar":
+    def __enter__(self) -> ProgressBar:
         return self
 
     def __exit__(self, *exc: object) -> None:

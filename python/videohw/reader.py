@@ -11,8 +11,8 @@ import math
 import operator
 import threading
 import weakref
-from collections.abc import Iterable
-from typing import Any, Iterator, Optional, Union
+from collections.abc import Iterable, Iterator
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -299,7 +299,7 @@ class VideoReader:
             self._core = None
             self._finalizer()
 
-    def __enter__(self) -> "VideoReader":
+    def __enter__(self) -> VideoReader:
         return self
 
     def __exit__(self, *exc: object) -> None:

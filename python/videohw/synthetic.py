@@ -100,10 +100,11 @@ def _box_rgb(height: int, width: int) -> np.ndarray:
     cell = max(2, min(width, height) // 4)
     yy, xx = np.mgrid[0:height, 0:width]
     check = ((yy // cell + xx // cell) % 2).astype(bool)[..., None]
-    return np.where(check, np.float32([235, 205, 40]), np.float32([30, 70, 210]))
+    return np.where(check, np.array([235, 205, 40], np.float32),
+                    np.array([30, 70, 210], np.float32))
 
 
-def _to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, ...]:
     """BT.601 limited-range Y (full size) and U, V (2x2 averaged) as uint8 planes."""
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     y = 16 + 0.257 * r + 0.504 * g + 0.098 * b
@@ -145,12 +146,15 @@ class PatternGenerator:
         self._box_w, self._box_h = _even(width // 5), _even(height // 4)
         background = _background_rgb(height, width + self._period, self._period)
         box = _box_rgb(self._box_h, self._box_w)
+        # Planes: (Y, U, V) for the YUV formats, one packed plane for the others.
+        self._bg: tuple[np.ndarray, ...]
+        self._box: tuple[np.ndarray, ...]
         if self.format in _YUV:
             self._bg = _to_yuv420(background)
             self._box = _to_yuv420(box)
         else:
-            self._bg = _to_packed(background, self.format)
-            self._box = _to_packed(box, self.format)
+            self._bg = (_to_packed(background, self.format),)
+            self._box = (_to_packed(box, self.format),)
 
     def __repr__(self) -> str:
         return f"PatternGenerator({self.width}x{self.height}, {self.format})"
@@ -173,8 +177,8 @@ class PatternGenerator:
         off, x, y = self._positions(index)
         w, h, bw, bh = self.width, self.height, self._box_w, self._box_h
         if self.format not in _YUV:
-            out[...] = self._bg[:, off:off + w]
-            out[y:y + bh, x:x + bw] = self._box
+            out[...] = self._bg[0][:, off:off + w]
+            out[y:y + bh, x:x + bw] = self._box[0]
             return out
         luma = out[:h]
         luma[...] = self._bg[0][:, off:off + w]

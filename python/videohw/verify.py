@@ -29,9 +29,10 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
+from typing import IO, Any, Callable, Optional, Union
 
 from . import synthetic as _synthetic
 
@@ -133,7 +134,7 @@ def probe_frames(path: PathLike, codec: object = None) -> list[FrameInfo]:
     cmd = [find_tool("ffprobe"), "-v", "error", *_demux_args(path, name),
            "-i", os.path.abspath(path), "-select_streams", "v:0",
            "-show_entries", "frame=width,height,key_frame,pict_type", "-of", "json"]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.run(cmd, capture_output=True)
     errors = proc.stderr.decode(errors="replace").strip()
     if proc.returncode != 0 or errors:
         raise ProbeError(f"ffprobe ({proc.returncode}) on {os.fspath(path)}: "
@@ -250,12 +251,12 @@ class RawSource:
 
     @classmethod
     def from_file(cls, path: PathLike, fmt: object, width: int, height: int,
-                  fps: Union[Fraction, int, str] = 30) -> "RawSource":
+                  fps: Union[Fraction, int, str] = 30) -> RawSource:
         return cls(width, height, _synthetic.format_name(fmt), Fraction(fps), path=os.fspath(path))
 
     @classmethod
     def synthetic(cls, fmt: object, width: int, height: int, n_frames: int,
-                  fps: Union[Fraction, int, str] = 30) -> "RawSource":
+                  fps: Union[Fraction, int, str] = 30) -> RawSource:
         """Frames 0..n_frames-1 of :mod:`videohw.synthetic`'s pattern, regenerated."""
         name = _synthetic.format_name(fmt)
 
@@ -323,13 +324,15 @@ def measure_psnr(encoded: PathLike, codec: object, source: RawSource,
         cmd = [find_tool("ffmpeg"), "-hide_banner", "-nostats", "-nostdin", "-v", "info",
                *source.input_args(), *_demux_args(encoded, name), "-i", os.path.abspath(encoded),
                "-lavfi", graph, "-fps_mode", "passthrough", "-f", "null", "-"]
-        feeding = source.frames is not None
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if feeding else subprocess.DEVNULL,
+        frames = source.frames
+        stdin = subprocess.PIPE if frames is not None else subprocess.DEVNULL
+        proc = subprocess.Popen(cmd, stdin=stdin,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp)
+        assert proc.stderr is not None
         failure: list = []
         feeder = None
-        if feeding:
-            feeder = threading.Thread(target=_feed, args=(proc.stdin, source.frames(), failure),
+        if frames is not None:
+            feeder = threading.Thread(target=_feed, args=(proc.stdin, frames(), failure),
                                       name="videohw-psnr-feed", daemon=True)
             feeder.start()
         log = proc.stderr.read().decode(errors="replace")
@@ -374,7 +377,7 @@ class VerifyReport:
         self.checks.append(check)
         return check
 
-    def extend(self, other: "VerifyReport") -> None:
+    def extend(self, other: VerifyReport) -> None:
         self.checks.extend(other.checks)
 
     @property
@@ -433,7 +436,7 @@ def probe_container(path: PathLike) -> ContainerInfo:
            "-select_streams", "v:0", "-show_entries",
            "packet=pts,dts,flags:stream=codec_name,time_base:format=format_name,duration",
            "-of", "json"]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.run(cmd, capture_output=True)
     errors = proc.stderr.decode(errors="replace").strip()
     if proc.returncode != 0 or errors:
         raise ProbeError(f"ffprobe ({proc.returncode}) on {os.fspath(path)}: "
@@ -685,7 +688,8 @@ def verify_switched_stream(path: PathLike, codec: object, plan: Sequence[FramePl
         keys_want = [i for i in want if plan[i].keyframe]
         keys_have = [i for i in want if i < len(frames) and frames[i].key_frame]
         if keys_have != keys_want:
-            problems.append(f"keyframes at {short_list(keys_have)}, expected {short_list(keys_want)}")
+            problems.append(f"keyframes at {short_list(keys_have)}, "
+                            f"expected {short_list(keys_want)}")
         not_intra = [i for i in keys_have if frames[i].pict_type != "I"]
         if not_intra:
             problems.append(f"keyframes {short_list(not_intra)} are not I pictures")
@@ -865,6 +869,8 @@ class _RawReader:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._err,
                                      stdin=subprocess.PIPE if feed is not None
                                      else subprocess.DEVNULL)
+        assert self.proc.stdout is not None
+        self._stdout: IO[bytes] = self.proc.stdout
         self._failure: list = []
         self._feeder = None
         if feed is not None:
@@ -874,12 +880,12 @@ class _RawReader:
             self._feeder.start()
 
     def read(self, size: int) -> Optional[bytes]:
-        data = self.proc.stdout.read(size)
+        data = self._stdout.read(size)
         return data if len(data) == size else None
 
     def close(self) -> str:
         """Ends the process; its stderr (empty when all went well)."""
-        self.proc.stdout.close()
+        self._stdout.close()
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
@@ -905,6 +911,7 @@ def _source_frames(source: RawSource, start: int, count: int) -> Iterator[Any]:
                     return
                 yield data
         return
+    assert source.frames is not None  # exactly one of path and frames is set
     frames = source.frames()
     for i, frame in enumerate(frames):
         if i >= start + count:

@@ -169,7 +169,7 @@ class MediaWriter:
             return None
         return self._muxer.segments()[-1]["temp_path"]
 
-    def __enter__(self) -> "MediaWriter":
+    def __enter__(self) -> MediaWriter:
         return self
 
     def __exit__(self, exc_type: Any, *exc: Any) -> None:
@@ -297,7 +297,7 @@ class VideoWriter:
         telemetry["writer_segments"] = len(self._writer.paths)
         return telemetry
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, exc_type: Any, *exc: Any) -> None:

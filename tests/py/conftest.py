@@ -11,7 +11,8 @@ import os
 import shutil
 import subprocess
 import sys
-from typing import Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -19,6 +20,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import videohw as vh  # noqa: E402
+
+# A fixture for every test module that asks for it by name.
+from media_corpus import media_corpus  # noqa: E402, F401
 
 # --------------------------------------------------------------------------------------
 # GPU marker

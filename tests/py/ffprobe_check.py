@@ -16,8 +16,9 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence, Union
+from typing import Union
 
 import numpy as np
 
@@ -82,7 +83,7 @@ class _StreamFile:
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    proc = subprocess.run(cmd, capture_output=True, timeout=120)
     if proc.returncode != 0 or proc.stderr.strip():
         raise StreamMismatch(f"{os.path.basename(cmd[0])} failed ({proc.returncode}): "
                              f"{proc.stderr.decode(errors='replace')[-2000:]}")

@@ -31,10 +31,11 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -194,7 +195,7 @@ def _ffmpeg_version() -> str:
         return f"unavailable: {e}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _encoders() -> frozenset:
     out = subprocess.run([FFMPEG, "-hide_banner", "-encoders"], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, timeout=30).stdout.decode()
@@ -259,7 +260,7 @@ def _run_recipe(recipe: Recipe, directory: Path) -> None:
         args.append(str(directory / m.group(1)) if m else a)
     cmd = [FFMPEG, "-hide_banner", "-nostdin", "-v", "error", "-y", "-threads", "2", *args,
            str(directory / recipe.name)]
-    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    res = subprocess.run(cmd, capture_output=True, timeout=300)
     if res.returncode != 0 or not (directory / recipe.name).exists():
         raise RuntimeError(f"making {recipe.name} failed ({res.returncode}): "
                            f"{' '.join(cmd)}\n{res.stderr.decode(errors='replace')}")
@@ -323,15 +324,14 @@ def media_corpus() -> Corpus:
 
 
 def _run(cmd: Sequence[str], timeout: float = 120) -> bytes:
-    res = subprocess.run(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         timeout=timeout)
+    res = subprocess.run(list(cmd), capture_output=True, timeout=timeout)
     if res.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({res.returncode}): "
                            f"{res.stderr.decode(errors='replace')[-2000:]}")
     return res.stdout
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def ffprobe_json(path: str) -> dict:
     """ffprobe's format and streams, with exact counts (nb_read_frames decodes every frame,
     nb_read_packets reads every packet)."""
@@ -362,7 +362,7 @@ class FrameTime:
     pict_type: str
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reference_frame_times(path: str) -> tuple:
     """Every decoded frame of the first video stream in display order (ffprobe)."""
     out = json.loads(_run([FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_entries",
@@ -382,7 +382,7 @@ class PacketInfo:
     pos: Optional[int] = None  # byte offset in the file
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reference_packets(path: str) -> tuple:
     """Every packet of the first video stream in decode (file) order (ffprobe)."""
     out = json.loads(_run([FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_entries",

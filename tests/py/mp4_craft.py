@@ -10,8 +10,9 @@ fields rewritten bit by bit, emulation prevention redone).
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional
+from typing import Callable, Optional
 
 CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"mvex", b"udta"}
 SAMPLE_ENTRIES = {b"avc1", b"avc3", b"hvc1", b"hev1"}  # VisualSampleEntry: 78 header bytes
@@ -24,7 +25,7 @@ class Box:
     head: bytes = b""                    # containers with a fixed header before children
     children: Optional[list] = None      # container boxes
 
-    def find(self, *path: bytes) -> Iterator["Box"]:
+    def find(self, *path: bytes) -> Iterator[Box]:
         """Every descendant at this path of types (children of children ...)."""
         if not path:
             yield self

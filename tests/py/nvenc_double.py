@@ -13,7 +13,10 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -159,7 +162,7 @@ class Double:
                 "an NVDEC parser was not destroyed"
 
 
-def read_device_bytes(ptr: int, shape: tuple) -> "numpy.ndarray":
+def read_device_bytes(ptr: int, shape: tuple) -> np.ndarray:
     """The bytes of a "device" array on the doubles, where device memory is host memory
     (docs/nvdec_double.md): a copy, shaped ``shape``."""
     import numpy as np

@@ -9,8 +9,8 @@ import logging
 
 import pytest
 
-import videohw as vh
 import ffprobe_check as fc
+import videohw as vh
 from conftest import HAS_GPU, common, encode_frames, make_frame
 
 no_gpu_only = pytest.mark.skipif(HAS_GPU, reason="checks the CPU-only behaviour")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import videohw as vh
 import ffprobe_check as fc
+import videohw as vh
 from conftest import argb_picture, common, i420_picture, make_frame
 
 W, H = 64, 48

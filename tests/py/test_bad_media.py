@@ -25,10 +25,9 @@ from typing import Optional
 import numpy as np
 import pytest
 
-import videohw as vh
 import media_corpus as mc
 import mp4_craft as mp
-from media_corpus import media_corpus  # noqa: F401  (fixture)
+import videohw as vh
 
 pytestmark = pytest.mark.skipif(not hasattr(vh, "VideoReader"),
                                 reason="this videohw build has no vh.VideoReader yet")
@@ -114,14 +113,14 @@ def run_child(path: str, *, probe: bool = True, read: bool = True,
             "headroom": HEADROOM}
     try:
         res = subprocess.run([sys.executable, "-c", CHILD, json.dumps(spec)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                             capture_output=True, timeout=timeout,
                              cwd=os.path.dirname(os.path.abspath(__file__)))
     except subprocess.TimeoutExpired:
         pytest.fail(f"{path}: no answer within {timeout} s (hang?)")
     tail = res.stderr.decode(errors="replace")[-3000:]
+    signal = f", signal {-res.returncode}" if res.returncode < 0 else ""
     assert res.returncode == 0, (f"{path}: the child died (exit status {res.returncode}"
-                                 f"{', signal ' + str(-res.returncode) if res.returncode < 0 else ''}"
-                                 f"):\n{tail}")
+                                 f"{signal}):\n{tail}")
     lines = [ln for ln in res.stdout.decode(errors="replace").splitlines()
              if ln.startswith("RESULT ")]
     assert lines, f"{path}: the child printed no result:\n{tail}"
@@ -430,7 +429,8 @@ def test_container_claims_a_size_the_sps_does_not_have(bad, media_corpus):
     assert ok, f"no frame decoded: {error_summary(result)}"
     for f in ok:
         assert f["shape"] == [144, 176, 3], f
-    check_partial_frames(result, path, original, {t.pts for t in mc.reference_frame_times(original)})
+    check_partial_frames(result, path, original,
+                         {t.pts for t in mc.reference_frame_times(original)})
 
 
 def test_container_size_lie_is_not_reported_as_the_size(bad):

@@ -471,7 +471,8 @@ def test_frame_errors_are_invalid_frame_errors_not_config_errors():
 
 
 @pytest.mark.parametrize("kwargs, needle", [
-    ({"pts": 1.5}, "Frame.pts: 1.5 is a float; expected an int in -9223372036854775808..9223372036854775807 or None"),
+    ({"pts": 1.5}, "Frame.pts: 1.5 is a float; expected an int in "
+                   "-9223372036854775808..9223372036854775807 or None"),
     ({"pts": True}, "Frame.pts: True is a bool"),
     ({"force_keyframe": 1}, "Frame.force_keyframe: 1; expected True or False"),
     ({"pitch": 0}, "Frame.pitch: 0 is outside 1..2147483647"),

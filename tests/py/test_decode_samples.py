@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 import videohw as vh
+from media_corpus import reference_rgb
 from videohw import _core
-
-from media_corpus import media_corpus, reference_rgb  # noqa: F401 (fixture)
 
 CASES = [("h264_bf.mp4", vh.Codec.H264, vh.EncodedLayout.AVCC),
          ("h264_bf.mkv", vh.Codec.H264, vh.EncodedLayout.AVCC),

@@ -12,18 +12,18 @@ import time
 import numpy as np
 import pytest
 
-import videohw as vh
 import ffprobe_check as fc
+import videohw as vh
 from conftest import (
     argb_with_pitch,
     common,
     encode_frames,
     expected_keyframes,
+    i420_picture,
+    i420_planes,
     i420_with_pitch,
     make_frame,
     reference_pictures,
-    i420_picture,
-    i420_planes,
     rgb_picture,
     stream_of,
 )

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import videohw as vh
-from videohw import _ffmpeg_log
 from conftest import common, encode_frames, make_frame, stream_of
+from videohw import _ffmpeg_log
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOGGER = "videohw.ffmpeg"
@@ -101,7 +101,7 @@ def run_python(code: str, env: dict | None = None, timeout: float = 120):
     full_env.pop("VIDEOHW_FFMPEG_LOG_LEVEL", None)
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=HERE, env=full_env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -360,7 +360,8 @@ def test_flood_is_bounded_and_the_drops_are_counted_and_reported(ctl, records):
         logger.removeHandler(stuck)
     assert telemetry["ffmpeg_errors"] >= 3000  # all counted ...
     assert during["queued"] <= during["capacity"]  # ... few kept
-    assert during["dropped"] - before["dropped"] >= telemetry["ffmpeg_errors"] - 2 * during["capacity"]
+    dropped = during["dropped"] - before["dropped"]
+    assert dropped >= telemetry["ffmpeg_errors"] - 2 * during["capacity"]
     reports = [r for r in records.records if getattr(r, "ffmpeg_dropped", 0)]
     assert reports and reports[0].levelno == logging.WARNING
     assert "FFmpeg log lines were dropped" in reports[0].getMessage()
@@ -436,7 +437,7 @@ def _cli(*args: str):
     env = dict(os.environ)
     env.pop("VIDEOHW_FFMPEG_LOG_LEVEL", None)
     return subprocess.run([sys.executable, "-m", "videohw", *args], cwd=HERE, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture

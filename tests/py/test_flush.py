@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-import videohw as vh
 import ffprobe_check as fc
+import videohw as vh
 from conftest import common, expected_keyframes, make_frame
 
 CODECS = [pytest.param(vh.Codec.H264, id="h264"), pytest.param(vh.Codec.HEVC, id="hevc")]

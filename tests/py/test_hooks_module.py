@@ -9,10 +9,9 @@ import os
 
 import numpy as np
 
+import hooks
 import videohw as vh
 from videohw import _core
-
-import hooks
 
 
 def test_the_production_module_has_none_of_the_hooks():

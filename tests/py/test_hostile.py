@@ -29,7 +29,8 @@ def test_a_decode_handle_never_reaches_an_encode_session_of_the_same_id():
     dec = ctl.start_decode_session(vh.CommonDecodeConfig())
     assert enc.id == dec.id == 1
     for call in (lambda: ctl.submit(dec, frame()),
-                 lambda: ctl.switch_encode_session(dec, vh.SessionSwitchRequest(target=(SMALL, None))),
+                 lambda: ctl.switch_encode_session(
+                     dec, vh.SessionSwitchRequest(target=(SMALL, None))),
                  lambda: ctl.close_encode_session(dec)):
         with pytest.raises(vh.InvalidHandleError, match="DecoderSessionHandle") as err:
             call()
@@ -61,7 +62,8 @@ def test_another_controllers_handle_is_refused_and_its_own_session_is_untouched(
 
 def test_decode_handles_are_bound_too():
     a, b = vh.SessionController("software"), vh.SessionController("software")
-    ha, hb = a.start_decode_session(vh.CommonDecodeConfig()), b.start_decode_session(vh.CommonDecodeConfig())
+    ha = a.start_decode_session(vh.CommonDecodeConfig())
+    hb = b.start_decode_session(vh.CommonDecodeConfig())
     with pytest.raises(vh.StaleSessionError):
         b.push_bitstream(ha, b"\x00")
     with pytest.raises(vh.StaleSessionError):

@@ -15,7 +15,7 @@ from videohw import synthetic
 def run_cli(cwd, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "videohw", "encode", "--no-progress",
                            "--backend", "software", *args], cwd=cwd, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+                          capture_output=True, timeout=300)
 
 
 def error_line(proc: subprocess.CompletedProcess) -> str:

@@ -15,11 +15,10 @@ from typing import Optional
 import numpy as np
 import pytest
 
-import videohw as vh
-from videohw.writer import SegmentInfo
-
 import ffprobe_check as fc
+import videohw as vh
 from conftest import common, make_frame, rgb_picture
+from videohw.writer import SegmentInfo
 
 I420 = vh.PixelFormat.I420
 W, H = 160, 96
@@ -64,7 +63,7 @@ def probe(path: str) -> Probed:
          "packet=pts,dts,flags:frame=key_frame,width,height:"
          "stream=time_base,codec_name,codec_tag_string,start_time:"
          "format=duration,start_time,format_name", "-of", "json", path],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        capture_output=True, timeout=60)
     assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr.decode()
     data = json.loads(proc.stdout)
     stream = data["streams"][0]

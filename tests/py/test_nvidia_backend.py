@@ -16,12 +16,11 @@ import sys
 
 import pytest
 
+import ffprobe_check as fc
 import videohw as vh
 import videohw.controller as controller
-import ffprobe_check as fc
 from conftest import HAS_GPU, common, encode_frames, make_frame
 from nvenc_double import calls
-
 
 # ---- through the double ------------------------------------------------------------------
 
@@ -184,7 +183,7 @@ def test_videohw_caps_shows_the_fallback_reason(double):
     double.reset(no_encode_device="1")
     env = dict(os.environ)
     proc = subprocess.run([sys.executable, "-m", "videohw", "caps", "--json"], env=env,
-                          text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+                          text=True, capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)
     assert info["auto"]["backend"] == "software"
@@ -195,8 +194,8 @@ def test_videohw_caps_shows_the_fallback_reason(double):
 
 def test_videohw_caps_lists_nvidia_capabilities_through_the_double(double):
     proc = subprocess.run([sys.executable, "-m", "videohw", "caps", "--json"],
-                          env=dict(os.environ), text=True, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=120)
+                          env=dict(os.environ), text=True, capture_output=True,
+                          timeout=120)
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)
     assert info["auto"]["backend"] == "nvidia"
@@ -274,7 +273,7 @@ def test_a_fresh_process_warns_about_the_fallback_once_on_stderr():
             "for _ in range(3):\n"
             "    assert vh.SessionController('auto').backend == 'software'\n")
     proc = subprocess.run([sys.executable, "-c", code], env=_without_driver_env(), text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+                          capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if "backend 'auto' uses" in line]
     assert len(lines) == 1, proc.stderr
@@ -304,8 +303,7 @@ def test_videohw_caps_without_a_driver_shows_why_auto_is_software():
 def test_videohw_caps_without_encode_engine_shows_the_reason_in_text(double):
     double.reset(no_encode_device="1")
     proc = subprocess.run([sys.executable, "-m", "videohw", "caps"], env=dict(os.environ),
-                          text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=120)
+                          text=True, capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     auto = next(line for line in proc.stdout.splitlines() if line.startswith("auto -> "))
     assert auto.startswith("auto -> software (") and "no encode engine" in auto

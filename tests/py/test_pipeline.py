@@ -7,9 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-import videohw as vh
-
 import ffprobe_check as fc
+import videohw as vh
 from conftest import common, i420_picture, i420_with_pitch, make_frame
 
 
@@ -247,7 +246,7 @@ def test_threads_submitting_to_separate_sessions_with_switches(ctl):
     for th in threads:
         th.join()
     assert not errors, errors
-    for i, (width, height, packets) in results.items():
+    for width, height, packets in results.values():
         assert sorted(p.pts for p in packets) == list(range(36))
         assert [p.generation for p in packets] == [1] * 18 + [2] * 18
         frames = fc.probe_frames(packets, vh.Codec.H264)

@@ -13,9 +13,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-import videohw as vh
 import media_corpus as mc
-from media_corpus import media_corpus  # noqa: F401  (fixture)
+import videohw as vh
 
 needs_probe = pytest.mark.skipif(not hasattr(vh, "probe"),
                                  reason="this videohw build has no vh.probe yet")
@@ -96,7 +95,8 @@ def test_corpus_other_claims(media_corpus):
     assert s["pix_fmt"] == "yuv420p10le" and s["profile"] == "Main 10"
     assert _ffprobe_rotation(media_corpus.path("rot90.mp4")) == 90
     assert mc.video_size(media_corpus.path("odd322.mp4")) == (322, 242)
-    kinds = [s["codec_type"] for s in mc.ffprobe_json(media_corpus.path("with_audio.mp4"))["streams"]]
+    streams = mc.ffprobe_json(media_corpus.path("with_audio.mp4"))["streams"]
+    kinds = [s["codec_type"] for s in streams]
     assert sorted(kinds) == ["audio", "video"]
     assert mc.ffprobe_video_stream(media_corpus.path("audio_only.m4a")) is None
     for name in ("idr10.mp4", "idr10.h264"):
@@ -231,13 +231,15 @@ def test_probe_video_stream_matches_ffprobe(media_corpus, probed, name):
             problems.append(f"start_seconds: probe {v.start_seconds!r}, ffprobe {s['start_time']}")
     duration = s.get("duration") or mc.ffprobe_json(path)["format"].get("duration")
     if duration is not None:
-        if v.duration_seconds is None or abs(v.duration_seconds - float(duration)) > one_frame + 1e-6:
+        if (v.duration_seconds is None
+                or abs(v.duration_seconds - float(duration)) > one_frame + 1e-6):
             problems.append(f"duration_seconds: probe {v.duration_seconds!r}, ffprobe {duration} "
                             f"(allowed: one frame, {one_frame:.4f} s)")
     elif v.duration_seconds is not None:
         # raw streams: no container duration; if one is given it is frames / rate
         expected = len(times) / float(mc.fraction(s["r_frame_rate"]))
-        if abs(v.duration_seconds - expected) > one_frame + 1e-6 + 1 / float(mc.fraction(s["r_frame_rate"])):
+        frame = 1 / float(mc.fraction(s["r_frame_rate"]))
+        if abs(v.duration_seconds - expected) > one_frame + 1e-6 + frame:
             problems.append(f"duration_seconds (raw): probe {v.duration_seconds!r}, "
                             f"expected about {expected:.3f}")
     assert not problems, f"{name}:\n  " + "\n  ".join(problems)

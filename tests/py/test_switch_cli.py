@@ -280,7 +280,7 @@ def check_segments(tmp_path, summary, expected):
             for s in segs] == [e[:4] for e in expected]
     assert sum(s["frames"] for s in segs) == summary["frames"]
     assert sum(s["bytes"] for s in segs) == summary["bytes"]
-    for seg, (name, codec, first, count, size, keys) in zip(segs, expected):
+    for seg, (name, codec, _first, count, size, keys) in zip(segs, expected):
         assert os.path.getsize(tmp_path / name) == seg["bytes"] > 0
         probed_codec, frames = ffprobe_segment(tmp_path / name)
         assert probed_codec == codec, name

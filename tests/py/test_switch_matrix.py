@@ -16,9 +16,8 @@ from typing import Optional
 import numpy as np
 import pytest
 
-import videohw as vh
-
 import ffprobe_check as fc
+import videohw as vh
 from conftest import common, make_frame
 from hooks import inject_faults
 from nvenc_double import in_flight_config, in_place_switch_restarts, switch_in_place

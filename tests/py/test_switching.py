@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import pytest
 
-import videohw as vh
-from videohw import verify
-
 import ffprobe_check as fc
+import videohw as vh
 from conftest import common, make_frame
 from hooks import inject_faults
 from nvenc_double import in_flight_config, in_place_switch_restarts, switch_in_place
+from videohw import verify
 
 I420 = vh.PixelFormat.I420
 IMMEDIATE = vh.SessionSwitchMode.IMMEDIATE
@@ -450,7 +450,7 @@ def test_stale_handle_is_refused_everywhere_and_the_frame_is_not_taken(ctl):
             target=(LOW, None))),
         "close": lambda: ctl.close_encode_session(h),
     }
-    for name, call in calls.items():
+    for call in calls.values():
         with pytest.raises(vh.StaleSessionError, match="stale"):
             call()
     s = ctl.session_state(h2)

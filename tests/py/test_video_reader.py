@@ -5,8 +5,9 @@ through libswscale with the same flags and matrix), with ``index`` and ``pts`` a
 gives them.
 
 The seek-accuracy tests run per backend: "software" everywhere, "nvidia" on a machine with
-NVDEC, and elsewhere on the NVDEC driver double when it is built. Raw Annex-B files carry no timestamps (ffprobe reports pts N/A):
-for them the pixels and ``index`` are checked, pts and ``get_frames_played_at`` are not.
+NVDEC, and elsewhere on the NVDEC driver double when it is built. Raw Annex-B files carry no
+timestamps (ffprobe reports pts N/A): for them the pixels and ``index`` are checked, pts and
+``get_frames_played_at`` are not.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-import videohw as vh
 import media_corpus as mc
+import videohw as vh
 from conftest import HAS_GPU
-from media_corpus import media_corpus  # noqa: F401  (fixture)
 
 RGB = vh.DecodeOutputMode.CPU_RGB
 NATIVE = vh.DecodeOutputMode.NATIVE_SURFACE
@@ -39,6 +39,7 @@ def reader_backend(request, monkeypatch) -> str:
     checked for broken API rules and leaked decoders after the test."""
     if request.param == "nvidia" and not HAS_GPU:
         import gc
+
         import nvenc_double
         if nvenc_double.PATHS is None or nvenc_double.NVCUVID not in nvenc_double.PATHS:
             pytest.skip(nvenc_double.NOT_BUILT)
@@ -50,7 +51,7 @@ def reader_backend(request, monkeypatch) -> str:
     yield request.param
 
 
-def open_reader(media_corpus, name: str, backend: str = "software", **kwargs) -> "vh.VideoReader":
+def open_reader(media_corpus, name: str, backend: str = "software", **kwargs) -> vh.VideoReader:
     """A reader on a corpus file; on "nvidia" a backend or codec NVDEC cannot do is a skip
     that says why (the software runs are the ones that must pass everywhere).
 
@@ -235,7 +236,8 @@ def test_get_frames_played_at(media_corpus, reader_backend, name):
     with open_reader(media_corpus, name, reader_backend) as r:
         frames = r.get_frames_played_at(seconds)
         assert len(frames) == len(seconds)
-        wrong = [f"t={t!r} ({w}): got frame {f.index} (pts {f.pts}), expected {k} (pts {times[k].pts})"
+        wrong = [f"t={t!r} ({w}): got frame {f.index} (pts {f.pts}), "
+                 f"expected {k} (pts {times[k].pts})"
                  for t, k, w, f in zip(seconds, expected, what, frames) if f.index != k]
         assert not wrong, f"{name}:\n  " + "\n  ".join(wrong)
         check_frames(media_corpus, name, frames, expected)
@@ -243,7 +245,8 @@ def test_get_frames_played_at(media_corpus, reader_backend, name):
         sample = r.get_frames_at(sorted(set(expected)))
         back = r.get_frames_played_at([f.seconds for f in sample])
         wrong = [(f.index, f.seconds, b.index) for f, b in zip(sample, back) if b.index != f.index]
-        assert not wrong, f"played_at(frame.seconds) gave another frame (index, seconds, got): {wrong}"
+        assert not wrong, ("played_at(frame.seconds) gave another frame "
+                           f"(index, seconds, got): {wrong}")
         assert r.telemetry()["session_inits"] == 1
 
 
@@ -360,7 +363,8 @@ def test_approximate_mode_says_which_frame_it_returns(media_corpus, name):
                                math.ceil(estimate - Fraction(1, 2))}, (
                 f"r[{i}]: index {f.index}, seconds {f.seconds} at {avg} fps")
             if not np.array_equal(f.rgb, ref[j]):
-                pytest.fail(f"r[{i}] says pts {f.pts} (frame {j}): " + describe_mismatch(f.rgb, ref, j))
+                pytest.fail(f"r[{i}] says pts {f.pts} (frame {j}): "
+                            + describe_mismatch(f.rgb, ref, j))
             if not vfr:
                 # the first frame at or after i / avg_fps seconds (these files start at 0)
                 first = next(k for k, t in enumerate(exact) if t >= i / avg)

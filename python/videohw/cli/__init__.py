@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 from ._errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_USAGE, CliError
 from ._log import add_verbose_option, configure

@@ -4,8 +4,9 @@ reaped, and leaves no output file behind on a failure or an interrupt."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,8 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
             return array
         state = ctl.session_state(handle)
         size = ((state["pending_width"], state["pending_height"])
-                if i in forced_set and state["pending_width"] else (state["width"], state["height"]))
+                if i in forced_set and state["pending_width"]
+                else (state["width"], state["height"]))
         if size == (source.width, source.height):
             return array
         if size not in generators:
@@ -79,7 +81,7 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
     except BaseException as exc:
         out.discard()
         if isinstance(exc, vh.ConfigError):
-            raise CliError(str(exc))
+            raise CliError(str(exc)) from exc
         raise
     wall0 = time.perf_counter()
     closed = False
@@ -96,7 +98,7 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
                             target=(target, None), mode=vh.SessionSwitchMode(sw.mode),
                             force_idr_on_activate=sw.idr))
                     except vh.ConfigError as exc:
-                        raise CliError(f"--switch at frame {i}: {exc}")
+                        raise CliError(f"--switch at frame {i}: {exc}") from exc
                     after = ctl.telemetry(handle)
                     codec_of[handle.generation] = target.codec.value
                     # A drain that ended the stream: software reopens, NVENC sends EOS.

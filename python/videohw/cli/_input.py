@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterator, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -70,7 +71,7 @@ def _make_input(args: argparse.Namespace) -> _Input:
         frame_bytes = synthetic.frame_nbytes(width, height, fmt)
         file_bytes = os.path.getsize(args.input)
     except OSError as exc:
-        raise CliError(f"--input {args.input}: {exc.strerror or exc}")
+        raise CliError(f"--input {args.input}: {exc.strerror or exc}") from exc
     if file_bytes % frame_bytes:
         fits = _sizes_that_fit(file_bytes, width, height, fmt)
         hint = "".join(f"; it is exactly {n} frame{'s' * (n != 1)} of {w}x{h}"
@@ -134,7 +135,7 @@ def _row_roughness(data: np.ndarray, width: int, height: int, fmt: str) -> float
     ``width`` x ``height`` (the Y plane of 4:2:0 formats)."""
     row = width if fmt in ("nv12", "i420") else synthetic.frame_nbytes(width, 1, fmt)
     rows = min(height, _ROWS_COMPARED)
-    picture = data[:row * rows].reshape(rows, row).astype(np.int16)
+    picture: np.ndarray = data[:row * rows].reshape(rows, row).astype(np.int16)
     return float(np.abs(np.diff(picture, axis=0)).mean()) if rows > 1 else 0.0
 
 
@@ -149,7 +150,7 @@ def _warn_other_sizes(path: str, file_bytes: int, width: int, height: int, fmt: 
     try:
         data = np.fromfile(path, np.uint8, count=longest)
     except OSError as exc:
-        raise CliError(f"--input {path}: {exc.strerror or exc}", EXIT_FAIL)
+        raise CliError(f"--input {path}: {exc.strerror or exc}", EXIT_FAIL) from exc
     declared = _row_roughness(data, width, height, fmt)
     best, w, h, n = min((_row_roughness(data, w, h, fmt), w, h, n) for w, h, n in fits)
     if best < _SMOOTHER * declared:

@@ -77,7 +77,8 @@ class _PendingFile:
             try:
                 self.file: Any = open(target, "wb")
             except OSError as exc:
-                raise CliError(f"{flag} {path}: cannot open: {exc.strerror or exc}", EXIT_FAIL)
+                raise CliError(f"{flag} {path}: cannot open: {exc.strerror or exc}",
+                               EXIT_FAIL) from exc
             return
         folder, name = os.path.split(os.path.abspath(target))
         self.temp = os.path.join(folder, f".{name}.tmp-{os.getpid()}-{os.urandom(8).hex()}")
@@ -85,8 +86,8 @@ class _PendingFile:
             fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         except OSError as exc:
             raise CliError(f"{flag} {path}: cannot create a file in {folder or '.'}: "
-                           f"{exc.strerror or exc}", EXIT_FAIL)
-        self.file: Any = os.fdopen(fd, "wb")
+                           f"{exc.strerror or exc}", EXIT_FAIL) from exc
+        self.file = os.fdopen(fd, "wb")
         self.committed = False
 
     def write(self, data: Any) -> None:
@@ -94,7 +95,7 @@ class _PendingFile:
             self.file.write(data)
         except OSError as exc:
             raise CliError(f"{self.flag} {self.path}: write failed: {exc.strerror or exc}",
-                           EXIT_FAIL)
+                           EXIT_FAIL) from exc
 
     def finish(self) -> None:
         """Flushes and closes the temporary file (errors named)."""
@@ -103,7 +104,7 @@ class _PendingFile:
                 self.file.close()
             except OSError as exc:
                 raise CliError(f"{self.flag} {self.path}: write failed: "
-                               f"{exc.strerror or exc}", EXIT_FAIL)
+                               f"{exc.strerror or exc}", EXIT_FAIL) from exc
 
     def commit(self) -> None:
         self.finish()
@@ -114,7 +115,7 @@ class _PendingFile:
             os.replace(self.temp, self._target)
         except OSError as exc:
             raise CliError(f"{self.flag} {self.path}: cannot rename {self.temp} to it: "
-                           f"{exc.strerror or exc}", EXIT_FAIL)
+                           f"{exc.strerror or exc}", EXIT_FAIL) from exc
         self.committed = True
 
     def discard(self) -> None:

@@ -106,7 +106,7 @@ class _ContainerWriter:
             self._writer = vh.MediaWriter(output, common.codec, common.width, common.height,
                                           common.fps_num, common.fps_den, format=fmt)
         except vh.MediaError as exc:
-            raise CliError(self._named(output, exc, "-o"), EXIT_FAIL)
+            raise CliError(self._named(output, exc, "-o"), EXIT_FAIL) from exc
         self.segments: list[_Segment] = []
 
     @staticmethod
@@ -118,7 +118,7 @@ class _ContainerWriter:
         try:
             self._writer.write_packet(packet)
         except self._vh.VideoHwError as exc:
-            raise CliError(self._named(self._writer.path, exc), EXIT_FAIL)
+            raise CliError(self._named(self._writer.path, exc), EXIT_FAIL) from exc
         infos = self._writer.segments
         while len(self.segments) < len(infos):  # the writer started a file
             info = infos[len(self.segments)]
@@ -133,12 +133,12 @@ class _ContainerWriter:
         try:
             paths = self._writer.close()
         except self._vh.VideoHwError as exc:
-            raise CliError(self._named(self._writer.path, exc), EXIT_FAIL)
+            raise CliError(self._named(self._writer.path, exc), EXIT_FAIL) from exc
         for segment in self.segments:
             try:
                 segment.bytes = os.path.getsize(segment.path)
             except OSError as exc:
-                raise CliError(f"{segment.path}: {exc.strerror or exc}", EXIT_FAIL)
+                raise CliError(f"{segment.path}: {exc.strerror or exc}", EXIT_FAIL) from exc
         return paths
 
     def discard(self) -> None:

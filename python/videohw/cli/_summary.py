@@ -3,7 +3,8 @@ of the JSON summary."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any, Optional
 
 from .. import verify
 from ._encode_loop import _EncodeResult
@@ -26,12 +27,12 @@ def _rc_text(rc: Any) -> str:
 
 
 def _generation_summary(common: Any, switches: Sequence[SwitchSpec], targets: Sequence,
-                        result: "_EncodeResult") -> list:
+                        result: _EncodeResult) -> list:
     """One entry per generation that encoded frames, from the packets that came out (their
     generation and pts) and the path each switch took (telemetry)."""
     configs = {1: common}
     paths = {1: "initial"}
-    modes = {1: None}
+    modes: dict[int, Optional[str]] = {1: None}
     for sw, target, (generation, in_place, _) in zip(switches, targets, result.switches):
         configs[generation] = target
         paths[generation] = "in_place" if in_place else "new_session"

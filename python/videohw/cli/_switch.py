@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from ._argtypes import _fps, _int, _positive_int, _size
 from ._errors import CliError
@@ -34,7 +35,8 @@ def _switch_spec(text: str) -> SwitchSpec:
             f"{text!r}: expected FRAME:SPEC:MODE with MODE one of {', '.join(_SWITCH_MODES)}")
     frame = _int(head)
     if frame < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: FRAME must be >= 1 (frame 0 starts the session)")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: FRAME must be >= 1 (frame 0 starts the session)")
     changes: dict = {}
     idr = True
     for item in spec.split(","):
@@ -66,7 +68,7 @@ def _switch_spec(text: str) -> SwitchSpec:
                 raise argparse.ArgumentTypeError(
                     f"unknown key {key!r}; expected size, rc, gop, b-frames, fps, codec or idr")
         except argparse.ArgumentTypeError as exc:
-            raise argparse.ArgumentTypeError(f"--switch {text!r}: {exc}")
+            raise argparse.ArgumentTypeError(f"--switch {text!r}: {exc}") from exc
     return SwitchSpec(frame, changes, mode, idr, text)
 
 
@@ -95,7 +97,7 @@ def _switch_targets(vh: Any, common: Any, switches: Sequence[SwitchSpec],
             try:
                 changes["rate_control"] = vh.RateControl.parse(changes["rate_control"])
             except vh.ConfigError as exc:
-                raise CliError(f"--switch at frame {sw.frame}: {exc}")
+                raise CliError(f"--switch at frame {sw.frame}: {exc}") from exc
         if "codec" in changes:
             changes["codec"] = vh.Codec(changes["codec"])
         if source.path is not None and ("width" in changes or "height" in changes):
@@ -104,6 +106,6 @@ def _switch_targets(vh: Any, common: Any, switches: Sequence[SwitchSpec],
         try:
             config = dataclasses.replace(config, **changes)
         except vh.ConfigError as exc:
-            raise CliError(f"--switch at frame {sw.frame}: {exc}")
+            raise CliError(f"--switch at frame {sw.frame}: {exc}") from exc
         targets.append(config)
     return targets

@@ -30,7 +30,8 @@ def _index_list(text: str) -> list[int]:
     try:
         values = [int(p) for p in text.split(",") if p.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected frame indices like 0,10,250")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected frame indices like 0,10,250") from None
     if not values:
         raise argparse.ArgumentTypeError(f"{text!r}: expected frame indices like 0,10,250")
     return values
@@ -40,7 +41,8 @@ def _time_list(text: str) -> list[float]:
     try:
         values = [float(p) for p in text.split(",") if p.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected times in seconds like 1.5,3.0")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected times in seconds like 1.5,3.0") from None
     if not values or any(v != v or v in (float("inf"), float("-inf")) for v in values):
         raise argparse.ArgumentTypeError(f"{text!r}: expected times in seconds like 1.5,3.0")
     return values
@@ -183,12 +185,13 @@ def _decode_media(args: argparse.Namespace) -> int:
     import videohw as vh
     output = vh.DecodeOutputMode[_OUTPUT_MODES[args.output_mode]]
     enabled = {"auto": None, "on": True, "off": False}[args.progress]
-    summary = {"frames": 0, "damaged": 0, "keyframes": 0, "sizes": {}}
+    summary: dict[str, Any] = {"frames": 0, "damaged": 0, "keyframes": 0, "sizes": {}}
     start = time.perf_counter()
     with vh.VideoReader(args.file, backend=args.backend, output=output,
                         stream=args.stream) as reader:
         stream = reader.info.best_video if args.stream is None else next(
             v for v in reader.info.video_streams if v.index == args.stream)
+        assert stream is not None  # the reader opened it
         if args.frames or args.at:
             if args.frames:
                 count = len(reader)
@@ -201,13 +204,14 @@ def _decode_media(args: argparse.Namespace) -> int:
                 try:
                     frames = reader.get_frames_played_at(args.at)
                 except IndexError as exc:
-                    raise CliError(f"--at: {exc}", EXIT_FAIL)
+                    raise CliError(f"--at: {exc}", EXIT_FAIL) from exc
             for frame in frames:
                 print(f"frame {frame.index}: pts {frame.pts}, {frame.seconds:.6f} s, "
                       f"{frame.width}x{frame.height}"
                       + (", keyframe" if frame.is_keyframe else "")
                       + (", DAMAGED" if frame.damaged else ""))
                 if args.dump:
+                    assert frame.index is not None  # VideoReader numbers its frames
                     _dump(frame, frame.index, args.dump, args.dump_format)
                 _summary(summary, frame)
         else:
@@ -215,6 +219,7 @@ def _decode_media(args: argparse.Namespace) -> int:
             with ProgressBar(total, label="decode", enabled=enabled) as bar:
                 for frame in reader:
                     if args.dump:
+                        assert frame.index is not None  # VideoReader numbers its frames
                         _dump(frame, frame.index, args.dump, args.dump_format)
                     _summary(summary, frame)
                     bar.update()
@@ -258,7 +263,7 @@ def _decode_annexb(args: argparse.Namespace) -> int:
     common = vh.CommonDecodeConfig(codec=vh.Codec(args.codec),
                                    output=vh.DecodeOutputMode[_OUTPUT_MODES[args.output_mode]])
     enabled = {"auto": None, "on": True, "off": False}[args.progress]
-    summary = {"frames": 0, "damaged": 0, "keyframes": 0, "sizes": {}}
+    summary: dict[str, Any] = {"frames": 0, "damaged": 0, "keyframes": 0, "sizes": {}}
 
     def take(frames: list) -> None:
         for frame in frames:

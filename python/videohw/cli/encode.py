@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any
 
 from .. import synthetic, verify
 from ._argtypes import _float, _fps, _index_list, _int, _positive_int, _size
-from ._encode_loop import _EncodeResult, _encode
+from ._encode_loop import _encode, _EncodeResult
 from ._errors import EXIT_FAIL, EXIT_OK, CliError, _warn
 from ._input import _Input, _make_input
 from ._output import OUTPUT_FORMATS, output_target, refuse_input_as_output
-from ._summary import (_generation_line, _generation_summary, _print_summary, _rc_text,
-                       _segment_summary)
+from ._summary import (
+    _generation_line,
+    _generation_summary,
+    _print_summary,
+    _rc_text,
+    _segment_summary,
+)
 from ._switch import SwitchSpec, _one_switch_per_frame, _switch_spec, _switch_targets
 
 
@@ -77,7 +83,8 @@ def add_encode_parser(sub: Any) -> None:
                           "parameter sets), "
                           "idr=0|1 (force_idr_on_activate, default 1); MODE is immediate, "
                           "on_next_keyframe or drain_then_swap. Repeatable, one per frame, e.g. "
-                          "--switch 300:size=1280x720:immediate --switch 450:rc=cbr:2M:on_next_keyframe")
+                          "--switch 300:size=1280x720:immediate "
+                          "--switch 450:rc=cbr:2M:on_next_keyframe")
     out = enc.add_argument_group("output")
     out.add_argument("-o", "--output", metavar="FILE",
                      help="output file; the container comes from the extension: .mp4 .m4v "
@@ -115,7 +122,7 @@ def _common_config(vh: Any, args: argparse.Namespace, width: int, height: int) -
         try:
             kwargs["rate_control"] = vh.RateControl.parse(args.rc)
         except vh.ConfigError as exc:
-            raise CliError(f"--rc {args.rc}: {exc}")
+            raise CliError(f"--rc {args.rc}: {exc}") from exc
     return vh.CommonEncodeConfig(**kwargs)
 
 
@@ -146,23 +153,23 @@ def cmd_encode(args: argparse.Namespace) -> int:
     forced = sorted(set(args.force_idr_at or ()))
     late = [i for i in forced if i >= source.n_frames]
     if late:
-        raise CliError(f"--force-idr-at: {verify.short_list(late)} not frame indices of this encode "
-                       f"(0..{source.n_frames - 1})")
+        raise CliError(f"--force-idr-at: {verify.short_list(late)} not frame indices of this "
+                       f"encode (0..{source.n_frames - 1})")
     try:
         common = _common_config(vh, args, source.width, source.height)
     except vh.ConfigError as exc:
-        raise CliError(str(exc))
+        raise CliError(str(exc)) from exc
     if args.verify:  # fail before encoding, not after
         try:
             verify.find_tool("ffprobe"), verify.find_tool("ffmpeg")
         except verify.ToolNotFoundError as exc:
-            raise CliError(str(exc), EXIT_FAIL)
+            raise CliError(str(exc), EXIT_FAIL) from exc
     try:
         ctl = vh.SessionController(args.backend)
     except vh.ConfigError as exc:
-        raise CliError(str(exc))
+        raise CliError(str(exc)) from exc
     except vh.BackendUnavailableError as exc:
-        raise CliError(str(exc), EXIT_FAIL)
+        raise CliError(str(exc), EXIT_FAIL) from exc
     switches = sorted(args.switch or [], key=lambda sw: sw.frame)
     targets = _switch_targets(vh, common, switches, source)
     fmt = vh.PixelFormat(source.format)
@@ -170,7 +177,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
         try:
             caps = ctl.capabilities(codec)
         except vh.ConfigError as exc:
-            raise CliError(str(exc))
+            raise CliError(str(exc)) from exc
         if fmt not in caps.input_formats:
             takes = " ".join(f.value for f in vh.PixelFormat if f in caps.input_formats)
             raise CliError(f"--input-format {fmt.value}: the {ctl.backend} backend does not take "
@@ -178,7 +185,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     try:
         backend_cfg = _backend_config(vh, ctl.backend, args)
     except vh.ConfigError as exc:
-        raise CliError(str(exc))
+        raise CliError(str(exc)) from exc
 
     result = _encode(vh, ctl, common, backend_cfg, source, fmt, forced, output,
                      progress=not args.no_progress, switches=list(zip(switches, targets)),
@@ -247,7 +254,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def _verify(common: Any, switches: Sequence[SwitchSpec], targets: Sequence,
-            result: "_EncodeResult", source: _Input, forced: Sequence[int], out_format: str,
+            result: _EncodeResult, source: _Input, forced: Sequence[int], out_format: str,
             min_psnr: float) -> verify.VerifyReport:
     """Checks the files written with ffprobe/ffmpeg: one stream against the expected
     keyframes, or, with switches or several files, generation by generation and segment by
@@ -278,4 +285,4 @@ def _verify(common: Any, switches: Sequence[SwitchSpec], targets: Sequence,
             [verify.StreamSegment(s.path, s.codec, s.packet_generations, s.delayed)
              for s in result.segments], plan, source_for, min_psnr, cuts=cuts, fps=fps)
     except verify.ToolNotFoundError as exc:
-        raise CliError(str(exc), EXIT_FAIL)
+        raise CliError(str(exc), EXIT_FAIL) from exc
