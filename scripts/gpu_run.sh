@@ -150,9 +150,14 @@ fi
 pytest_summary() {  # the last "N passed, M skipped ..." line of a pytest log
   grep -E '(passed|failed|error|skipped|deselected)' "$1" | grep -E '^=*\s*[0-9]' | tail -1 | tr -d '='
 }
-step "pytest -m gpu (test_nvdec_gpu.py, test_nvidia_backend.py)"
-(cd tests/py && timeout 240 "$PYTHON" -m pytest -p no:cacheprovider -q -rsf -m gpu \
-   test_nvdec_gpu.py test_nvidia_backend.py) 2>&1 | tee /tmp/videohw-pytest-gpu.log
+# test_nvdec_gpu.py is not marked gpu (without a GPU it runs on the NVDEC driver double):
+# here all of it runs on the device; test_nvidia_backend.py's gpu tests and the reader's
+# nvidia cases beside it.
+step "pytest (test_nvdec_gpu.py, test_nvidia_backend.py -m gpu, test_video_reader.py -k nvidia)"
+(cd tests/py && timeout 500 "$PYTHON" -m pytest -p no:cacheprovider -q -rsf \
+   test_nvdec_gpu.py test_nvidia_backend.py test_video_reader.py \
+   -k "test_nvdec_gpu or (test_nvidia_backend and gpu) or (test_video_reader and nvidia)") \
+   2>&1 | tee /tmp/videohw-pytest-gpu.log
 rc=${PIPESTATUS[0]}
 note "pytest gpu: $([ "$rc" = 0 ] && echo ok || echo "FAILED (exit $rc)") -- $(pytest_summary /tmp/videohw-pytest-gpu.log)"
 step "pytest test_cuda_array.py"

@@ -489,7 +489,7 @@ def test_switching_the_output_mode_is_in_place_and_keeps_generations_apart(nv, c
     assert all(f.planes is None for f in frames[:6])
     for i, (n, s) in enumerate(zip(frames[6:], reference)):
         assert_nv12_equals_yuv420p(n, s, i)
-    assert telemetry["switch_in_place"] == 1 and telemetry["session_inits"] == 1
+    assert telemetry["switches_in_place"] == 1 and telemetry["session_inits"] == 1
 
 
 def test_switching_the_codec_creates_a_new_decoder(nv, ctl):
@@ -507,7 +507,7 @@ def test_switching_the_codec_creates_a_new_decoder(nv, ctl):
     assert [f.generation for f in frames] == [1] * 4 + [2] * 5
     for i, (n, s) in enumerate(zip(frames[4:], reference)):
         assert_nv12_equals_yuv420p(n, s, i)
-    assert telemetry["switch_new_decoder"] == 1
+    assert telemetry["switches_new_session"] == 1
 
 
 def test_switching_to_low_latency_gives_each_frame_from_its_own_push(nv, ctl):
