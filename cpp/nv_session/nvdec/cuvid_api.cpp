@@ -49,4 +49,14 @@ const CuvidApi& cuvid_api() {
   return *slot;
 }
 
+cudaVideoCodec cuvid_codec(Codec codec) {
+  switch (codec) {
+    case Codec::H264: return cudaVideoCodec_H264;
+    case Codec::HEVC: return cudaVideoCodec_HEVC;
+    case Codec::AV1: return cudaVideoCodec_AV1;
+    case Codec::VP9: return cudaVideoCodec_VP9;
+  }
+  return cudaVideoCodec_H264;
+}
+
 }  // namespace videohw::nv_session

@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "contract/types.hpp"
+
 namespace videohw::nv_session {
 
 struct CuvidApi {
@@ -31,5 +33,8 @@ struct CuvidApi {
 // once per library path for the life of the process. Throws Error(BackendUnavailable)
 // naming the library or the entry point that is missing.
 const CuvidApi& cuvid_api();
+
+// cuvid's name for a contract codec.
+cudaVideoCodec cuvid_codec(Codec codec);
 
 }  // namespace videohw::nv_session

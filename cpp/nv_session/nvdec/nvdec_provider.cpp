@@ -15,16 +15,6 @@ namespace videohw::nv_session {
 
 namespace {
 
-cudaVideoCodec cuvid_codec(Codec codec) {
-  switch (codec) {
-    case Codec::H264: return cudaVideoCodec_H264;
-    case Codec::HEVC: return cudaVideoCodec_HEVC;
-    case Codec::AV1: return cudaVideoCodec_AV1;
-    case Codec::VP9: return cudaVideoCodec_VP9;
-  }
-  return cudaVideoCodec_H264;
-}
-
 CUVIDDECODECAPS query_caps(const NvdecDevice& device, Codec codec) {
   CUVIDDECODECAPS caps{};
   caps.eCodecType = cuvid_codec(codec);

@@ -22,16 +22,6 @@ constexpr int kDefaultDisplayDelay = 2;
 constexpr size_t kMaxPendingPts = 512;
 constexpr size_t kMaxSkipTags = 4096;
 
-cudaVideoCodec cuvid_codec(Codec codec) {
-  switch (codec) {
-    case Codec::H264: return cudaVideoCodec_H264;
-    case Codec::HEVC: return cudaVideoCodec_HEVC;
-    case Codec::AV1: return cudaVideoCodec_AV1;
-    case Codec::VP9: return cudaVideoCodec_VP9;
-  }
-  return cudaVideoCodec_H264;
-}
-
 // H.264 picture parameters carry no IDR flag; the first slice's NAL header does.
 bool h264_idr(const CUVIDPICPARAMS& p) {
   if (!p.pBitstreamData || p.nBitstreamDataLen < 4) return p.intra_pic_flag != 0;
