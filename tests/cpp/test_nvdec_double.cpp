@@ -21,7 +21,7 @@
 #include "nv_session/nvdec/nvdec_device.hpp"
 #include "nv_session/nvdec/nvdec_provider.hpp"
 #include "nv_session/nvdec/nvdec_rgb_converter.hpp"
-#include "nv_session/nvdec/nvdec_session.hpp"
+#include "nv_session/nvdec/nvdec_decoder.hpp"
 #include "software/software_decode_provider.hpp"
 #include "software/software_encoder.hpp"
 #include "support/frames.hpp"
@@ -136,8 +136,8 @@ CommonDecodeConfig config(Codec codec, DecodeOutputMode mode, bool low_latency =
   return c;
 }
 
-std::unique_ptr<nv::NvDecodeSession> nvdec(const CommonDecodeConfig& c) {
-  return std::make_unique<nv::NvDecodeSession>(c, NvidiaDecodeConfig{}, reference_rgb_table());
+std::unique_ptr<nv::NvdecDecoder> nvdec(const CommonDecodeConfig& c) {
+  return std::make_unique<nv::NvdecDecoder>(c, NvidiaDecodeConfig{}, reference_rgb_table());
 }
 
 std::vector<DecodedFrame> decode_all(DecoderBackend& d, const std::vector<EncodedPacket>& packets) {
@@ -408,7 +408,7 @@ TEST_F(NvdecDouble, EveryAllocationIsFreedOnceTheSessionAndItsFramesAreGone) {
 }
 
 TEST_F(NvdecDouble, ProviderReportsTheDoublesCapabilities) {
-  nv::NvdecProvider provider(NvidiaDecodeConfig{}, reference_rgb_table());
+  nv::NvdecDecoderProvider provider(NvidiaDecodeConfig{}, reference_rgb_table());
   const auto h264 = provider.capabilities(Codec::H264);
   EXPECT_TRUE(h264.supported);
   EXPECT_EQ(h264.max_width, 4096);

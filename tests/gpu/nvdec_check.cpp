@@ -21,7 +21,7 @@
 #include "contract/errors.hpp"
 #include "nv_session/nvdec/nvdec_device.hpp"
 #include "nv_session/nvdec/nvdec_provider.hpp"
-#include "nv_session/nvdec/nvdec_session.hpp"
+#include "nv_session/nvdec/nvdec_decoder.hpp"
 
 using namespace videohw;
 using namespace videohw::nv_session;
@@ -79,7 +79,7 @@ Run decode(const Vector& v, DecodeOutputMode mode, size_t chunk, bool low_latenc
   config.codec = v.codec;
   config.output = mode;
   config.low_latency = low_latency;
-  NvDecodeSession session(config, NvidiaDecodeConfig{});
+  NvdecDecoder session(config, NvidiaDecodeConfig{});
   Run run;
   const auto start = std::chrono::steady_clock::now();
   std::vector<DecodedFrame> out;
@@ -255,7 +255,7 @@ void check_pts_and_flush(const Vector& v) {
   // the session must decode it again in full after a flush.
   CommonDecodeConfig config;
   config.codec = v.codec;
-  NvDecodeSession session(config, NvidiaDecodeConfig{});
+  NvdecDecoder session(config, NvidiaDecodeConfig{});
   std::vector<DecodedFrame> out;
   session.decode(v.stream.data(), v.stream.size(), 1234, out);
   session.flush(out);

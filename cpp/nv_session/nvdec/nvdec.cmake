@@ -69,6 +69,6 @@ target_sources(${VIDEOHW_NVDEC_TARGET} PRIVATE
   "${_nvdec_dir}/nvdec_surface_pool.cpp"
   "${_nvdec_dir}/nvdec_rgb_converter.cpp"
   "${_nvdec_dir}/nvdec_access_units.cpp"
-  "${_nvdec_dir}/nvdec_session.cpp"
+  "${_nvdec_dir}/nvdec_decoder.cpp"
   "${_nvdec_dir}/nvdec_provider.cpp"
 )

@@ -9,7 +9,7 @@
 
 #include "nv_session/nvdec/nvdec_device.hpp"
 #include "nv_session/nvdec/nvdec_rgb_converter.hpp"
-#include "nv_session/nvdec/nvdec_session.hpp"
+#include "nv_session/nvdec/nvdec_decoder.hpp"
 
 namespace videohw::nv_session {
 
@@ -57,13 +57,13 @@ std::string nvidia_decode_unavailable_reason() {
   return it->second;
 }
 
-NvdecProvider::NvdecProvider(NvidiaDecodeConfig config, RgbTableSource rgb_tables)
+NvdecDecoderProvider::NvdecDecoderProvider(NvidiaDecodeConfig config, RgbTableSource rgb_tables)
     : config_(config), rgb_tables_(std::move(rgb_tables)) {
   const std::string reason = nvidia_decode_unavailable_reason();
   if (!reason.empty()) throw Error(ErrorKind::BackendUnavailable, "nvidia decode backend: " + reason);
 }
 
-DecodeCapabilities NvdecProvider::capabilities(Codec codec) const {
+DecodeCapabilities NvdecDecoderProvider::capabilities(Codec codec) const {
   DecodeCapabilities out;
   out.backend = "nvidia";
   out.codec = codec;
@@ -79,7 +79,7 @@ DecodeCapabilities NvdecProvider::capabilities(Codec codec) const {
   return out;
 }
 
-std::vector<std::string> NvdecProvider::config_problems(const CommonDecodeConfig& config) const {
+std::vector<std::string> NvdecDecoderProvider::config_problems(const CommonDecodeConfig& config) const {
   std::vector<std::string> problems;
   if (config.output == DecodeOutputMode::CpuRgb) {
     const std::string reason = nvdec_rgb_unavailable_reason();
@@ -98,11 +98,11 @@ std::vector<std::string> NvdecProvider::config_problems(const CommonDecodeConfig
   return problems;
 }
 
-std::unique_ptr<DecoderBackend> NvdecProvider::create(const CommonDecodeConfig& config) const {
-  return std::make_unique<NvDecodeSession>(config, config_, rgb_tables_);
+std::unique_ptr<DecoderBackend> NvdecDecoderProvider::create(const CommonDecodeConfig& config) const {
+  return std::make_unique<NvdecDecoder>(config, config_, rgb_tables_);
 }
 
-bool NvdecProvider::can_reconfigure(const CommonDecodeConfig& from,
+bool NvdecDecoderProvider::can_reconfigure(const CommonDecodeConfig& from,
                                     const CommonDecodeConfig& to) const {
   return from.codec == to.codec;
 }
@@ -112,7 +112,7 @@ namespace {
 const bool registered = register_decoder_backend({
     "nvidia", 0,
     [](const DecodeBackendConfigs& configs) -> std::unique_ptr<DecoderProvider> {
-      return std::make_unique<NvdecProvider>(configs.nvidia, reference_rgb_table());
+      return std::make_unique<NvdecDecoderProvider>(configs.nvidia, reference_rgb_table());
     },
     &nvidia_decode_unavailable_reason});
 

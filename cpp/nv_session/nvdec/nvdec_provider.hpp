@@ -1,5 +1,5 @@
 // The NVDEC decode backend as the session layer sees it: capabilities from
-// cuvidGetDecoderCaps, sessions as NvDecodeSession.
+// cuvidGetDecoderCaps, sessions as NvdecDecoder.
 #pragma once
 
 #include <string>
@@ -9,11 +9,11 @@
 
 namespace videohw::nv_session {
 
-class NvdecProvider final : public DecoderProvider {
+class NvdecDecoderProvider final : public DecoderProvider {
  public:
   // Throws BackendUnavailable with the cause when NVDEC cannot be used here.
   // `rgb_tables`: the conversion CPU_RGB must reproduce (see NvdecRgbConverter).
-  explicit NvdecProvider(NvidiaDecodeConfig config, RgbTableSource rgb_tables = {});
+  explicit NvdecDecoderProvider(NvidiaDecodeConfig config, RgbTableSource rgb_tables = {});
 
   std::string name() const override { return "nvidia"; }
   DecodeCapabilities capabilities(Codec codec) const override;

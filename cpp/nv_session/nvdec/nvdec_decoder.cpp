@@ -1,4 +1,4 @@
-#include "nv_session/nvdec/nvdec_session.hpp"
+#include "nv_session/nvdec/nvdec_decoder.hpp"
 
 #include "contract/clock.hpp"
 
@@ -34,7 +34,7 @@ bool h264_idr(const CUVIDPICPARAMS& p) {
 
 }  // namespace
 
-NvDecodeSession::NvDecodeSession(const CommonDecodeConfig& config,
+NvdecDecoder::NvdecDecoder(const CommonDecodeConfig& config,
                                  const NvidiaDecodeConfig& nvidia, RgbTableSource rgb_tables)
     : config_(config), rgb_tables_(std::move(rgb_tables)) {
   if (config.max_display_delay && *config.max_display_delay < 0)
@@ -46,7 +46,7 @@ NvDecodeSession::NvDecodeSession(const CommonDecodeConfig& config,
   create_parser();
 }
 
-NvDecodeSession::~NvDecodeSession() {
+NvdecDecoder::~NvdecDecoder() {
   // 1-2: end of stream; display callbacks still run, into a list nobody reads.
   std::vector<DecodedFrame> discarded;
   try {
@@ -69,14 +69,14 @@ NvDecodeSession::~NvDecodeSession() {
   device_.reset();
 }
 
-void NvDecodeSession::ensure_output_resources() {
+void NvdecDecoder::ensure_output_resources() {
   if (config_.output == DecodeOutputMode::NativeSurface && !pool_)
     pool_ = NvdecSurfacePool::create(device_, 8, PoolMemory::Device);
   if (config_.output == DecodeOutputMode::CpuRgb && !rgb_)
     rgb_ = std::make_unique<NvdecRgbConverter>(device_, rgb_tables_);
 }
 
-void NvDecodeSession::create_parser() {
+void NvdecDecoder::create_parser() {
   CUVIDPARSERPARAMS params{};
   params.CodecType = cuvid_codec(config_.codec);
   params.ulMaxNumDecodeSurfaces = 1;  // the sequence callback returns the real number
@@ -86,17 +86,17 @@ void NvDecodeSession::create_parser() {
       config_.max_display_delay ? *config_.max_display_delay
                                 : (config_.low_latency ? 0 : kDefaultDisplayDelay));
   params.pUserData = this;
-  params.pfnSequenceCallback = &NvDecodeSession::on_sequence;
-  params.pfnDecodePicture = &NvDecodeSession::on_decode;
-  params.pfnDisplayPicture = &NvDecodeSession::on_display;
+  params.pfnSequenceCallback = &NvdecDecoder::on_sequence;
+  params.pfnDecodePicture = &NvdecDecoder::on_decode;
+  params.pfnDisplayPicture = &NvdecDecoder::on_display;
   ContextScope scope(device_->context(), ErrorKind::Decode);
   check_cuda(ErrorKind::Decode, device_->cuvid().cuvidCreateVideoParser(&parser_, &params),
              "cuvidCreateVideoParser", std::string("creating the ") + to_string(config_.codec) +
                                            " parser");
 }
 
-int CUDAAPI NvDecodeSession::on_sequence(void* self, CUVIDEOFORMAT* format) {
-  auto* s = static_cast<NvDecodeSession*>(self);
+int CUDAAPI NvdecDecoder::on_sequence(void* self, CUVIDEOFORMAT* format) {
+  auto* s = static_cast<NvdecDecoder*>(self);
   try {
     return s->handle_sequence(*format);
   } catch (...) {
@@ -105,8 +105,8 @@ int CUDAAPI NvDecodeSession::on_sequence(void* self, CUVIDEOFORMAT* format) {
   }
 }
 
-int CUDAAPI NvDecodeSession::on_decode(void* self, CUVIDPICPARAMS* picture) {
-  auto* s = static_cast<NvDecodeSession*>(self);
+int CUDAAPI NvdecDecoder::on_decode(void* self, CUVIDPICPARAMS* picture) {
+  auto* s = static_cast<NvdecDecoder*>(self);
   try {
     return s->handle_decode(*picture);
   } catch (...) {
@@ -115,8 +115,8 @@ int CUDAAPI NvDecodeSession::on_decode(void* self, CUVIDPICPARAMS* picture) {
   }
 }
 
-int CUDAAPI NvDecodeSession::on_display(void* self, CUVIDPARSERDISPINFO* info) {
-  auto* s = static_cast<NvDecodeSession*>(self);
+int CUDAAPI NvdecDecoder::on_display(void* self, CUVIDPARSERDISPINFO* info) {
+  auto* s = static_cast<NvdecDecoder*>(self);
   if (!info) return 1;  // the end-of-stream notification: nothing to show
   try {
     return s->handle_display(*info);
@@ -126,7 +126,7 @@ int CUDAAPI NvDecodeSession::on_display(void* self, CUVIDPARSERDISPINFO* info) {
   }
 }
 
-int NvDecodeSession::handle_sequence(const CUVIDEOFORMAT& f) {
+int NvdecDecoder::handle_sequence(const CUVIDEOFORMAT& f) {
   const CuvidApi& d = device_->cuvid();
   if (f.chroma_format != cudaVideoChromaFormat_420 || f.bit_depth_luma_minus8 > 4)
     throw Error(ErrorKind::Decode,
@@ -192,7 +192,7 @@ int NvDecodeSession::handle_sequence(const CUVIDEOFORMAT& f) {
   return surfaces_;
 }
 
-void NvDecodeSession::create_decoder(const CUVIDEOFORMAT& f, int surfaces) {
+void NvdecDecoder::create_decoder(const CUVIDEOFORMAT& f, int surfaces) {
   const CuvidApi& d = device_->cuvid();
   CUVIDDECODECREATEINFO info{};
   info.CodecType = f.codec;
@@ -235,7 +235,7 @@ void NvDecodeSession::create_decoder(const CUVIDEOFORMAT& f, int surfaces) {
   ++nv_stats_.decoders_created;
 }
 
-void NvDecodeSession::reconfigure_decoder(const CUVIDEOFORMAT& f, int surfaces) {
+void NvdecDecoder::reconfigure_decoder(const CUVIDEOFORMAT& f, int surfaces) {
   CUVIDRECONFIGUREDECODERINFO info{};
   info.ulWidth = f.coded_width;
   info.ulHeight = f.coded_height;
@@ -261,13 +261,13 @@ void NvDecodeSession::reconfigure_decoder(const CUVIDEOFORMAT& f, int surfaces) 
   ++nv_stats_.reconfigures;
 }
 
-void NvDecodeSession::destroy_decoder() {
+void NvdecDecoder::destroy_decoder() {
   if (!decoder_) return;
   device_->cuvid().cuvidDestroyDecoder(decoder_);
   decoder_ = nullptr;
 }
 
-int NvDecodeSession::handle_decode(CUVIDPICPARAMS& picture) {
+int NvdecDecoder::handle_decode(CUVIDPICPARAMS& picture) {
   if (!decoder_) return 0;
   const int index = picture.CurrPicIdx;
   if (index >= 0 && static_cast<size_t>(index) < keyframe_by_surface_.size())
@@ -291,7 +291,7 @@ int NvDecodeSession::handle_decode(CUVIDPICPARAMS& picture) {
   return 1;
 }
 
-int NvDecodeSession::handle_display(const CUVIDPARSERDISPINFO& info) {
+int NvdecDecoder::handle_display(const CUVIDPARSERDISPINFO& info) {
   DecodedFrame frame;
   frame.width = width_;
   frame.height = height_;
@@ -323,7 +323,7 @@ int NvDecodeSession::handle_display(const CUVIDPARSERDISPINFO& info) {
   return 1;
 }
 
-void NvDecodeSession::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& frame) {
+void NvdecDecoder::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& frame) {
   const CuvidApi& cuvid = device_->cuvid();
   const CudaDriver& d = device_->cuda();
   CUVIDPROCPARAMS proc{};
@@ -397,7 +397,7 @@ void NvDecodeSession::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& fr
   frame.device_id = device_->ordinal();
 }
 
-void NvDecodeSession::parse(const uint8_t* data, size_t size, unsigned long flags,
+void NvdecDecoder::parse(const uint8_t* data, size_t size, unsigned long flags,
                             int64_t timestamp, std::vector<DecodedFrame>& out) {
   CUVIDSOURCEDATAPACKET packet{};
   packet.flags = flags;
@@ -427,7 +427,7 @@ void NvDecodeSession::parse(const uint8_t* data, size_t size, unsigned long flag
   }
 }
 
-void NvDecodeSession::decode(const uint8_t* data, size_t size, std::optional<int64_t> pts,
+void NvdecDecoder::decode(const uint8_t* data, size_t size, std::optional<int64_t> pts,
                              std::vector<DecodedFrame>& out) {
   if (size == 0) return;
   stats_.bytes_in += static_cast<int64_t>(size);
@@ -444,7 +444,7 @@ void NvDecodeSession::decode(const uint8_t* data, size_t size, std::optional<int
   parse(data, size, flags, timestamp, out);
 }
 
-void NvDecodeSession::decode_unit(const DecodeUnit& unit, std::vector<DecodedFrame>& out) {
+void NvdecDecoder::decode_unit(const DecodeUnit& unit, std::vector<DecodedFrame>& out) {
   if (unit.size == 0) return;
   stats_.bytes_in += static_cast<int64_t>(unit.size);
   pending_pts_.push_back(unit.tag);
@@ -458,7 +458,7 @@ void NvDecodeSession::decode_unit(const DecodeUnit& unit, std::vector<DecodedFra
   parse(unit.data, unit.size, CUVID_PKT_ENDOFPICTURE, 0, out);
 }
 
-void NvDecodeSession::reset(bool new_stream) {
+void NvdecDecoder::reset(bool new_stream) {
   // The parser reports every new sequence in full (colour included) through the sequence
   // callback, so a new stream needs nothing beyond a seek's reset.
   (void)new_stream;
@@ -478,7 +478,7 @@ void NvDecodeSession::reset(bool new_stream) {
   skip_tags_.clear();
 }
 
-void NvDecodeSession::flush(std::vector<DecodedFrame>& out) {
+void NvdecDecoder::flush(std::vector<DecodedFrame>& out) {
   if (!pushed_since_flush_) return;
   pushed_since_flush_ = false;
   parse(nullptr, 0, CUVID_PKT_ENDOFSTREAM | CUVID_PKT_NOTIFY_EOS, 0, out);
@@ -486,7 +486,7 @@ void NvDecodeSession::flush(std::vector<DecodedFrame>& out) {
   skip_tags_.clear();
 }
 
-void NvDecodeSession::reconfigure(const CommonDecodeConfig& to) {
+void NvdecDecoder::reconfigure(const CommonDecodeConfig& to) {
   if (to.codec != config_.codec)
     throw Error(ErrorKind::Switch, std::string("nvidia decode: the codec cannot change in place (") +
                                        to_string(config_.codec) + " -> " + to_string(to.codec) +
@@ -513,7 +513,7 @@ void NvDecodeSession::reconfigure(const CommonDecodeConfig& to) {
   }
 }
 
-NvdecSessionStats NvDecodeSession::nvdec_stats() const {
+NvdecSessionStats NvdecDecoder::nvdec_stats() const {
   NvdecSessionStats s = nv_stats_;
   s.decode_surfaces = surfaces_;
   s.max_width = max_width_;

@@ -51,14 +51,14 @@ struct NvdecSessionStats {
   SurfacePoolStats pool;
 };
 
-class NvDecodeSession final : public DecoderBackend {
+class NvdecDecoder final : public DecoderBackend {
  public:
   // Throws BackendUnavailable (no driver / device / codec) or UnsupportedConfig.
-  NvDecodeSession(const CommonDecodeConfig& config, const NvidiaDecodeConfig& nvidia,
+  NvdecDecoder(const CommonDecodeConfig& config, const NvidiaDecodeConfig& nvidia,
                   RgbTableSource rgb_tables = {});
-  ~NvDecodeSession() override;
-  NvDecodeSession(const NvDecodeSession&) = delete;
-  NvDecodeSession& operator=(const NvDecodeSession&) = delete;
+  ~NvdecDecoder() override;
+  NvdecDecoder(const NvdecDecoder&) = delete;
+  NvdecDecoder& operator=(const NvdecDecoder&) = delete;
 
   const char* name() const override { return "nvidia"; }
   void decode(const uint8_t* data, size_t size, std::optional<int64_t> pts,
