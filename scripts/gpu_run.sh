@@ -3,8 +3,8 @@
 #   1. builds the Python extension against carried FFmpeg libraries (and the test hooks
 #      module test_cuda_array.py uses),
 #   2. tests/gpu/run_gpu_check.sh (the C++ NVDEC check on gpu-vectors/),
-#   3. pytest: the gpu-marked tests (test_nvdec_gpu.py, test_nvidia_backend.py) and the
-#      DLPack protocol tests (test_cuda_array.py),
+#   3. pytest: test_nvdec_gpu.py, test_nvidia_backend.py's gpu tests, the reader's nvidia
+#      cases (test_video_reader.py) and the DLPack protocol tests (test_cuda_array.py),
 #   4. bench/decode_vs_peers.py against PyNvVideoCodec (wheel from .whl/).
 # and prints one SUMMARY block. Everything goes to $OUT/gpu_run.log as well when $OUT is set.
 #
