@@ -286,6 +286,20 @@ std::vector<EncodedPacket> encode_h264(int frames) {
   return out;
 }
 
+// Every packet, then a flush; the decode errors damaged input raises are expected.
+std::vector<DecodedFrame> decode_through_errors(software::SoftwareDecoder& decoder,
+                                                const std::vector<EncodedPacket>& packets) {
+  std::vector<DecodedFrame> frames;
+  for (const auto& p : packets) {
+    try {
+      decoder.decode(p.data.data(), p.data.size(), p.pts, frames);
+    } catch (const Error&) {
+    }
+  }
+  decoder.flush(frames);
+  return frames;
+}
+
 TEST_F(FfmpegLog, SoftwareDecoderCountsWhatItsFrameThreadsLog) {
   auto packets = encode_h264(12);
   packets[5].data.resize(packets[5].data.size() / 2);  // a P picture cut in half
@@ -298,14 +312,7 @@ TEST_F(FfmpegLog, SoftwareDecoderCountsWhatItsFrameThreadsLog) {
   int64_t errors = 0;
   {
     software::SoftwareDecoder decoder(common, config);
-    std::vector<DecodedFrame> frames;
-    for (const auto& p : packets) {
-      try {
-        decoder.decode(p.data.data(), p.data.size(), p.pts, frames);
-      } catch (const Error&) {
-      }
-    }
-    decoder.flush(frames);
+    decode_through_errors(decoder, packets);
     errors = decoder.stats().ffmpeg_errors;
   }
   const auto lines = drain();
@@ -389,14 +396,7 @@ TEST_F(FfmpegLog, SoftwareDecoderFlagsTheSamePicturesWithFrameThreadsAsWithOne) 
     SoftwareDecodeConfig config;
     config.threads = threads;
     software::SoftwareDecoder decoder(common, config);
-    std::vector<DecodedFrame> frames;
-    for (const auto& p : packets) {
-      try {
-        decoder.decode(p.data.data(), p.data.size(), p.pts, frames);
-      } catch (const Error&) {
-      }
-    }
-    decoder.flush(frames);
+    std::vector<DecodedFrame> frames = decode_through_errors(decoder, packets);
     std::vector<int64_t> damaged;
     for (const auto& f : frames)
       if (f.damaged) damaged.push_back(f.pts.value_or(-1));
