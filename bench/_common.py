@@ -70,6 +70,7 @@ def require(program: str) -> str:
 
 # -- the raw source ----------------------------------------------------------------------
 
+
 def raw_path(width: int, height: int, distinct: int) -> Path:
     return CACHE_DIR / f"testsrc2_noise{_NOISE}_seed{_SEED}_{width}x{height}_{distinct}f.yuv"
 
@@ -80,14 +81,36 @@ def ensure_raw(width: int, height: int, distinct: int) -> Path:
     if path.exists() and path.stat().st_size == frame_bytes(width, height) * distinct:
         return path
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    progress(f"making {path.name} ({distinct} frames, "
-             f"{frame_bytes(width, height) * distinct / 1e6:.0f} MB) with ffmpeg testsrc2 ...")
-    source = (f"testsrc2=size={width}x{height}:rate=30,format=yuv420p,"
-              f"noise=alls={_NOISE}:allf=t+u:all_seed={_SEED}")
+    progress(
+        f"making {path.name} ({distinct} frames, "
+        f"{frame_bytes(width, height) * distinct / 1e6:.0f} MB) with ffmpeg testsrc2 ..."
+    )
+    source = (
+        f"testsrc2=size={width}x{height}:rate=30,format=yuv420p,"
+        f"noise=alls={_NOISE}:allf=t+u:all_seed={_SEED}"
+    )
     partial = path.with_suffix(".part")
-    subprocess.run([require("ffmpeg"), "-nostdin", "-v", "error", "-f", "lavfi", "-i", source,
-                    "-frames:v", str(distinct), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-y",
-                    str(partial)], check=True)
+    subprocess.run(
+        [
+            require("ffmpeg"),
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            source,
+            "-frames:v",
+            str(distinct),
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p",
+            "-y",
+            str(partial),
+        ],
+        check=True,
+    )
     partial.replace(path)
     return path
 
@@ -101,11 +124,12 @@ def load_raw(path: Path, width: int, height: int) -> list[np.ndarray]:
     (Y rows, then U, then V: videohw's I420 layout and PyAV's yuv420p ndarray layout)."""
     data = np.fromfile(path, dtype=np.uint8)
     count = data.size // frame_bytes(width, height)
-    frames = data[:count * frame_bytes(width, height)].reshape(count, height * 3 // 2, width)
+    frames = data[: count * frame_bytes(width, height)].reshape(count, height * 3 // 2, width)
     return [np.ascontiguousarray(f) for f in frames]
 
 
 # -- encoder settings ----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class EncodeSettings:
@@ -128,15 +152,21 @@ class EncodeSettings:
     @property
     def x264_params(self) -> str:
         kbps = lambda bps: str(max(1, (bps + 500) // 1000))  # noqa: E731 (as the adapter)
-        return (f"keyint={self.gop}:min-keyint={self.gop}:scenecut=0:open-gop=0:bframes=0:"
-                f"bitrate={kbps(self.bitrate_bps)}:vbv-maxrate={kbps(self.bitrate_bps)}:"
-                f"vbv-bufsize={kbps(self.vbv_bits)}")
+        return (
+            f"keyint={self.gop}:min-keyint={self.gop}:scenecut=0:open-gop=0:bframes=0:"
+            f"bitrate={kbps(self.bitrate_bps)}:vbv-maxrate={kbps(self.bitrate_bps)}:"
+            f"vbv-bufsize={kbps(self.vbv_bits)}"
+        )
 
     @property
     def private_options(self) -> dict[str, str]:
         """libx264 private options in the adapter's order."""
-        return {"preset": self.preset, "tune": "zerolatency", "forced-idr": "1",
-                "x264-params": self.x264_params}
+        return {
+            "preset": self.preset,
+            "tune": "zerolatency",
+            "forced-idr": "1",
+            "x264-params": self.x264_params,
+        }
 
     def adapter_options_text(self) -> str:
         """The form the ceiling prints its mapped options in."""
@@ -144,11 +174,19 @@ class EncodeSettings:
 
     def videohw_configs(self, force_idr: bool = False, low_latency: bool = True):
         import videohw as vh
+
         common = vh.CommonEncodeConfig(
-            codec=vh.Codec.H264, width=self.width, height=self.height, fps_num=self.fps,
-            fps_den=1, low_latency=low_latency, gop_length=self.gop, b_frames=0,
+            codec=vh.Codec.H264,
+            width=self.width,
+            height=self.height,
+            fps_num=self.fps,
+            fps_den=1,
+            low_latency=low_latency,
+            gop_length=self.gop,
+            b_frames=0,
             rate_control=vh.RateControl.cbr(self.bitrate_bps, vbv_buffer_bits=self.vbv_bits),
-            force_idr=force_idr)
+            force_idr=force_idr,
+        )
         return common, vh.SoftwareEncodeConfig(preset=self.preset, threads=self.threads)
 
     def pyav_context(self):
@@ -158,6 +196,7 @@ class EncodeSettings:
         from fractions import Fraction
 
         import av
+
         cc = av.CodecContext.create("libx264", "w")
         cc.width, cc.height = self.width, self.height
         cc.pix_fmt = "yuv420p"
@@ -173,14 +212,29 @@ class EncodeSettings:
 
     def ffmpeg_output_args(self) -> list[str]:
         """ffmpeg CLI output options matching the adapter's encoder setup."""
-        args = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", str(self.gop), "-bf", "0",
-                "-threads", str(self.threads), "-thread_type", "slice", "-color_range", "tv"]
+        args = [
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            str(self.gop),
+            "-bf",
+            "0",
+            "-threads",
+            str(self.threads),
+            "-thread_type",
+            "slice",
+            "-color_range",
+            "tv",
+        ]
         for key, value in self.private_options.items():
             args += [f"-{key}", value]
         return args
 
 
 # -- statistics ---------------------------------------------------------------------------
+
 
 def median(values: Iterable[float]) -> float:
     v = sorted(values)
@@ -235,22 +289,41 @@ def ffprobe_stream(path: Path, codec: str = "h264") -> dict:
     """Decodes ``path`` (raw Annex-B of ``codec``, h264 or hevc) with Debian's ffprobe: frame
     count, size, keyframe indices. An undecodable stream gives ``{"error": ...}``."""
     result = subprocess.run(
-        [require("ffprobe"), "-v", "error", "-f", codec, "-select_streams", "v:0",
-         "-show_entries", "stream=width,height:frame=key_frame", "-of", "json", str(path)],
-        capture_output=True, text=True)
+        [
+            require("ffprobe"),
+            "-v",
+            "error",
+            "-f",
+            codec,
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height:frame=key_frame",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode:
         return {"error": result.stderr.strip() or f"ffprobe exit {result.returncode}"}
     info = json.loads(result.stdout)
     stream = (info.get("streams") or [{}])[0]
     frames = info.get("frames", [])
-    return {"frames": len(frames), "width": stream.get("width"), "height": stream.get("height"),
-            "keyframes": [i for i, f in enumerate(frames) if f.get("key_frame")]}
+    return {
+        "frames": len(frames),
+        "width": stream.get("width"),
+        "height": stream.get("height"),
+        "keyframes": [i for i, f in enumerate(frames) if f.get("key_frame")],
+    }
 
 
 def debian_ffmpeg_version() -> str:
     try:
-        out = subprocess.run([require("ffmpeg"), "-hide_banner", "-version"],
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [require("ffmpeg"), "-hide_banner", "-version"], capture_output=True, text=True
+        ).stdout
     except SystemExit:
         return "not installed"
     first = out.splitlines()[0] if out else ""
@@ -265,8 +338,11 @@ def pyav_versions() -> Optional[dict]:
     except ImportError:
         return None
     libs = {name: ".".join(map(str, v)) for name, v in av.library_versions.items()}
-    return {"pyav": av.__version__,
-            "ffmpeg": str(getattr(av, "ffmpeg_version_info", "unknown")),
-            "libavcodec": libs.get("libavcodec", "unknown"),
-            "bundled": "av.libs" if (Path(av.__file__).parent.parent / "av.libs").exists()
-            else "system"}
+    return {
+        "pyav": av.__version__,
+        "ffmpeg": str(getattr(av, "ffmpeg_version_info", "unknown")),
+        "libavcodec": libs.get("libavcodec", "unknown"),
+        "bundled": "av.libs"
+        if (Path(av.__file__).parent.parent / "av.libs").exists()
+        else "system",
+    }

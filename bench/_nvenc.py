@@ -27,7 +27,7 @@ PEERS = tuple(f"{tool}-{codec}_nvenc" for codec in CODECS for tool in ("pyav", "
 
 
 def peer_codec(tool: str) -> str:
-    """"pyav-hevc_nvenc" -> "hevc"."""
+    """ "pyav-hevc_nvenc" -> "hevc"."""
     return tool.split("-", 1)[1].removesuffix("_nvenc")
 
 
@@ -49,22 +49,48 @@ class NvencSettings:
 
     def videohw_configs(self):
         import videohw as vh
+
         common = vh.CommonEncodeConfig(
-            codec=vh.Codec(self.codec), width=self.width, height=self.height,
-            fps_num=self.fps, fps_den=1, low_latency=True, gop_length=self.gop, b_frames=0,
-            rate_control=vh.RateControl.cbr(self.bitrate_bps, vbv_buffer_bits=self.vbv_bits))
+            codec=vh.Codec(self.codec),
+            width=self.width,
+            height=self.height,
+            fps_num=self.fps,
+            fps_den=1,
+            low_latency=True,
+            gop_length=self.gop,
+            b_frames=0,
+            rate_control=vh.RateControl.cbr(self.bitrate_bps, vbv_buffer_bits=self.vbv_bits),
+        )
         return common, vh.NvidiaEncodeConfig(preset=self.preset, tuning=self.tuning)
 
     def private_options(self) -> dict[str, str]:
         """FFmpeg's nvenc options for what the adapter sets: the preset and tuning, CBR,
         zeroReorderDelay (low_latency), an IDR (not a plain I) when a keyframe is forced."""
-        return {"preset": self.preset, "tune": self.tuning, "rc": "cbr", "zerolatency": "1",
-                "forced-idr": "1"}
+        return {
+            "preset": self.preset,
+            "tune": self.tuning,
+            "rc": "cbr",
+            "zerolatency": "1",
+            "forced-idr": "1",
+        }
 
     def ffmpeg_output_args(self) -> list[str]:
-        args = ["-c:v", self.encoder, "-pix_fmt", "yuv420p", "-g", str(self.gop), "-bf", "0",
-                "-b:v", str(self.bitrate_bps), "-maxrate", str(self.bitrate_bps),
-                "-bufsize", str(self.vbv_bits)]
+        args = [
+            "-c:v",
+            self.encoder,
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            str(self.gop),
+            "-bf",
+            "0",
+            "-b:v",
+            str(self.bitrate_bps),
+            "-maxrate",
+            str(self.bitrate_bps),
+            "-bufsize",
+            str(self.vbv_bits),
+        ]
         for key, value in self.private_options().items():
             args += [f"-{key}", value]
         return args
@@ -72,6 +98,7 @@ class NvencSettings:
     def pyav_context(self):
         """A PyAV encoder context for the same settings (not opened yet)."""
         import av
+
         cc = av.CodecContext.create(self.encoder, "w")
         cc.width, cc.height = self.width, self.height
         cc.pix_fmt = "yuv420p"
@@ -80,8 +107,11 @@ class NvencSettings:
         cc.gop_size = self.gop
         cc.max_b_frames = 0
         cc.bit_rate = self.bitrate_bps
-        cc.options = {**self.private_options(), "maxrate": str(self.bitrate_bps),
-                      "bufsize": str(self.vbv_bits)}
+        cc.options = {
+            **self.private_options(),
+            "maxrate": str(self.bitrate_bps),
+            "bufsize": str(self.vbv_bits),
+        }
         return cc
 
 
@@ -112,16 +142,34 @@ def ffmpeg_unavailable(settings: NvencSettings) -> Optional[str]:
         ffmpeg = bc.require("ffmpeg")
     except SystemExit as e:
         return str(e)
-    encoders = subprocess.run([ffmpeg, "-hide_banner", "-encoders"], capture_output=True,
-                              text=True).stdout
+    encoders = subprocess.run(
+        [ffmpeg, "-hide_banner", "-encoders"], capture_output=True, text=True
+    ).stdout
     if f" {settings.encoder} " not in encoders:
         return f"this ffmpeg ({bc.debian_ffmpeg_version()}) has no {settings.encoder} encoder"
     # Listed is not usable: the encoder loads the driver only when it opens.
     probe = subprocess.run(
-        [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
-         f"color=c=gray:s={settings.width}x{settings.height}:r={settings.fps}",
-         "-frames:v", "1", *settings.ffmpeg_output_args(), "-f", "null", "-"],
-        capture_output=True, text=True, timeout=120)
+        [
+            ffmpeg,
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c=gray:s={settings.width}x{settings.height}:r={settings.fps}",
+            "-frames:v",
+            "1",
+            *settings.ffmpeg_output_args(),
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if probe.returncode:
         return f"ffmpeg cannot open {settings.encoder}: {_last_error_lines(probe.stderr)}"
     return None
@@ -139,6 +187,7 @@ def pyav_unavailable(settings: NvencSettings) -> Optional[str]:
         return f"PyAV {av.__version__}'s FFmpeg has no {settings.encoder} encoder ({e})"
     import av.logging
     import numpy as np
+
     # With FFmpeg logging on, PyAV appends the encoder's own last error ("Cannot load
     # libcuda.so.1", "OpenEncodeSessionEx failed: unsupported device") to the exception.
     level = av.logging.get_level()
@@ -148,7 +197,8 @@ def pyav_unavailable(settings: NvencSettings) -> Optional[str]:
             cc = settings.pyav_context()
             frame = av.VideoFrame.from_ndarray(
                 np.full((settings.height * 3 // 2, settings.width), 128, dtype=np.uint8),
-                format="yuv420p")
+                format="yuv420p",
+            )
             cc.encode(frame)
             cc.encode(None)
     except Exception as e:

@@ -50,9 +50,11 @@ from typing import Callable, Optional
 import videohw as vh
 from videohw import synthetic
 
-MODES = {"metadata": vh.DecodeOutputMode.METADATA_ONLY,
-         "native": vh.DecodeOutputMode.NATIVE_SURFACE,
-         "rgb": vh.DecodeOutputMode.CPU_RGB}
+MODES = {
+    "metadata": vh.DecodeOutputMode.METADATA_ONLY,
+    "native": vh.DecodeOutputMode.NATIVE_SURFACE,
+    "rgb": vh.DecodeOutputMode.CPU_RGB,
+}
 CODECS = {"h264": vh.Codec.H264, "hevc": vh.Codec.HEVC}
 
 
@@ -69,8 +71,8 @@ class Stream:
     width: int
     height: int
     access_units: list  # bytes per access unit, or fixed-size chunks of a given file
-    path: str           # the same bytes on disk, for PyNvVideoCodec's demuxer
-    frames: int         # frames the software decoder finds in it
+    path: str  # the same bytes on disk, for PyNvVideoCodec's demuxer
+    frames: int  # frames the software decoder finds in it
 
     @property
     def nbytes(self) -> int:
@@ -78,15 +80,23 @@ class Stream:
 
 
 def encode_stream(codec: str, width: int, height: int, frames: int, workdir: str) -> Stream:
-    config = vh.CommonEncodeConfig(codec=CODECS[codec], width=width, height=height,
-                                   gop_length=60, rate_control=vh.RateControl.cbr(8_000_000))
+    config = vh.CommonEncodeConfig(
+        codec=CODECS[codec],
+        width=width,
+        height=height,
+        gop_length=60,
+        rate_control=vh.RateControl.cbr(8_000_000),
+    )
     ctl = vh.SessionController("software")
     units: list = []
     start = time.perf_counter()
     with ctl.encode_session(config) as s:
         for i in range(frames):
-            s.submit(vh.Frame(synthetic.pattern_frame(i, width, height, "i420"),
-                              vh.PixelFormat.I420, pts=i))
+            s.submit(
+                vh.Frame(
+                    synthetic.pattern_frame(i, width, height, "i420"), vh.PixelFormat.I420, pts=i
+                )
+            )
             units += [p.data for p in s.reap()]
         units += [p.data for p in s.flush()]
     units += [p.data for p in s.closing_packets]
@@ -98,8 +108,9 @@ def read_stream(path: str, codec: str, workdir: str) -> Stream:
     with open(path, "rb") as f:
         data = f.read()
     chunk = 1 << 16
-    return finish_stream(codec, [data[at:at + chunk] for at in range(0, len(data), chunk)],
-                         workdir)
+    return finish_stream(
+        codec, [data[at : at + chunk] for at in range(0, len(data), chunk)], workdir
+    )
 
 
 def finish_stream(codec: str, units: list, workdir: str) -> Stream:
@@ -133,14 +144,17 @@ def nvidia_decode_controller() -> vh.SessionController:
         ctl = vh.SessionController("auto")  # H100/H200: NVDEC without NVENC
         if ctl.decode_backend != "nvidia":
             from videohw import _core
-            raise Skip(f"{_core.decode_backend_availability()['nvidia']} "
-                       f"(encode: {encode_error})") from None
+
+            raise Skip(
+                f"{_core.decode_backend_availability()['nvidia']} (encode: {encode_error})"
+            ) from None
     ctl.close_decode_session(ctl.start_decode_session(vh.CommonDecodeConfig()))
     return ctl
 
 
-def videohw_runner(make_controller: Callable[[], vh.SessionController], stream: Stream,
-                   mode: str) -> Callable[[], int]:
+def videohw_runner(
+    make_controller: Callable[[], vh.SessionController], stream: Stream, mode: str
+) -> Callable[[], int]:
     """A callable that decodes the stream once in a fresh session and returns the frame
     count; the session is created before the clock starts (see run_timed)."""
     ctl = make_controller()
@@ -159,7 +173,9 @@ def videohw_runner(make_controller: Callable[[], vh.SessionController], stream: 
 
         def close() -> None:
             ctl.close_decode_session(h)
+
         return decode, close
+
     return prepare
 
 
@@ -185,8 +201,9 @@ def pnvc_runner(stream: Stream, mode: str, gpu: int = 0, device_rgb: bool = Fals
     nvc = pynvvideocodec()
     if mode == "metadata":
         raise Skip("PyNvVideoCodec has no metadata-only mode")
-    kwargs = dict(gpuid=gpu, cudacontext=0, cudastream=0,
-                  usedevicememory=(mode == "native" or device_rgb))
+    kwargs = dict(
+        gpuid=gpu, cudacontext=0, cudastream=0, usedevicememory=(mode == "native" or device_rgb)
+    )
     if mode == "rgb":
         if not hasattr(nvc, "OutputColorType"):
             raise Skip("this PyNvVideoCodec has no OutputColorType (RGB output)")
@@ -204,7 +221,9 @@ def pnvc_runner(stream: Stream, mode: str, gpu: int = 0, device_rgb: bool = Fals
             for packet in demuxer:
                 count += len(decoder.Decode(packet))
             return count
+
         return decode, lambda: None
+
     return prepare
 
 
@@ -295,8 +314,10 @@ def table(rows: list[Row], expected: dict[str, int]) -> str:
     """One line per row that ran; '!' marks a frame count other than the software
     decoder's (a decoder that lost or invented frames)."""
     by = {(r.codec, r.mode, r.tool): r for r in rows}
-    lines = [f"{'codec':5s}  {'mode':8s}  {'tool':15s}  {'fps':>9s}  {'frames':>6s}  "
-             f"{'vs pynvvideocodec':>17s}  {'vs videohw-sw':>13s}"]
+    lines = [
+        f"{'codec':5s}  {'mode':8s}  {'tool':15s}  {'fps':>9s}  {'frames':>6s}  "
+        f"{'vs pynvvideocodec':>17s}  {'vs videohw-sw':>13s}"
+    ]
     for r in rows:
         if r.skipped:
             continue
@@ -308,8 +329,10 @@ def table(rows: list[Row], expected: dict[str, int]) -> str:
             vs_peer += " (its native)"
         vs_sw = ratio(r.fps, sw.fps if sw else None) if r.tool != "videohw-sw" else ""
         frames = f"{r.frames}{'' if r.frames == expected[r.codec] else '!'}"
-        lines.append(f"{r.codec:5s}  {r.mode:8s}  {r.tool:15s}  {r.fps:9.1f}  {frames:>6s}  "
-                     f"{vs_peer:>17s}  {vs_sw:>13s}  {r.note}")
+        lines.append(
+            f"{r.codec:5s}  {r.mode:8s}  {r.tool:15s}  {r.fps:9.1f}  {frames:>6s}  "
+            f"{vs_peer:>17s}  {vs_sw:>13s}  {r.note}"
+        )
     return "\n".join(lines)
 
 
@@ -322,8 +345,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--codec", choices=sorted(CODECS), help="codec of --input")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--modes", default="metadata,native,rgb")
-    parser.add_argument("--parallel", default="1,2,4,8",
-                        help="session counts for the parallel run ('' skips it)")
+    parser.add_argument(
+        "--parallel", default="1,2,4,8", help="session counts for the parallel run ('' skips it)"
+    )
     parser.add_argument("--no-software", action="store_true", help="skip the videohw-sw rows")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
@@ -340,8 +364,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         streams = []
         for codec in (c for c in args.codecs.split(",") if c):
             os.makedirs(os.path.join(workdir, codec), exist_ok=True)
-            streams.append(encode_stream(codec, width, height, args.frames,
-                                         os.path.join(workdir, codec)))
+            streams.append(
+                encode_stream(codec, width, height, args.frames, os.path.join(workdir, codec))
+            )
 
     try:
         nvidia = nvidia_decode_controller()
@@ -355,36 +380,51 @@ def main(argv: Optional[list[str]] = None) -> int:
         nothing above the driver, as PyNvVideoCodec's decoders don't."""
         if nvidia is None:
             raise Skip(nv_skip)
-        return videohw_runner(nvidia_decode_controller if own_controller else (lambda: nvidia),
-                              stream, mode)
+        return videohw_runner(
+            nvidia_decode_controller if own_controller else (lambda: nvidia), stream, mode
+        )
 
     rows: list[Row] = []
     for stream in streams:
-        log(f"{stream.codec} {stream.width}x{stream.height}: {stream.frames} frames, "
-            f"{stream.nbytes / 1e6:.1f} MB")
+        log(
+            f"{stream.codec} {stream.width}x{stream.height}: {stream.frames} frames, "
+            f"{stream.nbytes / 1e6:.1f} MB"
+        )
         for mode in modes:
-            rows.append(measure(Row(stream.codec, mode, "videohw-nvdec"),
-                                functools.partial(nv_prepare, stream, mode), args.repeats))
-            peer = measure(Row(stream.codec, mode, "pynvvideocodec"),
-                           functools.partial(pnvc_runner, stream, mode), args.repeats)
+            rows.append(
+                measure(
+                    Row(stream.codec, mode, "videohw-nvdec"),
+                    functools.partial(nv_prepare, stream, mode),
+                    args.repeats,
+                )
+            )
+            peer = measure(
+                Row(stream.codec, mode, "pynvvideocodec"),
+                functools.partial(pnvc_runner, stream, mode),
+                args.repeats,
+            )
             if mode == "rgb" and peer.skipped and "cannot be imported" not in peer.skipped:
                 host_refused = peer.skipped
-                peer = measure(Row(stream.codec, mode, "pynvvideocodec",
-                                   note="device RGB (host RGB refused)"),
-                               functools.partial(pnvc_runner, stream, mode, device_rgb=True),
-                               args.repeats)
+                peer = measure(
+                    Row(stream.codec, mode, "pynvvideocodec", note="device RGB (host RGB refused)"),
+                    functools.partial(pnvc_runner, stream, mode, device_rgb=True),
+                    args.repeats,
+                )
                 if peer.skipped:
                     peer.skipped = f"host RGB: {host_refused}; device RGB: {peer.skipped}"
             rows.append(peer)
             if not args.no_software:
                 sw_prepare = functools.partial(videohw_runner, lambda: software, stream, mode)
-                rows.append(measure(Row(stream.codec, mode, "videohw-sw"), sw_prepare,
-                                    args.repeats))
+                rows.append(
+                    measure(Row(stream.codec, mode, "videohw-sw"), sw_prepare, args.repeats)
+                )
 
     parallel: list[dict] = []
     for stream in streams if counts else []:
-        for tool, make in (("videohw-nvdec", functools.partial(nv_prepare, stream, "native", True)),
-                           ("pynvvideocodec", functools.partial(pnvc_runner, stream, "native"))):
+        for tool, make in (
+            ("videohw-nvdec", functools.partial(nv_prepare, stream, "native", True)),
+            ("pynvvideocodec", functools.partial(pnvc_runner, stream, "native")),
+        ):
             for n in counts:
                 entry = {"codec": stream.codec, "tool": tool, "sessions": n}
                 try:
@@ -394,14 +434,18 @@ def main(argv: Optional[list[str]] = None) -> int:
                 except Exception as e:  # noqa: BLE001 - a failing peer is a result too
                     entry["skipped"] = f"{type(e).__name__}: {e}"
                 parallel.append(entry)
-                log(f"  parallel {stream.codec} {tool:15s} x{n}: "
-                    + (f"{entry['fps']:.1f} fps" if "fps" in entry else entry["skipped"]))
+                log(
+                    f"  parallel {stream.codec} {tool:15s} x{n}: "
+                    + (f"{entry['fps']:.1f} fps" if "fps" in entry else entry["skipped"])
+                )
                 if "skipped" in entry:
                     break
 
-    print(f"\n== decode: videohw vs PyNvVideoCodec and the software decoder "
-          f"({', '.join(f'{s.codec} {s.width}x{s.height} {s.frames} frames' for s in streams)}; "
-          f"median of {args.repeats}) ==")
+    print(
+        f"\n== decode: videohw vs PyNvVideoCodec and the software decoder "
+        f"({', '.join(f'{s.codec} {s.width}x{s.height} {s.frames} frames' for s in streams)}; "
+        f"median of {args.repeats}) =="
+    )
     print(table(rows, {s.codec: s.frames for s in streams}))
     print("metadata: PyNvVideoCodec has no metadata-only mode; its native row is the peer.")
     for tool, why in sorted({(r.tool, r.skipped) for r in rows if r.skipped}):
@@ -409,26 +453,46 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"skipped: {tool} ({', '.join(dict.fromkeys(modes_skipped))}): {why}")
     if parallel:
         print("\n== parallel sessions (threads), native mode: aggregate fps ==")
-        print(f"{'codec':5s}  {'sessions':>8s}  {'videohw-nvdec':>13s}  {'pynvvideocodec':>14s}"
-              f"  {'ratio':>6s}")
+        print(
+            f"{'codec':5s}  {'sessions':>8s}  {'videohw-nvdec':>13s}  {'pynvvideocodec':>14s}"
+            f"  {'ratio':>6s}"
+        )
         for stream in streams:
             for n in counts:
-                got = {e["tool"]: e.get("fps") for e in parallel
-                       if e["codec"] == stream.codec and e["sessions"] == n}
+                got = {
+                    e["tool"]: e.get("fps")
+                    for e in parallel
+                    if e["codec"] == stream.codec and e["sessions"] == n
+                }
                 a, b = got.get("videohw-nvdec"), got.get("pynvvideocodec")
                 if a is None and b is None:
                     continue
-                print(f"{stream.codec:5s}  {n:8d}  {a or 0:13.1f}  {b or 0:14.1f}  "
-                      f"{ratio(a, b):>6s}")
+                print(
+                    f"{stream.codec:5s}  {n:8d}  {a or 0:13.1f}  {b or 0:14.1f}  {ratio(a, b):>6s}"
+                )
         for e in parallel:
             if "skipped" in e:
                 print(f"skipped: parallel {e['codec']} {e['tool']}: {e['skipped']}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"rows": [asdict(r) for r in rows], "parallel": parallel,
-                       "streams": [{"codec": s.codec, "width": s.width, "height": s.height,
-                                    "frames": s.frames, "bytes": s.nbytes} for s in streams]},
-                      f, indent=1)
+            json.dump(
+                {
+                    "rows": [asdict(r) for r in rows],
+                    "parallel": parallel,
+                    "streams": [
+                        {
+                            "codec": s.codec,
+                            "width": s.width,
+                            "height": s.height,
+                            "frames": s.frames,
+                            "bytes": s.nbytes,
+                        }
+                        for s in streams
+                    ],
+                },
+                f,
+                indent=1,
+            )
     return 0
 
 

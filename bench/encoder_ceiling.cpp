@@ -31,16 +31,16 @@ namespace sw = videohw::software;
 namespace {
 
 struct Args {
-  std::string input;          // raw I420 file, frames back to back, minimum pitch
-  std::string output;         // optional: write the Annex-B stream here (after timing)
+  std::string input;   // raw I420 file, frames back to back, minimum pitch
+  std::string output;  // optional: write the Annex-B stream here (after timing)
   int width = 1920, height = 1080;
   int fps = 30;
-  int frames = 300;           // timed frames
-  int warmup = 30;            // untimed frames encoded first
-  int distinct = 0;           // frames loaded from the file and cycled; 0: all of them
-  int threads = 0;            // SoftwareEncodeConfig.threads
+  int frames = 300;  // timed frames
+  int warmup = 30;   // untimed frames encoded first
+  int distinct = 0;  // frames loaded from the file and cycled; 0: all of them
+  int threads = 0;   // SoftwareEncodeConfig.threads
   std::string preset = "ultrafast";
-  std::string tune;           // extra tune; low_latency adds zerolatency
+  std::string tune;  // extra tune; low_latency adds zerolatency
   bool low_latency = true;
   int gop = 60;
   int64_t bitrate = 8'000'000;
@@ -73,26 +73,41 @@ Args parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "-h" || flag == "--help") usage(argv[0], 0);
-    if (flag == "--no-low-latency") { a.low_latency = false; continue; }
+    if (flag == "--no-low-latency") {
+      a.low_latency = false;
+      continue;
+    }
     if (i + 1 >= argc) usage(argv[0], 2);
     const char* v = argv[++i];
-    if (flag == "--input") a.input = v;
-    else if (flag == "--output") a.output = v;
+    if (flag == "--input")
+      a.input = v;
+    else if (flag == "--output")
+      a.output = v;
     else if (flag == "--size") {
       if (std::sscanf(v, "%dx%d", &a.width, &a.height) != 2)
         throw std::invalid_argument("--size: '" + std::string(v) + "' is not WxH");
-    }
-    else if (flag == "--fps") a.fps = to_int(flag, v);
-    else if (flag == "--frames") a.frames = to_int(flag, v);
-    else if (flag == "--warmup") a.warmup = to_int(flag, v);
-    else if (flag == "--distinct") a.distinct = to_int(flag, v);
-    else if (flag == "--threads") a.threads = to_int(flag, v);
-    else if (flag == "--preset") a.preset = v;
-    else if (flag == "--tune") a.tune = v;
-    else if (flag == "--gop") a.gop = to_int(flag, v);
-    else if (flag == "--bitrate") a.bitrate = std::strtoll(v, nullptr, 10);
-    else if (flag == "--vbv") a.vbv = std::strtoll(v, nullptr, 10);
-    else usage(argv[0], 2);
+    } else if (flag == "--fps")
+      a.fps = to_int(flag, v);
+    else if (flag == "--frames")
+      a.frames = to_int(flag, v);
+    else if (flag == "--warmup")
+      a.warmup = to_int(flag, v);
+    else if (flag == "--distinct")
+      a.distinct = to_int(flag, v);
+    else if (flag == "--threads")
+      a.threads = to_int(flag, v);
+    else if (flag == "--preset")
+      a.preset = v;
+    else if (flag == "--tune")
+      a.tune = v;
+    else if (flag == "--gop")
+      a.gop = to_int(flag, v);
+    else if (flag == "--bitrate")
+      a.bitrate = std::strtoll(v, nullptr, 10);
+    else if (flag == "--vbv")
+      a.vbv = std::strtoll(v, nullptr, 10);
+    else
+      usage(argv[0], 2);
   }
   if (a.input.empty()) usage(argv[0], 2);
   if (a.frames < 1 || a.warmup < 0 || a.distinct < 0)
@@ -117,8 +132,7 @@ std::vector<sw::UniqueAVFrame> load_frames(const Args& a) {
     f->width = a.width;
     f->height = a.height;
     sw::check_av(av_frame_get_buffer(f.get(), 0), "allocating a frame");
-    const uint8_t* src[4] = {raw.data(), raw.data() + luma, raw.data() + luma + luma / 4,
-                             nullptr};
+    const uint8_t* src[4] = {raw.data(), raw.data() + luma, raw.data() + luma + luma / 4, nullptr};
     const int src_linesize[4] = {a.width, a.width / 2, a.width / 2, 0};
     av_image_copy(f->data, f->linesize, src, src_linesize, sw::kEncoderPixelFormat, a.width,
                   a.height);
@@ -237,8 +251,7 @@ int run(const Args& a) {
       "\"libavcodec\": %s}\n",
       a.frames / seconds, a.frames, static_cast<long long>(timed.bytes),
       static_cast<long long>(timed.packets), seconds, cpu_seconds, a.warmup,
-      static_cast<long long>(n),
-      a.width, a.height, a.threads, ctx->thread_count,
+      static_cast<long long>(n), a.width, a.height, a.threads, ctx->thread_count,
       // The libx264 wrapper threads inside x264 (active_thread_type stays 0); the type asked
       // for decides whether x264 runs sliced threads (slice) or frame threads.
       json_string(ctx->thread_type == FF_THREAD_SLICE ? "slice" : "default").c_str(),

@@ -54,18 +54,24 @@ class Segment:
         self.packets += len(keyframes)
 
     def done(self) -> dict:
-        return {"cycle_s": time.perf_counter() - self.start,
-                "first_packet_s": self.first_packet_s, "packets": self.packets,
-                "first_is_key": self.first_is_key}
+        return {
+            "cycle_s": time.perf_counter() - self.start,
+            "first_packet_s": self.first_packet_s,
+            "packets": self.packets,
+            "first_is_key": self.first_is_key,
+        }
 
 
 class FlushBench:
-    def __init__(self, args: argparse.Namespace, settings: bc.EncodeSettings,
-                 frames: list[np.ndarray]) -> None:
+    def __init__(
+        self, args: argparse.Namespace, settings: bc.EncodeSettings, frames: list[np.ndarray]
+    ) -> None:
         import videohw as vh
+
         self.vh, self.args, self.settings, self.frames = vh, args, settings, frames
         self.common, self.software = settings.videohw_configs(
-            force_idr=True, low_latency=not args.no_low_latency)
+            force_idr=True, low_latency=not args.no_low_latency
+        )
         self.ctl = vh.SessionController("software")
         self.persistent = self.ctl.start_encode_session(self.common, self.software)
         self.fresh_telemetry: list[dict] = []
@@ -104,6 +110,7 @@ class FlushBench:
 
     def cycle_pyav_naive(self, cycle: int) -> dict:
         import av
+
         seg = Segment()
         cc = self.settings.pyav_context()
         for pts, data in self._frames(cycle):
@@ -122,19 +129,22 @@ class FlushBench:
         return self.ctl.telemetry(self.persistent)
 
 
-INIT_KEYS = ("session_inits", "encoder_opens", "encoder_reopens", "flushes",
-             "in_place_flushes")
+INIT_KEYS = ("session_inits", "encoder_opens", "encoder_reopens", "flushes", "in_place_flushes")
 
 
 def summarise(mode: str, cycles: list[dict], args: argparse.Namespace) -> dict:
     ms = lambda key: [c[key] * 1e3 for c in cycles if c.get(key) is not None]  # noqa: E731
     cost, first = ms("cycle_s"), ms("first_packet_s")
-    out = {"mode": mode, "cycles": len(cycles),
-           "cycle_ms_median": bc.median(cost), "cycle_ms_p95": bc.percentile(cost, 95),
-           "first_packet_ms_median": bc.median(first),
-           "first_packet_ms_p95": bc.percentile(first, 95),
-           "segments_with_all_packets": sum(c["packets"] == args.frames for c in cycles),
-           "segments_starting_with_keyframe": sum(bool(c["first_is_key"]) for c in cycles)}
+    out = {
+        "mode": mode,
+        "cycles": len(cycles),
+        "cycle_ms_median": bc.median(cost),
+        "cycle_ms_p95": bc.percentile(cost, 95),
+        "first_packet_ms_median": bc.median(first),
+        "first_packet_ms_p95": bc.percentile(first, 95),
+        "segments_with_all_packets": sum(c["packets"] == args.frames for c in cycles),
+        "segments_starting_with_keyframe": sum(bool(c["first_is_key"]) for c in cycles),
+    }
     starts = ms("start_s")
     if starts:
         out["session_start_ms_median"] = bc.median(starts)
@@ -142,22 +152,31 @@ def summarise(mode: str, cycles: list[dict], args: argparse.Namespace) -> dict:
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--cycles", type=int, default=50, help="timed flush cycles (50)")
     p.add_argument("--frames", type=int, default=10, help="frames per cycle (10)")
     p.add_argument("--warmup", type=int, default=3, help="untimed cycles per mode first (3)")
     p.add_argument("--size", default="1280x720", help="WxH (1280x720)")
-    p.add_argument("--threads", type=int, default=bc.machine_cores(),
-                   help=f"encoder threads (this machine's cores: {bc.machine_cores()})")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=bc.machine_cores(),
+        help=f"encoder threads (this machine's cores: {bc.machine_cores()})",
+    )
     p.add_argument("--preset", default="ultrafast")
     p.add_argument("--bitrate", type=int, default=4_000_000, help="CBR bits/s (4000000)")
     p.add_argument("--distinct", type=int, default=30, help="distinct source frames (30)")
-    p.add_argument("--no-low-latency", action="store_true",
-                   help="low_latency=False for videohw (flushes reopen the encoder: "
-                        "flush_mode 'reopen'); PyAV keeps zerolatency")
-    p.add_argument("--modes", default=",".join(MODES),
-                   help=f"comma-separated subset of {', '.join(MODES)}")
+    p.add_argument(
+        "--no-low-latency",
+        action="store_true",
+        help="low_latency=False for videohw (flushes reopen the encoder: "
+        "flush_mode 'reopen'); PyAV keeps zerolatency",
+    )
+    p.add_argument(
+        "--modes", default=",".join(MODES), help=f"comma-separated subset of {', '.join(MODES)}"
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     args = p.parse_args(argv)
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -174,8 +193,14 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
 def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
     width, height = bc.parse_size(args.size)
-    settings = bc.EncodeSettings(width, height, args.threads, preset=args.preset,
-                                 bitrate_bps=args.bitrate, vbv_bits=args.bitrate)
+    settings = bc.EncodeSettings(
+        width,
+        height,
+        args.threads,
+        preset=args.preset,
+        bitrate_bps=args.bitrate,
+        vbv_bits=args.bitrate,
+    )
     modes = list(args.modes)
     if "pyav-naive" in modes:
         try:
@@ -185,8 +210,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             modes.remove("pyav-naive")
     frames = bc.load_raw(bc.ensure_raw(width, height, args.distinct), width, height)
     bench = FlushBench(args, settings, frames)
-    bc.progress(f"{args.cycles} cycles x {args.frames} frames at {width}x{height}, "
-                f"{args.threads} threads, modes: {', '.join(modes)}")
+    bc.progress(
+        f"{args.cycles} cycles x {args.frames} frames at {width}x{height}, "
+        f"{args.threads} threads, modes: {', '.join(modes)}"
+    )
 
     # Cycle numbers (warm-up first) pick the source frames and pts: every mode encodes the
     # same frames in cycle k.
@@ -219,17 +246,28 @@ def main(argv: Optional[list[str]] = None) -> int:
         for other in ("new-session", "pyav-naive"):
             if other in summary:
                 ratios[f"{other}/persistent cycle cost"] = (
-                    summary[other]["cycle_ms_median"] / base["cycle_ms_median"])
+                    summary[other]["cycle_ms_median"] / base["cycle_ms_median"]
+                )
                 ratios[f"{other}/persistent first-frame latency"] = (
-                    summary[other]["first_packet_ms_median"] / base["first_packet_ms_median"])
-    report = {"settings": {"size": f"{width}x{height}", "cycles": args.cycles,
-                           "frames_per_cycle": args.frames, "warmup_cycles": args.warmup,
-                           "threads": args.threads, "preset": args.preset,
-                           "low_latency": not args.no_low_latency, "force_idr": True,
-                           "bitrate_bps": args.bitrate},
-              "results": summary, "telemetry": inits, "ratios": ratios,
-              "versions": {"debian_ffmpeg": bc.debian_ffmpeg_version(),
-                           "pyav": bc.pyav_versions()}}
+                    summary[other]["first_packet_ms_median"] / base["first_packet_ms_median"]
+                )
+    report = {
+        "settings": {
+            "size": f"{width}x{height}",
+            "cycles": args.cycles,
+            "frames_per_cycle": args.frames,
+            "warmup_cycles": args.warmup,
+            "threads": args.threads,
+            "preset": args.preset,
+            "low_latency": not args.no_low_latency,
+            "force_idr": True,
+            "bitrate_bps": args.bitrate,
+        },
+        "results": summary,
+        "telemetry": inits,
+        "ratios": ratios,
+        "versions": {"debian_ffmpeg": bc.debian_ffmpeg_version(), "pyav": bc.pyav_versions()},
+    }
     if args.json:
         json.dump(report, sys.stdout, indent=2)
         print()
@@ -240,21 +278,26 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 def print_report(r: dict) -> None:
     s = r["settings"]
-    print(f"{s['cycles']} flush cycles x {s['frames_per_cycle']} frames, {s['size']}, "
-          f"libx264 {s['preset']}, low_latency={s['low_latency']}, force_idr=True, "
-          f"{s['threads']} slice threads")
+    print(
+        f"{s['cycles']} flush cycles x {s['frames_per_cycle']} frames, {s['size']}, "
+        f"libx264 {s['preset']}, low_latency={s['low_latency']}, force_idr=True, "
+        f"{s['threads']} slice threads"
+    )
     print()
-    print(f"{'mode':12s} {'cycle ms':>9s} {'p95':>8s} {'1st pkt ms':>11s} {'p95':>8s} "
-          f"{'start ms':>9s} {'segments ok':>12s}")
+    print(
+        f"{'mode':12s} {'cycle ms':>9s} {'p95':>8s} {'1st pkt ms':>11s} {'p95':>8s} "
+        f"{'start ms':>9s} {'segments ok':>12s}"
+    )
     for mode, m in r["results"].items():
         start = m.get("session_start_ms_median")
         ok = min(m["segments_with_all_packets"], m["segments_starting_with_keyframe"])
-        print(f"{mode:12s} {m['cycle_ms_median']:9.2f} {m['cycle_ms_p95']:8.2f} "
-              f"{m['first_packet_ms_median']:11.2f} {m['first_packet_ms_p95']:8.2f} "
-              f"{(f'{start:9.2f}' if start is not None else '        -')} "
-              f"{ok:>5d}/{m['cycles']:<6d}")
-    print("(segments ok: every frame's packet came back and the segment starts with a "
-          "keyframe)")
+        print(
+            f"{mode:12s} {m['cycle_ms_median']:9.2f} {m['cycle_ms_p95']:8.2f} "
+            f"{m['first_packet_ms_median']:11.2f} {m['first_packet_ms_p95']:8.2f} "
+            f"{(f'{start:9.2f}' if start is not None else '        -')} "
+            f"{ok:>5d}/{m['cycles']:<6d}"
+        )
+    print("(segments ok: every frame's packet came back and the segment starts with a keyframe)")
     print()
     for mode, t in r["telemetry"].items():
         print(f"telemetry {mode:12s} " + ", ".join(f"{k}={v}" for k, v in t.items()))
@@ -262,8 +305,10 @@ def print_report(r: dict) -> None:
         print(f"{name:45s} {ratio:6.2f}x")
     p = r["versions"]["pyav"]
     if p and "pyav-naive" in r["results"]:
-        print(f"pyav-naive runs PyAV {p['pyav']}'s bundled FFmpeg {p['ffmpeg']} and libx264, "
-              f"not Debian's ({r['versions']['debian_ffmpeg']}): reference only")
+        print(
+            f"pyav-naive runs PyAV {p['pyav']}'s bundled FFmpeg {p['ffmpeg']} and libx264, "
+            f"not Debian's ({r['versions']['debian_ffmpeg']}): reference only"
+        )
 
 
 if __name__ == "__main__":

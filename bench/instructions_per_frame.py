@@ -42,8 +42,11 @@ ctl.close_encode_session(s)
 def instructions(cmd: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
-        proc = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                               *cmd], capture_output=True, text=True)
+        proc = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"{cmd[0]} failed under callgrind: {proc.stderr[-1500:]}")
         match = re.search(r"Collected\s*:\s*(\d+)", proc.stderr)
@@ -64,12 +67,33 @@ def main() -> int:
     raw = bc.ensure_raw(width, height, args.distinct)
 
     def videohw(n: int) -> list[str]:
-        return [sys.executable, "-c", VIDEOHW_SCRIPT, str(raw), str(width), str(height), str(n),
-                str(args.distinct)]
+        return [
+            sys.executable,
+            "-c",
+            VIDEOHW_SCRIPT,
+            str(raw),
+            str(width),
+            str(height),
+            str(n),
+            str(args.distinct),
+        ]
 
     def ceiling(n: int) -> list[str]:
-        return [str(args.ceiling), "--input", str(raw), "--size", args.size, "--frames", str(n),
-                "--warmup", "0", "--distinct", str(args.distinct), "--threads", "2"]
+        return [
+            str(args.ceiling),
+            "--input",
+            str(raw),
+            "--size",
+            args.size,
+            "--frames",
+            str(n),
+            "--warmup",
+            "0",
+            "--distinct",
+            str(args.distinct),
+            "--threads",
+            "2",
+        ]
 
     per_frame = {}
     for name, cmd in (("videohw", videohw), ("ceiling", ceiling)):
@@ -78,12 +102,16 @@ def main() -> int:
             bc.progress(f"callgrind: {name} with {n} frames ...")
             counts[n] = instructions(cmd(n))
         per_frame[name] = (counts[b] - counts[a]) / (b - a)
-        print(f"{name:8s} {counts[a]:>15,} instr @ {a} frames, {counts[b]:>15,} @ {b}: "
-              f"{per_frame[name] / 1e6:8.2f} M instructions per frame")
+        print(
+            f"{name:8s} {counts[a]:>15,} instr @ {a} frames, {counts[b]:>15,} @ {b}: "
+            f"{per_frame[name] / 1e6:8.2f} M instructions per frame"
+        )
     ratio = per_frame["videohw"] / per_frame["ceiling"]
-    print(f"videohw / ceiling instructions per frame: {ratio:.4f} "
-          f"({(ratio - 1) * 100:+.2f} %; goal: within 3 % -> "
-          f"{'MET' if ratio <= 1.03 else 'NOT MET'})")
+    print(
+        f"videohw / ceiling instructions per frame: {ratio:.4f} "
+        f"({(ratio - 1) * 100:+.2f} %; goal: within 3 % -> "
+        f"{'MET' if ratio <= 1.03 else 'NOT MET'})"
+    )
     return 0
 
 

@@ -84,13 +84,27 @@ import numpy as np
 
 FPS = 30
 GOP = 60
-STRIP = 16            # reference rows kept: 0, STRIP, 2 * STRIP, ...
-DECORD_BATCH = 32     # decord-batch: frames per get_batch call
+STRIP = 16  # reference rows kept: 0, STRIP, 2 * STRIP, ...
+DECORD_BATCH = 32  # decord-batch: frames per get_batch call
 
-SEQ_ROWS = ["videohw", "pyav", "pyav-auto", "decord", "decord-batch", "torchcodec",
-            "torchcodec-threads"]
-RANDOM_ROWS = ["videohw", "videohw-1by1", "pyav", "pyav-auto", "decord", "torchcodec",
-               "torchcodec-threads"]
+SEQ_ROWS = [
+    "videohw",
+    "pyav",
+    "pyav-auto",
+    "decord",
+    "decord-batch",
+    "torchcodec",
+    "torchcodec-threads",
+]
+RANDOM_ROWS = [
+    "videohw",
+    "videohw-1by1",
+    "pyav",
+    "pyav-auto",
+    "decord",
+    "torchcodec",
+    "torchcodec-threads",
+]
 FAMILIES = ("videohw", "pyav", "decord", "torchcodec")
 GOAL_SEQUENTIAL, GOAL_RANDOM = 1.2, 1.5  # issue 9: against the fastest peer
 
@@ -103,8 +117,10 @@ def family(row: str) -> str:
 
 
 def media_path(width: int, height: int, seconds: int) -> Path:
-    return (bc.CACHE_DIR / f"testsrc2_noise{bc._NOISE}_seed{bc._SEED}_{width}x{height}_"
-            f"{seconds}s_h264_medium_crf23_bf3_gop{GOP}.mp4")
+    return (
+        bc.CACHE_DIR / f"testsrc2_noise{bc._NOISE}_seed{bc._SEED}_{width}x{height}_"
+        f"{seconds}s_h264_medium_crf23_bf3_gop{GOP}.mp4"
+    )
 
 
 def max_bitrate(width: int, height: int) -> int:
@@ -119,16 +135,52 @@ def ensure_media(width: int, height: int, seconds: int) -> Path:
     bc.CACHE_DIR.mkdir(parents=True, exist_ok=True)
     rate = max_bitrate(width, height)
     bc.progress(f"making {path.name} ({seconds} s) with ffmpeg testsrc2 + libx264 medium ...")
-    source = (f"testsrc2=size={width}x{height}:rate={FPS},format=yuv420p,"
-              f"noise=alls={bc._NOISE}:allf=t+u:all_seed={bc._SEED}")
+    source = (
+        f"testsrc2=size={width}x{height}:rate={FPS},format=yuv420p,"
+        f"noise=alls={bc._NOISE}:allf=t+u:all_seed={bc._SEED}"
+    )
     partial = path.with_name(path.stem + ".part.mp4")
     start = time.perf_counter()
-    subprocess.run([bc.require("ffmpeg"), "-nostdin", "-v", "error", "-f", "lavfi",
-                    "-i", source, "-t", str(seconds), "-c:v", "libx264", "-preset", "medium",
-                    "-crf", "23", "-maxrate", str(rate), "-bufsize", str(2 * rate),
-                    "-g", str(GOP), "-keyint_min", str(GOP), "-sc_threshold", "0",
-                    "-bf", "3", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-an",
-                    "-y", str(partial)], check=True)
+    subprocess.run(
+        [
+            bc.require("ffmpeg"),
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            source,
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "medium",
+            "-crf",
+            "23",
+            "-maxrate",
+            str(rate),
+            "-bufsize",
+            str(2 * rate),
+            "-g",
+            str(GOP),
+            "-keyint_min",
+            str(GOP),
+            "-sc_threshold",
+            "0",
+            "-bf",
+            "3",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+            "-an",
+            "-y",
+            str(partial),
+        ],
+        check=True,
+    )
     partial.replace(path)
     bc.progress(f"  made in {time.perf_counter() - start:.0f} s")
     return path
@@ -137,18 +189,39 @@ def ensure_media(width: int, height: int, seconds: int) -> Path:
 def file_facts(path: Path) -> dict:
     """What ffprobe says of the file: size, packets (= frames), keyframes, B-frames."""
     out = subprocess.run(
-        [bc.require("ffprobe"), "-v", "error", "-select_streams", "v:0", "-show_entries",
-         "stream=codec_name,profile,width,height,avg_frame_rate,has_b_frames,bit_rate:"
-         "packet=flags", "-of", "json", str(path)], capture_output=True, text=True, check=True)
+        [
+            bc.require("ffprobe"),
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=codec_name,profile,width,height,avg_frame_rate,has_b_frames,bit_rate:"
+            "packet=flags",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     info = json.loads(out.stdout)
     s = info["streams"][0]
     packets = info.get("packets", [])
-    return {"path": str(path), "bytes": path.stat().st_size, "codec": s.get("codec_name"),
-            "profile": s.get("profile"), "width": s["width"], "height": s["height"],
-            "avg_frame_rate": s.get("avg_frame_rate"), "has_b_frames": s.get("has_b_frames"),
-            "bit_rate": int(s["bit_rate"]) if s.get("bit_rate") else None,
-            "frames": len(packets),
-            "keyframes": sum(1 for p in packets if "K" in p.get("flags", ""))}
+    return {
+        "path": str(path),
+        "bytes": path.stat().st_size,
+        "codec": s.get("codec_name"),
+        "profile": s.get("profile"),
+        "width": s["width"],
+        "height": s["height"],
+        "avg_frame_rate": s.get("avg_frame_rate"),
+        "has_b_frames": s.get("has_b_frames"),
+        "bit_rate": int(s["bit_rate"]) if s.get("bit_rate") else None,
+        "frames": len(packets),
+        "keyframes": sum(1 for p in packets if "K" in p.get("flags", "")),
+    }
 
 
 def select_expression(indices: list[int]) -> str:
@@ -168,6 +241,7 @@ def select_expression(indices: list[int]) -> str:
             return items[0]
         half = len(items) // 2
         return f"({tree(items[:half])}+{tree(items[half:])})"
+
     return tree(terms)
 
 
@@ -180,13 +254,30 @@ def reference_strips(path: Path, width: int, height: int, indices: set[int]) -> 
     if cache.exists():
         with np.load(cache) as z:
             return {i: z[f"f{i}"] for i in wanted}
-    bc.progress(f"reference frames from ffmpeg -vf select ({len(wanted)} frames of "
-                f"{path.name}) ...")
+    bc.progress(
+        f"reference frames from ffmpeg -vf select ({len(wanted)} frames of {path.name}) ..."
+    )
     expr = select_expression(wanted)
     proc = subprocess.Popen(
-        [bc.require("ffmpeg"), "-nostdin", "-v", "error", "-i", str(path), "-vf",
-         f"select='{expr}'", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt",
-         "rgb24", "-"], stdout=subprocess.PIPE)
+        [
+            bc.require("ffmpeg"),
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-vf",
+            f"select='{expr}'",
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ],
+        stdout=subprocess.PIPE,
+    )
     size = width * height * 3
     strips = {}
     for i in wanted:
@@ -196,8 +287,7 @@ def reference_strips(path: Path, width: int, height: int, indices: set[int]) -> 
         strips[i] = np.frombuffer(data, np.uint8).reshape(height, width, 3)[::STRIP].copy()
     proc.stdout.close()
     if proc.wait() or len(strips) != len(wanted):
-        raise SystemExit(f"ffmpeg gave {len(strips)} of {len(wanted)} reference frames of "
-                         f"{path}")
+        raise SystemExit(f"ffmpeg gave {len(strips)} of {len(wanted)} reference frames of {path}")
     np.savez(cache, **{f"f{i}": s for i, s in strips.items()})
     return strips
 
@@ -220,7 +310,7 @@ class Result:
     open_s: float
     total_s: float
     cpu_s: float
-    kept: dict = field(default_factory=dict)   # index -> strip, for the checks
+    kept: dict = field(default_factory=dict)  # index -> strip, for the checks
     extra: dict = field(default_factory=dict)
 
 
@@ -234,8 +324,14 @@ class Clock:
 
     def result(self, frames: int, kept: dict, **extra) -> Result:
         now = time.perf_counter()
-        return Result(frames, self.opened - self.start, now - self.start,
-                      time.process_time() - self.cpu, kept, extra)
+        return Result(
+            frames,
+            self.opened - self.start,
+            now - self.start,
+            time.process_time() - self.cpu,
+            kept,
+            extra,
+        )
 
 
 def _import(name: str, family_name: str):
@@ -297,6 +393,7 @@ def seq_pyav(auto):
                     kept[n] = a[::STRIP].copy()
                 n += 1
         return clock.result(n, kept, checksum=check)
+
     return run
 
 
@@ -325,6 +422,7 @@ def seq_decord(batch):
                 n += 1
         del vr
         return clock.result(n, kept, checksum=check)
+
     return run
 
 
@@ -333,8 +431,7 @@ def seq_torchcodec(threads):
         decoders = _import("torchcodec.decoders", "torchcodec")
         clock = Clock()
         kept, n, check = {}, 0, 0
-        d = decoders.VideoDecoder(str(path), dimension_order="NHWC",
-                                  num_ffmpeg_threads=threads)
+        d = decoders.VideoDecoder(str(path), dimension_order="NHWC", num_ffmpeg_threads=threads)
         clock.open_done()
         for i in range(min(limit, len(d))):
             a = d[i].numpy()
@@ -344,14 +441,18 @@ def seq_torchcodec(threads):
             n += 1
         del d
         return clock.result(n, kept, checksum=check)
+
     return run
 
 
 SEQUENTIAL: dict[str, Callable] = {
     "videohw": seq_videohw,
-    "pyav": seq_pyav(False), "pyav-auto": seq_pyav(True),
-    "decord": seq_decord(False), "decord-batch": seq_decord(True),
-    "torchcodec": seq_torchcodec(1), "torchcodec-threads": seq_torchcodec(0),
+    "pyav": seq_pyav(False),
+    "pyav-auto": seq_pyav(True),
+    "decord": seq_decord(False),
+    "decord-batch": seq_decord(True),
+    "torchcodec": seq_torchcodec(1),
+    "torchcodec-threads": seq_torchcodec(0),
 }
 
 
@@ -384,6 +485,7 @@ def rnd_videohw(one_by_one):
         if wrong:
             result.extra["index_mismatch"] = wrong[:5]
         return result
+
     return run
 
 
@@ -419,6 +521,7 @@ def rnd_pyav(auto):
                     break
                 arrays.append(found.to_ndarray(format="rgb24") if found is not None else None)
         return _finish_random(clock, indices, arrays, keep, reseeks=reseeks)
+
     return run
 
 
@@ -436,21 +539,26 @@ def rnd_torchcodec(threads):
     def run(path, indices, keep):
         decoders = _import("torchcodec.decoders", "torchcodec")
         clock = Clock()
-        d = decoders.VideoDecoder(str(path), seek_mode="exact", dimension_order="NHWC",
-                                  num_ffmpeg_threads=threads)
+        d = decoders.VideoDecoder(
+            str(path), seek_mode="exact", dimension_order="NHWC", num_ffmpeg_threads=threads
+        )
         clock.open_done()
         batch = d.get_frames_at(list(indices))
         arrays = list(batch.data.numpy())
         del d
         return _finish_random(clock, indices, arrays, keep)
+
     return run
 
 
 RANDOM: dict[str, Callable] = {
-    "videohw": rnd_videohw(False), "videohw-1by1": rnd_videohw(True),
-    "pyav": rnd_pyav(False), "pyav-auto": rnd_pyav(True),
+    "videohw": rnd_videohw(False),
+    "videohw-1by1": rnd_videohw(True),
+    "pyav": rnd_pyav(False),
+    "pyav-auto": rnd_pyav(True),
     "decord": rnd_decord,
-    "torchcodec": rnd_torchcodec(1), "torchcodec-threads": rnd_torchcodec(0),
+    "torchcodec": rnd_torchcodec(1),
+    "torchcodec-threads": rnd_torchcodec(0),
 }
 
 
@@ -460,7 +568,7 @@ RANDOM: dict[str, Callable] = {
 @dataclass
 class Row:
     tool: str
-    runs: list = field(default_factory=list)     # per timed run: frames, open_s, total_s, cpu_s
+    runs: list = field(default_factory=list)  # per timed run: frames, open_s, total_s, cpu_s
     frames: Optional[int] = None
     extra: dict = field(default_factory=dict)
     check: dict = field(default_factory=dict)
@@ -502,19 +610,35 @@ def check_frames(kept: dict, refs: dict, expected: list[int]) -> dict:
             other = float(np.abs(got.astype(np.int16) - refs[j].astype(np.int16)).mean())
             apart = float(np.abs(refs[i].astype(np.int16) - refs[j].astype(np.int16)).mean())
             if other <= mean:
-                problems.append(f"frame {i}: closer to frame {j} (mean |diff| {other:.2f}) "
-                                f"than to {i} ({mean:.2f})")
+                problems.append(
+                    f"frame {i}: closer to frame {j} (mean |diff| {other:.2f}) "
+                    f"than to {i} ({mean:.2f})"
+                )
                 break
             if mean > apart / 2:  # not a neighbour, but no nearer to i than half-way either
-                problems.append(f"frame {i}: mean |diff| {mean:.2f} to ffmpeg's frame {i}, "
-                                f"more than half of {i} to {j} ({apart:.2f})")
+                problems.append(
+                    f"frame {i}: mean |diff| {mean:.2f} to ffmpeg's frame {i}, "
+                    f"more than half of {i} to {j} ({apart:.2f})"
+                )
                 break
-    return {"ok": not problems, "checked": len(expected), "max_abs_diff": max_diff,
-            "mean_abs_diff": max(means) if means else None, "problems": problems}
+    return {
+        "ok": not problems,
+        "checked": len(expected),
+        "max_abs_diff": max_diff,
+        "mean_abs_diff": max(means) if means else None,
+        "problems": problems,
+    }
 
 
-def measure(rows: list[str], table: dict[str, Callable], args_for_run: Callable[[set], tuple],
-            keep: set[int], refs: dict, repeats: int, what: str) -> dict[str, Row]:
+def measure(
+    rows: list[str],
+    table: dict[str, Callable],
+    args_for_run: Callable[[set], tuple],
+    keep: set[int],
+    refs: dict,
+    repeats: int,
+    what: str,
+) -> dict[str, Row]:
     out = {t: Row(t) for t in rows}
     live = list(rows)
     for t in rows:  # the untimed round; its frames are checked
@@ -528,17 +652,21 @@ def measure(rows: list[str], table: dict[str, Callable], args_for_run: Callable[
         row.check = check_frames(result.kept, refs, sorted(keep))
         if result.extra.get("index_mismatch"):  # videohw: frame.index must be the one asked
             row.check["ok"] = False
-            row.check["problems"].insert(0, "frame.index differs (asked, got): "
-                                         f"{result.extra['index_mismatch']}")
+            row.check["problems"].insert(
+                0, f"frame.index differs (asked, got): {result.extra['index_mismatch']}"
+            )
         if result.extra.get("session_inits", 1) != 1:  # videohw: one decoder, however many seeks
             row.check["ok"] = False
-            row.check["problems"].insert(0, f"session_inits {result.extra['session_inits']}, "
-                                         "expected 1")
-        bc.progress(f"  {what} {t:18s} warm-up {result.total_s:7.2f} s, {result.frames} "
-                    f"frames, check {'ok' if row.check['ok'] else 'FAILED'}, max |diff| "
-                    f"{row.check['max_abs_diff']}")
+            row.check["problems"].insert(
+                0, f"session_inits {result.extra['session_inits']}, expected 1"
+            )
+        bc.progress(
+            f"  {what} {t:18s} warm-up {result.total_s:7.2f} s, {result.frames} "
+            f"frames, check {'ok' if row.check['ok'] else 'FAILED'}, max |diff| "
+            f"{row.check['max_abs_diff']}"
+        )
     for r in range(repeats):
-        order = live[r % len(live):] + live[:r % len(live)] if live else []
+        order = live[r % len(live) :] + live[: r % len(live)] if live else []
         for t in order:
             row = out[t]
             if row.skipped:
@@ -547,15 +675,24 @@ def measure(rows: list[str], table: dict[str, Callable], args_for_run: Callable[
             if result is None:
                 bc.progress(f"  {what} {t:18s} failed in round {r + 1}: {row.skipped}")
                 continue
-            row.runs.append({"frames": result.frames, "open_s": result.open_s,
-                             "total_s": result.total_s, "cpu_s": result.cpu_s})
+            row.runs.append(
+                {
+                    "frames": result.frames,
+                    "open_s": result.open_s,
+                    "total_s": result.total_s,
+                    "cpu_s": result.cpu_s,
+                }
+            )
             row.extra.update({k: v for k, v in result.extra.items() if k != "checksum"})
             if result.extra.get("session_inits", 1) != 1 and row.check.get("ok"):
                 row.check["ok"] = False
-                row.check["problems"].append(f"session_inits {result.extra['session_inits']} "
-                                             f"in round {r + 1}, expected 1")
-            bc.progress(f"  {what} round {r + 1}/{repeats} {t:18s} {result.total_s:7.2f} s "
-                        f"({result.frames / result.total_s:7.1f} frames/s)")
+                row.check["problems"].append(
+                    f"session_inits {result.extra['session_inits']} in round {r + 1}, expected 1"
+                )
+            bc.progress(
+                f"  {what} round {r + 1}/{repeats} {t:18s} {result.total_s:7.2f} s "
+                f"({result.frames / result.total_s:7.1f} frames/s)"
+            )
     for row in out.values():
         if row.skipped:
             row.runs = []
@@ -566,8 +703,9 @@ def measure(rows: list[str], table: dict[str, Callable], args_for_run: Callable[
 
 
 def fastest_peer(rows: dict[str, Row], speed: Callable[[Row], float]) -> Optional[Row]:
-    peers = [r for r in rows.values() if family(r.tool) != "videohw" and r.runs
-             and r.check.get("ok")]
+    peers = [
+        r for r in rows.values() if family(r.tool) != "videohw" and r.runs and r.check.get("ok")
+    ]
     return max(peers, key=speed, default=None)
 
 
@@ -579,12 +717,17 @@ def summarise_sequential(rows: dict[str, Row], expected_frames: int) -> dict:
             out[t] = {"skipped": r.skipped or "no timed run"}
             continue
         runs_fps = [x["frames"] / x["total_s"] for x in r.runs]
-        out[t] = {"fps_median": fps(r), "fps_runs": runs_fps, "frames": r.frames,
-                  "frames_ok": r.frames == expected_frames,
-                  "open_ms_median": 1e3 * r.median("open_s"),
-                  "cpu_ms_per_frame_median": 1e3 * statistics.median(
-                      x["cpu_s"] / x["frames"] for x in r.runs),
-                  "check": r.check, **r.extra}
+        out[t] = {
+            "fps_median": fps(r),
+            "fps_runs": runs_fps,
+            "frames": r.frames,
+            "frames_ok": r.frames == expected_frames,
+            "open_ms_median": 1e3 * r.median("open_s"),
+            "cpu_ms_per_frame_median": 1e3
+            * statistics.median(x["cpu_s"] / x["frames"] for x in r.runs),
+            "check": r.check,
+            **r.extra,
+        }
     peer = fastest_peer({t: r for t, r in rows.items() if r.frames == expected_frames}, fps)
     ratio = {}
     if peer:
@@ -602,13 +745,18 @@ def summarise_random(rows: dict[str, Row], count: int) -> dict:
         if r.skipped or not r.runs:
             out[t] = {"skipped": r.skipped or "no timed run"}
             continue
-        out[t] = {"total_s_median": total(r), "total_s_runs": [x["total_s"] for x in r.runs],
-                  "open_ms_median": 1e3 * r.median("open_s"),
-                  "access_s_median": access(r),
-                  "ms_per_frame_median": 1e3 * total(r) / count,
-                  "access_ms_per_frame_median": 1e3 * access(r) / count,
-                  "cpu_s_median": r.median("cpu_s"), "frames": r.frames,
-                  "check": r.check, **r.extra}
+        out[t] = {
+            "total_s_median": total(r),
+            "total_s_runs": [x["total_s"] for x in r.runs],
+            "open_ms_median": 1e3 * r.median("open_s"),
+            "access_s_median": access(r),
+            "ms_per_frame_median": 1e3 * total(r) / count,
+            "access_ms_per_frame_median": 1e3 * access(r) / count,
+            "cpu_s_median": r.median("cpu_s"),
+            "frames": r.frames,
+            "check": r.check,
+            **r.extra,
+        }
     ok = {t: r for t, r in rows.items() if r.frames == count}
     peer = fastest_peer(ok, lambda r: -total(r))
     peer_access = fastest_peer(ok, lambda r: -access(r))
@@ -619,10 +767,13 @@ def summarise_random(rows: dict[str, Row], count: int) -> dict:
                 ratio[t] = total(peer) / total(r)
             if peer_access:
                 ratio_access[t] = access(peer_access) / access(r)
-    return {"rows": out, "fastest_peer": peer.tool if peer else None,
-            "ratio_vs_fastest": ratio,
-            "fastest_peer_access_only": peer_access.tool if peer_access else None,
-            "ratio_vs_fastest_access_only": ratio_access}
+    return {
+        "rows": out,
+        "fastest_peer": peer.tool if peer else None,
+        "ratio_vs_fastest": ratio,
+        "fastest_peer_access_only": peer_access.tool if peer_access else None,
+        "ratio_vs_fastest_access_only": ratio_access,
+    }
 
 
 def machine() -> dict:
@@ -634,36 +785,52 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cores": bc.machine_cores(), "cpu": model, "python": platform.python_version(),
-            "platform": platform.platform(), "load_avg_start": os.getloadavg()}
+    return {
+        "cores": bc.machine_cores(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_avg_start": os.getloadavg(),
+    }
 
 
 def versions() -> dict:
     v: dict = {"numpy": np.__version__, "debian_ffmpeg": bc.debian_ffmpeg_version()}
     try:
         import videohw
-        v["videohw"] = f"{videohw.__version__} ({Path(videohw.__file__).resolve().parent}; " \
-                       "Debian's FFmpeg libraries)"
+
+        v["videohw"] = (
+            f"{videohw.__version__} ({Path(videohw.__file__).resolve().parent}; "
+            "Debian's FFmpeg libraries)"
+        )
     except Exception as e:  # noqa: BLE001
         v["videohw"] = f"not importable: {e}"
     v["pyav"] = bc.pyav_versions()
     try:
         import decord
+
         libs = Path(decord.__file__).parent.parent / "decord.libs"
         codec = sorted(p.name for p in libs.glob("libavcodec*")) if libs.exists() else []
-        v["decord"] = {"decord": decord.__version__,
-                       "libavcodec": codec[0].split(".so.")[-1] + " (bundled in the wheel)"
-                       if codec else "system"}
+        v["decord"] = {
+            "decord": decord.__version__,
+            "libavcodec": codec[0].split(".so.")[-1] + " (bundled in the wheel)"
+            if codec
+            else "system",
+        }
     except Exception as e:  # noqa: BLE001
         v["decord"] = f"not importable: {str(e).splitlines()[0] if str(e) else e}"
     try:
         import torch
         import torchcodec
         from torchcodec import _core as tcc
+
         ff = tcc.get_ffmpeg_library_versions()
-        v["torchcodec"] = {"torchcodec": torchcodec.__version__, "torch": torch.__version__,
-                           "ffmpeg": f"{ff.get('ffmpeg_version')} (the system's, "
-                                     f"libavcodec {'.'.join(map(str, ff['libavcodec']))})"}
+        v["torchcodec"] = {
+            "torchcodec": torchcodec.__version__,
+            "torch": torch.__version__,
+            "ffmpeg": f"{ff.get('ffmpeg_version')} (the system's, "
+            f"libavcodec {'.'.join(map(str, ff['libavcodec']))})",
+        }
     except Exception as e:  # noqa: BLE001
         v["torchcodec"] = f"not importable: {str(e).splitlines()[0] if str(e) else e}"
     return v
@@ -683,38 +850,53 @@ def check_text(c: dict) -> str:
 
 def print_report(r: dict) -> None:
     m, s = r["machine"], r["settings"]
-    print(f"machine: {m['cores']} cores, {m['cpu']}, Python {m['python']}; load average "
-          f"{' '.join(f'{x:.2f}' for x in m['load_avg_start'])} at start, "
-          f"{' '.join(f'{x:.2f}' for x in m['load_avg_end'])} at end")
-    print(f"median of {s['repeats']} timed rounds after one untimed, row order rotated each "
-          "round; every frame's middle row summed; times include opening the file")
+    print(
+        f"machine: {m['cores']} cores, {m['cpu']}, Python {m['python']}; load average "
+        f"{' '.join(f'{x:.2f}' for x in m['load_avg_start'])} at start, "
+        f"{' '.join(f'{x:.2f}' for x in m['load_avg_end'])} at end"
+    )
+    print(
+        f"median of {s['repeats']} timed rounds after one untimed, row order rotated each "
+        "round; every frame's middle row summed; times include opening the file"
+    )
     if "sequential" in r:
         q, f = r["sequential"], r["files"]["sequential"]
-        print(f"\n== sequential: {f['width']}x{f['height']} H.264 MP4, {f['frames']} frames "
-              f"({s['frames_read']} read), {f['bit_rate'] / 1e6 if f['bit_rate'] else 0:.1f} "
-              f"Mbit/s, B-frames, GOP {GOP} -> RGB24 numpy ==")
-        print(f"{'tool':19s} {'fps':>7s} {'min':>7s} {'max':>7s} {'open ms':>8s} "
-              f"{'cpu ms/f':>8s} {'frames':>6s} {'max|d|':>6s}  check")
+        print(
+            f"\n== sequential: {f['width']}x{f['height']} H.264 MP4, {f['frames']} frames "
+            f"({s['frames_read']} read), {f['bit_rate'] / 1e6 if f['bit_rate'] else 0:.1f} "
+            f"Mbit/s, B-frames, GOP {GOP} -> RGB24 numpy =="
+        )
+        print(
+            f"{'tool':19s} {'fps':>7s} {'min':>7s} {'max':>7s} {'open ms':>8s} "
+            f"{'cpu ms/f':>8s} {'frames':>6s} {'max|d|':>6s}  check"
+        )
         for t, row in q["rows"].items():
             if "skipped" in row:
                 continue
             frames = f"{row['frames']}{'' if row['frames_ok'] else '!'}"
-            print(f"{t:19s} {row['fps_median']:7.1f} {min(row['fps_runs']):7.1f} "
-                  f"{max(row['fps_runs']):7.1f} {row['open_ms_median']:8.1f} "
-                  f"{row['cpu_ms_per_frame_median']:8.2f} {frames:>6s} "
-                  f"{row['check'].get('max_abs_diff', '-'):>6}  {check_text(row['check'])}"
-                  + (f"  session_inits={row['session_inits']}" if "session_inits" in row
-                     else ""))
+            print(
+                f"{t:19s} {row['fps_median']:7.1f} {min(row['fps_runs']):7.1f} "
+                f"{max(row['fps_runs']):7.1f} {row['open_ms_median']:8.1f} "
+                f"{row['cpu_ms_per_frame_median']:8.2f} {frames:>6s} "
+                f"{row['check'].get('max_abs_diff', '-'):>6}  {check_text(row['check'])}"
+                + (f"  session_inits={row['session_inits']}" if "session_inits" in row else "")
+            )
         for t, ratio in q["ratio_vs_fastest"].items():
-            print(f"{t} / fastest peer ({q['fastest_peer']}): {ratio:.2f}x   goal "
-                  f">= {GOAL_SEQUENTIAL}x: {'MET' if ratio >= GOAL_SEQUENTIAL else 'NOT MET'}")
+            print(
+                f"{t} / fastest peer ({q['fastest_peer']}): {ratio:.2f}x   goal "
+                f">= {GOAL_SEQUENTIAL}x: {'MET' if ratio >= GOAL_SEQUENTIAL else 'NOT MET'}"
+            )
     if "random" in r:
         q, f = r["random"], r["files"]["random"]
-        print(f"\n== random access: {s['count']} indices (seed {s['seed']}) of a "
-              f"{f['width']}x{f['height']} H.264 MP4, {f['frames']} frames, {f['keyframes']} "
-              f"keyframes (GOP {GOP}), B-frames -> RGB24 numpy ==")
-        print(f"{'tool':19s} {'total s':>8s} {'ms/frame':>8s} {'open ms':>8s} "
-              f"{'access s':>8s} {'cpu s':>7s} {'frames':>6s} {'max|d|':>6s}  check")
+        print(
+            f"\n== random access: {s['count']} indices (seed {s['seed']}) of a "
+            f"{f['width']}x{f['height']} H.264 MP4, {f['frames']} frames, {f['keyframes']} "
+            f"keyframes (GOP {GOP}), B-frames -> RGB24 numpy =="
+        )
+        print(
+            f"{'tool':19s} {'total s':>8s} {'ms/frame':>8s} {'open ms':>8s} "
+            f"{'access s':>8s} {'cpu s':>7s} {'frames':>6s} {'max|d|':>6s}  check"
+        )
         for t, row in q["rows"].items():
             if "skipped" in row:
                 continue
@@ -723,17 +905,24 @@ def print_report(r: dict) -> None:
                 notes.append(f"session_inits={row['session_inits']}")
             if row.get("reseeks"):
                 notes.append(f"{row['reseeks']} re-seeks")
-            print(f"{t:19s} {row['total_s_median']:8.3f} {row['ms_per_frame_median']:8.1f} "
-                  f"{row['open_ms_median']:8.1f} {row['access_s_median']:8.3f} "
-                  f"{row['cpu_s_median']:7.2f} {row['frames']:6d} "
-                  f"{row['check'].get('max_abs_diff', '-'):>6}  {check_text(row['check'])}"
-                  + (f"  {', '.join(notes)}" if notes else ""))
+            print(
+                f"{t:19s} {row['total_s_median']:8.3f} {row['ms_per_frame_median']:8.1f} "
+                f"{row['open_ms_median']:8.1f} {row['access_s_median']:8.3f} "
+                f"{row['cpu_s_median']:7.2f} {row['frames']:6d} "
+                f"{row['check'].get('max_abs_diff', '-'):>6}  {check_text(row['check'])}"
+                + (f"  {', '.join(notes)}" if notes else "")
+            )
         for t, ratio in q["ratio_vs_fastest"].items():
             access = q["ratio_vs_fastest_access_only"].get(t)
-            print(f"{t} / fastest peer ({q['fastest_peer']}): {ratio:.2f}x   goal >= "
-                  f"{GOAL_RANDOM}x: {'MET' if ratio >= GOAL_RANDOM else 'NOT MET'}"
-                  + (f"   (without the open: {access:.2f}x against "
-                     f"{q['fastest_peer_access_only']})" if access else ""))
+            print(
+                f"{t} / fastest peer ({q['fastest_peer']}): {ratio:.2f}x   goal >= "
+                f"{GOAL_RANDOM}x: {'MET' if ratio >= GOAL_RANDOM else 'NOT MET'}"
+                + (
+                    f"   (without the open: {access:.2f}x against {q['fastest_peer_access_only']})"
+                    if access
+                    else ""
+                )
+            )
     print()
     for t, why in r["skipped"].items():
         print(f"skipped {t}: {why}")
@@ -741,32 +930,49 @@ def print_report(r: dict) -> None:
     print(f"videohw: {v['videohw']}")
     if v["pyav"]:
         p = v["pyav"]
-        print(f"PyAV {p['pyav']}: its own bundled FFmpeg {p['ffmpeg']} (libavcodec "
-              f"{p['libavcodec']})")
+        print(
+            f"PyAV {p['pyav']}: its own bundled FFmpeg {p['ffmpeg']} (libavcodec {p['libavcodec']})"
+        )
     d = v["decord"]
-    print(f"decord: {d['decord']}, libavcodec {d['libavcodec']}" if isinstance(d, dict)
-          else f"decord: {d}")
+    print(
+        f"decord: {d['decord']}, libavcodec {d['libavcodec']}"
+        if isinstance(d, dict)
+        else f"decord: {d}"
+    )
     tc = v["torchcodec"]
-    print(f"torchcodec {tc['torchcodec']} on torch {tc['torch']}, FFmpeg {tc['ffmpeg']}"
-          if isinstance(tc, dict) else f"torchcodec: {tc}")
-    print(f"numpy {v['numpy']}; Debian ffmpeg {v['debian_ffmpeg']} (made the files and the "
-          "reference frames)")
+    print(
+        f"torchcodec {tc['torchcodec']} on torch {tc['torch']}, FFmpeg {tc['ffmpeg']}"
+        if isinstance(tc, dict)
+        else f"torchcodec: {tc}"
+    )
+    print(
+        f"numpy {v['numpy']}; Debian ffmpeg {v['debian_ffmpeg']} (made the files and the "
+        "reference frames)"
+    )
 
 
 # ---- main ----------------------------------------------------------------------------------
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--tools", default=",".join(FAMILIES),
-                   help="comma-separated families (videohw, pyav, decord, torchcodec) or rows "
-                        f"({', '.join(dict.fromkeys(SEQ_ROWS + RANDOM_ROWS))})")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--tools",
+        default=",".join(FAMILIES),
+        help="comma-separated families (videohw, pyav, decord, torchcodec) or rows "
+        f"({', '.join(dict.fromkeys(SEQ_ROWS + RANDOM_ROWS))})",
+    )
     p.add_argument("--repeats", type=int, default=3, help="timed rounds (3)")
     p.add_argument("--size", default="1920x1080", help="WxH of both files (1920x1080)")
     p.add_argument("--seconds", type=int, default=10, help="sequential file length (10)")
-    p.add_argument("--frames", type=int, default=None,
-                   help="read only the first N frames of the sequential file (all)")
+    p.add_argument(
+        "--frames",
+        type=int,
+        default=None,
+        help="read only the first N frames of the sequential file (all)",
+    )
     p.add_argument("--random-seconds", type=int, default=60, help="random file length (60)")
     p.add_argument("--count", type=int, default=50, help="random indices (50)")
     p.add_argument("--seed", type=int, default=1, help="seed of the random indices (1)")
@@ -791,11 +997,20 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
 def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
     width, height = bc.parse_size(args.size)
-    report: dict = {"machine": machine(), "versions": versions(), "files": {},
-                    "settings": {"size": f"{width}x{height}", "repeats": args.repeats,
-                                 "count": args.count, "seed": args.seed}}
-    bc.progress(f"{report['machine']['cores']} cores, load average "
-                f"{report['machine']['load_avg_start']}")
+    report: dict = {
+        "machine": machine(),
+        "versions": versions(),
+        "files": {},
+        "settings": {
+            "size": f"{width}x{height}",
+            "repeats": args.repeats,
+            "count": args.count,
+            "seed": args.seed,
+        },
+    }
+    bc.progress(
+        f"{report['machine']['cores']} cores, load average {report['machine']['load_avg_start']}"
+    )
     skipped: dict[str, str] = {}
     wrong = False
 
@@ -806,12 +1021,16 @@ def main(argv: Optional[list[str]] = None) -> int:
         n = min(args.frames or facts["frames"], facts["frames"])
         report["settings"]["frames_read"] = n
         keep = {i for i in (0, 1, n // 2, n - 2, n - 1) if 0 <= i < n}
-        refs = reference_strips(path, width, height,
-                                {j for i in keep for j in (i - 1, i, i + 1)
-                                 if 0 <= j < facts["frames"]})
+        refs = reference_strips(
+            path,
+            width,
+            height,
+            {j for i in keep for j in (i - 1, i, i + 1) if 0 <= j < facts["frames"]},
+        )
         bc.progress(f"sequential: {path.name}, {n} of {facts['frames']} frames")
-        rows = measure(args.seq_rows, SEQUENTIAL, lambda k: (path, n, k), keep, refs,
-                       args.repeats, "seq")
+        rows = measure(
+            args.seq_rows, SEQUENTIAL, lambda k: (path, n, k), keep, refs, args.repeats, "seq"
+        )
         report["sequential"] = summarise_sequential(rows, n)
         skipped.update({f"sequential {t}": r.skipped for t, r in rows.items() if r.skipped})
         wrong |= any(r.check and not r.check["ok"] for r in rows.values() if not r.skipped)
@@ -823,12 +1042,22 @@ def main(argv: Optional[list[str]] = None) -> int:
         count = min(args.count, facts["frames"])
         indices = random.Random(args.seed).sample(range(facts["frames"]), count)
         report["settings"]["indices"] = indices
-        refs = reference_strips(path, width, height,
-                                {j for i in indices for j in (i - 1, i, i + 1)
-                                 if 0 <= j < facts["frames"]})
+        refs = reference_strips(
+            path,
+            width,
+            height,
+            {j for i in indices for j in (i - 1, i, i + 1) if 0 <= j < facts["frames"]},
+        )
         bc.progress(f"random: {path.name}, {count} indices")
-        rows = measure(args.random_rows, RANDOM, lambda k: (path, indices, k), set(indices),
-                       refs, args.repeats, "rnd")
+        rows = measure(
+            args.random_rows,
+            RANDOM,
+            lambda k: (path, indices, k),
+            set(indices),
+            refs,
+            args.repeats,
+            "rnd",
+        )
         report["random"] = summarise_random(rows, count)
         skipped.update({f"random {t}": r.skipped for t, r in rows.items() if r.skipped})
         wrong |= any(r.check and not r.check["ok"] for r in rows.values() if not r.skipped)

@@ -111,12 +111,12 @@ import numpy as np
 FPS = 30
 GOP = 60
 BFRAMES = 2
-STRIP = 8                 # reference rows kept: 0, STRIP, 2 * STRIP, ... (chroma: half)
-SIMPLE_BATCH = 16         # pynvc-simple / pynvc-threaded: frames per get_batch_frames call
-THREADED_BUFFER = 32      # pynvc-threaded: its buffer_size
+STRIP = 8  # reference rows kept: 0, STRIP, 2 * STRIP, ... (chroma: half)
+SIMPLE_BATCH = 16  # pynvc-simple / pynvc-threaded: frames per get_batch_frames call
+THREADED_BUFFER = 32  # pynvc-threaded: its buffer_size
 FAMILIES = ("videohw", "pynvc-decoder", "pynvc-simple", "pynvc-threaded")
 OUTPUTS = ("rgb", "native")
-BIG_NUMBER = 10 ** 9
+BIG_NUMBER = 10**9
 
 
 class Skip(Exception):
@@ -165,8 +165,9 @@ class Watchdog:
 
     def _fire(self, seconds: float, label: str) -> None:
         faulthandler.dump_traceback(all_threads=True)
-        message = (f"watchdog: {label} ran past {seconds:.0f} s (a hung decoder?); the process "
-                   "ends here")
+        message = (
+            f"watchdog: {label} ran past {seconds:.0f} s (a hung decoder?); the process ends here"
+        )
         bc.progress(message)
         try:
             if self.on_fire is not None:
@@ -199,8 +200,9 @@ def need_videohw():
         except Exception as e:  # noqa: BLE001
             raise Skip(f"videohw cannot be imported: {first_line(e)}") from None
         if not hasattr(videohw, "VideoReader"):
-            raise Skip(f"this videohw ({videohw.__version__}, {videohw.__file__}) has no "
-                       "VideoReader")
+            raise Skip(
+                f"this videohw ({videohw.__version__}, {videohw.__file__}) has no VideoReader"
+            )
         _vh = videohw
     return _vh
 
@@ -218,8 +220,9 @@ def need_pynvc():
 
 def vh_output(output: str):
     vh = need_videohw()
-    return {"rgb": vh.DecodeOutputMode.CPU_RGB,
-            "native": vh.DecodeOutputMode.NATIVE_SURFACE}[output]
+    return {"rgb": vh.DecodeOutputMode.CPU_RGB, "native": vh.DecodeOutputMode.NATIVE_SURFACE}[
+        output
+    ]
 
 
 def pnvc_color(output: str):
@@ -258,8 +261,11 @@ class Toucher:
             self.kind, self.lib, self.cuda = kind, lib, cuda
             break
         if self.kind is None:
-            self.reason = ("nothing to read device frames with (" + "; ".join(why) + ")"
-                           if why else "--touch none")
+            self.reason = (
+                "nothing to read device frames with (" + "; ".join(why) + ")"
+                if why
+                else "--touch none"
+            )
         self.begin()
 
     def describe(self) -> str:
@@ -322,14 +328,20 @@ def rgb_strip(a: np.ndarray) -> tuple:
 
 
 def yuv_strip(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple:
-    return ("yuv", (np.ascontiguousarray(y[::STRIP]), np.ascontiguousarray(u[::STRIP // 2]),
-                    np.ascontiguousarray(v[::STRIP // 2])))
+    return (
+        "yuv",
+        (
+            np.ascontiguousarray(y[::STRIP]),
+            np.ascontiguousarray(u[:: STRIP // 2]),
+            np.ascontiguousarray(v[:: STRIP // 2]),
+        ),
+    )
 
 
 def nv12_strip(buf: np.ndarray, height: int, width: int) -> tuple:
     """A whole NV12 picture (rows: Y then interleaved UV; row length >= width)."""
     y = buf[:height, :width]
-    uv = buf[height:height + (height + 1) // 2, :width - width % 2]
+    uv = buf[height : height + (height + 1) // 2, : width - width % 2]
     uv = uv.reshape(uv.shape[0], -1, 2)
     return yuv_strip(y, uv[..., 0], uv[..., 1])
 
@@ -353,14 +365,17 @@ def take_videohw(f: Any, output: str, touch: Toucher, keep: set, kept: dict, i: 
             if len(planes) >= 3:
                 kept[i] = yuv_strip(planes[0], planes[1], planes[2])
             else:
-                kept[i] = nv12_strip(np.vstack([planes[0], planes[1].reshape(
-                    planes[1].shape[0], -1)]), f.height, f.width)
+                kept[i] = nv12_strip(
+                    np.vstack([planes[0], planes[1].reshape(planes[1].shape[0], -1)]),
+                    f.height,
+                    f.width,
+                )
 
 
 @dataclass
 class PnvcMode:
-    output: str            # "rgb" | "native"
-    on_device: bool        # usedevicememory / use_device_memory
+    output: str  # "rgb" | "native"
+    on_device: bool  # usedevicememory / use_device_memory
     note: str = ""
 
 
@@ -396,8 +411,16 @@ def pnvc_host_array(frame: Any, shape: tuple) -> np.ndarray:
     return np.frombuffer(_bytes_type(size).from_address(ptr), np.uint8).reshape(shape)
 
 
-def take_pnvc(frame: Any, mode: PnvcMode, touch: Toucher, keep: set, kept: dict, i: int,
-              facts: dict, seen_pts: list) -> None:
+def take_pnvc(
+    frame: Any,
+    mode: PnvcMode,
+    touch: Toucher,
+    keep: set,
+    kept: dict,
+    i: int,
+    facts: dict,
+    seen_pts: list,
+) -> None:
     h, w, shape = pnvc_shape(frame, mode, facts)
     row = h // 2
     if mode.on_device:
@@ -421,10 +444,11 @@ def bitrate_for(width: int, height: int) -> int:
     return max(500_000, 10_000_000 * width * height // (1920 * 1080))
 
 
-def media_path(cache: Path, codec: str, width: int, height: int, seconds: int,
-               maker: str) -> Path:
-    return cache / (f"synthetic_{width}x{height}_{seconds}s_{codec}_ultrafast_vbr"
-                    f"{bitrate_for(width, height) // 1000}k_bf{BFRAMES}_gop{GOP}_{maker}.mp4")
+def media_path(cache: Path, codec: str, width: int, height: int, seconds: int, maker: str) -> Path:
+    return cache / (
+        f"synthetic_{width}x{height}_{seconds}s_{codec}_ultrafast_vbr"
+        f"{bitrate_for(width, height) // 1000}k_bf{BFRAMES}_gop{GOP}_{maker}.mp4"
+    )
 
 
 def usable_media(path: Path, codec: str, frames: int) -> bool:
@@ -440,15 +464,24 @@ def usable_media(path: Path, codec: str, frames: int) -> bool:
 def make_with_videowriter(path: Path, codec: str, width: int, height: int, frames: int) -> None:
     vh = need_videohw()
     from videohw import synthetic
+
     rate = bitrate_for(width, height)
     common = vh.CommonEncodeConfig(
-        codec=vh.Codec.H264 if codec == "h264" else vh.Codec.HEVC, width=width, height=height,
-        fps_num=FPS, fps_den=1, low_latency=False, gop_length=GOP, b_frames=BFRAMES,
-        rate_control=vh.RateControl.vbr(rate, rate * 3 // 2))
+        codec=vh.Codec.H264 if codec == "h264" else vh.Codec.HEVC,
+        width=width,
+        height=height,
+        fps_num=FPS,
+        fps_den=1,
+        low_latency=False,
+        gop_length=GOP,
+        b_frames=BFRAMES,
+        rate_control=vh.RateControl.vbr(rate, rate * 3 // 2),
+    )
     software = vh.SoftwareEncodeConfig(preset="ultrafast")
     try:
-        writer = vh.VideoWriter(str(path), common, software,
-                                controller=vh.SessionController("software"))
+        writer = vh.VideoWriter(
+            str(path), common, software, controller=vh.SessionController("software")
+        )
     except TypeError:  # a VideoWriter without the controller keyword
         writer = vh.VideoWriter(str(path), common, software)
     gen = synthetic.generator(width, height, "i420")
@@ -463,20 +496,68 @@ def make_with_videowriter(path: Path, codec: str, width: int, height: int, frame
 
 def make_with_ffmpeg(path: Path, codec: str, width: int, height: int, frames: int) -> None:
     from videohw import synthetic
+
     rate = bitrate_for(width, height)
     if codec == "h264":
-        enc = ["-c:v", "libx264", "-preset", "ultrafast", "-bf", str(BFRAMES), "-g", str(GOP),
-               "-keyint_min", str(GOP), "-sc_threshold", "0",
-               "-x264-params", "b-adapt=0:open-gop=0"]
+        enc = [
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-bf",
+            str(BFRAMES),
+            "-g",
+            str(GOP),
+            "-keyint_min",
+            str(GOP),
+            "-sc_threshold",
+            "0",
+            "-x264-params",
+            "b-adapt=0:open-gop=0",
+        ]
     else:
-        enc = ["-c:v", "libx265", "-preset", "ultrafast", "-tag:v", "hvc1", "-x265-params",
-               f"keyint={GOP}:min-keyint={GOP}:scenecut=0:bframes={BFRAMES}:b-adapt=0:"
-               "open-gop=0:log-level=error"]
+        enc = [
+            "-c:v",
+            "libx265",
+            "-preset",
+            "ultrafast",
+            "-tag:v",
+            "hvc1",
+            "-x265-params",
+            f"keyint={GOP}:min-keyint={GOP}:scenecut=0:bframes={BFRAMES}:b-adapt=0:"
+            "open-gop=0:log-level=error",
+        ]
     partial = path.with_name(path.stem + ".part.mp4")
-    cmd = [shutil.which("ffmpeg"), "-nostdin", "-v", "error", "-f", "rawvideo", "-pix_fmt",
-           "yuv420p", "-s", f"{width}x{height}", "-r", str(FPS), "-i", "-", *enc,
-           "-b:v", str(rate), "-maxrate", str(rate * 3 // 2), "-bufsize", str(rate * 2),
-           "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-an", "-y", str(partial)]
+    cmd = [
+        shutil.which("ffmpeg"),
+        "-nostdin",
+        "-v",
+        "error",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "yuv420p",
+        "-s",
+        f"{width}x{height}",
+        "-r",
+        str(FPS),
+        "-i",
+        "-",
+        *enc,
+        "-b:v",
+        str(rate),
+        "-maxrate",
+        str(rate * 3 // 2),
+        "-bufsize",
+        str(rate * 2),
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        "-an",
+        "-y",
+        str(partial),
+    ]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
     gen = synthetic.generator(width, height, "i420")
     try:
@@ -504,14 +585,18 @@ def ensure_media(cache: Path, codec: str, width: int, height: int, seconds: int)
         if usable_media(path, codec, frames):
             return path
     if not makers:
-        raise Skip(f"no {codec} input and no way to make one: this videohw has no "
-                   "VideoWriter and no ffmpeg CLI is on PATH (give --input)")
+        raise Skip(
+            f"no {codec} input and no way to make one: this videohw has no "
+            "VideoWriter and no ffmpeg CLI is on PATH (give --input)"
+        )
     cache.mkdir(parents=True, exist_ok=True)
     errors = []
     for maker, make in makers:
         path = media_path(cache, codec, width, height, seconds, maker)
-        bc.progress(f"making {path.name} ({frames} frames) with "
-                    f"{'vh.VideoWriter' if maker == 'vhwriter' else 'the ffmpeg CLI'} ...")
+        bc.progress(
+            f"making {path.name} ({frames} frames) with "
+            f"{'vh.VideoWriter' if maker == 'vhwriter' else 'the ffmpeg CLI'} ..."
+        )
         start = time.perf_counter()
         try:
             make(path, codec, width, height, frames)
@@ -520,8 +605,9 @@ def ensure_media(cache: Path, codec: str, width: int, height: int, seconds: int)
             bc.progress(f"  failed: {errors[-1]}")
             continue
         if usable_media(path, codec, frames):
-            bc.progress(f"  made in {time.perf_counter() - start:.1f} s, "
-                        f"{path.stat().st_size / 1e6:.1f} MB")
+            bc.progress(
+                f"  made in {time.perf_counter() - start:.1f} s, {path.stat().st_size / 1e6:.1f} MB"
+            )
             return path
         errors.append(f"{maker}: the file it made does not probe as {frames} {codec} frames")
     raise Skip(f"could not make the {codec} input: " + "; ".join(errors))
@@ -541,14 +627,24 @@ def file_facts(path: Path) -> dict:
                 dts_order_pts.append(p.pts)
             keyframes += bool(p.is_keyframe)
     reordered = sum(1 for a, b in zip(dts_order_pts, sorted(dts_order_pts)) if a != b)
-    return {"path": str(path), "bytes": path.stat().st_size, "codec": v.codec_name,
-            "width": v.width, "height": v.height, "pixel_format": v.pixel_format,
-            "avg_fps": str(v.avg_fps), "time_base": str(v.time_base),
-            "frames": v.frame_count, "frames_exact": v.frame_count_exact,
-            "keyframes": v.keyframe_count, "packets_out_of_pts_order": reordered,
-            "duration_s": v.duration_seconds,
-            "bit_rate": info.bit_rate, "format": info.format_name,
-            "pts_by_index": sorted(pts)}
+    return {
+        "path": str(path),
+        "bytes": path.stat().st_size,
+        "codec": v.codec_name,
+        "width": v.width,
+        "height": v.height,
+        "pixel_format": v.pixel_format,
+        "avg_fps": str(v.avg_fps),
+        "time_base": str(v.time_base),
+        "frames": v.frame_count,
+        "frames_exact": v.frame_count_exact,
+        "keyframes": v.keyframe_count,
+        "packets_out_of_pts_order": reordered,
+        "duration_s": v.duration_seconds,
+        "bit_rate": info.bit_rate,
+        "format": info.format_name,
+        "pts_by_index": sorted(pts),
+    }
 
 
 # ---- references and checks -----------------------------------------------------------------
@@ -562,7 +658,7 @@ def reference_strips(path: Path, indices: set) -> dict:
     for output in OUTPUTS:
         with vh.VideoReader(str(path), backend="software", output=vh_output(output)) as r:
             for at in range(0, len(wanted), 8):
-                chunk = wanted[at:at + 8]
+                chunk = wanted[at : at + 8]
                 for i, f in zip(chunk, r.get_frames_at(chunk)):
                     kept: dict = {}
                     take_videohw(f, output, Toucher("none"), {i}, kept, i)
@@ -611,18 +707,27 @@ def check_frames(kept: dict, refs: dict, expected: list) -> dict:
             other = float(np.abs(g - _as_int16(table[j])).mean())
             apart = float(np.abs(_as_int16(table[i]) - _as_int16(table[j])).mean())
             if other <= mean:
-                problems.append(f"frame {i}: closer to frame {j} (mean |diff| {other:.2f}) than "
-                                f"to {i} ({mean:.2f})")
+                problems.append(
+                    f"frame {i}: closer to frame {j} (mean |diff| {other:.2f}) than "
+                    f"to {i} ({mean:.2f})"
+                )
                 break
             # RGB: tools convert YUV to RGB with their own matrices and rounding, a bias
             # the same size as the motion between two frames; only "closer to a
             # neighbour" says wrong frame there. Decoded planes must be exact.
             if kind != "rgb" and mean > apart / 2:
-                problems.append(f"frame {i}: mean |diff| {mean:.2f} to the reference, more "
-                                f"than half of {i} to {j} ({apart:.2f})")
+                problems.append(
+                    f"frame {i}: mean |diff| {mean:.2f} to the reference, more "
+                    f"than half of {i} to {j} ({apart:.2f})"
+                )
                 break
-    return {"ok": not problems, "checked": len(expected), "max_abs_diff": max_diff,
-            "mean_abs_diff": max(means) if means else None, "problems": problems}
+    return {
+        "ok": not problems,
+        "checked": len(expected),
+        "max_abs_diff": max_diff,
+        "mean_abs_diff": max(means) if means else None,
+        "problems": problems,
+    }
 
 
 def compare_rows(a: dict, b: dict) -> Optional[dict]:
@@ -679,8 +784,14 @@ class Clock:
     def result(self, frames: int, kept: dict, **extra) -> Result:
         if self.stopped is None:
             self.stop()
-        return Result(frames, self.opened - self.start, self.stopped - self.start,
-                      self.cpu_stopped - self.cpu, kept, extra)
+        return Result(
+            frames,
+            self.opened - self.start,
+            self.stopped - self.start,
+            self.cpu_stopped - self.cpu,
+            kept,
+            extra,
+        )
 
 
 def _index_problems(pairs: list) -> list:
@@ -725,6 +836,7 @@ def seq_videohw(output: str) -> Callable:
         if wrong:
             extra["index_mismatch"] = wrong
         return clock.result(n, kept, **extra)
+
     return run
 
 
@@ -751,8 +863,9 @@ def _pnvc_try(output: str, state: dict, attempt: Callable[[PnvcMode], Result]) -
             raise
         state["tried_device"] = True
         state["touch"].need_device()
-        state["rgb_on_device"] = (f"host RGB refused ({first_line(e)}): device RGB, copied "
-                                  "to the host per frame")
+        state["rgb_on_device"] = (
+            f"host RGB refused ({first_line(e)}): device RGB, copied to the host per frame"
+        )
         bc.progress(f"    {state['rgb_on_device']}")
         return attempt(_pnvc_mode(output, state))
 
@@ -776,9 +889,14 @@ def seq_pnvc_decoder(output: str) -> Callable:
             seen: list = []
             clock = Clock()
             dmx = nvc.CreateDemuxer(filename=job.path)
-            dec = nvc.CreateDecoder(gpuid=0, codec=dmx.GetNvCodecId(), cudacontext=0,
-                                    cudastream=0, usedevicememory=mode.on_device,
-                                    outputColorType=pnvc_color(output))
+            dec = nvc.CreateDecoder(
+                gpuid=0,
+                codec=dmx.GetNvCodecId(),
+                cudacontext=0,
+                cudastream=0,
+                usedevicememory=mode.on_device,
+                outputColorType=pnvc_color(output),
+            )
             clock.open_done()
             n = 0
             flushed = False
@@ -807,7 +925,9 @@ def seq_pnvc_decoder(output: str) -> Callable:
             if wrong:
                 extra["pts_mismatch"] = wrong
             return clock.result(n, kept, **extra)
+
         return _pnvc_try(output, state, attempt)
+
     return run
 
 
@@ -825,12 +945,20 @@ def seq_pnvc_batches(output: str, threaded: bool) -> Callable:
             seen: list = []
             clock = Clock()
             if threaded:
-                d = nvc.ThreadedDecoder(job.path, THREADED_BUFFER, gpu_id=0,
-                                        use_device_memory=mode.on_device,
-                                        output_color_type=pnvc_color(output))
+                d = nvc.ThreadedDecoder(
+                    job.path,
+                    THREADED_BUFFER,
+                    gpu_id=0,
+                    use_device_memory=mode.on_device,
+                    output_color_type=pnvc_color(output),
+                )
             else:
-                d = nvc.SimpleDecoder(job.path, gpu_id=0, use_device_memory=mode.on_device,
-                                      output_color_type=pnvc_color(output))
+                d = nvc.SimpleDecoder(
+                    job.path,
+                    gpu_id=0,
+                    use_device_memory=mode.on_device,
+                    output_color_type=pnvc_color(output),
+                )
             clock.open_done()
             total = len(d)
             n = 0
@@ -855,7 +983,9 @@ def seq_pnvc_batches(output: str, threaded: bool) -> Callable:
             if wrong:
                 extra["pts_mismatch"] = wrong
             return clock.result(n, kept, **extra)
+
         return _pnvc_try(output, state, attempt)
+
     return run
 
 
@@ -898,12 +1028,17 @@ def rnd_videohw(output: str, one_by_one: bool) -> Callable:
             checksum = touch.end()
             clock.stop()
             telemetry = r.telemetry()
-        extra = {"checksum": checksum, "session_inits": telemetry.get("session_inits"),
-                 "resets": telemetry.get("resets"), "seeks": telemetry.get("reader_seeks")}
+        extra = {
+            "checksum": checksum,
+            "session_inits": telemetry.get("session_inits"),
+            "resets": telemetry.get("resets"),
+            "seeks": telemetry.get("reader_seeks"),
+        }
         wrong = _index_problems(pairs)
         if wrong:
             extra["index_mismatch"] = wrong
         return clock.result(len(pairs), kept, **extra)
+
     return run
 
 
@@ -921,8 +1056,12 @@ def rnd_pnvc_simple(output: str, one_by_one: bool) -> Callable:
             seen: list = []
             got: list = []
             clock = Clock()
-            d = nvc.SimpleDecoder(job.path, gpu_id=0, use_device_memory=mode.on_device,
-                                  output_color_type=pnvc_color(output))
+            d = nvc.SimpleDecoder(
+                job.path,
+                gpu_id=0,
+                use_device_memory=mode.on_device,
+                output_color_type=pnvc_color(output),
+            )
             clock.open_done()
             if one_by_one:
                 for i in job.indices:
@@ -948,7 +1087,9 @@ def rnd_pnvc_simple(output: str, one_by_one: bool) -> Callable:
             if wrong:
                 extra["pts_mismatch"] = wrong
             return clock.result(len(got), kept, **extra)
+
         return _pnvc_try(output, state, attempt)
+
     return run
 
 
@@ -975,22 +1116,25 @@ def row_output(row: str) -> str:
 # -- time to the first frame
 
 
-TTFF_COMBOS = [("videohw", "rgb"), ("videohw", "native"), ("pynvc-simple", "rgb"),
-               ("pynvc-simple", "native"), ("pynvc-decoder", "rgb"),
-               ("pynvc-decoder", "native")]
+TTFF_COMBOS = [
+    ("videohw", "rgb"),
+    ("videohw", "native"),
+    ("pynvc-simple", "rgb"),
+    ("pynvc-simple", "native"),
+    ("pynvc-decoder", "rgb"),
+    ("pynvc-decoder", "native"),
+]
 WARM_EXTRA = [("videohw-newctl", "rgb"), ("videohw-newctl", "native")]
 
 
-def first_frame(tool: str, output: str, path: str, backend: str, facts: Optional[dict]
-                ) -> dict:
+def first_frame(tool: str, output: str, path: str, backend: str, facts: Optional[dict]) -> dict:
     """Constructor -> first frame (the frame is read: host row or, for device frames, only
     handed out). Returns seconds and what the frame says it is."""
     if tool.startswith("videohw"):
         vh = need_videohw()
         controller = vh.SessionController(backend) if tool == "videohw-newctl" else None
         start = time.perf_counter()
-        r = vh.VideoReader(path, backend=backend, output=vh_output(output),
-                           controller=controller)
+        r = vh.VideoReader(path, backend=backend, output=vh_output(output), controller=controller)
         f = r[0]
         if output == "rgb":
             int(f.rgb[f.height // 2].sum())
@@ -1004,15 +1148,21 @@ def first_frame(tool: str, output: str, path: str, backend: str, facts: Optional
     mode = PnvcMode(output, on_device)
     start = time.perf_counter()
     if tool == "pynvc-simple":
-        d = nvc.SimpleDecoder(path, gpu_id=0, use_device_memory=on_device,
-                              output_color_type=pnvc_color(output))
+        d = nvc.SimpleDecoder(
+            path, gpu_id=0, use_device_memory=on_device, output_color_type=pnvc_color(output)
+        )
         frame = d[0]
         holder = [d]
     else:
         dmx = nvc.CreateDemuxer(filename=path)
-        dec = nvc.CreateDecoder(gpuid=0, codec=dmx.GetNvCodecId(), cudacontext=0,
-                                cudastream=0, usedevicememory=on_device,
-                                outputColorType=pnvc_color(output))
+        dec = nvc.CreateDecoder(
+            gpuid=0,
+            codec=dmx.GetNvCodecId(),
+            cudacontext=0,
+            cudastream=0,
+            usedevicememory=on_device,
+            outputColorType=pnvc_color(output),
+        )
         frame = None
         for packet in dmx:
             frames = dec.Decode(packet)
@@ -1040,8 +1190,9 @@ def ttff_child(argv: list) -> int:
         start = time.perf_counter()
         need_videohw() if tool.startswith("videohw") else need_pynvc()
         out["import_s"] = time.perf_counter() - start
-        out.update(first_frame(tool, output, path, backend,
-                               {"width": int(width), "height": int(height)}))
+        out.update(
+            first_frame(tool, output, path, backend, {"width": int(width), "height": int(height)})
+        )
     except Skip as e:
         out["skipped"] = str(e)
     except Exception as e:  # noqa: BLE001
@@ -1051,8 +1202,17 @@ def ttff_child(argv: list) -> int:
 
 
 def cold_ttff(tool: str, output: str, path: str, backend: str, facts: dict) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--ttff-child", tool, output, path,
-           backend, str(facts["width"]), str(facts["height"])]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--ttff-child",
+        tool,
+        output,
+        path,
+        backend,
+        str(facts["width"]),
+        str(facts["height"]),
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     except subprocess.TimeoutExpired:
@@ -1111,15 +1271,24 @@ def call(row: Row, fn: Callable, job: Job, keep: set, watchdog_s: float) -> Opti
     return None
 
 
-def measure(names: list, table: dict, job: Job, keep: set, refs: dict, expected: int,
-            repeats: int, what: str, deadline: Deadline, watchdog_s: float) -> dict:
+def measure(
+    names: list,
+    table: dict,
+    job: Job,
+    keep: set,
+    refs: dict,
+    expected: int,
+    repeats: int,
+    what: str,
+    deadline: Deadline,
+    watchdog_s: float,
+) -> dict:
     """The rows, measured; on SIGTERM what was measured so far (and ``_interrupted`` set)."""
     global _interrupted
     out = {t: Row(t) for t in names}
     CURRENT["rows"] = out
     try:
-        _measure(out, names, table, job, keep, refs, expected, repeats, what, deadline,
-                 watchdog_s)
+        _measure(out, names, table, job, keep, refs, expected, repeats, what, deadline, watchdog_s)
     except Interrupted as e:
         _interrupted = e
         for row in out.values():
@@ -1127,9 +1296,19 @@ def measure(names: list, table: dict, job: Job, keep: set, refs: dict, expected:
     return out
 
 
-def _measure(out: dict, names: list, table: dict, job: Job, keep: set, refs: dict,
-             expected: int, repeats: int, what: str, deadline: Deadline,
-             watchdog_s: float) -> None:
+def _measure(
+    out: dict,
+    names: list,
+    table: dict,
+    job: Job,
+    keep: set,
+    refs: dict,
+    expected: int,
+    repeats: int,
+    what: str,
+    deadline: Deadline,
+    watchdog_s: float,
+) -> None:
     live = list(names)
     for t in names:  # the untimed round; its frames are checked
         row = out[t]
@@ -1143,24 +1322,28 @@ def _measure(out: dict, names: list, table: dict, job: Job, keep: set, refs: dic
         if row.check:
             if result.extra.get("index_mismatch"):  # videohw: frame.index is its contract
                 row.check["ok"] = False
-                row.check["problems"].insert(0, "frame.index differs (asked, got): "
-                                             f"{result.extra['index_mismatch']}")
+                row.check["problems"].insert(
+                    0, f"frame.index differs (asked, got): {result.extra['index_mismatch']}"
+                )
             if result.extra.get("pts_mismatch"):  # a timestamp convention, or a wrong frame:
                 row.check["warnings"] = [  # the pixels decide
-                    f"pts differs (index, expected, got): {result.extra['pts_mismatch']}"]
+                    f"pts differs (index, expected, got): {result.extra['pts_mismatch']}"
+                ]
             if result.frames != expected:
                 row.check["ok"] = False
                 row.check["problems"].insert(0, f"{result.frames} frames, expected {expected}")
         state = ("ok" if row.check.get("ok") else "FAILED") if row.check else "not checked"
-        bc.progress(f"  {what} {t:46s} warm-up {result.total_s:7.2f} s, {result.frames} "
-                    f"frames, check {state}, max |diff| {row.check.get('max_abs_diff', '-')}")
+        bc.progress(
+            f"  {what} {t:46s} warm-up {result.total_s:7.2f} s, {result.frames} "
+            f"frames, check {state}, max |diff| {row.check.get('max_abs_diff', '-')}"
+        )
     for r in range(repeats):
         if not deadline.allows(0):
             bc.progress(f"  {what}: deadline reached, {r} of {repeats} timed rounds done")
             for row in out.values():
                 row.extra["rounds_cut_by_deadline"] = f"{r} of {repeats}"
             break
-        order = live[r % len(live):] + live[:r % len(live)] if live else []
+        order = live[r % len(live) :] + live[: r % len(live)] if live else []
         for t in order:
             row = out[t]
             if row.skipped:
@@ -1169,11 +1352,19 @@ def _measure(out: dict, names: list, table: dict, job: Job, keep: set, refs: dic
             if result is None:
                 bc.progress(f"  {what} {t:46s} failed in round {r + 1}: {row.skipped}")
                 continue
-            row.runs.append({"frames": result.frames, "open_s": result.open_s,
-                             "total_s": result.total_s, "cpu_s": result.cpu_s})
+            row.runs.append(
+                {
+                    "frames": result.frames,
+                    "open_s": result.open_s,
+                    "total_s": result.total_s,
+                    "cpu_s": result.cpu_s,
+                }
+            )
             row.extra.update({k: v for k, v in result.extra.items() if k != "checksum"})
-            bc.progress(f"  {what} round {r + 1}/{repeats} {t:46s} {result.total_s:7.3f} s "
-                        f"({result.frames / max(result.total_s, 1e-9):7.1f} frames/s)")
+            bc.progress(
+                f"  {what} round {r + 1}/{repeats} {t:46s} {result.total_s:7.3f} s "
+                f"({result.frames / max(result.total_s, 1e-9):7.1f} frames/s)"
+            )
     for row in out.values():
         if row.skipped:
             row.runs = []
@@ -1196,15 +1387,19 @@ def summarise_sequential(rows: dict, expected: int) -> dict:
         runs_fps = [x["frames"] / x["total_s"] for x in r.runs]
         decode_fps = [x["frames"] / max(x["total_s"] - x["open_s"], 1e-9) for x in r.runs]
         fps[t] = statistics.median(runs_fps)
-        out[t] = {"fps_median": fps[t], "fps_runs": runs_fps,
-                  "fps_without_open_median": statistics.median(decode_fps),
-                  "open_ms_median": 1e3 * r.median("open_s"),
-                  "total_s_median": r.median("total_s"),
-                  "cpu_ms_per_frame_median": 1e3 * statistics.median(
-                      x["cpu_s"] / max(x["frames"], 1) for x in r.runs),
-                  "frames": r.frames, "frames_ok": r.frames == expected,
-                  "check": _check_public(r.check),
-                  **{k: v for k, v in r.extra.items() if k != "checksum"}}
+        out[t] = {
+            "fps_median": fps[t],
+            "fps_runs": runs_fps,
+            "fps_without_open_median": statistics.median(decode_fps),
+            "open_ms_median": 1e3 * r.median("open_s"),
+            "total_s_median": r.median("total_s"),
+            "cpu_ms_per_frame_median": 1e3
+            * statistics.median(x["cpu_s"] / max(x["frames"], 1) for x in r.runs),
+            "frames": r.frames,
+            "frames_ok": r.frames == expected,
+            "check": _check_public(r.check),
+            **{k: v for k, v in r.extra.items() if k != "checksum"},
+        }
     ratios: dict = {}
     for output in OUTPUTS:
         mine = fps.get(f"videohw {output}")
@@ -1226,15 +1421,23 @@ def summarise_random(rows: dict, count: int) -> dict:
             continue
         total[t] = r.median("total_s")
         access = statistics.median(x["total_s"] - x["open_s"] for x in r.runs)
-        out[t] = {"total_s_median": total[t], "total_s_runs": [x["total_s"] for x in r.runs],
-                  "open_ms_median": 1e3 * r.median("open_s"), "access_s_median": access,
-                  "ms_per_frame_median": 1e3 * total[t] / count,
-                  "cpu_s_median": r.median("cpu_s"), "frames": r.frames,
-                  "check": _check_public(r.check),
-                  **{k: v for k, v in r.extra.items() if k != "checksum"}}
+        out[t] = {
+            "total_s_median": total[t],
+            "total_s_runs": [x["total_s"] for x in r.runs],
+            "open_ms_median": 1e3 * r.median("open_s"),
+            "access_s_median": access,
+            "ms_per_frame_median": 1e3 * total[t] / count,
+            "cpu_s_median": r.median("cpu_s"),
+            "frames": r.frames,
+            "check": _check_public(r.check),
+            **{k: v for k, v in r.extra.items() if k != "checksum"},
+        }
     ratios: dict = {}
-    pairs = [("get_frames_at", "get_batch_frames_by_index"), ("r[i]", "d[i]"),
-             ("get_frames_at", "d[i]")]
+    pairs = [
+        ("get_frames_at", "get_batch_frames_by_index"),
+        ("r[i]", "d[i]"),
+        ("get_frames_at", "d[i]"),
+    ]
     for output in OUTPUTS:
         for mine, theirs in pairs:
             a = total.get(f"videohw {mine} {output}")
@@ -1242,10 +1445,13 @@ def summarise_random(rows: dict, count: int) -> dict:
             if a and b:
                 peer = f"pynvc-simple {theirs} {output}"
                 ratios[f"videohw {mine} {output} / {peer}"] = {
-                    "ratio": b / a, "peer_ok": out[peer].get("check", {}).get("ok", True),
-                    "without_open": (out[peer]["access_s_median"]
-                                     / max(out[f"videohw {mine} {output}"]["access_s_median"],
-                                           1e-9))}
+                    "ratio": b / a,
+                    "peer_ok": out[peer].get("check", {}).get("ok", True),
+                    "without_open": (
+                        out[peer]["access_s_median"]
+                        / max(out[f"videohw {mine} {output}"]["access_s_median"], 1e-9)
+                    ),
+                }
     return {"rows": out, "ratios": ratios}
 
 
@@ -1255,8 +1461,11 @@ def summarise_ttff(cold: dict, warm: dict) -> dict:
         bad = [s.get("error") or s.get("skipped") for s in samples if "seconds" not in s]
         if not good:
             return {"skipped": bad[0] if bad else "not run"}
-        d = {"ms_median": 1e3 * statistics.median(s["seconds"] for s in good),
-             "ms_runs": [1e3 * s["seconds"] for s in good], "n": len(good)}
+        d = {
+            "ms_median": 1e3 * statistics.median(s["seconds"] for s in good),
+            "ms_runs": [1e3 * s["seconds"] for s in good],
+            "n": len(good),
+        }
         if any("import_s" in s for s in good):
             d["import_ms_median"] = 1e3 * statistics.median(s.get("import_s", 0) for s in good)
         first = good[0]
@@ -1264,8 +1473,11 @@ def summarise_ttff(cold: dict, warm: dict) -> dict:
         if bad:
             d["failures"] = bad
         return d
-    out = {"cold": {k: stats(v) for k, v in cold.items()},
-           "warm": {k: stats(v) for k, v in warm.items()}}
+
+    out = {
+        "cold": {k: stats(v) for k, v in cold.items()},
+        "warm": {k: stats(v) for k, v in warm.items()},
+    }
     ratios: dict = {}
     for when in ("cold", "warm"):
         for output in OUTPUTS:
@@ -1299,15 +1511,29 @@ def gpu_info() -> dict:
     smi = shutil.which("nvidia-smi")
     if smi:
         try:
-            q = subprocess.run([smi, "--query-gpu=name,driver_version,memory.total,"
-                                "clocks.max.sm", "--format=csv,noheader"],
-                               capture_output=True, text=True, timeout=30)
+            q = subprocess.run(
+                [
+                    smi,
+                    "--query-gpu=name,driver_version,memory.total,clocks.max.sm",
+                    "--format=csv,noheader",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             rows = [r.strip() for r in q.stdout.splitlines() if r.strip()]
             if rows:
                 parts = [x.strip() for x in rows[0].split(",")] + [""] * 4
                 name, driver, memory, clock = parts[:4]
-                out.update({"name": name, "driver": driver, "memory": memory,
-                            "max_sm_clock": clock, "count": len(rows)})
+                out.update(
+                    {
+                        "name": name,
+                        "driver": driver,
+                        "memory": memory,
+                        "max_sm_clock": clock,
+                        "count": len(rows),
+                    }
+                )
         except (OSError, subprocess.SubprocessError) as e:
             out["error"] = first_line(e)
     else:
@@ -1316,12 +1542,16 @@ def gpu_info() -> dict:
 
 
 def versions(touch: Toucher) -> dict:
-    v: dict = {"python": platform.python_version(), "numpy": np.__version__,
-               "touch": touch.describe()}
+    v: dict = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "touch": touch.describe(),
+    }
     try:
         vh = need_videohw()
         v["videohw"] = f"{vh.__version__} ({Path(vh.__file__).resolve().parent})"
         from videohw import _core
+
         v["videohw_backends"] = _core.decode_backend_availability()
     except Skip as e:
         v["videohw"] = str(e)
@@ -1333,7 +1563,8 @@ def versions(touch: Toucher) -> dict:
             "cuda": str(getattr(nvc, "__cuda_version__", "unknown")),
             "video_codec_sdk": str(getattr(nvc, "__video_codec_sdk_version__", "unknown")),
             "path": str(Path(nvc.__file__).resolve().parent),
-            "bundled": sorted(p.name for p in Path(nvc.__file__).resolve().parent.glob("lib*.so*"))}
+            "bundled": sorted(p.name for p in Path(nvc.__file__).resolve().parent.glob("lib*.so*")),
+        }
     except Skip as e:
         v["pynvvideocodec"] = str(e)
     for name in ("torch", "cupy"):
@@ -1354,8 +1585,12 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cores": bc.machine_cores(), "cpu": model, "platform": platform.platform(),
-            "load_avg_start": os.getloadavg()}
+    return {
+        "cores": bc.machine_cores(),
+        "cpu": model,
+        "platform": platform.platform(),
+        "load_avg_start": os.getloadavg(),
+    }
 
 
 # ---- report --------------------------------------------------------------------------------
@@ -1380,6 +1615,7 @@ def print_report(r: dict, path: Optional[str] = None) -> None:
     if path:
         import contextlib
         import io
+
         text = io.StringIO()
         with contextlib.redirect_stdout(text):
             _print_report(r)
@@ -1393,30 +1629,45 @@ def print_report(r: dict, path: Optional[str] = None) -> None:
 
 def _print_report(r: dict) -> None:
     m, s, g = r["machine"], r["settings"], r["gpu"]
-    print(f"GPU: {g.get('name', '?')} (driver {g.get('driver', '?')}); {m['cores']} cores, "
-          f"{m['cpu']}; load average {' '.join(f'{x:.2f}' for x in m['load_avg_start'])}")
+    print(
+        f"GPU: {g.get('name', '?')} (driver {g.get('driver', '?')}); {m['cores']} cores, "
+        f"{m['cpu']}; load average {' '.join(f'{x:.2f}' for x in m['load_avg_start'])}"
+    )
     v = r["versions"]
     pn = v.get("pynvvideocodec")
-    print(f"videohw {v.get('videohw')} [backend {s['videohw_backend']}]; PyNvVideoCodec "
-          + (f"{pn['version']} (CUDA {pn['cuda']}, Video Codec SDK {pn['video_codec_sdk']})"
-             if isinstance(pn, dict) else str(pn)))
-    print(f"device frames read with {v.get('touch')}; torch {v.get('torch')}; cupy "
-          f"{v.get('cupy')}; Python {v.get('python')}")
-    print(f"median of {s['repeats']} timed rounds after one untimed, row order rotated; every "
-          "frame's middle row read; times include opening the file; ratios are videohw / peer, "
-          "above 1 = videohw faster")
+    print(
+        f"videohw {v.get('videohw')} [backend {s['videohw_backend']}]; PyNvVideoCodec "
+        + (
+            f"{pn['version']} (CUDA {pn['cuda']}, Video Codec SDK {pn['video_codec_sdk']})"
+            if isinstance(pn, dict)
+            else str(pn)
+        )
+    )
+    print(
+        f"device frames read with {v.get('touch')}; torch {v.get('torch')}; cupy "
+        f"{v.get('cupy')}; Python {v.get('python')}"
+    )
+    print(
+        f"median of {s['repeats']} timed rounds after one untimed, row order rotated; every "
+        "frame's middle row read; times include opening the file; ratios are videohw / peer, "
+        "above 1 = videohw faster"
+    )
     for codec, f in r["files"].items():
         if "skipped" in f:
             print(f"\n{codec}: skipped: {f['skipped']}")
             continue
-        print(f"\n### {codec}: {f['width']}x{f['height']}, {f['frames']} frames, "
-              f"{f['keyframes']} keyframes, {f['packets_out_of_pts_order']} packets out of pts "
-              f"order (B-frames), {f['bytes'] / 1e6:.1f} MB, {Path(f['path']).name}")
+        print(
+            f"\n### {codec}: {f['width']}x{f['height']}, {f['frames']} frames, "
+            f"{f['keyframes']} keyframes, {f['packets_out_of_pts_order']} packets out of pts "
+            f"order (B-frames), {f['bytes'] / 1e6:.1f} MB, {Path(f['path']).name}"
+        )
         q = r.get("sequential", {}).get(codec)
         if q:
             print("== sequential: every frame ==")
-            print(f"{'row':24s} {'fps':>8s} {'min':>8s} {'max':>8s} {'w/o open':>8s} "
-                  f"{'open ms':>8s} {'cpu ms/f':>8s} {'frames':>6s} {'max|d|':>6s}  check")
+            print(
+                f"{'row':24s} {'fps':>8s} {'min':>8s} {'max':>8s} {'w/o open':>8s} "
+                f"{'open ms':>8s} {'cpu ms/f':>8s} {'frames':>6s} {'max|d|':>6s}  check"
+            )
             for t, row in q["rows"].items():
                 if "skipped" in row:
                     continue
@@ -1426,19 +1677,25 @@ def _print_report(r: dict) -> None:
                     notes.append(f"session_inits={row['session_inits']}")
                 if row.get("note"):
                     notes.append(row["note"])
-                print(f"{t:24s} {row['fps_median']:8.1f} {min(row['fps_runs']):8.1f} "
-                      f"{max(row['fps_runs']):8.1f} {row['fps_without_open_median']:8.1f} "
-                      f"{row['open_ms_median']:8.1f} {row['cpu_ms_per_frame_median']:8.2f} "
-                      f"{frames:>6s} {row['check'].get('max_abs_diff', '-'):>6}  "
-                      f"{check_text(row['check'])}" + (f"  {', '.join(notes)}" if notes else ""))
+                print(
+                    f"{t:24s} {row['fps_median']:8.1f} {min(row['fps_runs']):8.1f} "
+                    f"{max(row['fps_runs']):8.1f} {row['fps_without_open_median']:8.1f} "
+                    f"{row['open_ms_median']:8.1f} {row['cpu_ms_per_frame_median']:8.2f} "
+                    f"{frames:>6s} {row['check'].get('max_abs_diff', '-'):>6}  "
+                    f"{check_text(row['check'])}" + (f"  {', '.join(notes)}" if notes else "")
+                )
             for k, x in q["ratios"].items():
-                print(f"  {k}: {x['ratio']:.2f}x" + ("" if x["peer_ok"] else
-                                                     "  (that peer returned WRONG frames)"))
+                print(
+                    f"  {k}: {x['ratio']:.2f}x"
+                    + ("" if x["peer_ok"] else "  (that peer returned WRONG frames)")
+                )
         q = r.get("random", {}).get(codec)
         if q:
             print(f"== random access: {s['count']} indices (seed {s['seed']}) ==")
-            print(f"{'row':46s} {'total s':>8s} {'ms/frame':>8s} {'open ms':>8s} "
-                  f"{'access s':>8s} {'frames':>6s} {'max|d|':>6s}  check")
+            print(
+                f"{'row':46s} {'total s':>8s} {'ms/frame':>8s} {'open ms':>8s} "
+                f"{'access s':>8s} {'frames':>6s} {'max|d|':>6s}  check"
+            )
             for t, row in q["rows"].items():
                 if "skipped" in row:
                     continue
@@ -1447,37 +1704,51 @@ def _print_report(r: dict) -> None:
                     notes.append(f"session_inits={row['session_inits']}")
                 if row.get("note"):
                     notes.append(row["note"])
-                print(f"{t:46s} {row['total_s_median']:8.3f} {row['ms_per_frame_median']:8.2f} "
-                      f"{row['open_ms_median']:8.1f} {row['access_s_median']:8.3f} "
-                      f"{row['frames']:6d} {row['check'].get('max_abs_diff', '-'):>6}  "
-                      f"{check_text(row['check'])}" + (f"  {', '.join(notes)}" if notes else ""))
+                print(
+                    f"{t:46s} {row['total_s_median']:8.3f} {row['ms_per_frame_median']:8.2f} "
+                    f"{row['open_ms_median']:8.1f} {row['access_s_median']:8.3f} "
+                    f"{row['frames']:6d} {row['check'].get('max_abs_diff', '-'):>6}  "
+                    f"{check_text(row['check'])}" + (f"  {', '.join(notes)}" if notes else "")
+                )
             for k, x in q["ratios"].items():
-                print(f"  {k}: {x['ratio']:.2f}x (without the open {x['without_open']:.2f}x)"
-                      + ("" if x["peer_ok"] else "  (that peer returned WRONG frames)"))
+                print(
+                    f"  {k}: {x['ratio']:.2f}x (without the open {x['without_open']:.2f}x)"
+                    + ("" if x["peer_ok"] else "  (that peer returned WRONG frames)")
+                )
         q = r.get("ttff", {}).get(codec)
         if q:
-            print(f"== time from the constructor to the first frame (ms, median; expected "
-                  f"first frame {q.get('expected_first_frame')}) ==")
+            print(
+                f"== time from the constructor to the first frame (ms, median; expected "
+                f"first frame {q.get('expected_first_frame')}) =="
+            )
             print(f"{'tool':26s} {'cold':>9s} {'(import)':>9s} {'warm':>9s}  first frame")
             keys = list(dict.fromkeys(list(q["cold"]) + list(q["warm"])))
             for k in keys:
                 c, w = q["cold"].get(k, {}), q["warm"].get(k, {})
                 ff = c.get("first_frame") or w.get("first_frame") or {}
                 why = c.get("skipped") or w.get("skipped")
-                print(f"{k:26s} {fmt(c.get('ms_median'), '.1f', 9)} "
-                      f"{fmt(c.get('import_ms_median'), '.1f', 9)} "
-                      f"{fmt(w.get('ms_median'), '.1f', 9)}  "
-                      + (", ".join(f"{a}={b}" for a, b in ff.items()) if ff else "")
-                      + (f"  skipped: {why}" if why and not ff else ""))
+                print(
+                    f"{k:26s} {fmt(c.get('ms_median'), '.1f', 9)} "
+                    f"{fmt(c.get('import_ms_median'), '.1f', 9)} "
+                    f"{fmt(w.get('ms_median'), '.1f', 9)}  "
+                    + (", ".join(f"{a}={b}" for a, b in ff.items()) if ff else "")
+                    + (f"  skipped: {why}" if why and not ff else "")
+                )
             for k, x in q["ratios"].items():
                 print(f"  {k}: {x:.2f}x")
     cross = r.get("cross_checks", {})
     if cross:
         print("\n== videohw against PyNvVideoCodec, the same checked frames ==")
         for k, x in cross.items():
-            print(f"  {k}: " + (x["error"] if "error" in x else
-                                f"{x['identical']} of {x['frames']} identical, max |diff| "
-                                f"{x['max_abs_diff']}"))
+            print(
+                f"  {k}: "
+                + (
+                    x["error"]
+                    if "error" in x
+                    else f"{x['identical']} of {x['frames']} identical, max |diff| "
+                    f"{x['max_abs_diff']}"
+                )
+            )
     if r["skipped"]:
         print()
         by_reason: dict = {}
@@ -1494,12 +1765,16 @@ def _print_report(r: dict) -> None:
 
 
 def parse_args(argv: Optional[list]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--codecs", default="h264,hevc", help="files to make and read (h264,hevc)")
-    p.add_argument("--input", action="append", default=[],
-                   help="read this file instead of making one (repeatable; its codec is "
-                        "probed)")
+    p.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        help="read this file instead of making one (repeatable; its codec is probed)",
+    )
     p.add_argument("--size", default="1920x1080")
     p.add_argument("--seconds", type=int, default=60, help="file length (60)")
     p.add_argument("--repeats", type=int, default=3, help="timed rounds (3)")
@@ -1508,20 +1783,36 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
     p.add_argument("--parts", default="seq,random,ttff", help="seq, random, ttff")
     p.add_argument("--ttff-codecs", default="h264", help="codecs of the first-frame part (h264)")
     p.add_argument("--ttff-repeats", type=int, default=None, help="cold/warm samples (--repeats)")
-    p.add_argument("--tools", default=",".join(FAMILIES),
-                   help=f"families: {', '.join(FAMILIES)}")
-    p.add_argument("--videohw-backend", default="nvidia", choices=("nvidia", "software", "auto"),
-                   help="videohw's backend (nvidia; software exercises the paths on a CPU)")
-    p.add_argument("--touch", default="auto", choices=("auto", "torch", "cupy", "none"),
-                   help="how device frames are read (auto: torch with CUDA, else cupy)")
+    p.add_argument("--tools", default=",".join(FAMILIES), help=f"families: {', '.join(FAMILIES)}")
+    p.add_argument(
+        "--videohw-backend",
+        default="nvidia",
+        choices=("nvidia", "software", "auto"),
+        help="videohw's backend (nvidia; software exercises the paths on a CPU)",
+    )
+    p.add_argument(
+        "--touch",
+        default="auto",
+        choices=("auto", "torch", "cupy", "none"),
+        help="how device frames are read (auto: torch with CUDA, else cupy)",
+    )
     p.add_argument("--cache", default=str(bc.CACHE_DIR), help="where made files are kept")
-    p.add_argument("--deadline-s", type=float, default=None,
-                   help="skip parts that would not fit into this many seconds")
-    p.add_argument("--watchdog-s", type=float, default=180,
-                   help="a run that takes longer dumps every thread's stack, writes the report "
-                        "of what finished and ends the process with status 3 (a hung decoder)")
-    p.add_argument("--json", help="write the whole report here as JSON (rewritten after "
-                                   "every part)")
+    p.add_argument(
+        "--deadline-s",
+        type=float,
+        default=None,
+        help="skip parts that would not fit into this many seconds",
+    )
+    p.add_argument(
+        "--watchdog-s",
+        type=float,
+        default=180,
+        help="a run that takes longer dumps every thread's stack, writes the report "
+        "of what finished and ends the process with status 3 (a hung decoder)",
+    )
+    p.add_argument(
+        "--json", help="write the whole report here as JSON (rewritten after every part)"
+    )
     p.add_argument("--report", help="write the text report here too")
     args = p.parse_args(argv)
     args.codec_list = [c for c in args.codecs.split(",") if c]
@@ -1554,18 +1845,36 @@ def main(argv: Optional[list] = None) -> int:
     deadline = Deadline(args.deadline_s)
     width, height = bc.parse_size(args.size)
     touch = Toucher(args.touch)
-    report: dict = {"machine": machine(), "gpu": gpu_info(), "versions": {},
-                    "settings": {"size": f"{width}x{height}", "seconds": args.seconds,
-                                 "fps": FPS, "gop": GOP, "b_frames": BFRAMES,
-                                 "repeats": args.repeats, "count": args.count,
-                                 "seed": args.seed, "ttff_repeats": args.ttff_repeats,
-                                 "videohw_backend": args.videohw_backend,
-                                 "parts": args.part_list, "tools": args.tool_list,
-                                 "simple_batch": SIMPLE_BATCH,
-                                 "threaded_buffer": THREADED_BUFFER},
-                    "files": {}, "sequential": {}, "random": {}, "ttff": {},
-                    "cross_checks": {}, "skipped": {}, "wrong_frames": False,
-                    "interrupted": None, "elapsed_s": 0.0}
+    report: dict = {
+        "machine": machine(),
+        "gpu": gpu_info(),
+        "versions": {},
+        "settings": {
+            "size": f"{width}x{height}",
+            "seconds": args.seconds,
+            "fps": FPS,
+            "gop": GOP,
+            "b_frames": BFRAMES,
+            "repeats": args.repeats,
+            "count": args.count,
+            "seed": args.seed,
+            "ttff_repeats": args.ttff_repeats,
+            "videohw_backend": args.videohw_backend,
+            "parts": args.part_list,
+            "tools": args.tool_list,
+            "simple_batch": SIMPLE_BATCH,
+            "threaded_buffer": THREADED_BUFFER,
+        },
+        "files": {},
+        "sequential": {},
+        "random": {},
+        "ttff": {},
+        "cross_checks": {},
+        "skipped": {},
+        "wrong_frames": False,
+        "interrupted": None,
+        "elapsed_s": 0.0,
+    }
 
     def save() -> None:
         report["elapsed_s"] = time.monotonic() - started
@@ -1583,6 +1892,7 @@ def main(argv: Optional[list] = None) -> int:
             CURRENT["store"](CURRENT["rows"])  # the part in progress, as far as it got
         save()
         print_report(report, args.report)
+
     WATCHDOG.on_fire = watchdog_fired
 
     try:
@@ -1591,13 +1901,16 @@ def main(argv: Optional[list] = None) -> int:
         print(f"read_vs_pynvc: {e}", file=sys.stderr)
         return 2
     report["versions"] = versions(touch)
-    bc.progress(f"GPU: {report['gpu'].get('name', report['gpu'].get('error'))}; device frames "
-                f"read with {touch.describe()}; videohw backend {args.videohw_backend}")
+    bc.progress(
+        f"GPU: {report['gpu'].get('name', report['gpu'].get('error'))}; device frames "
+        f"read with {touch.describe()}; videohw backend {args.videohw_backend}"
+    )
 
     wanted = lambda names: [n for n in names if family(n) in args.tool_list]  # noqa: E731
     if args.input:
-        todo = [(need_videohw().probe(given).best_video.codec_name, Path(given))
-                for given in args.input]
+        todo = [
+            (need_videohw().probe(given).best_video.codec_name, Path(given)) for given in args.input
+        ]
     else:
         todo = [(codec, None) for codec in args.codec_list]
     try:
@@ -1628,8 +1941,9 @@ def main(argv: Optional[list] = None) -> int:
                 need_refs |= {j for i in indices for j in (i - 1, i, i + 1) if 0 <= j < n}
             refs = {}
             if need_refs:
-                bc.progress(f"{codec}: {len(need_refs)} reference frames from the software "
-                            "decoder ...")
+                bc.progress(
+                    f"{codec}: {len(need_refs)} reference frames from the software decoder ..."
+                )
                 t0 = time.perf_counter()
                 refs = reference_strips(path, need_refs)
                 bc.progress(f"  in {time.perf_counter() - t0:.1f} s")
@@ -1640,21 +1954,33 @@ def main(argv: Optional[list] = None) -> int:
                 if deadline.allows(NEEDS["seq"]):
                     bc.progress(f"{codec} sequential: {n} frames")
                     CURRENT["store"] = lambda rows, c=codec, n=n: report["sequential"].__setitem__(
-                        c, summarise_sequential(rows, n))
-                    rows = measure(wanted(list(SEQ_ROWS)), SEQ_ROWS, job, seq_keep, refs, n,
-                                   args.repeats, "seq", deadline, args.watchdog_s)
+                        c, summarise_sequential(rows, n)
+                    )
+                    rows = measure(
+                        wanted(list(SEQ_ROWS)),
+                        SEQ_ROWS,
+                        job,
+                        seq_keep,
+                        refs,
+                        n,
+                        args.repeats,
+                        "seq",
+                        deadline,
+                        args.watchdog_s,
+                    )
                     report["sequential"][codec] = summarise_sequential(rows, n)
-                    report["skipped"].update({f"{codec} sequential {t}": r.skipped
-                                              for t, r in rows.items() if r.skipped})
-                    report["wrong_frames"] |= any(r.check and not r.check["ok"]
-                                                  for r in rows.values() if not r.skipped)
+                    report["skipped"].update(
+                        {f"{codec} sequential {t}": r.skipped for t, r in rows.items() if r.skipped}
+                    )
+                    report["wrong_frames"] |= any(
+                        r.check and not r.check["ok"] for r in rows.values() if not r.skipped
+                    )
                     kept_by_row.update({f"sequential {t}": r.kept for t, r in rows.items()})
                     CURRENT.clear()
                     save()
                     stop_if_interrupted()
                 else:
-                    report["skipped"][f"{codec} sequential"] = (f"time: {deadline.left():.0f} s "
-                                                                "left")
+                    report["skipped"][f"{codec} sequential"] = f"time: {deadline.left():.0f} s left"
                 save()
 
             if "random" in args.part_list:
@@ -1662,15 +1988,27 @@ def main(argv: Optional[list] = None) -> int:
                     bc.progress(f"{codec} random: {len(indices)} indices")
                     n_indices = len(indices)
                     CURRENT["store"] = lambda rows, c=codec, k=n_indices: report[
-                        "random"].__setitem__(c, summarise_random(rows, k))
-                    rows = measure(wanted(list(RANDOM_ROWS)), RANDOM_ROWS, job, set(indices),
-                                   refs, len(indices), args.repeats, "rnd", deadline,
-                                   args.watchdog_s)
+                        "random"
+                    ].__setitem__(c, summarise_random(rows, k))
+                    rows = measure(
+                        wanted(list(RANDOM_ROWS)),
+                        RANDOM_ROWS,
+                        job,
+                        set(indices),
+                        refs,
+                        len(indices),
+                        args.repeats,
+                        "rnd",
+                        deadline,
+                        args.watchdog_s,
+                    )
                     report["random"][codec] = summarise_random(rows, len(indices))
-                    report["skipped"].update({f"{codec} random {t}": r.skipped
-                                              for t, r in rows.items() if r.skipped})
-                    report["wrong_frames"] |= any(r.check and not r.check["ok"]
-                                                  for r in rows.values() if not r.skipped)
+                    report["skipped"].update(
+                        {f"{codec} random {t}": r.skipped for t, r in rows.items() if r.skipped}
+                    )
+                    report["wrong_frames"] |= any(
+                        r.check and not r.check["ok"] for r in rows.values() if not r.skipped
+                    )
                     kept_by_row.update({f"random {t}": r.kept for t, r in rows.items()})
                     CURRENT.clear()
                     save()
@@ -1681,15 +2019,21 @@ def main(argv: Optional[list] = None) -> int:
 
             for part in ("sequential", "random"):
                 for output in OUTPUTS:
-                    mine = [k for k in kept_by_row if k.startswith(f"{part} videohw")
-                            and k.endswith(output) and kept_by_row[k]]
-                    theirs = [k for k in kept_by_row if k.startswith(f"{part} pynvc")
-                              and k.endswith(output) and kept_by_row[k]]
+                    mine = [
+                        k
+                        for k in kept_by_row
+                        if k.startswith(f"{part} videohw") and k.endswith(output) and kept_by_row[k]
+                    ]
+                    theirs = [
+                        k
+                        for k in kept_by_row
+                        if k.startswith(f"{part} pynvc") and k.endswith(output) and kept_by_row[k]
+                    ]
                     for a in mine[:1]:
                         for b in theirs:
                             c = compare_rows(kept_by_row[a], kept_by_row[b])
                             if c:
-                                report["cross_checks"][f"{codec} {a} vs {b[len(part) + 1:]}"] = c
+                                report["cross_checks"][f"{codec} {a} vs {b[len(part) + 1 :]}"] = c
             del kept_by_row
 
             if "ttff" in args.part_list and codec in args.ttff_codecs.split(",") and not ttff_done:
@@ -1697,12 +2041,15 @@ def main(argv: Optional[list] = None) -> int:
                 if deadline.allows(NEEDS["ttff"]):
                     report["ttff"][codec] = run_ttff(args, job, facts, deadline)
                     report["ttff"][codec]["expected_first_frame"] = {
-                        "index": 0, "pts": facts["pts_by_index"][0]}
+                        "index": 0,
+                        "pts": facts["pts_by_index"][0],
+                    }
                     save()
                     stop_if_interrupted()
                 else:
-                    report["skipped"][f"{codec} first frame"] = (f"time: {deadline.left():.0f} "
-                                                                 "s left")
+                    report["skipped"][f"{codec} first frame"] = (
+                        f"time: {deadline.left():.0f} s left"
+                    )
                 save()
     except Interrupted as e:
         report["interrupted"] = str(e)
@@ -1718,8 +2065,9 @@ def run_ttff(args: argparse.Namespace, job: Job, facts: dict, deadline: Deadline
     global _interrupted
     combos = [c for c in TTFF_COMBOS if c[0] in args.tool_list]
     cold: dict = {f"{t} {o}": [] for t, o in combos}
-    warm: dict = {f"{t} {o}": [] for t, o in combos + (WARM_EXTRA if "videohw" in
-                                                          args.tool_list else [])}
+    warm: dict = {
+        f"{t} {o}": [] for t, o in combos + (WARM_EXTRA if "videohw" in args.tool_list else [])
+    }
     try:
         _run_ttff(args, job, facts, deadline, combos, cold, warm)
     except Interrupted as e:
@@ -1727,26 +2075,38 @@ def run_ttff(args: argparse.Namespace, job: Job, facts: dict, deadline: Deadline
     return summarise_ttff(cold, warm)
 
 
-def _run_ttff(args: argparse.Namespace, job: Job, facts: dict, deadline: Deadline,
-              combos: list, cold: dict, warm: dict) -> None:
+def _run_ttff(
+    args: argparse.Namespace,
+    job: Job,
+    facts: dict,
+    deadline: Deadline,
+    combos: list,
+    cold: dict,
+    warm: dict,
+) -> None:
     bc.progress(f"first frame, cold: {len(combos)} x {args.ttff_repeats} child processes")
     for r in range(args.ttff_repeats):
-        for tool, output in combos[r % len(combos):] + combos[:r % len(combos)]:
+        for tool, output in combos[r % len(combos) :] + combos[: r % len(combos)]:
             key = f"{tool} {output}"
             if cold[key] and "seconds" not in cold[key][-1]:
                 continue  # it failed once: not again
             sample = cold_ttff(tool, output, job.path, job.backend, facts)
             cold[key].append(sample)
-            bc.progress(f"  cold {key:24s} " + (f"{1e3 * sample['seconds']:8.1f} ms (import "
-                                                 f"{1e3 * sample.get('import_s', 0):.0f} ms)"
-                                                 if "seconds" in sample else
-                                                 str(sample.get('error') or
-                                                     sample.get('skipped'))))
+            bc.progress(
+                f"  cold {key:24s} "
+                + (
+                    f"{1e3 * sample['seconds']:8.1f} ms (import "
+                    f"{1e3 * sample.get('import_s', 0):.0f} ms)"
+                    if "seconds" in sample
+                    else str(sample.get("error") or sample.get("skipped"))
+                )
+            )
         if not deadline.allows(10):
             break
     bc.progress("first frame, warm (this process)")
-    for tool, output in list(dict.fromkeys(combos + [c for c in WARM_EXTRA
-                                                      if f"{c[0]} {c[1]}" in warm])):
+    for tool, output in list(
+        dict.fromkeys(combos + [c for c in WARM_EXTRA if f"{c[0]} {c[1]}" in warm])
+    ):
         key = f"{tool} {output}"
         for r in range(args.ttff_repeats + 1):  # the first is untimed
             gc.collect()
@@ -1766,8 +2126,14 @@ def _run_ttff(args: argparse.Namespace, job: Job, facts: dict, deadline: Deadlin
             if r:
                 warm[key].append(sample)
         got = [1e3 * s["seconds"] for s in warm[key] if "seconds" in s]
-        bc.progress(f"  warm {key:24s} " + (f"{statistics.median(got):8.1f} ms" if got else
-                                             str(warm[key][-1] if warm[key] else "-")))
+        bc.progress(
+            f"  warm {key:24s} "
+            + (
+                f"{statistics.median(got):8.1f} ms"
+                if got
+                else str(warm[key][-1] if warm[key] else "-")
+            )
+        )
 
 
 if __name__ == "__main__":

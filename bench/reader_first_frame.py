@@ -30,6 +30,7 @@ def phases(path: str, backend: str, output: str) -> dict:
     import videohw as vh
     from videohw import _core
     from videohw.reader import _default_controller
+
     mark("import videohw")
     ctl = _default_controller(backend)
     mark("controller (decode only)")
@@ -41,8 +42,9 @@ def phases(path: str, backend: str, output: str) -> dict:
     common = vh.CommonDecodeConfig(codec=codec, output=vh.DecodeOutputMode(output))
     handle = ctl._acquire_decode_session(common, None)
     mark("decode session start")
-    reader = _core.FrameReader(source, source.info()["best_video_stream"], ctl._manager,
-                               handle.id, handle.generation)
+    reader = _core.FrameReader(
+        source, source.info()["best_video_stream"], ctl._manager, handle.id, handle.generation
+    )
     mark("frame reader")
     first = reader.next(1)
     mark("first frame (iteration)")
@@ -64,8 +66,20 @@ def main() -> int:
         warm = phases(args.file, args.backend, args.output)
         print(json.dumps({"cold": cold, "warm": warm}))
         return 0
-    res = subprocess.run([sys.executable, __file__, args.file, "--backend", args.backend,
-                          "--output", args.output, "--child"], capture_output=True, text=True)
+    res = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            args.file,
+            "--backend",
+            args.backend,
+            "--output",
+            args.output,
+            "--child",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if res.returncode != 0:
         print(res.stderr, file=sys.stderr)
         return res.returncode

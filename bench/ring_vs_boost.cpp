@@ -45,7 +45,8 @@
 
 namespace {
 
-constexpr uint64_t kItems = uint64_t(1) << 17;  // per iteration: a fraction of a millisecond to a few
+constexpr uint64_t kItems = uint64_t(1)
+                            << 17;  // per iteration: a fraction of a millisecond to a few
 constexpr size_t kBatch = 32;
 
 struct Payload64 {
@@ -226,7 +227,8 @@ void run(benchmark::State& state) {
       mismatches += consume<Queue, T, Batch>(*queue, first, end);
       const bool producer_switched = producer.finish(end);
       const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
-      if (!producer_switched && context_switches() == before) clean_rates.push_back(double(kItems) / took.count());
+      if (!producer_switched && context_switches() == before)
+        clean_rates.push_back(double(kItems) / took.count());
       next = end;
     }
   }
@@ -234,7 +236,8 @@ void run(benchmark::State& state) {
   if (mismatches) state.SkipWithError("items lost, duplicated or out of order");
   state.SetItemsProcessed(int64_t(next));
   state.counters["mismatches"] = double(mismatches);
-  state.counters["clean"] = double(clean_rates.size()) / double(std::max<int64_t>(1, state.iterations()));
+  state.counters["clean"] =
+      double(clean_rates.size()) / double(std::max<int64_t>(1, state.iterations()));
   double clean_median = 0;
   if (!clean_rates.empty()) {
     auto mid = clean_rates.begin() + clean_rates.size() / 2;
@@ -244,15 +247,29 @@ void run(benchmark::State& state) {
   state.counters["clean_items_per_s"] = clean_median;
 }
 
-#define VIDEOHW_RING_CASE(name, T, batch)                                             \
-  BENCHMARK(run<Ours<T>, T, batch>)->Name(name "/ours")->Arg(1024)->Arg(65536)        \
-      ->UseRealTime()->Unit(benchmark::kMillisecond);                                 \
-  BENCHMARK(run<BoostRt<T>, T, batch>)->Name(name "/boost_rt")->Arg(1024)->Arg(65536) \
-      ->UseRealTime()->Unit(benchmark::kMillisecond);                                 \
-  BENCHMARK(run<BoostCt<T, 1024>, T, batch>)->Name(name "/boost_ct")->Arg(1024)       \
-      ->UseRealTime()->Unit(benchmark::kMillisecond);                                 \
-  BENCHMARK(run<BoostCt<T, 65536>, T, batch>)->Name(name "/boost_ct")->Arg(65536)     \
-      ->UseRealTime()->Unit(benchmark::kMillisecond);
+#define VIDEOHW_RING_CASE(name, T, batch)     \
+  BENCHMARK(run<Ours<T>, T, batch>)           \
+      ->Name(name "/ours")                    \
+      ->Arg(1024)                             \
+      ->Arg(65536)                            \
+      ->UseRealTime()                         \
+      ->Unit(benchmark::kMillisecond);        \
+  BENCHMARK(run<BoostRt<T>, T, batch>)        \
+      ->Name(name "/boost_rt")                \
+      ->Arg(1024)                             \
+      ->Arg(65536)                            \
+      ->UseRealTime()                         \
+      ->Unit(benchmark::kMillisecond);        \
+  BENCHMARK(run<BoostCt<T, 1024>, T, batch>)  \
+      ->Name(name "/boost_ct")                \
+      ->Arg(1024)                             \
+      ->UseRealTime()                         \
+      ->Unit(benchmark::kMillisecond);        \
+  BENCHMARK(run<BoostCt<T, 65536>, T, batch>) \
+      ->Name(name "/boost_ct")                \
+      ->Arg(65536)                            \
+      ->UseRealTime()                         \
+      ->Unit(benchmark::kMillisecond);
 
 VIDEOHW_RING_CASE("u64_single", uint64_t, false)
 VIDEOHW_RING_CASE("u64_batch32", uint64_t, true)

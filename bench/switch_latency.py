@@ -32,15 +32,17 @@ import numpy as np
 
 import videohw as vh
 
-MODES = {"immediate": vh.SessionSwitchMode.IMMEDIATE,
-         "on_next_keyframe": vh.SessionSwitchMode.ON_NEXT_KEYFRAME,
-         "drain_then_swap": vh.SessionSwitchMode.DRAIN_THEN_SWAP}
+MODES = {
+    "immediate": vh.SessionSwitchMode.IMMEDIATE,
+    "on_next_keyframe": vh.SessionSwitchMode.ON_NEXT_KEYFRAME,
+    "drain_then_swap": vh.SessionSwitchMode.DRAIN_THEN_SWAP,
+}
 
 
 def frames_for(width: int, height: int, count: int = 8) -> list[np.ndarray]:
     rng = np.random.default_rng(width * height)
     base = rng.integers(0, 255, (height * 3 // 2 + count, width), dtype=np.uint8)
-    return [np.ascontiguousarray(base[i:i + height * 3 // 2]) for i in range(count)]
+    return [np.ascontiguousarray(base[i : i + height * 3 // 2]) for i in range(count)]
 
 
 class Consumer(threading.Thread):
@@ -80,8 +82,13 @@ def gaps(stamps: list[tuple[float, int]]) -> list[float]:
 
 def run_mode(args, mode: str, path: str) -> dict:
     w, h = args.width, args.height
-    base = vh.CommonEncodeConfig(width=w, height=h, low_latency=True, gop_length=args.spacing,
-                                 rate_control=vh.RateControl.cbr(4_000_000))
+    base = vh.CommonEncodeConfig(
+        width=w,
+        height=h,
+        low_latency=True,
+        gop_length=args.spacing,
+        rate_control=vh.RateControl.cbr(4_000_000),
+    )
     if path == "new_session":
         other = dataclasses.replace(base, width=w * 3 // 4 // 2 * 2, height=h * 3 // 4 // 2 * 2)
     else:
@@ -113,11 +120,15 @@ def run_mode(args, mode: str, path: str) -> dict:
                 handle = ctl.start_encode_session(config, sw)
                 consumer.session_index += 1
             else:
-                handle = ctl.switch_encode_session(handle, vh.SessionSwitchRequest(
-                    target=(config, None), mode=MODES[mode]))
+                handle = ctl.switch_encode_session(
+                    handle, vh.SessionSwitchRequest(target=(config, None), mode=MODES[mode])
+                )
             consumer.handle = handle
-        frame = vh.Frame(pictures[(config.width, config.height)][t % 8], vh.PixelFormat.I420,
-                         force_keyframe=switching)
+        frame = vh.Frame(
+            pictures[(config.width, config.height)][t % 8],
+            vh.PixelFormat.I420,
+            force_keyframe=switching,
+        )
         ctl.submit(handle, frame)
         took = time.perf_counter() - start
         (stalls if switching else submits).append(took)
@@ -133,13 +144,16 @@ def run_mode(args, mode: str, path: str) -> dict:
     stall = [s - steady for s in stalls]
     stamps = consumer.stamps
     same = [(t1 - t0) * 1e3 for (t0, g0), (t1, g1) in zip(stamps, stamps[1:]) if g0 == g1]
-    return {"mode": mode, "path": path, "steady_submit_ms": steady * 1e3,
-            "stall_ms": [x * 1e3 for x in stall],
-            "gap_ms": [g * 1e3 for g in gaps(stamps) if g >= 0],
-            "steady_packet_interval_ms": statistics.median(same) if same else float("nan"),
-            "encode_ms_per_frame":
-                telemetry["encode_ns"] / 1e6 / max(1, telemetry["frames_encoded"]),
-            "telemetry": telemetry}
+    return {
+        "mode": mode,
+        "path": path,
+        "steady_submit_ms": steady * 1e3,
+        "stall_ms": [x * 1e3 for x in stall],
+        "gap_ms": [g * 1e3 for g in gaps(stamps) if g >= 0],
+        "steady_packet_interval_ms": statistics.median(same) if same else float("nan"),
+        "encode_ms_per_frame": telemetry["encode_ns"] / 1e6 / max(1, telemetry["frames_encoded"]),
+        "telemetry": telemetry,
+    }
 
 
 def summary(values: list[float]) -> str:
@@ -160,34 +174,44 @@ def main() -> int:
     args = p.parse_args()
     args.width, args.height = (int(v) for v in args.size.split("x"))
     frame_ms = 1000 / args.fps
-    print(f"{args.size} libx264 {args.preset} low_latency, {args.switches} switches every "
-          f"{args.spacing} frames; frame time at {args.fps} fps: {frame_ms:.1f} ms")
-    print(f"{'mode':17s} {'path':12s} {'stall ms':>8s} {'p95':>8s} {'gap ms':>8s} {'p95':>8s}"
-          f" {'pkt gap':>8s} {'submit ms':>9s} {'encode ms/f':>11s}")
+    print(
+        f"{args.size} libx264 {args.preset} low_latency, {args.switches} switches every "
+        f"{args.spacing} frames; frame time at {args.fps} fps: {frame_ms:.1f} ms"
+    )
+    print(
+        f"{'mode':17s} {'path':12s} {'stall ms':>8s} {'p95':>8s} {'gap ms':>8s} {'p95':>8s}"
+        f" {'pkt gap':>8s} {'submit ms':>9s} {'encode ms/f':>11s}"
+    )
     results = []
     for path in ("new_session", "in_place"):
         for mode in ("naive", *MODES):
             print(f"  running {mode} / {path} ...", file=sys.stderr)
             r = run_mode(args, mode, path)
             results.append(r)
-            print(f"{mode:17s} {path:12s} {summary(r['stall_ms'])} {summary(r['gap_ms'])}"
-                  f" {r['steady_packet_interval_ms']:8.2f} {r['steady_submit_ms']:9.2f}"
-                  f" {r['encode_ms_per_frame']:11.2f}")
+            print(
+                f"{mode:17s} {path:12s} {summary(r['stall_ms'])} {summary(r['gap_ms'])}"
+                f" {r['steady_packet_interval_ms']:8.2f} {r['steady_submit_ms']:9.2f}"
+                f" {r['encode_ms_per_frame']:11.2f}"
+            )
     for r in results:
         if r["mode"] == "naive":
             continue
         t = r["telemetry"]
-        print(f"telemetry {r['mode']}/{r['path']}: switches_in_place={t['switches_in_place']} "
-              f"switches_new_session={t['switches_new_session']} encoder_opens={t['encoder_opens']}"
-              f" last_switch_activation_ns={t['last_switch_activation_ns']}"
-              f" last_switch_first_packet_ns={t['last_switch_first_packet_ns']}")
+        print(
+            f"telemetry {r['mode']}/{r['path']}: switches_in_place={t['switches_in_place']} "
+            f"switches_new_session={t['switches_new_session']} encoder_opens={t['encoder_opens']}"
+            f" last_switch_activation_ns={t['last_switch_activation_ns']}"
+            f" last_switch_first_packet_ns={t['last_switch_first_packet_ns']}"
+        )
     for r in results:
         if r["mode"] == "immediate":
             stall = statistics.median(r["stall_ms"])
             limit = min(frame_ms, r["encode_ms_per_frame"])
-            print(f"goal ({r['path']}): IMMEDIATE stall {stall:.2f} ms < one frame time "
-                  f"(min of {frame_ms:.1f} ms interval, {r['encode_ms_per_frame']:.2f} ms encode):"
-                  f" {'MET' if stall < limit else 'NOT MET'}")
+            print(
+                f"goal ({r['path']}): IMMEDIATE stall {stall:.2f} ms < one frame time "
+                f"(min of {frame_ms:.1f} ms interval, {r['encode_ms_per_frame']:.2f} ms encode):"
+                f" {'MET' if stall < limit else 'NOT MET'}"
+            )
     return 0
 
 

@@ -58,8 +58,9 @@ def main() -> int:
         relative = path.relative_to(CPP).as_posix()
         own = folder_of(relative)
         if own is None:
-            problems.append(f"{relative}: cpp/{relative.split('/')[0]}/ has no floor in "
-                            "scripts/check_layers.py")
+            problems.append(
+                f"{relative}: cpp/{relative.split('/')[0]}/ has no floor in scripts/check_layers.py"
+            )
             continue
         for target in INCLUDE.findall(path.read_text(errors="replace")):
             if "/" not in target:
@@ -72,11 +73,14 @@ def main() -> int:
             if listing:
                 print(f"{own}({FLOORS[own]}) -> {other}({FLOORS[other]}): {relative} -> {target}")
             if own in ABOVE_BACKENDS and other in BACKENDS:
-                problems.append(f"{relative} includes {target}: {own}/ reaches backends "
-                                "only through backend/")
+                problems.append(
+                    f"{relative} includes {target}: {own}/ reaches backends only through backend/"
+                )
             elif other != own and FLOORS[other] >= FLOORS[own]:
-                problems.append(f"{relative} (floor {FLOORS[own]}, {own}/) includes {target} "
-                                f"(floor {FLOORS[other]}, {other}/): only lower floors")
+                problems.append(
+                    f"{relative} (floor {FLOORS[own]}, {own}/) includes {target} "
+                    f"(floor {FLOORS[other]}, {other}/): only lower floors"
+                )
     for line in problems:
         print(line)
     if problems:

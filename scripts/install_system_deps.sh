@@ -9,7 +9,7 @@ PACKAGES=(
   libffmpeg-nvenc-dev
   libgtest-dev libbenchmark-dev libboost-dev
   ffmpeg
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
 )
 
 missing=()

@@ -15,6 +15,10 @@ step "fresh virtual environment, the wheel built in it and installed"
 new_venv .venv-test
 .venv-test/bin/pip install -q scikit-build-core pybind11 pytest -r scripts/requirements-lint.txt
 # ruff and mypy: tests/py/test_tooling.py (scripts/requirements-lint.txt pins them).
+
+step "layout: clang-format (.clang-format) and ruff format (scripts/check_format.sh)"
+bash scripts/check_format.sh
+
 rm -rf dist
 # Built with this environment's pybind11 rather than in an isolated build environment: the
 # test hooks module (ctest build below) is built with it too, and only modules built with

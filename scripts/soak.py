@@ -40,10 +40,16 @@ import numpy as np
 
 import videohw as vh
 
-MODES = (vh.SessionSwitchMode.IMMEDIATE, vh.SessionSwitchMode.ON_NEXT_KEYFRAME,
-         vh.SessionSwitchMode.DRAIN_THEN_SWAP)
-OUTPUTS = (vh.DecodeOutputMode.METADATA_ONLY, vh.DecodeOutputMode.NATIVE_SURFACE,
-           vh.DecodeOutputMode.CPU_RGB)
+MODES = (
+    vh.SessionSwitchMode.IMMEDIATE,
+    vh.SessionSwitchMode.ON_NEXT_KEYFRAME,
+    vh.SessionSwitchMode.DRAIN_THEN_SWAP,
+)
+OUTPUTS = (
+    vh.DecodeOutputMode.METADATA_ONLY,
+    vh.DecodeOutputMode.NATIVE_SURFACE,
+    vh.DecodeOutputMode.CPU_RGB,
+)
 # Chunk sizes for the decode pushes, in turn per session: an access unit split over many
 # pushes, about one per push, several per push.
 CHUNKS = (7, 333, 4096)
@@ -51,6 +57,7 @@ MAX_REPORTED = 20  # mismatch messages kept; the count goes on
 
 
 # ---- process figures ---------------------------------------------------------------------
+
 
 @dataclass
 class Sample:
@@ -83,6 +90,7 @@ def sample() -> Sample:
 
 
 # ---- the packet check --------------------------------------------------------------------
+
 
 class StreamCheck:
     """Compares packets, as they come out, with the frames submitted: the packet of each
@@ -118,22 +126,28 @@ class StreamCheck:
         self.packets += 1
         self.packets_by_generation[p.generation] += 1
         if p.generation < self._last_generation:
-            self.fail(f"packet pts {p.pts}: generation {p.generation} after "
-                      f"{self._last_generation}")
+            self.fail(
+                f"packet pts {p.pts}: generation {p.generation} after {self._last_generation}"
+            )
         self._last_generation = max(self._last_generation, p.generation)
         # A packet ahead of the oldest frame in flight means those frames' packets are
         # missing; one behind it is a duplicate or out of order.
         while self._in_flight and self._in_flight[0][0] < p.pts:
-            self.fail(f"frame pts {self._in_flight.popleft()[0]}: no packet (next packet "
-                      f"has pts {p.pts})")
+            self.fail(
+                f"frame pts {self._in_flight.popleft()[0]}: no packet (next packet has pts {p.pts})"
+            )
         if not self._in_flight or self._in_flight[0][0] != p.pts:
-            self.fail(f"packet pts {p.pts} (generation {p.generation}): no frame of that pts "
-                      "waits (duplicate or out of order)")
+            self.fail(
+                f"packet pts {p.pts} (generation {p.generation}): no frame of that pts "
+                "waits (duplicate or out of order)"
+            )
             return
         pts, generation, keyframe = self._in_flight.popleft()
         if p.generation != generation:
-            self.fail(f"frame pts {pts}: packet of generation {p.generation}, submitted "
-                      f"under {generation}")
+            self.fail(
+                f"frame pts {pts}: packet of generation {p.generation}, submitted "
+                f"under {generation}"
+            )
         if p.is_keyframe != keyframe:
             self.fail(f"frame pts {pts}: keyframe {p.is_keyframe}, expected {keyframe}")
 
@@ -144,11 +158,14 @@ class StreamCheck:
         self._in_flight.clear()
         for g in sorted(set(self.frames_by_generation) | set(self.packets_by_generation)):
             if self.frames_by_generation[g] != self.packets_by_generation[g]:
-                self.fail(f"generation {g}: {self.frames_by_generation[g]} frames submitted, "
-                          f"{self.packets_by_generation[g]} packets")
+                self.fail(
+                    f"generation {g}: {self.frames_by_generation[g]} frames submitted, "
+                    f"{self.packets_by_generation[g]} packets"
+                )
 
 
 # ---- encode ------------------------------------------------------------------------------
+
 
 def parse_size(text: str) -> tuple[int, int]:
     w, _, h = text.lower().partition("x")
@@ -178,6 +195,7 @@ def comma_list(parse):
         if not items:
             raise argparse.ArgumentTypeError("empty list")
         return items
+
     return parse_all
 
 
@@ -193,7 +211,7 @@ def pictures(width: int, height: int, count: int) -> list[np.ndarray]:
         argb[..., 2] = (40 + 170 * y // max(1, height - 1)).astype(np.uint8)
         argb[..., 3] = (60 + 9 * t) % 256
         bx, by = (t * 5) % max(1, width - 8), (t * 3) % max(1, height - 8)
-        argb[by:by + 8, bx:bx + 8, 1:] = (230, 200, 40)
+        argb[by : by + 8, bx : bx + 8, 1:] = (230, 200, 40)
         out.append(argb)
     return out
 
@@ -201,9 +219,18 @@ def pictures(width: int, height: int, count: int) -> list[np.ndarray]:
 def targets(args: argparse.Namespace) -> list[vh.CommonEncodeConfig]:
     """The switch targets in cycle order: every bitrate at one size, then the next size,
     so the cycle holds in-place switches (bitrate only) and new encoders (size)."""
-    return [vh.CommonEncodeConfig(codec=vh.Codec.H264, width=w, height=h, low_latency=True,
-                                  gop_length=args.gop, rate_control=vh.RateControl.cbr(rate))
-            for (w, h) in args.sizes for rate in args.bitrates]
+    return [
+        vh.CommonEncodeConfig(
+            codec=vh.Codec.H264,
+            width=w,
+            height=h,
+            low_latency=True,
+            gop_length=args.gop,
+            rate_control=vh.RateControl.cbr(rate),
+        )
+        for (w, h) in args.sizes
+        for rate in args.bitrates
+    ]
 
 
 def switch_plan(k: int, cycle: int) -> tuple[int, vh.SessionSwitchMode]:
@@ -242,13 +269,18 @@ class Progress:
         self.last = now
         rate = done / max(1e-9, now - self.start)
         s = sample()
-        print(f"[soak] {now - self.start:.0f} s: {self.label} {done}/{self.total} "
-              f"({100 * done / self.total:.1f}%) {rate:,.0f}/s, {extra}rss {s.rss_mb:.1f} MB, "
-              f"threads {s.threads}, fds {s.fds}", file=sys.stderr, flush=True)
+        print(
+            f"[soak] {now - self.start:.0f} s: {self.label} {done}/{self.total} "
+            f"({100 * done / self.total:.1f}%) {rate:,.0f}/s, {extra}rss {s.rss_mb:.1f} MB, "
+            f"threads {s.threads}, fds {s.fds}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
-def run_encode(ctl: vh.SessionController, args: argparse.Namespace, check: StreamCheck,
-               on_warm) -> EncodeResult:
+def run_encode(
+    ctl: vh.SessionController, args: argparse.Namespace, check: StreamCheck, on_warm
+) -> EncodeResult:
     cycle = targets(args)
     pics = {size: pictures(*size, args.pictures) for size in args.sizes}
     config = cycle[0]
@@ -268,8 +300,9 @@ def run_encode(ctl: vh.SessionController, args: argparse.Namespace, check: Strea
         if i and i % args.switch_every == 0:
             k = i // args.switch_every
             index, mode = switch_plan(k, len(cycle))
-            handle = ctl.switch_encode_session(handle, vh.SessionSwitchRequest(
-                target=(cycle[index], None), mode=mode))
+            handle = ctl.switch_encode_session(
+                handle, vh.SessionSwitchRequest(target=(cycle[index], None), mode=mode)
+            )
             result.switches += 1
             result.switches_by_mode[mode.value] += 1
             if mode is vh.SessionSwitchMode.ON_NEXT_KEYFRAME:
@@ -282,24 +315,30 @@ def run_encode(ctl: vh.SessionController, args: argparse.Namespace, check: Strea
                     for p in ctl.reap(handle):
                         check.packet(p)
                     if check.waiting:
-                        check.fail(f"DRAIN_THEN_SWAP before frame {i}: "
-                                   f"{check.waiting} earlier frames not ready")
-        keyframe = (starts_generation or since_keyframe is None
-                    or since_keyframe + 1 >= config.gop_length)
+                        check.fail(
+                            f"DRAIN_THEN_SWAP before frame {i}: "
+                            f"{check.waiting} earlier frames not ready"
+                        )
+        keyframe = (
+            starts_generation or since_keyframe is None or since_keyframe + 1 >= config.gop_length
+        )
         if pending is not None:
             state = ctl.session_state(handle)
             if state["next_frame_activates"] != keyframe:
-                check.fail(f"frame {i}: session_state next_frame_activates="
-                           f"{state['next_frame_activates']}, the GOP says {keyframe}")
+                check.fail(
+                    f"frame {i}: session_state next_frame_activates="
+                    f"{state['next_frame_activates']}, the GOP says {keyframe}"
+                )
             if keyframe:
                 generation, config = pending
                 pending = None
             if (state["width"], state["height"]) != (config.width, config.height):
-                check.fail(f"frame {i}: session_state size {state['width']}x"
-                           f"{state['height']}, expected {config.width}x{config.height}")
+                check.fail(
+                    f"frame {i}: session_state size {state['width']}x"
+                    f"{state['height']}, expected {config.width}x{config.height}"
+                )
         size = (config.width, config.height)
-        ctl.submit(handle, vh.Frame(pics[size][i % args.pictures], vh.PixelFormat.ARGB8888,
-                                    pts=i))
+        ctl.submit(handle, vh.Frame(pics[size][i % args.pictures], vh.PixelFormat.ARGB8888, pts=i))
         check.submitted(i, generation, keyframe)
         since_keyframe = 0 if keyframe else since_keyframe + 1
         starts_generation = False
@@ -310,8 +349,7 @@ def run_encode(ctl: vh.SessionController, args: argparse.Namespace, check: Strea
                 check.packet(p)
             result.flushes += 1
             if check.waiting:
-                check.fail(f"flush after frame {i}: {check.waiting} frames without "
-                           "packets")
+                check.fail(f"flush after frame {i}: {check.waiting} frames without packets")
         progress.tick(i + 1, f"generation {generation}, ")
     for p in ctl.flush(handle):
         check.packet(p)
@@ -321,19 +359,37 @@ def run_encode(ctl: vh.SessionController, args: argparse.Namespace, check: Strea
     result.seconds = time.monotonic() - start
     check.finish()
     t = ctl.telemetry(handle)
-    result.telemetry = {k: t[k] for k in (
-        "session_inits", "frames_submitted", "packets_out", "switches", "switches_immediate",
-        "switches_on_next_keyframe", "switches_drain_then_swap", "switches_in_place",
-        "switches_new_session", "switch_failures", "borrow_leaks", "generation")}
+    result.telemetry = {
+        k: t[k]
+        for k in (
+            "session_inits",
+            "frames_submitted",
+            "packets_out",
+            "switches",
+            "switches_immediate",
+            "switches_on_next_keyframe",
+            "switches_drain_then_swap",
+            "switches_in_place",
+            "switches_new_session",
+            "switch_failures",
+            "borrow_leaks",
+            "generation",
+        )
+    }
     result.frames, result.packets = check.frames, check.packets
     result.generations = len(check.frames_by_generation)
     result.frames_per_second = result.frames / max(1e-9, result.seconds)
-    expected = {"session_inits": 1, "frames_submitted": args.frames,
-                "packets_out": args.frames, "switches": result.switches,
-                "switches_immediate": result.switches_by_mode["immediate"],
-                "switches_on_next_keyframe": result.switches_by_mode["on_next_keyframe"],
-                "switches_drain_then_swap": result.switches_by_mode["drain_then_swap"],
-                "switch_failures": 0, "borrow_leaks": 0}
+    expected = {
+        "session_inits": 1,
+        "frames_submitted": args.frames,
+        "packets_out": args.frames,
+        "switches": result.switches,
+        "switches_immediate": result.switches_by_mode["immediate"],
+        "switches_on_next_keyframe": result.switches_by_mode["on_next_keyframe"],
+        "switches_drain_then_swap": result.switches_by_mode["drain_then_swap"],
+        "switch_failures": 0,
+        "borrow_leaks": 0,
+    }
     for key, want in expected.items():
         if result.telemetry[key] != want:
             check.fail(f"telemetry {key} = {result.telemetry[key]}, expected {want}")
@@ -341,6 +397,7 @@ def run_encode(ctl: vh.SessionController, args: argparse.Namespace, check: Strea
 
 
 # ---- decode ------------------------------------------------------------------------------
+
 
 @dataclass
 class DecodeResult:
@@ -352,24 +409,31 @@ class DecodeResult:
     seconds: float = 0.0
 
 
-def decode_stream(ctl: vh.SessionController, frames: int,
-                  gop: int) -> tuple[bytes, list[bool], int]:
+def decode_stream(
+    ctl: vh.SessionController, frames: int, gop: int
+) -> tuple[bytes, list[bool], int]:
     """A small H.264 stream to decode, its keyframe flags in order, and the byte offset
     where its second half of access units starts."""
-    config = vh.CommonEncodeConfig(codec=vh.Codec.H264, width=64, height=48,
-                                   low_latency=True, gop_length=gop)
+    config = vh.CommonEncodeConfig(
+        codec=vh.Codec.H264, width=64, height=48, low_latency=True, gop_length=gop
+    )
     pics = pictures(64, 48, frames)
     with ctl.encode_session(config) as s:
         for i, pic in enumerate(pics):
             s.submit(vh.Frame(pic, vh.PixelFormat.ARGB8888, pts=i))
         packets = s.flush()
-    half = sum(len(p.data) for p in packets[:len(packets) // 2])
+    half = sum(len(p.data) for p in packets[: len(packets) // 2])
     return b"".join(p.data for p in packets), [p.is_keyframe for p in packets], half
 
 
-def run_decode(ctl: vh.SessionController, args: argparse.Namespace, check: StreamCheck,
-               stream: tuple[bytes, list[bool], int], count: int,
-               label: str = "decode sessions") -> DecodeResult:
+def run_decode(
+    ctl: vh.SessionController,
+    args: argparse.Namespace,
+    check: StreamCheck,
+    stream: tuple[bytes, list[bool], int],
+    count: int,
+    label: str = "decode sessions",
+) -> DecodeResult:
     """``count`` decode sessions in a row on ``stream`` (decode_stream's result)."""
     stream, keyframes, half = stream
     result = DecodeResult()
@@ -381,11 +445,15 @@ def run_decode(ctl: vh.SessionController, args: argparse.Namespace, check: Strea
         show = warnings.showwarning
 
         def count_collected(message, category, *rest, **kwargs) -> None:
-            if (issubclass(category, ResourceWarning) and "decode session" in str(message)
-                    and "never closed" in str(message)):
+            if (
+                issubclass(category, ResourceWarning)
+                and "decode session" in str(message)
+                and "never closed" in str(message)
+            ):
                 result.collected += 1
             else:
                 show(message, category, *rest, **kwargs)
+
         warnings.showwarning = count_collected
         for j in range(count):
             output = OUTPUTS[j % len(OUTPUTS)]
@@ -398,7 +466,7 @@ def run_decode(ctl: vh.SessionController, args: argparse.Namespace, check: Strea
             end = half if drop else len(stream)
             got = []
             for at in range(0, end, chunk):
-                s.push(stream[at:min(end, at + chunk)])
+                s.push(stream[at : min(end, at + chunk)])
                 got += s.reap()
             if drop:
                 # Abandoned half way: nothing refers to the session any more.
@@ -412,60 +480,112 @@ def run_decode(ctl: vh.SessionController, args: argparse.Namespace, check: Strea
             flags = [f.is_keyframe for f in got]
             sizes = {(f.width, f.height) for f in got}
             if flags != keyframes or sizes != {(64, 48)} or any(f.damaged for f in got):
-                check.fail(f"decode session {j} ({output.value}, chunks of {chunk}): "
-                           f"{len(got)} frames, keyframes at "
-                           f"{[n for n, k in enumerate(flags) if k]}, sizes {sorted(sizes)}, "
-                           f"damaged {sum(f.damaged for f in got)}; expected "
-                           f"{len(keyframes)} undamaged 64x48 frames, keyframes at "
-                           f"{[n for n, k in enumerate(keyframes) if k]}")
+                check.fail(
+                    f"decode session {j} ({output.value}, chunks of {chunk}): "
+                    f"{len(got)} frames, keyframes at "
+                    f"{[n for n, k in enumerate(flags) if k]}, sizes {sorted(sizes)}, "
+                    f"damaged {sum(f.damaged for f in got)}; expected "
+                    f"{len(keyframes)} undamaged 64x48 frames, keyframes at "
+                    f"{[n for n, k in enumerate(keyframes) if k]}"
+                )
             if output is vh.DecodeOutputMode.CPU_RGB and got and got[0].rgb.shape != (48, 64, 3):
                 check.fail(f"decode session {j}: rgb shape {got[0].rgb.shape}")
             del got
             progress.tick(j + 1)
         gc.collect()
     if result.collected != result.dropped:
-        check.fail(f"{result.dropped} decode sessions dropped without close, "
-                   f"{result.collected} collected (ResourceWarning 'never closed')")
+        check.fail(
+            f"{result.dropped} decode sessions dropped without close, "
+            f"{result.collected} collected (ResourceWarning 'never closed')"
+        )
     result.seconds = time.monotonic() - start
     return result
 
 
 # ---- main --------------------------------------------------------------------------------
 
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--frames", type=int, default=20_000, help="frames to encode")
-    p.add_argument("--switch-every", type=int, default=100, metavar="K",
-                   help="switch to the next target every K frames")
-    p.add_argument("--sizes", type=comma_list(parse_size), default=[(64, 48), (96, 64)],
-                   help="frame sizes to cycle through (WxH,...)")
-    p.add_argument("--bitrates", type=comma_list(parse_rate),
-                   default=[300_000, 200_000, 450_000], help="CBR bitrates to cycle through")
+    p.add_argument(
+        "--switch-every",
+        type=int,
+        default=100,
+        metavar="K",
+        help="switch to the next target every K frames",
+    )
+    p.add_argument(
+        "--sizes",
+        type=comma_list(parse_size),
+        default=[(64, 48), (96, 64)],
+        help="frame sizes to cycle through (WxH,...)",
+    )
+    p.add_argument(
+        "--bitrates",
+        type=comma_list(parse_rate),
+        default=[300_000, 200_000, 450_000],
+        help="CBR bitrates to cycle through",
+    )
     p.add_argument("--gop", type=int, default=30, help="GOP length of every generation")
-    p.add_argument("--flush-every", type=int, default=1000, metavar="F",
-                   help="flush every F frames (0: only at the end)")
-    p.add_argument("--pictures", type=int, default=16,
-                   help="different pictures per size, used in turn")
-    p.add_argument("--warmup-frames", type=int, default=None,
-                   help="frames before the warm-up sample (default: a tenth of --frames, at "
-                        "least one full cycle of switch targets and modes)")
-    p.add_argument("--decode-sessions", type=int, default=50, metavar="M",
-                   help="decode sessions opened in a row after the encode")
-    p.add_argument("--warmup-decode-sessions", type=int,
-                   default=len(OUTPUTS) * len(CHUNKS) + 1,
-                   help="decode sessions before the encode, part of the warm-up (default: "
-                        "each output mode with each chunk size, and one more)")
-    p.add_argument("--decode-frames", type=int, default=30,
-                   help="frames in the stream each decode session decodes")
-    p.add_argument("--drop-every", type=int, default=5,
-                   help="every n-th decode session is dropped half way without close "
-                        "(0: none)")
-    p.add_argument("--max-rss-growth-mb", type=float, default=30.0,
-                   help="fail when RSS at the end exceeds RSS after warm-up by more")
-    p.add_argument("--progress", type=float, default=5.0, metavar="SECONDS",
-                   help="a progress line on stderr this often (0: none)")
+    p.add_argument(
+        "--flush-every",
+        type=int,
+        default=1000,
+        metavar="F",
+        help="flush every F frames (0: only at the end)",
+    )
+    p.add_argument(
+        "--pictures", type=int, default=16, help="different pictures per size, used in turn"
+    )
+    p.add_argument(
+        "--warmup-frames",
+        type=int,
+        default=None,
+        help="frames before the warm-up sample (default: a tenth of --frames, at "
+        "least one full cycle of switch targets and modes)",
+    )
+    p.add_argument(
+        "--decode-sessions",
+        type=int,
+        default=50,
+        metavar="M",
+        help="decode sessions opened in a row after the encode",
+    )
+    p.add_argument(
+        "--warmup-decode-sessions",
+        type=int,
+        default=len(OUTPUTS) * len(CHUNKS) + 1,
+        help="decode sessions before the encode, part of the warm-up (default: "
+        "each output mode with each chunk size, and one more)",
+    )
+    p.add_argument(
+        "--decode-frames",
+        type=int,
+        default=30,
+        help="frames in the stream each decode session decodes",
+    )
+    p.add_argument(
+        "--drop-every",
+        type=int,
+        default=5,
+        help="every n-th decode session is dropped half way without close (0: none)",
+    )
+    p.add_argument(
+        "--max-rss-growth-mb",
+        type=float,
+        default=30.0,
+        help="fail when RSS at the end exceeds RSS after warm-up by more",
+    )
+    p.add_argument(
+        "--progress",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="a progress line on stderr this often (0: none)",
+    )
     p.add_argument("--json", metavar="PATH", help="also write the summary as JSON here")
     return p
 
@@ -505,8 +625,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         check.fail(f"decode stream: {len(stream[1])} packets for {args.decode_frames} frames")
     # Decoders' first allocations (libavcodec's tables, the allocator's arenas of their
     # threads) belong to the warm-up, as the encoder's do.
-    warm_dec = run_decode(ctl, args, check, stream, args.warmup_decode_sessions,
-                          "warm-up decode sessions")
+    warm_dec = run_decode(
+        ctl, args, check, stream, args.warmup_decode_sessions, "warm-up decode sessions"
+    )
     if args.warmup_frames == 0:
         on_warm()
     enc = run_encode(ctl, args, check, on_warm)
@@ -524,8 +645,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     if check.mismatches > len(check.messages):
         failures.append(f"... {check.mismatches - len(check.messages)} more mismatches")
     if growth_mb > args.max_rss_growth_mb:
-        failures.append(f"RSS grew {growth_mb:.1f} MB after warm-up (bound "
-                        f"{args.max_rss_growth_mb:g} MB)")
+        failures.append(
+            f"RSS grew {growth_mb:.1f} MB after warm-up (bound {args.max_rss_growth_mb:g} MB)"
+        )
     for what in ("threads", "fds"):
         start, end = getattr(samples["start"], what), getattr(samples["end"], what)
         if end != start:
@@ -536,8 +658,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         "encode": asdict(enc),
         "decode": asdict(dec),
         "warmup_decode": asdict(warm_dec),
-        "samples": {k: {"rss_mb": round(v.rss_mb, 2), "threads": v.threads, "fds": v.fds}
-                    for k, v in samples.items()},
+        "samples": {
+            k: {"rss_mb": round(v.rss_mb, 2), "threads": v.threads, "fds": v.fds}
+            for k, v in samples.items()
+        },
         "rss_growth_after_warmup_mb": round(growth_mb, 2),
         "frames_by_generation_match": check.frames_by_generation == check.packets_by_generation,
         "mismatches": check.mismatches,
@@ -545,22 +669,30 @@ def main(argv: Optional[list[str]] = None) -> int:
         "ok": not failures,
     }
     s = samples
-    print(f"soak: encode {enc.frames} frames -> {enc.packets} packets, {enc.generations} "
-          f"generations ({enc.switches} switches: {enc.switches_by_mode}; in place "
-          f"{enc.telemetry['switches_in_place']}, new encoder "
-          f"{enc.telemetry['switches_new_session']}), {enc.flushes} flushes, "
-          f"{enc.seconds:.1f} s, {enc.frames_per_second:,.0f} frames/s")
-    print(f"soak: decode {dec.sessions} sessions ({dec.closed} closed, {dec.dropped} dropped, "
-          f"{dec.collected} collected), {dec.frames} frames, {dec.seconds:.1f} s")
-    print(f"soak: RSS start {s['start'].rss_mb:.1f} MB, after warm-up "
-          f"({warm_dec.sessions} decode sessions, {args.warmup_frames} frames) "
-          f"{s['warm'].rss_mb:.1f} MB, after encode "
-          f"{s['encoded'].rss_mb:.1f} MB, end {s['end'].rss_mb:.1f} MB: growth after warm-up "
-          f"{growth_mb:+.1f} MB (bound {args.max_rss_growth_mb:g} MB)")
-    print(f"soak: threads {s['start'].threads} / {s['warm'].threads} / "
-          f"{s['encoded'].threads} / {s['end'].threads}, fds {s['start'].fds} / "
-          f"{s['warm'].fds} / {s['encoded'].fds} / {s['end'].fds} (start / warm / encoded / "
-          "end)")
+    print(
+        f"soak: encode {enc.frames} frames -> {enc.packets} packets, {enc.generations} "
+        f"generations ({enc.switches} switches: {enc.switches_by_mode}; in place "
+        f"{enc.telemetry['switches_in_place']}, new encoder "
+        f"{enc.telemetry['switches_new_session']}), {enc.flushes} flushes, "
+        f"{enc.seconds:.1f} s, {enc.frames_per_second:,.0f} frames/s"
+    )
+    print(
+        f"soak: decode {dec.sessions} sessions ({dec.closed} closed, {dec.dropped} dropped, "
+        f"{dec.collected} collected), {dec.frames} frames, {dec.seconds:.1f} s"
+    )
+    print(
+        f"soak: RSS start {s['start'].rss_mb:.1f} MB, after warm-up "
+        f"({warm_dec.sessions} decode sessions, {args.warmup_frames} frames) "
+        f"{s['warm'].rss_mb:.1f} MB, after encode "
+        f"{s['encoded'].rss_mb:.1f} MB, end {s['end'].rss_mb:.1f} MB: growth after warm-up "
+        f"{growth_mb:+.1f} MB (bound {args.max_rss_growth_mb:g} MB)"
+    )
+    print(
+        f"soak: threads {s['start'].threads} / {s['warm'].threads} / "
+        f"{s['encoded'].threads} / {s['end'].threads}, fds {s['start'].fds} / "
+        f"{s['warm'].fds} / {s['encoded'].fds} / {s['end'].fds} (start / warm / encoded / "
+        "end)"
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(summary, f, indent=1)

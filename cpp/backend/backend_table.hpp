@@ -42,8 +42,8 @@ class BackendTable {
       if (e.name == name) return e;
     std::string known = "auto";
     for (const auto& e : all) known += ", " + e.name;
-    throw Error(ErrorKind::Config, std::string(direction) + "backend: '" + name +
-                                       "' is not one of " + known);
+    throw Error(ErrorKind::Config,
+                std::string(direction) + "backend: '" + name + "' is not one of " + known);
   }
 
   std::map<std::string, std::string> availability() const {

@@ -50,9 +50,9 @@ struct DecodedFrame {
   // in display order and its time in seconds.
   std::optional<int64_t> index;
   std::optional<double> seconds;
-  uint32_t generation = 0;     // set by the session, not the backend
-  bool is_keyframe = false;    // IDR / IRAP picture
-  bool damaged = false;        // decoded with errors or concealment: pixels are unreliable
+  uint32_t generation = 0;   // set by the session, not the backend
+  bool is_keyframe = false;  // IDR / IRAP picture
+  bool damaged = false;      // decoded with errors or concealment: pixels are unreliable
   ColorInfo color;
   DecodeOutputMode output = DecodeOutputMode::MetadataOnly;
 
@@ -65,20 +65,20 @@ struct DecodedFrame {
 };
 
 struct DecodeStats {
-  int64_t decoder_opens = 0;     // decoder contexts created (1 for a healthy session)
+  int64_t decoder_opens = 0;  // decoder contexts created (1 for a healthy session)
   int64_t frames_decoded = 0;
   int64_t damaged_frames = 0;
-  int64_t decode_errors = 0;     // packets the decoder rejected (each one a DecodeError)
+  int64_t decode_errors = 0;  // packets the decoder rejected (each one a DecodeError)
   int64_t bytes_in = 0;
-  int64_t access_units = 0;      // access units (packets) handed to the decoder
-  int64_t size_changes = 0;      // mid-stream picture size changes handled in place
+  int64_t access_units = 0;  // access units (packets) handed to the decoder
+  int64_t size_changes = 0;  // mid-stream picture size changes handled in place
   int64_t decode_ns = 0;
-  int64_t convert_ns = 0;        // CPU_RGB conversion
-  int64_t frames_skipped = 0;    // decoded for reference only (DecodeUnit::skip_output)
-  int64_t resets = 0;            // reset() calls (seeks and new streams)
+  int64_t convert_ns = 0;      // CPU_RGB conversion
+  int64_t frames_skipped = 0;  // decoded for reference only (DecodeUnit::skip_output)
+  int64_t resets = 0;          // reset() calls (seeks and new streams)
   // Lines FFmpeg logged through this decoder's codec contexts (media/ffmpeg_log_owner.hpp)
   int64_t ffmpeg_warnings = 0;
-  int64_t ffmpeg_errors = 0;     // at AV_LOG_ERROR or worse
+  int64_t ffmpeg_errors = 0;  // at AV_LOG_ERROR or worse
 };
 
 // One whole access unit (a container sample made Annex-B, or one VP9/AV1 packet), pushed
@@ -146,8 +146,7 @@ class DecoderProvider {
   }
   virtual std::unique_ptr<DecoderBackend> create(const CommonDecodeConfig& config) const = 0;
   // Whether a flushed decoder running `from` can take `to` in place.
-  virtual bool can_reconfigure(const CommonDecodeConfig& from,
-                               const CommonDecodeConfig& to) const {
+  virtual bool can_reconfigure(const CommonDecodeConfig& from, const CommonDecodeConfig& to) const {
     (void)from;
     (void)to;
     return false;

@@ -14,21 +14,21 @@
 namespace videohw {
 
 struct EncodeStats {
-  int64_t encoder_opens = 0;     // backend encoder contexts created (1 for a healthy session)
-  int64_t encoder_reopens = 0;   // contexts re-created because a drain ended the stream
+  int64_t encoder_opens = 0;    // backend encoder contexts created (1 for a healthy session)
+  int64_t encoder_reopens = 0;  // contexts re-created because a drain ended the stream
   // Flushes that ended the coded stream without re-creating anything (the next frame is an
   // IDR): an NVENC end-of-stream picture, for instance.
   int64_t stream_restarts = 0;
   int64_t in_place_flushes = 0;  // flushes that needed no drain at all
   int64_t frames_encoded = 0;
-  int64_t frames_converted = 0;  // frames that went through pixel conversion
+  int64_t frames_converted = 0;          // frames that went through pixel conversion
   int64_t frame_buffer_allocations = 0;  // conversion buffers allocated (steady state: 0)
-  int64_t borrow_leaks = 0;      // caller buffers still referenced after encode returned
+  int64_t borrow_leaks = 0;              // caller buffers still referenced after encode returned
   int64_t encode_ns = 0;
   int64_t convert_ns = 0;
   // Lines FFmpeg logged through this encoder's codec contexts (media/ffmpeg_log_owner.hpp)
   int64_t ffmpeg_warnings = 0;
-  int64_t ffmpeg_errors = 0;     // at AV_LOG_ERROR or worse
+  int64_t ffmpeg_errors = 0;  // at AV_LOG_ERROR or worse
 };
 
 // What a flush did to the coded stream, so the session knows without inferring it from

@@ -16,9 +16,7 @@ class EncoderProvider {
   virtual std::string name() const = 0;
   virtual Capabilities capabilities(Codec codec) const = 0;
   // Backend-specific limits a Capabilities record cannot express; one message per problem.
-  virtual std::vector<std::string> config_problems(const CommonEncodeConfig&) const {
-    return {};
-  }
+  virtual std::vector<std::string> config_problems(const CommonEncodeConfig&) const { return {}; }
   virtual std::unique_ptr<EncoderBackend> create(const CommonEncodeConfig& config) const = 0;
 
   // Whether an encoder running `from` can take `to` in place (EncoderBackend::reconfigure).

@@ -14,8 +14,7 @@
 namespace videohw {
 
 // 256^3 RGB triplets; the entry of (Y, U, V) starts at ((U * 256 + V) * 256 + Y) * 3.
-using RgbTableSource =
-    std::function<std::shared_ptr<const std::vector<uint8_t>>(const ColorInfo&)>;
+using RgbTableSource = std::function<std::shared_ptr<const std::vector<uint8_t>>(const ColorInfo&)>;
 
 // For the registrar of the backend whose conversion is the reference; returns true.
 bool register_reference_rgb_table(RgbTableSource source);

@@ -9,13 +9,13 @@ namespace videohw::bindings {
 void init_errors(pybind11::module_& m);
 void init_contract(pybind11::module_& m);
 void init_session(pybind11::module_& m);
-void init_decode(pybind11::module_& m);  // after init_session: adds to SessionManager
-void init_cuda_array(pybind11::module_& m);  // CudaArray / Nv12Surface (device pixels)
+void init_decode(pybind11::module_& m);        // after init_session: adds to SessionManager
+void init_cuda_array(pybind11::module_& m);    // CudaArray / Nv12Surface (device pixels)
 void init_media_reader(pybind11::module_& m);  // after init_session: uses SessionManager
 void init_media_writer(pybind11::module_& m);  // Muxer: encoded packets into files
-void init_ffmpeg_log(pybind11::module_& m);     // FFmpeg's log lines, for Python's logging
+void init_ffmpeg_log(pybind11::module_& m);    // FFmpeg's log lines, for Python's logging
 
-void init_shutdown(pybind11::module_& m);       // _begin_shutdown, for Python's atexit
+void init_shutdown(pybind11::module_& m);  // _begin_shutdown, for Python's atexit
 
 // Releases the GIL around core work, except once the interpreter has begun to shut down.
 // Python ends a thread that takes the GIL back during finalization by unwinding it, and

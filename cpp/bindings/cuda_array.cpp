@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "backend/decoder_backend.hpp"
 #include "bindings/bindings.hpp"
 #include "contract/errors.hpp"
-#include "backend/decoder_backend.hpp"
 
 namespace py = pybind11;
 
@@ -99,8 +99,12 @@ std::string hex_address(uintptr_t address) {
 
 }  // namespace
 
-py::tuple CudaArray::shape() const { return py::cast(shape_); }
-py::tuple CudaArray::strides() const { return py::cast(strides_); }
+py::tuple CudaArray::shape() const {
+  return py::cast(shape_);
+}
+py::tuple CudaArray::strides() const {
+  return py::cast(strides_);
+}
 
 int64_t CudaArray::span_bytes() const {
   int64_t last = 0;
@@ -122,7 +126,9 @@ py::dict CudaArray::cuda_array_interface() const {
   return out;
 }
 
-py::tuple CudaArray::dlpack_device() const { return py::make_tuple(kDLCUDA, device_id_); }
+py::tuple CudaArray::dlpack_device() const {
+  return py::make_tuple(kDLCUDA, device_id_);
+}
 
 py::capsule CudaArray::dlpack(const py::object& stream, const py::object& max_version,
                               const py::object& dl_device, const py::object& copy) const {
@@ -133,13 +139,16 @@ py::capsule CudaArray::dlpack(const py::object& stream, const py::object& max_ve
     const auto wanted = dl_device.cast<std::pair<int, int>>();
     if (wanted.first != kDLCUDA || wanted.second != device_id_)
       throw py::buffer_error("__dlpack__: dl_device (" + std::to_string(wanted.first) + ", " +
-                             std::to_string(wanted.second) + ") requested; this array lives "
-                             "on (2, " + std::to_string(device_id_) +
+                             std::to_string(wanted.second) +
+                             ") requested; this array lives "
+                             "on (2, " +
+                             std::to_string(device_id_) +
                              ") (CUDA) and videohw does not copy between devices");
   }
   if (!copy.is_none() && copy.cast<bool>())
-    throw py::buffer_error("__dlpack__: copy=True requested; videohw exports device pixels "
-                           "without a copy only (copy the tensor on the consumer side)");
+    throw py::buffer_error(
+        "__dlpack__: copy=True requested; videohw exports device pixels "
+        "without a copy only (copy the tensor on the consumer side)");
 
   auto exported = std::make_unique<DlpackExport>();
   exported->shape = shape_;
@@ -164,8 +173,7 @@ py::capsule CudaArray::dlpack(const py::object& stream, const py::object& max_ve
 
 std::string CudaArray::repr() const {
   std::string shape;
-  for (size_t i = 0; i < shape_.size(); ++i)
-    shape += (i ? ", " : "") + std::to_string(shape_[i]);
+  for (size_t i = 0; i < shape_.size(); ++i) shape += (i ? ", " : "") + std::to_string(shape_[i]);
   if (shape_.size() == 1) shape += ",";
   return "CudaArray(shape=(" + shape + "), " + dtype() + ", cuda:" + std::to_string(device_id_) +
          ", ptr=" + hex_address(ptr_) + ")";
@@ -177,10 +185,9 @@ CudaArray Nv12Surface::y() const {
 }
 
 CudaArray Nv12Surface::uv() const {
-  return CudaArray(ptr_ + static_cast<uintptr_t>(pitch_) * height_,
-                   {chroma_rows(height_), (width_ + 1) / 2, 2},
-                   {pitch_, 2 * element_bytes_, element_bytes_}, device_id_, owner_,
-                   element_bytes_);
+  return CudaArray(
+      ptr_ + static_cast<uintptr_t>(pitch_) * height_, {chroma_rows(height_), (width_ + 1) / 2, 2},
+      {pitch_, 2 * element_bytes_, element_bytes_}, device_id_, owner_, element_bytes_);
 }
 
 std::string Nv12Surface::repr() const {
@@ -191,13 +198,12 @@ std::string Nv12Surface::repr() const {
 }
 
 py::list device_surface_planes(const DecodedFrame& f) {
-  const bool known = (f.pixel_format == "nv12" && f.bytes_per_sample == 1) ||
-                     ((f.pixel_format == "p010" || f.pixel_format == "p016") &&
-                      f.bytes_per_sample == 2);
+  const bool known =
+      (f.pixel_format == "nv12" && f.bytes_per_sample == 1) ||
+      ((f.pixel_format == "p010" || f.pixel_format == "p016") && f.bytes_per_sample == 2);
   const bool one_allocation =
-      known && f.planes.size() == 2 &&
-      f.planes[0].pitch == f.planes[1].pitch && f.planes[0].height == f.height &&
-      f.planes[1].height == Nv12Surface::chroma_rows(f.height) &&
+      known && f.planes.size() == 2 && f.planes[0].pitch == f.planes[1].pitch &&
+      f.planes[0].height == f.height && f.planes[1].height == Nv12Surface::chroma_rows(f.height) &&
       f.planes[1].data == f.planes[0].data + static_cast<size_t>(f.planes[0].pitch) * f.height;
   if (!one_allocation)
     throw Error(ErrorKind::Generic,
@@ -213,10 +219,11 @@ py::list device_surface_planes(const DecodedFrame& f) {
 }
 
 void init_cuda_array(py::module_& m) {
-  py::class_<CudaArray>(m, "CudaArray",
-                        "uint8 or uint16 device memory exposed through __cuda_array_interface__ (v3) and "
-                        "DLPack; holds the memory alive while it (or a tensor made from it) "
-                        "lives.")
+  py::class_<CudaArray>(
+      m, "CudaArray",
+      "uint8 or uint16 device memory exposed through __cuda_array_interface__ (v3) and "
+      "DLPack; holds the memory alive while it (or a tensor made from it) "
+      "lives.")
       .def_property_readonly("ptr", &CudaArray::ptr)
       .def_property_readonly("shape", &CudaArray::shape)
       .def_property_readonly("strides", &CudaArray::strides, "in bytes")
@@ -224,9 +231,9 @@ void init_cuda_array(py::module_& m) {
       .def_property_readonly("device_id", &CudaArray::device_id)
       .def_property_readonly("span_bytes", &CudaArray::span_bytes)
       .def_property_readonly("__cuda_array_interface__", &CudaArray::cuda_array_interface)
-      .def("__dlpack__", &CudaArray::dlpack, py::arg("stream") = py::none(),
-           py::kw_only(), py::arg("max_version") = py::none(),
-           py::arg("dl_device") = py::none(), py::arg("copy") = py::none())
+      .def("__dlpack__", &CudaArray::dlpack, py::arg("stream") = py::none(), py::kw_only(),
+           py::arg("max_version") = py::none(), py::arg("dl_device") = py::none(),
+           py::arg("copy") = py::none())
       .def("__dlpack_device__", &CudaArray::dlpack_device)
       .def("__repr__", &CudaArray::repr);
 

@@ -27,10 +27,14 @@ namespace videohw::bindings {
 class CudaArray {
  public:
   // `element_bytes`: 1 (uint8) or 2 (uint16, native endianness: P010/P016 samples).
-  CudaArray(uintptr_t ptr, std::vector<int64_t> shape, std::vector<int64_t> strides,
-            int device_id, std::shared_ptr<void> owner, int element_bytes = 1)
-      : ptr_(ptr), shape_(std::move(shape)), strides_(std::move(strides)),
-        device_id_(device_id), owner_(std::move(owner)), element_bytes_(element_bytes) {}
+  CudaArray(uintptr_t ptr, std::vector<int64_t> shape, std::vector<int64_t> strides, int device_id,
+            std::shared_ptr<void> owner, int element_bytes = 1)
+      : ptr_(ptr),
+        shape_(std::move(shape)),
+        strides_(std::move(strides)),
+        device_id_(device_id),
+        owner_(std::move(owner)),
+        element_bytes_(element_bytes) {}
   virtual ~CudaArray() = default;
 
   uintptr_t ptr() const { return ptr_; }
@@ -63,11 +67,13 @@ class CudaArray {
 class Nv12Surface : public CudaArray {
  public:
   Nv12Surface(uintptr_t ptr, int width, int height, int pitch, int device_id,
-              std::shared_ptr<void> owner, int element_bytes = 1,
-              std::string pixel_format = "nv12")
+              std::shared_ptr<void> owner, int element_bytes = 1, std::string pixel_format = "nv12")
       : CudaArray(ptr, {height + chroma_rows(height), pitch / element_bytes},
                   {pitch, element_bytes}, device_id, std::move(owner), element_bytes),
-        width_(width), height_(height), pitch_(pitch), pixel_format_(std::move(pixel_format)) {}
+        width_(width),
+        height_(height),
+        pitch_(pitch),
+        pixel_format_(std::move(pixel_format)) {}
 
   static int chroma_rows(int height) { return (height + 1) / 2; }
 

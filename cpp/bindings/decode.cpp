@@ -7,10 +7,10 @@
 
 #include <optional>
 
+#include "backend/decoder_registry.hpp"
 #include "bindings/bindings.hpp"
 #include "bindings/decoded_frames.hpp"
 #include "contract/errors.hpp"
-#include "backend/decoder_registry.hpp"
 #include "session/session_manager.hpp"
 
 namespace py = pybind11;
@@ -122,8 +122,8 @@ void init_decode(py::module_& m) {
       [](const std::string& requested) {
         std::string reason;
         std::string name = resolve_decode_backend(requested, &reason);
-        return py::make_tuple(name, reason.empty() ? py::object(py::none())
-                                                   : py::object(py::str(reason)));
+        return py::make_tuple(
+            name, reason.empty() ? py::object(py::none()) : py::object(py::str(reason)));
       },
       py::arg("requested"));
 
@@ -192,8 +192,9 @@ void init_decode(py::module_& m) {
       .def(
           "close_decode",
           [](SessionManager& self, uint64_t id, uint32_t generation) {
-            return to_python(
-                released([&] { return self.close_decode(SessionHandle{id, generation}); }));
+            return to_python(released([&] {
+              return self.close_decode(SessionHandle{id, generation});
+            }));
           },
           py::arg("id"), py::arg("generation"))
       .def(

@@ -25,14 +25,14 @@ py::list host_planes(const DecodedFrame& f) {
   for (const auto& p : f.planes) {
     py::array array;
     if (rgb) {
-      array = py::array(py::dtype::of<uint8_t>(), {p.height, p.width_bytes / 3, 3},
-                        {p.pitch, 3, 1}, p.data, base);
-    } else if (f.bytes_per_sample == 2) {
-      array = py::array(py::dtype::of<uint16_t>(), {p.height, p.width_bytes / 2},
-                        {p.pitch, 2}, reinterpret_cast<uint16_t*>(p.data), base);
-    } else {
-      array = py::array(py::dtype::of<uint8_t>(), {p.height, p.width_bytes}, {p.pitch, 1},
+      array = py::array(py::dtype::of<uint8_t>(), {p.height, p.width_bytes / 3, 3}, {p.pitch, 3, 1},
                         p.data, base);
+    } else if (f.bytes_per_sample == 2) {
+      array = py::array(py::dtype::of<uint16_t>(), {p.height, p.width_bytes / 2}, {p.pitch, 2},
+                        reinterpret_cast<uint16_t*>(p.data), base);
+    } else {
+      array = py::array(py::dtype::of<uint8_t>(), {p.height, p.width_bytes}, {p.pitch, 1}, p.data,
+                        base);
     }
     if (!rgb) array.attr("flags").attr("writeable") = false;
     out.append(array);

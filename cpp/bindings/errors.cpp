@@ -13,19 +13,32 @@ namespace {
 
 const char* class_name(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::Config: return "ConfigError";
-    case ErrorKind::InvalidFrame: return "InvalidFrameError";
-    case ErrorKind::UnsupportedConfig: return "UnsupportedConfigError";
-    case ErrorKind::BackendUnavailable: return "BackendUnavailableError";
-    case ErrorKind::StaleSession: return "StaleSessionError";
-    case ErrorKind::SessionClosed: return "SessionClosedError";
-    case ErrorKind::Switch: return "SwitchError";
-    case ErrorKind::Backpressure: return "BackpressureError";
-    case ErrorKind::Decode: return "DecodeError";
-    case ErrorKind::Encode: return "EncodeError";
-    case ErrorKind::Media: return "InvalidMediaError";
-    case ErrorKind::MediaIo: return "MediaError";
-    case ErrorKind::Generic: break;
+    case ErrorKind::Config:
+      return "ConfigError";
+    case ErrorKind::InvalidFrame:
+      return "InvalidFrameError";
+    case ErrorKind::UnsupportedConfig:
+      return "UnsupportedConfigError";
+    case ErrorKind::BackendUnavailable:
+      return "BackendUnavailableError";
+    case ErrorKind::StaleSession:
+      return "StaleSessionError";
+    case ErrorKind::SessionClosed:
+      return "SessionClosedError";
+    case ErrorKind::Switch:
+      return "SwitchError";
+    case ErrorKind::Backpressure:
+      return "BackpressureError";
+    case ErrorKind::Decode:
+      return "DecodeError";
+    case ErrorKind::Encode:
+      return "EncodeError";
+    case ErrorKind::Media:
+      return "InvalidMediaError";
+    case ErrorKind::MediaIo:
+      return "MediaError";
+    case ErrorKind::Generic:
+      break;
   }
   return "VideoHwError";
 }

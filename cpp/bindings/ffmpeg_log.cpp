@@ -130,8 +130,12 @@ void forward_with(const py::function& function) {
   if (media::ffmpeg_log_queue().stats().queued) start_forwarder();
 }
 
-void before_fork() { forwarder().mu.lock(); }
-void after_fork_in_parent() { forwarder().mu.unlock(); }
+void before_fork() {
+  forwarder().mu.lock();
+}
+void after_fork_in_parent() {
+  forwarder().mu.unlock();
+}
 void after_fork_in_child() {
   Forwarder& f = forwarder();
   new (&f.mu) std::mutex();
@@ -163,8 +167,8 @@ void init_ffmpeg_log(py::module_& m) {
         media::ffmpeg_log_queue().take(lines, max);
         py::list out;
         for (const auto& line : lines)
-          out.append(py::make_tuple(line.level, text(line.component), text(line.text),
-                                    line.unix_ns, line.thread_id));
+          out.append(py::make_tuple(line.level, text(line.component), text(line.text), line.unix_ns,
+                                    line.thread_id));
         return out;
       },
       py::arg("max"),

@@ -40,7 +40,9 @@ GilRelease::~GilRelease() {
   if (--g_inside == 0) g_cv.notify_all();
 }
 
-bool shutting_down() { return g_shutting_down.load(); }
+bool shutting_down() {
+  return g_shutting_down.load();
+}
 
 void init_shutdown(py::module_& m) {
   m.def("_begin_shutdown", [] {

@@ -11,10 +11,10 @@
 #include "bindings/bindings.hpp"
 #include "bindings/decoded_frames.hpp"
 #include "bitstream/sample_converter.hpp"
+#include "contract/color_names.hpp"
 #include "media/demuxer.hpp"
 #include "media/probe.hpp"
 #include "pipeline/frame_reader.hpp"
-#include "contract/color_names.hpp"
 #include "session/session_manager.hpp"
 
 namespace py = pybind11;
@@ -34,7 +34,8 @@ class PyFileSource final : public media::ByteSource {
                                          "; expected a path or a binary file object with read()");
     readinto_ = py::hasattr(file_, "readinto");
     seekable_ = py::hasattr(file_, "seek");
-    if (seekable_ && py::hasattr(file_, "seekable")) seekable_ = file_.attr("seekable")().cast<bool>();
+    if (seekable_ && py::hasattr(file_, "seekable"))
+      seekable_ = file_.attr("seekable")().cast<bool>();
   }
   ~PyFileSource() override {
     py::gil_scoped_acquire gil;
@@ -99,9 +100,12 @@ py::object rational(const media::Rational& r) {
 
 const char* layout_name(EncodedLayout layout) {
   switch (layout) {
-    case EncodedLayout::AVCC: return "avcc";
-    case EncodedLayout::HVCC: return "hvcc";
-    case EncodedLayout::AnnexB: break;
+    case EncodedLayout::AVCC:
+      return "avcc";
+    case EncodedLayout::HVCC:
+      return "hvcc";
+    case EncodedLayout::AnnexB:
+      break;
   }
   return "annexb";
 }
@@ -222,46 +226,50 @@ void init_media_reader(py::module_& m) {
            }),
            py::arg("source"), py::arg("name"))
       .def("info", [](MediaSource& s) { return container_dict(s.get().info()); })
-      .def("select",
-           [](MediaSource& s, int stream) {
-             media::Demuxer& d = s.get();
-             d.select(stream);
-             const media::VideoStreamInfo& v = d.selected_info();
-             s.converter.reset();
-             if (v.codec)
-               s.converter = std::make_unique<bitstream::SampleConverter>(
-                   *v.codec, v.extradata.data(), v.extradata.size());
-           },
-           py::arg("stream"))
-      .def("read_packet",
-           [](MediaSource& s, bool annexb) -> py::object {
-             media::Demuxer& d = s.get();
-             media::PacketView p;
-             std::vector<uint8_t> converted;
-             bool ok = true;
-             {
-               GilRelease release;
-               if (!d.read(p)) return py::none();
-               if (annexb && s.converter) ok = s.converter->convert(p.data, p.size, p.keyframe, converted);
-             }
-             py::dict out;
-             if (annexb && s.converter)
-               out["data"] = py::bytes(reinterpret_cast<const char*>(converted.data()), converted.size());
-             else
-               out["data"] = py::bytes(reinterpret_cast<const char*>(p.data), p.size);
-             auto ts = [](int64_t v) {
-               return v == media::kNoTimestamp ? py::object(py::none()) : py::object(py::int_(v));
-             };
-             out["pts"] = ts(p.pts);
-             out["dts"] = ts(p.dts);
-             out["duration"] = p.duration;
-             out["pos"] = p.pos;
-             out["is_keyframe"] = p.keyframe;
-             out["discard"] = p.discard;
-             out["corrupt"] = p.corrupt || !ok;
-             return out;
-           },
-           py::arg("annexb") = true)
+      .def(
+          "select",
+          [](MediaSource& s, int stream) {
+            media::Demuxer& d = s.get();
+            d.select(stream);
+            const media::VideoStreamInfo& v = d.selected_info();
+            s.converter.reset();
+            if (v.codec)
+              s.converter = std::make_unique<bitstream::SampleConverter>(
+                  *v.codec, v.extradata.data(), v.extradata.size());
+          },
+          py::arg("stream"))
+      .def(
+          "read_packet",
+          [](MediaSource& s, bool annexb) -> py::object {
+            media::Demuxer& d = s.get();
+            media::PacketView p;
+            std::vector<uint8_t> converted;
+            bool ok = true;
+            {
+              GilRelease release;
+              if (!d.read(p)) return py::none();
+              if (annexb && s.converter)
+                ok = s.converter->convert(p.data, p.size, p.keyframe, converted);
+            }
+            py::dict out;
+            if (annexb && s.converter)
+              out["data"] =
+                  py::bytes(reinterpret_cast<const char*>(converted.data()), converted.size());
+            else
+              out["data"] = py::bytes(reinterpret_cast<const char*>(p.data), p.size);
+            auto ts = [](int64_t v) {
+              return v == media::kNoTimestamp ? py::object(py::none()) : py::object(py::int_(v));
+            };
+            out["pts"] = ts(p.pts);
+            out["dts"] = ts(p.dts);
+            out["duration"] = p.duration;
+            out["pos"] = p.pos;
+            out["is_keyframe"] = p.keyframe;
+            out["discard"] = p.discard;
+            out["corrupt"] = p.corrupt || !ok;
+            return out;
+          },
+          py::arg("annexb") = true)
       .def("last_error", [](MediaSource& s) { return s.get().last_error(); })
       .def("rewind", [](MediaSource& s) {
         GilRelease release;
@@ -280,53 +288,60 @@ void init_media_reader(py::module_& m) {
            py::arg("source"), py::arg("stream"), py::arg("manager"), py::arg("id"),
            py::arg("generation"))
       .def("info", [](const pipeline::FrameReader& r) { return video_dict(r.info()); })
-      .def("container", [](const pipeline::FrameReader& r) { return container_dict(r.container()); })
-      .def("frame_count", [](pipeline::FrameReader& r) {
-        GilRelease release;
-        return r.frame_count();
-      })
-      .def("frames_at",
-           [](pipeline::FrameReader& r, const std::vector<int64_t>& indices) {
-             std::vector<DecodedFrame> frames;
-             {
-               GilRelease release;
-               frames = r.frames_at(indices);
-             }
-             return to_python(frames);
-           },
-           py::arg("indices"))
-      .def("indices_played_at",
-           [](pipeline::FrameReader& r, const std::vector<double>& seconds) {
+      .def("container",
+           [](const pipeline::FrameReader& r) { return container_dict(r.container()); })
+      .def("frame_count",
+           [](pipeline::FrameReader& r) {
              GilRelease release;
-             return r.indices_played_at(seconds);
-           },
-           py::arg("seconds"))
-      .def("next",
-           [](pipeline::FrameReader& r, int max_frames) {
-             std::vector<DecodedFrame> frames;
-             {
-               GilRelease release;
-               frames = r.next(max_frames);
-             }
-             return to_python(frames);
-           },
-           py::arg("max_frames"))
+             return r.frame_count();
+           })
+      .def(
+          "frames_at",
+          [](pipeline::FrameReader& r, const std::vector<int64_t>& indices) {
+            std::vector<DecodedFrame> frames;
+            {
+              GilRelease release;
+              frames = r.frames_at(indices);
+            }
+            return to_python(frames);
+          },
+          py::arg("indices"))
+      .def(
+          "indices_played_at",
+          [](pipeline::FrameReader& r, const std::vector<double>& seconds) {
+            GilRelease release;
+            return r.indices_played_at(seconds);
+          },
+          py::arg("seconds"))
+      .def(
+          "next",
+          [](pipeline::FrameReader& r, int max_frames) {
+            std::vector<DecodedFrame> frames;
+            {
+              GilRelease release;
+              frames = r.next(max_frames);
+            }
+            return to_python(frames);
+          },
+          py::arg("max_frames"))
       .def("restart", &pipeline::FrameReader::restart)
-      .def("frame_near",
-           [](pipeline::FrameReader& r, double seconds) {
-             DecodedFrame frame;
-             {
-               GilRelease release;
-               frame = r.frame_near(seconds);
-             }
-             return to_python(frame);
-           },
-           py::arg("seconds"))
-      .def("rebind",
-           [](pipeline::FrameReader& r, SessionManager& manager, uint64_t id, uint32_t generation) {
-             r.rebind(manager.decode_session(id), generation);
-           },
-           py::arg("manager"), py::arg("id"), py::arg("generation"))
+      .def(
+          "frame_near",
+          [](pipeline::FrameReader& r, double seconds) {
+            DecodedFrame frame;
+            {
+              GilRelease release;
+              frame = r.frame_near(seconds);
+            }
+            return to_python(frame);
+          },
+          py::arg("seconds"))
+      .def(
+          "rebind",
+          [](pipeline::FrameReader& r, SessionManager& manager, uint64_t id, uint32_t generation) {
+            r.rebind(manager.decode_session(id), generation);
+          },
+          py::arg("manager"), py::arg("id"), py::arg("generation"))
       .def("stats", [](const pipeline::FrameReader& r) { return stats_dict(r.stats()); });
 }
 

@@ -55,7 +55,9 @@ void init_media_writer(py::module_& m) {
 
   m.def(
       "container_for_path",
-      [](const std::string& path) { return std::string(media::to_string(media::container_for_path(path))); },
+      [](const std::string& path) {
+        return std::string(media::to_string(media::container_for_path(path)));
+      },
       py::arg("path"));
 
   py::class_<media::Muxer>(m, "Muxer")
@@ -63,12 +65,13 @@ void init_media_writer(py::module_& m) {
            py::arg("config"))
       .def(
           "write",
-          [](media::Muxer& self, const py::bytes& data, int64_t pts, int64_t dts,
-             bool is_keyframe, uint32_t generation, EncodedLayout layout) {
+          [](media::Muxer& self, const py::bytes& data, int64_t pts, int64_t dts, bool is_keyframe,
+             uint32_t generation, EncodedLayout layout) {
             EncodedPacket packet;
             char* bytes = nullptr;
             Py_ssize_t size = 0;
-            if (PyBytes_AsStringAndSize(data.ptr(), &bytes, &size) != 0) throw py::error_already_set();
+            if (PyBytes_AsStringAndSize(data.ptr(), &bytes, &size) != 0)
+              throw py::error_already_set();
             packet.data.assign(reinterpret_cast<const uint8_t*>(bytes),
                                reinterpret_cast<const uint8_t*>(bytes) + size);
             packet.pts = pts;
@@ -83,8 +86,9 @@ void init_media_writer(py::module_& m) {
           py::arg("generation"), py::arg("layout"))
       .def("close", &media::Muxer::close, py::call_guard<GilRelease>())
       .def("abort", &media::Muxer::abort, py::call_guard<GilRelease>())
-      .def_property_readonly("format",
-                             [](const media::Muxer& self) { return std::string(media::to_string(self.format())); })
+      .def_property_readonly(
+          "format",
+          [](const media::Muxer& self) { return std::string(media::to_string(self.format())); })
       .def_property_readonly("closed", &media::Muxer::closed)
       .def("segments", [](const media::Muxer& self) {
         py::list out;

@@ -4,9 +4,9 @@
 
 #include <optional>
 
+#include "backend/encoder_registry.hpp"
 #include "bindings/bindings.hpp"
 #include "contract/errors.hpp"
-#include "backend/encoder_registry.hpp"
 #include "session/session_manager.hpp"
 
 namespace py = pybind11;
@@ -39,9 +39,9 @@ class BorrowedBuffer {
   void require_uint8_c_contiguous() const {
     const std::string fmt = view_.format ? view_.format : "B";
     if (view_.itemsize != 1 || (fmt != "B" && fmt != "=B" && fmt != "<B" && fmt != "|B"))
-      throw Error(ErrorKind::InvalidFrame,
-                  "Frame.data: element format '" + fmt + "' with itemsize " +
-                      std::to_string(view_.itemsize) + "; expected uint8");
+      throw Error(ErrorKind::InvalidFrame, "Frame.data: element format '" + fmt +
+                                               "' with itemsize " + std::to_string(view_.itemsize) +
+                                               "; expected uint8");
     if (!PyBuffer_IsContiguous(&view_, 'C'))
       throw Error(ErrorKind::InvalidFrame,
                   "Frame.data: the buffer is not C-contiguous; pass numpy.ascontiguousarray(...)"
@@ -65,8 +65,7 @@ py::list to_python_packets(const std::vector<EncodedPacket>& packets) {
   py::list out;
   for (const auto& p : packets) {
     py::bytes data(reinterpret_cast<const char*>(p.data.data()), p.data.size());
-    out.append(py::make_tuple(data, p.pts, p.dts, p.is_keyframe, p.generation,
-                              int(p.layout)));
+    out.append(py::make_tuple(data, p.pts, p.dts, p.is_keyframe, p.generation, int(p.layout)));
   }
   return out;
 }
@@ -92,7 +91,8 @@ py::dict to_python(const SessionStateInfo& s) {
   out["config_generation"] = s.config_generation;
   out["next_generation"] = s.next_generation;
   out["pending_generation"] = optional(s.pending_generation);
-  out["pending_mode"] = s.pending_mode.empty() ? py::object(py::none()) : py::object(py::str(s.pending_mode));
+  out["pending_mode"] =
+      s.pending_mode.empty() ? py::object(py::none()) : py::object(py::str(s.pending_mode));
   out["next_frame_activates"] = s.next_frame_activates;
   out["width"] = s.width;
   out["height"] = s.height;
@@ -135,8 +135,8 @@ void init_session(py::module_& m) {
     py::dict out;
     for (const auto& [key, value] : encode_backend_details("nvidia")) {
       const bool maybe_unknown = key == "driver_api_version" || key == "error";
-      out[py::str(key)] = maybe_unknown && value.empty() ? py::object(py::none())
-                                                         : py::object(py::str(value));
+      out[py::str(key)] =
+          maybe_unknown && value.empty() ? py::object(py::none()) : py::object(py::str(value));
     }
     return out;
   });
@@ -146,8 +146,8 @@ void init_session(py::module_& m) {
       [](const std::string& requested) {
         std::string reason;
         std::string name = resolve_encode_backend(requested, &reason);
-        return py::make_tuple(name, reason.empty() ? py::object(py::none())
-                                                   : py::object(py::str(reason)));
+        return py::make_tuple(
+            name, reason.empty() ? py::object(py::none()) : py::object(py::str(reason)));
       },
       py::arg("requested"));
 
@@ -187,8 +187,8 @@ void init_session(py::module_& m) {
             }
             if (interrupted) throw py::error_already_set();  // the frame was not taken
           },
-          py::arg("id"), py::arg("generation"), py::arg("data"), py::arg("format"),
-          py::arg("pts"), py::arg("force_keyframe"), py::arg("pitch"), py::arg("block"))
+          py::arg("id"), py::arg("generation"), py::arg("data"), py::arg("format"), py::arg("pts"),
+          py::arg("force_keyframe"), py::arg("pitch"), py::arg("block"))
       .def(
           "reap",
           [](SessionManager& self, uint64_t id, uint32_t generation, size_t min_packets,
@@ -239,12 +239,11 @@ void init_session(py::module_& m) {
           },
           py::arg("id"), py::arg("generation"), py::arg("target"), py::arg("provider"),
           py::arg("mode"), py::arg("force_idr_on_activate"))
-      .def(
-          "close_all",
-          [](SessionManager& self) {
-            GilRelease release;
-            self.close_all();
-          })
+      .def("close_all",
+           [](SessionManager& self) {
+             GilRelease release;
+             self.close_all();
+           })
       .def("open_counts", &SessionManager::open_counts)
       .def(
           "close_dropped",
@@ -261,8 +260,8 @@ void init_session(py::module_& m) {
             bool interrupted = false;
             {
               GilRelease release;
-              packets = self.close_encode(SessionHandle{id, generation}, python_signalled,
-                                          &interrupted);
+              packets =
+                  self.close_encode(SessionHandle{id, generation}, python_signalled, &interrupted);
             }
             // The stream keeps ending; close again finishes it.
             if (interrupted) throw py::error_already_set();

@@ -20,7 +20,8 @@ AccessUnitAssembler::AccessUnitAssembler(Codec codec, size_t max_access_unit_byt
     : codec_(codec), max_au_bytes_(max_access_unit_bytes) {
   if (codec != Codec::H264 && codec != Codec::HEVC)
     throw Error(ErrorKind::Config, std::string("access-unit assembly supports H.264 and HEVC, "
-                                               "not ") + to_string(codec));
+                                               "not ") +
+                                       to_string(codec));
 }
 
 void AccessUnitAssembler::push(const uint8_t* data, size_t size) {
@@ -33,10 +34,12 @@ void AccessUnitAssembler::push(const uint8_t* data, size_t size) {
     const size_t dropped = buffer_.size() - au_begin_;
     stats_.bytes_skipped += dropped;
     reset_stream();
-    throw Error(ErrorKind::Decode,
-                "access unit exceeds " + std::to_string(max_au_bytes_) + " bytes without a "
-                "boundary (" + std::to_string(dropped) + " bytes dropped); expected an "
-                "Annex-B stream of coded pictures");
+    throw Error(ErrorKind::Decode, "access unit exceeds " + std::to_string(max_au_bytes_) +
+                                       " bytes without a "
+                                       "boundary (" +
+                                       std::to_string(dropped) +
+                                       " bytes dropped); expected an "
+                                       "Annex-B stream of coded pictures");
   }
 }
 

@@ -33,13 +33,13 @@ struct AccessUnit {
   std::vector<uint8_t> data;  // Annex-B bytes, start codes included
   // Offsets into `data` of each unit's header; sizes exclude trailing zero bytes.
   std::vector<NalUnit> nals;
-  bool is_keyframe = false;   // holds an H.264 IDR slice / HEVC IRAP picture
-  bool has_picture = false;   // holds at least one VCL unit
+  bool is_keyframe = false;  // holds an H.264 IDR slice / HEVC IRAP picture
+  bool has_picture = false;  // holds at least one VCL unit
 };
 
 struct AssemblerStats {
   uint64_t bytes_in = 0;
-  uint64_t bytes_skipped = 0;     // before the first start code, or dropped on overflow
+  uint64_t bytes_skipped = 0;  // before the first start code, or dropped on overflow
   uint64_t nal_units = 0;
   uint64_t malformed_nal_units = 0;  // header unreadable: kept in the current access unit
   uint64_t access_units = 0;
@@ -77,11 +77,11 @@ class AccessUnitAssembler {
   Codec codec_;
   size_t max_au_bytes_;
   std::vector<uint8_t> buffer_;
-  size_t au_begin_ = 0;       // first byte of the access unit in progress
-  size_t scan_ = 0;           // no start code begins before this index
-  bool in_nal_ = false;       // a start code has been seen
-  size_t nal_code_begin_ = 0; // its start code (with zero_byte)
-  size_t nal_begin_ = 0;      // first payload byte of the unit in progress
+  size_t au_begin_ = 0;        // first byte of the access unit in progress
+  size_t scan_ = 0;            // no start code begins before this index
+  bool in_nal_ = false;        // a start code has been seen
+  size_t nal_code_begin_ = 0;  // its start code (with zero_byte)
+  size_t nal_begin_ = 0;       // first payload byte of the unit in progress
   bool nal_classified_ = false;
   NalHeader nal_header_;
   bool nal_header_valid_ = false;

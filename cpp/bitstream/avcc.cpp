@@ -19,15 +19,13 @@ bool has_format_extension(int profile_idc) {
 void check_units(const std::vector<std::vector<uint8_t>>& units, int type, const char* what,
                  size_t max_count) {
   if (units.size() > max_count)
-    throw Error(ErrorKind::Decode, std::string("avcC holds at most ") +
-                                       std::to_string(max_count) + " " + what + " units, got " +
-                                       std::to_string(units.size()));
+    throw Error(ErrorKind::Decode, std::string("avcC holds at most ") + std::to_string(max_count) +
+                                       " " + what + " units, got " + std::to_string(units.size()));
   for (const auto& unit : units) {
     NalHeader header;
     if (!parse_nal_header(Codec::H264, unit.data(), unit.size(), header) || header.type != type)
       throw Error(ErrorKind::Decode, std::string("avcC ") + what + " entry is not a " + what +
-                                         " NAL unit (expected type " + std::to_string(type) +
-                                         ")");
+                                         " NAL unit (expected type " + std::to_string(type) + ")");
     if (unit.size() > 0xffff)
       throw Error(ErrorKind::Decode, std::string("avcC ") + what + " of " +
                                          std::to_string(unit.size()) +
@@ -49,10 +47,9 @@ void read_units(ByteReader& r, size_t count, int type, const char* what,
     const uint8_t* unit = r.take(length, "a parameter set");
     NalHeader header;
     if (!parse_nal_header(Codec::H264, unit, length, header) || header.type != type)
-      throw Error(ErrorKind::Decode, std::string("avcC ") + what + " entry " +
-                                         std::to_string(i) + " is not a " + what +
-                                         " NAL unit (expected type " + std::to_string(type) +
-                                         ")");
+      throw Error(ErrorKind::Decode, std::string("avcC ") + what + " entry " + std::to_string(i) +
+                                         " is not a " + what + " NAL unit (expected type " +
+                                         std::to_string(type) + ")");
     out.emplace_back(unit, unit + length);
   }
 }
@@ -60,8 +57,7 @@ void read_units(ByteReader& r, size_t count, int type, const char* what,
 }  // namespace
 
 std::vector<uint8_t> build_avcc(const std::vector<std::vector<uint8_t>>& sps,
-                                const std::vector<std::vector<uint8_t>>& pps,
-                                int length_size) {
+                                const std::vector<std::vector<uint8_t>>& pps, int length_size) {
   check_length_size(length_size);
   if (sps.empty() || pps.empty())
     throw Error(ErrorKind::Decode, "avcC needs at least one SPS and one PPS, got " +
@@ -95,8 +91,8 @@ AvcDecoderConfig parse_avcc(const uint8_t* data, size_t size) {
   AvcDecoderConfig c;
   const int version = int(r.read(1, "configurationVersion"));
   if (version != 1)
-    throw Error(ErrorKind::Decode, "avcC configurationVersion is " + std::to_string(version) +
-                                       ", expected 1");
+    throw Error(ErrorKind::Decode,
+                "avcC configurationVersion is " + std::to_string(version) + ", expected 1");
   c.profile_idc = int(r.read(1, "AVCProfileIndication"));
   c.profile_compatibility = int(r.read(1, "profile_compatibility"));
   c.level_idc = int(r.read(1, "AVCLevelIndication"));

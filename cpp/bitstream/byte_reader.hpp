@@ -32,10 +32,10 @@ class ByteReader {
  private:
   void need(size_t bytes, const char* field) const {
     if (bytes > size_ - pos_)
-      throw Error(ErrorKind::Decode,
-                  std::string(structure_) + " is truncated: " + field + " needs " +
-                      std::to_string(bytes) + " byte(s) at offset " + std::to_string(pos_) +
-                      ", only " + std::to_string(size_ - pos_) + " remain");
+      throw Error(ErrorKind::Decode, std::string(structure_) + " is truncated: " + field +
+                                         " needs " + std::to_string(bytes) + " byte(s) at offset " +
+                                         std::to_string(pos_) + ", only " +
+                                         std::to_string(size_ - pos_) + " remain");
   }
 
   const uint8_t* data_;

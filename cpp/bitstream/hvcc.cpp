@@ -11,7 +11,9 @@ namespace videohw::bitstream {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& what) { throw Error(ErrorKind::Decode, what); }
+[[noreturn]] void fail(const std::string& what) {
+  throw Error(ErrorKind::Decode, what);
+}
 
 void put_array(std::vector<uint8_t>& out, int type, const std::vector<std::vector<uint8_t>>& units,
                const char* what, bool complete) {
@@ -36,27 +38,27 @@ void put_array(std::vector<uint8_t>& out, int type, const std::vector<std::vecto
 
 std::vector<uint8_t> build_hvcc(const std::vector<std::vector<uint8_t>>& vps,
                                 const std::vector<std::vector<uint8_t>>& sps,
-                                const std::vector<std::vector<uint8_t>>& pps,
-                                int length_size, bool arrays_complete) {
+                                const std::vector<std::vector<uint8_t>>& pps, int length_size,
+                                bool arrays_complete) {
   check_length_size(length_size);
   if (sps.empty()) fail("hvcC needs at least one SPS");
   const SpsInfo info = parse_sps(Codec::HEVC, sps[0].data(), sps[0].size());
   std::vector<uint8_t> out;
   out.push_back(1);  // configurationVersion
-  out.push_back(uint8_t((info.ptl.profile_space << 6) | (info.ptl.tier ? 0x20 : 0) |
-                        info.ptl.profile_idc));
+  out.push_back(
+      uint8_t((info.ptl.profile_space << 6) | (info.ptl.tier ? 0x20 : 0) | info.ptl.profile_idc));
   put_be(out, info.ptl.compatibility_flags, 4);
   put_be(out, info.ptl.constraint_flags, 6);
   out.push_back(uint8_t(info.ptl.level_idc));
-  put_be(out, 0xf000, 2);                   // min_spatial_segmentation_idc 0: unknown
-  out.push_back(0xfc);                      // parallelismType 0: unknown
+  put_be(out, 0xf000, 2);  // min_spatial_segmentation_idc 0: unknown
+  out.push_back(0xfc);     // parallelismType 0: unknown
   out.push_back(uint8_t(0xfc | info.chroma_format_idc));
   out.push_back(uint8_t(0xf8 | (info.bit_depth_luma - 8)));
   out.push_back(uint8_t(0xf8 | (info.bit_depth_chroma - 8)));
-  put_be(out, 0, 2);                        // avgFrameRate 0: unspecified
+  put_be(out, 0, 2);  // avgFrameRate 0: unspecified
   out.push_back(uint8_t((info.max_sub_layers << 3) | (info.temporal_id_nesting ? 4 : 0) |
                         (length_size - 1)));  // constantFrameRate 0
-  out.push_back(3);                         // numOfArrays
+  out.push_back(3);                           // numOfArrays
   put_array(out, hevc::kVps, vps, "VPS", arrays_complete);
   put_array(out, hevc::kSps, sps, "SPS", arrays_complete);
   put_array(out, hevc::kPps, pps, "PPS", arrays_complete);
@@ -67,7 +69,8 @@ HevcDecoderConfig parse_hvcc(const uint8_t* data, size_t size) {
   ByteReader r(data, size, "hvcC");
   HevcDecoderConfig c;
   const int version = int(r.read(1, "configurationVersion"));
-  if (version != 1) fail("hvcC configurationVersion is " + std::to_string(version) + ", expected 1");
+  if (version != 1)
+    fail("hvcC configurationVersion is " + std::to_string(version) + ", expected 1");
   const int profile = int(r.read(1, "general_profile_idc"));
   c.ptl.profile_space = profile >> 6;
   c.ptl.tier = (profile & 0x20) != 0;

@@ -36,8 +36,8 @@ struct HevcDecoderConfig {
 // the samples ('hvc1'); false allows copies in band ('hev1', what FFmpeg's muxers write).
 std::vector<uint8_t> build_hvcc(const std::vector<std::vector<uint8_t>>& vps,
                                 const std::vector<std::vector<uint8_t>>& sps,
-                                const std::vector<std::vector<uint8_t>>& pps,
-                                int length_size = 4, bool arrays_complete = true);
+                                const std::vector<std::vector<uint8_t>>& pps, int length_size = 4,
+                                bool arrays_complete = true);
 
 // Throws Error(Decode) on a truncated record, a wrong version or a unit whose header does
 // not match its array's type.

@@ -9,7 +9,9 @@ namespace videohw::bitstream {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& what) { throw Error(ErrorKind::Decode, what); }
+[[noreturn]] void fail(const std::string& what) {
+  throw Error(ErrorKind::Decode, what);
+}
 
 void put_length(std::vector<uint8_t>& out, size_t length, int length_size) {
   for (int i = length_size - 1; i >= 0; --i) out.push_back(uint8_t(length >> (8 * i)));
@@ -22,9 +24,10 @@ void walk_length_prefixed(const uint8_t* data, size_t size, int length_size, Vis
   size_t pos = 0;
   while (pos < size) {
     if (size - pos < size_t(length_size))
-      fail("length-prefixed NAL data: " + std::to_string(size - pos) + " byte(s) left at "
-           "offset " + std::to_string(pos) + ", expected a " + std::to_string(length_size) +
-           "-byte length");
+      fail("length-prefixed NAL data: " + std::to_string(size - pos) +
+           " byte(s) left at "
+           "offset " +
+           std::to_string(pos) + ", expected a " + std::to_string(length_size) + "-byte length");
     size_t length = 0;
     for (int i = 0; i < length_size; ++i) length = (length << 8) | data[pos + size_t(i)];
     pos += size_t(length_size);
@@ -32,8 +35,8 @@ void walk_length_prefixed(const uint8_t* data, size_t size, int length_size, Vis
       fail("length-prefixed NAL data: zero-length NAL unit at offset " +
            std::to_string(pos - size_t(length_size)));
     if (length > size - pos)
-      fail("length-prefixed NAL data: NAL unit at offset " + std::to_string(pos) +
-           " claims " + std::to_string(length) + " bytes, only " + std::to_string(size - pos) +
+      fail("length-prefixed NAL data: NAL unit at offset " + std::to_string(pos) + " claims " +
+           std::to_string(length) + " bytes, only " + std::to_string(size - pos) +
            " remain (wrong length size, or truncated)");
     visit(pos, length);
     pos += length;
@@ -44,8 +47,8 @@ void walk_length_prefixed(const uint8_t* data, size_t size, int length_size, Vis
 
 void check_length_size(int length_size) {
   if (length_size != 1 && length_size != 2 && length_size != 4)
-    throw Error(ErrorKind::Config, "NAL length size is " + std::to_string(length_size) +
-                                       ", expected 1, 2 or 4");
+    throw Error(ErrorKind::Config,
+                "NAL length size is " + std::to_string(length_size) + ", expected 1, 2 or 4");
 }
 
 std::vector<NalUnit> split_length_prefixed(const uint8_t* data, size_t size, int length_size,
@@ -62,8 +65,7 @@ std::vector<NalUnit> split_length_prefixed(const uint8_t* data, size_t size, int
   return units;
 }
 
-std::vector<uint8_t> length_prefixed_to_annexb(const uint8_t* data, size_t size,
-                                               int length_size) {
+std::vector<uint8_t> length_prefixed_to_annexb(const uint8_t* data, size_t size, int length_size) {
   std::vector<uint8_t> out;
   out.reserve(size + size / 8);
   walk_length_prefixed(data, size, length_size, [&](size_t offset, size_t length) {
@@ -93,8 +95,7 @@ bool append_length_prefixed_as_annexb(const uint8_t* data, size_t size, int leng
   return true;
 }
 
-std::vector<uint8_t> annexb_to_length_prefixed(const uint8_t* data, size_t size,
-                                               int length_size) {
+std::vector<uint8_t> annexb_to_length_prefixed(const uint8_t* data, size_t size, int length_size) {
   check_length_size(length_size);
   std::vector<uint8_t> out;
   if (size == 0) return out;

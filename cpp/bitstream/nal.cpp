@@ -5,7 +5,9 @@
 
 namespace videohw::bitstream {
 
-size_t nal_header_size(Codec codec) { return codec == Codec::HEVC ? 2 : 1; }
+size_t nal_header_size(Codec codec) {
+  return codec == Codec::HEVC ? 2 : 1;
+}
 
 bool parse_nal_header(Codec codec, const uint8_t* nal, size_t size, NalHeader& out) {
   if (size < nal_header_size(codec) || (nal[0] & 0x80) != 0) return false;

@@ -17,9 +17,9 @@ constexpr int kSliceNonIdr = 1, kSliceIdr = 5, kSei = 6, kSps = 7, kPps = 8, kAu
 
 // HEVC types used by name (Table 7-1).
 namespace hevc {
-constexpr int kIrapFirst = 16, kIdrWRadl = 19, kIdrNLp = 20, kIrapLast = 23, kVps = 32,
-              kSps = 33, kPps = 34, kAud = 35, kEndOfSequence = 36, kEndOfBitstream = 37,
-              kFiller = 38, kPrefixSei = 39, kSuffixSei = 40;
+constexpr int kIrapFirst = 16, kIdrWRadl = 19, kIdrNLp = 20, kIrapLast = 23, kVps = 32, kSps = 33,
+              kPps = 34, kAud = 35, kEndOfSequence = 36, kEndOfBitstream = 37, kFiller = 38,
+              kPrefixSei = 39, kSuffixSei = 40;
 }  // namespace hevc
 
 struct NalHeader {
@@ -39,7 +39,7 @@ bool parse_nal_header(Codec codec, const uint8_t* nal, size_t size, NalHeader& o
 bool is_vcl(Codec codec, int type);
 bool is_parameter_set(Codec codec, int type);  // H.264 SPS/PPS; HEVC VPS/SPS/PPS
 bool is_aud(Codec codec, int type);
-bool is_sei(Codec codec, int type);            // HEVC: prefix and suffix SEI
+bool is_sei(Codec codec, int type);  // HEVC: prefix and suffix SEI
 
 // A non-VCL unit that can only come before the first VCL unit of an access unit
 // (H.264 7.4.1.2.3, HEVC 7.4.2.4.4): after a VCL unit it opens the next access unit.

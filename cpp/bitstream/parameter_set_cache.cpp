@@ -10,7 +10,8 @@ namespace videohw::bitstream {
 ParameterSetCache::ParameterSetCache(Codec codec) : codec_(codec) {
   if (codec != Codec::H264 && codec != Codec::HEVC)
     throw Error(ErrorKind::Config, std::string("parameter sets are known for H.264 and HEVC, "
-                                               "not ") + to_string(codec));
+                                               "not ") +
+                                       to_string(codec));
 }
 
 ParameterSetCache::Update ParameterSetCache::add(const uint8_t* nal, size_t size) {
@@ -58,8 +59,7 @@ std::vector<std::vector<uint8_t>> ParameterSetCache::units(const std::map<int, E
   return out;
 }
 
-ParameterSetCache::Update ParameterSetCache::store(std::map<int, Entry>& m, int id,
-                                                   Entry entry) {
+ParameterSetCache::Update ParameterSetCache::store(std::map<int, Entry>& m, int id, Entry entry) {
   auto it = m.find(id);
   if (it != m.end() && it->second.nal == entry.nal) return Update::Unchanged;
   m[id] = std::move(entry);

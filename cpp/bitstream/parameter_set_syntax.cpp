@@ -14,7 +14,9 @@ namespace {
 // enough that sizes multiply without overflow.
 constexpr uint32_t kMaxSide = 16384;
 
-[[noreturn]] void fail(const std::string& what) { throw Error(ErrorKind::Decode, what); }
+[[noreturn]] void fail(const std::string& what) {
+  throw Error(ErrorKind::Decode, what);
+}
 
 uint32_t checked(uint32_t value, uint32_t max, const char* field) {
   if (value > max)
@@ -30,8 +32,8 @@ RbspReader payload_reader(Codec codec, const uint8_t* nal, size_t size, int expe
     fail(std::string(what) + ": the NAL unit header is missing or invalid (" +
          std::to_string(size) + " bytes)");
   if (header.type != expected_type)
-    fail(std::string(what) + ": NAL unit type is " + std::to_string(header.type) +
-         ", expected " + std::to_string(expected_type));
+    fail(std::string(what) + ": NAL unit type is " + std::to_string(header.type) + ", expected " +
+         std::to_string(expected_type));
   const size_t skip = nal_header_size(codec);
   return RbspReader(nal + skip, size - skip);
 }
@@ -50,8 +52,19 @@ void skip_scaling_list(RbspReader& r, int size) {
 
 bool h264_has_chroma_info(int profile_idc) {
   switch (profile_idc) {
-    case 100: case 110: case 122: case 244: case 44: case 83: case 86: case 118:
-    case 128: case 138: case 139: case 134: case 135:
+    case 100:
+    case 110:
+    case 122:
+    case 244:
+    case 44:
+    case 83:
+    case 86:
+    case 118:
+    case 128:
+    case 138:
+    case 139:
+    case 134:
+    case 135:
       return true;
     default:
       return false;
@@ -59,8 +72,8 @@ bool h264_has_chroma_info(int profile_idc) {
 }
 
 // Applies a cropping window given in units of (unit_x, unit_y) samples.
-void crop(SpsInfo& s, uint32_t left, uint32_t right, uint32_t top, uint32_t bottom,
-          uint32_t unit_x, uint32_t unit_y) {
+void crop(SpsInfo& s, uint32_t left, uint32_t right, uint32_t top, uint32_t bottom, uint32_t unit_x,
+          uint32_t unit_y) {
   const uint64_t crop_x = (uint64_t(left) + right) * unit_x;
   const uint64_t crop_y = (uint64_t(top) + bottom) * unit_y;
   if (crop_x >= uint64_t(s.coded_width) || crop_y >= uint64_t(s.coded_height))
@@ -85,7 +98,7 @@ SpsInfo parse_h264_sps(const uint8_t* nal, size_t size) {
     if (s.chroma_format_idc == 3) separate_colour_planes = r.bit() != 0;
     s.bit_depth_luma = 8 + int(checked(r.ue(), 6, "bit_depth_luma_minus8"));
     s.bit_depth_chroma = 8 + int(checked(r.ue(), 6, "bit_depth_chroma_minus8"));
-    r.skip(1);  // qpprime_y_zero_transform_bypass_flag
+    r.skip(1);      // qpprime_y_zero_transform_bypass_flag
     if (r.bit()) {  // seq_scaling_matrix_present_flag
       const int lists = s.chroma_format_idc != 3 ? 8 : 12;
       for (int i = 0; i < lists && !r.overrun(); ++i)
@@ -133,8 +146,7 @@ SpsInfo parse_h264_sps(const uint8_t* nal, size_t size) {
   return s;
 }
 
-void parse_profile_tier_level(RbspReader& r, int max_sub_layers_minus1,
-                              HevcProfileTierLevel& ptl) {
+void parse_profile_tier_level(RbspReader& r, int max_sub_layers_minus1, HevcProfileTierLevel& ptl) {
   ptl.profile_space = int(r.bits(2));
   ptl.tier = r.bit() != 0;
   ptl.profile_idc = int(r.bits(5));
@@ -197,8 +209,8 @@ SpsInfo parse_hevc_sps(const uint8_t* nal, size_t size) {
 SpsInfo parse_sps(Codec codec, const uint8_t* nal, size_t size) {
   if (codec == Codec::HEVC) return parse_hevc_sps(nal, size);
   if (codec == Codec::H264) return parse_h264_sps(nal, size);
-  throw Error(ErrorKind::Config, std::string("SPS parsing supports H.264 and HEVC, not ") +
-                                     to_string(codec));
+  throw Error(ErrorKind::Config,
+              std::string("SPS parsing supports H.264 and HEVC, not ") + to_string(codec));
 }
 
 PpsIds parse_pps_ids(Codec codec, const uint8_t* nal, size_t size) {

@@ -25,7 +25,7 @@ struct HevcProfileTierLevel {
 struct SpsInfo {
   Codec codec = Codec::H264;
   int id = 0;
-  int vps_id = 0;            // HEVC only
+  int vps_id = 0;                         // HEVC only
   int width = 0, height = 0;              // displayed size: cropping applied
   int coded_width = 0, coded_height = 0;  // before cropping
   int chroma_format_idc = 1;              // 0 monochrome, 1 4:2:0, 2 4:2:2, 3 4:4:4

@@ -14,8 +14,7 @@ bool may_open_access_unit(Codec codec, const uint8_t* nal, size_t size) {
   if (opens_access_unit(codec, header)) return true;
   // A slice whose header is cut off by the end of the chunk is not a cut: the piece then
   // simply runs to the end, which never holds more than the picture that slice begins.
-  return is_vcl(codec, header.type) &&
-         first_slice_of_picture(codec, nal, size) == FirstSlice::Yes;
+  return is_vcl(codec, header.type) && first_slice_of_picture(codec, nal, size) == FirstSlice::Yes;
 }
 
 }  // namespace

@@ -67,9 +67,10 @@ int32_t RbspReader::se() {
 
 void RbspReader::require(const char* what) const {
   if (overrun())
-    throw Error(ErrorKind::Decode,
-                std::string(what) + " is truncated or malformed: its syntax runs past the "
-                "end of the NAL unit (" + std::to_string(size_) + " bytes)");
+    throw Error(ErrorKind::Decode, std::string(what) +
+                                       " is truncated or malformed: its syntax runs past the "
+                                       "end of the NAL unit (" +
+                                       std::to_string(size_) + " bytes)");
 }
 
 }  // namespace videohw::bitstream

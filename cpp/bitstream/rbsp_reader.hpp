@@ -16,12 +16,12 @@ class RbspReader {
  public:
   RbspReader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
 
-  uint32_t bit();                // u(1)
-  uint32_t bits(int count);      // u(n), count <= 32
-  uint64_t bits64(int count);    // u(n), count <= 64
+  uint32_t bit();              // u(1)
+  uint32_t bits(int count);    // u(n), count <= 32
+  uint64_t bits64(int count);  // u(n), count <= 64
   void skip(int count);
-  uint32_t ue();                 // ue(v); more than 31 leading zeros marks the reader bad
-  int32_t se();                  // se(v)
+  uint32_t ue();  // ue(v); more than 31 leading zeros marks the reader bad
+  int32_t se();   // se(v)
 
   // True once a read needed bits past the end or an Exp-Golomb code was malformed.
   bool overrun() const { return overrun_ || malformed_; }
@@ -35,10 +35,10 @@ class RbspReader {
 
   const uint8_t* data_;
   size_t size_;
-  size_t pos_ = 0;       // next payload byte to load
-  int zeros_ = 0;        // consecutive 0x00 payload bytes just loaded
-  uint32_t current_ = 0; // the byte being read
-  int left_ = 0;         // bits of current_ not yet read
+  size_t pos_ = 0;        // next payload byte to load
+  int zeros_ = 0;         // consecutive 0x00 payload bytes just loaded
+  uint32_t current_ = 0;  // the byte being read
+  int left_ = 0;          // bits of current_ not yet read
   bool overrun_ = false;
   bool malformed_ = false;
 };

@@ -93,8 +93,7 @@ PictureNal SampleConverter::first_picture_nal(const uint8_t* sample, size_t size
   if (codec_ != Codec::H264 && codec_ != Codec::HEVC) return out;
   walk_units(sample, size, length_size_, codec_, [&](const uint8_t* nal, size_t length) {
     NalHeader header;
-    if (!parse_nal_header(codec_, nal, length, header) || !is_vcl(codec_, header.type))
-      return true;
+    if (!parse_nal_header(codec_, nal, length, header) || !is_vcl(codec_, header.type)) return true;
     out.found = true;
     out.type = header.type;
     out.ref_idc = header.ref_idc;
@@ -108,8 +107,7 @@ bool is_droppable_picture(Codec codec, const PictureNal& nal, int max_temporal_i
   if (!nal.found) return false;
   if (codec == Codec::H264) return nal.ref_idc == 0;
   if (codec == Codec::HEVC)
-    return nal.type < hevc::kIrapFirst && nal.type % 2 == 0 &&
-           nal.temporal_id == max_temporal_id;
+    return nal.type < hevc::kIrapFirst && nal.type % 2 == 0 && nal.temporal_id == max_temporal_id;
   return false;
 }
 

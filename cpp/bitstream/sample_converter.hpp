@@ -46,7 +46,7 @@ class SampleConverter {
 
  private:
   Codec codec_;
-  int length_size_ = 0;               // 0: samples are Annex-B (or not NAL based)
+  int length_size_ = 0;                  // 0: samples are Annex-B (or not NAL based)
   std::vector<uint8_t> parameter_sets_;  // Annex-B (AV1: configOBUs), sent before keyframes
   bool sets_sent_ = false;
 };

@@ -20,14 +20,13 @@ enum class ErrorKind {
   Backpressure,
   Decode,
   Encode,
-  Media,         // a container could not be opened, read or written (input at fault)
-  MediaIo,       // an operating-system I/O failure while reading or writing a file
+  Media,    // a container could not be opened, read or written (input at fault)
+  MediaIo,  // an operating-system I/O failure while reading or writing a file
 };
 
 class Error : public std::runtime_error {
  public:
-  Error(ErrorKind kind, const std::string& message)
-      : std::runtime_error(message), kind_(kind) {}
+  Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
   ErrorKind kind() const noexcept { return kind_; }
 
  private:

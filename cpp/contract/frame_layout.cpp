@@ -20,10 +20,13 @@ std::string describe(PixelFormat format, int width, int height, int pitch) {
 int minimum_pitch(PixelFormat format, int width) {
   switch (format) {
     case PixelFormat::ARGB8888:
-    case PixelFormat::BGRA: return 4 * width;
-    case PixelFormat::RGB24: return 3 * width;
+    case PixelFormat::BGRA:
+      return 4 * width;
+    case PixelFormat::RGB24:
+      return 3 * width;
     case PixelFormat::NV12:
-    case PixelFormat::I420: return width;
+    case PixelFormat::I420:
+      return width;
   }
   return width;
 }
@@ -31,9 +34,12 @@ int minimum_pitch(PixelFormat format, int width) {
 size_t frame_bytes(PixelFormat format, int height, int pitch) {
   const size_t luma = size_t(height) * size_t(pitch);
   switch (format) {
-    case PixelFormat::NV12: return luma + size_t(height / 2) * size_t(pitch);
-    case PixelFormat::I420: return luma + 2 * size_t(height / 2) * size_t(pitch / 2);
-    default: return luma;
+    case PixelFormat::NV12:
+      return luma + size_t(height / 2) * size_t(pitch);
+    case PixelFormat::I420:
+      return luma + 2 * size_t(height / 2) * size_t(pitch / 2);
+    default:
+      return luma;
   }
 }
 

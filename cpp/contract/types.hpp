@@ -24,9 +24,9 @@ const char* to_string(DecodeOutputMode mode);
 
 struct RateControl {
   RateControlMode mode = RateControlMode::CBR;
-  int64_t bitrate_bps = 4'000'000;    // CBR target, VBR average
-  int64_t max_bitrate_bps = 0;        // VBR peak; CBR: equals bitrate
-  int64_t vbv_buffer_bits = 0;        // 0: one second of the peak rate
+  int64_t bitrate_bps = 4'000'000;                      // CBR target, VBR average
+  int64_t max_bitrate_bps = 0;                          // VBR peak; CBR: equals bitrate
+  int64_t vbv_buffer_bits = 0;                          // 0: one second of the peak rate
   int qp_intra = -1, qp_inter_p = -1, qp_inter_b = -1;  // ConstQP only
 };
 
@@ -51,7 +51,7 @@ struct SoftwareEncodeConfig {
 
 struct NvidiaEncodeConfig {
   int max_in_flight_outputs = 4;  // input and bitstream buffers in the NVENC ring
-  std::string preset;  // "p1".."p7"; empty: p4
+  std::string preset;             // "p1".."p7"; empty: p4
   std::string tuning;  // "hq", "ll", "ull", "lossless"; empty: ll when low_latency, else hq
   int device = 0;      // CUDA device ordinal
 };

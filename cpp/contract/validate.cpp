@@ -14,8 +14,8 @@ namespace {
 
 void check_range(const char* field, int64_t value, int64_t lo, int64_t hi) {
   if (value < lo || value > hi)
-    config_error(field, std::to_string(value) + " is outside " + std::to_string(lo) +
-                            ".." + std::to_string(hi));
+    config_error(field, std::to_string(value) + " is outside " + std::to_string(lo) + ".." +
+                            std::to_string(hi));
 }
 
 void validate_rate_control(const RateControl& rc) {
@@ -58,8 +58,10 @@ std::string list_modes(const std::vector<RateControlMode>& modes) {
 void validate(const CommonEncodeConfig& c) {
   check_range("width", c.width, 16, 16384);
   check_range("height", c.height, 16, 16384);
-  if (c.width % 2) config_error("width", std::to_string(c.width) + " is odd; 4:2:0 needs an even width");
-  if (c.height % 2) config_error("height", std::to_string(c.height) + " is odd; 4:2:0 needs an even height");
+  if (c.width % 2)
+    config_error("width", std::to_string(c.width) + " is odd; 4:2:0 needs an even width");
+  if (c.height % 2)
+    config_error("height", std::to_string(c.height) + " is odd; 4:2:0 needs an even height");
   check_range("fps_num", c.fps_num, 1, 1'000'000);
   check_range("fps_den", c.fps_den, 1, 1'000'000);
   if (c.fps_num > int64_t{1000} * c.fps_den)
@@ -85,8 +87,7 @@ void validate(const SoftwareEncodeConfig& s) {
                                        " is outside 0..64 (0 = automatic)");
 }
 
-std::vector<std::string> unsupported_fields(const Capabilities& caps,
-                                            const CommonEncodeConfig& c) {
+std::vector<std::string> unsupported_fields(const Capabilities& caps, const CommonEncodeConfig& c) {
   std::vector<std::string> problems;
   const std::string who = caps.backend + " " + to_string(caps.codec);
   if (c.codec != caps.codec)
@@ -110,8 +111,8 @@ std::vector<std::string> unsupported_fields(const Capabilities& caps,
                        "'s maximum of " + std::to_string(caps.max_gop_length));
   if (!contains(caps.rate_control_modes, c.rate_control.mode))
     problems.push_back(std::string("rate_control: ") + to_string(c.rate_control.mode) +
-                       " is not supported by " + who + " (supported: " +
-                       list_modes(caps.rate_control_modes) + ")");
+                       " is not supported by " + who +
+                       " (supported: " + list_modes(caps.rate_control_modes) + ")");
   if (c.low_latency && !caps.low_latency)
     problems.push_back("low_latency: not supported by " + who);
   return problems;

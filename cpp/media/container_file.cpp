@@ -25,10 +25,14 @@ using UniqueDictionary = std::unique_ptr<AVDictionary, DictionaryDeleter>;
 const char* muxer_name(ContainerFormat format) {
   switch (format) {
     case ContainerFormat::Mp4:
-    case ContainerFormat::FragmentedMp4: return "mp4";
-    case ContainerFormat::Matroska: return "matroska";
-    case ContainerFormat::MpegTs: return "mpegts";
-    case ContainerFormat::AnnexB: break;
+    case ContainerFormat::FragmentedMp4:
+      return "mp4";
+    case ContainerFormat::Matroska:
+      return "matroska";
+    case ContainerFormat::MpegTs:
+      return "mpegts";
+    case ContainerFormat::AnnexB:
+      break;
   }
   throw Error(ErrorKind::Generic, "open_container_file: Annex-B is not a libavformat container");
 }
@@ -79,8 +83,7 @@ class ContainerFile final : public SegmentWriter {
     if (ret < 0) throw media_error(ret, "writing the " + kind_ + " header of " + name_);
   }
 
-  void write(const uint8_t* data, size_t size, int64_t pts, int64_t dts,
-             bool keyframe) override {
+  void write(const uint8_t* data, size_t size, int64_t pts, int64_t dts, bool keyframe) override {
     if (size > size_t(INT_MAX))
       throw Error(ErrorKind::Media, "a packet of " + std::to_string(size) +
                                         " bytes is larger than libavformat takes");
@@ -98,8 +101,7 @@ class ContainerFile final : public SegmentWriter {
     packet->data = nullptr;
     packet->size = 0;
     if (ret < 0)
-      throw media_error(ret, "writing the packet with pts " + std::to_string(pts) + " to " +
-                                 name_);
+      throw media_error(ret, "writing the packet with pts " + std::to_string(pts) + " to " + name_);
   }
 
   void finish() override {
@@ -128,7 +130,8 @@ class ContainerFile final : public SegmentWriter {
     // MPEG-TS carries the parameter sets in band only; MP4 and Matroska need the record.
     if (setup.format == ContainerFormat::MpegTs) return;
     const std::vector<uint8_t> record = codec_configuration_record(setup.parameters);
-    par->extradata = static_cast<uint8_t*>(av_mallocz(record.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+    par->extradata =
+        static_cast<uint8_t*>(av_mallocz(record.size() + AV_INPUT_BUFFER_PADDING_SIZE));
     if (!par->extradata) throw media_error(AVERROR(ENOMEM), "copying the codec record of " + name_);
     std::memcpy(par->extradata, record.data(), record.size());
     par->extradata_size = int(record.size());

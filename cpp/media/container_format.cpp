@@ -16,12 +16,12 @@ struct Extension {
 };
 
 constexpr Extension kExtensions[] = {
-    {".mp4", ContainerFormat::Mp4},      {".m4v", ContainerFormat::Mp4},
-    {".mov", ContainerFormat::Mp4},      {".mkv", ContainerFormat::Matroska},
-    {".ts", ContainerFormat::MpegTs},    {".m2ts", ContainerFormat::MpegTs},
-    {".h264", ContainerFormat::AnnexB},  {".264", ContainerFormat::AnnexB},
-    {".avc", ContainerFormat::AnnexB},   {".h265", ContainerFormat::AnnexB},
-    {".265", ContainerFormat::AnnexB},   {".hevc", ContainerFormat::AnnexB},
+    {".mp4", ContainerFormat::Mp4},     {".m4v", ContainerFormat::Mp4},
+    {".mov", ContainerFormat::Mp4},     {".mkv", ContainerFormat::Matroska},
+    {".ts", ContainerFormat::MpegTs},   {".m2ts", ContainerFormat::MpegTs},
+    {".h264", ContainerFormat::AnnexB}, {".264", ContainerFormat::AnnexB},
+    {".avc", ContainerFormat::AnnexB},  {".h265", ContainerFormat::AnnexB},
+    {".265", ContainerFormat::AnnexB},  {".hevc", ContainerFormat::AnnexB},
 };
 
 std::string lower(std::string text) {
@@ -43,11 +43,16 @@ std::string extension_of(const std::string& path) {
 
 const char* to_string(ContainerFormat format) {
   switch (format) {
-    case ContainerFormat::Mp4: return "mp4";
-    case ContainerFormat::FragmentedMp4: return "fmp4";
-    case ContainerFormat::Matroska: return "mkv";
-    case ContainerFormat::MpegTs: return "ts";
-    case ContainerFormat::AnnexB: return "annexb";
+    case ContainerFormat::Mp4:
+      return "mp4";
+    case ContainerFormat::FragmentedMp4:
+      return "fmp4";
+    case ContainerFormat::Matroska:
+      return "mkv";
+    case ContainerFormat::MpegTs:
+      return "ts";
+    case ContainerFormat::AnnexB:
+      return "annexb";
   }
   return "unknown";
 }
@@ -57,25 +62,26 @@ ContainerFormat container_for_path(const std::string& path) {
   for (const Extension& known : kExtensions)
     if (ext == known.suffix) return known.format;
   std::string list;
-  for (const Extension& known : kExtensions) list += std::string(list.empty() ? "" : " ") + known.suffix;
+  for (const Extension& known : kExtensions)
+    list += std::string(list.empty() ? "" : " ") + known.suffix;
   throw Error(ErrorKind::Config,
               "cannot tell the container of '" + path + "' from its extension" +
                   (ext.empty() ? std::string(" (it has none)") : " '" + ext + "'") +
-                  "; expected one of " + list + ", or give the format explicitly "
+                  "; expected one of " + list +
+                  ", or give the format explicitly "
                   "(mp4, fmp4, mkv, ts, annexb)");
 }
 
 ContainerFormat parse_container_format(const std::string& name) {
-  for (ContainerFormat f : {ContainerFormat::Mp4, ContainerFormat::FragmentedMp4,
-                            ContainerFormat::Matroska, ContainerFormat::MpegTs,
-                            ContainerFormat::AnnexB})
+  for (ContainerFormat f :
+       {ContainerFormat::Mp4, ContainerFormat::FragmentedMp4, ContainerFormat::Matroska,
+        ContainerFormat::MpegTs, ContainerFormat::AnnexB})
     if (name == to_string(f)) return f;
   throw Error(ErrorKind::Config,
               "container format '" + name + "'; expected mp4, fmp4, mkv, ts or annexb");
 }
 
-std::string segment_path(const std::string& path, int number, ContainerFormat format,
-                         Codec codec) {
+std::string segment_path(const std::string& path, int number, ContainerFormat format, Codec codec) {
   if (number <= 1) return path;
   const std::string ext = extension_of(path);
   const std::string stem = path.substr(0, path.size() - ext.size());

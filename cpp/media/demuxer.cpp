@@ -82,8 +82,8 @@ void Demuxer::open_context() {
       throw Error(ErrorKind::MediaIo, prefixed(name, "the file object cannot seek back to 0"));
     }
     auto* buffer = static_cast<uint8_t*>(av_malloc(kIoBufferSize));
-    io_.reset(avio_alloc_context(buffer, kIoBufferSize, 0, source_.get(), &read_source,
-                                 nullptr, source_->seekable() ? &seek_source : nullptr));
+    io_.reset(avio_alloc_context(buffer, kIoBufferSize, 0, source_.get(), &read_source, nullptr,
+                                 source_->seekable() ? &seek_source : nullptr));
     if (!io_) {
       av_free(buffer);
       avformat_free_context(raw);
@@ -101,9 +101,10 @@ void Demuxer::open_context() {
   if (ret < 0) {
     if (ret == AVERROR_INVALIDDATA)
       throw Error(ErrorKind::Media,
-                  prefixed(name, "not a video container videohw reads (MP4/MOV, Matroska/WebM, "
-                                 "MPEG-TS, AVI, FLV, MPEG-PS, IVF, raw H.264/HEVC/AV1): "
-                                 "libavformat recognises no format in it"));
+                  prefixed(name,
+                           "not a video container videohw reads (MP4/MOV, Matroska/WebM, "
+                           "MPEG-TS, AVI, FLV, MPEG-PS, IVF, raw H.264/HEVC/AV1): "
+                           "libavformat recognises no format in it"));
     throw media_error(ret, prefixed(name, "opening the container"));
   }
   ctx_.reset(raw);

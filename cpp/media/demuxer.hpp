@@ -42,9 +42,9 @@ struct PacketView {
   const uint8_t* data = nullptr;
   size_t size = 0;
   int64_t pts = kNoTimestamp, dts = kNoTimestamp, duration = 0;  // stream time base
-  int64_t pos = -1;       // byte position in the file, -1 when unknown
+  int64_t pos = -1;  // byte position in the file, -1 when unknown
   bool keyframe = false;
-  bool discard = false;   // before the start of an edit list: decode, never show
+  bool discard = false;  // before the start of an edit list: decode, never show
   bool corrupt = false;
 };
 

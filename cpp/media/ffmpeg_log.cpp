@@ -121,8 +121,8 @@ void take_piece(void* context, int level, const char* format, va_list args, int 
     copy_component(context, line.component);
   }
   char piece[kLineBytes];
-  const int n = av_log_format_line2(context, level, format, args, piece, sizeof piece,
-                                    &line.print_prefix);
+  const int n =
+      av_log_format_line2(context, level, format, args, piece, sizeof piece, &line.print_prefix);
   if (n > 0) {
     const size_t piece_length = std::min(size_t(n), sizeof piece - 1);  // truncated at the end
     const size_t room = kLineBytes - 1 - line.length;
@@ -199,13 +199,15 @@ void set_ffmpeg_log_level(int level) {
   if (state.installed) av_log_set_level(level);
 }
 
-int ffmpeg_log_level() { return level_state().level.load(); }
+int ffmpeg_log_level() {
+  return level_state().level.load();
+}
 
 std::optional<int> parse_ffmpeg_log_level(const std::string& text) {
   static const std::pair<const char*, int> kNames[] = {
-      {"quiet", AV_LOG_QUIET}, {"panic", AV_LOG_PANIC},     {"fatal", AV_LOG_FATAL},
-      {"error", AV_LOG_ERROR}, {"warning", AV_LOG_WARNING}, {"info", AV_LOG_INFO},
-      {"verbose", AV_LOG_VERBOSE}, {"debug", AV_LOG_DEBUG}, {"trace", AV_LOG_TRACE},
+      {"quiet", AV_LOG_QUIET},     {"panic", AV_LOG_PANIC},     {"fatal", AV_LOG_FATAL},
+      {"error", AV_LOG_ERROR},     {"warning", AV_LOG_WARNING}, {"info", AV_LOG_INFO},
+      {"verbose", AV_LOG_VERBOSE}, {"debug", AV_LOG_DEBUG},     {"trace", AV_LOG_TRACE},
   };
   const size_t first = text.find_first_not_of(" \t");
   if (first == std::string::npos) return std::nullopt;

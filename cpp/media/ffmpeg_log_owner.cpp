@@ -60,8 +60,8 @@ const AVCodecContext* codec_context_of(void* log_context) {
     if (!cls) return nullptr;
     if (cls == codec_class) return static_cast<const AVCodecContext*>(context);
     if (cls->parent_log_context_offset <= 0) return nullptr;
-    context = *reinterpret_cast<void**>(static_cast<uint8_t*>(context) +
-                                        cls->parent_log_context_offset);
+    context =
+        *reinterpret_cast<void**>(static_cast<uint8_t*>(context) + cls->parent_log_context_offset);
   }
   return nullptr;
 }
@@ -129,10 +129,16 @@ void note_ffmpeg_log_line(void* log_context, int level, const char* format) {
 #endif
 }
 
-void ffmpeg_log_owners_before_fork() { registry().mu.lock(); }
+void ffmpeg_log_owners_before_fork() {
+  registry().mu.lock();
+}
 
-void ffmpeg_log_owners_after_fork_in_parent() { registry().mu.unlock(); }
+void ffmpeg_log_owners_after_fork_in_parent() {
+  registry().mu.unlock();
+}
 
-void ffmpeg_log_owners_after_fork_in_child() { new (&registry().mu) std::mutex(); }
+void ffmpeg_log_owners_after_fork_in_child() {
+  new (&registry().mu) std::mutex();
+}
 
 }  // namespace videohw::media

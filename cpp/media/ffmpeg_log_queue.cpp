@@ -50,9 +50,13 @@ FfmpegLogQueueStats FfmpegLogQueue::stats() const {
   return {capacity_, lines_.size(), total_, dropped_};
 }
 
-void FfmpegLogQueue::before_fork() { mu_.lock(); }
+void FfmpegLogQueue::before_fork() {
+  mu_.lock();
+}
 
-void FfmpegLogQueue::after_fork_in_parent() { mu_.unlock(); }
+void FfmpegLogQueue::after_fork_in_parent() {
+  mu_.unlock();
+}
 
 void FfmpegLogQueue::after_fork_in_child() {
   // The parent's waiters do not exist here; neither the lock nor the condition variable

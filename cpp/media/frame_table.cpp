@@ -10,8 +10,12 @@ namespace {
 
 constexpr int kHevcRaslN = 8, kHevcRaslR = 9;
 
-bool is_hevc_idr(int type) { return type == 19 || type == 20; }
-bool is_hevc_irap(int type) { return type >= 16 && type <= 23; }
+bool is_hevc_idr(int type) {
+  return type == 19 || type == 20;
+}
+bool is_hevc_irap(int type) {
+  return type >= 16 && type <= 23;
+}
 
 }  // namespace
 
@@ -84,7 +88,8 @@ void FrameTable::order_display() {
       return packets_[size_t(a)].pts < packets_[size_t(b)].pts;
     });
   by_display_ = std::move(shown);
-  for (size_t i = 0; i < by_display_.size(); ++i) packets_[size_t(by_display_[i])].display = int64_t(i);
+  for (size_t i = 0; i < by_display_.size(); ++i)
+    packets_[size_t(by_display_[i])].display = int64_t(i);
 }
 
 int64_t FrameTable::start_for(int64_t display_index) const {

@@ -24,13 +24,13 @@ namespace videohw::media {
 struct PacketEntry {
   int64_t pts = kNoTimestamp, dts = kNoTimestamp, pos = -1;
   int64_t duration = 0;
-  int64_t display = -1;    // display index; -1: never shown
-  bool keyframe = false;   // the container's keyframe flag
+  int64_t display = -1;         // display index; -1: never shown
+  bool keyframe = false;        // the container's keyframe flag
   bool keyframe_start = false;  // decoding may start here (H.264: IDR keyframes only)
-  bool reset = false;      // a decoder may start here and nothing before it is needed
-                           // after it (IDR; any keyframe for codecs without open GOPs)
-  bool droppable = false;  // no other picture references it
-  bool discard = false;    // decoded for reference, never shown (edit list)
+  bool reset = false;           // a decoder may start here and nothing before it is needed
+                                // after it (IDR; any keyframe for codecs without open GOPs)
+  bool droppable = false;       // no other picture references it
+  bool discard = false;         // decoded for reference, never shown (edit list)
 };
 
 class FrameTable {
@@ -44,9 +44,7 @@ class FrameTable {
   int64_t packet_count() const { return int64_t(packets_.size()); }
   int64_t keyframe_count() const { return keyframe_count_; }
   const PacketEntry& packet(int64_t decode_index) const { return packets_[size_t(decode_index)]; }
-  int64_t decode_index(int64_t display_index) const {
-    return by_display_[size_t(display_index)];
-  }
+  int64_t decode_index(int64_t display_index) const { return by_display_[size_t(display_index)]; }
   // The packet to start decoding at so that frame `display_index` comes out right: the
   // last start point (keyframe; for H.264 an IDR) before it in decode order whose pts is
   // not after the frame's (an open-GOP leading picture needs the keyframe before its own).

@@ -29,7 +29,7 @@ struct StreamSummary {
 
 struct VideoStreamInfo {
   int index = -1;
-  std::string codec_name;     // libavcodec's name: "h264", "hevc", "vp9", "av1", ...
+  std::string codec_name;      // libavcodec's name: "h264", "hevc", "vp9", "av1", ...
   std::optional<Codec> codec;  // empty: no videohw backend decodes it
   int width = 0, height = 0;
   std::string pixel_format;  // "yuv420p", "yuv420p10le", ...; "" when unknown
@@ -40,9 +40,9 @@ struct VideoStreamInfo {
   Rational sample_aspect_ratio;
   std::optional<int64_t> start_pts;  // stream time base
   std::optional<double> duration_seconds;
-  int64_t frame_count = 0;          // container's count (nb_frames) until a scan sets it
-  bool frame_count_exact = false;   // true once counted from every packet
-  int64_t keyframe_count = -1;      // -1 until a scan counted them
+  int64_t frame_count = 0;         // container's count (nb_frames) until a scan sets it
+  bool frame_count_exact = false;  // true once counted from every packet
+  int64_t keyframe_count = -1;     // -1 until a scan counted them
   ColorInfo color;
   std::optional<double> rotation;  // av_display_rotation_get: degrees counter-clockwise
   EncodedLayout layout = EncodedLayout::AnnexB;  // AVCC / HVCC: length-prefixed samples

@@ -90,8 +90,7 @@ Muxer::Impl::Impl(std::string path_in, const MuxerConfig& config_in)
     throw Error(ErrorKind::Config,
                 "Muxer for '" + path + "': time base " + std::to_string(time_base_num) + "/" +
                     std::to_string(time_base_den) + " is coarser than one frame at " +
-                    std::to_string(config.fps_num) + "/" + std::to_string(config.fps_den) +
-                    " fps");
+                    std::to_string(config.fps_num) + "/" + std::to_string(config.fps_den) + " fps");
   files.emplace_back(path);  // now: a folder that cannot be written fails here
   SegmentInfo first;
   first.path = path;
@@ -107,8 +106,10 @@ void Muxer::Impl::check_packet(const EncodedPacket& packet) const {
     throw Error(ErrorKind::Config, std::string("a packet written after ") +
                                        (closed ? "close()" : "abort()") + " of '" + path + "'");
   if (!broken.empty())
-    throw Error(ErrorKind::MediaIo, "'" + path + "' cannot take more packets: an earlier write "
-                                    "failed (" + broken + "); abort() removes what was written");
+    throw Error(ErrorKind::MediaIo, "'" + path +
+                                        "' cannot take more packets: an earlier write "
+                                        "failed (" +
+                                        broken + "); abort() removes what was written");
   check_annexb_packet(packet, where());
 }
 
@@ -214,10 +215,10 @@ void Muxer::Impl::write(const EncodedPacket& packet) {
   const std::vector<uint8_t> samples = payload(packet);
   const SegmentClock clock_now = new_segment ? SegmentClock(segment_offset(packet)) : clock;
   const bool new_sequence = packet.is_keyframe && packet.generation != last_generation;
-  const std::string place = new_segment && stream
-                                ? "in segment " + std::to_string(segments.size() + 1) + " of '" +
-                                      path + "'"
-                                : where();
+  const std::string place =
+      new_segment && stream
+          ? "in segment " + std::to_string(segments.size() + 1) + " of '" + path + "'"
+          : where();
   const SegmentClock::Stamp stamp = clock_now.plan(packet.pts, packet.dts, new_sequence, place);
 
   try {
@@ -285,11 +286,23 @@ Muxer::~Muxer() {
   if (impl_) impl_->abort();
 }
 
-void Muxer::write(const EncodedPacket& packet) { impl_->write(packet); }
-std::vector<std::string> Muxer::close() { return impl_->close(); }
-void Muxer::abort() { impl_->abort(); }
-ContainerFormat Muxer::format() const { return impl_->format; }
-const std::vector<SegmentInfo>& Muxer::segments() const { return impl_->segments; }
-bool Muxer::closed() const { return impl_->closed; }
+void Muxer::write(const EncodedPacket& packet) {
+  impl_->write(packet);
+}
+std::vector<std::string> Muxer::close() {
+  return impl_->close();
+}
+void Muxer::abort() {
+  impl_->abort();
+}
+ContainerFormat Muxer::format() const {
+  return impl_->format;
+}
+const std::vector<SegmentInfo>& Muxer::segments() const {
+  return impl_->segments;
+}
+bool Muxer::closed() const {
+  return impl_->closed;
+}
 
 }  // namespace videohw::media

@@ -48,8 +48,7 @@ ContainerFormat parse_container_format(const std::string& name);
 // "<stem>.seg<N><ext>" for containers and "<stem>.seg<N>.<codec>" for Annex-B, whose
 // extension names the codec (out.mp4 -> out.seg2.mp4; out.h264 -> out.seg2.hevc), as
 // `videohw encode --switch` names its codec segments.
-std::string segment_path(const std::string& path, int number, ContainerFormat format,
-                         Codec codec);
+std::string segment_path(const std::string& path, int number, ContainerFormat format, Codec codec);
 
 struct MuxerConfig {
   Codec codec = Codec::H264;
@@ -63,14 +62,14 @@ struct MuxerConfig {
 };
 
 struct SegmentInfo {
-  std::string path;        // final name
-  std::string temp_path;   // where it is written until close()
+  std::string path;       // final name
+  std::string temp_path;  // where it is written until close()
   Codec codec = Codec::H264;
   int width = 0, height = 0;
   uint32_t first_generation = 0;
   int64_t packets = 0;
   int64_t first_pts = 0, last_pts = 0;  // smallest and largest pts given, as given
-  bool finished = false;   // trailer written and renamed
+  bool finished = false;                // trailer written and renamed
 };
 
 class Muxer {

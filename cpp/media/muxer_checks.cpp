@@ -15,9 +15,12 @@ bool starts_with_start_code(const std::vector<uint8_t>& data) {
 
 const char* layout_name(EncodedLayout layout) {
   switch (layout) {
-    case EncodedLayout::AnnexB: return "ANNEX_B";
-    case EncodedLayout::AVCC: return "AVCC";
-    case EncodedLayout::HVCC: return "HVCC";
+    case EncodedLayout::AnnexB:
+      return "ANNEX_B";
+    case EncodedLayout::AVCC:
+      return "AVCC";
+    case EncodedLayout::HVCC:
+      return "HVCC";
   }
   return "unknown";
 }
@@ -35,24 +38,25 @@ std::string config_problem(const MuxerConfig& c) {
            "; expected positive numerator and denominator";
   const bool no_time_base = c.time_base_num == 0 && c.time_base_den == 0;
   if (!no_time_base && (c.time_base_num <= 0 || c.time_base_den <= 0))
-    return "time base " + std::to_string(c.time_base_num) + "/" +
-           std::to_string(c.time_base_den) + "; expected both positive, or 0/0 for 1/fps";
+    return "time base " + std::to_string(c.time_base_num) + "/" + std::to_string(c.time_base_den) +
+           "; expected both positive, or 0/0 for 1/fps";
   if (c.fragment_ms < 0) return "fragment_ms " + std::to_string(c.fragment_ms) + "; expected >= 0";
   return "";
 }
 
 void check_annexb_packet(const EncodedPacket& packet, const std::string& where) {
   if (packet.layout != EncodedLayout::AnnexB)
-    throw Error(ErrorKind::Config,
-                std::string("a packet in ") + layout_name(packet.layout) + " layout (pts " +
-                    std::to_string(packet.pts) + "); the muxer takes ANNEX_B packets, as "
-                    "encode sessions produce them");
+    throw Error(ErrorKind::Config, std::string("a packet in ") + layout_name(packet.layout) +
+                                       " layout (pts " + std::to_string(packet.pts) +
+                                       "); the muxer takes ANNEX_B packets, as "
+                                       "encode sessions produce them");
   if (!starts_with_start_code(packet.data))
-    throw Error(ErrorKind::Media,
-                "the packet with pts " + std::to_string(packet.pts) + " " + where +
-                    (packet.data.empty() ? " is empty"
-                                         : " does not begin with an Annex-B start code (00 00 01)") +
-                    "; expected one access unit in Annex-B layout");
+    throw Error(
+        ErrorKind::Media,
+        "the packet with pts " + std::to_string(packet.pts) + " " + where +
+            (packet.data.empty() ? " is empty"
+                                 : " does not begin with an Annex-B start code (00 00 01)") +
+            "; expected one access unit in Annex-B layout");
 }
 
 }  // namespace videohw::media

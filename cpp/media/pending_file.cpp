@@ -66,13 +66,14 @@ PendingFile::PendingFile(std::string final_path) : final_path_(std::move(final_p
       return;
     }
     if (errno != EEXIST || attempt == 8)
-      throw os_error("cannot create a file for '" + final_path_ + "' (temporary '" +
-                         temp_path_ + "')",
-                     errno);
+      throw os_error(
+          "cannot create a file for '" + final_path_ + "' (temporary '" + temp_path_ + "')", errno);
   }
 }
 
-PendingFile::~PendingFile() { discard(); }
+PendingFile::~PendingFile() {
+  discard();
+}
 
 PendingFile::PendingFile(PendingFile&& other) noexcept
     : final_path_(std::move(other.final_path_)),

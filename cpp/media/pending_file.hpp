@@ -38,8 +38,8 @@ class PendingFile {
   std::string target_;      // what commit() renames onto: final_path_, or a link's target
   std::string temp_path_;
   bool committed_ = false;
-  bool owned_ = false;      // temp_path_ exists and is ours to remove
-  bool in_place_ = false;   // the target is a device or FIFO: written directly, no rename
+  bool owned_ = false;     // temp_path_ exists and is ours to remove
+  bool in_place_ = false;  // the target is a device or FIFO: written directly, no rename
 };
 
 }  // namespace videohw::media

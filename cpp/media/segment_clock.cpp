@@ -29,10 +29,10 @@ SegmentClock::Stamp SegmentClock::plan(int64_t pts, int64_t dts, bool new_sequen
   stamp.dts = add(dts, stamp.offset, where);
   if (any_ && stamp.dts <= last_dts_) {
     if (!new_sequence)
-      throw Error(ErrorKind::Config,
-                  "dts " + std::to_string(dts) + " does not increase after the previous dts " +
-                      std::to_string(last_dts_ - offset_) + " " + where +
-                      "; packets must come in decode order with increasing dts");
+      throw Error(ErrorKind::Config, "dts " + std::to_string(dts) +
+                                         " does not increase after the previous dts " +
+                                         std::to_string(last_dts_ - offset_) + " " + where +
+                                         "; packets must come in decode order with increasing dts");
     stamp.offset = add(stamp.offset, last_dts_ + 1 - stamp.dts, where);
     stamp.dts = last_dts_ + 1;
   }

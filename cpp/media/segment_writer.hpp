@@ -20,8 +20,7 @@ class SegmentWriter {
   // One access unit in decode order: Annex-B for AnnexB and MpegTs, length-prefixed
   // (4-byte lengths) for Mp4, FragmentedMp4 and Matroska. Timestamps in the writer's
   // input time base.
-  virtual void write(const uint8_t* data, size_t size, int64_t pts, int64_t dts,
-                     bool keyframe) = 0;
+  virtual void write(const uint8_t* data, size_t size, int64_t pts, int64_t dts, bool keyframe) = 0;
   // Trailer written and file closed: complete under its temporary name.
   virtual void finish() = 0;
 };

@@ -14,23 +14,34 @@ namespace {
 
 std::optional<Codec> videohw_codec(AVCodecID id) {
   switch (id) {
-    case AV_CODEC_ID_H264: return Codec::H264;
-    case AV_CODEC_ID_HEVC: return Codec::HEVC;
-    case AV_CODEC_ID_VP9: return Codec::VP9;
-    case AV_CODEC_ID_AV1: return Codec::AV1;
-    default: return std::nullopt;
+    case AV_CODEC_ID_H264:
+      return Codec::H264;
+    case AV_CODEC_ID_HEVC:
+      return Codec::HEVC;
+    case AV_CODEC_ID_VP9:
+      return Codec::VP9;
+    case AV_CODEC_ID_AV1:
+      return Codec::AV1;
+    default:
+      return std::nullopt;
   }
 }
 
 const char* kind_of(const AVStream& st) {
   if (st.disposition & AV_DISPOSITION_ATTACHED_PIC) return "attachment";
   switch (st.codecpar->codec_type) {
-    case AVMEDIA_TYPE_VIDEO: return "video";
-    case AVMEDIA_TYPE_AUDIO: return "audio";
-    case AVMEDIA_TYPE_SUBTITLE: return "subtitle";
-    case AVMEDIA_TYPE_DATA: return "data";
-    case AVMEDIA_TYPE_ATTACHMENT: return "attachment";
-    default: return "unknown";
+    case AVMEDIA_TYPE_VIDEO:
+      return "video";
+    case AVMEDIA_TYPE_AUDIO:
+      return "audio";
+    case AVMEDIA_TYPE_SUBTITLE:
+      return "subtitle";
+    case AVMEDIA_TYPE_DATA:
+      return "data";
+    case AVMEDIA_TYPE_ATTACHMENT:
+      return "attachment";
+    default:
+      return "unknown";
   }
 }
 
@@ -52,8 +63,8 @@ EncodedLayout layout_of(const AVCodecParameters& par) {
   const uint8_t* d = par.extradata;
   const int n = par.extradata_size;
   if (!d || n < 7) return EncodedLayout::AnnexB;
-  const bool start_code = (d[0] == 0 && d[1] == 0 && d[2] == 1) ||
-                          (d[0] == 0 && d[1] == 0 && d[2] == 0 && d[3] == 1);
+  const bool start_code =
+      (d[0] == 0 && d[1] == 0 && d[2] == 1) || (d[0] == 0 && d[1] == 0 && d[2] == 0 && d[3] == 1);
   if (start_code) return EncodedLayout::AnnexB;
   return par.codec_id == AV_CODEC_ID_HEVC ? EncodedLayout::HVCC : EncodedLayout::AVCC;
 }
@@ -80,7 +91,8 @@ VideoStreamInfo describe_video(const AVFormatContext& ctx, const AVStream& st) {
       const_cast<AVFormatContext*>(&ctx), const_cast<AVStream*>(&st), nullptr));
   if (st.start_time != AV_NOPTS_VALUE) v.start_pts = st.start_time;
   v.duration_seconds = stream_seconds(st);
-  if (!v.duration_seconds && ctx.duration > 0) v.duration_seconds = double(ctx.duration) / AV_TIME_BASE;
+  if (!v.duration_seconds && ctx.duration > 0)
+    v.duration_seconds = double(ctx.duration) / AV_TIME_BASE;
   v.frame_count = st.nb_frames > 0 ? st.nb_frames : 0;
   // AVColor* values are the H.273 code points themselves.
   v.color.primaries = int(par.color_primaries);
@@ -129,8 +141,8 @@ ContainerInfo describe_container(const AVFormatContext& ctx, const std::string& 
     if (s.kind == std::string("video")) info.video_streams.push_back(describe_video(ctx, st));
   }
   if (!info.video_streams.empty()) {
-    const int best = av_find_best_stream(const_cast<AVFormatContext*>(&ctx), AVMEDIA_TYPE_VIDEO,
-                                         -1, -1, nullptr, 0);
+    const int best = av_find_best_stream(const_cast<AVFormatContext*>(&ctx), AVMEDIA_TYPE_VIDEO, -1,
+                                         -1, nullptr, 0);
     info.best_video_stream = info.video_streams.front().index;
     for (const auto& v : info.video_streams)
       if (v.index == best) info.best_video_stream = best;

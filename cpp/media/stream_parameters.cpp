@@ -13,7 +13,9 @@ namespace videohw::media {
 
 namespace {
 
-Codec other_codec(Codec codec) { return codec == Codec::H264 ? Codec::HEVC : Codec::H264; }
+Codec other_codec(Codec codec) {
+  return codec == Codec::H264 ? Codec::HEVC : Codec::H264;
+}
 
 // Random-access picture and parameter-set units on the base layer, read as `codec`.
 struct Scan {

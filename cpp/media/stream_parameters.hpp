@@ -14,7 +14,7 @@ namespace videohw::media {
 
 struct StreamParameters {
   Codec codec = Codec::H264;
-  int width = 0, height = 0;  // displayed size (SPS cropping applied)
+  int width = 0, height = 0;                        // displayed size (SPS cropping applied)
   std::vector<std::vector<uint8_t>> vps, sps, pps;  // NAL units, header included, id order
 
   // Same codec and byte-identical parameter sets.

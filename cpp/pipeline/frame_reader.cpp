@@ -89,15 +89,15 @@ const media::FrameTable& FrameReader::table() {
   invalidate_pass();
   streaming_ = false;
   if (demuxer_used_ && !demuxer_->rewind())
-    throw Error(ErrorKind::Media, demuxer_->name() + ": the source cannot seek back to index "
-                                                     "the file (a file object without seek())");
+    throw Error(ErrorKind::Media, demuxer_->name() +
+                                      ": the source cannot seek back to index "
+                                      "the file (a file object without seek())");
   demuxer_used_ = true;
   media::FrameTable table = media::FrameTable::scan(*demuxer_, converter_);
   stats_.scan_ns += monotonic_ns() - start;
   if (table.frame_count() == 0)
     throw Error(ErrorKind::Media,
-                demuxer_->name() + ": video stream " + std::to_string(stream_) +
-                    " has no frames" +
+                demuxer_->name() + ": video stream " + std::to_string(stream_) + " has no frames" +
                     (table.scan_error().empty() ? std::string(" (no packets)")
                                                 : " (" + table.scan_error() + ")"));
   table_ = std::move(table);
@@ -167,8 +167,9 @@ void FrameReader::seek_to(int64_t start) {
   const media::PacketEntry& entry = t.packet(start);
   demuxer_used_ = true;
   if (!demuxer_->seek(entry.dts, entry.pts, entry.pos))
-    throw Error(ErrorKind::Media, demuxer_->name() + ": the source cannot seek (a file object "
-                                                     "without seek()): read it in order");
+    throw Error(ErrorKind::Media, demuxer_->name() +
+                                      ": the source cannot seek (a file object "
+                                      "without seek()): read it in order");
   bool rewound = false;
   for (;;) {
     media::PacketView p;
@@ -208,8 +209,8 @@ void FrameReader::collect_frames(std::vector<DecodedFrame> frames, const std::se
     pending_wanted_.erase(tag);
     const media::PacketEntry& entry = t.packet(tag);
     int64_t display = entry.display;
-    std::optional<int64_t> pts = entry.pts == media::kNoTimestamp ? std::nullopt
-                                                                   : std::optional<int64_t>(entry.pts);
+    std::optional<int64_t> pts =
+        entry.pts == media::kNoTimestamp ? std::nullopt : std::optional<int64_t>(entry.pts);
     if (!t.timed()) {
       // Closed GOPs: the k-th picture out of the GOP starting at g is display frame
       // first_display_from(g) + k.
@@ -291,11 +292,12 @@ void FrameReader::decode_group(const std::vector<int64_t>& group, const std::set
       if (done()) break;
       for (int64_t display : group)
         if (!got.count(display))
-          throw Error(ErrorKind::Decode,
-                      demuxer_->name() + ": frame " + std::to_string(display) +
-                          " could not be decoded (the decoder returned no picture for it)" +
-                          (last_decode_error_.empty() ? "" : "; the decoder said: " + last_decode_error_) +
-                          (demuxer_->last_error().empty() ? "" : "; " + demuxer_->last_error()));
+          throw Error(
+              ErrorKind::Decode,
+              demuxer_->name() + ": frame " + std::to_string(display) +
+                  " could not be decoded (the decoder returned no picture for it)" +
+                  (last_decode_error_.empty() ? "" : "; the decoder said: " + last_decode_error_) +
+                  (demuxer_->last_error().empty() ? "" : "; " + demuxer_->last_error()));
     }
     const int64_t d = next_decode_++;
     const media::PacketEntry& entry = t.packet(d);
@@ -305,8 +307,8 @@ void FrameReader::decode_group(const std::vector<int64_t>& group, const std::set
                                         " is not where the index put it (was the file changed?)");
     }
     const bool shown = entry.display >= 0;
-    const bool wanted = !t.timed() || (shown && (want.count(entry.display) > 0 ||
-                                                 entry.display > sequential_from));
+    const bool wanted =
+        !t.timed() || (shown && (want.count(entry.display) > 0 || entry.display > sequential_from));
     if (!wanted && entry.droppable && options_.drop_unneeded) {
       stats_.units_dropped++;
       continue;
@@ -452,7 +454,9 @@ void FrameReader::start_streaming() {
   stream_ready_.clear();
 }
 
-void FrameReader::restart() { streaming_ = false; }
+void FrameReader::restart() {
+  streaming_ = false;
+}
 
 std::vector<DecodedFrame> FrameReader::next(int max_frames) {
   if (!streaming_) start_streaming();
@@ -477,8 +481,10 @@ std::vector<DecodedFrame> FrameReader::next(int max_frames) {
       take(drain_session());
       stream_ended_ = true;
       if (stream_out_ == 0 && !last_decode_error_.empty())
-        throw Error(ErrorKind::Decode, demuxer_->name() + ": no frame could be decoded; the "
-                                                          "decoder said: " + last_decode_error_);
+        throw Error(ErrorKind::Decode, demuxer_->name() +
+                                           ": no frame could be decoded; the "
+                                           "decoder said: " +
+                                           last_decode_error_);
       break;
     }
     const int64_t tag = stream_next_tag_++;
@@ -501,8 +507,9 @@ std::vector<DecodedFrame> FrameReader::next(int max_frames) {
 
 DecodedFrame FrameReader::frame_near(double seconds) {
   if (!stream_info_.time_base.valid() || !stream_info_.timed)
-    throw Error(ErrorKind::Config, demuxer_->name() + ": approximate seeking needs timestamps; "
-                                                      "this stream has none (use exact mode)");
+    throw Error(ErrorKind::Config, demuxer_->name() +
+                                       ": approximate seeking needs timestamps; "
+                                       "this stream has none (use exact mode)");
   stats_.requests++;
   stats_.seeks++;
   invalidate_pass();
@@ -541,10 +548,10 @@ DecodedFrame FrameReader::frame_near(double seconds) {
     found = pick(session_->reap(generation_));
   }
   if (!last)
-    throw Error(ErrorKind::Decode, demuxer_->name() + ": no frame could be decoded near " +
-                                       std::to_string(seconds) + " s" +
-                                       (last_decode_error_.empty() ? "" : "; the decoder said: " +
-                                                                              last_decode_error_));
+    throw Error(
+        ErrorKind::Decode,
+        demuxer_->name() + ": no frame could be decoded near " + std::to_string(seconds) + " s" +
+            (last_decode_error_.empty() ? "" : "; the decoder said: " + last_decode_error_));
   const media::Rational rate = stream_info_.avg_frame_rate.valid() ? stream_info_.avg_frame_rate
                                                                    : stream_info_.real_frame_rate;
   const double start = stream_info_.start_pts ? seconds_of_pts(*stream_info_.start_pts) : 0.0;

@@ -39,15 +39,15 @@ struct FrameReaderOptions {
 
 struct FrameReaderStats {
   int64_t requests = 0;
-  int64_t seeks = 0;              // decoder resets + demuxer repositions
+  int64_t seeks = 0;  // decoder resets + demuxer repositions
   int64_t packets_read = 0;
   int64_t units_pushed = 0;
-  int64_t units_skipped = 0;      // pushed for reference only
-  int64_t units_dropped = 0;      // droppable and not wanted: never decoded
+  int64_t units_skipped = 0;  // pushed for reference only
+  int64_t units_dropped = 0;  // droppable and not wanted: never decoded
   int64_t frames_returned = 0;
   int64_t cache_hits = 0;
-  int64_t scan_ns = 0;            // building the frame table
-  int64_t damaged_packets = 0;    // samples that did not convert (truncated NAL lengths)
+  int64_t scan_ns = 0;          // building the frame table
+  int64_t damaged_packets = 0;  // samples that did not convert (truncated NAL lengths)
 };
 
 class FrameReader {
@@ -125,8 +125,8 @@ class FrameReader {
   // to next_decode_ - 1 (pushed, skipped or dropped), in order, since its last reset.
   bool pass_live_ = false;
   int64_t pass_start_ = 0, next_decode_ = 0;
-  std::set<int64_t> pending_wanted_;  // decode indices pushed for output, not yet out
-  std::optional<media::PacketView> held_;  // read while seeking, not yet pushed
+  std::set<int64_t> pending_wanted_;             // decode indices pushed for output, not yet out
+  std::optional<media::PacketView> held_;        // read while seeking, not yet pushed
   int64_t untimed_gop_ = -1, untimed_rank_ = 0;  // untimed display numbering
   int64_t last_request_max_ = -2;
 
@@ -137,7 +137,7 @@ class FrameReader {
   bool streaming_ = false;
   int64_t stream_next_tag_ = 0, stream_out_ = 0;
   bool stream_ended_ = false;
-  std::map<int64_t, int64_t> stream_pts_;  // tag -> the packet's pts
+  std::map<int64_t, int64_t> stream_pts_;   // tag -> the packet's pts
   std::vector<DecodedFrame> stream_ready_;  // out of the decoder, beyond the last next()
   bool demuxer_used_ = false;               // read since it was opened or rewound
 

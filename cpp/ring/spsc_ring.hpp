@@ -15,8 +15,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <cstddef>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <optional>
@@ -35,7 +35,9 @@ class SpscRing {
 
  public:
   explicit SpscRing(size_t capacity)
-      : capacity_(checked_capacity(capacity)), mask_(capacity_ - 1), slots_(allocate_slots(capacity_)) {}
+      : capacity_(checked_capacity(capacity)),
+        mask_(capacity_ - 1),
+        slots_(allocate_slots(capacity_)) {}
   ~SpscRing() {
     while (try_pop()) {
     }
@@ -75,7 +77,8 @@ class SpscRing {
       copy_items(slots[start].storage, first, first_span);
       if (n > first_span) copy_items(slots[0].storage, first + first_span, n - first_span);
     } else {
-      for (size_t i = 0; i < n; ++i, ++first) new (slots[(head + i) & mask].storage) T(std::move(*first));
+      for (size_t i = 0; i < n; ++i, ++first)
+        new (slots[(head + i) & mask].storage) T(std::move(*first));
     }
     if (n) head_.value.store(head + n, std::memory_order_release);
     return n;
@@ -142,7 +145,8 @@ class SpscRing {
 
   // Approximate when read by a third thread; exact from either side when the other is idle.
   size_t size() const noexcept {
-    return head_.value.load(std::memory_order_acquire) - tail_.value.load(std::memory_order_acquire);
+    return head_.value.load(std::memory_order_acquire) -
+           tail_.value.load(std::memory_order_acquire);
   }
   bool empty() const noexcept { return size() == 0; }
 
@@ -172,7 +176,9 @@ class SpscRing {
   // with a neighbouring slot that the other thread may be using at that moment.
   static constexpr size_t kSlotAlign = alignof(T) > kCacheLine ? alignof(T) : kCacheLine;
   struct FreeSlots {
-    void operator()(Slot* p) const noexcept { ::operator delete[](p, std::align_val_t(kSlotAlign)); }
+    void operator()(Slot* p) const noexcept {
+      ::operator delete[](p, std::align_val_t(kSlotAlign));
+    }
   };
   static Slot* allocate_slots(size_t n) {
     const size_t bytes = (n * sizeof(Slot) + kCacheLine - 1) / kCacheLine * kCacheLine;

@@ -63,8 +63,8 @@ void DecodeSession::check_handle(uint32_t generation) const {
   std::lock_guard<std::mutex> lock(state_mu_);
   if (generation == active_generation_) return;
   if (generation > active_generation_)
-    throw Error(ErrorKind::Config, "handle (id=" + std::to_string(id_) + ", generation=" +
-                                       std::to_string(generation) +
+    throw Error(ErrorKind::Config, "handle (id=" + std::to_string(id_) +
+                                       ", generation=" + std::to_string(generation) +
                                        ") names a generation this session never had; the "
                                        "active generation is " +
                                        std::to_string(active_generation_));
@@ -81,7 +81,8 @@ std::unique_ptr<bitstream::SampleConverter> DecodeSession::make_input_converter(
                                                         config.extradata.size());
   } catch (const Error& e) {
     throw UnsupportedConfig({std::string("extradata: not a usable decoder configuration "
-                                         "record: ") + e.what()});
+                                         "record: ") +
+                             e.what()});
   }
 }
 
@@ -101,7 +102,8 @@ void DecodeSession::push(uint32_t generation, const uint8_t* data, size_t size,
       const std::string message =
           "push_bitstream: " + std::to_string(ready_.size()) + " decoded frames (" +
           std::to_string(ready_bytes_ >> 20) + " MiB) wait to be reaped and " +
-          std::to_string(backlog_size()) + " bytes of earlier pushes wait to be decoded "
+          std::to_string(backlog_size()) +
+          " bytes of earlier pushes wait to be decoded "
           "(CommonDecodeConfig.max_ready_frames / max_ready_bytes); reap, then push again. "
           "Nothing of this chunk was taken";
       lock.unlock();
@@ -150,10 +152,12 @@ void DecodeSession::push(uint32_t generation, const uint8_t* data, size_t size,
   deferred_error_ = nullptr;
   if (error) std::rethrow_exception(error);
   if (damaged_sample) {
-    const std::string message = "push_bitstream: the sample's NAL lengths run past its end "
-                                "(not " + std::string(config_.codec == Codec::HEVC ? "HVCC" : "AVCC") +
-                                " with this record's length size, or truncated); the units "
-                                "before the damage were decoded";
+    const std::string message =
+        "push_bitstream: the sample's NAL lengths run past its end "
+        "(not " +
+        std::string(config_.codec == Codec::HEVC ? "HVCC" : "AVCC") +
+        " with this record's length size, or truncated); the units "
+        "before the damage were decoded";
     record_error(message);
     throw Error(ErrorKind::Decode, message);
   }
@@ -216,7 +220,8 @@ void DecodeSession::require_backlog_decoded(const char* call) {
                   " pushed bytes wait to be decoded and there is no room: " +
                   std::to_string(ready_.size()) +
                   " decoded frames wait to be reaped (CommonDecodeConfig.max_ready_frames / "
-                  "max_ready_bytes); reap, then call " + call + " again. Nothing was lost");
+                  "max_ready_bytes); reap, then call " +
+                  call + " again. Nothing was lost");
 }
 
 void DecodeSession::push_unit(uint32_t generation, const DecodeUnit& unit) {
@@ -327,8 +332,8 @@ uint32_t DecodeSession::switch_to(uint32_t generation, const CommonDecodeConfig&
   check_handle(generation);
   if (!provider) throw Error(ErrorKind::Config, "switch_decode: no decoder provider");
   require_backlog_decoded("switch_decode");
-  const bool in_place = provider->name() == provider_->name() &&
-                        provider->can_reconfigure(config_, target);
+  const bool in_place =
+      provider->name() == provider_->name() && provider->can_reconfigure(config_, target);
   // A new decoder is created before the current one is touched, so a failure leaves the
   // session exactly as it was.
   std::unique_ptr<DecoderBackend> replacement;

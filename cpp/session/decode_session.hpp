@@ -33,9 +33,9 @@
 #include <utility>
 #include <vector>
 
-#include "bitstream/sample_converter.hpp"
 #include "backend/decoder_backend.hpp"
 #include "backend/telemetry.hpp"
+#include "bitstream/sample_converter.hpp"
 
 namespace videohw {
 
@@ -151,8 +151,8 @@ class DecodeSession {
   int64_t backlog_bytes_ = 0;        // mirrors backlog_size() for telemetry
   int64_t backpressure_waits_ = 0, backpressure_refusals_ = 0, backlog_bytes_dropped_ = 0;
   int64_t ready_peak_frames_ = 0, ready_peak_bytes_ = 0;
-  DecodeStats retired_;  // summed stats of decoders replaced by a switch
-  DecodeStats current_;  // the live decoder's stats after its last call
+  DecodeStats retired_;                          // summed stats of decoders replaced by a switch
+  DecodeStats current_;                          // the live decoder's stats after its last call
   std::vector<std::pair<int, int>> sizes_seen_;  // first-seen order
   int64_t init_ns_ = 0;
   int64_t units_pushed_ = 0, session_resets_ = 0;

@@ -12,26 +12,32 @@ namespace videohw {
 
 const char* to_string(SessionState state) {
   switch (state) {
-    case SessionState::Running: return "running";
-    case SessionState::SwitchPending: return "switch_pending";
-    case SessionState::Closed: return "closed";
+    case SessionState::Running:
+      return "running";
+    case SessionState::SwitchPending:
+      return "switch_pending";
+    case SessionState::Closed:
+      return "closed";
   }
   return "unknown";
 }
 
 EncodeSession::EncodeSession(uint64_t id, const CommonEncodeConfig& config,
                              std::shared_ptr<const EncoderProvider> provider)
-    : id_(id), backend_name_(provider->name()), provider_(std::move(provider)),
-      active_config_(config), running_config_(config), running_provider_(provider_) {
+    : id_(id),
+      backend_name_(provider->name()),
+      provider_(std::move(provider)),
+      active_config_(config),
+      running_config_(config),
+      running_provider_(provider_) {
   // Checked against the capabilities before the backend is touched.
   negotiate(provider_->capabilities(config.codec), config, provider_->config_problems(config));
   const int64_t start = monotonic_ns();
   auto backend = provider_->create(config);
   init_ns_ = monotonic_ns() - start;
-  pipeline_ = std::make_unique<EncodePipeline>(std::move(backend), 1, config.codec,
-                                               provider_->native_input_formats(),
-                                               provider_->max_in_flight(),
-                                               static_cast<PipelineEvents&>(*this));
+  pipeline_ = std::make_unique<EncodePipeline>(
+      std::move(backend), 1, config.codec, provider_->native_input_formats(),
+      provider_->max_in_flight(), static_cast<PipelineEvents&>(*this));
   std::lock_guard<std::mutex> lock(api_mu_);
   publish_state();
 }
@@ -59,20 +65,18 @@ void EncodeSession::check_handle(uint32_t generation, bool closing) const {
                       "); the session rolled back to generation " +
                       std::to_string(active_generation_.load()) + ": use that handle");
     if (!failure_.empty() && !closing)
-      throw Error(ErrorKind::Encode, "encode session " + std::to_string(id_) +
-                                         " failed: " + failure_);
+      throw Error(ErrorKind::Encode,
+                  "encode session " + std::to_string(id_) + " failed: " + failure_);
   }
   const uint32_t active = active_generation_.load(), pending = pending_generation_.load();
   if (generation == active || (pending && generation == pending)) return;
   throw Error(ErrorKind::StaleSession,
-              "handle (id=" + std::to_string(id_) + ", generation=" +
-                  std::to_string(generation) + ") is stale; the active generation is " +
-                  std::to_string(active) +
+              "handle (id=" + std::to_string(id_) + ", generation=" + std::to_string(generation) +
+                  ") is stale; the active generation is " + std::to_string(active) +
                   (pending ? " and generation " + std::to_string(pending) + " is pending" : ""));
 }
 
-void EncodeSession::on_activated(const GenerationPlan& plan, int64_t activation_ns,
-                                 bool in_place) {
+void EncodeSession::on_activated(const GenerationPlan& plan, int64_t activation_ns, bool in_place) {
   std::lock_guard<std::mutex> lock(events_mu_);
   switches_.activation_ns = activation_ns - plan.request_ns;
   activation_times_[plan.generation] = activation_ns;
@@ -88,8 +92,8 @@ void EncodeSession::on_activated(const GenerationPlan& plan, int64_t activation_
 void EncodeSession::on_rollback(const GenerationPlan& plan, uint32_t kept,
                                 const std::string& reason) {
   std::lock_guard<std::mutex> lock(events_mu_);
-  const std::string text = "activation of generation " + std::to_string(plan.generation) +
-                           " failed: " + reason;
+  const std::string text =
+      "activation of generation " + std::to_string(plan.generation) + " failed: " + reason;
   failed_generations_[plan.generation] = reason;
   switches_.failures++;
   switches_.fail_reason = text;
@@ -176,8 +180,7 @@ void EncodeSession::publish_state() {
     s.pending_mode = to_string(pending_->mode);
     s.pending_width = pending_->config.width;
     s.pending_height = pending_->config.height;
-    s.next_frame_activates =
-        pending_->mode != SwitchMode::OnNextKeyframe || keyframe_next(false);
+    s.next_frame_activates = pending_->mode != SwitchMode::OnNextKeyframe || keyframe_next(false);
     if (s.next_frame_activates) {
       s.width = pending_->config.width;
       s.height = pending_->config.height;
@@ -202,9 +205,8 @@ void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_
     return;
   }
   absorb_events();
-  const bool activates =
-      pending_ && (pending_->mode != SwitchMode::OnNextKeyframe ||
-                   keyframe_next(options.force_keyframe));
+  const bool activates = pending_ && (pending_->mode != SwitchMode::OnNextKeyframe ||
+                                      keyframe_next(options.force_keyframe));
   const CommonEncodeConfig& target = activates ? pending_->config : active_config_;
   const FrameView view = describe_frame(format, target.width, target.height, data, size, pitch);
   // pts rule: strictly increasing; a frame without one gets the previous pts + 1 (0 first),
@@ -222,8 +224,9 @@ void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_
   if (!pipeline_->has_room()) {
     if (!block)
       throw Error(ErrorKind::Backpressure,
-                  "encode session " + std::to_string(id_) + " has its maximum of frames in "
-                  "flight; the frame was not taken (retry, or submit with block=True)");
+                  "encode session " + std::to_string(id_) +
+                      " has its maximum of frames in "
+                      "flight; the frame was not taken (retry, or submit with block=True)");
     if (!pipeline_->wait_for_room(interrupted)) {
       if (was_interrupted) *was_interrupted = true;
       return;
@@ -236,8 +239,7 @@ void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_
   // An activating frame that may go to a new encoder (or roll back) is a keyframe whichever
   // path the encode thread takes, so the GOP schedule below never depends on that choice.
   const bool keyframe = plan ? (plan->backend || !plan->in_place || plan->force_idr ||
-                                plan->config.b_frames > 0 ||
-                                keyframe_next(options.force_keyframe))
+                                plan->config.b_frames > 0 || keyframe_next(options.force_keyframe))
                              : keyframe_next(options.force_keyframe);
   if (plan) {
     resolved.force_keyframe = keyframe;
@@ -254,8 +256,8 @@ void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_
     pending_generation_ = 0;
   }
   try {
-    pipeline_->push_frame(view, size, plan ? plan->generation : active_config_generation_,
-                          resolved, plan);
+    pipeline_->push_frame(view, size, plan ? plan->generation : active_config_generation_, resolved,
+                          plan);
   } catch (...) {
     if (plan) {
       active_generation_ = previous_active;
@@ -279,9 +281,9 @@ void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_
 }
 
 std::vector<EncodedPacket> EncodeSession::reap(uint32_t generation, size_t min_packets,
-                                                int64_t timeout_ns,
-                                                const std::function<bool()>& interrupted,
-                                                bool* was_interrupted) {
+                                               int64_t timeout_ns,
+                                               const std::function<bool()>& interrupted,
+                                               bool* was_interrupted) {
   check_handle(generation);
   return hand_out(pipeline_->take_ready(min_packets, timeout_ns, interrupted, was_interrupted));
 }
@@ -310,8 +312,8 @@ std::vector<EncodedPacket> EncodeSession::flush(uint32_t generation,
 
 void EncodeSession::finish_flush(const Marker& marker, int64_t start_ns) {
   if (!marker.error.empty())
-    throw Error(ErrorKind::Encode, "flushing encode session " + std::to_string(id_) + ": " +
-                                       marker.error);
+    throw Error(ErrorKind::Encode,
+                "flushing encode session " + std::to_string(id_) + ": " + marker.error);
   // After a drain that reopened the encoder, or with force_idr, the stream restarts.
   if (marker.reopened || active_config_.force_idr) keyframe_due_ = true;
   flushes_++;
@@ -339,7 +341,7 @@ std::vector<EncodedPacket> EncodeSession::close(uint32_t generation,
     return {};
   }
   interrupted_flush_.reset();  // the close drained whatever it left
-  pending_.reset();    // a prepared, never activated encoder
+  pending_.reset();            // a prepared, never activated encoder
   pending_generation_ = 0;
   closed_ = true;
   publish_state();
@@ -350,10 +352,9 @@ std::vector<EncodedPacket> EncodeSession::close(uint32_t generation,
     failure = failure_;
   }
   if (!failure.empty())
-    throw Error(ErrorKind::Encode,
-                "encode session " + std::to_string(id_) + " failed: " + failure +
-                    "; it is closed now (" + std::to_string(packets.size()) +
-                    " packets drained at close were discarded with it)");
+    throw Error(ErrorKind::Encode, "encode session " + std::to_string(id_) + " failed: " + failure +
+                                       "; it is closed now (" + std::to_string(packets.size()) +
+                                       " packets drained at close were discarded with it)");
   return packets;
 }
 
@@ -379,10 +380,9 @@ void EncodeSession::choose_path(GenerationPlan& plan, const EncoderProvider& pro
 }
 
 uint32_t EncodeSession::switch_to(uint32_t generation, const CommonEncodeConfig& target,
-                                  std::shared_ptr<const EncoderProvider> provider,
-                                  SwitchMode mode, bool force_idr_on_activate,
-                                  const std::function<bool()>& interrupted,
-                                  bool* was_interrupted) {
+                                  std::shared_ptr<const EncoderProvider> provider, SwitchMode mode,
+                                  bool force_idr_on_activate,
+                                  const std::function<bool()>& interrupted, bool* was_interrupted) {
   std::lock_guard<std::mutex> lock(api_mu_);
   check_handle(generation);
   if (!settle_flush(interrupted)) {
@@ -402,9 +402,9 @@ uint32_t EncodeSession::switch_to(uint32_t generation, const CommonEncodeConfig&
   plan->request_ns = monotonic_ns();
   const auto fail = [&](const std::string& reason) {
     record_switch_failure(reason);
-    return Error(ErrorKind::Switch, reason + "; generation " +
-                                        std::to_string(active_generation_.load()) +
-                                        " keeps running");
+    return Error(
+        ErrorKind::Switch,
+        reason + "; generation " + std::to_string(active_generation_.load()) + " keeps running");
   };
   try {
     choose_path(*plan, *provider);

@@ -16,16 +16,16 @@
 
 #include <atomic>
 #include <cstdint>
-#include <map>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "backend/encoder_provider.hpp"
-#include "session/pipeline.hpp"
 #include "backend/telemetry.hpp"
+#include "session/pipeline.hpp"
 
 namespace videohw {
 
@@ -64,8 +64,8 @@ class EncodeSession final : private PipelineEvents {
   // set. submit: the frame was not taken. flush: the flush goes on in the pipeline; its
   // packets come out of the next reap, and the next call settles it. close: the stream keeps
   // ending in the background; only close may be called again, and it finishes the close.
-  void submit(uint32_t generation, PixelFormat format, const uint8_t* data, size_t size,
-              int pitch, const FrameOptions& options, bool block = true,
+  void submit(uint32_t generation, PixelFormat format, const uint8_t* data, size_t size, int pitch,
+              const FrameOptions& options, bool block = true,
               const std::function<bool()>& interrupted = {}, bool* was_interrupted = nullptr);
   // Ready packets; with min_packets > 0 waits as EncodePipeline::take_ready says.
   // `interrupted` / `was_interrupted`: EncodePipeline::take_ready.
@@ -123,11 +123,11 @@ class EncodeSession final : private PipelineEvents {
   // interrupted again. api_mu_ held.
   bool settle_flush(const std::function<bool()>& interrupted);
   void finish_flush(const Marker& marker, int64_t start_ns);  // api_mu_ held
-  void absorb_events_locked();  // api_mu_ and events_mu_ held
+  void absorb_events_locked();                                // api_mu_ and events_mu_ held
   // Decides in place vs new encoder against what will be running when `plan` activates.
   void choose_path(GenerationPlan& plan, const EncoderProvider& provider);
   bool keyframe_next(bool forced) const;  // api_mu_ held
-  void publish_state();  // api_mu_ held
+  void publish_state();                   // api_mu_ held
   void record_switch_failure(const std::string& reason);
   std::vector<EncodedPacket> hand_out(std::vector<EncodedPacket> packets);
 
@@ -139,7 +139,7 @@ class EncodeSession final : private PipelineEvents {
   std::shared_ptr<const EncoderProvider> provider_;  // of active_config_
   // Activations queued to the encode thread and not yet known to have succeeded or failed.
   std::vector<std::shared_ptr<GenerationPlan>> unresolved_;
-  CommonEncodeConfig active_config_;   // the config new frames are encoded with
+  CommonEncodeConfig active_config_;  // the config new frames are encoded with
   uint32_t active_config_generation_ = 1;
   std::shared_ptr<GenerationPlan> pending_;  // prepared, waiting for its first frame
   uint32_t next_generation_ = 2;

@@ -19,7 +19,8 @@ void raise_peak(std::atomic<int64_t>& peak, int64_t value) {
 // The same planes, relative to a new base address.
 FrameView rebase(const FrameView& view, const uint8_t* base) {
   FrameView out = view;
-  for (int i = 0; i < view.plane_count; ++i) out.planes[i] = base + (view.planes[i] - view.planes[0]);
+  for (int i = 0; i < view.plane_count; ++i)
+    out.planes[i] = base + (view.planes[i] - view.planes[0]);
   return out;
 }
 
@@ -106,11 +107,12 @@ EncodePipeline::EncodePipeline(std::unique_ptr<EncoderBackend> backend, uint32_t
   reap_thread_ = std::thread([this] { reap_loop(); });
 }
 
-EncodePipeline::~EncodePipeline() { close(); }
+EncodePipeline::~EncodePipeline() {
+  close();
+}
 
 bool EncodePipeline::native(PixelFormat format) const {
-  return std::find(native_formats_.begin(), native_formats_.end(), format) !=
-         native_formats_.end();
+  return std::find(native_formats_.begin(), native_formats_.end(), format) != native_formats_.end();
 }
 
 bool EncodePipeline::has_room() const {
@@ -128,8 +130,7 @@ bool EncodePipeline::wait_for_room(const std::function<bool()>& interrupted) {
 }
 
 void EncodePipeline::push_frame(const FrameView& view, size_t bytes, uint32_t generation,
-                                const FrameOptions& options,
-                                std::shared_ptr<GenerationPlan> plan) {
+                                const FrameOptions& options, std::shared_ptr<GenerationPlan> plan) {
   Item item;
   item.kind = Kind::Frame;
   item.generation = generation;

@@ -2,8 +2,8 @@
 // thread, joined by lock-free SPSC rings.
 //
 //   caller (submit)  --submit ring-->  transform  --encode ring-->  encode  --reap ring-->  reap
-//   copies into a                      converts to                  runs the                publishes
-//   pooled slot                        the encoder's                encoder,                packets for
+//   copies into a                      converts to                  runs the publishes pooled slot
+//   the encoder's                encoder,                packets for
 //                                      input format                 switches                reap()
 //
 // The encode thread owns the running encoder. A work item that starts a new generation
@@ -29,12 +29,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "backend/encoder_backend.hpp"
+#include "backend/encoder_provider.hpp"
 #include "contract/clock.hpp"
 #include "ring/buffer_pool.hpp"
 #include "ring/doorbell.hpp"
 #include "ring/spsc_ring.hpp"
-#include "backend/encoder_backend.hpp"
-#include "backend/encoder_provider.hpp"
 #include "transform/pixel_converter.hpp"
 
 namespace videohw {
@@ -83,7 +83,7 @@ struct Marker {
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
-  std::string error;     // set when the encoder failed on the control item
+  std::string error;      // set when the encoder failed on the control item
   bool reopened = false;  // flush: the stream restarted (reopened or ended; next frame an IDR)
 };
 
@@ -91,8 +91,7 @@ class PipelineEvents {
  public:
   virtual ~PipelineEvents() = default;
   // On the encode thread, when a generation takes over (`in_place`: the path it took).
-  virtual void on_activated(const GenerationPlan& plan, int64_t activation_ns,
-                            bool in_place) = 0;
+  virtual void on_activated(const GenerationPlan& plan, int64_t activation_ns, bool in_place) = 0;
   // On the encode thread, when activating `plan` failed and `kept` stays.
   virtual void on_rollback(const GenerationPlan& plan, uint32_t kept,
                            const std::string& reason) = 0;
@@ -117,8 +116,8 @@ struct PipelineStats {
 
 class EncodePipeline {
  public:
-  EncodePipeline(std::unique_ptr<EncoderBackend> backend, uint32_t generation,
-                 Codec codec, std::vector<PixelFormat> native_formats, int max_in_flight,
+  EncodePipeline(std::unique_ptr<EncoderBackend> backend, uint32_t generation, Codec codec,
+                 std::vector<PixelFormat> native_formats, int max_in_flight,
                  PipelineEvents& events);
   ~EncodePipeline();
   EncodePipeline(const EncodePipeline&) = delete;
@@ -221,8 +220,8 @@ class EncodePipeline {
   uint32_t generation_;
   void publish_encoder_stats();  // encode thread, after every call into the encoder
   mutable std::mutex stats_mu_;
-  EncodeStats retired_stats_;  // of every encoder destroyed so far (stats_mu_)
-  EncodeStats live_stats_;     // of the running encoder, as of its last call (stats_mu_)
+  EncodeStats retired_stats_;             // of every encoder destroyed so far (stats_mu_)
+  EncodeStats live_stats_;                // of the running encoder, as of its last call (stats_mu_)
   const char* last_flush_mode_ = "none";  // flush_mode_name of the last flush (stats_mu_)
   // pts -> generation of the encoder a frame went to: an encoder that holds frames back
   // (frame threads, B-frames) releases them later, and an in-place switch in between must
@@ -235,10 +234,10 @@ class EncodePipeline {
   std::mutex ready_mu_;
   std::condition_variable ready_cv_;
   std::deque<EncodedPacket> ready_;
-  std::atomic<int64_t> emitted_{0};  // packets pushed by the encode thread
-  int64_t published_ = 0;            // packets in ready_ so far (ready_mu_)
+  std::atomic<int64_t> emitted_{0};         // packets pushed by the encode thread
+  int64_t published_ = 0;                   // packets in ready_ so far (ready_mu_)
   uint32_t last_published_generation_ = 0;  // reap thread only
-  bool finished_ = false;  // the reap stage has passed the Close item (ready_mu_)
+  bool finished_ = false;                   // the reap stage has passed the Close item (ready_mu_)
 
   bool closed_ = false;  // producer side
   std::shared_ptr<Marker> close_marker_;

@@ -6,7 +6,6 @@ extern "C" {
 #include <libavutil/pixdesc.h>
 }
 
-
 #include "contract/errors.hpp"
 
 namespace videohw::software {
@@ -93,10 +92,9 @@ void RgbConverter::convert(const AVFrame& frame, DecodedFrame& out) {
   // Bicubic is what the ffmpeg tool's auto-inserted scaler uses; with equal sizes it only
   // matters for chroma upsampling, and matching it keeps ffmpeg a bit-exact reference.
   SwsContext* previous = context_.release();
-  SwsContext* cached = sws_getCachedContext(previous, frame.width, frame.height,
-                                            format, frame.width, frame.height,
-                                            AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr, nullptr,
-                                            nullptr);
+  SwsContext* cached =
+      sws_getCachedContext(previous, frame.width, frame.height, format, frame.width, frame.height,
+                           AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr, nullptr, nullptr);
   context_.reset(cached);
   const bool same_details = cached == previous && frame.colorspace == details_colorspace_ &&
                             frame.color_range == details_range_;
@@ -108,8 +106,8 @@ void RgbConverter::convert(const AVFrame& frame, DecodedFrame& out) {
   // Setting the details rebuilds libswscale's conversion tables: only when they change.
   if (!same_details) {
     int *inv_table, *table, src_full, dst_full, brightness, contrast, saturation;
-    sws_getColorspaceDetails(context_.get(), &inv_table, &src_full, &table, &dst_full,
-                             &brightness, &contrast, &saturation);
+    sws_getColorspaceDetails(context_.get(), &inv_table, &src_full, &table, &dst_full, &brightness,
+                             &contrast, &saturation);
     const bool full = frame.color_range == AVCOL_RANGE_JPEG;
     // sws_getCoefficients maps unspecified / unknown matrices to BT.601, as ffmpeg does.
     sws_setColorspaceDetails(context_.get(), sws_getCoefficients(frame.colorspace),
@@ -131,11 +129,11 @@ void RgbConverter::convert(const AVFrame& frame, DecodedFrame& out) {
   uint8_t* data = buffer->buffer.data();
   uint8_t* dst[4] = {data, nullptr, nullptr, nullptr};
   int dst_pitch[4] = {pitch, 0, 0, 0};
-  const int rows = sws_scale(context_.get(), frame.data, frame.linesize, 0, frame.height, dst,
-                             dst_pitch);
+  const int rows =
+      sws_scale(context_.get(), frame.data, frame.linesize, 0, frame.height, dst, dst_pitch);
   if (rows != frame.height)
-    throw Error(ErrorKind::Decode, "rgb output: libswscale wrote " + std::to_string(rows) +
-                                       " of " + std::to_string(frame.height) + " rows");
+    throw Error(ErrorKind::Decode, "rgb output: libswscale wrote " + std::to_string(rows) + " of " +
+                                       std::to_string(frame.height) + " rows");
   out.pixel_format = "rgb24";
   out.bytes_per_sample = 1;
   out.planes.push_back(SurfacePlane{data, pitch, frame.width * 3, frame.height});

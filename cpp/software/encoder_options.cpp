@@ -13,7 +13,9 @@ namespace videohw::software {
 
 namespace {
 
-std::string kbps(int64_t bps) { return std::to_string(std::max<int64_t>(1, (bps + 500) / 1000)); }
+std::string kbps(int64_t bps) {
+  return std::to_string(std::max<int64_t>(1, (bps + 500) / 1000));
+}
 
 // x264 and x265 derive I and B QPs from the P QP through these ratios:
 // qp_I = qp_P - 6*log2(ipratio), qp_B = qp_P + 6*log2(pbratio).
@@ -36,9 +38,9 @@ std::string rate_control_params(const RateControl& rc) {
              ":vbv-bufsize=" + kbps(vbv);
     }
     case RateControlMode::ConstQP:
-      return "qp=" + std::to_string(rc.qp_inter_p) + ":ipratio=" +
-             qp_ratio(rc.qp_intra, rc.qp_inter_p) + ":pbratio=" +
-             qp_ratio(rc.qp_inter_p, rc.qp_inter_b);
+      return "qp=" + std::to_string(rc.qp_inter_p) +
+             ":ipratio=" + qp_ratio(rc.qp_intra, rc.qp_inter_p) +
+             ":pbratio=" + qp_ratio(rc.qp_inter_p, rc.qp_inter_b);
   }
   return {};
 }
@@ -62,13 +64,15 @@ std::vector<std::string> software_config_problems(const CommonEncodeConfig& c) {
   constexpr int kMinStep = -39, kMaxStep = 19;
   const int ip = rc.qp_inter_p - rc.qp_intra, pb = rc.qp_inter_b - rc.qp_inter_p;
   if (ip < kMinStep || ip > kMaxStep)
-    problems.push_back("rate_control.qp_intra: " + std::to_string(rc.qp_intra) + " with qp_inter_p " +
-                       std::to_string(rc.qp_inter_p) + " is a step of " + std::to_string(ip) +
+    problems.push_back("rate_control.qp_intra: " + std::to_string(rc.qp_intra) +
+                       " with qp_inter_p " + std::to_string(rc.qp_inter_p) + " is a step of " +
+                       std::to_string(ip) +
                        "; libx264/libx265 take qp_inter_p - qp_intra in -39..19");
   if (pb < kMinStep || pb > kMaxStep)
     problems.push_back("rate_control.qp_inter_b: " + std::to_string(rc.qp_inter_b) +
                        " with qp_inter_p " + std::to_string(rc.qp_inter_p) + " is a step of " +
-                       std::to_string(pb) + "; libx264/libx265 take qp_inter_b - qp_inter_p in -39..19");
+                       std::to_string(pb) +
+                       "; libx264/libx265 take qp_inter_b - qp_inter_p in -39..19");
   return problems;
 }
 
@@ -88,8 +92,10 @@ EncoderOptions map_encoder_options(const CommonEncodeConfig& c, const SoftwareEn
   std::string tune = s.tune;
   if (c.low_latency) {
     if (hevc && !tune.empty() && tune != "zerolatency")
-      throw Error(ErrorKind::Config, "SoftwareEncodeConfig.tune: libx265 takes one tune and "
-                                     "low_latency already sets zerolatency; got '" + tune + "'");
+      throw Error(ErrorKind::Config,
+                  "SoftwareEncodeConfig.tune: libx265 takes one tune and "
+                  "low_latency already sets zerolatency; got '" +
+                      tune + "'");
     tune = tune.empty() || tune == "zerolatency" ? "zerolatency" : tune + ",zerolatency";
     // libavcodec's default thread type turns x264's sliced threads into frame threads,
     // which hold frames back; slices keep one packet out per frame in.

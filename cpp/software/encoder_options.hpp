@@ -37,8 +37,7 @@ constexpr AVPixelFormat kEncoderPixelFormat = AV_PIX_FMT_YUV420P;
 // when the encoder is not in this libavcodec, Error(Encode) when opening fails.
 // `log_owner` becomes the context's opaque before it opens, so what the encoder logs while
 // opening is counted for its owner too (media/ffmpeg_log_owner.hpp).
-UniqueAVCodecContext open_encoder(const CommonEncodeConfig& common,
-                                  const EncoderOptions& options,
+UniqueAVCodecContext open_encoder(const CommonEncodeConfig& common, const EncoderOptions& options,
                                   const void* log_owner = nullptr);
 
 // Whether a libx264 encoder running `from` can take `to` in place: libavcodec re-applies

@@ -17,8 +17,7 @@ void mark_released(void* opaque, uint8_t*) {
 }  // namespace
 
 FrameInput::FrameInput(int width, int height, AVPixelFormat encoder_format)
-    : width_(width), height_(height), encoder_format_(encoder_format),
-      borrowed_(av_frame_alloc()) {
+    : width_(width), height_(height), encoder_format_(encoder_format), borrowed_(av_frame_alloc()) {
   if (!borrowed_) throw Error(ErrorKind::Encode, "av_frame_alloc failed (out of memory)");
 }
 
@@ -43,8 +42,8 @@ AVFrame* FrameInput::borrow(const FrameView& view) {
     if (plane_end > end) end = plane_end;
   }
   borrow_released_.store(false, std::memory_order_relaxed);
-  f->buf[0] = av_buffer_create(f->data[0], size_t(end - begin), mark_released,
-                               &borrow_released_, AV_BUFFER_FLAG_READONLY);
+  f->buf[0] = av_buffer_create(f->data[0], size_t(end - begin), mark_released, &borrow_released_,
+                               AV_BUFFER_FLAG_READONLY);
   if (!f->buf[0]) {
     borrow_released_.store(true, std::memory_order_relaxed);
     throw Error(ErrorKind::Encode, "av_buffer_create failed (out of memory)");

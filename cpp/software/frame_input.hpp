@@ -10,8 +10,8 @@
 
 #include <atomic>
 
-#include "contract/types.hpp"
 #include "backend/encoder_backend.hpp"
+#include "contract/types.hpp"
 #include "software/ffmpeg_ptr.hpp"
 #include "transform/pixel_converter.hpp"
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <exception>
 #include <map>
-#include <thread>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 #include "contract/errors.hpp"
@@ -43,7 +43,8 @@ Band make_band(int first, int last) {
       b.v[local] = uint8_t(pair & 255);
       for (int dy = 0; dy < 2; ++dy)
         for (int dx = 0; dx < 2; ++dx)
-          b.y[size_t(2 * by - first + dy) * kProbeWidth + 2 * bx + dx] = uint8_t(4 * k + 2 * dy + dx);
+          b.y[size_t(2 * by - first + dy) * kProbeWidth + 2 * bx + dx] =
+              uint8_t(4 * k + 2 * dy + dx);
     }
   }
   return b;

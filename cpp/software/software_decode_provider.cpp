@@ -16,12 +16,11 @@ extern "C" {
 
 namespace videohw::software {
 
-SoftwareDecoderProvider::SoftwareDecoderProvider(SoftwareDecodeConfig config)
-    : config_(config) {
+SoftwareDecoderProvider::SoftwareDecoderProvider(SoftwareDecodeConfig config) : config_(config) {
   if (config_.threads < 0 || config_.threads > 64)
-    throw Error(ErrorKind::Config, "SoftwareDecodeConfig.threads: " +
-                                       std::to_string(config_.threads) +
-                                       "; expected 0 (automatic) to 64");
+    throw Error(ErrorKind::Config,
+                "SoftwareDecodeConfig.threads: " + std::to_string(config_.threads) +
+                    "; expected 0 (automatic) to 64");
 }
 
 DecodeCapabilities SoftwareDecoderProvider::capabilities(Codec codec) const {
@@ -32,8 +31,9 @@ std::vector<std::string> SoftwareDecoderProvider::config_problems(
     const CommonDecodeConfig& config) const {
   std::vector<std::string> problems;
   if (!software_decode_capabilities(config.codec).supported)
-    problems.push_back(std::string("codec: ") + to_string(config.codec) +
-                       " cannot be decoded by the software backend: this libavcodec has no decoder for it");
+    problems.push_back(
+        std::string("codec: ") + to_string(config.codec) +
+        " cannot be decoded by the software backend: this libavcodec has no decoder for it");
   if (config.max_display_delay && (*config.max_display_delay < 0 || *config.max_display_delay > 16))
     problems.push_back("max_display_delay: " + std::to_string(*config.max_display_delay) +
                        "; expected 0..16 or none");
@@ -68,15 +68,15 @@ std::string software_decode_unavailable_reason() {
 
 namespace {
 
-const bool registered = register_decoder_backend({
-    "software", 1,
-    [](const DecodeBackendConfigs& configs) -> std::unique_ptr<DecoderProvider> {
-      const std::string reason = software_decode_unavailable_reason();
-      if (!reason.empty())
-        throw Error(ErrorKind::BackendUnavailable, "software decode backend: " + reason);
-      return std::make_unique<SoftwareDecoderProvider>(configs.software);
-    },
-    &software_decode_unavailable_reason});
+const bool registered = register_decoder_backend(
+    {"software", 1,
+     [](const DecodeBackendConfigs& configs) -> std::unique_ptr<DecoderProvider> {
+       const std::string reason = software_decode_unavailable_reason();
+       if (!reason.empty())
+         throw Error(ErrorKind::BackendUnavailable, "software decode backend: " + reason);
+       return std::make_unique<SoftwareDecoderProvider>(configs.software);
+     },
+     &software_decode_unavailable_reason});
 
 // NVDEC's CPU_RGB reproduces this backend's conversion exactly, through this table.
 const bool rgb_registered = register_reference_rgb_table(&rgb_table);

@@ -12,8 +12,7 @@ class SoftwareDecoderProvider final : public DecoderProvider {
   DecodeCapabilities capabilities(Codec codec) const override;
   std::vector<std::string> config_problems(const CommonDecodeConfig& config) const override;
   std::unique_ptr<DecoderBackend> create(const CommonDecodeConfig& config) const override;
-  bool can_reconfigure(const CommonDecodeConfig& from,
-                       const CommonDecodeConfig& to) const override;
+  bool can_reconfigure(const CommonDecodeConfig& from, const CommonDecodeConfig& to) const override;
 
  private:
   SoftwareDecodeConfig config_;

@@ -16,13 +16,17 @@ namespace {
 
 AVCodecID codec_id(Codec codec) {
   switch (codec) {
-    case Codec::H264: return AV_CODEC_ID_H264;
-    case Codec::HEVC: return AV_CODEC_ID_HEVC;
-    case Codec::VP9: return AV_CODEC_ID_VP9;
-    case Codec::AV1: return AV_CODEC_ID_AV1;
+    case Codec::H264:
+      return AV_CODEC_ID_H264;
+    case Codec::HEVC:
+      return AV_CODEC_ID_HEVC;
+    case Codec::VP9:
+      return AV_CODEC_ID_VP9;
+    case Codec::AV1:
+      return AV_CODEC_ID_AV1;
   }
-  throw Error(ErrorKind::UnsupportedConfig, std::string("software decoder: codec ") +
-                                                 to_string(codec) + " is not supported");
+  throw Error(ErrorKind::UnsupportedConfig,
+              std::string("software decoder: codec ") + to_string(codec) + " is not supported");
 }
 
 // The largest side the software backend decodes (its capabilities say so).
@@ -66,9 +70,8 @@ void SoftwareDecoder::open() {
   media::install_ffmpeg_log();
   const AVCodec* codec = avcodec_find_decoder(codec_id(common_.codec));
   if (!codec)
-    throw Error(ErrorKind::BackendUnavailable,
-                std::string("software decoder: libavcodec has no ") + to_string(common_.codec) +
-                    " decoder");
+    throw Error(ErrorKind::BackendUnavailable, std::string("software decoder: libavcodec has no ") +
+                                                   to_string(common_.codec) + " decoder");
   context_.reset(avcodec_alloc_context3(codec));
   if (!context_) throw Error(ErrorKind::Decode, "software decoder: out of memory");
   context_->thread_count = software_.threads;
@@ -96,8 +99,8 @@ void SoftwareDecoder::open() {
   if (common_.low_latency) context_->thread_type = FF_THREAD_SLICE;
   const int ret = avcodec_open2(context_.get(), codec, nullptr);
   if (ret < 0)
-    throw Error(ErrorKind::Decode, av_error_text(ret, std::string("opening the ") +
-                                                           codec->name + " decoder"));
+    throw Error(ErrorKind::Decode,
+                av_error_text(ret, std::string("opening the ") + codec->name + " decoder"));
   stats_.decoder_opens++;
 }
 
@@ -118,9 +121,9 @@ void SoftwareDecoder::refuse_size(int width, int height, const char* consequence
   const int max_h = common_.max_height > 0 ? common_.max_height : kMaxSide;
   std::lock_guard<std::mutex> lock(size_error_mu_);
   size_error_ = "the stream's pictures are " + std::to_string(width) + "x" +
-                std::to_string(height) + ", over the session's limit of " +
-                std::to_string(max_w) + "x" + std::to_string(max_h) +
-                " (CommonDecodeConfig.max_width / max_height); " + consequence;
+                std::to_string(height) + ", over the session's limit of " + std::to_string(max_w) +
+                "x" + std::to_string(max_h) + " (CommonDecodeConfig.max_width / max_height); " +
+                consequence;
 }
 
 AVPixelFormat SoftwareDecoder::pick_format(AVCodecContext* context, const AVPixelFormat* formats) {
@@ -149,9 +152,8 @@ void SoftwareDecoder::open_parser() {
   unit_end_ = 0;
   pending_pts_.clear();
   if (!parser_)
-    throw Error(ErrorKind::BackendUnavailable,
-                std::string("software decoder: libavcodec has no ") + to_string(common_.codec) +
-                    " parser");
+    throw Error(ErrorKind::BackendUnavailable, std::string("software decoder: libavcodec has no ") +
+                                                   to_string(common_.codec) + " parser");
 }
 
 void SoftwareDecoder::decode(const uint8_t* data, size_t size, std::optional<int64_t> pts,
@@ -238,11 +240,11 @@ void SoftwareDecoder::flush(std::vector<DecodedFrame>& out) {
   const int64_t start = monotonic_ns(), convert_before = stats_.convert_ns;
   first_error_.clear();
   parse(nullptr, 0, out);  // the last access unit has no start code after it
-  send(nullptr, out);                      // drain the decoder's reorder buffer
+  send(nullptr, out);      // drain the decoder's reorder buffer
   // Back to accepting data: same context, same parameter sets, no re-open.
   avcodec_flush_buffers(context_.get());
   damaged_until_keyframe_ = false;  // the decoder starts over at a random access point
-  log_owner_.clear_damage();         // marks of packets whose pictures never came out
+  log_owner_.clear_damage();        // marks of packets whose pictures never came out
   open_parser();
   skip_tags_.clear();
   stats_.decode_ns += monotonic_ns() - start - (stats_.convert_ns - convert_before);
@@ -300,7 +302,7 @@ void SoftwareDecoder::send(const AVPacket* packet, std::vector<DecodedFrame>& ou
   number_next_unit();
   int ret = avcodec_send_packet(context_.get(), packet);
   if (ret == AVERROR(EAGAIN)) {  // output must be taken first; then there is room
-    unnumber_unit();  // what receive decodes now is the packet sent before
+    unnumber_unit();             // what receive decodes now is the packet sent before
     receive(out);
     number_next_unit();
     ret = avcodec_send_packet(context_.get(), packet);
@@ -375,9 +377,13 @@ void SoftwareDecoder::emit(std::vector<DecodedFrame>& out) {
 #if LIBAVCODEC_VERSION_MAJOR < 61
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-void SoftwareDecoder::number_next_unit() { context_->reordered_opaque = ++unit_serial_; }
+void SoftwareDecoder::number_next_unit() {
+  context_->reordered_opaque = ++unit_serial_;
+}
 
-void SoftwareDecoder::unnumber_unit() { context_->reordered_opaque = --unit_serial_; }
+void SoftwareDecoder::unnumber_unit() {
+  context_->reordered_opaque = --unit_serial_;
+}
 
 bool SoftwareDecoder::reported_damage(const AVFrame& frame) {
   return log_owner_.take_damage(frame.reordered_opaque);
@@ -388,7 +394,9 @@ void SoftwareDecoder::number_next_unit() {}
 
 void SoftwareDecoder::unnumber_unit() {}
 
-bool SoftwareDecoder::reported_damage(const AVFrame&) { return false; }
+bool SoftwareDecoder::reported_damage(const AVFrame&) {
+  return false;
+}
 #endif
 
 void SoftwareDecoder::note_error(const std::string& message) {

@@ -11,14 +11,14 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <utility>
-#include <optional>
 #include <vector>
 
-#include "media/ffmpeg_log_owner.hpp"
 #include "backend/decoder_backend.hpp"
+#include "media/ffmpeg_log_owner.hpp"
 #include "software/decoded_output.hpp"
 #include "software/ffmpeg_ptr.hpp"
 
@@ -82,12 +82,12 @@ class SoftwareDecoder final : public DecoderBackend {
   int last_width_ = 0, last_height_ = 0;
   std::string first_error_;  // first decoder error of the current call
   bool damaged_until_keyframe_ = false;
-  int64_t unit_serial_ = 0;  // packets sent
-  int64_t stream_offset_ = 0;                           // bytes the parser has been given
-  int64_t unit_end_ = 0;  // stream offset the parser had consumed when it last ended a unit
+  int64_t unit_serial_ = 0;    // packets sent
+  int64_t stream_offset_ = 0;  // bytes the parser has been given
+  int64_t unit_end_ = 0;       // stream offset the parser had consumed when it last ended a unit
   std::mutex size_error_mu_;
-  std::string size_error_;  // why pick_format refused a sequence
-  std::unordered_set<int64_t> skip_tags_;               // DecodeUnit tags not to hand out
+  std::string size_error_;                               // why pick_format refused a sequence
+  std::unordered_set<int64_t> skip_tags_;                // DecodeUnit tags not to hand out
   std::deque<std::pair<int64_t, int64_t>> pending_pts_;  // (chunk's first byte, pts)
 };
 

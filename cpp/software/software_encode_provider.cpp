@@ -69,15 +69,17 @@ std::string software_encode_unavailable_reason() {
 
 namespace {
 
-const bool registered = register_encoder_backend({
-    "software", 1,
-    [](const EncodeBackendConfigs& configs) -> std::unique_ptr<EncoderProvider> {
-      const std::string reason = software_encode_unavailable_reason();
-      if (!reason.empty())
-        throw Error(ErrorKind::BackendUnavailable, "software backend: " + reason);
-      return std::make_unique<SoftwareEncoderProvider>(configs.software);
-    },
-    &software_encode_unavailable_reason, {}});
+const bool registered = register_encoder_backend(
+    {"software",
+     1,
+     [](const EncodeBackendConfigs& configs) -> std::unique_ptr<EncoderProvider> {
+       const std::string reason = software_encode_unavailable_reason();
+       if (!reason.empty())
+         throw Error(ErrorKind::BackendUnavailable, "software backend: " + reason);
+       return std::make_unique<SoftwareEncoderProvider>(configs.software);
+     },
+     &software_encode_unavailable_reason,
+     {}});
 
 }  // namespace
 

@@ -12,8 +12,7 @@ class SoftwareEncoderProvider final : public EncoderProvider {
   Capabilities capabilities(Codec codec) const override;
   std::vector<std::string> config_problems(const CommonEncodeConfig& config) const override;
   std::unique_ptr<EncoderBackend> create(const CommonEncodeConfig& config) const override;
-  bool can_reconfigure(const CommonEncodeConfig& from,
-                       const CommonEncodeConfig& to) const override;
+  bool can_reconfigure(const CommonEncodeConfig& from, const CommonEncodeConfig& to) const override;
   int max_in_flight() const override { return config_.max_in_flight; }
 
  private:

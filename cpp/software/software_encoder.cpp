@@ -20,20 +20,19 @@ Capabilities software_capabilities(Codec codec) {
   caps.max_width = caps.max_height = 8192;
   caps.max_b_frames = 16;
   caps.max_gop_length = 100'000;
-  caps.rate_control_modes = {RateControlMode::CBR, RateControlMode::VBR,
-                             RateControlMode::ConstQP};
+  caps.rate_control_modes = {RateControlMode::CBR, RateControlMode::VBR, RateControlMode::ConstQP};
   caps.input_formats = {PixelFormat::ARGB8888, PixelFormat::BGRA, PixelFormat::RGB24,
                         PixelFormat::NV12, PixelFormat::I420};
   caps.low_latency = true;
   caps.dynamic_bitrate = false;
   caps.dynamic_resolution = false;
-  caps.presets = {"ultrafast", "superfast", "veryfast", "faster", "fast",
-                  "medium", "slow", "slower", "veryslow", "placebo"};
+  caps.presets = {"ultrafast", "superfast", "veryfast", "faster",   "fast",
+                  "medium",    "slow",      "slower",   "veryslow", "placebo"};
   if (codec == Codec::HEVC)
     caps.tunes = {"psnr", "ssim", "grain", "fastdecode", "zerolatency", "animation"};
   else
-    caps.tunes = {"film", "animation", "grain", "stillimage", "psnr", "ssim", "fastdecode",
-                  "zerolatency"};
+    caps.tunes = {"film", "animation", "grain",      "stillimage",
+                  "psnr", "ssim",      "fastdecode", "zerolatency"};
   return caps;
 }
 

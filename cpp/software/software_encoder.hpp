@@ -8,8 +8,8 @@
 
 #include <cstdint>
 
-#include "media/ffmpeg_log_owner.hpp"
 #include "backend/encoder_backend.hpp"
+#include "media/ffmpeg_log_owner.hpp"
 #include "software/encoder_options.hpp"
 #include "software/frame_input.hpp"
 

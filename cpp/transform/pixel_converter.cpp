@@ -26,18 +26,27 @@ void check(int code, const char* doing) {
 
 AVPixelFormat to_av_pixel_format(PixelFormat format) {
   switch (format) {
-    case PixelFormat::ARGB8888: return AV_PIX_FMT_ARGB;
-    case PixelFormat::BGRA: return AV_PIX_FMT_BGRA;
-    case PixelFormat::RGB24: return AV_PIX_FMT_RGB24;
-    case PixelFormat::NV12: return AV_PIX_FMT_NV12;
-    case PixelFormat::I420: return AV_PIX_FMT_YUV420P;
+    case PixelFormat::ARGB8888:
+      return AV_PIX_FMT_ARGB;
+    case PixelFormat::BGRA:
+      return AV_PIX_FMT_BGRA;
+    case PixelFormat::RGB24:
+      return AV_PIX_FMT_RGB24;
+    case PixelFormat::NV12:
+      return AV_PIX_FMT_NV12;
+    case PixelFormat::I420:
+      return AV_PIX_FMT_YUV420P;
   }
   return AV_PIX_FMT_NONE;
 }
 
-int i420_pitch(int width) { return (width + 31) / 32 * 32; }
+int i420_pitch(int width) {
+  return (width + 31) / 32 * 32;
+}
 
-PixelConverter::~PixelConverter() { sws_freeContext(sws_); }
+PixelConverter::~PixelConverter() {
+  sws_freeContext(sws_);
+}
 
 void PixelConverter::prepare(const FrameView& src, int dst_width, int dst_height) {
   const int key[5] = {int(src.format), src.width, src.height, dst_width, dst_height};

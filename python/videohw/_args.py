@@ -42,13 +42,16 @@ def _is_bool(value: Any) -> bool:
 
 
 @overload
-def integer(call: str, name: str, value: Any, lo: int, hi: int,
-            *, optional: Literal[False] = False) -> int: ...
+def integer(
+    call: str, name: str, value: Any, lo: int, hi: int, *, optional: Literal[False] = False
+) -> int: ...
 @overload
-def integer(call: str, name: str, value: Any, lo: int, hi: int,
-            *, optional: bool) -> Optional[int]: ...
-def integer(call: str, name: str, value: Any, lo: int, hi: int,
-            *, optional: bool = False) -> Optional[int]:
+def integer(
+    call: str, name: str, value: Any, lo: int, hi: int, *, optional: bool
+) -> Optional[int]: ...
+def integer(
+    call: str, name: str, value: Any, lo: int, hi: int, *, optional: bool = False
+) -> Optional[int]:
     """``value`` as an int in ``lo..hi`` (numpy integers accepted); None if ``optional``."""
     if value is None and optional:
         return None
@@ -65,13 +68,16 @@ def integer(call: str, name: str, value: Any, lo: int, hi: int,
 
 
 @overload
-def seconds(call: str, name: str, value: Any, maximum: float,
-            *, optional: Literal[False] = False) -> float: ...
+def seconds(
+    call: str, name: str, value: Any, maximum: float, *, optional: Literal[False] = False
+) -> float: ...
 @overload
-def seconds(call: str, name: str, value: Any, maximum: float,
-            *, optional: bool) -> Optional[float]: ...
-def seconds(call: str, name: str, value: Any, maximum: float,
-            *, optional: bool = False) -> Optional[float]:
+def seconds(
+    call: str, name: str, value: Any, maximum: float, *, optional: bool
+) -> Optional[float]: ...
+def seconds(
+    call: str, name: str, value: Any, maximum: float, *, optional: bool = False
+) -> Optional[float]:
     """``value`` as a finite number of seconds in ``0..maximum``; None if ``optional``."""
     if value is None and optional:
         return None
@@ -102,17 +108,20 @@ def member(call: str, name: str, enum: type[E], value: Any) -> E:
         return value
     choices = ", ".join(repr(m.value) for m in enum)
     if not isinstance(value, str):
-        raise InvalidTypeError(f"{call}: {name} {_given(value)}; expected a {enum.__name__} "
-                               f"or one of {choices}")
+        raise InvalidTypeError(
+            f"{call}: {name} {_given(value)}; expected a {enum.__name__} or one of {choices}"
+        )
     try:
         return enum(value)
     except ValueError:
-        raise ConfigError(f"{call}: {name} {_shown(value)} is not a {enum.__name__}; expected one "
-                          f"of {choices}") from None
+        raise ConfigError(
+            f"{call}: {name} {_shown(value)} is not a {enum.__name__}; expected one of {choices}"
+        ) from None
 
 
-def choice(call: str, name: str, value: Any, choices: tuple[str, ...],
-           *, optional: bool = False) -> Optional[str]:
+def choice(
+    call: str, name: str, value: Any, choices: tuple[str, ...], *, optional: bool = False
+) -> Optional[str]:
     """One of the strings ``choices``; None if ``optional``."""
     if value is None and optional:
         return None
@@ -124,8 +133,9 @@ def choice(call: str, name: str, value: Any, choices: tuple[str, ...],
     return value
 
 
-def instance(call: str, name: str, value: Any, kinds: tuple[type, ...],
-             *, optional: bool = False) -> Any:
+def instance(
+    call: str, name: str, value: Any, kinds: tuple[type, ...], *, optional: bool = False
+) -> Any:
     """``value`` if it is one of ``kinds`` (or None if ``optional``)."""
     if isinstance(value, kinds) or (optional and value is None):
         return value

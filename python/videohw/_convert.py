@@ -85,8 +85,9 @@ _LAYOUTS = {int(v): EncodedLayout[name] for name, v in _core.EncodedLayout.__mem
 
 def packets(raw: list[tuple]) -> list[EncodedPacket]:
     return [
-        EncodedPacket(data=data, pts=pts, dts=dts, is_keyframe=key, generation=gen,
-                      layout=_LAYOUTS[layout])
+        EncodedPacket(
+            data=data, pts=pts, dts=dts, is_keyframe=key, generation=gen, layout=_LAYOUTS[layout]
+        )
         for data, pts, dts, key, gen, layout in raw
     ]
 

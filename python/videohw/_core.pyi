@@ -348,7 +348,6 @@ class Nv12Surface(CudaArray):
     @property
     def uv(self) -> CudaArray: ...
 
-
 # ---- media_reader.cpp: probe, demuxer, frame reader. A source is a path (str) or a binary
 # file object with read() (readinto() and seek() used when present).
 

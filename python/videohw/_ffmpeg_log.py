@@ -29,8 +29,16 @@ AV_LOG_WARNING, AV_LOG_INFO, AV_LOG_VERBOSE, AV_LOG_DEBUG, AV_LOG_TRACE = 24, 32
 # Below logging.DEBUG, as FFmpeg's trace is below its debug.
 TRACE = 5
 
-_AV_LEVELS = (AV_LOG_PANIC, AV_LOG_FATAL, AV_LOG_ERROR, AV_LOG_WARNING, AV_LOG_INFO,
-              AV_LOG_VERBOSE, AV_LOG_DEBUG, AV_LOG_TRACE)
+_AV_LEVELS = (
+    AV_LOG_PANIC,
+    AV_LOG_FATAL,
+    AV_LOG_ERROR,
+    AV_LOG_WARNING,
+    AV_LOG_INFO,
+    AV_LOG_VERBOSE,
+    AV_LOG_DEBUG,
+    AV_LOG_TRACE,
+)
 
 # One take at most this many lines: the queue's capacity, so one take empties it.
 _BATCH = int(_core._ffmpeg_log_stats()["capacity"])
@@ -59,8 +67,10 @@ def av_level(level: int) -> int:
 
 def _logging_level(level: Union[int, str]) -> int:
     if isinstance(level, bool) or not isinstance(level, (int, str)):
-        raise TypeError(f"set_ffmpeg_log_level: level is a {type(level).__name__}; expected a "
-                        "logging level (logging.DEBUG, 30, \"INFO\", ...)")
+        raise TypeError(
+            f"set_ffmpeg_log_level: level is a {type(level).__name__}; expected a "
+            'logging level (logging.DEBUG, 30, "INFO", ...)'
+        )
     if isinstance(level, int):
         return level
     name = level.strip().upper()
@@ -68,8 +78,10 @@ def _logging_level(level: Union[int, str]) -> int:
         return TRACE
     value = logging.getLevelName(name)
     if not isinstance(value, int):
-        raise ValueError(f"set_ffmpeg_log_level: {level!r} is not a logging level name; "
-                         "expected CRITICAL, ERROR, WARNING, INFO, DEBUG or TRACE")
+        raise ValueError(
+            f"set_ffmpeg_log_level: {level!r} is not a logging level name; "
+            "expected CRITICAL, ERROR, WARNING, INFO, DEBUG or TRACE"
+        )
     return value
 
 
@@ -113,19 +125,34 @@ def _forward() -> None:
         if dropped > _dropped_reported:
             lost, _dropped_reported = dropped - _dropped_reported, dropped
             if logger.isEnabledFor(logging.WARNING):
-                logger.warning("%d FFmpeg log lines were dropped: they came faster than the "
-                               "handlers took them (at most %d wait at once)", lost, _BATCH,
-                               extra={"ffmpeg_component": None, "ffmpeg_level": None,
-                                      "ffmpeg_thread_id": None, "ffmpeg_dropped": lost})
+                logger.warning(
+                    "%d FFmpeg log lines were dropped: they came faster than the "
+                    "handlers took them (at most %d wait at once)",
+                    lost,
+                    _BATCH,
+                    extra={
+                        "ffmpeg_component": None,
+                        "ffmpeg_level": None,
+                        "ffmpeg_thread_id": None,
+                        "ffmpeg_dropped": lost,
+                    },
+                )
 
 
 def _emit(av: int, component: Any, text: str, unix_ns: int, thread_id: int) -> None:
     level = python_level(av)
     if not logger.isEnabledFor(level):
         return
-    record = logger.makeRecord(LOGGER_NAME, level, "(ffmpeg)", 0, text, (), None,
-                               extra={"ffmpeg_component": component, "ffmpeg_level": av,
-                                      "ffmpeg_thread_id": thread_id})
+    record = logger.makeRecord(
+        LOGGER_NAME,
+        level,
+        "(ffmpeg)",
+        0,
+        text,
+        (),
+        None,
+        extra={"ffmpeg_component": component, "ffmpeg_level": av, "ffmpeg_thread_id": thread_id},
+    )
     # The time FFmpeg logged it, not the time the forwarder got to it.
     created = unix_ns / 1e9
     record.relativeCreated += (created - record.created) * 1000
@@ -153,9 +180,12 @@ def _install() -> None:
     env = os.environ.get(ENV_LEVEL, "").strip()
     parsed = _core._parse_ffmpeg_log_level(env) if env else None
     if env and parsed is None:
-        warnings.warn(f"{ENV_LEVEL}={env!r} is not an FFmpeg log level (quiet, panic, fatal, "
-                      "error, warning, info, verbose, debug, trace, or a number); ignored",
-                      RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"{ENV_LEVEL}={env!r} is not an FFmpeg log level (quiet, panic, fatal, "
+            "error, warning, info, verbose, debug, trace, or a number); ignored",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     if parsed is not None:
         logger.setLevel(python_level(parsed) if parsed >= 0 else logging.CRITICAL + 1)
         _core._set_ffmpeg_log_level(parsed)

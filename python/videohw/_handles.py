@@ -24,12 +24,15 @@ def check_owned(token: int, handle: Any, kind: type[Any], call: str) -> None:
     StaleSessionError for one another controller made. Handles built by hand (owner 0) are
     taken on their id and generation, as before handles carried an owner."""
     if not isinstance(handle, kind):
-        raise InvalidHandleError(f"{call}: handle is a {type(handle).__name__} ({handle!r}); "
-                                 f"expected {kind.__name__}")
+        raise InvalidHandleError(
+            f"{call}: handle is a {type(handle).__name__} ({handle!r}); expected {kind.__name__}"
+        )
     owner = handle._owner
     if owner and owner != token:
-        raise StaleSessionError(f"{call}: {handle!r} belongs to another SessionController; a "
-                                "controller acts only on the sessions it started")
+        raise StaleSessionError(
+            f"{call}: {handle!r} belongs to another SessionController; a "
+            "controller acts only on the sessions it started"
+        )
 
 
 class SessionLife:
@@ -49,9 +52,12 @@ class SessionLife:
 def _close_dropped(manager: Any, sid: int, decode: bool) -> None:
     if manager.close_dropped(sid, decode):
         kind = "decode" if decode else "encode"
-        warnings.warn(f"videohw: {kind} session {sid} was never closed and its last handle is "
-                      "gone; closed now (close it, or use a with block)", ResourceWarning,
-                      stacklevel=2)
+        warnings.warn(
+            f"videohw: {kind} session {sid} was never closed and its last handle is "
+            "gone; closed now (close it, or use a with block)",
+            ResourceWarning,
+            stacklevel=2,
+        )
 
 
 def disarm(handle: Any) -> None:

@@ -19,12 +19,30 @@ from typing import Any, Literal, Optional, TypeVar, Union, overload
 from .errors import ConfigError, InvalidFrameError, UnsupportedConfigError
 
 __all__ = [
-    "Codec", "PixelFormat", "EncodedLayout", "RateControlMode", "DecodeOutputMode",
-    "SessionSwitchMode", "SessionState", "RateControl", "CommonEncodeConfig",
-    "SoftwareEncodeConfig", "NvidiaEncodeConfig", "VtEncodeConfig", "CommonDecodeConfig",
-    "NvidiaDecodeConfig", "SoftwareDecodeConfig", "VtDecodeConfig", "EncoderSessionHandle",
-    "DecoderSessionHandle", "SessionSwitchRequest", "Frame", "EncodedPacket", "Capabilities",
-    "DecodeCapabilities", "Telemetry",
+    "Codec",
+    "PixelFormat",
+    "EncodedLayout",
+    "RateControlMode",
+    "DecodeOutputMode",
+    "SessionSwitchMode",
+    "SessionState",
+    "RateControl",
+    "CommonEncodeConfig",
+    "SoftwareEncodeConfig",
+    "NvidiaEncodeConfig",
+    "VtEncodeConfig",
+    "CommonDecodeConfig",
+    "NvidiaDecodeConfig",
+    "SoftwareDecodeConfig",
+    "VtDecodeConfig",
+    "EncoderSessionHandle",
+    "DecoderSessionHandle",
+    "SessionSwitchRequest",
+    "Frame",
+    "EncodedPacket",
+    "Capabilities",
+    "DecodeCapabilities",
+    "Telemetry",
 ]
 
 
@@ -99,20 +117,46 @@ def _given(value: Any) -> str:
 
 
 @overload
-def _int(owner: str, name: str, value: Any, lo: Optional[int] = None, hi: Optional[int] = None,
-         *, optional: Literal[False] = False, error: Error = ConfigError) -> int: ...
+def _int(
+    owner: str,
+    name: str,
+    value: Any,
+    lo: Optional[int] = None,
+    hi: Optional[int] = None,
+    *,
+    optional: Literal[False] = False,
+    error: Error = ConfigError,
+) -> int: ...
 @overload
-def _int(owner: str, name: str, value: Any, lo: Optional[int] = None, hi: Optional[int] = None,
-         *, optional: bool, error: Error = ConfigError) -> Optional[int]: ...
-def _int(owner: str, name: str, value: Any, lo: Optional[int] = None, hi: Optional[int] = None,
-         *, optional: bool = False, error: Error = ConfigError) -> Optional[int]:
+def _int(
+    owner: str,
+    name: str,
+    value: Any,
+    lo: Optional[int] = None,
+    hi: Optional[int] = None,
+    *,
+    optional: bool,
+    error: Error = ConfigError,
+) -> Optional[int]: ...
+def _int(
+    owner: str,
+    name: str,
+    value: Any,
+    lo: Optional[int] = None,
+    hi: Optional[int] = None,
+    *,
+    optional: bool = False,
+    error: Error = ConfigError,
+) -> Optional[int]:
     if value is None and optional:
         return None
     span = f"{lo}..{hi}" if lo is not None and hi is not None else None
     if isinstance(value, bool) or not isinstance(value, int):
         wanted = f" in {span}" if span else (f" >= {lo}" if lo is not None else "")
-        raise error(f"{owner}.{name}: {_given(value)}; expected an int{wanted}"
-                    + (" or None" if optional else ""))
+        raise error(
+            f"{owner}.{name}: {_given(value)}; expected an int{wanted}"
+            + (" or None" if optional else "")
+        )
     if span and not lo <= value <= hi:
         raise error(f"{owner}.{name}: {value} is outside {span}")
     if not span and lo is not None and value < lo:
@@ -120,11 +164,13 @@ def _int(owner: str, name: str, value: Any, lo: Optional[int] = None, hi: Option
     return value
 
 
-def _bool(owner: str, name: str, value: Any, *, optional: bool = False,
-          error: Error = ConfigError) -> None:
+def _bool(
+    owner: str, name: str, value: Any, *, optional: bool = False, error: Error = ConfigError
+) -> None:
     if not isinstance(value, bool) and not (optional and value is None):
-        raise error(f"{owner}.{name}: {value!r}; expected True or False"
-                    + (" or None" if optional else ""))
+        raise error(
+            f"{owner}.{name}: {value!r}; expected True or False" + (" or None" if optional else "")
+        )
 
 
 def _enum(owner: str, name: str, enum: type[E], value: Any, error: Error = ConfigError) -> E:
@@ -139,16 +185,20 @@ def _enum(owner: str, name: str, enum: type[E], value: Any, error: Error = Confi
     raise error(f"{owner}.{name}: {value!r} is not a {enum.__name__}; expected one of {choices}")
 
 
-def _choice(owner: str, name: str, value: Any, choices: tuple[str, ...],
-            *, optional: bool = False) -> None:
+def _choice(
+    owner: str, name: str, value: Any, choices: tuple[str, ...], *, optional: bool = False
+) -> None:
     if (value is None and optional) or (isinstance(value, str) and value in choices):
         return
-    raise ConfigError(f"{owner}.{name}: {value!r}; expected one of {', '.join(choices)}"
-                      + (" or None" if optional else ""))
+    raise ConfigError(
+        f"{owner}.{name}: {value!r}; expected one of {', '.join(choices)}"
+        + (" or None" if optional else "")
+    )
 
 
-def _instance(owner: str, name: str, value: Any, kinds: tuple[type, ...],
-              *, optional: bool = False) -> None:
+def _instance(
+    owner: str, name: str, value: Any, kinds: tuple[type, ...], *, optional: bool = False
+) -> None:
     if isinstance(value, kinds) or (optional and value is None):
         return
     names = " or ".join(k.__name__ for k in kinds) + (" or None" if optional else "")
@@ -180,8 +230,10 @@ _VBV = (1_000, 1_600_000_000)  # bits
 _QP = (0, 51)
 _RATE_TEXT = re.compile(r"(\d+(?:\.\d+)?)([kKM]?)")
 _RATE_UNITS = {"": 1, "k": 1_000, "K": 1_000, "M": 1_000_000}
-_SPEC_FORMS = ("'cbr:RATE[:VBV]', 'vbr:AVG[:MAX[:VBV]]' or 'cqp:I[:P[:B]]' "
-               "(rates in bps, k or M suffix allowed: 4000000, 4000k, 4M)")
+_SPEC_FORMS = (
+    "'cbr:RATE[:VBV]', 'vbr:AVG[:MAX[:VBV]]' or 'cqp:I[:P[:B]]' "
+    "(rates in bps, k or M suffix allowed: 4000000, 4000k, 4M)"
+)
 
 
 @dataclass(frozen=True)
@@ -213,8 +265,10 @@ class RateControl:
         for name in names:
             value = getattr(self, name)
             if value is not None:
-                raise ConfigError(f"RateControl.{name}: {value!r} does not apply to mode "
-                                  f"{self.mode}; expected None")
+                raise ConfigError(
+                    f"RateControl.{name}: {value!r} does not apply to mode "
+                    f"{self.mode}; expected None"
+                )
 
     def _resolve_rates(self, mode: RateControlMode) -> None:
         self._forbid("qp_intra", "qp_inter_p", "qp_inter_b")
@@ -224,11 +278,15 @@ class RateControl:
             max_rate = rate if mode is RateControlMode.CBR else min(rate * 3 // 2, _RATE[1])
         _int("RateControl", "max_bitrate_bps", max_rate, *_RATE)
         if mode is RateControlMode.CBR and max_rate != rate:
-            raise ConfigError(f"RateControl.max_bitrate_bps: {max_rate} differs from bitrate_bps "
-                              f"{rate}; cbr needs max_bitrate_bps == bitrate_bps (or None)")
+            raise ConfigError(
+                f"RateControl.max_bitrate_bps: {max_rate} differs from bitrate_bps "
+                f"{rate}; cbr needs max_bitrate_bps == bitrate_bps (or None)"
+            )
         if max_rate < rate:
-            raise ConfigError(f"RateControl.max_bitrate_bps: {max_rate} is below the average "
-                              f"bitrate_bps {rate}; vbr needs max_bitrate_bps >= bitrate_bps")
+            raise ConfigError(
+                f"RateControl.max_bitrate_bps: {max_rate} is below the average "
+                f"bitrate_bps {rate}; vbr needs max_bitrate_bps >= bitrate_bps"
+            )
         vbv = max_rate if self.vbv_buffer_bits is None else self.vbv_buffer_bits
         _int("RateControl", "vbv_buffer_bits", vbv, *_VBV)
         _set(self, "max_bitrate_bps", max_rate)
@@ -250,18 +308,23 @@ class RateControl:
         return cls(RateControlMode.CBR, bitrate_bps=bitrate_bps, vbv_buffer_bits=vbv_buffer_bits)
 
     @classmethod
-    def vbr(cls, avg_bps: int, max_bps: Optional[int] = None,
-            vbv_buffer_bits: Optional[int] = None) -> RateControl:
+    def vbr(
+        cls, avg_bps: int, max_bps: Optional[int] = None, vbv_buffer_bits: Optional[int] = None
+    ) -> RateControl:
         """Variable bitrate; ``max_bps`` defaults to 1.5 x ``avg_bps`` and must be >= it."""
-        return cls(RateControlMode.VBR, bitrate_bps=avg_bps, max_bitrate_bps=max_bps,
-                   vbv_buffer_bits=vbv_buffer_bits)
+        return cls(
+            RateControlMode.VBR,
+            bitrate_bps=avg_bps,
+            max_bitrate_bps=max_bps,
+            vbv_buffer_bits=vbv_buffer_bits,
+        )
 
     @classmethod
-    def const_qp(cls, intra: int, inter_p: Optional[int] = None,
-                 inter_b: Optional[int] = None) -> RateControl:
+    def const_qp(
+        cls, intra: int, inter_p: Optional[int] = None, inter_b: Optional[int] = None
+    ) -> RateControl:
         """Fixed QPs (0..51); ``inter_p`` defaults to ``intra``, ``inter_b`` to ``inter_p``."""
-        return cls(RateControlMode.CONST_QP, qp_intra=intra, qp_inter_p=inter_p,
-                   qp_inter_b=inter_b)
+        return cls(RateControlMode.CONST_QP, qp_intra=intra, qp_inter_p=inter_p, qp_inter_b=inter_b)
 
     @classmethod
     def parse(cls, spec: str) -> RateControl:
@@ -296,15 +359,19 @@ def _parse_rate(spec: str, text: str) -> int:
         value = Fraction(match[1]) * _RATE_UNITS[match[2]]
         if value.denominator == 1:
             return int(value)
-    raise ConfigError(f"RateControl.parse: {text!r} in {spec!r} is not a whole number of bps; "
-                      f"expected {_SPEC_FORMS}")
+    raise ConfigError(
+        f"RateControl.parse: {text!r} in {spec!r} is not a whole number of bps; "
+        f"expected {_SPEC_FORMS}"
+    )
 
 
 def _parse_qp(spec: str, text: str) -> int:
     if text.isdigit() and text.isascii():
         return int(text)
-    raise ConfigError(f"RateControl.parse: {text!r} in {spec!r} is not a QP; expected an int "
-                      f"in {_QP[0]}..{_QP[1]}")
+    raise ConfigError(
+        f"RateControl.parse: {text!r} in {spec!r} is not a QP; expected an int "
+        f"in {_QP[0]}..{_QP[1]}"
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -338,36 +405,62 @@ class CommonEncodeConfig:
         for name in ("width", "height"):
             value = _int(owner, name, getattr(self, name), *_SIZE)
             if value % 2:
-                raise ConfigError(f"{owner}.{name}: {value} is odd; 4:2:0 needs an even {name} "
-                                  f"in {_SIZE[0]}..{_SIZE[1]}")
+                raise ConfigError(
+                    f"{owner}.{name}: {value} is odd; 4:2:0 needs an even {name} "
+                    f"in {_SIZE[0]}..{_SIZE[1]}"
+                )
         _int(owner, "fps_num", self.fps_num, *_FPS_PART)
         _int(owner, "fps_den", self.fps_den, *_FPS_PART)
         if self.fps_num > _MAX_FPS * self.fps_den:
-            raise ConfigError(f"{owner}.fps_num: {self.fps_num}/{self.fps_den} = "
-                              f"{self.fps_num / self.fps_den:g} fps is above the maximum of "
-                              f"{_MAX_FPS} fps")
+            raise ConfigError(
+                f"{owner}.fps_num: {self.fps_num}/{self.fps_den} = "
+                f"{self.fps_num / self.fps_den:g} fps is above the maximum of "
+                f"{_MAX_FPS} fps"
+            )
         _bool(owner, "low_latency", self.low_latency)
         _int(owner, "gop_length", self.gop_length, 1, 100_000)
         b_frames = _int(owner, "b_frames", self.b_frames, 0, 16)
         if self.low_latency and b_frames:
-            raise ConfigError(f"{owner}.b_frames: {b_frames} with low_latency=True; expected 0 "
-                              "(low latency has no B-frames)")
+            raise ConfigError(
+                f"{owner}.b_frames: {b_frames} with low_latency=True; expected 0 "
+                "(low latency has no B-frames)"
+            )
         interval = b_frames + 1 if self.frame_interval_p is None else self.frame_interval_p
         _int(owner, "frame_interval_p", interval, 1, 17, optional=True)
         if interval != b_frames + 1:
-            raise ConfigError(f"{owner}.frame_interval_p: {interval} does not match "
-                              f"b_frames={b_frames}; expected b_frames + 1 = {b_frames + 1} "
-                              "or None")
+            raise ConfigError(
+                f"{owner}.frame_interval_p: {interval} does not match "
+                f"b_frames={b_frames}; expected b_frames + 1 = {b_frames + 1} "
+                "or None"
+            )
         _set(self, "frame_interval_p", interval)
         _instance(owner, "rate_control", self.rate_control, (RateControl,))
         _bool(owner, "force_idr", self.force_idr)
 
 
-_X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
-                 "slower", "veryslow", "placebo")
+_X26X_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
 # zerolatency is also a plain x264/x265 tune; low_latency=True implies it anyway.
-_X26X_TUNES = ("film", "animation", "grain", "stillimage", "psnr", "ssim", "fastdecode",
-               "zerolatency")
+_X26X_TUNES = (
+    "film",
+    "animation",
+    "grain",
+    "stillimage",
+    "psnr",
+    "ssim",
+    "fastdecode",
+    "zerolatency",
+)
 
 
 @dataclass(frozen=True)
@@ -416,8 +509,9 @@ class VtEncodeConfig:
 
     def __post_init__(self) -> None:
         _bool("VtEncodeConfig", "realtime", self.realtime)
-        _bool("VtEncodeConfig", "allow_frame_reordering", self.allow_frame_reordering,
-              optional=True)
+        _bool(
+            "VtEncodeConfig", "allow_frame_reordering", self.allow_frame_reordering, optional=True
+        )
 
 
 BackendEncodeConfig = Union[SoftwareEncodeConfig, NvidiaEncodeConfig, VtEncodeConfig]
@@ -461,25 +555,30 @@ class CommonDecodeConfig:
         _int(owner, "max_display_delay", self.max_display_delay, 0, 16, optional=True)
         _bool(owner, "prefer_zero_copy", self.prefer_zero_copy)
         _set(self, "output", _enum(owner, "output", DecodeOutputMode, self.output))
-        _set(self, "input_layout",
-             _enum(owner, "input_layout", EncodedLayout, self.input_layout))
+        _set(self, "input_layout", _enum(owner, "input_layout", EncodedLayout, self.input_layout))
         _int(owner, "max_width", self.max_width, 16, 65536, optional=True)
         _int(owner, "max_height", self.max_height, 16, 65536, optional=True)
         _int(owner, "max_access_unit_bytes", self.max_access_unit_bytes, 4096, 2**40)
         _int(owner, "max_ready_frames", self.max_ready_frames, 1, 2**31 - 1)
         _int(owner, "max_ready_bytes", self.max_ready_bytes, 1, 2**62)
         if not isinstance(self.extradata, (bytes, bytearray, memoryview)):
-            raise ConfigError(f"{owner}.extradata: a {type(self.extradata).__name__}; expected "
-                              "bytes (the avcC / hvcC record)")
+            raise ConfigError(
+                f"{owner}.extradata: a {type(self.extradata).__name__}; expected "
+                "bytes (the avcC / hvcC record)"
+            )
         _set(self, "extradata", bytes(self.extradata))
         expected = {EncodedLayout.AVCC: Codec.H264, EncodedLayout.HVCC: Codec.HEVC}
         if self.input_layout in expected:
             if self.codec is not expected[self.input_layout]:
-                raise ConfigError(f"{owner}.input_layout: {self.input_layout.value} is for "
-                                  f"{expected[self.input_layout].value}, not {self.codec.value}")
+                raise ConfigError(
+                    f"{owner}.input_layout: {self.input_layout.value} is for "
+                    f"{expected[self.input_layout].value}, not {self.codec.value}"
+                )
             if not self.extradata:
-                raise ConfigError(f"{owner}.extradata: {self.input_layout.value} input needs "
-                                  "the stream's decoder configuration record (avcC / hvcC)")
+                raise ConfigError(
+                    f"{owner}.extradata: {self.input_layout.value} input needs "
+                    "the stream's decoder configuration record (avcC / hvcC)"
+                )
 
 
 @dataclass(frozen=True)
@@ -558,8 +657,10 @@ class SessionSwitchRequest:
     def __post_init__(self) -> None:
         owner = "SessionSwitchRequest"
         if not isinstance(self.target, (tuple, list)) or len(self.target) != 2:
-            raise ConfigError(f"{owner}.target: {self.target!r}; expected a pair "
-                              "(CommonEncodeConfig, backend config or None)")
+            raise ConfigError(
+                f"{owner}.target: {self.target!r}; expected a pair "
+                "(CommonEncodeConfig, backend config or None)"
+            )
         common, backend = self.target
         _instance(owner, "target[0]", common, (CommonEncodeConfig,))
         _instance(owner, "target[1]", backend, _BACKEND_ENCODE_CONFIGS, optional=True)
@@ -575,8 +676,13 @@ class SessionSwitchRequest:
 # Bytes per pixel of the packed formats, i.e. the last dimension of a (height, width,
 # channels) array. The planar ones take one byte per sample: a 3-D array of them is
 # (rows, cols, 1).
-_CHANNELS = {PixelFormat.ARGB8888: 4, PixelFormat.BGRA: 4, PixelFormat.RGB24: 3,
-             PixelFormat.NV12: 1, PixelFormat.I420: 1}
+_CHANNELS = {
+    PixelFormat.ARGB8888: 4,
+    PixelFormat.BGRA: 4,
+    PixelFormat.RGB24: 3,
+    PixelFormat.NV12: 1,
+    PixelFormat.I420: 1,
+}
 
 
 def _check_frame_buffer(data: Any, fmt: PixelFormat) -> None:
@@ -585,30 +691,39 @@ def _check_frame_buffer(data: Any, fmt: PixelFormat) -> None:
     except TypeError:
         raise InvalidFrameError(
             f"Frame.data: a {type(data).__name__} has no buffer; expected a C-contiguous "
-            "uint8 buffer (numpy array, bytes, bytearray, memoryview)") from None
+            "uint8 buffer (numpy array, bytes, bytearray, memoryview)"
+        ) from None
     with view:
         # Exporters may prefix a byte-order mark; for one-byte items it means nothing.
         if view.itemsize != 1 or view.format.lstrip("@=<>!") != "B":
             dtype = getattr(data, "dtype", None)
-            given = (f"dtype {dtype}" if dtype is not None
-                     else f"buffer format {view.format!r} (itemsize {view.itemsize})")
+            given = (
+                f"dtype {dtype}"
+                if dtype is not None
+                else f"buffer format {view.format!r} (itemsize {view.itemsize})"
+            )
             raise InvalidFrameError(f"Frame.data: {given}; expected uint8")
         if not view.c_contiguous:
             raise InvalidFrameError(
                 "Frame.data: the buffer is not C-contiguous (a strided slice or view?); "
-                "expected a C-contiguous buffer, e.g. numpy.ascontiguousarray(data)")
+                "expected a C-contiguous buffer, e.g. numpy.ascontiguousarray(data)"
+            )
         # The core takes a 3-D array's row pitch as cols * channels and checks only the byte
         # count, so a (64, 4, 64) array passes for 64x64 ARGB8888 and an (H, W, 4) one
         # declared RGB24 reads as rows padded to a third more pixels: scrambled pictures.
         channels = _CHANNELS[fmt]
         shape = view.shape or ()
         if len(shape) == 3 and shape[2] != channels:
-            layout = (f"(height, width, {channels})" if channels > 1
-                      else "(rows, cols) or (rows, cols, 1): it is planar")
+            layout = (
+                f"(height, width, {channels})"
+                if channels > 1
+                else "(rows, cols) or (rows, cols, 1): it is planar"
+            )
             raise InvalidFrameError(
                 f"Frame.data: shape {shape} with format {fmt.name}: the last "
                 f"dimension is {shape[2]} channels, {fmt.name} has {channels}; "
-                f"expected {layout}")
+                f"expected {layout}"
+            )
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -628,13 +743,11 @@ class Frame:
     pitch: Optional[int] = None
 
     def __post_init__(self) -> None:
-        _set(self, "format", _enum("Frame", "format", PixelFormat, self.format,
-                                   InvalidFrameError))
+        _set(self, "format", _enum("Frame", "format", PixelFormat, self.format, InvalidFrameError))
         _check_frame_buffer(self.data, self.format)
         # Ranges of the core's types (int64 pts, int pitch): refused here with a clear
         # message rather than as a binding TypeError.
-        _int("Frame", "pts", self.pts, -(2**63), 2**63 - 1, optional=True,
-             error=InvalidFrameError)
+        _int("Frame", "pts", self.pts, -(2**63), 2**63 - 1, optional=True, error=InvalidFrameError)
         _bool("Frame", "force_keyframe", self.force_keyframe, error=InvalidFrameError)
         _int("Frame", "pitch", self.pitch, 1, 2**31 - 1, optional=True, error=InvalidFrameError)
 
@@ -651,8 +764,10 @@ class Frame:
             with self.buffer as view:
                 size = f"nbytes={view.nbytes}"
         pitch = "" if self.pitch is None else f", pitch={self.pitch}"
-        return (f"Frame(format={self.format}, {size}, pts={self.pts}, "
-                f"force_keyframe={self.force_keyframe}{pitch})")
+        return (
+            f"Frame(format={self.format}, {size}, pts={self.pts}, "
+            f"force_keyframe={self.force_keyframe}{pitch})"
+        )
 
 
 @dataclass(frozen=True, repr=False)
@@ -677,9 +792,11 @@ class EncodedPacket:
         _set(self, "layout", _enum(owner, "layout", EncodedLayout, self.layout))
 
     def __repr__(self) -> str:
-        return (f"EncodedPacket(len={len(self.data)}, pts={self.pts}, dts={self.dts}, "
-                f"keyframe={self.is_keyframe}, generation={self.generation}, "
-                f"layout={self.layout})")
+        return (
+            f"EncodedPacket(len={len(self.data)}, pts={self.pts}, dts={self.dts}, "
+            f"keyframe={self.is_keyframe}, generation={self.generation}, "
+            f"layout={self.layout})"
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -710,17 +827,29 @@ class Capabilities:
         owner = "Capabilities"
         _instance(owner, "backend", self.backend, (str,))
         _set(self, "codec", _enum(owner, "codec", Codec, self.codec))
-        for name in ("min_width", "min_height", "max_width", "max_height", "max_b_frames",
-                     "max_gop_length"):
+        for name in (
+            "min_width",
+            "min_height",
+            "max_width",
+            "max_height",
+            "max_b_frames",
+            "max_gop_length",
+        ):
             _int(owner, name, getattr(self, name), 0)
         for axis in ("width", "height"):
             lo, hi = getattr(self, f"min_{axis}"), getattr(self, f"max_{axis}")
             if hi < lo:
                 raise ConfigError(f"{owner}.max_{axis}: {hi} is below min_{axis} {lo}")
-        _set(self, "rate_control_modes", _enum_set(owner, "rate_control_modes",
-                                                   RateControlMode, self.rate_control_modes))
-        _set(self, "input_formats", _enum_set(owner, "input_formats", PixelFormat,
-                                              self.input_formats))
+        _set(
+            self,
+            "rate_control_modes",
+            _enum_set(owner, "rate_control_modes", RateControlMode, self.rate_control_modes),
+        )
+        _set(
+            self,
+            "input_formats",
+            _enum_set(owner, "input_formats", PixelFormat, self.input_formats),
+        )
         for name in ("low_latency", "dynamic_bitrate", "dynamic_resolution"):
             _bool(owner, name, getattr(self, name))
         _set(self, "presets", _str_tuple(owner, "presets", self.presets))
@@ -739,16 +868,17 @@ class Capabilities:
             if not lo <= value <= hi:
                 found.append(f"{axis}: {value} is outside {who}'s {lo}..{hi}")
         if common.b_frames > self.max_b_frames:
-            found.append(f"b_frames: {common.b_frames} exceeds {who}'s maximum of "
-                         f"{self.max_b_frames}")
+            found.append(
+                f"b_frames: {common.b_frames} exceeds {who}'s maximum of {self.max_b_frames}"
+            )
         if common.gop_length > self.max_gop_length:
-            found.append(f"gop_length: {common.gop_length} exceeds {who}'s maximum of "
-                         f"{self.max_gop_length}")
+            found.append(
+                f"gop_length: {common.gop_length} exceeds {who}'s maximum of {self.max_gop_length}"
+            )
         mode = common.rate_control.mode
         if mode not in self.rate_control_modes:
             supported = ", ".join(sorted(m.value for m in self.rate_control_modes)) or "none"
-            found.append(f"rate_control: {mode} is not supported by {who} "
-                         f"(supported: {supported})")
+            found.append(f"rate_control: {mode} is not supported by {who} (supported: {supported})")
         if common.low_latency and not self.low_latency:
             found.append(f"low_latency: True is not supported by {who}")
         return found
@@ -784,15 +914,21 @@ class DecodeCapabilities:
         _set(self, "codec", _enum(owner, "codec", Codec, self.codec))
         for name in ("max_width", "max_height"):
             _int(owner, name, getattr(self, name), 0)
-        _set(self, "output_modes", _enum_set(owner, "output_modes", DecodeOutputMode,
-                                             self.output_modes))
+        _set(
+            self,
+            "output_modes",
+            _enum_set(owner, "output_modes", DecodeOutputMode, self.output_modes),
+        )
         for name in ("supported", "device_surfaces", "dynamic_resolution"):
             _bool(owner, name, getattr(self, name))
 
     def _dict_access(self, how: str) -> None:
-        warnings.warn(f"videohw: DecodeCapabilities{how} is deprecated (it was a dict); "
-                      "read the attributes, e.g. caps.max_width", DeprecationWarning,
-                      stacklevel=3)
+        warnings.warn(
+            f"videohw: DecodeCapabilities{how} is deprecated (it was a dict); "
+            "read the attributes, e.g. caps.max_width",
+            DeprecationWarning,
+            stacklevel=3,
+        )
 
     def __getitem__(self, key: str) -> Any:
         self._dict_access(f"[{key!r}]")
@@ -848,8 +984,11 @@ class Telemetry(dict):
         new = RENAMED_TELEMETRY_KEYS.get(key) if isinstance(key, str) else None
         if new is None or not dict.__contains__(self, new):
             return None
-        warnings.warn(f"videohw: telemetry key {key!r} is deprecated: use {new!r}",
-                      DeprecationWarning, stacklevel=3)
+        warnings.warn(
+            f"videohw: telemetry key {key!r} is deprecated: use {new!r}",
+            DeprecationWarning,
+            stacklevel=3,
+        )
         return new
 
     def __missing__(self, key: Any) -> Any:

@@ -36,8 +36,9 @@ BACKENDS = ("auto", "software", "nvidia")
 # 2**62 ns is 146 years, and leaves that sum room.
 MAX_REAP_TIMEOUT_S = 2**62 / 1e9
 
-_ENCODE_STATE = frozenset({"_backend", "_fallback_reason", "_default_provider",
-                           "_encode_unavailable"})
+_ENCODE_STATE = frozenset(
+    {"_backend", "_fallback_reason", "_default_provider", "_encode_unavailable"}
+)
 
 # Fallback reasons already logged: "auto" falling back deserves one warning per process and
 # cause, not one per controller (a program may make many).
@@ -88,15 +89,17 @@ class SessionController(DecodeControls):
         self._backend, self._fallback_reason = _core.resolve_encode_backend(backend)
         if self._fallback_reason and self._fallback_reason not in _fallbacks_logged:
             _fallbacks_logged.add(self._fallback_reason)
-            log.warning("videohw: backend 'auto' uses %s (%s)", self._backend,
-                        self._fallback_reason)
+            log.warning(
+                "videohw: backend 'auto' uses %s (%s)", self._backend, self._fallback_reason
+            )
         # Fails now, with the cause, if the backend cannot be used on this machine -- unless
         # it can still decode: an NVDEC-only GPU (H100/H200) is a usable "nvidia" backend
         # whose encode calls raise the NVENC cause.
         self._encode_unavailable: Optional[BackendUnavailableError] = None
         try:
             self._default_provider: Any = _core.make_encoder_provider(
-                self._backend, _convert.software_encode_config(SoftwareEncodeConfig()))
+                self._backend, _convert.software_encode_config(SoftwareEncodeConfig())
+            )
         except BackendUnavailableError as exc:
             if backend != "nvidia" or not _nvidia_decode_usable():
                 raise
@@ -114,8 +117,7 @@ class SessionController(DecodeControls):
 
     def __repr__(self) -> str:
         state = ", closed" if self.__dict__.get("_closed") else ""
-        return (f"SessionController(backend={self._backend!r}, requested={self._requested!r}"
-                f"{state})")
+        return f"SessionController(backend={self._backend!r}, requested={self._requested!r}{state})"
 
     def close(self) -> None:
         """Closes every session this controller started, encode and decode (readers' idle
@@ -149,26 +151,35 @@ class SessionController(DecodeControls):
         if self._encode_unavailable is not None:
             raise BackendUnavailableError(
                 f"the {self._backend} backend cannot encode here: {self._encode_unavailable} "
-                "(decode sessions work; use backend='auto' or 'software' to encode)")
+                "(decode sessions work; use backend='auto' or 'software' to encode)"
+            )
 
     def capabilities(self, codec: Union[Codec, str]) -> Capabilities:
         codec = _args.member("SessionController.capabilities", "codec", Codec, codec)
         self._check_encode_usable()
-        return _convert.capabilities(self._default_provider.capabilities(
-            _convert._core_enum(_core.Codec, codec)))
+        return _convert.capabilities(
+            self._default_provider.capabilities(_convert._core_enum(_core.Codec, codec))
+        )
 
     # -- encode sessions -------------------------------------------------------------
 
-    def start_encode_session(self, common: CommonEncodeConfig,
-                             backend_config: BackendConfig = None) -> EncoderSessionHandle:
+    def start_encode_session(
+        self, common: CommonEncodeConfig, backend_config: BackendConfig = None
+    ) -> EncoderSessionHandle:
         self._check_open("start_encode_session")
-        _args.instance("SessionController.start_encode_session", "common", common,
-                       (CommonEncodeConfig,))
+        _args.instance(
+            "SessionController.start_encode_session", "common", common, (CommonEncodeConfig,)
+        )
         provider = self._provider_for(backend_config)
-        sid, generation = self._manager.start_encode(_convert.common_encode_config(common),
-                                                     provider)
-        return EncoderSessionHandle(id=sid, generation=generation, _owner=self._token,
-                                    _life=SessionLife(self._manager, sid, decode=False))
+        sid, generation = self._manager.start_encode(
+            _convert.common_encode_config(common), provider
+        )
+        return EncoderSessionHandle(
+            id=sid,
+            generation=generation,
+            _owner=self._token,
+            _life=SessionLife(self._manager, sid, decode=False),
+        )
 
     def _provider_for(self, backend_config: BackendConfig) -> Any:
         self._check_encode_usable()
@@ -178,16 +189,23 @@ class SessionController(DecodeControls):
         if isinstance(backend_config, own_type or ()):
             if isinstance(backend_config, SoftwareEncodeConfig):
                 return _core.make_encoder_provider(
-                    self._backend, _convert.software_encode_config(backend_config))
+                    self._backend, _convert.software_encode_config(backend_config)
+                )
             if isinstance(backend_config, NvidiaEncodeConfig):
                 return self._nvidia_provider(backend_config)
             return self._default_provider
-        _args.instance("SessionController.start_encode_session", "backend_config",
-                       backend_config, (SoftwareEncodeConfig, NvidiaEncodeConfig,
-                                        VtEncodeConfig))
+        _args.instance(
+            "SessionController.start_encode_session",
+            "backend_config",
+            backend_config,
+            (SoftwareEncodeConfig, NvidiaEncodeConfig, VtEncodeConfig),
+        )
         if not self._warned_foreign_config:
-            log.warning("videohw: %s is for another backend; the %s backend uses its defaults",
-                        type(backend_config).__name__, self._backend)
+            log.warning(
+                "videohw: %s is for another backend; the %s backend uses its defaults",
+                type(backend_config).__name__,
+                self._backend,
+            )
             self._warned_foreign_config = True
         return self._default_provider
 
@@ -195,8 +213,10 @@ class SessionController(DecodeControls):
         # Creating a provider probes the GPU (opens and closes an encoder): once per config.
         if config not in self._nvidia_providers:
             self._nvidia_providers[config] = _core.make_encoder_provider(
-                "nvidia", _convert.software_encode_config(SoftwareEncodeConfig()),
-                _convert.nvidia_encode_config(config))
+                "nvidia",
+                _convert.software_encode_config(SoftwareEncodeConfig()),
+                _convert.nvidia_encode_config(config),
+            )
         return self._nvidia_providers[config]
 
     def submit(self, handle: EncoderSessionHandle, frame: Frame, block: bool = True) -> None:
@@ -205,26 +225,38 @@ class SessionController(DecodeControls):
         ``BackpressureError`` (the frame is not taken) instead of waiting."""
         self._submit(handle, frame, block, "SessionController.submit")
 
-    def _submit(self, handle: EncoderSessionHandle, frame: Frame, block: bool,
-                call: str) -> None:
+    def _submit(self, handle: EncoderSessionHandle, frame: Frame, block: bool, call: str) -> None:
         check_owned(self._token, handle, EncoderSessionHandle, "submit")
         if not isinstance(frame, Frame):
-            raise InvalidFrameError(f"submit: frame is a {type(frame).__name__}; expected "
-                                    "videohw.Frame")
+            raise InvalidFrameError(
+                f"submit: frame is a {type(frame).__name__}; expected videohw.Frame"
+            )
         block = _args.boolean(call, "block", block)
-        self._manager.submit(handle.id, handle.generation, frame.data,
-                             _convert.pixel_format(frame.format), frame.pts,
-                             frame.force_keyframe, frame.pitch or 0, block)
+        self._manager.submit(
+            handle.id,
+            handle.generation,
+            frame.data,
+            _convert.pixel_format(frame.format),
+            frame.pts,
+            frame.force_keyframe,
+            frame.pitch or 0,
+            block,
+        )
 
     @overload
-    def reap(self, handle: EncoderSessionHandle, min_packets: int = 0,
-             timeout: Optional[float] = None) -> list[EncodedPacket]: ...
+    def reap(
+        self, handle: EncoderSessionHandle, min_packets: int = 0, timeout: Optional[float] = None
+    ) -> list[EncodedPacket]: ...
     @overload
-    def reap(self, handle: DecoderSessionHandle, min_packets: int = 0,
-             timeout: Optional[float] = None) -> list[DecodedFrame]: ...
-    def reap(self, handle: Union[EncoderSessionHandle, DecoderSessionHandle],
-             min_packets: int = 0, timeout: Optional[float] = None
-             ) -> Union[list[EncodedPacket], list[DecodedFrame]]:
+    def reap(
+        self, handle: DecoderSessionHandle, min_packets: int = 0, timeout: Optional[float] = None
+    ) -> list[DecodedFrame]: ...
+    def reap(
+        self,
+        handle: Union[EncoderSessionHandle, DecoderSessionHandle],
+        min_packets: int = 0,
+        timeout: Optional[float] = None,
+    ) -> Union[list[EncodedPacket], list[DecodedFrame]]:
         """Packets ready now. The pipeline encodes asynchronously, so with ``min_packets=0``
         (the default) this never waits. With ``min_packets=n`` it waits until n packets are
         ready or the session closes, and further: with a ``timeout``, until that many
@@ -234,14 +266,20 @@ class SessionController(DecodeControls):
         return self._reap(handle, min_packets, timeout, "SessionController.reap")
 
     @overload
-    def _reap(self, handle: EncoderSessionHandle, min_packets: int, timeout: Optional[float],
-              call: str) -> list[EncodedPacket]: ...
+    def _reap(
+        self, handle: EncoderSessionHandle, min_packets: int, timeout: Optional[float], call: str
+    ) -> list[EncodedPacket]: ...
     @overload
-    def _reap(self, handle: DecoderSessionHandle, min_packets: int, timeout: Optional[float],
-              call: str) -> list[DecodedFrame]: ...
-    def _reap(self, handle: Union[EncoderSessionHandle, DecoderSessionHandle], min_packets: int,
-              timeout: Optional[float], call: str
-              ) -> Union[list[EncodedPacket], list[DecodedFrame]]:
+    def _reap(
+        self, handle: DecoderSessionHandle, min_packets: int, timeout: Optional[float], call: str
+    ) -> list[DecodedFrame]: ...
+    def _reap(
+        self,
+        handle: Union[EncoderSessionHandle, DecoderSessionHandle],
+        min_packets: int,
+        timeout: Optional[float],
+        call: str,
+    ) -> Union[list[EncodedPacket], list[DecodedFrame]]:
         min_packets = _args.integer(call, "min_packets", min_packets, 0, _args.SIZE_MAX)
         timeout = _args.seconds(call, "timeout", timeout, MAX_REAP_TIMEOUT_S, optional=True)
         if isinstance(handle, DecoderSessionHandle):  # decoding is synchronous: never waits
@@ -249,15 +287,17 @@ class SessionController(DecodeControls):
             return self._reap_decoded(handle)
         check_owned(self._token, handle, EncoderSessionHandle, "reap")
         timeout_ns = -1 if timeout is None else int(timeout * 1e9)
-        return _convert.packets(self._manager.reap(handle.id, handle.generation, min_packets,
-                                                   timeout_ns))
+        return _convert.packets(
+            self._manager.reap(handle.id, handle.generation, min_packets, timeout_ns)
+        )
 
     @overload
     def flush(self, handle: EncoderSessionHandle) -> list[EncodedPacket]: ...
     @overload
     def flush(self, handle: DecoderSessionHandle) -> list[DecodedFrame]: ...
-    def flush(self, handle: Union[EncoderSessionHandle, DecoderSessionHandle]
-              ) -> Union[list[EncodedPacket], list[DecodedFrame]]:
+    def flush(
+        self, handle: Union[EncoderSessionHandle, DecoderSessionHandle]
+    ) -> Union[list[EncodedPacket], list[DecodedFrame]]:
         """Every packet of every frame submitted so far (decode handles: every frame of
         every byte pushed so far); the session stays open."""
         if isinstance(handle, DecoderSessionHandle):
@@ -266,20 +306,27 @@ class SessionController(DecodeControls):
         check_owned(self._token, handle, EncoderSessionHandle, "flush")
         return _convert.packets(self._manager.flush(handle.id, handle.generation))
 
-    def switch_encode_session(self, handle: EncoderSessionHandle,
-                              request: SessionSwitchRequest) -> EncoderSessionHandle:
+    def switch_encode_session(
+        self, handle: EncoderSessionHandle, request: SessionSwitchRequest
+    ) -> EncoderSessionHandle:
         """Prepares the request's target as the session's next generation and returns its
         handle; the mode says when it takes over (docs/api.md, Switching)."""
         check_owned(self._token, handle, EncoderSessionHandle, "switch_encode_session")
-        _args.instance("SessionController.switch_encode_session", "request", request,
-                       (SessionSwitchRequest,))
+        _args.instance(
+            "SessionController.switch_encode_session", "request", request, (SessionSwitchRequest,)
+        )
         common, backend_config = request.target
         generation = self._manager.switch_encode(
-            handle.id, handle.generation, _convert.common_encode_config(common),
-            self._provider_for(backend_config), _convert.switch_mode(request.mode),
-            request.force_idr_on_activate)
-        return EncoderSessionHandle(id=handle.id, generation=generation, _owner=self._token,
-                                    _life=handle._life)
+            handle.id,
+            handle.generation,
+            _convert.common_encode_config(common),
+            self._provider_for(backend_config),
+            _convert.switch_mode(request.mode),
+            request.force_idr_on_activate,
+        )
+        return EncoderSessionHandle(
+            id=handle.id, generation=generation, _owner=self._token, _life=handle._life
+        )
 
     def close_encode_session(self, handle: EncoderSessionHandle) -> list[EncodedPacket]:
         """End of stream, drain, release buffers, destroy; returns the drained packets."""
@@ -310,8 +357,9 @@ class SessionController(DecodeControls):
         telemetry["backend_fallback_reason"] = fallback or ""
         return telemetry
 
-    def encode_session(self, common: CommonEncodeConfig,
-                       backend_config: BackendConfig = None) -> EncodeSession:
+    def encode_session(
+        self, common: CommonEncodeConfig, backend_config: BackendConfig = None
+    ) -> EncodeSession:
         """``with ctl.encode_session(common) as s:`` -- closed when the block ends."""
         return EncodeSession(self, self.start_encode_session(common, backend_config))
 
@@ -329,8 +377,10 @@ class EncodeSession:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        return (f"EncodeSession(id={self.handle.id}, generation={self.handle.generation}, "
-                f"backend={self._ctl.backend!r}, {state})")
+        return (
+            f"EncodeSession(id={self.handle.id}, generation={self.handle.generation}, "
+            f"backend={self._ctl.backend!r}, {state})"
+        )
 
     def __enter__(self) -> EncodeSession:
         return self

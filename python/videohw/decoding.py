@@ -29,8 +29,7 @@ from .errors import ConfigError, InvalidTypeError
 log = logging.getLogger("videohw")
 
 BackendDecodeConfig = Union[SoftwareDecodeConfig, NvidiaDecodeConfig, VtDecodeConfig, None]
-DecodeSwitchTarget = Union[CommonDecodeConfig,
-                           tuple[CommonDecodeConfig, BackendDecodeConfig]]
+DecodeSwitchTarget = Union[CommonDecodeConfig, tuple[CommonDecodeConfig, BackendDecodeConfig]]
 
 _OUTPUTS = {m.value: m for m in DecodeOutputMode}
 
@@ -83,10 +82,15 @@ class DecodedFrame:
     def __repr__(self) -> str:
         flags = (", keyframe" if self.is_keyframe else "") + (", DAMAGED" if self.damaged else "")
         pixels = f", pixel_format={self.pixel_format}" if self.pixel_format else ""
-        where = (f"index={self.index}, seconds={self.seconds:.6g}, "
-                 if self.index is not None and self.seconds is not None else "")
-        return (f"DecodedFrame({self.width}x{self.height}, {where}pts={self.pts}, "
-                f"generation={self.generation}{flags}, output={self.output}{pixels})")
+        where = (
+            f"index={self.index}, seconds={self.seconds:.6g}, "
+            if self.index is not None and self.seconds is not None
+            else ""
+        )
+        return (
+            f"DecodedFrame({self.width}x{self.height}, {where}pts={self.pts}, "
+            f"generation={self.generation}{flags}, output={self.output}{pixels})"
+        )
 
 
 def _bitstream_bytes(call: str, data: Any) -> Any:
@@ -95,27 +99,40 @@ def _bitstream_bytes(call: str, data: Any) -> Any:
     try:
         view = memoryview(data)
     except TypeError:
-        raise InvalidTypeError(f"{call}: data {_args._given(data)}; expected a bytes-like "
-                               "object (bytes, bytearray, memoryview, uint8 numpy array)") from None
+        raise InvalidTypeError(
+            f"{call}: data {_args._given(data)}; expected a bytes-like "
+            "object (bytes, bytearray, memoryview, uint8 numpy array)"
+        ) from None
     with view:
         if view.itemsize != 1 or not view.c_contiguous:
-            raise InvalidTypeError(f"{call}: data is a buffer of {view.itemsize}-byte items "
-                                   f"(format {view.format!r}"
-                                   f"{', not contiguous' if not view.c_contiguous else ''}); "
-                                   "expected contiguous bytes (uint8)")
+            raise InvalidTypeError(
+                f"{call}: data is a buffer of {view.itemsize}-byte items "
+                f"(format {view.format!r}"
+                f"{', not contiguous' if not view.c_contiguous else ''}); "
+                "expected contiguous bytes (uint8)"
+            )
     return data
 
 
 def _frames(raw: list[dict]) -> list[DecodedFrame]:
     return [
         DecodedFrame(
-            width=r["width"], height=r["height"], pts=r["pts"], generation=r["generation"],
-            is_keyframe=r["is_keyframe"], damaged=r["damaged"],
+            width=r["width"],
+            height=r["height"],
+            pts=r["pts"],
+            generation=r["generation"],
+            is_keyframe=r["is_keyframe"],
+            damaged=r["damaged"],
             color=ColorInfo(r["primaries"], r["transfer"], r["matrix"], r["full_range"]),
-            output=_OUTPUTS[r["output"]], pixel_format=r["pixel_format"],
+            output=_OUTPUTS[r["output"]],
+            pixel_format=r["pixel_format"],
             planes=None if r["planes"] is None else tuple(r["planes"]),
-            on_device=r["on_device"], device_id=r["device_id"], index=r.get("index"),
-            seconds=r.get("seconds"), _owner=r.get("owner"))
+            on_device=r["on_device"],
+            device_id=r["device_id"],
+            index=r.get("index"),
+            seconds=r.get("seconds"),
+            _owner=r.get("owner"),
+        )
         for r in raw
     ]
 
@@ -140,12 +157,17 @@ def _core_decode_config(c: CommonDecodeConfig) -> Any:
 def _split_target(request: Any) -> tuple[CommonDecodeConfig, BackendDecodeConfig]:
     if isinstance(request, CommonDecodeConfig):
         return request, None
-    if (isinstance(request, (tuple, list)) and len(request) == 2
-            and isinstance(request[0], CommonDecodeConfig)):
+    if (
+        isinstance(request, (tuple, list))
+        and len(request) == 2
+        and isinstance(request[0], CommonDecodeConfig)
+    ):
         return request[0], request[1]
-    raise InvalidTypeError(f"SessionController.switch_decode_session: request "
-                           f"{_args._given(request)}; expected a CommonDecodeConfig or a pair "
-                           "(CommonDecodeConfig, backend decode config or None)")
+    raise InvalidTypeError(
+        f"SessionController.switch_decode_session: request "
+        f"{_args._given(request)}; expected a CommonDecodeConfig or a pair "
+        "(CommonDecodeConfig, backend decode config or None)"
+    )
 
 
 class DecodeControls:
@@ -165,11 +187,15 @@ class DecodeControls:
     def decode_backend(self) -> str:
         """The backend decode sessions of this controller run on."""
         if self._decode_backend is None:
-            self._decode_backend, self._decode_fallback_reason = \
-                _core.resolve_decode_backend(self._requested)
+            self._decode_backend, self._decode_fallback_reason = _core.resolve_decode_backend(
+                self._requested
+            )
             if self._decode_fallback_reason:
-                log.info("videohw: decode backend 'auto' uses %s (%s)", self._decode_backend,
-                         self._decode_fallback_reason)
+                log.info(
+                    "videohw: decode backend 'auto' uses %s (%s)",
+                    self._decode_backend,
+                    self._decode_fallback_reason,
+                )
         return self._decode_backend
 
     @property
@@ -182,13 +208,21 @@ class DecodeControls:
         codec = _args.member("SessionController.decode_capabilities", "codec", Codec, codec)
         caps = self._decoder_provider(None).capabilities(_convert._core_enum(_core.Codec, codec))
         return DecodeCapabilities(
-            backend=caps.backend, codec=codec, supported=caps.supported,
-            max_width=caps.max_width, max_height=caps.max_height,
+            backend=caps.backend,
+            codec=codec,
+            supported=caps.supported,
+            max_width=caps.max_width,
+            max_height=caps.max_height,
             output_modes=frozenset(DecodeOutputMode[m.name] for m in caps.output_modes),
-            device_surfaces=caps.device_surfaces, dynamic_resolution=caps.dynamic_resolution)
+            device_surfaces=caps.device_surfaces,
+            dynamic_resolution=caps.dynamic_resolution,
+        )
 
-    def _decoder_provider(self, backend_config: BackendDecodeConfig,
-                          call: str = "SessionController.start_decode_session") -> Any:
+    def _decoder_provider(
+        self,
+        backend_config: BackendDecodeConfig,
+        call: str = "SessionController.start_decode_session",
+    ) -> Any:
         backend = self.decode_backend
         software, nvidia = SoftwareDecodeConfig(), NvidiaDecodeConfig()
         if isinstance(backend_config, SoftwareDecodeConfig) and backend == "software":
@@ -196,11 +230,18 @@ class DecodeControls:
         elif isinstance(backend_config, NvidiaDecodeConfig) and backend == "nvidia":
             nvidia = backend_config
         elif backend_config is not None:
-            _args.instance(call, "backend_decode", backend_config,
-                           (SoftwareDecodeConfig, NvidiaDecodeConfig, VtDecodeConfig))
+            _args.instance(
+                call,
+                "backend_decode",
+                backend_config,
+                (SoftwareDecodeConfig, NvidiaDecodeConfig, VtDecodeConfig),
+            )
             if not self._warned_foreign_decode_config:
-                log.warning("videohw: %s is for another backend; the %s decode backend uses "
-                            "its defaults", type(backend_config).__name__, backend)
+                log.warning(
+                    "videohw: %s is for another backend; the %s decode backend uses its defaults",
+                    type(backend_config).__name__,
+                    backend,
+                )
                 self._warned_foreign_decode_config = True
         core_sw = _core.SoftwareDecodeConfig()
         core_sw.threads = software.threads
@@ -208,19 +249,34 @@ class DecodeControls:
         core_nv.device = nvidia.device
         return _core.make_decoder_provider(backend, core_sw, core_nv)
 
-    def start_decode_session(self, common_decode: CommonDecodeConfig,
-                             backend_decode: BackendDecodeConfig = None) -> DecoderSessionHandle:
+    def start_decode_session(
+        self, common_decode: CommonDecodeConfig, backend_decode: BackendDecodeConfig = None
+    ) -> DecoderSessionHandle:
         self._check_open("start_decode_session")
-        _args.instance("SessionController.start_decode_session", "common_decode",
-                       common_decode, (CommonDecodeConfig,))
-        sid, generation = self._manager.start_decode(_core_decode_config(common_decode),
-                                                     self._decoder_provider(backend_decode))
-        return DecoderSessionHandle(id=sid, generation=generation, _owner=self._token,
-                                    _life=SessionLife(self._manager, sid, decode=True))
+        _args.instance(
+            "SessionController.start_decode_session",
+            "common_decode",
+            common_decode,
+            (CommonDecodeConfig,),
+        )
+        sid, generation = self._manager.start_decode(
+            _core_decode_config(common_decode), self._decoder_provider(backend_decode)
+        )
+        return DecoderSessionHandle(
+            id=sid,
+            generation=generation,
+            _owner=self._token,
+            _life=SessionLife(self._manager, sid, decode=True),
+        )
 
-    def push_bitstream(self, handle: DecoderSessionHandle, data: Any,
-                       pts: Optional[int] = None, block: bool = False,
-                       timeout: Optional[float] = None) -> None:
+    def push_bitstream(
+        self,
+        handle: DecoderSessionHandle,
+        data: Any,
+        pts: Optional[int] = None,
+        block: bool = False,
+        timeout: Optional[float] = None,
+    ) -> None:
         """Decodes one chunk of Annex-B bytes (any size; access units may span chunks).
         ``pts`` belongs to the access unit that starts in this chunk. Frames it completes
         come out of ``reap``. Raises ``DecodeError`` for data the decoder rejects, after
@@ -251,18 +307,23 @@ class DecodeControls:
     def _flush_decode(self, handle: DecoderSessionHandle) -> list[DecodedFrame]:
         return _frames(self._manager.flush_decode(handle.id, handle.generation))
 
-    def switch_decode_session(self, handle: DecoderSessionHandle,
-                              request: DecodeSwitchTarget) -> DecoderSessionHandle:
+    def switch_decode_session(
+        self, handle: DecoderSessionHandle, request: DecodeSwitchTarget
+    ) -> DecoderSessionHandle:
         """Flushes the current decoder (its frames keep their generation and become ready),
         then decodes with ``request`` (a CommonDecodeConfig, or (config, backend config))
         under the returned handle's new generation. Push from a random access point on."""
         _check_decode_handle(self, handle, "switch_decode_session")
         common, backend_config = _split_target(request)
         generation = self._manager.switch_decode(
-            handle.id, handle.generation, _core_decode_config(common),
-            self._decoder_provider(backend_config, "SessionController.switch_decode_session"))
-        return DecoderSessionHandle(id=handle.id, generation=generation, _owner=self._token,
-                                    _life=handle._life)
+            handle.id,
+            handle.generation,
+            _core_decode_config(common),
+            self._decoder_provider(backend_config, "SessionController.switch_decode_session"),
+        )
+        return DecoderSessionHandle(
+            id=handle.id, generation=generation, _owner=self._token, _life=handle._life
+        )
 
     def close_decode_session(self, handle: DecoderSessionHandle) -> list[DecodedFrame]:
         """End of stream, drain, release, destroy; returns every frame not yet reaped."""
@@ -273,8 +334,9 @@ class DecodeControls:
 
     # -- idle sessions for readers ---------------------------------------------------------
 
-    def _acquire_decode_session(self, common: CommonDecodeConfig,
-                                backend_decode: BackendDecodeConfig) -> DecoderSessionHandle:
+    def _acquire_decode_session(
+        self, common: CommonDecodeConfig, backend_decode: BackendDecodeConfig
+    ) -> DecoderSessionHandle:
         """An open decode session for ``common``: an idle one a closed reader gave back
         (same codec, output and options: reused as it is, no new decoder) or a new one."""
         key = (common, backend_decode)
@@ -290,8 +352,12 @@ class DecodeControls:
                     pass
         return self.start_decode_session(common, backend_decode)
 
-    def _release_decode_session(self, handle: DecoderSessionHandle, common: CommonDecodeConfig,
-                                backend_decode: BackendDecodeConfig) -> None:
+    def _release_decode_session(
+        self,
+        handle: DecoderSessionHandle,
+        common: CommonDecodeConfig,
+        backend_decode: BackendDecodeConfig,
+    ) -> None:
         """Takes a reader's session back: reset (nothing of the old file comes out) and
         kept idle for the next reader, up to a few per configuration; the rest are closed."""
         try:
@@ -311,8 +377,9 @@ class DecodeControls:
             pool = self.__dict__["_idle_decode"] = {}
         return pool
 
-    def decode_session(self, common_decode: CommonDecodeConfig,
-                       backend_decode: BackendDecodeConfig = None) -> DecodeSession:
+    def decode_session(
+        self, common_decode: CommonDecodeConfig, backend_decode: BackendDecodeConfig = None
+    ) -> DecodeSession:
         """``with ctl.decode_session(common) as s:`` -- closed when the block ends."""
         return DecodeSession(self, self.start_decode_session(common_decode, backend_decode))
 
@@ -338,8 +405,10 @@ class DecodeSession:
 
     def __init__(self, controller: Any, handle: DecoderSessionHandle) -> None:
         if not isinstance(getattr(controller, "_token", None), int):
-            raise InvalidTypeError(f"DecodeSession: controller {_args._given(controller)}; "
-                                   "expected a SessionController")
+            raise InvalidTypeError(
+                f"DecodeSession: controller {_args._given(controller)}; "
+                "expected a SessionController"
+            )
         check_owned(controller._token, handle, DecoderSessionHandle, "DecodeSession")
         self._ctl = controller
         self.handle = handle
@@ -348,8 +417,10 @@ class DecodeSession:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        return (f"DecodeSession(id={self.handle.id}, generation={self.handle.generation}, "
-                f"backend={self._ctl.decode_backend!r}, {state})")
+        return (
+            f"DecodeSession(id={self.handle.id}, generation={self.handle.generation}, "
+            f"backend={self._ctl.decode_backend!r}, {state})"
+        )
 
     def __enter__(self) -> DecodeSession:
         return self
@@ -358,8 +429,13 @@ class DecodeSession:
         if not self._closed:
             self.close()
 
-    def push(self, data: Any, pts: Optional[int] = None, block: bool = False,
-             timeout: Optional[float] = None) -> None:
+    def push(
+        self,
+        data: Any,
+        pts: Optional[int] = None,
+        block: bool = False,
+        timeout: Optional[float] = None,
+    ) -> None:
         self._ctl.push_bitstream(self.handle, data, pts, block, timeout)
 
     def reap(self) -> list[DecodedFrame]:

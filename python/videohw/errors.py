@@ -42,8 +42,10 @@ class UnsupportedConfigError(ConfigError):
         # A single message is one problem: the core raises some with a plain string.
         self.problems = [problems] if isinstance(problems, str) else [str(p) for p in problems]
         count = len(self.problems)
-        super().__init__(f"unsupported configuration ({count} problem{'s' * (count != 1)}): "
-                         + "; ".join(self.problems))
+        super().__init__(
+            f"unsupported configuration ({count} problem{'s' * (count != 1)}): "
+            + "; ".join(self.problems)
+        )
 
     def __reduce__(self) -> tuple:
         # Pickle the list, not the joined message, so .problems survives the round trip.

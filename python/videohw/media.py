@@ -85,6 +85,7 @@ class MediaInfo:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (what ``videohw probe --json`` prints)."""
+
         def plain(value: Any) -> Any:
             if isinstance(value, Fraction):
                 return f"{value.numerator}/{value.denominator}"
@@ -97,6 +98,7 @@ class MediaInfo:
             if isinstance(value, (list, tuple)):
                 return [plain(v) for v in value]
             return value
+
         out = plain(asdict(self))
         out["best_video"] = None if self.best_video is None else self.best_video.index
         return out
@@ -129,8 +131,10 @@ class MediaPacket:
 
     def __repr__(self) -> str:
         key = ", keyframe" if self.is_keyframe else ""
-        return (f"MediaPacket({len(self.data)} bytes, pts={self.pts}, dts={self.dts}, "
-                f"stream={self.stream_index}{key})")
+        return (
+            f"MediaPacket({len(self.data)} bytes, pts={self.pts}, dts={self.dts}, "
+            f"stream={self.stream_index}{key})"
+        )
 
 
 def _fraction(pair: Optional[tuple[int, int]]) -> Optional[Fraction]:
@@ -142,17 +146,28 @@ def video_stream_info(d: dict[str, Any]) -> VideoStreamInfo:
     time_base = _fraction(d["time_base"])
     start = d["start_pts"]
     return VideoStreamInfo(
-        index=d["index"], codec=None if d["codec"] is None else Codec(d["codec"]),
-        codec_name=d["codec_name"], width=d["width"], height=d["height"],
-        pixel_format=d["pixel_format"], bit_depth=d["bit_depth"],
-        avg_fps=_fraction(d["avg_fps"]), real_fps=_fraction(d["real_fps"]),
+        index=d["index"],
+        codec=None if d["codec"] is None else Codec(d["codec"]),
+        codec_name=d["codec_name"],
+        width=d["width"],
+        height=d["height"],
+        pixel_format=d["pixel_format"],
+        bit_depth=d["bit_depth"],
+        avg_fps=_fraction(d["avg_fps"]),
+        real_fps=_fraction(d["real_fps"]),
         time_base=time_base,
         start_seconds=None if start is None or time_base is None else float(start * time_base),
-        duration_seconds=d["duration_seconds"], frame_count=d["frame_count"],
-        frame_count_exact=d["frame_count_exact"], keyframe_count=d["keyframe_count"],
+        duration_seconds=d["duration_seconds"],
+        frame_count=d["frame_count"],
+        frame_count_exact=d["frame_count_exact"],
+        keyframe_count=d["keyframe_count"],
         color=ColorInfo(d["primaries"], d["transfer"], d["matrix"], d["full_range"]),
-        rotation=d["rotation"], sample_aspect_ratio=_fraction(d["sample_aspect_ratio"]),
-        layout=EncodedLayout(d["layout"]), timed=d["timed"], extradata=d["extradata"])
+        rotation=d["rotation"],
+        sample_aspect_ratio=_fraction(d["sample_aspect_ratio"]),
+        layout=EncodedLayout(d["layout"]),
+        timed=d["timed"],
+        extradata=d["extradata"],
+    )
 
 
 def media_info(d: dict[str, Any]) -> MediaInfo:
@@ -160,12 +175,19 @@ def media_info(d: dict[str, Any]) -> MediaInfo:
     video = tuple(video_stream_info(v) for v in d["video_streams"])
     best = next((v for v in video if v.index == d["best_video_stream"]), None)
     return MediaInfo(
-        path=d["name"], format_name=d["format_name"], format_long_name=d["format_long_name"],
-        duration_seconds=d["duration_seconds"], bit_rate=d["bit_rate"],
+        path=d["name"],
+        format_name=d["format_name"],
+        format_long_name=d["format_long_name"],
+        duration_seconds=d["duration_seconds"],
+        bit_rate=d["bit_rate"],
         size_bytes=d["size_bytes"],
-        streams=tuple(StreamInfo(s["index"], s["kind"], s["codec_name"], s["duration_seconds"])
-                      for s in d["streams"]),
-        video_streams=video, best_video=best)
+        streams=tuple(
+            StreamInfo(s["index"], s["kind"], s["codec_name"], s["duration_seconds"])
+            for s in d["streams"]
+        ),
+        video_streams=video,
+        best_video=best,
+    )
 
 
 def open_source(source: Any, call: str) -> tuple[Any, str]:
@@ -183,12 +205,16 @@ def open_source(source: Any, call: str) -> tuple[Any, str]:
     if callable(getattr(source, "read", None)):
         # The core reads bytes; a text stream's str would surface as an I/O error.
         if isinstance(source, io.TextIOBase):
-            raise TypeError(f"{call}: source is a text file object ({type(source).__name__}); "
-                            "expected a binary one: open(path, 'rb')")
+            raise TypeError(
+                f"{call}: source is a text file object ({type(source).__name__}); "
+                "expected a binary one: open(path, 'rb')"
+            )
         name = getattr(source, "name", None)
         return source, name if isinstance(name, str) else "<file object>"
-    raise TypeError(f"{call}: source is a {type(source).__name__}; expected a path or a binary "
-                    "file object with read()")
+    raise TypeError(
+        f"{call}: source is a {type(source).__name__}; expected a path or a binary "
+        "file object with read()"
+    )
 
 
 def probe(source: Source) -> MediaInfo:
@@ -209,13 +235,18 @@ class MediaReader:
         self.info = media_info(self._source.info())
         self.stream = select_video_stream(self.info, stream)
         self._source.select(self.stream.index)
-        self._layout = (EncodedLayout.ANNEX_B if self.stream.codec in (Codec.H264, Codec.HEVC)
-                        else self.stream.layout)
+        self._layout = (
+            EncodedLayout.ANNEX_B
+            if self.stream.codec in (Codec.H264, Codec.HEVC)
+            else self.stream.layout
+        )
 
     def __repr__(self) -> str:
         state = "closed" if self._source is None else "open"
-        return (f"MediaReader({self.name!r}, stream={self.stream.index}, "
-                f"{self.stream.codec_name} {self.stream.width}x{self.stream.height}, {state})")
+        return (
+            f"MediaReader({self.name!r}, stream={self.stream.index}, "
+            f"{self.stream.codec_name} {self.stream.width}x{self.stream.height}, {state})"
+        )
 
     def read_packet(self) -> Optional[MediaPacket]:
         with self._lock:
@@ -224,11 +255,19 @@ class MediaReader:
             raw = self._source.read_packet(True)
         if raw is None:
             return None
-        return MediaPacket(data=raw["data"], pts=raw["pts"], dts=raw["dts"],
-                           duration=raw["duration"], is_keyframe=raw["is_keyframe"],
-                           discard=raw["discard"], corrupt=raw["corrupt"], pos=raw["pos"],
-                           stream_index=self.stream.index, time_base=self.stream.time_base,
-                           layout=self._layout)
+        return MediaPacket(
+            data=raw["data"],
+            pts=raw["pts"],
+            dts=raw["dts"],
+            duration=raw["duration"],
+            is_keyframe=raw["is_keyframe"],
+            discard=raw["discard"],
+            corrupt=raw["corrupt"],
+            pos=raw["pos"],
+            stream_index=self.stream.index,
+            time_base=self.stream.time_base,
+            layout=self._layout,
+        )
 
     def __iter__(self) -> Iterator[MediaPacket]:
         while True:
@@ -260,8 +299,10 @@ def select_video_stream(info: MediaInfo, stream: Optional[int]) -> VideoStreamIn
     if stream is None:
         if info.best_video is None:
             kinds = ", ".join(f"{s.index}: {s.kind} ({s.codec_name})" for s in info.streams)
-            raise InvalidMediaError(f"{info.path}: no video stream"
-                                    + (f" (streams: {kinds})" if kinds else " (no streams)"))
+            raise InvalidMediaError(
+                f"{info.path}: no video stream"
+                + (f" (streams: {kinds})" if kinds else " (no streams)")
+            )
         return info.best_video
     try:
         if isinstance(stream, bool) or type(stream).__name__ == "bool_":
@@ -272,5 +313,7 @@ def select_video_stream(info: MediaInfo, stream: Optional[int]) -> VideoStreamIn
     for v in info.video_streams:
         if v.index == stream:
             return v
-    raise InvalidMediaError(f"{info.path}: stream {stream} is not a video stream; video "
-                            f"streams: {[v.index for v in info.video_streams]}")
+    raise InvalidMediaError(
+        f"{info.path}: stream {stream} is not a video stream; video "
+        f"streams: {[v.index for v in info.video_streams]}"
+    )

@@ -25,10 +25,17 @@ class ProgressBar:
     ``clock`` is injectable for tests.
     """
 
-    def __init__(self, total: int, label: str = "", unit: str = "fps",
-                 stream: Optional[TextIO] = None, enabled: Optional[bool] = None,
-                 min_interval: float = 0.1, width: int = 28,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        total: int,
+        label: str = "",
+        unit: str = "fps",
+        stream: Optional[TextIO] = None,
+        enabled: Optional[bool] = None,
+        min_interval: float = 0.1,
+        width: int = 28,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.total = max(0, int(total))
         self.count = 0
         self.label = label

@@ -50,6 +50,7 @@ def _default_controller(backend: str) -> Any:
     """One controller per backend for readers given none: their idle sessions are shared,
     so a second reader of the same codec reuses the first one's decoder."""
     from .controller import SessionController
+
     with _default_lock:
         ctl = _default_controllers.get(backend)
         if ctl is None:
@@ -71,22 +72,31 @@ class VideoReader:
     returns the first frame at or after ``i / avg_fps`` seconds (its ``index`` says which).
     """
 
-    def __init__(self, source: Source, backend: str = "auto",
-                 output: Union[DecodeOutputMode, str] = DecodeOutputMode.CPU_RGB,
-                 seek_mode: str = "exact", *, stream: Optional[int] = None,
-                 controller: Any = None,
-                 decode_config: Union[SoftwareDecodeConfig, NvidiaDecodeConfig, None] = None
-                 ) -> None:
+    def __init__(
+        self,
+        source: Source,
+        backend: str = "auto",
+        output: Union[DecodeOutputMode, str] = DecodeOutputMode.CPU_RGB,
+        seek_mode: str = "exact",
+        *,
+        stream: Optional[int] = None,
+        controller: Any = None,
+        decode_config: Union[SoftwareDecodeConfig, NvidiaDecodeConfig, None] = None,
+    ) -> None:
         from .controller import BACKENDS, SessionController
+
         _args.choice("VideoReader", "seek_mode", seek_mode, _SEEK_MODES)
         output = _args.member("VideoReader", "output", DecodeOutputMode, output)
         _args.choice("VideoReader", "backend", backend, BACKENDS)
-        stream = _args.integer("VideoReader", "stream", stream, 0, _args.INT32_MAX,
-                               optional=True)
-        _args.instance("VideoReader", "controller", controller, (SessionController,),
-                       optional=True)
-        _args.instance("VideoReader", "decode_config", decode_config,
-                       (SoftwareDecodeConfig, NvidiaDecodeConfig, VtDecodeConfig), optional=True)
+        stream = _args.integer("VideoReader", "stream", stream, 0, _args.INT32_MAX, optional=True)
+        _args.instance("VideoReader", "controller", controller, (SessionController,), optional=True)
+        _args.instance(
+            "VideoReader",
+            "decode_config",
+            decode_config,
+            (SoftwareDecodeConfig, NvidiaDecodeConfig, VtDecodeConfig),
+            optional=True,
+        )
         self._lock = threading.RLock()
         self._closed = True
         target, self.name = open_source(source, "VideoReader")
@@ -96,36 +106,43 @@ class VideoReader:
         self.info: MediaInfo = media_info(media.info())
         chosen = select_video_stream(self.info, stream)
         if chosen.codec is None:
-            raise InvalidMediaError(f"{self.name}: video stream {chosen.index} is "
-                                    f"{chosen.codec_name}, which no videohw backend decodes")
+            raise InvalidMediaError(
+                f"{self.name}: video stream {chosen.index} is "
+                f"{chosen.codec_name}, which no videohw backend decodes"
+            )
         self._ctl = controller if controller is not None else _default_controller(backend)
         caps = self._ctl.decode_capabilities(chosen.codec)
         if not caps.supported:
-            raise InvalidMediaError(f"{self.name}: the {caps.backend} backend cannot decode "
-                                    f"{chosen.codec_name} here")
+            raise InvalidMediaError(
+                f"{self.name}: the {caps.backend} backend cannot decode {chosen.codec_name} here"
+            )
         self._common = CommonDecodeConfig(codec=chosen.codec, output=output)
         self._backend_config = decode_config
         self._handle = self._ctl._acquire_decode_session(self._common, decode_config)
         try:
-            self._core: Any = _core.FrameReader(media, chosen.index, self._ctl._manager,
-                                                self._handle.id, self._handle.generation)
+            self._core: Any = _core.FrameReader(
+                media, chosen.index, self._ctl._manager, self._handle.id, self._handle.generation
+            )
         except BaseException:
             _give_back(self._ctl, self._handle, self._common, decode_config)
             raise
         self._stream = chosen
         self._closed = False
         # A reader dropped without close() still gives its session back.
-        self._finalizer = weakref.finalize(self, _give_back, self._ctl, self._handle,
-                                           self._common, decode_config)
+        self._finalizer = weakref.finalize(
+            self, _give_back, self._ctl, self._handle, self._common, decode_config
+        )
 
     # -- description ----------------------------------------------------------------------
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         s = self._stream
-        return (f"VideoReader({self.name!r}, {s.codec_name} {s.width}x{s.height}, "
-                f"output={self.output}, seek_mode={self.seek_mode!r}, "
-                f"backend={self.backend!r}, {state})")
+        return (
+            f"VideoReader({self.name!r}, {s.codec_name} {s.width}x{s.height}, "
+            f"output={self.output}, seek_mode={self.seek_mode!r}, "
+            f"backend={self.backend!r}, {state})"
+        )
 
     @property
     def backend(self) -> str:
@@ -155,8 +172,10 @@ class VideoReader:
         fps = s.avg_fps or s.real_fps
         if fps and s.duration_seconds:
             return max(1, round(s.duration_seconds * fps))
-        raise InvalidMediaError(f"{self.name}: neither a frame count nor a duration and frame "
-                                "rate to estimate one; use seek_mode='exact'")
+        raise InvalidMediaError(
+            f"{self.name}: neither a frame count nor a duration and frame "
+            "rate to estimate one; use seek_mode='exact'"
+        )
 
     # -- frames by index ----------------------------------------------------------------
 
@@ -172,15 +191,16 @@ class VideoReader:
         try:
             return operator.index(key)
         except TypeError:
-            raise TypeError(f"frame index {key!r}: expected an int or a slice, got "
-                            f"{type(key).__name__}") from None
+            raise TypeError(
+                f"frame index {key!r}: expected an int or a slice, got {type(key).__name__}"
+            ) from None
 
     def _normalized(self, keys: list) -> list[int]:
         """Ints, negative ones counted from the end. The frame count (a scan of the file)
         is only asked for when an index is negative; the core checks the rest."""
         wanted = [self._as_int(k) for k in keys]
         for i in wanted:
-            if i >= 2 ** 62:  # beyond any file, and beyond the core's int64
+            if i >= 2**62:  # beyond any file, and beyond the core's int64
                 raise IndexError(f"frame index {i} is out of range")
         if any(i < 0 for i in wanted):
             count = len(self)
@@ -194,8 +214,10 @@ class VideoReader:
         """The frames at these display indices, in the order given (negative indices count
         from the end; repeats are separate copies). Decoded in one forward pass per GOP."""
         if isinstance(indices, (str, bytes)) or not isinstance(indices, Iterable):
-            raise TypeError(f"get_frames_at: indices is a {type(indices).__name__}; expected an "
-                            "iterable of ints")
+            raise TypeError(
+                f"get_frames_at: indices is a {type(indices).__name__}; expected an "
+                "iterable of ints"
+            )
         with self._lock:
             core = self._live()
             wanted = self._normalized(list(indices))
@@ -212,8 +234,9 @@ class VideoReader:
                 count = self._estimated_count()
                 for i in wanted:
                     if i >= count:
-                        raise IndexError(f"frame index {i} is out of range for about {count} "
-                                         "frames")
+                        raise IndexError(
+                            f"frame index {i} is out of range for about {count} frames"
+                        )
                 frames = [self._near(core, self._seconds_of_index(i)) for i in wanted]
         return _separate_repeats(wanted, frames)
 
@@ -221,8 +244,10 @@ class VideoReader:
         """The frame shown at each time (the last one starting at or before it). A time
         before the first frame or after the last one ends raises IndexError."""
         if isinstance(seconds, (str, bytes)) or not isinstance(seconds, Iterable):
-            raise TypeError(f"get_frames_played_at: seconds is a {type(seconds).__name__}; "
-                            "expected an iterable of numbers")
+            raise TypeError(
+                f"get_frames_played_at: seconds is a {type(seconds).__name__}; "
+                "expected an iterable of numbers"
+            )
         times = []
         for t in seconds:
             if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)):
@@ -241,8 +266,10 @@ class VideoReader:
             indices = core.indices_played_at(times)
             for t, i in zip(times, indices):
                 if i < 0:
-                    raise IndexError(f"{self.name}: no frame is shown at {t} s (before the "
-                                     "first frame or after the last one ends)")
+                    raise IndexError(
+                        f"{self.name}: no frame is shown at {t} s (before the "
+                        "first frame or after the last one ends)"
+                    )
             return self.get_frames_at(indices)
 
     def get_frame_played_at(self, seconds: float) -> DecodedFrame:
@@ -252,8 +279,9 @@ class VideoReader:
         s = self._stream
         fps = s.avg_fps or s.real_fps
         if not fps:
-            raise InvalidMediaError(f"{self.name}: no frame rate to place frame {i} in time; "
-                                    "use seek_mode='exact'")
+            raise InvalidMediaError(
+                f"{self.name}: no frame rate to place frame {i} in time; use seek_mode='exact'"
+            )
         return (s.start_seconds or 0.0) + float(i / fps)
 
     def _near(self, core: Any, seconds: float) -> DecodedFrame:
@@ -314,6 +342,7 @@ def _separate_repeats(indices: list[int], frames: list[DecodedFrame]) -> list[De
     for i, frame in zip(indices, frames):
         if i in seen and frame.planes is not None and not frame.on_device:
             from dataclasses import replace
+
             frame = replace(frame, planes=tuple(np.array(p) for p in frame.planes))
         seen.add(i)
         out.append(frame)

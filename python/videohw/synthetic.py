@@ -75,9 +75,9 @@ def _background_rgb(height: int, width: int, period: int) -> np.ndarray:
     """(height, width, 3) float32 RGB in 0..255, periodic in x with ``period``."""
     y = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
     phase = (2 * np.pi / period) * np.arange(width, dtype=np.float32)[None, :]
-    bars = np.tanh(3.0 * np.sin(4 * phase))                      # soft vertical bars
+    bars = np.tanh(3.0 * np.sin(4 * phase))  # soft vertical bars
     ripple = np.sin(16 * phase) * np.sin(2 * np.pi * y * height / 12.0)  # fine texture
-    grain = _grain(height, width, period)                        # band-limited noise
+    grain = _grain(height, width, period)  # band-limited noise
     r = 120 + 70 * np.sin(phase + 3.0 * y) + 25 * bars + 12 * ripple + grain
     g = 35 + 170 * y + 20 * np.cos(2 * phase) + 12 * ripple + grain
     b = 128 + 80 * np.cos(phase - 2.0 * y) - 25 * bars + grain
@@ -88,8 +88,9 @@ def _grain(height: int, width: int, period: int, amplitude: float = 14.0) -> np.
     """Seeded noise, blurred over 3x3 and tiled with ``period`` in x: texture that an
     encoder has to spend bits on, yet scrolls seamlessly."""
     noise = np.random.default_rng(20240611).random((height, period), dtype=np.float32) - 0.5
-    blurred = sum(np.roll(noise, (dy, dx), axis=(0, 1))
-                  for dy in (-1, 0, 1) for dx in (-1, 0, 1)) / 9.0
+    blurred = (
+        sum(np.roll(noise, (dy, dx), axis=(0, 1)) for dy in (-1, 0, 1) for dx in (-1, 0, 1)) / 9.0
+    )
     blurred *= amplitude / max(float(np.abs(blurred).max()), 1e-6)
     reps = -(-width // period)
     return np.tile(blurred, (1, reps))[:, :width]
@@ -100,8 +101,9 @@ def _box_rgb(height: int, width: int) -> np.ndarray:
     cell = max(2, min(width, height) // 4)
     yy, xx = np.mgrid[0:height, 0:width]
     check = ((yy // cell + xx // cell) % 2).astype(bool)[..., None]
-    return np.where(check, np.array([235, 205, 40], np.float32),
-                    np.array([30, 70, 210], np.float32))
+    return np.where(
+        check, np.array([235, 205, 40], np.float32), np.array([30, 70, 210], np.float32)
+    )
 
 
 def _to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -177,16 +179,16 @@ class PatternGenerator:
         off, x, y = self._positions(index)
         w, h, bw, bh = self.width, self.height, self._box_w, self._box_h
         if self.format not in _YUV:
-            out[...] = self._bg[0][:, off:off + w]
-            out[y:y + bh, x:x + bw] = self._box[0]
+            out[...] = self._bg[0][:, off : off + w]
+            out[y : y + bh, x : x + bw] = self._box[0]
             return out
         luma = out[:h]
-        luma[...] = self._bg[0][:, off:off + w]
-        luma[y:y + bh, x:x + bw] = self._box[0]
+        luma[...] = self._bg[0][:, off : off + w]
+        luma[y : y + bh, x : x + bw] = self._box[0]
         planes = self._chroma_views(out)
         for dst, src, box in zip(planes, self._bg[1:], self._box[1:]):
-            dst[...] = src[:, off // 2:off // 2 + w // 2]
-            dst[y // 2:(y + bh) // 2, x // 2:(x + bw) // 2] = box
+            dst[...] = src[:, off // 2 : off // 2 + w // 2]
+            dst[y // 2 : (y + bh) // 2, x // 2 : (x + bw) // 2] = box
         return out
 
     def _chroma_views(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

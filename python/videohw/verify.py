@@ -37,12 +37,23 @@ from typing import IO, Any, Callable, Optional, Union
 from . import synthetic as _synthetic
 
 # ffmpeg's rawvideo pix_fmt for each videohw input format.
-FFMPEG_PIX_FMT = {"argb8888": "argb", "bgra": "bgra", "rgb24": "rgb24", "nv12": "nv12",
-                  "i420": "yuv420p"}
+FFMPEG_PIX_FMT = {
+    "argb8888": "argb",
+    "bgra": "bgra",
+    "rgb24": "rgb24",
+    "nv12": "nv12",
+    "i420": "yuv420p",
+}
 # Elementary-stream demuxers by codec value.
 _DEMUXER = {"h264": "h264", "hevc": "hevc"}
-_EXTENSIONS = {".h264": "h264", ".264": "h264", ".avc": "h264", ".hevc": "hevc",
-               ".h265": "hevc", ".265": "hevc"}
+_EXTENSIONS = {
+    ".h264": "h264",
+    ".264": "h264",
+    ".avc": "h264",
+    ".hevc": "hevc",
+    ".h265": "hevc",
+    ".265": "hevc",
+}
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -61,7 +72,8 @@ def find_tool(name: str) -> str:
     if not path:
         raise ToolNotFoundError(
             f"{name} not found on PATH; --verify decodes the output with the ffmpeg command-line "
-            f"tools (Debian/Ubuntu: apt-get install ffmpeg)")
+            f"tools (Debian/Ubuntu: apt-get install ffmpeg)"
+        )
     return path
 
 
@@ -116,11 +128,12 @@ def _demux_args(path: PathLike, codec: Optional[str]) -> list[str]:
 @dataclass(frozen=True)
 class FrameInfo:
     """One decoded picture as ffprobe reports it."""
-    index: int          # position in output (presentation) order
+
+    index: int  # position in output (presentation) order
     width: int
     height: int
     key_frame: bool
-    pict_type: str      # "I", "P", "B" or "?"
+    pict_type: str  # "I", "P", "B" or "?"
 
 
 def probe_frames(path: PathLike, codec: object = None) -> list[FrameInfo]:
@@ -131,18 +144,37 @@ def probe_frames(path: PathLike, codec: object = None) -> list[FrameInfo]:
     stream must not pass as a concealed or shortened frame list.
     """
     name = codec_name(codec, path)
-    cmd = [find_tool("ffprobe"), "-v", "error", *_demux_args(path, name),
-           "-i", os.path.abspath(path), "-select_streams", "v:0",
-           "-show_entries", "frame=width,height,key_frame,pict_type", "-of", "json"]
+    cmd = [
+        find_tool("ffprobe"),
+        "-v",
+        "error",
+        *_demux_args(path, name),
+        "-i",
+        os.path.abspath(path),
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "frame=width,height,key_frame,pict_type",
+        "-of",
+        "json",
+    ]
     proc = subprocess.run(cmd, capture_output=True)
     errors = proc.stderr.decode(errors="replace").strip()
     if proc.returncode != 0 or errors:
-        raise ProbeError(f"ffprobe ({proc.returncode}) on {os.fspath(path)}: "
-                         f"{_tail(errors) or 'no message'}")
+        raise ProbeError(
+            f"ffprobe ({proc.returncode}) on {os.fspath(path)}: {_tail(errors) or 'no message'}"
+        )
     frames = json.loads(proc.stdout or b"{}").get("frames", [])
-    return [FrameInfo(index=i, width=int(f["width"]), height=int(f["height"]),
-                      key_frame=bool(int(f["key_frame"])), pict_type=str(f.get("pict_type", "?")))
-            for i, f in enumerate(frames)]
+    return [
+        FrameInfo(
+            index=i,
+            width=int(f["width"]),
+            height=int(f["height"]),
+            key_frame=bool(int(f["key_frame"])),
+            pict_type=str(f.get("pict_type", "?")),
+        )
+        for i, f in enumerate(frames)
+    ]
 
 
 def _tail(text: str, lines: int = 3) -> str:
@@ -191,9 +223,12 @@ def short_list(indices: Sequence[int], limit: int = 12) -> str:
 
 def check_frame_count(frames: Sequence[FrameInfo], expected: int) -> CheckResult:
     got = len(frames)
-    return CheckResult("frames", got == expected,
-                       f"{got} decoded, {expected} submitted",
-                       {"decoded": got, "expected": expected})
+    return CheckResult(
+        "frames",
+        got == expected,
+        f"{got} decoded, {expected} submitted",
+        {"decoded": got, "expected": expected},
+    )
 
 
 def check_frame_sizes(frames: Sequence[FrameInfo], width: int, height: int) -> CheckResult:
@@ -201,12 +236,19 @@ def check_frame_sizes(frames: Sequence[FrameInfo], width: int, height: int) -> C
     if not frames:
         return CheckResult("size", False, f"no decoded frames to compare with {width}x{height}")
     if not wrong:
-        return CheckResult("size", True, f"all {len(frames)} frames {width}x{height}",
-                           {"width": width, "height": height})
+        return CheckResult(
+            "size",
+            True,
+            f"all {len(frames)} frames {width}x{height}",
+            {"width": width, "height": height},
+        )
     sample = ", ".join(f"#{f.index} {f.width}x{f.height}" for f in wrong[:5])
-    return CheckResult("size", False,
-                       f"{len(wrong)} of {len(frames)} frames not {width}x{height} ({sample})",
-                       {"width": width, "height": height, "wrong": [f.index for f in wrong]})
+    return CheckResult(
+        "size",
+        False,
+        f"{len(wrong)} of {len(frames)} frames not {width}x{height} ({sample})",
+        {"width": width, "height": height, "wrong": [f.index for f in wrong]},
+    )
 
 
 def check_keyframes(frames: Sequence[FrameInfo], expected: Iterable[int]) -> CheckResult:
@@ -226,9 +268,12 @@ def check_keyframes(frames: Sequence[FrameInfo], expected: Iterable[int]) -> Che
         problems.append(f"unexpected {short_list(extra)}")
     if not_intra:
         problems.append(f"not I pictures {short_list(not_intra)}")
-    return CheckResult("keyframes", False,
-                       f"decoded at {short_list(got)}, expected {short_list(want)}: "
-                       + "; ".join(problems), data)
+    return CheckResult(
+        "keyframes",
+        False,
+        f"decoded at {short_list(got)}, expected {short_list(want)}: " + "; ".join(problems),
+        data,
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -242,21 +287,34 @@ class RawSource:
     Exactly one of ``path`` (a raw file) and ``frames`` (a callable returning an iterator
     of frame buffers, streamed into ffmpeg's stdin) is set.
     """
+
     width: int
     height: int
-    format: str                      # videohw input format value ("argb8888", ...)
+    format: str  # videohw input format value ("argb8888", ...)
     fps: Fraction
     path: Optional[str] = None
     frames: Optional[Callable[[], Iterator[Any]]] = None
 
     @classmethod
-    def from_file(cls, path: PathLike, fmt: object, width: int, height: int,
-                  fps: Union[Fraction, int, str] = 30) -> RawSource:
+    def from_file(
+        cls,
+        path: PathLike,
+        fmt: object,
+        width: int,
+        height: int,
+        fps: Union[Fraction, int, str] = 30,
+    ) -> RawSource:
         return cls(width, height, _synthetic.format_name(fmt), Fraction(fps), path=os.fspath(path))
 
     @classmethod
-    def synthetic(cls, fmt: object, width: int, height: int, n_frames: int,
-                  fps: Union[Fraction, int, str] = 30) -> RawSource:
+    def synthetic(
+        cls,
+        fmt: object,
+        width: int,
+        height: int,
+        n_frames: int,
+        fps: Union[Fraction, int, str] = 30,
+    ) -> RawSource:
         """Frames 0..n_frames-1 of :mod:`videohw.synthetic`'s pattern, regenerated."""
         name = _synthetic.format_name(fmt)
 
@@ -270,9 +328,18 @@ class RawSource:
 
     def input_args(self) -> list[str]:
         fps = f"{self.fps.numerator}/{self.fps.denominator}"
-        return ["-f", "rawvideo", "-pix_fmt", FFMPEG_PIX_FMT[self.format],
-                "-s", f"{self.width}x{self.height}", "-r", fps,
-                "-i", os.path.abspath(self.path) if self.path is not None else "pipe:0"]
+        return [
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            FFMPEG_PIX_FMT[self.format],
+            "-s",
+            f"{self.width}x{self.height}",
+            "-r",
+            fps,
+            "-i",
+            os.path.abspath(self.path) if self.path is not None else "pipe:0",
+        ]
 
 
 @dataclass(frozen=True)
@@ -281,9 +348,9 @@ class PsnrResult:
     u: float
     v: float
     average: float
-    min: float       # worst frame (ffmpeg's per-frame average)
+    min: float  # worst frame (ffmpeg's per-frame average)
     max: float
-    frames: int      # frames compared
+    frames: int  # frames compared
 
 
 _PSNR_SUMMARY = re.compile(r"PSNR y:(\S+) u:(\S+) v:(\S+) average:(\S+) min:(\S+) max:(\S+)")
@@ -306,8 +373,7 @@ def _feed(stdin: Any, frames: Iterator[Any], failure: list) -> None:
             pass
 
 
-def measure_psnr(encoded: PathLike, codec: object, source: RawSource,
-                 n_frames: int) -> PsnrResult:
+def measure_psnr(encoded: PathLike, codec: object, source: RawSource, n_frames: int) -> PsnrResult:
     """PSNR of the decoded stream against the first ``n_frames`` source frames, both
     converted to yuv420p, with ffmpeg's ``psnr`` filter (``average`` over Y, U and V).
 
@@ -318,22 +384,45 @@ def measure_psnr(encoded: PathLike, codec: object, source: RawSource,
     with tempfile.TemporaryDirectory(prefix="videohw-psnr-") as tmp:
         # ffmpeg runs in the temporary folder so the stats file name needs no escaping in
         # the filter graph; input paths are made absolute for that.
-        graph = (f"[0:v]trim=end_frame={n_frames},format=yuv420p,settb=1,setpts=N[ref];"
-                 f"[1:v]format=yuv420p,settb=1,setpts=N[dist];"
-                 f"[dist][ref]psnr=stats_file=psnr.log")
-        cmd = [find_tool("ffmpeg"), "-hide_banner", "-nostats", "-nostdin", "-v", "info",
-               *source.input_args(), *_demux_args(encoded, name), "-i", os.path.abspath(encoded),
-               "-lavfi", graph, "-fps_mode", "passthrough", "-f", "null", "-"]
+        graph = (
+            f"[0:v]trim=end_frame={n_frames},format=yuv420p,settb=1,setpts=N[ref];"
+            f"[1:v]format=yuv420p,settb=1,setpts=N[dist];"
+            f"[dist][ref]psnr=stats_file=psnr.log"
+        )
+        cmd = [
+            find_tool("ffmpeg"),
+            "-hide_banner",
+            "-nostats",
+            "-nostdin",
+            "-v",
+            "info",
+            *source.input_args(),
+            *_demux_args(encoded, name),
+            "-i",
+            os.path.abspath(encoded),
+            "-lavfi",
+            graph,
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "null",
+            "-",
+        ]
         frames = source.frames
         stdin = subprocess.PIPE if frames is not None else subprocess.DEVNULL
-        proc = subprocess.Popen(cmd, stdin=stdin,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp)
+        proc = subprocess.Popen(
+            cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp
+        )
         assert proc.stderr is not None
         failure: list = []
         feeder = None
         if frames is not None:
-            feeder = threading.Thread(target=_feed, args=(proc.stdin, frames(), failure),
-                                      name="videohw-psnr-feed", daemon=True)
+            feeder = threading.Thread(
+                target=_feed,
+                args=(proc.stdin, frames(), failure),
+                name="videohw-psnr-feed",
+                daemon=True,
+            )
             feeder.start()
         log = proc.stderr.read().decode(errors="replace")
         proc.wait()
@@ -343,8 +432,9 @@ def measure_psnr(encoded: PathLike, codec: object, source: RawSource,
             raise failure[0]
         match = _PSNR_SUMMARY.search(log)
         if proc.returncode != 0 or not match:
-            raise ProbeError(f"ffmpeg psnr ({proc.returncode}): "
-                             f"{_tail(log, 4) or 'no PSNR summary in the log'}")
+            raise ProbeError(
+                f"ffmpeg psnr ({proc.returncode}): {_tail(log, 4) or 'no PSNR summary in the log'}"
+            )
         with open(os.path.join(tmp, "psnr.log")) as f:
             compared = sum(1 for line in f if line.startswith("n:"))
     y, u, v, avg, lo, hi = (float(x) for x in match.groups())
@@ -354,13 +444,22 @@ def measure_psnr(encoded: PathLike, codec: object, source: RawSource,
 def check_psnr(result: PsnrResult, min_psnr: float) -> CheckResult:
     ok = result.average >= min_psnr
     return CheckResult(
-        "psnr", ok,
+        "psnr",
+        ok,
         f"{result.average:.2f} dB average {'>=' if ok else '<'} {min_psnr:g} "
         f"(y {result.y:.2f}, u {result.u:.2f}, v {result.v:.2f}, worst frame "
         f"{result.min:.2f}; {result.frames} frames)",
-        {"average": result.average, "y": result.y, "u": result.u, "v": result.v,
-         "min": result.min, "max": result.max, "frames": result.frames,
-         "min_psnr": min_psnr})
+        {
+            "average": result.average,
+            "y": result.y,
+            "u": result.u,
+            "v": result.v,
+            "min": result.min,
+            "max": result.max,
+            "frames": result.frames,
+            "min_psnr": min_psnr,
+        },
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -371,6 +470,7 @@ def check_psnr(result: PsnrResult, min_psnr: float) -> CheckResult:
 class VerifyReport:
     """Results of a verification; ``ok`` only when there is at least one check and every
     check passed."""
+
     checks: list = field(default_factory=list)
 
     def add(self, check: CheckResult) -> CheckResult:
@@ -392,9 +492,12 @@ class VerifyReport:
         return "\n".join(self.lines)
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok,
-                "checks": [{"name": c.name, "ok": c.ok, "message": c.message, **c.data}
-                           for c in self.checks]}
+        return {
+            "ok": self.ok,
+            "checks": [
+                {"name": c.name, "ok": c.ok, "message": c.message, **c.data} for c in self.checks
+            ],
+        }
 
 
 def _probe_into(report: VerifyReport, path: PathLike, codec: object) -> Optional[list]:
@@ -415,6 +518,7 @@ class PacketInfo:
     """One packet of a container's video stream as ffprobe reports it, in file order
     (decode order); timestamps in the stream's time base, None where the file has none
     (Matroska stores no dts: ffprobe leaves the first ones of a reordered stream unset)."""
+
     pts: Optional[int]
     dts: Optional[int]
     key: bool
@@ -422,25 +526,35 @@ class PacketInfo:
 
 @dataclass(frozen=True)
 class ContainerInfo:
-    format_name: str                # ffprobe's, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
-    codec: str                      # of the first video stream
+    format_name: str  # ffprobe's, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+    codec: str  # of the first video stream
     time_base: Fraction
-    duration: Optional[Fraction]    # the file's duration in seconds; None when unknown
-    packets: list                   # PacketInfo per packet of the first video stream
+    duration: Optional[Fraction]  # the file's duration in seconds; None when unknown
+    packets: list  # PacketInfo per packet of the first video stream
 
 
 def probe_container(path: PathLike) -> ContainerInfo:
     """Packets, codec, time base and duration of the first video stream (ffprobe, no
     decoding). Raises :class:`ProbeError` when ffprobe fails or complains."""
-    cmd = [find_tool("ffprobe"), "-v", "error", "-i", os.path.abspath(path),
-           "-select_streams", "v:0", "-show_entries",
-           "packet=pts,dts,flags:stream=codec_name,time_base:format=format_name,duration",
-           "-of", "json"]
+    cmd = [
+        find_tool("ffprobe"),
+        "-v",
+        "error",
+        "-i",
+        os.path.abspath(path),
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "packet=pts,dts,flags:stream=codec_name,time_base:format=format_name,duration",
+        "-of",
+        "json",
+    ]
     proc = subprocess.run(cmd, capture_output=True)
     errors = proc.stderr.decode(errors="replace").strip()
     if proc.returncode != 0 or errors:
-        raise ProbeError(f"ffprobe ({proc.returncode}) on {os.fspath(path)}: "
-                         f"{_tail(errors) or 'no message'}")
+        raise ProbeError(
+            f"ffprobe ({proc.returncode}) on {os.fspath(path)}: {_tail(errors) or 'no message'}"
+        )
     data = json.loads(proc.stdout or b"{}")
     streams = data.get("streams") or []
     if not streams:
@@ -452,15 +566,22 @@ def probe_container(path: PathLike) -> ContainerInfo:
         codec=str(streams[0].get("codec_name", "?")),
         time_base=Fraction(streams[0].get("time_base", "1/1")),
         duration=Fraction(duration) if duration not in (None, "N/A") else None,
-        packets=[PacketInfo(p.get("pts"), p.get("dts"), "K" in p.get("flags", ""))
-                 for p in data.get("packets", [])])
+        packets=[
+            PacketInfo(p.get("pts"), p.get("dts"), "K" in p.get("flags", ""))
+            for p in data.get("packets", [])
+        ],
+    )
 
 
 def check_stream_codec(info: ContainerInfo, codec: Optional[str]) -> CheckResult:
     ok = codec is None or info.codec == codec
     text = f"{info.format_name} holding {info.codec}"
-    return CheckResult("container", ok, text if ok else f"{text}, expected {codec}",
-                       {"format": info.format_name, "codec": info.codec})
+    return CheckResult(
+        "container",
+        ok,
+        text if ok else f"{text}, expected {codec}",
+        {"format": info.format_name, "codec": info.codec},
+    )
 
 
 def check_timestamps(packets: Sequence[PacketInfo]) -> CheckResult:
@@ -484,13 +605,17 @@ def check_timestamps(packets: Sequence[PacketInfo]) -> CheckResult:
     data = {"packets": len(packets), "dts_stored": len(dts)}
     if problems:
         return CheckResult("timestamps", False, "; ".join(problems), data)
-    return CheckResult("timestamps", True,
-                       f"{len(packets)} packets: dts strictly increasing ({len(dts)} stored), "
-                       "every pts unique", data)
+    return CheckResult(
+        "timestamps",
+        True,
+        f"{len(packets)} packets: dts strictly increasing ({len(dts)} stored), every pts unique",
+        data,
+    )
 
 
-def check_duration(duration: Optional[Fraction], n_frames: int,
-                   fps: Union[Fraction, int, str], delayed: int = 0) -> CheckResult:
+def check_duration(
+    duration: Optional[Fraction], n_frames: int, fps: Union[Fraction, int, str], delayed: int = 0
+) -> CheckResult:
     """The file's duration is within one frame of ``(n_frames + delayed) / fps``.
 
     ``delayed``: frames by which the writer moved the pictures after a switch to deeper
@@ -503,28 +628,50 @@ def check_duration(duration: Optional[Fraction], n_frames: int,
     if duration is None:
         return CheckResult("duration", False, f"unknown; expected {float(want):.3f} s", data)
     ok = abs(duration - want) <= frame
-    return CheckResult("duration", ok,
-                       f"{float(duration):.3f} s, expected {float(want):.3f} s "
-                       f"({counted} at {fps} fps) within one frame "
-                       f"({float(frame) * 1000:.1f} ms)", {**data, "duration_s": float(duration)})
+    return CheckResult(
+        "duration",
+        ok,
+        f"{float(duration):.3f} s, expected {float(want):.3f} s "
+        f"({counted} at {fps} fps) within one frame "
+        f"({float(frame) * 1000:.1f} ms)",
+        {**data, "duration_s": float(duration)},
+    )
 
 
 def check_playback(path: PathLike) -> CheckResult:
     """``ffmpeg -v error -i path -f null -`` exits 0 and prints nothing."""
-    proc = subprocess.run([find_tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error",
-                           "-i", os.path.abspath(path), "-f", "null", "-"],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.run(
+        [
+            find_tool("ffmpeg"),
+            "-nostdin",
+            "-hide_banner",
+            "-v",
+            "error",
+            "-i",
+            os.path.abspath(path),
+            "-f",
+            "null",
+            "-",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     said = proc.stdout.decode(errors="replace").strip()
     command = f"ffmpeg -v error -i {os.path.basename(os.fspath(path))} -f null -"
     if proc.returncode == 0 and not said:
         return CheckResult("playback", True, f"{command}: nothing printed")
-    return CheckResult("playback", False,
-                       f"{command} exited {proc.returncode}: {_tail(said) or 'no message'}")
+    return CheckResult(
+        "playback", False, f"{command} exited {proc.returncode}: {_tail(said) or 'no message'}"
+    )
 
 
-def verify_container(path: PathLike, codec: object, n_frames: int,
-                     fps: Union[Fraction, int, str, None] = None,
-                     delayed: int = 0) -> VerifyReport:
+def verify_container(
+    path: PathLike,
+    codec: object,
+    n_frames: int,
+    fps: Union[Fraction, int, str, None] = None,
+    delayed: int = 0,
+) -> VerifyReport:
     """The container checks: the stream's codec ("container"), "timestamps", "duration"
     (with ``fps``: :func:`check_duration`) and "playback"."""
     report = VerifyReport()
@@ -541,10 +688,17 @@ def verify_container(path: PathLike, codec: object, n_frames: int,
     return report
 
 
-def verify_stream(path: PathLike, codec: object, width: int, height: int, n_frames: int,
-                  keyframes: Iterable[int], source: Optional[RawSource] = None,
-                  min_psnr: float = 30.0,
-                  fps: Union[Fraction, int, str, None] = None) -> VerifyReport:
+def verify_stream(
+    path: PathLike,
+    codec: object,
+    width: int,
+    height: int,
+    n_frames: int,
+    keyframes: Iterable[int],
+    source: Optional[RawSource] = None,
+    min_psnr: float = 30.0,
+    fps: Union[Fraction, int, str, None] = None,
+) -> VerifyReport:
     """Decodes ``path`` with ffprobe and checks frame count, sizes and keyframe positions;
     with ``source``, also PSNR >= ``min_psnr`` against it (ffmpeg). A container also gets
     :func:`verify_container` (its duration checked against ``fps`` when given).
@@ -576,6 +730,7 @@ def verify_stream(path: PathLike, codec: object, width: int, height: int, n_fram
 @dataclass
 class PlannedSwitch:
     """A switch requested just before frame ``frame`` is submitted."""
+
     frame: int
     generation: int
     width: int
@@ -598,9 +753,15 @@ class FramePlan:
     codec: Optional[str] = None  # None when the timeline was built without codecs
 
 
-def switch_timeline(n_frames: int, width: int, height: int, gop_length: int,
-                    switches: Sequence[PlannedSwitch],
-                    forced: Iterable[int] = (), codec: Optional[str] = None) -> list[FramePlan]:
+def switch_timeline(
+    n_frames: int,
+    width: int,
+    height: int,
+    gop_length: int,
+    switches: Sequence[PlannedSwitch],
+    forced: Iterable[int] = (),
+    codec: Optional[str] = None,
+) -> list[FramePlan]:
     """What the contract says each frame must be: generation, size, keyframe.
 
     Keyframes: frame 0, forced frames, and ``gop`` frames after the previous keyframe. A
@@ -624,20 +785,30 @@ def switch_timeline(n_frames: int, width: int, height: int, gop_length: int,
             generation, gop = pending.generation, pending.gop_length
             size = (pending.width, pending.height)
             codec = pending.codec or codec
-            keyframe = (natural or not pending.in_place or pending.idr or pending.reopened
-                        or pending.reorders)
+            keyframe = (
+                natural
+                or not pending.in_place
+                or pending.idr
+                or pending.reopened
+                or pending.reorders
+            )
             pending = None
         position = 0 if keyframe else position + 1
         out.append(FramePlan(generation, size[0], size[1], keyframe, codec))
     return out
 
 
-def verify_switched_stream(path: PathLike, codec: object, plan: Sequence[FramePlan],
-                           packet_generations: Sequence[tuple[int, int]],
-                           source_for: Optional[Callable[[int, int], RawSource]] = None,
-                           min_psnr: float = 30.0, first_frame: int = 0,
-                           fps: Union[Fraction, int, str, None] = None,
-                           delayed: int = 0) -> VerifyReport:
+def verify_switched_stream(
+    path: PathLike,
+    codec: object,
+    plan: Sequence[FramePlan],
+    packet_generations: Sequence[tuple[int, int]],
+    source_for: Optional[Callable[[int, int], RawSource]] = None,
+    min_psnr: float = 30.0,
+    first_frame: int = 0,
+    fps: Union[Fraction, int, str, None] = None,
+    delayed: int = 0,
+) -> VerifyReport:
     """Checks a stream with switches generation by generation against ``plan``.
 
     ``packet_generations``: (pts, generation) of every packet in decode order, pts being the
@@ -663,16 +834,30 @@ def verify_switched_stream(path: PathLike, codec: object, plan: Sequence[FramePl
     twice = sorted({p for i, p in enumerate(pts) if i and pts[i - 1] == p})
     missing = sorted(set(range(len(plan))) - set(pts))
     extra = sorted(set(pts) - set(range(len(plan))))
-    problems = ([f"missing {short_list(missing)}"] if missing else []) + \
-        ([f"twice {short_list(twice)}"] if twice else []) + \
-        ([f"unexpected pts {short_list(extra)}"] if extra else [])
-    report.add(CheckResult("packets", not problems,
-                           f"{len(packet_generations)} packets, one per frame 0..{len(plan) - 1}"
-                           if not problems else "; ".join(problems)))
+    problems = (
+        ([f"missing {short_list(missing)}"] if missing else [])
+        + ([f"twice {short_list(twice)}"] if twice else [])
+        + ([f"unexpected pts {short_list(extra)}"] if extra else [])
+    )
+    report.add(
+        CheckResult(
+            "packets",
+            not problems,
+            f"{len(packet_generations)} packets, one per frame 0..{len(plan) - 1}"
+            if not problems
+            else "; ".join(problems),
+        )
+    )
     order = [g for _, g in packet_generations]
-    report.add(CheckResult("generations", order == sorted(order),
-                           "monotonic in decode order" if order == sorted(order)
-                           else f"out of order: {short_list(order, 24)}"))
+    report.add(
+        CheckResult(
+            "generations",
+            order == sorted(order),
+            "monotonic in decode order"
+            if order == sorted(order)
+            else f"out of order: {short_list(order, 24)}",
+        )
+    )
     got = dict(packet_generations)
     for generation in sorted({p.generation for p in plan}):
         want = [i for i, p in enumerate(plan) if p.generation == generation]
@@ -681,36 +866,54 @@ def verify_switched_stream(path: PathLike, codec: object, plan: Sequence[FramePl
         problems = []
         if have != want:
             problems.append(f"frames {short_list(have)} carry it, expected {short_list(want)}")
-        wrong = [i for i in want if i < len(frames)
-                 and (frames[i].width, frames[i].height) != (first.width, first.height)]
+        wrong = [
+            i
+            for i in want
+            if i < len(frames)
+            and (frames[i].width, frames[i].height) != (first.width, first.height)
+        ]
         if wrong:
             problems.append(f"frames {short_list(wrong)} are not {first.width}x{first.height}")
         keys_want = [i for i in want if plan[i].keyframe]
         keys_have = [i for i in want if i < len(frames) and frames[i].key_frame]
         if keys_have != keys_want:
-            problems.append(f"keyframes at {short_list(keys_have)}, "
-                            f"expected {short_list(keys_want)}")
+            problems.append(
+                f"keyframes at {short_list(keys_have)}, expected {short_list(keys_want)}"
+            )
         not_intra = [i for i in keys_have if frames[i].pict_type != "I"]
         if not_intra:
             problems.append(f"keyframes {short_list(not_intra)} are not I pictures")
-        text = (f"frames {want[0]}..{want[-1]} ({len(want)}), "
-                f"{first.width}x{first.height}, starts with "
-                f"{'an IDR' if first.keyframe else 'a P frame (in place, no IDR asked)'}")
-        report.add(CheckResult(f"generation {generation}", not problems,
-                               text if not problems else text + ": " + "; ".join(problems)))
+        text = (
+            f"frames {want[0]}..{want[-1]} ({len(want)}), "
+            f"{first.width}x{first.height}, starts with "
+            f"{'an IDR' if first.keyframe else 'a P frame (in place, no IDR asked)'}"
+        )
+        report.add(
+            CheckResult(
+                f"generation {generation}",
+                not problems,
+                text if not problems else text + ": " + "; ".join(problems),
+            )
+        )
     if is_container(path):
         report.extend(verify_container(path, codec, len(plan), fps, delayed))
     if source_for is not None and len(frames) == len(plan):
         try:
-            results = measure_psnr_per_generation(path, codec, plan, source_for, frames,
-                                                  first_frame)
+            results = measure_psnr_per_generation(
+                path, codec, plan, source_for, frames, first_frame
+            )
         except ProbeError as exc:
             report.add(CheckResult("psnr", False, str(exc)))
         else:
             for generation, result in results.items():
                 check = check_psnr(result, min_psnr)
-                report.add(dataclasses.replace(check, name=f"psnr generation {generation}",
-                                               data={**check.data, "generation": generation}))
+                report.add(
+                    dataclasses.replace(
+                        check,
+                        name=f"psnr generation {generation}",
+                        data={**check.data, "generation": generation},
+                    )
+                )
     return report
 
 
@@ -743,6 +946,7 @@ def segment_spans(plan: Sequence[FramePlan]) -> list[tuple[Optional[str], int, i
 @dataclass
 class StreamSegment:
     """One file of an encode cut into several."""
+
     path: PathLike
     codec: str
     # (pts, generation) of the packets written to this file, in decode order; pts is the
@@ -754,31 +958,37 @@ class StreamSegment:
 
 def written_spans(segments: Sequence[StreamSegment]) -> list[tuple[str, int, int]]:
     """(codec, first frame, frame count) of each file, from the pts of its packets."""
-    return [(s.codec, min((p for p, _ in s.packet_generations), default=0),
-             len(s.packet_generations)) for s in segments]
+    return [
+        (s.codec, min((p for p, _ in s.packet_generations), default=0), len(s.packet_generations))
+        for s in segments
+    ]
 
 
-def _check_codec_cuts(segments: Sequence[StreamSegment],
-                      plan: Sequence[FramePlan]) -> tuple[CheckResult, list]:
+def _check_codec_cuts(
+    segments: Sequence[StreamSegment], plan: Sequence[FramePlan]
+) -> tuple[CheckResult, list]:
     """Files that must be exactly the plan's runs of one codec (Annex-B, MPEG-TS)."""
     spans = segment_spans(plan)
     files = ", ".join(f"{os.path.basename(os.fspath(s.path))} ({s.codec})" for s in segments)
     planned = ", ".join(f"{c} frames {first}..{first + count - 1}" for c, first, count in spans)
     matches = len(segments) == len(spans) and all(
-        c in (None, s.codec) for s, (c, _, _) in zip(segments, spans))
-    return CheckResult("segments", matches,
-                       f"{len(segments)} files: {files}; planned: {planned}"), spans
+        c in (None, s.codec) for s, (c, _, _) in zip(segments, spans)
+    )
+    return CheckResult(
+        "segments", matches, f"{len(segments)} files: {files}; planned: {planned}"
+    ), spans
 
 
-def _check_parameter_cuts(segments: Sequence[StreamSegment],
-                          plan: Sequence[FramePlan]) -> tuple[CheckResult, list]:
+def _check_parameter_cuts(
+    segments: Sequence[StreamSegment], plan: Sequence[FramePlan]
+) -> tuple[CheckResult, list]:
     """Files cut where the parameter sets change (MP4, Matroska): the files follow each
     other frame by frame; each holds one codec and one size; a file starts only where a
     generation starts (only a new session's keyframe brings new parameter sets)."""
     spans = written_spans(segments)
     problems, described, expect = [], [], 0
     for n, (codec, first, count) in enumerate(spans, 1):
-        part = plan[first:first + count]
+        part = plan[first : first + count]
         name = os.path.basename(os.fspath(segments[n - 1].path))
         described.append(f"{name} ({codec}, frames {first}..{first + count - 1})")
         if not count or first != expect:
@@ -794,16 +1004,24 @@ def _check_parameter_cuts(segments: Sequence[StreamSegment],
         expect = first + count
     if expect != len(plan):
         problems.append(f"the files end at frame {expect}, {len(plan)} frames submitted")
-    text = (f"{len(segments)} file{'s' if len(segments) != 1 else ''}: {', '.join(described)}; "
-            "a new file where the codec or size changes, only where a generation starts")
-    return CheckResult("segments", not problems,
-                       text if not problems else text + ": " + "; ".join(problems)), spans
+    text = (
+        f"{len(segments)} file{'s' if len(segments) != 1 else ''}: {', '.join(described)}; "
+        "a new file where the codec or size changes, only where a generation starts"
+    )
+    return CheckResult(
+        "segments", not problems, text if not problems else text + ": " + "; ".join(problems)
+    ), spans
 
 
-def verify_segments(segments: Sequence[StreamSegment], plan: Sequence[FramePlan],
-                    source_for: Optional[Callable[[int, int], RawSource]] = None,
-                    min_psnr: float = 30.0, *, cuts: str = "codec",
-                    fps: Union[Fraction, int, str, None] = None) -> VerifyReport:
+def verify_segments(
+    segments: Sequence[StreamSegment],
+    plan: Sequence[FramePlan],
+    source_for: Optional[Callable[[int, int], RawSource]] = None,
+    min_psnr: float = 30.0,
+    *,
+    cuts: str = "codec",
+    fps: Union[Fraction, int, str, None] = None,
+) -> VerifyReport:
     """Checks an encode written as several files.
 
     ``plan`` is the whole encode's (:func:`switch_timeline` with codecs). ``cuts`` says
@@ -824,8 +1042,7 @@ def verify_segments(segments: Sequence[StreamSegment], plan: Sequence[FramePlan]
     """
     if cuts not in ("codec", "parameters"):
         raise ValueError(f"cuts {cuts!r}; expected 'codec' or 'parameters'")
-    cut, spans = (_check_codec_cuts if cuts == "codec" else _check_parameter_cuts)(
-        segments, plan)
+    cut, spans = (_check_codec_cuts if cuts == "codec" else _check_parameter_cuts)(segments, plan)
     report = VerifyReport()
     if cuts == "parameters" or len(segments) != 1 or not cut.ok:
         report.add(cut)
@@ -833,16 +1050,33 @@ def verify_segments(segments: Sequence[StreamSegment], plan: Sequence[FramePlan]
         return report
     if len(segments) == 1:
         only = segments[0]
-        report.extend(verify_switched_stream(only.path, only.codec, plan,
-                                             only.packet_generations, source_for, min_psnr,
-                                             fps=fps, delayed=only.delayed))
+        report.extend(
+            verify_switched_stream(
+                only.path,
+                only.codec,
+                plan,
+                only.packet_generations,
+                source_for,
+                min_psnr,
+                fps=fps,
+                delayed=only.delayed,
+            )
+        )
         return report
     decoded, undecodable = 0, []
     for n, (segment, (_, first, count)) in enumerate(zip(segments, spans), 1):
         pairs = [(pts - first, generation) for pts, generation in segment.packet_generations]
-        part = verify_switched_stream(segment.path, segment.codec, plan[first:first + count],
-                                      pairs, source_for, min_psnr, first_frame=first, fps=fps,
-                                      delayed=segment.delayed)
+        part = verify_switched_stream(
+            segment.path,
+            segment.codec,
+            plan[first : first + count],
+            pairs,
+            source_for,
+            min_psnr,
+            first_frame=first,
+            fps=fps,
+            delayed=segment.delayed,
+        )
         for check in part.checks:
             report.add(dataclasses.replace(check, name=f"segment {n} {check.name}"))
             if check.name == "frames":
@@ -850,13 +1084,22 @@ def verify_segments(segments: Sequence[StreamSegment], plan: Sequence[FramePlan]
         if not any(c.name == "frames" for c in part.checks):
             undecodable.append(n)
     if undecodable:
-        report.add(CheckResult("frames", False, f"segments {undecodable} could not be decoded; "
-                                                f"{len(plan)} frames submitted"))
+        report.add(
+            CheckResult(
+                "frames",
+                False,
+                f"segments {undecodable} could not be decoded; {len(plan)} frames submitted",
+            )
+        )
     else:
-        report.add(CheckResult("frames", decoded == len(plan),
-                               f"{decoded} decoded in {len(segments)} segments, "
-                               f"{len(plan)} submitted", {"decoded": decoded,
-                                                          "expected": len(plan)}))
+        report.add(
+            CheckResult(
+                "frames",
+                decoded == len(plan),
+                f"{decoded} decoded in {len(segments)} segments, {len(plan)} submitted",
+                {"decoded": decoded, "expected": len(plan)},
+            )
+        )
     return report
 
 
@@ -866,17 +1109,23 @@ class _RawReader:
 
     def __init__(self, cmd: list[str], feed: Optional[Iterator[Any]] = None) -> None:
         self._err = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._err,
-                                     stdin=subprocess.PIPE if feed is not None
-                                     else subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=self._err,
+            stdin=subprocess.PIPE if feed is not None else subprocess.DEVNULL,
+        )
         assert self.proc.stdout is not None
         self._stdout: IO[bytes] = self.proc.stdout
         self._failure: list = []
         self._feeder = None
         if feed is not None:
-            self._feeder = threading.Thread(target=_feed, args=(self.proc.stdin, feed,
-                                                                self._failure),
-                                            name="videohw-verify-feed", daemon=True)
+            self._feeder = threading.Thread(
+                target=_feed,
+                args=(self.proc.stdin, feed, self._failure),
+                name="videohw-verify-feed",
+                daemon=True,
+            )
             self._feeder.start()
 
     def read(self, size: int) -> Optional[bytes]:
@@ -925,10 +1174,14 @@ def _yuv420_sizes(width: int, height: int) -> tuple[int, int]:
     return luma, (width // 2) * (height // 2)
 
 
-def measure_psnr_per_generation(encoded: PathLike, codec: object, plan: Sequence[FramePlan],
-                                source_for: Callable[[int, int], RawSource],
-                                frames: Optional[Sequence[FrameInfo]] = None,
-                                first_frame: int = 0) -> dict[int, PsnrResult]:
+def measure_psnr_per_generation(
+    encoded: PathLike,
+    codec: object,
+    plan: Sequence[FramePlan],
+    source_for: Callable[[int, int], RawSource],
+    frames: Optional[Sequence[FrameInfo]] = None,
+    first_frame: int = 0,
+) -> dict[int, PsnrResult]:
     """PSNR of each generation of a stream whose frame size changes, against the source.
 
     ffmpeg decodes the whole stream to yuv420p with ``-autoscale 0``, so every picture keeps
@@ -946,23 +1199,58 @@ def measure_psnr_per_generation(encoded: PathLike, codec: object, plan: Sequence
         frames = probe_frames(encoded, name)
     if len(frames) != len(plan):
         raise ProbeError(f"psnr: {len(frames)} decoded frames, the plan has {len(plan)}")
-    decoder = _RawReader([find_tool("ffmpeg"), "-v", "error", "-nostdin",
-                          *_demux_args(encoded, name),
-                          "-i", os.path.abspath(encoded), "-fps_mode", "passthrough",
-                          "-autoscale", "0", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
+    decoder = _RawReader(
+        [
+            find_tool("ffmpeg"),
+            "-v",
+            "error",
+            "-nostdin",
+            *_demux_args(encoded, name),
+            "-i",
+            os.path.abspath(encoded),
+            "-fps_mode",
+            "passthrough",
+            "-autoscale",
+            "0",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p",
+            "-",
+        ]
+    )
     results: dict[int, PsnrResult] = {}
     try:
         for generation, first, count in generation_spans(plan):
             width, height = plan[first].width, plan[first].height
             source = source_for(width, height)
             if (source.width, source.height) != (width, height):
-                raise ProbeError(f"psnr: generation {generation} is {width}x{height}, its "
-                                 f"source {source.width}x{source.height}")
+                raise ProbeError(
+                    f"psnr: generation {generation} is {width}x{height}, its "
+                    f"source {source.width}x{source.height}"
+                )
             converter = _RawReader(
-                [find_tool("ffmpeg"), "-v", "error", "-nostdin", "-f", "rawvideo",
-                 "-pix_fmt", FFMPEG_PIX_FMT[source.format], "-s", f"{width}x{height}",
-                 "-i", "pipe:0", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
-                feed=_source_frames(source, first_frame + first, count))
+                [
+                    find_tool("ffmpeg"),
+                    "-v",
+                    "error",
+                    "-nostdin",
+                    "-f",
+                    "rawvideo",
+                    "-pix_fmt",
+                    FFMPEG_PIX_FMT[source.format],
+                    "-s",
+                    f"{width}x{height}",
+                    "-i",
+                    "pipe:0",
+                    "-f",
+                    "rawvideo",
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-",
+                ],
+                feed=_source_frames(source, first_frame + first, count),
+            )
             luma, chroma = _yuv420_sizes(width, height)
             sums = np.zeros(3)
             frame_psnr: list[float] = []
@@ -977,26 +1265,40 @@ def measure_psnr_per_generation(encoded: PathLike, codec: object, plan: Sequence
                     if ref is None:
                         raise ProbeError(f"psnr: the source ended before frame {i}")
                     if (dw, dh) != (width, height):
-                        raise ProbeError(f"psnr: frame {i} is {dw}x{dh}, generation "
-                                         f"{generation} {width}x{height}")
+                        raise ProbeError(
+                            f"psnr: frame {i} is {dw}x{dh}, generation "
+                            f"{generation} {width}x{height}"
+                        )
                     a = np.frombuffer(decoded, np.uint8).astype(np.int32)
                     b = np.frombuffer(ref, np.uint8).astype(np.int32)
                     sq = (a - b) ** 2
-                    mse = np.array([sq[:luma].mean(), sq[luma:luma + chroma].mean(),
-                                    sq[luma + chroma:].mean()])
+                    mse = np.array(
+                        [
+                            sq[:luma].mean(),
+                            sq[luma : luma + chroma].mean(),
+                            sq[luma + chroma :].mean(),
+                        ]
+                    )
                     sums += mse
-                    frame_psnr.append(_psnr_of(
-                        (mse[0] * luma + (mse[1] + mse[2]) * chroma) / (luma + 2 * chroma)))
+                    frame_psnr.append(
+                        _psnr_of((mse[0] * luma + (mse[1] + mse[2]) * chroma) / (luma + 2 * chroma))
+                    )
             finally:
                 log = converter.close()
             if log:
                 raise ProbeError(f"psnr: ffmpeg converting the source: {_tail(log)}")
             mse = sums / count
             results[generation] = PsnrResult(
-                y=_psnr_of(mse[0]), u=_psnr_of(mse[1]), v=_psnr_of(mse[2]),
-                average=_psnr_of((mse[0] * luma + (mse[1] + mse[2]) * chroma)
-                                 / (luma + 2 * chroma)),
-                min=min(frame_psnr), max=max(frame_psnr), frames=count)
+                y=_psnr_of(mse[0]),
+                u=_psnr_of(mse[1]),
+                v=_psnr_of(mse[2]),
+                average=_psnr_of(
+                    (mse[0] * luma + (mse[1] + mse[2]) * chroma) / (luma + 2 * chroma)
+                ),
+                min=min(frame_psnr),
+                max=max(frame_psnr),
+                frames=count,
+            )
         if decoder.read(1) is not None:
             raise ProbeError("psnr: the decoder gave more frames than ffprobe reported")
     finally:
@@ -1009,4 +1311,5 @@ def measure_psnr_per_generation(encoded: PathLike, codec: object, plan: Sequence
 def _psnr_of(mse: float) -> float:
     """PSNR in dB for 8-bit samples; ffmpeg's psnr filter reports "inf" as this too."""
     import math
-    return float("inf") if mse <= 0 else 10.0 * math.log10(255.0 ** 2 / mse)
+
+    return float("inf") if mse <= 0 else 10.0 * math.log10(255.0**2 / mse)

@@ -42,16 +42,16 @@ FORMATS = ("mp4", "fmp4", "mkv", "ts", "annexb")
 class SegmentInfo:
     """One file of a writer's output. Timestamps are the packets' own, as given."""
 
-    path: str        # final name
-    temp_path: str   # where it is written until close()
+    path: str  # final name
+    temp_path: str  # where it is written until close()
     codec: Codec
     width: int
     height: int
     first_generation: int
     packets: int
-    first_pts: int   # smallest pts written to it
-    last_pts: int    # largest pts written to it
-    finished: bool   # complete and renamed to ``path``
+    first_pts: int  # smallest pts written to it
+    last_pts: int  # largest pts written to it
+    finished: bool  # complete and renamed to ``path``
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -69,9 +69,12 @@ def _time_base(value: TimeBase) -> tuple[int, int]:
     else:
         raise InvalidTypeError(
             f"MediaWriter: time_base {value!r} is a {type(value).__name__}; expected a "
-            "Fraction, a (num, den) tuple or None (one tick per frame)")
-    return (_args.integer("MediaWriter", "time_base numerator", num, 1, _args.INT32_MAX),
-            _args.integer("MediaWriter", "time_base denominator", den, 1, _args.INT32_MAX))
+            "Fraction, a (num, den) tuple or None (one tick per frame)"
+        )
+    return (
+        _args.integer("MediaWriter", "time_base numerator", num, 1, _args.INT32_MAX),
+        _args.integer("MediaWriter", "time_base denominator", den, 1, _args.INT32_MAX),
+    )
 
 
 class MediaWriter:
@@ -89,15 +92,27 @@ class MediaWriter:
     The folder is checked at once: an unwritable one raises ``MediaError`` naming the path.
     """
 
-    def __init__(self, path: PathLike, codec: Union[Codec, str], width: int, height: int,
-                 fps_num: int = 30, fps_den: int = 1, *, format: Optional[str] = None,
-                 time_base: TimeBase = None, faststart: bool = True,
-                 fragment_ms: int = 1000) -> None:
+    def __init__(
+        self,
+        path: PathLike,
+        codec: Union[Codec, str],
+        width: int,
+        height: int,
+        fps_num: int = 30,
+        fps_den: int = 1,
+        *,
+        format: Optional[str] = None,
+        time_base: TimeBase = None,
+        faststart: bool = True,
+        fragment_ms: int = 1000,
+    ) -> None:
         _args.instance("MediaWriter", "path", path, (str, os.PathLike))
         self._path = os.fspath(path)
         if not isinstance(self._path, str):
-            raise InvalidTypeError(f"MediaWriter: path {path!r} is a bytes path; expected a "
-                                   "text path (str or os.PathLike[str])")
+            raise InvalidTypeError(
+                f"MediaWriter: path {path!r} is a bytes path; expected a "
+                "text path (str or os.PathLike[str])"
+            )
         if "\0" in self._path:
             raise ConfigError(f"MediaWriter: path {self._path!r} holds a NUL character")
         codec = _args.member("MediaWriter", "codec", Codec, codec)
@@ -111,8 +126,9 @@ class MediaWriter:
         config.time_base_num, config.time_base_den = _time_base(time_base)
         config.format = format
         config.faststart = _args.boolean("MediaWriter", "faststart", faststart)
-        config.fragment_ms = _args.integer("MediaWriter", "fragment_ms", fragment_ms, 0,
-                                           _args.INT32_MAX)
+        config.fragment_ms = _args.integer(
+            "MediaWriter", "fragment_ms", fragment_ms, 0, _args.INT32_MAX
+        )
         self._codec = codec
         self._size = (width, height)
         self._muxer = _core.Muxer(self._path, config)
@@ -124,9 +140,14 @@ class MediaWriter:
         """Writes one packet. A packet that is refused (wrong layout, no keyframe first,
         timestamps out of order) raises and leaves the file as it was."""
         _args.instance("MediaWriter.write_packet", "packet", packet, (EncodedPacket,))
-        self._muxer.write(packet.data, packet.pts, packet.dts, packet.is_keyframe,
-                          packet.generation, _convert._core_enum(_core.EncodedLayout,
-                                                                 packet.layout))
+        self._muxer.write(
+            packet.data,
+            packet.pts,
+            packet.dts,
+            packet.is_keyframe,
+            packet.generation,
+            _convert._core_enum(_core.EncodedLayout, packet.layout),
+        )
 
     def close(self) -> list[str]:
         """Finishes every file and renames it to its final name; returns the final paths
@@ -182,9 +203,11 @@ class MediaWriter:
         state = "closed" if self.closed else "aborted" if self._aborted else "open"
         segments = self._muxer.segments()
         packets = sum(s["packets"] for s in segments)
-        return (f"MediaWriter({self._path!r}, format={self.format!r}, codec={self._codec.value}, "
-                f"{self._size[0]}x{self._size[1]}, segments={len(segments)}, "
-                f"packets={packets}, {state})")
+        return (
+            f"MediaWriter({self._path!r}, format={self.format!r}, codec={self._codec.value}, "
+            f"{self._size[0]}x{self._size[1]}, segments={len(segments)}, "
+            f"packets={packets}, {state})"
+        )
 
 
 class VideoWriter:
@@ -197,17 +220,28 @@ class VideoWriter:
     The session runs on ``controller`` (default: a new ``SessionController("auto")``).
     """
 
-    def __init__(self, path: PathLike, common: CommonEncodeConfig,
-                 backend_config: BackendConfig = None, *,
-                 controller: Optional[SessionController] = None,
-                 format: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        path: PathLike,
+        common: CommonEncodeConfig,
+        backend_config: BackendConfig = None,
+        *,
+        controller: Optional[SessionController] = None,
+        format: Optional[str] = None,
+    ) -> None:
         _args.instance("VideoWriter", "common", common, (CommonEncodeConfig,))
-        _args.instance("VideoWriter", "controller", controller, (SessionController,),
-                       optional=True)
+        _args.instance("VideoWriter", "controller", controller, (SessionController,), optional=True)
         self._ctl = controller if controller is not None else SessionController("auto")
         # The file first: a bad path fails before any encoder starts.
-        self._writer = MediaWriter(path, common.codec, common.width, common.height,
-                                   common.fps_num, common.fps_den, format=format)
+        self._writer = MediaWriter(
+            path,
+            common.codec,
+            common.width,
+            common.height,
+            common.fps_num,
+            common.fps_den,
+            format=format,
+        )
         try:
             self._handle = self._ctl.start_encode_session(common, backend_config)
         except BaseException:
@@ -226,8 +260,10 @@ class VideoWriter:
         if isinstance(frame, np.ndarray):
             frame = self._rgb_frame(frame)
         elif not isinstance(frame, Frame):
-            raise InvalidFrameError(f"VideoWriter.write: a {type(frame).__name__}; expected "
-                                    "videohw.Frame or an (height, width, 3) uint8 numpy array")
+            raise InvalidFrameError(
+                f"VideoWriter.write: a {type(frame).__name__}; expected "
+                "videohw.Frame or an (height, width, 3) uint8 numpy array"
+            )
         self._ctl.submit(self._handle, frame)
         self._frames += 1
         self._write_packets(self._ctl.reap(self._handle))
@@ -307,18 +343,20 @@ class VideoWriter:
             self.abort()
 
     def __repr__(self) -> str:
-        state = ("closed" if self._paths is not None
-                 else "open" if self._session_open else "aborted")
-        return (f"VideoWriter({self._writer.path!r}, format={self._writer.format!r}, "
-                f"generation={self._handle.generation}, frames={self._frames}, "
-                f"packets={self._packets}, segments={len(self._writer.paths)}, {state})")
+        state = "closed" if self._paths is not None else "open" if self._session_open else "aborted"
+        return (
+            f"VideoWriter({self._writer.path!r}, format={self._writer.format!r}, "
+            f"generation={self._handle.generation}, frames={self._frames}, "
+            f"packets={self._packets}, segments={len(self._writer.paths)}, {state})"
+        )
 
     # -- internals -------------------------------------------------------------------
 
     def _check_open(self, what: str) -> None:
         if not self._session_open:
-            raise ConfigError(f"VideoWriter.{what}: the writer of {self._writer.path!r} is "
-                              "already closed")
+            raise ConfigError(
+                f"VideoWriter.{what}: the writer of {self._writer.path!r} is already closed"
+            )
 
     def _write_packets(self, packets: list[EncodedPacket]) -> None:
         for packet in packets:
@@ -328,6 +366,8 @@ class VideoWriter:
     @staticmethod
     def _rgb_frame(array: np.ndarray) -> Frame:
         if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
-            raise InvalidFrameError(f"VideoWriter.write: an array of shape {array.shape} and "
-                                    f"dtype {array.dtype}; expected (height, width, 3) uint8 RGB")
+            raise InvalidFrameError(
+                f"VideoWriter.write: an array of shape {array.shape} and "
+                f"dtype {array.dtype}; expected (height, width, 3) uint8 RGB"
+            )
         return Frame(np.ascontiguousarray(array), PixelFormat.RGB24)

@@ -18,8 +18,8 @@ std::vector<int> types_of(const std::vector<NalUnit>& units) {
 }  // namespace
 
 TEST(SplitAnnexB, FindsUnitsAfterThreeByteStartCodes) {
-  const std::vector<uint8_t> data = {0, 0, 1, 0x67, 0xAA, 0xBB, 0, 0, 1, 0x68, 0xCC,
-                                     0, 0, 1, 0x65, 0xDD, 0xEE, 0xFF};
+  const std::vector<uint8_t> data = {0,    0,    1, 0x67, 0xAA, 0xBB, 0,    0,    1,
+                                     0x68, 0xCC, 0, 0,    1,    0x65, 0xDD, 0xEE, 0xFF};
   const auto units = split_annexb(data.data(), data.size(), Codec::H264);
   ASSERT_EQ(units.size(), 3u);
   EXPECT_EQ(units[0].offset, 3u);
@@ -32,8 +32,8 @@ TEST(SplitAnnexB, FindsUnitsAfterThreeByteStartCodes) {
 }
 
 TEST(SplitAnnexB, FindsUnitsAfterFourByteStartCodes) {
-  const std::vector<uint8_t> data = {0, 0, 0, 1, 0x67, 0xAA, 0, 0, 0, 1, 0x68, 0xBB,
-                                     0, 0, 0, 1, 0x41, 0xCC};
+  const std::vector<uint8_t> data = {0, 0,    0,    1, 0x67, 0xAA, 0, 0,    0,
+                                     1, 0x68, 0xBB, 0, 0,    0,    1, 0x41, 0xCC};
   const auto units = split_annexb(data.data(), data.size(), Codec::H264);
   ASSERT_EQ(units.size(), 3u);
   EXPECT_EQ(units[0].offset, 4u);
@@ -47,8 +47,7 @@ TEST(SplitAnnexB, FindsUnitsAfterFourByteStartCodes) {
 
 TEST(SplitAnnexB, MixedStartCodesAndEmulationLikeBytesInsidePayload) {
   // 00 00 03 is an emulation-prevention sequence, not a start code.
-  const std::vector<uint8_t> data = {0, 0, 0, 1, 0x06, 0, 0, 3, 1, 0x80,
-                                     0, 0, 1, 0x65, 0x88, 0x84};
+  const std::vector<uint8_t> data = {0, 0, 0, 1, 0x06, 0, 0, 3, 1, 0x80, 0, 0, 1, 0x65, 0x88, 0x84};
   const auto units = split_annexb(data.data(), data.size(), Codec::H264);
   ASSERT_EQ(units.size(), 2u);
   EXPECT_EQ(types_of(units), (std::vector<int>{6, 5}));
@@ -65,9 +64,9 @@ TEST(SplitAnnexB, BufferWithoutStartCodeGivesNoUnits) {
 
 TEST(SplitAnnexB, HevcTypesComeFromTheTwoByteHeader) {
   // VPS 32, SPS 33, PPS 34, IDR_W_RADL 19, TRAIL_R 1: type = (byte0 >> 1) & 0x3f.
-  const std::vector<uint8_t> data = {0, 0, 0, 1, 0x40, 0x01, 0xAA, 0, 0, 0, 1, 0x42, 0x01,
-                                     0, 0, 0, 1, 0x44, 0x01, 0, 0, 1, 0x26, 0x01, 0xAF,
-                                     0, 0, 1, 0x02, 0x01, 0xD0};
+  const std::vector<uint8_t> data = {0,    0,    0,    1, 0x40, 0x01, 0xAA, 0,    0,   0, 1,
+                                     0x42, 0x01, 0,    0, 0,    1,    0x44, 0x01, 0,   0, 1,
+                                     0x26, 0x01, 0xAF, 0, 0,    1,    0x02, 0x01, 0xD0};
   const auto units = split_annexb(data.data(), data.size(), Codec::HEVC);
   EXPECT_EQ(types_of(units), (std::vector<int>{32, 33, 34, 19, 1}));
 }
@@ -90,8 +89,8 @@ TEST(RandomAccess, HevcIrapTypes16To23AreRandomAccess) {
 }
 
 TEST(RandomAccess, H264AccessUnitWithIdrIsDetected) {
-  const std::vector<uint8_t> idr = {0, 0, 0, 1, 0x67, 0x42, 0, 0, 0, 1, 0x68, 0xCE,
-                                    0, 0, 1, 0x65, 0x88};
+  const std::vector<uint8_t> idr = {0, 0,    0,    1, 0x67, 0x42, 0,    0,   0,
+                                    1, 0x68, 0xCE, 0, 0,    1,    0x65, 0x88};
   const std::vector<uint8_t> non_idr = {0, 0, 0, 1, 0x09, 0x30, 0, 0, 1, 0x41, 0x9A};
   EXPECT_TRUE(contains_random_access_picture(idr.data(), idr.size(), Codec::H264));
   EXPECT_FALSE(contains_random_access_picture(non_idr.data(), non_idr.size(), Codec::H264));
@@ -120,8 +119,8 @@ size_t piece(const std::vector<uint8_t>& d, Codec codec = Codec::H264) {
 
 TEST(PicturePieces, CutBeforeEachUnitThatMayOpenAnAccessUnit) {
   // SPS | PPS | IDR slice (first_mb 0: ue '1' -> 0x80...) | non-IDR slice of a new picture
-  const std::vector<uint8_t> d = {0, 0, 0, 1, 0x67, 0xAA, 0, 0, 1, 0x68, 0xBB, 0, 0, 0,
-                                  1, 0x65, 0x88, 0x84, 0, 0, 1, 0x41, 0x9A, 0x02};
+  const std::vector<uint8_t> d = {0, 0, 0, 1,    0x67, 0xAA, 0, 0, 1, 0x68, 0xBB, 0,
+                                  0, 0, 1, 0x65, 0x88, 0x84, 0, 0, 1, 0x41, 0x9A, 0x02};
   EXPECT_EQ(piece(d), 6u);  // the SPS; the PPS opens nothing after it, but may open an AU
   const std::vector<uint8_t> rest(d.begin() + 11, d.end());
   EXPECT_EQ(piece(rest), 7u);  // the IDR slice, up to the next picture's first slice

@@ -139,15 +139,16 @@ int decode_with_extradata(Codec codec, const Bytes& extradata, const std::vector
       avcodec_find_decoder(codec == Codec::HEVC ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264);
   std::unique_ptr<AVCodecContext, void (*)(AVCodecContext*)> ctx(
       avcodec_alloc_context3(dec), [](AVCodecContext* c) { avcodec_free_context(&c); });
-  ctx->extradata = static_cast<uint8_t*>(av_mallocz(extradata.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+  ctx->extradata =
+      static_cast<uint8_t*>(av_mallocz(extradata.size() + AV_INPUT_BUFFER_PADDING_SIZE));
   std::copy(extradata.begin(), extradata.end(), ctx->extradata);
   ctx->extradata_size = int(extradata.size());
   ctx->thread_count = 1;
   if (avcodec_open2(ctx.get(), dec, nullptr) < 0) return -1;
   std::unique_ptr<AVPacket, void (*)(AVPacket*)> pkt(av_packet_alloc(),
-                                                      [](AVPacket* p) { av_packet_free(&p); });
+                                                     [](AVPacket* p) { av_packet_free(&p); });
   std::unique_ptr<AVFrame, void (*)(AVFrame*)> frame(av_frame_alloc(),
-                                                      [](AVFrame* f) { av_frame_free(&f); });
+                                                     [](AVFrame* f) { av_frame_free(&f); });
   int frames = 0;
   auto receive = [&] {
     while (avcodec_receive_frame(ctx.get(), frame.get()) == 0) {
@@ -403,9 +404,9 @@ TEST_P(RealStream, LibavcodecDecodesLengthPrefixedPacketsWithOurExtradata) {
     std::vector<Bytes> packets;
     for (const auto& au : aus)
       packets.push_back(annexb_to_length_prefixed(au.data.data(), au.data.size(), length_size));
-    EXPECT_EQ(decode_with_extradata(GetParam(), extradata_of(GetParam(), cache, length_size),
-                                    packets),
-              kFrames)
+    EXPECT_EQ(
+        decode_with_extradata(GetParam(), extradata_of(GetParam(), cache, length_size), packets),
+        kFrames)
         << "length size " << length_size;
   }
 }
@@ -440,8 +441,8 @@ TEST(Hvcc, ArrayCompletenessIsWhatTheCallerSays) {
   const ParameterSetCache cache =
       cache_of(Codec::HEVC, assemble_fixed(Codec::HEVC, stream(Codec::HEVC).bytes, 4096));
   for (bool complete : {true, false}) {
-    const Bytes extra = build_hvcc(cache.vps_units(), cache.sps_units(), cache.pps_units(), 4,
-                                   complete);
+    const Bytes extra =
+        build_hvcc(cache.vps_units(), cache.sps_units(), cache.pps_units(), 4, complete);
     const HevcDecoderConfig c = parse_hvcc(extra.data(), extra.size());
     ASSERT_EQ(c.arrays.size(), 3u);
     for (const HvcNalArray& array : c.arrays) EXPECT_EQ(array.complete, complete);
@@ -534,8 +535,8 @@ TEST(DecoderConfig, UnitOfTheWrongTypeIsADecodeError) {
 
 TEST(Assembler, ThreeAndFourByteStartCodesBothDelimitUnits) {
   // SPS (4-byte code), PPS (3-byte), IDR slice first_mb 0, then a P slice first_mb 0.
-  const Bytes s = {0, 0, 0, 1, 0x67, 0x42, 0, 1, 0x68, 0xce, 0, 0, 1, 0x65, 0x88, 0x80,
-                   0, 0, 0, 1, 0x41, 0x9a, 0x80};
+  const Bytes s = {0, 0,    0,    1,    0x67, 0x42, 0, 1, 0x68, 0xce, 0,   0,
+                   1, 0x65, 0x88, 0x80, 0,    0,    0, 1, 0x41, 0x9a, 0x80};
   const auto aus = assemble_fixed(Codec::H264, s, 1);
   ASSERT_EQ(aus.size(), 2u);
   // "0x42, 0, 1" is not a start code (needs two zeros): it stays inside the SPS.
@@ -565,9 +566,8 @@ TEST(Assembler, SecondSliceOfAPictureStaysInItsAccessUnit) {
 TEST(Assembler, HevcFirstSliceFlagAndPrefixUnitsOpenAccessUnits) {
   // TRAIL_R first slice, a second segment (flag 0), a suffix SEI (stays), an AUD (opens),
   // then a CRA first slice.
-  const Bytes s = {0, 0, 1, 0x02, 0x01, 0x80, 0, 0, 1, 0x02, 0x01, 0x40,
-                   0, 0, 1, 0x50, 0x01, 0x05, 0, 0, 1, 0x46, 0x01, 0x50,
-                   0, 0, 1, 0x2a, 0x01, 0x80};
+  const Bytes s = {0, 0, 1, 0x02, 0x01, 0x80, 0, 0, 1, 0x02, 0x01, 0x40, 0, 0, 1, 0x50, 0x01, 0x05,
+                   0, 0, 1, 0x46, 0x01, 0x50, 0, 0, 1, 0x2a, 0x01, 0x80};
   const auto aus = assemble_fixed(Codec::HEVC, s, 2);
   ASSERT_EQ(aus.size(), 2u);
   EXPECT_EQ(types_of(aus[0]), (std::vector<int>{1, 1, 40}));

@@ -12,7 +12,9 @@ using namespace videohw;
 
 namespace {
 
-CommonEncodeConfig valid() { return vhtest::small_config(Codec::H264, 64, 48); }
+CommonEncodeConfig valid() {
+  return vhtest::small_config(Codec::H264, 64, 48);
+}
 
 // Runs validate() and returns the Config error's message ("" and a failure if none).
 std::string config_error(const CommonEncodeConfig& c) {
@@ -55,7 +57,9 @@ Capabilities software_like_caps() {
 
 // ---- validate ---------------------------------------------------------------------------
 
-TEST(Validate, AcceptsTheSmallDefaultConfig) { EXPECT_NO_THROW(validate(valid())); }
+TEST(Validate, AcceptsTheSmallDefaultConfig) {
+  EXPECT_NO_THROW(validate(valid()));
+}
 
 TEST(Validate, RejectsOddWidthNamingTheField) {
   auto c = valid();
@@ -240,10 +244,13 @@ TEST(DescribeFrame, Nv12PlanesAndStridesWithLargerPitch) {
 }
 
 TEST(DescribeFrame, PackedFormatsAreOnePlaneWithTheGivenPitch) {
-  struct Case { PixelFormat format; int min_pitch; };
-  for (auto [format, min_pitch] : {Case{PixelFormat::ARGB8888, 4 * 64},
-                                   Case{PixelFormat::BGRA, 4 * 64},
-                                   Case{PixelFormat::RGB24, 3 * 64}}) {
+  struct Case {
+    PixelFormat format;
+    int min_pitch;
+  };
+  for (auto [format, min_pitch] :
+       {Case{PixelFormat::ARGB8888, 4 * 64}, Case{PixelFormat::BGRA, 4 * 64},
+        Case{PixelFormat::RGB24, 3 * 64}}) {
     SCOPED_TRACE(to_string(format));
     EXPECT_EQ(minimum_pitch(format, 64), min_pitch);
     const int pitch = min_pitch + 20;

@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "bitstream/annexb.hpp"
 #include "bitstream/avcc.hpp"
 #include "bitstream/hvcc.hpp"
 #include "bitstream/length_prefixed.hpp"
+#include "bitstream/nal.hpp"
 #include "bitstream/parameter_set_cache.hpp"
 #include "bitstream/sample_converter.hpp"
-#include "bitstream/annexb.hpp"
-#include "bitstream/nal.hpp"
 #include "contract/errors.hpp"
 #include "contract/frame_layout.hpp"
 #include "session/decode_session.hpp"
@@ -64,7 +64,9 @@ std::unique_ptr<DecoderBackend> make_decoder(Codec codec) {
   return software::SoftwareDecoderProvider(SoftwareDecodeConfig{}).create(c);
 }
 
-std::vector<uint8_t> pixels(const DecodedFrame& f) { return vhtest::plane_bytes(f); }
+std::vector<uint8_t> pixels(const DecodedFrame& f) {
+  return vhtest::plane_bytes(f);
+}
 
 // tag -> pixels of every picture of the whole stream, decoded one unit at a time.
 std::map<int64_t, std::vector<uint8_t>> reference(Codec codec,
@@ -165,11 +167,13 @@ TEST_P(DecodeUnits, SessionPushUnitAndResetKeepOneDecoder) {
   const auto packets = encode(GetParam());
   CommonDecodeConfig c;
   c.codec = GetParam();
-  DecodeSession session(1, c, std::make_shared<software::SoftwareDecoderProvider>(SoftwareDecodeConfig{}));
+  DecodeSession session(
+      1, c, std::make_shared<software::SoftwareDecoderProvider>(SoftwareDecodeConfig{}));
   for (int round = 0; round < 3; ++round) {
     session.reset(1);
     for (size_t i = 0; i < packets.size(); ++i)
-      session.push_unit(1, {packets[i].data.data(), packets[i].data.size(), int64_t(i), i % 2 == 1});
+      session.push_unit(1,
+                        {packets[i].data.data(), packets[i].data.size(), int64_t(i), i % 2 == 1});
     auto frames = session.drain(1);
     EXPECT_EQ(frames.size(), (packets.size() + 1) / 2);
   }
@@ -207,9 +211,9 @@ Record as_mp4(Codec codec, const std::vector<EncodedPacket>& packets) {
     }
     r.samples.push_back(bitstream::annexb_to_length_prefixed(kept.data(), kept.size(), 4));
   }
-  r.extradata = codec == Codec::H264
-                    ? bitstream::build_avcc(cache.sps_units(), cache.pps_units())
-                    : bitstream::build_hvcc(cache.vps_units(), cache.sps_units(), cache.pps_units());
+  r.extradata = codec == Codec::H264 ? bitstream::build_avcc(cache.sps_units(), cache.pps_units())
+                                     : bitstream::build_hvcc(cache.vps_units(), cache.sps_units(),
+                                                             cache.pps_units());
   return r;
 }
 

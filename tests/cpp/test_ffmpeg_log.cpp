@@ -348,8 +348,8 @@ TEST_F(FfmpegLog, ErrorsAndConcealmentMarkThePacketBeingDecodedOnce) {
   av_log(context.get(), AV_LOG_INFO, "nor is an INFO line\n");
   set_unit(context.get(), 9);
   // Error concealment reports at INFO, below the level: still a mark.
-  av_log(context.get(), AV_LOG_INFO, "concealing %d DC, %d AC, %d MV errors in %c frame\n", 1,
-         1, 1, 'P');
+  av_log(context.get(), AV_LOG_INFO, "concealing %d DC, %d AC, %d MV errors in %c frame\n", 1, 1, 1,
+         'P');
   EXPECT_TRUE(owner.take_damage(7));
   EXPECT_FALSE(owner.take_damage(7)) << "a mark is taken once";
   EXPECT_FALSE(owner.take_damage(8));

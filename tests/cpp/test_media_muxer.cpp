@@ -117,7 +117,9 @@ class TempDir {
   fs::path path_;
 };
 
-const char* raw_demuxer(Codec codec) { return codec == Codec::HEVC ? "hevc" : "h264"; }
+const char* raw_demuxer(Codec codec) {
+  return codec == Codec::HEVC ? "hevc" : "h264";
+}
 
 ProbedFile probe(const std::string& path, ContainerFormat format, Codec codec) {
   return vhtest::probe_file(path, format == ContainerFormat::AnnexB ? raw_demuxer(codec) : "");
@@ -165,10 +167,14 @@ std::string format_name(const ::testing::TestParamInfo<ContainerFormat>& info) {
 std::string extension(ContainerFormat f, Codec codec) {
   switch (f) {
     case ContainerFormat::Mp4:
-    case ContainerFormat::FragmentedMp4: return ".mp4";
-    case ContainerFormat::Matroska: return ".mkv";
-    case ContainerFormat::MpegTs: return ".ts";
-    case ContainerFormat::AnnexB: return codec == Codec::HEVC ? ".hevc" : ".h264";
+    case ContainerFormat::FragmentedMp4:
+      return ".mp4";
+    case ContainerFormat::Matroska:
+      return ".mkv";
+    case ContainerFormat::MpegTs:
+      return ".ts";
+    case ContainerFormat::AnnexB:
+      return codec == Codec::HEVC ? ".hevc" : ".h264";
   }
   return "";
 }
@@ -222,8 +228,10 @@ TEST(ContainerNames, AnUnknownExtensionIsAConfigErrorListingTheKnownOnes) {
 
 TEST(ContainerNames, FormatNamesParseBackAndOthersAreRefused) {
   for (ContainerFormat f : kAllFormats) EXPECT_EQ(parse_container_format(to_string(f)), f);
-  expect_error(ErrorKind::Config, [] { parse_container_format("avi"); }, "avi");
-  expect_error(ErrorKind::Config, [] { parse_container_format("MP4"); }, "MP4");
+  expect_error(
+      ErrorKind::Config, [] { parse_container_format("avi"); }, "avi");
+  expect_error(
+      ErrorKind::Config, [] { parse_container_format("MP4"); }, "MP4");
 }
 
 TEST(ContainerNames, SegmentsAreNamedAfterTheFirstFile) {
@@ -243,8 +251,7 @@ TEST_P(EveryFormat, EveryFrameComesBackWithItsSizeAndKeyframes) {
   const auto c = config(Codec::H264);
   const auto packets = encode(c, 0, 25);
   const std::string path = file(dir);
-  EXPECT_EQ(write_all(path, with_format(muxer_config(c)), packets),
-            std::vector<std::string>{path});
+  EXPECT_EQ(write_all(path, with_format(muxer_config(c)), packets), std::vector<std::string>{path});
   EXPECT_EQ(dir.entries(), std::vector<std::string>{fs::path(path).filename()})
       << "only the final file is left";
   const ProbedFile f = probe(path, format(), Codec::H264);
@@ -307,7 +314,8 @@ TEST_P(EveryFormat, AbortLeavesNothing) {
   for (const auto& p : encode(c, 0, 12)) muxer.write(p);
   muxer.abort();
   EXPECT_TRUE(dir.entries().empty());
-  expect_error(ErrorKind::Config, [&] { muxer.close(); }, "close after abort");
+  expect_error(
+      ErrorKind::Config, [&] { muxer.close(); }, "close after abort");
   EXPECT_TRUE(dir.entries().empty());
 }
 
@@ -351,8 +359,7 @@ TEST(MuxerTimestamps, EveryPacketLastsOneFrame) {
     write_all(path, muxer_config(c), encode(c, 0, 12));
     const ProbedFile f = vhtest::probe_file(path);
     for (const auto& p : f.packets)
-      EXPECT_EQ(av_rescale_q(p.duration, {f.time_base_num, f.time_base_den}, {1, 30}), 1)
-          << name;
+      EXPECT_EQ(av_rescale_q(p.duration, {f.time_base_num, f.time_base_den}, {1, 30}), 1) << name;
   }
 }
 
@@ -622,7 +629,8 @@ TEST(MuxerClose, ASecondCloseReturnsTheSamePathsAndLaterWritesAreRefused) {
   const auto paths = muxer.close();
   EXPECT_TRUE(muxer.closed());
   EXPECT_EQ(muxer.close(), paths);
-  expect_error(ErrorKind::Config, [&] { muxer.write(packets[0]); }, "write after close");
+  expect_error(
+      ErrorKind::Config, [&] { muxer.write(packets[0]); }, "write after close");
   muxer.abort();  // after close: keeps the files
   EXPECT_TRUE(fs::exists(paths[0]));
 }
@@ -674,7 +682,8 @@ TEST_P(EveryFormat, AWriteFailureHalfWayLeavesNothingUnderTheFinalName) {
   }
   ASSERT_TRUE(failed) << "the size limit did not bite";
   EXPECT_FALSE(fs::exists(path));
-  expect_error(ErrorKind::MediaIo, [&] { muxer.close(); }, "close after a failed write");
+  expect_error(
+      ErrorKind::MediaIo, [&] { muxer.close(); }, "close after a failed write");
   EXPECT_TRUE(dir.entries().empty());
 }
 
@@ -694,13 +703,13 @@ TEST(MuxerBadInput, AFolderThatCannotBeWrittenFailsAtOnceNamingThePath) {
   if (geteuid() != 0) {  // root writes anywhere
     fs::create_directory(dir.path() / "ro");
     fs::permissions(dir.path() / "ro", fs::perms::owner_read | fs::perms::owner_exec);
-    expect_error(ErrorKind::MediaIo, [&] { Muxer(dir / "ro/out.mp4", MuxerConfig{}); },
-                 "read-only folder");
+    expect_error(
+        ErrorKind::MediaIo, [&] { Muxer(dir / "ro/out.mp4", MuxerConfig{}); }, "read-only folder");
   }
   MuxerConfig mp4;
   mp4.format = ContainerFormat::Mp4;
-  expect_error(ErrorKind::MediaIo, [&] { Muxer(dir.path().string() + "/.", mp4); },
-               "a directory");
+  expect_error(
+      ErrorKind::MediaIo, [&] { Muxer(dir.path().string() + "/.", mp4); }, "a directory");
 }
 
 TEST(MuxerBadInput, BadConfigsAreConfigErrors) {
@@ -709,7 +718,8 @@ TEST(MuxerBadInput, BadConfigsAreConfigErrors) {
   auto bad = [&](auto change, const char* what) {
     MuxerConfig m = muxer_config(config(Codec::H264));
     change(m);
-    expect_error(ErrorKind::Config, [&] { Muxer(path, m); }, what);
+    expect_error(
+        ErrorKind::Config, [&] { Muxer(path, m); }, what);
   };
   bad([](MuxerConfig& m) { m.codec = Codec::AV1; }, "AV1");
   bad([](MuxerConfig& m) { m.fps_num = 0; }, "fps 0");
@@ -718,8 +728,10 @@ TEST(MuxerBadInput, BadConfigsAreConfigErrors) {
   bad([](MuxerConfig& m) { m.time_base_num = 1, m.time_base_den = 10; }, "coarser than a frame");
   bad([](MuxerConfig& m) { m.width = -5; }, "negative width");
   bad([](MuxerConfig& m) { m.fragment_ms = -1; }, "negative fragment_ms");
-  expect_error(ErrorKind::Config, [&] { Muxer(dir / "out.avi", MuxerConfig{}); }, "extension");
-  expect_error(ErrorKind::Config, [&] { Muxer("", MuxerConfig{}); }, "empty path");
+  expect_error(
+      ErrorKind::Config, [&] { Muxer(dir / "out.avi", MuxerConfig{}); }, "extension");
+  expect_error(
+      ErrorKind::Config, [&] { Muxer("", MuxerConfig{}); }, "empty path");
   EXPECT_TRUE(dir.entries().empty());
 }
 
@@ -727,7 +739,8 @@ class MuxerBadPackets : public ::testing::Test {
  protected:
   void SetUp() override { packets_ = encode(config(Codec::H264, 160, 96, 2), 0, 12); }
   Muxer& muxer() {
-    if (!muxer_) muxer_ = std::make_unique<Muxer>(dir_ / "out.mp4", muxer_config(config(Codec::H264)));
+    if (!muxer_)
+      muxer_ = std::make_unique<Muxer>(dir_ / "out.mp4", muxer_config(config(Codec::H264)));
     return *muxer_;
   }
   // Writes every packet; the file then must hold all twelve frames.

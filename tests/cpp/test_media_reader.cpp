@@ -82,7 +82,9 @@ std::shared_ptr<DecodeSession> session(Codec codec = Codec::H264) {
       1, c, std::make_shared<software::SoftwareDecoderProvider>(SoftwareDecodeConfig{}));
 }
 
-std::vector<uint8_t> pixels(const DecodedFrame& f) { return vhtest::plane_bytes(f); }
+std::vector<uint8_t> pixels(const DecodedFrame& f) {
+  return vhtest::plane_bytes(f);
+}
 
 std::vector<std::vector<uint8_t>> stream_all(const std::string& path) {
   pipeline::FrameReader reader(media::Demuxer::open_path(path), 0, session(), 1);
@@ -205,7 +207,8 @@ TEST_P(Damaged, TruncatedCopiesNeverCrash) {
   const auto bytes = read_bytes(path);
   for (int percent : {1, 10, 35, 50, 75, 90, 99}) {
     const std::string cut = temp_dir() + "/cut" + std::to_string(percent) + GetParam();
-    write_bytes(cut, std::vector<uint8_t>(bytes.begin(), bytes.begin() + long(bytes.size() * percent / 100)));
+    write_bytes(cut, std::vector<uint8_t>(bytes.begin(),
+                                          bytes.begin() + long(bytes.size() * percent / 100)));
     read_what_it_can(cut);
   }
 }

@@ -6,8 +6,8 @@
 #include <tuple>
 
 #include "contract/frame_layout.hpp"
-#include "nv_session/nvdec/nvdec_access_units.hpp"
 #include "media/ffmpeg_log.hpp"
+#include "nv_session/nvdec/nvdec_access_units.hpp"
 #include "software/software_encoder.hpp"
 #include "support/frames.hpp"
 

@@ -18,10 +18,10 @@
 #include "backend/rgb_reference.hpp"
 #include "contract/errors.hpp"
 #include "contract/frame_layout.hpp"
+#include "nv_session/nvdec/nvdec_decoder.hpp"
 #include "nv_session/nvdec/nvdec_device.hpp"
 #include "nv_session/nvdec/nvdec_provider.hpp"
 #include "nv_session/nvdec/nvdec_rgb_converter.hpp"
-#include "nv_session/nvdec/nvdec_decoder.hpp"
 #include "software/software_decode_provider.hpp"
 #include "software/software_encoder.hpp"
 #include "support/frames.hpp"
@@ -49,7 +49,9 @@ class Doubles {
     nvcuvid_reset_();
     cuda_reset_();
   }
-  void set_faults(const std::string& faults) { ASSERT_EQ(set_faults_(faults.c_str()), 0) << faults; }
+  void set_faults(const std::string& faults) {
+    ASSERT_EQ(set_faults_(faults.c_str()), 0) << faults;
+  }
   std::string log() const { return log_(); }
   std::string violations() const { return std::string(nvcuvid_violations_()) + cuda_violations_(); }
   int open_decoders() const { return open_decoders_(); }
@@ -107,7 +109,8 @@ struct Spec {
 
 // HEVC needs 144x144 on NVDEC (cuvidGetDecoderCaps); H.264 starts at 48x16.
 Spec small(Codec codec, int frames = 12, int gop = 4, int b_frames = 0) {
-  return codec == Codec::HEVC ? Spec{176, 144, frames, gop, b_frames} : Spec{64, 48, frames, gop, b_frames};
+  return codec == Codec::HEVC ? Spec{176, 144, frames, gop, b_frames}
+                              : Spec{64, 48, frames, gop, b_frames};
 }
 
 std::vector<EncodedPacket> encode(Codec codec, const Spec& spec) {
@@ -119,10 +122,12 @@ std::vector<EncodedPacket> encode(Codec codec, const Spec& spec) {
   software::SoftwareEncoder encoder(c, SoftwareEncodeConfig{});
   std::vector<EncodedPacket> out;
   for (int i = 0; i < spec.frames; ++i) {
-    const auto f = vhtest::pattern_frame(PixelFormat::I420, spec.width, spec.height, spec.first_pts + i);
+    const auto f =
+        vhtest::pattern_frame(PixelFormat::I420, spec.width, spec.height, spec.first_pts + i);
     FrameOptions o;
     o.pts = spec.first_pts + i;
-    encoder.encode(describe_frame(f.format, f.width, f.height, f.data(), f.size(), f.pitch), o, out);
+    encoder.encode(describe_frame(f.format, f.width, f.height, f.data(), f.size(), f.pitch), o,
+                   out);
   }
   encoder.finish(out);
   return out;
@@ -158,7 +163,8 @@ std::vector<uint8_t> nv12_as_i420(const DecodedFrame& f) {
   std::vector<uint8_t> out;
   const SurfacePlane& y = f.planes.at(0);
   const SurfacePlane& uv = f.planes.at(1);
-  for (int r = 0; r < f.height; ++r) out.insert(out.end(), y.data + r * y.pitch, y.data + r * y.pitch + f.width);
+  for (int r = 0; r < f.height; ++r)
+    out.insert(out.end(), y.data + r * y.pitch, y.data + r * y.pitch + f.width);
   const int cw = (f.width + 1) / 2, ch = (f.height + 1) / 2;
   for (int plane = 0; plane < 2; ++plane)
     for (int r = 0; r < ch; ++r)
@@ -170,11 +176,13 @@ std::vector<uint8_t> planes_of(const DecodedFrame& f) {
   std::vector<uint8_t> out;
   for (const auto& p : f.planes)
     for (int r = 0; r < p.height; ++r)
-      out.insert(out.end(), p.data + size_t(r) * p.pitch, p.data + size_t(r) * p.pitch + p.width_bytes);
+      out.insert(out.end(), p.data + size_t(r) * p.pitch,
+                 p.data + size_t(r) * p.pitch + p.width_bytes);
   return out;
 }
 
-void expect_same_frames(const std::vector<DecodedFrame>& got, const std::vector<DecodedFrame>& want) {
+void expect_same_frames(const std::vector<DecodedFrame>& got,
+                        const std::vector<DecodedFrame>& want) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
     EXPECT_EQ(got[i].width, want[i].width) << "frame " << i;
@@ -185,7 +193,8 @@ void expect_same_frames(const std::vector<DecodedFrame>& got, const std::vector<
   }
 }
 
-void expect_same_pixels(const std::vector<DecodedFrame>& got, const std::vector<DecodedFrame>& want) {
+void expect_same_pixels(const std::vector<DecodedFrame>& got,
+                        const std::vector<DecodedFrame>& want) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
     ASSERT_EQ(got[i].pixel_format, "nv12") << "frame " << i;
@@ -206,7 +215,9 @@ class NvdecDouble : public ::testing::Test {
 
 class NvdecDoubleCodec : public NvdecDouble, public ::testing::WithParamInterface<Codec> {};
 
-std::string codec_name(const ::testing::TestParamInfo<Codec>& info) { return to_string(info.param); }
+std::string codec_name(const ::testing::TestParamInfo<Codec>& info) {
+  return to_string(info.param);
+}
 
 TEST_P(NvdecDoubleCodec, NativeSurfaceEqualsTheSoftwareDecoderBitForBit) {
   const Codec codec = GetParam();
@@ -224,7 +235,8 @@ TEST_P(NvdecDoubleCodec, NativeSurfaceEqualsTheSoftwareDecoderBitForBit) {
 }
 
 TEST_P(NvdecDoubleCodec, CpuRgbEqualsTheSoftwareDecoderBitForBit) {
-  if (!nv::nvdec_rgb_unavailable_reason().empty()) GTEST_SKIP() << nv::nvdec_rgb_unavailable_reason();
+  if (!nv::nvdec_rgb_unavailable_reason().empty())
+    GTEST_SKIP() << nv::nvdec_rgb_unavailable_reason();
   const Codec codec = GetParam();
   const auto packets = encode(codec, small(codec, 8, 4));
   auto session = nvdec(config(codec, DecodeOutputMode::CpuRgb));
@@ -342,7 +354,8 @@ TEST_P(NvdecDoubleCodec, AFailedDecodeIsADecodeErrorAndTheSessionRecoversAtTheNe
   EXPECT_EQ(std::find(pts.begin(), pts.end(), 2), pts.end());
 }
 
-INSTANTIATE_TEST_SUITE_P(Codecs, NvdecDoubleCodec, ::testing::Values(Codec::H264, Codec::HEVC), codec_name);
+INSTANTIATE_TEST_SUITE_P(Codecs, NvdecDoubleCodec, ::testing::Values(Codec::H264, Codec::HEVC),
+                         codec_name);
 
 TEST_F(NvdecDouble, AFailedDecoderCreationIsADecodeError) {
   Doubles::get().reset("create_decoder");
@@ -416,7 +429,8 @@ TEST_F(NvdecDouble, ProviderReportsTheDoublesCapabilities) {
   EXPECT_FALSE(provider.capabilities(Codec::AV1).supported);
   Doubles::get().reset("", "hevc=0");
   EXPECT_FALSE(provider.capabilities(Codec::HEVC).supported);
-  EXPECT_FALSE(provider.config_problems(config(Codec::HEVC, DecodeOutputMode::NativeSurface)).empty());
+  EXPECT_FALSE(
+      provider.config_problems(config(Codec::HEVC, DecodeOutputMode::NativeSurface)).empty());
 }
 
 // ---- misuse: a minimal cuvid client that breaks one rule at a time -------------------------
@@ -424,14 +438,17 @@ TEST_F(NvdecDouble, ProviderReportsTheDoublesCapabilities) {
 class Client {
  public:
   // `on_display` runs inside the display callback with the decoder and the picture index.
-  explicit Client(std::function<void(Client&, int)> on_display) : on_display_(std::move(on_display)) {
+  explicit Client(std::function<void(Client&, int)> on_display)
+      : on_display_(std::move(on_display)) {
     context_ = nv::NvdecDevice::open(0);
     nv::ContextScope scope(context_->context(), ErrorKind::Decode);
     CUVIDPARSERPARAMS p{};
     p.CodecType = cudaVideoCodec_H264;
     p.ulMaxNumDecodeSurfaces = 1;
     p.pUserData = this;
-    p.pfnSequenceCallback = [](void* self, CUVIDEOFORMAT* f) { return static_cast<Client*>(self)->sequence(*f); };
+    p.pfnSequenceCallback = [](void* self, CUVIDEOFORMAT* f) {
+      return static_cast<Client*>(self)->sequence(*f);
+    };
     p.pfnDecodePicture = [](void* self, CUVIDPICPARAMS* pic) {
       auto* c = static_cast<Client*>(self);
       return c->d().cuvidDecodePicture(c->decoder, pic) == CUDA_SUCCESS ? 1 : 0;
@@ -596,7 +613,8 @@ TEST_F(NvdecDouble, ACopyFromAnUnmappedSurfaceIsAViolation) {
     CUdeviceptr dst = 0;
     ASSERT_EQ(c.cu().cuMemAlloc(&dst, pitch), CUDA_SUCCESS);
     uint8_t first[4];
-    ASSERT_EQ(c.cu().cuMemcpyDtoHAsync(first, ptr, 4, nullptr), CUDA_SUCCESS);  // while mapped: fine
+    ASSERT_EQ(c.cu().cuMemcpyDtoHAsync(first, ptr, 4, nullptr),
+              CUDA_SUCCESS);  // while mapped: fine
     c.d().cuvidUnmapVideoFrame(c.decoder, ptr);
     CUDA_MEMCPY2D copy{};
     copy.srcMemoryType = CU_MEMORYTYPE_DEVICE;

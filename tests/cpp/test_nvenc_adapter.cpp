@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "backend/encoder_registry.hpp"
 #include "contract/errors.hpp"
 #include "contract/frame_layout.hpp"
 #include "nv_session/nvenc/nvenc_probe.hpp"
 #include "nv_session/nvenc/nvenc_provider.hpp"
-#include "backend/encoder_registry.hpp"
 #include "session/encode_session.hpp"
 #include "support/decoder.hpp"
 #include "support/frames.hpp"
@@ -48,7 +48,9 @@ class DoubleControl {
     nvenc_reset_();
     cuda_reset_();
   }
-  void set_faults(const std::string& faults) { ASSERT_EQ(set_faults_(faults.c_str()), 0) << faults; }
+  void set_faults(const std::string& faults) {
+    ASSERT_EQ(set_faults_(faults.c_str()), 0) << faults;
+  }
   std::string log() const { return call_log_(); }
   std::string violations() const { return violations_(); }
   int open_sessions() const { return open_sessions_(); }
@@ -253,8 +255,8 @@ TEST_F(NvencAdapter, EncodersShareTheDevicesPrimaryContext) {
   std::vector<std::string> devices;
   for (const auto& line : log)
     if (line.rfind("nvEncOpenEncodeSessionEx", 0) == 0)
-      devices.push_back(line.substr(line.find(" device="), line.find(" apiVersion=") -
-                                                             line.find(" device=")));
+      devices.push_back(
+          line.substr(line.find(" device="), line.find(" apiVersion=") - line.find(" device=")));
   ASSERT_GE(devices.size(), 2u) << control().log();
   for (const auto& device : devices) EXPECT_EQ(device, devices.front());
 }
@@ -362,7 +364,9 @@ CommonEncodeConfig smaller() {
   c.height = 32;
   return c;
 }
-CommonEncodeConfig hevc() { return base(Codec::HEVC); }
+CommonEncodeConfig hevc() {
+  return base(Codec::HEVC);
+}
 
 struct SwitchCase {
   CommonEncodeConfig target;
@@ -371,8 +375,8 @@ struct SwitchCase {
 
 TEST_P(NvencSwitch, ReconfiguresInPlaceOrOpensANewSessionAndLosesNothing) {
   const SwitchMode mode = GetParam();
-  for (const SwitchCase& sc : {SwitchCase{lower_rate(), true}, SwitchCase{smaller(), true},
-                               SwitchCase{hevc(), false}}) {
+  for (const SwitchCase& sc :
+       {SwitchCase{lower_rate(), true}, SwitchCase{smaller(), true}, SwitchCase{hevc(), false}}) {
     SCOPED_TRACE(std::to_string(sc.target.width) + "x" + std::to_string(sc.target.height) + " " +
                  to_string(sc.target.codec));
     auto p = provider();
@@ -460,9 +464,9 @@ TEST_F(NvencAdapter, OpenFaultOnANewSessionLeavesTheCurrentOneRunning) {
   EncodeSession s(1, base(), p);
   for (int i = 0; i < 3; ++i) submit(s, 1, base(), i);
   control().set_faults("open@1");
-  vhtest::expect_error(ErrorKind::Switch,
-                       [&] { s.switch_to(1, hevc(), p, SwitchMode::Immediate, true); },
-                       "switch whose new session cannot open");
+  vhtest::expect_error(
+      ErrorKind::Switch, [&] { s.switch_to(1, hevc(), p, SwitchMode::Immediate, true); },
+      "switch whose new session cannot open");
   for (int i = 3; i < 6; ++i) submit(s, 1, base(), i);
   const auto out = s.close(1);
   EXPECT_EQ(out.size(), 6u);
@@ -472,7 +476,8 @@ TEST_F(NvencAdapter, OpenFaultOnANewSessionLeavesTheCurrentOneRunning) {
 TEST_F(NvencAdapter, BufferAllocationFaultFailsCreationAndReleasesWhatWasMade) {
   control().set_faults("create_bitstream@2");
   auto p = provider();
-  vhtest::expect_error(ErrorKind::Encode, [&] { p->create(base()); }, "create with a failing buffer");
+  vhtest::expect_error(
+      ErrorKind::Encode, [&] { p->create(base()); }, "create with a failing buffer");
   // TearDown checks: no encoder, no context left, no rule broken on the way out.
 }
 
@@ -509,9 +514,10 @@ TEST_F(NvencAdapter, GpuWithoutEncodeEngineIsBackendUnavailableNamingIt) {
   std::string reason;
   EXPECT_EQ(resolve_encode_backend("auto", &reason), "software");
   EXPECT_NE(reason.find("no encode engine"), std::string::npos) << reason;
-  vhtest::expect_error(ErrorKind::BackendUnavailable,
-                       [] { make_encoder_provider("nvidia", SoftwareEncodeConfig{}); },
-                       "explicit nvidia on an H100");
+  vhtest::expect_error(
+      ErrorKind::BackendUnavailable,
+      [] { make_encoder_provider("nvidia", SoftwareEncodeConfig{}); },
+      "explicit nvidia on an H100");
 }
 
 TEST_F(NvencAdapter, DriverOlderThanTheHeaderIsBackendUnavailable) {
@@ -551,24 +557,36 @@ TEST_F(NvencAdapter, DriverInfoReportsTheNegotiatedApiVersion) {
 // ---- bad input -----------------------------------------------------------------------------
 
 TEST_F(NvencAdapter, BadConfigsAreRefusedBeforeTheDriverIsAsked) {
-  vhtest::expect_error(ErrorKind::Config, [] { provider(NvidiaEncodeConfig{4, "slow", "", 0}); },
-                       "x264 preset name");
-  vhtest::expect_error(ErrorKind::Config, [] { provider(NvidiaEncodeConfig{0, "", "", 0}); },
-                       "empty ring");
-  vhtest::expect_error(ErrorKind::Config, [] { provider(NvidiaEncodeConfig{4, "", "", 7}); },
-                       "device beyond those present");
+  vhtest::expect_error(
+      ErrorKind::Config,
+      [] {
+        provider(NvidiaEncodeConfig{4, "slow", "", 0});
+      },
+      "x264 preset name");
+  vhtest::expect_error(
+      ErrorKind::Config,
+      [] {
+        provider(NvidiaEncodeConfig{0, "", "", 0});
+      },
+      "empty ring");
+  vhtest::expect_error(
+      ErrorKind::Config,
+      [] {
+        provider(NvidiaEncodeConfig{4, "", "", 7});
+      },
+      "device beyond those present");
   auto p = provider(NvidiaEncodeConfig{2, "", "", 0});
-  vhtest::expect_error(ErrorKind::UnsupportedConfig,
-                       [&] { EncodeSession s(1, with_b_frames(3), p); },
-                       "a ring shallower than the B-frames");
+  vhtest::expect_error(
+      ErrorKind::UnsupportedConfig, [&] { EncodeSession s(1, with_b_frames(3), p); },
+      "a ring shallower than the B-frames");
 }
 
 TEST_F(NvencAdapter, AFrameOfTheWrongSizeIsRefusedAndTheSessionGoesOn) {
   auto p = provider();
   EncodeSession s(1, base(), p);
   submit(s, 1, base(), 0);
-  vhtest::expect_error(ErrorKind::InvalidFrame, [&] { submit(s, 1, smaller(), 1); },
-                       "frame of another size");
+  vhtest::expect_error(
+      ErrorKind::InvalidFrame, [&] { submit(s, 1, smaller(), 1); }, "frame of another size");
   submit(s, 1, base(), 1);
   EXPECT_EQ(s.close(1).size(), 2u);
 }
@@ -582,13 +600,13 @@ TEST_F(NvencAdapter, FramesOfAnotherSizeAreScaledToTheEncodersSize) {
     PixelFormat format;
     int width, height;
   };
-  const std::vector<Input> inputs = {{PixelFormat::I420, 64, 48}, {PixelFormat::I420, 48, 32},
-                                     {PixelFormat::NV12, 96, 64}, {PixelFormat::ARGB8888, 48, 32},
+  const std::vector<Input> inputs = {{PixelFormat::I420, 64, 48},  {PixelFormat::I420, 48, 32},
+                                     {PixelFormat::NV12, 96, 64},  {PixelFormat::ARGB8888, 48, 32},
                                      {PixelFormat::I420, 128, 96}, {PixelFormat::I420, 64, 48}};
   std::vector<EncodedPacket> out;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const auto f = vhtest::pattern_frame(inputs[i].format, inputs[i].width, inputs[i].height,
-                                         int(i));
+    const auto f =
+        vhtest::pattern_frame(inputs[i].format, inputs[i].width, inputs[i].height, int(i));
     FrameOptions options;
     options.pts = int64_t(i);
     encoder->encode(describe_frame(f.format, f.width, f.height, f.data(), f.size(), f.pitch),

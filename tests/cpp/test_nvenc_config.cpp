@@ -105,7 +105,8 @@ TEST(NvencConfig, GopAndBFramesMapOntoGopLengthIdrPeriodAndFrameIntervalP) {
   EXPECT_EQ(s->config.frameIntervalP, 3);
   EXPECT_EQ(s->config.encodeCodecConfig.h264Config.idrPeriod, 30u);
   EXPECT_EQ(s->config.encodeCodecConfig.h264Config.repeatSPSPPS, 1u);
-  EXPECT_EQ(s->config.encodeCodecConfig.h264Config.useBFramesAsRef, NV_ENC_BFRAME_REF_MODE_DISABLED);
+  EXPECT_EQ(s->config.encodeCodecConfig.h264Config.useBFramesAsRef,
+            NV_ENC_BFRAME_REF_MODE_DISABLED);
 
   c.codec = Codec::HEVC;
   auto h = mapped(c);
@@ -191,8 +192,8 @@ TEST(NvencConfig, LosslessTuningKeepsThePresetRateControl) {
   NV_ENC_CONFIG preset{};
   preset.rcParams.rateControlMode = NV_ENC_PARAMS_RC_CONSTQP;  // QP 0: what lossless needs
   nv::NvencSettings s;
-  nv::map_settings(c, NvidiaEncodeConfig{4, "", "lossless", 0}, preset,
-                   NV_ENC_BUFFER_FORMAT_IYUV, {2048, 2048}, s);
+  nv::map_settings(c, NvidiaEncodeConfig{4, "", "lossless", 0}, preset, NV_ENC_BUFFER_FORMAT_IYUV,
+                   {2048, 2048}, s);
   EXPECT_EQ(s.config.rcParams.constQP.qpIntra, 0u);
   EXPECT_EQ(s.init.tuningInfo, NV_ENC_TUNING_INFO_LOSSLESS);
 }

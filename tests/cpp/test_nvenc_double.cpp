@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
-#include <mutex>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -74,12 +74,15 @@ class NvencDouble : public ::testing::Test {
   NVENCSTATUS create_instance() {
     api_ = {};
     api_.version = NV_ENCODE_API_FUNCTION_LIST_VER;
-    return symbol<NVENCSTATUS (*)(NV_ENCODE_API_FUNCTION_LIST*)>(nvenc_, "NvEncodeAPICreateInstance")(&api_);
+    return symbol<NVENCSTATUS (*)(NV_ENCODE_API_FUNCTION_LIST*)>(
+        nvenc_, "NvEncodeAPICreateInstance")(&api_);
   }
   std::string violations() {
     return symbol<const char* (*)()>(nvenc_, "videohw_nvenc_double_violations")();
   }
-  std::string call_log() { return symbol<const char* (*)()>(nvenc_, "videohw_nvenc_double_call_log")(); }
+  std::string call_log() {
+    return symbol<const char* (*)()>(nvenc_, "videohw_nvenc_double_call_log")();
+  }
   int open_sessions() { return symbol<int (*)()>(nvenc_, "videohw_nvenc_double_open_sessions")(); }
   int set_faults(const char* f) {
     return symbol<int (*)(const char*)>(nvenc_, "videohw_nvenc_double_set_faults")(f);
@@ -108,8 +111,10 @@ class NvencDouble : public ::testing::Test {
     config_.rcParams.rateControlMode = c.rc;
     config_.rcParams.averageBitRate = c.bitrate;
     config_.rcParams.maxBitRate = c.bitrate;
-    if (c.codec == Codec::HEVC) config_.encodeCodecConfig.hevcConfig.idrPeriod = c.gop;
-    else config_.encodeCodecConfig.h264Config.idrPeriod = c.gop;
+    if (c.codec == Codec::HEVC)
+      config_.encodeCodecConfig.hevcConfig.idrPeriod = c.gop;
+    else
+      config_.encodeCodecConfig.h264Config.idrPeriod = c.gop;
     init_ = {};
     init_.version = NV_ENC_INITIALIZE_PARAMS_VER;
     init_.encodeGUID = codec;
@@ -158,7 +163,8 @@ class NvencDouble : public ::testing::Test {
     auto* base = static_cast<uint8_t*>(lock.bufferDataPtr);
     const int bh = init_.maxEncodeHeight ? int(init_.maxEncodeHeight) : height_;
     for (int y = 0; y < height_; ++y)
-      for (int x = 0; x < width_; ++x) base[y * lock.pitch + x] = uint8_t(16 + (x + y + 3 * index) % 200);
+      for (int x = 0; x < width_; ++x)
+        base[y * lock.pitch + x] = uint8_t(16 + (x + y + 3 * index) % 200);
     uint8_t* uv = base + size_t(lock.pitch) * size_t(bh);
     for (int y = 0; y < (height_ + 1) / 2; ++y)
       for (int x = 0; x < (width_ + 1) / 2; ++x) {
@@ -226,7 +232,8 @@ class NvencDouble : public ::testing::Test {
 
   void destroy_all() {
     for (void* in : inputs_) EXPECT_EQ(api_.nvEncDestroyInputBuffer(enc_, in), NV_ENC_SUCCESS);
-    for (void* out : outputs_) EXPECT_EQ(api_.nvEncDestroyBitstreamBuffer(enc_, out), NV_ENC_SUCCESS);
+    for (void* out : outputs_)
+      EXPECT_EQ(api_.nvEncDestroyBitstreamBuffer(enc_, out), NV_ENC_SUCCESS);
     inputs_.clear();
     outputs_.clear();
     EXPECT_EQ(api_.nvEncDestroyEncoder(enc_), NV_ENC_SUCCESS);
@@ -552,8 +559,9 @@ TEST_F(NvencDouble, MaxVersionComesFromTheEnvironmentAndGatesCreateInstance) {
   setenv("VIDEOHW_NVENC_DOUBLE_MAX_VERSION", "11.0", 1);
   reset_nvenc();
   uint32_t version = 0;
-  ASSERT_EQ(symbol<NVENCSTATUS (*)(uint32_t*)>(nvenc_, "NvEncodeAPIGetMaxSupportedVersion")(&version),
-            NV_ENC_SUCCESS);
+  ASSERT_EQ(
+      symbol<NVENCSTATUS (*)(uint32_t*)>(nvenc_, "NvEncodeAPIGetMaxSupportedVersion")(&version),
+      NV_ENC_SUCCESS);
   EXPECT_EQ(version, (11u << 4) | 0u);
   EXPECT_EQ(create_instance(), NV_ENC_ERR_INVALID_VERSION);
 }
@@ -561,7 +569,8 @@ TEST_F(NvencDouble, MaxVersionComesFromTheEnvironmentAndGatesCreateInstance) {
 TEST_F(NvencDouble, FunctionListOfAnotherVersionIsRejected) {
   api_ = {};
   api_.version = NV_ENCODE_API_FUNCTION_LIST_VER + 1;
-  EXPECT_EQ(symbol<NVENCSTATUS (*)(NV_ENCODE_API_FUNCTION_LIST*)>(nvenc_, "NvEncodeAPICreateInstance")(&api_),
+  EXPECT_EQ(symbol<NVENCSTATUS (*)(NV_ENCODE_API_FUNCTION_LIST*)>(
+                nvenc_, "NvEncodeAPICreateInstance")(&api_),
             NV_ENC_ERR_INVALID_VERSION);
   EXPECT_EQ(api_.nvEncOpenEncodeSessionEx, nullptr);
 }
@@ -634,7 +643,9 @@ TEST_F(NvencDouble, EncodeFaultAtTheNthCallFailsOnlyThatCallAndTakesNoFrame) {
   EXPECT_EQ(violations(), "");
 }
 
-TEST_F(NvencDouble, UnknownFaultNameIsRefused) { EXPECT_EQ(set_faults("open,explode"), -1); }
+TEST_F(NvencDouble, UnknownFaultNameIsRefused) {
+  EXPECT_EQ(set_faults("open,explode"), -1);
+}
 
 // ---- rule violations ---------------------------------------------------------------------
 
@@ -644,7 +655,8 @@ TEST_F(NvencDouble, WrongStructVersionIsAViolation) {
   p.version = NV_ENC_CAPS_PARAM_VER - 1;
   p.capsToQuery = NV_ENC_CAPS_WIDTH_MAX;
   int value = 0;
-  EXPECT_EQ(api_.nvEncGetEncodeCaps(enc_, NV_ENC_CODEC_H264_GUID, &p, &value), NV_ENC_ERR_INVALID_VERSION);
+  EXPECT_EQ(api_.nvEncGetEncodeCaps(enc_, NV_ENC_CODEC_H264_GUID, &p, &value),
+            NV_ENC_ERR_INVALID_VERSION);
   EXPECT_NE(violations().find("NV_ENC_CAPS_PARAM.version"), std::string::npos);
   api_.nvEncDestroyEncoder(enc_);
 }

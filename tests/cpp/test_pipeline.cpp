@@ -64,7 +64,9 @@ SoftwareEncodeConfig in_flight(int n) {
   return s;
 }
 
-bool non_decreasing(const std::vector<uint32_t>& v) { return std::is_sorted(v.begin(), v.end()); }
+bool non_decreasing(const std::vector<uint32_t>& v) {
+  return std::is_sorted(v.begin(), v.end());
+}
 
 // Every generation's packets form one run: no generation comes back after another started.
 bool grouped(const std::vector<uint32_t>& v) {
@@ -202,12 +204,13 @@ TEST_P(PipelineBackpressure, NonBlockingSubmitThrowsWhenMaxInFlightFramesWait) {
     submit_frame(s, 1, c, i, std::nullopt, false, PixelFormat::I420, /*block=*/false);
   ASSERT_TRUE(provider->gate->wait_held(1));
   for (int attempt = 0; attempt < 3; ++attempt)
-    expect_error(ErrorKind::Backpressure,
-                 [&] {
-                   submit_frame(s, 1, c, 100, std::nullopt, false, PixelFormat::I420,
-                                /*block=*/false);
-                 },
-                 "non-blocking submit with a full pipeline");
+    expect_error(
+        ErrorKind::Backpressure,
+        [&] {
+          submit_frame(s, 1, c, 100, std::nullopt, false, PixelFormat::I420,
+                       /*block=*/false);
+        },
+        "non-blocking submit with a full pipeline");
   // A blocking submit waits while the encoder holds the frames...
   auto blocked = std::async(std::launch::async, [&] {
     submit_frame(s, 1, c, max_in_flight, std::nullopt, false, PixelFormat::I420, true);
@@ -271,9 +274,9 @@ TEST(PipelinePools, AllocationsStopGrowingAfterWarmUp) {
     if (round == 3) warm = per_round.back();
   }
   EXPECT_GT(warm, 0);
-  EXPECT_EQ(per_round.back(), warm) << "pool_allocations grew after warm-up (" << frame
-                                    << " frames); per round: "
-                                    << ::testing::PrintToString(per_round);
+  EXPECT_EQ(per_round.back(), warm)
+      << "pool_allocations grew after warm-up (" << frame
+      << " frames); per round: " << ::testing::PrintToString(per_round);
   s.close(1);
 }
 
@@ -400,7 +403,8 @@ TEST(PipelineReap, AnInterruptEndsTheWaitAndLeavesThePackets) {
     std::atomic<int> checks{0};
     bool interrupted = false;
     const auto start = std::chrono::steady_clock::now();
-    auto packets = s.reap(1, 2, timeout, [&] { return ++checks >= 3; }, &interrupted);
+    auto packets = s.reap(
+        1, 2, timeout, [&] { return ++checks >= 3; }, &interrupted);
     EXPECT_TRUE(interrupted);
     EXPECT_TRUE(packets.empty());
     EXPECT_EQ(checks.load(), 3);
@@ -408,7 +412,8 @@ TEST(PipelineReap, AnInterruptEndsTheWaitAndLeavesThePackets) {
   }
   provider->gate->open();
   bool interrupted = false;
-  auto packets = s.reap(1, 2, -1, [] { return false; }, &interrupted);
+  auto packets = s.reap(
+      1, 2, -1, [] { return false; }, &interrupted);
   EXPECT_FALSE(interrupted);
   EXPECT_EQ(pts_of(packets), range(0, 2));
   s.close(1);
@@ -493,7 +498,8 @@ TEST(PipelineClose, DrainsEverythingThenDestroysTheEncoderAndJoins) {
   EXPECT_LT(provider->log->index_of("finish#0"), provider->log->index_of("destroy#0"));
   EXPECT_TRUE(threads_back_to(threads_before)) << "close joins the stage threads";
   EXPECT_EQ(s->state().state, SessionState::Closed);
-  expect_error(ErrorKind::SessionClosed, [&] { s->close(1); }, "second close");
+  expect_error(
+      ErrorKind::SessionClosed, [&] { s->close(1); }, "second close");
   s.reset();
   EXPECT_EQ(provider->log->finish_calls, 1) << "destruction after close does nothing more";
   EXPECT_EQ(provider->log->destroyed, 1);

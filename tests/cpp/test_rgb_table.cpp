@@ -95,5 +95,4 @@ TEST(RgbTableCache, SameDescriptionGivesTheSameTable) {
 
 // BT.601 (unspecified 2, and 5/6), BT.709, in limited and full range.
 INSTANTIATE_TEST_SUITE_P(Descriptions, RgbTable,
-                         ::testing::Combine(::testing::Values(2, 1, 6),
-                                            ::testing::Bool()));
+                         ::testing::Combine(::testing::Values(2, 1, 6), ::testing::Bool()));

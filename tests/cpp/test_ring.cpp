@@ -18,7 +18,9 @@ TEST(SpscRing, CapacityRoundsUpToAPowerOfTwo) {
   EXPECT_EQ(SpscRing<int>(1).capacity(), 1u);
 }
 
-TEST(SpscRing, ZeroCapacityIsRefused) { EXPECT_THROW(SpscRing<int>(0), std::invalid_argument); }
+TEST(SpscRing, ZeroCapacityIsRefused) {
+  EXPECT_THROW(SpscRing<int>(0), std::invalid_argument);
+}
 
 TEST(SpscRing, PopsInPushOrder) {
   SpscRing<int> ring(4);

@@ -131,8 +131,7 @@ CommonEncodeConfig b_frame_config() {
 }
 
 void submit(EncodeSession& s, const CommonEncodeConfig& c, int index,
-            std::optional<int64_t> pts = std::nullopt,
-            PixelFormat format = PixelFormat::I420) {
+            std::optional<int64_t> pts = std::nullopt, PixelFormat format = PixelFormat::I420) {
   const TestFrame f = vhtest::pattern_frame(format, c.width, c.height, index);
   FrameOptions o;
   o.pts = pts;
@@ -232,8 +231,10 @@ TEST(EncodeSession, NonIncreasingPtsIsRejectedWithoutLosingLaterFrames) {
   auto s = mgr.encode_session(h.id);
   submit(*s, c, 0, 0);
   submit(*s, c, 1, 5);
-  expect_error(ErrorKind::InvalidFrame, [&] { submit(*s, c, 2, 5); }, "equal pts");
-  expect_error(ErrorKind::InvalidFrame, [&] { submit(*s, c, 2, 3); }, "lower pts");
+  expect_error(
+      ErrorKind::InvalidFrame, [&] { submit(*s, c, 2, 5); }, "equal pts");
+  expect_error(
+      ErrorKind::InvalidFrame, [&] { submit(*s, c, 2, 3); }, "lower pts");
   submit(*s, c, 2, 6);
   submit(*s, c, 3);  // auto: 7
   auto out = mgr.close_encode(h);
@@ -261,12 +262,12 @@ TEST(EncodeSession, WrongBufferSizeIsInvalidFrameAndTheSessionStillEncodes) {
     FAIL() << "short buffer accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::InvalidFrame);
-    EXPECT_NE(std::string(e.what()).find(std::to_string(f.size())), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find(std::to_string(f.size())), std::string::npos) << e.what();
   }
-  expect_error(ErrorKind::InvalidFrame,
-               [&] { s->submit(1, PixelFormat::I420, f.data(), f.size(), 0, FrameOptions{}); },
-               "BGRA bytes as I420");
+  expect_error(
+      ErrorKind::InvalidFrame,
+      [&] { s->submit(1, PixelFormat::I420, f.data(), f.size(), 0, FrameOptions{}); },
+      "BGRA bytes as I420");
   submit(*s, c, 2);
   submit(*s, c, 3);
   auto out = mgr.close_encode(h);
@@ -312,10 +313,14 @@ TEST(EncodeSession, SubmitReapAndFlushAfterCloseThrowSessionClosed) {
   auto s = mgr.encode_session(h.id);
   submit(*s, c, 0);
   mgr.close_encode(h);
-  expect_error(ErrorKind::SessionClosed, [&] { submit(*s, c, 1); }, "submit via session");
-  expect_error(ErrorKind::SessionClosed, [&] { s->reap(1); }, "reap via session");
-  expect_error(ErrorKind::SessionClosed, [&] { s->flush(1); }, "flush via session");
-  expect_error(ErrorKind::SessionClosed, [&] { mgr.encode_session(h.id); }, "handle lookup");
+  expect_error(
+      ErrorKind::SessionClosed, [&] { submit(*s, c, 1); }, "submit via session");
+  expect_error(
+      ErrorKind::SessionClosed, [&] { s->reap(1); }, "reap via session");
+  expect_error(
+      ErrorKind::SessionClosed, [&] { s->flush(1); }, "flush via session");
+  expect_error(
+      ErrorKind::SessionClosed, [&] { mgr.encode_session(h.id); }, "handle lookup");
 }
 
 TEST(EncodeSession, CloseTwiceThrowsSessionClosed) {
@@ -323,14 +328,15 @@ TEST(EncodeSession, CloseTwiceThrowsSessionClosed) {
   TestProvider provider;
   const auto h = mgr.start_encode(low_latency_config(), share(provider));
   mgr.close_encode(h);
-  expect_error(ErrorKind::SessionClosed, [&] { mgr.close_encode(h); }, "second close");
+  expect_error(
+      ErrorKind::SessionClosed, [&] { mgr.close_encode(h); }, "second close");
   EXPECT_EQ(provider.record->finish_calls, 1);
 }
 
 TEST(EncodeSession, UnknownHandleThrowsSessionClosed) {
   SessionManager mgr;
-  expect_error(ErrorKind::SessionClosed, [&] { mgr.encode_session(42); },
-               "never opened");
+  expect_error(
+      ErrorKind::SessionClosed, [&] { mgr.encode_session(42); }, "never opened");
 }
 
 TEST(EncodeSession, StaleGenerationHandleThrowsStaleSessionAndTakesNothing) {
@@ -339,9 +345,11 @@ TEST(EncodeSession, StaleGenerationHandleThrowsStaleSessionAndTakesNothing) {
   const auto c = low_latency_config();
   const auto h = mgr.start_encode(c, share(provider));
   const SessionHandle stale{h.id, h.generation - 1};
-  expect_error(ErrorKind::StaleSession, [&] { mgr.encode_session(stale.id)->reap(stale.generation); },
-               "stale reap");
-  expect_error(ErrorKind::StaleSession, [&] { mgr.close_encode(stale); }, "stale close");
+  expect_error(
+      ErrorKind::StaleSession, [&] { mgr.encode_session(stale.id)->reap(stale.generation); },
+      "stale reap");
+  expect_error(
+      ErrorKind::StaleSession, [&] { mgr.close_encode(stale); }, "stale close");
   EXPECT_EQ(tel_int(mgr.telemetry(h), "frames_submitted"), 0);
   EXPECT_EQ(mgr.state(h).state, SessionState::Running);
   mgr.close_encode(h);
@@ -413,7 +421,8 @@ TEST(EncodeSession, InvalidConfigThrowsConfigErrorBeforeAnyEncoderExists) {
   auto c = low_latency_config();
   c.b_frames = 2;  // with low_latency
   c.frame_interval_p = 3;
-  expect_error(ErrorKind::Config, [&] { mgr.start_encode(c, share(provider)); }, "invalid config");
+  expect_error(
+      ErrorKind::Config, [&] { mgr.start_encode(c, share(provider)); }, "invalid config");
   EXPECT_EQ(provider.creates, 0);
 }
 
@@ -535,7 +544,8 @@ TEST(EncodeSession, CloseAfterAnEncoderFailureStillReleasesTheSession) {
   auto s = mgr.encode_session(h.id);
   submit(*s, c, 0);
   ASSERT_TRUE(vhtest::wait_until([&] { return tel_int(s->telemetry(), "frames_failed") == 1; }));
-  expect_error(ErrorKind::Encode, [&] { submit(*s, c, 1); }, "submit after the failure");
+  expect_error(
+      ErrorKind::Encode, [&] { submit(*s, c, 1); }, "submit after the failure");
   try {
     mgr.close_encode(h);
   } catch (const Error& e) {
@@ -543,7 +553,8 @@ TEST(EncodeSession, CloseAfterAnEncoderFailureStillReleasesTheSession) {
   }
   EXPECT_EQ(mgr.state(h).state, SessionState::Closed) << "close left the failed session open";
   EXPECT_EQ(provider->log->destroyed, 1) << "close did not release the failed encoder";
-  expect_error(ErrorKind::SessionClosed, [&] { mgr.encode_session(h.id); }, "lookup after close");
+  expect_error(
+      ErrorKind::SessionClosed, [&] { mgr.encode_session(h.id); }, "lookup after close");
 }
 
 // ---- threads -----------------------------------------------------------------------------

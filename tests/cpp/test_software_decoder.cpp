@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <map>
-#include <cstring>
 #include <memory>
 #include <random>
 #include <set>
@@ -69,8 +69,8 @@ std::vector<uint8_t> join(const std::vector<EncodedPacket>& packets) {
   return out;
 }
 
-std::unique_ptr<DecoderBackend> make_decoder(Codec codec,
-                                             DecodeOutputMode mode = DecodeOutputMode::MetadataOnly) {
+std::unique_ptr<DecoderBackend> make_decoder(
+    Codec codec, DecodeOutputMode mode = DecodeOutputMode::MetadataOnly) {
   CommonDecodeConfig c;
   c.codec = codec;
   c.output = mode;
@@ -267,7 +267,8 @@ TEST_P(SoftwareDecoderTest, CorruptPictureRecoversBitExactAtTheNextIdr) {
 // silently, so this is an H.264 guarantee only (docs/decode.md).
 TEST(SoftwareDecoderH264, CorruptPictureAndItsDependentsAreFlaggedDamaged) {
   auto decoder = make_decoder(Codec::H264);
-  const auto frames = decode_tolerant(*decoder, with_cut_picture(encode(Codec::H264, {128, 96, 12, 4, 0})));
+  const auto frames =
+      decode_tolerant(*decoder, with_cut_picture(encode(Codec::H264, {128, 96, 12, 4, 0})));
   ASSERT_EQ(frames.size(), 12u);
   for (const auto& f : frames) {
     const int64_t pts = f.pts.value_or(-1);
@@ -300,8 +301,7 @@ INSTANTIATE_TEST_SUITE_P(Codecs, SoftwareDecoderTest, ::testing::Values(Codec::H
 
 // Packets (access units; temporal units for AV1) of `frames` yuv420p pictures from
 // libavcodec's encoder `name`, Annex-B for H.264 / HEVC. Empty when libavcodec lacks it.
-std::vector<std::vector<uint8_t>> encode_with(const char* name, int width, int height,
-                                              int frames) {
+std::vector<std::vector<uint8_t>> encode_with(const char* name, int width, int height, int frames) {
   av_log_set_level(AV_LOG_ERROR);
   const AVCodec* codec = avcodec_find_encoder_by_name(name);
   if (!codec) return {};
@@ -313,8 +313,8 @@ std::vector<std::vector<uint8_t>> encode_with(const char* name, int width, int h
   c->framerate = {10, 1};
   c->gop_size = frames;
   c->max_b_frames = 0;
-  av_opt_set(c->priv_data, "cpu-used", "8", 0);         // libaom, libvpx: fast
-  av_opt_set(c->priv_data, "lag-in-frames", "0", 0);    // libaom, libvpx: no hidden frames
+  av_opt_set(c->priv_data, "cpu-used", "8", 0);       // libaom, libvpx: fast
+  av_opt_set(c->priv_data, "lag-in-frames", "0", 0);  // libaom, libvpx: no hidden frames
   av_opt_set(c->priv_data, "x265-params", "log-level=error", 0);
   EXPECT_EQ(avcodec_open2(c.get(), codec, nullptr), 0) << name;
   software::UniqueAVFrame picture(av_frame_alloc());
@@ -357,8 +357,8 @@ class SoftwareDecoderLimitTest : public ::testing::TestWithParam<LimitCase> {};
 std::vector<DecodedFrame> decode_session_packets(const CommonDecodeConfig& config,
                                                  const std::vector<std::vector<uint8_t>>& packets,
                                                  std::string& errors) {
-  DecodeSession session(1, config, std::make_shared<software::SoftwareDecoderProvider>(
-                                         SoftwareDecodeConfig{1}));
+  DecodeSession session(
+      1, config, std::make_shared<software::SoftwareDecoderProvider>(SoftwareDecodeConfig{1}));
   std::vector<DecodedFrame> frames;
   auto add = [&](const std::vector<DecodedFrame>& more) {
     frames.insert(frames.end(), more.begin(), more.end());
@@ -421,8 +421,8 @@ TEST(SoftwareDecoderLimits, TwoGiBInOneCallIsADecodeErrorAndTheSessionGoesOn) {
   const auto* bytes = static_cast<const uint8_t*>(zeros);
   CommonDecodeConfig config;
   config.codec = Codec::VP9;
-  DecodeSession session(1, config, std::make_shared<software::SoftwareDecoderProvider>(
-                                       SoftwareDecodeConfig{1}));
+  DecodeSession session(
+      1, config, std::make_shared<software::SoftwareDecoderProvider>(SoftwareDecodeConfig{1}));
   auto kind = [](auto call) {
     try {
       call();

@@ -317,11 +317,10 @@ TEST_P(InputFormat, FlatColourEncodesAndDecodesToTheExpectedYuv) {
   auto enc = make_encoder(c);
   std::vector<EncodedPacket> out;
   for (int i = 0; i < 3; ++i) {
-    const TestFrame f =
-        yuv ? vhtest::flat_yuv_frame(format, c.width, c.height, pitch, 120, 90, 170, 0xff,
-                                     vhtest::kRoomy)
-            : vhtest::flat_rgb_frame(format, c.width, c.height, pitch, r, g, b, 0xff,
-                                     vhtest::kRoomy);
+    const TestFrame f = yuv ? vhtest::flat_yuv_frame(format, c.width, c.height, pitch, 120, 90, 170,
+                                                     0xff, vhtest::kRoomy)
+                            : vhtest::flat_rgb_frame(format, c.width, c.height, pitch, r, g, b,
+                                                     0xff, vhtest::kRoomy);
     FrameOptions o;
     o.pts = i;
     enc->encode(view_of(f), o, out);
@@ -341,18 +340,14 @@ TEST_P(InputFormat, FlatColourEncodesAndDecodesToTheExpectedYuv) {
   EXPECT_EQ(s.frames_converted, format == PixelFormat::I420 ? 0 : 3);
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, InputFormat,
-                         ::testing::Values(FormatCase{PixelFormat::ARGB8888, 0},
-                                           FormatCase{PixelFormat::ARGB8888, 36},
-                                           FormatCase{PixelFormat::BGRA, 0},
-                                           FormatCase{PixelFormat::BGRA, 36},
-                                           FormatCase{PixelFormat::RGB24, 0},
-                                           FormatCase{PixelFormat::RGB24, 10},
-                                           FormatCase{PixelFormat::NV12, 0},
-                                           FormatCase{PixelFormat::NV12, 30},
-                                           FormatCase{PixelFormat::I420, 0},
-                                           FormatCase{PixelFormat::I420, 30}),
-                         format_case_name);
+INSTANTIATE_TEST_SUITE_P(
+    Formats, InputFormat,
+    ::testing::Values(FormatCase{PixelFormat::ARGB8888, 0}, FormatCase{PixelFormat::ARGB8888, 36},
+                      FormatCase{PixelFormat::BGRA, 0}, FormatCase{PixelFormat::BGRA, 36},
+                      FormatCase{PixelFormat::RGB24, 0}, FormatCase{PixelFormat::RGB24, 10},
+                      FormatCase{PixelFormat::NV12, 0}, FormatCase{PixelFormat::NV12, 30},
+                      FormatCase{PixelFormat::I420, 0}, FormatCase{PixelFormat::I420, 30}),
+    format_case_name);
 
 // ---- caller memory -----------------------------------------------------------------------
 // The encoder borrows or converts the caller's buffer, which holds exactly the bytes the
@@ -424,7 +419,7 @@ TEST(SoftwareEncoderInput, FormatsMayChangeFromFrameToFrame) {
   auto c = low_latency_config(Codec::H264);
   auto enc = make_encoder(c);
   std::vector<EncodedPacket> out;
-  const PixelFormat order[] = {PixelFormat::I420, PixelFormat::BGRA, PixelFormat::NV12,
+  const PixelFormat order[] = {PixelFormat::I420,  PixelFormat::BGRA,     PixelFormat::NV12,
                                PixelFormat::RGB24, PixelFormat::ARGB8888, PixelFormat::I420};
   for (int i = 0; i < 6; ++i) {
     const auto f = vhtest::pattern_frame(order[i], c.width, c.height, i);
@@ -536,8 +531,8 @@ TEST_P(SoftwareEncoderCodec, DtsKeepsIncreasingAcrossAReopenFlush) {
   ASSERT_EQ(out.size(), 20u);
   for (size_t i = 1; i < out.size(); ++i)
     EXPECT_GT(out[i].dts, out[i - 1].dts)
-        << "packet " << i << (i == first_after_flush ? " (first after the flush)" : "")
-        << ": dts " << out[i].dts << " after " << out[i - 1].dts;
+        << "packet " << i << (i == first_after_flush ? " (first after the flush)" : "") << ": dts "
+        << out[i].dts << " after " << out[i - 1].dts;
 }
 
 TEST_P(SoftwareEncoderCodec, ForceIdrMakesTheFirstFrameAfterEachFlushAnIdr) {
@@ -633,7 +628,9 @@ TEST(SoftwareEncoderRateControl, ConstQpGivesTheConfiguredIntraPAndBQp) {
 // P-I or B-P spread above 6*log2(10) ~ 19.9. A spread the backend cannot give must either
 // be given exactly or refused with an error, never silently changed.
 TEST(SoftwareEncoderRateControl, ConstQpSpreadAboveTwentyIsHonouredOrRefused) {
-  struct Qps { int intra, p, b; };
+  struct Qps {
+    int intra, p, b;
+  };
   for (const Qps q : {Qps{10, 40, 40}, Qps{20, 20, 45}}) {
     SCOPED_TRACE("qp " + std::to_string(q.intra) + "/" + std::to_string(q.p) + "/" +
                  std::to_string(q.b));

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "contract/errors.hpp"
-#include "session/encode_session.hpp"
 #include "hooks/fault_injection.hpp"
+#include "session/encode_session.hpp"
 #include "software/software_encode_provider.hpp"
 #include "support/decoder.hpp"
 #include "support/frames.hpp"
@@ -60,7 +60,9 @@ std::vector<uint32_t> generations(const std::vector<EncodedPacket>& packets) {
   return out;
 }
 
-std::vector<uint32_t> repeat(uint32_t g, size_t n) { return std::vector<uint32_t>(n, g); }
+std::vector<uint32_t> repeat(uint32_t g, size_t n) {
+  return std::vector<uint32_t>(n, g);
+}
 
 std::vector<uint32_t> concat(std::vector<uint32_t> a, const std::vector<uint32_t>& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -88,7 +90,8 @@ TEST(Switching, ImmediateNewEncoderStartsAtTheNextFrameWithAnIdrOfTheNewSize) {
 TEST(Switching, OnNextKeyframeInPlaceWaitsForTheGopBoundary) {
   EncodeSession s(1, base(), software_provider());
   for (int i = 0; i < 3; ++i) submit(s, 1, base(), i);
-  const uint32_t g = s.switch_to(1, lower_rate(), software_provider(), SwitchMode::OnNextKeyframe, false);
+  const uint32_t g =
+      s.switch_to(1, lower_rate(), software_provider(), SwitchMode::OnNextKeyframe, false);
   EXPECT_EQ(s.state().state, SessionState::SwitchPending);
   for (int i = 3; i < 15; ++i) submit(s, i < 10 ? 1 : g, base(), i);  // pending handle works too
   const auto out = s.close(g);
@@ -98,7 +101,8 @@ TEST(Switching, OnNextKeyframeInPlaceWaitsForTheGopBoundary) {
 TEST(Switching, DrainThenSwapHasEveryOldPacketReadyWhenItReturns) {
   EncodeSession s(1, base(), software_provider());
   for (int i = 0; i < 4; ++i) submit(s, 1, base(), i);
-  const uint32_t g = s.switch_to(1, resized(), software_provider(), SwitchMode::DrainThenSwap, true);
+  const uint32_t g =
+      s.switch_to(1, resized(), software_provider(), SwitchMode::DrainThenSwap, true);
   EXPECT_EQ(s.reap(g).size(), 4u);
   submit(s, g, resized(), 4);
   EXPECT_EQ(generations(s.close(g)), repeat(2, 1));
@@ -124,7 +128,7 @@ TEST(Switching, ActivationFailureRollsBackAndLosesNoFrame) {
   submit(s, g, resized(), 3);  // fails inside the new encoder: encoded by the old one
   std::vector<EncodedPacket> out;
   try {
-    out = s.reap(g, 4);  // waits for all four frames ...
+    out = s.reap(g, 4);       // waits for all four frames ...
   } catch (const Error& e) {  // ... unless the rollback is already known: old handle then
     EXPECT_EQ(e.kind(), ErrorKind::Switch);
     out = s.reap(1, 4);
@@ -189,7 +193,9 @@ size_t count_of(const std::vector<EncodedPacket>& packets, uint32_t g) {
                               [&](const EncodedPacket& p) { return p.generation == g; }));
 }
 
-bool monotonic(const std::vector<uint32_t>& gens) { return std::is_sorted(gens.begin(), gens.end()); }
+bool monotonic(const std::vector<uint32_t>& gens) {
+  return std::is_sorted(gens.begin(), gens.end());
+}
 
 // Every packet's frame decodes with the size of the generation that carried it.
 void expect_sizes(const std::vector<EncodedPacket>& packets,
@@ -204,7 +210,9 @@ void expect_sizes(const std::vector<EncodedPacket>& packets,
   }
 }
 
-const char* mode_name(SwitchMode m) { return to_string(m); }
+const char* mode_name(SwitchMode m) {
+  return to_string(m);
+}
 
 // Waits until the encode thread's rollback of a failed activation is visible.
 bool rolled_back_to(EncodeSession& s, uint32_t kept) {
@@ -258,7 +266,8 @@ TEST_P(SwitchMatrix, ActivatesWhereTheModeSaysAndAccountsForEveryFrame) {
     EXPECT_EQ(st.active_generation, 2u);
     EXPECT_EQ(st.pending_generation, 0u);
     EXPECT_EQ(st.width, c2.width);
-    vhtest::expect_error(ErrorKind::StaleSession, [&] { s.reap(1); }, "old handle after switch");
+    vhtest::expect_error(
+        ErrorKind::StaleSession, [&] { s.reap(1); }, "old handle after switch");
     if (mode == SwitchMode::DrainThenSwap) {
       const auto drained = s.reap(g);
       EXPECT_EQ(vhtest::pts_of(drained), vhtest::range(0, 4))
@@ -267,8 +276,9 @@ TEST_P(SwitchMatrix, ActivatesWhereTheModeSaysAndAccountsForEveryFrame) {
     }
   }
   for (int end = frame + 6; frame < end; ++frame) vhtest::submit_frame(s, g, c2, frame);
-  vhtest::expect_error(ErrorKind::StaleSession, [&] { vhtest::submit_frame(s, 1, c1, 99); },
-                       "old handle after activation");
+  vhtest::expect_error(
+      ErrorKind::StaleSession, [&] { vhtest::submit_frame(s, 1, c1, 99); },
+      "old handle after activation");
   EXPECT_EQ(s.state().state, SessionState::Running);
   EXPECT_EQ(s.state().active_generation, 2u);
   vhtest::append(out, s.close(g));
@@ -315,15 +325,15 @@ TEST_P(SwitchMatrix, ActivatesWhereTheModeSaysAndAccountsForEveryFrame) {
   EXPECT_EQ(log.destroyed_unfinished, 0) << "every encoder that ran was drained first";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    ModesAndPaths, SwitchMatrix,
-    ::testing::Combine(::testing::Values(SwitchMode::Immediate, SwitchMode::OnNextKeyframe,
-                                         SwitchMode::DrainThenSwap),
-                       ::testing::Bool()),
-    [](const auto& info) {
-      return std::string(mode_name(std::get<0>(info.param))) +
-             (std::get<1>(info.param) ? "_in_place" : "_new_session");
-    });
+INSTANTIATE_TEST_SUITE_P(ModesAndPaths, SwitchMatrix,
+                         ::testing::Combine(::testing::Values(SwitchMode::Immediate,
+                                                              SwitchMode::OnNextKeyframe,
+                                                              SwitchMode::DrainThenSwap),
+                                            ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::string(mode_name(std::get<0>(info.param))) +
+                                  (std::get<1>(info.param) ? "_in_place" : "_new_session");
+                         });
 
 // ON_NEXT_KEYFRAME: a forced keyframe activates at once, and must have the new size.
 TEST(SwitchOnNextKeyframe, AForcedKeyframeActivatesAtOnce) {
@@ -334,9 +344,9 @@ TEST(SwitchOnNextKeyframe, AForcedKeyframeActivatesAtOnce) {
   // Not forced: the old size.
   vhtest::submit_frame(s, g, base(), 3);
   // Forced: the new size; a frame of the old size is refused and nothing changes.
-  vhtest::expect_error(ErrorKind::InvalidFrame,
-                       [&] { vhtest::submit_frame(s, g, base(), 4, std::nullopt, true); },
-                       "forced keyframe of the old size");
+  vhtest::expect_error(
+      ErrorKind::InvalidFrame, [&] { vhtest::submit_frame(s, g, base(), 4, std::nullopt, true); },
+      "forced keyframe of the old size");
   EXPECT_EQ(s.state().state, SessionState::SwitchPending);
   vhtest::submit_frame(s, g, resized(), 4, std::nullopt, /*force_keyframe=*/true);
   EXPECT_EQ(s.state().state, SessionState::Running);
@@ -405,15 +415,22 @@ TEST(SwitchHandles, StaleHandleAfterActivationTakesNothing) {
   const uint32_t g = s.switch_to(1, resized(), provider, SwitchMode::Immediate, true);
   vhtest::submit_frame(s, g, resized(), 1);
   using vhtest::expect_error;
-  expect_error(ErrorKind::StaleSession, [&] { vhtest::submit_frame(s, 1, base(), 2); }, "submit");
-  expect_error(ErrorKind::StaleSession, [&] { vhtest::submit_frame(s, 1, resized(), 2); },
-               "submit of the new size");
-  expect_error(ErrorKind::StaleSession, [&] { s.reap(1); }, "reap");
-  expect_error(ErrorKind::StaleSession, [&] { s.reap(1, 1); }, "reap(min_packets)");
-  expect_error(ErrorKind::StaleSession, [&] { s.flush(1); }, "flush");
-  expect_error(ErrorKind::StaleSession,
-               [&] { s.switch_to(1, base(), provider, SwitchMode::Immediate, true); }, "switch");
-  expect_error(ErrorKind::StaleSession, [&] { s.close(1); }, "close");
+  expect_error(
+      ErrorKind::StaleSession, [&] { vhtest::submit_frame(s, 1, base(), 2); }, "submit");
+  expect_error(
+      ErrorKind::StaleSession, [&] { vhtest::submit_frame(s, 1, resized(), 2); },
+      "submit of the new size");
+  expect_error(
+      ErrorKind::StaleSession, [&] { s.reap(1); }, "reap");
+  expect_error(
+      ErrorKind::StaleSession, [&] { s.reap(1, 1); }, "reap(min_packets)");
+  expect_error(
+      ErrorKind::StaleSession, [&] { s.flush(1); }, "flush");
+  expect_error(
+      ErrorKind::StaleSession,
+      [&] { s.switch_to(1, base(), provider, SwitchMode::Immediate, true); }, "switch");
+  expect_error(
+      ErrorKind::StaleSession, [&] { s.close(1); }, "close");
   EXPECT_EQ(provider->log->creates, 2) << "the stale switch created nothing";
   const auto t = s.telemetry();
   EXPECT_EQ(vhtest::tel_int(t, "frames_submitted"), 2);
@@ -439,7 +456,8 @@ TEST(SwitchHandles, PendingHandleIsAcceptedBeforeActivation) {
   EXPECT_EQ(s.state().state, SessionState::SwitchPending);
   EXPECT_EQ(s.state().pending_generation, g);
   vhtest::submit_frame(s, g, resized(), 3, std::nullopt, true);
-  vhtest::expect_error(ErrorKind::StaleSession, [&] { s.reap(1); }, "old handle after activation");
+  vhtest::expect_error(
+      ErrorKind::StaleSession, [&] { s.reap(1); }, "old handle after activation");
   vhtest::append(out, s.close(g));
   EXPECT_EQ(vhtest::generations_of(out), (std::vector<uint32_t>{1, 1, 1, 2}));
 }
@@ -469,7 +487,8 @@ TEST(SwitchSupersede, GenerationsSkipAndTheSupersededEncoderIsDestroyed) {
   EXPECT_EQ(st.config_generation, 3u);
   EXPECT_EQ(st.next_generation, 4u);
   EXPECT_EQ(st.pending_width, 96);
-  vhtest::expect_error(ErrorKind::StaleSession, [&] { s.reap(g2); }, "superseded handle");
+  vhtest::expect_error(
+      ErrorKind::StaleSession, [&] { s.reap(g2); }, "superseded handle");
   vhtest::submit_frame(s, 1, base(), 1);
   vhtest::submit_frame(s, g3, bigger, 2, std::nullopt, true);
   vhtest::submit_frame(s, g3, bigger, 3);
@@ -522,9 +541,9 @@ TEST_P(SwitchCreationFailure, CurrentGenerationKeepsGoing) {
   auto provider = vhtest::faulty_software(plan);
   EncodeSession s(1, base(), provider);
   for (int i = 0; i < 3; ++i) vhtest::submit_frame(s, 1, base(), i);
-  vhtest::expect_error(ErrorKind::Switch,
-                       [&] { s.switch_to(1, resized(), provider, GetParam(), true); },
-                       "failed creation");
+  vhtest::expect_error(
+      ErrorKind::Switch, [&] { s.switch_to(1, resized(), provider, GetParam(), true); },
+      "failed creation");
   auto st = s.state();
   EXPECT_EQ(st.state, SessionState::Running);
   EXPECT_EQ(st.active_generation, 1u);
@@ -540,9 +559,9 @@ TEST_P(SwitchCreationFailure, CurrentGenerationKeepsGoing) {
   auto bigger = base();  // a new encoder (creation #3, which fails)
   bigger.width = 96;
   bigger.height = 64;
-  vhtest::expect_error(ErrorKind::Switch,
-                       [&] { s.switch_to(g, bigger, provider, GetParam(), true); },
-                       "second failed creation");
+  vhtest::expect_error(
+      ErrorKind::Switch, [&] { s.switch_to(g, bigger, provider, GetParam(), true); },
+      "second failed creation");
   EXPECT_EQ(s.state().pending_generation, g) << "the failed request did not supersede";
   vhtest::submit_frame(s, 1, base(), 6);
   vhtest::submit_frame(s, g, resized(), 7, std::nullopt, true);
@@ -590,14 +609,17 @@ TEST_P(SwitchActivationFailure, RollsBackAndLosesNothing) {
   provider->gate->shut();
   const int first_new = frame;
   for (int end = frame + 4; frame < end; ++frame)
-    vhtest::submit_frame(s, g, c2, frame, std::nullopt, mode == SwitchMode::OnNextKeyframe &&
-                                                            frame == first_new);
+    vhtest::submit_frame(s, g, c2, frame, std::nullopt,
+                         mode == SwitchMode::OnNextKeyframe && frame == first_new);
   provider->gate->open();
   ASSERT_TRUE(rolled_back_to(s, 1)) << "no rollback";
-  vhtest::expect_error(ErrorKind::Switch, [&] { s.reap(g); }, "reap with the failed handle");
-  vhtest::expect_error(ErrorKind::Switch, [&] { vhtest::submit_frame(s, g, c2, frame); },
-                       "submit with the failed handle");
-  vhtest::expect_error(ErrorKind::Switch, [&] { s.flush(g); }, "flush with the failed handle");
+  vhtest::expect_error(
+      ErrorKind::Switch, [&] { s.reap(g); }, "reap with the failed handle");
+  vhtest::expect_error(
+      ErrorKind::Switch, [&] { vhtest::submit_frame(s, g, c2, frame); },
+      "submit with the failed handle");
+  vhtest::expect_error(
+      ErrorKind::Switch, [&] { s.flush(g); }, "flush with the failed handle");
   try {
     s.reap(g);
   } catch (const Error& e) {
@@ -622,15 +644,16 @@ TEST_P(SwitchActivationFailure, RollsBackAndLosesNothing) {
   EXPECT_EQ(log.destroyed, log.creates.load());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    ModesAndPaths, SwitchActivationFailure,
-    ::testing::Combine(::testing::Values(SwitchMode::Immediate, SwitchMode::OnNextKeyframe,
-                                         SwitchMode::DrainThenSwap),
-                       ::testing::Bool()),
-    [](const auto& info) {
-      return std::string(mode_name(std::get<0>(info.param))) +
-             (std::get<1>(info.param) ? "_reconfigure_fails" : "_new_encoder_fails");
-    });
+INSTANTIATE_TEST_SUITE_P(ModesAndPaths, SwitchActivationFailure,
+                         ::testing::Combine(::testing::Values(SwitchMode::Immediate,
+                                                              SwitchMode::OnNextKeyframe,
+                                                              SwitchMode::DrainThenSwap),
+                                            ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::string(mode_name(std::get<0>(info.param))) +
+                                  (std::get<1>(info.param) ? "_reconfigure_fails"
+                                                           : "_new_encoder_fails");
+                         });
 
 // Once the rollback is visible (active_generation back to 1), state() must describe the
 // kept generation: its size is what the next submit with the old handle has to have.
@@ -677,8 +700,8 @@ TEST(SwitchRollback, KeyframeScheduleFollowsTheKeptEncoderAfterRollback) {
   EXPECT_TRUE(s.state().next_frame_activates) << "frame 15 is the next GOP boundary";
   for (int i = 15; i < 18; ++i) {
     const auto st = s.state();
-    vhtest::submit_frame(s, st.active_generation == g || st.next_frame_activates ? g : 1,
-                         base(), i);
+    vhtest::submit_frame(s, st.active_generation == g || st.next_frame_activates ? g : 1, base(),
+                         i);
   }
   const auto out = s.close(g);
   ASSERT_EQ(out.size(), 18u);

@@ -62,11 +62,10 @@ constexpr int64_t kMaxWaiting = 16;
 
 constexpr Codec kCodecs[] = {Codec::H264, Codec::HEVC, Codec::VP9, Codec::AV1};
 constexpr DecodeOutputMode kOutputs[] = {DecodeOutputMode::MetadataOnly,
-                                         DecodeOutputMode::NativeSurface,
-                                         DecodeOutputMode::CpuRgb};
+                                         DecodeOutputMode::NativeSurface, DecodeOutputMode::CpuRgb};
 constexpr int kSides[] = {512, 256, 64, 16};
-constexpr int64_t kAccessUnitLimits[] = {int64_t(1) << 20, int64_t(64) << 10,
-                                         int64_t(16) << 10, int64_t(4) << 10};
+constexpr int64_t kAccessUnitLimits[] = {int64_t(1) << 20, int64_t(64) << 10, int64_t(16) << 10,
+                                         int64_t(4) << 10};
 constexpr int kDisplayDelays[] = {-1, 0, 4, 16};
 
 void set_limits(CommonDecodeConfig& config, uint8_t limits) {

@@ -65,7 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   decode_errors_only([&] {
     const std::vector<uint8_t> lp = annexb_to_length_prefixed(body, body_size, length_size);
-    const std::vector<uint8_t> annexb = length_prefixed_to_annexb(lp.data(), lp.size(), length_size);
+    const std::vector<uint8_t> annexb =
+        length_prefixed_to_annexb(lp.data(), lp.size(), length_size);
     check(annexb_to_length_prefixed(annexb.data(), annexb.size(), length_size) == lp);
   });
 

@@ -10,6 +10,7 @@ so a rerun with the same encoders changes nothing.
 
     python3 tests/fuzz/make_corpus.py [TARGET...]     # no TARGET: every target
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,8 +26,15 @@ CORPUS = HERE / "corpus"
 ENCODERS = {
     # codec bit, encoder arguments
     "h264": (0, ["-c:v", "libx264", "-bf", "2", "-g", "4", "-x264-params", "scenecut=0"]),
-    "hevc": (1, ["-c:v", "libx265", "-x265-params",
-                 "log-level=error:bframes=2:keyint=4:min-keyint=4:scenecut=0"]),
+    "hevc": (
+        1,
+        [
+            "-c:v",
+            "libx265",
+            "-x265-params",
+            "log-level=error:bframes=2:keyint=4:min-keyint=4:scenecut=0",
+        ],
+    ),
 }
 SIZES = ["64x48", "66x50"]  # 66x50 is no multiple of 16 or 8: both codecs crop
 
@@ -56,8 +64,8 @@ def box(data: bytes, name: bytes) -> bytes:
     at = data.find(name)
     if at < 4:
         raise RuntimeError(f"no {name!r} box")
-    size = int.from_bytes(data[at - 4:at], "big")
-    return data[at + 4:at - 4 + size]
+    size = int.from_bytes(data[at - 4 : at], "big")
+    return data[at + 4 : at - 4 + size]
 
 
 def length_prefixed(units: list[bytes], size: int) -> bytes:
@@ -76,10 +84,25 @@ def bitstream_seeds(tmp: str) -> None:
         for size in SIZES:
             es = pathlib.Path(tmp, f"{codec}-{size}.{codec}")
             mp4 = pathlib.Path(tmp, f"{codec}-{size}.mp4")
-            run("-f", "lavfi", "-i", f"testsrc=size={size}:rate=10", "-frames:v", "10",
-                *encoder, str(es))
-            run("-i", str(es), "-c", "copy", "-tag:v", "hvc1" if codec == "hevc" else "avc1",
-                str(mp4))
+            run(
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc=size={size}:rate=10",
+                "-frames:v",
+                "10",
+                *encoder,
+                str(es),
+            )
+            run(
+                "-i",
+                str(es),
+                "-c",
+                "copy",
+                "-tag:v",
+                "hvc1" if codec == "hevc" else "avc1",
+                str(mp4),
+            )
             stream = es.read_bytes()
             units = split_annexb(stream)
             record = box(mp4.read_bytes(), b"hvcC" if codec == "hevc" else b"avcC")
@@ -97,19 +120,21 @@ def bitstream_seeds(tmp: str) -> None:
             # Length-prefixed samples, Annex-B samples and the decoder config record.
             for length_index, length_size in ((0, 1), (1, 2), (2, 4)):
                 small = [u for u in units if len(u) < 1 << (8 * length_size)]
-                write("fuzz_length_prefixed",
-                      bytes([bit | length_index << 1]) + length_prefixed(small[:6], length_size))
+                write(
+                    "fuzz_length_prefixed",
+                    bytes([bit | length_index << 1]) + length_prefixed(small[:6], length_size),
+                )
             write("fuzz_length_prefixed", bytes([bit | 2 << 1]) + stream[:2048])
             write("fuzz_length_prefixed", bytes([bit]) + record)
 
 
 # ---- fuzz_decode_session: scripts of DecodeSession calls ---------------------------------
 
-H264, HEVC, VP9, AV1 = range(4)                   # byte 0, bits 0-1
-METADATA, NATIVE, RGB = range(3)                  # byte 0, bits 2-3
+H264, HEVC, VP9, AV1 = range(4)  # byte 0, bits 0-1
+METADATA, NATIVE, RGB = range(3)  # byte 0, bits 2-3
 PUSH, UNIT, REAP, FLUSH, DRAIN, RESET, SWITCH, HANDLES, CLOSE = range(9)  # opcodes
-MAX_CHUNK = 4096                                  # the target caps a push at this
-WIDTH_64 = 2                                      # limits: max_width 64, max_height 512
+MAX_CHUNK = 4096  # the target caps a push at this
+WIDTH_64 = 2  # limits: max_width 64, max_height 512
 
 SESSION_ENCODERS = {
     # codec number, encoder arguments, raw stream suffix, record box in MP4 (a decode
@@ -117,16 +142,42 @@ SESSION_ENCODERS = {
     # seeds' one first (8-bit 4:2:0, 10-bit, 4:4:4), then others that only a short stream
     # gets, so every output path (native planes, RGB conversion) sees 4:0:0 to 4:4:4 and
     # 8 to 12 bits.
-    "h264": (H264, ENCODERS["h264"][1] + ["-crf", "36"], "h264", b"avcC",
-             ["yuv420p", "yuv422p10le", "gray"]),
+    "h264": (
+        H264,
+        ENCODERS["h264"][1] + ["-crf", "36"],
+        "h264",
+        b"avcC",
+        ["yuv420p", "yuv422p10le", "gray"],
+    ),
     # info=0: no x265 settings SEI (2 KB of text) in front of the first picture.
-    "hevc": (HEVC, ["-c:v", "libx265", "-crf", "36", "-x265-params",
-                    "log-level=error:bframes=2:keyint=4:min-keyint=4:scenecut=0:info=0"],
-             "hevc", b"hvcC", ["yuv420p10le", "gray", "yuv422p12le"]),
-    "vp9": (VP9, ["-c:v", "libvpx-vp9", "-deadline", "good", "-cpu-used", "8", "-g", "4",
-                  "-b:v", "50k"], "ivf", None, ["yuv444p", "yuv420p12le", "yuv440p"]),
-    "av1": (AV1, ["-c:v", "libaom-av1", "-cpu-used", "8", "-g", "4", "-b:v", "50k"], "ivf",
-            None, ["yuv420p", "gray", "yuv444p10le"]),
+    "hevc": (
+        HEVC,
+        [
+            "-c:v",
+            "libx265",
+            "-crf",
+            "36",
+            "-x265-params",
+            "log-level=error:bframes=2:keyint=4:min-keyint=4:scenecut=0:info=0",
+        ],
+        "hevc",
+        b"hvcC",
+        ["yuv420p10le", "gray", "yuv422p12le"],
+    ),
+    "vp9": (
+        VP9,
+        ["-c:v", "libvpx-vp9", "-deadline", "good", "-cpu-used", "8", "-g", "4", "-b:v", "50k"],
+        "ivf",
+        None,
+        ["yuv444p", "yuv420p12le", "yuv440p"],
+    ),
+    "av1": (
+        AV1,
+        ["-c:v", "libaom-av1", "-cpu-used", "8", "-g", "4", "-b:v", "50k"],
+        "ivf",
+        None,
+        ["yuv420p", "gray", "yuv444p10le"],
+    ),
 }
 
 
@@ -136,19 +187,35 @@ def packets(path: pathlib.Path) -> list[bytes]:
     if path.suffix == ".ivf":  # ffprobe's pos is the frame header's, not the payload's
         out, at = [], int.from_bytes(data[6:8], "little")
         while at + 12 <= len(data):
-            size = int.from_bytes(data[at:at + 4], "little")
-            out.append(data[at + 12:at + 12 + size])
+            size = int.from_bytes(data[at : at + 4], "little")
+            out.append(data[at + 12 : at + 12 + size])
             at += 12 + size
         return out
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-                          "packet=pos,size", "-of", "json", str(path)],
-                         check=True, capture_output=True, text=True).stdout
-    return [data[int(p["pos"]):int(p["pos"]) + int(p["size"])]
-            for p in json.loads(out)["packets"]]
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pos,size",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return [
+        data[int(p["pos"]) : int(p["pos"]) + int(p["size"])] for p in json.loads(out)["packets"]
+    ]
 
 
-def header(codec: int, output: int, record: bytes | None = None, low_latency: bool = False,
-           limits: int = 0) -> bytes:
+def header(
+    codec: int, output: int, record: bytes | None = None, low_latency: bool = False, limits: int = 0
+) -> bytes:
     flags = codec | output << 2 | (0x10 if record is not None else 0) | (0x20 if low_latency else 0)
     out = bytes([flags, limits])
     if record is not None:
@@ -164,7 +231,7 @@ def push(data: bytes, pts: bool = True, code: int = PUSH) -> bytes:
     """One push (or push_unit, code=UNIT) per MAX_CHUNK piece; pts on the first only."""
     out = b""
     for at in range(0, max(len(data), 1), MAX_CHUNK):
-        piece = data[at:at + MAX_CHUNK]
+        piece = data[at : at + MAX_CHUNK]
         out += op(code, 1 if pts and at == 0 else 0) + len(piece).to_bytes(2, "big") + piece
     return out
 
@@ -178,7 +245,7 @@ def unit(data: bytes, skip: bool = False) -> bytes:
 
 
 def chunks(data: bytes, size: int) -> bytes:
-    return b"".join(push(data[at:at + size], False) for at in range(0, len(data), size))
+    return b"".join(push(data[at : at + size], False) for at in range(0, len(data), size))
 
 
 def decode_session_seeds(tmp: str) -> None:
@@ -186,8 +253,7 @@ def decode_session_seeds(tmp: str) -> None:
     for name, (codec, codec_args, suffix, box_name, formats) in SESSION_ENCODERS.items():
         encoder = codec_args + ["-pix_fmt", formats[0]]
         es = pathlib.Path(tmp, f"{name}.{suffix}")
-        run("-f", "lavfi", "-i", "testsrc=size=64x64:rate=10", "-frames:v", "6", *encoder,
-            str(es))
+        run("-f", "lavfi", "-i", "testsrc=size=64x64:rate=10", "-frames:v", "6", *encoder, str(es))
         units = packets(es)
         stream = b"".join(units)
         record, samples = None, []
@@ -200,46 +266,100 @@ def decode_session_seeds(tmp: str) -> None:
 
         # Access units (packets) one push each with their pts, reaped as they come; a
         # double flush at the end.
-        write(target, header(codec, NATIVE) +
-              b"".join(push(u) + op(REAP) for u in units) + op(FLUSH, 1))
+        write(
+            target,
+            header(codec, NATIVE) + b"".join(push(u) + op(REAP) for u in units) + op(FLUSH, 1),
+        )
         # The same as whole units past the session's assembler, every other one decoded for
         # reference only; a seek (reset) and the stream again; drain.
-        write(target, header(codec, RGB) +
-              b"".join(unit(u, skip=bool(i % 2)) for i, u in enumerate(units)) + op(REAP) +
-              op(RESET, 2) + b"".join(unit(u) for u in units) + op(DRAIN) + op(HANDLES))
+        write(
+            target,
+            header(codec, RGB)
+            + b"".join(unit(u, skip=bool(i % 2)) for i, u in enumerate(units))
+            + op(REAP)
+            + op(RESET, 2)
+            + b"".join(unit(u) for u in units)
+            + op(DRAIN)
+            + op(HANDLES),
+        )
         if codec in (H264, HEVC):
             # Annex-B in odd chunks; an in-place switch of the output mode; a new stream of
             # another size (cropped) after reset(new_stream).
             other = pathlib.Path(tmp, f"{name}-66x50.{suffix}")
-            run("-f", "lavfi", "-i", "testsrc=size=66x50:rate=10", "-frames:v", "4", *encoder,
-                str(other))
-            write(target, header(codec, RGB) + chunks(stream, 701) + op(REAP) + op(FLUSH) +
-                  switch(METADATA) + chunks(units[0] + units[1], 97) + op(FLUSH) +
-                  op(RESET, 1) + chunks(other.read_bytes(), 1000) + op(DRAIN) + op(HANDLES) +
-                  op(CLOSE) + op(REAP))
+            run(
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=66x50:rate=10",
+                "-frames:v",
+                "4",
+                *encoder,
+                str(other),
+            )
+            write(
+                target,
+                header(codec, RGB)
+                + chunks(stream, 701)
+                + op(REAP)
+                + op(FLUSH)
+                + switch(METADATA)
+                + chunks(units[0] + units[1], 97)
+                + op(FLUSH)
+                + op(RESET, 1)
+                + chunks(other.read_bytes(), 1000)
+                + op(DRAIN)
+                + op(HANDLES)
+                + op(CLOSE)
+                + op(REAP),
+            )
         # Wider than max_width with fewer pixels than max_width x max_height: refused by
         # the size checks, not by libavcodec's max_pixels (libavcodec's HEVC decoder and
         # libdav1d need the checks past get_format).
         wide = pathlib.Path(tmp, f"{name}-96x32.{suffix}")
-        run("-f", "lavfi", "-i", "testsrc=size=96x32:rate=10", "-frames:v", "3", *encoder,
-            str(wide))
-        write(target, header(codec, NATIVE, limits=WIDTH_64) +
-              b"".join(push(u) for u in packets(wide)) + op(FLUSH) + op(REAP))
+        run(
+            "-f", "lavfi", "-i", "testsrc=size=96x32:rate=10", "-frames:v", "3", *encoder, str(wide)
+        )
+        write(
+            target,
+            header(codec, NATIVE, limits=WIDTH_64)
+            + b"".join(push(u) for u in packets(wide))
+            + op(FLUSH)
+            + op(REAP),
+        )
         # The other pixel formats, 3 pictures each, alternately as planes and as RGB.
         for i, pixel_format in enumerate(formats[1:]):
             short = pathlib.Path(tmp, f"{name}-{pixel_format}.{suffix}")
-            run("-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-frames:v", "3",
-                *codec_args, "-pix_fmt", pixel_format, str(short))
-            write(target, header(codec, RGB if i % 2 else NATIVE) +
-                  b"".join(push(u) + op(REAP) for u in packets(short)) + op(FLUSH))
+            run(
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=64x48:rate=10",
+                "-frames:v",
+                "3",
+                *codec_args,
+                "-pix_fmt",
+                pixel_format,
+                str(short),
+            )
+            write(
+                target,
+                header(codec, RGB if i % 2 else NATIVE)
+                + b"".join(push(u) + op(REAP) for u in packets(short))
+                + op(FLUSH),
+            )
         if record is not None:
             # Container samples with their record; a switch to a new decoder (low_latency
             # toggled) in another output mode and with the width limit at the stream's
             # width, and the samples again.
-            write(target, header(codec, METADATA, record) +
-                  b"".join(push(s) for s in samples) + op(FLUSH) +
-                  switch(NATIVE | 4, WIDTH_64) +
-                  b"".join(push(s) + op(REAP) for s in samples) + op(FLUSH))
+            write(
+                target,
+                header(codec, METADATA, record)
+                + b"".join(push(s) for s in samples)
+                + op(FLUSH)
+                + switch(NATIVE | 4, WIDTH_64)
+                + b"".join(push(s) + op(REAP) for s in samples)
+                + op(FLUSH),
+            )
 
 
 TARGETS = {

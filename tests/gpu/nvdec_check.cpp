@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "contract/errors.hpp"
+#include "nv_session/nvdec/nvdec_decoder.hpp"
 #include "nv_session/nvdec/nvdec_device.hpp"
 #include "nv_session/nvdec/nvdec_provider.hpp"
-#include "nv_session/nvdec/nvdec_decoder.hpp"
 
 using namespace videohw;
 using namespace videohw::nv_session;
@@ -113,8 +113,8 @@ std::string sizes_problem(const Vector& v, const Run& r) {
   for (size_t i = 0; i < r.frames.size(); ++i)
     if (r.frames[i].width != v.sizes[i].first || r.frames[i].height != v.sizes[i].second)
       return "frame " + std::to_string(i) + " is " + std::to_string(r.frames[i].width) + "x" +
-             std::to_string(r.frames[i].height) + ", expected " +
-             std::to_string(v.sizes[i].first) + "x" + std::to_string(v.sizes[i].second);
+             std::to_string(r.frames[i].height) + ", expected " + std::to_string(v.sizes[i].first) +
+             "x" + std::to_string(v.sizes[i].second);
   return "";
 }
 
@@ -265,8 +265,8 @@ void check_pts_and_flush(const Vector& v) {
   session.decode(v.stream.data(), v.stream.size(), std::nullopt, out);
   session.flush(out);
   const bool pts_ok = !out.empty() && out[0].pts && *out[0].pts == 1234;
-  const bool ok = first == v.sizes.size() && out.size() == 2 * v.sizes.size() && empty.empty() &&
-                  pts_ok;
+  const bool ok =
+      first == v.sizes.size() && out.size() == 2 * v.sizes.size() && empty.empty() && pts_ok;
   report(ok, v.name + " pts + flush keeps session alive",
          "first pass " + std::to_string(first) + ", both " + std::to_string(out.size()) +
              ", empty flush " + std::to_string(empty.size()) + ", pts " +

@@ -14,8 +14,11 @@ class FaultyBackend final : public EncoderBackend {
  public:
   FaultyBackend(std::unique_ptr<EncoderBackend> inner, int index, bool fail_first_frame,
                 bool fail_reconfigure, int delay_ms)
-      : inner_(std::move(inner)), index_(index), fail_first_frame_(fail_first_frame),
-        fail_reconfigure_(fail_reconfigure), delay_ms_(delay_ms) {}
+      : inner_(std::move(inner)),
+        index_(index),
+        fail_first_frame_(fail_first_frame),
+        fail_reconfigure_(fail_reconfigure),
+        delay_ms_(delay_ms) {}
 
   const char* name() const override { return inner_->name(); }
   void encode(const FrameView& frame, const FrameOptions& options,

@@ -11,8 +11,8 @@
 namespace videohw {
 
 struct FaultPlan {
-  int fail_create_at = -1;      // the k-th encoder creation (0-based) throws
-  int fail_activation_at = -1;  // the k-th created encoder throws on its first frame
+  int fail_create_at = -1;        // the k-th encoder creation (0-based) throws
+  int fail_activation_at = -1;    // the k-th created encoder throws on its first frame
   bool fail_reconfigure = false;  // every in-place reconfiguration throws
   int encode_delay_ms = 0;        // every frame takes this much longer to encode
   std::atomic<int> creates{0};

@@ -54,8 +54,8 @@ bindings::Nv12Surface host_nv12_surface(int width, int height, int device_id) {
     delete[] static_cast<uint8_t*>(p);
     --host_surfaces_alive;
   });
-  return bindings::Nv12Surface(reinterpret_cast<uintptr_t>(memory), width, height, pitch,
-                               device_id, std::move(owner));
+  return bindings::Nv12Surface(reinterpret_cast<uintptr_t>(memory), width, height, pitch, device_id,
+                               std::move(owner));
 }
 
 }  // namespace
@@ -94,4 +94,6 @@ void init(py::module_& m) {
 
 }  // namespace videohw::hooks
 
-PYBIND11_MODULE(videohw_testing, m) { videohw::hooks::init(m); }
+PYBIND11_MODULE(videohw_testing, m) {
+  videohw::hooks::init(m);
+}

@@ -51,8 +51,8 @@ void AvStream::split(const uint8_t* data, size_t size, int64_t timestamp,
     if (used < 0) return;
     cursor += used;
     left -= used;
-    if (unit_size > 0) out.push_back(AccessUnit{std::vector<uint8_t>(unit, unit + unit_size),
-                                                splitter_->pts});
+    if (unit_size > 0)
+      out.push_back(AccessUnit{std::vector<uint8_t>(unit, unit + unit_size), splitter_->pts});
   } while (left > 0);
 }
 
@@ -94,7 +94,9 @@ int AvStream::send(const AccessUnit& unit, int64_t id) {
   return ret;
 }
 
-int AvStream::send_end() { return avcodec_send_packet(decoder_, nullptr); }
+int AvStream::send_end() {
+  return avcodec_send_packet(decoder_, nullptr);
+}
 
 FramePtr AvStream::receive() {
   FramePtr frame(av_frame_alloc());
@@ -102,7 +104,9 @@ FramePtr AvStream::receive() {
   return frame;
 }
 
-void AvStream::restart_decoder() { avcodec_flush_buffers(decoder_); }
+void AvStream::restart_decoder() {
+  avcodec_flush_buffers(decoder_);
+}
 
 void AvStream::restart() {
   avcodec_flush_buffers(decoder_);

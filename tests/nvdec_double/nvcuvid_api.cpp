@@ -34,19 +34,27 @@ constexpr int kInvalidValue = 1, kOutOfMemory = 2, kInvalidContext = 201, kMapFa
 
 const char* result_name(int code) {
   switch (code) {
-    case 0: return "CUDA_SUCCESS";
-    case kInvalidValue: return "CUDA_ERROR_INVALID_VALUE";
-    case kOutOfMemory: return "CUDA_ERROR_OUT_OF_MEMORY";
-    case kInvalidContext: return "CUDA_ERROR_INVALID_CONTEXT";
-    case kMapFailed: return "CUDA_ERROR_MAP_FAILED";
-    case kInvalidHandle: return "CUDA_ERROR_INVALID_HANDLE";
-    case kNotSupported: return "CUDA_ERROR_NOT_SUPPORTED";
-    default: return "CUDA_ERROR_UNKNOWN";
+    case 0:
+      return "CUDA_SUCCESS";
+    case kInvalidValue:
+      return "CUDA_ERROR_INVALID_VALUE";
+    case kOutOfMemory:
+      return "CUDA_ERROR_OUT_OF_MEMORY";
+    case kInvalidContext:
+      return "CUDA_ERROR_INVALID_CONTEXT";
+    case kMapFailed:
+      return "CUDA_ERROR_MAP_FAILED";
+    case kInvalidHandle:
+      return "CUDA_ERROR_INVALID_HANDLE";
+    case kNotSupported:
+      return "CUDA_ERROR_NOT_SUPPORTED";
+    default:
+      return "CUDA_ERROR_UNKNOWN";
   }
 }
 
-const std::vector<std::string> kFaultNames = {"create_parser", "parse", "caps", "create_decoder",
-                                              "decode", "status", "map", "reconfigure"};
+const std::vector<std::string> kFaultNames = {"create_parser", "parse",  "caps", "create_decoder",
+                                              "decode",        "status", "map",  "reconfigure"};
 
 struct Caps {
   unsigned max_width = 0, max_height = 0, min_width = 0, min_height = 0;
@@ -83,7 +91,8 @@ void read_env(State& s) {
     s.faults = {};
   }
   s.caps = Caps{};
-  for (const std::string& item : nvdouble::split_list(nvdouble::env_text("VIDEOHW_NVCUVID_DOUBLE_CAPS"))) {
+  for (const std::string& item :
+       nvdouble::split_list(nvdouble::env_text("VIDEOHW_NVCUVID_DOUBLE_CAPS"))) {
     const size_t eq = item.find('=');
     const std::string key = item.substr(0, eq);
     const std::string text = eq == std::string::npos ? "1" : item.substr(eq + 1);
@@ -93,13 +102,20 @@ void read_env(State& s) {
       s.log.add("VIDEOHW_NVCUVID_DOUBLE_CAPS: " + item + " ignored (expected key=number)");
       continue;
     }
-    if (key == "max_width") s.caps.max_width = value;
-    else if (key == "max_height") s.caps.max_height = value;
-    else if (key == "min_width") s.caps.min_width = value;
-    else if (key == "min_height") s.caps.min_height = value;
-    else if (key == "h264") s.caps.h264 = value != 0;
-    else if (key == "hevc") s.caps.hevc = value != 0;
-    else s.log.add("VIDEOHW_NVCUVID_DOUBLE_CAPS: unknown key " + key + " ignored");
+    if (key == "max_width")
+      s.caps.max_width = value;
+    else if (key == "max_height")
+      s.caps.max_height = value;
+    else if (key == "min_width")
+      s.caps.min_width = value;
+    else if (key == "min_height")
+      s.caps.min_height = value;
+    else if (key == "h264")
+      s.caps.h264 = value != 0;
+    else if (key == "hevc")
+      s.caps.hevc = value != 0;
+    else
+      s.log.add("VIDEOHW_NVCUVID_DOUBLE_CAPS: unknown key " + key + " ignored");
   }
   s.log.set_file(nvdouble::env_text("VIDEOHW_NVCUVID_DOUBLE_LOG"));
 }
@@ -124,7 +140,9 @@ std::string handle_text(const void* h) {
   return std::to_string(reinterpret_cast<uintptr_t>(h));
 }
 
-void* new_handle(State& s) { return reinterpret_cast<void*>(0x1000u + 0x10u * s.next_handle++); }
+void* new_handle(State& s) {
+  return reinterpret_cast<void*>(0x1000u + 0x10u * s.next_handle++);
+}
 
 CUcontext current() {
   CUcontext ctx = nullptr;
@@ -152,7 +170,8 @@ std::shared_ptr<VideoDecoder> decoder_of(State& s, void* handle, const std::stri
     error = misuse(call, problem, kInvalidContext);
     return nullptr;
   }
-  error = misuse(call, s.destroyed.count(handle) ? "the decoder was destroyed" : "unknown decoder handle",
+  error = misuse(call,
+                 s.destroyed.count(handle) ? "the decoder was destroyed" : "unknown decoder handle",
                  kInvalidHandle);
   return nullptr;
 }
@@ -170,8 +189,9 @@ void fill_caps(const Caps& c, CUVIDDECODECAPS& caps) {
   caps.nMinWidth = (unsigned short)(c.min_width ? c.min_width : (h264 ? 48 : 144));
   caps.nMinHeight = (unsigned short)(c.min_height ? c.min_height : (h264 ? 16 : 144));
   caps.nMaxMBCount = (caps.nMaxWidth / 16) * (caps.nMaxHeight / 16);
-  caps.nOutputFormatMask = (unsigned short)(1u << (caps.nBitDepthMinus8 ? cudaVideoSurfaceFormat_P016
-                                                                       : cudaVideoSurfaceFormat_NV12));
+  caps.nOutputFormatMask =
+      (unsigned short)(1u << (caps.nBitDepthMinus8 ? cudaVideoSurfaceFormat_P016
+                                                   : cudaVideoSurfaceFormat_NV12));
 }
 
 }  // namespace
@@ -195,7 +215,8 @@ CUVID_DOUBLE_EXPORT CUresult cuvidCtxLockCreate(CUvideoctxlock* lock_out, CUcont
   State& s = state();
   const std::string call = "cuvidCtxLockCreate";
   if (!lock_out) return finish(call, kInvalidValue);
-  if (!videohw_cuda_double_context_is_live(ctx)) return misuse(call, "the context is not live", kInvalidContext);
+  if (!videohw_cuda_double_context_is_live(ctx))
+    return misuse(call, "the context is not live", kInvalidContext);
   void* handle = new_handle(s);
   s.locks[handle] = ctx;
   *lock_out = static_cast<CUvideoctxlock>(handle);
@@ -211,12 +232,14 @@ CUVID_DOUBLE_EXPORT CUresult cuvidCtxLockDestroy(CUvideoctxlock lck) {
   return finish(call, 0);
 }
 
-CUVID_DOUBLE_EXPORT CUresult cuvidCreateVideoParser(CUvideoparser* parser, CUVIDPARSERPARAMS* params) {
+CUVID_DOUBLE_EXPORT CUresult cuvidCreateVideoParser(CUvideoparser* parser,
+                                                    CUVIDPARSERPARAMS* params) {
   auto lock = enter();
   State& s = state();
   if (!parser || !params) return finish("cuvidCreateVideoParser", kInvalidValue);
-  const std::string call = "cuvidCreateVideoParser codec=" + std::to_string(int(params->CodecType)) +
-                           " delay=" + std::to_string(params->ulMaxDisplayDelay);
+  const std::string call =
+      "cuvidCreateVideoParser codec=" + std::to_string(int(params->CodecType)) +
+      " delay=" + std::to_string(params->ulMaxDisplayDelay);
   const std::string problem = context_problem(nullptr);
   if (!problem.empty()) return misuse(call, problem, kInvalidContext);
   if (s.faults.should_fail("create_parser")) return finish(call, kOutOfMemory);
@@ -233,15 +256,17 @@ CUVID_DOUBLE_EXPORT CUresult cuvidCreateVideoParser(CUvideoparser* parser, CUVID
   return finish(call + " parser=" + handle_text(handle), 0);
 }
 
-CUVID_DOUBLE_EXPORT CUresult cuvidParseVideoData(CUvideoparser parser, CUVIDSOURCEDATAPACKET* packet) {
+CUVID_DOUBLE_EXPORT CUresult cuvidParseVideoData(CUvideoparser parser,
+                                                 CUVIDSOURCEDATAPACKET* packet) {
   std::shared_ptr<VideoParser> target;
   std::string call;
   {
     auto lock = enter();
     State& s = state();
     if (!packet) return finish("cuvidParseVideoData", kInvalidValue);
-    call = "cuvidParseVideoData parser=" + handle_text(parser) + " bytes=" +
-           std::to_string(packet->payload_size) + " flags=" + std::to_string(packet->flags);
+    call = "cuvidParseVideoData parser=" + handle_text(parser) +
+           " bytes=" + std::to_string(packet->payload_size) +
+           " flags=" + std::to_string(packet->flags);
     auto it = s.parsers.find(parser);
     if (it == s.parsers.end())
       return misuse(call, s.destroyed.count(parser) ? "the parser was destroyed" : "unknown parser",
@@ -264,20 +289,22 @@ CUVID_DOUBLE_EXPORT CUresult cuvidDestroyVideoParser(CUvideoparser parser) {
   State& s = state();
   const std::string call = "cuvidDestroyVideoParser parser=" + handle_text(parser);
   if (!s.parsers.erase(parser))
-    return misuse(call, s.destroyed.count(parser) ? "destroyed twice" : "unknown parser", kInvalidHandle);
+    return misuse(call, s.destroyed.count(parser) ? "destroyed twice" : "unknown parser",
+                  kInvalidHandle);
   s.destroyed.insert(parser);
   return finish(call, 0);
 }
 
-CUVID_DOUBLE_EXPORT CUresult cuvidCreateDecoder(CUvideodecoder* decoder, CUVIDDECODECREATEINFO* info) {
+CUVID_DOUBLE_EXPORT CUresult cuvidCreateDecoder(CUvideodecoder* decoder,
+                                                CUVIDDECODECREATEINFO* info) {
   auto lock = enter();
   State& s = state();
   if (!decoder || !info) return finish("cuvidCreateDecoder", kInvalidValue);
-  const std::string call = "cuvidCreateDecoder " + std::to_string(info->ulWidth) + "x" +
-                           std::to_string(info->ulHeight) + " max=" + std::to_string(info->ulMaxWidth) +
-                           "x" + std::to_string(info->ulMaxHeight) + " surfaces=" +
-                           std::to_string(info->ulNumDecodeSurfaces) + " outputs=" +
-                           std::to_string(info->ulNumOutputSurfaces);
+  const std::string call =
+      "cuvidCreateDecoder " + std::to_string(info->ulWidth) + "x" + std::to_string(info->ulHeight) +
+      " max=" + std::to_string(info->ulMaxWidth) + "x" + std::to_string(info->ulMaxHeight) +
+      " surfaces=" + std::to_string(info->ulNumDecodeSurfaces) +
+      " outputs=" + std::to_string(info->ulNumOutputSurfaces);
   const std::string problem = context_problem(nullptr);
   if (!problem.empty()) return misuse(call, problem, kInvalidContext);
   if (info->vidLock && !s.locks.count(info->vidLock))
@@ -286,16 +313,19 @@ CUVID_DOUBLE_EXPORT CUresult cuvidCreateDecoder(CUvideodecoder* decoder, CUVIDDE
     return misuse(call, "vidLock belongs to another context than the current one", kInvalidContext);
   if (info->ulNumDecodeSurfaces < 1 || info->ulNumDecodeSurfaces > 32 ||
       info->ulNumOutputSurfaces < 1 || info->ulNumOutputSurfaces > 64)
-    return misuse(call, "ulNumDecodeSurfaces must be 1..32 and ulNumOutputSurfaces 1..64", kInvalidValue);
+    return misuse(call, "ulNumDecodeSurfaces must be 1..32 and ulNumOutputSurfaces 1..64",
+                  kInvalidValue);
   CUVIDDECODECAPS caps{};
   caps.eCodecType = info->CodecType;
   caps.eChromaFormat = info->ChromaFormat;
   caps.nBitDepthMinus8 = info->bitDepthMinus8;
   fill_caps(s.caps, caps);
-  if (!caps.bIsSupported || info->ulMaxWidth > caps.nMaxWidth || info->ulMaxHeight > caps.nMaxHeight ||
-      info->ulWidth > info->ulMaxWidth || info->ulHeight > info->ulMaxHeight ||
-      info->ulWidth < caps.nMinWidth || info->ulHeight < caps.nMinHeight)
-    return misuse(call, "outside what cuvidGetDecoderCaps reports for this codec and format", kNotSupported);
+  if (!caps.bIsSupported || info->ulMaxWidth > caps.nMaxWidth ||
+      info->ulMaxHeight > caps.nMaxHeight || info->ulWidth > info->ulMaxWidth ||
+      info->ulHeight > info->ulMaxHeight || info->ulWidth < caps.nMinWidth ||
+      info->ulHeight < caps.nMinHeight)
+    return misuse(call, "outside what cuvidGetDecoderCaps reports for this codec and format",
+                  kNotSupported);
   const std::string unsupported = nvdecdouble::unsupported_decoder(*info);
   if (!unsupported.empty()) return misuse(call, unsupported, kNotSupported);
   if (s.faults.should_fail("create_decoder")) return finish(call, kOutOfMemory);
@@ -313,7 +343,8 @@ CUVID_DOUBLE_EXPORT CUresult cuvidDestroyDecoder(CUvideodecoder decoder) {
   std::shared_ptr<VideoDecoder> d = decoder_of(s, decoder, call, error);
   if (!d) return error;
   if (const int mapped = d->mapped())
-    s.violations.push_back(call + ": destroyed with " + std::to_string(mapped) + " frame(s) still mapped");
+    s.violations.push_back(call + ": destroyed with " + std::to_string(mapped) +
+                           " frame(s) still mapped");
   s.decoders.erase(decoder);
   s.destroyed.insert(decoder);
   return finish(call, 0);
@@ -323,9 +354,9 @@ CUVID_DOUBLE_EXPORT CUresult cuvidDecodePicture(CUvideodecoder decoder, CUVIDPIC
   auto lock = enter();
   State& s = state();
   if (!params) return finish("cuvidDecodePicture", kInvalidValue);
-  const std::string call = "cuvidDecodePicture decoder=" + handle_text(decoder) + " idx=" +
-                           std::to_string(params->CurrPicIdx) + " bytes=" +
-                           std::to_string(params->nBitstreamDataLen);
+  const std::string call = "cuvidDecodePicture decoder=" + handle_text(decoder) +
+                           " idx=" + std::to_string(params->CurrPicIdx) +
+                           " bytes=" + std::to_string(params->nBitstreamDataLen);
   CUresult error = CUDA_SUCCESS;
   std::shared_ptr<VideoDecoder> d = decoder_of(s, decoder, call, error);
   if (!d) return error;
@@ -341,7 +372,8 @@ CUVID_DOUBLE_EXPORT CUresult cuvidGetDecodeStatus(CUvideodecoder decoder, int in
                                                   CUVIDGETDECODESTATUS* status) {
   auto lock = enter();
   State& s = state();
-  const std::string call = "cuvidGetDecodeStatus decoder=" + handle_text(decoder) + " idx=" + std::to_string(index);
+  const std::string call =
+      "cuvidGetDecodeStatus decoder=" + handle_text(decoder) + " idx=" + std::to_string(index);
   if (!status) return finish(call, kInvalidValue);
   CUresult error = CUDA_SUCCESS;
   std::shared_ptr<VideoDecoder> d = decoder_of(s, decoder, call, error);
@@ -374,7 +406,8 @@ CUVID_DOUBLE_EXPORT CUresult cuvidMapVideoFrame64(CUvideodecoder decoder, int in
                                                   CUVIDPROCPARAMS* proc) {
   auto lock = enter();
   State& s = state();
-  const std::string call = "cuvidMapVideoFrame64 decoder=" + handle_text(decoder) + " idx=" + std::to_string(index);
+  const std::string call =
+      "cuvidMapVideoFrame64 decoder=" + handle_text(decoder) + " idx=" + std::to_string(index);
   if (!pointer || !pitch || !proc) return finish(call, kInvalidValue);
   CUresult error = CUDA_SUCCESS;
   std::shared_ptr<VideoDecoder> d = decoder_of(s, decoder, call, error);
@@ -386,7 +419,8 @@ CUVID_DOUBLE_EXPORT CUresult cuvidMapVideoFrame64(CUvideodecoder decoder, int in
   return finish(call + " pitch=" + std::to_string(*pitch), code);
 }
 
-CUVID_DOUBLE_EXPORT CUresult cuvidUnmapVideoFrame64(CUvideodecoder decoder, unsigned long long pointer) {
+CUVID_DOUBLE_EXPORT CUresult cuvidUnmapVideoFrame64(CUvideodecoder decoder,
+                                                    unsigned long long pointer) {
   auto lock = enter();
   State& s = state();
   const std::string call = "cuvidUnmapVideoFrame64 decoder=" + handle_text(decoder);

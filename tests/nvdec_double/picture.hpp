@@ -24,9 +24,9 @@ struct Picture {
   int64_t id = 0;               // decode order, also the pts libavcodec carries it by
   std::vector<uint8_t> slices;  // the VCL NAL units with start codes, as NVDEC passes them
   std::vector<unsigned> slice_offsets;
-  int surface = -1;             // CurrPicIdx
+  int surface = -1;  // CurrPicIdx
   long long timestamp = 0;
-  FramePtr frame;               // set once libavcodec outputs it
+  FramePtr frame;  // set once libavcodec outputs it
 };
 
 // pBitstreamData -> picture, for the decode callback's duration.

@@ -114,12 +114,16 @@ int VideoDecoder::status(int index, CUVIDGETDECODESTATUS& s, bool fail, std::str
   }
   const Picture* picture = surfaces_[size_t(index)].get();
   s = CUVIDGETDECODESTATUS{};
-  if (!picture) s.decodeStatus = cuvidDecodeStatus_Invalid;
-  else if (!picture->frame) s.decodeStatus = cuvidDecodeStatus_InProgress;
-  else if (fail) s.decodeStatus = cuvidDecodeStatus_Error;
+  if (!picture)
+    s.decodeStatus = cuvidDecodeStatus_Invalid;
+  else if (!picture->frame)
+    s.decodeStatus = cuvidDecodeStatus_InProgress;
+  else if (fail)
+    s.decodeStatus = cuvidDecodeStatus_Error;
   else if ((picture->frame->flags & AV_FRAME_FLAG_CORRUPT) || picture->frame->decode_error_flags)
     s.decodeStatus = cuvidDecodeStatus_Error_Concealed;
-  else s.decodeStatus = cuvidDecodeStatus_Success;
+  else
+    s.decodeStatus = cuvidDecodeStatus_Success;
   return 0;
 }
 
@@ -160,7 +164,8 @@ int VideoDecoder::reconfigure(const CUVIDRECONFIGUREDECODERINFO& r, std::string&
 }
 
 int VideoDecoder::mapped() const {
-  return int(std::count_if(outputs_.begin(), outputs_.end(), [](const Output& o) { return o.mapped; }));
+  return int(
+      std::count_if(outputs_.begin(), outputs_.end(), [](const Output& o) { return o.mapped; }));
 }
 
 int VideoDecoder::map(int index, unsigned long long& pointer, unsigned& pitch_out,
@@ -169,7 +174,8 @@ int VideoDecoder::map(int index, unsigned long long& pointer, unsigned& pitch_ou
     problem = "map of picture index " + std::to_string(index) + ", which holds no decoded picture";
     return kInvalidValue;
   }
-  auto free_output = std::find_if(outputs_.begin(), outputs_.end(), [](const Output& o) { return !o.mapped; });
+  auto free_output =
+      std::find_if(outputs_.begin(), outputs_.end(), [](const Output& o) { return !o.mapped; });
   if (free_output == outputs_.end()) {
     problem = "more frames mapped at once than ulNumOutputSurfaces (" +
               std::to_string(outputs_.size()) + ")";
@@ -184,7 +190,8 @@ int VideoDecoder::map(int index, unsigned long long& pointer, unsigned& pitch_ou
     return kNotSupported;
   }
   const int bps = info_.OutputFormat == cudaVideoSurfaceFormat_P016 ? 2 : 1;
-  const size_t pitch = (size_t(width) * bps + kPitchAlignment - 1) / kPitchAlignment * kPitchAlignment;
+  const size_t pitch =
+      (size_t(width) * bps + kPitchAlignment - 1) / kPitchAlignment * kPitchAlignment;
   const size_t bytes = pitch * (size_t((height + 1) & ~1) + size_t((height + 1) / 2));
   Output& o = *free_output;
   if (o.bytes < bytes) {

@@ -18,9 +18,12 @@ constexpr int64_t kStaleAfter = 34;
 
 AVCodecID av_codec(cudaVideoCodec codec) {
   switch (codec) {
-    case cudaVideoCodec_H264: return AV_CODEC_ID_H264;
-    case cudaVideoCodec_HEVC: return AV_CODEC_ID_HEVC;
-    default: throw std::runtime_error("the NVDEC double parses H.264 and HEVC only");
+    case cudaVideoCodec_H264:
+      return AV_CODEC_ID_H264;
+    case cudaVideoCodec_HEVC:
+      return AV_CODEC_ID_HEVC;
+    default:
+      throw std::runtime_error("the NVDEC double parses H.264 and HEVC only");
   }
 }
 
@@ -225,7 +228,8 @@ bool VideoParser::process(const AccessUnit& unit, std::string& note) {
     p.CodecSpecific.hevc.IdrPicFlag = first_type == 19 || first_type == 20;
   }
   register_picture(picture);
-  const int decoded = params_.pfnDecodePicture ? params_.pfnDecodePicture(params_.pUserData, &p) : 1;
+  const int decoded =
+      params_.pfnDecodePicture ? params_.pfnDecodePicture(params_.pUserData, &p) : 1;
   unregister_picture(*picture);
   if (!decoded) {
     // Not decoded: never displayed either.
@@ -262,7 +266,8 @@ bool VideoParser::display(size_t keep, std::string& note) {
     info.picture_index = picture->surface;
     info.progressive_frame = 1;
     info.timestamp = picture->timestamp;
-    const int shown = params_.pfnDisplayPicture ? params_.pfnDisplayPicture(params_.pUserData, &info) : 1;
+    const int shown =
+        params_.pfnDisplayPicture ? params_.pfnDisplayPicture(params_.pUserData, &info) : 1;
     release(picture);
     if (!shown) {
       note = "the display callback failed";
@@ -293,7 +298,8 @@ int VideoParser::take_surface() {
 }
 
 void VideoParser::release(const std::shared_ptr<Picture>& picture) {
-  if (picture->surface >= 0 && picture->surface < surfaces_) busy_[size_t(picture->surface)] = false;
+  if (picture->surface >= 0 && picture->surface < surfaces_)
+    busy_[size_t(picture->surface)] = false;
 }
 
 }  // namespace nvdecdouble

@@ -44,16 +44,16 @@ class VideoParser {
   bool send(const AccessUnit& unit, int64_t id);
   void collect();  // libavcodec's output -> the ready queue
   bool display(size_t keep, std::string& note);
-  bool drain(std::string& note);   // everything libavcodec holds, displayed
+  bool drain(std::string& note);  // everything libavcodec holds, displayed
   CUVIDEOFORMAT current_format(const UnitInfo& info) const;
   int take_surface();
   void release(const std::shared_ptr<Picture>& picture);
 
   CUVIDPARSERPARAMS params_;
   AvStream av_;
-  Sequence reported_;          // the last format the sequence callback accepted
-  int surfaces_ = 0;           // decode surfaces the client asked for
-  std::vector<bool> busy_;     // by CurrPicIdx
+  Sequence reported_;       // the last format the sequence callback accepted
+  int surfaces_ = 0;        // decode surfaces the client asked for
+  std::vector<bool> busy_;  // by CurrPicIdx
   int64_t next_id_ = 1;
   std::map<int64_t, std::shared_ptr<Picture>> in_flight_;  // sent to libavcodec, by id
   std::deque<std::shared_ptr<Picture>> ready_;             // output order, not yet displayed

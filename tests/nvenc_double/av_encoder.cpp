@@ -12,7 +12,9 @@ namespace nvdouble {
 
 namespace {
 
-std::string kbps(uint32_t bps) { return std::to_string(std::max<uint32_t>(1, (bps + 500) / 1000)); }
+std::string kbps(uint32_t bps) {
+  return std::to_string(std::max<uint32_t>(1, (bps + 500) / 1000));
+}
 
 std::string ratio(int from, int to) {
   char text[32];
@@ -25,7 +27,9 @@ bool abr(NV_ENC_PARAMS_RC_MODE mode) {
 }
 
 // A bitrate of 0 asks NVENC to choose; the double then encodes at constant quality.
-bool constant_quality(const EncodeSettings& s) { return abr(s.rc_mode) && s.average_bitrate == 0; }
+bool constant_quality(const EncodeSettings& s) {
+  return abr(s.rc_mode) && s.average_bitrate == 0;
+}
 
 uint32_t peak_rate(const EncodeSettings& s) {
   if (s.rc_mode == NV_ENC_PARAMS_RC_CBR) return s.average_bitrate;
@@ -50,14 +54,15 @@ std::string rate_params(const EncodeSettings& s) {
 std::string x264_params(const EncodeSettings& s) {
   const int b = s.b_frames();
   return "keyint=infinite:scenecut=0:open-gop=0:rc-lookahead=0:sync-lookahead=0:mbtree=0:"
-         "bframes=" + std::to_string(b) + (b ? ":b-adapt=0:b-pyramid=none" : "") + ":" +
-         rate_params(s);
+         "bframes=" +
+         std::to_string(b) + (b ? ":b-adapt=0:b-pyramid=none" : "") + ":" + rate_params(s);
 }
 
 std::string x265_params(const EncodeSettings& s) {
   const int b = s.b_frames();
   return "keyint=-1:scenecut=0:open-gop=0:frame-threads=1:pools=none:cutree=0:"
-         "repeat-headers=1:log-level=error:bframes=" + std::to_string(b) +
+         "repeat-headers=1:log-level=error:bframes=" +
+         std::to_string(b) +
          (b ? ":b-adapt=0:b-pyramid=0:rc-lookahead=" + std::to_string(b + 1) : ":rc-lookahead=0") +
          ":" + rate_params(s);
 }
@@ -148,10 +153,18 @@ void AvEncoder::send(NV_ENC_PIC_TYPE type, int64_t pts, std::vector<EncodedUnit>
     // libavcodec has no way to ask libx264/libx265 for a non-IDR I picture in a closed GOP:
     // a scheduled I is coded (and reported) as an IDR.
     case NV_ENC_PIC_TYPE_IDR:
-    case NV_ENC_PIC_TYPE_I: picture_->pict_type = AV_PICTURE_TYPE_I; break;
-    case NV_ENC_PIC_TYPE_P: picture_->pict_type = AV_PICTURE_TYPE_P; break;
-    case NV_ENC_PIC_TYPE_B: picture_->pict_type = AV_PICTURE_TYPE_B; break;
-    default: picture_->pict_type = AV_PICTURE_TYPE_NONE; break;
+    case NV_ENC_PIC_TYPE_I:
+      picture_->pict_type = AV_PICTURE_TYPE_I;
+      break;
+    case NV_ENC_PIC_TYPE_P:
+      picture_->pict_type = AV_PICTURE_TYPE_P;
+      break;
+    case NV_ENC_PIC_TYPE_B:
+      picture_->pict_type = AV_PICTURE_TYPE_B;
+      break;
+    default:
+      picture_->pict_type = AV_PICTURE_TYPE_NONE;
+      break;
   }
   check(avcodec_send_frame(context_.get(), picture_.get()), "sending a picture to the encoder");
   receive(out);
@@ -171,12 +184,13 @@ void AvEncoder::receive(std::vector<EncodedUnit>& out) {
     unit.data.assign(packet_->data, packet_->data + packet_->size);
     unit.pts = packet_->pts;
     size_t stats_size = 0;
-    const uint8_t* stats = av_packet_get_side_data(packet_.get(), AV_PKT_DATA_QUALITY_STATS, &stats_size);
+    const uint8_t* stats =
+        av_packet_get_side_data(packet_.get(), AV_PKT_DATA_QUALITY_STATS, &stats_size);
     if (holds_idr(settings_.codec, packet_->data, size_t(packet_->size))) {
       unit.type = NV_ENC_PIC_TYPE_IDR;
     } else if (stats && stats_size >= 5) {
       const auto pict = AVPictureType(stats[4]);
-      unit.type = pict == AV_PICTURE_TYPE_I ? NV_ENC_PIC_TYPE_I
+      unit.type = pict == AV_PICTURE_TYPE_I   ? NV_ENC_PIC_TYPE_I
                   : pict == AV_PICTURE_TYPE_B ? NV_ENC_PIC_TYPE_B
                                               : NV_ENC_PIC_TYPE_P;
     } else {

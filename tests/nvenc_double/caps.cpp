@@ -78,8 +78,14 @@ void apply_caps_overrides(Caps& caps, const std::string& text) {
     const long number = std::strtol(value.c_str(), &end, 0);
     if (value.empty() || *end != '\0')
       throw std::invalid_argument("caps item '" + item + "': expected key=<integer>");
-    if (key == "h264") { caps.h264 = number != 0; continue; }
-    if (key == "hevc") { caps.hevc = number != 0; continue; }
+    if (key == "h264") {
+      caps.h264 = number != 0;
+      continue;
+    }
+    if (key == "hevc") {
+      caps.hevc = number != 0;
+      continue;
+    }
     bool known = false;
     for (const CapName& n : kNames) {
       if (key == n.key) {

@@ -57,8 +57,8 @@ void read_env(CudaState& s) {
   const std::string devices = nvdouble::env_text("VIDEOHW_CUDA_DOUBLE_DEVICES");
   s.devices = devices.empty() ? 1 : std::atoi(devices.c_str());
   try {
-    s.faults = nvdouble::FaultPlan::parse(nvdouble::env_text("VIDEOHW_CUDA_DOUBLE_FAULTS"),
-                                          kFaultNames);
+    s.faults =
+        nvdouble::FaultPlan::parse(nvdouble::env_text("VIDEOHW_CUDA_DOUBLE_FAULTS"), kFaultNames);
   } catch (const std::invalid_argument& e) {
     s.log.add(std::string("VIDEOHW_CUDA_DOUBLE_FAULTS ignored: ") + e.what());
     s.faults = {};
@@ -74,25 +74,39 @@ std::unique_lock<std::mutex> enter() {
 
 const char* error_name(int code) {
   switch (code) {
-    case 0: return "CUDA_SUCCESS";
-    case kInvalidValue: return "CUDA_ERROR_INVALID_VALUE";
-    case kNotInitialized: return "CUDA_ERROR_NOT_INITIALIZED";
-    case kNoDevice: return "CUDA_ERROR_NO_DEVICE";
-    case kInvalidDevice: return "CUDA_ERROR_INVALID_DEVICE";
-    case kInvalidContext: return "CUDA_ERROR_INVALID_CONTEXT";
-    default: return cudadouble::extra_error_name(code);
+    case 0:
+      return "CUDA_SUCCESS";
+    case kInvalidValue:
+      return "CUDA_ERROR_INVALID_VALUE";
+    case kNotInitialized:
+      return "CUDA_ERROR_NOT_INITIALIZED";
+    case kNoDevice:
+      return "CUDA_ERROR_NO_DEVICE";
+    case kInvalidDevice:
+      return "CUDA_ERROR_INVALID_DEVICE";
+    case kInvalidContext:
+      return "CUDA_ERROR_INVALID_CONTEXT";
+    default:
+      return cudadouble::extra_error_name(code);
   }
 }
 
 const char* error_text(int code) {
   switch (code) {
-    case 0: return "no error";
-    case kInvalidValue: return "invalid argument";
-    case kNotInitialized: return "initialization error";
-    case kNoDevice: return "no CUDA-capable device is detected";
-    case kInvalidDevice: return "invalid device ordinal";
-    case kInvalidContext: return "invalid device context";
-    default: return cudadouble::extra_error_text(code);
+    case 0:
+      return "no error";
+    case kInvalidValue:
+      return "invalid argument";
+    case kNotInitialized:
+      return "initialization error";
+    case kNoDevice:
+      return "no CUDA-capable device is detected";
+    case kInvalidDevice:
+      return "invalid device ordinal";
+    case kInvalidContext:
+      return "invalid device context";
+    default:
+      return cudadouble::extra_error_text(code);
   }
 }
 
@@ -106,7 +120,6 @@ std::string ptr_text(const void* p) {
   std::snprintf(text, sizeof(text), "%p", p);
   return text;
 }
-
 
 // Created contexts, and the primary ones (cuda_double_primary.cpp).
 bool context_live(const CudaState& s, CUcontext ctx) {
@@ -173,7 +186,7 @@ CUDA_DOUBLE_EXPORT CUresult cuDeviceComputeCapability(int* major, int* minor, CU
 }
 
 CUDA_DOUBLE_EXPORT CUresult cuDeviceGetAttribute(int* value, CUdevice_attribute attrib,
-                                                  CUdevice dev) {
+                                                 CUdevice dev) {
   auto lock = enter();
   CudaState& s = state();
   const std::string call =
@@ -181,15 +194,30 @@ CUDA_DOUBLE_EXPORT CUresult cuDeviceGetAttribute(int* value, CUdevice_attribute 
   if (!value) return finish(s, call, kInvalidValue);
   if (const int err = check_device(s, dev)) return finish(s, call, err);
   switch (attrib) {
-    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *value = 8; break;
-    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *value = 6; break;
-    case CU_DEVICE_ATTRIBUTE_PCI_BUS_ID: *value = 1 + dev; break;
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR:
+      *value = 8;
+      break;
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR:
+      *value = 6;
+      break;
+    case CU_DEVICE_ATTRIBUTE_PCI_BUS_ID:
+      *value = 1 + dev;
+      break;
     case CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID:
-    case CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID: *value = 0; break;
-    case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *value = 2; break;
-    case CU_DEVICE_ATTRIBUTE_INTEGRATED: *value = 0; break;
-    case CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING: *value = 1; break;
-    default: return finish(s, call, kInvalidValue);
+    case CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID:
+      *value = 0;
+      break;
+    case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT:
+      *value = 2;
+      break;
+    case CU_DEVICE_ATTRIBUTE_INTEGRATED:
+      *value = 0;
+      break;
+    case CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING:
+      *value = 1;
+      break;
+    default:
+      return finish(s, call, kInvalidValue);
   }
   return finish(s, call + " value=" + std::to_string(*value), 0);
 }
@@ -217,8 +245,7 @@ CUDA_DOUBLE_EXPORT CUresult cuCtxDestroy_v2(CUcontext ctx) {
   if (!s.live.erase(ctx)) return finish(s, call, kInvalidContext);
   // Destroying a context that is current on this thread also pops it (CUDA does the same).
   auto& stack = thread_stack().entries;
-  for (auto it = stack.begin(); it != stack.end();)
-    it = *it == ctx ? stack.erase(it) : it + 1;
+  for (auto it = stack.begin(); it != stack.end();) it = *it == ctx ? stack.erase(it) : it + 1;
   return finish(s, call, 0);
 }
 

@@ -70,7 +70,9 @@ struct Args {
   int width, height;
 };
 
-uint8_t to_byte(float v) { return uint8_t(std::fmin(std::fmax(std::nearbyint(v), 0.0f), 255.0f)); }
+uint8_t to_byte(float v) {
+  return uint8_t(std::fmin(std::fmax(std::nearbyint(v), 0.0f), 255.0f));
+}
 
 // One GPU thread: the 2x2 block at block coordinates (bx, by).
 void run_thread(Kernel kernel, const Args& a, const Coefficients& k, const uint8_t* table, int bx,
@@ -121,7 +123,8 @@ std::string buffer_problem(Kernel kernel, const Args& a, const uint8_t* table) {
                 {a.rgb, span(a.rgb_pitch, a.width * 3, a.height), "rgb"},
                 {table, kernel == Kernel::Nv12Table ? size_t(256) * 256 * 256 * 3 : 0, "table"}};
   for (const Check& c : checks)
-    if (c.bytes && !cudadouble::device_span_ok(CUdeviceptr(reinterpret_cast<uintptr_t>(c.p)), c.bytes))
+    if (c.bytes &&
+        !cudadouble::device_span_ok(CUdeviceptr(reinterpret_cast<uintptr_t>(c.p)), c.bytes))
       return std::string(c.what) + " buffer " + cudadouble::hex(reinterpret_cast<uintptr_t>(c.p)) +
              " + " + std::to_string(c.bytes) + " bytes is outside device memory";
   return "";
@@ -150,7 +153,8 @@ CUDA_DOUBLE_EXPORT CUresult cuModuleLoadData(CUmodule* module, const void* image
 }
 
 CUDA_DOUBLE_EXPORT CUresult cuModuleUnload(CUmodule module) {
-  const std::string call = "cuModuleUnload module=" + cudadouble::hex(reinterpret_cast<uintptr_t>(module));
+  const std::string call =
+      "cuModuleUnload module=" + cudadouble::hex(reinterpret_cast<uintptr_t>(module));
   if (const int err = cudadouble::require_context(call)) return finish(call, err);
   Modules& m = modules();
   {
@@ -161,7 +165,8 @@ CUDA_DOUBLE_EXPORT CUresult cuModuleUnload(CUmodule module) {
       module = nullptr;
     }
   }
-  return module ? misuse(call, "unknown or unloaded module", cudadouble::kInvalidHandle) : finish(call, 0);
+  return module ? misuse(call, "unknown or unloaded module", cudadouble::kInvalidHandle)
+                : finish(call, 0);
 }
 
 CUDA_DOUBLE_EXPORT CUresult cuModuleGetFunction(CUfunction* function, CUmodule module,
@@ -196,25 +201,36 @@ CUDA_DOUBLE_EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned g
                      std::to_string(gz) + " block=" + std::to_string(bx) + "x" +
                      std::to_string(by) + "x" + std::to_string(bz);
   if (const int err = cudadouble::require_context(call)) return finish(call, err);
-  if (!cudadouble::stream_ok(stream)) return misuse(call, "unknown or destroyed stream", cudadouble::kInvalidHandle);
+  if (!cudadouble::stream_ok(stream))
+    return misuse(call, "unknown or destroyed stream", cudadouble::kInvalidHandle);
   Kernel kernel;
   {
     std::lock_guard<std::mutex> lock(modules().mutex);
     auto it = modules().functions.find(f);
-    if (it == modules().functions.end()) kernel = Kernel(-1);
-    else kernel = it->second.kernel;
+    if (it == modules().functions.end())
+      kernel = Kernel(-1);
+    else
+      kernel = it->second.kernel;
   }
-  if (kernel == Kernel(-1)) return misuse(call, "unknown function (module unloaded?)", cudadouble::kInvalidHandle);
+  if (kernel == Kernel(-1))
+    return misuse(call, "unknown function (module unloaded?)", cudadouble::kInvalidHandle);
   if (!params || extra || shared) return misuse(call, "expected kernelParams only", 1);
   if (bx * by * bz > 1024 || !gx || !gy || !gz || !bx || !by || !bz)
     return misuse(call, "invalid launch configuration", 1);
-  const Args a{arg<const uint8_t*>(params, 0), arg<int>(params, 1), arg<const uint8_t*>(params, 2),
-               arg<int>(params, 3),            arg<uint8_t*>(params, 4), arg<int>(params, 5),
-               arg<int>(params, 6),            arg<int>(params, 7)};
+  const Args a{arg<const uint8_t*>(params, 0),
+               arg<int>(params, 1),
+               arg<const uint8_t*>(params, 2),
+               arg<int>(params, 3),
+               arg<uint8_t*>(params, 4),
+               arg<int>(params, 5),
+               arg<int>(params, 6),
+               arg<int>(params, 7)};
   Coefficients k{};
   const uint8_t* table = nullptr;
-  if (kernel == Kernel::Nv12Table) table = arg<const uint8_t*>(params, 8);
-  else k = arg<Coefficients>(params, 8);
+  if (kernel == Kernel::Nv12Table)
+    table = arg<const uint8_t*>(params, 8);
+  else
+    k = arg<Coefficients>(params, 8);
   call += " " + std::to_string(a.width) + "x" + std::to_string(a.height);
   const std::string problem = buffer_problem(kernel, a, table);
   if (!problem.empty()) return misuse(call, problem, cudadouble::kLaunchFailed);

@@ -20,9 +20,12 @@ enum class Kind { Device, PinnedHost, Surface };
 
 const char* kind_name(Kind kind) {
   switch (kind) {
-    case Kind::Device: return "device allocation";
-    case Kind::PinnedHost: return "page-locked host allocation";
-    case Kind::Surface: return "mapped decoder surface";
+    case Kind::Device:
+      return "device allocation";
+    case Kind::PinnedHost:
+      return "page-locked host allocation";
+    case Kind::Surface:
+      return "mapped decoder surface";
   }
   return "?";
 }
@@ -97,7 +100,8 @@ std::string release(uintptr_t p, Kind kind) {
 
 // One side of a copy: device memory must lie inside what the double handed out.
 std::string side_problem(CUmemorytype type, uintptr_t p, size_t bytes, const char* side) {
-  if (type == CU_MEMORYTYPE_HOST) return p || !bytes ? "" : std::string(side) + " host pointer is null";
+  if (type == CU_MEMORYTYPE_HOST)
+    return p || !bytes ? "" : std::string(side) + " host pointer is null";
   if (type != CU_MEMORYTYPE_DEVICE)
     return std::string(side) + " memory type " + std::to_string(int(type)) + " is not emulated";
   if (cudadouble::device_span_ok(p, bytes)) return "";
@@ -107,10 +111,11 @@ std::string side_problem(CUmemorytype type, uintptr_t p, size_t bytes, const cha
 
 CUresult copy_2d(const std::string& name, const CUDA_MEMCPY2D* c, CUstream stream) {
   if (!c) return finish(name, kInvalidValue);
-  const std::string call = name + " " + std::to_string(c->WidthInBytes) + "x" +
-                           std::to_string(c->Height);
+  const std::string call =
+      name + " " + std::to_string(c->WidthInBytes) + "x" + std::to_string(c->Height);
   if (const int err = cudadouble::require_context(call)) return finish(call, err);
-  if (!cudadouble::stream_ok(stream)) return misuse(call, "unknown or destroyed stream", cudadouble::kInvalidHandle);
+  if (!cudadouble::stream_ok(stream))
+    return misuse(call, "unknown or destroyed stream", cudadouble::kInvalidHandle);
   if (c->srcXInBytes || c->srcY || c->dstXInBytes || c->dstY)
     return misuse(call, "offsets (srcXInBytes/srcY/dstXInBytes/dstY) are not emulated",
                   cudadouble::kNotSupported);
@@ -123,7 +128,8 @@ CUresult copy_2d(const std::string& name, const CUDA_MEMCPY2D* c, CUstream strea
                             ? reinterpret_cast<uintptr_t>(c->dstHost)
                             : uintptr_t(c->dstDevice);
   for (const std::string& problem :
-       {side_problem(c->srcMemoryType, src, span(c->srcPitch, c->WidthInBytes, c->Height), "source"),
+       {side_problem(c->srcMemoryType, src, span(c->srcPitch, c->WidthInBytes, c->Height),
+                     "source"),
         side_problem(c->dstMemoryType, dst, span(c->dstPitch, c->WidthInBytes, c->Height),
                      "destination")})
     if (!problem.empty()) return misuse(call, problem, kInvalidValue);
@@ -137,7 +143,8 @@ CUresult device_to_host(const std::string& name, void* dst, CUdeviceptr src, siz
                         CUstream stream) {
   const std::string call = name + " " + std::to_string(bytes) + " bytes";
   if (const int err = cudadouble::require_context(call)) return finish(call, err);
-  if (!cudadouble::stream_ok(stream)) return misuse(call, "unknown or destroyed stream", cudadouble::kInvalidHandle);
+  if (!cudadouble::stream_ok(stream))
+    return misuse(call, "unknown or destroyed stream", cudadouble::kInvalidHandle);
   const std::string problem = side_problem(CU_MEMORYTYPE_DEVICE, uintptr_t(src), bytes, "source");
   if (!problem.empty()) return misuse(call, problem, kInvalidValue);
   if (!dst && bytes) return misuse(call, "destination host pointer is null", kInvalidValue);
@@ -161,31 +168,51 @@ void reset_rules() {
 
 const char* extra_error_name(int code) {
   switch (code) {
-    case 1: return "CUDA_ERROR_INVALID_VALUE";
-    case kOutOfMemory: return "CUDA_ERROR_OUT_OF_MEMORY";
-    case kInvalidImage: return "CUDA_ERROR_INVALID_IMAGE";
-    case kInvalidContext: return "CUDA_ERROR_INVALID_CONTEXT";
-    case kMapFailed: return "CUDA_ERROR_MAP_FAILED";
-    case kInvalidHandle: return "CUDA_ERROR_INVALID_HANDLE";
-    case kNotFound: return "CUDA_ERROR_NOT_FOUND";
-    case kLaunchFailed: return "CUDA_ERROR_LAUNCH_FAILED";
-    case kNotSupported: return "CUDA_ERROR_NOT_SUPPORTED";
-    case 999: return "CUDA_ERROR_UNKNOWN";
-    default: return nullptr;
+    case 1:
+      return "CUDA_ERROR_INVALID_VALUE";
+    case kOutOfMemory:
+      return "CUDA_ERROR_OUT_OF_MEMORY";
+    case kInvalidImage:
+      return "CUDA_ERROR_INVALID_IMAGE";
+    case kInvalidContext:
+      return "CUDA_ERROR_INVALID_CONTEXT";
+    case kMapFailed:
+      return "CUDA_ERROR_MAP_FAILED";
+    case kInvalidHandle:
+      return "CUDA_ERROR_INVALID_HANDLE";
+    case kNotFound:
+      return "CUDA_ERROR_NOT_FOUND";
+    case kLaunchFailed:
+      return "CUDA_ERROR_LAUNCH_FAILED";
+    case kNotSupported:
+      return "CUDA_ERROR_NOT_SUPPORTED";
+    case 999:
+      return "CUDA_ERROR_UNKNOWN";
+    default:
+      return nullptr;
   }
 }
 
 const char* extra_error_text(int code) {
   switch (code) {
-    case kOutOfMemory: return "out of memory";
-    case kInvalidImage: return "device kernel image is invalid";
-    case kMapFailed: return "mapping of buffer object failed";
-    case kInvalidHandle: return "invalid resource handle";
-    case kNotFound: return "named symbol not found";
-    case kLaunchFailed: return "unspecified launch failure";
-    case kNotSupported: return "operation not supported";
-    case 999: return "unknown error";
-    default: return nullptr;
+    case kOutOfMemory:
+      return "out of memory";
+    case kInvalidImage:
+      return "device kernel image is invalid";
+    case kMapFailed:
+      return "mapping of buffer object failed";
+    case kInvalidHandle:
+      return "invalid resource handle";
+    case kNotFound:
+      return "named symbol not found";
+    case kLaunchFailed:
+      return "unspecified launch failure";
+    case kNotSupported:
+      return "operation not supported";
+    case 999:
+      return "unknown error";
+    default:
+      return nullptr;
   }
 }
 
@@ -261,7 +288,7 @@ CUDA_DOUBLE_EXPORT CUresult cuMemcpyDtoH_v2(void* dst, CUdeviceptr src, size_t b
 }
 
 CUDA_DOUBLE_EXPORT CUresult cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t bytes,
-                                                  CUstream stream) {
+                                                 CUstream stream) {
   return device_to_host("cuMemcpyDtoHAsync_v2", dst, src, bytes, stream);
 }
 
@@ -279,21 +306,25 @@ CUDA_DOUBLE_EXPORT CUresult cuStreamCreate(CUstream* stream, unsigned int flags)
 }
 
 CUDA_DOUBLE_EXPORT CUresult cuStreamSynchronize(CUstream stream) {
-  const std::string call = "cuStreamSynchronize stream=" + cudadouble::hex(reinterpret_cast<uintptr_t>(stream));
+  const std::string call =
+      "cuStreamSynchronize stream=" + cudadouble::hex(reinterpret_cast<uintptr_t>(stream));
   if (const int err = cudadouble::require_context(call)) return finish(call, err);
-  if (!cudadouble::stream_ok(stream)) return misuse(call, "unknown or destroyed stream", cudadouble::kInvalidHandle);
+  if (!cudadouble::stream_ok(stream))
+    return misuse(call, "unknown or destroyed stream", cudadouble::kInvalidHandle);
   return finish(call, 0);
 }
 
 CUDA_DOUBLE_EXPORT CUresult cuStreamDestroy_v2(CUstream stream) {
-  const std::string call = "cuStreamDestroy_v2 stream=" + cudadouble::hex(reinterpret_cast<uintptr_t>(stream));
+  const std::string call =
+      "cuStreamDestroy_v2 stream=" + cudadouble::hex(reinterpret_cast<uintptr_t>(stream));
   if (const int err = cudadouble::require_context(call)) return finish(call, err);
   bool erased;
   {
     std::lock_guard<std::mutex> lock(memory().mutex);
     erased = stream && memory().streams.erase(stream) > 0;
   }
-  return erased ? finish(call, 0) : misuse(call, "unknown or destroyed stream", cudadouble::kInvalidHandle);
+  return erased ? finish(call, 0)
+                : misuse(call, "unknown or destroyed stream", cudadouble::kInvalidHandle);
 }
 
 CUDA_DOUBLE_EXPORT void videohw_cuda_double_expose_surface(const void* base, size_t bytes) {

@@ -33,7 +33,10 @@ int device_of(CUcontext ctx) {
 
 CUresult finish(const std::string& call, int code) {
   const char* name = cudadouble::extra_error_name(code);
-  cudadouble::log_call(call + " -> " + (code == 0 ? "CUDA_SUCCESS" : name ? name : std::to_string(code)));
+  cudadouble::log_call(call + " -> " +
+                       (code == 0 ? "CUDA_SUCCESS"
+                        : name    ? name
+                                  : std::to_string(code)));
   return CUresult(code);
 }
 

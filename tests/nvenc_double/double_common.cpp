@@ -43,7 +43,9 @@ std::string CallLog::joined() const {
   return text;
 }
 
-void CallLog::clear() { lines_.clear(); }
+void CallLog::clear() {
+  lines_.clear();
+}
 
 FaultPlan FaultPlan::parse(const std::string& text, const std::vector<std::string>& known) {
   FaultPlan plan;

@@ -15,23 +15,42 @@ bool planar(NV_ENC_BUFFER_FORMAT f) {
   return f == NV_ENC_BUFFER_FORMAT_IYUV || f == NV_ENC_BUFFER_FORMAT_YV12;
 }
 
-std::string size_text(int w, int h) { return std::to_string(w) + "x" + std::to_string(h); }
+std::string size_text(int w, int h) {
+  return std::to_string(w) + "x" + std::to_string(h);
+}
 
 }  // namespace
 
 const char* status_name(NVENCSTATUS status) {
   switch (status) {
-#define NAME(s) case s: return #s
-    NAME(NV_ENC_SUCCESS); NAME(NV_ENC_ERR_NO_ENCODE_DEVICE); NAME(NV_ENC_ERR_UNSUPPORTED_DEVICE);
-    NAME(NV_ENC_ERR_INVALID_ENCODERDEVICE); NAME(NV_ENC_ERR_INVALID_DEVICE);
-    NAME(NV_ENC_ERR_DEVICE_NOT_EXIST); NAME(NV_ENC_ERR_INVALID_PTR); NAME(NV_ENC_ERR_INVALID_EVENT);
-    NAME(NV_ENC_ERR_INVALID_PARAM); NAME(NV_ENC_ERR_INVALID_CALL); NAME(NV_ENC_ERR_OUT_OF_MEMORY);
-    NAME(NV_ENC_ERR_ENCODER_NOT_INITIALIZED); NAME(NV_ENC_ERR_UNSUPPORTED_PARAM);
-    NAME(NV_ENC_ERR_LOCK_BUSY); NAME(NV_ENC_ERR_NOT_ENOUGH_BUFFER); NAME(NV_ENC_ERR_INVALID_VERSION);
-    NAME(NV_ENC_ERR_MAP_FAILED); NAME(NV_ENC_ERR_NEED_MORE_INPUT); NAME(NV_ENC_ERR_ENCODER_BUSY);
-    NAME(NV_ENC_ERR_EVENT_NOT_REGISTERD); NAME(NV_ENC_ERR_GENERIC);
-    NAME(NV_ENC_ERR_INCOMPATIBLE_CLIENT_KEY); NAME(NV_ENC_ERR_UNIMPLEMENTED);
-    NAME(NV_ENC_ERR_RESOURCE_REGISTER_FAILED); NAME(NV_ENC_ERR_RESOURCE_NOT_REGISTERED);
+#define NAME(s) \
+  case s:       \
+    return #s
+    NAME(NV_ENC_SUCCESS);
+    NAME(NV_ENC_ERR_NO_ENCODE_DEVICE);
+    NAME(NV_ENC_ERR_UNSUPPORTED_DEVICE);
+    NAME(NV_ENC_ERR_INVALID_ENCODERDEVICE);
+    NAME(NV_ENC_ERR_INVALID_DEVICE);
+    NAME(NV_ENC_ERR_DEVICE_NOT_EXIST);
+    NAME(NV_ENC_ERR_INVALID_PTR);
+    NAME(NV_ENC_ERR_INVALID_EVENT);
+    NAME(NV_ENC_ERR_INVALID_PARAM);
+    NAME(NV_ENC_ERR_INVALID_CALL);
+    NAME(NV_ENC_ERR_OUT_OF_MEMORY);
+    NAME(NV_ENC_ERR_ENCODER_NOT_INITIALIZED);
+    NAME(NV_ENC_ERR_UNSUPPORTED_PARAM);
+    NAME(NV_ENC_ERR_LOCK_BUSY);
+    NAME(NV_ENC_ERR_NOT_ENOUGH_BUFFER);
+    NAME(NV_ENC_ERR_INVALID_VERSION);
+    NAME(NV_ENC_ERR_MAP_FAILED);
+    NAME(NV_ENC_ERR_NEED_MORE_INPUT);
+    NAME(NV_ENC_ERR_ENCODER_BUSY);
+    NAME(NV_ENC_ERR_EVENT_NOT_REGISTERD);
+    NAME(NV_ENC_ERR_GENERIC);
+    NAME(NV_ENC_ERR_INCOMPATIBLE_CLIENT_KEY);
+    NAME(NV_ENC_ERR_UNIMPLEMENTED);
+    NAME(NV_ENC_ERR_RESOURCE_REGISTER_FAILED);
+    NAME(NV_ENC_ERR_RESOURCE_NOT_REGISTERED);
     NAME(NV_ENC_ERR_RESOURCE_NOT_MAPPED);
 #undef NAME
   }
@@ -103,22 +122,24 @@ NVENCSTATUS DoubleEncoder::initialize(const NV_ENC_INITIALIZE_PARAMS& p, const C
   const NVENCSTATUS status = read_settings(p, caps.get(NV_ENC_CAPS_NUM_MAX_BFRAMES), s, error);
   if (status != NV_ENC_SUCCESS) return fail(status, "nvEncInitializeEncoder: " + error);
   if ((s.codec == CodecKind::H264 && !caps.h264) || (s.codec == CodecKind::HEVC && !caps.hevc))
-    return violate(NV_ENC_ERR_INVALID_PARAM, "nvEncInitializeEncoder: codec not in nvEncGetEncodeGUIDs");
+    return violate(NV_ENC_ERR_INVALID_PARAM,
+                   "nvEncInitializeEncoder: codec not in nvEncGetEncodeGUIDs");
   if (p.enableEncodeAsync && !caps.get(NV_ENC_CAPS_ASYNC_ENCODE_SUPPORT))
-    return violate(NV_ENC_ERR_UNSUPPORTED_PARAM,
-                   "nvEncInitializeEncoder: enableEncodeAsync=1 but NV_ENC_CAPS_ASYNC_ENCODE_SUPPORT is 0");
+    return violate(
+        NV_ENC_ERR_UNSUPPORTED_PARAM,
+        "nvEncInitializeEncoder: enableEncodeAsync=1 but NV_ENC_CAPS_ASYNC_ENCODE_SUPPORT is 0");
   if (p.enableEncodeAsync)
     return fail(NV_ENC_ERR_UNIMPLEMENTED, "the double emulates synchronous mode only");
-  if (!p.enablePTD)
-    return fail(NV_ENC_ERR_UNIMPLEMENTED, "the double emulates enablePTD=1 only");
+  if (!p.enablePTD) return fail(NV_ENC_ERR_UNIMPLEMENTED, "the double emulates enablePTD=1 only");
   const int max_w = caps.get(NV_ENC_CAPS_WIDTH_MAX), max_h = caps.get(NV_ENC_CAPS_HEIGHT_MAX);
   if (s.max_width > max_w || s.max_height > max_h)
     return violate(NV_ENC_ERR_INVALID_PARAM,
                    "nvEncInitializeEncoder: size " + size_text(s.max_width, s.max_height) +
                        " exceeds NV_ENC_CAPS_WIDTH_MAX/HEIGHT_MAX " + size_text(max_w, max_h));
   if (s.width < caps.get(NV_ENC_CAPS_WIDTH_MIN) || s.height < caps.get(NV_ENC_CAPS_HEIGHT_MIN))
-    return violate(NV_ENC_ERR_INVALID_PARAM, "nvEncInitializeEncoder: size " +
-                                                 size_text(s.width, s.height) + " below the minimum");
+    return violate(
+        NV_ENC_ERR_INVALID_PARAM,
+        "nvEncInitializeEncoder: size " + size_text(s.width, s.height) + " below the minimum");
   if (s.b_frames() > caps.get(NV_ENC_CAPS_NUM_MAX_BFRAMES))
     return violate(NV_ENC_ERR_INVALID_PARAM,
                    "nvEncInitializeEncoder: frameIntervalP " + std::to_string(s.frame_interval_p) +
@@ -144,8 +165,9 @@ NVENCSTATUS DoubleEncoder::ensure_engine() {
 NVENCSTATUS DoubleEncoder::sequence_params(NV_ENC_SEQUENCE_PARAM_PAYLOAD& p) {
   if (NVENCSTATUS s = require_initialized("nvEncGetSequenceParams")) return s;
   if (!p.spsppsBuffer || !p.outSPSPPSPayloadSize)
-    return violate(NV_ENC_ERR_INVALID_PTR, "nvEncGetSequenceParams: spsppsBuffer and "
-                                           "outSPSPPSPayloadSize must be set");
+    return violate(NV_ENC_ERR_INVALID_PTR,
+                   "nvEncGetSequenceParams: spsppsBuffer and "
+                   "outSPSPPSPayloadSize must be set");
   if (headers_.empty()) {
     try {
       headers_ = sequence_headers(settings_);
@@ -162,10 +184,12 @@ NVENCSTATUS DoubleEncoder::sequence_params(NV_ENC_SEQUENCE_PARAM_PAYLOAD& p) {
   return NV_ENC_SUCCESS;
 }
 
-NVENCSTATUS DoubleEncoder::create_input(NV_ENC_CREATE_INPUT_BUFFER& p, const Caps& caps, uint64_t id) {
+NVENCSTATUS DoubleEncoder::create_input(NV_ENC_CREATE_INPUT_BUFFER& p, const Caps& caps,
+                                        uint64_t id) {
   if (NVENCSTATUS s = require_initialized("nvEncCreateInputBuffer")) return s;
   const int w = int(p.width), h = int(p.height);
-  if (w <= 0 || h <= 0 || w > caps.get(NV_ENC_CAPS_WIDTH_MAX) || h > caps.get(NV_ENC_CAPS_HEIGHT_MAX))
+  if (w <= 0 || h <= 0 || w > caps.get(NV_ENC_CAPS_WIDTH_MAX) ||
+      h > caps.get(NV_ENC_CAPS_HEIGHT_MAX))
     return violate(NV_ENC_ERR_INVALID_PARAM, "nvEncCreateInputBuffer: size " + size_text(w, h) +
                                                  " outside 1..NV_ENC_CAPS_WIDTH_MAX/HEIGHT_MAX");
   if (p.bufferFmt != NV_ENC_BUFFER_FORMAT_NV12 && !planar(p.bufferFmt))
@@ -203,12 +227,14 @@ NVENCSTATUS DoubleEncoder::lock_input(NV_ENC_LOCK_INPUT_BUFFER& p) {
   NVENCSTATUS status = NV_ENC_SUCCESS;
   InputBuffer* b = find_input(p.inputBuffer, "nvEncLockInputBuffer", status);
   if (!b) return status;
-  const std::string which = "nvEncLockInputBuffer: buffer " + std::to_string(handle_id(p.inputBuffer));
+  const std::string which =
+      "nvEncLockInputBuffer: buffer " + std::to_string(handle_id(p.inputBuffer));
   if (b->locked) return violate(NV_ENC_ERR_INVALID_CALL, which + " is already locked");
   if (b->in_flight)
     return violate(NV_ENC_ERR_INVALID_CALL,
-                   which + " still holds a picture the encoder has not finished (nvEncEncodePicture "
-                           "returned NV_ENC_ERR_NEED_MORE_INPUT and no SUCCESS/EOS followed)");
+                   which +
+                       " still holds a picture the encoder has not finished (nvEncEncodePicture "
+                       "returned NV_ENC_ERR_NEED_MORE_INPUT and no SUCCESS/EOS followed)");
   b->locked = true;
   p.bufferDataPtr = b->memory.data();
   p.pitch = uint32_t(b->pitch);
@@ -220,8 +246,9 @@ NVENCSTATUS DoubleEncoder::unlock_input(void* handle) {
   InputBuffer* b = find_input(handle, "nvEncUnlockInputBuffer", status);
   if (!b) return status;
   if (!b->locked)
-    return violate(NV_ENC_ERR_INVALID_CALL, "nvEncUnlockInputBuffer: buffer " +
-                                                std::to_string(handle_id(handle)) + " is not locked");
+    return violate(
+        NV_ENC_ERR_INVALID_CALL,
+        "nvEncUnlockInputBuffer: buffer " + std::to_string(handle_id(handle)) + " is not locked");
   b->locked = false;
   return NV_ENC_SUCCESS;
 }
@@ -256,15 +283,18 @@ NVENCSTATUS DoubleEncoder::lock_bitstream(NV_ENC_LOCK_BITSTREAM& p, bool& wait) 
   NVENCSTATUS status = NV_ENC_SUCCESS;
   BitstreamBuffer* b = find_bitstream(p.outputBitstream, "nvEncLockBitstream", status);
   if (!b) return status;
-  const std::string which = "nvEncLockBitstream: buffer " + std::to_string(handle_id(p.outputBitstream));
+  const std::string which =
+      "nvEncLockBitstream: buffer " + std::to_string(handle_id(p.outputBitstream));
   if (b->locked) return violate(NV_ENC_ERR_INVALID_CALL, which + " is already locked");
   if (b->state == OutputState::Idle)
-    return violate(NV_ENC_ERR_INVALID_CALL, which + " holds no encoded picture (not given to "
-                                                    "nvEncEncodePicture since its last unlock)");
+    return violate(NV_ENC_ERR_INVALID_CALL, which +
+                                                " holds no encoded picture (not given to "
+                                                "nvEncEncodePicture since its last unlock)");
   if (b->state == OutputState::Pending)
     return violate(NV_ENC_ERR_INVALID_CALL,
-                   which + " locked before an nvEncEncodePicture returned NV_ENC_SUCCESS for it "
-                           "(its picture returned NV_ENC_ERR_NEED_MORE_INPUT)");
+                   which +
+                       " locked before an nvEncEncodePicture returned NV_ENC_SUCCESS for it "
+                       "(its picture returned NV_ENC_ERR_NEED_MORE_INPUT)");
   if (!b->has_data) {
     wait = true;
     return NV_ENC_ERR_LOCK_BUSY;
@@ -289,8 +319,9 @@ NVENCSTATUS DoubleEncoder::unlock_bitstream(void* handle) {
   BitstreamBuffer* b = find_bitstream(handle, "nvEncUnlockBitstream", status);
   if (!b) return status;
   if (!b->locked)
-    return violate(NV_ENC_ERR_INVALID_CALL, "nvEncUnlockBitstream: buffer " +
-                                                std::to_string(handle_id(handle)) + " is not locked");
+    return violate(
+        NV_ENC_ERR_INVALID_CALL,
+        "nvEncUnlockBitstream: buffer " + std::to_string(handle_id(handle)) + " is not locked");
   b->locked = false;
   b->state = OutputState::Idle;
   b->has_data = false;
@@ -375,8 +406,10 @@ void DoubleEncoder::copy_picture(const InputBuffer& in) {
   const uint8_t* u_plane = in.format == NV_ENC_BUFFER_FORMAT_IYUV ? first : second;
   const uint8_t* v_plane = in.format == NV_ENC_BUFFER_FORMAT_IYUV ? second : first;
   for (int y = 0; y < ch; ++y) {
-    std::memcpy(f->data[1] + ptrdiff_t(y) * f->linesize[1], u_plane + size_t(y) * cpitch, size_t(cw));
-    std::memcpy(f->data[2] + ptrdiff_t(y) * f->linesize[2], v_plane + size_t(y) * cpitch, size_t(cw));
+    std::memcpy(f->data[1] + ptrdiff_t(y) * f->linesize[1], u_plane + size_t(y) * cpitch,
+                size_t(cw));
+    std::memcpy(f->data[2] + ptrdiff_t(y) * f->linesize[2], v_plane + size_t(y) * cpitch,
+                size_t(cw));
   }
 }
 
@@ -399,17 +432,17 @@ NVENCSTATUS DoubleEncoder::encode(const NV_ENC_PIC_PARAMS& p) {
   if (out->locked)
     return violate(NV_ENC_ERR_INVALID_CALL, "nvEncEncodePicture: " + out_name + " is locked");
   if (out->state != OutputState::Idle)
-    return violate(NV_ENC_ERR_INVALID_CALL,
-                   "nvEncEncodePicture: " + out_name + " still holds output not yet locked and unlocked");
+    return violate(NV_ENC_ERR_INVALID_CALL, "nvEncEncodePicture: " + out_name +
+                                                " still holds output not yet locked and unlocked");
   if (p.bufferFmt != in->format)
-    return violate(NV_ENC_ERR_INVALID_PARAM, "nvEncEncodePicture: bufferFmt " +
-                                                 std::to_string(int(p.bufferFmt)) + " but " +
-                                                 in_name + " was created as " +
-                                                 std::to_string(int(in->format)));
-  if (int(p.inputWidth) != settings_.width || int(p.inputHeight) != settings_.height)
     return violate(NV_ENC_ERR_INVALID_PARAM,
-                   "nvEncEncodePicture: inputWidth/Height " + size_text(int(p.inputWidth), int(p.inputHeight)) +
-                       " but the session encodes " + size_text(settings_.width, settings_.height));
+                   "nvEncEncodePicture: bufferFmt " + std::to_string(int(p.bufferFmt)) + " but " +
+                       in_name + " was created as " + std::to_string(int(in->format)));
+  if (int(p.inputWidth) != settings_.width || int(p.inputHeight) != settings_.height)
+    return violate(NV_ENC_ERR_INVALID_PARAM, "nvEncEncodePicture: inputWidth/Height " +
+                                                 size_text(int(p.inputWidth), int(p.inputHeight)) +
+                                                 " but the session encodes " +
+                                                 size_text(settings_.width, settings_.height));
   if (in->width < settings_.width || in->height < settings_.height)
     return violate(NV_ENC_ERR_INVALID_PARAM, "nvEncEncodePicture: " + in_name + " is " +
                                                  size_text(in->width, in->height) +
@@ -449,20 +482,22 @@ NVENCSTATUS DoubleEncoder::check_reconfigure(const EncodeSettings& to, const Cap
   const bool resized = to.width != settings_.width || to.height != settings_.height;
   if (to.width > settings_.max_width || to.height > settings_.max_height)
     return violate(NV_ENC_ERR_INVALID_PARAM,
-                   call + "size " + size_text(to.width, to.height) + " exceeds the session maximum " +
+                   call + "size " + size_text(to.width, to.height) +
+                       " exceeds the session maximum " +
                        size_text(settings_.max_width, settings_.max_height) +
                        " (maxEncodeWidth/Height at initialize)");
   if (resized && !caps.get(NV_ENC_CAPS_SUPPORT_DYN_RES_CHANGE))
     return violate(NV_ENC_ERR_UNSUPPORTED_PARAM,
                    call + "size change but NV_ENC_CAPS_SUPPORT_DYN_RES_CHANGE is 0");
-  const bool rate_change = to.average_bitrate != settings_.average_bitrate ||
-                           to.max_bitrate != settings_.max_bitrate;
+  const bool rate_change =
+      to.average_bitrate != settings_.average_bitrate || to.max_bitrate != settings_.max_bitrate;
   if (rate_change && !caps.get(NV_ENC_CAPS_SUPPORT_DYN_BITRATE_CHANGE))
     return violate(NV_ENC_ERR_UNSUPPORTED_PARAM,
                    call + "bitrate change but NV_ENC_CAPS_SUPPORT_DYN_BITRATE_CHANGE is 0");
   if (to.rc_mode != settings_.rc_mode && !caps.get(NV_ENC_CAPS_SUPPORT_DYN_RCMODE_CHANGE))
-    return violate(NV_ENC_ERR_UNSUPPORTED_PARAM,
-                   call + "rate-control mode change but NV_ENC_CAPS_SUPPORT_DYN_RCMODE_CHANGE is 0");
+    return violate(
+        NV_ENC_ERR_UNSUPPORTED_PARAM,
+        call + "rate-control mode change but NV_ENC_CAPS_SUPPORT_DYN_RCMODE_CHANGE is 0");
   if (to.frame_interval_p != settings_.frame_interval_p)
     return fail(NV_ENC_ERR_UNSUPPORTED_PARAM,
                 call + "frameIntervalP cannot change in place (GOP structure change)");
@@ -525,8 +560,10 @@ void DoubleEncoder::check_teardown(bool context_live) {
     std::string ids;
     for (const auto& [id, b] : inputs_) ids += " input " + std::to_string(id);
     for (const auto& [id, b] : bitstreams_) ids += " bitstream " + std::to_string(id);
-    report_("encoder " + std::to_string(id_) + ": " + who + "leaked buffers (destroy them before "
-            "the encoder):" + ids);
+    report_("encoder " + std::to_string(id_) + ": " + who +
+            "leaked buffers (destroy them before "
+            "the encoder):" +
+            ids);
   }
   if (!unreleased_.empty())
     report_("encoder " + std::to_string(id_) + ": " + who + std::to_string(unreleased_.size()) +

@@ -112,9 +112,9 @@ class DoubleEncoder {
   std::unique_ptr<AvEncoder> engine_;
   bool force_idr_next_ = false;
   int64_t next_pts_ = 0;
-  std::map<int64_t, FrameInfo> frames_;        // engine pts -> what the client gave
-  std::deque<uint64_t> awaiting_data_;         // bitstream ids, submission order; 0 = destroyed
-  std::vector<uint64_t> unreleased_;           // submitted since the last SUCCESS/EOS
+  std::map<int64_t, FrameInfo> frames_;  // engine pts -> what the client gave
+  std::deque<uint64_t> awaiting_data_;   // bitstream ids, submission order; 0 = destroyed
+  std::vector<uint64_t> unreleased_;     // submitted since the last SUCCESS/EOS
   std::vector<uint8_t> headers_;
 
   std::map<uint64_t, InputBuffer> inputs_;

@@ -4,12 +4,13 @@
 
 namespace nvdouble {
 
-bool guid_equal(const GUID& a, const GUID& b) { return std::memcmp(&a, &b, sizeof(GUID)) == 0; }
+bool guid_equal(const GUID& a, const GUID& b) {
+  return std::memcmp(&a, &b, sizeof(GUID)) == 0;
+}
 
 int preset_number(const GUID& preset) {
-  const GUID* presets[] = {&NV_ENC_PRESET_P1_GUID, &NV_ENC_PRESET_P2_GUID,
-                           &NV_ENC_PRESET_P3_GUID, &NV_ENC_PRESET_P4_GUID,
-                           &NV_ENC_PRESET_P5_GUID, &NV_ENC_PRESET_P6_GUID,
+  const GUID* presets[] = {&NV_ENC_PRESET_P1_GUID, &NV_ENC_PRESET_P2_GUID, &NV_ENC_PRESET_P3_GUID,
+                           &NV_ENC_PRESET_P4_GUID, &NV_ENC_PRESET_P5_GUID, &NV_ENC_PRESET_P6_GUID,
                            &NV_ENC_PRESET_P7_GUID};
   for (int i = 0; i < 7; ++i)
     if (guid_equal(preset, *presets[i])) return i + 1;
@@ -17,9 +18,12 @@ int preset_number(const GUID& preset) {
 }
 
 bool codec_kind(const GUID& codec, CodecKind& kind) {
-  if (guid_equal(codec, NV_ENC_CODEC_H264_GUID)) kind = CodecKind::H264;
-  else if (guid_equal(codec, NV_ENC_CODEC_HEVC_GUID)) kind = CodecKind::HEVC;
-  else return false;
+  if (guid_equal(codec, NV_ENC_CODEC_H264_GUID))
+    kind = CodecKind::H264;
+  else if (guid_equal(codec, NV_ENC_CODEC_HEVC_GUID))
+    kind = CodecKind::HEVC;
+  else
+    return false;
   return true;
 }
 
@@ -29,8 +33,8 @@ void fill_preset_config(CodecKind codec, int preset, NV_ENC_TUNING_INFO tuning, 
   std::memset(&config, 0, sizeof(config));
   config.version = version;
   config.profileGUID = NV_ENC_CODEC_PROFILE_AUTOSELECT_GUID;
-  const bool latency = tuning == NV_ENC_TUNING_INFO_LOW_LATENCY ||
-                       tuning == NV_ENC_TUNING_INFO_ULTRA_LOW_LATENCY;
+  const bool latency =
+      tuning == NV_ENC_TUNING_INFO_LOW_LATENCY || tuning == NV_ENC_TUNING_INFO_ULTRA_LOW_LATENCY;
   // As the driver does: latency tunings use an infinite GOP without B-frames; the quality
   // tunings use B-frames from P3 up.
   config.gopLength = latency ? NVENC_INFINITE_GOPLENGTH : 250;
@@ -42,13 +46,17 @@ void fill_preset_config(CodecKind codec, int preset, NV_ENC_TUNING_INFO tuning, 
     config.rcParams.rateControlMode = latency ? NV_ENC_PARAMS_RC_CBR : NV_ENC_PARAMS_RC_VBR;
     config.rcParams.constQP = {28, 31, 25};
   }
-  if (codec == CodecKind::H264) config.encodeCodecConfig.h264Config.idrPeriod = config.gopLength;
-  else config.encodeCodecConfig.hevcConfig.idrPeriod = config.gopLength;
+  if (codec == CodecKind::H264)
+    config.encodeCodecConfig.h264Config.idrPeriod = config.gopLength;
+  else
+    config.encodeCodecConfig.hevcConfig.idrPeriod = config.gopLength;
 }
 
 namespace {
 
-uint32_t finite(uint32_t frames) { return frames == NVENC_INFINITE_GOPLENGTH ? 0 : frames; }
+uint32_t finite(uint32_t frames) {
+  return frames == NVENC_INFINITE_GOPLENGTH ? 0 : frames;
+}
 
 }  // namespace
 
@@ -107,10 +115,11 @@ NVENCSTATUS read_settings(const NV_ENC_INITIALIZE_PARAMS& p, int max_b_frames, E
                                                   : config->encodeCodecConfig.hevcConfig.idrPeriod;
   s.idr_period = idr == 0 ? s.gop_length : finite(idr);
   const NV_ENC_RC_PARAMS& rc = config->rcParams;
-  if (rc.rateControlMode != NV_ENC_PARAMS_RC_CONSTQP && rc.rateControlMode != NV_ENC_PARAMS_RC_VBR &&
-      rc.rateControlMode != NV_ENC_PARAMS_RC_CBR) {
-    error = "rateControlMode " + std::to_string(int(rc.rateControlMode)) +
-            ": expected NV_ENC_PARAMS_RC_CONSTQP, _VBR or _CBR (the deprecated modes are not emulated)";
+  if (rc.rateControlMode != NV_ENC_PARAMS_RC_CONSTQP &&
+      rc.rateControlMode != NV_ENC_PARAMS_RC_VBR && rc.rateControlMode != NV_ENC_PARAMS_RC_CBR) {
+    error =
+        "rateControlMode " + std::to_string(int(rc.rateControlMode)) +
+        ": expected NV_ENC_PARAMS_RC_CONSTQP, _VBR or _CBR (the deprecated modes are not emulated)";
     return NV_ENC_ERR_UNSUPPORTED_PARAM;
   }
   s.rc_mode = rc.rateControlMode;

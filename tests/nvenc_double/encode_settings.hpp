@@ -35,8 +35,8 @@ int preset_number(const GUID& preset);
 bool codec_kind(const GUID& codec, CodecKind& kind);
 
 // The configuration nvEncGetEncodePresetConfigEx returns (version fields left to the caller).
-void fill_preset_config(CodecKind codec, int preset, NV_ENC_TUNING_INFO tuning,
-                        int max_b_frames, NV_ENC_CONFIG& config);
+void fill_preset_config(CodecKind codec, int preset, NV_ENC_TUNING_INFO tuning, int max_b_frames,
+                        NV_ENC_CONFIG& config);
 
 // Reads the session settings. Returns NV_ENC_SUCCESS, or the status the driver gives for the
 // first bad field with `error` saying which and what was expected.

@@ -21,8 +21,8 @@ class GopSchedule {
   uint32_t gop_ = 0, idr_ = 0;
   int interval_ = 1;
   bool need_idr_ = true;
-  int64_t since_idr_ = 0;     // display position of the last picture, counted from its IDR
-  int64_t last_anchor_ = 0;   // position of the last I/IDR/P
+  int64_t since_idr_ = 0;    // display position of the last picture, counted from its IDR
+  int64_t last_anchor_ = 0;  // position of the last I/IDR/P
 };
 
 }  // namespace nvdouble

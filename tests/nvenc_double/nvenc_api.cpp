@@ -26,9 +26,9 @@ namespace {
 
 constexpr uintptr_t kEncoderBase = 0x3c000000, kEncoderStride = 0x10;
 constexpr uint32_t kHeaderMajor = NVENCAPI_MAJOR_VERSION, kHeaderMinor = NVENCAPI_MINOR_VERSION;
-const std::vector<std::string> kFaultNames = {"open", "initialize", "reconfigure", "create_input",
-                                              "create_bitstream", "encode", "lock_bitstream",
-                                              "lock_input"};
+const std::vector<std::string> kFaultNames = {"open",           "initialize",       "reconfigure",
+                                              "create_input",   "create_bitstream", "encode",
+                                              "lock_bitstream", "lock_input"};
 
 struct ApiState {
   std::mutex mutex;
@@ -52,7 +52,9 @@ ApiState& api() {
   return s;
 }
 
-void violation(const std::string& text) { api().violations.push_back(text); }
+void violation(const std::string& text) {
+  api().violations.push_back(text);
+}
 
 void read_env(ApiState& s) {
   s.env_read = true;
@@ -65,7 +67,8 @@ void read_env(ApiState& s) {
     if (std::sscanf(version.c_str(), "%u.%u", &major, &minor) == 2 && minor < 16)
       s.max_version = (major << 4) | minor;
     else
-      s.log.add("VIDEOHW_NVENC_DOUBLE_MAX_VERSION ignored: expected <major>.<minor>, got '" + version + "'");
+      s.log.add("VIDEOHW_NVENC_DOUBLE_MAX_VERSION ignored: expected <major>.<minor>, got '" +
+                version + "'");
   }
   const std::string timeout = env_text("VIDEOHW_NVENC_DOUBLE_LOCK_TIMEOUT_MS");
   s.lock_timeout_ms = timeout.empty() ? 5000 : std::atoi(timeout.c_str());
@@ -101,7 +104,9 @@ std::string hex(uint32_t v) {
   return text;
 }
 
-std::string handle_text(void* h) { return std::to_string(DoubleEncoder::handle_id(h)); }
+std::string handle_text(void* h) {
+  return std::to_string(DoubleEncoder::handle_id(h));
+}
 
 // Every struct the client hands in carries the version of the header it was built with.
 bool version_ok(uint32_t got, uint32_t expected, const char* what, NVENCSTATUS& status) {
@@ -228,7 +233,8 @@ NVENCSTATUS NVENCAPI reconfigure_encoder(void* encoder, NV_ENC_RECONFIGURE_PARAM
   if (!p) return done(call, NV_ENC_ERR_INVALID_PTR);
   const NV_ENC_INITIALIZE_PARAMS& init = p->reInitEncodeParams;
   call += " size=" + std::to_string(init.encodeWidth) + "x" + std::to_string(init.encodeHeight) +
-          " resetEncoder=" + std::to_string(p->resetEncoder) + " forceIDR=" + std::to_string(p->forceIDR);
+          " resetEncoder=" + std::to_string(p->resetEncoder) +
+          " forceIDR=" + std::to_string(p->forceIDR);
   if (init.encodeConfig)
     call += " rc=" + std::to_string(int(init.encodeConfig->rcParams.rateControlMode)) +
             " bitrate=" + std::to_string(init.encodeConfig->rcParams.averageBitRate);
@@ -237,7 +243,8 @@ NVENCSTATUS NVENCAPI reconfigure_encoder(void* encoder, NV_ENC_RECONFIGURE_PARAM
     return done(call, status);
   if (init.encodeConfig &&
       (!version_ok(init.encodeConfig->version, NV_ENC_CONFIG_VER, "NV_ENC_CONFIG", status) ||
-       !version_ok(init.encodeConfig->rcParams.version, NV_ENC_RC_PARAMS_VER, "NV_ENC_RC_PARAMS", status)))
+       !version_ok(init.encodeConfig->rcParams.version, NV_ENC_RC_PARAMS_VER, "NV_ENC_RC_PARAMS",
+                   status)))
     return done(call, status);
   if (api().faults.should_fail("reconfigure")) return done(call, NV_ENC_ERR_UNSUPPORTED_PARAM);
   status = enc->reconfigure(*p, api().caps);
@@ -283,9 +290,9 @@ NVENCSTATUS NVENCAPI get_encode_guids(void* encoder, GUID* guids, uint32_t size,
   return done(call + " count=" + std::to_string(*count), NV_ENC_SUCCESS);
 }
 
-const GUID* const kPresets[] = {&NV_ENC_PRESET_P1_GUID, &NV_ENC_PRESET_P2_GUID, &NV_ENC_PRESET_P3_GUID,
-                                &NV_ENC_PRESET_P4_GUID, &NV_ENC_PRESET_P5_GUID, &NV_ENC_PRESET_P6_GUID,
-                                &NV_ENC_PRESET_P7_GUID};
+const GUID* const kPresets[] = {
+    &NV_ENC_PRESET_P1_GUID, &NV_ENC_PRESET_P2_GUID, &NV_ENC_PRESET_P3_GUID, &NV_ENC_PRESET_P4_GUID,
+    &NV_ENC_PRESET_P5_GUID, &NV_ENC_PRESET_P6_GUID, &NV_ENC_PRESET_P7_GUID};
 
 NVENCSTATUS NVENCAPI get_preset_count(void* encoder, GUID codec, uint32_t* count) {
   auto lock = enter();
@@ -356,14 +363,15 @@ NVENCSTATUS NVENCAPI get_encode_caps(void* encoder, GUID codec, NV_ENC_CAPS_PARA
 NVENCSTATUS NVENCAPI get_preset_config_ex(void* encoder, GUID codec, GUID preset,
                                           NV_ENC_TUNING_INFO tuning, NV_ENC_PRESET_CONFIG* p) {
   auto lock = enter();
-  const std::string call = "nvEncGetEncodePresetConfigEx enc=" + std::to_string(encoder_id(encoder)) +
-                           " preset=P" + std::to_string(preset_number(preset)) +
-                           " tuning=" + std::to_string(int(tuning));
+  const std::string call =
+      "nvEncGetEncodePresetConfigEx enc=" + std::to_string(encoder_id(encoder)) + " preset=P" +
+      std::to_string(preset_number(preset)) + " tuning=" + std::to_string(int(tuning));
   NVENCSTATUS status = NV_ENC_SUCCESS;
   if (!find_encoder(encoder, "nvEncGetEncodePresetConfigEx", status)) return done(call, status);
   if (!p) return done(call, NV_ENC_ERR_INVALID_PTR);
   if (!version_ok(p->version, NV_ENC_PRESET_CONFIG_VER, "NV_ENC_PRESET_CONFIG", status) ||
-      !version_ok(p->presetCfg.version, NV_ENC_CONFIG_VER, "NV_ENC_PRESET_CONFIG.presetCfg", status))
+      !version_ok(p->presetCfg.version, NV_ENC_CONFIG_VER, "NV_ENC_PRESET_CONFIG.presetCfg",
+                  status))
     return done(call, status);
   CodecKind kind;
   if (!codec_kind(codec, kind) || !codec_enabled(codec) || preset_number(preset) == 0 ||
@@ -381,7 +389,8 @@ NVENCSTATUS NVENCAPI get_sequence_params(void* encoder, NV_ENC_SEQUENCE_PARAM_PA
   DoubleEncoder* enc = find_encoder(encoder, "nvEncGetSequenceParams", status);
   if (!enc) return done(call, status);
   if (!p) return done(call, NV_ENC_ERR_INVALID_PTR);
-  if (!version_ok(p->version, NV_ENC_SEQUENCE_PARAM_PAYLOAD_VER, "NV_ENC_SEQUENCE_PARAM_PAYLOAD", status))
+  if (!version_ok(p->version, NV_ENC_SEQUENCE_PARAM_PAYLOAD_VER, "NV_ENC_SEQUENCE_PARAM_PAYLOAD",
+                  status))
     return done(call, status);
   return done(call, enc->sequence_params(*p));
 }
@@ -434,7 +443,8 @@ NVENCSTATUS NVENCAPI lock_input(void* encoder, NV_ENC_LOCK_INPUT_BUFFER* p) {
     return done(call, status);
   if (api().faults.should_fail("lock_input")) return done(call, NV_ENC_ERR_LOCK_BUSY);
   status = enc->lock_input(*p);
-  return done(call + (status == NV_ENC_SUCCESS ? " pitch=" + std::to_string(p->pitch) : ""), status);
+  return done(call + (status == NV_ENC_SUCCESS ? " pitch=" + std::to_string(p->pitch) : ""),
+              status);
 }
 
 NVENCSTATUS NVENCAPI unlock_input(void* encoder, NV_ENC_INPUT_PTR buffer) {
@@ -454,7 +464,8 @@ NVENCSTATUS NVENCAPI create_bitstream(void* encoder, NV_ENC_CREATE_BITSTREAM_BUF
   DoubleEncoder* enc = find_encoder(encoder, "nvEncCreateBitstreamBuffer", status);
   if (!enc) return done(call, status);
   if (!p) return done(call, NV_ENC_ERR_INVALID_PTR);
-  if (!version_ok(p->version, NV_ENC_CREATE_BITSTREAM_BUFFER_VER, "NV_ENC_CREATE_BITSTREAM_BUFFER", status))
+  if (!version_ok(p->version, NV_ENC_CREATE_BITSTREAM_BUFFER_VER, "NV_ENC_CREATE_BITSTREAM_BUFFER",
+                  status))
     return done(call, status);
   if (api().faults.should_fail("create_bitstream")) return done(call, NV_ENC_ERR_OUT_OF_MEMORY);
   const uint64_t id = api().next_buffer++;
@@ -464,8 +475,9 @@ NVENCSTATUS NVENCAPI create_bitstream(void* encoder, NV_ENC_CREATE_BITSTREAM_BUF
 
 NVENCSTATUS NVENCAPI destroy_bitstream(void* encoder, NV_ENC_OUTPUT_PTR buffer) {
   auto lock = enter();
-  const std::string call = "nvEncDestroyBitstreamBuffer enc=" + std::to_string(encoder_id(encoder)) +
-                           " out=" + handle_text(buffer);
+  const std::string call =
+      "nvEncDestroyBitstreamBuffer enc=" + std::to_string(encoder_id(encoder)) +
+      " out=" + handle_text(buffer);
   NVENCSTATUS status = NV_ENC_SUCCESS;
   DoubleEncoder* enc = find_encoder(encoder, "nvEncDestroyBitstreamBuffer", status);
   if (!enc) return done(call, status);
@@ -484,7 +496,8 @@ NVENCSTATUS NVENCAPI lock_bitstream(void* encoder, NV_ENC_LOCK_BITSTREAM* p) {
   if (api().faults.should_fail("lock_bitstream")) return done(call, NV_ENC_ERR_LOCK_BUSY);
   // A released picture whose bytes libavcodec still holds back: wait for a later encode call
   // (another thread) or give up after the timeout (docs/nvenc_double.md, "B-frames").
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(api().lock_timeout_ms);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(api().lock_timeout_ms);
   for (;;) {
     DoubleEncoder* enc = find_encoder(encoder, "nvEncLockBitstream", status);
     if (!enc) return done(call, status);
@@ -497,8 +510,9 @@ NVENCSTATUS NVENCAPI lock_bitstream(void* encoder, NV_ENC_LOCK_BITSTREAM* p) {
                   NV_ENC_ERR_LOCK_BUSY);
   }
   if (status == NV_ENC_SUCCESS)
-    call += " size=" + std::to_string(p->bitstreamSizeInBytes) + " ts=" +
-            std::to_string(p->outputTimeStamp) + " type=" + std::to_string(int(p->pictureType));
+    call += " size=" + std::to_string(p->bitstreamSizeInBytes) +
+            " ts=" + std::to_string(p->outputTimeStamp) +
+            " type=" + std::to_string(int(p->pictureType));
   return done(call, status);
 }
 
@@ -542,58 +556,78 @@ NVENCSTATUS NVENCAPI encode_picture(void* encoder, NV_ENC_PIC_PARAMS* p) {
 
 // ---- the rest of the function list -----------------------------------------------------
 
-NVENCSTATUS unimplemented(const char* name) { return done(name, NV_ENC_ERR_UNIMPLEMENTED); }
+NVENCSTATUS unimplemented(const char* name) {
+  return done(name, NV_ENC_ERR_UNIMPLEMENTED);
+}
 
 NVENCSTATUS NVENCAPI open_session(void*, uint32_t, void**) {
-  auto l = enter(); return unimplemented("nvEncOpenEncodeSession");
+  auto l = enter();
+  return unimplemented("nvEncOpenEncodeSession");
 }
 NVENCSTATUS NVENCAPI profile_count(void*, GUID, uint32_t*) {
-  auto l = enter(); return unimplemented("nvEncGetEncodeProfileGUIDCount");
+  auto l = enter();
+  return unimplemented("nvEncGetEncodeProfileGUIDCount");
 }
 NVENCSTATUS NVENCAPI profile_guids(void*, GUID, GUID*, uint32_t, uint32_t*) {
-  auto l = enter(); return unimplemented("nvEncGetEncodeProfileGUIDs");
+  auto l = enter();
+  return unimplemented("nvEncGetEncodeProfileGUIDs");
 }
 NVENCSTATUS NVENCAPI preset_config(void*, GUID, GUID, NV_ENC_PRESET_CONFIG*) {
-  auto l = enter(); return unimplemented("nvEncGetEncodePresetConfig");
+  auto l = enter();
+  return unimplemented("nvEncGetEncodePresetConfig");
 }
 NVENCSTATUS NVENCAPI encode_stats(void*, NV_ENC_STAT*) {
-  auto l = enter(); return unimplemented("nvEncGetEncodeStats");
+  auto l = enter();
+  return unimplemented("nvEncGetEncodeStats");
 }
 NVENCSTATUS NVENCAPI register_event(void*, NV_ENC_EVENT_PARAMS*) {
-  auto l = enter(); return unimplemented("nvEncRegisterAsyncEvent");
+  auto l = enter();
+  return unimplemented("nvEncRegisterAsyncEvent");
 }
 NVENCSTATUS NVENCAPI unregister_event(void*, NV_ENC_EVENT_PARAMS*) {
-  auto l = enter(); return unimplemented("nvEncUnregisterAsyncEvent");
+  auto l = enter();
+  return unimplemented("nvEncUnregisterAsyncEvent");
 }
 NVENCSTATUS NVENCAPI map_input(void*, NV_ENC_MAP_INPUT_RESOURCE*) {
-  auto l = enter(); return unimplemented("nvEncMapInputResource");
+  auto l = enter();
+  return unimplemented("nvEncMapInputResource");
 }
 NVENCSTATUS NVENCAPI unmap_input(void*, NV_ENC_INPUT_PTR) {
-  auto l = enter(); return unimplemented("nvEncUnmapInputResource");
+  auto l = enter();
+  return unimplemented("nvEncUnmapInputResource");
 }
 NVENCSTATUS NVENCAPI invalidate_refs(void*, uint64_t) {
-  auto l = enter(); return unimplemented("nvEncInvalidateRefFrames");
+  auto l = enter();
+  return unimplemented("nvEncInvalidateRefFrames");
 }
 NVENCSTATUS NVENCAPI register_resource(void*, NV_ENC_REGISTER_RESOURCE*) {
-  auto l = enter(); return unimplemented("nvEncRegisterResource");
+  auto l = enter();
+  return unimplemented("nvEncRegisterResource");
 }
 NVENCSTATUS NVENCAPI unregister_resource(void*, NV_ENC_REGISTERED_PTR) {
-  auto l = enter(); return unimplemented("nvEncUnregisterResource");
+  auto l = enter();
+  return unimplemented("nvEncUnregisterResource");
 }
 NVENCSTATUS NVENCAPI create_mv(void*, NV_ENC_CREATE_MV_BUFFER*) {
-  auto l = enter(); return unimplemented("nvEncCreateMVBuffer");
+  auto l = enter();
+  return unimplemented("nvEncCreateMVBuffer");
 }
 NVENCSTATUS NVENCAPI destroy_mv(void*, NV_ENC_OUTPUT_PTR) {
-  auto l = enter(); return unimplemented("nvEncDestroyMVBuffer");
+  auto l = enter();
+  return unimplemented("nvEncDestroyMVBuffer");
 }
 NVENCSTATUS NVENCAPI run_me(void*, NV_ENC_MEONLY_PARAMS*) {
-  auto l = enter(); return unimplemented("nvEncRunMotionEstimationOnly");
+  auto l = enter();
+  return unimplemented("nvEncRunMotionEstimationOnly");
 }
 NVENCSTATUS NVENCAPI set_streams(void*, NV_ENC_CUSTREAM_PTR, NV_ENC_CUSTREAM_PTR) {
-  auto l = enter(); return unimplemented("nvEncSetIOCudaStreams");
+  auto l = enter();
+  return unimplemented("nvEncSetIOCudaStreams");
 }
-NVENCSTATUS NVENCAPI sequence_param_ex(void*, NV_ENC_INITIALIZE_PARAMS*, NV_ENC_SEQUENCE_PARAM_PAYLOAD*) {
-  auto l = enter(); return unimplemented("nvEncGetSequenceParamEx");
+NVENCSTATUS NVENCAPI sequence_param_ex(void*, NV_ENC_INITIALIZE_PARAMS*,
+                                       NV_ENC_SEQUENCE_PARAM_PAYLOAD*) {
+  auto l = enter();
+  return unimplemented("nvEncGetSequenceParamEx");
 }
 
 void fill_list(NV_ENCODE_API_FUNCTION_LIST& f) {
@@ -666,7 +700,8 @@ NVENC_DOUBLE_EXPORT NVENCSTATUS NvEncodeAPICreateInstance(NV_ENCODE_API_FUNCTION
   if (v != shape || requested > api().max_version) return done(call, NV_ENC_ERR_INVALID_VERSION);
   // Other (older) API versions have other struct layouts, which the double does not decode.
   if (major != kHeaderMajor || minor != kHeaderMinor)
-    return done(call + " (the double implements the 11.1 layouts only)", NV_ENC_ERR_INVALID_VERSION);
+    return done(call + " (the double implements the 11.1 layouts only)",
+                NV_ENC_ERR_INVALID_VERSION);
   fill_list(*list);
   return done(call, NV_ENC_SUCCESS);
 }

@@ -36,8 +36,9 @@ def _gpu_present() -> bool:
     if not smi:
         return False
     try:
-        out = subprocess.run([smi, "-L"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             timeout=20)
+        out = subprocess.run(
+            [smi, "-L"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=20
+        )
     except (OSError, subprocess.SubprocessError):
         return False
     return out.returncode == 0 and b"GPU" in out.stdout
@@ -99,7 +100,7 @@ def i420_planes(width: int, height: int, t: int) -> tuple[np.ndarray, np.ndarray
     luma = luma.clip(16, 235).astype(np.uint8)
     ys, xs = _box(width, height, t)
     luma[ys, xs] = 220
-    cy, cx = np.mgrid[0:height // 2, 0:width // 2]
+    cy, cx = np.mgrid[0 : height // 2, 0 : width // 2]
     u = (64 + (128 * cx) // max(1, width // 2 - 1)).clip(16, 240).astype(np.uint8)
     v = (64 + (128 * cy) // max(1, height // 2 - 1)).clip(16, 240).astype(np.uint8)
     return luma, u, v
@@ -117,7 +118,7 @@ def i420_with_pitch(width: int, height: int, t: int, pitch: int) -> np.ndarray:
     out = []
     for plane, p in ((luma, pitch), (u, pitch // 2), (v, pitch // 2)):
         padded = np.full((plane.shape[0], p), 0xEE, dtype=np.uint8)
-        padded[:, :plane.shape[1]] = plane
+        padded[:, : plane.shape[1]] = plane
         out.append(padded.reshape(-1))
     return np.concatenate(out)
 
@@ -125,7 +126,7 @@ def i420_with_pitch(width: int, height: int, t: int, pitch: int) -> np.ndarray:
 def argb_with_pitch(width: int, height: int, t: int, pitch: int) -> np.ndarray:
     """ARGB picture as a (height, pitch) byte array; padding bytes are garbage (0xEE)."""
     padded = np.full((height, pitch), 0xEE, dtype=np.uint8)
-    padded[:, :4 * width] = argb_picture(width, height, t).reshape(height, 4 * width)
+    padded[:, : 4 * width] = argb_picture(width, height, t).reshape(height, 4 * width)
     return padded
 
 
@@ -133,8 +134,9 @@ def argb_with_pitch(width: int, height: int, t: int, pitch: int) -> np.ndarray:
 # Configs, keyframe expectations, encoding
 
 
-def common(codec: vh.Codec = vh.Codec.H264, width: int = 64, height: int = 48,
-           **kwargs) -> vh.CommonEncodeConfig:
+def common(
+    codec: vh.Codec = vh.Codec.H264, width: int = 64, height: int = 48, **kwargs
+) -> vh.CommonEncodeConfig:
     """A CommonEncodeConfig with small defaults for tests."""
     return vh.CommonEncodeConfig(codec=codec, width=width, height=height, **kwargs)
 
@@ -174,8 +176,9 @@ def make_frame(fmt: vh.PixelFormat, width: int, height: int, t: int, **kwargs) -
     return vh.Frame(picture_bytes(fmt, width, height, t), fmt, **kwargs)
 
 
-def reference_pictures(fmt: vh.PixelFormat, width: int, height: int,
-                       count: int) -> tuple[list[np.ndarray], str]:
+def reference_pictures(
+    fmt: vh.PixelFormat, width: int, height: int, count: int
+) -> tuple[list[np.ndarray], str]:
     """The source pictures in the layout ffmpeg decodes to for comparison, and that
     ffmpeg pix_fmt: YUV sources compare as yuv420p, RGB sources as rgb24."""
     if fmt in (vh.PixelFormat.I420, vh.PixelFormat.NV12):
@@ -183,9 +186,12 @@ def reference_pictures(fmt: vh.PixelFormat, width: int, height: int,
     return [rgb_picture(width, height, t) for t in range(count)], "rgb24"
 
 
-def encode_frames(ctl: vh.SessionController, config: vh.CommonEncodeConfig,
-                  frames: Sequence[vh.Frame],
-                  backend_config: Optional[object] = None) -> list[vh.EncodedPacket]:
+def encode_frames(
+    ctl: vh.SessionController,
+    config: vh.CommonEncodeConfig,
+    frames: Sequence[vh.Frame],
+    backend_config: Optional[object] = None,
+) -> list[vh.EncodedPacket]:
     """Submits every frame, reaping as it goes, then closes: all packets in decode order."""
     h = ctl.start_encode_session(config, backend_config)
     packets: list[vh.EncodedPacket] = []
@@ -209,10 +215,12 @@ def ctl() -> vh.SessionController:
 @pytest.fixture
 def tmp_stream(tmp_path):
     """Writes packets to an Annex-B file under tmp_path and returns its path."""
+
     def write(packets: Iterable[vh.EncodedPacket], name: str = "out.es") -> str:
         path = tmp_path / name
         path.write_bytes(stream_of(packets))
         return str(path)
+
     return write
 
 
@@ -226,6 +234,7 @@ def double(monkeypatch):
     """The driver doubles (nvenc_double.Double), selected through the environment, reset
     before the test and checked after it: no API rule broken, nothing leaked."""
     import nvenc_double
+
     if nvenc_double.PATHS is None:
         pytest.skip(nvenc_double.NOT_BUILT)
     d = nvenc_double.Double(nvenc_double.PATHS, monkeypatch)

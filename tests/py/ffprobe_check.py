@@ -85,8 +85,10 @@ class _StreamFile:
 def _run(cmd: list[str]) -> subprocess.CompletedProcess:
     proc = subprocess.run(cmd, capture_output=True, timeout=120)
     if proc.returncode != 0 or proc.stderr.strip():
-        raise StreamMismatch(f"{os.path.basename(cmd[0])} failed ({proc.returncode}): "
-                             f"{proc.stderr.decode(errors='replace')[-2000:]}")
+        raise StreamMismatch(
+            f"{os.path.basename(cmd[0])} failed ({proc.returncode}): "
+            f"{proc.stderr.decode(errors='replace')[-2000:]}"
+        )
     return proc
 
 
@@ -97,13 +99,32 @@ def probe_frames(stream: StreamLike, codec: object) -> list[ProbedFrame]:
     error, not a silently concealed or shortened frame list.
     """
     with _StreamFile(stream) as path:
-        proc = _run([FFPROBE, "-v", "error", "-f", _DEMUXERS[_codec_name(codec)],
-                     "-i", path, "-show_frames",
-                     "-show_entries", "frame=width,height,key_frame,pict_type",
-                     "-of", "json"])
+        proc = _run(
+            [
+                FFPROBE,
+                "-v",
+                "error",
+                "-f",
+                _DEMUXERS[_codec_name(codec)],
+                "-i",
+                path,
+                "-show_frames",
+                "-show_entries",
+                "frame=width,height,key_frame,pict_type",
+                "-of",
+                "json",
+            ]
+        )
     frames = json.loads(proc.stdout or b"{}").get("frames", [])
-    return [ProbedFrame(int(f["width"]), int(f["height"]), bool(int(f["key_frame"])),
-                        str(f.get("pict_type", "?"))) for f in frames]
+    return [
+        ProbedFrame(
+            int(f["width"]),
+            int(f["height"]),
+            bool(int(f["key_frame"])),
+            str(f.get("pict_type", "?")),
+        )
+        for f in frames
+    ]
 
 
 def keyframe_indices(frames: Iterable[ProbedFrame]) -> list[int]:
@@ -117,16 +138,21 @@ def check_keyframes(frames: Sequence[ProbedFrame], expected: Iterable[int]) -> N
     if got != want:
         missing = sorted(set(want) - set(got))
         extra = sorted(set(got) - set(want))
-        raise StreamMismatch(f"keyframes at {got}, expected {want} "
-                             f"(missing {missing}, unexpected {extra}) in {len(frames)} frames")
+        raise StreamMismatch(
+            f"keyframes at {got}, expected {want} "
+            f"(missing {missing}, unexpected {extra}) in {len(frames)} frames"
+        )
 
 
 def check_frames(frames: Sequence[ProbedFrame], count: int, width: int, height: int) -> None:
     """Raises StreamMismatch unless there are ``count`` frames, all ``width`` x ``height``."""
     if len(frames) != count:
         raise StreamMismatch(f"{len(frames)} decoded frames, expected {count}")
-    wrong = [(i, f.width, f.height) for i, f in enumerate(frames)
-             if (f.width, f.height) != (width, height)]
+    wrong = [
+        (i, f.width, f.height)
+        for i, f in enumerate(frames)
+        if (f.width, f.height) != (width, height)
+    ]
     if wrong:
         raise StreamMismatch(f"frames not {width}x{height}: {wrong[:10]}")
 
@@ -134,22 +160,41 @@ def check_frames(frames: Sequence[ProbedFrame], count: int, width: int, height: 
 _BYTES_PER_FRAME = {"yuv420p": lambda w, h: w * h * 3 // 2, "rgb24": lambda w, h: w * h * 3}
 
 
-def decode_raw(stream: StreamLike, codec: object, width: int, height: int,
-               pix_fmt: str = "yuv420p") -> np.ndarray:
+def decode_raw(
+    stream: StreamLike, codec: object, width: int, height: int, pix_fmt: str = "yuv420p"
+) -> np.ndarray:
     """Decodes with the ffmpeg CLI to raw ``pix_fmt`` pictures: shape (frames, bytes)."""
     if pix_fmt not in _BYTES_PER_FRAME:
-        raise ValueError(f"decode_raw: pix_fmt {pix_fmt!r}; expected one of "
-                         f"{sorted(_BYTES_PER_FRAME)}")
+        raise ValueError(
+            f"decode_raw: pix_fmt {pix_fmt!r}; expected one of {sorted(_BYTES_PER_FRAME)}"
+        )
     with _StreamFile(stream) as path:
         # passthrough: one output picture per decoded picture, none dropped or duplicated.
-        proc = _run([FFMPEG, "-v", "error", "-xerror", "-f", _DEMUXERS[_codec_name(codec)],
-                     "-i", path, "-fps_mode", "passthrough", "-f", "rawvideo",
-                     "-pix_fmt", pix_fmt, "-"])
+        proc = _run(
+            [
+                FFMPEG,
+                "-v",
+                "error",
+                "-xerror",
+                "-f",
+                _DEMUXERS[_codec_name(codec)],
+                "-i",
+                path,
+                "-fps_mode",
+                "passthrough",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                pix_fmt,
+                "-",
+            ]
+        )
     per_frame = _BYTES_PER_FRAME[pix_fmt](width, height)
     raw = np.frombuffer(proc.stdout, dtype=np.uint8)
     if raw.size % per_frame:
-        raise StreamMismatch(f"decoded {raw.size} bytes, not a whole number of "
-                             f"{width}x{height} {pix_fmt} frames")
+        raise StreamMismatch(
+            f"decoded {raw.size} bytes, not a whole number of {width}x{height} {pix_fmt} frames"
+        )
     return raw.reshape(-1, per_frame)
 
 
@@ -160,15 +205,23 @@ def psnr_db(reference: np.ndarray, decoded: np.ndarray) -> float:
     if a.shape != b.shape:
         raise StreamMismatch(f"PSNR of shapes {a.shape} and {b.shape}")
     mse = float(np.mean((a - b) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(255.0 ** 2 / mse)
+    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
 
 
-def psnr(stream: StreamLike, codec: object, reference: Sequence[np.ndarray], width: int,
-         height: int, pix_fmt: str = "yuv420p") -> list[float]:
+def psnr(
+    stream: StreamLike,
+    codec: object,
+    reference: Sequence[np.ndarray],
+    width: int,
+    height: int,
+    pix_fmt: str = "yuv420p",
+) -> list[float]:
     """Per-frame PSNR of the decoded stream against ``reference`` (one array per frame, in
     ``pix_fmt`` layout, tightly packed). The frame counts must match."""
     decoded = decode_raw(stream, codec, width, height, pix_fmt)
     if len(decoded) != len(reference):
         raise StreamMismatch(f"{len(decoded)} decoded frames, {len(reference)} reference frames")
-    return [psnr_db(np.asarray(ref, dtype=np.uint8).reshape(-1), dec)
-            for ref, dec in zip(reference, decoded)]
+    return [
+        psnr_db(np.asarray(ref, dtype=np.uint8).reshape(-1), dec)
+        for ref, dec in zip(reference, decoded)
+    ]

@@ -23,21 +23,28 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 _NAME = "videohw_testing"
 _KEY = "VIDEOHW_TEST_HOOKS_MODULE"
 
-NOT_BUILT = ("the test hooks module videohw_testing is not built: cmake -DVIDEOHW_BUILD_TESTS=ON "
-             "builds it (scripts/run_tests.sh does, in build-tests); or set "
-             "VIDEOHW_TEST_HOOKS_PATHS to the test_hooks_paths.txt of such a build")
+NOT_BUILT = (
+    "the test hooks module videohw_testing is not built: cmake -DVIDEOHW_BUILD_TESTS=ON "
+    "builds it (scripts/run_tests.sh does, in build-tests); or set "
+    "VIDEOHW_TEST_HOOKS_PATHS to the test_hooks_paths.txt of such a build"
+)
 
 
 def _paths_file() -> str:
     named = os.environ.get("VIDEOHW_TEST_HOOKS_PATHS")
     if named:
         if not os.path.exists(named):
-            raise RuntimeError(f"VIDEOHW_TEST_HOOKS_PATHS={named}: no such file; expected the "
-                               "test_hooks_paths.txt of a build with VIDEOHW_BUILD_TESTS=ON")
+            raise RuntimeError(
+                f"VIDEOHW_TEST_HOOKS_PATHS={named}: no such file; expected the "
+                "test_hooks_paths.txt of a build with VIDEOHW_BUILD_TESTS=ON"
+            )
         return named
     ci_build = os.path.join(ROOT, "build-tests", "test_hooks_paths.txt")
-    others = sorted(glob.glob(os.path.join(ROOT, "build*", "test_hooks_paths.txt")),
-                    key=os.path.getmtime, reverse=True)
+    others = sorted(
+        glob.glob(os.path.join(ROOT, "build*", "test_hooks_paths.txt")),
+        key=os.path.getmtime,
+        reverse=True,
+    )
     for path in [ci_build] + others:
         if os.path.exists(path):
             return path
@@ -49,12 +56,16 @@ def _module_path(paths_file: str) -> str:
         paths = dict(line.strip().split("=", 1) for line in f if "=" in line)
     path = paths.get(_KEY, "")
     if not os.path.exists(path):
-        raise RuntimeError(f"{paths_file}: {_KEY} names no built module ({path!r}); build "
-                           "the test build again (cmake --build)")
-    if os.path.basename(path)[len(_NAME):] not in importlib.machinery.EXTENSION_SUFFIXES:
-        raise RuntimeError(f"{path} was built for another Python than this one "
-                           f"({sys.executable}, {sys.version.split()[0]}): configure the test "
-                           f"build with -DPython_EXECUTABLE={sys.executable}")
+        raise RuntimeError(
+            f"{paths_file}: {_KEY} names no built module ({path!r}); build "
+            "the test build again (cmake --build)"
+        )
+    if os.path.basename(path)[len(_NAME) :] not in importlib.machinery.EXTENSION_SUFFIXES:
+        raise RuntimeError(
+            f"{path} was built for another Python than this one "
+            f"({sys.executable}, {sys.version.split()[0]}): configure the test "
+            f"build with -DPython_EXECUTABLE={sys.executable}"
+        )
     return path
 
 
@@ -70,9 +81,14 @@ def module() -> ModuleType:
     return loaded
 
 
-def inject_faults(ctl, *, fail_create_at: Optional[int] = None,
-                  fail_activation_at: Optional[int] = None, fail_reconfigure: bool = False,
-                  encode_delay_ms: int = 0):
+def inject_faults(
+    ctl,
+    *,
+    fail_create_at: Optional[int] = None,
+    fail_activation_at: Optional[int] = None,
+    fail_reconfigure: bool = False,
+    encode_delay_ms: int = 0,
+):
     """Encoders created by ``ctl`` after this call are counted from 0 in creation order.
 
     - ``fail_create_at=k``: creating encoder #k raises (a switch raises SwitchError).
@@ -83,16 +99,20 @@ def inject_faults(ctl, *, fail_create_at: Optional[int] = None,
     tells how many encoders were created so far.
     """
     hooks = module()
-    plan = hooks.FaultPlan(-1 if fail_create_at is None else fail_create_at,
-                           -1 if fail_activation_at is None else fail_activation_at,
-                           fail_reconfigure, encode_delay_ms)
+    plan = hooks.FaultPlan(
+        -1 if fail_create_at is None else fail_create_at,
+        -1 if fail_activation_at is None else fail_activation_at,
+        fail_reconfigure,
+        encode_delay_ms,
+    )
     # The controller hands out every encoder provider, for a new session and for each
     # switch, through _provider_for. Shadowing it on this one instance leaves the class and
     # every other controller alone; wrapping the class's method (not an earlier shadow)
     # makes a later call replace the faults instead of adding to them.
     provider_for = type(ctl)._provider_for.__get__(ctl)
     ctl._provider_for = lambda backend_config: hooks.wrap_with_faults(
-        provider_for(backend_config), plan)
+        provider_for(backend_config), plan
+    )
     return plan
 
 

@@ -21,9 +21,9 @@ SAMPLE_ENTRIES = {b"avc1", b"avc3", b"hvc1", b"hev1"}  # VisualSampleEntry: 78 h
 @dataclass
 class Box:
     type: bytes
-    payload: bytes = b""                 # leaf boxes: everything after the header
-    head: bytes = b""                    # containers with a fixed header before children
-    children: Optional[list] = None      # container boxes
+    payload: bytes = b""  # leaf boxes: everything after the header
+    head: bytes = b""  # containers with a fixed header before children
+    children: Optional[list] = None  # container boxes
 
     def find(self, *path: bytes) -> Iterator[Box]:
         """Every descendant at this path of types (children of children ...)."""
@@ -46,10 +46,10 @@ def parse(data: bytes, start: int = 0, end: Optional[int] = None) -> list:
     end = len(data) if end is None else end
     boxes, pos = [], start
     while pos + 8 <= end:
-        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
         header = 8
         if size == 1:
-            size = struct.unpack(">Q", data[pos + 8:pos + 16])[0]
+            size = struct.unpack(">Q", data[pos + 8 : pos + 16])[0]
             header = 16
         elif size == 0:
             size = end - pos
@@ -59,11 +59,21 @@ def parse(data: bytes, start: int = 0, end: Optional[int] = None) -> list:
         if kind in CONTAINERS:
             boxes.append(Box(kind, children=parse(data, body_start, body_end)))
         elif kind == b"stsd":
-            boxes.append(Box(kind, head=data[body_start:body_start + 8],
-                             children=parse(data, body_start + 8, body_end)))
+            boxes.append(
+                Box(
+                    kind,
+                    head=data[body_start : body_start + 8],
+                    children=parse(data, body_start + 8, body_end),
+                )
+            )
         elif kind in SAMPLE_ENTRIES:
-            boxes.append(Box(kind, head=data[body_start:body_start + 78],
-                             children=parse(data, body_start + 78, body_end)))
+            boxes.append(
+                Box(
+                    kind,
+                    head=data[body_start : body_start + 78],
+                    children=parse(data, body_start + 78, body_end),
+                )
+            )
         else:
             boxes.append(Box(kind, payload=data[body_start:body_end]))
         pos += size
@@ -97,10 +107,10 @@ def child(parent: Box, kind: bytes) -> Box:
 def mdat_payload_offset(data: bytes) -> int:
     pos = 0
     while pos + 8 <= len(data):
-        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
         if kind == b"mdat":
             return pos + (16 if size == 1 else 8)
-        pos += size if size > 1 else struct.unpack(">Q", data[pos + 8:pos + 16])[0]
+        pos += size if size > 1 else struct.unpack(">Q", data[pos + 8 : pos + 16])[0]
     raise ValueError("no mdat")
 
 
@@ -109,7 +119,7 @@ def mdat_payload_offset(data: bytes) -> int:
 
 def read_stco(box: Box) -> list[int]:
     count = struct.unpack(">I", box.payload[4:8])[0]
-    return list(struct.unpack(f">{count}I", box.payload[8:8 + 4 * count]))
+    return list(struct.unpack(f">{count}I", box.payload[8 : 8 + 4 * count]))
 
 
 def write_stco(box: Box, offsets: list[int]) -> None:
@@ -151,7 +161,7 @@ class _Bits:
         self.pos = 0
 
     def u(self, n: int) -> int:
-        v = int(self.bits[self.pos:self.pos + n] or "0", 2)
+        v = int(self.bits[self.pos : self.pos + n] or "0", 2)
         self.pos += n
         return v
 
@@ -218,11 +228,11 @@ def rewrite_h264_sps_size(sps_nal: bytes, width_mbs: int, height_mbs: int) -> by
         for _ in range(4):
             r.ue()
     out.append("0")
-    rest = r.bits[r.pos:]
-    rest = rest[:rest.rindex("1")]  # up to (not including) the rbsp stop bit
+    rest = r.bits[r.pos :]
+    rest = rest[: rest.rindex("1")]  # up to (not including) the rbsp stop bit
     bits = "".join(out) + rest + "1"
     bits += "0" * (-len(bits) % 8)
-    return header + _escape(bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8)))
+    return header + _escape(bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits), 8)))
 
 
 def rewrite_avcc_sps(avcc: bytes, edit: Callable[[bytes], bytes]) -> bytes:
@@ -232,8 +242,8 @@ def rewrite_avcc_sps(avcc: bytes, edit: Callable[[bytes], bytes]) -> bytes:
     out.append(avcc[5])
     pos = 6
     for _ in range(n_sps):
-        size = struct.unpack(">H", avcc[pos:pos + 2])[0]
-        sps = edit(avcc[pos + 2:pos + 2 + size])
+        size = struct.unpack(">H", avcc[pos : pos + 2])[0]
+        sps = edit(avcc[pos + 2 : pos + 2 + size])
         out += struct.pack(">H", len(sps)) + sps
         pos += 2 + size
     out += avcc[pos:]
@@ -245,7 +255,7 @@ def sample_sizes(table: Box) -> list[int]:
     fixed, count = struct.unpack(">II", stsz.payload[4:12])
     if fixed:
         return [fixed] * count
-    return list(struct.unpack(f">{count}I", stsz.payload[12:12 + 4 * count]))
+    return list(struct.unpack(f">{count}I", stsz.payload[12 : 12 + 4 * count]))
 
 
 def rechunk(boxes: list, data: bytes, per_chunk: int) -> list[int]:

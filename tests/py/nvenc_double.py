@@ -20,18 +20,28 @@ if TYPE_CHECKING:
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-NOT_BUILT = ("driver double not built (cmake -DVIDEOHW_BUILD_TESTS=ON builds "
-             "videohw_nvenc_double, as scripts/run_tests.sh does in build-tests; or set "
-             "VIDEOHW_NVENC_DOUBLE_PATHS to a nvenc_double_paths.txt)")
+NOT_BUILT = (
+    "driver double not built (cmake -DVIDEOHW_BUILD_TESTS=ON builds "
+    "videohw_nvenc_double, as scripts/run_tests.sh does in build-tests; or set "
+    "VIDEOHW_NVENC_DOUBLE_PATHS to a nvenc_double_paths.txt)"
+)
 
 # Every knob the doubles read from the environment: cleared for each test so one test's
 # fault or capability override never leaks into the next.
-_KNOBS = ("VIDEOHW_NVENC_DOUBLE_NO_ENCODE_DEVICE", "VIDEOHW_NVENC_DOUBLE_MAX_VERSION",
-          "VIDEOHW_NVENC_DOUBLE_CAPS", "VIDEOHW_NVENC_DOUBLE_FAULTS",
-          "VIDEOHW_NVENC_DOUBLE_LOG", "VIDEOHW_NVENC_DOUBLE_LOCK_TIMEOUT_MS",
-          "VIDEOHW_CUDA_DOUBLE_DEVICES", "VIDEOHW_CUDA_DOUBLE_FAULTS", "VIDEOHW_CUDA_DOUBLE_LOG",
-          "VIDEOHW_NVCUVID_DOUBLE_FAULTS", "VIDEOHW_NVCUVID_DOUBLE_CAPS",
-          "VIDEOHW_NVCUVID_DOUBLE_LOG")
+_KNOBS = (
+    "VIDEOHW_NVENC_DOUBLE_NO_ENCODE_DEVICE",
+    "VIDEOHW_NVENC_DOUBLE_MAX_VERSION",
+    "VIDEOHW_NVENC_DOUBLE_CAPS",
+    "VIDEOHW_NVENC_DOUBLE_FAULTS",
+    "VIDEOHW_NVENC_DOUBLE_LOG",
+    "VIDEOHW_NVENC_DOUBLE_LOCK_TIMEOUT_MS",
+    "VIDEOHW_CUDA_DOUBLE_DEVICES",
+    "VIDEOHW_CUDA_DOUBLE_FAULTS",
+    "VIDEOHW_CUDA_DOUBLE_LOG",
+    "VIDEOHW_NVCUVID_DOUBLE_FAULTS",
+    "VIDEOHW_NVCUVID_DOUBLE_CAPS",
+    "VIDEOHW_NVCUVID_DOUBLE_LOG",
+)
 
 NVCUVID = "VIDEOHW_NVCUVID_LIBRARY"
 
@@ -54,13 +64,18 @@ def double_paths() -> Optional[dict[str, str]]:
     if named:
         paths = _read_paths(named) if os.path.exists(named) else None
         if paths is None:
-            raise RuntimeError(f"VIDEOHW_NVENC_DOUBLE_PATHS={named}: no such file, or its "
-                               "libraries are missing; expected the nvenc_double_paths.txt "
-                               "of a build with VIDEOHW_BUILD_TESTS=ON")
+            raise RuntimeError(
+                f"VIDEOHW_NVENC_DOUBLE_PATHS={named}: no such file, or its "
+                "libraries are missing; expected the nvenc_double_paths.txt "
+                "of a build with VIDEOHW_BUILD_TESTS=ON"
+            )
         return paths
     ci_build = os.path.join(ROOT, "build-tests", "nvenc_double_paths.txt")
-    others = sorted(glob.glob(os.path.join(ROOT, "build*", "nvenc_double_paths.txt")),
-                    key=os.path.getmtime, reverse=True)
+    others = sorted(
+        glob.glob(os.path.join(ROOT, "build*", "nvenc_double_paths.txt")),
+        key=os.path.getmtime,
+        reverse=True,
+    )
     for path in [ci_build] + [p for p in others if p != ci_build]:
         if os.path.exists(path):
             paths = _read_paths(path)
@@ -90,8 +105,10 @@ class Double:
             monkeypatch.delenv(knob, raising=False)
         if nvdec:
             if NVCUVID not in paths:
-                raise RuntimeError(f"the doubles' paths file has no {NVCUVID}: rebuild with "
-                                   "VIDEOHW_BUILD_TESTS=ON (tests/nvdec_double)")
+                raise RuntimeError(
+                    f"the doubles' paths file has no {NVCUVID}: rebuild with "
+                    "VIDEOHW_BUILD_TESTS=ON (tests/nvdec_double)"
+                )
             monkeypatch.setenv(NVCUVID, paths[NVCUVID])
         else:
             monkeypatch.delenv(NVCUVID, raising=False)
@@ -156,16 +173,19 @@ class Double:
         assert self.open_sessions() == 0, "an encoder was not destroyed"
         assert self.live_contexts() == 0, "a CUDA context was not destroyed"
         if self._nvcuvid is not None:
-            assert self._nvcuvid.videohw_nvcuvid_double_open_decoders() == 0, \
+            assert self._nvcuvid.videohw_nvcuvid_double_open_decoders() == 0, (
                 "an NVDEC decoder was not destroyed"
-            assert self._nvcuvid.videohw_nvcuvid_double_open_parsers() == 0, \
+            )
+            assert self._nvcuvid.videohw_nvcuvid_double_open_parsers() == 0, (
                 "an NVDEC parser was not destroyed"
+            )
 
 
 def read_device_bytes(ptr: int, shape: tuple) -> np.ndarray:
     """The bytes of a "device" array on the doubles, where device memory is host memory
     (docs/nvdec_double.md): a copy, shaped ``shape``."""
     import numpy as np
+
     count = 1
     for n in shape:
         count *= n
@@ -182,8 +202,17 @@ def calls(log: str, function: str) -> int:
 
 def _rates_only(before, after) -> bool:
     """Everything but the rate-control numbers (and mode) is the same."""
-    fields = ("codec", "width", "height", "fps_num", "fps_den", "low_latency", "gop_length",
-              "b_frames", "frame_interval_p")
+    fields = (
+        "codec",
+        "width",
+        "height",
+        "fps_num",
+        "fps_den",
+        "low_latency",
+        "gop_length",
+        "b_frames",
+        "frame_interval_p",
+    )
     return all(getattr(before, f) == getattr(after, f) for f in fields)
 
 
@@ -196,13 +225,21 @@ def switch_in_place(backend: str, before, after) -> bool:
     codec, GOP, B-frames and latency mode take a new session.
     """
     import videohw as vh
+
     if backend == "software":
         abr = (vh.RateControlMode.CBR, vh.RateControlMode.VBR)
-        return (before.codec is vh.Codec.H264 and _rates_only(before, after)
-                and before.rate_control.mode in abr and after.rate_control.mode in abr)
+        return (
+            before.codec is vh.Codec.H264
+            and _rates_only(before, after)
+            and before.rate_control.mode in abr
+            and after.rate_control.mode in abr
+        )
     same = ("codec", "gop_length", "b_frames", "frame_interval_p", "low_latency")
-    return (all(getattr(before, f) == getattr(after, f) for f in same)
-            and after.width <= 2048 and after.height <= 2048)
+    return (
+        all(getattr(before, f) == getattr(after, f) for f in same)
+        and after.width <= 2048
+        and after.height <= 2048
+    )
 
 
 def in_place_switch_restarts(backend: str, before, after) -> bool:
@@ -217,17 +254,21 @@ def in_place_switch_restarts(backend: str, before, after) -> bool:
     if backend != "nvidia":
         return False
     import videohw as vh
+
     if (before.width, before.height) != (after.width, after.height):
         return True
     if before.rate_control.mode != after.rate_control.mode:
         return True
-    return (before.codec is vh.Codec.HEVC
-            or (before.fps_num, before.fps_den) != (after.fps_num, after.fps_den))
+    return before.codec is vh.Codec.HEVC or (before.fps_num, before.fps_den) != (
+        after.fps_num,
+        after.fps_den,
+    )
 
 
 def in_flight_config(backend: str, depth: int):
     """The backend config that lets ``depth`` frames be inside the encoder at once."""
     import videohw as vh
+
     if backend == "nvidia":
         return vh.NvidiaEncodeConfig(max_in_flight_outputs=depth)
     return vh.SoftwareEncodeConfig(max_in_flight=depth)

@@ -118,9 +118,18 @@ def test_nvidia_config_is_accepted_by_auto_fallback_and_warns_once(caplog):
 def test_software_config_preset_is_applied(ctl):
     frames = [make_frame(vh.PixelFormat.I420, 128, 96, t) for t in range(10)]
     rc = vh.RateControl.const_qp(24)
-    sizes = {preset: sum(len(p.data) for p in encode_frames(
-        ctl, common(width=128, height=96, rate_control=rc), frames,
-        vh.SoftwareEncodeConfig(preset=preset))) for preset in ("ultrafast", "slow")}
+    sizes = {
+        preset: sum(
+            len(p.data)
+            for p in encode_frames(
+                ctl,
+                common(width=128, height=96, rate_control=rc),
+                frames,
+                vh.SoftwareEncodeConfig(preset=preset),
+            )
+        )
+        for preset in ("ultrafast", "slow")
+    }
     # Same QP, different tools: the presets must give different streams.
     assert sizes["ultrafast"] != sizes["slow"]
 

@@ -85,8 +85,7 @@ def test_non_contiguous_array_raises_invalid_frame_error(session):
 def test_pitch_below_minimum_raises_invalid_frame_error(session):
     data = np.zeros(H * (4 * W - 4), dtype=np.uint8)
     with pytest.raises(vh.InvalidFrameError, match="minimum"):
-        session.ctl.submit(session.handle,
-                           vh.Frame(data, vh.PixelFormat.ARGB8888, pitch=4 * W - 4))
+        session.ctl.submit(session.handle, vh.Frame(data, vh.PixelFormat.ARGB8888, pitch=4 * W - 4))
     session.assert_still_usable()
 
 
@@ -130,17 +129,21 @@ def test_frame_data_without_a_buffer_raises_invalid_frame_error(session, bad):
     session.assert_still_usable()
 
 
-@pytest.mark.parametrize("kwargs,field", [
-    pytest.param(dict(pitch=2**31), "pitch", id="pitch-2**31"),
-    pytest.param(dict(pitch=2**40), "pitch", id="pitch-2**40"),
-    pytest.param(dict(pts=2**63), "pts", id="pts-2**63"),
-    pytest.param(dict(pts=-2**70), "pts", id="pts--2**70"),
-])
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        pytest.param(dict(pitch=2**31), "pitch", id="pitch-2**31"),
+        pytest.param(dict(pitch=2**40), "pitch", id="pitch-2**40"),
+        pytest.param(dict(pts=2**63), "pts", id="pts-2**63"),
+        pytest.param(dict(pts=-(2**70)), "pts", id="pts--2**70"),
+    ],
+)
 def test_out_of_range_frame_integer_raises_invalid_frame_error(session, kwargs, field):
     # Not a raw TypeError from the bindings: the message names the field.
     with pytest.raises(vh.InvalidFrameError, match=field):
-        session.ctl.submit(session.handle,
-                           vh.Frame(i420_picture(W, H, 0), vh.PixelFormat.I420, **kwargs))
+        session.ctl.submit(
+            session.handle, vh.Frame(i420_picture(W, H, 0), vh.PixelFormat.I420, **kwargs)
+        )
     session.assert_still_usable()
 
 
@@ -212,8 +215,7 @@ def test_tune_the_codec_does_not_have_raises_unsupported_config_error(ctl):
     # opened, with the field named (not an EncodeError "Invalid argument" from the open).
     assert "film" not in ctl.capabilities(vh.Codec.HEVC).tunes
     with pytest.raises(vh.UnsupportedConfigError) as err:
-        ctl.start_encode_session(common(vh.Codec.HEVC, W, H),
-                                 vh.SoftwareEncodeConfig(tune="film"))
+        ctl.start_encode_session(common(vh.Codec.HEVC, W, H), vh.SoftwareEncodeConfig(tune="film"))
     assert any("tune" in p and "film" in p for p in err.value.problems), err.value.problems
     Session(ctl).assert_still_usable()
 
@@ -268,16 +270,20 @@ def test_double_close_raises_session_closed_error(ctl):
 
 def test_unknown_session_id_raises_session_closed_error(ctl):
     with pytest.raises(vh.SessionClosedError, match="no encode session"):
-        ctl.submit(vh.EncoderSessionHandle(id=987654, generation=1),
-                   make_frame(vh.PixelFormat.I420, W, H, 0))
+        ctl.submit(
+            vh.EncoderSessionHandle(id=987654, generation=1),
+            make_frame(vh.PixelFormat.I420, W, H, 0),
+        )
 
 
 def test_handle_id_out_of_range_raises_session_closed_error(ctl):
     # A session that never existed (docs: SessionClosedError), not a TypeError from the
     # bindings; refusing the handle at construction (ConfigError) is fine too.
     with pytest.raises((vh.SessionClosedError, vh.ConfigError)):
-        ctl.submit(vh.EncoderSessionHandle(id=2**64, generation=1),
-                   make_frame(vh.PixelFormat.I420, W, H, 0))
+        ctl.submit(
+            vh.EncoderSessionHandle(id=2**64, generation=1),
+            make_frame(vh.PixelFormat.I420, W, H, 0),
+        )
 
 
 def test_stale_handle_raises_stale_session_error(session):
@@ -288,8 +294,14 @@ def test_stale_handle_raises_stale_session_error(session):
 
 
 def test_errors_share_the_videohw_base():
-    for cls in (vh.ConfigError, vh.InvalidFrameError, vh.UnsupportedConfigError,
-                vh.BackendUnavailableError, vh.StaleSessionError, vh.SessionClosedError):
+    for cls in (
+        vh.ConfigError,
+        vh.InvalidFrameError,
+        vh.UnsupportedConfigError,
+        vh.BackendUnavailableError,
+        vh.StaleSessionError,
+        vh.SessionClosedError,
+    ):
         assert issubclass(cls, vh.VideoHwError)
     assert issubclass(vh.ConfigError, ValueError) and issubclass(vh.InvalidFrameError, ValueError)
     assert issubclass(vh.BackendUnavailableError, RuntimeError)

@@ -29,8 +29,9 @@ import media_corpus as mc
 import mp4_craft as mp
 import videohw as vh
 
-pytestmark = pytest.mark.skipif(not hasattr(vh, "VideoReader"),
-                                reason="this videohw build has no vh.VideoReader yet")
+pytestmark = pytest.mark.skipif(
+    not hasattr(vh, "VideoReader"), reason="this videohw build has no vh.VideoReader yet"
+)
 
 HEADROOM = 2 << 30  # address space a child may add to what it has after importing videohw
 CHILD_TIMEOUT = 90
@@ -38,7 +39,7 @@ CHILD_TIMEOUT = 90
 # The child: opens `path` with probe and/or VideoReader (software backend), reads the
 # requested indices one by one (an error is recorded and the next index still tried), reads
 # frame 0 again, and prints one JSON line. Frames are reported by pts and a hash.
-CHILD = r'''
+CHILD = r"""
 import hashlib, json, resource, sys
 spec = json.loads(sys.argv[1])
 import numpy, videohw as vh
@@ -104,54 +105,73 @@ if spec.get("read"):
                 out["again"] = err(e)
         r.close()
 print("RESULT " + json.dumps(out))
-'''
+"""
 
 
-def run_child(path: str, *, probe: bool = True, read: bool = True,
-              indices: Optional[list] = None, timeout: float = CHILD_TIMEOUT) -> dict:
-    spec = {"path": path, "probe": probe, "read": read, "indices": indices,
-            "headroom": HEADROOM}
+def run_child(
+    path: str,
+    *,
+    probe: bool = True,
+    read: bool = True,
+    indices: Optional[list] = None,
+    timeout: float = CHILD_TIMEOUT,
+) -> dict:
+    spec = {"path": path, "probe": probe, "read": read, "indices": indices, "headroom": HEADROOM}
     try:
-        res = subprocess.run([sys.executable, "-c", CHILD, json.dumps(spec)],
-                             capture_output=True, timeout=timeout,
-                             cwd=os.path.dirname(os.path.abspath(__file__)))
+        res = subprocess.run(
+            [sys.executable, "-c", CHILD, json.dumps(spec)],
+            capture_output=True,
+            timeout=timeout,
+            cwd=os.path.dirname(os.path.abspath(__file__)),
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"{path}: no answer within {timeout} s (hang?)")
     tail = res.stderr.decode(errors="replace")[-3000:]
     signal = f", signal {-res.returncode}" if res.returncode < 0 else ""
-    assert res.returncode == 0, (f"{path}: the child died (exit status {res.returncode}"
-                                 f"{signal}):\n{tail}")
-    lines = [ln for ln in res.stdout.decode(errors="replace").splitlines()
-             if ln.startswith("RESULT ")]
+    assert res.returncode == 0, (
+        f"{path}: the child died (exit status {res.returncode}{signal}):\n{tail}"
+    )
+    lines = [
+        ln for ln in res.stdout.decode(errors="replace").splitlines() if ln.startswith("RESULT ")
+    ]
     assert lines, f"{path}: the child printed no result:\n{tail}"
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
-def assert_clear_error(outcome: dict, path: str, what: str, *, invalid: bool = False,
-                       media: bool = True) -> None:
+def assert_clear_error(
+    outcome: dict, path: str, what: str, *, invalid: bool = False, media: bool = True
+) -> None:
     """The outcome is an error of the expected family whose message names the path
     (docs/media.md: "Every message names the path")."""
     assert not outcome["ok"], f"{what}: succeeded on {path}; expected an error"
     if invalid:
-        assert outcome["is_invalid"], (f"{what}: {outcome['type']} ({outcome['mro']}), expected "
-                                       f"InvalidMediaError: {outcome['message']}")
+        assert outcome["is_invalid"], (
+            f"{what}: {outcome['type']} ({outcome['mro']}), expected "
+            f"InvalidMediaError: {outcome['message']}"
+        )
         assert "ValueError" in outcome["mro"]
     elif media:
-        assert outcome["is_media"], (f"{what}: {outcome['type']} ({outcome['mro']}), expected a "
-                                     f"MediaError: {outcome['message']}")
+        assert outcome["is_media"], (
+            f"{what}: {outcome['type']} ({outcome['mro']}), expected a "
+            f"MediaError: {outcome['message']}"
+        )
     else:
-        assert outcome["is_vh"], (f"{what}: {outcome['type']} ({outcome['mro']}), expected a "
-                                  f"videohw error: {outcome['message']}")
-    assert path in outcome["message"], (f"{what}: the {outcome['type']} message does not name "
-                                        f"{path}: {outcome['message']!r}")
+        assert outcome["is_vh"], (
+            f"{what}: {outcome['type']} ({outcome['mro']}), expected a "
+            f"videohw error: {outcome['message']}"
+        )
+    assert path in outcome["message"], (
+        f"{what}: the {outcome['type']} message does not name {path}: {outcome['message']!r}"
+    )
 
 
 def reference_by_pts(path: str) -> dict:
     """pts -> sha1 of ffmpeg's rgb24 picture."""
     ref = mc.reference_rgb(path)
     times = mc.reference_frame_times(path)
-    return {t.pts: hashlib.sha1(np.ascontiguousarray(ref[i])).hexdigest()
-            for i, t in enumerate(times)}
+    return {
+        t.pts: hashlib.sha1(np.ascontiguousarray(ref[i])).hexdigest() for i, t in enumerate(times)
+    }
 
 
 def check_partial_frames(result: dict, path: str, original: str, must_exact: set) -> None:
@@ -163,23 +183,29 @@ def check_partial_frames(result: dict, path: str, original: str, must_exact: set
     for f in result.get("frames", []):
         if f["ok"]:
             if f["pts"] in must_exact and f["sha"] != ref.get(f["pts"]):
-                problems.append(f"r[{f['asked']}] pts {f['pts']}: intact frame, pixels differ "
-                                f"from ffmpeg's (damaged={f['damaged']})")
+                problems.append(
+                    f"r[{f['asked']}] pts {f['pts']}: intact frame, pixels differ "
+                    f"from ffmpeg's (damaged={f['damaged']})"
+                )
         elif f["type"] == "IndexError" and f["asked"] >= result.get("len", 0):
             pass  # beyond the frames the reader found: IndexError is the answer
         elif not f["is_vh"]:
             problems.append(f"r[{f['asked']}]: {f['type']} is no videohw error: {f['message']}")
         elif path not in f["message"]:
-            problems.append(f"r[{f['asked']}]: {f['type']} message does not name the path: "
-                            f"{f['message']!r}")
+            problems.append(
+                f"r[{f['asked']}]: {f['type']} message does not name the path: {f['message']!r}"
+            )
     if "len_error" in result:
-        problems.append(f"len(r) failed: {result['len_error']['type']}: "
-                        f"{result['len_error']['message']}")
+        problems.append(
+            f"len(r) failed: {result['len_error']['type']}: {result['len_error']['message']}"
+        )
     got = {f["pts"] for f in result.get("frames", []) if f["ok"]}
     missing = sorted(must_exact - got)
     if missing:
-        problems.append(f"intact frames never returned (pts): {missing[:12]}"
-                        f"{' ...' if len(missing) > 12 else ''}")
+        problems.append(
+            f"intact frames never returned (pts): {missing[:12]}"
+            f"{' ...' if len(missing) > 12 else ''}"
+        )
     again = result.get("again")
     if again is not None and 0 in [f["asked"] for f in result["frames"] if f["ok"]]:
         if not again["ok"] or again["sha"] != ref.get(again["pts"]):
@@ -208,8 +234,22 @@ def bad(media_corpus, tmp_path_factory):
     mp4 = pathlib.Path(media_corpus.path("h264_bf.mp4")).read_bytes()  # moov at the end
     assert mp4.index(b"moov") > mp4.index(b"mdat")
     fast = d / "faststart.mp4"
-    subprocess.run([mc.FFMPEG, "-v", "error", "-y", "-i", media_corpus.path("h264_bf.mp4"),
-                    "-c", "copy", "-movflags", "+faststart", str(fast)], check=True)
+    subprocess.run(
+        [
+            mc.FFMPEG,
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            media_corpus.path("h264_bf.mp4"),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            str(fast),
+        ],
+        check=True,
+    )
     fast_bytes = fast.read_bytes()
     assert fast_bytes.index(b"moov") < fast_bytes.index(b"mdat")
     files["faststart.mp4"] = str(fast)
@@ -218,8 +258,8 @@ def bad(media_corpus, tmp_path_factory):
     put("text.mp4", b"This is not a video.\nJust some text, named .mp4.\n" * 40)
     put("garbage.mkv", random.Random(11).randbytes(200_000))
     for pct in (10, 50, 90):
-        put(f"trunc_moov_end_{pct}.mp4", mp4[:len(mp4) * pct // 100])
-        put(f"trunc_faststart_{pct}.mp4", fast_bytes[:len(fast_bytes) * pct // 100])
+        put(f"trunc_moov_end_{pct}.mp4", mp4[: len(mp4) * pct // 100])
+        put(f"trunc_faststart_{pct}.mp4", fast_bytes[: len(fast_bytes) * pct // 100])
     boxes = mp.parse(mp4)
     put("moov_missing.mp4", mp.serialize([b for b in boxes if b.type != b"moov"]))
     (d / "a_directory.mp4").mkdir()
@@ -259,7 +299,7 @@ def bad(media_corpus, tmp_path_factory):
     start = mp.read_stco(mp.child(mp.stbl(b), b"stco"))[0] + sum(sizes[:20])
     assert len(mp.read_stco(mp.child(mp.stbl(b), b"stco"))) == 1
     garbled = bytearray(idr)
-    garbled[start + 4:start + sizes[20]] = random.Random(5).randbytes(sizes[20] - 4)
+    garbled[start + 4 : start + sizes[20]] = random.Random(5).randbytes(sizes[20] - 4)
     put("garbled_idr.mp4", bytes(garbled))
     # the container says 8192x8192, the SPS says 176x144
     b = mp.parse(idr)
@@ -271,8 +311,9 @@ def bad(media_corpus, tmp_path_factory):
     # the SPS says 8192x8192, the container (and the slices) 176x144
     b = mp.parse(idr)
     avcc = mp.child(next(mp.stbl(b).find(b"stsd", b"avc1")), b"avcC")
-    avcc.payload = mp.rewrite_avcc_sps(avcc.payload,
-                                       lambda s: mp.rewrite_h264_sps_size(s, 512, 512))
+    avcc.payload = mp.rewrite_avcc_sps(
+        avcc.payload, lambda s: mp.rewrite_h264_sps_size(s, 512, 512)
+    )
     put("sps_says_8192.mp4", mp.serialize(b))
     # a TS with 10% of random bytes in the middle
     ts = bytearray(pathlib.Path(media_corpus.path("h264_bf.ts")).read_bytes())
@@ -287,9 +328,19 @@ def bad(media_corpus, tmp_path_factory):
 # ---- not media at all --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["empty.mp4", "text.mp4", "garbage.mkv", "moov_missing.mp4",
-                                  "trunc_moov_end_10.mp4", "trunc_moov_end_50.mp4",
-                                  "trunc_moov_end_90.mp4", "audio_only.m4a"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "empty.mp4",
+        "text.mp4",
+        "garbage.mkv",
+        "moov_missing.mp4",
+        "trunc_moov_end_10.mp4",
+        "trunc_moov_end_50.mp4",
+        "trunc_moov_end_90.mp4",
+        "audio_only.m4a",
+    ],
+)
 def test_unreadable_file_is_invalid_media(bad, name):
     path = bad[name]
     result = run_child(path, indices=[0])
@@ -372,19 +423,22 @@ def test_chunk_offsets_past_the_end(bad):
 def test_last_chunk_past_the_end_keeps_the_rest(bad, media_corpus):
     path, original = bad["stco_last_past_end.mp4"], bad["rechunked.mp4"]
     # the re-chunked copy is the same stream (the crafting itself is right)
-    assert np.array_equal(mc.reference_rgb(original),
-                          mc.reference_rgb(media_corpus.path("idr10.mp4")))
+    assert np.array_equal(
+        mc.reference_rgb(original), mc.reference_rgb(media_corpus.path("idr10.mp4"))
+    )
     times = mc.reference_frame_times(original)
     intact = {t.pts for t in times[:50]}  # chunks 0..4
     # the broken tail first, then good frames: a failed read must not poison the reader
     result = run_child(path, indices=[55, 59, 50, 3, 49, 0, 58, 20])
     assert result["open"]["ok"], result["open"]
     assert result.get("len") in (50, 60), result  # the tail dropped, or listed and failing
-    check_partial_frames(result, path, original, {p for p in intact
-                                                  if p in {times[i].pts for i in (3, 49, 0, 20)}})
+    check_partial_frames(
+        result, path, original, {p for p in intact if p in {times[i].pts for i in (3, 49, 0, 20)}}
+    )
     tail = [f for f in result["frames"] if f["asked"] >= 50]
     assert all((not f["ok"]) or f["damaged"] for f in tail), (
-        f"frames 50..59 have no data in the file, yet: {[f for f in tail if f['ok']]}")
+        f"frames 50..59 have no data in the file, yet: {[f for f in tail if f['ok']]}"
+    )
 
 
 def test_reader_keeps_working_after_a_broken_gop(bad, media_corpus):
@@ -396,9 +450,9 @@ def test_reader_keeps_working_after_a_broken_gop(bad, media_corpus):
     assert result["open"]["ok"] and result.get("len") == 60, result
     broken = [f for f in result["frames"] if 20 <= f["asked"] < 30]
     assert any((not f["ok"]) or f["damaged"] for f in broken), (
-        f"frames decoded from a garbage IDR, none flagged: {broken}")
-    check_partial_frames(result, path, original,
-                         {times[i].pts for i in (5, 35, 59, 0)})
+        f"frames decoded from a garbage IDR, none flagged: {broken}"
+    )
+    check_partial_frames(result, path, original, {times[i].pts for i in (5, 35, 59, 0)})
 
 
 def test_sample_table_of_50000_entries_over_a_tiny_mdat(bad):
@@ -429,8 +483,9 @@ def test_container_claims_a_size_the_sps_does_not_have(bad, media_corpus):
     assert ok, f"no frame decoded: {error_summary(result)}"
     for f in ok:
         assert f["shape"] == [144, 176, 3], f
-    check_partial_frames(result, path, original,
-                         {t.pts for t in mc.reference_frame_times(original)})
+    check_partial_frames(
+        result, path, original, {t.pts for t in mc.reference_frame_times(original)}
+    )
 
 
 def test_container_size_lie_is_not_reported_as_the_size(bad):
@@ -467,8 +522,12 @@ def test_ts_with_a_corrupted_middle(bad, media_corpus):
     times = [t.pts for t in mc.reference_frame_times(original)]
     gop_of = {pts: max(k for k in keys if k <= pts) for pts in times}
     next_key = {k: min([x for x in keys if x > k], default=None) for k in keys}
-    intact = {p for p in intact if next_key[gop_of[p]] is not None and
-              all(q in intact for q in times if gop_of[q] == gop_of[p])}
+    intact = {
+        p
+        for p in intact
+        if next_key[gop_of[p]] is not None
+        and all(q in intact for q in times if gop_of[q] == gop_of[p])
+    }
     assert len(intact) >= 25, "the damage is placed too early for this test to mean anything"
     result = run_child(path)
     assert result["open"]["ok"], result["open"]
@@ -494,13 +553,13 @@ def test_wrong_index_types_and_values(reader, ref):
     for bad in (0.0, 3.7, float("nan"), "1", None, object(), (1,), {1: 2}):
         with pytest.raises(TypeError):
             reader[bad]
-    for huge in (n, 10 ** 12, 2 ** 63, 2 ** 70, -(2 ** 70)):
+    for huge in (n, 10**12, 2**63, 2**70, -(2**70)):
         with pytest.raises(IndexError):
             reader[huge]
     for non_iterable in (5, None, object(), 2.5):
         with pytest.raises(TypeError):
             reader.get_frames_at(non_iterable)
-    for bad_items in (["a"], [None], [1.5], [0, 2 ** 70]):
+    for bad_items in (["a"], [None], [1.5], [0, 2**70]):
         with pytest.raises((TypeError, IndexError)):
             reader.get_frames_at(bad_items)
     for bad_seconds in (["a"], [None], 3):

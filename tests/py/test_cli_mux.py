@@ -23,8 +23,10 @@ import videohw as vh
 from videohw import cli, synthetic, verify
 from videohw.cli import _errors, _input
 
-pytestmark = pytest.mark.skipif(not (shutil.which("ffmpeg") and shutil.which("ffprobe")),
-                                reason="needs Debian's ffmpeg/ffprobe for --verify")
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("ffmpeg") and shutil.which("ffprobe")),
+    reason="needs Debian's ffmpeg/ffprobe for --verify",
+)
 
 W, H = 160, 96
 SIZE = f"{W}x{H}"
@@ -32,9 +34,13 @@ FPS = 30
 
 
 def encode(cwd, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "videohw", "encode", "--no-progress",
-                           "--size", SIZE, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "videohw", "encode", "--no-progress", "--size", SIZE, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def assert_clean_error(proc: subprocess.CompletedProcess, code: int, *needles: str) -> None:
@@ -49,9 +55,21 @@ def assert_clean_error(proc: subprocess.CompletedProcess, code: int, *needles: s
 
 def ffprobe(path) -> dict:
     """Format, stream and decoded frames straight from ffprobe (container found by content)."""
-    proc = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
-                           "format=format_name:stream=codec_name:frame=width,height,key_frame",
-                           "-of", "json", str(path)], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "format=format_name:stream=codec_name:frame=width,height,key_frame",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and not proc.stderr.strip(), f"{path}: {proc.stderr}"
     return json.loads(proc.stdout)
 
@@ -85,15 +103,28 @@ CASES = [
     ("out.mkv", None, "hevc", 2, "matroska,webm", "mkv"),
     ("out.ts", None, "h264", 2, "mpegts", "ts"),
     ("out.m2ts", None, "hevc", 0, "mpegts", "ts"),
-    ("clip.h264", "mkv", "h264", 0, "matroska,webm", "mkv"),   # --format wins
+    ("clip.h264", "mkv", "h264", 0, "matroska,webm", "mkv"),  # --format wins
 ]
 
 
 @pytest.mark.parametrize("output, fmt, codec, b_frames, format_name, summary_format", CASES)
-def test_container_round_trip_verifies(tmp_path, output, fmt, codec, b_frames, format_name,
-                                       summary_format):
-    args = ["--codec", codec, "--frames", "25", "--gop", "10", "--b-frames", str(b_frames),
-            "-o", output, "--verify", "--json"]
+def test_container_round_trip_verifies(
+    tmp_path, output, fmt, codec, b_frames, format_name, summary_format
+):
+    args = [
+        "--codec",
+        codec,
+        "--frames",
+        "25",
+        "--gop",
+        "10",
+        "--b-frames",
+        str(b_frames),
+        "-o",
+        output,
+        "--verify",
+        "--json",
+    ]
     if fmt:
         args += ["--format", fmt]
     proc = encode(tmp_path, *args)
@@ -102,8 +133,16 @@ def test_container_round_trip_verifies(tmp_path, output, fmt, codec, b_frames, f
     assert summary["verify"]["ok"], json.dumps(summary["verify"], indent=1)
     assert summary["format"] == summary_format and summary["files"] == [output]
     checks = checks_of(summary)
-    for name in ("frames", "size", "keyframes", "container", "timestamps", "duration",
-                 "playback", "psnr"):
+    for name in (
+        "frames",
+        "size",
+        "keyframes",
+        "container",
+        "timestamps",
+        "duration",
+        "playback",
+        "psnr",
+    ):
         assert checks[name]["ok"], checks[name]
     assert checks["keyframes"]["decoded"] == [0, 10, 20]
     assert checks["timestamps"]["packets"] == 25
@@ -118,11 +157,21 @@ def test_container_round_trip_verifies(tmp_path, output, fmt, codec, b_frames, f
 
 
 def test_annexb_by_format_whatever_the_extension(tmp_path):
-    proc = encode(tmp_path, "--frames", "12", "--gop", "6", "--format", "annexb",
-                  "-o", "stream.bin", "--verify")
+    proc = encode(
+        tmp_path,
+        "--frames",
+        "12",
+        "--gop",
+        "6",
+        "--format",
+        "annexb",
+        "-o",
+        "stream.bin",
+        "--verify",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "OK   keyframes: 2 at [0, 6]" in proc.stdout
-    assert "container" not in proc.stdout            # an elementary stream: no container checks
+    assert "container" not in proc.stdout  # an elementary stream: no container checks
     assert (tmp_path / "stream.bin").read_bytes()[:4] == b"\0\0\0\1"
     assert listing(tmp_path) == ["stream.bin"]
 
@@ -156,12 +205,14 @@ def test_text_summary_names_the_container(tmp_path):
 @pytest.fixture(scope="module")
 def packets():
     ctl = vh.SessionController("software")
-    h = ctl.start_encode_session(vh.CommonEncodeConfig(codec=vh.Codec.H264, width=W, height=H,
-                                                       gop_length=10))
+    h = ctl.start_encode_session(
+        vh.CommonEncodeConfig(codec=vh.Codec.H264, width=W, height=H, gop_length=10)
+    )
     out = []
     for i in range(30):
-        ctl.submit(h, vh.Frame(synthetic.pattern_frame(i, W, H, "i420"), vh.PixelFormat.I420,
-                               pts=i))
+        ctl.submit(
+            h, vh.Frame(synthetic.pattern_frame(i, W, H, "i420"), vh.PixelFormat.I420, pts=i)
+        )
         out += ctl.reap(h)
     return out + ctl.close_encode_session(h)
 
@@ -175,8 +226,16 @@ def write(path, packets, skip=()) -> str:
 
 
 def verify_30(path) -> verify.VerifyReport:
-    return verify.verify_stream(path, "h264", W, H, 30, [0, 10, 20],
-                                verify.RawSource.synthetic("i420", W, H, 30, FPS), fps=FPS)
+    return verify.verify_stream(
+        path,
+        "h264",
+        W,
+        H,
+        30,
+        [0, 10, 20],
+        verify.RawSource.synthetic("i420", W, H, 30, FPS),
+        fps=FPS,
+    )
 
 
 def failed(report) -> list[str]:
@@ -197,7 +256,7 @@ def test_verify_fails_on_a_file_with_a_frame_removed(tmp_path, packets):
 def test_verify_fails_on_a_truncated_file(tmp_path, packets):
     data = open(write(tmp_path / "full.mp4", packets), "rb").read()
     cut = tmp_path / "cut.mp4"
-    cut.write_bytes(data[:len(data) // 2])
+    cut.write_bytes(data[: len(data) // 2])
     report = verify_30(cut)
     assert failed(report) == ["decode"], str(report)
 
@@ -207,9 +266,23 @@ def test_verify_fails_on_repeated_timestamps(tmp_path, packets):
     # dts; the ffmpeg tool does not, when it decodes the file).
     good = write(tmp_path / "good.mp4", packets)
     bad = tmp_path / "dup.mkv"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", good, "-c", "copy", "-bsf:v",
-                    r"setts=pts=if(eq(N\,5)\,PTS-512\,PTS):dts=if(eq(N\,5)\,DTS-512\,DTS)",
-                    str(bad)], check=True, timeout=60)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            good,
+            "-c",
+            "copy",
+            "-bsf:v",
+            r"setts=pts=if(eq(N\,5)\,PTS-512\,PTS):dts=if(eq(N\,5)\,DTS-512\,DTS)",
+            str(bad),
+        ],
+        check=True,
+        timeout=60,
+    )
     report = verify_30(bad)
     assert {"timestamps", "playback"} <= set(failed(report)), str(report)
     assert "pts repeated" in next(c.message for c in report.checks if c.name == "timestamps")
@@ -219,13 +292,13 @@ def test_check_functions_on_numbers():
     P = verify.PacketInfo
     assert verify.check_timestamps([P(0, -1, True), P(2, 0, False), P(1, 1, False)]).ok
     assert verify.check_timestamps([P(0, None, True), P(1, None, False), P(2, 1, False)]).ok
-    assert not verify.check_timestamps([P(0, 0, True), P(1, 0, False)]).ok    # dts repeats
-    assert not verify.check_timestamps([P(0, 0, True), P(0, 1, False)]).ok    # pts repeats
+    assert not verify.check_timestamps([P(0, 0, True), P(1, 0, False)]).ok  # dts repeats
+    assert not verify.check_timestamps([P(0, 0, True), P(0, 1, False)]).ok  # pts repeats
     assert not verify.check_timestamps([P(None, 0, True)]).ok
     assert not verify.check_timestamps([]).ok
     assert verify.check_duration(Fraction(1), 30, 30).ok
-    assert verify.check_duration(Fraction(31, 30), 30, 30).ok               # one frame off
-    assert not verify.check_duration(Fraction(32, 30), 30, 30).ok           # two frames off
+    assert verify.check_duration(Fraction(31, 30), 30, 30).ok  # one frame off
+    assert not verify.check_duration(Fraction(32, 30), 30, 30).ok  # two frames off
     assert verify.check_duration(Fraction(32, 30), 30, 30, delayed=2).ok
     assert not verify.check_duration(None, 30, 30).ok
 
@@ -246,8 +319,18 @@ def test_is_container_reads_the_bytes_not_the_name(tmp_path, packets):
 # --switch: MP4/MKV start a new file where the parameter sets change; TS goes on
 
 
-SWITCHED = ("--frames", "40", "--gop", "10", "--switch", "15:size=96x64:immediate",
-            "--switch", "25:rc=cbr:1M:on_next_keyframe", "--verify", "--json")
+SWITCHED = (
+    "--frames",
+    "40",
+    "--gop",
+    "10",
+    "--switch",
+    "15:size=96x64:immediate",
+    "--switch",
+    "25:rc=cbr:1M:on_next_keyframe",
+    "--verify",
+    "--json",
+)
 
 
 def test_size_switch_to_mp4_writes_two_verified_segments(tmp_path):
@@ -259,7 +342,9 @@ def test_size_switch_to_mp4_writes_two_verified_segments(tmp_path):
     assert listing(tmp_path) == ["out.mp4", "out.seg2.mp4"]
     segs = summary["segments"]
     assert [(s["path"], s["first_frame"], s["frames"]) for s in segs] == [
-        ("out.mp4", 0, 15), ("out.seg2.mp4", 15, 25)]
+        ("out.mp4", 0, 15),
+        ("out.seg2.mp4", 15, 25),
+    ]
     assert [s["bytes"] for s in segs] == [os.path.getsize(tmp_path / s["path"]) for s in segs]
     assert summary["bytes"] == sum(s["bytes"] for s in segs)
     checks = checks_of(summary)
@@ -283,7 +368,7 @@ def test_size_switch_to_ts_stays_in_one_verified_file(tmp_path):
     assert summary["files"] == ["out.ts"] and listing(tmp_path) == ["out.ts"]
     assert [(s["path"], s["frames"]) for s in summary["segments"]] == [("out.ts", 40)]
     checks = checks_of(summary)
-    assert "segments" not in checks                        # one file, cut at no codec change
+    assert "segments" not in checks  # one file, cut at no codec change
     for name in ("generation 1", "generation 2", "timestamps", "duration", "playback"):
         assert checks[name]["ok"], name
     frames = ffprobe(tmp_path / "out.ts")["frames"]
@@ -301,21 +386,45 @@ def test_text_summary_lists_every_mp4_segment(tmp_path):
 
 
 def test_codec_switch_to_ts_starts_a_second_ts_file(tmp_path):
-    proc = encode(tmp_path, "-o", "out.ts", "--frames", "30", "--gop", "10",
-                  "--switch", "12:codec=hevc:immediate", "--verify", "--json")
+    proc = encode(
+        tmp_path,
+        "-o",
+        "out.ts",
+        "--frames",
+        "30",
+        "--gop",
+        "10",
+        "--switch",
+        "12:codec=hevc:immediate",
+        "--verify",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["verify"]["ok"], json.dumps(summary["verify"], indent=1)
     assert summary["files"] == ["out.ts", "out.seg2.ts"]
     assert [ffprobe(tmp_path / f)["streams"][0]["codec_name"] for f in summary["files"]] == [
-        "h264", "hevc"]
+        "h264",
+        "hevc",
+    ]
 
 
 def test_a_deeper_reordering_switch_in_ts_is_allowed_its_delay(tmp_path):
     # The writer moves the pictures after a switch to 2 B-frames 2 frames later in a file
     # that goes on (docs/media_writer.md); the duration check knows it.
-    proc = encode(tmp_path, "-o", "out.ts", "--frames", "30", "--gop", "10",
-                  "--switch", "10:b-frames=2:immediate", "--verify", "--json")
+    proc = encode(
+        tmp_path,
+        "-o",
+        "out.ts",
+        "--frames",
+        "30",
+        "--gop",
+        "10",
+        "--switch",
+        "10:b-frames=2:immediate",
+        "--verify",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     duration = checks_of(json.loads(proc.stdout))["duration"]
     assert duration["ok"] and duration["delayed_frames"] == 2, duration
@@ -325,16 +434,26 @@ def test_verify_segments_says_no_to_files_cut_in_the_wrong_place(tmp_path):
     proc = encode(tmp_path, "-o", "out.mp4", *SWITCHED[:-2], "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     pairs = [(i, 1 if i < 15 else 2 if i < 25 else 3) for i in range(40)]
-    segments = [verify.StreamSegment(tmp_path / "out.mp4", "h264", pairs[:15]),
-                verify.StreamSegment(tmp_path / "out.seg2.mp4", "h264", pairs[15:])]
-    planned = [verify.PlannedSwitch(15, 2, 96, 64, 10, "immediate", True, False),
-               verify.PlannedSwitch(25, 3, 96, 64, 10, "on_next_keyframe", True, True)]
+    segments = [
+        verify.StreamSegment(tmp_path / "out.mp4", "h264", pairs[:15]),
+        verify.StreamSegment(tmp_path / "out.seg2.mp4", "h264", pairs[15:]),
+    ]
+    planned = [
+        verify.PlannedSwitch(15, 2, 96, 64, 10, "immediate", True, False),
+        verify.PlannedSwitch(25, 3, 96, 64, 10, "on_next_keyframe", True, True),
+    ]
     plan = verify.switch_timeline(40, W, H, 10, planned, codec="h264")
     right = verify.verify_segments(segments, plan, cuts="parameters", fps=FPS)
     assert right.ok, str(right)
     # a plan whose size change comes later: segment 2 would start inside generation 1
-    late = verify.switch_timeline(40, W, H, 10, [verify.PlannedSwitch(
-        18, 2, 96, 64, 10, "immediate", True, False)], codec="h264")
+    late = verify.switch_timeline(
+        40,
+        W,
+        H,
+        10,
+        [verify.PlannedSwitch(18, 2, 96, 64, 10, "immediate", True, False)],
+        codec="h264",
+    )
     report = verify.verify_segments(segments, late, cuts="parameters", fps=FPS)
     assert failed(report) == ["segments"], str(report)
     # the files in the wrong order
@@ -355,8 +474,12 @@ def test_output_over_the_input_is_refused_and_the_input_is_untouched(tmp_path, h
     # The raw input is named like an output on purpose, so only the same-file rule stops it.
     source = tmp_path / "in.h264"
     data = raw_file(source)
-    output = {"same name": "in.h264", "another spelling": "./sub/../in.h264",
-              "symlink": "link.mp4", "hard link": "hard.ts"}[how]
+    output = {
+        "same name": "in.h264",
+        "another spelling": "./sub/../in.h264",
+        "symlink": "link.mp4",
+        "hard link": "hard.ts",
+    }[how]
     (tmp_path / "sub").mkdir()
     if how == "symlink":
         (tmp_path / output).symlink_to("in.h264")
@@ -366,7 +489,7 @@ def test_output_over_the_input_is_refused_and_the_input_is_untouched(tmp_path, h
     proc = encode(tmp_path, "--input", "in.h264", "--input-format", "i420", "-o", output)
     assert_clean_error(proc, 2, f"-o {output}", "--input in.h264", "same file")
     assert source.read_bytes() == data
-    assert listing(tmp_path) == before                     # no temporary file either
+    assert listing(tmp_path) == before  # no temporary file either
 
 
 def test_an_output_symlink_to_another_file_is_written_through(tmp_path):
@@ -374,8 +497,9 @@ def test_an_output_symlink_to_another_file_is_written_through(tmp_path):
     raw_file(source)
     (tmp_path / "target.h264").write_bytes(b"old")
     (tmp_path / "link.h264").symlink_to("target.h264")
-    proc = encode(tmp_path, "--input", "in.i420", "--input-format", "i420", "-o", "link.h264",
-                  "--verify")
+    proc = encode(
+        tmp_path, "--input", "in.i420", "--input-format", "i420", "-o", "link.h264", "--verify"
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert os.path.islink(tmp_path / "link.h264")
     assert (tmp_path / "target.h264").read_bytes()[:4] == b"\0\0\0\1"
@@ -392,7 +516,7 @@ def test_an_unwritable_folder_names_the_path(tmp_path, output):
     proc = encode(tmp_path, "--frames", "5", "-o", str(target))
     assert_clean_error(proc, 1, str(target))
     (tmp_path / "file").write_bytes(b"")
-    target = tmp_path / "file" / output                   # a file where a folder should be
+    target = tmp_path / "file" / output  # a file where a folder should be
     proc = encode(tmp_path, "--frames", "5", "-o", str(target))
     assert_clean_error(proc, 1, str(target))
     assert listing(tmp_path) == ["file"]
@@ -403,10 +527,26 @@ def test_a_failed_write_names_the_path_and_leaves_no_file(tmp_path, output):
     def small_files() -> None:  # writes past 40 kB fail with EFBIG (Python ignores SIGXFSZ)
         resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
 
-    proc = subprocess.run([sys.executable, "-m", "videohw", "encode", "--no-progress",
-                           "--size", SIZE, "--frames", "60", "-o", output], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120,
-                          preexec_fn=small_files)  # noqa: PLW1509 -- sets a limit, no threads
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "videohw",
+            "encode",
+            "--no-progress",
+            "--size",
+            SIZE,
+            "--frames",
+            "60",
+            "-o",
+            output,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=small_files,
+    )  # noqa: PLW1509 -- sets a limit, no threads
     assert_clean_error(proc, 1, output, "File too large")
     assert listing(tmp_path) == []
 
@@ -417,17 +557,32 @@ def test_ctrl_c_mid_encode_leaves_no_file_and_keeps_an_old_one(tmp_path, output)
     # SIGINT back to its default in the child: a test run started in the background (CI
     # runners, nohup) ignores it, the child inherits that, and Python then never raises
     # KeyboardInterrupt.
-    proc = subprocess.Popen([sys.executable, "-m", "videohw", "encode", "--no-progress",
-                             "--size", SIZE, "--frames", "1000000", "-o", output],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "videohw",
+            "encode",
+            "--no-progress",
+            "--size",
+            SIZE,
+            "--frames",
+            "1000000",
+            "-o",
+            output,
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         deadline = time.monotonic() + 60
         while not any(n.startswith(f".{output}.tmp-") for n in os.listdir(tmp_path)):
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.05)
-        time.sleep(0.3)                                    # well into the encode
+        time.sleep(0.3)  # well into the encode
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -449,14 +604,25 @@ def test_an_input_that_fails_mid_encode_leaves_no_file(tmp_path, monkeypatch, ca
     def frames_then_error(self):
         for i, frame in enumerate(real(self)):
             if i == 12:
-                raise _errors.CliError(f"{self.path}: ended early, at frame {i}",
-                                       _errors.EXIT_FAIL)
+                raise _errors.CliError(f"{self.path}: ended early, at frame {i}", _errors.EXIT_FAIL)
             yield frame
 
     monkeypatch.setattr(_input._Input, "frames", frames_then_error)
     monkeypatch.chdir(tmp_path)
-    code = cli.main(["encode", "--no-progress", "--input", "in.i420", "--input-format", "i420",
-                     "--size", SIZE, "-o", output])
+    code = cli.main(
+        [
+            "encode",
+            "--no-progress",
+            "--input",
+            "in.i420",
+            "--input-format",
+            "i420",
+            "--size",
+            SIZE,
+            "-o",
+            output,
+        ]
+    )
     assert code == 1
     assert "ended early, at frame 12" in capsys.readouterr().err
     assert listing(tmp_path) == ["in.i420"]
@@ -474,7 +640,22 @@ def test_ctrl_c_in_process_leaves_no_segment_file(tmp_path, monkeypatch, capsys)
 
     monkeypatch.setattr(_input._Input, "frames", interrupted)
     monkeypatch.chdir(tmp_path)
-    code = cli.main(["encode", "--no-progress", "--size", SIZE, "--frames", "30", "--gop", "5",
-                     "--low-latency", "--switch", "10:codec=hevc:immediate", "-o", "out.h264"])
+    code = cli.main(
+        [
+            "encode",
+            "--no-progress",
+            "--size",
+            SIZE,
+            "--frames",
+            "30",
+            "--gop",
+            "5",
+            "--low-latency",
+            "--switch",
+            "10:codec=hevc:immediate",
+            "-o",
+            "out.h264",
+        ]
+    )
     assert code == 130
     assert listing(tmp_path) == []

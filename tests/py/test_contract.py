@@ -107,7 +107,8 @@ def test_odd_width_is_refused_naming_field_value_and_range():
 
 def test_odd_height_is_refused():
     assert "CommonEncodeConfig.height: 721 is odd" in config_error(
-        CommonEncodeConfig, width=1280, height=721)
+        CommonEncodeConfig, width=1280, height=721
+    )
 
 
 @pytest.mark.parametrize("width", [8, 16386])
@@ -123,7 +124,8 @@ def test_zero_fps_is_refused():
 
 def test_zero_fps_den_is_refused():
     assert "CommonEncodeConfig.fps_den: 0" in config_error(
-        CommonEncodeConfig, width=64, height=48, fps_den=0)
+        CommonEncodeConfig, width=64, height=48, fps_den=0
+    )
 
 
 def test_frame_rate_above_1000_is_refused():
@@ -139,12 +141,14 @@ def test_fractional_frame_rate_is_accepted():
 @pytest.mark.parametrize("gop", [0, 100_001])
 def test_gop_length_outside_range_is_refused(gop):
     assert f"CommonEncodeConfig.gop_length: {gop} is outside 1..100000" in config_error(
-        CommonEncodeConfig, width=64, height=48, gop_length=gop)
+        CommonEncodeConfig, width=64, height=48, gop_length=gop
+    )
 
 
 def test_b_frames_above_16_are_refused():
     assert "CommonEncodeConfig.b_frames: 17 is outside 0..16" in config_error(
-        CommonEncodeConfig, width=64, height=48, b_frames=17)
+        CommonEncodeConfig, width=64, height=48, b_frames=17
+    )
 
 
 def test_b_frames_with_low_latency_are_refused():
@@ -211,7 +215,8 @@ def test_unknown_enum_string_is_refused_listing_the_choices():
 
 def test_member_of_another_enum_is_refused():
     assert "is not a Codec" in config_error(
-        CommonEncodeConfig, codec=PixelFormat.I420, width=64, height=48)
+        CommonEncodeConfig, codec=PixelFormat.I420, width=64, height=48
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -228,7 +233,10 @@ def test_cbr_resolves_max_and_one_second_vbv():
 def test_vbr_max_defaults_to_one_and_a_half_times_average():
     rc = RateControl.vbr(4_000_000)
     assert (rc.bitrate_bps, rc.max_bitrate_bps, rc.vbv_buffer_bits) == (
-        4_000_000, 6_000_000, 6_000_000)
+        4_000_000,
+        6_000_000,
+        6_000_000,
+    )
 
 
 def test_vbr_default_max_is_capped_at_the_rate_maximum():
@@ -261,82 +269,106 @@ def test_vbr_max_below_average_is_refused():
 
 
 def test_cbr_max_other_than_bitrate_is_refused():
-    msg = config_error(RateControl, RateControlMode.CBR, bitrate_bps=1_000_000,
-                       max_bitrate_bps=2_000_000)
+    msg = config_error(
+        RateControl, RateControlMode.CBR, bitrate_bps=1_000_000, max_bitrate_bps=2_000_000
+    )
     assert "RateControl.max_bitrate_bps: 2000000 differs from bitrate_bps 1000000" in msg
 
 
 def test_vbv_outside_range_is_refused():
     assert "RateControl.vbv_buffer_bits: 999 is outside 1000..1600000000" in config_error(
-        RateControl.cbr, 1_000_000, 999)
+        RateControl.cbr, 1_000_000, 999
+    )
 
 
 @pytest.mark.parametrize("qp", [52, -1])
 def test_qp_outside_0_to_51_is_refused(qp):
-    assert f"RateControl.qp_intra: {qp} is outside 0..51" in config_error(
-        RateControl.const_qp, qp)
+    assert f"RateControl.qp_intra: {qp} is outside 0..51" in config_error(RateControl.const_qp, qp)
 
 
 def test_qp_inter_b_outside_range_is_refused():
     assert "RateControl.qp_inter_b: 52 is outside 0..51" in config_error(
-        RateControl.const_qp, 20, 22, 52)
+        RateControl.const_qp, 20, 22, 52
+    )
 
 
 def test_field_of_another_mode_is_refused():
     msg = config_error(RateControl, RateControlMode.CONST_QP, qp_intra=20, bitrate_bps=1_000_000)
     assert "RateControl.bitrate_bps: 1000000 does not apply to mode cqp; expected None" in msg
     assert "RateControl.qp_intra" in config_error(
-        RateControl, RateControlMode.CBR, bitrate_bps=1_000_000, qp_intra=20)
+        RateControl, RateControlMode.CBR, bitrate_bps=1_000_000, qp_intra=20
+    )
 
 
 def test_missing_bitrate_is_refused():
     assert "RateControl.bitrate_bps: missing; expected an int in 1000..800000000" in (
-        config_error(RateControl, RateControlMode.VBR))
+        config_error(RateControl, RateControlMode.VBR)
+    )
 
 
-@pytest.mark.parametrize("spec, expected", [
-    ("cbr:4000000", RateControl.cbr(4_000_000)),
-    ("cbr:4M", RateControl.cbr(4_000_000)),
-    ("cbr:4000k", RateControl.cbr(4_000_000)),
-    ("cbr:2500K", RateControl.cbr(2_500_000)),
-    ("cbr:1.5M", RateControl.cbr(1_500_000)),
-    ("cbr:4M:8M", RateControl.cbr(4_000_000, 8_000_000)),
-    ("vbr:4M", RateControl.vbr(4_000_000)),
-    ("vbr:4M:6M", RateControl.vbr(4_000_000, 6_000_000)),
-    ("vbr:300k:1M", RateControl.vbr(300_000, 1_000_000)),
-    ("cqp:22", RateControl.const_qp(22)),
-    ("cqp:22:24:26", RateControl.const_qp(22, 24, 26)),
-    (" CBR:4M ", RateControl.cbr(4_000_000)),
-])
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        ("cbr:4000000", RateControl.cbr(4_000_000)),
+        ("cbr:4M", RateControl.cbr(4_000_000)),
+        ("cbr:4000k", RateControl.cbr(4_000_000)),
+        ("cbr:2500K", RateControl.cbr(2_500_000)),
+        ("cbr:1.5M", RateControl.cbr(1_500_000)),
+        ("cbr:4M:8M", RateControl.cbr(4_000_000, 8_000_000)),
+        ("vbr:4M", RateControl.vbr(4_000_000)),
+        ("vbr:4M:6M", RateControl.vbr(4_000_000, 6_000_000)),
+        ("vbr:300k:1M", RateControl.vbr(300_000, 1_000_000)),
+        ("cqp:22", RateControl.const_qp(22)),
+        ("cqp:22:24:26", RateControl.const_qp(22, 24, 26)),
+        (" CBR:4M ", RateControl.cbr(4_000_000)),
+    ],
+)
 def test_parse_reads_the_cli_forms(spec, expected):
     assert RateControl.parse(spec) == expected
 
 
-@pytest.mark.parametrize("spec", [
-    "", "cbr", "cbr:", "abr:4M", "cbr:4G", "cbr:4m", "cbr:-4M", "cbr:1.0005k", "cbr:4M:8M:9M",
-    "vbr:4M:6M:6M:1", "cqp:22:24:26:28", "cqp:22.5", "cqp:1k", "cbr:4 M",
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "",
+        "cbr",
+        "cbr:",
+        "abr:4M",
+        "cbr:4G",
+        "cbr:4m",
+        "cbr:-4M",
+        "cbr:1.0005k",
+        "cbr:4M:8M:9M",
+        "vbr:4M:6M:6M:1",
+        "cqp:22:24:26:28",
+        "cqp:22.5",
+        "cqp:1k",
+        "cbr:4 M",
+    ],
+)
 def test_parse_refuses_bad_specs(spec):
     msg = config_error(RateControl.parse, spec)
     assert msg.startswith("RateControl.parse:") and repr(spec) in msg
 
 
 def test_parse_refuses_a_parsed_spec_out_of_range():
-    assert "RateControl.qp_intra: 60 is outside 0..51" in config_error(
-        RateControl.parse, "cqp:60")
+    assert "RateControl.qp_intra: 60 is outside 0..51" in config_error(RateControl.parse, "cqp:60")
 
 
 def test_parse_refuses_a_non_string():
     assert "RateControl.parse: 4000000 is a int" in config_error(RateControl.parse, 4_000_000)
 
 
-@pytest.mark.parametrize("rc, text", [
-    (RateControl.cbr(4_000_000), "cbr:4000000"),
-    (RateControl.cbr(4_000_000, 8_000_000), "cbr:4000000:8000000"),
-    (RateControl.vbr(4_000_000), "vbr:4000000:6000000"),
-    (RateControl.vbr(4_000_000, 6_000_000, 3_000_000), "vbr:4000000:6000000:3000000"),
-    (RateControl.const_qp(22), "cqp:22:22:22"),
-])
+@pytest.mark.parametrize(
+    "rc, text",
+    [
+        (RateControl.cbr(4_000_000), "cbr:4000000"),
+        (RateControl.cbr(4_000_000, 8_000_000), "cbr:4000000:8000000"),
+        (RateControl.vbr(4_000_000), "vbr:4000000:6000000"),
+        (RateControl.vbr(4_000_000, 6_000_000, 3_000_000), "vbr:4000000:6000000:3000000"),
+        (RateControl.const_qp(22), "cqp:22:22:22"),
+    ],
+)
 def test_str_is_the_cli_form_and_parses_back(rc, text):
     assert str(rc) == text
     assert RateControl.parse(text) == rc
@@ -353,33 +385,43 @@ def test_unknown_software_preset_is_refused_listing_presets():
 
 def test_software_threads_outside_range_are_refused():
     assert "SoftwareEncodeConfig.threads: 65 is outside 0..64" in config_error(
-        SoftwareEncodeConfig, threads=65)
+        SoftwareEncodeConfig, threads=65
+    )
 
 
 def test_software_tune_is_checked():
     assert SoftwareEncodeConfig(tune="film").tune == "film"
-    assert "SoftwareEncodeConfig.tune: 'cinema'" in config_error(SoftwareEncodeConfig,
-                                                                 tune="cinema")
+    assert "SoftwareEncodeConfig.tune: 'cinema'" in config_error(
+        SoftwareEncodeConfig, tune="cinema"
+    )
 
 
-@pytest.mark.parametrize("kwargs, needle", [
-    ({"max_in_flight_outputs": 0}, "NvidiaEncodeConfig.max_in_flight_outputs: 0 is outside 1..64"),
-    ({"preset": "p8"}, "NvidiaEncodeConfig.preset: 'p8'"),
-    ({"tuning": "fast"}, "NvidiaEncodeConfig.tuning: 'fast'"),
-    ({"device": -1}, "NvidiaEncodeConfig.device: -1 is below the minimum of 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        (
+            {"max_in_flight_outputs": 0},
+            "NvidiaEncodeConfig.max_in_flight_outputs: 0 is outside 1..64",
+        ),
+        ({"preset": "p8"}, "NvidiaEncodeConfig.preset: 'p8'"),
+        ({"tuning": "fast"}, "NvidiaEncodeConfig.tuning: 'fast'"),
+        ({"device": -1}, "NvidiaEncodeConfig.device: -1 is below the minimum of 0"),
+    ],
+)
 def test_nvidia_encode_config_rules(kwargs, needle):
     assert needle in config_error(NvidiaEncodeConfig, **kwargs)
 
 
 def test_max_display_delay_outside_range_is_refused():
     assert "CommonDecodeConfig.max_display_delay: 17 is outside 0..16" in config_error(
-        CommonDecodeConfig, max_display_delay=17)
+        CommonDecodeConfig, max_display_delay=17
+    )
 
 
 def test_handle_generation_starts_at_one():
     assert "EncoderSessionHandle.generation: 0 is outside 1..4294967295" in config_error(
-        EncoderSessionHandle, id=1, generation=0)
+        EncoderSessionHandle, id=1, generation=0
+    )
 
 
 def test_switch_request_target_is_a_config_pair():
@@ -388,20 +430,24 @@ def test_switch_request_target_is_a_config_pair():
     assert req.target == (common, None) and req.mode is SessionSwitchMode.DRAIN_THEN_SWAP
     assert "SessionSwitchRequest.target" in config_error(SessionSwitchRequest, target=common)
     assert "SessionSwitchRequest.target[1]" in config_error(
-        SessionSwitchRequest, target=(common, "nvenc"))
+        SessionSwitchRequest, target=(common, "nvenc")
+    )
 
 
 # ---------------------------------------------------------------------------------------
 # Frozen-ness
 
 
-@pytest.mark.parametrize("obj, field", [
-    (CommonEncodeConfig(width=64, height=48), "width"),
-    (RateControl.cbr(1_000_000), "bitrate_bps"),
-    (SoftwareEncodeConfig(), "preset"),
-    (EncoderSessionHandle(id=1, generation=1), "generation"),
-    (Frame(b"\0" * 16, PixelFormat.I420), "pts"),
-])
+@pytest.mark.parametrize(
+    "obj, field",
+    [
+        (CommonEncodeConfig(width=64, height=48), "width"),
+        (RateControl.cbr(1_000_000), "bitrate_bps"),
+        (SoftwareEncodeConfig(), "preset"),
+        (EncoderSessionHandle(id=1, generation=1), "generation"),
+        (Frame(b"\0" * 16, PixelFormat.I420), "pts"),
+    ],
+)
 def test_contract_objects_are_frozen(obj, field):
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(obj, field, 2)
@@ -417,8 +463,11 @@ def test_numpy_uint8_frame_is_accepted():
     assert f.data is data and f.format is PixelFormat.ARGB8888 and f.pts == 3
 
 
-@pytest.mark.parametrize("data", [b"\0" * 96, bytearray(96), memoryview(bytes(96))],
-                         ids=["bytes", "bytearray", "memoryview"])
+@pytest.mark.parametrize(
+    "data",
+    [b"\0" * 96, bytearray(96), memoryview(bytes(96))],
+    ids=["bytes", "bytearray", "memoryview"],
+)
 def test_bytes_like_frame_data_is_accepted(data):
     f = Frame(data, "nv12")
     assert f.format is PixelFormat.NV12
@@ -452,8 +501,9 @@ def test_int8_array_is_refused():
     assert "dtype int8; expected uint8" in frame_error(np.zeros(96, dtype=np.int8), "i420")
 
 
-@pytest.mark.parametrize("data", [object(), 12345, [0] * 96, "abc"],
-                         ids=["object", "int", "list", "str"])
+@pytest.mark.parametrize(
+    "data", [object(), 12345, [0] * 96, "abc"], ids=["object", "int", "list", "str"]
+)
 def test_frame_data_without_a_buffer_is_refused(data):
     msg = frame_error(data, PixelFormat.I420)
     assert f"Frame.data: a {type(data).__name__} has no buffer" in msg
@@ -470,14 +520,20 @@ def test_frame_errors_are_invalid_frame_errors_not_config_errors():
     assert not isinstance(err.value, ConfigError)
 
 
-@pytest.mark.parametrize("kwargs, needle", [
-    ({"pts": 1.5}, "Frame.pts: 1.5 is a float; expected an int in "
-                   "-9223372036854775808..9223372036854775807 or None"),
-    ({"pts": True}, "Frame.pts: True is a bool"),
-    ({"force_keyframe": 1}, "Frame.force_keyframe: 1; expected True or False"),
-    ({"pitch": 0}, "Frame.pitch: 0 is outside 1..2147483647"),
-    ({"pitch": 64.0}, "Frame.pitch: 64.0 is a float"),
-])
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        (
+            {"pts": 1.5},
+            "Frame.pts: 1.5 is a float; expected an int in "
+            "-9223372036854775808..9223372036854775807 or None",
+        ),
+        ({"pts": True}, "Frame.pts: True is a bool"),
+        ({"force_keyframe": 1}, "Frame.force_keyframe: 1; expected True or False"),
+        ({"pitch": 0}, "Frame.pitch: 0 is outside 1..2147483647"),
+        ({"pitch": 64.0}, "Frame.pitch: 64.0 is a float"),
+    ],
+)
 def test_frame_scalar_fields_are_checked(kwargs, needle):
     assert needle in frame_error(b"\0" * 96, PixelFormat.I420, **kwargs)
 
@@ -503,10 +559,12 @@ def test_frames_compare_by_identity():
 
 
 def test_packet_repr_shows_length_not_bytes():
-    p = EncodedPacket(b"\x00\x00\x00\x01" * 100, pts=3, dts=2, is_keyframe=True, generation=1,
-                      layout="annexb")
-    assert repr(p) == ("EncodedPacket(len=400, pts=3, dts=2, keyframe=True, generation=1, "
-                       "layout=annexb)")
+    p = EncodedPacket(
+        b"\x00\x00\x00\x01" * 100, pts=3, dts=2, is_keyframe=True, generation=1, layout="annexb"
+    )
+    assert repr(p) == (
+        "EncodedPacket(len=400, pts=3, dts=2, keyframe=True, generation=1, layout=annexb)"
+    )
     assert p.layout is EncodedLayout.ANNEX_B
 
 
@@ -516,7 +574,8 @@ def test_packet_dts_may_be_negative():
 
 def test_packet_data_must_be_bytes():
     assert "EncodedPacket.data: 'x' is a str; expected bytes" in config_error(
-        EncodedPacket, "x", 0, 0, False, 1, EncodedLayout.ANNEX_B)
+        EncodedPacket, "x", 0, 0, False, 1, EncodedLayout.ANNEX_B
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -524,12 +583,23 @@ def test_packet_data_must_be_bytes():
 
 
 def caps(**overrides) -> Capabilities:
-    fields = dict(backend="software", codec=Codec.H264, min_width=16, min_height=16,
-                  max_width=8192, max_height=8192, max_b_frames=16, max_gop_length=100_000,
-                  rate_control_modes=frozenset(RateControlMode),
-                  input_formats=frozenset(PixelFormat), low_latency=True,
-                  dynamic_bitrate=False, dynamic_resolution=False,
-                  presets=("veryfast",), tunes=("film",))
+    fields = dict(
+        backend="software",
+        codec=Codec.H264,
+        min_width=16,
+        min_height=16,
+        max_width=8192,
+        max_height=8192,
+        max_b_frames=16,
+        max_gop_length=100_000,
+        rate_control_modes=frozenset(RateControlMode),
+        input_formats=frozenset(PixelFormat),
+        low_latency=True,
+        dynamic_bitrate=False,
+        dynamic_resolution=False,
+        presets=("veryfast",),
+        tunes=("film",),
+    )
     fields.update(overrides)
     return Capabilities(**fields)
 
@@ -541,10 +611,18 @@ def test_supported_config_has_no_problems():
 
 
 def test_capabilities_list_every_problem_at_once():
-    c = CommonEncodeConfig(codec="hevc", width=9000, height=9000, b_frames=0, gop_length=500,
-                           low_latency=True, rate_control=RateControl.const_qp(20))
-    problems = caps(max_gop_length=250, low_latency=False,
-                    rate_control_modes={"cbr", "vbr"}).problems(c)
+    c = CommonEncodeConfig(
+        codec="hevc",
+        width=9000,
+        height=9000,
+        b_frames=0,
+        gop_length=500,
+        low_latency=True,
+        rate_control=RateControl.const_qp(20),
+    )
+    problems = caps(
+        max_gop_length=250, low_latency=False, rate_control_modes={"cbr", "vbr"}
+    ).problems(c)
     assert problems == [
         "codec: hevc; these are the capabilities of software h264",
         "width: 9000 is outside software h264's 16..8192",
@@ -575,19 +653,28 @@ def test_capabilities_coerce_mode_and_format_strings():
 
 
 def test_capabilities_refuse_a_lone_string_as_a_set():
-    assert "Capabilities.rate_control_modes: 'cbr'" in config_error(
-        caps, rate_control_modes="cbr")
+    assert "Capabilities.rate_control_modes: 'cbr'" in config_error(caps, rate_control_modes="cbr")
 
 
 # ---------------------------------------------------------------------------------------
 # Errors
 
 
-@pytest.mark.parametrize("cls", [
-    ConfigError, InvalidFrameError, UnsupportedConfigError, BackendUnavailableError,
-    StaleSessionError, SessionClosedError, SwitchError, BackpressureError, DecodeError,
-    EncodeError,
-])
+@pytest.mark.parametrize(
+    "cls",
+    [
+        ConfigError,
+        InvalidFrameError,
+        UnsupportedConfigError,
+        BackendUnavailableError,
+        StaleSessionError,
+        SessionClosedError,
+        SwitchError,
+        BackpressureError,
+        DecodeError,
+        EncodeError,
+    ],
+)
 def test_every_error_derives_from_videohw_error(cls):
     assert issubclass(cls, VideoHwError)
 
@@ -602,8 +689,9 @@ def test_value_and_runtime_error_bases():
 def test_unsupported_config_error_message_lists_every_problem():
     err = UnsupportedConfigError(["width: 9000 too big", "b_frames: 8 too many"])
     assert err.problems == ["width: 9000 too big", "b_frames: 8 too many"]
-    assert str(err) == ("unsupported configuration (2 problems): width: 9000 too big; "
-                        "b_frames: 8 too many")
+    assert str(err) == (
+        "unsupported configuration (2 problems): width: 9000 too big; b_frames: 8 too many"
+    )
 
 
 def test_unsupported_config_error_from_one_message_has_one_problem():

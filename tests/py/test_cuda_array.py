@@ -24,9 +24,15 @@ class DLDataType(ctypes.Structure):
 
 
 class DLTensor(ctypes.Structure):
-    _fields_ = [("data", ctypes.c_void_p), ("device", DLDevice), ("ndim", ctypes.c_int32),
-                ("dtype", DLDataType), ("shape", ctypes.POINTER(ctypes.c_int64)),
-                ("strides", ctypes.POINTER(ctypes.c_int64)), ("byte_offset", ctypes.c_uint64)]
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("device", DLDevice),
+        ("ndim", ctypes.c_int32),
+        ("dtype", DLDataType),
+        ("shape", ctypes.POINTER(ctypes.c_int64)),
+        ("strides", ctypes.POINTER(ctypes.c_int64)),
+        ("byte_offset", ctypes.c_uint64),
+    ]
 
 
 class DLManagedTensor(ctypes.Structure):
@@ -34,8 +40,11 @@ class DLManagedTensor(ctypes.Structure):
 
 
 DELETER = ctypes.CFUNCTYPE(None, ctypes.POINTER(DLManagedTensor))
-DLManagedTensor._fields_ = [("dl_tensor", DLTensor), ("manager_ctx", ctypes.c_void_p),
-                            ("deleter", DELETER)]
+DLManagedTensor._fields_ = [
+    ("dl_tensor", DLTensor),
+    ("manager_ctx", ctypes.c_void_p),
+    ("deleter", DELETER),
+]
 
 _api = ctypes.pythonapi
 _api.PyCapsule_IsValid.restype = ctypes.c_int
@@ -50,8 +59,9 @@ _USED = b"used_dltensor"  # the capsule keeps this pointer: it must outlive ever
 def consume(capsule) -> ctypes.POINTER(DLManagedTensor):
     """What a consumer does: take the tensor and mark the capsule used."""
     assert _api.PyCapsule_IsValid(capsule, b"dltensor") == 1
-    managed = ctypes.cast(_api.PyCapsule_GetPointer(capsule, b"dltensor"),
-                          ctypes.POINTER(DLManagedTensor))
+    managed = ctypes.cast(
+        _api.PyCapsule_GetPointer(capsule, b"dltensor"), ctypes.POINTER(DLManagedTensor)
+    )
     assert _api.PyCapsule_SetName(capsule, _USED) == 0
     return managed
 
@@ -98,10 +108,12 @@ def test_plane_views_address_the_same_bytes_as_the_surface(width, height):
     for r in range(uv.shape[0]):
         for c in range(uv.shape[1]):
             for k in (0, 1):
-                assert read_byte(element_address(uv, (r, c, k))) == \
-                    read_byte(element_address(s, (height + r, 2 * c + k)))
-    assert read_byte(element_address(y, (height - 1, width - 1))) == \
-        read_byte(element_address(s, (height - 1, width - 1)))
+                assert read_byte(element_address(uv, (r, c, k))) == read_byte(
+                    element_address(s, (height + r, 2 * c + k))
+                )
+    assert read_byte(element_address(y, (height - 1, width - 1))) == read_byte(
+        element_address(s, (height - 1, width - 1))
+    )
 
 
 # ---- __cuda_array_interface__ --------------------------------------------------------------
@@ -110,8 +122,14 @@ def test_plane_views_address_the_same_bytes_as_the_surface(width, height):
 def test_cuda_array_interface_is_version_3_with_pitch_strides_and_no_stream():
     s = host_nv12_surface(64, 48)
     cai = s.__cuda_array_interface__
-    assert cai == {"version": 3, "shape": (72, 64), "typestr": "|u1", "strides": (64, 1),
-                   "data": (s.ptr, False), "stream": None}
+    assert cai == {
+        "version": 3,
+        "shape": (72, 64),
+        "typestr": "|u1",
+        "strides": (64, 1),
+        "data": (s.ptr, False),
+        "stream": None,
+    }
     assert s.uv.__cuda_array_interface__["data"] == (s.ptr + 64 * 48, False)
 
 
@@ -167,8 +185,15 @@ def test_views_keep_the_surface_alive():
 
 def test_dlpack_takes_the_array_api_keywords():
     s = host_nv12_surface(16, 16, device_id=0)
-    for kwargs in ({}, {"stream": None}, {"stream": 1}, {"stream": -1},
-                   {"max_version": (1, 0)}, {"dl_device": (2, 0)}, {"copy": False}):
+    for kwargs in (
+        {},
+        {"stream": None},
+        {"stream": 1},
+        {"stream": -1},
+        {"max_version": (1, 0)},
+        {"dl_device": (2, 0)},
+        {"copy": False},
+    ):
         capsule = s.__dlpack__(**kwargs)
         assert _api.PyCapsule_IsValid(capsule, b"dltensor") == 1, kwargs
 

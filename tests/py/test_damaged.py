@@ -17,16 +17,19 @@ from conftest import argb_picture
 
 def _stream(codec: vh.Codec, frames: int = 30) -> bytes:
     ctl = vh.SessionController("software")
-    common = vh.CommonEncodeConfig(codec=codec, width=320, height=240, b_frames=2,
-                                   gop_length=30)
+    common = vh.CommonEncodeConfig(codec=codec, width=320, height=240, b_frames=2, gop_length=30)
     with ctl.encode_session(common) as s:
         for t in range(frames):
             s.submit(vh.Frame(argb_picture(320, 240, t), vh.PixelFormat.ARGB8888))
         return b"".join(p.data for p in s.flush())
 
 
-def _decode(data: bytes, software: vh.SoftwareDecodeConfig, codec: vh.Codec = vh.Codec.H264,
-            low_latency: bool = False) -> tuple:
+def _decode(
+    data: bytes,
+    software: vh.SoftwareDecodeConfig,
+    codec: vh.Codec = vh.Codec.H264,
+    low_latency: bool = False,
+) -> tuple:
     ctl = vh.SessionController("software")
     common = vh.CommonDecodeConfig(codec=codec, low_latency=low_latency)
     with ctl.decode_session(common, software) as s:
@@ -74,9 +77,12 @@ FOUR_THREADS = vh.SoftwareDecodeConfig(threads=4)
 
 @pytest.mark.parametrize("cut", [20, 300, 800])
 def test_a_truncated_last_picture_is_flagged_the_same_way_every_time(stream, cut):
-    data = stream[:len(stream) - cut]
-    results = {_decode(data, config) for config in (ONE_THREAD, FRAME_THREADS, FOUR_THREADS)
-               for _ in range(3)}
+    data = stream[: len(stream) - cut]
+    results = {
+        _decode(data, config)
+        for config in (ONE_THREAD, FRAME_THREADS, FOUR_THREADS)
+        for _ in range(3)
+    }
     assert len(results) == 1, results
     damaged, count = results.pop()
     assert damaged, "the cut picture is flagged"
@@ -103,8 +109,11 @@ def test_hevc_damage_is_flagged_and_the_same_every_time(hevc_stream, seed):
 
 
 def test_hevc_reports_damage_at_all(hevc_stream):
-    flagged = [seed for seed in range(8)
-               if _decode(_bit_flips(hevc_stream, seed), FRAME_THREADS, vh.Codec.HEVC)[0]]
+    flagged = [
+        seed
+        for seed in range(8)
+        if _decode(_bit_flips(hevc_stream, seed), FRAME_THREADS, vh.Codec.HEVC)[0]
+    ]
     assert flagged, "libavcodec's HEVC decoder reported none of 8 bit-flipped streams"
 
 
@@ -123,8 +132,11 @@ def test_slice_threads_flag_what_the_decoder_reports_the_same_way_every_time(str
 
 
 def test_slice_threads_flag_decoding_errors(stream):
-    flagged = [seed for seed in range(5)
-               if _decode(_bit_flips(stream, seed), FRAME_THREADS, low_latency=True)[0]]
+    flagged = [
+        seed
+        for seed in range(5)
+        if _decode(_bit_flips(stream, seed), FRAME_THREADS, low_latency=True)[0]
+    ]
     assert flagged, "no bit-flipped stream flagged with slice threads"
 
 

@@ -40,15 +40,31 @@ def decode_chunks(ctl, data, chunk, codec=vh.Codec.H264, output=vh.DecodeOutputM
     h = ctl.start_decode_session(vh.CommonDecodeConfig(codec=codec, output=output))
     frames = []
     for at in range(0, len(data), chunk):
-        ctl.push_bitstream(h, data[at:at + chunk])
+        ctl.push_bitstream(h, data[at : at + chunk])
         frames += ctl.reap(h)
     return frames + ctl.close_decode_session(h)
 
 
 def ffmpeg_raw(data: bytes, codec: vh.Codec, pix_fmt: str) -> bytes:
-    out = subprocess.run(["ffmpeg", "-v", "error", "-f", codec.value, "-i", "-", "-f", "rawvideo",
-                          "-pix_fmt", pix_fmt, "-"], input=data, stdout=subprocess.PIPE,
-                         check=True)
+    out = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            codec.value,
+            "-i",
+            "-",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            pix_fmt,
+            "-",
+        ],
+        input=data,
+        stdout=subprocess.PIPE,
+        check=True,
+    )
     return out.stdout
 
 
@@ -92,7 +108,7 @@ def test_pts_pushed_with_each_access_unit_survives_one_byte_chunking(ctl):
     for p in packets:
         ctl.push_bitstream(h, p.data[:1], pts=p.pts)  # pts only with the unit's first byte
         for i in range(1, len(p.data)):
-            ctl.push_bitstream(h, p.data[i:i + 1])
+            ctl.push_bitstream(h, p.data[i : i + 1])
     frames = ctl.close_decode_session(h)
     assert [f.pts for f in frames] == list(range(6))
 
@@ -125,7 +141,7 @@ def test_native_planes_equal_ffmpeg_yuv420p_exactly(ctl, codec):
     for i, frame in enumerate(frames):
         assert frame.pixel_format == "yuv420p"
         assert [p.shape for p in frame.planes] == [(64, 96), (32, 48), (32, 48)]
-        assert planes_bytes(frame) == reference[i * frame_size:(i + 1) * frame_size]
+        assert planes_bytes(frame) == reference[i * frame_size : (i + 1) * frame_size]
 
 
 def test_metadata_only_frames_carry_no_pixels(ctl):
@@ -159,13 +175,15 @@ def test_size_change_mid_stream_needs_no_new_session(ctl, codec):
     packets = []
     for t in range(4):
         ctl.submit(h, make_frame(I420, 64, 48, t, pts=t))
-    h = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-        target=(second, None), mode=vh.SessionSwitchMode.DRAIN_THEN_SWAP))
+    h = ctl.switch_encode_session(
+        h, vh.SessionSwitchRequest(target=(second, None), mode=vh.SessionSwitchMode.DRAIN_THEN_SWAP)
+    )
     for t in range(4, 8):
         ctl.submit(h, make_frame(I420, 96, 64, t, pts=t))
     packets = ctl.reap(h) + ctl.close_encode_session(h)
-    d = ctl.start_decode_session(vh.CommonDecodeConfig(codec=codec,
-                                                       output=vh.DecodeOutputMode.CPU_RGB))
+    d = ctl.start_decode_session(
+        vh.CommonDecodeConfig(codec=codec, output=vh.DecodeOutputMode.CPU_RGB)
+    )
     ctl.push_bitstream(d, stream_of(packets))
     frames = ctl.reap(d) + ctl.flush(d)
     assert [(f.width, f.height) for f in frames] == [(64, 48)] * 4 + [(96, 64)] * 4
@@ -256,12 +274,13 @@ def test_software_backend_reports_every_codec_libavcodec_decodes(ctl):
 @pytest.mark.parametrize("codec", CODECS, ids=str)
 def test_garbage_never_crashes_and_gives_no_frame(ctl, codec):
     garbage = np.random.default_rng(3).integers(0, 256, 200_000, dtype=np.uint8)
-    h = ctl.start_decode_session(vh.CommonDecodeConfig(codec=codec,
-                                                       output=vh.DecodeOutputMode.CPU_RGB))
+    h = ctl.start_decode_session(
+        vh.CommonDecodeConfig(codec=codec, output=vh.DecodeOutputMode.CPU_RGB)
+    )
     frames = []
     for at in range(0, len(garbage), 10_000):
         try:
-            ctl.push_bitstream(h, garbage[at:at + 10_000])
+            ctl.push_bitstream(h, garbage[at : at + 10_000])
         except vh.DecodeError:
             pass
         frames += ctl.reap(h)
@@ -274,7 +293,7 @@ def test_garbage_never_crashes_and_gives_no_frame(ctl, codec):
 @pytest.mark.parametrize("codec", CODECS, ids=str)
 def test_truncated_stream_gives_every_complete_frame(ctl, codec):
     packets = encode(ctl, codec, count=6, gop=6)
-    data = stream_of(packets[:4]) + packets[4].data[:len(packets[4].data) // 3]
+    data = stream_of(packets[:4]) + packets[4].data[: len(packets[4].data) // 3]
     frames = decode_chunks(ctl, data, 1000, codec)
     assert [f.pts for f in frames[:4]] == [None] * 4  # no pts pushed
     assert len(frames) >= 4 and not any(f.damaged for f in frames[:4])
@@ -282,7 +301,7 @@ def test_truncated_stream_gives_every_complete_frame(ctl, codec):
 
 def test_corrupt_h264_picture_is_flagged_and_decoding_recovers_at_the_next_idr(ctl):
     packets = encode(ctl, vh.Codec.H264, 128, 96, count=12, gop=4)
-    cut = packets[5].data[:len(packets[5].data) // 2]
+    cut = packets[5].data[: len(packets[5].data) // 2]
     h = ctl.start_decode_session(vh.CommonDecodeConfig())
     frames = []
     for i, p in enumerate(packets):
@@ -302,8 +321,9 @@ def test_corrupt_h264_picture_is_flagged_and_decoding_recovers_at_the_next_idr(c
 
 def test_decoded_frame_repr_names_size_pts_and_generation(ctl):
     frame = decode_packets(ctl, encode(ctl, count=1), output=vh.DecodeOutputMode.CPU_RGB)[0]
-    assert repr(frame) == ("DecodedFrame(64x48, pts=0, generation=1, keyframe, output=rgb, "
-                           "pixel_format=rgb24)")
+    assert repr(frame) == (
+        "DecodedFrame(64x48, pts=0, generation=1, keyframe, output=rgb, pixel_format=rgb24)"
+    )
 
 
 def test_decoded_frame_carries_color_metadata(ctl):

@@ -23,12 +23,18 @@ HUGE = os.path.join(DATA, "skip_8192x8192.h264")
 
 def _stream(frames: int = 40, width: int = 64, height: int = 48, gop: int = 10) -> bytes:
     ctl = vh.SessionController("software")
-    common = vh.CommonEncodeConfig(codec=vh.Codec.H264, width=width, height=height,
-                                   low_latency=True, gop_length=gop)
+    common = vh.CommonEncodeConfig(
+        codec=vh.Codec.H264, width=width, height=height, low_latency=True, gop_length=gop
+    )
     with ctl.encode_session(common) as s:
         for i in range(frames):
-            s.submit(vh.Frame(np.full((height, width, 4), (i * 7) % 256, np.uint8),
-                              vh.PixelFormat.ARGB8888, pts=i))
+            s.submit(
+                vh.Frame(
+                    np.full((height, width, 4), (i * 7) % 256, np.uint8),
+                    vh.PixelFormat.ARGB8888,
+                    pts=i,
+                )
+            )
         return b"".join(p.data for p in s.flush())
 
 
@@ -50,8 +56,9 @@ def test_a_crafted_stream_of_huge_pictures_stays_within_the_byte_bound():
     assert len(data) < 32 << 10
     ctl = vh.SessionController("software")
     bound = 300 << 20  # one 192 MiB picture fits, the second one reaches the bound
-    with ctl.decode_session(_config(output=vh.DecodeOutputMode.CPU_RGB,
-                                    max_ready_bytes=bound)) as s:
+    with ctl.decode_session(
+        _config(output=vh.DecodeOutputMode.CPU_RGB, max_ready_bytes=bound)
+    ) as s:
         s.push(data)  # one call with the whole stream, as in the report
         t = s.telemetry()
         assert t["frames_ready"] == 2
@@ -92,7 +99,7 @@ def test_pushes_each_followed_by_reaps_until_empty_never_see_backpressure():
     frames = []
     with ctl.decode_session(_config(max_ready_frames=2)) as s:
         for i in range(0, len(data), 200):  # several pictures per chunk, over the bound
-            s.push(data[i:i + 200])
+            s.push(data[i : i + 200])
             frames += _reap_all(s)
         frames += _reap_all(s) + s.flush()
         assert s.telemetry()["backpressure_refusals"] == 0
@@ -166,11 +173,11 @@ def test_a_blocking_push_waits_for_another_threads_reap():
             time.sleep(0.01)
 
     with ctl.decode_session(_config(max_ready_frames=2)) as s:
-        s.push(data[:len(data) // 2])
+        s.push(data[: len(data) // 2])
         reader = threading.Thread(target=consumer, args=(s,))
         reader.start()
         try:
-            s.push(data[len(data) // 2:], block=True, timeout=30)
+            s.push(data[len(data) // 2 :], block=True, timeout=30)
             s.push(b"", block=True, timeout=30)  # waits until the backlog is decoded
         finally:
             stop.set()
@@ -192,9 +199,15 @@ def test_a_blocking_push_gives_up_after_its_timeout():
         assert len(_reap_all(s) + s.flush()) == 20
 
 
-@pytest.mark.parametrize("kwargs,error", [
-    ({"block": 1}, TypeError), ({"block": True, "timeout": "1"}, TypeError),
-    ({"block": True, "timeout": -1}, vh.ConfigError), ({"timeout": 1.0}, vh.ConfigError)])
+@pytest.mark.parametrize(
+    "kwargs,error",
+    [
+        ({"block": 1}, TypeError),
+        ({"block": True, "timeout": "1"}, TypeError),
+        ({"block": True, "timeout": -1}, vh.ConfigError),
+        ({"timeout": 1.0}, vh.ConfigError),
+    ],
+)
 def test_push_arguments_are_checked(kwargs, error):
     ctl = vh.SessionController("software")
     with ctl.decode_session(_config()) as s:
@@ -202,8 +215,15 @@ def test_push_arguments_are_checked(kwargs, error):
             s.push(b"", **kwargs)
 
 
-@pytest.mark.parametrize("bad", [{"max_ready_frames": 0}, {"max_ready_bytes": 0},
-                                 {"max_ready_frames": 2**40}, {"max_ready_bytes": "1"}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"max_ready_frames": 0},
+        {"max_ready_bytes": 0},
+        {"max_ready_frames": 2**40},
+        {"max_ready_bytes": "1"},
+    ],
+)
 def test_the_bounds_are_checked(bad):
     with pytest.raises(vh.ConfigError):
         _config(**bad)
@@ -237,8 +257,12 @@ print("kept", n + len(s.flush()))
 def test_ctrl_c_ends_a_blocking_push_and_nothing_is_lost(tmp_path):
     path = tmp_path / "s.h264"
     path.write_bytes(_stream(12))
-    res = subprocess.run([sys.executable, "-c", _INTERRUPTED_PUSH.format(path=str(path))],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_PUSH.format(path=str(path))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     lines = res.stdout.split("\n")
     assert lines[0].startswith("interrupted after"), (res.stdout, res.stderr)
     assert float(lines[0].split()[-1]) < 1.5, lines[0]

@@ -40,8 +40,9 @@ def test_summary_counts_frames_sizes_and_keyframes(h264_file, capsys):
 
 
 def test_one_byte_chunks_give_the_same_summary(h264_file, capsys):
-    code, out, _ = run([h264_file, "--codec", "h264", "--chunk-bytes", "1", "--progress", "off"],
-                       capsys)
+    code, out, _ = run(
+        [h264_file, "--codec", "h264", "--chunk-bytes", "1", "--progress", "off"], capsys
+    )
     assert code == 0 and "10 frames" in out
 
 
@@ -53,24 +54,46 @@ def test_progress_bar_goes_to_stderr(h264_file, capsys):
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg CLI")
 def test_png_dump_equals_ffmpeg_rgb24(h264_file, tmp_path, capsys):
     dump = tmp_path / "png"
-    code, _, _ = run([h264_file, "--codec", "h264", "--output-mode", "rgb", "--dump", dump,
-                      "--progress", "off"], capsys)
+    code, _, _ = run(
+        [h264_file, "--codec", "h264", "--output-mode", "rgb", "--dump", dump, "--progress", "off"],
+        capsys,
+    )
     assert code == 0
     files = sorted(dump.iterdir())
     assert len(files) == 10
     # ffmpeg reads our PNG back; it must be the same picture ffmpeg decodes from the stream.
-    ours = subprocess.run(["ffmpeg", "-v", "error", "-i", str(files[3]), "-f", "rawvideo",
-                           "-pix_fmt", "rgb24", "-"], stdout=subprocess.PIPE, check=True).stdout
-    ref = subprocess.run(["ffmpeg", "-v", "error", "-i", str(h264_file), "-f", "rawvideo",
-                          "-pix_fmt", "rgb24", "-"], stdout=subprocess.PIPE, check=True).stdout
+    ours = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(files[3]), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        stdout=subprocess.PIPE,
+        check=True,
+    ).stdout
+    ref = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(h264_file), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        stdout=subprocess.PIPE,
+        check=True,
+    ).stdout
     frame = 64 * 48 * 3
-    assert ours == ref[3 * frame:4 * frame]
+    assert ours == ref[3 * frame : 4 * frame]
 
 
 def test_raw_dump_writes_the_native_planes(h264_file, tmp_path, capsys):
     dump = tmp_path / "raw"
-    code, _, _ = run([h264_file, "--codec", "h264", "--output-mode", "native", "--dump", dump,
-                      "--dump-format", "raw", "--progress", "off"], capsys)
+    code, _, _ = run(
+        [
+            h264_file,
+            "--codec",
+            "h264",
+            "--output-mode",
+            "native",
+            "--dump",
+            dump,
+            "--dump-format",
+            "raw",
+            "--progress",
+            "off",
+        ],
+        capsys,
+    )
     assert code == 0
     files = sorted(dump.iterdir())
     assert len(files) == 10 and files[0].name == "frame_000000_64x48_yuv420p.raw"
@@ -100,13 +123,26 @@ def test_png_writer_output_is_a_valid_png():
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     # IDAT holds one filter byte (0) per row, then the row's pixels.
     idat_len = int.from_bytes(data[33:37], "big")
-    raw = zlib.decompress(data[41:41 + idat_len])
+    raw = zlib.decompress(data[41 : 41 + idat_len])
     rows = np.frombuffer(raw, np.uint8).reshape(5, 1 + 7 * 3)
     assert (rows[:, 0] == 0).all()
     np.testing.assert_array_equal(rows[:, 1:].reshape(5, 7, 3), rgb)
 
 
 def test_module_entry_point_runs_decode(h264_file):
-    out = subprocess.run([sys.executable, "-m", "videohw", "decode", str(h264_file), "--codec",
-                          "h264", "--progress", "off"], stdout=subprocess.PIPE, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "videohw",
+            "decode",
+            str(h264_file),
+            "--codec",
+            "h264",
+            "--progress",
+            "off",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert out.returncode == 0 and "10 frames" in out.stdout

@@ -12,9 +12,11 @@ import videohw as vh
 from media_corpus import reference_rgb
 from videohw import _core
 
-CASES = [("h264_bf.mp4", vh.Codec.H264, vh.EncodedLayout.AVCC),
-         ("h264_bf.mkv", vh.Codec.H264, vh.EncodedLayout.AVCC),
-         ("hevc_bf.mp4", vh.Codec.HEVC, vh.EncodedLayout.HVCC)]
+CASES = [
+    ("h264_bf.mp4", vh.Codec.H264, vh.EncodedLayout.AVCC),
+    ("h264_bf.mkv", vh.Codec.H264, vh.EncodedLayout.AVCC),
+    ("hevc_bf.mp4", vh.Codec.HEVC, vh.EncodedLayout.HVCC),
+]
 
 
 def stored_samples(path: str) -> tuple[bytes, list[dict]]:
@@ -33,8 +35,9 @@ def test_length_prefixed_samples_decode_to_ffmpegs_pictures(media_corpus, name, 
     path = media_corpus[name].path
     extradata, samples = stored_samples(path)
     assert extradata[:1] == b"\x01", "a decoder configuration record"
-    config = vh.CommonDecodeConfig(codec=codec, output=vh.DecodeOutputMode.CPU_RGB,
-                                   input_layout=layout, extradata=extradata)
+    config = vh.CommonDecodeConfig(
+        codec=codec, output=vh.DecodeOutputMode.CPU_RGB, input_layout=layout, extradata=extradata
+    )
     ctl = vh.SessionController("software")
     frames = []
     with ctl.decode_session(config) as s:
@@ -52,16 +55,17 @@ def test_length_prefixed_samples_decode_to_ffmpegs_pictures(media_corpus, name, 
 def test_flush_then_the_next_keyframe_gets_the_records_parameter_sets_again(media_corpus):
     path = media_corpus["idr10.mp4"].path
     extradata, samples = stored_samples(path)
-    config = vh.CommonDecodeConfig(codec=vh.Codec.H264, input_layout=vh.EncodedLayout.AVCC,
-                                   extradata=extradata)
+    config = vh.CommonDecodeConfig(
+        codec=vh.Codec.H264, input_layout=vh.EncodedLayout.AVCC, extradata=extradata
+    )
     ctl = vh.SessionController("software")
     keys = [i for i, p in enumerate(samples) if p["is_keyframe"]]
     assert len(keys) >= 3
     with ctl.decode_session(config) as s:
-        for p in samples[:keys[1]]:
+        for p in samples[: keys[1]]:
             s.push(p["data"], pts=p["pts"])
         first = s.flush()
-        for p in samples[keys[2]:]:  # a jump, as after a seek: no SPS/PPS in these samples
+        for p in samples[keys[2] :]:  # a jump, as after a seek: no SPS/PPS in these samples
             s.push(p["data"], pts=p["pts"])
         second = s.flush()
     assert len(first) == keys[1]
@@ -71,8 +75,9 @@ def test_flush_then_the_next_keyframe_gets_the_records_parameter_sets_again(medi
 def test_a_sample_whose_lengths_run_past_its_end_is_a_decode_error(media_corpus):
     path = media_corpus["h264_bf.mp4"].path
     extradata, samples = stored_samples(path)
-    config = vh.CommonDecodeConfig(codec=vh.Codec.H264, input_layout=vh.EncodedLayout.AVCC,
-                                   extradata=extradata)
+    config = vh.CommonDecodeConfig(
+        codec=vh.Codec.H264, input_layout=vh.EncodedLayout.AVCC, extradata=extradata
+    )
     ctl = vh.SessionController("software")
     with ctl.decode_session(config) as s:
         s.push(samples[0]["data"], pts=0)
@@ -84,15 +89,19 @@ def test_a_sample_whose_lengths_run_past_its_end_is_a_decode_error(media_corpus)
 
 def test_layout_needs_the_matching_codec_and_a_record():
     with pytest.raises(vh.ConfigError, match="hvcc is for hevc"):
-        vh.CommonDecodeConfig(codec=vh.Codec.H264, input_layout=vh.EncodedLayout.HVCC,
-                              extradata=b"\x01")
+        vh.CommonDecodeConfig(
+            codec=vh.Codec.H264, input_layout=vh.EncodedLayout.HVCC, extradata=b"\x01"
+        )
     with pytest.raises(vh.ConfigError, match="needs the stream's decoder configuration"):
         vh.CommonDecodeConfig(codec=vh.Codec.H264, input_layout=vh.EncodedLayout.AVCC)
 
 
 def test_a_record_that_does_not_parse_is_refused_up_front():
     ctl = vh.SessionController("software")
-    config = vh.CommonDecodeConfig(codec=vh.Codec.H264, input_layout=vh.EncodedLayout.AVCC,
-                                   extradata=b"\x01\x64\x00\x1f\xff\xe1\x00\x40")
+    config = vh.CommonDecodeConfig(
+        codec=vh.Codec.H264,
+        input_layout=vh.EncodedLayout.AVCC,
+        extradata=b"\x01\x64\x00\x1f\xff\xe1\x00\x40",
+    )
     with pytest.raises(vh.UnsupportedConfigError, match="extradata"):
         ctl.start_decode_session(config)

@@ -29,13 +29,17 @@ from conftest import (
 )
 
 CODECS = [pytest.param(vh.Codec.H264, id="h264"), pytest.param(vh.Codec.HEVC, id="hevc")]
-FORMATS = [pytest.param(vh.PixelFormat.I420, id="i420"),
-           pytest.param(vh.PixelFormat.ARGB8888, id="argb")]
+FORMATS = [
+    pytest.param(vh.PixelFormat.I420, id="i420"),
+    pytest.param(vh.PixelFormat.ARGB8888, id="argb"),
+]
 
 
 def frames_of(fmt, width, height, count, **per_frame):
-    return [make_frame(fmt, width, height, t, **{k: v(t) for k, v in per_frame.items()})
-            for t in range(count)]
+    return [
+        make_frame(fmt, width, height, t, **{k: v(t) for k, v in per_frame.items()})
+        for t in range(count)
+    ]
 
 
 def nal_types(data: bytes, codec: vh.Codec) -> list[int]:
@@ -57,7 +61,8 @@ def nal_types(data: bytes, codec: vh.Codec) -> list[int]:
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("codec", CODECS)
 def test_every_frame_decodes_at_configured_size_with_keyframes_at_gop_multiples(
-        ctl, tmp_stream, codec, fmt):
+    ctl, tmp_stream, codec, fmt
+):
     n, gop = 25, 10
     config = common(codec, 96, 64, gop_length=gop)
     packets = encode_frames(ctl, config, frames_of(fmt, 96, 64, n))
@@ -68,8 +73,10 @@ def test_every_frame_decodes_at_configured_size_with_keyframes_at_gop_multiples(
 
 @pytest.mark.parametrize("codec", CODECS)
 def test_gop_length_one_makes_every_frame_a_keyframe(ctl, codec):
-    probed = fc.probe_frames(encode_frames(ctl, common(codec, gop_length=1),
-                                           frames_of(vh.PixelFormat.I420, 64, 48, 10)), codec)
+    probed = fc.probe_frames(
+        encode_frames(ctl, common(codec, gop_length=1), frames_of(vh.PixelFormat.I420, 64, 48, 10)),
+        codec,
+    )
     fc.check_frames(probed, 10, 64, 48)
     fc.check_keyframes(probed, range(10))
 
@@ -109,8 +116,9 @@ def scene_cut_frame(width, height, t, cut):
         return vh.Frame(i420_picture(width, height, t), vh.PixelFormat.I420)
     y, u, v = i420_planes(width, height, t)
     y = (251 - y.astype(np.int16)).clip(16, 235).astype(np.uint8)
-    return vh.Frame(np.concatenate([y.reshape(-1), v.reshape(-1), u.reshape(-1)]),
-                    vh.PixelFormat.I420)
+    return vh.Frame(
+        np.concatenate([y.reshape(-1), v.reshape(-1), u.reshape(-1)]), vh.PixelFormat.I420
+    )
 
 
 @pytest.mark.parametrize("codec", CODECS)
@@ -127,8 +135,9 @@ def test_scene_cut_adds_no_keyframe_and_every_i_picture_is_a_keyframe(ctl, codec
 @pytest.mark.parametrize("codec", CODECS)
 def test_low_latency_gives_one_packet_per_submitted_frame(ctl, codec, threads):
     n, gop = 20, 8
-    h = ctl.start_encode_session(common(codec, low_latency=True, gop_length=gop),
-                                 vh.SoftwareEncodeConfig(threads=threads))
+    h = ctl.start_encode_session(
+        common(codec, low_latency=True, gop_length=gop), vh.SoftwareEncodeConfig(threads=threads)
+    )
     packets = []
     for t in range(n):
         ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
@@ -150,8 +159,11 @@ def test_low_latency_gives_one_packet_per_submitted_frame(ctl, codec, threads):
 @pytest.mark.parametrize("codec", CODECS)
 def test_packet_fields_generation_layout_start_code_and_keyframe_flag(ctl, codec, b_frames):
     n, gop = 24, 9
-    packets = encode_frames(ctl, common(codec, gop_length=gop, b_frames=b_frames),
-                            frames_of(vh.PixelFormat.I420, 64, 48, n))
+    packets = encode_frames(
+        ctl,
+        common(codec, gop_length=gop, b_frames=b_frames),
+        frames_of(vh.PixelFormat.I420, 64, 48, n),
+    )
     assert len(packets) == n
     for p in packets:
         assert isinstance(p, vh.EncodedPacket)
@@ -167,8 +179,9 @@ def test_packet_fields_generation_layout_start_code_and_keyframe_flag(ctl, codec
 
 @pytest.mark.parametrize("codec", CODECS)
 def test_every_keyframe_packet_carries_parameter_sets(ctl, codec):
-    packets = encode_frames(ctl, common(codec, gop_length=5),
-                            frames_of(vh.PixelFormat.I420, 64, 48, 12))
+    packets = encode_frames(
+        ctl, common(codec, gop_length=5), frames_of(vh.PixelFormat.I420, 64, 48, 12)
+    )
     needed = {32, 33, 34} if codec is vh.Codec.HEVC else {7, 8}
     idr = {19, 20} if codec is vh.Codec.HEVC else {5}
     keyframes = [p for p in packets if p.is_keyframe]
@@ -197,8 +210,7 @@ def test_packet_repr_does_not_contain_the_bytes(ctl):
 @pytest.mark.parametrize("codec", CODECS)
 def test_decoded_pictures_match_source_above_30db(ctl, codec, fmt):
     n, w, h = 12, 128, 96
-    packets = encode_frames(ctl, common(codec, w, h, gop_length=30),
-                            frames_of(fmt, w, h, n))
+    packets = encode_frames(ctl, common(codec, w, h, gop_length=30), frames_of(fmt, w, h, n))
     reference, pix_fmt = reference_pictures(fmt, w, h, n)
     values = fc.psnr(packets, codec, reference, w, h, pix_fmt)
     assert min(values) > 30.0, values
@@ -237,8 +249,11 @@ RATE_CONTROLS = [
 @pytest.mark.parametrize("codec", CODECS)
 def test_rate_control_mode_produces_valid_stream(ctl, codec, rc):
     n = 15
-    packets = encode_frames(ctl, common(codec, gop_length=10, rate_control=rc),
-                            frames_of(vh.PixelFormat.I420, 64, 48, n))
+    packets = encode_frames(
+        ctl,
+        common(codec, gop_length=10, rate_control=rc),
+        frames_of(vh.PixelFormat.I420, 64, 48, n),
+    )
     probed = fc.probe_frames(packets, codec)
     fc.check_frames(probed, n, 64, 48)
     fc.check_keyframes(probed, [0, 10])
@@ -251,6 +266,7 @@ def test_lower_const_qp_gives_bigger_stream(ctl, codec):
         frames = frames_of(vh.PixelFormat.I420, 128, 96, 10)
         packets = encode_frames(ctl, common(codec, 128, 96, rate_control=rc), frames)
         return [len(p.data) for p in packets]
+
     low, high = sizes(18), sizes(40)
     assert sum(low) > sum(high), (low, high)
     # The first packet carries headers (x265 adds a ~2 KB settings SEI); the pictures
@@ -264,8 +280,10 @@ def test_cbr_stream_bitrate_is_near_target(ctl, codec):
     # 2 s at the target plus at most the (one second, 90 % full) initial VBV buffer.
     w, h, n, bps = 160, 120, 60, 300_000
     rng = np.random.default_rng(3)
-    frames = [vh.Frame(rng.integers(0, 256, w * h * 3 // 2, dtype=np.uint8), vh.PixelFormat.I420)
-              for _ in range(n)]
+    frames = [
+        vh.Frame(rng.integers(0, 256, w * h * 3 // 2, dtype=np.uint8), vh.PixelFormat.I420)
+        for _ in range(n)
+    ]
     config = common(codec, w, h, rate_control=vh.RateControl.cbr(bps))
     bits = 8 * len(stream_of(encode_frames(ctl, config, frames)))
     ratio = bits / (n / 30) / bps
@@ -277,8 +295,8 @@ def test_higher_cbr_bitrate_gives_bigger_stream(ctl, codec):
     def size(bps):
         rc = vh.RateControl.cbr(bps)
         frames = frames_of(vh.PixelFormat.I420, 160, 120, 30)
-        return len(stream_of(encode_frames(ctl, common(codec, 160, 120, rate_control=rc),
-                                           frames)))
+        return len(stream_of(encode_frames(ctl, common(codec, 160, 120, rate_control=rc), frames)))
+
     assert size(2_000_000) > size(50_000)
 
 
@@ -343,8 +361,17 @@ def test_telemetry_counts_frames_packets_and_keyframes(ctl):
     assert tel["bytes_out"] == len(stream_of(packets))
     assert tel["keyframes_out"] == 3
     assert tel["frames_converted"] == 0  # I420 goes to the encoder as is
-    for key in ("encode_ns", "convert_ns", "init_ns", "last_flush_ns", "generation",
-                "flushes", "in_place_flushes", "encoder_reopens", "frame_buffer_allocations"):
+    for key in (
+        "encode_ns",
+        "convert_ns",
+        "init_ns",
+        "last_flush_ns",
+        "generation",
+        "flushes",
+        "in_place_flushes",
+        "encoder_reopens",
+        "frame_buffer_allocations",
+    ):
         assert isinstance(tel[key], int), key
     assert tel["borrow_leaks"] == 0
 
@@ -356,8 +383,10 @@ def test_telemetry_counts_frames_packets_and_keyframes(ctl):
 @pytest.mark.parametrize("codec", CODECS)
 def test_i420_pitch_larger_than_width(ctl, codec):
     n, w, h, pitch = 8, 64, 48, 80
-    frames = [vh.Frame(i420_with_pitch(w, h, t, pitch), vh.PixelFormat.I420, pitch=pitch)
-              for t in range(n)]
+    frames = [
+        vh.Frame(i420_with_pitch(w, h, t, pitch), vh.PixelFormat.I420, pitch=pitch)
+        for t in range(n)
+    ]
     packets = encode_frames(ctl, common(codec, w, h), frames)
     reference = [i420_picture(w, h, t) for t in range(n)]
     assert min(fc.psnr(packets, codec, reference, w, h, "yuv420p")) > 30.0
@@ -366,8 +395,14 @@ def test_i420_pitch_larger_than_width(ctl, codec):
 @pytest.mark.parametrize("explicit_pitch", [True, False], ids=["pitch-arg", "pitch-from-shape"])
 def test_argb_pitch_larger_than_minimum(ctl, explicit_pitch):
     n, w, h, pitch = 8, 64, 48, 4 * 64 + 32
-    frames = [vh.Frame(argb_with_pitch(w, h, t, pitch), vh.PixelFormat.ARGB8888,
-                       pitch=pitch if explicit_pitch else None) for t in range(n)]
+    frames = [
+        vh.Frame(
+            argb_with_pitch(w, h, t, pitch),
+            vh.PixelFormat.ARGB8888,
+            pitch=pitch if explicit_pitch else None,
+        )
+        for t in range(n)
+    ]
     packets = encode_frames(ctl, common(vh.Codec.H264, w, h), frames)
     reference = [rgb_picture(w, h, t) for t in range(n)]
     assert min(fc.psnr(packets, vh.Codec.H264, reference, w, h, "rgb24")) > 30.0
@@ -375,8 +410,10 @@ def test_argb_pitch_larger_than_minimum(ctl, explicit_pitch):
 
 def test_flat_buffer_and_bytes_are_accepted(ctl):
     w, h = 64, 48
-    frames = [vh.Frame(argb_with_pitch(w, h, 0, 4 * w).reshape(-1), vh.PixelFormat.ARGB8888),
-              vh.Frame(i420_picture(w, h, 1).tobytes(), vh.PixelFormat.I420)]
+    frames = [
+        vh.Frame(argb_with_pitch(w, h, 0, 4 * w).reshape(-1), vh.PixelFormat.ARGB8888),
+        vh.Frame(i420_picture(w, h, 1).tobytes(), vh.PixelFormat.I420),
+    ]
     packets = encode_frames(ctl, common(), frames)
     fc.check_frames(fc.probe_frames(packets, vh.Codec.H264), 2, w, h)
 
@@ -419,14 +456,16 @@ def slow_encode_in_thread(ctl):
     preset veryslow, one thread). Returns (thread, durations of each submit)."""
     w, h = 640, 360
     rng = np.random.default_rng(7)
-    frames = [vh.Frame(rng.integers(0, 256, w * h * 3 // 2, dtype=np.uint8), vh.PixelFormat.I420)
-              for _ in range(3)]
+    frames = [
+        vh.Frame(rng.integers(0, 256, w * h * 3 // 2, dtype=np.uint8), vh.PixelFormat.I420)
+        for _ in range(3)
+    ]
     config = common(width=w, height=h, low_latency=True, rate_control=vh.RateControl.const_qp(4))
     # max_in_flight=1: each submit waits (backpressure) for the slow encode of the previous
     # frame, which is where the GIL must be released.
-    handle = ctl.start_encode_session(config, vh.SoftwareEncodeConfig(preset="veryslow",
-                                                                     threads=1,
-                                                                     max_in_flight=1))
+    handle = ctl.start_encode_session(
+        config, vh.SoftwareEncodeConfig(preset="veryslow", threads=1, max_in_flight=1)
+    )
     durations = []
 
     def encode():
@@ -470,7 +509,8 @@ def test_reap_does_not_wait_for_an_encode_in_progress(ctl):
     # docs/api.md: reap returns the ready packets and never blocks.
     # Blocked, a reap would wait about a whole submit; allow scheduling noise, not that.
     assert worst < max(0.05, slowest / 2), (
-        f"reap waited {worst:.3f} s behind a submit of {slowest:.3f} s")
+        f"reap waited {worst:.3f} s behind a submit of {slowest:.3f} s"
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -492,24 +532,37 @@ _SMALL_ENCODE = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("codec,width,height", [
-    pytest.param(vh.Codec.H264, 16, 16, id="h264-16x16"),
-    pytest.param(vh.Codec.H264, 40, 16, id="h264-40x16"),
-    pytest.param(vh.Codec.HEVC, 64, 48, id="hevc-64x48"),
-    pytest.param(vh.Codec.HEVC, 16, 16, id="hevc-16x16"),
-    pytest.param(vh.Codec.HEVC, 40, 16, id="hevc-40x16"),
-    pytest.param(vh.Codec.HEVC, 48, 64, id="hevc-48x64"),
-])
+@pytest.mark.parametrize(
+    "codec,width,height",
+    [
+        pytest.param(vh.Codec.H264, 16, 16, id="h264-16x16"),
+        pytest.param(vh.Codec.H264, 40, 16, id="h264-40x16"),
+        pytest.param(vh.Codec.HEVC, 64, 48, id="hevc-64x48"),
+        pytest.param(vh.Codec.HEVC, 16, 16, id="hevc-16x16"),
+        pytest.param(vh.Codec.HEVC, 40, 16, id="hevc-40x16"),
+        pytest.param(vh.Codec.HEVC, 48, 64, id="hevc-48x64"),
+    ],
+)
 def test_small_valid_sizes_encode_without_heap_corruption(codec, width, height):
     # In a child process with glibc's malloc checking, so a heap overrun aborts it (and
     # only it). libx265 3.5's cuTree writes out of bounds when the picture is <= 48 wide.
-    env = dict(os.environ, LD_PRELOAD="libc_malloc_debug.so.0", MALLOC_CHECK_="3",
-               PYTHONPATH=os.path.dirname(os.path.abspath(__file__)))
-    proc = subprocess.run([sys.executable, "-c", _SMALL_ENCODE, codec.value, str(width),
-                           str(height)], env=env, capture_output=True, text=True, timeout=120)
+    env = dict(
+        os.environ,
+        LD_PRELOAD="libc_malloc_debug.so.0",
+        MALLOC_CHECK_="3",
+        PYTHONPATH=os.path.dirname(os.path.abspath(__file__)),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", _SMALL_ENCODE, codec.value, str(width), str(height)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out = proc.stdout.strip()
     assert proc.returncode == 0 and (out == "6" or out.startswith("unsupported:")), (
-        f"rc={proc.returncode} stdout={proc.stdout!r} stderr={proc.stderr[-500:]!r}")
+        f"rc={proc.returncode} stdout={proc.stdout!r} stderr={proc.stderr[-500:]!r}"
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -531,8 +584,9 @@ def test_checker_detects_wrong_keyframe_expectation(ctl):
 
 
 def test_checker_rejects_a_corrupted_stream(ctl):
-    data = stream_of(encode_frames(ctl, common(gop_length=30),
-                                   frames_of(vh.PixelFormat.I420, 64, 48, 10)))
+    data = stream_of(
+        encode_frames(ctl, common(gop_length=30), frames_of(vh.PixelFormat.I420, 64, 48, 10))
+    )
     half = len(data) // 2
     with pytest.raises(fc.StreamMismatch):
-        fc.probe_frames(data[:half] + bytes(40) + data[half + 40:], vh.Codec.H264)
+        fc.probe_frames(data[:half] + bytes(40) + data[half + 40 :], vh.Codec.H264)

@@ -32,29 +32,33 @@ def damaged_h264(ctl: vh.SessionController) -> list[bytes]:
     frames = [make_frame(vh.PixelFormat.I420, 128, 96, t, pts=t) for t in range(12)]
     packets = encode_frames(ctl, common(vh.Codec.H264, 128, 96, gop_length=4), frames)
     units = [p.data for p in packets]
-    units[5] = units[5][:len(units[5]) // 2]
+    units[5] = units[5][: len(units[5]) // 2]
     return units
 
 
 def garbage_hevc_slices(count: int = 50) -> bytes:
     """TRAIL_R slices of random bytes: "Error parsing NAL unit" (WARNING) and errors."""
     rng = np.random.default_rng(1)
-    return b"".join(b"\x00\x00\x00\x01\x02\x01" + rng.integers(0, 256, 40, np.uint8).tobytes()
-                    for _ in range(count))
+    return b"".join(
+        b"\x00\x00\x00\x01\x02\x01" + rng.integers(0, 256, 40, np.uint8).tobytes()
+        for _ in range(count)
+    )
 
 
 def garbage_h264_slices(count: int) -> bytes:
     """IDR slices of random bytes without parameter sets: one or more errors each."""
     rng = np.random.default_rng(2)
-    return b"".join(b"\x00\x00\x00\x01\x65" + rng.integers(0, 256, 40, np.uint8).tobytes()
-                    for _ in range(count))
+    return b"".join(
+        b"\x00\x00\x00\x01\x65" + rng.integers(0, 256, 40, np.uint8).tobytes() for _ in range(count)
+    )
 
 
-def decode(ctl: vh.SessionController, units, codec: vh.Codec = vh.Codec.H264,
-           **software) -> dict:
+def decode(ctl: vh.SessionController, units, codec: vh.Codec = vh.Codec.H264, **software) -> dict:
     """Pushes every unit (DecodeErrors are expected), closes, returns the telemetry."""
-    h = ctl.start_decode_session(vh.CommonDecodeConfig(codec=codec),
-                                 vh.SoftwareDecodeConfig(**software) if software else None)
+    h = ctl.start_decode_session(
+        vh.CommonDecodeConfig(codec=codec),
+        vh.SoftwareDecodeConfig(**software) if software else None,
+    )
     for unit in units:
         try:
             ctl.push_bitstream(h, unit)
@@ -77,8 +81,11 @@ class Records(logging.Handler):
         self.records.append(record)
 
     def ffmpeg(self, level: int, component: str) -> list[logging.LogRecord]:
-        return [r for r in self.records
-                if r.levelno == level and getattr(r, "ffmpeg_component", None) == component]
+        return [
+            r
+            for r in self.records
+            if r.levelno == level and getattr(r, "ffmpeg_component", None) == component
+        ]
 
 
 @pytest.fixture
@@ -100,9 +107,14 @@ def run_python(code: str, env: dict | None = None, timeout: float = 120):
     full_env = dict(os.environ)
     full_env.pop("VIDEOHW_FFMPEG_LOG_LEVEL", None)
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=HERE, env=full_env,
-                          capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=HERE,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 # ---- quiet by default ----------------------------------------------------------------------
@@ -117,7 +129,7 @@ def test_damaged_stream_prints_nothing_of_ffmpeg_to_stderr_by_default():
     """)
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout) >= 1  # FFmpeg did complain ...
-    assert proc.stderr == ""      # ... to no one
+    assert proc.stderr == ""  # ... to no one
 
 
 def test_application_that_configures_logging_sees_ffmpeg_errors():
@@ -130,8 +142,11 @@ def test_application_that_configures_logging_sees_ffmpeg_errors():
         decode(ctl, damaged_h264(ctl))
     """)
     assert proc.returncode == 0, proc.stderr
-    errors = [line for line in proc.stderr.splitlines()
-              if line.startswith("ERROR:videohw.ffmpeg:[h264 @ ")]
+    errors = [
+        line
+        for line in proc.stderr.splitlines()
+        if line.startswith("ERROR:videohw.ffmpeg:[h264 @ ")
+    ]
     assert errors and "error while decoding MB" in errors[0], proc.stderr
     assert "concealing" not in proc.stderr  # INFO: below the logger's WARNING
 
@@ -192,22 +207,36 @@ def test_every_level_maps_onto_its_logging_level(ctl, records):
         assert r.levelno == _ffmpeg_log.python_level(r.ffmpeg_level), r.getMessage()
 
 
-@pytest.mark.parametrize("av, level", [
-    (_ffmpeg_log.AV_LOG_PANIC, logging.CRITICAL), (_ffmpeg_log.AV_LOG_FATAL, logging.CRITICAL),
-    (_ffmpeg_log.AV_LOG_ERROR, logging.ERROR), (_ffmpeg_log.AV_LOG_WARNING, logging.WARNING),
-    (_ffmpeg_log.AV_LOG_INFO, logging.INFO), (_ffmpeg_log.AV_LOG_VERBOSE, logging.DEBUG),
-    (_ffmpeg_log.AV_LOG_DEBUG, logging.DEBUG), (_ffmpeg_log.AV_LOG_TRACE, _ffmpeg_log.TRACE),
-])
+@pytest.mark.parametrize(
+    "av, level",
+    [
+        (_ffmpeg_log.AV_LOG_PANIC, logging.CRITICAL),
+        (_ffmpeg_log.AV_LOG_FATAL, logging.CRITICAL),
+        (_ffmpeg_log.AV_LOG_ERROR, logging.ERROR),
+        (_ffmpeg_log.AV_LOG_WARNING, logging.WARNING),
+        (_ffmpeg_log.AV_LOG_INFO, logging.INFO),
+        (_ffmpeg_log.AV_LOG_VERBOSE, logging.DEBUG),
+        (_ffmpeg_log.AV_LOG_DEBUG, logging.DEBUG),
+        (_ffmpeg_log.AV_LOG_TRACE, _ffmpeg_log.TRACE),
+    ],
+)
 def test_av_level_maps_to_logging_level(av, level):
     assert _ffmpeg_log.python_level(av) == level
 
 
-@pytest.mark.parametrize("level, av", [
-    (logging.CRITICAL, _ffmpeg_log.AV_LOG_FATAL), (logging.ERROR, _ffmpeg_log.AV_LOG_ERROR),
-    (logging.WARNING, _ffmpeg_log.AV_LOG_WARNING), (logging.INFO, _ffmpeg_log.AV_LOG_INFO),
-    (logging.DEBUG, _ffmpeg_log.AV_LOG_DEBUG), (_ffmpeg_log.TRACE, _ffmpeg_log.AV_LOG_TRACE),
-    (25, _ffmpeg_log.AV_LOG_WARNING), (logging.CRITICAL + 1, _ffmpeg_log.AV_LOG_QUIET),
-])
+@pytest.mark.parametrize(
+    "level, av",
+    [
+        (logging.CRITICAL, _ffmpeg_log.AV_LOG_FATAL),
+        (logging.ERROR, _ffmpeg_log.AV_LOG_ERROR),
+        (logging.WARNING, _ffmpeg_log.AV_LOG_WARNING),
+        (logging.INFO, _ffmpeg_log.AV_LOG_INFO),
+        (logging.DEBUG, _ffmpeg_log.AV_LOG_DEBUG),
+        (_ffmpeg_log.TRACE, _ffmpeg_log.AV_LOG_TRACE),
+        (25, _ffmpeg_log.AV_LOG_WARNING),
+        (logging.CRITICAL + 1, _ffmpeg_log.AV_LOG_QUIET),
+    ],
+)
 def test_ffmpeg_formats_exactly_what_a_logger_at_that_level_keeps(level, av):
     assert _ffmpeg_log.av_level(level) == av
 
@@ -225,8 +254,12 @@ def test_default_level_formats_no_info_line(ctl, records):
 
 def test_set_ffmpeg_log_level_moves_the_logger_and_ffmpeg_together(records):
     logger = logging.getLogger(LOGGER)
-    for level, logger_level, av in [("info", logging.INFO, 32), (logging.ERROR, logging.ERROR, 16),
-                                    ("TRACE", _ffmpeg_log.TRACE, 56), (35, 35, 16)]:
+    for level, logger_level, av in [
+        ("info", logging.INFO, 32),
+        (logging.ERROR, logging.ERROR, 16),
+        ("TRACE", _ffmpeg_log.TRACE, 56),
+        (35, 35, 16),
+    ]:
         vh.set_ffmpeg_log_level(level)
         assert (logger.level, vh.ffmpeg_log_stats()["level"]) == (logger_level, av)
     with pytest.raises(ValueError, match="not a logging level name"):
@@ -235,23 +268,34 @@ def test_set_ffmpeg_log_level_moves_the_logger_and_ffmpeg_together(records):
         vh.set_ffmpeg_log_level(True)
 
 
-@pytest.mark.parametrize("env, logger_level, av", [
-    ("info", logging.INFO, 32), ("40", logging.DEBUG, 40), ("quiet", logging.CRITICAL + 1, -8),
-])
+@pytest.mark.parametrize(
+    "env, logger_level, av",
+    [
+        ("info", logging.INFO, 32),
+        ("40", logging.DEBUG, 40),
+        ("quiet", logging.CRITICAL + 1, -8),
+    ],
+)
 def test_environment_variable_sets_the_initial_level(env, logger_level, av):
-    proc = run_python("""
+    proc = run_python(
+        """
         import logging, videohw as vh
         print(logging.getLogger("videohw.ffmpeg").level, vh.ffmpeg_log_stats()["level"])
-    """, env={"VIDEOHW_FFMPEG_LOG_LEVEL": env})
+    """,
+        env={"VIDEOHW_FFMPEG_LOG_LEVEL": env},
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == [str(logger_level), str(av)]
 
 
 def test_environment_variable_that_is_no_level_is_ignored_with_a_warning():
-    proc = run_python("""
+    proc = run_python(
+        """
         import logging, videohw as vh
         print(logging.getLogger("videohw.ffmpeg").level, vh.ffmpeg_log_stats()["level"])
-    """, env={"VIDEOHW_FFMPEG_LOG_LEVEL": "loud"})
+    """,
+        env={"VIDEOHW_FFMPEG_LOG_LEVEL": "loud"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == [str(logging.WARNING), "24"]
     assert "VIDEOHW_FFMPEG_LOG_LEVEL='loud' is not an FFmpeg log level" in proc.stderr
@@ -283,9 +327,14 @@ def test_record_time_is_when_ffmpeg_logged_the_line(ctl, records):
 
 def test_telemetry_counts_the_ffmpeg_errors_of_its_own_session(ctl, records):
     damaged = damaged_h264(ctl)
-    clean = [p.data for p in encode_frames(
-        ctl, common(vh.Codec.H264, 128, 96, gop_length=4),
-        [make_frame(vh.PixelFormat.I420, 128, 96, t) for t in range(12)])]
+    clean = [
+        p.data
+        for p in encode_frames(
+            ctl,
+            common(vh.Codec.H264, 128, 96, gop_length=4),
+            [make_frame(vh.PixelFormat.I420, 128, 96, t) for t in range(12)],
+        )
+    ]
     bad = ctl.start_decode_session(vh.CommonDecodeConfig())
     good = ctl.start_decode_session(vh.CommonDecodeConfig())
     for bad_unit, good_unit in zip(damaged, clean):  # both sessions live at once
@@ -342,6 +391,7 @@ def test_flood_is_bounded_and_the_drops_are_counted_and_reported(ctl, records):
 
     class Stuck(logging.Handler):
         """A handler that cannot keep up: the first record holds the forwarder."""
+
         def emit(self, record):
             if not blocked:
                 blocked.append(record)
@@ -368,7 +418,8 @@ def test_flood_is_bounded_and_the_drops_are_counted_and_reported(ctl, records):
 
 
 def test_exit_with_lines_queued_neither_hangs_nor_crashes():
-    proc = run_python("""
+    proc = run_python(
+        """
         import logging, sys, time, videohw as vh
         from test_ffmpeg_logging import damaged_h264, garbage_h264_slices
 
@@ -387,7 +438,9 @@ def test_exit_with_lines_queued_neither_hangs_nor_crashes():
             except vh.DecodeError:
                 pass
         sys.exit(0)  # the session still open, its frame threads and the queue still busy
-    """, timeout=120)
+    """,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Fatal Python error" not in proc.stderr and "Traceback" not in proc.stderr
     assert "[h264 @ 0x" in proc.stdout
@@ -436,8 +489,14 @@ def test_forked_child_forwards_its_own_lines():
 def _cli(*args: str):
     env = dict(os.environ)
     env.pop("VIDEOHW_FFMPEG_LOG_LEVEL", None)
-    return subprocess.run([sys.executable, "-m", "videohw", *args], cwd=HERE, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "videohw", *args],
+        cwd=HERE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture
@@ -468,8 +527,13 @@ def test_cli_verbose_shows_ffmpeg_errors_on_stderr(damaged_file, where):
 
 def test_cli_clean_decode_has_no_ffmpeg_line(ctl, tmp_path):
     path = tmp_path / "clean.h264"
-    path.write_bytes(stream_of(encode_frames(
-        ctl, common(), [make_frame(vh.PixelFormat.I420, 64, 48, t) for t in range(4)])))
+    path.write_bytes(
+        stream_of(
+            encode_frames(
+                ctl, common(), [make_frame(vh.PixelFormat.I420, 64, 48, t) for t in range(4)]
+            )
+        )
+    )
     proc = _cli("decode", str(path), "--codec", "h264", "--progress", "off", "-vv")
     assert proc.returncode == 0, proc.stderr
     assert "ffmpeg:" not in proc.stdout

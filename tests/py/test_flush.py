@@ -13,8 +13,7 @@ CODECS = [pytest.param(vh.Codec.H264, id="h264"), pytest.param(vh.Codec.HEVC, id
 CYCLES, PER_CYCLE = 5, 6
 
 
-def run_flush_cycles(ctl, config, fmt=vh.PixelFormat.I420, cycles=CYCLES,
-                     per_cycle=PER_CYCLE):
+def run_flush_cycles(ctl, config, fmt=vh.PixelFormat.I420, cycles=CYCLES, per_cycle=PER_CYCLE):
     """Submits ``per_cycle`` frames then flushes, ``cycles`` times; returns the handle, the
     packets of each flush and the packets of the final close."""
     h = ctl.start_encode_session(config)
@@ -54,8 +53,9 @@ def test_low_latency_flushes_keep_one_session_and_one_encoder(ctl, codec):
 def test_low_latency_flush_is_in_place_with_explicit_threads(ctl, codec):
     # docs/api.md: with low_latency=True every frame is out before the flush, so it is
     # always in place, whatever SoftwareEncodeConfig.threads says.
-    h = ctl.start_encode_session(common(codec, 320, 240, low_latency=True),
-                                 vh.SoftwareEncodeConfig(threads=4))
+    h = ctl.start_encode_session(
+        common(codec, 320, 240, low_latency=True), vh.SoftwareEncodeConfig(threads=4)
+    )
     for t in range(PER_CYCLE):
         ctl.submit(h, make_frame(vh.PixelFormat.I420, 320, 240, t))
     assert len(ctl.reap(h) + ctl.flush(h)) == PER_CYCLE

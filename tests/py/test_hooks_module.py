@@ -16,8 +16,12 @@ from videohw import _core
 
 def test_the_production_module_has_none_of_the_hooks():
     hook_names = {name for name in dir(hooks.module()) if not name.startswith("__")}
-    assert hook_names >= {"FaultPlan", "wrap_with_faults", "host_nv12_surface",
-                          "host_surfaces_alive"}
+    assert hook_names >= {
+        "FaultPlan",
+        "wrap_with_faults",
+        "host_nv12_surface",
+        "host_surfaces_alive",
+    }
     assert sorted(hook_names & set(dir(_core))) == []
     assert [name for name in dir(_core) if name.startswith("_test")] == []
     assert importlib.util.find_spec("videohw._testing") is None

@@ -28,10 +28,11 @@ def test_a_decode_handle_never_reaches_an_encode_session_of_the_same_id():
     enc = ctl.start_encode_session(SMALL)
     dec = ctl.start_decode_session(vh.CommonDecodeConfig())
     assert enc.id == dec.id == 1
-    for call in (lambda: ctl.submit(dec, frame()),
-                 lambda: ctl.switch_encode_session(
-                     dec, vh.SessionSwitchRequest(target=(SMALL, None))),
-                 lambda: ctl.close_encode_session(dec)):
+    for call in (
+        lambda: ctl.submit(dec, frame()),
+        lambda: ctl.switch_encode_session(dec, vh.SessionSwitchRequest(target=(SMALL, None))),
+        lambda: ctl.close_encode_session(dec),
+    ):
         with pytest.raises(vh.InvalidHandleError, match="DecoderSessionHandle") as err:
             call()
         assert isinstance(err.value, TypeError)
@@ -49,15 +50,20 @@ def test_another_controllers_handle_is_refused_and_its_own_session_is_untouched(
     a, b = vh.SessionController("software"), vh.SessionController("software")
     ha, hb = a.start_encode_session(SMALL), b.start_encode_session(SMALL)
     assert (ha.id, ha.generation) == (hb.id, hb.generation)
-    for call in (lambda: b.submit(ha, frame()), lambda: b.flush(ha), lambda: b.reap(ha),
-                 lambda: b.telemetry(ha), lambda: b.session_state(ha),
-                 lambda: b.close_encode_session(ha)):
+    for call in (
+        lambda: b.submit(ha, frame()),
+        lambda: b.flush(ha),
+        lambda: b.reap(ha),
+        lambda: b.telemetry(ha),
+        lambda: b.session_state(ha),
+        lambda: b.close_encode_session(ha),
+    ):
         with pytest.raises(vh.StaleSessionError, match="another SessionController"):
             call()
     b.submit(hb, frame(2))
-    assert len(b.close_encode_session(hb)) == 1       # b's session lived on
+    assert len(b.close_encode_session(hb)) == 1  # b's session lived on
     a.submit(ha, frame(3))
-    assert len(a.close_encode_session(ha)) == 1       # and so did a's
+    assert len(a.close_encode_session(ha)) == 1  # and so did a's
 
 
 def test_decode_handles_are_bound_too():
@@ -85,8 +91,9 @@ def test_things_that_are_not_handles_are_type_errors():
 def test_switched_handles_stay_bound():
     a, b = vh.SessionController("software"), vh.SessionController("software")
     h = a.start_encode_session(SMALL)
-    h2 = a.switch_encode_session(h, vh.SessionSwitchRequest(
-        target=(SMALL, None), mode=vh.SessionSwitchMode.DRAIN_THEN_SWAP))
+    h2 = a.switch_encode_session(
+        h, vh.SessionSwitchRequest(target=(SMALL, None), mode=vh.SessionSwitchMode.DRAIN_THEN_SWAP)
+    )
     with pytest.raises(vh.StaleSessionError, match="another SessionController"):
         b.submit(h2, frame())
     a.submit(h2, frame())
@@ -98,6 +105,7 @@ def test_switched_handles_stay_bound():
 
 def test_a_session_whose_handles_are_all_gone_is_closed_with_a_resource_warning():
     import gc
+
     ctl = vh.SessionController("software")
     with pytest.warns(ResourceWarning, match="never closed"):
         for _ in range(30):
@@ -109,10 +117,12 @@ def test_a_session_whose_handles_are_all_gone_is_closed_with_a_resource_warning(
 
 def test_a_session_lives_while_any_handle_of_it_does():
     import gc
+
     ctl = vh.SessionController("software")
     h = ctl.start_encode_session(SMALL)
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-        target=(SMALL, None), mode=vh.SessionSwitchMode.DRAIN_THEN_SWAP))
+    h2 = ctl.switch_encode_session(
+        h, vh.SessionSwitchRequest(target=(SMALL, None), mode=vh.SessionSwitchMode.DRAIN_THEN_SWAP)
+    )
     del h
     gc.collect()
     assert ctl._manager.open_counts() == (1, 0)
@@ -122,6 +132,7 @@ def test_a_session_lives_while_any_handle_of_it_does():
 
 def test_a_closed_session_gives_no_warning_when_its_handle_goes(recwarn):
     import gc
+
     ctl = vh.SessionController("software")
     h = ctl.start_encode_session(SMALL)
     ctl.close_encode_session(h)
@@ -151,8 +162,7 @@ def test_closing_the_controller_closes_everything_it_started():
 def test_a_frame_without_pts_after_the_largest_pts_is_refused_not_wrapped():
     ctl = vh.SessionController("software")
     with ctl.encode_session(SMALL) as s:
-        s.submit(vh.Frame(np.zeros((48, 64, 4), np.uint8), vh.PixelFormat.ARGB8888,
-                          pts=2**63 - 1))
+        s.submit(vh.Frame(np.zeros((48, 64, 4), np.uint8), vh.PixelFormat.ARGB8888, pts=2**63 - 1))
         with pytest.raises(vh.InvalidFrameError, match="overflow"):
             s.submit(vh.Frame(np.zeros((48, 64, 4), np.uint8), vh.PixelFormat.ARGB8888))
         packets = s.flush()
@@ -164,8 +174,9 @@ def test_a_frame_without_pts_after_the_largest_pts_is_refused_not_wrapped():
 
 def _h264_stream(width: int, height: int, frames: int = 4) -> bytes:
     ctl = vh.SessionController("software")
-    common = vh.CommonEncodeConfig(codec=vh.Codec.H264, width=width, height=height,
-                                   low_latency=True)
+    common = vh.CommonEncodeConfig(
+        codec=vh.Codec.H264, width=width, height=height, low_latency=True
+    )
     with ctl.encode_session(common) as s:
         for i in range(frames):
             s.submit(vh.Frame(np.full((height, width, 4), i, np.uint8), vh.PixelFormat.ARGB8888))
@@ -176,8 +187,9 @@ def _h264_stream(width: int, height: int, frames: int = 4) -> bytes:
 def test_pictures_over_the_size_limit_are_refused_before_any_allocation(limits):
     data = _h264_stream(320, 240)
     ctl = vh.SessionController("software")
-    config = vh.CommonDecodeConfig(max_width=limits[0], max_height=limits[1],
-                                   output=vh.DecodeOutputMode.CPU_RGB)
+    config = vh.CommonDecodeConfig(
+        max_width=limits[0], max_height=limits[1], output=vh.DecodeOutputMode.CPU_RGB
+    )
     with ctl.decode_session(config) as s:
         with pytest.raises(vh.DecodeError, match="320x240, over the session's limit"):
             s.push(data)
@@ -218,15 +230,31 @@ def test_decode_limits_are_checked():
 def _cli(*args: str):
     import subprocess
     import sys
-    return subprocess.run([sys.executable, "-m", "videohw", "encode", "--no-progress",
-                           "--frames", "3", "--size", "64x48", *args],
-                          capture_output=True, text=True, timeout=120)
+
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "videohw",
+            "encode",
+            "--no-progress",
+            "--frames",
+            "3",
+            "--size",
+            "64x48",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("fmt", ["annexb", "mp4", "ts"])
 def test_writing_to_dev_null_leaves_the_device_a_device(fmt):
     import os
     import stat
+
     res = _cli("--format", fmt, "-o", os.devnull)
     assert res.returncode == 0, res.stderr
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode), "/dev/null was replaced by a file"
@@ -236,6 +264,7 @@ def test_writing_to_dev_null_leaves_the_device_a_device(fmt):
 def test_a_full_device_is_an_error_that_names_it_and_stays_a_device():
     import os
     import stat
+
     assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
     res = _cli("--format", "annexb", "-o", "/dev/full")
     assert res.returncode == 1
@@ -247,6 +276,7 @@ def test_a_fifo_output_is_written_through_not_replaced(tmp_path):
     import os
     import stat
     import threading
+
     fifo = tmp_path / "pipe.h264"
     os.mkfifo(fifo)
     received = []
@@ -299,9 +329,13 @@ print("kept", len(ctl.flush(h)))
 def test_ctrl_c_ends_a_long_reap_at_once_and_keeps_the_packets(timeout, size):
     import subprocess
     import sys
-    res = subprocess.run([sys.executable, "-c", _INTERRUPTED_REAP.format(timeout=timeout,
-                                                                         size=size)],
-                         capture_output=True, text=True, timeout=120)
+
+    res = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_REAP.format(timeout=timeout, size=size)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     lines = res.stdout.split("\n")
     assert lines[0].startswith("interrupted after"), (res.stdout, res.stderr)
     # The signal comes at 0.3 s; waits are checked every 100 ms (a loaded CI machine may
@@ -363,9 +397,13 @@ if call == "switch":
 def test_ctrl_c_ends_a_blocking_submit_flush_or_close_and_nothing_is_lost(call):
     import subprocess
     import sys
-    res = subprocess.run([sys.executable, "-c",
-                          _INTERRUPTED_CALL.format(call=call, tests=TESTS)],
-                         capture_output=True, text=True, timeout=120)
+
+    res = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_CALL.format(call=call, tests=TESTS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     lines = res.stdout.split("\n")
     assert lines[0].startswith("interrupted after"), (res.stdout, res.stderr)
     assert float(lines[0].split()[-1]) < 1.0, lines[0]  # the wait itself lasts seconds
@@ -415,9 +453,14 @@ print("exiting")
 def test_exit_with_a_daemon_thread_inside_the_core_does_not_abort(kind):
     import subprocess
     import sys
+
     for _ in range(3):
-        res = subprocess.run([sys.executable, "-c", _DAEMON_AT_EXIT.format(kind=kind)],
-                             capture_output=True, text=True, timeout=120)
+        res = subprocess.run(
+            [sys.executable, "-c", _DAEMON_AT_EXIT.format(kind=kind)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert res.returncode == 0, (res.returncode, res.stderr[-2000:])
         assert "terminate called" not in res.stderr
         assert res.stdout == "exiting\n"

@@ -33,7 +33,7 @@ def package_modules(root: str, package: str) -> dict[str, str]:
             suffix = next((s for s in _SUFFIXES if name.endswith(s)), None)
             if suffix is None:
                 continue
-            stem = name[:-len(suffix)]
+            stem = name[: -len(suffix)]
             dotted = prefix if stem == "__init__" else f"{prefix}.{stem}"
             modules[dotted] = os.path.join(folder, name) if suffix == ".py" else ""
     return modules
@@ -140,7 +140,8 @@ def test_videohw_has_no_import_cycle():
     assert "videohw.cli" in graph and "videohw.controller" in graph, sorted(graph)
     found = cycles(graph)
     assert not found, "import cycles among videohw's modules:\n" + "\n".join(
-        "  " + " -> ".join(cycle) for cycle in found)
+        "  " + " -> ".join(cycle) for cycle in found
+    )
 
 
 def _write(root, files: dict[str, str]) -> None:
@@ -151,13 +152,16 @@ def _write(root, files: dict[str, str]) -> None:
 
 
 def test_a_cycle_through_a_function_level_import_is_found(tmp_path):
-    _write(tmp_path / "pkg", {
-        "__init__.py": "from .a import run\n",
-        "a.py": "from . import b\n\ndef run():\n    return b.value\n",
-        "b.py": "value = 1\n\ndef later():\n    from .sub import c\n    return c\n",
-        "sub/__init__.py": "",
-        "sub/c.py": "from ..a import run\n",
-    })
+    _write(
+        tmp_path / "pkg",
+        {
+            "__init__.py": "from .a import run\n",
+            "a.py": "from . import b\n\ndef run():\n    return b.value\n",
+            "b.py": "value = 1\n\ndef later():\n    from .sub import c\n    return c\n",
+            "sub/__init__.py": "",
+            "sub/c.py": "from ..a import run\n",
+        },
+    )
     found = cycles(import_graph(str(tmp_path / "pkg"), "pkg"))
     assert found == [["pkg.a", "pkg.b", "pkg.sub.c", "pkg.a"]]
 
@@ -165,19 +169,25 @@ def test_a_cycle_through_a_function_level_import_is_found(tmp_path):
 def test_a_package_that_its_modules_import_from_is_no_cycle(tmp_path):
     # pkg/__init__ imports pkg.a, pkg.a imports pkg.b by ``from . import b``: running
     # pkg/__init__ first is the import system's order, not pkg.a depending on pkg.
-    _write(tmp_path / "pkg", {
-        "__init__.py": "from .a import run\n",
-        "a.py": "from . import b\nimport pkg.b\n\ndef run():\n    return b\n",
-        "b.py": "",
-    })
+    _write(
+        tmp_path / "pkg",
+        {
+            "__init__.py": "from .a import run\n",
+            "a.py": "from . import b\nimport pkg.b\n\ndef run():\n    return b\n",
+            "b.py": "",
+        },
+    )
     graph = import_graph(str(tmp_path / "pkg"), "pkg")
     assert graph == {"pkg": {"pkg.a"}, "pkg.a": {"pkg.b"}, "pkg.b": set()}
     assert cycles(graph) == []
 
 
 def test_a_module_that_imports_the_package_which_imports_it_is_a_cycle(tmp_path):
-    _write(tmp_path / "pkg", {
-        "__init__.py": "from .a import run\n",
-        "a.py": "def run():\n    import pkg\n    return pkg\n",
-    })
+    _write(
+        tmp_path / "pkg",
+        {
+            "__init__.py": "from .a import run\n",
+            "a.py": "def run():\n    import pkg\n    return pkg\n",
+        },
+    )
     assert cycles(import_graph(str(tmp_path / "pkg"), "pkg")) == [["pkg", "pkg.a", "pkg"]]

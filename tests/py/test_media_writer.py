@@ -44,7 +44,7 @@ RAW = {"h264", "hevc"}
 @dataclass
 class Probed:
     packets: list[dict]  # pts, dts (Fraction seconds or None), key, in file order
-    frames: list[dict]   # width, height, key, in presentation order
+    frames: list[dict]  # width, height, key, in presentation order
     stream: dict
     format: dict
 
@@ -59,11 +59,23 @@ class Probed:
 
 def probe(path: str) -> Probed:
     proc = subprocess.run(
-        [fc.FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_entries",
-         "packet=pts,dts,flags:frame=key_frame,width,height:"
-         "stream=time_base,codec_name,codec_tag_string,start_time:"
-         "format=duration,start_time,format_name", "-of", "json", path],
-        capture_output=True, timeout=60)
+        [
+            fc.FFPROBE,
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts,dts,flags:frame=key_frame,width,height:"
+            "stream=time_base,codec_name,codec_tag_string,start_time:"
+            "format=duration,start_time,format_name",
+            "-of",
+            "json",
+            path,
+        ],
+        capture_output=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr.decode()
     data = json.loads(proc.stdout)
     stream = data["streams"][0]
@@ -75,22 +87,37 @@ def probe(path: str) -> Probed:
     packets, frames = [], []
     for entry in data["packets_and_frames"]:
         if entry["type"] == "packet":
-            packets.append({"pts": seconds(entry.get("pts")), "dts": seconds(entry.get("dts")),
-                            "key": entry["flags"].startswith("K")})
+            packets.append(
+                {
+                    "pts": seconds(entry.get("pts")),
+                    "dts": seconds(entry.get("dts")),
+                    "key": entry["flags"].startswith("K"),
+                }
+            )
         else:
-            frames.append({"width": entry["width"], "height": entry["height"],
-                           "key": bool(entry["key_frame"])})
+            frames.append(
+                {
+                    "width": entry["width"],
+                    "height": entry["height"],
+                    "key": bool(entry["key_frame"]),
+                }
+            )
     return Probed(packets, frames, stream, data["format"])
 
 
 def ffmpeg_complaints(path: str) -> str:
-    proc = subprocess.run([fc.FFMPEG, "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    proc = subprocess.run(
+        [fc.FFMPEG, "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=60,
+    )
     return proc.stdout.decode(errors="replace")
 
 
-def check_file(path: str, count: int, width: int, height: int, keyframes: list[int],
-               raw: bool = False) -> Probed:
+def check_file(
+    path: str, count: int, width: int, height: int, keyframes: list[int], raw: bool = False
+) -> Probed:
     """Frame count, sizes and keyframes; for containers also increasing dts, unique pts,
     a duration within one frame, and a clean decode by the ffmpeg tool."""
     p = probe(path)
@@ -114,14 +141,23 @@ def check_file(path: str, count: int, width: int, height: int, keyframes: list[i
 # packets and frames
 
 
-def config(codec: vh.Codec = vh.Codec.H264, width: int = W, height: int = H,
-           b_frames: int = 0, gop: int = GOP) -> vh.CommonEncodeConfig:
-    return common(codec, width, height, gop_length=gop, b_frames=b_frames,
-                  frame_interval_p=b_frames + 1)
+def config(
+    codec: vh.Codec = vh.Codec.H264,
+    width: int = W,
+    height: int = H,
+    b_frames: int = 0,
+    gop: int = GOP,
+) -> vh.CommonEncodeConfig:
+    return common(
+        codec, width, height, gop_length=gop, b_frames=b_frames, frame_interval_p=b_frames + 1
+    )
 
 
-def encode(ctl: vh.SessionController, cfg: vh.CommonEncodeConfig, count: int,
-           ) -> list[vh.EncodedPacket]:
+def encode(
+    ctl: vh.SessionController,
+    cfg: vh.CommonEncodeConfig,
+    count: int,
+) -> list[vh.EncodedPacket]:
     h = ctl.start_encode_session(cfg)
     packets: list[vh.EncodedPacket] = []
     for i in range(count):
@@ -130,8 +166,14 @@ def encode(ctl: vh.SessionController, cfg: vh.CommonEncodeConfig, count: int,
     return packets + ctl.close_encode_session(h)
 
 
-def write(path: str, packets: list[vh.EncodedPacket], codec: vh.Codec = vh.Codec.H264,
-          width: int = W, height: int = H, **kwargs) -> list[str]:
+def write(
+    path: str,
+    packets: list[vh.EncodedPacket],
+    codec: vh.Codec = vh.Codec.H264,
+    width: int = W,
+    height: int = H,
+    **kwargs,
+) -> list[str]:
     with vh.MediaWriter(path, codec, width, height, **kwargs) as w:
         for p in packets:
             w.write_packet(p)
@@ -169,15 +211,17 @@ def test_matroska_with_b_frames_has_the_pts_of_an_ffmpeg_made_matroska(ctl, tmp_
     ours, source, theirs = (str(tmp_path / n) for n in ("ours.mkv", "source.ts", "ffmpeg.mkv"))
     write(ours, packets)
     write(source, packets)
-    subprocess.run([fc.FFMPEG, "-nostdin", "-v", "error", "-i", source, "-c", "copy", theirs],
-                   check=True)
+    subprocess.run(
+        [fc.FFMPEG, "-nostdin", "-v", "error", "-i", source, "-c", "copy", theirs], check=True
+    )
     assert [q["pts"] for q in probe(ours).packets] == [q["pts"] for q in probe(theirs).packets]
 
 
 def test_another_time_base_is_rescaled(ctl, tmp_path):
-    packets = [vh.EncodedPacket(p.data, p.pts * 3000, p.dts * 3000, p.is_keyframe,
-                                p.generation, p.layout)
-               for p in encode(ctl, config(b_frames=2), 15)]
+    packets = [
+        vh.EncodedPacket(p.data, p.pts * 3000, p.dts * 3000, p.is_keyframe, p.generation, p.layout)
+        for p in encode(ctl, config(b_frames=2), 15)
+    ]
     path = str(tmp_path / "out.mp4")
     write(path, packets, time_base=Fraction(1, 90000))
     check_file(path, 15, W, H, [0, 10])
@@ -233,9 +277,11 @@ def test_video_writer_writes_frames_and_arrays(ctl, tmp_path):
 
 def resize_switch(w: vh.VideoWriter, width: int, height: int) -> None:
     target = config(width=width, height=height)
-    w.switch(vh.SessionSwitchRequest(target=(target, None),
-                                     mode=vh.SessionSwitchMode.IMMEDIATE,
-                                     force_idr_on_activate=True))
+    w.switch(
+        vh.SessionSwitchRequest(
+            target=(target, None), mode=vh.SessionSwitchMode.IMMEDIATE, force_idr_on_activate=True
+        )
+    )
 
 
 def test_a_size_switch_makes_a_second_mp4_segment_and_each_verifies(ctl, tmp_path):
@@ -349,8 +395,13 @@ def test_an_unwritable_folder_is_a_media_error_naming_the_path(tmp_path, ctl):
 
 def test_bad_writer_arguments_are_config_errors(tmp_path):
     path = str(tmp_path / "out.mp4")
-    for kwargs in ({"codec": "mpeg2"}, {"width": 0}, {"fps_num": -1},
-                   {"time_base": (1, 0)}, {"time_base": 0.5}):
+    for kwargs in (
+        {"codec": "mpeg2"},
+        {"width": 0},
+        {"fps_num": -1},
+        {"time_base": (1, 0)},
+        {"time_base": 0.5},
+    ):
         args = {"path": path, "codec": vh.Codec.H264, "width": W, "height": H, **kwargs}
         with pytest.raises(vh.ConfigError):
             vh.MediaWriter(**args)
@@ -375,8 +426,9 @@ def test_wrong_packets_are_refused_and_the_writer_stays_usable(ctl, tmp_path):
             w.write_packet(p)
         late = packets[4]
         back = vh.EncodedPacket(late.data, 1000, packets[3].dts, False, 1, late.layout)
-        with pytest.raises(vh.ConfigError,
-                           match=rf"dts {packets[3].dts} .*previous dts {packets[3].dts}"):
+        with pytest.raises(
+            vh.ConfigError, match=rf"dts {packets[3].dts} .*previous dts {packets[3].dts}"
+        ):
             w.write_packet(back)
         for p in packets[4:]:
             w.write_packet(p)
@@ -399,11 +451,18 @@ def test_video_writer_refuses_a_wrong_array_and_leaves_nothing_after_abort(ctl, 
 def test_repr_and_segments_describe_the_writer(ctl, tmp_path):
     path = str(tmp_path / "out.ts")
     w = vh.MediaWriter(path, "h264", W, H)
-    assert repr(w) == (f"MediaWriter({path!r}, format='ts', codec=h264, 160x96, segments=1, "
-                       "packets=0, open)")
+    assert repr(w) == (
+        f"MediaWriter({path!r}, format='ts', codec=h264, 160x96, segments=1, packets=0, open)"
+    )
     for p in encode(ctl, config(), 4):
         w.write_packet(p)
     (segment,) = w.segments
-    assert (segment.path, segment.codec, segment.packets, segment.first_pts,
-            segment.last_pts, segment.finished) == (path, vh.Codec.H264, 4, 0, 3, False)
+    assert (
+        segment.path,
+        segment.codec,
+        segment.packets,
+        segment.first_pts,
+        segment.last_pts,
+        segment.finished,
+    ) == (path, vh.Codec.H264, 4, 0, 3, False)
     assert w.close() == [path] and w.segments[0].finished and "closed" in repr(w)

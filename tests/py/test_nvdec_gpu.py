@@ -56,9 +56,11 @@ def nvidia_decode_controller() -> vh.SessionController:
         ctl = vh.SessionController("auto")
         if ctl.decode_backend != "nvidia":
             from videohw import _core
+
             raise vh.BackendUnavailableError(
                 f"nvidia decode unavailable: {_core.decode_backend_availability()['nvidia']} "
-                f"(encode: {encode_error})") from None
+                f"(encode: {encode_error})"
+            ) from None
     ctl.close_decode_session(ctl.start_decode_session(vh.CommonDecodeConfig()))
     return ctl
 
@@ -142,10 +144,13 @@ def packets_of(ctl: vh.SessionController, stream: Stream) -> list:
     if stream.name not in _packets:
         packets, t = [], 0
         for width, height, count in stream.parts:
-            config = common(stream.codec, width, height, gop_length=stream.gop,
-                            b_frames=stream.b_frames)
-            frames = [make_frame(vh.PixelFormat.I420, width, height, t + i, pts=t + i)
-                      for i in range(count)]
+            config = common(
+                stream.codec, width, height, gop_length=stream.gop, b_frames=stream.b_frames
+            )
+            frames = [
+                make_frame(vh.PixelFormat.I420, width, height, t + i, pts=t + i)
+                for i in range(count)
+            ]
             packets += encode_frames(ctl, config, frames)
             t += count
         _packets[stream.name] = packets
@@ -156,11 +161,17 @@ def frame_count(stream: Stream) -> int:
     return sum(count for _, _, count in stream.parts)
 
 
-def decode(ctl: vh.SessionController, packets, codec: vh.Codec, output: vh.DecodeOutputMode,
-           low_latency: bool = False) -> tuple[list, dict]:
+def decode(
+    ctl: vh.SessionController,
+    packets,
+    codec: vh.Codec,
+    output: vh.DecodeOutputMode,
+    low_latency: bool = False,
+) -> tuple[list, dict]:
     """One access unit per push with its pts; every frame in output order, and telemetry."""
-    h = ctl.start_decode_session(vh.CommonDecodeConfig(codec=codec, output=output,
-                                                       low_latency=low_latency))
+    h = ctl.start_decode_session(
+        vh.CommonDecodeConfig(codec=codec, output=output, low_latency=low_latency)
+    )
     frames = []
     for p in packets:
         ctl.push_bitstream(h, p.data, pts=p.pts)
@@ -188,7 +199,7 @@ def to_host(array) -> np.ndarray:
 def nv12_planes(host: np.ndarray, width: int, height: int) -> tuple[np.ndarray, ...]:
     """Y, U, V of one (height + ceil(height/2), pitch) NV12 buffer."""
     cw, ch = (width + 1) // 2, (height + 1) // 2
-    uv = host[height:height + ch, :2 * cw].reshape(ch, cw, 2)
+    uv = host[height : height + ch, : 2 * cw].reshape(ch, cw, 2)
     return host[:height, :width], uv[..., 0], uv[..., 1]
 
 
@@ -201,9 +212,11 @@ def assert_nv12_equals_yuv420p(nv_frame, sw_frame, index: int) -> None:
     for name, g, want in zip("YUV", got, sw_frame.planes):
         if not np.array_equal(g, want):
             diff = np.argwhere(g != want)[0]
-            pytest.fail(f"frame {index} ({nv_frame.width}x{nv_frame.height}) plane {name}: "
-                        f"first difference at {tuple(diff)}: nvdec {g[tuple(diff)]}, software "
-                        f"{want[tuple(diff)]}; {np.count_nonzero(g != want)} of {g.size} differ")
+            pytest.fail(
+                f"frame {index} ({nv_frame.width}x{nv_frame.height}) plane {name}: "
+                f"first difference at {tuple(diff)}: nvdec {g[tuple(diff)]}, software "
+                f"{want[tuple(diff)]}; {np.count_nonzero(g != want)} of {g.size} differ"
+            )
 
 
 def same_frames(nv_frames, sw_frames) -> None:
@@ -244,7 +257,8 @@ def test_cpu_rgb_is_bit_exact_against_the_software_decoder(nv, ctl, stream):
         worst = max(worst, int(diff.max()))
         assert diff.max() == 0, (
             f"frame {i}: max |diff| {diff.max()} in {int((diff > 0).sum())} samples, first at "
-            f"{tuple(np.argwhere(diff == diff.max())[0])}")
+            f"{tuple(np.argwhere(diff == diff.max())[0])}"
+        )
     print(f"{stream.name}: CPU_RGB max |diff| {worst}")
 
 
@@ -304,8 +318,7 @@ def stream_pointers(nv, packets, codec, count: int, keep: bool = False) -> tuple
     """Decodes ``packets`` one access unit at a time (low latency: each frame comes out of its
     own push) and returns each frame's surface pointer; frames are dropped at once unless
     ``keep``."""
-    h = nv.start_decode_session(vh.CommonDecodeConfig(codec=codec, output=NATIVE,
-                                                      low_latency=True))
+    h = nv.start_decode_session(vh.CommonDecodeConfig(codec=codec, output=NATIVE, low_latency=True))
     pointers, kept = [], []
     for p in packets[:count]:
         nv.push_bitstream(h, p.data, pts=p.pts)
@@ -337,8 +350,9 @@ def test_a_torch_tensor_keeps_the_surface_out_of_the_pool_until_it_dies(nv, ctl)
         pytest.skip("torch is not installed")
     stream = STREAMS[0]
     packets = packets_of(ctl, stream)
-    h = nv.start_decode_session(vh.CommonDecodeConfig(codec=stream.codec, output=NATIVE,
-                                                      low_latency=True))
+    h = nv.start_decode_session(
+        vh.CommonDecodeConfig(codec=stream.codec, output=NATIVE, low_latency=True)
+    )
     nv.push_bitstream(h, packets[0].data, pts=0)
     (frame,) = nv.reap(h)
     tensor = torch.from_dlpack(frame.planes[0])
@@ -377,8 +391,9 @@ def test_surface_outlives_its_session_and_controller(nv, ctl):
 def test_low_latency_gives_each_frame_from_its_own_push(nv, ctl):
     stream = STREAMS[4]  # HEVC, I/P only
     packets = packets_of(ctl, stream)
-    h = nv.start_decode_session(vh.CommonDecodeConfig(codec=stream.codec, output=META,
-                                                      low_latency=True))
+    h = nv.start_decode_session(
+        vh.CommonDecodeConfig(codec=stream.codec, output=META, low_latency=True)
+    )
     for p in packets:
         nv.push_bitstream(h, p.data, pts=p.pts)
         assert [f.pts for f in nv.reap(h)] == [p.pts]
@@ -403,14 +418,16 @@ def decode_with_corrupt_picture(nv, ctl, codec):
     """12 frames, GOP 4, the tail of picture 5 zeroed: (nvdec frames by pts, errors raised,
     software reference frames)."""
     config = common(codec, 320, 240, gop_length=4)
-    packets = encode_frames(ctl, config, [make_frame(vh.PixelFormat.I420, 320, 240, t, pts=t)
-                                          for t in range(12)])
+    packets = encode_frames(
+        ctl, config, [make_frame(vh.PixelFormat.I420, 320, 240, t, pts=t) for t in range(12)]
+    )
     reference, _ = decode(ctl, packets, codec, NATIVE)
     broken = bytearray(packets[5].data)
-    broken[len(broken) // 3:] = bytes(len(broken) - len(broken) // 3)
+    broken[len(broken) // 3 :] = bytes(len(broken) - len(broken) // 3)
     h = nv.start_decode_session(vh.CommonDecodeConfig(codec=codec, output=NATIVE))
-    frames, errors = push_all(nv, h, [(bytes(broken) if i == 5 else p.data, p.pts)
-                                      for i, p in enumerate(packets)])
+    frames, errors = push_all(
+        nv, h, [(bytes(broken) if i == 5 else p.data, p.pts) for i, p in enumerate(packets)]
+    )
     try:
         frames += nv.flush(h)
     except vh.DecodeError:
@@ -422,9 +439,11 @@ def decode_with_corrupt_picture(nv, ctl, codec):
 @pytest.mark.parametrize("codec", [vh.Codec.H264, vh.Codec.HEVC], ids=str)
 def test_decoding_recovers_bit_exact_at_the_idr_after_a_corrupt_picture(nv, ctl, codec):
     by_pts, errors, reference = decode_with_corrupt_picture(nv, ctl, codec)
-    print(f"{codec}: corrupt picture 5 -> {errors} DecodeError(s), damaged pts "
-          f"{sorted(p for p, f in by_pts.items() if f.damaged)}, missing "
-          f"{sorted(set(range(12)) - set(by_pts))}")
+    print(
+        f"{codec}: corrupt picture 5 -> {errors} DecodeError(s), damaged pts "
+        f"{sorted(p for p, f in by_pts.items() if f.damaged)}, missing "
+        f"{sorted(set(range(12)) - set(by_pts))}"
+    )
     for pts in range(8, 12):  # the GOP after the damage
         assert pts in by_pts and not by_pts[pts].damaged, f"frame {pts} missing or damaged"
         assert_nv12_equals_yuv420p(by_pts[pts], reference[pts], pts)
@@ -433,27 +452,32 @@ def test_decoding_recovers_bit_exact_at_the_idr_after_a_corrupt_picture(nv, ctl,
 @pytest.mark.parametrize("codec", [vh.Codec.H264, vh.Codec.HEVC], ids=str)
 def test_corrupt_picture_is_flagged_damaged_or_raises_decode_error(nv, ctl, codec):
     if ON_DOUBLE and codec is vh.Codec.HEVC:
-        pytest.skip("the NVDEC double flags what libavcodec flags, and its HEVC decoder "
-                    "conceals a damaged slice without a flag (docs/nvdec_double.md)")
+        pytest.skip(
+            "the NVDEC double flags what libavcodec flags, and its HEVC decoder "
+            "conceals a damaged slice without a flag (docs/nvdec_double.md)"
+        )
     by_pts, errors, _ = decode_with_corrupt_picture(nv, ctl, codec)
-    assert errors > 0 or 5 not in by_pts or by_pts[5].damaged, \
+    assert errors > 0 or 5 not in by_pts or by_pts[5].damaged, (
         "the corrupt picture came back undamaged and no DecodeError was raised"
+    )
 
 
 @pytest.mark.parametrize("codec", [vh.Codec.H264, vh.Codec.HEVC], ids=str)
 def test_garbage_never_crashes_and_the_session_decodes_afterwards(nv, ctl, codec):
     garbage = np.random.default_rng(5).integers(0, 256, 300_000, dtype=np.uint8)
     h = nv.start_decode_session(vh.CommonDecodeConfig(codec=codec, output=NATIVE))
-    frames, _ = push_all(nv, h, [(garbage[at:at + 10_000], None)
-                                 for at in range(0, len(garbage), 10_000)])
+    frames, _ = push_all(
+        nv, h, [(garbage[at : at + 10_000], None) for at in range(0, len(garbage), 10_000)]
+    )
     try:
         frames += nv.flush(h)
     except vh.DecodeError:
         pass
     assert all(f.damaged for f in frames), "garbage gave an undamaged picture"
     config = common(codec, 320, 240, gop_length=4)
-    packets = encode_frames(ctl, config, [make_frame(vh.PixelFormat.I420, 320, 240, t, pts=t)
-                                          for t in range(6)])
+    packets = encode_frames(
+        ctl, config, [make_frame(vh.PixelFormat.I420, 320, 240, t, pts=t) for t in range(6)]
+    )
     good, errors = push_all(nv, h, [(p.data, p.pts) for p in packets])
     good += nv.flush(h)
     nv.close_decode_session(h)
@@ -498,8 +522,9 @@ def test_switching_the_codec_creates_a_new_decoder(nv, ctl):
     reference, _ = decode(ctl, hevc, second.codec, NATIVE)
     h = nv.start_decode_session(vh.CommonDecodeConfig(codec=first.codec, output=NATIVE))
     frames = push_and_reap(nv, h, h264)
-    h2 = nv.switch_decode_session(h, (vh.CommonDecodeConfig(codec=second.codec, output=NATIVE),
-                                      None))
+    h2 = nv.switch_decode_session(
+        h, (vh.CommonDecodeConfig(codec=second.codec, output=NATIVE), None)
+    )
     frames += push_and_reap(nv, h2, hevc)
     frames += nv.flush(h2)
     telemetry = nv.telemetry(h2)
@@ -515,8 +540,9 @@ def test_switching_to_low_latency_gives_each_frame_from_its_own_push(nv, ctl):
     packets = packets_of(ctl, stream)[:6]
     h = nv.start_decode_session(vh.CommonDecodeConfig(codec=stream.codec, output=META))
     before = push_and_reap(nv, h, packets)
-    h2 = nv.switch_decode_session(h, vh.CommonDecodeConfig(codec=stream.codec, output=META,
-                                                           low_latency=True))
+    h2 = nv.switch_decode_session(
+        h, vh.CommonDecodeConfig(codec=stream.codec, output=META, low_latency=True)
+    )
     before += nv.reap(h2)
     assert [f.pts for f in before] == [p.pts for p in packets]
     for p in packets:
@@ -534,8 +560,9 @@ on_double_only = pytest.mark.skipif(not ON_DOUBLE, reason="faults are injected b
 def test_a_failed_picture_decode_is_a_decode_error_and_decoding_goes_on(nv, ctl, double):
     stream = STREAMS[0]  # GOP 10: the picture after the failure references it
     packets = packets_of(ctl, stream)
-    h = nv.start_decode_session(vh.CommonDecodeConfig(codec=stream.codec, output=NATIVE,
-                                                      low_latency=True))
+    h = nv.start_decode_session(
+        vh.CommonDecodeConfig(codec=stream.codec, output=NATIVE, low_latency=True)
+    )
     double.set_nvdec_faults("decode@3")
     frames, errors = push_all(nv, h, [(p.data, p.pts) for p in packets])
     frames += nv.flush(h)

@@ -40,10 +40,12 @@ def test_nvidia_backend_is_available_through_the_double(double):
 def test_nvidia_encode_decodes_with_gop_and_forced_keyframe(double, codec):
     ctl = vh.SessionController("nvidia")
     n = 14
-    frames = [make_frame(vh.PixelFormat.ARGB8888, 64, 48, t, force_keyframe=(t == 7))
-              for t in range(n)]
-    packets = encode_frames(ctl, common(codec, gop_length=5), frames,
-                            vh.NvidiaEncodeConfig(preset="p2", tuning="ll"))
+    frames = [
+        make_frame(vh.PixelFormat.ARGB8888, 64, 48, t, force_keyframe=(t == 7)) for t in range(n)
+    ]
+    packets = encode_frames(
+        ctl, common(codec, gop_length=5), frames, vh.NvidiaEncodeConfig(preset="p2", tuning="ll")
+    )
     probed = fc.probe_frames(packets, codec)
     fc.check_frames(probed, n, 64, 48)
     fc.check_keyframes(probed, [0, 5, 7, 12])
@@ -78,8 +80,12 @@ def test_nvidia_switches_bitrate_in_place(double):
     for t in range(4):
         ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
     c2 = common(low_latency=True, gop_length=10, rate_control=vh.RateControl.cbr(200_000))
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-        target=(c2, None), mode=vh.SessionSwitchMode.IMMEDIATE, force_idr_on_activate=True))
+    h2 = ctl.switch_encode_session(
+        h,
+        vh.SessionSwitchRequest(
+            target=(c2, None), mode=vh.SessionSwitchMode.IMMEDIATE, force_idr_on_activate=True
+        ),
+    )
     for t in range(4, 8):
         ctl.submit(h2, make_frame(vh.PixelFormat.I420, 64, 48, t))
     packets = ctl.close_encode_session(h2)
@@ -97,8 +103,12 @@ def test_a_resize_the_driver_refuses_rolls_back_and_scales_the_new_size_frames(d
     for t in range(4):
         ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
     double.set_faults("reconfigure")
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-        target=(common(width=48, height=32, low_latency=True, gop_length=10), None)))
+    h2 = ctl.switch_encode_session(
+        h,
+        vh.SessionSwitchRequest(
+            target=(common(width=48, height=32, low_latency=True, gop_length=10), None)
+        ),
+    )
     assert ctl.telemetry(h2)["switches_in_place"] == 1
     current = h2
     for t in range(4, 9):
@@ -134,9 +144,13 @@ def test_an_in_place_resize_reuses_the_encoder_and_rebuilds_only_the_inputs(doub
     h = ctl.start_encode_session(common(low_latency=True, gop_length=30), depth)
     for t in range(5):
         ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-        target=(common(width=96, height=64, low_latency=True, gop_length=30), depth),
-        force_idr_on_activate=False))
+    h2 = ctl.switch_encode_session(
+        h,
+        vh.SessionSwitchRequest(
+            target=(common(width=96, height=64, low_latency=True, gop_length=30), depth),
+            force_idr_on_activate=False,
+        ),
+    )
     for t in range(5, 10):
         ctl.submit(h2, make_frame(vh.PixelFormat.I420, 96, 64, t))
     packets = ctl.close_encode_session(h2)
@@ -158,8 +172,9 @@ def test_auto_prefers_nvidia_when_it_is_usable(double):
     assert ctl.fallback_reason is None
 
 
-def test_auto_without_encode_engine_falls_back_to_software_and_says_why(double, caplog,
-                                                                       monkeypatch):
+def test_auto_without_encode_engine_falls_back_to_software_and_says_why(
+    double, caplog, monkeypatch
+):
     double.reset(no_encode_device="1")
     monkeypatch.setattr(controller, "_fallbacks_logged", set())  # as in a fresh process
     with caplog.at_level(logging.WARNING, logger="videohw"):
@@ -169,8 +184,9 @@ def test_auto_without_encode_engine_falls_back_to_software_and_says_why(double, 
     assert "no encode engine" in ctl.fallback_reason
     warned = [r for r in caplog.records if "no encode engine" in r.getMessage()]
     assert len(warned) == 1 and warned[0].levelno == logging.WARNING, "one warning per cause"
-    packets = encode_frames(ctl, common(), [make_frame(vh.PixelFormat.I420, 64, 48, t)
-                                            for t in range(3)])
+    packets = encode_frames(
+        ctl, common(), [make_frame(vh.PixelFormat.I420, 64, 48, t) for t in range(3)]
+    )
     fc.check_frames(fc.probe_frames(packets, vh.Codec.H264), 3, 64, 48)
     h = ctl.start_encode_session(common())
     assert "no encode engine" in ctl.telemetry(h)["backend_fallback_reason"]
@@ -182,8 +198,13 @@ def test_auto_without_encode_engine_falls_back_to_software_and_says_why(double, 
 def test_videohw_caps_shows_the_fallback_reason(double):
     double.reset(no_encode_device="1")
     env = dict(os.environ)
-    proc = subprocess.run([sys.executable, "-m", "videohw", "caps", "--json"], env=env,
-                          text=True, capture_output=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "videohw", "caps", "--json"],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)
     assert info["auto"]["backend"] == "software"
@@ -193,9 +214,13 @@ def test_videohw_caps_shows_the_fallback_reason(double):
 
 
 def test_videohw_caps_lists_nvidia_capabilities_through_the_double(double):
-    proc = subprocess.run([sys.executable, "-m", "videohw", "caps", "--json"],
-                          env=dict(os.environ), text=True, capture_output=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "videohw", "caps", "--json"],
+        env=dict(os.environ),
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)
     assert info["auto"]["backend"] == "nvidia"
@@ -213,8 +238,9 @@ def test_driver_too_old_is_backend_unavailable(double):
 def test_nvidia_config_errors_name_the_field(double):
     ctl = vh.SessionController("nvidia")
     with pytest.raises(vh.UnsupportedConfigError, match="max_in_flight_outputs"):
-        ctl.start_encode_session(common(low_latency=False, b_frames=3),
-                                 vh.NvidiaEncodeConfig(max_in_flight_outputs=2))
+        ctl.start_encode_session(
+            common(low_latency=False, b_frames=3), vh.NvidiaEncodeConfig(max_in_flight_outputs=2)
+        )
     with pytest.raises(vh.ConfigError, match="NvidiaEncodeConfig.device"):
         ctl.start_encode_session(common(), vh.NvidiaEncodeConfig(device=9))
 
@@ -238,8 +264,7 @@ def _without_driver_env() -> dict[str, str]:
 
 
 @no_driver
-def test_auto_without_a_driver_falls_back_warns_once_and_keeps_the_reason(monkeypatch,
-                                                                          caplog):
+def test_auto_without_a_driver_falls_back_warns_once_and_keeps_the_reason(monkeypatch, caplog):
     for key in _DRIVER_ENV:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setattr(controller, "_fallbacks_logged", set())  # as in a fresh process
@@ -269,11 +294,18 @@ def test_auto_without_a_driver_falls_back_warns_once_and_keeps_the_reason(monkey
 @no_driver
 def test_a_fresh_process_warns_about_the_fallback_once_on_stderr():
     # No logging configured: Python's last-resort handler prints the warning on stderr.
-    code = ("import videohw as vh\n"
-            "for _ in range(3):\n"
-            "    assert vh.SessionController('auto').backend == 'software'\n")
-    proc = subprocess.run([sys.executable, "-c", code], env=_without_driver_env(), text=True,
-                          capture_output=True, timeout=120)
+    code = (
+        "import videohw as vh\n"
+        "for _ in range(3):\n"
+        "    assert vh.SessionController('auto').backend == 'software'\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env=_without_driver_env(),
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if "backend 'auto' uses" in line]
     assert len(lines) == 1, proc.stderr
@@ -296,19 +328,28 @@ def test_videohw_caps_without_a_driver_shows_why_auto_is_software():
     text = subprocess.run([sys.executable, "-m", "videohw", "caps"], **run)
     assert text.returncode == 0, text.stderr
     assert f"auto -> software ({reason})" in text.stdout.splitlines()
-    assert any(line.startswith("nvidia: unavailable: ") and "libcuda.so.1" in line
-               for line in text.stdout.splitlines())
+    assert any(
+        line.startswith("nvidia: unavailable: ") and "libcuda.so.1" in line
+        for line in text.stdout.splitlines()
+    )
 
 
 def test_videohw_caps_without_encode_engine_shows_the_reason_in_text(double):
     double.reset(no_encode_device="1")
-    proc = subprocess.run([sys.executable, "-m", "videohw", "caps"], env=dict(os.environ),
-                          text=True, capture_output=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "videohw", "caps"],
+        env=dict(os.environ),
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     auto = next(line for line in proc.stdout.splitlines() if line.startswith("auto -> "))
     assert auto.startswith("auto -> software (") and "no encode engine" in auto
-    assert any(line.startswith("nvidia: unavailable: ") and "no encode engine" in line
-               for line in proc.stdout.splitlines())
+    assert any(
+        line.startswith("nvidia: unavailable: ") and "no encode engine" in line
+        for line in proc.stdout.splitlines()
+    )
 
 
 # ---- on a real NVIDIA machine ---------------------------------------------------------------
@@ -317,6 +358,7 @@ def test_videohw_caps_without_encode_engine_shows_the_reason_in_text(double):
 @pytest.mark.gpu
 def test_gpu_loader_finds_the_driver_and_its_nvenc_api_version():
     from videohw import _core
+
     info = _core.nvenc_driver_info()
     assert info["error"] is None, info
     major, minor = (int(x) for x in info["driver_api_version"].split("."))

@@ -17,8 +17,9 @@ def test_non_blocking_submit_raises_backpressure_when_the_pipeline_is_full():
     # max_in_flight=1 the second submit finds the first still waiting or encoding.
     ctl = vh.SessionController("software")
     config = common(width=1280, height=720, low_latency=True)  # each encode does the full work
-    h = ctl.start_encode_session(config, vh.SoftwareEncodeConfig(preset="veryslow", threads=1,
-                                                                 max_in_flight=1))
+    h = ctl.start_encode_session(
+        config, vh.SoftwareEncodeConfig(preset="veryslow", threads=1, max_in_flight=1)
+    )
     frame = make_frame(vh.PixelFormat.I420, 1280, 720, 0)
     ctl.submit(h, frame)
     raised = 0
@@ -82,9 +83,16 @@ def test_threads_submitting_to_separate_sessions_lose_nothing(ctl):
 # More of the pipeline contract: blocking submits, stage telemetry, realistic steady state
 
 
-PIPELINE_KEYS = ("queue_depth_peak_transform", "queue_depth_peak_encode",
-                 "queue_depth_peak_reap", "in_flight_peak", "transform_ns", "encode_ns",
-                 "reap_ns", "pool_allocations")
+PIPELINE_KEYS = (
+    "queue_depth_peak_transform",
+    "queue_depth_peak_encode",
+    "queue_depth_peak_reap",
+    "in_flight_peak",
+    "transform_ns",
+    "encode_ns",
+    "reap_ns",
+    "pool_allocations",
+)
 
 
 @pytest.mark.parametrize("max_in_flight", [1, 3])
@@ -124,8 +132,9 @@ def test_backpressure_leaves_the_session_usable_and_takes_no_frame():
     BackpressureErrors the frames that were taken come out, each once."""
     ctl = vh.SessionController("software")
     config = common(width=1280, height=720, low_latency=True)
-    h = ctl.start_encode_session(config, vh.SoftwareEncodeConfig(preset="veryslow", threads=1,
-                                                                 max_in_flight=1))
+    h = ctl.start_encode_session(
+        config, vh.SoftwareEncodeConfig(preset="veryslow", threads=1, max_in_flight=1)
+    )
     frame = make_frame(vh.PixelFormat.I420, 1280, 720, 0)
     taken, refused = [], 0
     for t in range(6):
@@ -144,8 +153,7 @@ def test_backpressure_leaves_the_session_usable_and_takes_no_frame():
 
 
 def test_non_blocking_submit_into_an_empty_pipeline_is_taken(ctl):
-    h = ctl.start_encode_session(common(low_latency=True),
-                                 vh.SoftwareEncodeConfig(max_in_flight=1))
+    h = ctl.start_encode_session(common(low_latency=True), vh.SoftwareEncodeConfig(max_in_flight=1))
     packets = []
     for t in range(5):
         packets += ctl.flush(h)  # nothing waits any more
@@ -155,8 +163,9 @@ def test_non_blocking_submit_into_an_empty_pipeline_is_taken(ctl):
 
 
 def test_stage_telemetry(ctl):
-    h = ctl.start_encode_session(common(width=96, height=64, low_latency=True),
-                                 vh.SoftwareEncodeConfig(max_in_flight=2))
+    h = ctl.start_encode_session(
+        common(width=96, height=64, low_latency=True), vh.SoftwareEncodeConfig(max_in_flight=2)
+    )
     t0 = ctl.telemetry(h)
     for key in PIPELINE_KEYS:
         assert isinstance(t0[key], int) and t0[key] >= 0, key
@@ -197,8 +206,9 @@ def test_pool_allocations_stay_bounded_with_non_blocking_reaps(ctl, low_latency)
     assert last["frame_slot_allocations"] <= 4 + 1, last
     second_half = last["packet_buffer_allocations"] - seen[200]["packet_buffer_allocations"]
     assert second_half < 200 // 4, (second_half, last)
-    assert last["pool_allocations"] == (last["frame_slot_allocations"]
-                                        + last["packet_buffer_allocations"])
+    assert last["pool_allocations"] == (
+        last["frame_slot_allocations"] + last["packet_buffer_allocations"]
+    )
 
 
 def test_submit_copies_from_a_strided_view_and_the_source_can_change(ctl):
@@ -230,11 +240,14 @@ def test_threads_submitting_to_separate_sessions_with_switches(ctl):
             packets = []
             for t in range(36):
                 if t == 18:
-                    h = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-                        target=(common(width=64, height=48, gop_length=12), None)))
+                    h = ctl.switch_encode_session(
+                        h,
+                        vh.SessionSwitchRequest(
+                            target=(common(width=64, height=48, gop_length=12), None)
+                        ),
+                    )
                 state = ctl.session_state(h)
-                ctl.submit(h, make_frame(vh.PixelFormat.I420, state["width"], state["height"],
-                                         t))
+                ctl.submit(h, make_frame(vh.PixelFormat.I420, state["width"], state["height"], t))
                 packets += ctl.reap(h)
             results[i] = (width, height, packets + ctl.close_encode_session(h))
         except BaseException as exc:  # noqa: BLE001 -- reported below

@@ -16,8 +16,9 @@ import pytest
 import media_corpus as mc
 import videohw as vh
 
-needs_probe = pytest.mark.skipif(not hasattr(vh, "probe"),
-                                 reason="this videohw build has no vh.probe yet")
+needs_probe = pytest.mark.skipif(
+    not hasattr(vh, "probe"), reason="this videohw build has no vh.probe yet"
+)
 
 
 # ---- the corpus is what it claims ---------------------------------------------------------
@@ -50,14 +51,14 @@ def test_corpus_bframes_are_reordered(media_corpus, name):
 def test_corpus_hevc_open_gop_has_cra_with_rasl(media_corpus):
     path = media_corpus.path("hevc_opengop.mp4")
     types = mc.nal_types(mc.elementary_stream(path, "hevc"), "hevc")
-    assert types.count(21) >= 2, "no CRA pictures"            # CRA_NUT
-    assert 8 in types or 9 in types, "no RASL pictures"         # RASL_N / RASL_R
+    assert types.count(21) >= 2, "no CRA pictures"  # CRA_NUT
+    assert 8 in types or 9 in types, "no RASL pictures"  # RASL_N / RASL_R
     assert types.count(19) + types.count(20) == 1, "more than the first IDR"
     packets = mc.reference_packets(path)
     keys = [i for i, p in enumerate(packets) if p.keyframe]
     # after a later keyframe (CRA), in decode order, come pictures shown before it
     k = keys[1]
-    assert any(p.pts < packets[k].pts for p in packets[k + 1:k + 5])
+    assert any(p.pts < packets[k].pts for p in packets[k + 1 : k + 5])
 
 
 def test_corpus_h264_open_gop_has_non_idr_keyframes_with_leading_frames(media_corpus):
@@ -68,7 +69,7 @@ def test_corpus_h264_open_gop_has_non_idr_keyframes_with_leading_frames(media_co
     keys = [i for i, p in enumerate(packets) if p.keyframe]
     assert len(keys) >= 3
     k = keys[1]
-    assert any(p.pts < packets[k].pts for p in packets[k + 1:k + 5]), "no leading B-frames"
+    assert any(p.pts < packets[k].pts for p in packets[k + 1 : k + 5]), "no leading B-frames"
 
 
 def test_corpus_edit_list_hides_leading_frames(media_corpus):
@@ -104,8 +105,11 @@ def test_corpus_other_claims(media_corpus):
         times = mc.reference_frame_times(path)
         assert len(times) == 60
         assert [i for i, t in enumerate(times) if t.key_frame] == list(range(0, 60, 10))
-        stream = (mc.elementary_stream(path, "h264") if name.endswith("mp4")
-                  else pathlib.Path(path).read_bytes())
+        stream = (
+            mc.elementary_stream(path, "h264")
+            if name.endswith("mp4")
+            else pathlib.Path(path).read_bytes()
+        )
         assert mc.nal_types(stream, "h264").count(5) == 6
 
 
@@ -129,6 +133,7 @@ def probed(media_corpus):
         if name not in cache:
             cache[name] = vh.probe(media_corpus.path(name))
         return cache[name]
+
     return get
 
 
@@ -192,8 +197,10 @@ def test_probe_video_stream_matches_ffprobe(media_corpus, probed, name):
     if "edit_list" in tags:
         # one keyframe packet is decoded but hidden by the edit list: either count is defensible
         if v.keyframe_count not in (keys_all, keys_shown):
-            problems.append(f"keyframe_count: probe {v.keyframe_count}, ffprobe packets "
-                            f"{keys_all} ({keys_shown} shown)")
+            problems.append(
+                f"keyframe_count: probe {v.keyframe_count}, ffprobe packets "
+                f"{keys_all} ({keys_shown} shown)"
+            )
     else:
         check("keyframe_count", v.keyframe_count, keys_all)
     ffrot = _ffprobe_rotation(path)
@@ -203,16 +210,25 @@ def test_probe_video_stream_matches_ffprobe(media_corpus, probed, name):
             problems.append(f"rotation: probe {v.rotation!r}, the file has no display matrix")
     elif v.rotation is None or (v.rotation - ffrot) % 360 != 0:
         problems.append(f"rotation: probe {v.rotation!r}, ffprobe {ffrot!r}")
-    check("color", (v.color.primaries, v.color.transfer, v.color.matrix, v.color.full_range),
-          (s.get("color_primaries", "unknown"), s.get("color_transfer", "unknown"),
-           s.get("color_space", "unknown"), s.get("color_range") == "pc"))
+    check(
+        "color",
+        (v.color.primaries, v.color.transfer, v.color.matrix, v.color.full_range),
+        (
+            s.get("color_primaries", "unknown"),
+            s.get("color_transfer", "unknown"),
+            s.get("color_space", "unknown"),
+            s.get("color_range") == "pc",
+        ),
+    )
     if mc.fraction(s.get("sample_aspect_ratio")):
-        check("sample_aspect_ratio", v.sample_aspect_ratio,
-              mc.fraction(s["sample_aspect_ratio"]))
+        check("sample_aspect_ratio", v.sample_aspect_ratio, mc.fraction(s["sample_aspect_ratio"]))
     if v.codec in (vh.Codec.H264, vh.Codec.HEVC):
         length_prefixed = not ({"raw"} & tags) and not name.endswith(".ts")
-        expected = ((vh.EncodedLayout.AVCC if v.codec is vh.Codec.H264 else vh.EncodedLayout.HVCC)
-                    if length_prefixed else vh.EncodedLayout.ANNEX_B)
+        expected = (
+            (vh.EncodedLayout.AVCC if v.codec is vh.Codec.H264 else vh.EncodedLayout.HVCC)
+            if length_prefixed
+            else vh.EncodedLayout.ANNEX_B
+        )
         check("layout", v.layout, expected)
 
     # rates, times
@@ -222,8 +238,10 @@ def test_probe_video_stream_matches_ffprobe(media_corpus, probed, name):
         # the average of a VFR stream lies between its slowest and fastest instantaneous rate
         gaps = [b.pts_time - a.pts_time for a, b in zip(times, times[1:])]
         if not (isinstance(v.avg_fps, Fraction) and 1 / max(gaps) <= v.avg_fps <= 1 / min(gaps)):
-            problems.append(f"avg_fps of a VFR stream: {v.avg_fps!r}, not within "
-                            f"{1 / max(gaps):.2f}..{1 / min(gaps):.2f}")
+            problems.append(
+                f"avg_fps of a VFR stream: {v.avg_fps!r}, not within "
+                f"{1 / max(gaps):.2f}..{1 / min(gaps):.2f}"
+            )
     else:
         check("avg_fps", v.avg_fps, mc.fraction(s["avg_frame_rate"]))
     if s.get("start_time") is not None:
@@ -231,17 +249,23 @@ def test_probe_video_stream_matches_ffprobe(media_corpus, probed, name):
             problems.append(f"start_seconds: probe {v.start_seconds!r}, ffprobe {s['start_time']}")
     duration = s.get("duration") or mc.ffprobe_json(path)["format"].get("duration")
     if duration is not None:
-        if (v.duration_seconds is None
-                or abs(v.duration_seconds - float(duration)) > one_frame + 1e-6):
-            problems.append(f"duration_seconds: probe {v.duration_seconds!r}, ffprobe {duration} "
-                            f"(allowed: one frame, {one_frame:.4f} s)")
+        if (
+            v.duration_seconds is None
+            or abs(v.duration_seconds - float(duration)) > one_frame + 1e-6
+        ):
+            problems.append(
+                f"duration_seconds: probe {v.duration_seconds!r}, ffprobe {duration} "
+                f"(allowed: one frame, {one_frame:.4f} s)"
+            )
     elif v.duration_seconds is not None:
         # raw streams: no container duration; if one is given it is frames / rate
         expected = len(times) / float(mc.fraction(s["r_frame_rate"]))
         frame = 1 / float(mc.fraction(s["r_frame_rate"]))
         if abs(v.duration_seconds - expected) > one_frame + 1e-6 + frame:
-            problems.append(f"duration_seconds (raw): probe {v.duration_seconds!r}, "
-                            f"expected about {expected:.3f}")
+            problems.append(
+                f"duration_seconds (raw): probe {v.duration_seconds!r}, "
+                f"expected about {expected:.3f}"
+            )
     assert not problems, f"{name}:\n  " + "\n  ".join(problems)
 
 
@@ -272,8 +296,9 @@ def test_probe_audio_only_has_no_best_video(media_corpus, probed):
 
 # ---- MediaReader: the packets probe counts --------------------------------------------------
 
-needs_media_reader = pytest.mark.skipif(not hasattr(vh, "MediaReader"),
-                                        reason="this videohw build has no vh.MediaReader yet")
+needs_media_reader = pytest.mark.skipif(
+    not hasattr(vh, "MediaReader"), reason="this videohw build has no vh.MediaReader yet"
+)
 
 
 @needs_media_reader
@@ -305,8 +330,9 @@ def test_media_reader_packets_decode_to_ffmpegs_frames(media_corpus, name):
     ctl = vh.SessionController("software")
     with vh.MediaReader(path) as m:
         assert m.stream.codec in (vh.Codec.H264, vh.Codec.HEVC)
-        h = ctl.start_decode_session(vh.CommonDecodeConfig(codec=m.stream.codec,
-                                                            output=vh.DecodeOutputMode.CPU_RGB))
+        h = ctl.start_decode_session(
+            vh.CommonDecodeConfig(codec=m.stream.codec, output=vh.DecodeOutputMode.CPU_RGB)
+        )
         frames = []
         for p in m:
             assert p.layout is vh.EncodedLayout.ANNEX_B

@@ -15,8 +15,7 @@ import pytest
 
 import videohw as vh
 
-SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
-                      "soak.py")
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "soak.py")
 
 FRAMES, SWITCH_EVERY, DECODE_SESSIONS, DROP_EVERY = 20_000, 100, 50, 5
 # Measured on the 2-core project machine: +0.4 to +2.5 MB after warm-up over five runs, most
@@ -42,11 +41,29 @@ def load_soak():
 def soak(tmp_path_factory):
     out = tmp_path_factory.mktemp("soak") / "soak.json"
     run = subprocess.run(
-        [sys.executable, SCRIPT, "--frames", str(FRAMES), "--switch-every", str(SWITCH_EVERY),
-         "--decode-sessions", str(DECODE_SESSIONS), "--drop-every", str(DROP_EVERY),
-         "--max-rss-growth-mb", str(RSS_GROWTH_BOUND_MB), "--progress", "0",
-         "--json", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+        [
+            sys.executable,
+            SCRIPT,
+            "--frames",
+            str(FRAMES),
+            "--switch-every",
+            str(SWITCH_EVERY),
+            "--decode-sessions",
+            str(DECODE_SESSIONS),
+            "--drop-every",
+            str(DROP_EVERY),
+            "--max-rss-growth-mb",
+            str(RSS_GROWTH_BOUND_MB),
+            "--progress",
+            "0",
+            "--json",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=600,
+    )
     assert out.exists(), run.stdout
     summary = json.loads(out.read_text())
     summary["returncode"], summary["output"] = run.returncode, run.stdout
@@ -97,8 +114,14 @@ def test_memory_threads_and_descriptors_come_back(soak):
 
 
 def packet(pts: int, generation: int = 1, key: bool = False) -> vh.EncodedPacket:
-    return vh.EncodedPacket(data=b"\x00\x00\x01\x09", pts=pts, dts=pts, is_keyframe=key,
-                            generation=generation, layout=vh.EncodedLayout.ANNEX_B)
+    return vh.EncodedPacket(
+        data=b"\x00\x00\x01\x09",
+        pts=pts,
+        dts=pts,
+        is_keyframe=key,
+        generation=generation,
+        layout=vh.EncodedLayout.ANNEX_B,
+    )
 
 
 def checked(frames, packets):
@@ -115,24 +138,32 @@ FRAMES_2GEN = [(0, 1, True), (1, 1, False), (2, 2, True), (3, 2, False)]
 
 
 def test_the_check_passes_a_right_stream():
-    check = checked(FRAMES_2GEN, [packet(0, 1, True), packet(1), packet(2, 2, True),
-                                  packet(3, 2)])
+    check = checked(FRAMES_2GEN, [packet(0, 1, True), packet(1), packet(2, 2, True), packet(3, 2)])
     assert check.mismatches == 0, check.messages
     assert check.frames_by_generation == check.packets_by_generation == {1: 2, 2: 2}
 
 
-@pytest.mark.parametrize("packets, words", [
-    ([packet(0, 1, True), packet(2, 2, True), packet(3, 2)], "pts 1: no packet"),
-    ([packet(0, 1, True), packet(1), packet(1), packet(2, 2, True), packet(3, 2)],
-     "duplicate or out of order"),
-    ([packet(0, 1, True), packet(1), packet(2, 2, True)], "no packet by close"),
-    ([packet(0, 1, True), packet(1, 2), packet(2, 2, True), packet(3, 2)],
-     "submitted under 1"),
-    ([packet(0, 1, True), packet(1), packet(2, 2, False), packet(3, 2)],
-     "keyframe False, expected True"),
-    ([packet(0, 1, True), packet(1, 2), packet(2, 1, True), packet(3, 2)],
-     "generation 1 after 2"),
-], ids=["lost", "duplicate", "missing-at-close", "wrong-generation", "keyframe", "backwards"])
+@pytest.mark.parametrize(
+    "packets, words",
+    [
+        ([packet(0, 1, True), packet(2, 2, True), packet(3, 2)], "pts 1: no packet"),
+        (
+            [packet(0, 1, True), packet(1), packet(1), packet(2, 2, True), packet(3, 2)],
+            "duplicate or out of order",
+        ),
+        ([packet(0, 1, True), packet(1), packet(2, 2, True)], "no packet by close"),
+        ([packet(0, 1, True), packet(1, 2), packet(2, 2, True), packet(3, 2)], "submitted under 1"),
+        (
+            [packet(0, 1, True), packet(1), packet(2, 2, False), packet(3, 2)],
+            "keyframe False, expected True",
+        ),
+        (
+            [packet(0, 1, True), packet(1, 2), packet(2, 1, True), packet(3, 2)],
+            "generation 1 after 2",
+        ),
+    ],
+    ids=["lost", "duplicate", "missing-at-close", "wrong-generation", "keyframe", "backwards"],
+)
 def test_the_check_catches_a_wrong_stream(packets, words):
     check = checked(FRAMES_2GEN, packets)
     assert check.mismatches > 0

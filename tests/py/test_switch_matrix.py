@@ -22,11 +22,15 @@ from conftest import common, make_frame
 from hooks import inject_faults
 from nvenc_double import in_flight_config, in_place_switch_restarts, switch_in_place
 
-MODES = [vh.SessionSwitchMode.IMMEDIATE, vh.SessionSwitchMode.ON_NEXT_KEYFRAME,
-         vh.SessionSwitchMode.DRAIN_THEN_SWAP]
+MODES = [
+    vh.SessionSwitchMode.IMMEDIATE,
+    vh.SessionSwitchMode.ON_NEXT_KEYFRAME,
+    vh.SessionSwitchMode.DRAIN_THEN_SWAP,
+]
 GOP = 10
-BASE = common(width=64, height=48, low_latency=True, gop_length=GOP,
-              rate_control=vh.RateControl.cbr(400_000))
+BASE = common(
+    width=64, height=48, low_latency=True, gop_length=GOP, rate_control=vh.RateControl.cbr(400_000)
+)
 IN_PLACE = dataclasses.replace(BASE, rate_control=vh.RateControl.cbr(200_000))  # bitrate only
 NEW_SESSION = dataclasses.replace(BASE, width=48, height=32)  # size: new encoder in software
 NEW_GOP = dataclasses.replace(BASE, gop_length=8)  # a new encoder on every backend
@@ -49,13 +53,24 @@ class Switch:
     restarts: bool = False  # in place, but the backend starts a new IDR-led stream
 
 
-def planned(backend: str, at: int, before: vh.CommonEncodeConfig,
-            target: vh.CommonEncodeConfig, mode: vh.SessionSwitchMode,
-            idr: bool = True) -> Switch:
+def planned(
+    backend: str,
+    at: int,
+    before: vh.CommonEncodeConfig,
+    target: vh.CommonEncodeConfig,
+    mode: vh.SessionSwitchMode,
+    idr: bool = True,
+) -> Switch:
     """The switch with the path ``backend`` documents for this change."""
     in_place = switch_in_place(backend, before, target)
-    return Switch(at, target, mode, idr, in_place,
-                  in_place and in_place_switch_restarts(backend, before, target))
+    return Switch(
+        at,
+        target,
+        mode,
+        idr,
+        in_place,
+        in_place and in_place_switch_restarts(backend, before, target),
+    )
 
 
 @dataclasses.dataclass
@@ -78,7 +93,8 @@ def model(n: int, switches: list[Switch], forced: set[int] = frozenset()) -> Exp
             next_generation += 1
         natural = t in forced or due or position + 1 >= config.gop_length
         activates = pending is not None and (
-            pending[0].mode is not vh.SessionSwitchMode.ON_NEXT_KEYFRAME or natural)
+            pending[0].mode is not vh.SessionSwitchMode.ON_NEXT_KEYFRAME or natural
+        )
         keyframe = natural
         if activates:
             switch, generation = pending
@@ -93,22 +109,28 @@ def model(n: int, switches: list[Switch], forced: set[int] = frozenset()) -> Exp
     return out
 
 
-def run(ctl: vh.SessionController, n: int, switches: list[Switch],
-        forced: set[int] = frozenset()) -> tuple[list[vh.EncodedPacket], vh.EncoderSessionHandle]:
+def run(
+    ctl: vh.SessionController, n: int, switches: list[Switch], forced: set[int] = frozenset()
+) -> tuple[list[vh.EncodedPacket], vh.EncoderSessionHandle]:
     h = ctl.start_encode_session(BASE)
     packets: list[vh.EncodedPacket] = []
     by_frame = {s.at: s for s in switches}
     for t in range(n):
         if t in by_frame:
             s = by_frame[t]
-            h = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-                target=(s.target, None), mode=s.mode, force_idr_on_activate=s.idr))
+            h = ctl.switch_encode_session(
+                h,
+                vh.SessionSwitchRequest(
+                    target=(s.target, None), mode=s.mode, force_idr_on_activate=s.idr
+                ),
+            )
         state = ctl.session_state(h)
-        width, height = ((state["pending_width"], state["pending_height"])
-                         if t in forced and state["pending_width"] else
-                         (state["width"], state["height"]))
-        ctl.submit(h, make_frame(vh.PixelFormat.I420, width, height, t,
-                                 force_keyframe=t in forced))
+        width, height = (
+            (state["pending_width"], state["pending_height"])
+            if t in forced and state["pending_width"]
+            else (state["width"], state["height"])
+        )
+        ctl.submit(h, make_frame(vh.PixelFormat.I420, width, height, t, force_keyframe=t in forced))
         packets += ctl.reap(h)
     packets += ctl.close_encode_session(h)
     return packets, h
@@ -157,8 +179,13 @@ def test_in_place_switch_changes_the_bitrate(ctl):
     # Noise at 320x240 can use every bit of 2 Mbit/s, so the rate control shows the change.
     rng = np.random.default_rng(0)
     noise = [rng.integers(0, 255, (240 * 3 // 2, 320), dtype=np.uint8) for _ in range(8)]
-    high = common(width=320, height=240, low_latency=True, gop_length=30,
-                  rate_control=vh.RateControl.cbr(2_000_000))
+    high = common(
+        width=320,
+        height=240,
+        low_latency=True,
+        gop_length=30,
+        rate_control=vh.RateControl.cbr(2_000_000),
+    )
     low = dataclasses.replace(high, rate_control=vh.RateControl.cbr(200_000))
     h = ctl.start_encode_session(high)
     for t in range(120):
@@ -174,8 +201,10 @@ def test_in_place_switch_changes_the_bitrate(ctl):
 
 
 def test_two_switches_in_a_row(ctl, backend):
-    switches = [planned(backend, 8, BASE, NEW_SESSION, vh.SessionSwitchMode.IMMEDIATE),
-                planned(backend, 16, NEW_SESSION, BASE, vh.SessionSwitchMode.DRAIN_THEN_SWAP)]
+    switches = [
+        planned(backend, 8, BASE, NEW_SESSION, vh.SessionSwitchMode.IMMEDIATE),
+        planned(backend, 16, NEW_SESSION, BASE, vh.SessionSwitchMode.DRAIN_THEN_SWAP),
+    ]
     packets, h = run(ctl, 30, switches)
     check(packets, model(30, switches))
     assert sorted(set(p.generation for p in packets)) == [1, 2, 3]
@@ -186,8 +215,12 @@ def test_a_switch_while_one_is_pending_supersedes_it(ctl, backend):
     packets = []
     for t in range(3):
         ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-        target=(NEW_SESSION, None), mode=vh.SessionSwitchMode.ON_NEXT_KEYFRAME))
+    h2 = ctl.switch_encode_session(
+        h,
+        vh.SessionSwitchRequest(
+            target=(NEW_SESSION, None), mode=vh.SessionSwitchMode.ON_NEXT_KEYFRAME
+        ),
+    )
     assert ctl.session_state(h2)["state"] == "switch_pending"
     square = dataclasses.replace(BASE, width=32, height=32)
     h3 = ctl.switch_encode_session(h2, vh.SessionSwitchRequest(target=(square, None)))
@@ -208,8 +241,12 @@ def test_drain_then_swap_has_every_old_packet_ready_when_it_returns(ctl, backend
     h = ctl.start_encode_session(BASE, in_flight_config(backend, 16))
     for t in range(16):  # many frames in flight
         ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-        target=(NEW_SESSION, None), mode=vh.SessionSwitchMode.DRAIN_THEN_SWAP))
+    h2 = ctl.switch_encode_session(
+        h,
+        vh.SessionSwitchRequest(
+            target=(NEW_SESSION, None), mode=vh.SessionSwitchMode.DRAIN_THEN_SWAP
+        ),
+    )
     ready = ctl.reap(h2)  # no waiting: the drain already happened inside the call
     assert [p.pts for p in ready] == list(range(16))
     assert all(p.generation == 1 for p in ready)
@@ -219,9 +256,13 @@ def test_drain_then_swap_has_every_old_packet_ready_when_it_returns(ctl, backend
 def test_old_handle_is_stale_after_activation_and_pending_handle_works_before(ctl):
     h = ctl.start_encode_session(BASE)
     ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, 0))
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-        target=(IN_PLACE, None), mode=vh.SessionSwitchMode.ON_NEXT_KEYFRAME))
-    ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, 1))   # still active
+    h2 = ctl.switch_encode_session(
+        h,
+        vh.SessionSwitchRequest(
+            target=(IN_PLACE, None), mode=vh.SessionSwitchMode.ON_NEXT_KEYFRAME
+        ),
+    )
+    ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, 1))  # still active
     ctl.submit(h2, make_frame(vh.PixelFormat.I420, 64, 48, 2))  # pending: accepted
     ctl.submit(h2, make_frame(vh.PixelFormat.I420, 64, 48, 3, force_keyframe=True))
     with pytest.raises(vh.StaleSessionError, match="stale"):
@@ -300,8 +341,12 @@ def test_hevc_bitrate_switch(ctl, backend):
     h = ctl.start_encode_session(hevc)
     for t in range(6):
         ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-        target=(dataclasses.replace(hevc, rate_control=vh.RateControl.cbr(200_000)), None)))
+    h2 = ctl.switch_encode_session(
+        h,
+        vh.SessionSwitchRequest(
+            target=(dataclasses.replace(hevc, rate_control=vh.RateControl.cbr(200_000)), None)
+        ),
+    )
     for t in range(6, 12):
         ctl.submit(h2, make_frame(vh.PixelFormat.I420, 64, 48, t))
     packets = ctl.close_encode_session(h2)
@@ -317,9 +362,13 @@ def test_codec_switch_h264_to_hevc_tags_generations(ctl):
     h = ctl.start_encode_session(BASE)
     for t in range(4):
         ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-        target=(dataclasses.replace(BASE, codec=vh.Codec.HEVC), None),
-        mode=vh.SessionSwitchMode.DRAIN_THEN_SWAP))
+    h2 = ctl.switch_encode_session(
+        h,
+        vh.SessionSwitchRequest(
+            target=(dataclasses.replace(BASE, codec=vh.Codec.HEVC), None),
+            mode=vh.SessionSwitchMode.DRAIN_THEN_SWAP,
+        ),
+    )
     for t in range(4, 8):
         ctl.submit(h2, make_frame(vh.PixelFormat.I420, 64, 48, t))
     packets = ctl.close_encode_session(h2)
@@ -332,14 +381,19 @@ def test_codec_switch_h264_to_hevc_tags_generations(ctl):
 def test_in_place_switch_on_a_b_frame_encoder_keeps_generations_in_decode_order(ctl):
     # With B-frames, frames before the switch are still reordered after it; an in-place
     # activation is therefore always an IDR, or the generations would interleave.
-    b = common(width=64, height=48, gop_length=30, b_frames=2,
-               rate_control=vh.RateControl.cbr(400_000))
+    b = common(
+        width=64, height=48, gop_length=30, b_frames=2, rate_control=vh.RateControl.cbr(400_000)
+    )
     h = ctl.start_encode_session(b)
     for t in range(10):
         ctl.submit(h, make_frame(vh.PixelFormat.I420, 64, 48, t))
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-        target=(dataclasses.replace(b, rate_control=vh.RateControl.cbr(200_000)), None),
-        force_idr_on_activate=False))
+    h2 = ctl.switch_encode_session(
+        h,
+        vh.SessionSwitchRequest(
+            target=(dataclasses.replace(b, rate_control=vh.RateControl.cbr(200_000)), None),
+            force_idr_on_activate=False,
+        ),
+    )
     for t in range(10, 25):
         ctl.submit(h2, make_frame(vh.PixelFormat.I420, 64, 48, t))
     packets = ctl.close_encode_session(h2)

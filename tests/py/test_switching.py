@@ -36,12 +36,18 @@ DRAIN = vh.SessionSwitchMode.DRAIN_THEN_SWAP
 MODES = [IMMEDIATE, ON_KEY, DRAIN]
 
 GOP = 10
-LOW = common(width=64, height=48, low_latency=True, gop_length=GOP,
-             rate_control=vh.RateControl.cbr(400_000))
+LOW = common(
+    width=64, height=48, low_latency=True, gop_length=GOP, rate_control=vh.RateControl.cbr(400_000)
+)
 # Not low latency: B-frames and x264's lookahead/frame threads hold frames back, so frames
 # of the old generation are still inside the encoder when the switch is requested.
-HELD = common(width=64, height=48, gop_length=GOP, b_frames=2,
-              rate_control=vh.RateControl.vbr(400_000, 600_000))
+HELD = common(
+    width=64,
+    height=48,
+    gop_length=GOP,
+    b_frames=2,
+    rate_control=vh.RateControl.vbr(400_000, 600_000),
+)
 
 
 def bitrate_change(base: vh.CommonEncodeConfig) -> vh.CommonEncodeConfig:
@@ -74,7 +80,7 @@ def ctl(backend):
 
 @dataclasses.dataclass
 class Step:
-    at: int                          # requested just before frame `at` is submitted
+    at: int  # requested just before frame `at` is submitted
     target: vh.CommonEncodeConfig
     mode: vh.SessionSwitchMode = IMMEDIATE
     idr: bool = True
@@ -87,14 +93,20 @@ class Run:
     forced: set
     packets: list
     handle: vh.EncoderSessionHandle
-    planned: list                    # verify.PlannedSwitch per step, as the library did it
-    targets: list                    # the target config of each step, in order
+    planned: list  # verify.PlannedSwitch per step, as the library did it
+    targets: list  # the target config of each step, in order
     telemetry: dict
 
 
-def encode(ctl: vh.SessionController, config: vh.CommonEncodeConfig, n: int,
-           steps: Sequence[Step], forced: Sequence[int] = (), backend_config=None,
-           reap_each_frame: bool = True) -> Run:
+def encode(
+    ctl: vh.SessionController,
+    config: vh.CommonEncodeConfig,
+    n: int,
+    steps: Sequence[Step],
+    forced: Sequence[int] = (),
+    backend_config=None,
+    reap_each_frame: bool = True,
+) -> Run:
     """Submits n frames, switching as ``steps`` say; frames have the size the session
     expects (``session_state``: a forced keyframe activates a pending switch and so has
     the pending size). The path each switch took comes from telemetry, and must be the
@@ -116,20 +128,36 @@ def encode(ctl: vh.SessionController, config: vh.CommonEncodeConfig, n: int,
             # Until this switch activates, the generation running now stays (a later
             # request supersedes this one): it is what the switch changes.
             running = config_of[ctl.session_state(h)["active_generation"]]
-            h = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-                target=(s.target, None), mode=s.mode, force_idr_on_activate=s.idr))
+            h = ctl.switch_encode_session(
+                h,
+                vh.SessionSwitchRequest(
+                    target=(s.target, None), mode=s.mode, force_idr_on_activate=s.idr
+                ),
+            )
             config_of[h.generation] = s.target
             after = ctl.telemetry(h)
             in_place = after["switches_in_place"] > before["switches_in_place"]
             assert in_place != (after["switches_new_session"] > before["switches_new_session"])
             assert in_place == switch_in_place(ctl.backend, running, s.target), (
-                f"{ctl.backend}: switch at {t} took the {'in-place' if in_place else 'new'} path")
+                f"{ctl.backend}: switch at {t} took the {'in-place' if in_place else 'new'} path"
+            )
             reopened = restarts(after) > restarts(before) or (
-                in_place and in_place_switch_restarts(ctl.backend, running, s.target))
-            planned.append(verify.PlannedSwitch(
-                t, h.generation, s.target.width, s.target.height, s.target.gop_length,
-                s.mode.value, s.idr, in_place, reopened,
-                reorders=s.target.b_frames > 0))
+                in_place and in_place_switch_restarts(ctl.backend, running, s.target)
+            )
+            planned.append(
+                verify.PlannedSwitch(
+                    t,
+                    h.generation,
+                    s.target.width,
+                    s.target.height,
+                    s.target.gop_length,
+                    s.mode.value,
+                    s.idr,
+                    in_place,
+                    reopened,
+                    reorders=s.target.b_frames > 0,
+                )
+            )
         state = ctl.session_state(h)
         if t in forced and state["pending_width"]:
             size = (state["pending_width"], state["pending_height"])
@@ -144,8 +172,9 @@ def encode(ctl: vh.SessionController, config: vh.CommonEncodeConfig, n: int,
 
 
 def plan_of(run: Run) -> list:
-    return verify.switch_timeline(run.n, run.config.width, run.config.height,
-                                  run.config.gop_length, run.planned, run.forced)
+    return verify.switch_timeline(
+        run.n, run.config.width, run.config.height, run.config.gop_length, run.planned, run.forced
+    )
 
 
 def check(run: Run, tmp_path, plan: Optional[list] = None) -> list:
@@ -182,8 +211,9 @@ def check(run: Run, tmp_path, plan: Optional[list] = None) -> list:
     if len(segments) == 1:
         path = tmp_path / "out.es"
         path.write_bytes(fc.stream_bytes(packets))
-        report = verify.verify_switched_stream(path, run.config.codec.value, plan,
-                                               [(p.pts, p.generation) for p in packets])
+        report = verify.verify_switched_stream(
+            path, run.config.codec.value, plan, [(p.pts, p.generation) for p in packets]
+        )
         assert report.ok, str(report)
     return plan
 
@@ -223,8 +253,7 @@ def test_in_place_without_idr_on_frame_threads_goes_on_with_the_gop(ctl, tmp_pat
     in-place switch without force_idr_on_activate keeps the GOP going (IMMEDIATE), unless
     a drain had to reopen the encoder (DRAIN_THEN_SWAP with frames held)."""
     base = dataclasses.replace(HELD, b_frames=0, frame_interval_p=None)
-    run = encode_checked(ctl, base, 30, [Step(13, bitrate_change(base), mode, idr=False)],
-                         tmp_path)
+    run = encode_checked(ctl, base, 30, [Step(13, bitrate_change(base), mode, idr=False)], tmp_path)
     assert run.telemetry["switches_in_place"] == 1
     first = next(p for p in run.packets if p.pts == 13)
     assert first.generation == 2
@@ -242,8 +271,7 @@ def test_drain_then_swap_with_many_frames_in_flight(ctl, held, path):
     h = ctl.start_encode_session(base, in_flight_config(ctl.backend, 16))
     for t in range(16):  # none reaped: all in flight or waiting in the reap queue
         ctl.submit(h, make_frame(I420, 64, 48, t))
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(target, None),
-                                                              mode=DRAIN))
+    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(target, None), mode=DRAIN))
     assert ctl.session_state(h2)["active_generation"] == 2
     ready = ctl.reap(h2)  # never waits: the drain happened inside the call
     assert sorted(p.pts for p in ready) == list(range(16))
@@ -264,8 +292,12 @@ def test_drain_then_swap_with_nothing_in_flight(ctl, tmp_path):
     for t in range(7):
         ctl.submit(h, make_frame(I420, 64, 48, t))
     packets += ctl.flush(h)  # nothing in flight any more
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-        target=(bitrate_change(LOW), None), mode=DRAIN, force_idr_on_activate=False))
+    h2 = ctl.switch_encode_session(
+        h,
+        vh.SessionSwitchRequest(
+            target=(bitrate_change(LOW), None), mode=DRAIN, force_idr_on_activate=False
+        ),
+    )
     assert ctl.reap(h2) == []
     for t in range(7, 20):
         ctl.submit(h2, make_frame(I420, 64, 48, t))
@@ -321,8 +353,9 @@ def test_session_state_through_an_on_next_keyframe_switch(ctl):
     assert (s["codec"], s["backend"]) == ("h264", ctl.backend)
     for t in range(3):
         ctl.submit(h, make_frame(I420, 64, 48, t))
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(size_change(LOW), None),
-                                                              mode=ON_KEY))
+    h2 = ctl.switch_encode_session(
+        h, vh.SessionSwitchRequest(target=(size_change(LOW), None), mode=ON_KEY)
+    )
     assert h2 == vh.EncoderSessionHandle(h.id, 2)
     for t in range(3, GOP + 1):
         s = ctl.session_state(h2)
@@ -354,8 +387,9 @@ def test_on_next_keyframe_frames_must_have_the_size_the_state_says(ctl):
     frame that does not activate must have the old one. A refused frame is not taken."""
     h = ctl.start_encode_session(LOW)
     ctl.submit(h, make_frame(I420, 64, 48, 0))
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(size_change(LOW), None),
-                                                              mode=ON_KEY))
+    h2 = ctl.switch_encode_session(
+        h, vh.SessionSwitchRequest(target=(size_change(LOW), None), mode=ON_KEY)
+    )
     with pytest.raises(vh.InvalidFrameError):
         ctl.submit(h2, make_frame(I420, 64, 48, 1, force_keyframe=True))
     with pytest.raises(vh.InvalidFrameError):
@@ -366,14 +400,17 @@ def test_on_next_keyframe_frames_must_have_the_size_the_state_says(ctl):
     ctl.submit(h2, make_frame(I420, 48, 32, 3))
     packets = ctl.close_encode_session(h2)
     assert [(p.pts, p.generation, p.is_keyframe) for p in packets] == [
-        (0, 1, True), (1, 1, False), (2, 2, True), (3, 2, False)]
+        (0, 1, True),
+        (1, 1, False),
+        (2, 2, True),
+        (3, 2, False),
+    ]
     assert ctl.telemetry(h2)["frames_submitted"] == 4
 
 
 def test_on_next_keyframe_in_place_without_idr_activates_on_the_gop_boundary(ctl, tmp_path):
     # The boundary frame is a keyframe anyway; the in-place switch takes effect there.
-    run = encode_checked(ctl, LOW, 25, [Step(3, bitrate_change(LOW), ON_KEY, idr=False)],
-                         tmp_path)
+    run = encode_checked(ctl, LOW, 25, [Step(3, bitrate_change(LOW), ON_KEY, idr=False)], tmp_path)
     assert min(p.pts for p in run.packets if p.generation == 2) == GOP
     assert run.telemetry["encoder_opens"] == 1
 
@@ -389,8 +426,9 @@ def test_two_switches_back_to_back_without_frames_in_between(ctl, tmp_path):
     for t in range(4):
         ctl.submit(h, make_frame(I420, 64, 48, t))
     h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(size_change(LOW), None)))
-    h3 = ctl.switch_encode_session(h2, vh.SessionSwitchRequest(
-        target=(dataclasses.replace(LOW, width=32, height=32), None)))
+    h3 = ctl.switch_encode_session(
+        h2, vh.SessionSwitchRequest(target=(dataclasses.replace(LOW, width=32, height=32), None))
+    )
     assert (h2.generation, h3.generation) == (2, 3)
     s = ctl.session_state(h3)
     assert (s["width"], s["height"]) == (32, 32) and s["config_generation"] == 3
@@ -423,13 +461,15 @@ def test_superseding_a_pending_switch_skips_its_generation(ctl, tmp_path):
 def test_superseded_pending_handle_is_refused(ctl):
     h = ctl.start_encode_session(LOW)
     ctl.submit(h, make_frame(I420, 64, 48, 0))
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(size_change(LOW), None),
-                                                              mode=ON_KEY))
-    h3 = ctl.switch_encode_session(h2, vh.SessionSwitchRequest(target=(bitrate_change(LOW),
-                                                                       None), mode=ON_KEY))
+    h2 = ctl.switch_encode_session(
+        h, vh.SessionSwitchRequest(target=(size_change(LOW), None), mode=ON_KEY)
+    )
+    h3 = ctl.switch_encode_session(
+        h2, vh.SessionSwitchRequest(target=(bitrate_change(LOW), None), mode=ON_KEY)
+    )
     with pytest.raises(vh.StaleSessionError):
         ctl.submit(h2, make_frame(I420, 64, 48, 1))
-    ctl.submit(h, make_frame(I420, 64, 48, 1))   # still the active generation
+    ctl.submit(h, make_frame(I420, 64, 48, 1))  # still the active generation
     ctl.submit(h3, make_frame(I420, 64, 48, 2))  # the pending one
     packets = ctl.close_encode_session(h3)
     assert [p.pts for p in packets] == [0, 1, 2]
@@ -446,8 +486,7 @@ def test_stale_handle_is_refused_everywhere_and_the_frame_is_not_taken(ctl):
         "submit 48x32": lambda: ctl.submit(h, make_frame(I420, 48, 32, 2)),
         "reap": lambda: ctl.reap(h),
         "flush": lambda: ctl.flush(h),
-        "switch": lambda: ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-            target=(LOW, None))),
+        "switch": lambda: ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(LOW, None))),
         "close": lambda: ctl.close_encode_session(h),
     }
     for call in calls.values():
@@ -466,8 +505,9 @@ def test_an_unsupported_target_touches_nothing(ctl):
     ctl.submit(h, make_frame(I420, 64, 48, 0))
     before = ctl.session_state(h)
     with pytest.raises(vh.UnsupportedConfigError):
-        ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-            target=(dataclasses.replace(LOW, codec=vh.Codec.AV1), None)))
+        ctl.switch_encode_session(
+            h, vh.SessionSwitchRequest(target=(dataclasses.replace(LOW, codec=vh.Codec.AV1), None))
+        )
     with pytest.raises(vh.ConfigError):
         ctl.switch_encode_session(h, "not a request")
     assert ctl.session_state(h) == before
@@ -485,8 +525,7 @@ def test_encode_session_switch_follows_the_new_generation(ctl):
         first = s.handle
         for t in range(3):
             s.submit(make_frame(I420, 64, 48, t))
-        returned = s.switch(vh.SessionSwitchRequest(target=(size_change(LOW), None),
-                                                    mode=DRAIN))
+        returned = s.switch(vh.SessionSwitchRequest(target=(size_change(LOW), None), mode=DRAIN))
         assert returned == s.handle and s.handle.generation == 2 and first.generation == 1
         assert len(s.reap()) == 3, "DRAIN_THEN_SWAP: the old packets are ready"
         for t in range(3, 6):
@@ -507,16 +546,18 @@ def test_creation_failure_keeps_the_current_generation(ctl, mode):
     for t in range(5):
         ctl.submit(h, make_frame(I420, 64, 48, t))
     with pytest.raises(vh.SwitchError, match="injected fault"):
-        ctl.switch_encode_session(h, vh.SessionSwitchRequest(
-            target=(new_encoder(LOW), None), mode=mode))
+        ctl.switch_encode_session(
+            h, vh.SessionSwitchRequest(target=(new_encoder(LOW), None), mode=mode)
+        )
     s = ctl.session_state(h)
     assert s["state"] == "running" and s["active_generation"] == 1
     assert s["pending_generation"] is None and (s["width"], s["height"]) == (64, 48)
     for t in range(5, 12):
         ctl.submit(h, make_frame(I420, 64, 48, t))
     # Creation #2 works: the session can still switch.
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(new_encoder(LOW), None),
-                                                              mode=mode))
+    h2 = ctl.switch_encode_session(
+        h, vh.SessionSwitchRequest(target=(new_encoder(LOW), None), mode=mode)
+    )
     for t in range(12, 22):
         st = ctl.session_state(h2)
         ctl.submit(h2, make_frame(I420, st["width"], st["height"], t))
@@ -526,8 +567,7 @@ def test_creation_failure_keeps_the_current_generation(ctl, mode):
     assert g2 and g2[0] == (20 if mode is ON_KEY else 12)
     assert [p.generation for p in packets] == sorted(p.generation for p in packets)
     frames = fc.probe_frames(packets, vh.Codec.H264)
-    assert [(f.width, f.height) for f in frames] == (
-        [(64, 48)] * g2[0] + [(48, 32)] * (22 - g2[0]))
+    assert [(f.width, f.height) for f in frames] == ([(64, 48)] * g2[0] + [(48, 32)] * (22 - g2[0]))
     t = ctl.telemetry(h2)
     assert t["switch_failures"] == 1
     assert "injected fault" in t["switch_fail_reason"]
@@ -543,14 +583,16 @@ def _rollback_run(ctl: vh.SessionController, mode: vh.SessionSwitchMode, path: s
         target = new_encoder(LOW)
     else:
         inject_faults(ctl, fail_reconfigure=True)
-        target = (size_change(LOW) if switch_in_place(ctl.backend, LOW, size_change(LOW))
-                  else bitrate_change(LOW))
+        target = (
+            size_change(LOW)
+            if switch_in_place(ctl.backend, LOW, size_change(LOW))
+            else bitrate_change(LOW)
+        )
     assert switch_in_place(ctl.backend, LOW, target) == (path == "in_place")
     h = ctl.start_encode_session(LOW)
     for t in range(5):
         ctl.submit(h, make_frame(I420, 64, 48, t))
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(target, None),
-                                                              mode=mode))
+    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(target, None), mode=mode))
     errors: list = []
     current, t = h2, 5
     while t < 16:
@@ -626,7 +668,8 @@ def test_session_state_reports_the_rolled_back_size(ctl, path):
     s = ctl.session_state(h)
     ctl.submit(h, make_frame(I420, 64, 48, 4))  # the session takes 64x48 ...
     assert (s["width"], s["height"]) == (64, 48), (
-        f"... but session_state said {s['width']}x{s['height']} after the rollback")
+        f"... but session_state said {s['width']}x{s['height']} after the rollback"
+    )
     packets = ctl.close_encode_session(h)
     assert [(p.pts, p.generation) for p in packets] == [(t, 1) for t in range(5)]
 
@@ -650,14 +693,20 @@ def test_the_session_switches_again_after_a_rollback(ctl):
 
 
 def test_switch_counters_per_mode_and_path(ctl, tmp_path):
-    steps = [Step(4, bitrate_change(LOW), IMMEDIATE, idr=False),   # in place
-             Step(8, size_change(LOW), ON_KEY),                     # software: new, at 10
-             Step(14, LOW, DRAIN),                                  # software: new
-             Step(17, bitrate_change(LOW), IMMEDIATE)]              # in place
+    steps = [
+        Step(4, bitrate_change(LOW), IMMEDIATE, idr=False),  # in place
+        Step(8, size_change(LOW), ON_KEY),  # software: new, at 10
+        Step(14, LOW, DRAIN),  # software: new
+        Step(17, bitrate_change(LOW), IMMEDIATE),
+    ]  # in place
     run = encode_checked(ctl, LOW, 24, steps, tmp_path)
     t = run.telemetry
-    assert (t["switches"], t["switches_immediate"], t["switches_on_next_keyframe"],
-            t["switches_drain_then_swap"]) == (4, 2, 1, 1)
+    assert (
+        t["switches"],
+        t["switches_immediate"],
+        t["switches_on_next_keyframe"],
+        t["switches_drain_then_swap"],
+    ) == (4, 2, 1, 1)
     configs = [LOW] + [s.target for s in steps]
     in_place = sum(switch_in_place(ctl.backend, a, b) for a, b in zip(configs, configs[1:]))
     assert in_place == (2 if ctl.backend == "software" else 4)
@@ -673,8 +722,9 @@ def test_switch_latency_telemetry(ctl):
     assert t0["last_switch_activation_ns"] == 0 and t0["last_switch_first_packet_ns"] == 0
     for t in range(5):
         ctl.submit(h, make_frame(I420, 64, 48, t))
-    h2 = ctl.switch_encode_session(h, vh.SessionSwitchRequest(target=(size_change(LOW), None),
-                                                              mode=ON_KEY))
+    h2 = ctl.switch_encode_session(
+        h, vh.SessionSwitchRequest(target=(size_change(LOW), None), mode=ON_KEY)
+    )
     pause = 0.05
     time.sleep(pause)  # request -> activation is at least this long
     for t in range(5, 11):

@@ -26,13 +26,16 @@ STUB = ROOT / "python" / "videohw" / "_core.pyi"
 
 def _require(module: str) -> None:
     if importlib.util.find_spec(module) is None:
-        pytest.skip(f"{module} is not installed in this Python ({sys.executable}); "
-                    "scripts/run_tests.sh installs it")
+        pytest.skip(
+            f"{module} is not installed in this Python ({sys.executable}); "
+            "scripts/run_tests.sh installs it"
+        )
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_ruff_check() -> None:
@@ -90,7 +93,7 @@ def _runtime_params(obj: Any, name: str) -> Optional[list[str]]:
     if not doc.startswith(f"{name}(") or "Overloaded function" in doc:
         return None
     line = doc.splitlines()[0]
-    inside = line[len(name) + 1:line.rindex(") ->")]
+    inside = line[len(name) + 1 : line.rindex(") ->")]
     names = [re.split(r"[:=]", p, maxsplit=1)[0].strip() for p in _split_top_level(inside)]
     return [n for n in names if n != "/"]  # positional-only markers: not compared
 
@@ -101,8 +104,9 @@ def _stub_members(body: list[ast.stmt]) -> dict[str, Optional[ast.FunctionDef]]:
     out: dict[str, Optional[ast.FunctionDef]] = {}
     for node in body:
         if isinstance(node, ast.FunctionDef):
-            is_property = any(isinstance(d, ast.Name) and d.id == "property"
-                              for d in node.decorator_list)
+            is_property = any(
+                isinstance(d, ast.Name) and d.id == "property" for d in node.decorator_list
+            )
             out[node.name] = None if is_property else node
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             out[node.target.id] = None
@@ -111,8 +115,9 @@ def _stub_members(body: list[ast.stmt]) -> dict[str, Optional[ast.FunctionDef]]:
     return out
 
 
-def _compare(where: str, runtime: dict[str, Any], stub_body: list[ast.stmt],
-             problems: list[str]) -> None:
+def _compare(
+    where: str, runtime: dict[str, Any], stub_body: list[ast.stmt], problems: list[str]
+) -> None:
     stub = _stub_members(stub_body)
     runtime_names = {n for n in runtime if not _is_private(n)}
     stub_names = {n for n in stub if not _is_private(n)}
@@ -125,8 +130,10 @@ def _compare(where: str, runtime: dict[str, Any], stub_body: list[ast.stmt],
             continue
         params = _runtime_params(runtime[name], name)
         if params is not None and params != _stub_params(node):
-            problems.append(f"{where}{name}: parameters {params} in the module, "
-                            f"{_stub_params(node)} in _core.pyi")
+            problems.append(
+                f"{where}{name}: parameters {params} in the module, "
+                f"{_stub_params(node)} in _core.pyi"
+            )
 
 
 def test_core_stub_matches_the_module() -> None:
@@ -135,7 +142,8 @@ def test_core_stub_matches_the_module() -> None:
     _compare("", vars(_core), tree.body, problems)
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and hasattr(_core, node.name):
-            _compare(f"{node.name}.", dict(vars(getattr(_core, node.name))), node.body,
-                     problems)
-    assert not problems, ("python/videohw/_core.pyi differs from videohw._core "
-                          "(cpp/bindings/*.cpp):\n" + "\n".join(problems))
+            _compare(f"{node.name}.", dict(vars(getattr(_core, node.name))), node.body, problems)
+    assert not problems, (
+        "python/videohw/_core.pyi differs from videohw._core "
+        "(cpp/bindings/*.cpp):\n" + "\n".join(problems)
+    )

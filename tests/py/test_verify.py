@@ -81,9 +81,10 @@ def test_expected_keyframes_rejects_nonsense(gop, forced):
 
 
 def frames(keys, n=6, pict=None, size=(W, H)):
-    return [FrameInfo(i, size[0], size[1], i in keys, (pict or {}).get(i, "I" if i in keys
-                                                                      else "P"))
-            for i in range(n)]
+    return [
+        FrameInfo(i, size[0], size[1], i in keys, (pict or {}).get(i, "I" if i in keys else "P"))
+        for i in range(n)
+    ]
 
 
 def test_keyframe_check_fails_on_a_keyframe_that_is_not_an_i_picture():
@@ -125,19 +126,45 @@ def made(tmp_path_factory):
     every GOP frames (no scene cuts, closed GOPs), HEVC with B-frames."""
     d = tmp_path_factory.mktemp("ffmpeg_made")
     src = d / "src.yuv"
-    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={W}x{H}:rate=30", "-frames:v", str(N),
-           "-pix_fmt", "yuv420p", "-f", "rawvideo", str(src))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={W}x{H}:rate=30",
+        "-frames:v",
+        str(N),
+        "-pix_fmt",
+        "yuv420p",
+        "-f",
+        "rawvideo",
+        str(src),
+    )
     raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{W}x{H}", "-r", "30", "-i", str(src)]
     h264 = d / "gop10.h264"
-    ffmpeg(*raw, "-c:v", "libx264", "-g", str(GOP), "-sc_threshold", "0", "-bf", "0",
-           str(h264))
+    ffmpeg(*raw, "-c:v", "libx264", "-g", str(GOP), "-sc_threshold", "0", "-bf", "0", str(h264))
     hevc = d / "gop10.hevc"
-    ffmpeg(*raw, "-c:v", "libx265", "-x265-params",
-           f"log-level=error:keyint={GOP}:min-keyint={GOP}:scenecut=0:open-gop=0:bframes=2",
-           str(hevc))
+    ffmpeg(
+        *raw,
+        "-c:v",
+        "libx265",
+        "-x265-params",
+        f"log-level=error:keyint={GOP}:min-keyint={GOP}:scenecut=0:open-gop=0:bframes=2",
+        str(hevc),
+    )
     bars = d / "bars.yuv"
-    ffmpeg("-f", "lavfi", "-i", f"smptebars=size={W}x{H}:rate=30", "-frames:v", str(N),
-           "-pix_fmt", "yuv420p", "-f", "rawvideo", str(bars))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"smptebars=size={W}x{H}:rate=30",
+        "-frames:v",
+        str(N),
+        "-pix_fmt",
+        "yuv420p",
+        "-f",
+        "rawvideo",
+        str(bars),
+    )
     return {"src": src, "h264": h264, "hevc": hevc, "bars": bars, "dir": d}
 
 
@@ -159,15 +186,23 @@ def test_probe_frames_guesses_the_codec_from_the_extension(made):
 @needs_ffmpeg
 @pytest.mark.parametrize("codec", ["h264", "hevc"])
 def test_verify_passes_a_stream_that_matches_the_claim(made, codec):
-    report = verify_stream(made[codec], codec, W, H, N, expected_keyframes(N, GOP),
-                           RawSource.from_file(made["src"], "i420", W, H, 30))
+    report = verify_stream(
+        made[codec],
+        codec,
+        W,
+        H,
+        N,
+        expected_keyframes(N, GOP),
+        RawSource.from_file(made["src"], "i420", W, H, 30),
+    )
     assert report.ok, report.lines
     assert [c.name for c in report.checks] == ["frames", "size", "keyframes", "psnr"]
 
 
 @needs_ffmpeg
-@pytest.mark.parametrize("claimed", [expected_keyframes(N, 15), expected_keyframes(N, GOP, [5]),
-                                     [0, 10]])
+@pytest.mark.parametrize(
+    "claimed", [expected_keyframes(N, 15), expected_keyframes(N, GOP, [5]), [0, 10]]
+)
 def test_verify_fails_when_keyframes_differ(made, claimed):
     report = verify_stream(made["h264"], "h264", W, H, N, claimed)
     assert not report.ok
@@ -178,8 +213,7 @@ def test_verify_fails_when_keyframes_differ(made, claimed):
 @needs_ffmpeg
 @pytest.mark.parametrize("claimed", [N - 1, N + 1])
 def test_verify_fails_when_the_frame_count_differs(made, claimed):
-    report = verify_stream(made["h264"], "h264", W, H, claimed,
-                           expected_keyframes(N, GOP))
+    report = verify_stream(made["h264"], "h264", W, H, claimed, expected_keyframes(N, GOP))
     assert not report.ok
     assert [c.name for c in report.checks if not c.ok] == ["frames"], report.lines
 
@@ -192,8 +226,15 @@ def test_verify_fails_when_the_size_differs(made):
 
 @needs_ffmpeg
 def test_verify_fails_when_the_pictures_are_not_the_source(made):
-    report = verify_stream(made["h264"], "h264", W, H, N, expected_keyframes(N, GOP),
-                           RawSource.from_file(made["bars"], "i420", W, H, 30))
+    report = verify_stream(
+        made["h264"],
+        "h264",
+        W,
+        H,
+        N,
+        expected_keyframes(N, GOP),
+        RawSource.from_file(made["bars"], "i420", W, H, 30),
+    )
     assert [c.name for c in report.checks if not c.ok] == ["psnr"], report.lines
 
 
@@ -208,10 +249,8 @@ def test_verify_fails_on_a_broken_stream(made, tmp_path):
 
 @needs_ffmpeg
 def test_psnr_against_the_source_is_high_and_against_other_pictures_low(made):
-    good = measure_psnr(made["h264"], "h264", RawSource.from_file(made["src"], "i420", W, H),
-                        N)
-    bad = measure_psnr(made["h264"], "h264", RawSource.from_file(made["bars"], "i420", W, H),
-                       N)
+    good = measure_psnr(made["h264"], "h264", RawSource.from_file(made["src"], "i420", W, H), N)
+    bad = measure_psnr(made["h264"], "h264", RawSource.from_file(made["bars"], "i420", W, H), N)
     assert good.frames == bad.frames == N
     assert good.average > 35
     assert bad.average < 20
@@ -221,8 +260,21 @@ def test_psnr_against_the_source_is_high_and_against_other_pictures_low(made):
 def test_psnr_compares_only_the_first_n_source_frames(made):
     # The encode holds frames 0..19 only; the source file has 30.
     short = made["dir"] / "first20.h264"
-    ffmpeg("-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{W}x{H}", "-i", str(made["src"]),
-           "-frames:v", "20", "-c:v", "libx264", str(short))
+    ffmpeg(
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "yuv420p",
+        "-s",
+        f"{W}x{H}",
+        "-i",
+        str(made["src"]),
+        "-frames:v",
+        "20",
+        "-c:v",
+        "libx264",
+        str(short),
+    )
     result = measure_psnr(short, "h264", RawSource.from_file(made["src"], "i420", W, H), 20)
     assert result.frames == 20 and result.average > 35
 
@@ -236,14 +288,28 @@ def test_psnr_streams_the_synthetic_source_into_ffmpeg(tmp_path, fmt):
         for i in range(n):
             f.write(synthetic.pattern_frame(i, w, h, fmt).tobytes())
     stream = tmp_path / "pattern.h264"
-    ffmpeg("-f", "rawvideo", "-pix_fmt", verify.FFMPEG_PIX_FMT[fmt], "-s", f"{w}x{h}",
-           "-i", str(raw), "-c:v", "libx264", "-qp", "20", str(stream))
+    ffmpeg(
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        verify.FFMPEG_PIX_FMT[fmt],
+        "-s",
+        f"{w}x{h}",
+        "-i",
+        str(raw),
+        "-c:v",
+        "libx264",
+        "-qp",
+        "20",
+        str(stream),
+    )
     same = measure_psnr(stream, "h264", RawSource.synthetic(fmt, w, h, n), n)
     assert same.frames == n and same.average > 35
     # The same stream against frames shifted by one: the pattern moves, so PSNR drops.
     gen = synthetic.generator(w, h, fmt)
-    shifted = RawSource(w, h, fmt, Fraction(30), frames=lambda: (gen.frame(i + 1)
-                                                                 for i in range(n)))
+    shifted = RawSource(
+        w, h, fmt, Fraction(30), frames=lambda: (gen.frame(i + 1) for i in range(n))
+    )
     assert measure_psnr(stream, "h264", shifted, n).average < same.average - 10
 
 
@@ -269,8 +335,13 @@ def test_missing_ffprobe_is_a_clear_error(tmp_path, monkeypatch):
 @pytest.mark.parametrize("fmt", synthetic.FORMATS)
 def test_pattern_frames_have_the_documented_layout(fmt):
     frame = synthetic.pattern_frame(3, 64, 48, fmt)
-    expected = {"argb8888": (48, 64, 4), "bgra": (48, 64, 4), "rgb24": (48, 64, 3),
-                "nv12": (72, 64), "i420": (72, 64)}[fmt]
+    expected = {
+        "argb8888": (48, 64, 4),
+        "bgra": (48, 64, 4),
+        "rgb24": (48, 64, 3),
+        "nv12": (72, 64),
+        "i420": (72, 64),
+    }[fmt]
     assert frame.shape == expected and frame.dtype == np.uint8
     assert frame.flags.c_contiguous
     assert frame.nbytes == synthetic.frame_nbytes(64, 48, fmt)
@@ -304,5 +375,5 @@ def test_yuv_formats_hold_the_same_planes():
 
 def test_pattern_has_texture():
     luma = synthetic.pattern_frame(0, 320, 240, "i420")[:240].astype(np.float64)
-    assert luma.std() > 20                       # not flat
+    assert luma.std() > 20  # not flat
     assert np.abs(np.diff(luma, axis=1)).mean() > 1  # detail, not only a gradient

@@ -29,8 +29,9 @@ RGB = vh.DecodeOutputMode.CPU_RGB
 NATIVE = vh.DecodeOutputMode.NATIVE_SURFACE
 META = vh.DecodeOutputMode.METADATA_ONLY
 
-pytestmark = pytest.mark.skipif(not hasattr(vh, "VideoReader"),
-                                reason="this videohw build has no vh.VideoReader yet")
+pytestmark = pytest.mark.skipif(
+    not hasattr(vh, "VideoReader"), reason="this videohw build has no vh.VideoReader yet"
+)
 
 
 @pytest.fixture(params=["software", "nvidia"])
@@ -41,6 +42,7 @@ def reader_backend(request, monkeypatch) -> str:
         import gc
 
         import nvenc_double
+
         if nvenc_double.PATHS is None or nvenc_double.NVCUVID not in nvenc_double.PATHS:
             pytest.skip(nvenc_double.NOT_BUILT)
         double = nvenc_double.Double(nvenc_double.PATHS, monkeypatch, nvdec=True)
@@ -62,13 +64,18 @@ def open_reader(media_corpus, name: str, backend: str = "software", **kwargs) ->
     own = backend == "software" or (backend == "nvidia" and not HAS_GPU)
     if own and "controller" not in kwargs:
         kwargs["controller"] = vh.SessionController(backend)
-    if (backend == "nvidia" and "10bit" in mc.BY_NAME[name].tags
-            and kwargs.get("output", RGB) in (RGB, "cpu_rgb")):
+    if (
+        backend == "nvidia"
+        and "10bit" in mc.BY_NAME[name].tags
+        and kwargs.get("output", RGB) in (RGB, "cpu_rgb")
+    ):
         # A finding of the NVDEC double, true of NVDEC as well: 16-bit surfaces take the
         # formula kernel, which repeats each chroma pair over its 2x2 block, while libswscale
         # interpolates chroma for 10-bit input: up to ~80 apart at colour edges.
-        pytest.skip("nvidia CPU_RGB of 10-bit pictures is not libswscale's (chroma not "
-                    "interpolated; docs/nvdec_double.md)")
+        pytest.skip(
+            "nvidia CPU_RGB of 10-bit pictures is not libswscale's (chroma not "
+            "interpolated; docs/nvdec_double.md)"
+        )
     try:
         return vh.VideoReader(path, backend=backend, **kwargs)
     except (vh.BackendUnavailableError, vh.UnsupportedConfigError) as e:
@@ -94,8 +101,10 @@ def describe_mismatch(got: np.ndarray, ref: np.ndarray, i: int) -> str:
     if same:
         return f"frame {i}: pixels are reference frame(s) {same}, not {i}"
     diff = np.abs(got.astype(np.int16) - ref[i].astype(np.int16))
-    return (f"frame {i}: pixels match no reference frame; vs frame {i}: max |diff| "
-            f"{int(diff.max())}, {int((diff > 0).any(axis=-1).sum())} pixels differ")
+    return (
+        f"frame {i}: pixels match no reference frame; vs frame {i}: max |diff| "
+        f"{int(diff.max())}, {int((diff > 0).any(axis=-1).sum())} pixels differ"
+    )
 
 
 def check_frames(media_corpus, name: str, frames, indices) -> None:
@@ -152,8 +161,14 @@ def test_random_indices_one_at_a_time(media_corpus, reader_backend, name):
 def test_strided_and_reversed_slices(media_corpus, reader_backend, name):
     n = mc.reference_rgb(media_corpus.path(name)).shape[0]
     with open_reader(media_corpus, name, reader_backend) as r:
-        for sl in (slice(None, None, 7), slice(3, n, 5), slice(n - 20, None, 3),
-                   slice(n - 1, n - 12, -3), slice(-5, None), slice(4, 9)):
+        for sl in (
+            slice(None, None, 7),
+            slice(3, n, 5),
+            slice(n - 20, None, 3),
+            slice(n - 1, n - 12, -3),
+            slice(-5, None),
+            slice(4, 9),
+        ):
             got = r[sl]
             assert isinstance(got, list), f"r[{sl}] is a {type(got).__name__}, not a list"
             check_frames(media_corpus, name, got, list(range(n))[sl])
@@ -236,17 +251,20 @@ def test_get_frames_played_at(media_corpus, reader_backend, name):
     with open_reader(media_corpus, name, reader_backend) as r:
         frames = r.get_frames_played_at(seconds)
         assert len(frames) == len(seconds)
-        wrong = [f"t={t!r} ({w}): got frame {f.index} (pts {f.pts}), "
-                 f"expected {k} (pts {times[k].pts})"
-                 for t, k, w, f in zip(seconds, expected, what, frames) if f.index != k]
+        wrong = [
+            f"t={t!r} ({w}): got frame {f.index} (pts {f.pts}), expected {k} (pts {times[k].pts})"
+            for t, k, w, f in zip(seconds, expected, what, frames)
+            if f.index != k
+        ]
         assert not wrong, f"{name}:\n  " + "\n  ".join(wrong)
         check_frames(media_corpus, name, frames, expected)
         # a frame's own `seconds`, given back, is that frame
         sample = r.get_frames_at(sorted(set(expected)))
         back = r.get_frames_played_at([f.seconds for f in sample])
         wrong = [(f.index, f.seconds, b.index) for f, b in zip(sample, back) if b.index != f.index]
-        assert not wrong, ("played_at(frame.seconds) gave another frame "
-                           f"(index, seconds, got): {wrong}")
+        assert not wrong, (
+            f"played_at(frame.seconds) gave another frame (index, seconds, got): {wrong}"
+        )
         assert r.telemetry()["session_inits"] == 1
 
 
@@ -267,7 +285,8 @@ def test_two_readers_of_one_controller_share_one_session(media_corpus):
         assert t["session_inits"] == 1, t
         assert "176x144" in str(t.get("sizes_seen", "")), (
             f"the second reader's session shows no trace of the first reader's 176x144 "
-            f"frames, so it was not reused: {t}")
+            f"frames, so it was not reused: {t}"
+        )
 
 
 @pytest.mark.parametrize("shared", ["own controller", "default controller"])
@@ -338,8 +357,9 @@ def test_metadata_only_gives_pts_and_index_without_pixels(media_corpus, name):
 # ---- approximate mode -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["h264_bf.mp4", "hevc_bf.mp4", "h264_bf.mkv", "vp9.webm",
-                                  "vfr.mkv", "hevc_opengop.mp4"])
+@pytest.mark.parametrize(
+    "name", ["h264_bf.mp4", "hevc_bf.mp4", "h264_bf.mkv", "vp9.webm", "vfr.mkv", "hevc_opengop.mp4"]
+)
 def test_approximate_mode_says_which_frame_it_returns(media_corpus, name):
     path = media_corpus.path(name)
     ref = mc.reference_rgb(path)
@@ -359,12 +379,14 @@ def test_approximate_mode_says_which_frame_it_returns(media_corpus, name):
             j = by_pts[f.pts]
             assert f.seconds == pytest.approx(times[j].pts_time, abs=1e-6)
             estimate = exact[j] * avg  # a tie (x.5) may round either way
-            assert f.index in {math.floor(estimate + Fraction(1, 2)),
-                               math.ceil(estimate - Fraction(1, 2))}, (
-                f"r[{i}]: index {f.index}, seconds {f.seconds} at {avg} fps")
+            assert f.index in {
+                math.floor(estimate + Fraction(1, 2)),
+                math.ceil(estimate - Fraction(1, 2)),
+            }, f"r[{i}]: index {f.index}, seconds {f.seconds} at {avg} fps"
             if not np.array_equal(f.rgb, ref[j]):
-                pytest.fail(f"r[{i}] says pts {f.pts} (frame {j}): "
-                            + describe_mismatch(f.rgb, ref, j))
+                pytest.fail(
+                    f"r[{i}] says pts {f.pts} (frame {j}): " + describe_mismatch(f.rgb, ref, j)
+                )
             if not vfr:
                 # the first frame at or after i / avg_fps seconds (these files start at 0)
                 first = next(k for k, t in enumerate(exact) if t >= i / avg)
@@ -451,7 +473,7 @@ def test_rotated_file_returns_stored_pixels_and_says_the_rotation(media_corpus):
 def test_bad_indices(media_corpus):
     with open_reader(media_corpus, "idr10.mp4") as r:
         n = len(r)
-        for bad in (n, -n - 1, 10 ** 9):
+        for bad in (n, -n - 1, 10**9):
             with pytest.raises(IndexError):
                 r[bad]
         for bad in (1.0, 2.5, "3", None, b"1", [1, 2]):
@@ -474,8 +496,12 @@ def test_closed_reader_raises_and_context_manager_closes(media_corpus):
     r = vh.VideoReader(media_corpus.path("idr10.mp4"), backend="software")
     r[3]
     r.close()
-    for use in (lambda: r[0], lambda: r.get_frames_at([1]), lambda: list(r),
-                lambda: r.get_frames_played_at([0.5])):
+    for use in (
+        lambda: r[0],
+        lambda: r.get_frames_at([1]),
+        lambda: list(r),
+        lambda: r.get_frames_played_at([0.5]),
+    ):
         with pytest.raises((vh.VideoHwError, ValueError)):
             use()
     r.close()  # closing twice is harmless

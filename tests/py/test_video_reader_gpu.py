@@ -33,17 +33,31 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Container files with timestamps (the raw streams are covered on CPU; their numbering is
 # backend-independent), 4:2:0 at 8 or 10 bits, codecs NVDEC decodes.
-FILES = ["h264_bf.mp4", "h264_bf.mkv", "h264_bf.ts", "hevc_bf.mp4", "hevc_opengop.mp4",
-         "editlist.mp4", "vfr.mkv", "idr10.mp4", "odd322.mp4", "hevc10.mp4", "vp9.webm",
-         "h264_bf.h264", "hevc_bf.hevc"]
+FILES = [
+    "h264_bf.mp4",
+    "h264_bf.mkv",
+    "h264_bf.ts",
+    "hevc_bf.mp4",
+    "hevc_opengop.mp4",
+    "editlist.mp4",
+    "vfr.mkv",
+    "idr10.mp4",
+    "odd322.mp4",
+    "hevc10.mp4",
+    "vp9.webm",
+    "h264_bf.h264",
+    "hevc_bf.hevc",
+]
 
 
 def _corpus_dir() -> str:
     root = os.environ.get("VIDEOHW_MEDIA_CACHE", os.path.join(HERE, ".media-cache"))
     folders = sorted(glob.glob(os.path.join(root, "*", "manifest.json")), key=os.path.getmtime)
     if not folders:
-        pytest.skip(f"no media corpus under {root}: run test_video_reader.py once on a machine "
-                    "with ffmpeg and carry tests/py/.media-cache")
+        pytest.skip(
+            f"no media corpus under {root}: run test_video_reader.py once on a machine "
+            "with ffmpeg and carry tests/py/.media-cache"
+        )
     return os.path.dirname(folders[-1])
 
 
@@ -58,6 +72,7 @@ def _host(frame: vh.DecodedFrame) -> list[np.ndarray]:
     if not frame.on_device:
         return [np.asarray(p) for p in frame.planes]
     import cupy as cp  # the GPU image has it
+
     surface = frame.planes[0]
     y = cp.asnumpy(cp.asarray(surface.y))
     uv = cp.asnumpy(cp.asarray(surface.uv))
@@ -74,8 +89,10 @@ def test_native_planes_equal_the_software_decoders(corpus, name):
     path = os.path.join(corpus, name)
     if not os.path.exists(path):
         pytest.skip(f"{name} is not in this corpus")
-    with vh.VideoReader(path, backend="nvidia", output="native") as gpu, \
-            vh.VideoReader(path, backend="software", output="native") as cpu:
+    with (
+        vh.VideoReader(path, backend="nvidia", output="native") as gpu,
+        vh.VideoReader(path, backend="software", output="native") as cpu,
+    ):
         assert gpu.backend == "nvidia" and cpu.backend == "software"
         assert len(gpu) == len(cpu)
         wanted = _indices(len(cpu), seed=len(name))
@@ -86,8 +103,7 @@ def test_native_planes_equal_the_software_decoders(corpus, name):
             for plane, (a, b) in enumerate(zip(gp, cp_)):
                 a = a >> shift if shift else a
                 assert a.shape == b.shape, (name, i, plane, a.shape, b.shape)
-                assert np.array_equal(a, b), (name, i, plane,
-                                              int(np.abs(a.astype(int) - b).max()))
+                assert np.array_equal(a, b), (name, i, plane, int(np.abs(a.astype(int) - b).max()))
         assert gpu.telemetry()["session_inits"] == 1
 
 
@@ -97,15 +113,21 @@ def test_rgb_equals_the_software_conversion(corpus, name):
     if not os.path.exists(path):
         pytest.skip(f"{name} is not in this corpus")
     ten_bit = name == "hevc10.mp4"
-    with vh.VideoReader(path, backend="nvidia") as gpu, \
-            vh.VideoReader(path, backend="software") as cpu:
+    with (
+        vh.VideoReader(path, backend="nvidia") as gpu,
+        vh.VideoReader(path, backend="software") as cpu,
+    ):
         wanted = _indices(len(cpu), seed=7 + len(name))
         for g, c, i in zip(gpu.get_frames_at(wanted), cpu.get_frames_at(wanted), wanted):
             assert g.index == c.index == i
             diff = np.abs(g.rgb.astype(int) - c.rgb.astype(int))
             if ten_bit:
-                assert diff.mean() <= 3.0 and (diff > 4).mean() <= 0.15, \
-                    (name, i, float(diff.mean()), float((diff > 4).mean()))
+                assert diff.mean() <= 3.0 and (diff > 4).mean() <= 0.15, (
+                    name,
+                    i,
+                    float(diff.mean()),
+                    float((diff > 4).mean()),
+                )
             else:
                 assert diff.max() == 0, (name, i, int(diff.max()))
 

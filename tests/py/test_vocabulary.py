@@ -23,10 +23,24 @@ I420 = vh.PixelFormat.I420
 
 # The ideas both sides count. docs/api.md's "one vocabulary" table must list exactly these.
 SHARED = {
-    "kind", "backend", "codec", "state", "backend_fallback_reason", "generation",
-    "session_inits", "init_ns", "flushes", "keyframes_out", "convert_ns", "ffmpeg_warnings",
-    "ffmpeg_errors", "switches", "switches_in_place", "switches_new_session",
-    "switch_failures", "switch_fail_reason",
+    "kind",
+    "backend",
+    "codec",
+    "state",
+    "backend_fallback_reason",
+    "generation",
+    "session_inits",
+    "init_ns",
+    "flushes",
+    "keyframes_out",
+    "convert_ns",
+    "ffmpeg_warnings",
+    "ffmpeg_errors",
+    "switches",
+    "switches_in_place",
+    "switches_new_session",
+    "switch_failures",
+    "switch_fail_reason",
 }
 
 API_MD = pathlib.Path(__file__).resolve().parents[2] / "docs" / "api.md"
@@ -48,8 +62,11 @@ def encode_telemetry(ctl):
     with ctl.encode_session(common()) as s:
         for t in range(3):
             s.submit(make_frame(I420, 64, 48, t, pts=t))
-        s.switch(vh.SessionSwitchRequest(target=(common(rate_control=vh.RateControl.cbr(
-            2_000_000)), None)))
+        s.switch(
+            vh.SessionSwitchRequest(
+                target=(common(rate_control=vh.RateControl.cbr(2_000_000)), None)
+            )
+        )
         s.submit(make_frame(I420, 64, 48, 3, pts=3))
         s.switch(vh.SessionSwitchRequest(target=(common(width=96, height=64), None)))
         s.submit(make_frame(I420, 96, 64, 4, pts=4))
@@ -84,8 +101,9 @@ def test_both_sides_have_every_shared_key_with_the_same_type(encode_telemetry, d
     assert (encode_telemetry["kind"], decode_telemetry["kind"]) == ("encode", "decode")
 
 
-def test_switches_and_session_inits_count_the_same_on_both_sides(encode_telemetry,
-                                                                decode_telemetry):
+def test_switches_and_session_inits_count_the_same_on_both_sides(
+    encode_telemetry, decode_telemetry
+):
     for t in (encode_telemetry, decode_telemetry):
         assert t["generation"] == 3
         assert (t["switches"], t["switches_in_place"], t["switches_new_session"]) == (2, 1, 1)
@@ -189,9 +207,16 @@ def test_decode_capabilities_is_a_frozen_dataclass_like_capabilities(ctl):
 
 def test_decode_capabilities_validate_their_fields():
     with pytest.raises(vh.ConfigError, match="DecodeCapabilities.max_width"):
-        vh.DecodeCapabilities(backend="x", codec="h264", supported=True, max_width=-1,
-                              max_height=1, output_modes=(), device_surfaces=False,
-                              dynamic_resolution=False)
+        vh.DecodeCapabilities(
+            backend="x",
+            codec="h264",
+            supported=True,
+            max_width=-1,
+            max_height=1,
+            output_modes=(),
+            device_surfaces=False,
+            dynamic_resolution=False,
+        )
 
 
 def test_dict_access_to_decode_capabilities_warns_and_answers(ctl):
@@ -221,11 +246,41 @@ def test_each_side_says_why_auto_did_not_pick_nvidia():
 
 def test_the_cli_prints_both_telemetries_in_one_vocabulary(tmp_path, capsys):
     out = tmp_path / "cli.h264"
-    assert main(["encode", "--size", "64x48", "--frames", "6", "--backend", "software",
-                 "-o", str(out), "--telemetry", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                "--size",
+                "64x48",
+                "--frames",
+                "6",
+                "--backend",
+                "software",
+                "-o",
+                str(out),
+                "--telemetry",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     encoded = json.loads(capsys.readouterr().out.split("telemetry:\n", 1)[1])
-    assert main(["decode", str(out), "--codec", "h264", "--backend", "software",
-                 "--telemetry", "--progress", "off"]) == 0
+    assert (
+        main(
+            [
+                "decode",
+                str(out),
+                "--codec",
+                "h264",
+                "--backend",
+                "software",
+                "--telemetry",
+                "--progress",
+                "off",
+            ]
+        )
+        == 0
+    )
     decoded = json.loads(capsys.readouterr().out.split("telemetry:\n", 1)[1])
     for t in (encoded, decoded):
         assert SHARED <= set(t) and not set(RENAMED_TELEMETRY_KEYS) & set(t)

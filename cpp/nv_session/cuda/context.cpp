@@ -25,9 +25,9 @@ CudaDevice cuda_device(const CudaDriver& d, int ordinal, const char* config_fiel
   int count = 0;
   const CUresult counted = d.cuDeviceGetCount(&count);
   if (int(counted) == kCudaErrorNoDevice || (counted == CUDA_SUCCESS && count == 0))
-    throw CudaError(ErrorKind::BackendUnavailable, counted,
-                    "no CUDA device: the driver (" + d.library +
-                        ") reports none; an NVIDIA GPU was expected");
+    throw CudaError(
+        ErrorKind::BackendUnavailable, counted,
+        "no CUDA device: the driver (" + d.library + ") reports none; an NVIDIA GPU was expected");
   check_cuda(ErrorKind::BackendUnavailable, counted, "cuDeviceGetCount", "counting devices");
   if (ordinal < 0 || ordinal >= count)
     throw Error(ErrorKind::Config, std::string(config_field) + ": " + std::to_string(ordinal) +
@@ -35,17 +35,15 @@ CudaDevice cuda_device(const CudaDriver& d, int ordinal, const char* config_fiel
                                        std::to_string(count - 1));
   CudaDevice device;
   device.ordinal = ordinal;
-  check_cuda(ErrorKind::BackendUnavailable, d.cuDeviceGet(&device.device, ordinal),
-             "cuDeviceGet", "opening device " + std::to_string(ordinal));
+  check_cuda(ErrorKind::BackendUnavailable, d.cuDeviceGet(&device.device, ordinal), "cuDeviceGet",
+             "opening device " + std::to_string(ordinal));
   char name[256] = {};
   check_cuda(ErrorKind::BackendUnavailable,
              d.cuDeviceGetName(name, int(sizeof(name)) - 1, device.device), "cuDeviceGetName",
              "naming device " + std::to_string(ordinal));
   device.name = name;
-  device.compute_major =
-      attribute(d, device.device, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
-  device.compute_minor =
-      attribute(d, device.device, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+  device.compute_major = attribute(d, device.device, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+  device.compute_minor = attribute(d, device.device, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
   return device;
 }
 
@@ -62,8 +60,7 @@ const PrimaryContext& PrimaryContext::of(int ordinal, const char* config_field) 
   auto& slot = (*contexts)[{&d, found.device}];
   if (!slot) {
     CUcontext context = nullptr;
-    check_cuda(ErrorKind::BackendUnavailable,
-               d.cuDevicePrimaryCtxRetain(&context, found.device),
+    check_cuda(ErrorKind::BackendUnavailable, d.cuDevicePrimaryCtxRetain(&context, found.device),
                "cuDevicePrimaryCtxRetain",
                "retaining the primary context of device " + std::to_string(ordinal) + " (" +
                    found.name + ")");
@@ -74,9 +71,9 @@ const PrimaryContext& PrimaryContext::of(int ordinal, const char* config_field) 
 
 ContextScope::ContextScope(const PrimaryContext& context, ErrorKind kind)
     : driver_(context.driver()) {
-  check_cuda(kind, driver_.cuCtxPushCurrent(context.get()), "cuCtxPushCurrent",
-             "making device " + std::to_string(context.device().ordinal) +
-                 "'s primary context current");
+  check_cuda(
+      kind, driver_.cuCtxPushCurrent(context.get()), "cuCtxPushCurrent",
+      "making device " + std::to_string(context.device().ordinal) + "'s primary context current");
   entered_ = true;
 }
 

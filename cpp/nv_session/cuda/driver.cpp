@@ -72,9 +72,9 @@ void initialise(const CudaDriver& d) {
   const CUresult init = d.cuInit(0);
   if (init == CUDA_SUCCESS) return;
   if (int(init) == kCudaErrorNoDevice)
-    throw CudaError(ErrorKind::BackendUnavailable, init,
-                    "no CUDA device: " + cuda_error_text(init, "cuInit", "initialising " +
-                                                                             d.library));
+    throw CudaError(
+        ErrorKind::BackendUnavailable, init,
+        "no CUDA device: " + cuda_error_text(init, "cuInit", "initialising " + d.library));
   throw CudaError(ErrorKind::BackendUnavailable, init,
                   cuda_error_text(init, "cuInit", "initialising " + d.library) +
                       "; is the NVIDIA kernel driver loaded?");

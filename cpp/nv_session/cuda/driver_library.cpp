@@ -28,8 +28,7 @@ DriverLibrary open_driver_library(const char* env_var, const char* default_name)
   if (!handle) {
     const char* err = dlerror();
     std::string message = err ? err : library.path + ": dlopen failed";
-    if (override_path && *override_path)
-      message += " (path from " + std::string(env_var) + ")";
+    if (override_path && *override_path) message += " (path from " + std::string(env_var) + ")";
     throw Error(ErrorKind::BackendUnavailable, "driver library missing: " + message);
   }
   opened.emplace(library.path, handle);

@@ -41,8 +41,7 @@ const CuvidApi& cuvid_api() {
   static std::mutex mu;
   // Never freed: decoders and frames of a previous path may still be in use.
   static auto* tables = new std::map<std::string, std::unique_ptr<CuvidApi>>();
-  const DriverLibrary library =
-      open_driver_library("VIDEOHW_NVCUVID_LIBRARY", "libnvcuvid.so.1");
+  const DriverLibrary library = open_driver_library("VIDEOHW_NVCUVID_LIBRARY", "libnvcuvid.so.1");
   std::lock_guard<std::mutex> lock(mu);
   auto& slot = (*tables)[library.path];
   if (!slot) slot = load(library);  // a failure leaves the slot empty: the next call retries
@@ -51,10 +50,14 @@ const CuvidApi& cuvid_api() {
 
 cudaVideoCodec cuvid_codec(Codec codec) {
   switch (codec) {
-    case Codec::H264: return cudaVideoCodec_H264;
-    case Codec::HEVC: return cudaVideoCodec_HEVC;
-    case Codec::AV1: return cudaVideoCodec_AV1;
-    case Codec::VP9: return cudaVideoCodec_VP9;
+    case Codec::H264:
+      return cudaVideoCodec_H264;
+    case Codec::HEVC:
+      return cudaVideoCodec_HEVC;
+    case Codec::AV1:
+      return cudaVideoCodec_AV1;
+    case Codec::VP9:
+      return cudaVideoCodec_VP9;
   }
   return cudaVideoCodec_H264;
 }

@@ -19,8 +19,8 @@ NalTraits traits(const uint8_t* nal, size_t size, Codec codec) {
   bitstream::NalHeader header;
   if (!bitstream::parse_nal_header(codec, nal, size, header)) return t;
   t.vcl = bitstream::is_vcl(codec, header.type);
-  t.first_slice = t.vcl && bitstream::first_slice_of_picture(codec, nal, size) ==
-                               bitstream::FirstSlice::Yes;
+  t.first_slice =
+      t.vcl && bitstream::first_slice_of_picture(codec, nal, size) == bitstream::FirstSlice::Yes;
   t.starts_au = t.first_slice || bitstream::opens_access_unit(codec, header);
   return t;
 }

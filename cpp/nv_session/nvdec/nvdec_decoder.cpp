@@ -34,8 +34,8 @@ bool h264_idr(const CUVIDPICPARAMS& p) {
 
 }  // namespace
 
-NvdecDecoder::NvdecDecoder(const CommonDecodeConfig& config,
-                                 const NvidiaDecodeConfig& nvidia, RgbTableSource rgb_tables)
+NvdecDecoder::NvdecDecoder(const CommonDecodeConfig& config, const NvidiaDecodeConfig& nvidia,
+                           RgbTableSource rgb_tables)
     : config_(config), rgb_tables_(std::move(rgb_tables)) {
   if (config.max_display_delay && *config.max_display_delay < 0)
     throw Error(ErrorKind::Config, "CommonDecodeConfig.max_display_delay: " +
@@ -91,8 +91,8 @@ void NvdecDecoder::create_parser() {
   params.pfnDisplayPicture = &NvdecDecoder::on_display;
   ContextScope scope(device_->context(), ErrorKind::Decode);
   check_cuda(ErrorKind::Decode, device_->cuvid().cuvidCreateVideoParser(&parser_, &params),
-             "cuvidCreateVideoParser", std::string("creating the ") + to_string(config_.codec) +
-                                           " parser");
+             "cuvidCreateVideoParser",
+             std::string("creating the ") + to_string(config_.codec) + " parser");
 }
 
 int CUDAAPI NvdecDecoder::on_sequence(void* self, CUVIDEOFORMAT* format) {
@@ -146,12 +146,12 @@ int NvdecDecoder::handle_sequence(const CUVIDEOFORMAT& f) {
                                        std::to_string(8 + f.bit_depth_luma_minus8) + "-bit 4:2:0");
   if (f.coded_width > caps.nMaxWidth || f.coded_height > caps.nMaxHeight ||
       f.coded_width < caps.nMinWidth || f.coded_height < caps.nMinHeight)
-    throw Error(ErrorKind::Decode,
-                "nvidia decode: coded size " + std::to_string(f.coded_width) + "x" +
-                    std::to_string(f.coded_height) + " is outside NVDEC's " +
-                    std::to_string(caps.nMinWidth) + "x" + std::to_string(caps.nMinHeight) +
-                    " .. " + std::to_string(caps.nMaxWidth) + "x" +
-                    std::to_string(caps.nMaxHeight));
+    throw Error(ErrorKind::Decode, "nvidia decode: coded size " + std::to_string(f.coded_width) +
+                                       "x" + std::to_string(f.coded_height) +
+                                       " is outside NVDEC's " + std::to_string(caps.nMinWidth) +
+                                       "x" + std::to_string(caps.nMinHeight) + " .. " +
+                                       std::to_string(caps.nMaxWidth) + "x" +
+                                       std::to_string(caps.nMaxHeight));
 
   if ((config_.max_width > 0 && int(f.coded_width) > config_.max_width) ||
       (config_.max_height > 0 && int(f.coded_height) > config_.max_height))
@@ -201,8 +201,8 @@ void NvdecDecoder::create_decoder(const CUVIDEOFORMAT& f, int surfaces) {
   info.OutputFormat =
       f.bit_depth_luma_minus8 > 0 ? cudaVideoSurfaceFormat_P016 : cudaVideoSurfaceFormat_NV12;
   info.bitDepthMinus8 = f.bit_depth_luma_minus8;
-  info.DeinterlaceMode = f.progressive_sequence ? cudaVideoDeinterlaceMode_Weave
-                                                : cudaVideoDeinterlaceMode_Adaptive;
+  info.DeinterlaceMode =
+      f.progressive_sequence ? cudaVideoDeinterlaceMode_Weave : cudaVideoDeinterlaceMode_Adaptive;
   info.ulNumOutputSurfaces = 2;
   info.ulCreationFlags = cudaVideoCreate_PreferCUVID;
   info.ulNumDecodeSurfaces = static_cast<unsigned>(surfaces);
@@ -220,8 +220,8 @@ void NvdecDecoder::create_decoder(const CUVIDEOFORMAT& f, int surfaces) {
   info.target_rect.right = static_cast<short>(info.ulTargetWidth);
   info.target_rect.bottom = static_cast<short>(info.ulTargetHeight);
   check_cuda(ErrorKind::Decode, d.cuvidCreateDecoder(&decoder_, &info), "cuvidCreateDecoder",
-             "creating a " + std::to_string(f.coded_width) + "x" +
-                 std::to_string(f.coded_height) + " decoder");
+             "creating a " + std::to_string(f.coded_width) + "x" + std::to_string(f.coded_height) +
+                 " decoder");
   format_ = f;
   surfaces_ = surfaces;
   bytes_per_sample_ = f.bit_depth_luma_minus8 > 0 ? 2 : 1;
@@ -271,9 +271,9 @@ int NvdecDecoder::handle_decode(CUVIDPICPARAMS& picture) {
   if (!decoder_) return 0;
   const int index = picture.CurrPicIdx;
   if (index >= 0 && static_cast<size_t>(index) < keyframe_by_surface_.size())
-    keyframe_by_surface_[index] =
-        config_.codec == Codec::HEVC ? picture.CodecSpecific.hevc.IrapPicFlag != 0
-                                     : h264_idr(picture);
+    keyframe_by_surface_[index] = config_.codec == Codec::HEVC
+                                      ? picture.CodecSpecific.hevc.IrapPicFlag != 0
+                                      : h264_idr(picture);
   std::optional<int64_t> pts;
   if (!pending_pts_.empty()) {
     pts = pending_pts_.front();
@@ -336,8 +336,7 @@ void NvdecDecoder::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& frame
   unsigned int pitch = 0;
   check_cuda(ErrorKind::Decode,
              cuvid.cuvidMapVideoFrame(decoder_, info.picture_index, &surface, &pitch, &proc),
-             "cuvidMapVideoFrame",
-             "mapping decoded picture " + std::to_string(info.picture_index));
+             "cuvidMapVideoFrame", "mapping decoded picture " + std::to_string(info.picture_index));
   ++nv_stats_.frames_mapped;
   // Unmap on every path out, or the decoder runs out of output surfaces.
   struct Unmap {
@@ -353,8 +352,8 @@ void NvdecDecoder::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& frame
   const int chroma_rows = (height_ + 1) / 2;
   if (config_.output == DecodeOutputMode::CpuRgb) {
     const int64_t start = monotonic_ns();
-    rgb_->convert(luma, static_cast<int>(pitch), chroma, static_cast<int>(pitch), width_,
-                  height_, bytes_per_sample_, frame);
+    rgb_->convert(luma, static_cast<int>(pitch), chroma, static_cast<int>(pitch), width_, height_,
+                  bytes_per_sample_, frame);
     stats_.convert_ns += monotonic_ns() - start;
     return;
   }
@@ -374,18 +373,18 @@ void NvdecDecoder::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& frame
   copy.dstPitch = static_cast<size_t>(row_bytes);
   copy.WidthInBytes = static_cast<size_t>(width_) * bps;
   copy.Height = static_cast<size_t>(height_);
-  check_cuda(ErrorKind::Decode, d.cuMemcpy2DAsync(&copy, device_->stream()),
-             "cuMemcpy2DAsync", "copying the Y plane");
+  check_cuda(ErrorKind::Decode, d.cuMemcpy2DAsync(&copy, device_->stream()), "cuMemcpy2DAsync",
+             "copying the Y plane");
   copy.srcDevice = chroma;
   copy.dstDevice = buffer->ptr + luma_bytes;
   copy.WidthInBytes = static_cast<size_t>(row_bytes);
   copy.Height = static_cast<size_t>(chroma_rows);
-  check_cuda(ErrorKind::Decode, d.cuMemcpy2DAsync(&copy, device_->stream()),
-             "cuMemcpy2DAsync", "copying the UV plane");
+  check_cuda(ErrorKind::Decode, d.cuMemcpy2DAsync(&copy, device_->stream()), "cuMemcpy2DAsync",
+             "copying the UV plane");
   // The surface is unmapped on return, and the buffer is handed out: both need the copy
   // finished.
-  check_cuda(ErrorKind::Decode, d.cuStreamSynchronize(device_->stream()),
-             "cuStreamSynchronize", "waiting for the surface copy");
+  check_cuda(ErrorKind::Decode, d.cuStreamSynchronize(device_->stream()), "cuStreamSynchronize",
+             "waiting for the surface copy");
 
   auto* base = reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(buffer->ptr));
   frame.pixel_format = bps == 1 ? "nv12" : (format_.bit_depth_luma_minus8 == 2 ? "p010" : "p016");
@@ -397,8 +396,8 @@ void NvdecDecoder::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& frame
   frame.device_id = device_->ordinal();
 }
 
-void NvdecDecoder::parse(const uint8_t* data, size_t size, unsigned long flags,
-                            int64_t timestamp, std::vector<DecodedFrame>& out) {
+void NvdecDecoder::parse(const uint8_t* data, size_t size, unsigned long flags, int64_t timestamp,
+                         std::vector<DecodedFrame>& out) {
   CUVIDSOURCEDATAPACKET packet{};
   packet.flags = flags;
   packet.payload_size = size;
@@ -428,7 +427,7 @@ void NvdecDecoder::parse(const uint8_t* data, size_t size, unsigned long flags,
 }
 
 void NvdecDecoder::decode(const uint8_t* data, size_t size, std::optional<int64_t> pts,
-                             std::vector<DecodedFrame>& out) {
+                          std::vector<DecodedFrame>& out) {
   if (size == 0) return;
   stats_.bytes_in += static_cast<int64_t>(size);
   unsigned long flags = 0;
@@ -488,11 +487,12 @@ void NvdecDecoder::flush(std::vector<DecodedFrame>& out) {
 
 void NvdecDecoder::reconfigure(const CommonDecodeConfig& to) {
   if (to.codec != config_.codec)
-    throw Error(ErrorKind::Switch, std::string("nvidia decode: the codec cannot change in place (") +
-                                       to_string(config_.codec) + " -> " + to_string(to.codec) +
-                                       "); a new session is needed");
-  const bool parser_params_change = to.low_latency != config_.low_latency ||
-                                    to.max_display_delay != config_.max_display_delay;
+    throw Error(ErrorKind::Switch,
+                std::string("nvidia decode: the codec cannot change in place (") +
+                    to_string(config_.codec) + " -> " + to_string(to.codec) +
+                    "); a new session is needed");
+  const bool parser_params_change =
+      to.low_latency != config_.low_latency || to.max_display_delay != config_.max_display_delay;
   CommonDecodeConfig previous = config_;
   config_ = to;
   try {

@@ -26,18 +26,18 @@
 #pragma once
 
 #include <cstdint>
-#include <exception>
 #include <deque>
-#include <unordered_set>
+#include <exception>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
+#include <unordered_set>
 #include <vector>
 
+#include "backend/decoder_backend.hpp"
 #include "nv_session/nvdec/nvdec_device.hpp"
 #include "nv_session/nvdec/nvdec_rgb_converter.hpp"
 #include "nv_session/nvdec/nvdec_surface_pool.hpp"
-#include "backend/decoder_backend.hpp"
 
 namespace videohw::nv_session {
 
@@ -55,7 +55,7 @@ class NvdecDecoder final : public DecoderBackend {
  public:
   // Throws BackendUnavailable (no driver / device / codec) or UnsupportedConfig.
   NvdecDecoder(const CommonDecodeConfig& config, const NvidiaDecodeConfig& nvidia,
-                  RgbTableSource rgb_tables = {});
+               RgbTableSource rgb_tables = {});
   ~NvdecDecoder() override;
   NvdecDecoder(const NvdecDecoder&) = delete;
   NvdecDecoder& operator=(const NvdecDecoder&) = delete;
@@ -110,11 +110,11 @@ class NvdecDecoder final : public DecoderBackend {
   std::deque<int64_t> pending_pts_;
   std::vector<std::optional<int64_t>> pts_by_surface_;
   std::vector<uint8_t> keyframe_by_surface_;  // from the decode callback, by CurrPicIdx
-  std::unordered_set<int64_t> skip_tags_;      // DecodeUnit tags whose pictures stay unmapped
-  bool discard_all_ = false;                   // reset(): display callbacks map nothing
+  std::unordered_set<int64_t> skip_tags_;     // DecodeUnit tags whose pictures stay unmapped
+  bool discard_all_ = false;                  // reset(): display callbacks map nothing
 
   std::vector<DecodedFrame>* out_ = nullptr;  // where display callbacks put frames
-  std::exception_ptr callback_error_;          // thrown once cuvidParseVideoData returns
+  std::exception_ptr callback_error_;         // thrown once cuvidParseVideoData returns
   bool pushed_since_flush_ = false;
 
   DecodeStats stats_;

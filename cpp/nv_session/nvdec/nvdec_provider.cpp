@@ -7,9 +7,9 @@
 #include "backend/decoder_registry.hpp"
 #include "backend/rgb_reference.hpp"
 
+#include "nv_session/nvdec/nvdec_decoder.hpp"
 #include "nv_session/nvdec/nvdec_device.hpp"
 #include "nv_session/nvdec/nvdec_rgb_converter.hpp"
-#include "nv_session/nvdec/nvdec_decoder.hpp"
 
 namespace videohw::nv_session {
 
@@ -60,7 +60,8 @@ std::string nvidia_decode_unavailable_reason() {
 NvdecDecoderProvider::NvdecDecoderProvider(NvidiaDecodeConfig config, RgbTableSource rgb_tables)
     : config_(config), rgb_tables_(std::move(rgb_tables)) {
   const std::string reason = nvidia_decode_unavailable_reason();
-  if (!reason.empty()) throw Error(ErrorKind::BackendUnavailable, "nvidia decode backend: " + reason);
+  if (!reason.empty())
+    throw Error(ErrorKind::BackendUnavailable, "nvidia decode backend: " + reason);
 }
 
 DecodeCapabilities NvdecDecoderProvider::capabilities(Codec codec) const {
@@ -79,7 +80,8 @@ DecodeCapabilities NvdecDecoderProvider::capabilities(Codec codec) const {
   return out;
 }
 
-std::vector<std::string> NvdecDecoderProvider::config_problems(const CommonDecodeConfig& config) const {
+std::vector<std::string> NvdecDecoderProvider::config_problems(
+    const CommonDecodeConfig& config) const {
   std::vector<std::string> problems;
   if (config.output == DecodeOutputMode::CpuRgb) {
     const std::string reason = nvdec_rgb_unavailable_reason();
@@ -92,29 +94,30 @@ std::vector<std::string> NvdecDecoderProvider::config_problems(const CommonDecod
     problems.push_back(std::string("CommonDecodeConfig.codec: ") + to_string(config.codec) +
                        " 8-bit 4:2:0 is not decoded by this GPU's NVDEC");
   if (config.max_display_delay && (*config.max_display_delay < 0 || *config.max_display_delay > 16))
-    problems.push_back("CommonDecodeConfig.max_display_delay: " +
-                       std::to_string(*config.max_display_delay) +
-                       " is out of range; expected 0..16 frames");
+    problems.push_back(
+        "CommonDecodeConfig.max_display_delay: " + std::to_string(*config.max_display_delay) +
+        " is out of range; expected 0..16 frames");
   return problems;
 }
 
-std::unique_ptr<DecoderBackend> NvdecDecoderProvider::create(const CommonDecodeConfig& config) const {
+std::unique_ptr<DecoderBackend> NvdecDecoderProvider::create(
+    const CommonDecodeConfig& config) const {
   return std::make_unique<NvdecDecoder>(config, config_, rgb_tables_);
 }
 
 bool NvdecDecoderProvider::can_reconfigure(const CommonDecodeConfig& from,
-                                    const CommonDecodeConfig& to) const {
+                                           const CommonDecodeConfig& to) const {
   return from.codec == to.codec;
 }
 
 namespace {
 
-const bool registered = register_decoder_backend({
-    "nvidia", 0,
-    [](const DecodeBackendConfigs& configs) -> std::unique_ptr<DecoderProvider> {
-      return std::make_unique<NvdecDecoderProvider>(configs.nvidia, reference_rgb_table());
-    },
-    &nvidia_decode_unavailable_reason});
+const bool registered = register_decoder_backend(
+    {"nvidia", 0,
+     [](const DecodeBackendConfigs& configs) -> std::unique_ptr<DecoderProvider> {
+       return std::make_unique<NvdecDecoderProvider>(configs.nvidia, reference_rgb_table());
+     },
+     &nvidia_decode_unavailable_reason});
 
 }  // namespace
 

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "nv_session/nvdec/nvdec_rgb_converter.hpp"
 #include "backend/decoder_backend.hpp"
+#include "nv_session/nvdec/nvdec_rgb_converter.hpp"
 
 namespace videohw::nv_session {
 
@@ -20,8 +20,7 @@ class NvdecDecoderProvider final : public DecoderProvider {
   std::vector<std::string> config_problems(const CommonDecodeConfig& config) const override;
   std::unique_ptr<DecoderBackend> create(const CommonDecodeConfig& config) const override;
   // Output mode, display delay and latency change in place after a flush; a codec does not.
-  bool can_reconfigure(const CommonDecodeConfig& from,
-                       const CommonDecodeConfig& to) const override;
+  bool can_reconfigure(const CommonDecodeConfig& from, const CommonDecodeConfig& to) const override;
 
  private:
   NvidiaDecodeConfig config_;

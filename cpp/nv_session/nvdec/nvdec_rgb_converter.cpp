@@ -12,12 +12,17 @@ struct Matrix {
 
 Matrix matrix_for(int code) {
   switch (code) {
-    case 1: return {0.2126, 0.0722};   // BT.709
-    case 4: return {0.30, 0.11};       // FCC
-    case 7: return {0.212, 0.087};     // SMPTE 240M
+    case 1:
+      return {0.2126, 0.0722};  // BT.709
+    case 4:
+      return {0.30, 0.11};  // FCC
+    case 7:
+      return {0.212, 0.087};  // SMPTE 240M
     case 9:
-    case 10: return {0.2627, 0.0593};  // BT.2020
-    default: return {0.299, 0.114};    // BT.601 (5, 6) and unspecified, swscale's default
+    case 10:
+      return {0.2627, 0.0593};  // BT.2020
+    default:
+      return {0.299, 0.114};  // BT.601 (5, 6) and unspecified, swscale's default
   }
 }
 
@@ -41,8 +46,7 @@ std::string nvdec_rgb_unavailable_reason() {
   return nv12_to_rgb_ptx() ? "" : nv12_to_rgb_ptx_missing_reason();
 }
 
-NvdecRgbConverter::NvdecRgbConverter(std::shared_ptr<NvdecDevice> device,
-                                     RgbTableSource tables)
+NvdecRgbConverter::NvdecRgbConverter(std::shared_ptr<NvdecDevice> device, RgbTableSource tables)
     : device_(std::move(device)), tables_(std::move(tables)) {
   const char* ptx = nv12_to_rgb_ptx();
   if (!ptx)
@@ -53,9 +57,9 @@ NvdecRgbConverter::NvdecRgbConverter(std::shared_ptr<NvdecDevice> device,
   ContextScope scope(device_->context(), ErrorKind::Decode);
   check_cuda(ErrorKind::Decode, d.cuModuleLoadData(&module_, ptx), "cuModuleLoadData",
              "loading the NV12->RGB kernel's PTX");
-  for (auto [name, function] : {std::pair{"nv12_to_rgb24", &kernel_},
-                                 std::pair{"nv12_to_rgb24_table", &table_kernel_},
-                                 std::pair{"p016_to_rgb24", &wide_kernel_}}) {
+  for (auto [name, function] :
+       {std::pair{"nv12_to_rgb24", &kernel_}, std::pair{"nv12_to_rgb24_table", &table_kernel_},
+        std::pair{"p016_to_rgb24", &wide_kernel_}}) {
     const CUresult found = d.cuModuleGetFunction(function, module_, name);
     if (found != CUDA_SUCCESS) {
       d.cuModuleUnload(module_);
@@ -116,8 +120,10 @@ void NvdecRgbConverter::convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr ch
     table = device_table(out.color);
   else
     k = rgb_coefficients(out.color);
-  void* args[] = {&luma, &luma_pitch, &chroma, &chroma_pitch, &rgb, &rgb_pitch,
-                  &width, &height, use_table ? static_cast<void*>(&table) : static_cast<void*>(&k)};
+  void* args[] = {
+      &luma,         &luma_pitch, &chroma,
+      &chroma_pitch, &rgb,        &rgb_pitch,
+      &width,        &height,     use_table ? static_cast<void*>(&table) : static_cast<void*>(&k)};
   CUfunction kernel = bytes_per_sample == 2 ? wide_kernel_ : (use_table ? table_kernel_ : kernel_);
   const unsigned block_x = 32, block_y = 8;
   const unsigned blocks_w = static_cast<unsigned>((width + 1) / 2);
@@ -129,8 +135,8 @@ void NvdecRgbConverter::convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr ch
              "cuLaunchKernel", "converting NV12 to RGB24");
   check_cuda(ErrorKind::Decode, d.cuMemcpyDtoHAsync(host->host(), rgb, bytes, device_->stream()),
              "cuMemcpyDtoHAsync", "copying the RGB frame to the host");
-  check_cuda(ErrorKind::Decode, d.cuStreamSynchronize(device_->stream()),
-             "cuStreamSynchronize", "waiting for the RGB conversion");
+  check_cuda(ErrorKind::Decode, d.cuStreamSynchronize(device_->stream()), "cuStreamSynchronize",
+             "waiting for the RGB conversion");
 
   out.pixel_format = "rgb24";
   out.bytes_per_sample = 1;

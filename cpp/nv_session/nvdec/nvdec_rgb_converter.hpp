@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "nv_session/nvdec/nvdec_surface_pool.hpp"
 #include "backend/decoder_backend.hpp"
 #include "backend/rgb_reference.hpp"
+#include "nv_session/nvdec/nvdec_surface_pool.hpp"
 
 namespace videohw::nv_session {
 
@@ -44,8 +44,8 @@ class NvdecRgbConverter {
   // out.planes[0] (host, H x W x 3) with the owner set. The context must be current.
   // Returns when the host bytes are there. 16-bit surfaces take the formula kernel: the
   // table covers 8-bit samples only.
-  void convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr chroma, int chroma_pitch,
-               int width, int height, int bytes_per_sample, DecodedFrame& out);
+  void convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr chroma, int chroma_pitch, int width,
+               int height, int bytes_per_sample, DecodedFrame& out);
 
  private:
   std::shared_ptr<NvdecDevice> device_;

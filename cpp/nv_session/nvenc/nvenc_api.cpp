@@ -34,8 +34,8 @@ std::unique_ptr<NvencApi> load(const DriverLibrary& library) {
   api->library = library.path;
   api->get_max_supported_version = reinterpret_cast<GetMaxSupportedVersion>(
       driver_symbol(library, "NvEncodeAPIGetMaxSupportedVersion"));
-  auto create = reinterpret_cast<CreateInstance>(
-      driver_symbol(library, "NvEncodeAPICreateInstance"));
+  auto create =
+      reinterpret_cast<CreateInstance>(driver_symbol(library, "NvEncodeAPICreateInstance"));
   api->driver_version = negotiate(*api);
   api->fn.version = NV_ENCODE_API_FUNCTION_LIST_VER;
   const NVENCSTATUS create_status = create(&api->fn);
@@ -118,14 +118,16 @@ void throw_nvenc(const NvencApi& api, void* encoder, NVENCSTATUS status, const s
   }
   if (status == NV_ENC_ERR_NO_ENCODE_DEVICE)
     throw Error(ErrorKind::BackendUnavailable,
-                message + ": this GPU has no encode engine (NVENC), e.g. H100/H200, which have "
-                          "NVDEC only; use backend='software' or 'auto'");
+                message +
+                    ": this GPU has no encode engine (NVENC), e.g. H100/H200, which have "
+                    "NVDEC only; use backend='software' or 'auto'");
   // Measured on an H200 with driver NVENC API 13.0: nvEncOpenEncodeSessionEx answers
   // UNSUPPORTED_DEVICE, not NO_ENCODE_DEVICE, on a GPU without NVENC.
   if (status == NV_ENC_ERR_UNSUPPORTED_DEVICE)
     throw Error(ErrorKind::BackendUnavailable,
-                message + ": this GPU has no encode engine (NVENC) this driver can use (H100/H200 "
-                          "answer so); use backend='software' or 'auto'");
+                message +
+                    ": this GPU has no encode engine (NVENC) this driver can use (H100/H200 "
+                    "answer so); use backend='software' or 'auto'");
   if (status == NV_ENC_ERR_DEVICE_NOT_EXIST || status == NV_ENC_ERR_INVALID_DEVICE ||
       status == NV_ENC_ERR_INVALID_ENCODERDEVICE)
     throw Error(ErrorKind::BackendUnavailable, message + ": the device cannot run NVENC");

@@ -22,7 +22,8 @@ void copy_picture(const FrameView& view, uint8_t* dst, uint32_t pitch,
   const bool planar_source = view.format == PixelFormat::I420;
   if (!planar_source && view.format != PixelFormat::NV12)
     throw Error(ErrorKind::InvalidFrame, std::string("NVENC input copy: ") +
-                                             to_string(view.format) + " frame; expected I420 or NV12");
+                                             to_string(view.format) +
+                                             " frame; expected I420 or NV12");
   copy_rows(view.planes[0], view.strides[0], dst, pitch, size_t(w), h);
   uint8_t* chroma = dst + size_t(pitch) * size_t(h);
   if (format == NV_ENC_BUFFER_FORMAT_IYUV) {
@@ -68,9 +69,9 @@ InputBuffer::InputBuffer(const NvencHandle& handle, int width, int height,
   create.width = uint32_t(width);
   create.height = uint32_t(height);
   create.bufferFmt = format;
-  handle_.check(handle_.fn().nvEncCreateInputBuffer(handle_.get(), &create),
-                "nvEncCreateInputBuffer (" + std::to_string(width) + "x" +
-                    std::to_string(height) + ")");
+  handle_.check(
+      handle_.fn().nvEncCreateInputBuffer(handle_.get(), &create),
+      "nvEncCreateInputBuffer (" + std::to_string(width) + "x" + std::to_string(height) + ")");
   buffer_ = create.inputBuffer;
 }
 
@@ -80,10 +81,10 @@ InputBuffer::~InputBuffer() {
 
 uint32_t InputBuffer::write(const FrameView& view) {
   if (view.width != width_ || view.height != height_)
-    throw Error(ErrorKind::InvalidFrame,
-                "NVENC input: a " + std::to_string(view.width) + "x" +
-                    std::to_string(view.height) + " frame for a " + std::to_string(width_) +
-                    "x" + std::to_string(height_) + " buffer");
+    throw Error(ErrorKind::InvalidFrame, "NVENC input: a " + std::to_string(view.width) + "x" +
+                                             std::to_string(view.height) + " frame for a " +
+                                             std::to_string(width_) + "x" +
+                                             std::to_string(height_) + " buffer");
   NV_ENC_LOCK_INPUT_BUFFER lock{};
   lock.version = NV_ENC_LOCK_INPUT_BUFFER_VER;
   lock.inputBuffer = buffer_;

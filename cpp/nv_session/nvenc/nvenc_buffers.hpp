@@ -50,7 +50,6 @@ class BitstreamBuffer {
 
 // Copies planes of `view` (I420 or NV12, view.width x view.height) into a locked buffer of
 // `format` (IYUV or NV12) with row pitch `pitch`. Exposed for tests.
-void copy_picture(const FrameView& view, uint8_t* dst, uint32_t pitch,
-                  NV_ENC_BUFFER_FORMAT format);
+void copy_picture(const FrameView& view, uint8_t* dst, uint32_t pitch, NV_ENC_BUFFER_FORMAT format);
 
 }  // namespace videohw::nv_session

@@ -107,9 +107,9 @@ NvencProbe probe_nvenc(int ordinal) {
       probe.codecs[codec] = query_codec_caps(handle, codec);
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::BackendUnavailable) throw;
-    throw Error(ErrorKind::BackendUnavailable,
-                std::string(e.what()) + " [device " + std::to_string(ordinal) + ": " +
-                    probe.device.name + "]");
+    throw Error(ErrorKind::BackendUnavailable, std::string(e.what()) + " [device " +
+                                                   std::to_string(ordinal) + ": " +
+                                                   probe.device.name + "]");
   }
   return probe;
 }

@@ -64,25 +64,29 @@ void apply_rate_control(const RateControl& rc, bool low_latency, NV_ENC_RC_PARAM
 
 }  // namespace
 
-bool same_guid(const GUID& a, const GUID& b) { return std::memcmp(&a, &b, sizeof(GUID)) == 0; }
+bool same_guid(const GUID& a, const GUID& b) {
+  return std::memcmp(&a, &b, sizeof(GUID)) == 0;
+}
 
 GUID codec_guid(Codec codec) {
   switch (codec) {
-    case Codec::H264: return NV_ENC_CODEC_H264_GUID;
-    case Codec::HEVC: return NV_ENC_CODEC_HEVC_GUID;
+    case Codec::H264:
+      return NV_ENC_CODEC_H264_GUID;
+    case Codec::HEVC:
+      return NV_ENC_CODEC_HEVC_GUID;
     case Codec::AV1:
-    case Codec::VP9: break;
+    case Codec::VP9:
+      break;
   }
-  throw UnsupportedConfig({std::string("codec: ") + to_string(codec) +
-                           " is not in NVENC API " + std::to_string(NVENCAPI_MAJOR_VERSION) +
-                           "." + std::to_string(NVENCAPI_MINOR_VERSION) +
+  throw UnsupportedConfig({std::string("codec: ") + to_string(codec) + " is not in NVENC API " +
+                           std::to_string(NVENCAPI_MAJOR_VERSION) + "." +
+                           std::to_string(NVENCAPI_MINOR_VERSION) +
                            " (this build's header); expected h264 or hevc"});
 }
 
 GUID preset_guid(const std::string& preset) {
-  static const GUID guids[] = {NV_ENC_PRESET_P1_GUID, NV_ENC_PRESET_P2_GUID,
-                               NV_ENC_PRESET_P3_GUID, NV_ENC_PRESET_P4_GUID,
-                               NV_ENC_PRESET_P5_GUID, NV_ENC_PRESET_P6_GUID,
+  static const GUID guids[] = {NV_ENC_PRESET_P1_GUID, NV_ENC_PRESET_P2_GUID, NV_ENC_PRESET_P3_GUID,
+                               NV_ENC_PRESET_P4_GUID, NV_ENC_PRESET_P5_GUID, NV_ENC_PRESET_P6_GUID,
                                NV_ENC_PRESET_P7_GUID};
   if (preset.empty()) return NV_ENC_PRESET_P4_GUID;
   for (size_t i = 0; i < std::size(kPresets); ++i)
@@ -104,9 +108,12 @@ NV_ENC_TUNING_INFO tuning_info(const std::string& tuning, bool low_latency) {
 
 NV_ENC_PARAMS_RC_MODE rc_mode(RateControlMode mode) {
   switch (mode) {
-    case RateControlMode::CBR: return NV_ENC_PARAMS_RC_CBR;
-    case RateControlMode::VBR: return NV_ENC_PARAMS_RC_VBR;
-    case RateControlMode::ConstQP: return NV_ENC_PARAMS_RC_CONSTQP;
+    case RateControlMode::CBR:
+      return NV_ENC_PARAMS_RC_CBR;
+    case RateControlMode::VBR:
+      return NV_ENC_PARAMS_RC_VBR;
+    case RateControlMode::ConstQP:
+      return NV_ENC_PARAMS_RC_CONSTQP;
   }
   return NV_ENC_PARAMS_RC_CBR;
 }
@@ -132,8 +139,8 @@ std::vector<std::string> nvidia_config_problems(const CommonEncodeConfig& common
                        "; expected RateControl.const_qp(...) (lossless has no bitrate target)");
   if (nvidia.max_in_flight_outputs < common.b_frames + 1)
     problems.push_back("NvidiaEncodeConfig.max_in_flight_outputs: " +
-                       std::to_string(nvidia.max_in_flight_outputs) + " cannot hold b_frames=" +
-                       std::to_string(common.b_frames) +
+                       std::to_string(nvidia.max_in_flight_outputs) +
+                       " cannot hold b_frames=" + std::to_string(common.b_frames) +
                        " (NVENC keeps the B inputs until the next P is encoded); expected >= " +
                        std::to_string(common.b_frames + 1));
   return problems;
@@ -199,9 +206,8 @@ void map_settings(const CommonEncodeConfig& common, const NvidiaEncodeConfig& nv
 
 bool can_reconfigure(const CommonEncodeConfig& from, const CommonEncodeConfig& to,
                      EncodeSize max_size, const ReconfigureAbility& ability) {
-  if (from.codec != to.codec || from.gop_length != to.gop_length ||
-      from.b_frames != to.b_frames || from.frame_interval_p != to.frame_interval_p ||
-      from.low_latency != to.low_latency)
+  if (from.codec != to.codec || from.gop_length != to.gop_length || from.b_frames != to.b_frames ||
+      from.frame_interval_p != to.frame_interval_p || from.low_latency != to.low_latency)
     return false;
   const RateControl& a = from.rate_control;
   const RateControl& b = to.rate_control;

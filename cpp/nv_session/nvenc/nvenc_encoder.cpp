@@ -111,7 +111,8 @@ const FrameView& NvencEncoder::encoder_view(const FrameView& frame) {
 
 void NvencEncoder::encode(const FrameView& frame, const FrameOptions& options,
                           std::vector<EncodedPacket>& out) {
-  if (finished_) throw Error(ErrorKind::SessionClosed, "the NVENC encoder has reached end of stream");
+  if (finished_)
+    throw Error(ErrorKind::SessionClosed, "the NVENC encoder has reached end of stream");
   const int64_t start = monotonic_ns();
   const FrameView& view = encoder_view(frame);
   submit(view, options.pts.value_or(int64_t(frame_index_)), options.force_keyframe || idr_pending_);
@@ -125,7 +126,8 @@ void NvencEncoder::submit(const FrameView& view, int64_t pts, bool force_idr) {
   const size_t slot = next_slot_;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return slots_[slot].state != SlotState::Lockable || !reap_error_.empty(); });
+    cv_.wait(lock,
+             [&] { return slots_[slot].state != SlotState::Lockable || !reap_error_.empty(); });
     throw_if_reap_failed();
     if (slots_[slot].state == SlotState::Pending)
       throw Error(ErrorKind::Encode,
@@ -220,7 +222,8 @@ void NvencEncoder::take_ready(std::vector<EncodedPacket>& out) {
 }
 
 FlushResult NvencEncoder::flush(std::vector<EncodedPacket>& out) {
-  if (finished_) throw Error(ErrorKind::SessionClosed, "the NVENC encoder has reached end of stream");
+  if (finished_)
+    throw Error(ErrorKind::SessionClosed, "the NVENC encoder has reached end of stream");
   const size_t before = out.size();
   FlushResult result;
   if (stream_must_end()) {
@@ -249,12 +252,13 @@ void NvencEncoder::finish(std::vector<EncodedPacket>& out) {
 }
 
 void NvencEncoder::reconfigure(const CommonEncodeConfig& to) {
-  if (finished_) throw Error(ErrorKind::SessionClosed, "the NVENC encoder has reached end of stream");
+  if (finished_)
+    throw Error(ErrorKind::SessionClosed, "the NVENC encoder has reached end of stream");
   if (!can_reconfigure(common_, to, max_size_, caps_.ability))
-    throw Error(ErrorKind::Switch, "NVENC cannot take this change in place (codec, GOP, "
-                                   "B-frames, or a size beyond " +
-                                       std::to_string(max_size_.width) + "x" +
-                                       std::to_string(max_size_.height) + ")");
+    throw Error(ErrorKind::Switch,
+                "NVENC cannot take this change in place (codec, GOP, "
+                "B-frames, or a size beyond " +
+                    std::to_string(max_size_.width) + "x" + std::to_string(max_size_.height) + ")");
   const bool resize = to.width != common_.width || to.height != common_.height;
   std::vector<std::unique_ptr<InputBuffer>> inputs;
   if (resize) {
@@ -288,7 +292,7 @@ void NvencEncoder::reap_loop() {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stop_ || !lockable_.empty(); });
       if (lockable_.empty()) return;  // stopping, and nothing left to unlock
-      slot = lockable_.front();  // popped only once unlocked: wait_drained counts it
+      slot = lockable_.front();       // popped only once unlocked: wait_drained counts it
     }
     reap_one(slot);
   }
@@ -310,10 +314,9 @@ void NvencEncoder::reap_one(size_t slot) {
     packet.pts = int64_t(lock_params.outputTimeStamp);
     // The lock reports the picture type; an I picture counts when it is a random-access
     // point in the stream itself (HEVC CRA), as for the software backend.
-    packet.is_keyframe =
-        lock_params.pictureType == NV_ENC_PIC_TYPE_IDR ||
-        (lock_params.pictureType == NV_ENC_PIC_TYPE_I &&
-         bitstream::contains_random_access_picture(data, size, codec_));
+    packet.is_keyframe = lock_params.pictureType == NV_ENC_PIC_TYPE_IDR ||
+                         (lock_params.pictureType == NV_ENC_PIC_TYPE_I &&
+                          bitstream::contains_random_access_picture(data, size, codec_));
     packet.layout = EncodedLayout::AnnexB;
     const NVENCSTATUS unlock = fn.nvEncUnlockBitstream(handle_.get(), lock_params.outputBitstream);
     if (unlock != NV_ENC_SUCCESS)

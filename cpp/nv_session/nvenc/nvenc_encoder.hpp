@@ -29,11 +29,11 @@
 #include <thread>
 #include <vector>
 
+#include "backend/encoder_backend.hpp"
 #include "nv_session/cuda/context.hpp"
 #include "nv_session/nvenc/nvenc_buffers.hpp"
 #include "nv_session/nvenc/nvenc_caps.hpp"
 #include "nv_session/nvenc/nvenc_handle.hpp"
-#include "backend/encoder_backend.hpp"
 #include "transform/pixel_converter.hpp"
 
 namespace videohw::nv_session {

@@ -2,13 +2,12 @@
 
 #include "backend/encoder_registry.hpp"
 #include "contract/errors.hpp"
-#include "nv_session/nvenc/nvenc_probe.hpp"
 #include "nv_session/nvenc/nvenc_encoder.hpp"
+#include "nv_session/nvenc/nvenc_probe.hpp"
 
 namespace videohw::nv_session {
 
-NvencEncoderProvider::NvencEncoderProvider(NvidiaEncodeConfig config)
-    : config_(std::move(config)) {
+NvencEncoderProvider::NvencEncoderProvider(NvidiaEncodeConfig config) : config_(std::move(config)) {
   validate(config_);
   probe_ = probe_nvenc(config_.device);
 }
@@ -27,7 +26,8 @@ std::vector<std::string> NvencEncoderProvider::config_problems(
   const NvencCodecCaps& caps = codec_caps(config.codec);
   if (config_.tuning == "lossless" && caps.caps.max_width > 0 && !caps.lossless)
     problems.push_back(std::string("NvidiaEncodeConfig.tuning: 'lossless' is not supported for ") +
-                       to_string(config.codec) + " by this GPU (NV_ENC_CAPS_SUPPORT_LOSSLESS_ENCODE)");
+                       to_string(config.codec) +
+                       " by this GPU (NV_ENC_CAPS_SUPPORT_LOSSLESS_ENCODE)");
   return problems;
 }
 
@@ -56,17 +56,17 @@ std::map<std::string, std::string> nvenc_details() {
           {"error", info.error}};
 }
 
-const bool registered = register_encoder_backend({
-    "nvidia", 0,
-    [](const EncodeBackendConfigs& configs) -> std::unique_ptr<EncoderProvider> {
-      try {
-        return std::make_unique<NvencEncoderProvider>(configs.nvidia);
-      } catch (const Error& e) {
-        if (e.kind() == ErrorKind::Config) throw;  // the caller's mistake, not the machine's
-        throw Error(ErrorKind::BackendUnavailable, std::string("nvidia backend: ") + e.what());
-      }
-    },
-    &nvidia_encode_unavailable_reason, &nvenc_details});
+const bool registered = register_encoder_backend(
+    {"nvidia", 0,
+     [](const EncodeBackendConfigs& configs) -> std::unique_ptr<EncoderProvider> {
+       try {
+         return std::make_unique<NvencEncoderProvider>(configs.nvidia);
+       } catch (const Error& e) {
+         if (e.kind() == ErrorKind::Config) throw;  // the caller's mistake, not the machine's
+         throw Error(ErrorKind::BackendUnavailable, std::string("nvidia backend: ") + e.what());
+       }
+     },
+     &nvidia_encode_unavailable_reason, &nvenc_details});
 
 }  // namespace
 

@@ -2,8 +2,8 @@
 // (driver, encode engine, caps); a provider that exists can encode.
 #pragma once
 
-#include "nv_session/nvenc/nvenc_caps.hpp"
 #include "backend/encoder_provider.hpp"
+#include "nv_session/nvenc/nvenc_caps.hpp"
 
 namespace videohw::nv_session {
 
@@ -17,8 +17,7 @@ class NvencEncoderProvider final : public EncoderProvider {
   Capabilities capabilities(Codec codec) const override;
   std::vector<std::string> config_problems(const CommonEncodeConfig& config) const override;
   std::unique_ptr<EncoderBackend> create(const CommonEncodeConfig& config) const override;
-  bool can_reconfigure(const CommonEncodeConfig& from,
-                       const CommonEncodeConfig& to) const override;
+  bool can_reconfigure(const CommonEncodeConfig& from, const CommonEncodeConfig& to) const override;
   // The ring copies I420 and NV12 straight into NVENC's input buffers.
   std::vector<PixelFormat> native_input_formats() const override {
     return {PixelFormat::I420, PixelFormat::NV12};

@@ -25,7 +25,8 @@ from .probe import add_probe_parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="videohw",
-        description="Video encode sessions (software: libx264/libx265; NVIDIA NVENC).")
+        description="Video encode sessions (software: libx264/libx265; NVIDIA NVENC).",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     add_encode_parser(sub)

@@ -11,7 +11,8 @@ def _size(text: str) -> tuple[int, int]:
         w, h = (int(p) for p in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: expected WIDTHxHEIGHT, e.g. 1280x720") from None
+            f"{text!r}: expected WIDTHxHEIGHT, e.g. 1280x720"
+        ) from None
     if w <= 0 or h <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: width and height must be positive")
     return w, h
@@ -23,7 +24,8 @@ def _fps(text: str) -> tuple[int, int]:
         n, d = int(num), int(den) if den else 1
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: expected N or N/D, e.g. 30 or 30000/1001") from None
+            f"{text!r}: expected N or N/D, e.g. 30 or 30000/1001"
+        ) from None
     if n <= 0 or d <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: numerator and denominator must be >= 1")
     return n, d

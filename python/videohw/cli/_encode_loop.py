@@ -32,9 +32,19 @@ class _EncodeResult:
     paths: list = field(default_factory=list)  # the files written (final names), in order
 
 
-def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fmt: Any,
-            forced: Sequence[int], output: str, progress: bool,
-            switches: Sequence[tuple] = (), out_format: str = "annexb") -> _EncodeResult:
+def _encode(
+    vh: Any,
+    ctl: Any,
+    common: Any,
+    backend_cfg: Any,
+    source: _Input,
+    fmt: Any,
+    forced: Sequence[int],
+    output: str,
+    progress: bool,
+    switches: Sequence[tuple] = (),
+    out_format: str = "annexb",
+) -> _EncodeResult:
     """Submits every frame, writing packets as they are reaped; closes the session and
     renames the output into place. On any failure or interrupt no output file is left.
     ``switches``: (SwitchSpec, target config) pairs, applied just before their frame."""
@@ -54,9 +64,11 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
         if not by_frame or source.path is not None:
             return array
         state = ctl.session_state(handle)
-        size = ((state["pending_width"], state["pending_height"])
-                if i in forced_set and state["pending_width"]
-                else (state["width"], state["height"]))
+        size = (
+            (state["pending_width"], state["pending_height"])
+            if i in forced_set and state["pending_width"]
+            else (state["width"], state["height"])
+        )
         if size == (source.width, source.height):
             return array
         if size not in generators:
@@ -86,26 +98,36 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
     wall0 = time.perf_counter()
     closed = False
     try:
-        with ProgressBar(source.n_frames, label="encode",
-                         enabled=None if progress else False) as bar:
+        with ProgressBar(
+            source.n_frames, label="encode", enabled=None if progress else False
+        ) as bar:
             for i, array in enumerate(source.frames()):
                 t0 = time.perf_counter()
                 if i in by_frame:
                     sw, target = by_frame[i]
                     before = ctl.telemetry(handle)
                     try:
-                        handle = ctl.switch_encode_session(handle, vh.SessionSwitchRequest(
-                            target=(target, None), mode=vh.SessionSwitchMode(sw.mode),
-                            force_idr_on_activate=sw.idr))
+                        handle = ctl.switch_encode_session(
+                            handle,
+                            vh.SessionSwitchRequest(
+                                target=(target, None),
+                                mode=vh.SessionSwitchMode(sw.mode),
+                                force_idr_on_activate=sw.idr,
+                            ),
+                        )
                     except vh.ConfigError as exc:
                         raise CliError(f"--switch at frame {i}: {exc}") from exc
                     after = ctl.telemetry(handle)
                     codec_of[handle.generation] = target.codec.value
                     # A drain that ended the stream: software reopens, NVENC sends EOS.
                     restarts = lambda t: t["encoder_reopens"] + t["stream_restarts"]  # noqa: E731
-                    switch_paths.append((handle.generation,
-                                         after["switches_in_place"] > before["switches_in_place"],
-                                         restarts(after) > restarts(before)))
+                    switch_paths.append(
+                        (
+                            handle.generation,
+                            after["switches_in_place"] > before["switches_in_place"],
+                            restarts(after) > restarts(before),
+                        )
+                    )
                 frame = vh.Frame(picture(i, array), fmt, pts=i, force_keyframe=i in forced_set)
                 ctl.submit(handle, frame)
                 packets = ctl.reap(handle)
@@ -128,7 +150,16 @@ def _encode(vh: Any, ctl: Any, common: Any, backend_cfg: Any, source: _Input, fm
                 ctl.close_encode_session(handle)
             except vh.VideoHwError:
                 pass
-    return _EncodeResult(n_packets, n_bytes, sorted(keyframes), api_s,
-                         time.perf_counter() - wall0, ctl.telemetry(handle),
-                         packet_generations, switch_paths, generation_bytes, out.segments,
-                         paths)
+    return _EncodeResult(
+        n_packets,
+        n_bytes,
+        sorted(keyframes),
+        api_s,
+        time.perf_counter() - wall0,
+        ctl.telemetry(handle),
+        packet_generations,
+        switch_paths,
+        generation_bytes,
+        out.segments,
+        paths,
+    )

@@ -22,6 +22,7 @@ DEFAULT_SYNTHETIC_FRAMES = 300
 @dataclass
 class _Input:
     """Where frames come from: the synthetic pattern or a raw file."""
+
     format: str
     width: int
     height: int
@@ -52,19 +53,22 @@ class _Input:
 
     def raw_source(self, fps: Fraction) -> verify.RawSource:
         if self.path is None:
-            return verify.RawSource.synthetic(self.format, self.width, self.height,
-                                              self.n_frames, fps)
+            return verify.RawSource.synthetic(
+                self.format, self.width, self.height, self.n_frames, fps
+            )
         return verify.RawSource.from_file(self.path, self.format, self.width, self.height, fps)
 
 
 def _make_input(args: argparse.Namespace) -> _Input:
     if args.input is None:
         width, height = args.size or DEFAULT_SIZE
-        return _Input(args.input_format or "argb8888", width, height,
-                      args.frames or DEFAULT_SYNTHETIC_FRAMES)
+        return _Input(
+            args.input_format or "argb8888", width, height, args.frames or DEFAULT_SYNTHETIC_FRAMES
+        )
     if args.input_format is None or args.size is None:
-        raise CliError("--input needs --input-format and --size (a raw file does not say "
-                       "what it holds)")
+        raise CliError(
+            "--input needs --input-format and --size (a raw file does not say what it holds)"
+        )
     width, height = args.size
     fmt = args.input_format
     try:
@@ -74,12 +78,15 @@ def _make_input(args: argparse.Namespace) -> _Input:
         raise CliError(f"--input {args.input}: {exc.strerror or exc}") from exc
     if file_bytes % frame_bytes:
         fits = _sizes_that_fit(file_bytes, width, height, fmt)
-        hint = "".join(f"; it is exactly {n} frame{'s' * (n != 1)} of {w}x{h}"
-                       for w, h, n in fits[:3])
-        raise CliError(f"--input {args.input}: {file_bytes} bytes is not a whole number of "
-                       f"{width}x{height} {fmt} frames ({frame_bytes} bytes each; "
-                       f"{file_bytes // frame_bytes} frames and {file_bytes % frame_bytes} "
-                       f"bytes left over){hint}")
+        hint = "".join(
+            f"; it is exactly {n} frame{'s' * (n != 1)} of {w}x{h}" for w, h, n in fits[:3]
+        )
+        raise CliError(
+            f"--input {args.input}: {file_bytes} bytes is not a whole number of "
+            f"{width}x{height} {fmt} frames ({frame_bytes} bytes each; "
+            f"{file_bytes // frame_bytes} frames and {file_bytes % frame_bytes} "
+            f"bytes left over){hint}"
+        )
     n = file_bytes // frame_bytes
     if n == 0:
         raise CliError(f"--input {args.input}: the file is empty")
@@ -92,9 +99,23 @@ def _make_input(args: argparse.Namespace) -> _Input:
 # Frame sizes raw files often hold. With the declared size doubled, halved and turned they
 # are the sizes --input checks a file against: a file is read with the size given, so a
 # wrong --size encodes a scrambled picture without any error.
-_COMMON_SIZES = ((3840, 2160), (2560, 1440), (1920, 1080), (1280, 720), (1024, 768),
-                 (960, 540), (854, 480), (800, 600), (720, 576), (720, 480), (640, 480),
-                 (640, 360), (352, 288), (320, 240), (176, 144))
+_COMMON_SIZES = (
+    (3840, 2160),
+    (2560, 1440),
+    (1920, 1080),
+    (1280, 720),
+    (1024, 768),
+    (960, 540),
+    (854, 480),
+    (800, 600),
+    (720, 576),
+    (720, 480),
+    (640, 480),
+    (640, 360),
+    (352, 288),
+    (320, 240),
+    (176, 144),
+)
 
 # A size whose rows differ from their neighbours by less than this share of the declared
 # size's is taken as the likelier one. Rows read at a wrong width mix pieces of different
@@ -118,8 +139,9 @@ def _other_sizes(width: int, height: int, fmt: str) -> list[tuple[int, int]]:
     return out
 
 
-def _sizes_that_fit(file_bytes: int, width: int, height: int,
-                    fmt: str) -> list[tuple[int, int, int]]:
+def _sizes_that_fit(
+    file_bytes: int, width: int, height: int, fmt: str
+) -> list[tuple[int, int, int]]:
     """(width, height, frames) of every other plausible size the file is a whole number of
     frames of."""
     out = []
@@ -135,7 +157,7 @@ def _row_roughness(data: np.ndarray, width: int, height: int, fmt: str) -> float
     ``width`` x ``height`` (the Y plane of 4:2:0 formats)."""
     row = width if fmt in ("nv12", "i420") else synthetic.frame_nbytes(width, 1, fmt)
     rows = min(height, _ROWS_COMPARED)
-    picture: np.ndarray = data[:row * rows].reshape(rows, row).astype(np.int16)
+    picture: np.ndarray = data[: row * rows].reshape(rows, row).astype(np.int16)
     return float(np.abs(np.diff(picture, axis=0)).mean()) if rows > 1 else 0.0
 
 
@@ -155,7 +177,9 @@ def _warn_other_sizes(path: str, file_bytes: int, width: int, height: int, fmt: 
     best, w, h, n = min((_row_roughness(data, w, h, fmt), w, h, n) for w, h, n in fits)
     if best < _SMOOTHER * declared:
         frames = file_bytes // frame_bytes
-        _warn(f"--input {path}: read as {frames} frame{'s' * (frames != 1)} of "
-              f"{width}x{height} {fmt}, but the file is also exactly {n} "
-              f"frame{'s' * (n != 1)} of {w}x{h}, whose rows line up better; is --size "
-              "right?")
+        _warn(
+            f"--input {path}: read as {frames} frame{'s' * (frames != 1)} of "
+            f"{width}x{height} {fmt}, but the file is also exactly {n} "
+            f"frame{'s' * (n != 1)} of {w}x{h}, whose rows line up better; is --size "
+            "right?"
+        )

@@ -13,8 +13,9 @@ import logging
 import sys
 from typing import Any
 
-_HELP = ("FFmpeg's warnings and errors on stderr as they happen; -vv adds info lines, -vvv "
-         "debug lines")
+_HELP = (
+    "FFmpeg's warnings and errors on stderr as they happen; -vv adds info lines, -vvv debug lines"
+)
 
 # Logging levels of FFmpeg's lines for -vv, -vvv, -vvvv.
 _MORE = {2: "INFO", 3: "DEBUG", 4: "TRACE"}
@@ -25,8 +26,9 @@ def add_verbose_option(parser: argparse.ArgumentParser, sub: Any) -> None:
     -v``). The commands' own default is left unset, so it never overwrites the first."""
     parser.add_argument("-v", "--verbose", action="count", default=0, help=_HELP)
     for command in sub.choices.values():
-        command.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
-                             help=_HELP)
+        command.add_argument(
+            "-v", "--verbose", action="count", default=argparse.SUPPRESS, help=_HELP
+        )
 
 
 class _Format(logging.Formatter):
@@ -45,6 +47,7 @@ def configure(verbosity: int) -> None:
     if verbosity <= 0:
         return
     import videohw as vh
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Format())
     logging.getLogger("videohw.ffmpeg").addHandler(handler)
@@ -57,6 +60,7 @@ def ffmpeg_summary(telemetry: dict, verbosity: int) -> str:
     """One summary line with the FFmpeg warnings and errors of a session, after the lines
     themselves (-v) have been printed; "" when there were none."""
     import videohw as vh
+
     vh.flush_ffmpeg_log()
     warnings, errors = telemetry.get("ffmpeg_warnings", 0), telemetry.get("ffmpeg_errors", 0)
     if not warnings and not errors:

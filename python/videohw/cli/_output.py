@@ -11,13 +11,28 @@ from ._errors import EXIT_FAIL, CliError
 
 # -o's container by extension (case-insensitive); --format overrides it.
 OUTPUT_FORMATS = ("mp4", "fmp4", "mkv", "ts", "annexb")
-_FORMAT_OF_EXTENSION = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mp4", ".mkv": "mkv",
-                        ".ts": "ts", ".m2ts": "ts", ".h264": "annexb", ".264": "annexb",
-                        ".avc": "annexb", ".hevc": "annexb", ".h265": "annexb",
-                        ".265": "annexb"}
+_FORMAT_OF_EXTENSION = {
+    ".mp4": "mp4",
+    ".m4v": "mp4",
+    ".mov": "mp4",
+    ".mkv": "mkv",
+    ".ts": "ts",
+    ".m2ts": "ts",
+    ".h264": "annexb",
+    ".264": "annexb",
+    ".avc": "annexb",
+    ".hevc": "annexb",
+    ".h265": "annexb",
+    ".265": "annexb",
+}
 _DEFAULT_EXTENSION = {"mp4": ".mp4", "fmp4": ".mp4", "mkv": ".mkv", "ts": ".ts"}
-_FORMAT_NAMES = {"mp4": "MP4, faststart", "fmp4": "fragmented MP4", "mkv": "Matroska",
-                 "ts": "MPEG-TS", "annexb": "Annex-B"}
+_FORMAT_NAMES = {
+    "mp4": "MP4, faststart",
+    "fmp4": "fragmented MP4",
+    "mkv": "Matroska",
+    "ts": "MPEG-TS",
+    "annexb": "Annex-B",
+}
 
 
 def output_target(output: Optional[str], fmt: Optional[str], codec: str) -> tuple[str, str]:
@@ -31,9 +46,11 @@ def output_target(output: Optional[str], fmt: Optional[str], codec: str) -> tupl
     ext = os.path.splitext(output)[1].lower()
     if ext not in _FORMAT_OF_EXTENSION:
         known = " ".join(_FORMAT_OF_EXTENSION)
-        raise CliError(f"-o {output}: {'no' if not ext else 'unknown'} extension"
-                       f"{'' if not ext else ' ' + repr(ext)}; expected one of {known}, or "
-                       f"--format {'|'.join(OUTPUT_FORMATS)}")
+        raise CliError(
+            f"-o {output}: {'no' if not ext else 'unknown'} extension"
+            f"{'' if not ext else ' ' + repr(ext)}; expected one of {known}, or "
+            f"--format {'|'.join(OUTPUT_FORMATS)}"
+        )
     return output, _FORMAT_OF_EXTENSION[ext]
 
 
@@ -50,8 +67,10 @@ def refuse_input_as_output(input_path: Optional[str], output: str, what: str = "
     """Exit 2 when ``output`` is the input file under any name: writing it would destroy
     the frames being read."""
     if input_path is not None and _same_file(input_path, output):
-        raise CliError(f"{what} {output} is the input file --input {input_path} (the same "
-                       "file); refusing to write over the input: choose another output name")
+        raise CliError(
+            f"{what} {output} is the input file --input {input_path} (the same "
+            "file); refusing to write over the input: choose another output name"
+        )
 
 
 class _PendingFile:
@@ -77,16 +96,19 @@ class _PendingFile:
             try:
                 self.file: Any = open(target, "wb")
             except OSError as exc:
-                raise CliError(f"{flag} {path}: cannot open: {exc.strerror or exc}",
-                               EXIT_FAIL) from exc
+                raise CliError(
+                    f"{flag} {path}: cannot open: {exc.strerror or exc}", EXIT_FAIL
+                ) from exc
             return
         folder, name = os.path.split(os.path.abspath(target))
         self.temp = os.path.join(folder, f".{name}.tmp-{os.getpid()}-{os.urandom(8).hex()}")
         try:
             fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         except OSError as exc:
-            raise CliError(f"{flag} {path}: cannot create a file in {folder or '.'}: "
-                           f"{exc.strerror or exc}", EXIT_FAIL) from exc
+            raise CliError(
+                f"{flag} {path}: cannot create a file in {folder or '.'}: {exc.strerror or exc}",
+                EXIT_FAIL,
+            ) from exc
         self.file = os.fdopen(fd, "wb")
         self.committed = False
 
@@ -94,8 +116,9 @@ class _PendingFile:
         try:
             self.file.write(data)
         except OSError as exc:
-            raise CliError(f"{self.flag} {self.path}: write failed: {exc.strerror or exc}",
-                           EXIT_FAIL) from exc
+            raise CliError(
+                f"{self.flag} {self.path}: write failed: {exc.strerror or exc}", EXIT_FAIL
+            ) from exc
 
     def finish(self) -> None:
         """Flushes and closes the temporary file (errors named)."""
@@ -103,8 +126,9 @@ class _PendingFile:
             try:
                 self.file.close()
             except OSError as exc:
-                raise CliError(f"{self.flag} {self.path}: write failed: "
-                               f"{exc.strerror or exc}", EXIT_FAIL) from exc
+                raise CliError(
+                    f"{self.flag} {self.path}: write failed: {exc.strerror or exc}", EXIT_FAIL
+                ) from exc
 
     def commit(self) -> None:
         self.finish()
@@ -114,8 +138,10 @@ class _PendingFile:
         try:
             os.replace(self.temp, self._target)
         except OSError as exc:
-            raise CliError(f"{self.flag} {self.path}: cannot rename {self.temp} to it: "
-                           f"{exc.strerror or exc}", EXIT_FAIL) from exc
+            raise CliError(
+                f"{self.flag} {self.path}: cannot rename {self.temp} to it: {exc.strerror or exc}",
+                EXIT_FAIL,
+            ) from exc
         self.committed = True
 
     def discard(self) -> None:

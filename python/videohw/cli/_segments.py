@@ -23,7 +23,7 @@ def segment_path(output: str, number: int, codec: str) -> str:
 class _Segment:
     path: str
     codec: str
-    bytes: int = 0         # the file's size once written (until then: the packets' bytes)
+    bytes: int = 0  # the file's size once written (until then: the packets' bytes)
     stream_bytes: int = 0  # the encoded packets' bytes
     packet_generations: list = field(default_factory=list)  # (pts, generation), decode order
     # Frames by which a container writer moves the pictures after a switch to deeper
@@ -51,8 +51,9 @@ class _SegmentWriter:
 
     format = "annexb"
 
-    def __init__(self, output: str, codec: str, codec_of: dict,
-                 input_path: Optional[str] = None) -> None:
+    def __init__(
+        self, output: str, codec: str, codec_of: dict, input_path: Optional[str] = None
+    ) -> None:
         self._codec_of = codec_of  # generation -> codec value; the caller adds each switch's
         self._input = input_path
         self.segments: list[_Segment] = []
@@ -70,8 +71,9 @@ class _SegmentWriter:
     def write(self, packet: Any) -> None:
         codec = self._codec_of.get(packet.generation)
         if codec is None:
-            raise CliError(f"a packet of generation {packet.generation}, which no --switch "
-                           "made", EXIT_FAIL)
+            raise CliError(
+                f"a packet of generation {packet.generation}, which no --switch made", EXIT_FAIL
+            )
         if codec != self.segments[-1].codec:
             self._open(segment_path(self.segments[0].path, len(self.segments) + 1, codec), codec)
         self._files[-1].write(packet.data)
@@ -97,14 +99,22 @@ class _ContainerWriter:
     segments itself (docs/media_writer.md): MP4 and Matroska where the parameter sets
     change, MPEG-TS where the codec changes. The same interface as :class:`_SegmentWriter`."""
 
-    def __init__(self, vh: Any, output: str, fmt: str, common: Any,
-                 input_path: Optional[str] = None) -> None:
+    def __init__(
+        self, vh: Any, output: str, fmt: str, common: Any, input_path: Optional[str] = None
+    ) -> None:
         self._vh = vh
         self._input = input_path
         self.format = fmt
         try:
-            self._writer = vh.MediaWriter(output, common.codec, common.width, common.height,
-                                          common.fps_num, common.fps_den, format=fmt)
+            self._writer = vh.MediaWriter(
+                output,
+                common.codec,
+                common.width,
+                common.height,
+                common.fps_num,
+                common.fps_den,
+                format=fmt,
+            )
         except vh.MediaError as exc:
             raise CliError(self._named(output, exc, "-o"), EXIT_FAIL) from exc
         self.segments: list[_Segment] = []
@@ -122,8 +132,7 @@ class _ContainerWriter:
         infos = self._writer.segments
         while len(self.segments) < len(infos):  # the writer started a file
             info = infos[len(self.segments)]
-            refuse_input_as_output(self._input, info.path, "-o" if not self.segments
-                                   else "segment")
+            refuse_input_as_output(self._input, info.path, "-o" if not self.segments else "segment")
             self.segments.append(_Segment(info.path, info.codec.value))
         self.segments[-1].add(packet)
 
@@ -145,8 +154,9 @@ class _ContainerWriter:
         self._writer.abort()
 
 
-def _open_output(vh: Any, output: str, fmt: str, common: Any, codec_of: dict,
-                 input_path: Optional[str]) -> Any:
+def _open_output(
+    vh: Any, output: str, fmt: str, common: Any, codec_of: dict, input_path: Optional[str]
+) -> Any:
     if fmt == "annexb":
         return _SegmentWriter(output, common.codec.value, codec_of, input_path)
     return _ContainerWriter(vh, output, fmt, common, input_path)

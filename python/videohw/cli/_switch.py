@@ -32,11 +32,13 @@ def _switch_spec(text: str) -> SwitchSpec:
     spec, _, mode = rest.rpartition(":")
     if not head or not spec or mode not in _SWITCH_MODES:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: expected FRAME:SPEC:MODE with MODE one of {', '.join(_SWITCH_MODES)}")
+            f"{text!r}: expected FRAME:SPEC:MODE with MODE one of {', '.join(_SWITCH_MODES)}"
+        )
     frame = _int(head)
     if frame < 1:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: FRAME must be >= 1 (frame 0 starts the session)")
+            f"{text!r}: FRAME must be >= 1 (frame 0 starts the session)"
+        )
     changes: dict = {}
     idr = True
     for item in spec.split(","):
@@ -62,11 +64,13 @@ def _switch_spec(text: str) -> SwitchSpec:
             elif key == "codec":
                 if value not in _CODECS:
                     raise argparse.ArgumentTypeError(
-                        f"codec={value!r}: expected {' or '.join(_CODECS)}")
+                        f"codec={value!r}: expected {' or '.join(_CODECS)}"
+                    )
                 changes["codec"] = value  # a new stream: written to a segment file of its own
             else:
                 raise argparse.ArgumentTypeError(
-                    f"unknown key {key!r}; expected size, rc, gop, b-frames, fps, codec or idr")
+                    f"unknown key {key!r}; expected size, rc, gop, b-frames, fps, codec or idr"
+                )
         except argparse.ArgumentTypeError as exc:
             raise argparse.ArgumentTypeError(f"--switch {text!r}: {exc}") from exc
     return SwitchSpec(frame, changes, mode, idr, text)
@@ -79,14 +83,15 @@ def _one_switch_per_frame(switches: Sequence[SwitchSpec]) -> None:
     first: dict[int, SwitchSpec] = {}
     for sw in switches:
         if sw.frame in first:
-            raise CliError(f"--switch {first[sw.frame].text!r} and --switch {sw.text!r} are "
-                           f"both at frame {sw.frame}; give one switch per frame (keys "
-                           "combine: --switch FRAME:size=WxH,rc=SPEC:MODE)")
+            raise CliError(
+                f"--switch {first[sw.frame].text!r} and --switch {sw.text!r} are "
+                f"both at frame {sw.frame}; give one switch per frame (keys "
+                "combine: --switch FRAME:size=WxH,rc=SPEC:MODE)"
+            )
         first[sw.frame] = sw
 
 
-def _switch_targets(vh: Any, common: Any, switches: Sequence[SwitchSpec],
-                    source: _Input) -> list:
+def _switch_targets(vh: Any, common: Any, switches: Sequence[SwitchSpec], source: _Input) -> list:
     """The target config of each switch, each starting from the one before it."""
     targets, config = [], common
     for sw in switches:
@@ -101,8 +106,10 @@ def _switch_targets(vh: Any, common: Any, switches: Sequence[SwitchSpec],
         if "codec" in changes:
             changes["codec"] = vh.Codec(changes["codec"])
         if source.path is not None and ("width" in changes or "height" in changes):
-            raise CliError(f"--switch at frame {sw.frame}: a size change needs frames of the new "
-                           "size; a raw --input file holds one size (use the synthetic input)")
+            raise CliError(
+                f"--switch at frame {sw.frame}: a size change needs frames of the new "
+                "size; a raw --input file holds one size (use the synthetic input)"
+            )
         try:
             config = dataclasses.replace(config, **changes)
         except vh.ConfigError as exc:

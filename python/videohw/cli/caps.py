@@ -11,20 +11,25 @@ from ._errors import EXIT_OK
 
 
 def add_caps_parser(sub: Any) -> None:
-    caps = sub.add_parser("caps", help="capabilities of each backend",
-                          description="Show what each encode backend can do on this machine, "
-                                      "or why it cannot be used.")
+    caps = sub.add_parser(
+        "caps",
+        help="capabilities of each backend",
+        description="Show what each encode backend can do on this machine, "
+        "or why it cannot be used.",
+    )
     caps.add_argument("--json", action="store_true", help="machine-readable output")
     caps.set_defaults(func=cmd_caps)
 
 
 def _caps_dict(vh: Any, caps: Any) -> dict:
     return {
-        "min_width": caps.min_width, "min_height": caps.min_height,
-        "max_width": caps.max_width, "max_height": caps.max_height,
-        "max_b_frames": caps.max_b_frames, "max_gop_length": caps.max_gop_length,
-        "rate_control_modes": [m.value for m in vh.RateControlMode
-                               if m in caps.rate_control_modes],
+        "min_width": caps.min_width,
+        "min_height": caps.min_height,
+        "max_width": caps.max_width,
+        "max_height": caps.max_height,
+        "max_b_frames": caps.max_b_frames,
+        "max_gop_length": caps.max_gop_length,
+        "rate_control_modes": [m.value for m in vh.RateControlMode if m in caps.rate_control_modes],
         "input_formats": [f.value for f in vh.PixelFormat if f in caps.input_formats],
         "low_latency": caps.low_latency,
         "dynamic_bitrate": caps.dynamic_bitrate,
@@ -40,6 +45,7 @@ _CAPS_CODECS = ("h264", "hevc")
 def collect_capabilities() -> dict:
     """{"auto": {...}, "backends": {name: {"available", "reason", "codecs"}}}."""
     import videohw as vh
+
     backends: dict[str, dict] = {}
     for name, reason in vh.available_backends().items():
         entry: dict[str, Any] = {"available": reason is None, "reason": reason}

@@ -9,10 +9,13 @@ from typing import Any
 
 
 def add_probe_parser(sub: Any) -> None:
-    p = sub.add_parser("probe", help="describe a media file (container, streams, counts)",
-                       description="Describe a media file: container, every stream, and for "
-                                   "video streams codec, size, pixel format, frame rate, exact "
-                                   "frame and keyframe counts (from a packet scan).")
+    p = sub.add_parser(
+        "probe",
+        help="describe a media file (container, streams, counts)",
+        description="Describe a media file: container, every stream, and for "
+        "video streams codec, size, pixel format, frame rate, exact "
+        "frame and keyframe counts (from a packet scan).",
+    )
     p.add_argument("file", metavar="FILE")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_probe)
@@ -28,13 +31,16 @@ def _seconds(value: Any) -> str:
 
 def cmd_probe(args: argparse.Namespace) -> int:
     import videohw as vh
+
     info = vh.probe(args.file)
     if args.json:
         print(json.dumps(info.as_dict(), indent=2))
         return 0
     size = f"{info.size_bytes} bytes" if info.size_bytes >= 0 else "size unknown"
-    print(f"{info.path}: {info.format_long_name} ({info.format_name}), "
-          f"{_seconds(info.duration_seconds)}, {size}, {info.bit_rate // 1000} kb/s")
+    print(
+        f"{info.path}: {info.format_long_name} ({info.format_name}), "
+        f"{_seconds(info.duration_seconds)}, {size}, {info.bit_rate // 1000} kb/s"
+    )
     for s in info.streams:
         print(f"  stream {s.index}: {s.kind} {s.codec_name} {_seconds(s.duration_seconds)}")
     for v in info.video_streams:
@@ -48,8 +54,11 @@ def cmd_probe(args: argparse.Namespace) -> int:
             ("start / duration", f"{_seconds(v.start_seconds)} / {_seconds(v.duration_seconds)}"),
             ("frames", f"{v.frame_count}" + ("" if v.frame_count_exact else " (not exact)")),
             ("keyframes", str(v.keyframe_count)),
-            ("colour", f"{v.color.primaries} / {v.color.transfer} / {v.color.matrix}, "
-                       f"{'full' if v.color.full_range else 'limited'} range"),
+            (
+                "colour",
+                f"{v.color.primaries} / {v.color.transfer} / {v.color.matrix}, "
+                f"{'full' if v.color.full_range else 'limited'} range",
+            ),
             ("rotation", "-" if v.rotation is None else f"{v.rotation:g} degrees"),
             ("samples", v.layout.value + ("" if v.timed else ", no timestamps")),
         ]

@@ -35,9 +35,12 @@ std::string av_text(int code) {
 
 AVCodecID codec_id(videohw::Codec codec) {
   switch (codec) {
-    case videohw::Codec::H264: return AV_CODEC_ID_H264;
-    case videohw::Codec::HEVC: return AV_CODEC_ID_HEVC;
-    default: throw std::runtime_error("test decoder: no decoder for this codec");
+    case videohw::Codec::H264:
+      return AV_CODEC_ID_H264;
+    case videohw::Codec::HEVC:
+      return AV_CODEC_ID_HEVC;
+    default:
+      throw std::runtime_error("test decoder: no decoder for this codec");
   }
 }
 
@@ -147,10 +150,9 @@ std::vector<DecodedFrame> decode_annexb(videohw::Codec codec, const std::vector<
     uint8_t* out = nullptr;
     int out_size = 0;
     const bool at_end = pos >= size;
-    const int used = av_parser_parse2(parser.get(), parse_ctx.get(), &out, &out_size,
-                                      at_end ? nullptr : padded.data() + pos,
-                                      at_end ? 0 : int(size - pos), AV_NOPTS_VALUE,
-                                      AV_NOPTS_VALUE, 0);
+    const int used = av_parser_parse2(
+        parser.get(), parse_ctx.get(), &out, &out_size, at_end ? nullptr : padded.data() + pos,
+        at_end ? 0 : int(size - pos), AV_NOPTS_VALUE, AV_NOPTS_VALUE, 0);
     if (used < 0) throw std::runtime_error("test decoder: parser: " + av_text(used));
     pos += size_t(used);
     if (out_size > 0) {

@@ -15,10 +15,10 @@ namespace vhtest {
 struct DecodedFrame {
   int width = 0, height = 0;
   bool key_frame = false;
-  char pict_type = '?';  // 'I', 'P', 'B' (av_get_picture_type_char)
-  int64_t pts = 0;       // the pts of the packet it came from
+  char pict_type = '?';                       // 'I', 'P', 'B' (av_get_picture_type_char)
+  int64_t pts = 0;                            // the pts of the packet it came from
   double mean_y = 0, mean_u = 0, mean_v = 0;  // average sample value of each plane
-  int qp_min = -1, qp_max = -1;  // H.264 only: macroblock QPs the decoder exported
+  int qp_min = -1, qp_max = -1;               // H.264 only: macroblock QPs the decoder exported
 };
 
 // Feeds each packet (one access unit) to a fresh decoder, with its pts/dts, then drains.

@@ -51,23 +51,40 @@ int effective_pitch(PixelFormat format, int width, int pitch) {
 TestFrame blank(PixelFormat format, int width, int height, int pitch, uint8_t padding,
                 Placement placement) {
   pitch = effective_pitch(format, width, pitch);
-  TestFrame f{format, width, height, pitch,
-              GuardedBuffer(videohw::frame_bytes(format, height, pitch), placement.guard,
-                            placement.slack)};
+  TestFrame f{
+      format, width, height, pitch,
+      GuardedBuffer(videohw::frame_bytes(format, height, pitch), placement.guard, placement.slack)};
   std::memset(f.buffer.data(), padding, f.buffer.size());
   return f;
 }
 
 void put_rgb(uint8_t* px, PixelFormat format, uint8_t r, uint8_t g, uint8_t b) {
   switch (format) {
-    case PixelFormat::ARGB8888: px[0] = 0xff; px[1] = r; px[2] = g; px[3] = b; break;
-    case PixelFormat::BGRA: px[0] = b; px[1] = g; px[2] = r; px[3] = 0xff; break;
-    case PixelFormat::RGB24: px[0] = r; px[1] = g; px[2] = b; break;
-    default: throw std::logic_error("put_rgb: not a packed RGB format");
+    case PixelFormat::ARGB8888:
+      px[0] = 0xff;
+      px[1] = r;
+      px[2] = g;
+      px[3] = b;
+      break;
+    case PixelFormat::BGRA:
+      px[0] = b;
+      px[1] = g;
+      px[2] = r;
+      px[3] = 0xff;
+      break;
+    case PixelFormat::RGB24:
+      px[0] = r;
+      px[1] = g;
+      px[2] = b;
+      break;
+    default:
+      throw std::logic_error("put_rgb: not a packed RGB format");
   }
 }
 
-int bytes_per_pixel(PixelFormat format) { return format == PixelFormat::RGB24 ? 3 : 4; }
+int bytes_per_pixel(PixelFormat format) {
+  return format == PixelFormat::RGB24 ? 3 : 4;
+}
 
 bool is_yuv(PixelFormat format) {
   return format == PixelFormat::NV12 || format == PixelFormat::I420;
@@ -100,8 +117,8 @@ void fill_yuv(TestFrame& f, LumaFn luma, ChromaFn chroma) {
 
 }  // namespace
 
-TestFrame flat_rgb_frame(PixelFormat format, int width, int height, int pitch, uint8_t r,
-                         uint8_t g, uint8_t b, uint8_t padding, Placement placement) {
+TestFrame flat_rgb_frame(PixelFormat format, int width, int height, int pitch, uint8_t r, uint8_t g,
+                         uint8_t b, uint8_t padding, Placement placement) {
   TestFrame f = blank(format, width, height, pitch, padding, placement);
   const int bpp = bytes_per_pixel(format);
   for (int y = 0; y < height; ++y)
@@ -110,11 +127,12 @@ TestFrame flat_rgb_frame(PixelFormat format, int width, int height, int pitch, u
   return f;
 }
 
-TestFrame flat_yuv_frame(PixelFormat format, int width, int height, int pitch, uint8_t y,
-                         uint8_t u, uint8_t v, uint8_t padding, Placement placement) {
+TestFrame flat_yuv_frame(PixelFormat format, int width, int height, int pitch, uint8_t y, uint8_t u,
+                         uint8_t v, uint8_t padding, Placement placement) {
   if (!is_yuv(format)) throw std::logic_error("flat_yuv_frame: not a 4:2:0 format");
   TestFrame f = blank(format, width, height, pitch, padding, placement);
-  fill_yuv(f, [&](int, int) { return y; }, [&](int plane, int, int) { return plane ? v : u; });
+  fill_yuv(
+      f, [&](int, int) { return y; }, [&](int plane, int, int) { return plane ? v : u; });
   return f;
 }
 
@@ -138,9 +156,15 @@ TestFrame pattern_frame(PixelFormat format, int width, int height, int index, in
   return f;
 }
 
-double bt601_y(int r, int g, int b) { return 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255; }
-double bt601_cb(int r, int g, int b) { return 128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255; }
-double bt601_cr(int r, int g, int b) { return 128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255; }
+double bt601_y(int r, int g, int b) {
+  return 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255;
+}
+double bt601_cb(int r, int g, int b) {
+  return 128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255;
+}
+double bt601_cr(int r, int g, int b) {
+  return 128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255;
+}
 
 videohw::CommonEncodeConfig small_config(videohw::Codec codec, int width, int height) {
   videohw::CommonEncodeConfig c;

@@ -55,12 +55,10 @@ constexpr Placement kRoomy{Guard::AfterEnd, 64};
 
 // Every byte of the buffer set to `padding` first, then the pixels written, so padding
 // bytes that leak into the picture show up as a colour error. pitch 0 = the minimum.
-TestFrame flat_rgb_frame(videohw::PixelFormat format, int width, int height, int pitch,
-                         uint8_t r, uint8_t g, uint8_t b, uint8_t padding = 0xff,
-                         Placement placement = {});
-TestFrame flat_yuv_frame(videohw::PixelFormat format, int width, int height, int pitch,
-                         uint8_t y, uint8_t u, uint8_t v, uint8_t padding = 0xff,
-                         Placement placement = {});
+TestFrame flat_rgb_frame(videohw::PixelFormat format, int width, int height, int pitch, uint8_t r,
+                         uint8_t g, uint8_t b, uint8_t padding = 0xff, Placement placement = {});
+TestFrame flat_yuv_frame(videohw::PixelFormat format, int width, int height, int pitch, uint8_t y,
+                         uint8_t u, uint8_t v, uint8_t padding = 0xff, Placement placement = {});
 // Something that moves from frame to frame (pitch 0 = the minimum).
 TestFrame pattern_frame(videohw::PixelFormat format, int width, int height, int index,
                         int pitch = 0, Placement placement = kRoomy);

@@ -91,8 +91,10 @@ ProbedFile probe_file(const std::string& path, const std::string& format) {
   out.height = stream->codecpar->height;
   out.time_base_num = stream->time_base.num;
   out.time_base_den = stream->time_base.den;
-  if (stream->start_time != AV_NOPTS_VALUE) out.start_time = stream->start_time * av_q2d(stream->time_base);
-  if (stream->duration != AV_NOPTS_VALUE) out.duration = stream->duration * av_q2d(stream->time_base);
+  if (stream->start_time != AV_NOPTS_VALUE)
+    out.start_time = stream->start_time * av_q2d(stream->time_base);
+  if (stream->duration != AV_NOPTS_VALUE)
+    out.duration = stream->duration * av_q2d(stream->time_base);
   out.extradata.assign(stream->codecpar->extradata,
                        stream->codecpar->extradata + stream->codecpar->extradata_size);
   Decoder decoder(stream, out);
@@ -109,10 +111,13 @@ ProbedFile probe_file(const std::string& path, const std::string& format) {
   return out;
 }
 
-bool have_ffmpeg_tool() { return std::system("ffmpeg -version >/dev/null 2>&1") == 0; }
+bool have_ffmpeg_tool() {
+  return std::system("ffmpeg -version >/dev/null 2>&1") == 0;
+}
 
 std::string ffmpeg_complaints(const std::string& path) {
-  const std::string command = "ffmpeg -nostdin -v error -i " + shell_quoted(path) + " -f null - 2>&1";
+  const std::string command =
+      "ffmpeg -nostdin -v error -i " + shell_quoted(path) + " -f null - 2>&1";
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
   if (!pipe) return "cannot run ffmpeg";
   std::string out;
@@ -128,6 +133,8 @@ std::string shell_quoted(const std::string& text) {
   return out + "'";
 }
 
-bool run_command(const std::string& command) { return std::system(command.c_str()) == 0; }
+bool run_command(const std::string& command) {
+  return std::system(command.c_str()) == 0;
+}
 
 }  // namespace vhtest

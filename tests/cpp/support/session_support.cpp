@@ -61,9 +61,8 @@ int BackendLog::index_of(const std::string& event) const {
 
 int BackendLog::count_prefix(const std::string& prefix) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return int(std::count_if(events_.begin(), events_.end(), [&](const std::string& e) {
-    return e.rfind(prefix, 0) == 0;
-  }));
+  return int(std::count_if(events_.begin(), events_.end(),
+                           [&](const std::string& e) { return e.rfind(prefix, 0) == 0; }));
 }
 
 // ---- RecordingBackend ---------------------------------------------------------------------

@@ -17,18 +17,18 @@
 #include <thread>
 #include <vector>
 
-#include "contract/errors.hpp"
-#include "session/encode_session.hpp"
 #include "backend/encoder_provider.hpp"
-#include "hooks/fault_injection.hpp"
 #include "backend/telemetry.hpp"
+#include "contract/errors.hpp"
+#include "hooks/fault_injection.hpp"
+#include "session/encode_session.hpp"
 
 namespace vhtest {
 
 using namespace std::chrono_literals;
 
-// Holds encode() and reconfigure() calls while shut. Shut it before the frames it must hold are submitted;
-// open() lets every held and later call through.
+// Holds encode() and reconfigure() calls while shut. Shut it before the frames it must hold are
+// submitted; open() lets every held and later call through.
 class Gate {
  public:
   void shut();

@@ -20,8 +20,8 @@ __device__ __forceinline__ unsigned char to_byte(float v) {
   return static_cast<unsigned char>(fminf(fmaxf(rintf(v), 0.0f), 255.0f));
 }
 
-__device__ __forceinline__ void store_pixel(unsigned char* out, float y, float r_uv,
-                                            float g_uv, float b_uv) {
+__device__ __forceinline__ void store_pixel(unsigned char* out, float y, float r_uv, float g_uv,
+                                            float b_uv) {
   out[0] = to_byte(y + r_uv);
   out[1] = to_byte(y + g_uv);
   out[2] = to_byte(y + b_uv);
@@ -29,8 +29,8 @@ __device__ __forceinline__ void store_pixel(unsigned char* out, float y, float r
 
 extern "C" __global__ void nv12_to_rgb24(const unsigned char* luma, int luma_pitch,
                                          const unsigned char* chroma, int chroma_pitch,
-                                         unsigned char* rgb, int rgb_pitch, int width,
-                                         int height, RgbCoefficients k) {
+                                         unsigned char* rgb, int rgb_pitch, int width, int height,
+                                         RgbCoefficients k) {
   const int bx = blockIdx.x * blockDim.x + threadIdx.x;  // 2x2 block column
   const int by = blockIdx.y * blockDim.y + threadIdx.y;  // 2x2 block row
   const int x = bx * 2, y = by * 2;
@@ -57,8 +57,8 @@ extern "C" __global__ void nv12_to_rgb24(const unsigned char* luma, int luma_pit
 // the fraction), so the same coefficients apply and the result rounds once, at the end.
 extern "C" __global__ void p016_to_rgb24(const unsigned char* luma, int luma_pitch,
                                          const unsigned char* chroma, int chroma_pitch,
-                                         unsigned char* rgb, int rgb_pitch, int width,
-                                         int height, RgbCoefficients k) {
+                                         unsigned char* rgb, int rgb_pitch, int width, int height,
+                                         RgbCoefficients k) {
   const int bx = blockIdx.x * blockDim.x + threadIdx.x;
   const int by = blockIdx.y * blockDim.y + threadIdx.y;
   const int x = bx * 2, y = by * 2;
@@ -75,8 +75,7 @@ extern "C" __global__ void p016_to_rgb24(const unsigned char* luma, int luma_pit
         reinterpret_cast<const unsigned short*>(luma + (y + dy) * luma_pitch);
     unsigned char* out = rgb + (y + dy) * rgb_pitch + x * 3;
     for (int dx = 0; dx < 2 && x + dx < width; ++dx) {
-      const float yv =
-          (static_cast<float>(row[x + dx]) * (1.0f / 256.0f) - k.y_offset) * k.y_scale;
+      const float yv = (static_cast<float>(row[x + dx]) * (1.0f / 256.0f) - k.y_offset) * k.y_scale;
       store_pixel(out + dx * 3, yv, r_uv, g_uv, b_uv);
     }
   }
