@@ -25,6 +25,7 @@ set(VIDEOHW_BITSTREAM_SOURCES
 )
 set(VIDEOHW_TRANSFORM_SOURCES
   transform/pixel_converter.cpp
+  transform/frame_preparer.cpp
 )
 # FFmpeg's log, routed to Python and counted per codec context: every FFmpeg user needs it.
 set(VIDEOHW_FFMPEG_LOG_SOURCES

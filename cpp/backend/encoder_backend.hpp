@@ -21,11 +21,8 @@ struct EncodeStats {
   int64_t stream_restarts = 0;
   int64_t in_place_flushes = 0;  // flushes that needed no drain at all
   int64_t frames_encoded = 0;
-  int64_t frames_converted = 0;          // frames that went through pixel conversion
-  int64_t frame_buffer_allocations = 0;  // conversion buffers allocated (steady state: 0)
-  int64_t borrow_leaks = 0;              // caller buffers still referenced after encode returned
+  int64_t borrow_leaks = 0;  // caller buffers still referenced after encode returned
   int64_t encode_ns = 0;
-  int64_t convert_ns = 0;
   // Lines FFmpeg logged through this encoder's codec contexts (media/ffmpeg_log_owner.hpp)
   int64_t ffmpeg_warnings = 0;
   int64_t ffmpeg_errors = 0;  // at AV_LOG_ERROR or worse
@@ -52,7 +49,9 @@ class EncoderBackend {
   virtual const char* name() const = 0;
 
   // Encodes one frame; packets that became ready are appended to `out`. The frame's
-  // memory is not referenced after the call returns.
+  // memory is not referenced after the call returns. The pipeline hands over only frames
+  // of the encoder's configured size in one of its provider's native_input_formats(); an
+  // adapter never converts, and throws Error(Encode) on any other frame (a videohw bug).
   virtual void encode(const FrameView& frame, const FrameOptions& options,
                       std::vector<EncodedPacket>& out) = 0;
 

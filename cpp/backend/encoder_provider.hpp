@@ -25,8 +25,9 @@ class EncoderProvider {
     (void)to;
     return false;
   }
-  // Formats the encoder takes without conversion; the transform stage converts the rest
-  // to I420.
+  // Formats the encoder takes, in order of preference. The pipeline prepares every frame
+  // into one of them (transform/frame_preparer.hpp), so these are the only formats the
+  // encoder ever receives.
   virtual std::vector<PixelFormat> native_input_formats() const { return {PixelFormat::I420}; }
   // Frames that may wait in the pipeline before submit blocks.
   virtual int max_in_flight() const { return 4; }

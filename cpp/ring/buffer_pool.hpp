@@ -43,8 +43,10 @@ class AlignedBuffer {
 class FramePool {
  public:
   // A buffer of at least `size` bytes: the smallest free one that is big enough (so small
-  // requests do not use up the big buffers and force new ones), else a new one.
-  AlignedBuffer take(size_t size) {
+  // requests do not use up the big buffers and force new ones), else a new one
+  // (`*allocated` says which).
+  AlignedBuffer take(size_t size, bool* allocated = nullptr) {
+    if (allocated) *allocated = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       size_t best = free_.size();
@@ -60,6 +62,7 @@ class FramePool {
       }
     }
     allocations_.fetch_add(1, std::memory_order_relaxed);
+    if (allocated) *allocated = true;
     return AlignedBuffer(size);
   }
   // `max_kept`: beyond this many free buffers the buffer is freed instead (a consumer that

@@ -36,7 +36,7 @@ EncodeSession::EncodeSession(uint64_t id, const CommonEncodeConfig& config,
   auto backend = provider_->create(config);
   init_ns_ = monotonic_ns() - start;
   pipeline_ = std::make_unique<EncodePipeline>(
-      std::move(backend), 1, config.codec, provider_->native_input_formats(),
+      std::move(backend), 1, config.codec, frame_target(*provider_, config),
       provider_->max_in_flight(), static_cast<PipelineEvents&>(*this));
   std::lock_guard<std::mutex> lock(api_mu_);
   publish_state();
@@ -503,8 +503,9 @@ TelemetryMap EncodeSession::telemetry() const {
       {"in_place_flushes", b.in_place_flushes},
       {"last_flush_ns", last_flush_ns_.load()},
       {"flush_mode", std::string(p.flush_mode)},
-      {"frames_converted", b.frames_converted + p.frames_transformed},
-      {"frame_buffer_allocations", b.frame_buffer_allocations},
+      {"frames_converted", p.frames_transformed + p.frames_reprepared},
+      {"frames_reprepared", p.frames_reprepared},
+      {"frame_buffer_allocations", p.conversion_slot_allocations},
       {"pool_allocations", p.pool_allocations},
       {"frame_slot_allocations", p.frame_slot_allocations},
       {"packet_buffer_allocations", p.packet_buffer_allocations},
@@ -516,7 +517,7 @@ TelemetryMap EncodeSession::telemetry() const {
       {"transform_ns", p.transform_ns},
       {"encode_ns", p.encode_ns},
       {"reap_ns", p.reap_ns},
-      {"convert_ns", b.convert_ns},
+      {"convert_ns", p.convert_ns},
       {"ffmpeg_warnings", b.ffmpeg_warnings},
       {"ffmpeg_errors", b.ffmpeg_errors},
       {"switches", w.total},

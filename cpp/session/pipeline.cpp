@@ -4,8 +4,6 @@
 #include <chrono>
 #include <cstring>
 
-#include "contract/frame_layout.hpp"
-
 namespace videohw {
 
 namespace {
@@ -33,14 +31,23 @@ void accumulate(EncodeStats& total, const EncodeStats& s) {
   total.stream_restarts += s.stream_restarts;
   total.in_place_flushes += s.in_place_flushes;
   total.frames_encoded += s.frames_encoded;
-  total.frames_converted += s.frames_converted;
-  total.frame_buffer_allocations += s.frame_buffer_allocations;
   total.borrow_leaks += s.borrow_leaks;
   total.encode_ns += s.encode_ns;
-  total.convert_ns += s.convert_ns;
+}
+
+// What the encoder of `plan` takes; a plan without a provider keeps `current`'s formats.
+transform::FrameTarget target_of(const GenerationPlan& plan,
+                                 const transform::FrameTarget& current) {
+  if (plan.provider) return frame_target(*plan.provider, plan.config);
+  return transform::FrameTarget{plan.config.width, plan.config.height, current.formats};
 }
 
 }  // namespace
+
+transform::FrameTarget frame_target(const EncoderProvider& provider,
+                                    const CommonEncodeConfig& config) {
+  return transform::FrameTarget{config.width, config.height, provider.native_input_formats()};
+}
 
 void Marker::complete(std::string failure) {
   std::lock_guard<std::mutex> lock(mu);
@@ -87,11 +94,10 @@ T EncodePipeline::Link<T>::pop() {
 }
 
 EncodePipeline::EncodePipeline(std::unique_ptr<EncoderBackend> backend, uint32_t generation,
-                               Codec codec, std::vector<PixelFormat> native_formats,
-                               int max_in_flight, PipelineEvents& events)
+                               Codec codec, transform::FrameTarget target, int max_in_flight,
+                               PipelineEvents& events)
     : events_(events),
       codec_(codec),
-      native_formats_(std::move(native_formats)),
       max_in_flight_(max_in_flight),
       // Frames in flight plus room for control items; packets: a drained B-frame encoder
       // can release many at once.
@@ -99,7 +105,10 @@ EncodePipeline::EncodePipeline(std::unique_ptr<EncoderBackend> backend, uint32_t
       encode_link_(size_t(max_in_flight) + 8),
       reap_link_(256),
       backend_(std::move(backend)),
-      generation_(generation) {
+      generation_(generation),
+      encode_preparer_(target),
+      running_target_(target),
+      transform_preparer_(target) {
   backend_->set_packet_pool(&packets_);
   publish_encoder_stats();
   transform_thread_ = std::thread([this] { transform_loop(); });
@@ -109,10 +118,6 @@ EncodePipeline::EncodePipeline(std::unique_ptr<EncoderBackend> backend, uint32_t
 
 EncodePipeline::~EncodePipeline() {
   close();
-}
-
-bool EncodePipeline::native(PixelFormat format) const {
-  return std::find(native_formats_.begin(), native_formats_.end(), format) != native_formats_.end();
 }
 
 bool EncodePipeline::has_room() const {
@@ -177,34 +182,73 @@ bool EncodePipeline::close(const std::function<bool()>& interrupted) {
   return true;
 }
 
+// ---- frame preparation ------------------------------------------------------------------
+
+bool EncodePipeline::prepare(transform::FramePreparer& preparer, Item& item) {
+  if (preparer.fits(item.view)) return false;
+  const int64_t start = monotonic_ns();
+  ring::AlignedBuffer slot;
+  bool allocated = false;
+  FrameView prepared;
+  try {
+    prepared = preparer.prepare(
+        item.view,
+        [&](size_t bytes) {
+          slot = frames_.take(bytes, &allocated);
+          return slot.data();
+        },
+        /*src_has_slack=*/true);  // pooled slots carry slack after their end
+  } catch (...) {
+    frames_.give(std::move(slot));
+    throw;
+  }
+  // The source (the caller's copy, or an earlier preparation) is no longer referenced.
+  frames_.give(std::move(item.input));
+  frames_.give(std::move(item.converted));
+  item.converted = std::move(slot);
+  item.view = prepared;
+  if (allocated) conversion_slot_allocations_.fetch_add(1, std::memory_order_relaxed);
+  convert_ns_.fetch_add(monotonic_ns() - start, std::memory_order_relaxed);
+  return true;
+}
+
+void EncodePipeline::set_running_target(transform::FrameTarget target) {
+  encode_preparer_.set_target(target);
+  std::lock_guard<std::mutex> lock(target_mu_);
+  running_target_ = std::move(target);
+}
+
+transform::FrameTarget EncodePipeline::running_target() const {
+  std::lock_guard<std::mutex> lock(target_mu_);
+  return running_target_;
+}
+
 // ---- transform stage --------------------------------------------------------------------
 
 void EncodePipeline::transform_loop() {
+  // The last plan this stage prepared frames for, until it resolves. Local, so the plan is
+  // not kept alive past the thread.
+  std::shared_ptr<const GenerationPlan> awaited;
   for (;;) {
     Item item = submit_link_.pop();
     const bool closing = item.kind == Kind::Close;
-    if (item.kind == Kind::Frame && !native(item.view.format)) {
+    if (item.kind == Kind::Frame) {
       const int64_t start = monotonic_ns();
-      const int w = item.view.width, h = item.view.height;
-      const int pitch = transform::i420_pitch(w);
-      const size_t size = frame_bytes(PixelFormat::I420, h, pitch);
-      item.converted = frames_.take(size);
-      const FrameView out =
-          describe_frame(PixelFormat::I420, w, h, item.converted.data(), size, pitch);
-      transform::I420Planes planes;
-      for (int i = 0; i < 3; ++i) {
-        planes.data[i] = const_cast<uint8_t*>(out.planes[i]);
-        planes.linesize[i] = out.strides[i];
+      if (item.plan) {
+        transform_preparer_.set_target(target_of(*item.plan, transform_preparer_.target()));
+        awaited = item.plan;
+      } else if (awaited && awaited->resolved.load(std::memory_order_acquire)) {
+        // It and every plan before it have resolved, so the encoder running now encodes
+        // what follows until the next plan: after a rollback, frames are prepared for the
+        // kept encoder instead of the failed generation's.
+        transform_preparer_.set_target(running_target());
+        awaited.reset();
       }
       try {
-        // Pooled slots carry slack after their end, so no tail staging is needed.
-        transform_converter_.to_i420(item.view, planes, w, h, /*src_has_slack=*/true);
-        frames_.give(std::move(item.input));
-        item.view = out;
-        frames_transformed_.fetch_add(1, std::memory_order_relaxed);
+        if (prepare(transform_preparer_, item))
+          frames_transformed_.fetch_add(1, std::memory_order_relaxed);
       } catch (const std::exception&) {
-        // Left unconverted: the adapter converts what its encoder does not take.
-        frames_.give(std::move(item.converted));
+        // Left as it is: the encode stage prepares it again and reports what fails there.
       }
       transform_ns_.fetch_add(monotonic_ns() - start, std::memory_order_relaxed);
     }
@@ -243,6 +287,7 @@ void EncodePipeline::encode_frame(Item& item) {
   std::vector<EncodedPacket> out;
   frame_generation_[item.options.pts.value_or(0)] = generation_;
   try {
+    if (prepare(encode_preparer_, item)) frames_reprepared_.fetch_add(1, std::memory_order_relaxed);
     backend_->encode(item.view, item.options, out);
   } catch (const std::exception& e) {
     broken_ = true;
@@ -267,7 +312,7 @@ void EncodePipeline::publish_encoder_stats() {
 void EncodePipeline::roll_back(Item& item, const GenerationPlan& plan, const std::string& why) {
   plan.resolved.store(true, std::memory_order_release);
   events_.on_rollback(plan, generation_, why);
-  encode_frame(item);  // scaled by the adapter when the sizes differ
+  encode_frame(item);  // prepared again there when the kept encoder takes another size
 }
 
 void EncodePipeline::activate(Item& item) {
@@ -282,6 +327,7 @@ void EncodePipeline::activate(Item& item) {
       return;
     }
     generation_ = plan->generation;
+    set_running_target(target_of(*plan, encode_preparer_.target()));
     // An encoder that reorders (B-frames) would interleave the two generations in decode
     // order unless the activating frame is an IDR, which puts every earlier frame first.
     if (plan->force_idr || plan->config.b_frames > 0) item.options.force_keyframe = true;
@@ -301,14 +347,18 @@ void EncodePipeline::activate(Item& item) {
   std::unique_ptr<EncoderBackend> next = std::move(plan->backend);
   std::vector<EncodedPacket> fresh;
   const int64_t pts = item.options.pts.value_or(0);
+  const transform::FrameTarget kept = encode_preparer_.target();
   try {
     next->set_packet_pool(&packets_);
     frame_generation_[pts] = plan->generation;
+    encode_preparer_.set_target(target_of(*plan, kept));
+    if (prepare(encode_preparer_, item)) frames_reprepared_.fetch_add(1, std::memory_order_relaxed);
     next->encode(item.view, item.options, fresh);
     release(item);  // as in encode_frame: slots back before any packet is published
   } catch (const std::exception& e) {
     frame_generation_.erase(pts);
     next.reset();
+    encode_preparer_.set_target(kept);
     roll_back(item, *plan, e.what());
     return;
   }
@@ -328,6 +378,7 @@ void EncodePipeline::activate(Item& item) {
   publish_encoder_stats();
   emit(tail, generation_);
   generation_ = plan->generation;
+  set_running_target(encode_preparer_.target());
   plan->resolved.store(true, std::memory_order_release);
   events_.on_activated(*plan, activation_ns, /*in_place=*/false);
   emit(fresh, generation_);
@@ -495,6 +546,9 @@ PipelineStats EncodePipeline::stats() const {
   s.encode_ns = encode_ns_.load(std::memory_order_relaxed);
   s.reap_ns = reap_ns_.load(std::memory_order_relaxed);
   s.frames_transformed = frames_transformed_.load(std::memory_order_relaxed);
+  s.frames_reprepared = frames_reprepared_.load(std::memory_order_relaxed);
+  s.convert_ns = convert_ns_.load(std::memory_order_relaxed);
+  s.conversion_slot_allocations = conversion_slot_allocations_.load(std::memory_order_relaxed);
   s.frames_failed = frames_failed_.load(std::memory_order_relaxed);
   s.frame_slot_allocations = frames_.allocations();
   s.packet_buffer_allocations = packets_.allocations();

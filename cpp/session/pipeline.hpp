@@ -2,15 +2,22 @@
 // thread, joined by lock-free SPSC rings.
 //
 //   caller (submit)  --submit ring-->  transform  --encode ring-->  encode  --reap ring-->  reap
-//   copies into a                      converts to                  runs the publishes pooled slot
-//   the encoder's                encoder,                packets for
-//                                      input format                 switches                reap()
+//   copies into a                      prepares for                 runs the publishes
+//   pooled slot                        the encoder                  encoder, packets for
+//                                      expected to                  switches reap()
+//                                      encode it
 //
 // The encode thread owns the running encoder. A work item that starts a new generation
 // carries its GenerationPlan; the encode thread activates it in stream order, so every
 // packet of generation g is published before any packet of g+1. If activation fails it
-// rolls back: the frames meant for the new generation are encoded by the current encoder
-// (scaled when sizes differ), and the session hears of it through PipelineEvents.
+// rolls back: the frames meant for the new generation are encoded by the current encoder,
+// and the session hears of it through PipelineEvents.
+//
+// Frame preparation (transform/frame_preparer.hpp): the transform stage prepares each
+// frame for the encoder it expects (the target changes as plans pass it); the encode stage
+// checks every frame against the encoder actually running and prepares it again when a
+// rollback, or a conversion that failed, made the expectation wrong. Adapters receive only
+// frames of their size in a format their provider lists as native.
 //
 // Drop order (close / destruction): the Close item flows through every stage; the encode
 // thread ends the stream and drains the encoder, then destroys it (its buffers first, the
@@ -35,7 +42,7 @@
 #include "ring/buffer_pool.hpp"
 #include "ring/doorbell.hpp"
 #include "ring/spsc_ring.hpp"
-#include "transform/pixel_converter.hpp"
+#include "transform/frame_preparer.hpp"
 
 namespace videohw {
 
@@ -101,14 +108,22 @@ class PipelineEvents {
   virtual void on_failure(const std::string& reason) = 0;
 };
 
+// What an encoder of `provider` running `config` takes.
+transform::FrameTarget frame_target(const EncoderProvider& provider,
+                                    const CommonEncodeConfig& config);
+
 struct PipelineStats {
   int64_t in_flight_peak = 0;
   int64_t queue_depth_peak_transform = 0;
   int64_t queue_depth_peak_encode = 0;
   int64_t queue_depth_peak_reap = 0;
   int64_t transform_ns = 0, encode_ns = 0, reap_ns = 0;
-  int64_t frames_transformed = 0;
-  int64_t pool_allocations = 0;  // frame slots + packet buffers
+  // Pixel conversions: by the transform stage, and again by the encode stage for a frame
+  // the running encoder does not take as the transform stage prepared it.
+  int64_t frames_transformed = 0, frames_reprepared = 0;
+  int64_t convert_ns = 0;                   // spent in those conversions
+  int64_t conversion_slot_allocations = 0;  // frame slots allocated to hold their output
+  int64_t pool_allocations = 0;             // frame slots + packet buffers
   int64_t frame_slot_allocations = 0, packet_buffer_allocations = 0;
   int64_t frames_failed = 0;
   const char* flush_mode = "none";  // what the last flush did (flush_mode_name)
@@ -116,9 +131,9 @@ struct PipelineStats {
 
 class EncodePipeline {
  public:
+  // `target`: what `backend` takes (frame_target).
   EncodePipeline(std::unique_ptr<EncoderBackend> backend, uint32_t generation, Codec codec,
-                 std::vector<PixelFormat> native_formats, int max_in_flight,
-                 PipelineEvents& events);
+                 transform::FrameTarget target, int max_in_flight, PipelineEvents& events);
   ~EncodePipeline();
   EncodePipeline(const EncodePipeline&) = delete;
   EncodePipeline& operator=(const EncodePipeline&) = delete;
@@ -164,7 +179,7 @@ class EncodePipeline {
     std::shared_ptr<GenerationPlan> plan;
     std::shared_ptr<Marker> marker;
     ring::AlignedBuffer input;      // the caller's bytes
-    ring::AlignedBuffer converted;  // transform output, when the format needed converting
+    ring::AlignedBuffer converted;  // the prepared frame, when `input` did not fit
     FrameView view;                 // into `input` or `converted`
     FrameOptions options;
   };
@@ -195,11 +210,14 @@ class EncodePipeline {
   void roll_back(Item& item, const GenerationPlan& plan, const std::string& why);
   void emit(std::vector<EncodedPacket>& packets, uint32_t generation);
   void release(Item& item);
-  bool native(PixelFormat format) const;
+  // Prepares the frame for `preparer`'s target into a pooled slot unless it fits; true
+  // when it converted. Throws when the conversion fails (the item is left as it was).
+  bool prepare(transform::FramePreparer& preparer, Item& item);
+  void set_running_target(transform::FrameTarget target);  // encode thread
+  transform::FrameTarget running_target() const;
 
   PipelineEvents& events_;
   const Codec codec_;
-  const std::vector<PixelFormat> native_formats_;
   const int max_in_flight_;
 
   ring::FramePool frames_;
@@ -212,7 +230,8 @@ class EncodePipeline {
   ring::Doorbell in_flight_bell_;
   std::atomic<int64_t> in_flight_peak_{0};
   std::atomic<int64_t> transform_ns_{0}, encode_ns_{0}, reap_ns_{0};
-  std::atomic<int64_t> frames_transformed_{0}, frames_failed_{0};
+  std::atomic<int64_t> frames_transformed_{0}, frames_reprepared_{0}, frames_failed_{0};
+  std::atomic<int64_t> convert_ns_{0}, conversion_slot_allocations_{0};
 
   // Encode thread only. Other threads see the encoder's counters through the snapshot
   // below, so telemetry never waits for an encode in progress.
@@ -228,7 +247,13 @@ class EncodePipeline {
   // not relabel them.
   std::unordered_map<int64_t, uint32_t> frame_generation_;
   bool broken_ = false;
-  transform::PixelConverter transform_converter_;  // transform thread only
+  transform::FramePreparer encode_preparer_;  // the running encoder's target
+  // The running encoder's target, for the transform stage once the plan it last prepared
+  // for has resolved (activated: that plan's target; rolled back: the kept one's).
+  mutable std::mutex target_mu_;
+  transform::FrameTarget running_target_;
+
+  transform::FramePreparer transform_preparer_;  // transform thread only
 
   // Reap thread -> callers.
   std::mutex ready_mu_;

@@ -1,10 +1,13 @@
 #include "software/frame_input.hpp"
 
-#include "contract/clock.hpp"
+#include <string>
 
-#include <chrono>
+extern "C" {
+#include <libavutil/pixdesc.h>
+}
 
 #include "contract/errors.hpp"
+#include "transform/pixel_converter.hpp"
 
 namespace videohw::software {
 
@@ -21,10 +24,17 @@ FrameInput::FrameInput(int width, int height, AVPixelFormat encoder_format)
   if (!borrowed_) throw Error(ErrorKind::Encode, "av_frame_alloc failed (out of memory)");
 }
 
-AVFrame* FrameInput::begin_frame(const FrameView& view, EncodeStats& stats) {
-  const bool same_size = view.width == width_ && view.height == height_;
-  if (same_size && to_av_pixel_format(view.format) == encoder_format_) return borrow(view);
-  return convert(view, stats);
+AVFrame* FrameInput::begin_frame(const FrameView& view) {
+  if (view.width != width_ || view.height != height_ ||
+      transform::to_av_pixel_format(view.format) != encoder_format_)
+    throw Error(ErrorKind::Encode,
+                std::string("internal: frame not prepared for the software encoder (got ") +
+                    to_string(view.format) + " " + std::to_string(view.width) + "x" +
+                    std::to_string(view.height) + ", the encoder takes " +
+                    av_get_pix_fmt_name(encoder_format_) + " " + std::to_string(width_) + "x" +
+                    std::to_string(height_) +
+                    "); the pipeline prepares every frame, so this is a videohw bug");
+  return borrow(view);
 }
 
 AVFrame* FrameInput::borrow(const FrameView& view) {
@@ -50,37 +60,6 @@ AVFrame* FrameInput::borrow(const FrameView& view) {
   }
   borrowing_ = true;
   return f;
-}
-
-void FrameInput::prepare_output(EncodeStats& stats) {
-  if (!converted_) {
-    converted_.reset(av_frame_alloc());
-    if (!converted_) throw Error(ErrorKind::Encode, "av_frame_alloc failed (out of memory)");
-    converted_->format = encoder_format_;
-    converted_->width = width_;
-    converted_->height = height_;
-    check_av(av_frame_get_buffer(converted_.get(), 0), "allocating the conversion frame");
-    stats.frame_buffer_allocations++;
-  } else if (!av_frame_is_writable(converted_.get())) {
-    // The encoder still holds the previous picture: a fresh buffer, counted, never a race.
-    check_av(av_frame_make_writable(converted_.get()), "reallocating the conversion frame");
-    stats.frame_buffer_allocations++;
-  }
-}
-
-AVFrame* FrameInput::convert(const FrameView& view, EncodeStats& stats) {
-  const int64_t start = monotonic_ns();
-  prepare_output(stats);
-  transform::I420Planes planes;
-  for (int i = 0; i < 3; ++i) {
-    planes.data[i] = converted_->data[i];
-    planes.linesize[i] = converted_->linesize[i];
-  }
-  // A caller's view has no slack after its end, so the converter stages the last rows.
-  converter_.to_i420(view, planes, width_, height_, /*src_has_slack=*/false);
-  stats.frames_converted++;
-  stats.convert_ns += monotonic_ns() - start;
-  return converted_.get();
 }
 
 void FrameInput::end_frame(EncodeStats& stats) {

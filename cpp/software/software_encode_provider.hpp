@@ -13,6 +13,9 @@ class SoftwareEncoderProvider final : public EncoderProvider {
   std::vector<std::string> config_problems(const CommonEncodeConfig& config) const override;
   std::unique_ptr<EncoderBackend> create(const CommonEncodeConfig& config) const override;
   bool can_reconfigure(const CommonEncodeConfig& from, const CommonEncodeConfig& to) const override;
+  // kEncoderPixelFormat (4:2:0 planar, 8-bit) for every config: libx264 and libx265 are
+  // opened with nothing else.
+  std::vector<PixelFormat> native_input_formats() const override { return {PixelFormat::I420}; }
   int max_in_flight() const override { return config_.max_in_flight; }
 
  private:

@@ -65,7 +65,7 @@ void SoftwareEncoder::encode(const FrameView& frame, const FrameOptions& options
                              std::vector<EncodedPacket>& out) {
   if (finished_) throw Error(ErrorKind::SessionClosed, "the encoder has reached end of stream");
   const int64_t start = monotonic_ns();
-  AVFrame* picture = input_.begin_frame(frame, stats_);
+  AVFrame* picture = input_.begin_frame(frame);
   picture->pts = options.pts.value_or(0);
   const bool keyframe = options.force_keyframe || idr_pending_;
   picture->pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;

@@ -1,7 +1,7 @@
 // The software adapter: libx264 (H.264) and libx265 (HEVC) through libavcodec.
 //
-// Owns, in drop order (members are destroyed bottom-up): the packet and the input frames
-// (conversion buffers, borrow wrapper) first, then the encoder context, then the log owner
+// Owns, in drop order (members are destroyed bottom-up): the packet and the borrowed-frame
+// wrapper first, then the encoder context, then the log owner
 // (last, so what the encoder logs while it closes is still counted). End of stream and
 // drain happen in finish(), called by the session before destruction.
 #pragma once

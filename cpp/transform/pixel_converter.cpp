@@ -9,6 +9,7 @@ extern "C" {
 }
 
 #include "contract/errors.hpp"
+#include "contract/frame_layout.hpp"
 
 namespace videohw::transform {
 
@@ -40,16 +41,17 @@ AVPixelFormat to_av_pixel_format(PixelFormat format) {
   return AV_PIX_FMT_NONE;
 }
 
-int i420_pitch(int width) {
-  return (width + 31) / 32 * 32;
+int aligned_pitch(PixelFormat format, int width) {
+  return (minimum_pitch(format, width) + 31) / 32 * 32;
 }
 
 PixelConverter::~PixelConverter() {
   sws_freeContext(sws_);
 }
 
-void PixelConverter::prepare(const FrameView& src, int dst_width, int dst_height) {
-  const int key[5] = {int(src.format), src.width, src.height, dst_width, dst_height};
+void PixelConverter::prepare(const FrameView& src, const FrameView& dst) {
+  const int key[6] = {int(src.format), src.width, src.height,
+                      int(dst.format), dst.width, dst.height};
   if (sws_ && std::memcmp(key, key_, sizeof(key)) == 0) return;
   sws_freeContext(sws_);
   sws_ = sws_alloc_context();
@@ -57,9 +59,9 @@ void PixelConverter::prepare(const FrameView& src, int dst_width, int dst_height
   av_opt_set_int(sws_, "srcw", src.width, 0);
   av_opt_set_int(sws_, "srch", src.height, 0);
   av_opt_set_int(sws_, "src_format", to_av_pixel_format(src.format), 0);
-  av_opt_set_int(sws_, "dstw", dst_width, 0);
-  av_opt_set_int(sws_, "dsth", dst_height, 0);
-  av_opt_set_int(sws_, "dst_format", AV_PIX_FMT_YUV420P, 0);
+  av_opt_set_int(sws_, "dstw", dst.width, 0);
+  av_opt_set_int(sws_, "dsth", dst.height, 0);
+  av_opt_set_int(sws_, "dst_format", to_av_pixel_format(dst.format), 0);
   av_opt_set_int(sws_, "sws_flags", SWS_BILINEAR, 0);
   const int ret = sws_init_context(sws_, nullptr, nullptr);
   if (ret < 0) {
@@ -87,23 +89,28 @@ void PixelConverter::stage_tail(const FrameView& src, int rows, const uint8_t* p
   }
 }
 
-void PixelConverter::to_i420(const FrameView& src, const I420Planes& dst, int dst_width,
-                             int dst_height, bool src_has_slack) {
-  prepare(src, dst_width, dst_height);
+void PixelConverter::convert(const FrameView& src, const FrameView& dst, bool src_has_slack) {
+  prepare(src, dst);
+  uint8_t* out[4] = {nullptr, nullptr, nullptr, nullptr};
+  int out_strides[4] = {0, 0, 0, 0};
+  for (int i = 0; i < dst.plane_count; ++i) {
+    out[i] = const_cast<uint8_t*>(dst.planes[i]);
+    out_strides[i] = dst.strides[i];
+  }
   int done = 0;
   if (src_has_slack || src.height < 4) {
-    done = sws_scale(sws_, src.planes, src.strides, 0, src.height, dst.data, dst.linesize);
+    done = sws_scale(sws_, src.planes, src.strides, 0, src.height, out, out_strides);
   } else {
     // Two slices, top to bottom as libswscale requires; 4:2:0 needs even slice heights.
     const int tail = 2, body = src.height - tail;
-    done = sws_scale(sws_, src.planes, src.strides, 0, body, dst.data, dst.linesize);
+    done = sws_scale(sws_, src.planes, src.strides, 0, body, out, out_strides);
     const uint8_t* staged[3] = {nullptr, nullptr, nullptr};
     stage_tail(src, tail, staged);
-    done += sws_scale(sws_, staged, src.strides, body, tail, dst.data, dst.linesize);
+    done += sws_scale(sws_, staged, src.strides, body, tail, out, out_strides);
   }
-  if (done != dst_height)
+  if (done != dst.height)
     throw Error(ErrorKind::Encode, "libswscale produced " + std::to_string(done) + " of " +
-                                       std::to_string(dst_height) + " rows");
+                                       std::to_string(dst.height) + " rows");
 }
 
 }  // namespace videohw::transform

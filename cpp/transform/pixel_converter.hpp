@@ -1,6 +1,5 @@
-// Colour conversion (and, when sizes differ, scaling) of a FrameView into I420 with
-// libswscale. Used by the pipeline's transform stage and by the software adapter when it is
-// handed a format the encoder does not take.
+// Colour conversion and scaling of a FrameView into a frame of any contract format with
+// libswscale. FramePreparer (transform/frame_preparer.hpp) is its one user.
 //
 // libswscale's SIMD reads a few bytes past the end of a row (measured up to 30 for NV12 and
 // RGB24): harmless inside a frame, fatal at the end of a buffer that is exactly the frame's
@@ -21,16 +20,11 @@ struct SwsContext;
 
 namespace videohw::transform {
 
-struct I420Planes {
-  uint8_t* data[3] = {nullptr, nullptr, nullptr};
-  int linesize[3] = {0, 0, 0};
-};
-
 // libavcodec's name for a contract pixel format.
 AVPixelFormat to_av_pixel_format(PixelFormat format);
 
-// Row pitch the transform stage gives I420 frames it produces: 32-byte aligned rows.
-int i420_pitch(int width);
+// Row pitch of frames the pipeline produces: the format's minimum, 32-byte aligned.
+int aligned_pitch(PixelFormat format, int width);
 
 class PixelConverter {
  public:
@@ -39,16 +33,17 @@ class PixelConverter {
   PixelConverter(const PixelConverter&) = delete;
   PixelConverter& operator=(const PixelConverter&) = delete;
 
-  // Converts `src` into `dst` (dst_width x dst_height I420). Throws Error(Encode) on failure.
-  void to_i420(const FrameView& src, const I420Planes& dst, int dst_width, int dst_height,
-               bool src_has_slack);
+  // Converts (and scales) `src` into `dst`, whose format, size and planes say what to
+  // write and where; dst's plane memory is written although the view is const. Throws
+  // Error(Encode) on failure.
+  void convert(const FrameView& src, const FrameView& dst, bool src_has_slack);
 
  private:
-  void prepare(const FrameView& src, int dst_width, int dst_height);
+  void prepare(const FrameView& src, const FrameView& dst);
   void stage_tail(const FrameView& src, int rows, const uint8_t* planes[3]);
 
   SwsContext* sws_ = nullptr;
-  int key_[5] = {-1, -1, -1, -1, -1};  // source format, source size, destination size
+  int key_[6] = {-1, -1, -1, -1, -1, -1};  // formats and sizes of source and destination
   std::vector<uint8_t> staging_;
 };
 

@@ -591,41 +591,57 @@ TEST_F(NvencAdapter, AFrameOfTheWrongSizeIsRefusedAndTheSessionGoesOn) {
   EXPECT_EQ(s.close(1).size(), 2u);
 }
 
-// What a rolled-back in-place resize hands the old encoder: frames of another size, in any
-// format. They are scaled into the encoder's own size, never copied as they are.
-TEST_F(NvencAdapter, FramesOfAnotherSizeAreScaledToTheEncodersSize) {
+// The adapter never converts: I420 and NV12 of its size go in, anything else is refused as
+// a videohw bug (the pipeline prepares every frame) before any buffer is touched.
+TEST_F(NvencAdapter, OnlyPreparedFramesAreAccepted) {
   auto p = provider();
   auto encoder = p->create(base());
   struct Input {
     PixelFormat format;
     int width, height;
+    bool prepared;
   };
-  const std::vector<Input> inputs = {{PixelFormat::I420, 64, 48},  {PixelFormat::I420, 48, 32},
-                                     {PixelFormat::NV12, 96, 64},  {PixelFormat::ARGB8888, 48, 32},
-                                     {PixelFormat::I420, 128, 96}, {PixelFormat::I420, 64, 48}};
+  const std::vector<Input> inputs = {
+      {PixelFormat::I420, 64, 48, true},  {PixelFormat::I420, 48, 32, false},
+      {PixelFormat::NV12, 96, 64, false}, {PixelFormat::ARGB8888, 64, 48, false},
+      {PixelFormat::NV12, 64, 48, true},  {PixelFormat::I420, 128, 96, false},
+      {PixelFormat::I420, 64, 48, true}};
   std::vector<EncodedPacket> out;
+  int64_t pts = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const auto f =
         vhtest::pattern_frame(inputs[i].format, inputs[i].width, inputs[i].height, int(i));
     FrameOptions options;
-    options.pts = int64_t(i);
-    encoder->encode(describe_frame(f.format, f.width, f.height, f.data(), f.size(), f.pitch),
-                    options, out);
+    options.pts = pts;
+    const FrameView view = describe_frame(f.format, f.width, f.height, f.data(), f.size(), f.pitch);
+    if (inputs[i].prepared) {
+      encoder->encode(view, options, out);
+      ++pts;
+      continue;
+    }
+    try {
+      encoder->encode(view, options, out);
+      ADD_FAILURE() << "input " << i << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Encode);
+      EXPECT_NE(std::string(e.what()).find("internal: frame not prepared"), std::string::npos)
+          << e.what();
+    }
   }
   encoder->finish(out);
   const auto frames = vhtest::decode_packets(Codec::H264, out);
-  ASSERT_EQ(frames.size(), inputs.size());
+  ASSERT_EQ(frames.size(), 3u);
   for (const auto& frame : frames) {
     EXPECT_EQ(frame.width, 64);
     EXPECT_EQ(frame.height, 48);
   }
-  EXPECT_EQ(encoder->stats().frames_converted, 4) << "the two 64x48 I420 frames are copied";
+  EXPECT_EQ(encoder->stats().frames_encoded, 3);
   encoder.reset();
   EXPECT_EQ(count_calls(control().log(), "nvEncCreateInputBuffer"), 4) << "no buffer resized";
 }
 
-// A resize the driver refuses: the session rolls back to the running encoder, which scales
-// the frames already sent at the new size.
+// A resize the driver refuses: the session rolls back to the running encoder, and the
+// pipeline scales the frames already sent at the new size to the kept encoder's.
 TEST_F(NvencAdapter, RefusedInPlaceResizeRollsBackAndScalesTheNewSizeFrames) {
   auto p = provider();
   EncodeSession s(1, base(), p);
@@ -660,6 +676,7 @@ TEST_F(NvencAdapter, RefusedInPlaceResizeRollsBackAndScalesTheNewSizeFrames) {
   }
   for (const auto& packet : out) EXPECT_EQ(packet.generation, 1u);
   EXPECT_EQ(vhtest::tel_int(s.telemetry(), "switch_failures"), 1);
+  EXPECT_GE(vhtest::tel_int(s.telemetry(), "frames_reprepared"), 1);
   const std::string log = control().log();
   EXPECT_EQ(count_calls(log, "nvEncInitializeEncoder"), 1);
   // One 48x32 ring was made for the reconfigure the driver refused (the double reports any

@@ -10,9 +10,11 @@
 
 #include "contract/errors.hpp"
 #include "contract/frame_layout.hpp"
+#include "software/software_encode_provider.hpp"
 #include "software/software_encoder.hpp"
 #include "support/decoder.hpp"
 #include "support/frames.hpp"
+#include "transform/frame_preparer.hpp"
 
 extern "C" {
 #include <libavutil/log.h>
@@ -36,6 +38,26 @@ std::unique_ptr<EncoderBackend> make_encoder(const CommonEncodeConfig& c,
 
 FrameView view_of(const TestFrame& f) {
   return describe_frame(f.format, f.width, f.height, f.data(), f.size(), f.pitch);
+}
+
+// The encoder takes only prepared frames: this prepares `f` as the pipeline does for the
+// software provider, reading the caller's buffer in place (no slack after it), and encodes
+// it. Returns whether the frame was converted.
+bool encode_prepared(EncoderBackend& enc, const CommonEncodeConfig& c, const TestFrame& f,
+                     const FrameOptions& o, std::vector<EncodedPacket>& out) {
+  static const software::SoftwareEncoderProvider provider{SoftwareEncodeConfig{}};
+  transform::FramePreparer preparer(
+      transform::FrameTarget{c.width, c.height, provider.native_input_formats()});
+  std::vector<uint8_t> prepared;
+  const FrameView view = preparer.prepare(
+      view_of(f),
+      [&](size_t bytes) {
+        prepared.resize(bytes + 64);
+        return prepared.data();
+      },
+      /*src_has_slack=*/false);
+  enc.encode(view, o, out);
+  return !prepared.empty();
 }
 
 // Encodes frames with pts first..first+count-1; `forced` pts are submitted as keyframes.
@@ -323,7 +345,7 @@ TEST_P(InputFormat, FlatColourEncodesAndDecodesToTheExpectedYuv) {
                                                      0xff, vhtest::kRoomy);
     FrameOptions o;
     o.pts = i;
-    enc->encode(view_of(f), o, out);
+    EXPECT_EQ(encode_prepared(*enc, c, f, o, out), format != PixelFormat::I420);
   }
   enc->finish(out);
   const auto frames = vhtest::decode_packets(Codec::H264, out);
@@ -337,7 +359,6 @@ TEST_P(InputFormat, FlatColourEncodesAndDecodesToTheExpectedYuv) {
   }
   const EncodeStats s = enc->stats();
   EXPECT_EQ(s.borrow_leaks, 0);
-  EXPECT_EQ(s.frames_converted, format == PixelFormat::I420 ? 0 : 3);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -350,8 +371,8 @@ INSTANTIATE_TEST_SUITE_P(
     format_case_name);
 
 // ---- caller memory -----------------------------------------------------------------------
-// The encoder borrows or converts the caller's buffer, which holds exactly the bytes the
-// layout needs. Reading one byte outside it is a bug even when it does not crash: here the
+// The preparer converts, or the encoder borrows, the caller's buffer, which holds exactly the bytes
+// the layout needs. Reading one byte outside it is a bug even when it does not crash: here the
 // buffer touches a PROT_NONE page, so any out-of-bounds read faults, inside libswscale and
 // x264 SIMD code too (which AddressSanitizer does not instrument). The encode runs in a
 // death-test child so a fault fails this test only.
@@ -391,7 +412,7 @@ TEST_P(CallerMemory, EncodeReadsOnlyTheCallerBuffer) {
               vhtest::pattern_frame(p.format, p.width, p.height, i, 0, {p.guard, 0});
           FrameOptions o;
           o.pts = i;
-          enc->encode(view_of(f), o, out);
+          encode_prepared(*enc, c, f, o, out);
         }
         enc->finish(out);
         std::exit(out.size() == 2 ? 0 : 3);
@@ -421,33 +442,57 @@ TEST(SoftwareEncoderInput, FormatsMayChangeFromFrameToFrame) {
   std::vector<EncodedPacket> out;
   const PixelFormat order[] = {PixelFormat::I420,  PixelFormat::BGRA,     PixelFormat::NV12,
                                PixelFormat::RGB24, PixelFormat::ARGB8888, PixelFormat::I420};
+  int converted = 0;
   for (int i = 0; i < 6; ++i) {
     const auto f = vhtest::pattern_frame(order[i], c.width, c.height, i);
     FrameOptions o;
     o.pts = i;
-    enc->encode(view_of(f), o, out);
+    converted += encode_prepared(*enc, c, f, o, out) ? 1 : 0;
   }
   enc->finish(out);
   EXPECT_EQ(vhtest::decode_packets(Codec::H264, out).size(), 6u);
-  EXPECT_EQ(enc->stats().frames_converted, 4);
+  EXPECT_EQ(converted, 4);
+}
+
+// Conversion is the pipeline's: a frame of another format or size is a videohw bug, refused
+// before the encoder sees it, and the encoder goes on with the frames that fit.
+TEST(SoftwareEncoderInput, UnpreparedFramesAreRefused) {
+  auto c = low_latency_config(Codec::H264);
+  auto enc = make_encoder(c);
+  std::vector<EncodedPacket> out;
+  const TestFrame wrong[] = {vhtest::pattern_frame(PixelFormat::BGRA, c.width, c.height, 0),
+                             vhtest::pattern_frame(PixelFormat::NV12, c.width, c.height, 0),
+                             vhtest::pattern_frame(PixelFormat::I420, c.width / 2, c.height, 0)};
+  for (const TestFrame& f : wrong) {
+    try {
+      enc->encode(view_of(f), FrameOptions{}, out);
+      ADD_FAILURE() << to_string(f.format) << " " << f.width << "x" << f.height << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Encode);
+      EXPECT_NE(std::string(e.what()).find("internal: frame not prepared"), std::string::npos)
+          << e.what();
+    }
+  }
+  encode_frames(*enc, c, 0, 3, out);
+  enc->finish(out);
+  EXPECT_EQ(vhtest::decode_packets(Codec::H264, out).size(), 3u);
+  EXPECT_EQ(enc->stats().frames_encoded, 3);
 }
 
 // ---- stats -------------------------------------------------------------------------------
 
-TEST_P(SoftwareEncoderCodec, LowLatencyKeepsOneEncoderAndOneConversionBufferAcrossFlushes) {
+TEST_P(SoftwareEncoderCodec, LowLatencyKeepsOneEncoderAcrossFlushes) {
   auto c = low_latency_config(GetParam());
   auto enc = make_encoder(c);
   std::vector<EncodedPacket> out;
   for (int segment = 0; segment < 5; ++segment) {
-    encode_frames(*enc, c, segment * 8, 8, out, {}, PixelFormat::BGRA);
+    encode_frames(*enc, c, segment * 8, 8, out);
     enc->flush(out);
   }
   const EncodeStats s = enc->stats();
   EXPECT_EQ(s.encoder_opens, 1);
   EXPECT_EQ(s.encoder_reopens, 0);
   EXPECT_EQ(s.in_place_flushes, 5);
-  EXPECT_LE(s.frame_buffer_allocations, 1);
-  EXPECT_EQ(s.frames_converted, 40);
   EXPECT_EQ(s.frames_encoded, 40);
   EXPECT_EQ(out.size(), 40u);
 }
@@ -465,8 +510,6 @@ TEST_P(SoftwareEncoderCodec, I420InputIsBorrowedWithoutLeaks) {
     enc->finish(out);
     const EncodeStats s = enc->stats();
     EXPECT_EQ(s.borrow_leaks, 0);
-    EXPECT_EQ(s.frames_converted, 0);
-    EXPECT_EQ(s.frame_buffer_allocations, 0);
     EXPECT_EQ(out.size(), 25u);
   }
 }

@@ -65,11 +65,13 @@ def test_low_latency_flush_is_in_place_with_explicit_threads(ctl, codec):
     assert tel["encoder_reopens"] == 0 and tel["encoder_opens"] == 1
 
 
-def test_argb_flushes_reuse_one_conversion_buffer(ctl):
+def test_argb_flushes_reuse_the_conversion_slots(ctl):
     h, _, _ = run_flush_cycles(ctl, common(low_latency=True), fmt=vh.PixelFormat.ARGB8888)
     tel = ctl.telemetry(h)
     assert tel["frames_converted"] == CYCLES * PER_CYCLE
-    assert tel["frame_buffer_allocations"] <= 1
+    # Conversions write into pooled frame slots: at most one new slot per frame that can be
+    # in flight at once (plus the one being converted), however many flushes there are.
+    assert 1 <= tel["frame_buffer_allocations"] <= tel["in_flight_peak"] + 1
     assert tel["session_inits"] == 1 and tel["encoder_opens"] == 1
 
 

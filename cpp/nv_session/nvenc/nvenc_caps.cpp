@@ -74,7 +74,7 @@ NvencCodecCaps query_codec_caps(const NvencHandle& handle, Codec codec) {
   if (rc_modes & NV_ENC_PARAMS_RC_CBR) caps.rate_control_modes.push_back(RateControlMode::CBR);
   if (rc_modes & NV_ENC_PARAMS_RC_VBR) caps.rate_control_modes.push_back(RateControlMode::VBR);
   caps.rate_control_modes.push_back(RateControlMode::ConstQP);
-  // The transform stage converts every contract format to I420 before the adapter.
+  // Every contract format: the pipeline prepares frames into I420 or NV12 for the adapter.
   caps.input_formats = {PixelFormat::ARGB8888, PixelFormat::BGRA, PixelFormat::RGB24,
                         PixelFormat::NV12, PixelFormat::I420};
   caps.low_latency = true;

@@ -75,38 +75,19 @@ std::vector<std::unique_ptr<InputBuffer>> NvencEncoder::make_inputs(int width, i
   return inputs;
 }
 
-// The frame as the input buffer takes it: I420 or NV12 of the encoder's size pass through;
-// anything else (a rolled-back frame of another size, a format the transform stage left)
-// is converted and scaled into one staging picture reused for the session.
-const FrameView& NvencEncoder::encoder_view(const FrameView& frame) {
+// The input buffer takes I420 or NV12 (its copy lays either out as the buffer's format) of
+// the encoder's size, and the pipeline prepares every frame to be that.
+void NvencEncoder::require_prepared(const FrameView& frame) const {
   const bool copyable = frame.format == PixelFormat::I420 || frame.format == PixelFormat::NV12;
-  if (copyable && frame.width == common_.width && frame.height == common_.height) return frame;
-  const int w = common_.width, h = common_.height, cw = (w + 1) / 2, ch = (h + 1) / 2;
-  const size_t bytes = size_t(w) * size_t(h) + 2 * size_t(cw) * size_t(ch);
-  if (staging_.size() != bytes) {
-    staging_.assign(bytes, 0);
-    stats_.frame_buffer_allocations++;
-  }
-  transform::I420Planes planes;
-  planes.data[0] = staging_.data();
-  planes.data[1] = planes.data[0] + size_t(w) * size_t(h);
-  planes.data[2] = planes.data[1] + size_t(cw) * size_t(ch);
-  planes.linesize[0] = w;
-  planes.linesize[1] = planes.linesize[2] = cw;
-  const int64_t start = monotonic_ns();
-  converter_.to_i420(frame, planes, w, h, /*src_has_slack=*/false);
-  stats_.convert_ns += monotonic_ns() - start;
-  stats_.frames_converted++;
-  staged_view_ = FrameView{};
-  staged_view_.format = PixelFormat::I420;
-  staged_view_.width = w;
-  staged_view_.height = h;
-  staged_view_.plane_count = 3;
-  for (int i = 0; i < 3; ++i) {
-    staged_view_.planes[i] = planes.data[i];
-    staged_view_.strides[i] = planes.linesize[i];
-  }
-  return staged_view_;
+  if (copyable && frame.width == common_.width && frame.height == common_.height) return;
+  const std::string got = std::string(to_string(frame.format)) + " " + std::to_string(frame.width) +
+                          "x" + std::to_string(frame.height);
+  const std::string takes =
+      "I420 or NV12 " + std::to_string(common_.width) + "x" + std::to_string(common_.height);
+  throw Error(ErrorKind::Encode, "internal: frame not prepared for NVENC (got " + got +
+                                     ", the encoder takes " + takes +
+                                     "); the pipeline prepares every frame, so this is a "
+                                     "videohw bug");
 }
 
 void NvencEncoder::encode(const FrameView& frame, const FrameOptions& options,
@@ -114,8 +95,9 @@ void NvencEncoder::encode(const FrameView& frame, const FrameOptions& options,
   if (finished_)
     throw Error(ErrorKind::SessionClosed, "the NVENC encoder has reached end of stream");
   const int64_t start = monotonic_ns();
-  const FrameView& view = encoder_view(frame);
-  submit(view, options.pts.value_or(int64_t(frame_index_)), options.force_keyframe || idr_pending_);
+  require_prepared(frame);
+  submit(frame, options.pts.value_or(int64_t(frame_index_)),
+         options.force_keyframe || idr_pending_);
   idr_pending_ = false;
   stats_.frames_encoded++;
   take_ready(out);

@@ -34,7 +34,6 @@
 #include "nv_session/nvenc/nvenc_buffers.hpp"
 #include "nv_session/nvenc/nvenc_caps.hpp"
 #include "nv_session/nvenc/nvenc_handle.hpp"
-#include "transform/pixel_converter.hpp"
 
 namespace videohw::nv_session {
 
@@ -67,7 +66,7 @@ class NvencEncoder final : public EncoderBackend {
     SlotState state = SlotState::Free;
   };
 
-  const FrameView& encoder_view(const FrameView& frame);
+  void require_prepared(const FrameView& frame) const;
   void submit(const FrameView& view, int64_t pts, bool force_idr);
   void end_of_stream();
   bool stream_must_end();
@@ -106,9 +105,6 @@ class NvencEncoder final : public EncoderBackend {
   bool finished_ = false;
   EncodeStats stats_;
   ring::PacketPool* packet_pool_ = nullptr;
-  transform::PixelConverter converter_;
-  std::vector<uint8_t> staging_;
-  FrameView staged_view_;
 
   std::thread reaper_;  // last: started once everything it touches exists
 };
