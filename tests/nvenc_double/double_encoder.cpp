@@ -24,9 +24,17 @@ std::string size_text(int w, int h) {
   return std::to_string(w) + "x" + std::to_string(h);
 }
 
+uintptr_t base_of(uintptr_t value) {
+  return value >= kMappedBase       ? kMappedBase
+         : value >= kRegisteredBase ? kRegisteredBase
+         : value >= kBitstreamBase  ? kBitstreamBase
+                                    : kInputBase;
+}
+
+// Ranges are open-ended upwards to the next base, so a long soak's ids stay in theirs.
 bool in_range(void* handle, uintptr_t base) {
   const auto v = reinterpret_cast<uintptr_t>(handle);
-  return v > base && v < base + 0x01000000 && (v - base) % kStride == 0;
+  return base_of(v) == base && v > base && (v - base) % kStride == 0;
 }
 
 }  // namespace
@@ -81,10 +89,7 @@ void* DoubleEncoder::mapped_handle(uint64_t id) {
 }
 uint64_t DoubleEncoder::handle_id(void* handle) {
   const auto value = reinterpret_cast<uintptr_t>(handle);
-  const uintptr_t base = value >= kMappedBase       ? kMappedBase
-                         : value >= kRegisteredBase ? kRegisteredBase
-                         : value >= kBitstreamBase  ? kBitstreamBase
-                                                    : kInputBase;
+  const uintptr_t base = base_of(value);
   return value >= base ? (value - base) / kStride : 0;
 }
 
