@@ -842,4 +842,647 @@ TEST_F(NvencDouble, CudaContextStackPushesAndPops) {
   EXPECT_EQ(popped, context_);
 }
 
+// ---- device input: registered CUDA device pointers ---------------------------------------
+
+// A frame in the CUDA double's device memory, laid out as NVENC reads a registration: luma
+// rows at `pitch`, then NV12's interleaved chroma at `pitch` or IYUV/YV12's two planes at
+// pitch / 2, each plane (height + 1) / 2 rows.
+struct DeviceFrame {
+  CUdeviceptr ptr = 0;
+  size_t pitch = 0;
+  int width = 0, height = 0;
+  NV_ENC_BUFFER_FORMAT format = NV_ENC_BUFFER_FORMAT_NV12;
+  size_t rows() const { return size_t(height) + size_t(height + 1) / 2; }
+};
+
+// What frame `index` holds: a moving luma ramp, flat chroma that differs per plane and frame
+// (so a swapped U/V or a wrong plane offset shows in the decoded means).
+uint8_t luma_at(int x, int y, int index) {
+  return uint8_t(16 + (x + y + 3 * index) % 200);
+}
+uint8_t u_of(int index) {
+  return uint8_t(60 + 2 * index);
+}
+uint8_t v_of(int index) {
+  return uint8_t(200 - 2 * index);
+}
+
+class NvencDoubleDevice : public NvencDouble {
+ protected:
+  void TearDown() override {
+    for (const DeviceFrame& f : frames_) symbol<tcuMemFree_v2*>(cuda_, "cuMemFree_v2")(f.ptr);
+    frames_.clear();
+    NvencDouble::TearDown();
+  }
+
+  // An encoder with `outputs` bitstream buffers and no host input buffer at all.
+  void start_device(const Config& c, int outputs = 2) {
+    ASSERT_EQ(open(&enc_), NV_ENC_SUCCESS);
+    ASSERT_EQ(initialize(enc_, c), NV_ENC_SUCCESS);
+    for (int i = 0; i < outputs; ++i) {
+      NV_ENC_CREATE_BITSTREAM_BUFFER out{};
+      out.version = NV_ENC_CREATE_BITSTREAM_BUFFER_VER;
+      ASSERT_EQ(api_.nvEncCreateBitstreamBuffer(enc_, &out), NV_ENC_SUCCESS);
+      outputs_.push_back(out.bitstreamBuffer);
+    }
+  }
+
+  // cuMemAllocPitch (the pitch the driver picks) or, with `pitch` set, cuMemAlloc of a
+  // frame at exactly that pitch, as a tensor is.
+  DeviceFrame alloc_frame(NV_ENC_BUFFER_FORMAT format, size_t pitch = 0) {
+    DeviceFrame f;
+    f.width = width_;
+    f.height = height_;
+    f.format = format;
+    if (pitch) {
+      f.pitch = pitch;
+      EXPECT_EQ(symbol<tcuMemAlloc_v2*>(cuda_, "cuMemAlloc_v2")(&f.ptr, pitch * f.rows()),
+                CUDA_SUCCESS);
+    } else {
+      EXPECT_EQ(symbol<tcuMemAllocPitch_v2*>(cuda_, "cuMemAllocPitch_v2")(
+                    &f.ptr, &f.pitch, size_t(width_), f.rows(), 4),
+                CUDA_SUCCESS);
+    }
+    frames_.push_back(f);
+    return f;
+  }
+
+  // Writes frame `index` (padding 0xee, which must never reach the picture) with
+  // cuMemcpy2D_v2 host->device for pitched memory, cuMemcpyHtoD_v2 for linear.
+  void fill(const DeviceFrame& f, int index, bool pitched_copy) {
+    std::vector<uint8_t> host(f.pitch * f.rows(), 0xee);
+    const int cw = (f.width + 1) / 2, ch = (f.height + 1) / 2;
+    for (int y = 0; y < f.height; ++y)
+      for (int x = 0; x < f.width; ++x)
+        host[size_t(y) * f.pitch + size_t(x)] = luma_at(x, y, index);
+    uint8_t* chroma = host.data() + f.pitch * size_t(f.height);
+    if (f.format == NV_ENC_BUFFER_FORMAT_NV12) {
+      for (int y = 0; y < ch; ++y)
+        for (int x = 0; x < cw; ++x) {
+          chroma[size_t(y) * f.pitch + size_t(2 * x)] = u_of(index);
+          chroma[size_t(y) * f.pitch + size_t(2 * x + 1)] = v_of(index);
+        }
+    } else {
+      const size_t cpitch = f.pitch / 2;
+      uint8_t* first = chroma;
+      uint8_t* second = chroma + cpitch * size_t(ch);
+      uint8_t* u = f.format == NV_ENC_BUFFER_FORMAT_IYUV ? first : second;
+      uint8_t* v = f.format == NV_ENC_BUFFER_FORMAT_IYUV ? second : first;
+      for (int y = 0; y < ch; ++y) {
+        std::memset(u + size_t(y) * cpitch, u_of(index), size_t(cw));
+        std::memset(v + size_t(y) * cpitch, v_of(index), size_t(cw));
+      }
+    }
+    if (pitched_copy) {
+      CUDA_MEMCPY2D c{};
+      c.srcMemoryType = CU_MEMORYTYPE_HOST;
+      c.srcHost = host.data();
+      c.srcPitch = f.pitch;
+      c.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+      c.dstDevice = f.ptr;
+      c.dstPitch = f.pitch;
+      c.WidthInBytes = f.pitch;
+      c.Height = f.rows();
+      ASSERT_EQ(symbol<tcuMemcpy2D_v2*>(cuda_, "cuMemcpy2D_v2")(&c), CUDA_SUCCESS);
+    } else {
+      ASSERT_EQ(
+          symbol<tcuMemcpyHtoD_v2*>(cuda_, "cuMemcpyHtoD_v2")(f.ptr, host.data(), host.size()),
+          CUDA_SUCCESS);
+    }
+  }
+
+  NVENCSTATUS register_frame(
+      const DeviceFrame& f, NV_ENC_REGISTERED_PTR& handle,
+      NV_ENC_INPUT_RESOURCE_TYPE type = NV_ENC_INPUT_RESOURCE_TYPE_CUDADEVICEPTR) {
+    NV_ENC_REGISTER_RESOURCE r{};
+    r.version = NV_ENC_REGISTER_RESOURCE_VER;
+    r.resourceType = type;
+    r.resourceToRegister = reinterpret_cast<void*>(uintptr_t(f.ptr));
+    r.width = uint32_t(f.width);
+    r.height = uint32_t(f.height);
+    r.pitch = uint32_t(f.pitch);
+    r.bufferFormat = f.format;
+    r.bufferUsage = NV_ENC_INPUT_IMAGE;
+    handle = nullptr;
+    const NVENCSTATUS s = api_.nvEncRegisterResource(enc_, &r);
+    handle = r.registeredResource;
+    return s;
+  }
+
+  NVENCSTATUS map(NV_ENC_REGISTERED_PTR handle, NV_ENC_INPUT_PTR& mapped,
+                  NV_ENC_BUFFER_FORMAT* format = nullptr) {
+    NV_ENC_MAP_INPUT_RESOURCE m{};
+    m.version = NV_ENC_MAP_INPUT_RESOURCE_VER;
+    m.registeredResource = handle;
+    const NVENCSTATUS s = api_.nvEncMapInputResource(enc_, &m);
+    mapped = m.mappedResource;
+    if (format) *format = m.mappedBufferFmt;
+    return s;
+  }
+
+  NVENCSTATUS encode_device(NV_ENC_INPUT_PTR input, int slot, uint64_t ts,
+                            NV_ENC_BUFFER_FORMAT format = NV_ENC_BUFFER_FORMAT_NV12,
+                            uint32_t pitch = 0) {
+    NV_ENC_PIC_PARAMS p{};
+    p.version = NV_ENC_PIC_PARAMS_VER;
+    p.inputWidth = uint32_t(width_);
+    p.inputHeight = uint32_t(height_);
+    p.inputPitch = pitch;
+    p.inputBuffer = input;
+    p.outputBitstream = outputs_[size_t(slot)];
+    p.bufferFmt = format;
+    p.pictureStruct = NV_ENC_PIC_STRUCT_FRAME;
+    p.inputTimeStamp = ts;
+    p.frameIdx = uint32_t(ts);
+    return api_.nvEncEncodePicture(enc_, &p);
+  }
+
+  // The adapter's loop: register each frame once, then per picture map, encode, lock the
+  // output, unmap; unregister at the end.
+  std::vector<Output> encode_device_frames(std::vector<DeviceFrame> frames, int count,
+                                           bool pitched_copy) {
+    std::vector<NV_ENC_REGISTERED_PTR> registered(frames.size());
+    for (size_t i = 0; i < frames.size(); ++i)
+      EXPECT_EQ(register_frame(frames[i], registered[i]), NV_ENC_SUCCESS);
+    EXPECT_EQ(registered_resources(), int(frames.size()));
+    std::vector<Output> outs;
+    for (int i = 0; i < count; ++i) {
+      const size_t which = size_t(i) % frames.size();
+      fill(frames[which], i, pitched_copy);
+      NV_ENC_INPUT_PTR mapped = nullptr;
+      NV_ENC_BUFFER_FORMAT format = NV_ENC_BUFFER_FORMAT_UNDEFINED;
+      EXPECT_EQ(map(registered[which], mapped, &format), NV_ENC_SUCCESS);
+      EXPECT_EQ(format, frames[which].format);
+      EXPECT_EQ(mapped_resources(), 1);
+      EXPECT_EQ(encode_device(mapped, 0, uint64_t(i), format), NV_ENC_SUCCESS);
+      outs.push_back(read(0));
+      EXPECT_EQ(api_.nvEncUnmapInputResource(enc_, mapped), NV_ENC_SUCCESS);
+    }
+    EXPECT_EQ(mapped_resources(), 0);
+    EXPECT_EQ(eos(), NV_ENC_SUCCESS);
+    for (NV_ENC_REGISTERED_PTR r : registered)
+      EXPECT_EQ(api_.nvEncUnregisterResource(enc_, r), NV_ENC_SUCCESS);
+    EXPECT_EQ(registered_resources(), 0);
+    return outs;
+  }
+
+  void expect_frames_match(const std::vector<Output>& outs) {
+    const auto decoded = vhtest::decode_packets(codec_, packets(outs));
+    ASSERT_EQ(decoded.size(), outs.size());
+    for (const auto& f : decoded) {
+      const int index = int(f.pts);
+      double sum = 0;
+      for (int y = 0; y < height_; ++y)
+        for (int x = 0; x < width_; ++x) sum += luma_at(x, y, index);
+      EXPECT_EQ(f.width, width_);
+      EXPECT_EQ(f.height, height_);
+      EXPECT_NEAR(f.mean_y, sum / (width_ * height_), 2.0) << "frame " << index;
+      EXPECT_NEAR(f.mean_u, u_of(index), 2.0) << "frame " << index;
+      EXPECT_NEAR(f.mean_v, v_of(index), 2.0) << "frame " << index;
+    }
+  }
+
+  // The only violation is one line holding `text`.
+  void expect_only_violation(const std::string& text) {
+    const std::string v = violations();
+    EXPECT_EQ(std::count(v.begin(), v.end(), '\n'), 1) << v;
+    EXPECT_NE(v.find(text), std::string::npos) << v;
+  }
+
+  int registered_resources() {
+    return symbol<int (*)()>(nvenc_, "videohw_nvenc_double_registered_resources")();
+  }
+  int mapped_resources() {
+    return symbol<int (*)()>(nvenc_, "videohw_nvenc_double_mapped_resources")();
+  }
+  long device_pictures() {
+    return symbol<long (*)()>(nvenc_, "videohw_nvenc_double_device_input_pictures")();
+  }
+  long host_pictures() {
+    return symbol<long (*)()>(nvenc_, "videohw_nvenc_double_host_input_pictures")();
+  }
+  std::string cuda_log() {
+    return symbol<const char* (*)()>(cuda_, "videohw_cuda_double_call_log")();
+  }
+  std::string cuda_violations() {
+    return symbol<const char* (*)()>(cuda_, "videohw_cuda_double_violations")();
+  }
+
+  // An encoder with one registered NV12 frame, mapped.
+  void start_mapped(NV_ENC_REGISTERED_PTR& registered, NV_ENC_INPUT_PTR& mapped,
+                    const Config& c = {}) {
+    start_device(c);
+    const DeviceFrame f = alloc_frame(NV_ENC_BUFFER_FORMAT_NV12);
+    fill(f, 0, true);
+    ASSERT_EQ(register_frame(f, registered), NV_ENC_SUCCESS);
+    ASSERT_EQ(map(registered, mapped), NV_ENC_SUCCESS);
+  }
+
+  std::vector<DeviceFrame> frames_;
+};
+
+TEST_F(NvencDoubleDevice, Nv12DeviceFramesEncodeToWhatWasWritten) {
+  start_device({});
+  const DeviceFrame a = alloc_frame(NV_ENC_BUFFER_FORMAT_NV12);
+  const DeviceFrame b = alloc_frame(NV_ENC_BUFFER_FORMAT_NV12);
+  EXPECT_EQ(a.pitch, 512u);  // cuMemAllocPitch's pitch, wider than the 64-byte row
+  const auto outs = encode_device_frames({a, b}, 6, true);
+  destroy_all();
+  expect_frames_match(outs);
+  EXPECT_EQ(device_pictures(), 6);
+  EXPECT_EQ(host_pictures(), 0);
+  EXPECT_EQ(violations(), "");
+  EXPECT_EQ(cuda_violations(), "");
+  const std::string log = call_log();
+  EXPECT_NE(log.find("nvEncRegisterResource enc=1 type=CUDADEVICEPTR ptr=0x"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find(" 64x48 pitch=512 fmt=NV12 reg="), std::string::npos) << log;
+  EXPECT_NE(log.find("fmt=NV12 -> NV_ENC_SUCCESS"), std::string::npos) << log;
+  // Bitstream buffers took ids 1 and 2, the registrations 3 and 4, the first mapping 5.
+  for (const char* line : {"nvEncMapInputResource enc=1 reg=3 mapped=5 fmt=NV12 -> NV_ENC_SUCCESS",
+                           "nvEncEncodePicture enc=1 flags=0 in=5 out=1 ts=0 -> NV_ENC_SUCCESS",
+                           "nvEncUnmapInputResource enc=1 mapped=5 -> NV_ENC_SUCCESS",
+                           "nvEncUnregisterResource enc=1 reg=3 -> NV_ENC_SUCCESS"})
+    EXPECT_NE(log.find(std::string(line) + "\n"), std::string::npos) << line << "\n" << log;
+  // Read through the CUDA driver, with the encoder's context current.
+  const std::string cuda = cuda_log();
+  EXPECT_NE(cuda.find("cuCtxPushCurrent_v2"), std::string::npos) << cuda;
+  EXPECT_NE(cuda.find("cuMemcpy2D_v2 64x48 -> CUDA_SUCCESS"), std::string::npos) << cuda;
+}
+
+TEST_F(NvencDoubleDevice, IyuvDeviceFrameAtItsRowPitchEncodesToWhatWasWritten) {
+  Config c;
+  c.codec = Codec::HEVC;
+  c.width = 96;
+  c.height = 64;
+  start_device(c);
+  const DeviceFrame f = alloc_frame(NV_ENC_BUFFER_FORMAT_IYUV, 96);
+  const auto outs = encode_device_frames({f}, 4, false);
+  destroy_all();
+  expect_frames_match(outs);
+  EXPECT_EQ(device_pictures(), 4);
+  EXPECT_EQ(violations(), "");
+  EXPECT_NE(call_log().find(" 96x64 pitch=96 fmt=IYUV reg="), std::string::npos) << call_log();
+}
+
+TEST_F(NvencDoubleDevice, Yv12DeviceFramesEncodeToWhatWasWritten) {
+  start_device({});
+  const auto outs = encode_device_frames({alloc_frame(NV_ENC_BUFFER_FORMAT_YV12, 64)}, 3, true);
+  destroy_all();
+  expect_frames_match(outs);
+}
+
+// Identical pixels, identical bytes: libx264 runs single-threaded in the double, so the
+// device path is checked against the host path to the last bit.
+TEST_F(NvencDoubleDevice, DeviceFramesEncodeToTheSameBytesAsHostBuffers) {
+  start({}, 1);
+  std::vector<Output> host;
+  for (int i = 0; i < 5; ++i) {
+    NV_ENC_LOCK_INPUT_BUFFER lock{};
+    lock.version = NV_ENC_LOCK_INPUT_BUFFER_VER;
+    lock.inputBuffer = inputs_[0];
+    ASSERT_EQ(api_.nvEncLockInputBuffer(enc_, &lock), NV_ENC_SUCCESS);
+    auto* base = static_cast<uint8_t*>(lock.bufferDataPtr);
+    for (int y = 0; y < height_; ++y)
+      for (int x = 0; x < width_; ++x) base[y * lock.pitch + x] = luma_at(x, y, i);
+    uint8_t* uv = base + size_t(lock.pitch) * size_t(height_);
+    for (int y = 0; y < (height_ + 1) / 2; ++y)
+      for (int x = 0; x < (width_ + 1) / 2; ++x) {
+        uv[y * lock.pitch + 2 * x] = u_of(i);
+        uv[y * lock.pitch + 2 * x + 1] = v_of(i);
+      }
+    ASSERT_EQ(api_.nvEncUnlockInputBuffer(enc_, inputs_[0]), NV_ENC_SUCCESS);
+    ASSERT_EQ(encode(0, uint64_t(i)), NV_ENC_SUCCESS);
+    host.push_back(read(0));
+  }
+  ASSERT_EQ(eos(), NV_ENC_SUCCESS);
+  destroy_all();
+  EXPECT_EQ(host_pictures(), 5);
+
+  start_device({});
+  const auto device = encode_device_frames({alloc_frame(NV_ENC_BUFFER_FORMAT_NV12)}, 5, true);
+  destroy_all();
+  ASSERT_EQ(device.size(), host.size());
+  for (size_t i = 0; i < host.size(); ++i)
+    EXPECT_EQ(device[i].packet.data, host[i].packet.data) << "picture " << i;
+  EXPECT_EQ(device_pictures(), 5);
+  EXPECT_EQ(host_pictures(), 5);
+  EXPECT_EQ(violations(), "");
+}
+
+TEST_F(NvencDoubleDevice, BFramesKeepEachInputMappedUntilItsOutputIsLocked) {
+  Config c;
+  c.frame_interval_p = 3;
+  start_device(c, 3);
+  std::vector<NV_ENC_REGISTERED_PTR> registered(3);
+  std::vector<NV_ENC_INPUT_PTR> mapped(3);
+  std::vector<NVENCSTATUS> statuses;
+  for (int i = 0; i < 3; ++i) {
+    const DeviceFrame f = alloc_frame(NV_ENC_BUFFER_FORMAT_NV12);
+    fill(f, i, true);
+    ASSERT_EQ(register_frame(f, registered[size_t(i)]), NV_ENC_SUCCESS);
+    ASSERT_EQ(map(registered[size_t(i)], mapped[size_t(i)]), NV_ENC_SUCCESS);
+    statuses.push_back(encode_device(mapped[size_t(i)], i, uint64_t(i)));
+  }
+  EXPECT_EQ(statuses, (std::vector<NVENCSTATUS>{NV_ENC_SUCCESS, NV_ENC_ERR_NEED_MORE_INPUT,
+                                                NV_ENC_ERR_NEED_MORE_INPUT}));
+  ASSERT_EQ(eos(), NV_ENC_SUCCESS);
+  std::vector<Output> outs;
+  for (int i = 0; i < 3; ++i) {
+    outs.push_back(read(i));
+    ASSERT_EQ(api_.nvEncUnmapInputResource(enc_, mapped[size_t(i)]), NV_ENC_SUCCESS);
+    ASSERT_EQ(api_.nvEncUnregisterResource(enc_, registered[size_t(i)]), NV_ENC_SUCCESS);
+  }
+  destroy_all();
+  expect_frames_match(outs);
+  EXPECT_EQ(violations(), "");
+}
+
+TEST_F(NvencDoubleDevice, AFailedDeviceReadFailsTheEncodeAndTakesNoFrame) {
+  start_device({});
+  std::vector<uint8_t> host_memory(64 * 72);  // not device memory: the copy must fail
+  DeviceFrame f;
+  f.ptr = CUdeviceptr(reinterpret_cast<uintptr_t>(host_memory.data()));
+  f.pitch = 64;
+  f.width = 64;
+  f.height = 48;
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  NV_ENC_INPUT_PTR mapped = nullptr;
+  ASSERT_EQ(register_frame(f, registered), NV_ENC_SUCCESS);
+  ASSERT_EQ(map(registered, mapped), NV_ENC_SUCCESS);
+  EXPECT_EQ(encode_device(mapped, 0, 0), NV_ENC_ERR_GENERIC);
+  EXPECT_EQ(device_pictures(), 0);
+  const std::string log = call_log();
+  EXPECT_NE(log.find("(reading mapped resource"), std::string::npos) << log;
+  EXPECT_NE(log.find("cuMemcpy2D_v2 from 0x"), std::string::npos) << log;
+  EXPECT_NE(log.find("CUDA_ERROR_INVALID_VALUE) -> NV_ENC_ERR_GENERIC"), std::string::npos) << log;
+  EXPECT_NE(cuda_violations().find("outside every allocation"), std::string::npos);
+  EXPECT_EQ(violations(), "");
+  ASSERT_EQ(api_.nvEncUnmapInputResource(enc_, mapped), NV_ENC_SUCCESS);
+  ASSERT_EQ(api_.nvEncUnregisterResource(enc_, registered), NV_ENC_SUCCESS);
+  // The output buffer took nothing, so the encoder goes on with a good frame.
+  const auto outs = encode_device_frames({alloc_frame(NV_ENC_BUFFER_FORMAT_NV12)}, 1, true);
+  destroy_all();
+  expect_frames_match(outs);
+  EXPECT_EQ(violations(), "");
+}
+
+TEST_F(NvencDoubleDevice, RegisterFaultFailsRegisterAndRegistersNothing) {
+  start_device({});
+  const DeviceFrame f = alloc_frame(NV_ENC_BUFFER_FORMAT_NV12);
+  ASSERT_EQ(set_faults("register@1"), 0);
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  EXPECT_EQ(register_frame(f, registered), NV_ENC_ERR_RESOURCE_REGISTER_FAILED);
+  EXPECT_EQ(registered_resources(), 0);
+  EXPECT_NE(call_log().find("fmt=NV12 -> NV_ENC_ERR_RESOURCE_REGISTER_FAILED"), std::string::npos);
+  ASSERT_EQ(register_frame(f, registered), NV_ENC_SUCCESS);  // only the first call fails
+  ASSERT_EQ(api_.nvEncUnregisterResource(enc_, registered), NV_ENC_SUCCESS);
+  destroy_all();
+  EXPECT_EQ(violations(), "");
+}
+
+TEST_F(NvencDoubleDevice, MapFaultFailsMapAndMapsNothing) {
+  start_device({});
+  const DeviceFrame f = alloc_frame(NV_ENC_BUFFER_FORMAT_NV12);
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  ASSERT_EQ(register_frame(f, registered), NV_ENC_SUCCESS);
+  ASSERT_EQ(set_faults("map"), 0);
+  NV_ENC_INPUT_PTR mapped = nullptr;
+  EXPECT_EQ(map(registered, mapped), NV_ENC_ERR_MAP_FAILED);
+  EXPECT_EQ(mapped_resources(), 0);
+  ASSERT_EQ(set_faults(""), 0);
+  ASSERT_EQ(map(registered, mapped), NV_ENC_SUCCESS);  // nothing was left mapped
+  ASSERT_EQ(api_.nvEncUnmapInputResource(enc_, mapped), NV_ENC_SUCCESS);
+  ASSERT_EQ(api_.nvEncUnregisterResource(enc_, registered), NV_ENC_SUCCESS);
+  destroy_all();
+  EXPECT_EQ(violations(), "");
+}
+
+TEST_F(NvencDoubleDevice, FaultsFromTheEnvironmentKnowRegisterAndMap) {
+  setenv("VIDEOHW_NVENC_DOUBLE_FAULTS", "register@2,map@3", 1);
+  reset_nvenc();
+  EXPECT_EQ(call_log().find("ignored"), std::string::npos) << call_log();
+}
+
+// ---- device input rules: each test breaks exactly one ------------------------------------
+
+TEST_F(NvencDoubleDevice, RegisterOfAnotherResourceTypeIsAViolation) {
+  start_device({});
+  const DeviceFrame f = alloc_frame(NV_ENC_BUFFER_FORMAT_NV12);
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  EXPECT_EQ(register_frame(f, registered, NV_ENC_INPUT_RESOURCE_TYPE_DIRECTX),
+            NV_ENC_ERR_INVALID_PARAM);
+  expect_only_violation("resourceType 0 is not NV_ENC_INPUT_RESOURCE_TYPE_CUDADEVICEPTR");
+  EXPECT_NE(call_log().find("type=DIRECTX"), std::string::npos);
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, RegisterOfANullPointerIsAViolation) {
+  start_device({});
+  DeviceFrame f = alloc_frame(NV_ENC_BUFFER_FORMAT_NV12);
+  f.ptr = 0;
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  EXPECT_EQ(register_frame(f, registered), NV_ENC_ERR_INVALID_PTR);
+  expect_only_violation("resourceToRegister is NULL");
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, RegisterWithAPitchSmallerThanTheRowIsAViolation) {
+  start_device({});
+  DeviceFrame f = alloc_frame(NV_ENC_BUFFER_FORMAT_NV12);
+  f.pitch = 60;
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  EXPECT_EQ(register_frame(f, registered), NV_ENC_ERR_INVALID_PARAM);
+  expect_only_violation("pitch 60 is smaller than a row of 64 bytes");
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, RegisterWithAPitchNotAMultipleOfFourIsAViolation) {
+  start_device({});
+  DeviceFrame f = alloc_frame(NV_ENC_BUFFER_FORMAT_NV12);
+  f.pitch = 66;
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  EXPECT_EQ(register_frame(f, registered), NV_ENC_ERR_INVALID_PARAM);
+  expect_only_violation("pitch 66 is not a multiple of 4");
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, RegisterOfAnUnsupportedFormatIsAViolation) {
+  start_device({});
+  DeviceFrame f = alloc_frame(NV_ENC_BUFFER_FORMAT_NV12);
+  f.format = NV_ENC_BUFFER_FORMAT_ARGB;
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  EXPECT_EQ(register_frame(f, registered), NV_ENC_ERR_INVALID_PARAM);
+  expect_only_violation("bufferFormat ARGB is not one nvEncGetInputFormats reports");
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, MapOfAnUnknownHandleIsAViolation) {
+  start_device({});
+  int not_a_handle = 0;
+  NV_ENC_INPUT_PTR mapped = nullptr;
+  EXPECT_EQ(map(&not_a_handle, mapped), NV_ENC_ERR_RESOURCE_NOT_REGISTERED);
+  expect_only_violation("registeredResource is not one nvEncRegisterResource returned");
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, MapOfAnUnregisteredResourceIsAViolation) {
+  start_device({});
+  const DeviceFrame f = alloc_frame(NV_ENC_BUFFER_FORMAT_NV12);
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  ASSERT_EQ(register_frame(f, registered), NV_ENC_SUCCESS);
+  ASSERT_EQ(api_.nvEncUnregisterResource(enc_, registered), NV_ENC_SUCCESS);
+  NV_ENC_INPUT_PTR mapped = nullptr;
+  EXPECT_EQ(map(registered, mapped), NV_ENC_ERR_RESOURCE_NOT_REGISTERED);
+  expect_only_violation("was already unregistered");
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, MappingAMappedResourceAgainIsAViolation) {
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  NV_ENC_INPUT_PTR mapped = nullptr, again = nullptr;
+  start_mapped(registered, mapped);
+  EXPECT_EQ(map(registered, again), NV_ENC_ERR_INVALID_CALL);
+  expect_only_violation("is already mapped");
+  EXPECT_EQ(mapped_resources(), 1);
+  ASSERT_EQ(api_.nvEncUnmapInputResource(enc_, mapped), NV_ENC_SUCCESS);
+  ASSERT_EQ(api_.nvEncUnregisterResource(enc_, registered), NV_ENC_SUCCESS);
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, EncodingTheRegisteredHandleIsAViolation) {
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  NV_ENC_INPUT_PTR mapped = nullptr;
+  start_mapped(registered, mapped);
+  EXPECT_EQ(encode_device(registered, 0, 0), NV_ENC_ERR_RESOURCE_NOT_MAPPED);
+  expect_only_violation("inputBuffer is registered resource");
+  ASSERT_EQ(api_.nvEncUnmapInputResource(enc_, mapped), NV_ENC_SUCCESS);
+  ASSERT_EQ(api_.nvEncUnregisterResource(enc_, registered), NV_ENC_SUCCESS);
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, EncodingAnUnmappedHandleIsAViolation) {
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  NV_ENC_INPUT_PTR mapped = nullptr;
+  start_mapped(registered, mapped);
+  ASSERT_EQ(api_.nvEncUnmapInputResource(enc_, mapped), NV_ENC_SUCCESS);
+  EXPECT_EQ(encode_device(mapped, 0, 0), NV_ENC_ERR_RESOURCE_NOT_MAPPED);
+  expect_only_violation("nvEncEncodePicture: mapped resource");
+  EXPECT_NE(violations().find("was already unmapped"), std::string::npos);
+  ASSERT_EQ(api_.nvEncUnregisterResource(enc_, registered), NV_ENC_SUCCESS);
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, EncodingWithAnotherFormatThanTheRegistrationIsAViolation) {
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  NV_ENC_INPUT_PTR mapped = nullptr;
+  start_mapped(registered, mapped);
+  EXPECT_EQ(encode_device(mapped, 0, 0, NV_ENC_BUFFER_FORMAT_IYUV), NV_ENC_ERR_INVALID_PARAM);
+  expect_only_violation("bufferFmt IYUV but mapped resource");
+  ASSERT_EQ(api_.nvEncUnmapInputResource(enc_, mapped), NV_ENC_SUCCESS);
+  ASSERT_EQ(api_.nvEncUnregisterResource(enc_, registered), NV_ENC_SUCCESS);
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, EncodingWithAnotherPitchThanTheRegistrationIsAViolation) {
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  NV_ENC_INPUT_PTR mapped = nullptr;
+  start_mapped(registered, mapped);
+  EXPECT_EQ(encode_device(mapped, 0, 0, NV_ENC_BUFFER_FORMAT_NV12, 256), NV_ENC_ERR_INVALID_PARAM);
+  expect_only_violation("inputPitch 256 but mapped resource");
+  ASSERT_EQ(api_.nvEncUnmapInputResource(enc_, mapped), NV_ENC_SUCCESS);
+  ASSERT_EQ(api_.nvEncUnregisterResource(enc_, registered), NV_ENC_SUCCESS);
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, EncodingARegistrationSmallerThanTheEncodeSizeIsAViolation) {
+  start_device({});
+  DeviceFrame f = alloc_frame(NV_ENC_BUFFER_FORMAT_NV12);
+  f.height = 32;
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  NV_ENC_INPUT_PTR mapped = nullptr;
+  ASSERT_EQ(register_frame(f, registered), NV_ENC_SUCCESS);
+  ASSERT_EQ(map(registered, mapped), NV_ENC_SUCCESS);
+  EXPECT_EQ(encode_device(mapped, 0, 0), NV_ENC_ERR_INVALID_PARAM);
+  expect_only_violation("is 64x32 (its registration), smaller than the encode size");
+  ASSERT_EQ(api_.nvEncUnmapInputResource(enc_, mapped), NV_ENC_SUCCESS);
+  ASSERT_EQ(api_.nvEncUnregisterResource(enc_, registered), NV_ENC_SUCCESS);
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, UnmapOfAnUnknownHandleIsAViolation) {
+  start_device({});
+  int not_a_handle = 0;
+  EXPECT_EQ(api_.nvEncUnmapInputResource(enc_, &not_a_handle), NV_ENC_ERR_RESOURCE_NOT_MAPPED);
+  expect_only_violation("handle is not one nvEncMapInputResource returned");
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, UnmapOfAnUnmappedResourceIsAViolation) {
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  NV_ENC_INPUT_PTR mapped = nullptr;
+  start_mapped(registered, mapped);
+  ASSERT_EQ(api_.nvEncUnmapInputResource(enc_, mapped), NV_ENC_SUCCESS);
+  EXPECT_EQ(api_.nvEncUnmapInputResource(enc_, mapped), NV_ENC_ERR_RESOURCE_NOT_MAPPED);
+  expect_only_violation("nvEncUnmapInputResource: mapped resource");
+  EXPECT_NE(violations().find("was already unmapped"), std::string::npos);
+  ASSERT_EQ(api_.nvEncUnregisterResource(enc_, registered), NV_ENC_SUCCESS);
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, UnmapBeforeTheOutputIsLockedIsAViolation) {
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  NV_ENC_INPUT_PTR mapped = nullptr;
+  start_mapped(registered, mapped);
+  ASSERT_EQ(encode_device(mapped, 0, 0), NV_ENC_SUCCESS);
+  EXPECT_EQ(api_.nvEncUnmapInputResource(enc_, mapped), NV_ENC_SUCCESS);
+  expect_only_violation("unmapped before the output of the picture that used it was locked");
+  read(0);
+  ASSERT_EQ(eos(), NV_ENC_SUCCESS);
+  ASSERT_EQ(api_.nvEncUnregisterResource(enc_, registered), NV_ENC_SUCCESS);
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, UnregisterWhileMappedIsAViolation) {
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  NV_ENC_INPUT_PTR mapped = nullptr;
+  start_mapped(registered, mapped);
+  EXPECT_EQ(api_.nvEncUnregisterResource(enc_, registered), NV_ENC_ERR_INVALID_CALL);
+  expect_only_violation("is still mapped");
+  EXPECT_EQ(registered_resources(), 1);  // refused: still registered
+  ASSERT_EQ(api_.nvEncUnmapInputResource(enc_, mapped), NV_ENC_SUCCESS);
+  ASSERT_EQ(api_.nvEncUnregisterResource(enc_, registered), NV_ENC_SUCCESS);
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, UnregisterOfAnUnknownHandleIsAViolation) {
+  start_device({});
+  int not_a_handle = 0;
+  EXPECT_EQ(api_.nvEncUnregisterResource(enc_, &not_a_handle), NV_ENC_ERR_RESOURCE_NOT_REGISTERED);
+  expect_only_violation("handle is not one nvEncRegisterResource returned");
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, UnregisterTwiceIsAViolation) {
+  start_device({});
+  const DeviceFrame f = alloc_frame(NV_ENC_BUFFER_FORMAT_NV12);
+  NV_ENC_REGISTERED_PTR registered = nullptr;
+  ASSERT_EQ(register_frame(f, registered), NV_ENC_SUCCESS);
+  ASSERT_EQ(api_.nvEncUnregisterResource(enc_, registered), NV_ENC_SUCCESS);
+  EXPECT_EQ(api_.nvEncUnregisterResource(enc_, registered), NV_ENC_ERR_RESOURCE_NOT_REGISTERED);
+  expect_only_violation("was already unregistered");
+  destroy_all();
+}
+
+TEST_F(NvencDoubleDevice, DestroyingTheEncoderWithResourcesRegisteredIsALeak) {
+  NV_ENC_REGISTERED_PTR registered = nullptr, other = nullptr;
+  NV_ENC_INPUT_PTR mapped = nullptr;
+  start_mapped(registered, mapped);
+  ASSERT_EQ(register_frame(alloc_frame(NV_ENC_BUFFER_FORMAT_NV12), other), NV_ENC_SUCCESS);
+  destroy_all();
+  expect_only_violation("leaked registered resources");
+  EXPECT_NE(violations().find("(mapped as "), std::string::npos) << violations();
+  EXPECT_EQ(registered_resources(), 0);  // they went with the encoder
+}
+
 }  // namespace

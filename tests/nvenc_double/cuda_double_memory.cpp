@@ -253,6 +253,24 @@ CUDA_DOUBLE_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr* dptr, size_t bytes) {
   return finish(call + " ptr=" + cudadouble::hex(*dptr), 0);
 }
 
+// The pitch is the row rounded up to 512 bytes, the alignment real devices report, so a
+// client that assumes pitch == width is caught.
+CUDA_DOUBLE_EXPORT CUresult cuMemAllocPitch_v2(CUdeviceptr* dptr, size_t* pitch, size_t width,
+                                               size_t height, unsigned int element_bytes) {
+  const std::string call = "cuMemAllocPitch_v2 " + std::to_string(width) + "x" +
+                           std::to_string(height) + " element=" + std::to_string(element_bytes);
+  if (!dptr || !pitch || !width || !height ||
+      (element_bytes != 4 && element_bytes != 8 && element_bytes != 16))
+    return finish(call, kInvalidValue);
+  if (const int err = cudadouble::require_context(call)) return finish(call, err);
+  const size_t row = (width + 511) / 512 * 512;
+  void* p = allocate(row * height, Kind::Device);
+  if (!p) return finish(call, cudadouble::kOutOfMemory);
+  *dptr = CUdeviceptr(reinterpret_cast<uintptr_t>(p));
+  *pitch = row;
+  return finish(call + " ptr=" + cudadouble::hex(*dptr) + " pitch=" + std::to_string(row), 0);
+}
+
 CUDA_DOUBLE_EXPORT CUresult cuMemFree_v2(CUdeviceptr dptr) {
   const std::string call = "cuMemFree_v2 ptr=" + cudadouble::hex(dptr);
   if (const int err = cudadouble::require_context(call)) return finish(call, err);
@@ -290,6 +308,17 @@ CUDA_DOUBLE_EXPORT CUresult cuMemcpyDtoH_v2(void* dst, CUdeviceptr src, size_t b
 CUDA_DOUBLE_EXPORT CUresult cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t bytes,
                                                  CUstream stream) {
   return device_to_host("cuMemcpyDtoHAsync_v2", dst, src, bytes, stream);
+}
+
+CUDA_DOUBLE_EXPORT CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void* src, size_t bytes) {
+  const std::string call = "cuMemcpyHtoD_v2 " + std::to_string(bytes) + " bytes";
+  if (const int err = cudadouble::require_context(call)) return finish(call, err);
+  const std::string problem =
+      side_problem(CU_MEMORYTYPE_DEVICE, uintptr_t(dst), bytes, "destination");
+  if (!problem.empty()) return misuse(call, problem, kInvalidValue);
+  if (!src && bytes) return misuse(call, "source host pointer is null", kInvalidValue);
+  std::memmove(reinterpret_cast<void*>(uintptr_t(dst)), src, bytes);
+  return finish(call, 0);
 }
 
 CUDA_DOUBLE_EXPORT CUresult cuStreamCreate(CUstream* stream, unsigned int flags) {

@@ -4,11 +4,16 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "cuda_link.hpp"
+
 namespace nvdouble {
 
 namespace {
 
-constexpr uintptr_t kInputBase = 0x1a000000, kBitstreamBase = 0x2b000000, kStride = 0x10;
+// Each kind of handle has its own range (encoders are at 0x3c000000, nvenc_api.cpp), so a
+// handle of one kind passed where another is expected is recognised and named.
+constexpr uintptr_t kInputBase = 0x1a000000, kBitstreamBase = 0x2b000000,
+                    kRegisteredBase = 0x4d000000, kMappedBase = 0x5e000000, kStride = 0x10;
 constexpr int kPitchAlignment = 256;  // like the driver: the client must honour the pitch
 
 bool planar(NV_ENC_BUFFER_FORMAT f) {
@@ -17,6 +22,19 @@ bool planar(NV_ENC_BUFFER_FORMAT f) {
 
 std::string size_text(int w, int h) {
   return std::to_string(w) + "x" + std::to_string(h);
+}
+
+uintptr_t base_of(uintptr_t value) {
+  return value >= kMappedBase       ? kMappedBase
+         : value >= kRegisteredBase ? kRegisteredBase
+         : value >= kBitstreamBase  ? kBitstreamBase
+                                    : kInputBase;
+}
+
+// Ranges are open-ended upwards to the next base, so a long soak's ids stay in theirs.
+bool in_range(void* handle, uintptr_t base) {
+  const auto v = reinterpret_cast<uintptr_t>(handle);
+  return base_of(v) == base && v > base && (v - base) % kStride == 0;
 }
 
 }  // namespace
@@ -63,10 +81,50 @@ void* DoubleEncoder::input_handle(uint64_t id) {
 void* DoubleEncoder::bitstream_handle(uint64_t id) {
   return reinterpret_cast<void*>(kBitstreamBase + kStride * id);
 }
+void* DoubleEncoder::registered_handle(uint64_t id) {
+  return reinterpret_cast<void*>(kRegisteredBase + kStride * id);
+}
+void* DoubleEncoder::mapped_handle(uint64_t id) {
+  return reinterpret_cast<void*>(kMappedBase + kStride * id);
+}
 uint64_t DoubleEncoder::handle_id(void* handle) {
   const auto value = reinterpret_cast<uintptr_t>(handle);
-  const uintptr_t base = value >= kBitstreamBase ? kBitstreamBase : kInputBase;
+  const uintptr_t base = base_of(value);
   return value >= base ? (value - base) / kStride : 0;
+}
+
+std::string buffer_format_text(NV_ENC_BUFFER_FORMAT f) {
+  switch (f) {
+    case NV_ENC_BUFFER_FORMAT_NV12:
+      return "NV12";
+    case NV_ENC_BUFFER_FORMAT_YV12:
+      return "YV12";
+    case NV_ENC_BUFFER_FORMAT_IYUV:
+      return "IYUV";
+    case NV_ENC_BUFFER_FORMAT_YUV444:
+      return "YUV444";
+    case NV_ENC_BUFFER_FORMAT_YUV420_10BIT:
+      return "YUV420_10BIT";
+    case NV_ENC_BUFFER_FORMAT_YUV444_10BIT:
+      return "YUV444_10BIT";
+    case NV_ENC_BUFFER_FORMAT_ARGB:
+      return "ARGB";
+    case NV_ENC_BUFFER_FORMAT_ARGB10:
+      return "ARGB10";
+    case NV_ENC_BUFFER_FORMAT_AYUV:
+      return "AYUV";
+    case NV_ENC_BUFFER_FORMAT_ABGR:
+      return "ABGR";
+    case NV_ENC_BUFFER_FORMAT_ABGR10:
+      return "ABGR10";
+    case NV_ENC_BUFFER_FORMAT_UNDEFINED:
+      return "UNDEFINED";
+    default: {
+      char text[16];
+      std::snprintf(text, sizeof(text), "0x%08x", unsigned(f));
+      return text;
+    }
+  }
 }
 
 DoubleEncoder::DoubleEncoder(uint64_t id, void* cuda_context, Report violation)
@@ -273,6 +331,11 @@ NVENCSTATUS DoubleEncoder::destroy_bitstream(void* handle) {
   for (auto& slot : awaiting_data_)
     if (slot == id) slot = 0;
   unreleased_.erase(std::remove(unreleased_.begin(), unreleased_.end(), id), unreleased_.end());
+  if (b->mapping) {
+    // Its output will never be locked: the input no longer has a reader.
+    auto m = mappings_.find(b->mapping);
+    if (m != mappings_.end()) --m->second.unlocked_outputs;
+  }
   bitstreams_.erase(id);
   destroyed_bitstreams_.insert(id);
   return NV_ENC_SUCCESS;
@@ -300,6 +363,11 @@ NVENCSTATUS DoubleEncoder::lock_bitstream(NV_ENC_LOCK_BITSTREAM& p, bool& wait) 
     return NV_ENC_ERR_LOCK_BUSY;
   }
   b->locked = true;
+  if (b->mapping) {
+    auto m = mappings_.find(b->mapping);
+    if (m != mappings_.end()) --m->second.unlocked_outputs;
+    b->mapping = 0;
+  }
   p.bitstreamBufferPtr = b->unit.data.data();
   p.bitstreamSizeInBytes = uint32_t(b->unit.data.size());
   p.outputTimeStamp = b->time_stamp;
@@ -381,16 +449,16 @@ NVENCSTATUS DoubleEncoder::end_of_stream() {
   return NV_ENC_SUCCESS;
 }
 
-void DoubleEncoder::copy_picture(const InputBuffer& in) {
+void DoubleEncoder::copy_picture(const uint8_t* base, int pitch, int buffer_height,
+                                 NV_ENC_BUFFER_FORMAT format) {
   AVFrame* f = engine_->picture();
   const int w = settings_.width, h = settings_.height, cw = (w + 1) / 2, ch = (h + 1) / 2;
-  const uint8_t* base = in.memory.data();
   for (int y = 0; y < h; ++y)
-    std::memcpy(f->data[0] + ptrdiff_t(y) * f->linesize[0], base + size_t(y) * in.pitch, size_t(w));
-  const uint8_t* chroma = base + size_t(in.pitch) * size_t(in.height);
-  if (in.format == NV_ENC_BUFFER_FORMAT_NV12) {
+    std::memcpy(f->data[0] + ptrdiff_t(y) * f->linesize[0], base + size_t(y) * pitch, size_t(w));
+  const uint8_t* chroma = base + size_t(pitch) * size_t(buffer_height);
+  if (format == NV_ENC_BUFFER_FORMAT_NV12) {
     for (int y = 0; y < ch; ++y) {
-      const uint8_t* row = chroma + size_t(y) * in.pitch;
+      const uint8_t* row = chroma + size_t(y) * pitch;
       uint8_t* u = f->data[1] + ptrdiff_t(y) * f->linesize[1];
       uint8_t* v = f->data[2] + ptrdiff_t(y) * f->linesize[2];
       for (int x = 0; x < cw; ++x) {
@@ -400,11 +468,11 @@ void DoubleEncoder::copy_picture(const InputBuffer& in) {
     }
     return;
   }
-  const int cpitch = in.pitch / 2;
+  const int cpitch = pitch / 2;
   const uint8_t* first = chroma;
-  const uint8_t* second = chroma + size_t(cpitch) * size_t((in.height + 1) / 2);
-  const uint8_t* u_plane = in.format == NV_ENC_BUFFER_FORMAT_IYUV ? first : second;
-  const uint8_t* v_plane = in.format == NV_ENC_BUFFER_FORMAT_IYUV ? second : first;
+  const uint8_t* second = chroma + size_t(cpitch) * size_t((buffer_height + 1) / 2);
+  const uint8_t* u_plane = format == NV_ENC_BUFFER_FORMAT_IYUV ? first : second;
+  const uint8_t* v_plane = format == NV_ENC_BUFFER_FORMAT_IYUV ? second : first;
   for (int y = 0; y < ch; ++y) {
     std::memcpy(f->data[1] + ptrdiff_t(y) * f->linesize[1], u_plane + size_t(y) * cpitch,
                 size_t(cw));
@@ -413,20 +481,186 @@ void DoubleEncoder::copy_picture(const InputBuffer& in) {
   }
 }
 
-NVENCSTATUS DoubleEncoder::encode(const NV_ENC_PIC_PARAMS& p) {
+// ---- device input: registered CUDA device pointers ---------------------------------------
+
+int DoubleEncoder::mapped_resources() const {
+  int n = 0;
+  for (const auto& [id, r] : registrations_) n += r.mapping != 0;
+  return n;
+}
+
+NVENCSTATUS DoubleEncoder::register_resource(NV_ENC_REGISTER_RESOURCE& p, const Caps& caps,
+                                             uint64_t id) {
+  if (NVENCSTATUS s = require_initialized("nvEncRegisterResource")) return s;
+  const std::string call = "nvEncRegisterResource: ";
+  if (p.resourceType != NV_ENC_INPUT_RESOURCE_TYPE_CUDADEVICEPTR)
+    return violate(NV_ENC_ERR_INVALID_PARAM,
+                   call + "resourceType " + std::to_string(int(p.resourceType)) +
+                       " is not NV_ENC_INPUT_RESOURCE_TYPE_CUDADEVICEPTR (the session's device "
+                       "is a CUcontext)");
+  if (!p.resourceToRegister)
+    return violate(NV_ENC_ERR_INVALID_PTR, call + "resourceToRegister is NULL");
+  if (p.bufferFormat != NV_ENC_BUFFER_FORMAT_NV12 && !planar(p.bufferFormat))
+    return violate(NV_ENC_ERR_INVALID_PARAM, call + "bufferFormat " +
+                                                 buffer_format_text(p.bufferFormat) +
+                                                 " is not one nvEncGetInputFormats reports "
+                                                 "(NV12, YV12, IYUV)");
+  const int w = int(p.width), h = int(p.height), pitch = int(p.pitch);
+  if (w <= 0 || h <= 0 || w > caps.get(NV_ENC_CAPS_WIDTH_MAX) ||
+      h > caps.get(NV_ENC_CAPS_HEIGHT_MAX))
+    return violate(NV_ENC_ERR_INVALID_PARAM, call + "size " + size_text(w, h) +
+                                                 " outside 1..NV_ENC_CAPS_WIDTH_MAX/HEIGHT_MAX");
+  if (pitch < w)
+    return violate(NV_ENC_ERR_INVALID_PARAM, call + "pitch " + std::to_string(pitch) +
+                                                 " is smaller than a row of " + std::to_string(w) +
+                                                 " bytes");
+  // nvEncodeAPI.h: the pitch of a CUDADEVICEPTR resource "must be a multiple of 4".
+  if (pitch % 4)
+    return violate(NV_ENC_ERR_INVALID_PARAM,
+                   call + "pitch " + std::to_string(pitch) + " is not a multiple of 4");
+  if (p.bufferUsage != NV_ENC_INPUT_IMAGE)
+    return fail(NV_ENC_ERR_UNIMPLEMENTED,
+                call + "the double emulates bufferUsage NV_ENC_INPUT_IMAGE only");
+  Registration r;
+  r.ptr = CUdeviceptr(reinterpret_cast<uintptr_t>(p.resourceToRegister));
+  r.width = w;
+  r.height = h;
+  r.pitch = pitch;
+  r.format = p.bufferFormat;
+  registrations_[id] = r;
+  p.registeredResource = registered_handle(id);
+  return NV_ENC_SUCCESS;
+}
+
+NVENCSTATUS DoubleEncoder::unregister_resource(void* handle) {
+  const uint64_t id = handle_id(handle);
+  const std::string call = "nvEncUnregisterResource: ";
+  auto it = registrations_.find(id);
+  if (it == registrations_.end() || handle != registered_handle(id))
+    return violate(
+        NV_ENC_ERR_RESOURCE_NOT_REGISTERED,
+        call + (unregistered_.count(id) && handle == registered_handle(id)
+                    ? "registered resource " + std::to_string(id) + " was already unregistered"
+                    : "handle is not one nvEncRegisterResource returned"));
+  if (it->second.mapping)
+    return violate(NV_ENC_ERR_INVALID_CALL,
+                   call + "registered resource " + std::to_string(id) + " is still mapped (as " +
+                       std::to_string(it->second.mapping) + "; unmap it first)");
+  registrations_.erase(it);
+  unregistered_.insert(id);
+  return NV_ENC_SUCCESS;
+}
+
+NVENCSTATUS DoubleEncoder::map_resource(NV_ENC_MAP_INPUT_RESOURCE& p, uint64_t id) {
+  const std::string call = "nvEncMapInputResource: ";
+  const uint64_t reg = handle_id(p.registeredResource);
+  auto it = registrations_.find(reg);
+  if (it == registrations_.end() || p.registeredResource != registered_handle(reg))
+    return violate(
+        NV_ENC_ERR_RESOURCE_NOT_REGISTERED,
+        call + (unregistered_.count(reg) && p.registeredResource == registered_handle(reg)
+                    ? "registered resource " + std::to_string(reg) + " was already unregistered"
+                    : "registeredResource is not one nvEncRegisterResource returned"));
+  if (it->second.mapping)
+    return violate(NV_ENC_ERR_INVALID_CALL,
+                   call + "registered resource " + std::to_string(reg) + " is already mapped (as " +
+                       std::to_string(it->second.mapping) + "; unmap it first)");
+  it->second.mapping = id;
+  mappings_[id] = Mapping{reg, true, 0};
+  p.mappedResource = mapped_handle(id);
+  p.mappedBufferFmt = it->second.format;
+  return NV_ENC_SUCCESS;
+}
+
+DoubleEncoder::Mapping* DoubleEncoder::find_mapping(void* handle, const char* call,
+                                                    NVENCSTATUS& status) {
+  const uint64_t id = handle_id(handle);
+  auto it = mappings_.find(id);
+  if (it == mappings_.end() || handle != mapped_handle(id)) {
+    status = violate(NV_ENC_ERR_RESOURCE_NOT_MAPPED,
+                     std::string(call) + ": handle is not one nvEncMapInputResource returned");
+    return nullptr;
+  }
+  if (!it->second.mapped) {
+    status =
+        violate(NV_ENC_ERR_RESOURCE_NOT_MAPPED, std::string(call) + ": mapped resource " +
+                                                    std::to_string(id) + " was already unmapped");
+    return nullptr;
+  }
+  return &it->second;
+}
+
+NVENCSTATUS DoubleEncoder::unmap_resource(void* handle) {
+  NVENCSTATUS status = NV_ENC_SUCCESS;
+  Mapping* m = find_mapping(handle, "nvEncUnmapInputResource", status);
+  if (!m) return status;
+  const uint64_t id = handle_id(handle);
+  // NVENC reads a mapped input until the picture's output is locked; unmapping earlier is a
+  // race on the GPU. The double already holds the pixels, so it reports and goes on.
+  if (m->unlocked_outputs > 0)
+    report_("encoder " + std::to_string(id_) + ": nvEncUnmapInputResource: mapped resource " +
+            std::to_string(id) +
+            " unmapped before the output of the picture that used it was locked");
+  m->mapped = false;
+  auto r = registrations_.find(m->registration);
+  if (r != registrations_.end()) r->second.mapping = 0;
+  return NV_ENC_SUCCESS;
+}
+
+NVENCSTATUS DoubleEncoder::read_device(const Registration& r, uint64_t mapping, std::string& note) {
+  const size_t pitch = size_t(r.pitch), luma = pitch * size_t(r.height);
+  const size_t w = size_t(settings_.width), h = size_t(settings_.height);
+  const size_t cw = (w + 1) / 2, ch = (h + 1) / 2, chroma_rows = size_t(r.height + 1) / 2;
+  staging_.resize(luma + pitch * chroma_rows);
+  // Only the encode-size region of each plane: a tensor view's last row may end at its width.
+  std::vector<DevicePlaneCopy> planes = {{r.ptr, pitch, staging_.data(), pitch, w, h}};
+  if (r.format == NV_ENC_BUFFER_FORMAT_NV12) {
+    planes.push_back({r.ptr + luma, pitch, staging_.data() + luma, pitch, 2 * cw, ch});
+  } else {
+    const size_t cpitch = pitch / 2, second = luma + cpitch * chroma_rows;
+    planes.push_back({r.ptr + luma, cpitch, staging_.data() + luma, cpitch, cw, ch});
+    planes.push_back({r.ptr + second, cpitch, staging_.data() + second, cpitch, cw, ch});
+  }
+  const std::string error = copy_from_device(cuda_context_, planes);
+  if (error.empty()) return NV_ENC_SUCCESS;
+  note = "reading mapped resource " + std::to_string(mapping) + " through CUDA failed: " + error;
+  return fail(NV_ENC_ERR_GENERIC, "nvEncEncodePicture: " + note);
+}
+
+// ---- encode ------------------------------------------------------------------------------
+
+NVENCSTATUS DoubleEncoder::encode(const NV_ENC_PIC_PARAMS& p, EncodeReport& report) {
+  report = EncodeReport{};
   if (NVENCSTATUS s = require_initialized("nvEncEncodePicture")) return s;
   if (p.encodePicFlags & NV_ENC_PIC_FLAG_EOS) return end_of_stream();
 
   NVENCSTATUS status = NV_ENC_SUCCESS;
-  InputBuffer* in = find_input(p.inputBuffer, "nvEncEncodePicture", status);
-  if (!in) return status;
+  const uint64_t in_id = handle_id(p.inputBuffer);
+  InputBuffer* in = nullptr;
+  Mapping* mapping = nullptr;
+  const Registration* reg = nullptr;
+  std::string in_name;
+  if (in_range(p.inputBuffer, kRegisteredBase)) {
+    return violate(NV_ENC_ERR_RESOURCE_NOT_MAPPED,
+                   "nvEncEncodePicture: inputBuffer is registered resource " +
+                       std::to_string(in_id) +
+                       " itself; pass the mappedResource nvEncMapInputResource returned");
+  } else if (in_range(p.inputBuffer, kMappedBase)) {
+    mapping = find_mapping(p.inputBuffer, "nvEncEncodePicture", status);
+    if (!mapping) return status;
+    reg = &registrations_.at(mapping->registration);
+    in_name = "mapped resource " + std::to_string(in_id);
+  } else {
+    in = find_input(p.inputBuffer, "nvEncEncodePicture", status);
+    if (!in) return status;
+    in_name = "input buffer " + std::to_string(in_id);
+  }
   BitstreamBuffer* out = find_bitstream(p.outputBitstream, "nvEncEncodePicture", status);
   if (!out) return status;
-  const std::string in_name = "input buffer " + std::to_string(handle_id(p.inputBuffer));
   const std::string out_name = "bitstream buffer " + std::to_string(handle_id(p.outputBitstream));
-  if (in->locked)
+  if (in && in->locked)
     return violate(NV_ENC_ERR_INVALID_CALL, "nvEncEncodePicture: " + in_name + " is still locked");
-  if (in->in_flight)
+  if (in && in->in_flight)
     return violate(NV_ENC_ERR_INVALID_CALL,
                    "nvEncEncodePicture: " + in_name + " still holds a pending picture");
   if (out->locked)
@@ -434,32 +668,55 @@ NVENCSTATUS DoubleEncoder::encode(const NV_ENC_PIC_PARAMS& p) {
   if (out->state != OutputState::Idle)
     return violate(NV_ENC_ERR_INVALID_CALL, "nvEncEncodePicture: " + out_name +
                                                 " still holds output not yet locked and unlocked");
-  if (p.bufferFmt != in->format)
+  const NV_ENC_BUFFER_FORMAT format = in ? in->format : reg->format;
+  const int buffer_width = in ? in->width : reg->width,
+            buffer_height = in ? in->height : reg->height;
+  if (p.bufferFmt != format)
     return violate(NV_ENC_ERR_INVALID_PARAM,
-                   "nvEncEncodePicture: bufferFmt " + std::to_string(int(p.bufferFmt)) + " but " +
-                       in_name + " was created as " + std::to_string(int(in->format)));
+                   "nvEncEncodePicture: bufferFmt " + buffer_format_text(p.bufferFmt) + " but " +
+                       in_name + (in ? " was created as " : " is (mappedBufferFmt) ") +
+                       buffer_format_text(format));
+  // 0 (or inputWidth, which the header allows when the pitch is unknown) leaves the
+  // registration's pitch in force; any other value must be it.
+  if (reg && p.inputPitch && p.inputPitch != p.inputWidth && int(p.inputPitch) != reg->pitch)
+    return violate(NV_ENC_ERR_INVALID_PARAM,
+                   "nvEncEncodePicture: inputPitch " + std::to_string(p.inputPitch) + " but " +
+                       in_name + " was registered with pitch " + std::to_string(reg->pitch));
   if (int(p.inputWidth) != settings_.width || int(p.inputHeight) != settings_.height)
     return violate(NV_ENC_ERR_INVALID_PARAM, "nvEncEncodePicture: inputWidth/Height " +
                                                  size_text(int(p.inputWidth), int(p.inputHeight)) +
                                                  " but the session encodes " +
                                                  size_text(settings_.width, settings_.height));
-  if (in->width < settings_.width || in->height < settings_.height)
+  if (buffer_width < settings_.width || buffer_height < settings_.height)
     return violate(NV_ENC_ERR_INVALID_PARAM, "nvEncEncodePicture: " + in_name + " is " +
-                                                 size_text(in->width, in->height) +
+                                                 size_text(buffer_width, buffer_height) +
+                                                 (in ? "" : " (its registration)") +
                                                  ", smaller than the encode size");
   if (NVENCSTATUS s = ensure_engine()) return s;
+  // The device read comes first: a failed copy takes no frame and changes no state.
+  if (reg)
+    if (NVENCSTATUS s = read_device(*reg, in_id, report.note)) return s;
 
   const bool force = (p.encodePicFlags & (NV_ENC_PIC_FLAG_FORCEIDR | NV_ENC_PIC_FLAG_FORCEINTRA)) ||
                      force_idr_next_;
   const NV_ENC_PIC_TYPE type = schedule_.next(force);
   force_idr_next_ = false;
-  copy_picture(*in);
+  if (in)
+    copy_picture(in->memory.data(), in->pitch, in->height, in->format);
+  else
+    copy_picture(staging_.data(), reg->pitch, reg->height, reg->format);
+  report.input = in ? InputKind::Host : InputKind::Device;
   const int64_t pts = next_pts_++;
   frames_[pts] = FrameInfo{p.inputTimeStamp, p.inputDuration, p.frameIdx};
   const uint64_t out_id = handle_id(p.outputBitstream);
   out->state = OutputState::Pending;
-  out->input = handle_id(p.inputBuffer);
-  in->in_flight = true;
+  out->input = in_id;
+  if (in) {
+    in->in_flight = true;
+  } else {
+    out->mapping = in_id;
+    ++mapping->unlocked_outputs;
+  }
   awaiting_data_.push_back(out_id);
   unreleased_.push_back(out_id);
 
@@ -564,6 +821,14 @@ void DoubleEncoder::check_teardown(bool context_live) {
             "leaked buffers (destroy them before "
             "the encoder):" +
             ids);
+  }
+  if (!registrations_.empty()) {
+    std::string ids;
+    for (const auto& [id, r] : registrations_)
+      ids += " resource " + std::to_string(id) +
+             (r.mapping ? " (mapped as " + std::to_string(r.mapping) + ")" : "");
+    report_("encoder " + std::to_string(id_) + ": " + who +
+            "leaked registered resources (unmap and unregister them before the encoder):" + ids);
   }
   if (!unreleased_.empty())
     report_("encoder " + std::to_string(id_) + ": " + who + std::to_string(unreleased_.size()) +

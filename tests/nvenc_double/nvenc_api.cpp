@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "caps.hpp"
+#include "cuda_link.hpp"
 #include "double_common.hpp"
 #include "double_encoder.hpp"
 #include "nvenc_double_control.h"
@@ -26,9 +27,9 @@ namespace {
 
 constexpr uintptr_t kEncoderBase = 0x3c000000, kEncoderStride = 0x10;
 constexpr uint32_t kHeaderMajor = NVENCAPI_MAJOR_VERSION, kHeaderMinor = NVENCAPI_MINOR_VERSION;
-const std::vector<std::string> kFaultNames = {"open",           "initialize",       "reconfigure",
-                                              "create_input",   "create_bitstream", "encode",
-                                              "lock_bitstream", "lock_input"};
+const std::vector<std::string> kFaultNames = {
+    "open",   "initialize",     "reconfigure", "create_input", "create_bitstream",
+    "encode", "lock_bitstream", "lock_input",  "register",     "map"};
 
 struct ApiState {
   std::mutex mutex;
@@ -44,6 +45,7 @@ struct ApiState {
   std::map<uint64_t, std::unique_ptr<DoubleEncoder>> encoders;
   std::set<uint64_t> destroyed;
   uint64_t next_encoder = 1, next_buffer = 1;
+  long host_input_pictures = 0, device_input_pictures = 0;
   std::string log_snapshot, violation_snapshot;
 };
 
@@ -108,6 +110,27 @@ std::string handle_text(void* h) {
   return std::to_string(DoubleEncoder::handle_id(h));
 }
 
+std::string pointer_text(const void* p) {
+  char text[24];
+  std::snprintf(text, sizeof(text), "0x%llx",
+                static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(p)));
+  return text;
+}
+
+const char* resource_type_text(NV_ENC_INPUT_RESOURCE_TYPE type) {
+  switch (type) {
+    case NV_ENC_INPUT_RESOURCE_TYPE_DIRECTX:
+      return "DIRECTX";
+    case NV_ENC_INPUT_RESOURCE_TYPE_CUDADEVICEPTR:
+      return "CUDADEVICEPTR";
+    case NV_ENC_INPUT_RESOURCE_TYPE_CUDAARRAY:
+      return "CUDAARRAY";
+    case NV_ENC_INPUT_RESOURCE_TYPE_OPENGL_TEX:
+      return "OPENGL_TEX";
+  }
+  return "UNKNOWN";
+}
+
 // Every struct the client hands in carries the version of the header it was built with.
 bool version_ok(uint32_t got, uint32_t expected, const char* what, NVENCSTATUS& status) {
   if (got == expected) return true;
@@ -135,21 +158,6 @@ DoubleEncoder* find_encoder(void* handle, const char* call, NVENCSTATUS& status)
                                      : ": handle is not an open encoder"));
   status = NV_ENC_ERR_INVALID_ENCODERDEVICE;
   return nullptr;
-}
-
-// The CUDA double says whether a context is live; it is found in the process (tests link or
-// dlopen it) or through the path the adapter itself loads it from.
-bool cuda_context_live(void* ctx) {
-  using IsLive = int (*)(const void*);
-  auto fn = reinterpret_cast<IsLive>(dlsym(RTLD_DEFAULT, "videohw_cuda_double_context_is_live"));
-  if (!fn) {
-    const std::string path = env_text("VIDEOHW_CUDA_LIBRARY");
-    if (void* lib = path.empty() ? nullptr : dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
-      fn = reinterpret_cast<IsLive>(dlsym(lib, "videohw_cuda_double_context_is_live"));
-      dlclose(lib);  // NOLOAD took a reference; the adapter's own handle keeps it loaded
-    }
-  }
-  return fn && fn(ctx) == 1;
 }
 
 // ---- session life cycle ----------------------------------------------------------------
@@ -549,9 +557,72 @@ NVENCSTATUS NVENCAPI encode_picture(void* encoder, NV_ENC_PIC_PARAMS* p) {
   if (!version_ok(p->version, NV_ENC_PIC_PARAMS_VER, "NV_ENC_PIC_PARAMS", status))
     return done(call, status);
   if (api().faults.should_fail("encode")) return done(call, NV_ENC_ERR_GENERIC);
-  status = enc->encode(*p);
+  DoubleEncoder::EncodeReport report;
+  status = enc->encode(*p, report);
+  if (report.input == DoubleEncoder::InputKind::Host) ++api().host_input_pictures;
+  if (report.input == DoubleEncoder::InputKind::Device) ++api().device_input_pictures;
   api().output_ready.notify_all();
+  return done(call + (report.note.empty() ? "" : " (" + report.note + ")"), status);
+}
+
+// ---- device input: CUDA device pointers -----------------------------------------------
+
+NVENCSTATUS NVENCAPI register_resource(void* encoder, NV_ENC_REGISTER_RESOURCE* p) {
+  auto lock = enter();
+  std::string call = "nvEncRegisterResource enc=" + std::to_string(encoder_id(encoder));
+  NVENCSTATUS status = NV_ENC_SUCCESS;
+  DoubleEncoder* enc = find_encoder(encoder, "nvEncRegisterResource", status);
+  if (!enc) return done(call, status);
+  if (!p) return done(call, NV_ENC_ERR_INVALID_PTR);
+  call += std::string(" type=") + resource_type_text(p->resourceType) +
+          " ptr=" + pointer_text(p->resourceToRegister) + " " + std::to_string(p->width) + "x" +
+          std::to_string(p->height) + " pitch=" + std::to_string(p->pitch) +
+          " fmt=" + buffer_format_text(p->bufferFormat);
+  if (p->bufferUsage != NV_ENC_INPUT_IMAGE) call += " usage=" + std::to_string(int(p->bufferUsage));
+  if (!version_ok(p->version, NV_ENC_REGISTER_RESOURCE_VER, "NV_ENC_REGISTER_RESOURCE", status))
+    return done(call, status);
+  if (api().faults.should_fail("register")) return done(call, NV_ENC_ERR_RESOURCE_REGISTER_FAILED);
+  const uint64_t id = api().next_buffer++;
+  status = enc->register_resource(*p, api().caps, id);
+  return done(call + (status == NV_ENC_SUCCESS ? " reg=" + std::to_string(id) : ""), status);
+}
+
+NVENCSTATUS NVENCAPI unregister_resource(void* encoder, NV_ENC_REGISTERED_PTR resource) {
+  auto lock = enter();
+  const std::string call = "nvEncUnregisterResource enc=" + std::to_string(encoder_id(encoder)) +
+                           " reg=" + handle_text(resource);
+  NVENCSTATUS status = NV_ENC_SUCCESS;
+  DoubleEncoder* enc = find_encoder(encoder, "nvEncUnregisterResource", status);
+  if (!enc) return done(call, status);
+  return done(call, enc->unregister_resource(resource));
+}
+
+NVENCSTATUS NVENCAPI map_input(void* encoder, NV_ENC_MAP_INPUT_RESOURCE* p) {
+  auto lock = enter();
+  std::string call = "nvEncMapInputResource enc=" + std::to_string(encoder_id(encoder));
+  NVENCSTATUS status = NV_ENC_SUCCESS;
+  DoubleEncoder* enc = find_encoder(encoder, "nvEncMapInputResource", status);
+  if (!enc) return done(call, status);
+  if (!p) return done(call, NV_ENC_ERR_INVALID_PTR);
+  call += " reg=" + handle_text(p->registeredResource);
+  if (!version_ok(p->version, NV_ENC_MAP_INPUT_RESOURCE_VER, "NV_ENC_MAP_INPUT_RESOURCE", status))
+    return done(call, status);
+  if (api().faults.should_fail("map")) return done(call, NV_ENC_ERR_MAP_FAILED);
+  const uint64_t id = api().next_buffer++;
+  status = enc->map_resource(*p, id);
+  if (status == NV_ENC_SUCCESS)
+    call += " mapped=" + std::to_string(id) + " fmt=" + buffer_format_text(p->mappedBufferFmt);
   return done(call, status);
+}
+
+NVENCSTATUS NVENCAPI unmap_input(void* encoder, NV_ENC_INPUT_PTR mapped) {
+  auto lock = enter();
+  const std::string call = "nvEncUnmapInputResource enc=" + std::to_string(encoder_id(encoder)) +
+                           " mapped=" + handle_text(mapped);
+  NVENCSTATUS status = NV_ENC_SUCCESS;
+  DoubleEncoder* enc = find_encoder(encoder, "nvEncUnmapInputResource", status);
+  if (!enc) return done(call, status);
+  return done(call, enc->unmap_resource(mapped));
 }
 
 // ---- the rest of the function list -----------------------------------------------------
@@ -588,25 +659,9 @@ NVENCSTATUS NVENCAPI unregister_event(void*, NV_ENC_EVENT_PARAMS*) {
   auto l = enter();
   return unimplemented("nvEncUnregisterAsyncEvent");
 }
-NVENCSTATUS NVENCAPI map_input(void*, NV_ENC_MAP_INPUT_RESOURCE*) {
-  auto l = enter();
-  return unimplemented("nvEncMapInputResource");
-}
-NVENCSTATUS NVENCAPI unmap_input(void*, NV_ENC_INPUT_PTR) {
-  auto l = enter();
-  return unimplemented("nvEncUnmapInputResource");
-}
 NVENCSTATUS NVENCAPI invalidate_refs(void*, uint64_t) {
   auto l = enter();
   return unimplemented("nvEncInvalidateRefFrames");
-}
-NVENCSTATUS NVENCAPI register_resource(void*, NV_ENC_REGISTER_RESOURCE*) {
-  auto l = enter();
-  return unimplemented("nvEncRegisterResource");
-}
-NVENCSTATUS NVENCAPI unregister_resource(void*, NV_ENC_REGISTERED_PTR) {
-  auto l = enter();
-  return unimplemented("nvEncUnregisterResource");
 }
 NVENCSTATUS NVENCAPI create_mv(void*, NV_ENC_CREATE_MV_BUFFER*) {
   auto l = enter();
@@ -711,6 +766,7 @@ NVENC_DOUBLE_EXPORT void videohw_nvenc_double_reset(void) {
   ApiState& s = api();
   s.encoders.clear();
   s.destroyed.clear();
+  s.host_input_pictures = s.device_input_pictures = 0;
   s.violations.clear();
   s.log.clear();
   read_env(s);  // ids keep counting, so a handle from before the reset stays unknown
@@ -743,4 +799,28 @@ NVENC_DOUBLE_EXPORT const char* videohw_nvenc_double_violations(void) {
 NVENC_DOUBLE_EXPORT int videohw_nvenc_double_open_sessions(void) {
   auto lock = enter();
   return int(api().encoders.size());
+}
+
+NVENC_DOUBLE_EXPORT int videohw_nvenc_double_registered_resources(void) {
+  auto lock = enter();
+  int n = 0;
+  for (const auto& [id, enc] : api().encoders) n += enc->registered_resources();
+  return n;
+}
+
+NVENC_DOUBLE_EXPORT int videohw_nvenc_double_mapped_resources(void) {
+  auto lock = enter();
+  int n = 0;
+  for (const auto& [id, enc] : api().encoders) n += enc->mapped_resources();
+  return n;
+}
+
+NVENC_DOUBLE_EXPORT long videohw_nvenc_double_device_input_pictures(void) {
+  auto lock = enter();
+  return api().device_input_pictures;
+}
+
+NVENC_DOUBLE_EXPORT long videohw_nvenc_double_host_input_pictures(void) {
+  auto lock = enter();
+  return api().host_input_pictures;
 }

@@ -23,7 +23,9 @@ void videohw_nvenc_double_reset(void);
 
 /* Replaces the fault list, with the syntax of VIDEOHW_NVENC_DOUBLE_FAULTS:
  * comma-separated names from open, initialize, reconfigure, create_input, create_bitstream,
- * encode, lock_bitstream, lock_input; "name" fails every call of that function, "name@N" only
+ * encode, lock_bitstream, lock_input, register (nvEncRegisterResource,
+ * NV_ENC_ERR_RESOURCE_REGISTER_FAILED), map (nvEncMapInputResource, NV_ENC_ERR_MAP_FAILED);
+ * "name" fails every call of that function, "name@N" only
  * its N-th call (1-based, counted from this call). NULL or "" clears the faults.
  * Returns 0 on success, -1 when the list has an unknown name (nothing is changed then). */
 int videohw_nvenc_double_set_faults(const char* faults);
@@ -36,6 +38,17 @@ const char* videohw_nvenc_double_violations(void);
 
 /* Encoders opened and not yet destroyed. */
 int videohw_nvenc_double_open_sessions(void);
+
+/* Device input (nvEncRegisterResource with NV_ENC_INPUT_RESOURCE_TYPE_CUDADEVICEPTR), over the
+ * open encoders: resources registered and not yet unregistered, and those of them mapped now. */
+int videohw_nvenc_double_registered_resources(void);
+int videohw_nvenc_double_mapped_resources(void);
+
+/* Pictures nvEncEncodePicture took since the last reset (SUCCESS or NEED_MORE_INPUT), by
+ * where their pixels came from: a mapped CUDA device pointer, read through the loaded CUDA
+ * driver, or a host input buffer (nvEncCreateInputBuffer / nvEncLockInputBuffer). */
+long videohw_nvenc_double_device_input_pictures(void);
+long videohw_nvenc_double_host_input_pictures(void);
 
 /* ---- libvideohw_cuda_double.so -------------------------------------------------------- */
 

@@ -117,6 +117,8 @@ class Double:
         self._nvenc.videohw_nvenc_double_violations.restype = ctypes.c_char_p
         self._nvenc.videohw_nvenc_double_call_log.restype = ctypes.c_char_p
         self._cuda.videohw_cuda_double_violations.restype = ctypes.c_char_p
+        self._nvenc.videohw_nvenc_double_device_input_pictures.restype = ctypes.c_long
+        self._nvenc.videohw_nvenc_double_host_input_pictures.restype = ctypes.c_long
         if nvdec:
             self._nvcuvid = ctypes.CDLL(paths[NVCUVID])
             for name in ("violations", "call_log"):
@@ -162,6 +164,25 @@ class Double:
 
     def open_sessions(self) -> int:
         return self._nvenc.videohw_nvenc_double_open_sessions()
+
+    def registered_resources(self) -> int:
+        """CUDA device pointers registered with nvEncRegisterResource and not yet
+        unregistered, over the open encoders."""
+        return self._nvenc.videohw_nvenc_double_registered_resources()
+
+    def mapped_resources(self) -> int:
+        """Registered resources mapped now (nvEncMapInputResource without its unmap)."""
+        return self._nvenc.videohw_nvenc_double_mapped_resources()
+
+    def device_input_pictures(self) -> int:
+        """Pictures encoded from mapped CUDA device pointers (read through the CUDA
+        driver) since the last reset."""
+        return self._nvenc.videohw_nvenc_double_device_input_pictures()
+
+    def host_input_pictures(self) -> int:
+        """Pictures encoded from host input buffers (nvEncLockInputBuffer) since the
+        last reset."""
+        return self._nvenc.videohw_nvenc_double_host_input_pictures()
 
     def live_contexts(self) -> int:
         return self._cuda.videohw_cuda_double_live_contexts()
