@@ -51,6 +51,7 @@ set(VIDEOHW_BACKEND_SOURCES
   backend/encoder_registry.cpp
   backend/decoder_registry.cpp
   backend/rgb_reference.cpp
+  backend/device_memory.cpp
 )
 set(VIDEOHW_SOFTWARE_DECODE_SOURCES
   software/ffmpeg_ptr.cpp
@@ -71,6 +72,7 @@ set(VIDEOHW_CUDA_SOURCES
   nv_session/cuda/driver.cpp
   nv_session/cuda/context.cpp
   nv_session/cuda/stream.cpp
+  nv_session/cuda/device_memory.cpp
 )
 set(VIDEOHW_NVENC_SOURCES
   nv_session/nvenc/nvenc_probe.cpp
@@ -79,6 +81,7 @@ set(VIDEOHW_NVENC_SOURCES
   nv_session/nvenc/nvenc_handle.cpp
   nv_session/nvenc/nvenc_caps.cpp
   nv_session/nvenc/nvenc_buffers.cpp
+  nv_session/nvenc/nvenc_device_input.cpp
   nv_session/nvenc/nvenc_encoder.cpp
   nv_session/nvenc/nvenc_provider.cpp
 )
@@ -86,6 +89,7 @@ set(VIDEOHW_NVENC_SOURCES
 set(VIDEOHW_SESSION_SOURCES
   session/encode_session.cpp
   session/session_manager.cpp
+  session/device_frame_pool.cpp
   session/pipeline.cpp
   session/decode_session.cpp
 )

@@ -4,7 +4,8 @@
 #      module test_cuda_array.py uses),
 #   2. tests/gpu/run_gpu_check.sh (the C++ NVDEC check on gpu-vectors/),
 #   3. pytest: test_nvdec_gpu.py, test_nvidia_backend.py's gpu tests, the reader's nvidia
-#      cases (test_video_reader.py) and the DLPack protocol tests (test_cuda_array.py),
+#      cases (test_video_reader.py), the DLPack protocol tests (test_cuda_array.py) and the
+#      NVDEC -> NVENC device handover (test_device_frames.py, NVENC through its double),
 #   4. bench/decode_vs_peers.py against PyNvVideoCodec (wheel from .whl/).
 # and prints one SUMMARY block. Everything goes to $OUT/gpu_run.log as well when $OUT is set.
 #
@@ -165,6 +166,14 @@ step "pytest test_cuda_array.py"
   tee /tmp/videohw-pytest-cai.log
 rc=${PIPESTATUS[0]}
 note "pytest cuda_array: $([ "$rc" = 0 ] && echo ok || echo "FAILED (exit $rc)") -- $(pytest_summary /tmp/videohw-pytest-cai.log)"
+step "pytest test_device_frames.py (NVDEC surfaces -> the NVENC double over this CUDA driver)"
+# The build made the driver doubles (VIDEOHW_BUILD_TEST_HOOKS); only NVENC's is used here.
+doubles="$(cd "$build" && pwd)/nvenc_double_paths.txt"
+(cd tests/py && VIDEOHW_NVENC_DOUBLE_PATHS="$doubles" \
+   timeout 180 "$PYTHON" -m pytest -p no:cacheprovider -q -rsf test_device_frames.py) 2>&1 |
+  tee /tmp/videohw-pytest-device.log
+rc=${PIPESTATUS[0]}
+note "pytest device_frames: $([ "$rc" = 0 ] && echo ok || echo "FAILED (exit $rc)") -- $(pytest_summary /tmp/videohw-pytest-device.log)"
 
 # ---- 3. the benchmark ------------------------------------------------------------------------
 step "bench/decode_vs_peers.py"

@@ -21,7 +21,8 @@ struct EncodeStats {
   int64_t stream_restarts = 0;
   int64_t in_place_flushes = 0;  // flushes that needed no drain at all
   int64_t frames_encoded = 0;
-  int64_t borrow_leaks = 0;  // caller buffers still referenced after encode returned
+  int64_t borrow_leaks = 0;         // caller buffers still referenced after encode returned
+  int64_t device_input_frames = 0;  // frames the encoder read from device memory, no host copy
   int64_t encode_ns = 0;
   // Lines FFmpeg logged through this encoder's codec contexts (media/ffmpeg_log_owner.hpp)
   int64_t ffmpeg_warnings = 0;

@@ -29,6 +29,9 @@ class EncoderProvider {
   // into one of them (transform/frame_preparer.hpp), so these are the only formats the
   // encoder ever receives.
   virtual std::vector<PixelFormat> native_input_formats() const { return {PixelFormat::I420}; }
+  // Whether the encoder reads frames of its native formats straight from CUDA device
+  // memory (FrameMemory::CudaDevice); otherwise the pipeline copies device frames down.
+  virtual bool accepts_device_frames() const { return false; }
   // Frames that may wait in the pipeline before submit blocks.
   virtual int max_in_flight() const { return 4; }
 };

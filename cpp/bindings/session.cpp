@@ -4,8 +4,10 @@
 
 #include <optional>
 
+#include "backend/device_memory.hpp"
 #include "backend/encoder_registry.hpp"
 #include "bindings/bindings.hpp"
+#include "bindings/device_frame.hpp"
 #include "contract/errors.hpp"
 #include "session/session_manager.hpp"
 
@@ -171,15 +173,28 @@ void init_session(py::module_& m) {
              PixelFormat format, std::optional<int64_t> pts, bool force_keyframe, int pitch,
              bool block) {
             auto session = self.encode_session(id);
-            BorrowedBuffer buffer(data);
-            buffer.require_uint8_c_contiguous();
-            if (pitch == 0) pitch = buffer.implied_pitch();
             FrameOptions options;
             options.pts = pts;
             options.force_keyframe = force_keyframe;
+            bool interrupted = false;
+            if (has_cuda_array_interface(data)) {
+              const DeviceFrameSource source = device_frame_source(data);
+              if (pitch == 0) pitch = source.pitch;
+              {
+                GilRelease release;
+                if (source.stream) device_memory().synchronize(source.device, source.stream);
+                session->submit_device(generation, format, source.address, source.device,
+                                       source.bytes, pitch, options, block, python_signalled,
+                                       &interrupted);
+              }
+              if (interrupted) throw py::error_already_set();
+              return;
+            }
+            BorrowedBuffer buffer(data);
+            buffer.require_uint8_c_contiguous();
+            if (pitch == 0) pitch = buffer.implied_pitch();
             const auto* bytes = static_cast<const uint8_t*>(buffer.view().buf);
             const size_t size = size_t(buffer.view().len);
-            bool interrupted = false;
             {
               GilRelease release;
               session->submit(generation, format, bytes, size, pitch, options, block,

@@ -56,6 +56,11 @@ struct NvidiaEncodeConfig {
   int device = 0;      // CUDA device ordinal
 };
 
+// Where a frame's planes live. CudaDevice planes are device addresses (CUdeviceptr values)
+// on CUDA device `FrameView::device`, valid in its primary context; host code must never
+// read through them.
+enum class FrameMemory { Host, CudaDevice };
+
 // One plane-addressed view of caller memory; valid only for the duration of a call.
 struct FrameView {
   PixelFormat format = PixelFormat::I420;
@@ -63,6 +68,8 @@ struct FrameView {
   const uint8_t* planes[3] = {nullptr, nullptr, nullptr};
   int strides[3] = {0, 0, 0};
   int plane_count = 0;
+  FrameMemory memory = FrameMemory::Host;
+  int device = 0;  // CUDA device ordinal of CudaDevice planes
 };
 
 struct FrameOptions {

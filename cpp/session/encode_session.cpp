@@ -198,6 +198,25 @@ void EncodeSession::publish_state() {
 void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_t* data,
                            size_t size, int pitch, const FrameOptions& options, bool block,
                            const std::function<bool()>& interrupted, bool* was_interrupted) {
+  submit_view(generation, format, data, size, pitch, FrameMemory::Host, 0, options, block,
+              interrupted, was_interrupted);
+}
+
+void EncodeSession::submit_device(uint32_t generation, PixelFormat format, uintptr_t address,
+                                  int device, size_t size, int pitch, const FrameOptions& options,
+                                  bool block, const std::function<bool()>& interrupted,
+                                  bool* was_interrupted) {
+  if (device < 0)
+    throw Error(ErrorKind::InvalidFrame,
+                "Frame.data: CUDA device " + std::to_string(device) + " is not a device ordinal");
+  submit_view(generation, format, reinterpret_cast<const uint8_t*>(address), size, pitch,
+              FrameMemory::CudaDevice, device, options, block, interrupted, was_interrupted);
+}
+
+void EncodeSession::submit_view(uint32_t generation, PixelFormat format, const uint8_t* data,
+                                size_t size, int pitch, FrameMemory memory, int device,
+                                const FrameOptions& options, bool block,
+                                const std::function<bool()>& interrupted, bool* was_interrupted) {
   std::lock_guard<std::mutex> lock(api_mu_);
   check_handle(generation);
   if (!settle_flush(interrupted)) {
@@ -208,7 +227,9 @@ void EncodeSession::submit(uint32_t generation, PixelFormat format, const uint8_
   const bool activates = pending_ && (pending_->mode != SwitchMode::OnNextKeyframe ||
                                       keyframe_next(options.force_keyframe));
   const CommonEncodeConfig& target = activates ? pending_->config : active_config_;
-  const FrameView view = describe_frame(format, target.width, target.height, data, size, pitch);
+  FrameView view = describe_frame(format, target.width, target.height, data, size, pitch);
+  view.memory = memory;
+  view.device = device;
   // pts rule: strictly increasing; a frame without one gets the previous pts + 1 (0 first),
   // which must not overflow int64.
   if (!options.pts && any_pts_ && last_pts_ == std::numeric_limits<int64_t>::max())
@@ -508,6 +529,10 @@ TelemetryMap EncodeSession::telemetry() const {
       {"frame_buffer_allocations", p.conversion_slot_allocations},
       {"pool_allocations", p.pool_allocations},
       {"frame_slot_allocations", p.frame_slot_allocations},
+      {"device_slot_allocations", p.device_slot_allocations},
+      {"frames_from_device", p.frames_from_device},
+      {"device_frames_downloaded", p.device_frames_downloaded},
+      {"device_input_frames", b.device_input_frames},
       {"packet_buffer_allocations", p.packet_buffer_allocations},
       {"borrow_leaks", b.borrow_leaks},
       {"in_flight_peak", p.in_flight_peak},

@@ -67,6 +67,14 @@ class EncodeSession final : private PipelineEvents {
   void submit(uint32_t generation, PixelFormat format, const uint8_t* data, size_t size, int pitch,
               const FrameOptions& options, bool block = true,
               const std::function<bool()>& interrupted = {}, bool* was_interrupted = nullptr);
+  // As submit, for a frame in CUDA device memory: `address` is a device address on CUDA
+  // device `device`, `size` bytes in `format`'s layout. The bytes are copied on the device
+  // before this returns, so the caller may reuse its memory at once. Throws InvalidFrame when
+  // the driver does not know the address, BackendUnavailable without a CUDA driver.
+  void submit_device(uint32_t generation, PixelFormat format, uintptr_t address, int device,
+                     size_t size, int pitch, const FrameOptions& options, bool block = true,
+                     const std::function<bool()>& interrupted = {},
+                     bool* was_interrupted = nullptr);
   // Ready packets; with min_packets > 0 waits as EncodePipeline::take_ready says.
   // `interrupted` / `was_interrupted`: EncodePipeline::take_ready.
   std::vector<EncodedPacket> reap(uint32_t generation, size_t min_packets = 0,
@@ -98,6 +106,9 @@ class EncodeSession final : private PipelineEvents {
   void recycle(std::vector<EncodedPacket>&& packets);
 
  private:
+  void submit_view(uint32_t generation, PixelFormat format, const uint8_t* data, size_t size,
+                   int pitch, FrameMemory memory, int device, const FrameOptions& options,
+                   bool block, const std::function<bool()>& interrupted, bool* was_interrupted);
   struct SwitchCounters {
     int64_t total = 0, immediate = 0, on_next_keyframe = 0, drain_then_swap = 0;
     int64_t in_place = 0, new_session = 0, superseded = 0, failures = 0;

@@ -32,6 +32,7 @@ void accumulate(EncodeStats& total, const EncodeStats& s) {
   total.in_place_flushes += s.in_place_flushes;
   total.frames_encoded += s.frames_encoded;
   total.borrow_leaks += s.borrow_leaks;
+  total.device_input_frames += s.device_input_frames;
   total.encode_ns += s.encode_ns;
 }
 
@@ -39,14 +40,16 @@ void accumulate(EncodeStats& total, const EncodeStats& s) {
 transform::FrameTarget target_of(const GenerationPlan& plan,
                                  const transform::FrameTarget& current) {
   if (plan.provider) return frame_target(*plan.provider, plan.config);
-  return transform::FrameTarget{plan.config.width, plan.config.height, current.formats};
+  return transform::FrameTarget{plan.config.width, plan.config.height, current.formats,
+                                current.device_frames};
 }
 
 }  // namespace
 
 transform::FrameTarget frame_target(const EncoderProvider& provider,
                                     const CommonEncodeConfig& config) {
-  return transform::FrameTarget{config.width, config.height, provider.native_input_formats()};
+  return transform::FrameTarget{config.width, config.height, provider.native_input_formats(),
+                                provider.accepts_device_frames()};
 }
 
 void Marker::complete(std::string failure) {
@@ -140,9 +143,19 @@ void EncodePipeline::push_frame(const FrameView& view, size_t bytes, uint32_t ge
   item.kind = Kind::Frame;
   item.generation = generation;
   item.plan = std::move(plan);
-  item.input = frames_.take(bytes);
-  std::memcpy(item.input.data(), view.planes[0], bytes);  // the one copy of the caller's frame
-  item.view = rebase(view, item.input.data());
+  item.bytes = bytes;
+  if (view.memory == FrameMemory::CudaDevice) {
+    // The one copy of the caller's frame, device to device: one row spanning every plane.
+    item.device_input = device_frames_.take(view.device, bytes);
+    device_memory().copy_to_device(view.device, item.device_input->address(), bytes,
+                                   uintptr_t(view.planes[0]), bytes, bytes, 1);
+    item.view = rebase(view, reinterpret_cast<const uint8_t*>(item.device_input->address()));
+    frames_from_device_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    item.input = frames_.take(bytes);
+    std::memcpy(item.input.data(), view.planes[0], bytes);  // the one copy of the caller's frame
+    item.view = rebase(view, item.input.data());
+  }
   item.options = options;
   raise_peak(in_flight_peak_, in_flight_.fetch_add(1, std::memory_order_acq_rel) + 1);
   submit_link_.push(std::move(item));
@@ -186,6 +199,13 @@ bool EncodePipeline::close(const std::function<bool()>& interrupted) {
 
 bool EncodePipeline::prepare(transform::FramePreparer& preparer, Item& item) {
   if (preparer.fits(item.view)) return false;
+  if (item.view.memory == FrameMemory::CudaDevice) {
+    // Conversion runs on the host, and an encoder without device input reads the host.
+    const int64_t start = monotonic_ns();
+    download(item);
+    convert_ns_.fetch_add(monotonic_ns() - start, std::memory_order_relaxed);
+    if (preparer.fits(item.view)) return false;
+  }
   const int64_t start = monotonic_ns();
   ring::AlignedBuffer slot;
   bool allocated = false;
@@ -277,6 +297,19 @@ void EncodePipeline::emit(std::vector<EncodedPacket>& packets, uint32_t generati
 void EncodePipeline::release(Item& item) {
   frames_.give(std::move(item.input));
   frames_.give(std::move(item.converted));
+  device_frames_.give(std::move(item.device_input));
+}
+
+// For an encoder that reads host memory only: the frame comes down once, whole.
+void EncodePipeline::download(Item& item) {
+  ring::AlignedBuffer host = frames_.take(item.bytes);
+  device_memory().copy_to_host(item.view.device, host.data(), item.bytes,
+                               item.device_input->address(), item.bytes, item.bytes, 1);
+  item.input = std::move(host);
+  item.view = rebase(item.view, item.input.data());
+  item.view.memory = FrameMemory::Host;
+  device_frames_.give(std::move(item.device_input));
+  device_frames_downloaded_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void EncodePipeline::encode_frame(Item& item) {
@@ -547,6 +580,9 @@ PipelineStats EncodePipeline::stats() const {
   s.reap_ns = reap_ns_.load(std::memory_order_relaxed);
   s.frames_transformed = frames_transformed_.load(std::memory_order_relaxed);
   s.frames_reprepared = frames_reprepared_.load(std::memory_order_relaxed);
+  s.frames_from_device = frames_from_device_.load(std::memory_order_relaxed);
+  s.device_frames_downloaded = device_frames_downloaded_.load(std::memory_order_relaxed);
+  s.device_slot_allocations = device_frames_.allocations();
   s.convert_ns = convert_ns_.load(std::memory_order_relaxed);
   s.conversion_slot_allocations = conversion_slot_allocations_.load(std::memory_order_relaxed);
   s.frames_failed = frames_failed_.load(std::memory_order_relaxed);

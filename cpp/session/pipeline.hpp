@@ -36,12 +36,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "backend/device_memory.hpp"
 #include "backend/encoder_backend.hpp"
 #include "backend/encoder_provider.hpp"
 #include "contract/clock.hpp"
 #include "ring/buffer_pool.hpp"
 #include "ring/doorbell.hpp"
 #include "ring/spsc_ring.hpp"
+#include "session/device_frame_pool.hpp"
 #include "transform/frame_preparer.hpp"
 
 namespace videohw {
@@ -121,6 +123,9 @@ struct PipelineStats {
   // Pixel conversions: by the transform stage, and again by the encode stage for a frame
   // the running encoder does not take as the transform stage prepared it.
   int64_t frames_transformed = 0, frames_reprepared = 0;
+  int64_t frames_from_device = 0;        // frames submitted from CUDA device memory
+  int64_t device_frames_downloaded = 0;  // ... copied to the host for the encoder (once each)
+  int64_t device_slot_allocations = 0;
   int64_t convert_ns = 0;                   // spent in those conversions
   int64_t conversion_slot_allocations = 0;  // frame slots allocated to hold their output
   int64_t pool_allocations = 0;             // frame slots + packet buffers
@@ -142,7 +147,9 @@ class EncodePipeline {
   bool has_room() const;
   // False when `interrupted` (called about every 100 ms of waiting) said true first.
   bool wait_for_room(const std::function<bool()>& interrupted = {});
-  // Copies `view`'s bytes into a pooled slot and queues the frame. `plan` starts a generation.
+  // Copies `view`'s bytes into a pooled slot (a device slot for a CudaDevice view: the
+  // caller's memory is free again when this returns) and queues the frame. `plan` starts a
+  // generation.
   void push_frame(const FrameView& view, size_t bytes, uint32_t generation,
                   const FrameOptions& options, std::shared_ptr<GenerationPlan> plan);
   // Queues a control item; the returned marker completes when it has passed every stage.
@@ -178,9 +185,11 @@ class EncodePipeline {
     uint32_t generation = 0;
     std::shared_ptr<GenerationPlan> plan;
     std::shared_ptr<Marker> marker;
-    ring::AlignedBuffer input;      // the caller's bytes
-    ring::AlignedBuffer converted;  // the prepared frame, when `input` did not fit
-    FrameView view;                 // into `input` or `converted`
+    ring::AlignedBuffer input;                   // the caller's bytes
+    ring::AlignedBuffer converted;               // the prepared frame, when `input` did not fit
+    std::unique_ptr<DeviceBuffer> device_input;  // the caller's device bytes, until encoded
+    size_t bytes = 0;                            // of the caller's frame
+    FrameView view;                              // into `input`, `converted` or `device_input`
     FrameOptions options;
   };
   struct Output {
@@ -210,6 +219,7 @@ class EncodePipeline {
   void roll_back(Item& item, const GenerationPlan& plan, const std::string& why);
   void emit(std::vector<EncodedPacket>& packets, uint32_t generation);
   void release(Item& item);
+  void download(Item& item);
   // Prepares the frame for `preparer`'s target into a pooled slot unless it fits; true
   // when it converted. Throws when the conversion fails (the item is left as it was).
   bool prepare(transform::FramePreparer& preparer, Item& item);
@@ -221,6 +231,7 @@ class EncodePipeline {
   const int max_in_flight_;
 
   ring::FramePool frames_;
+  DeviceFramePool device_frames_;
   ring::PacketPool packets_;
   Link<Item> submit_link_;
   Link<Item> encode_link_;
@@ -231,6 +242,7 @@ class EncodePipeline {
   std::atomic<int64_t> in_flight_peak_{0};
   std::atomic<int64_t> transform_ns_{0}, encode_ns_{0}, reap_ns_{0};
   std::atomic<int64_t> frames_transformed_{0}, frames_reprepared_{0}, frames_failed_{0};
+  std::atomic<int64_t> frames_from_device_{0}, device_frames_downloaded_{0};
   std::atomic<int64_t> convert_ns_{0}, conversion_slot_allocations_{0};
 
   // Encode thread only. Other threads see the encoder's counters through the snapshot

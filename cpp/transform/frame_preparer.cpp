@@ -17,12 +17,14 @@ bool accepts(const FrameTarget& target, PixelFormat format) {
 }  // namespace
 
 bool operator==(const FrameTarget& a, const FrameTarget& b) {
-  return a.width == b.width && a.height == b.height && a.formats == b.formats;
+  return a.width == b.width && a.height == b.height && a.formats == b.formats &&
+         a.device_frames == b.device_frames;
 }
 
 bool fits(const FrameView& frame, const FrameTarget& target) {
   return frame.width == target.width && frame.height == target.height &&
-         accepts(target, frame.format);
+         accepts(target, frame.format) &&
+         (frame.memory == FrameMemory::Host || target.device_frames);
 }
 
 PixelFormat prepared_format(const FrameView& frame, const FrameTarget& target) {
@@ -37,6 +39,10 @@ PixelFormat prepared_format(const FrameView& frame, const FrameTarget& target) {
 FrameView FramePreparer::prepare(const FrameView& frame, const Destination& destination,
                                  bool src_has_slack) {
   if (fits(frame)) return frame;
+  if (frame.memory != FrameMemory::Host)
+    throw Error(ErrorKind::Encode,
+                "internal: a frame in CUDA device memory reached the host frame preparation "
+                "without being copied to the host");
   const PixelFormat format = prepared_format(frame, target_);
   const int w = target_.width, h = target_.height;
   const int pitch = aligned_pitch(format, w);

@@ -20,6 +20,7 @@ namespace videohw::transform {
 struct FrameTarget {
   int width = 0, height = 0;
   std::vector<PixelFormat> formats;  // accepted as they are, in the encoder's preference
+  bool device_frames = false;        // also when they are in CUDA device memory
 };
 
 bool operator==(const FrameTarget& a, const FrameTarget& b);
@@ -49,8 +50,10 @@ class FramePreparer {
   bool fits(const FrameView& frame) const { return transform::fits(frame, target_); }
 
   // `frame` itself when it fits (`destination` is not called); else the prepared copy in
-  // memory from `destination`. `src_has_slack`: PixelConverter::convert. Throws
-  // Error(Encode) when the target accepts no format or libswscale fails.
+  // memory from `destination`. A frame in device memory that does not fit must be copied
+  // to the host first (the conversion reads host memory): Error(Encode) otherwise. `src_has_slack`:
+  // PixelConverter::convert. Throws Error(Encode) when the target accepts no format or libswscale
+  // fails.
   FrameView prepare(const FrameView& frame, const Destination& destination, bool src_has_slack);
 
  private:

@@ -685,7 +685,32 @@ _CHANNELS = {
 }
 
 
+def _check_device_frame(data: Any, fmt: PixelFormat) -> None:
+    """The Python-side checks of a CUDA array; the core checks strides and the byte count."""
+    try:
+        cai = data.__cuda_array_interface__
+        typestr = str(cai["typestr"])
+        shape = tuple(int(n) for n in cai["shape"])
+    except Exception as e:
+        raise InvalidFrameError(
+            f"Frame.data: a {type(data).__name__} has an unreadable __cuda_array_interface__ ({e})"
+        ) from None
+    if typestr[1:] != "u1":
+        raise InvalidFrameError(
+            f"Frame.data: a CUDA array of typestr {typestr!r}; expected uint8 ('|u1')"
+        )
+    channels = _CHANNELS[fmt]
+    if len(shape) == 3 and shape[2] != channels:
+        raise InvalidFrameError(
+            f"Frame.data: shape {shape} with format {fmt.name}: the last dimension is "
+            f"{shape[2]} channels, {fmt.name} has {channels}"
+        )
+
+
 def _check_frame_buffer(data: Any, fmt: PixelFormat) -> None:
+    if hasattr(data, "__cuda_array_interface__"):
+        _check_device_frame(data, fmt)
+        return
     try:
         view = memoryview(data)
     except TypeError:
@@ -730,6 +755,12 @@ def _check_frame_buffer(data: Any, fmt: PixelFormat) -> None:
 class Frame:
     """One picture to encode: a C-contiguous uint8 buffer in ``format``'s layout.
 
+    ``data`` may also be a CUDA array (any object with ``__cuda_array_interface__``: a
+    PyTorch or CuPy tensor, or a decoded ``Nv12Surface``). Its bytes are copied on the
+    device before ``submit`` returns, so the tensor may be reused at once; NVENC then
+    encodes from device memory without a host copy, and the software backend copies the
+    frame to the host once. Rows may be padded (a row stride above the row's bytes).
+
     The picture size is the session's; the core checks the byte count against it and
     ``pitch`` (bytes per row; None: from the array's shape, else the minimum). A 3-D array
     is (rows, cols, channels) with the format's channels: 4 for ARGB8888 and BGRA, 3 for
@@ -752,8 +783,15 @@ class Frame:
         _int("Frame", "pitch", self.pitch, 1, 2**31 - 1, optional=True, error=InvalidFrameError)
 
     @property
+    def on_device(self) -> bool:
+        """Whether ``data`` is in CUDA device memory."""
+        return hasattr(self.data, "__cuda_array_interface__")
+
+    @property
     def buffer(self) -> memoryview:
-        """A new memoryview of ``data``."""
+        """A new memoryview of ``data``; InvalidFrameError for a frame in device memory."""
+        if self.on_device:
+            raise InvalidFrameError("Frame.buffer: the frame is in CUDA device memory")
         return memoryview(self.data)
 
     def __repr__(self) -> str:

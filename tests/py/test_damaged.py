@@ -18,7 +18,9 @@ from conftest import argb_picture
 def _stream(codec: vh.Codec, frames: int = 30) -> bytes:
     ctl = vh.SessionController("software")
     common = vh.CommonEncodeConfig(codec=codec, width=320, height=240, b_frames=2, gop_length=30)
-    with ctl.encode_session(common) as s:
+    # One encoder thread: the same bytes in every run, so where the bit flips land (and
+    # whether they damage a picture at all) does not change between runs.
+    with ctl.encode_session(common, vh.SoftwareEncodeConfig(threads=1)) as s:
         for t in range(frames):
             s.submit(vh.Frame(argb_picture(320, 240, t), vh.PixelFormat.ARGB8888))
         return b"".join(p.data for p in s.flush())

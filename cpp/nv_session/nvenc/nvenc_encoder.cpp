@@ -119,7 +119,24 @@ void NvencEncoder::submit(const FrameView& view, int64_t pts, bool force_idr) {
   }
   // A free slot is touched by this thread only: no lock while copying.
   Slot& s = slots_[slot];
-  const uint32_t pitch = s.input->write(view);
+  uint32_t pitch = 0;
+  NV_ENC_INPUT_PTR input = nullptr;
+  NV_ENC_BUFFER_FORMAT input_format = caps_.input_format;
+  if (view.memory == FrameMemory::CudaDevice) {
+    // Device to device into the slot's registered input; the host is never touched.
+    if (!s.device_input || !s.device_input->holds(view.width, view.height, view.format)) {
+      s.device_input.reset();
+      s.device_input =
+          std::make_unique<DeviceInput>(handle_, context_, view.width, view.height, view.format);
+    }
+    input = s.device_input->write_and_map(view);
+    pitch = s.device_input->pitch();
+    input_format = s.device_input->mapped_format();
+    stats_.device_input_frames++;
+  } else {
+    pitch = s.input->write(view);
+    input = s.input->get();
+  }
 
   NV_ENC_PIC_PARAMS pic{};
   pic.version = NV_ENC_PIC_PARAMS_VER;
@@ -129,9 +146,9 @@ void NvencEncoder::submit(const FrameView& view, int64_t pts, bool force_idr) {
   pic.encodePicFlags = force_idr ? (NV_ENC_PIC_FLAG_FORCEIDR | NV_ENC_PIC_FLAG_OUTPUT_SPSPPS) : 0;
   pic.frameIdx = frame_index_;
   pic.inputTimeStamp = uint64_t(pts);
-  pic.inputBuffer = s.input->get();
+  pic.inputBuffer = input;
   pic.outputBitstream = s.output->get();
-  pic.bufferFmt = caps_.input_format;
+  pic.bufferFmt = input_format;
   pic.pictureStruct = NV_ENC_PIC_STRUCT_FRAME;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -143,6 +160,7 @@ void NvencEncoder::submit(const FrameView& view, int64_t pts, bool force_idr) {
   if (status == NV_ENC_SUCCESS || status == NV_ENC_ERR_NEED_MORE_INPUT) handle_.note_picture();
   if (status != NV_ENC_SUCCESS && status != NV_ENC_ERR_NEED_MORE_INPUT) {
     // The picture was not taken: the slot is free again and nothing waits for its output.
+    if (s.device_input) s.device_input->unmap();
     {
       std::lock_guard<std::mutex> lock(mu_);
       pending_.pop_back();
@@ -303,8 +321,16 @@ void NvencEncoder::reap_one(size_t slot) {
     const NVENCSTATUS unlock = fn.nvEncUnlockBitstream(handle_.get(), lock_params.outputBitstream);
     if (unlock != NV_ENC_SUCCESS)
       error = std::string("nvEncUnlockBitstream failed: ") + nvenc_status_name(unlock);
+
   } else {
     error = std::string("nvEncLockBitstream failed: ") + nvenc_status_name(status);
+  }
+  // The picture is encoded (or its encoder failed): NVENC no longer reads its input. The
+  // encode thread leaves a Lockable slot alone, so this thread may touch its input here.
+  if (slots_[slot].device_input) {
+    const NVENCSTATUS unmap = slots_[slot].device_input->unmap();
+    if (unmap != NV_ENC_SUCCESS && error.empty())
+      error = std::string("nvEncUnmapInputResource failed: ") + nvenc_status_name(unmap);
   }
   {
     std::lock_guard<std::mutex> lock(mu_);

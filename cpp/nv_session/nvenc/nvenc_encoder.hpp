@@ -33,6 +33,7 @@
 #include "nv_session/cuda/context.hpp"
 #include "nv_session/nvenc/nvenc_buffers.hpp"
 #include "nv_session/nvenc/nvenc_caps.hpp"
+#include "nv_session/nvenc/nvenc_device_input.hpp"
 #include "nv_session/nvenc/nvenc_handle.hpp"
 
 namespace videohw::nv_session {
@@ -62,6 +63,7 @@ class NvencEncoder final : public EncoderBackend {
   enum class SlotState { Free, Pending, Lockable };
   struct Slot {
     std::unique_ptr<InputBuffer> input;
+    std::unique_ptr<DeviceInput> device_input;  // made on the slot's first device frame
     std::unique_ptr<BitstreamBuffer> output;
     SlotState state = SlotState::Free;
   };

@@ -22,6 +22,8 @@ class NvencEncoderProvider final : public EncoderProvider {
   std::vector<PixelFormat> native_input_formats() const override {
     return {PixelFormat::I420, PixelFormat::NV12};
   }
+  // Device frames are copied on the GPU into NVENC's registered device inputs.
+  bool accepts_device_frames() const override { return true; }
   int max_in_flight() const override { return config_.max_in_flight_outputs; }
 
   const NvencProbe& probe() const { return probe_; }
