@@ -9,12 +9,14 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "backend/device_memory.hpp"
 #include "backend/encoder_registry.hpp"
 #include "contract/errors.hpp"
 #include "contract/frame_layout.hpp"
@@ -695,4 +697,123 @@ TEST_F(NvencAdapter, EveryInputFormatReachesTheEncoder) {
     }
     EXPECT_EQ(vhtest::decode_packets(Codec::H264, s.close(1)).size(), 3u) << to_string(format);
   }
+}
+
+// ---- frames in device memory ------------------------------------------------------------
+
+namespace {
+
+// The packets of `count` pattern frames of `format`, submitted from device memory (the CUDA
+// double's device memory is host memory, so the test writes it directly) or from the host.
+std::vector<EncodedPacket> encode_session_frames(const std::shared_ptr<nv::NvencEncoderProvider>& p,
+                                                 const CommonEncodeConfig& c, PixelFormat format,
+                                                 int count, bool from_device, TelemetryMap* tel) {
+  EncodeSession s(1, c, p);
+  std::vector<EncodedPacket> out;
+  for (int i = 0; i < count; ++i) {
+    const auto f = vhtest::pattern_frame(format, c.width, c.height, i);
+    FrameOptions options;
+    options.pts = i;
+    if (from_device) {
+      // A new allocation per frame, freed right after submit: the session must have copied it.
+      auto memory = device_memory().allocate(0, f.size());
+      std::memcpy(reinterpret_cast<void*>(memory->address()), f.data(), f.size());
+      s.submit_device(1, format, memory->address(), 0, f.size(), f.pitch, options);
+    } else {
+      s.submit(1, format, f.data(), f.size(), f.pitch, options);
+    }
+    auto ready = s.reap(1);
+    out.insert(out.end(), std::make_move_iterator(ready.begin()),
+               std::make_move_iterator(ready.end()));
+  }
+  auto rest = s.flush(1);
+  out.insert(out.end(), std::make_move_iterator(rest.begin()), std::make_move_iterator(rest.end()));
+  if (tel) *tel = s.telemetry();
+  s.close(1);
+  return out;
+}
+
+}  // namespace
+
+TEST_F(NvencAdapter, DeviceFramesAreEncodedFromRegisteredDeviceInputsWithoutAHostBuffer) {
+  for (const PixelFormat format : {PixelFormat::NV12, PixelFormat::I420}) {
+    SCOPED_TRACE(to_string(format));
+    DoubleControl::get().reset();
+    const auto c = with_b_frames(2);
+    auto p = provider(NvidiaEncodeConfig{4, "", "", 0});
+    TelemetryMap tel;
+    const auto device = encode_session_frames(p, c, format, 14, true, &tel);
+    const std::string log = control().log();
+    ASSERT_EQ(device.size(), 14u);
+    EXPECT_EQ(vhtest::tel_int(tel, "frames_from_device"), 14);
+    EXPECT_EQ(vhtest::tel_int(tel, "device_input_frames"), 14);
+    EXPECT_EQ(vhtest::tel_int(tel, "device_frames_downloaded"), 0);
+    EXPECT_EQ(count_calls(log, "nvEncLockInputBuffer"), 0) << "no host input buffer is written";
+    EXPECT_EQ(count_calls(log, "nvEncMapInputResource"), 14);
+    EXPECT_EQ(count_calls(log, "nvEncUnmapInputResource"), 14);
+    const int registered = count_calls(log, "nvEncRegisterResource");
+    EXPECT_GE(registered, 1);
+    EXPECT_LE(registered, 4) << "one registration per slot, not per frame";
+    EXPECT_EQ(count_calls(log, "nvEncUnregisterResource"), registered);
+    // Every unmap follows the lock of some bitstream: NVENC reads the input until then.
+    const auto all = lines(log);
+    EXPECT_LT(first_call(all, "nvEncLockBitstream"), first_call(all, "nvEncUnmapInputResource"));
+
+    DoubleControl::get().reset();
+    const auto host = encode_session_frames(p, c, format, 14, false, nullptr);
+    ASSERT_EQ(host.size(), device.size());
+    for (size_t i = 0; i < host.size(); ++i)
+      EXPECT_EQ(host[i].data, device[i].data) << "packet " << i << " differs from the host path";
+  }
+}
+
+TEST_F(NvencAdapter, DeviceFramesOfAFailedResizeAreDownloadedAndScaledByThePipeline) {
+  // A resize that fails in place (reconfigure fault) rolls back: the frames already made for
+  // the new size reach the old encoder from device memory, and the pipeline's encode stage
+  // copies them down and scales them (the adapter converts nothing).
+  const auto c = base();
+  auto p = provider();
+  EncodeSession s(1, c, p);
+  auto bigger = c;
+  bigger.width = 96;
+  bigger.height = 64;
+  control().set_faults("reconfigure");
+  uint32_t g = s.switch_to(1, bigger, p, SwitchMode::Immediate, true);
+  int accepted = 0;
+  for (int i = 0; i < 6; ++i) {
+    const auto f = vhtest::pattern_frame(PixelFormat::NV12, bigger.width, bigger.height, i);
+    auto memory = device_memory().allocate(0, f.size());
+    std::memcpy(reinterpret_cast<void*>(memory->address()), f.data(), f.size());
+    FrameOptions options;
+    options.pts = i;
+    try {
+      s.submit_device(g, PixelFormat::NV12, memory->address(), 0, f.size(), f.pitch, options);
+      accepted++;
+    } catch (const Error& e) {
+      ASSERT_EQ(e.kind(), ErrorKind::Switch) << e.what();
+      break;  // rolled back: this size is no longer the session's
+    }
+  }
+  ASSERT_GE(accepted, 1);
+  std::vector<EncodedPacket> out;
+  TelemetryMap tel;
+  for (g = 1;;) {
+    try {
+      out = s.close(g);
+      tel = s.telemetry();
+      break;
+    } catch (const Error& e) {
+      ASSERT_EQ(e.kind(), ErrorKind::Switch) << e.what();
+    }
+  }
+  EXPECT_EQ(out.size(), size_t(accepted));
+  EXPECT_EQ(vhtest::tel_int(tel, "device_frames_downloaded"), accepted);
+  // Converted once each: by the encode stage, or by the transform stage once it has seen
+  // the rollback.
+  EXPECT_EQ(vhtest::tel_int(tel, "frames_converted"), accepted);
+  EXPECT_GE(vhtest::tel_int(tel, "frames_reprepared"), 1);
+  EXPECT_EQ(vhtest::tel_int(tel, "device_input_frames"), 0);
+  const auto frames = vhtest::decode_packets(Codec::H264, out);
+  ASSERT_EQ(frames.size(), out.size());
+  for (const auto& f : frames) EXPECT_EQ(f.width, c.width);
 }

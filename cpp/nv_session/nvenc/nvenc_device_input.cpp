@@ -57,8 +57,8 @@ DeviceInput::~DeviceInput() {
   if (scope.entered()) context_.driver().cuMemFree(memory_);
 }
 
-void DeviceInput::copy_plane(CUdeviceptr dst, size_t dst_pitch, const uint8_t* src,
-                             int src_pitch, size_t row_bytes, int rows) const {
+void DeviceInput::copy_plane(CUdeviceptr dst, size_t dst_pitch, const uint8_t* src, int src_pitch,
+                             size_t row_bytes, int rows) const {
   CUDA_MEMCPY2D copy{};
   copy.srcMemoryType = CU_MEMORYTYPE_DEVICE;
   copy.srcDevice = CUdeviceptr(reinterpret_cast<uintptr_t>(src));
