@@ -31,8 +31,7 @@ int dlpack_ordinal(const py::handle& object) {
   const py::tuple device = object.attr("__dlpack_device__")();
   const int type = device[0].cast<int>();
   if (type != 2 && type != 13)
-    invalid("__dlpack_device__ says device type " + std::to_string(type) +
-            ", not CUDA memory");
+    invalid("__dlpack_device__ says device type " + std::to_string(type) + ", not CUDA memory");
   return device[1].cast<int>();
 }
 
@@ -61,7 +60,8 @@ DeviceFrameSource device_frame_source(const py::handle& object) {
 
   // Columns (and channels) must be contiguous; rows may be further apart (a pitched surface).
   std::vector<int64_t> strides;
-  if (cai.contains("strides") && !cai["strides"].is_none()) strides = ints(cai["strides"], "strides");
+  if (cai.contains("strides") && !cai["strides"].is_none())
+    strides = ints(cai["strides"], "strides");
   const int64_t row_bytes = shape.size() == 1 ? shape[0] : elements / shape[0];
   int64_t pitch = row_bytes;
   if (!strides.empty()) {
@@ -70,8 +70,7 @@ DeviceFrameSource device_frame_source(const py::handle& object) {
     for (size_t i = shape.size(); i-- > 1;) {
       if (strides[i] != expected)
         invalid("stride " + std::to_string(strides[i]) + " of dimension " + std::to_string(i) +
-                " is not contiguous (" + std::to_string(expected) +
-                "); only rows may be padded");
+                " is not contiguous (" + std::to_string(expected) + "); only rows may be padded");
       expected *= shape[i];
     }
     if (shape.size() == 1 && strides[0] != 1) invalid("a flat array must be contiguous");

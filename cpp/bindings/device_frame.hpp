@@ -11,9 +11,9 @@ namespace videohw::bindings {
 
 struct DeviceFrameSource {
   uintptr_t address = 0;
-  size_t bytes = 0;     // rows * pitch (a flat array: its length)
-  int pitch = 0;        // bytes per row; 0: the minimum for the width (a flat array)
-  int device = 0;       // CUDA ordinal, from __dlpack_device__ when the object has one
+  size_t bytes = 0;      // rows * pitch (a flat array: its length)
+  int pitch = 0;         // bytes per row; 0: the minimum for the width (a flat array)
+  int device = 0;        // CUDA ordinal, from __dlpack_device__ when the object has one
   uintptr_t stream = 0;  // the producer's stream (v3 "stream"); 0: none given
 };
 

@@ -62,8 +62,8 @@ class CudaDeviceMemory final : public DeviceMemory {
                "cuStreamSynchronize", "waiting for the stream that wrote a device frame");
   }
 
-  void copy_to_device(int device, uintptr_t dst, size_t dst_pitch, uintptr_t src,
-                      size_t src_pitch, size_t row_bytes, size_t rows) const override {
+  void copy_to_device(int device, uintptr_t dst, size_t dst_pitch, uintptr_t src, size_t src_pitch,
+                      size_t row_bytes, size_t rows) const override {
     CUDA_MEMCPY2D copy{};
     copy.srcMemoryType = CU_MEMORYTYPE_DEVICE;
     copy.srcDevice = CUdeviceptr(src);
