@@ -64,33 +64,33 @@ class CudaDeviceMemory final : public DeviceMemory {
 
   void copy_to_device(int device, uintptr_t dst, size_t dst_pitch, uintptr_t src, size_t src_pitch,
                       size_t row_bytes, size_t rows) const override {
-    CUDA_MEMCPY2D copy{};
-    copy.srcMemoryType = CU_MEMORYTYPE_DEVICE;
-    copy.srcDevice = CUdeviceptr(src);
-    copy.srcPitch = src_pitch;
+    CUDA_MEMCPY2D copy = from_device(src, src_pitch, row_bytes, rows);
     copy.dstMemoryType = CU_MEMORYTYPE_DEVICE;
     copy.dstDevice = CUdeviceptr(dst);
     copy.dstPitch = dst_pitch;
-    copy.WidthInBytes = row_bytes;
-    copy.Height = rows;
     run(device, copy, "copying a device frame on the device");
   }
 
   void copy_to_host(int device, uint8_t* dst, size_t dst_pitch, uintptr_t src, size_t src_pitch,
                     size_t row_bytes, size_t rows) const override {
-    CUDA_MEMCPY2D copy{};
-    copy.srcMemoryType = CU_MEMORYTYPE_DEVICE;
-    copy.srcDevice = CUdeviceptr(src);
-    copy.srcPitch = src_pitch;
+    CUDA_MEMCPY2D copy = from_device(src, src_pitch, row_bytes, rows);
     copy.dstMemoryType = CU_MEMORYTYPE_HOST;
     copy.dstHost = dst;
     copy.dstPitch = dst_pitch;
-    copy.WidthInBytes = row_bytes;
-    copy.Height = rows;
     run(device, copy, "copying a device frame to the host");
   }
 
  private:
+  static CUDA_MEMCPY2D from_device(uintptr_t src, size_t src_pitch, size_t row_bytes, size_t rows) {
+    CUDA_MEMCPY2D copy{};
+    copy.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+    copy.srcDevice = CUdeviceptr(src);
+    copy.srcPitch = src_pitch;
+    copy.WidthInBytes = row_bytes;
+    copy.Height = rows;
+    return copy;
+  }
+
   static void run(int device, const CUDA_MEMCPY2D& copy, const char* doing) {
     const PrimaryContext& context = device_context(device);
     ContextScope scope(context, ErrorKind::Encode);
