@@ -321,7 +321,6 @@ void NvencEncoder::reap_one(size_t slot) {
     const NVENCSTATUS unlock = fn.nvEncUnlockBitstream(handle_.get(), lock_params.outputBitstream);
     if (unlock != NV_ENC_SUCCESS)
       error = std::string("nvEncUnlockBitstream failed: ") + nvenc_status_name(unlock);
-
   } else {
     error = std::string("nvEncLockBitstream failed: ") + nvenc_status_name(status);
   }
