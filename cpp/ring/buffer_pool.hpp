@@ -40,6 +40,25 @@ class AlignedBuffer {
   size_t capacity_ = 0;
 };
 
+// Moves the smallest element of `free` that `usable` accepts and whose `capacity` is at least
+// `size` into `out`, filling its place from the back; false when none fits. Smallest, so
+// small requests do not use up the big buffers and force new ones. The caller holds the
+// lock that guards `free`.
+template <typename T, typename Capacity, typename Usable>
+bool take_smallest_fit(std::vector<T>& free, size_t size, Capacity capacity, Usable usable,
+                       T& out) {
+  size_t best = free.size();
+  for (size_t i = 0; i < free.size(); ++i)
+    if (usable(free[i]) && capacity(free[i]) >= size &&
+        (best == free.size() || capacity(free[i]) < capacity(free[best])))
+      best = i;
+  if (best == free.size()) return false;
+  out = std::move(free[best]);
+  free[best] = std::move(free.back());
+  free.pop_back();
+  return true;
+}
+
 class FramePool {
  public:
   // A buffer of at least `size` bytes: the smallest free one that is big enough (so small
@@ -49,17 +68,11 @@ class FramePool {
     if (allocated) *allocated = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      size_t best = free_.size();
-      for (size_t i = 0; i < free_.size(); ++i)
-        if (free_[i].capacity() >= size &&
-            (best == free_.size() || free_[i].capacity() < free_[best].capacity()))
-          best = i;
-      if (best != free_.size()) {
-        AlignedBuffer out = std::move(free_[best]);
-        free_[best] = std::move(free_.back());
-        free_.pop_back();
+      AlignedBuffer out;
+      if (take_smallest_fit(
+              free_, size, [](const AlignedBuffer& b) { return b.capacity(); },
+              [](const AlignedBuffer&) { return true; }, out))
         return out;
-      }
     }
     allocations_.fetch_add(1, std::memory_order_relaxed);
     if (allocated) *allocated = true;

@@ -1,23 +1,18 @@
 #include "session/device_frame_pool.hpp"
 
+#include "ring/buffer_pool.hpp"
+
 namespace videohw {
 
 std::unique_ptr<DeviceBuffer> DeviceFramePool::take(int device, size_t bytes) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    size_t best = free_.size();
-    for (size_t i = 0; i < free_.size(); ++i) {
-      const DeviceBuffer& b = *free_[i];
-      if (b.device() == device && b.bytes() >= bytes &&
-          (best == free_.size() || b.bytes() < free_[best]->bytes()))
-        best = i;
-    }
-    if (best != free_.size()) {
-      std::unique_ptr<DeviceBuffer> out = std::move(free_[best]);
-      free_[best] = std::move(free_.back());
-      free_.pop_back();
+    std::unique_ptr<DeviceBuffer> out;
+    if (ring::take_smallest_fit(
+            free_, bytes, [](const std::unique_ptr<DeviceBuffer>& b) { return b->bytes(); },
+            [device](const std::unique_ptr<DeviceBuffer>& b) { return b->device() == device; },
+            out))
       return out;
-    }
   }
   auto buffer = device_memory().allocate(device, bytes);
   allocations_.fetch_add(1, std::memory_order_relaxed);
