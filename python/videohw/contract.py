@@ -699,11 +699,24 @@ def _check_device_frame(data: Any, fmt: PixelFormat) -> None:
         raise InvalidFrameError(
             f"Frame.data: a CUDA array of typestr {typestr!r}; expected uint8 ('|u1')"
         )
+    _check_channels(shape, fmt)
+
+
+def _check_channels(shape: tuple, fmt: PixelFormat) -> None:
+    # The core takes a 3-D array's row pitch as cols * channels and checks only the byte
+    # count, so a (64, 4, 64) array passes for 64x64 ARGB8888 and an (H, W, 4) one
+    # declared RGB24 reads as rows padded to a third more pixels: scrambled pictures.
     channels = _CHANNELS[fmt]
     if len(shape) == 3 and shape[2] != channels:
+        layout = (
+            f"(height, width, {channels})"
+            if channels > 1
+            else "(rows, cols) or (rows, cols, 1): it is planar"
+        )
         raise InvalidFrameError(
-            f"Frame.data: shape {shape} with format {fmt.name}: the last dimension is "
-            f"{shape[2]} channels, {fmt.name} has {channels}"
+            f"Frame.data: shape {shape} with format {fmt.name}: the last "
+            f"dimension is {shape[2]} channels, {fmt.name} has {channels}; "
+            f"expected {layout}"
         )
 
 
@@ -733,22 +746,7 @@ def _check_frame_buffer(data: Any, fmt: PixelFormat) -> None:
                 "Frame.data: the buffer is not C-contiguous (a strided slice or view?); "
                 "expected a C-contiguous buffer, e.g. numpy.ascontiguousarray(data)"
             )
-        # The core takes a 3-D array's row pitch as cols * channels and checks only the byte
-        # count, so a (64, 4, 64) array passes for 64x64 ARGB8888 and an (H, W, 4) one
-        # declared RGB24 reads as rows padded to a third more pixels: scrambled pictures.
-        channels = _CHANNELS[fmt]
-        shape = view.shape or ()
-        if len(shape) == 3 and shape[2] != channels:
-            layout = (
-                f"(height, width, {channels})"
-                if channels > 1
-                else "(rows, cols) or (rows, cols, 1): it is planar"
-            )
-            raise InvalidFrameError(
-                f"Frame.data: shape {shape} with format {fmt.name}: the last "
-                f"dimension is {shape[2]} channels, {fmt.name} has {channels}; "
-                f"expected {layout}"
-            )
+        _check_channels(tuple(view.shape or ()), fmt)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
