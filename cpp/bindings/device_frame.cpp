@@ -1,5 +1,6 @@
 #include "bindings/device_frame.hpp"
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -53,9 +54,15 @@ DeviceFrameSource device_frame_source(const py::handle& object) {
   const std::vector<int64_t> shape = ints(cai["shape"], "shape");
   if (shape.empty() || shape.size() > 3)
     invalid(std::to_string(shape.size()) + " dimensions; expected 1 to 3");
+  // A frame is at most a few hundred MB: anything near int64's range is a crafted shape,
+  // refused before any arithmetic can overflow.
+  constexpr int64_t kMaxBytes = int64_t(1) << 40;
   int64_t elements = 1;
-  for (int64_t n : shape) elements *= n;
-  if (elements == 0) invalid("the array is empty");
+  for (int64_t n : shape) {
+    if (n <= 0) invalid("the array is empty (a dimension of " + std::to_string(n) + ")");
+    if (n > kMaxBytes / elements) invalid("the shape spans more than 2^40 bytes");
+    elements *= n;
+  }
   if (!out.address) invalid("the data pointer is null");
 
   // Columns (and channels) must be contiguous; rows may be further apart (a pitched surface).
@@ -76,6 +83,8 @@ DeviceFrameSource device_frame_source(const py::handle& object) {
     if (shape.size() == 1 && strides[0] != 1) invalid("a flat array must be contiguous");
     if (shape.size() > 1) pitch = strides[0];
     if (pitch < row_bytes) invalid("rows overlap (row stride below the row's bytes)");
+    if (pitch > std::numeric_limits<int>::max() || pitch > kMaxBytes / shape[0])
+      invalid("row stride " + std::to_string(pitch) + " is larger than any frame");
   }
   if (shape.size() == 1) {
     out.bytes = size_t(shape[0]);

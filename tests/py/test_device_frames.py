@@ -143,6 +143,14 @@ def payload(packets) -> list[bytes]:
     return [bytes(p.data) for p in packets]
 
 
+def host_copies(surfaces: list) -> list:
+    """The decoded frames' NV12 pictures as host frames, with the surfaces' pitch."""
+    return [
+        vh.Frame(np.ascontiguousarray(to_host(f.planes[0])), NV12, pitch=f.planes[0].pitch, pts=i)
+        for i, f in enumerate(surfaces)
+    ]
+
+
 def test_decoded_surfaces_reach_nvenc_without_a_host_copy(env):
     counters, nv, sw, _ = env
     surfaces = decoded_surfaces(nv, source_packets(sw))
@@ -159,10 +167,7 @@ def test_decoded_surfaces_reach_nvenc_without_a_host_copy(env):
     assert telemetry["frames_converted"] == 0
 
     # The same pictures from the host encode to the same bytes.
-    host_frames = [
-        vh.Frame(np.ascontiguousarray(to_host(f.planes[0])), NV12, pitch=f.planes[0].pitch, pts=i)
-        for i, f in enumerate(surfaces)
-    ]
+    host_frames = host_copies(surfaces)
     counters.reset()
     host_packets, host_telemetry = encode(nv, host_frames)
     assert counters.host_pictures() == COUNT and counters.device_pictures() == 0
@@ -201,10 +206,7 @@ def test_the_software_encoder_copies_device_frames_down_once(env):
     assert telemetry["frames_from_device"] == COUNT
     assert telemetry["device_frames_downloaded"] == COUNT
     assert telemetry["device_input_frames"] == 0
-    host_frames = [
-        vh.Frame(np.ascontiguousarray(to_host(f.planes[0])), NV12, pitch=f.planes[0].pitch, pts=i)
-        for i, f in enumerate(surfaces)
-    ]
+    host_frames = host_copies(surfaces)
     host_packets, _ = encode(sw, host_frames)
     assert payload(packets) == payload(host_packets)
 
@@ -236,6 +238,10 @@ def test_device_frames_that_do_not_fit_are_refused_with_nothing_taken(env):
             (FakeCudaArray(surface.ptr, (rows, pitch), mask=object()), "mask"),
             # a null pointer
             (FakeCudaArray(0, (rows, pitch)), "null"),
+            # crafted sizes: refused before any arithmetic or allocation
+            (FakeCudaArray(surface.ptr, (0, pitch)), "empty"),
+            (FakeCudaArray(surface.ptr, (2**40, 2**40)), "2\\^40"),
+            (FakeCudaArray(surface.ptr, (rows, pitch), strides=(2**45, 1)), "larger than any"),
         ]
         for data, match in cases:
             with pytest.raises(vh.InvalidFrameError, match=match):
