@@ -703,8 +703,16 @@ TEST_F(NvencAdapter, EveryInputFormatReachesTheEncoder) {
 
 namespace {
 
-// The packets of `count` pattern frames of `format`, submitted from device memory (the CUDA
-// double's device memory is host memory, so the test writes it directly) or from the host.
+// `f`'s bytes in "device" memory: the CUDA double's device memory is host memory, so the
+// test writes it directly.
+std::unique_ptr<DeviceBuffer> on_device(const vhtest::TestFrame& f) {
+  auto memory = device_memory().allocate(0, f.size());
+  std::memcpy(reinterpret_cast<void*>(memory->address()), f.data(), f.size());
+  return memory;
+}
+
+// The packets of `count` pattern frames of `format`, submitted from device memory or from
+// the host.
 std::vector<EncodedPacket> encode_session_frames(const std::shared_ptr<nv::NvencEncoderProvider>& p,
                                                  const CommonEncodeConfig& c, PixelFormat format,
                                                  int count, bool from_device, TelemetryMap* tel) {
@@ -716,8 +724,7 @@ std::vector<EncodedPacket> encode_session_frames(const std::shared_ptr<nv::Nvenc
     options.pts = i;
     if (from_device) {
       // A new allocation per frame, freed right after submit: the session must have copied it.
-      auto memory = device_memory().allocate(0, f.size());
-      std::memcpy(reinterpret_cast<void*>(memory->address()), f.data(), f.size());
+      auto memory = on_device(f);
       s.submit_device(1, format, memory->address(), 0, f.size(), f.pitch, options);
     } else {
       s.submit(1, format, f.data(), f.size(), f.pitch, options);
@@ -782,8 +789,7 @@ TEST_F(NvencAdapter, DeviceFramesOfAFailedResizeAreDownloadedAndScaledByThePipel
   int accepted = 0;
   for (int i = 0; i < 6; ++i) {
     const auto f = vhtest::pattern_frame(PixelFormat::NV12, bigger.width, bigger.height, i);
-    auto memory = device_memory().allocate(0, f.size());
-    std::memcpy(reinterpret_cast<void*>(memory->address()), f.data(), f.size());
+    auto memory = on_device(f);
     FrameOptions options;
     options.pts = i;
     try {
