@@ -37,10 +37,11 @@ Sections (--sections picks; all by default):
              between files; its creation timed once) against a NEW session per file
              (creation inside the timed span); each file pushed in 1 MiB chunks. fps and
              files/s. PyNvVideoCodec: a new demuxer per file (it is bound to its file) and
-             a decoder per file, or one decoder reused (an end-of-stream Decode(PacketData())
-             between files, as its SimpleDecoder reuses its NvDecoder for a new source; its
-             setReconfigParams is only needed where the size changes, which it never does
-             here). PyAV: a context per file, or one reused (decode(None) + flush_buffers()).
+             a decoder per file, or one decoder reused for every file, as its SimpleDecoder
+             reuses its NvDecoder for a new source (an end-of-stream Decode(PacketData())
+             where a file's packets left frames inside; setReconfigParams is only needed
+             where the size changes, which it never does here). PyAV: a context per file, or
+             one reused (decode(None) + flush_buffers()).
   aggregate  N threads (--parallel), each creating its own session inside the timed span
              and decoding the file from its bytes in 1 MiB chunks, native and rgb;
              aggregate fps = all frames / wall time. videohw sessions share one controller
@@ -50,11 +51,11 @@ Sections (--sections picks; all by default):
              on its own controller), pre-split access units, native, NVDEC and
              PyNvVideoCodec only.
 
-One untimed run of each row (context, pools, page cache), then --repeats timed runs; the
-median is shown, with the frame count ('!' after a count other than the software decoder's:
-a decoder that lost or invented frames). Where a tool cannot run (no GPU / driver, a peer not
-installed) its rows are listed as skipped with the reason; on a CPU machine only the
-software rows and PyAV run. --json FILE writes every row.
+One untimed run of each row (context, pools, page cache; in the files section, of one file),
+then --repeats timed runs; the median is shown, with the frame count ('!' after a count other
+than the software decoder's: a decoder that lost or invented frames). Where a tool cannot run
+(no GPU / driver, a peer not installed) its rows are listed as skipped with the reason; on a
+CPU machine only the software rows and PyAV run. --json FILE writes every row.
 
 videohw's push may return before the chunk is decoded (a pipelined session) or after (a
 synchronous one); the script is right for both: it reaps after every push, waits for the
@@ -64,6 +65,8 @@ backpressure, and always ends with flush and close, counting what each returns.
 Run:  python bench/decode_vs_peers.py [--frames 300] [--repeats 3] [--parallel 1,2,4,7,14,21]
       python bench/decode_vs_peers.py --frames 60 --repeats 1 --parallel 1,2   # CPU, quick
       python bench/decode_vs_peers.py --input clip.h264 --codec h264 --sections modes,first
+      # a full run is long (the software rows at 21 threads most): split it where one command
+      # has a time limit, e.g. --sections modes,first / files / aggregate,parallel --no-software
 PyAV: the peers' venv of bench/requirements-media.txt (.venv-bench, videohw linked in, as
 bench/read_vs_peers.py describes); without it the PyAV rows are skipped.
 See docs/nvdec.md, "Benchmark".
@@ -1257,7 +1260,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--modes", default="metadata,native,rgb")
     parser.add_argument("--feeds", default=",".join(FEEDS), help="modes section's feeds")
-    parser.add_argument("--sections", default=",".join(SECTIONS))
+    parser.add_argument(
+        "--sections", default=",".join(SECTIONS), help=f"any of {','.join(SECTIONS)}"
+    )
     parser.add_argument(
         "--parallel",
         help=f"session counts of the aggregate and parallel sections ('' skips them; "
@@ -1265,7 +1270,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     )
     parser.add_argument("--short-files", type=int, default=20, help="files of the files section")
     parser.add_argument("--short-frames", type=int, default=30, help="frames per short file")
-    parser.add_argument("--rgb-touch", choices=sorted(TOUCH), default="row")
+    parser.add_argument(
+        "--rgb-touch",
+        choices=sorted(TOUCH),
+        default="row",
+        help="how every tool reads an rgb frame: one row summed, or the frame copied",
+    )
     parser.add_argument("--no-software", action="store_true", help="skip videohw-sw and PyAV")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
