@@ -91,6 +91,7 @@ set(VIDEOHW_SESSION_SOURCES
   session/session_manager.cpp
   session/device_frame_pool.cpp
   session/pipeline.cpp
+  session/decode_input.cpp
   session/decode_session.cpp
 )
 set(VIDEOHW_PIPELINE_SOURCES

@@ -1,4 +1,5 @@
-// Decode entry points. Decoding happens on the calling thread with the GIL released; frames
+// Decode entry points. Every call runs with the GIL released (decoding itself runs on the
+// session's worker or, for the calls that pause it, on the calling thread); frames
 // become Python values only with it held. Pixels are never copied here: a numpy array's
 // base is a capsule holding a copy of DecodedFrame::owner, so the decoder's buffer (or the
 // RGB buffer) lives exactly as long as the last array that views it.
@@ -79,6 +80,7 @@ void init_decode(py::module_& m) {
       .def_readwrite("max_access_unit_bytes", &CommonDecodeConfig::max_access_unit_bytes)
       .def_readwrite("max_ready_frames", &CommonDecodeConfig::max_ready_frames)
       .def_readwrite("max_ready_bytes", &CommonDecodeConfig::max_ready_bytes)
+      .def_readwrite("max_backlog_bytes", &CommonDecodeConfig::max_backlog_bytes)
       .def_property(
           "extradata",
           [](const CommonDecodeConfig& c) {
@@ -160,11 +162,19 @@ void init_decode(py::module_& m) {
           py::arg("wait_ns") = 0)
       .def(
           "reap_decoded",
-          [](SessionManager& self, uint64_t id, uint32_t generation) {
+          [](SessionManager& self, uint64_t id, uint32_t generation, size_t min_frames,
+             int64_t timeout_ns) {
             auto session = self.decode_session(id);
-            return to_python(released([&] { return session->reap(generation); }));
+            bool interrupted = false;
+            auto frames = released([&] {
+              return session->reap(generation, min_frames, timeout_ns, python_signalled,
+                                   &interrupted);
+            });
+            if (interrupted) throw py::error_already_set();  // frames stay ready
+            return to_python(std::move(frames));
           },
-          py::arg("id"), py::arg("generation"))
+          py::arg("id"), py::arg("generation"), py::arg("min_frames") = 0,
+          py::arg("timeout_ns") = -1)
       .def(
           "flush_decode",
           [](SessionManager& self, uint64_t id, uint32_t generation) {

@@ -117,11 +117,14 @@ struct CommonDecodeConfig {
   // an access unit that grows past max_access_unit_bytes without ending is dropped.
   int max_width = 0, max_height = 0;
   int64_t max_access_unit_bytes = int64_t(64) << 20;
-  // Decoded frames waiting to be reaped: once either bound is reached, a push leaves the
-  // rest of its bytes undecoded until a reap makes room (the session's backpressure).
+  // Decoded frames waiting to be reaped: once either bound is reached, the decode stage
+  // leaves the queued bytes undecoded until a reap makes room (the session's backpressure).
   // Bytes are the frames' pixel bytes, host or device.
   int64_t max_ready_frames = 1024;
   int64_t max_ready_bytes = int64_t(1) << 30;
+  // Pushed bytes waiting for the decode stage: a push that finds this many waits while the
+  // stage works them down (one chunk of any size is always taken when the queue is below).
+  int64_t max_backlog_bytes = int64_t(64) << 20;
 };
 
 struct SoftwareDecodeConfig {

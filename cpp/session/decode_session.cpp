@@ -52,10 +52,33 @@ DecodeSession::DecodeSession(uint64_t id, const CommonDecodeConfig& config,
   samples_ = make_input_converter(config_);
   decoder_ = create_checked(*provider_, config_);
   init_ns_ = monotonic_ns() - start;
-  refresh_stats();
+  current_ = decoder_->stats();
 }
 
-DecodeSession::~DecodeSession() = default;
+DecodeSession::~DecodeSession() {
+  stop_worker();
+}
+
+class DecodeSession::WorkerPause {
+ public:
+  explicit WorkerPause(DecodeSession& s) : s_(s) {
+    std::unique_lock<std::mutex> lock(s_.state_mu_);
+    s_.paused_ = true;
+    s_.changed_cv_.wait(lock, [this] { return !s_.worker_busy_; });
+  }
+  ~WorkerPause() {
+    {
+      std::lock_guard<std::mutex> lock(s_.state_mu_);
+      s_.paused_ = false;
+    }
+    s_.work_cv_.notify_one();
+  }
+  WorkerPause(const WorkerPause&) = delete;
+  WorkerPause& operator=(const WorkerPause&) = delete;
+
+ private:
+  DecodeSession& s_;
+};
 
 void DecodeSession::check_handle(uint32_t generation) const {
   if (closed_.load())
@@ -86,52 +109,134 @@ std::unique_ptr<bitstream::SampleConverter> DecodeSession::make_input_converter(
   }
 }
 
+void DecodeSession::start_worker() {
+  if (worker_started_) return;
+  worker_started_ = true;
+  worker_ = std::thread([this] { worker_main(); });
+}
+
+void DecodeSession::stop_worker() {
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void DecodeSession::worker_main() {
+  std::unique_lock<std::mutex> lock(state_mu_);
+  for (;;) {
+    work_cv_.wait(lock,
+                  [this] { return stop_ || (!paused_ && !input_.empty() && !full_locked()); });
+    if (stop_) return;
+    worker_busy_ = true;
+    lock.unlock();
+    {
+      std::lock_guard<std::mutex> decoding(decoder_mu_);
+      while (step(/*as_worker=*/true)) {
+      }
+    }
+    lock.lock();
+    worker_busy_ = false;
+    changed_cv_.notify_all();
+  }
+}
+
+bool DecodeSession::step(bool as_worker) {
+  DecodeInput::Piece piece;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (as_worker && (stop_ || paused_)) return false;
+    if (input_.empty() || full_locked()) return false;
+    piece = input_.front(config_.codec);
+  }
+  std::vector<DecodedFrame> frames;
+  std::exception_ptr error;
+  try {
+    decoder_->decode(piece.data, piece.size, piece.pts, frames);
+  } catch (const Error&) {
+    // Good frames of the chunk are not lost to a bad access unit; decoding goes on.
+    error = std::current_exception();
+  }
+  const DecodeStats stats = decoder_->stats();
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (error) {
+      // Kept with the bytes taken, so whoever sees them gone also sees their error.
+      if (!pending_error_) pending_error_ = error;
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        last_error_ = e.what();
+      }
+    }
+    input_.consume(piece.size);
+    deliver_locked(frames, stats);
+  }
+  changed_cv_.notify_all();
+  return true;
+}
+
+bool DecodeSession::pump() {
+  while (step(/*as_worker=*/false)) {
+  }
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return input_.empty();
+}
+
+std::string DecodeSession::backpressure_message(const char* call, const char* then) const {
+  return std::string(call) + ": " + std::to_string(ready_.size()) + " decoded frames (" +
+         std::to_string(ready_bytes_ >> 20) + " MiB) wait to be reaped and " +
+         std::to_string(input_.bytes()) +
+         " pushed bytes wait to be decoded (CommonDecodeConfig.max_ready_frames / "
+         "max_ready_bytes); reap, then " +
+         then;
+}
+
+void DecodeSession::require_input_decoded(const char* call) {
+  if (pump()) return;
+  std::lock_guard<std::mutex> lock(state_mu_);
+  backpressure_refusals_++;
+  throw Error(ErrorKind::Backpressure,
+              backpressure_message(
+                  call, (std::string("call ") + call + " again. Nothing was lost").c_str()));
+}
+
 void DecodeSession::push(uint32_t generation, const uint8_t* data, size_t size,
                          std::optional<int64_t> pts, int64_t wait_ns,
                          const std::function<bool()>& interrupted, bool* was_interrupted) {
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
-  std::exception_ptr error;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(wait_ns);
-  bool waited = false;
-  while (!pump(error)) {
-    const auto now = std::chrono::steady_clock::now();
-    if (wait_ns == 0 || (wait_ns > 0 && now >= deadline)) {
-      std::unique_lock<std::mutex> lock(state_mu_);
-      backpressure_refusals_++;
-      const std::string message =
-          "push_bitstream: " + std::to_string(ready_.size()) + " decoded frames (" +
-          std::to_string(ready_bytes_ >> 20) + " MiB) wait to be reaped and " +
-          std::to_string(backlog_size()) +
-          " bytes of earlier pushes wait to be decoded "
-          "(CommonDecodeConfig.max_ready_frames / max_ready_bytes); reap, then push again. "
-          "Nothing of this chunk was taken";
-      lock.unlock();
-      if (error && !deferred_error_) deferred_error_ = error;
-      throw Error(ErrorKind::Backpressure, message);
-    }
-    if (!waited) {
-      std::lock_guard<std::mutex> lock(state_mu_);
-      backpressure_waits_++;
-      waited = true;
-    }
-    // Sliced so that a signal (Ctrl-C) is seen within about 100 ms.
-    auto wake = now + std::chrono::milliseconds(100);
-    if (wait_ns > 0 && deadline < wake) wake = deadline;
-    {
-      std::unique_lock<std::mutex> lock(state_mu_);
-      room_cv_.wait_until(lock, wake, [this] { return !full_locked(); });
-    }
-    if (interrupted && interrupted()) {
-      if (error && !deferred_error_) deferred_error_ = error;
-      if (was_interrupted) *was_interrupted = true;
-      return;
-    }
-  }
   {
-    std::lock_guard<std::mutex> lock(state_mu_);
-    chunks_pushed_++;
-    bytes_since_flush_ += int64_t(size);
+    std::unique_lock<std::mutex> lock(state_mu_);
+    bool counted_stall = false, counted_full = false;
+    while (stalled_locked() || input_.bytes() >= config_.max_backlog_bytes) {
+      const auto now = std::chrono::steady_clock::now();
+      const bool stalled = stalled_locked();
+      if (stalled && (wait_ns == 0 || (wait_ns > 0 && now >= deadline))) {
+        backpressure_refusals_++;
+        throw Error(
+            ErrorKind::Backpressure,
+            backpressure_message("push_bitstream", "push again. Nothing of this chunk was taken"));
+      }
+      if (stalled && !counted_stall) backpressure_waits_++, counted_stall = true;
+      if (!stalled && !counted_full) backlog_full_waits_++, counted_full = true;
+      // Sliced so that a signal (Ctrl-C) is seen within about 100 ms.
+      auto wake = now + std::chrono::milliseconds(100);
+      if (stalled && wait_ns > 0 && deadline < wake) wake = deadline;
+      changed_cv_.wait_until(lock, wake);
+      if (interrupted) {
+        lock.unlock();
+        const bool stop = interrupted();
+        lock.lock();
+        if (stop) {
+          if (was_interrupted) *was_interrupted = true;
+          return;
+        }
+      }
+    }
   }
   bool damaged_sample = false;
   if (samples_) {
@@ -140,24 +245,33 @@ void DecodeSession::push(uint32_t generation, const uint8_t* data, size_t size,
     data = converted_.data();
     size = converted_.size();
   }
-  const size_t fed = feed(data, size, pts, error);
-  if (fed < size) {
-    backlog_.assign(data + fed, data + size);
-    backlog_pos_ = 0;
-    backlog_pts_ = fed == 0 ? pts : std::nullopt;
-    std::lock_guard<std::mutex> lock(state_mu_);
-    backlog_bytes_ = int64_t(backlog_.size());
+  {
+    std::unique_lock<std::mutex> lock(state_mu_);
+    chunks_pushed_++;
+    bytes_since_flush_ += int64_t(size);
+    const bool borrow = int64_t(size) > config_.max_backlog_bytes;
+    if (borrow)
+      input_.push_borrowed(data, size, pts);
+    else
+      input_.push(data, size, pts);
+    start_worker();
+    work_cv_.notify_one();
+    if (borrow) {
+      // Too large to copy: decoded from the caller's memory while this push waits, as far
+      // as the bound allows; only a rest the stage cannot take now is copied.
+      changed_cv_.wait(
+          lock, [this] { return !input_.holds_borrowed() || (stalled_locked() && !worker_busy_); });
+      input_.own_borrowed();
+    }
   }
-  if (!error) std::swap(error, deferred_error_);
-  deferred_error_ = nullptr;
-  if (error) std::rethrow_exception(error);
+  if (std::exception_ptr error = take_error()) std::rethrow_exception(error);
   if (damaged_sample) {
     const std::string message =
         "push_bitstream: the sample's NAL lengths run past its end "
         "(not " +
         std::string(config_.codec == Codec::HEVC ? "HVCC" : "AVCC") +
         " with this record's length size, or truncated); the units "
-        "before the damage were decoded";
+        "before the damage were queued for decoding";
     record_error(message);
     throw Error(ErrorKind::Decode, message);
   }
@@ -168,66 +282,12 @@ bool DecodeSession::full_locked() const {
          ready_bytes_ >= config_.max_ready_bytes;
 }
 
-bool DecodeSession::full() const {
-  std::lock_guard<std::mutex> lock(state_mu_);
-  return full_locked();
-}
-
-size_t DecodeSession::feed(const uint8_t* data, size_t size, std::optional<int64_t> pts,
-                           std::exception_ptr& error) {
-  size_t done = 0;
-  while (done < size && !full()) {
-    const size_t piece = bitstream::first_piece_size(data + done, size - done, config_.codec);
-    std::vector<DecodedFrame> frames;
-    try {
-      decoder_->decode(data + done, piece, done == 0 ? pts : std::nullopt, frames);
-    } catch (const Error& e) {
-      // Good frames of the chunk are not lost to a bad access unit; decoding goes on.
-      record_error(e.what());
-      if (!error) error = std::current_exception();
-    }
-    deliver(frames);
-    done += piece;
-  }
-  return done;
-}
-
-bool DecodeSession::pump(std::exception_ptr& error) {
-  if (backlog_size() > 0) {
-    const size_t fed = feed(backlog_.data() + backlog_pos_, backlog_size(), backlog_pts_, error);
-    if (fed > 0) backlog_pts_.reset();
-    backlog_pos_ += fed;
-    if (backlog_size() == 0) {
-      backlog_.clear();
-      backlog_.shrink_to_fit();  // one push's bytes: not kept for the session's life
-      backlog_pos_ = 0;
-    }
-    std::lock_guard<std::mutex> lock(state_mu_);
-    backlog_bytes_ = int64_t(backlog_size());
-  }
-  return backlog_size() == 0;
-}
-
-void DecodeSession::require_backlog_decoded(const char* call) {
-  std::exception_ptr error;
-  const bool empty = pump(error);
-  if (error && !deferred_error_) deferred_error_ = error;
-  if (empty) return;
-  std::lock_guard<std::mutex> lock(state_mu_);
-  backpressure_refusals_++;
-  throw Error(ErrorKind::Backpressure,
-              std::string(call) + ": " + std::to_string(backlog_size()) +
-                  " pushed bytes wait to be decoded and there is no room: " +
-                  std::to_string(ready_.size()) +
-                  " decoded frames wait to be reaped (CommonDecodeConfig.max_ready_frames / "
-                  "max_ready_bytes); reap, then call " +
-                  call + " again. Nothing was lost");
-}
-
 void DecodeSession::push_unit(uint32_t generation, const DecodeUnit& unit) {
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
-  require_backlog_decoded("push_unit");
+  WorkerPause pause(*this);
+  std::lock_guard<std::mutex> decoding(decoder_mu_);
+  require_input_decoded("push_unit");
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     units_pushed_++;
@@ -247,16 +307,16 @@ void DecodeSession::push_unit(uint32_t generation, const DecodeUnit& unit) {
 void DecodeSession::reset(uint32_t generation, bool new_stream) {
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
+  WorkerPause pause(*this);
+  std::lock_guard<std::mutex> decoding(decoder_mu_);
   decoder_->reset(new_stream);
   if (samples_) samples_->reset();
-  backlog_.clear();
-  backlog_pos_ = 0;
-  backlog_pts_.reset();
-  deferred_error_ = nullptr;
   std::lock_guard<std::mutex> lock(state_mu_);
+  input_.clear();
+  pending_error_ = nullptr;
   current_ = decoder_->stats();
   ready_.clear();
-  ready_bytes_ = backlog_bytes_ = 0;
+  ready_bytes_ = 0;
   session_resets_++;
   bytes_since_flush_ = frames_since_flush_ = 0;
 }
@@ -277,8 +337,12 @@ void DecodeSession::flush_decoder() {
 std::vector<DecodedFrame> DecodeSession::drain(uint32_t generation) {
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
-  require_backlog_decoded("drain");
-  flush_decoder();
+  {
+    WorkerPause pause(*this);
+    std::lock_guard<std::mutex> decoding(decoder_mu_);
+    require_input_decoded("drain");
+    flush_decoder();
+  }
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     flushes_++;
@@ -287,14 +351,32 @@ std::vector<DecodedFrame> DecodeSession::drain(uint32_t generation) {
   return take_ready();
 }
 
-std::vector<DecodedFrame> DecodeSession::reap(uint32_t generation) {
+std::vector<DecodedFrame> DecodeSession::reap(uint32_t generation, size_t min_frames,
+                                              int64_t timeout_ns,
+                                              const std::function<bool()>& interrupted,
+                                              bool* was_interrupted) {
   check_handle(generation);
-  std::unique_lock<std::mutex> api(api_mu_, std::try_to_lock);
-  if (api.owns_lock() && backlog_size() > 0) {
-    // Errors in these bytes are raised by the next push or flush: a reap hands out frames.
-    std::exception_ptr error;
-    pump(error);
-    if (error && !deferred_error_) deferred_error_ = error;
+  if (min_frames > 0) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(timeout_ns);
+    std::unique_lock<std::mutex> lock(state_mu_);
+    bool counted = false;
+    while (ready_.size() < min_frames && !closed_.load()) {
+      const auto now = std::chrono::steady_clock::now();
+      if (timeout_ns >= 0 ? now >= deadline : settled_locked()) break;
+      if (!counted) reap_waits_++, counted = true;
+      auto wake = now + std::chrono::milliseconds(100);
+      if (timeout_ns >= 0 && deadline < wake) wake = deadline;
+      changed_cv_.wait_until(lock, wake);
+      if (interrupted) {
+        lock.unlock();
+        const bool stop = interrupted();
+        lock.lock();
+        if (stop) {
+          if (was_interrupted) *was_interrupted = true;
+          return {};  // what is ready stays for the next reap
+        }
+      }
+    }
   }
   return take_ready();
 }
@@ -302,10 +384,18 @@ std::vector<DecodedFrame> DecodeSession::reap(uint32_t generation) {
 std::vector<DecodedFrame> DecodeSession::flush(uint32_t generation) {
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
-  require_backlog_decoded("flush");
   std::exception_ptr deferred;
-  std::swap(deferred, deferred_error_);
-  flush_decoder();
+  {
+    WorkerPause pause(*this);
+    std::lock_guard<std::mutex> decoding(decoder_mu_);
+    require_input_decoded("flush");
+    deferred = take_error();
+    try {
+      flush_decoder();
+    } catch (const Error&) {
+      if (!deferred) throw;  // the earlier error is raised; both are in last_error order
+    }
+  }
   int64_t bytes = 0, pictures = 0;
   {
     std::lock_guard<std::mutex> lock(state_mu_);
@@ -331,7 +421,9 @@ uint32_t DecodeSession::switch_to(uint32_t generation, const CommonDecodeConfig&
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
   if (!provider) throw Error(ErrorKind::Config, "switch_decode: no decoder provider");
-  require_backlog_decoded("switch_decode");
+  WorkerPause pause(*this);
+  std::lock_guard<std::mutex> decoding(decoder_mu_);
+  require_input_decoded("switch_decode");
   const bool in_place =
       provider->name() == provider_->name() && provider->can_reconfigure(config_, target);
   // A new decoder is created before the current one is touched, so a failure leaves the
@@ -339,23 +431,22 @@ uint32_t DecodeSession::switch_to(uint32_t generation, const CommonDecodeConfig&
   std::unique_ptr<DecoderBackend> replacement;
   std::unique_ptr<bitstream::SampleConverter> samples;
   const int64_t start = monotonic_ns();
-  {
-    try {
-      samples = make_input_converter(target);
-    } catch (const Error& e) {
-      std::lock_guard<std::mutex> lock(state_mu_);
-      switch_failures_++;
-      switch_fail_reason_ = e.what();
-      throw Error(ErrorKind::Switch, std::string("switch_decode: ") + e.what());
-    }
+  const auto refuse = [this](const std::string& message) {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    switch_failures_++;
+    switch_fail_reason_ = message;
+  };
+  try {
+    samples = make_input_converter(target);
+  } catch (const Error& e) {
+    refuse(e.what());
+    throw Error(ErrorKind::Switch, std::string("switch_decode: ") + e.what());
   }
   if (!in_place) {
     try {
       replacement = create_checked(*provider, target);
     } catch (const Error& e) {
-      std::lock_guard<std::mutex> lock(state_mu_);
-      switch_failures_++;
-      switch_fail_reason_ = e.what();
+      refuse(e.what());
       throw Error(ErrorKind::Switch, std::string("switch_decode: the new decoder could not be "
                                                  "created; the current one keeps running: ") +
                                          e.what());
@@ -373,9 +464,7 @@ uint32_t DecodeSession::switch_to(uint32_t generation, const CommonDecodeConfig&
     try {
       decoder_->reconfigure(target);
     } catch (const Error& e) {
-      std::lock_guard<std::mutex> lock(state_mu_);
-      switch_failures_++;
-      switch_fail_reason_ = e.what();
+      refuse(e.what());
       throw Error(ErrorKind::Switch, std::string("switch_decode: ") + e.what());
     }
   }
@@ -401,17 +490,19 @@ uint32_t DecodeSession::switch_to(uint32_t generation, const CommonDecodeConfig&
 std::vector<DecodedFrame> DecodeSession::close(uint32_t generation) {
   std::lock_guard<std::mutex> api(api_mu_);
   check_handle(generation);
-  if (backlog_size() > 0) {
-    const int64_t dropped = int64_t(backlog_size());
-    backlog_.clear();
-    backlog_.shrink_to_fit();
-    backlog_pos_ = 0;
+  stop_worker();
+  std::lock_guard<std::mutex> decoding(decoder_mu_);
+  pump();  // what a push queued is decoded, as far as the bound allows
+  {
     std::lock_guard<std::mutex> lock(state_mu_);
-    backlog_bytes_dropped_ += dropped;
-    backlog_bytes_ = 0;
-    last_error_ = "closed with " + std::to_string(dropped) +
-                  " pushed bytes not decoded: decoded frames waited unreaped past "
-                  "CommonDecodeConfig.max_ready_frames / max_ready_bytes";
+    pending_error_ = nullptr;
+    const int64_t dropped = input_.clear();
+    if (dropped > 0) {
+      backlog_bytes_dropped_ += dropped;
+      last_error_ = "closed with " + std::to_string(dropped) +
+                    " pushed bytes not decoded: decoded frames waited unreaped past "
+                    "CommonDecodeConfig.max_ready_frames / max_ready_bytes";
+    }
   }
   std::vector<DecodedFrame> frames;
   try {
@@ -427,12 +518,20 @@ std::vector<DecodedFrame> DecodeSession::close(uint32_t generation) {
     current_ = DecodeStats{};
   }
   decoder_.reset();
+  changed_cv_.notify_all();
   return take_ready();
 }
 
 void DecodeSession::deliver(std::vector<DecodedFrame>& frames) {
   const DecodeStats stats = decoder_->stats();
-  std::lock_guard<std::mutex> lock(state_mu_);
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    deliver_locked(frames, stats);
+  }
+  changed_cv_.notify_all();
+}
+
+void DecodeSession::deliver_locked(std::vector<DecodedFrame>& frames, const DecodeStats& stats) {
   current_ = stats;
   for (auto& frame : frames) {
     frame.generation = active_generation_;
@@ -450,10 +549,11 @@ void DecodeSession::deliver(std::vector<DecodedFrame>& frames) {
   ready_peak_bytes_ = std::max(ready_peak_bytes_, ready_bytes_);
 }
 
-void DecodeSession::refresh_stats() {
-  const DecodeStats stats = decoder_->stats();
+std::exception_ptr DecodeSession::take_error() {
   std::lock_guard<std::mutex> lock(state_mu_);
-  current_ = stats;
+  std::exception_ptr error;
+  std::swap(error, pending_error_);
+  return error;
 }
 
 void DecodeSession::record_error(const std::string& message) {
@@ -468,7 +568,9 @@ std::vector<DecodedFrame> DecodeSession::take_ready() {
     out.swap(ready_);
     ready_bytes_ = 0;
   }
-  room_cv_.notify_all();
+  // Room for the decode stage, and a push waiting on a stalled stage may go on.
+  work_cv_.notify_one();
+  changed_cv_.notify_all();
   return out;
 }
 
@@ -518,8 +620,15 @@ TelemetryMap DecodeSession::telemetry() const {
       {"ready_bytes", ready_bytes_},
       {"ready_peak_frames", ready_peak_frames_},
       {"ready_peak_bytes", ready_peak_bytes_},
-      {"backlog_bytes", backlog_bytes_},
+      {"decode_stage", std::string(stop_              ? "stopped"
+                                   : stalled_locked() ? "waiting_for_reap"
+                                   : worker_busy_     ? "decoding"
+                                                      : "idle")},
+      {"backlog_bytes", input_.bytes()},
+      {"backlog_peak_bytes", input_.peak_bytes()},
       {"backlog_bytes_dropped", backlog_bytes_dropped_},
+      {"backlog_full_waits", backlog_full_waits_},
+      {"reap_waits", reap_waits_},
       {"backpressure_waits", backpressure_waits_},
       {"backpressure_refusals", backpressure_refusals_},
       {"decode_ns", d.decode_ns},

@@ -1,24 +1,37 @@
-// One decode session: the decoder of the active generation, the frames ready to reap, and
-// the decode summary telemetry reports.
+// One decode session: an input queue, a decode stage on the session's own thread, the
+// frames ready to reap, and the decode summary telemetry reports.
 //
 // Handles: a call names (id, generation); only the active generation is accepted. Older
 // raises StaleSession, a closed session SessionClosed. A switch flushes the old decoder
 // (its frames keep the old generation) and makes the next generation active.
 //
-// Threads: api_mu_ serialises push / flush / switch / close; they decode on the calling
-// thread (the bindings release the GIL). Ready frames and counters sit behind state_mu_,
-// which is never held during a decode, so reap / state / telemetry never wait for one.
+// Stages: push copies its chunk into the input queue (session/decode_input.hpp) and
+// returns; the worker thread (started by the first push) feeds the decoder piece by piece
+// and queues the frames; reap takes them, and with min_frames waits for them. Calls that
+// need the decoder itself (push_unit, flush, drain, reset, switch, close) pause the
+// worker and decode on the calling thread, so the decoder is only ever used by one
+// thread at a time (decoder_mu_) and those calls keep their synchronous results.
+//
+// Locks: api_mu_ serialises the calls that change the session; state_mu_ guards the
+// queues and counters and is never held during a decode, so reap / state / telemetry
+// never wait for one; decoder_mu_ is held by whichever thread runs the decoder.
+//
+// Errors: the worker keeps the first decode error of the bytes it decodes; the next push
+// raises it (after taking its own chunk), or flush does (after every frame was made ready).
 //
 // Memory: frames waiting to be reaped are bounded by CommonDecodeConfig::max_ready_frames
-// and max_ready_bytes. A push cuts its bytes into pieces of at most one picture
-// (bitstream/picture_pieces.hpp) and stops feeding the decoder once the bound is reached;
-// the rest of its bytes wait in the session (the backlog) and are decoded by the next
-// reaps. The bound can be passed by what one piece completes, and by a flush's drain
-// (the decoder's reorder depth).
+// and max_ready_bytes: the decode stage stops between two pictures once either is reached
+// and goes on when a reap makes room. Queued input is bounded by max_backlog_bytes: a push
+// that finds the queue full waits while the decode stage works it down; when the stage is
+// stopped for lack of room instead (nobody reaps), waiting could not end on this thread,
+// so the push raises Backpressure with nothing taken, or with block waits for another
+// thread's reap. The ready bound can be passed by what one piece completes, and by a
+// flush's drain (the decoder's reorder depth).
 //
-// Drop order: close() (or the destructor) ends the stream: drain the decoder -> frames
-// handed out -> decoder destroyed. Frames the caller still holds keep their own pixel
-// references (DecodedFrame::owner) and stay valid afterwards.
+// Drop order: close() (or the destructor) ends the stream: the worker stops -> queued
+// bytes decoded as far as the bound allows (the rest dropped and counted) -> the decoder
+// drained -> frames handed out -> decoder destroyed. Frames the caller still holds keep
+// their own pixel references (DecodedFrame::owner) and stay valid afterwards.
 #pragma once
 
 #include <atomic>
@@ -30,12 +43,14 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "backend/decoder_backend.hpp"
 #include "backend/telemetry.hpp"
 #include "bitstream/sample_converter.hpp"
+#include "session/decode_input.hpp"
 
 namespace videohw {
 
@@ -52,104 +67,126 @@ class DecodeSession {
  public:
   DecodeSession(uint64_t id, const CommonDecodeConfig& config,
                 std::shared_ptr<const DecoderProvider> provider);
+  // Stops the worker (it finishes the piece it decodes) before anything else goes.
   ~DecodeSession();
   DecodeSession(const DecodeSession&) = delete;
   DecodeSession& operator=(const DecodeSession&) = delete;
 
   uint64_t id() const { return id_; }
 
-  // Decodes one chunk; the frames it completes become ready for reap. A DecodeError is
-  // raised after every byte of the chunk was taken and every good frame made ready (and
-  // for errors in backlog bytes an earlier reap decoded).
-  // When a backlog is left from earlier pushes and there is no room to decode it, the push
-  // waits up to `wait_ns` (0: not at all, -1: no limit) for another thread's reap, then
-  // raises Backpressure with nothing of its chunk taken. `interrupted` is called about
-  // every 100 ms of waiting; when it says true the push returns at once with nothing taken
-  // and `*was_interrupted` set.
+  // Queues one chunk for the decode stage and returns; its frames come out of reap.
+  // Raises a DecodeError kept from bytes pushed earlier, after this chunk was taken. A
+  // chunk larger than max_backlog_bytes is not copied: the stage decodes it from the
+  // caller's memory while push waits, as far as the bound allows, and the push raises the
+  // errors of its own bytes too.
+  // A full input queue makes the push wait while the decode stage works it down. When the
+  // stage is stopped because max_ready_* frames wait to be reaped, the push waits up to
+  // `wait_ns` (0: not at all, -1: no limit) for another thread's reap, then raises
+  // Backpressure with nothing of its chunk taken. `interrupted` is called about every
+  // 100 ms of waiting; when it says true the push returns at once with nothing taken and
+  // `*was_interrupted` set.
   void push(uint32_t generation, const uint8_t* data, size_t size, std::optional<int64_t> pts,
             int64_t wait_ns = 0, const std::function<bool()>& interrupted = {},
             bool* was_interrupted = nullptr);
-  // One whole access unit (DecodeUnit); frames it completes become ready for reap. The
-  // backlog must be decoded first: Backpressure when there is no room for it.
+  // One whole access unit (DecodeUnit), decoded on the calling thread; frames it completes
+  // are ready for reap when it returns. Queued bytes are decoded first: Backpressure when
+  // there is no room for them.
   void push_unit(uint32_t generation, const DecodeUnit& unit);
-  // A seek: the decoder forgets what it holds and ready frames are dropped; nothing of
-  // the data pushed so far comes out. The session stays open (no new decoder).
+  // A seek: the decoder forgets what it holds, queued bytes and ready frames are dropped;
+  // nothing of the data pushed so far comes out. The session stays open (no new decoder).
   // `new_stream`: the next data is another file (DecoderBackend::reset).
   void reset(uint32_t generation, bool new_stream = false);
   // Like flush, without flush's "no picture came out" error: for callers that push units
   // whose pictures they skip.
   std::vector<DecodedFrame> drain(uint32_t generation);
-  // The frames ready now; backlog bytes are decoded first, as far as the bound allows
-  // (unless a push or flush is decoding at the same time).
-  std::vector<DecodedFrame> reap(uint32_t generation);
+  // The frames ready now. With `min_frames`, waits until that many are ready, and further:
+  // with a timeout (`timeout_ns` >= 0) until it passed; without one (-1) until nothing
+  // more can come out without a flush or a reap (every queued byte decoded, or the ready
+  // bound reached). `interrupted` as for push; it ends the wait and takes nothing.
+  std::vector<DecodedFrame> reap(uint32_t generation, size_t min_frames = 0,
+                                 int64_t timeout_ns = -1,
+                                 const std::function<bool()>& interrupted = {},
+                                 bool* was_interrupted = nullptr);
   // Every frame of every byte pushed so far; the session stays open. Raises DecodeError
   // when bytes were pushed since the last flush and not one picture came out of them.
-  // Raises Backpressure (frames and backlog kept) when the backlog does not fit in the
-  // bound: reap, then flush again.
+  // Raises Backpressure (frames and queued bytes kept) when the queued bytes do not fit
+  // in the bound: reap, then flush again.
   std::vector<DecodedFrame> flush(uint32_t generation);
   // Returns the new active generation. SwitchError leaves the current decoder running;
-  // Backpressure (a backlog without room) leaves the whole session as it was.
+  // Backpressure (queued bytes without room) leaves the whole session as it was.
   uint32_t switch_to(uint32_t generation, const CommonDecodeConfig& target,
                      std::shared_ptr<const DecoderProvider> provider);
-  // Drains and destroys the decoder; returns every frame not yet reaped. Decode errors
-  // while draining are recorded (telemetry last_error), not raised: the session closes.
-  // A backlog is not decoded (closing is not asking for more frames): its bytes are
-  // counted in telemetry (backlog_bytes_dropped) and named in last_error.
+  // Decodes the queued bytes as far as the bound allows, drains and destroys the decoder;
+  // returns every frame not yet reaped. Decode errors while closing are recorded
+  // (telemetry last_error), not raised: the session closes. Queued bytes past the bound
+  // are dropped, counted (backlog_bytes_dropped) and named in last_error.
   std::vector<DecodedFrame> close(uint32_t generation);
 
   DecodeStateInfo state() const;
   TelemetryMap telemetry() const;
 
  private:
+  // While one lives, the worker decodes nothing: the calling thread may use the decoder.
+  class WorkerPause;
+
   void check_handle(uint32_t generation) const;
   // The input converter of an AVCC / HVCC config (null for Annex-B); throws
   // UnsupportedConfig for a record that does not parse.
   static std::unique_ptr<bitstream::SampleConverter> make_input_converter(
       const CommonDecodeConfig& config);
+  void start_worker();  // state_mu_ held
+  void stop_worker();
+  void worker_main();
+  // Decodes the next queued piece if there is one and room for its frames; false when
+  // not. As the worker it also stops for a pause or the end. A decode error is kept
+  // (pending_error_) for the next push or flush. decoder_mu_ held.
+  bool step(bool as_worker);
+  // Decodes queued pieces on the calling thread while there is room; true when the queue
+  // is empty. decoder_mu_ held, worker paused.
+  bool pump();
+  // Throws Backpressure unless the queue is empty after a pump. decoder_mu_ held, worker
+  // paused.
+  void require_input_decoded(const char* call);
   // The decoder's flush with its frames delivered (also when it throws, which it passes on);
-  // the input converter starts over with the record's parameter sets. api_mu_ held.
+  // the input converter starts over with the record's parameter sets. decoder_mu_ held.
   void flush_decoder();
-  // Stamps the active generation, counts, and queues frames for reap.
+  // Stamps the active generation, counts, and queues frames for reap. decoder_mu_ held.
   void deliver(std::vector<DecodedFrame>& frames);
-  void refresh_stats();
+  void deliver_locked(std::vector<DecodedFrame>& frames, const DecodeStats& stats);
+  std::exception_ptr take_error();
   void record_error(const std::string& message);
   std::vector<DecodedFrame> take_ready();
   // Whether the frames waiting to be reaped reached the bound. state_mu_ held.
   bool full_locked() const;
-  bool full() const;
-  // Feeds `data` to the decoder piece by piece while there is room; returns the bytes fed.
-  // `pts` goes with the first piece. The first error is kept in `error`; decoding goes on.
-  // api_mu_ held.
-  size_t feed(const uint8_t* data, size_t size, std::optional<int64_t> pts,
-              std::exception_ptr& error);
-  // Feeds the backlog while there is room; true when it is empty. api_mu_ held.
-  bool pump(std::exception_ptr& error);
-  // Throws Backpressure unless the backlog is empty (after a pump). api_mu_ held.
-  void require_backlog_decoded(const char* call);
-  size_t backlog_size() const { return backlog_.size() - backlog_pos_; }
+  // Whether the decode stage waits for a reap: bytes queued and no room. state_mu_ held.
+  bool stalled_locked() const { return !input_.empty() && full_locked(); }
+  // Whether nothing more comes out without a flush or a reap. state_mu_ held.
+  bool settled_locked() const { return (input_.empty() && !worker_busy_) || full_locked(); }
+  std::string backpressure_message(const char* call, const char* then) const;  // state_mu_
 
   const uint64_t id_;
-  std::mutex api_mu_;  // serialises every call that touches the decoder
+  std::mutex api_mu_;      // serialises every call that changes the session
+  std::mutex decoder_mu_;  // held while decoder_ is used (worker or a paused-worker call)
   std::unique_ptr<DecoderBackend> decoder_;
   std::shared_ptr<const DecoderProvider> provider_;
   CommonDecodeConfig config_;
-  std::unique_ptr<bitstream::SampleConverter> samples_;  // AVCC / HVCC input only
+  std::unique_ptr<bitstream::SampleConverter> samples_;  // AVCC / HVCC input only (api_mu_)
   std::vector<uint8_t> converted_;
   std::atomic<bool> closed_{false};
-  // Bytes pushed and not yet fed to the decoder for lack of room (api_mu_).
-  std::vector<uint8_t> backlog_;
-  size_t backlog_pos_ = 0;
-  std::optional<int64_t> backlog_pts_;  // belongs to the backlog's first piece
-  std::exception_ptr deferred_error_;   // from backlog bytes a reap decoded
+  std::thread worker_;
 
-  mutable std::mutex state_mu_;  // everything below
+  mutable std::mutex state_mu_;         // everything below
+  std::condition_variable work_cv_;     // the worker: input, room, a pause ended, the end
+  std::condition_variable changed_cv_;  // everyone else: frames, room, the worker idle
+  DecodeInput input_;
+  bool worker_started_ = false, stop_ = false, paused_ = false, worker_busy_ = false;
+  std::exception_ptr pending_error_;  // from bytes the worker decoded, for the next push
   uint32_t active_generation_ = 1;
   uint32_t next_generation_ = 2;
   std::vector<DecodedFrame> ready_;
   int64_t ready_bytes_ = 0;
-  std::condition_variable room_cv_;  // a reap took frames
-  int64_t backlog_bytes_ = 0;        // mirrors backlog_size() for telemetry
   int64_t backpressure_waits_ = 0, backpressure_refusals_ = 0, backlog_bytes_dropped_ = 0;
+  int64_t backlog_full_waits_ = 0, reap_waits_ = 0;
   int64_t ready_peak_frames_ = 0, ready_peak_bytes_ = 0;
   DecodeStats retired_;                          // summed stats of decoders replaced by a switch
   DecodeStats current_;                          // the live decoder's stats after its last call

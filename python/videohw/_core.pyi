@@ -227,7 +227,9 @@ class SessionManager:
     def push_bitstream(
         self, id: int, generation: int, data: Any, pts: int | None, wait_ns: int = 0
     ) -> None: ...
-    def reap_decoded(self, id: int, generation: int) -> list[dict[str, Any]]: ...
+    def reap_decoded(
+        self, id: int, generation: int, min_frames: int = 0, timeout_ns: int = -1
+    ) -> list[dict[str, Any]]: ...
     def flush_decode(self, id: int, generation: int) -> list[dict[str, Any]]: ...
     def switch_decode(
         self, id: int, generation: int, target: CommonDecodeConfig, provider: DecoderProvider
@@ -267,6 +269,7 @@ class CommonDecodeConfig:
     max_access_unit_bytes: int
     max_ready_frames: int
     max_ready_bytes: int
+    max_backlog_bytes: int
     extradata: bytes
     def __init__(self) -> None: ...
 

@@ -542,11 +542,15 @@ class CommonDecodeConfig:
     max_width: Optional[int] = None
     max_height: Optional[int] = None
     max_access_unit_bytes: int = 64 << 20
-    # Decoded frames waiting to be reaped: past either bound a push leaves the rest of its
-    # bytes undecoded until reaps make room, and a further push raises BackpressureError
-    # (or waits for another thread's reap with block=True). Bytes count the pixels.
+    # Decoded frames waiting to be reaped: past either bound the decode stage leaves the
+    # queued bytes undecoded until reaps make room, and a further push raises
+    # BackpressureError (or waits for another thread's reap with block=True). Bytes count
+    # the pixels.
     max_ready_frames: int = 1024
     max_ready_bytes: int = 1 << 30
+    # Pushed bytes waiting for the decode stage: a push that finds this many waits while
+    # the stage works them down (a chunk of any size is taken when the queue is below).
+    max_backlog_bytes: int = 64 << 20
 
     def __post_init__(self) -> None:
         owner = "CommonDecodeConfig"
@@ -561,6 +565,7 @@ class CommonDecodeConfig:
         _int(owner, "max_access_unit_bytes", self.max_access_unit_bytes, 4096, 2**40)
         _int(owner, "max_ready_frames", self.max_ready_frames, 1, 2**31 - 1)
         _int(owner, "max_ready_bytes", self.max_ready_bytes, 1, 2**62)
+        _int(owner, "max_backlog_bytes", self.max_backlog_bytes, 1, 2**62)
         if not isinstance(self.extradata, (bytes, bytearray, memoryview)):
             raise ConfigError(
                 f"{owner}.extradata: a {type(self.extradata).__name__}; expected "

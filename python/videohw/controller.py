@@ -257,12 +257,14 @@ class SessionController(DecodeControls):
         min_packets: int = 0,
         timeout: Optional[float] = None,
     ) -> Union[list[EncodedPacket], list[DecodedFrame]]:
-        """Packets ready now. The pipeline encodes asynchronously, so with ``min_packets=0``
-        (the default) this never waits. With ``min_packets=n`` it waits until n packets are
-        ready or the session closes, and further: with a ``timeout``, until that many
-        seconds passed (a consumer thread reaping in a loop sleeps while nothing is in
-        flight); without one, until nothing more can come out (every submitted frame
-        encoded; an encoder holding frames back releases them on ``flush``)."""
+        """Packets (encode) or frames (decode) ready now. Both pipelines run
+        asynchronously, so with ``min_packets=0`` (the default) this never waits. With
+        ``min_packets=n`` it waits until n are ready or the session closes, and further:
+        with a ``timeout``, until that many seconds passed (a consumer thread reaping in a
+        loop sleeps while nothing is in flight); without one, until nothing more can come
+        out (every submitted frame encoded, every pushed byte decoded; a codec holding
+        frames back releases them on ``flush``). Ctrl-C ends a wait with
+        ``KeyboardInterrupt``; what was ready stays for the next reap."""
         return self._reap(handle, min_packets, timeout, "SessionController.reap")
 
     @overload
@@ -282,9 +284,9 @@ class SessionController(DecodeControls):
     ) -> Union[list[EncodedPacket], list[DecodedFrame]]:
         min_packets = _args.integer(call, "min_packets", min_packets, 0, _args.SIZE_MAX)
         timeout = _args.seconds(call, "timeout", timeout, MAX_REAP_TIMEOUT_S, optional=True)
-        if isinstance(handle, DecoderSessionHandle):  # decoding is synchronous: never waits
+        if isinstance(handle, DecoderSessionHandle):
             check_owned(self._token, handle, DecoderSessionHandle, "reap")
-            return self._reap_decoded(handle)
+            return self._reap_decoded(handle, min_packets, timeout)
         check_owned(self._token, handle, EncoderSessionHandle, "reap")
         timeout_ns = -1 if timeout is None else int(timeout * 1e9)
         return _convert.packets(

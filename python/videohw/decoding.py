@@ -150,6 +150,7 @@ def _core_decode_config(c: CommonDecodeConfig) -> Any:
     out.max_access_unit_bytes = c.max_access_unit_bytes
     out.max_ready_frames = c.max_ready_frames
     out.max_ready_bytes = c.max_ready_bytes
+    out.max_backlog_bytes = c.max_backlog_bytes
     out.extradata = bytes(c.extradata)
     return out
 
@@ -277,17 +278,18 @@ class DecodeControls:
         block: bool = False,
         timeout: Optional[float] = None,
     ) -> None:
-        """Decodes one chunk of Annex-B bytes (any size; access units may span chunks).
-        ``pts`` belongs to the access unit that starts in this chunk. Frames it completes
-        come out of ``reap``. Raises ``DecodeError`` for data the decoder rejects, after
-        every good frame of the chunk was made ready; decoding resumes at the next IDR.
+        """Queues one chunk of Annex-B bytes (any size; access units may span chunks) for
+        the session's decode stage and returns; the frames it completes come out of
+        ``reap`` as they are decoded. ``pts`` belongs to the access unit that starts in
+        this chunk. A ``DecodeError`` from bytes pushed earlier is raised by the next push
+        (after its own chunk was taken) or by ``flush``; decoding resumes at the next IDR.
 
-        Memory is bounded (``CommonDecodeConfig.max_ready_frames`` / ``max_ready_bytes``):
-        once that many decoded frames wait, the rest of the chunk waits undecoded and the
-        next reaps decode it. A push that finds such bytes still waiting raises
-        ``BackpressureError`` with nothing taken; with ``block=True`` it first waits for
-        another thread's ``reap`` (up to ``timeout`` seconds, None: no limit). Decoding
-        runs on the calling thread, so a loop that pushes and reaps on one thread must not
+        Memory is bounded. Queued bytes: past ``CommonDecodeConfig.max_backlog_bytes`` a
+        push waits while the decode stage works them down. Decoded frames: once
+        ``max_ready_frames`` / ``max_ready_bytes`` wait to be reaped the stage stops; a push
+        that then finds bytes waiting raises ``BackpressureError`` with nothing taken, or
+        with ``block=True`` first waits for another thread's ``reap`` (up to ``timeout``
+        seconds, None: no limit). A loop that pushes and reaps on one thread must not
         block: nothing else would make room."""
         call = "SessionController.push_bitstream"
         _check_decode_handle(self, handle, "push_bitstream")
@@ -301,8 +303,13 @@ class DecodeControls:
             raise ConfigError(f"{call}: timeout is given without block=True")
         self._manager.push_bitstream(handle.id, handle.generation, data, pts, wait_ns)
 
-    def _reap_decoded(self, handle: DecoderSessionHandle) -> list[DecodedFrame]:
-        return _frames(self._manager.reap_decoded(handle.id, handle.generation))
+    def _reap_decoded(
+        self, handle: DecoderSessionHandle, min_frames: int = 0, timeout: Optional[float] = None
+    ) -> list[DecodedFrame]:
+        timeout_ns = -1 if timeout is None else int(timeout * 1e9)
+        return _frames(
+            self._manager.reap_decoded(handle.id, handle.generation, min_frames, timeout_ns)
+        )
 
     def _flush_decode(self, handle: DecoderSessionHandle) -> list[DecodedFrame]:
         return _frames(self._manager.flush_decode(handle.id, handle.generation))
@@ -438,8 +445,9 @@ class DecodeSession:
     ) -> None:
         self._ctl.push_bitstream(self.handle, data, pts, block, timeout)
 
-    def reap(self) -> list[DecodedFrame]:
-        return self._ctl.reap(self.handle)
+    def reap(self, min_frames: int = 0, timeout: Optional[float] = None) -> list[DecodedFrame]:
+        """Frames decoded so far; see ``SessionController.reap``."""
+        return self._ctl._reap(self.handle, min_frames, timeout, "DecodeSession.reap")
 
     def flush(self) -> list[DecodedFrame]:
         return self._ctl.flush(self.handle)

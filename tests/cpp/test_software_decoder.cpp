@@ -491,6 +491,18 @@ ErrorKind kind_of(const std::function<void()>& call) {
   return ErrorKind::Generic;
 }
 
+// Waits (up to 10 s) until the decode stage stopped for lack of room: the ready bound is
+// reached and pushed bytes still wait.
+bool wait_until_stalled(const DecodeSession& session) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (const auto& [name, value] : session.telemetry())
+      if (name == "decode_stage" && std::get<std::string>(value) == "waiting_for_reap") return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return false;
+}
+
 TEST(DecodeSession, SwitchFlushesTheOldGenerationAndStampsTheNewOne) {
   const auto stream = join(encode(Codec::H264, {64, 48, 4, 4, 0}));
   DecodeSession session(1, session_config(), software_provider());
@@ -568,11 +580,11 @@ TEST(DecodeSession, ABlockingPushWaitsForAnotherThreadsReapsAndNothingIsLost) {
   const size_t half = stream.size() / 2;
   session.push(1, stream.data(), half, std::nullopt, -1);
   session.push(1, stream.data() + half, stream.size() - half, std::nullopt, -1);
-  session.push(1, nullptr, 0, std::nullopt, -1);  // returns once the backlog is decoded
   done = true;
   consumer.join();
   size_t total = reaped.load();
-  for (auto frames = session.reap(1); !frames.empty(); frames = session.reap(1))
+  // Waits for the decode stage: each reap returns once a frame is ready or all is decoded.
+  for (auto frames = session.reap(1, 1); !frames.empty(); frames = session.reap(1, 1))
     total += frames.size();
   total += session.flush(1).size();
   EXPECT_EQ(total, 40u);
@@ -589,10 +601,13 @@ TEST(DecodeSession, APushWithoutRoomIsRefusedAndTakesNothing) {
   config.max_ready_frames = 1;
   DecodeSession session(1, config, software_provider());
   session.push(1, stream.data(), stream.size(), std::nullopt);
+  // Once the decode stage stopped for room (a reap without taking frames cannot end
+  // before), a push cannot be taken.
+  ASSERT_TRUE(wait_until_stalled(session));
   EXPECT_EQ(kind_of([&] { session.push(1, stream.data(), 4, std::nullopt); }),
             ErrorKind::Backpressure);
   size_t total = 0;
-  for (auto frames = session.reap(1); !frames.empty(); frames = session.reap(1))
+  for (auto frames = session.reap(1, 1); !frames.empty(); frames = session.reap(1, 1))
     total += frames.size();
   total += session.flush(1).size();
   EXPECT_EQ(total, 20u);

@@ -210,9 +210,11 @@ def test_an_access_unit_that_never_ends_is_dropped_not_held():
     ctl = vh.SessionController("software")
     with ctl.decode_session(vh.CommonDecodeConfig(max_access_unit_bytes=1 << 16)) as s:
         s.push(b"\x00\x00\x01\x65")  # one NAL unit that goes on and on
+        # Raised by the push after the decode stage met it, or at the latest by flush.
         with pytest.raises(vh.DecodeError, match="grew past 65536 bytes"):
             for _ in range(8):
                 s.push(b"\x11" * (16 << 10))
+            s.flush()
         # The session is usable: a real stream decodes after it.
         s.push(_h264_stream(64, 48))
         assert len(s.reap() + s.flush()) == 4

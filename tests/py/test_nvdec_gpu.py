@@ -322,7 +322,7 @@ def stream_pointers(nv, packets, codec, count: int, keep: bool = False) -> tuple
     pointers, kept = [], []
     for p in packets[:count]:
         nv.push_bitstream(h, p.data, pts=p.pts)
-        for f in nv.reap(h):
+        for f in nv.reap(h, 1):
             pointers.append(f.planes[0].ptr)
             if keep:
                 kept.append(f)
@@ -354,7 +354,7 @@ def test_a_torch_tensor_keeps_the_surface_out_of_the_pool_until_it_dies(nv, ctl)
         vh.CommonDecodeConfig(codec=stream.codec, output=NATIVE, low_latency=True)
     )
     nv.push_bitstream(h, packets[0].data, pts=0)
-    (frame,) = nv.reap(h)
+    (frame,) = nv.reap(h, 1)
     tensor = torch.from_dlpack(frame.planes[0])
     held, snapshot = tensor.data_ptr(), tensor.clone()
     del frame
@@ -362,7 +362,7 @@ def test_a_torch_tensor_keeps_the_surface_out_of_the_pool_until_it_dies(nv, ctl)
     later = []
     for p in packets[1:11]:
         nv.push_bitstream(h, p.data, pts=p.pts)
-        later += [f.planes[0].ptr for f in nv.reap(h)]
+        later += [f.planes[0].ptr for f in nv.reap(h, 1)]
     assert held not in later, "a surface a tensor still holds was reused"
     assert torch.equal(tensor, snapshot), "the held picture was overwritten"
     del tensor
@@ -370,7 +370,7 @@ def test_a_torch_tensor_keeps_the_surface_out_of_the_pool_until_it_dies(nv, ctl)
     after = []
     for p in packets[11:20]:
         nv.push_bitstream(h, p.data, pts=p.pts)
-        after += [f.planes[0].ptr for f in nv.reap(h)]
+        after += [f.planes[0].ptr for f in nv.reap(h, 1)]
     nv.close_decode_session(h)
     assert held in after, "the surface did not return to the pool after the tensor died"
 
@@ -396,7 +396,7 @@ def test_low_latency_gives_each_frame_from_its_own_push(nv, ctl):
     )
     for p in packets:
         nv.push_bitstream(h, p.data, pts=p.pts)
-        assert [f.pts for f in nv.reap(h)] == [p.pts]
+        assert [f.pts for f in nv.reap(h, 1)] == [p.pts]
     assert nv.close_decode_session(h) == []
 
 
@@ -410,7 +410,7 @@ def push_all(ctl, h, chunks) -> tuple[list, int]:
             ctl.push_bitstream(h, data, pts=pts)
         except vh.DecodeError:
             errors += 1
-        frames += ctl.reap(h)
+        frames += ctl.reap(h, 1)  # this push decoded: its error comes with the next push
     return frames, errors
 
 
@@ -547,7 +547,7 @@ def test_switching_to_low_latency_gives_each_frame_from_its_own_push(nv, ctl):
     assert [f.pts for f in before] == [p.pts for p in packets]
     for p in packets:
         nv.push_bitstream(h2, p.data, pts=p.pts)
-        assert [f.pts for f in nv.reap(h2)] == [p.pts]
+        assert [f.pts for f in nv.reap(h2, 1)] == [p.pts]
     assert nv.close_decode_session(h2) == []
 
 
