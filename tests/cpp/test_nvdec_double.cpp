@@ -424,6 +424,9 @@ TEST_F(NvdecDouble, EveryAllocationIsFreedOnceTheSessionAndItsFramesAreGone) {
   const auto packets = encode(Codec::H264, small(Codec::H264, 6, 3));
   for (const auto mode : {DecodeOutputMode::NativeSurface, DecodeOutputMode::CpuRgb}) {
     if (mode == DecodeOutputMode::CpuRgb && !nv::nvdec_rgb_unavailable_reason().empty()) continue;
+    // The device keeps what every session shares (the RGB table) for the process: a first
+    // session makes it before the count.
+    decode_all(*nvdec(config(Codec::H264, mode)), packets);
     const int before = Doubles::get().live_allocations();
     std::vector<DecodedFrame> frames;
     {
@@ -662,7 +665,7 @@ INSTANTIATE_TEST_SUITE_P(Modes, NvdecDoubleMode,
                                            DecodeOutputMode::CpuRgb),
                          mode_name);
 
-TEST_F(NvdecDouble, ACpuRgbSessionReusesTheDevicesKernels) {
+TEST_F(NvdecDouble, ACpuRgbSessionReusesTheDevicesKernelsAndTable) {
   if (!nv::nvdec_rgb_unavailable_reason().empty())
     GTEST_SKIP() << nv::nvdec_rgb_unavailable_reason();
   const auto packets = encode(Codec::H264, small(Codec::H264, 4));
@@ -674,6 +677,29 @@ TEST_F(NvdecDouble, ACpuRgbSessionReusesTheDevicesKernels) {
   // None when an earlier test of this process loaded them already.
   EXPECT_LE(count_lines(log, "cuModuleLoadData"), 1) << "the PTX is loaded per session";
   EXPECT_EQ(count_lines(log, "cuModuleUnload"), 0);
+  const std::string table_upload = "cuMemcpy2D_v2 " + std::to_string(256 * 256 * 256 * 3) + "x1";
+  EXPECT_LE(count_lines(log, table_upload), 1) << "the RGB table is uploaded per session";
+}
+
+TEST_F(NvdecDouble, ATableCopyIsFreedOnceItsHostTableIsGone) {
+  if (!nv::nvdec_rgb_unavailable_reason().empty())
+    GTEST_SKIP() << nv::nvdec_rgb_unavailable_reason();
+  // A source that makes a new host table every time: each session's device copy outlives
+  // the session only until the next one asks for a table.
+  const RgbTableSource fresh = [](const ColorInfo& color) {
+    return std::make_shared<const std::vector<uint8_t>>(*reference_rgb_table()(color));
+  };
+  const auto packets = encode(Codec::H264, small(Codec::H264, 4));
+  const auto want = pixels_of(software_decode(Codec::H264, DecodeOutputMode::CpuRgb, packets));
+  const auto decode_fresh = [&] {
+    nv::NvdecDecoder session(config(Codec::H264, DecodeOutputMode::CpuRgb), NvidiaDecodeConfig{},
+                             fresh);
+    EXPECT_TRUE(pixels_of(decode_all(session, packets)) == want);
+  };
+  decode_fresh();
+  const int before = Doubles::get().live_allocations();
+  for (int i = 0; i < 3; ++i) decode_fresh();
+  EXPECT_EQ(Doubles::get().live_allocations(), before) << "dead tables pile up on the device";
 }
 
 TEST_F(NvdecDouble, APoolKeepsWhatWasOutAtOnceUpToItsCap) {

@@ -1,5 +1,6 @@
 #include "nv_session/nvdec/nvdec_device.hpp"
 
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -34,6 +35,34 @@ RgbKernels load_rgb_kernels(const CudaDriver& d) {
   return kernels;
 }
 
+// The table's bytes into fresh device memory. The context must be current.
+CUdeviceptr upload(const CudaDriver& d, const std::vector<uint8_t>& table) {
+  CUdeviceptr device = 0;
+  check_cuda(ErrorKind::Decode, d.cuMemAlloc(&device, table.size()), "cuMemAlloc",
+             "allocating the RGB table (" + std::to_string(table.size()) + " bytes)");
+  CUDA_MEMCPY2D copy{};
+  copy.srcMemoryType = CU_MEMORYTYPE_HOST;
+  copy.srcHost = table.data();
+  copy.srcPitch = table.size();
+  copy.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+  copy.dstDevice = device;
+  copy.dstPitch = table.size();
+  copy.WidthInBytes = table.size();
+  copy.Height = 1;
+  const CUresult copied = d.cuMemcpy2D(&copy);
+  if (copied != CUDA_SUCCESS) {
+    d.cuMemFree(device);
+    check_cuda(ErrorKind::Decode, copied, "cuMemcpy2D",
+               "uploading the RGB table (" + std::to_string(table.size()) + " bytes)");
+  }
+  return device;
+}
+
+struct DeviceTable {
+  std::weak_ptr<const std::vector<uint8_t>> host;
+  CUdeviceptr device = 0;
+};
+
 }  // namespace
 
 std::shared_ptr<NvdecDevice> NvdecDevice::open(int ordinal) {
@@ -63,6 +92,29 @@ const RgbKernels& NvdecDevice::rgb_kernels() const {
   if (found != loaded->end()) return found->second;
   ContextScope scope(context_, ErrorKind::Decode);
   return loaded->emplace(&context_, load_rgb_kernels(cuda())).first->second;
+}
+
+CUdeviceptr NvdecDevice::rgb_table(const std::shared_ptr<const std::vector<uint8_t>>& host) const {
+  static std::mutex mu;
+  // Kept like the kernels. Keyed by the host table's address, which stays unique while the
+  // weak pointer says the table lives (the software backend keeps its tables for the
+  // process, so those copies are never freed).
+  static auto* tables = new std::map<std::pair<const PrimaryContext*, const void*>, DeviceTable>();
+  std::lock_guard<std::mutex> lock(mu);
+  ContextScope scope(context_, ErrorKind::Decode);
+  // A copy whose host table died is held by no session any more (they keep the host table
+  // while they use it), and its address may be the next table's.
+  for (auto it = tables->begin(); it != tables->end();) {
+    const bool dead = it->first.first == &context_ && it->second.host.expired();
+    if (dead) cuda().cuMemFree(it->second.device);
+    it = dead ? tables->erase(it) : std::next(it);
+  }
+  const auto key = std::make_pair(&context_, static_cast<const void*>(host->data()));
+  const auto found = tables->find(key);
+  if (found != tables->end()) return found->second.device;
+  const CUdeviceptr device = upload(cuda(), *host);
+  tables->emplace(key, DeviceTable{host, device});
+  return device;
 }
 
 NvdecDevice::~NvdecDevice() {

@@ -5,11 +5,14 @@
 // Shared (shared_ptr) by the session and by every pooled buffer, so the stream and the lock
 // outlive the last frame a caller still holds. Drop order in the destructor: stream ->
 // context lock; the primary context itself stays for the process (cuda/context.hpp), and so
-// does the kernels' module, which lives in that context and is shared by every session on it.
+// do the kernels' module and the RGB tables in device memory, which live in that context and
+// are shared by every session on it.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "nv_session/cuda/context.hpp"
 #include "nv_session/cuda/stream.hpp"
@@ -47,6 +50,14 @@ class NvdecDevice {
   // them at any time. Thread-safe. Throws Error(Decode) when the build has no PTX or the
   // load fails; the next call tries again.
   const RgbKernels& rgb_kernels() const;
+
+  // The RGB table `host` (an RgbTableSource's, 48 MiB) in device memory, uploaded by the
+  // first caller in the process that asks for it on this primary context: a new CPU_RGB
+  // session does not allocate and upload it again. Keyed by the host table itself, which
+  // the caller must keep while it uses the returned copy; a copy whose host table has died
+  // is freed by a later call. Thread-safe. Throws Error(Decode) when allocating or
+  // uploading fails.
+  CUdeviceptr rgb_table(const std::shared_ptr<const std::vector<uint8_t>>& host) const;
 
  private:
   NvdecDevice(const PrimaryContext& context, const CuvidApi& cuvid);

@@ -62,34 +62,18 @@ const RgbKernels& kernels_of(const NvdecDevice& device) {
 NvdecRgbConverter::NvdecRgbConverter(std::shared_ptr<NvdecDevice> device, RgbTableSource tables,
                                      size_t max_pooled)
     : device_(std::move(device)), kernels_(kernels_of(*device_)), tables_(std::move(tables)) {
-  if (tables_) table_pool_ = NvdecSurfacePool::create(device_, 2, PoolMemory::Device);
   host_pool_ = NvdecSurfacePool::create(device_, max_pooled, PoolMemory::PinnedHost);
   device_pool_ = NvdecSurfacePool::create(device_, max_pooled, PoolMemory::Device);
 }
 
 CUdeviceptr NvdecRgbConverter::device_table(const ColorInfo& color) {
   auto& slot = device_tables_[{color.matrix, color.full_range}];
-  if (!slot) {
-    const std::shared_ptr<const std::vector<uint8_t>> table = tables_(color);
-    auto buffer = table_pool_->acquire(table->size());
-    CUDA_MEMCPY2D copy{};
-    copy.srcMemoryType = CU_MEMORYTYPE_HOST;
-    copy.srcHost = table->data();
-    copy.srcPitch = table->size();
-    copy.dstMemoryType = CU_MEMORYTYPE_DEVICE;
-    copy.dstDevice = buffer->ptr;
-    copy.dstPitch = table->size();
-    copy.WidthInBytes = table->size();
-    copy.Height = 1;
-    check_cuda(ErrorKind::Decode, device_->cuda().cuMemcpy2D(&copy), "cuMemcpy2D",
-               "uploading the RGB table (" + std::to_string(table->size()) + " bytes)");
-    slot = std::move(buffer);
+  if (!slot.first) {
+    std::shared_ptr<const std::vector<uint8_t>> table = tables_(color);
+    slot.second = device_->rgb_table(table);
+    slot.first = std::move(table);
   }
-  return slot->ptr;
-}
-
-NvdecRgbConverter::~NvdecRgbConverter() {
-  device_tables_.clear();  // back to their pool, which frees them with the converter
+  return slot.second;
 }
 
 std::shared_ptr<DeviceBuffer> NvdecRgbConverter::enqueue(CUdeviceptr luma, int luma_pitch,

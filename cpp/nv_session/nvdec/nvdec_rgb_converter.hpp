@@ -2,7 +2,8 @@
 // once per device: NvdecDevice::rgb_kernels) run on a mapped decoder surface into a device
 // staging buffer, then one device-to-host copy into page-locked memory, both queued on the
 // device's stream. The staging and host buffers come from pools; the host buffer travels
-// with the frame.
+// with the frame. The lookup table, when there is one, is the device's copy
+// (NvdecDevice::rgb_table), shared with every other session.
 #pragma once
 
 #include <functional>
@@ -38,7 +39,7 @@ class NvdecRgbConverter {
   // Throws UnsupportedConfig when the build has no PTX; Decode when the module fails to load.
   // `max_pooled`: the most host (and staging) buffers its pools keep for reuse.
   NvdecRgbConverter(std::shared_ptr<NvdecDevice> device, RgbTableSource tables, size_t max_pooled);
-  ~NvdecRgbConverter();
+  ~NvdecRgbConverter() = default;
   NvdecRgbConverter(const NvdecRgbConverter&) = delete;
   NvdecRgbConverter& operator=(const NvdecRgbConverter&) = delete;
 
@@ -59,13 +60,16 @@ class NvdecRgbConverter {
   std::shared_ptr<NvdecDevice> device_;
   std::shared_ptr<NvdecSurfacePool> host_pool_;
   std::shared_ptr<NvdecSurfacePool> device_pool_;
-  // The table of this colour description in device memory, uploaded on first use.
+  // The table of this colour description in device memory (the device's copy, made on
+  // first use in the process).
   CUdeviceptr device_table(const ColorInfo& color);
 
   const RgbKernels& kernels_;
   RgbTableSource tables_;
-  std::shared_ptr<NvdecSurfacePool> table_pool_;
-  std::map<std::pair<int, bool>, std::shared_ptr<DeviceBuffer>> device_tables_;
+  // The host tables in use, kept so the device's copies of them stay valid (rgb_table()).
+  std::map<std::pair<int, bool>,
+           std::pair<std::shared_ptr<const std::vector<uint8_t>>, CUdeviceptr>>
+      device_tables_;
 };
 
 }  // namespace videohw::nv_session
