@@ -22,8 +22,9 @@
 //
 // Owns, and drops in this order (the destructor does it explicitly):
 //   1. end of stream to the parser (flush; frames still queued are discarded)
-//   2. drain: every parse call ends with nothing in flight; the in-flight stage then waits
-//      for and unmaps anything an interrupted call left (none) and destroys its events
+//   2. drain: the flush ended with nothing in flight, as every parse call does, so this
+//      destroys the output stage's events (a frame still in flight would be waited for and
+//      unmapped first)
 //   3. release surfaces: the output pool and the RGB converter (buffers a caller still
 //      holds keep their pool, and the context, alive until they die)
 //   4. destroy the decoder (no frame mapped by then)
