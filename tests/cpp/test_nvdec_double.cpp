@@ -52,7 +52,14 @@ class Doubles {
   void set_faults(const std::string& faults) {
     ASSERT_EQ(set_faults_(faults.c_str()), 0) << faults;
   }
+  void set_cuda_faults(const std::string& faults) {
+    ASSERT_EQ(cuda_set_faults_(faults.c_str()), 0) << faults;
+  }
   std::string log() const { return log_(); }
+  std::string cuda_log() const { return cuda_log_(); }
+  int mapped_frames() const { return mapped_frames_(); }
+  int max_mapped() const { return max_mapped_(); }
+  int live_events() const { return live_events_(); }
   std::string violations() const { return std::string(nvcuvid_violations_()) + cuda_violations_(); }
   int open_decoders() const { return open_decoders_(); }
   int open_parsers() const { return open_parsers_(); }
@@ -71,7 +78,12 @@ class Doubles {
     bind(cuvid, nvcuvid_violations_, "videohw_nvcuvid_double_violations");
     bind(cuvid, open_decoders_, "videohw_nvcuvid_double_open_decoders");
     bind(cuvid, open_parsers_, "videohw_nvcuvid_double_open_parsers");
+    bind(cuvid, mapped_frames_, "videohw_nvcuvid_double_mapped_frames");
+    bind(cuvid, max_mapped_, "videohw_nvcuvid_double_max_mapped");
     bind(cuda, cuda_reset_, "videohw_cuda_double_reset");
+    bind(cuda, cuda_set_faults_, "videohw_cuda_double_set_faults");
+    bind(cuda, cuda_log_, "videohw_cuda_double_call_log");
+    bind(cuda, live_events_, "videohw_cuda_double_live_events");
     bind(cuda, cuda_violations_, "videohw_cuda_double_violations");
     bind(cuda, live_allocations_, "videohw_cuda_double_live_allocations");
   }
@@ -86,7 +98,12 @@ class Doubles {
   const char* (*nvcuvid_violations_)() = nullptr;
   int (*open_decoders_)() = nullptr;
   int (*open_parsers_)() = nullptr;
+  int (*mapped_frames_)() = nullptr;
+  int (*max_mapped_)() = nullptr;
   void (*cuda_reset_)() = nullptr;
+  int (*cuda_set_faults_)(const char*) = nullptr;
+  const char* (*cuda_log_)() = nullptr;
+  int (*live_events_)() = nullptr;
   const char* (*cuda_violations_)() = nullptr;
   int (*live_allocations_)() = nullptr;
 };
@@ -210,6 +227,7 @@ class NvdecDouble : public ::testing::Test {
     EXPECT_EQ(Doubles::get().violations(), "") << "an NVDEC / CUDA API rule was broken";
     EXPECT_EQ(Doubles::get().open_decoders(), 0);
     EXPECT_EQ(Doubles::get().open_parsers(), 0);
+    EXPECT_EQ(Doubles::get().live_events(), 0) << "a session left CUDA events behind";
   }
 };
 
@@ -406,6 +424,9 @@ TEST_F(NvdecDouble, EveryAllocationIsFreedOnceTheSessionAndItsFramesAreGone) {
   const auto packets = encode(Codec::H264, small(Codec::H264, 6, 3));
   for (const auto mode : {DecodeOutputMode::NativeSurface, DecodeOutputMode::CpuRgb}) {
     if (mode == DecodeOutputMode::CpuRgb && !nv::nvdec_rgb_unavailable_reason().empty()) continue;
+    // The device keeps what every session shares (the RGB table) for the process: a first
+    // session makes it before the count.
+    decode_all(*nvdec(config(Codec::H264, mode)), packets);
     const int before = Doubles::get().live_allocations();
     std::vector<DecodedFrame> frames;
     {
@@ -431,6 +452,284 @@ TEST_F(NvdecDouble, ProviderReportsTheDoublesCapabilities) {
   EXPECT_FALSE(provider.capabilities(Codec::HEVC).supported);
   EXPECT_FALSE(
       provider.config_problems(config(Codec::HEVC, DecodeOutputMode::NativeSurface)).empty());
+}
+
+// ---- the output stage: frames in flight, events, pools ------------------------------------
+
+// The packets' bytes in chunks of `per_chunk` access units, as a caller holding a file pushes
+// it: 1 MiB of 1080p H.264 at 8 Mb/s is about 30 pictures.
+std::vector<std::vector<uint8_t>> chunks_of(const std::vector<EncodedPacket>& packets,
+                                            size_t per_chunk) {
+  std::vector<std::vector<uint8_t>> chunks;
+  for (size_t i = 0; i < packets.size(); ++i) {
+    if (i % per_chunk == 0) chunks.emplace_back();
+    chunks.back().insert(chunks.back().end(), packets[i].data.begin(), packets[i].data.end());
+  }
+  return chunks;
+}
+
+std::vector<uint8_t> whole_stream(const std::vector<EncodedPacket>& packets) {
+  return chunks_of(packets, packets.size()).front();
+}
+
+// A frame's pixels in a form the software decoder's frame of the same mode has too.
+std::vector<uint8_t> pixels_of(const DecodedFrame& f) {
+  return f.pixel_format == "nv12" ? nv12_as_i420(f) : planes_of(f);
+}
+
+std::vector<std::vector<uint8_t>> pixels_of(const std::vector<DecodedFrame>& frames) {
+  std::vector<std::vector<uint8_t>> out;
+  for (const auto& f : frames) out.push_back(pixels_of(f));
+  return out;
+}
+
+nv::SurfacePoolStats frame_pool(const nv::NvdecDecoder& d, DecodeOutputMode mode) {
+  return mode == DecodeOutputMode::CpuRgb ? d.nvdec_stats().rgb_pool : d.nvdec_stats().pool;
+}
+
+class NvdecDoubleMode : public NvdecDouble, public ::testing::WithParamInterface<DecodeOutputMode> {
+ protected:
+  void SetUp() override {
+    NvdecDouble::SetUp();
+    if (GetParam() == DecodeOutputMode::CpuRgb && !nv::nvdec_rgb_unavailable_reason().empty())
+      GTEST_SKIP() << nv::nvdec_rgb_unavailable_reason();
+  }
+};
+
+std::string mode_name(const ::testing::TestParamInfo<DecodeOutputMode>& info) {
+  return info.param == DecodeOutputMode::CpuRgb ? "CpuRgb" : "NativeSurface";
+}
+
+TEST_P(NvdecDoubleMode, BigPushesAllocateNothingOnceThePoolHasGrown) {
+  const DecodeOutputMode mode = GetParam();
+  const auto packets = encode(Codec::H264, small(Codec::H264, 96, 16, 2));
+  auto session = nvdec(config(Codec::H264, mode));
+  std::vector<std::vector<uint8_t>> got;
+  std::vector<int64_t> allocations;  // after each push
+  for (const auto& chunk : chunks_of(packets, 16)) {
+    std::vector<DecodedFrame> out;
+    session->decode(chunk.data(), chunk.size(), std::nullopt, out);
+    // More frames per push than the 8 buffers the pools used to keep.
+    if (!allocations.empty()) {
+      EXPECT_GE(out.size(), 12u);
+    }
+    for (const auto& f : out) got.push_back(pixels_of(f));
+    out.clear();  // reaped and dropped: every buffer goes back
+    const nv::SurfacePoolStats pool = frame_pool(*session, mode);
+    EXPECT_EQ(pool.outstanding, 0);
+    EXPECT_EQ(pool.frees, 0) << "a buffer was freed only to be allocated again";
+    allocations.push_back(pool.allocations);
+  }
+  // The first push yields fewer frames than the others (the parser holds back the display
+  // delay and the reorder depth), so the second tops the pool up; nothing after that.
+  for (size_t i = 2; i < allocations.size(); ++i)
+    EXPECT_EQ(allocations[i], allocations[1]) << "push " << i;
+  std::vector<DecodedFrame> rest;
+  session->flush(rest);
+  for (const auto& f : rest) got.push_back(pixels_of(f));
+  EXPECT_TRUE(got == pixels_of(software_decode(Codec::H264, mode, packets)))
+      << "frames differ from the software decoder's";
+}
+
+TEST_P(NvdecDoubleMode, UpToTheOutputSurfacesAreInFlightAndNoneOutlivesACall) {
+  const auto packets = encode(Codec::H264, small(Codec::H264, 40, 8, 2));
+  auto session = nvdec(config(Codec::H264, GetParam()));
+  std::vector<DecodedFrame> out;
+  for (const auto& chunk : chunks_of(packets, 20)) {
+    session->decode(chunk.data(), chunk.size(), std::nullopt, out);
+    EXPECT_EQ(Doubles::get().mapped_frames(), 0) << "a frame is still mapped after its push";
+  }
+  session->flush(out);
+  EXPECT_EQ(Doubles::get().mapped_frames(), 0);
+  EXPECT_EQ(out.size(), 40u);
+  // Frames overlap up to the decoder's output surfaces, no further.
+  EXPECT_EQ(Doubles::get().max_mapped(), nv::NvdecDecoder::kFramesInFlight);
+  const std::string log = Doubles::get().cuda_log();
+  EXPECT_EQ(count_lines(log, "cuStreamSynchronize"), 0) << "a stream synchronize per frame";
+  EXPECT_EQ(count_lines(log, "cuEventRecord"), 40);
+  EXPECT_LE(count_lines(log, "cuEventCreate"), nv::NvdecDecoder::kFramesInFlight);
+  EXPECT_TRUE(pixels_of(out) == pixels_of(software_decode(Codec::H264, GetParam(), packets)));
+}
+
+TEST_P(NvdecDoubleMode, FramesACallerHoldsAreNeverOverwritten) {
+  const auto packets = encode(Codec::H264, small(Codec::H264, 48, 8, 2));
+  const auto chunks = chunks_of(packets, 12);
+  auto session = nvdec(config(Codec::H264, GetParam()));
+  std::vector<DecodedFrame> held;
+  session->decode(chunks[0].data(), chunks[0].size(), std::nullopt, held);
+  ASSERT_GE(held.size(), 6u);
+  const auto before = pixels_of(held);
+  std::vector<const uint8_t*> held_memory;
+  for (const auto& f : held) held_memory.push_back(f.planes.at(0).data);
+  for (size_t i = 1; i <= chunks.size(); ++i) {
+    std::vector<DecodedFrame> out;
+    if (i < chunks.size())
+      session->decode(chunks[i].data(), chunks[i].size(), std::nullopt, out);
+    else
+      session->flush(out);
+    for (const auto& f : out)
+      EXPECT_EQ(std::count(held_memory.begin(), held_memory.end(), f.planes.at(0).data), 0)
+          << "a new frame got the buffer of a frame still held";
+  }
+  EXPECT_TRUE(pixels_of(held) == before) << "a held frame's pixels changed";
+}
+
+TEST_P(NvdecDoubleMode, ADecodeSurfaceIsNotReusedWhileItsFrameIsInFlight) {
+  // A parser that hands a just-displayed surface to the next picture at once: the decode
+  // callback must wait for that picture's frame, or the double reports a decode into a
+  // mapped surface.
+  Doubles::get().reset("", "lowest_surface=1");
+  const auto packets = encode(Codec::H264, small(Codec::H264, 40, 8, 2));
+  auto session = nvdec(config(Codec::H264, GetParam()));
+  std::vector<DecodedFrame> out;
+  for (const auto& chunk : chunks_of(packets, 20))
+    session->decode(chunk.data(), chunk.size(), std::nullopt, out);
+  session->flush(out);
+  EXPECT_EQ(Doubles::get().mapped_frames(), 0);
+  EXPECT_TRUE(pixels_of(out) == pixels_of(software_decode(Codec::H264, GetParam(), packets)));
+}
+
+struct OutputFault {
+  const char* fault;  // the CUDA double's fault list
+  const char* call;   // what the error names
+};
+
+// Which pictures of `want` the frames of `got` are, in order; -1 for one that is none.
+std::vector<int> picture_numbers(const std::vector<DecodedFrame>& got,
+                                 const std::vector<std::vector<uint8_t>>& want) {
+  std::vector<int> numbers;
+  for (const auto& f : got) {
+    const auto found = std::find(want.begin(), want.end(), pixels_of(f));
+    numbers.push_back(found == want.end() ? -1 : int(found - want.begin()));
+  }
+  return numbers;
+}
+
+TEST_P(NvdecDoubleMode, AFailedCopyOrEventIsADecodeErrorAndLeavesNothingMapped) {
+  const DecodeOutputMode mode = GetParam();
+  const auto packets = encode(Codec::H264, small(Codec::H264, 24, 8));
+  const auto want = pixels_of(software_decode(Codec::H264, mode, packets));
+  const std::vector<uint8_t> stream = whole_stream(packets);
+  const OutputFault faults[] = {
+      {"event_sync@3", "cuEventSynchronize"},
+      {"event_sync", "cuEventSynchronize"},
+      {"event_record@3", "cuEventRecord"},
+      {"copy_async@3", mode == DecodeOutputMode::CpuRgb ? "cuMemcpyDtoHAsync" : "cuMemcpy2DAsync"}};
+  for (const OutputFault& f : faults) {
+    SCOPED_TRACE(f.fault);
+    auto session = nvdec(config(Codec::H264, mode));
+    Doubles::get().set_cuda_faults(f.fault);
+    std::vector<DecodedFrame> out;
+    try {
+      session->decode(stream.data(), stream.size(), std::nullopt, out);
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Decode);
+      EXPECT_NE(std::string(e.what()).find(f.call), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(Doubles::get().mapped_frames(), 0);
+    // What was handed out is whole pictures, in display order, the failed one left out.
+    EXPECT_LT(out.size(), want.size());
+    const std::vector<int> numbers = picture_numbers(out, want);
+    EXPECT_EQ(std::count(numbers.begin(), numbers.end(), -1), 0);
+    EXPECT_TRUE(std::is_sorted(numbers.begin(), numbers.end()));
+    // And the session decodes the stream again after a reset.
+    Doubles::get().set_cuda_faults("");
+    session->reset(false);
+    EXPECT_TRUE(pixels_of(decode_all(*session, packets)) == want);
+  }
+}
+
+TEST_P(NvdecDoubleMode, AnInterruptedCallThenResetAndDestructionLeaveNothingMapped) {
+  const auto packets = encode(Codec::H264, small(Codec::H264, 24, 8, 2));
+  const std::vector<uint8_t> stream = whole_stream(packets);
+  const int events_before = Doubles::get().live_events();
+  auto session = nvdec(config(Codec::H264, GetParam()));
+  // The 7th map fails while earlier frames are in flight.
+  Doubles::get().set_faults("map@7");
+  std::vector<DecodedFrame> out;
+  EXPECT_THROW(session->decode(stream.data(), stream.size(), std::nullopt, out), Error);
+  EXPECT_EQ(out.size(), 6u) << "the frames in flight before the failure are handed out";
+  EXPECT_EQ(Doubles::get().mapped_frames(), 0);
+  session->reset(false);
+  EXPECT_EQ(Doubles::get().mapped_frames(), 0);
+  // Pictures the parser still holds are mapped by the destructor's end of stream.
+  session->decode(stream.data(), stream.size() / 2, std::nullopt, out);
+  session.reset();
+  EXPECT_EQ(Doubles::get().mapped_frames(), 0);
+  EXPECT_EQ(Doubles::get().live_events(), events_before);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, NvdecDoubleMode,
+                         ::testing::Values(DecodeOutputMode::NativeSurface,
+                                           DecodeOutputMode::CpuRgb),
+                         mode_name);
+
+TEST_F(NvdecDouble, ACpuRgbSessionReusesTheDevicesKernelsAndTable) {
+  if (!nv::nvdec_rgb_unavailable_reason().empty())
+    GTEST_SKIP() << nv::nvdec_rgb_unavailable_reason();
+  const auto packets = encode(Codec::H264, small(Codec::H264, 4));
+  for (int i = 0; i < 3; ++i) {
+    auto session = nvdec(config(Codec::H264, DecodeOutputMode::CpuRgb));
+    EXPECT_EQ(decode_all(*session, packets).size(), 4u);
+  }
+  const std::string log = Doubles::get().cuda_log();
+  // None when an earlier test of this process loaded them already.
+  EXPECT_LE(count_lines(log, "cuModuleLoadData"), 1) << "the PTX is loaded per session";
+  EXPECT_EQ(count_lines(log, "cuModuleUnload"), 0);
+  const std::string table_upload = "cuMemcpy2D_v2 " + std::to_string(256 * 256 * 256 * 3) + "x1";
+  EXPECT_LE(count_lines(log, table_upload), 1) << "the RGB table is uploaded per session";
+}
+
+TEST_F(NvdecDouble, ATableCopyIsFreedOnceItsHostTableIsGone) {
+  if (!nv::nvdec_rgb_unavailable_reason().empty())
+    GTEST_SKIP() << nv::nvdec_rgb_unavailable_reason();
+  // A source that makes a new host table every time: each session's device copy outlives
+  // the session only until the next one asks for a table.
+  const RgbTableSource fresh = [](const ColorInfo& color) {
+    return std::make_shared<const std::vector<uint8_t>>(*reference_rgb_table()(color));
+  };
+  const auto packets = encode(Codec::H264, small(Codec::H264, 4));
+  const auto want = pixels_of(software_decode(Codec::H264, DecodeOutputMode::CpuRgb, packets));
+  const auto decode_fresh = [&] {
+    nv::NvdecDecoder session(config(Codec::H264, DecodeOutputMode::CpuRgb), NvidiaDecodeConfig{},
+                             fresh);
+    EXPECT_TRUE(pixels_of(decode_all(session, packets)) == want);
+  };
+  decode_fresh();
+  const int before = Doubles::get().live_allocations();
+  for (int i = 0; i < 3; ++i) decode_fresh();
+  EXPECT_EQ(Doubles::get().live_allocations(), before) << "dead tables pile up on the device";
+}
+
+TEST_F(NvdecDouble, APoolKeepsWhatWasOutAtOnceUpToItsCap) {
+  const int live_before = Doubles::get().live_allocations();
+  auto pool = nv::NvdecSurfacePool::create(nv::NvdecDevice::open(0), 4, nv::PoolMemory::Device);
+  const auto cycle = [&](size_t n, size_t bytes) {
+    std::vector<std::shared_ptr<nv::DeviceBuffer>> out;
+    for (size_t i = 0; i < n; ++i) out.push_back(pool->acquire(bytes));
+  };
+  cycle(3, 1000);
+  cycle(3, 1000);
+  EXPECT_EQ(pool->stats().allocations, 3);
+  EXPECT_EQ(pool->stats().idle, 3);
+  cycle(6, 1000);  // beyond the cap: two go when they come back
+  EXPECT_EQ(pool->stats().allocations, 6);
+  EXPECT_EQ(pool->stats().idle, 4);
+  EXPECT_EQ(pool->stats().frees, 2);
+  cycle(4, 1000);
+  EXPECT_EQ(pool->stats().allocations, 6);
+  // A larger size: the new buffers stay and the stale ones are freed, so the next round of
+  // the new size allocates nothing.
+  cycle(4, 4000);
+  EXPECT_EQ(pool->stats().allocations, 10);
+  cycle(4, 4000);
+  EXPECT_EQ(pool->stats().allocations, 10);
+  EXPECT_EQ(pool->stats().idle, 4);
+  EXPECT_EQ(pool->stats().outstanding, 0);
+  EXPECT_EQ(pool->stats().peak_outstanding, 6);
+  pool.reset();
+  EXPECT_EQ(Doubles::get().live_allocations(), live_before);
 }
 
 // ---- misuse: a minimal cuvid client that breaks one rule at a time -------------------------

@@ -5,6 +5,7 @@
 #include <ffnvcodec/dynlink_cuviddec.h>
 #include <ffnvcodec/dynlink_nvcuvid.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -59,6 +60,7 @@ const std::vector<std::string> kFaultNames = {"create_parser", "parse",  "caps",
 struct Caps {
   unsigned max_width = 0, max_height = 0, min_width = 0, min_height = 0;
   bool h264 = true, hevc = true;
+  bool lowest_surface = false;  // parsers hand out the lowest free decode surface
 };
 
 struct State {
@@ -73,6 +75,7 @@ struct State {
   std::map<void*, std::shared_ptr<VideoDecoder>> decoders;
   std::map<void*, CUcontext> locks;
   std::set<void*> destroyed;
+  int max_mapped = 0;  // most frames mapped at once on one decoder since the reset
   std::string snapshot;
 };
 
@@ -114,6 +117,8 @@ void read_env(State& s) {
       s.caps.h264 = value != 0;
     else if (key == "hevc")
       s.caps.hevc = value != 0;
+    else if (key == "lowest_surface")
+      s.caps.lowest_surface = value != 0;
     else
       s.log.add("VIDEOHW_NVCUVID_DOUBLE_CAPS: unknown key " + key + " ignored");
   }
@@ -245,7 +250,7 @@ CUVID_DOUBLE_EXPORT CUresult cuvidCreateVideoParser(CUvideoparser* parser,
   if (s.faults.should_fail("create_parser")) return finish(call, kOutOfMemory);
   std::shared_ptr<VideoParser> created;
   try {
-    created = std::make_shared<VideoParser>(*params);
+    created = std::make_shared<VideoParser>(*params, s.caps.lowest_surface);
   } catch (const std::exception& e) {
     s.log.add(call + ": " + e.what());
     return finish(call, kNotSupported);
@@ -416,6 +421,7 @@ CUVID_DOUBLE_EXPORT CUresult cuvidMapVideoFrame64(CUvideodecoder decoder, int in
   std::string problem;
   const int code = d->map(index, *pointer, *pitch, problem);
   if (!problem.empty()) return misuse(call, problem, code);
+  s.max_mapped = std::max(s.max_mapped, d->mapped());
   return finish(call + " pitch=" + std::to_string(*pitch), code);
 }
 
@@ -438,6 +444,7 @@ CUVID_DOUBLE_EXPORT void videohw_nvcuvid_double_reset(void) {
   State& s = state();
   s.log.clear();
   s.violations.clear();
+  s.max_mapped = 0;
   read_env(s);
 }
 
@@ -478,4 +485,16 @@ CUVID_DOUBLE_EXPORT int videohw_nvcuvid_double_open_decoders(void) {
 CUVID_DOUBLE_EXPORT int videohw_nvcuvid_double_open_locks(void) {
   auto lock = enter();
   return int(state().locks.size());
+}
+
+CUVID_DOUBLE_EXPORT int videohw_nvcuvid_double_mapped_frames(void) {
+  auto lock = enter();
+  int mapped = 0;
+  for (const auto& [handle, decoder] : state().decoders) mapped += decoder->mapped();
+  return mapped;
+}
+
+CUVID_DOUBLE_EXPORT int videohw_nvcuvid_double_max_mapped(void) {
+  auto lock = enter();
+  return state().max_mapped;
 }

@@ -10,8 +10,8 @@
 extern "C" {
 #endif
 
-/* Forgets log, violations and faults and re-reads VIDEOHW_NVCUVID_DOUBLE_* variables.
- * Parsers, decoders and context locks stay: the adapter may still hold them. */
+/* Forgets log, violations, faults and the most-mapped count and re-reads VIDEOHW_NVCUVID_DOUBLE_*
+ * variables. Parsers, decoders and context locks stay: the adapter may still hold them. */
 void videohw_nvcuvid_double_reset(void);
 
 /* Replaces the fault list (VIDEOHW_NVCUVID_DOUBLE_FAULTS syntax): names from create_parser,
@@ -29,6 +29,11 @@ const char* videohw_nvcuvid_double_violations(void);
 int videohw_nvcuvid_double_open_parsers(void);
 int videohw_nvcuvid_double_open_decoders(void);
 int videohw_nvcuvid_double_open_locks(void);
+
+/* Frames mapped now, over every live decoder; and the most mapped at once on one decoder
+ * since the last reset. */
+int videohw_nvcuvid_double_mapped_frames(void);
+int videohw_nvcuvid_double_max_mapped(void);
 
 #ifdef __cplusplus
 }

@@ -84,8 +84,8 @@ bool same_format(const CUVIDEOFORMAT& a, const CUVIDEOFORMAT& b) {
 
 }  // namespace
 
-VideoParser::VideoParser(const CUVIDPARSERPARAMS& params)
-    : params_(params), av_(av_codec(params.CodecType)) {
+VideoParser::VideoParser(const CUVIDPARSERPARAMS& params, bool lowest_surface)
+    : params_(params), av_(av_codec(params.CodecType)), lowest_surface_(lowest_surface) {
   surfaces_ = int(std::clamp<unsigned>(params.ulMaxNumDecodeSurfaces, 1, kMaxSurfaces));
   busy_.assign(size_t(surfaces_), false);
 }
@@ -288,12 +288,18 @@ bool VideoParser::drain(std::string& note) {
   return ok;
 }
 
+// NVDEC's parser cycles through its surfaces (CUVIDPARSERPARAMS.ulMaxNumDecodeSurfaces), so
+// a picture just displayed, which a client may still have mapped, is not the next one's.
 int VideoParser::take_surface() {
-  for (int i = 0; i < surfaces_; ++i)
+  const int start = lowest_surface_ ? -1 : last_surface_;
+  for (int step = 1; step <= surfaces_; ++step) {
+    const int i = (start + step) % surfaces_;
     if (!busy_[size_t(i)]) {
       busy_[size_t(i)] = true;
+      last_surface_ = i;
       return i;
     }
+  }
   return -1;
 }
 

@@ -29,7 +29,9 @@ namespace nvdecdouble {
 class VideoParser {
  public:
   // Throws std::runtime_error for a codec the double does not parse.
-  explicit VideoParser(const CUVIDPARSERPARAMS& params);
+  // `lowest_surface`: hand out the lowest free decode surface instead of cycling through
+  // them, so a picture just displayed (and maybe still mapped) is the next one's surface.
+  VideoParser(const CUVIDPARSERPARAMS& params, bool lowest_surface);
 
   // What cuvidParseVideoData returns; `note` says why when it is not CUDA_SUCCESS.
   CUresult parse(const CUVIDSOURCEDATAPACKET& packet, std::string& note);
@@ -54,6 +56,8 @@ class VideoParser {
   Sequence reported_;       // the last format the sequence callback accepted
   int surfaces_ = 0;        // decode surfaces the client asked for
   std::vector<bool> busy_;  // by CurrPicIdx
+  int last_surface_ = -1;   // the surface taken last: the next search starts after it
+  bool lowest_surface_;
   int64_t next_id_ = 1;
   std::map<int64_t, std::shared_ptr<Picture>> in_flight_;  // sent to libavcodec, by id
   std::deque<std::shared_ptr<Picture>> ready_;             // output order, not yet displayed

@@ -50,7 +50,10 @@ ContextStack& thread_stack() {
   return stack;
 }
 
-const std::vector<std::string> kFaultNames = {"init", "ctx_create"};
+// copy_async fails cuMemcpy2DAsync / cuMemcpyDtoHAsync, event_record cuEventRecord,
+// event_sync cuEventSynchronize / cuEventQuery (cuda_double_memory.cpp).
+const std::vector<std::string> kFaultNames = {"init", "ctx_create", "copy_async", "event_record",
+                                              "event_sync"};
 
 void read_env(CudaState& s) {
   s.env_read = true;
@@ -334,6 +337,11 @@ int device_error(CUdevice dev) {
 void log_call(const std::string& line) {
   auto lock = enter();
   state().log.add(line);
+}
+
+bool should_fail(const std::string& name) {
+  auto lock = enter();
+  return state().faults.should_fail(name);
 }
 
 }  // namespace cudadouble

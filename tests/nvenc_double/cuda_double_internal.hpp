@@ -22,6 +22,8 @@ constexpr int kOutOfMemory = 2, kInvalidImage = 200, kInvalidContext = 201, kMap
 CUcontext current_context();     // top of this thread's stack; nullptr when none
 int device_error(CUdevice dev);  // 0, or the code cuDeviceGet gives for `dev`
 void log_call(const std::string& line);
+// Counts one call of fault `name` (VIDEOHW_CUDA_DOUBLE_FAULTS) and says whether it must fail.
+bool should_fail(const std::string& name);
 
 // cuda_double_primary.cpp: retained at least once and not released since.
 bool is_primary_context(CUcontext ctx);

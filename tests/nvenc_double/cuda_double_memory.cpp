@@ -1,7 +1,8 @@
 // Device memory of the CUDA double: host memory whose address is the CUdeviceptr, so a
 // test reads "device" pixels directly, and a table of what was handed out, so every copy
-// and free is checked against it. Streams are tokens: work runs when it is submitted, so
-// a synchronize has nothing left to wait for.
+// and free is checked against it. Streams and events are tokens: work runs when it is
+// submitted, so a synchronize has nothing left to wait for and an event is complete once
+// recorded.
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -40,6 +41,8 @@ struct Memory {
   std::map<uintptr_t, Range> ranges;  // by base address
   std::set<CUstream> streams;
   uintptr_t next_stream = 1;
+  std::set<CUevent> events;
+  uintptr_t next_event = 1;
   std::vector<std::string> violations;
   std::string snapshot;
 };
@@ -109,7 +112,9 @@ std::string side_problem(CUmemorytype type, uintptr_t p, size_t bytes, const cha
          " bytes is outside every allocation and mapped surface";
 }
 
-CUresult copy_2d(const std::string& name, const CUDA_MEMCPY2D* c, CUstream stream) {
+// `stream_copy`: an Async variant, which the "copy_async" fault fails.
+CUresult copy_2d(const std::string& name, const CUDA_MEMCPY2D* c, CUstream stream,
+                 bool stream_copy) {
   if (!c) return finish(name, kInvalidValue);
   const std::string call =
       name + " " + std::to_string(c->WidthInBytes) + "x" + std::to_string(c->Height);
@@ -121,6 +126,8 @@ CUresult copy_2d(const std::string& name, const CUDA_MEMCPY2D* c, CUstream strea
                   cudadouble::kNotSupported);
   if (c->WidthInBytes > c->srcPitch || c->WidthInBytes > c->dstPitch)
     return misuse(call, "WidthInBytes exceeds a pitch", kInvalidValue);
+  if (stream_copy && cudadouble::should_fail("copy_async"))
+    return finish(call, cudadouble::kLaunchFailed);
   const uintptr_t src = c->srcMemoryType == CU_MEMORYTYPE_HOST
                             ? reinterpret_cast<uintptr_t>(c->srcHost)
                             : uintptr_t(c->srcDevice);
@@ -140,7 +147,7 @@ CUresult copy_2d(const std::string& name, const CUDA_MEMCPY2D* c, CUstream strea
 }
 
 CUresult device_to_host(const std::string& name, void* dst, CUdeviceptr src, size_t bytes,
-                        CUstream stream) {
+                        CUstream stream, bool stream_copy) {
   const std::string call = name + " " + std::to_string(bytes) + " bytes";
   if (const int err = cudadouble::require_context(call)) return finish(call, err);
   if (!cudadouble::stream_ok(stream))
@@ -148,7 +155,25 @@ CUresult device_to_host(const std::string& name, void* dst, CUdeviceptr src, siz
   const std::string problem = side_problem(CU_MEMORYTYPE_DEVICE, uintptr_t(src), bytes, "source");
   if (!problem.empty()) return misuse(call, problem, kInvalidValue);
   if (!dst && bytes) return misuse(call, "destination host pointer is null", kInvalidValue);
+  if (stream_copy && cudadouble::should_fail("copy_async"))
+    return finish(call, cudadouble::kLaunchFailed);
   std::memmove(dst, reinterpret_cast<const void*>(uintptr_t(src)), bytes);
+  return finish(call, 0);
+}
+
+bool event_ok(CUevent event) {
+  std::lock_guard<std::mutex> lock(memory().mutex);
+  return memory().events.count(event) > 0;
+}
+
+// Both report the "event_sync" fault as CUDA_ERROR_LAUNCH_FAILED: how a failure of the work
+// queued before the event reaches the client on a GPU.
+CUresult wait_for(const std::string& name, CUevent event) {
+  const std::string call = name + " event=" + cudadouble::hex(reinterpret_cast<uintptr_t>(event));
+  if (const int err = cudadouble::require_context(call)) return finish(call, err);
+  if (!event_ok(event))
+    return misuse(call, "unknown or destroyed event", cudadouble::kInvalidHandle);
+  if (cudadouble::should_fail("event_sync")) return finish(call, cudadouble::kLaunchFailed);
   return finish(call, 0);
 }
 
@@ -294,20 +319,20 @@ CUDA_DOUBLE_EXPORT CUresult cuMemFreeHost(void* p) {
 }
 
 CUDA_DOUBLE_EXPORT CUresult cuMemcpy2D_v2(const CUDA_MEMCPY2D* copy) {
-  return copy_2d("cuMemcpy2D_v2", copy, nullptr);
+  return copy_2d("cuMemcpy2D_v2", copy, nullptr, false);
 }
 
 CUDA_DOUBLE_EXPORT CUresult cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D* copy, CUstream stream) {
-  return copy_2d("cuMemcpy2DAsync_v2", copy, stream);
+  return copy_2d("cuMemcpy2DAsync_v2", copy, stream, true);
 }
 
 CUDA_DOUBLE_EXPORT CUresult cuMemcpyDtoH_v2(void* dst, CUdeviceptr src, size_t bytes) {
-  return device_to_host("cuMemcpyDtoH_v2", dst, src, bytes, nullptr);
+  return device_to_host("cuMemcpyDtoH_v2", dst, src, bytes, nullptr, false);
 }
 
 CUDA_DOUBLE_EXPORT CUresult cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t bytes,
                                                  CUstream stream) {
-  return device_to_host("cuMemcpyDtoHAsync_v2", dst, src, bytes, stream);
+  return device_to_host("cuMemcpyDtoHAsync_v2", dst, src, bytes, stream, true);
 }
 
 CUDA_DOUBLE_EXPORT CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void* src, size_t bytes) {
@@ -354,6 +379,58 @@ CUDA_DOUBLE_EXPORT CUresult cuStreamDestroy_v2(CUstream stream) {
   }
   return erased ? finish(call, 0)
                 : misuse(call, "unknown or destroyed stream", cudadouble::kInvalidHandle);
+}
+
+CUDA_DOUBLE_EXPORT CUresult cuEventCreate(CUevent* event, unsigned int flags) {
+  const std::string call = "cuEventCreate flags=" + std::to_string(flags);
+  if (!event) return finish(call, kInvalidValue);
+  if (const int err = cudadouble::require_context(call)) return finish(call, err);
+  Memory& m = memory();
+  {
+    std::lock_guard<std::mutex> lock(m.mutex);
+    *event = reinterpret_cast<CUevent>(0xe7e0000u + 0x10u * m.next_event++);
+    m.events.insert(*event);
+  }
+  return finish(call + " event=" + cudadouble::hex(reinterpret_cast<uintptr_t>(*event)), 0);
+}
+
+CUDA_DOUBLE_EXPORT CUresult cuEventRecord(CUevent event, CUstream stream) {
+  const std::string call =
+      "cuEventRecord event=" + cudadouble::hex(reinterpret_cast<uintptr_t>(event)) +
+      " stream=" + cudadouble::hex(reinterpret_cast<uintptr_t>(stream));
+  if (const int err = cudadouble::require_context(call)) return finish(call, err);
+  if (!event_ok(event))
+    return misuse(call, "unknown or destroyed event", cudadouble::kInvalidHandle);
+  if (!cudadouble::stream_ok(stream))
+    return misuse(call, "unknown or destroyed stream", cudadouble::kInvalidHandle);
+  if (cudadouble::should_fail("event_record")) return finish(call, cudadouble::kLaunchFailed);
+  return finish(call, 0);
+}
+
+CUDA_DOUBLE_EXPORT CUresult cuEventQuery(CUevent event) {
+  return wait_for("cuEventQuery", event);
+}
+
+CUDA_DOUBLE_EXPORT CUresult cuEventSynchronize(CUevent event) {
+  return wait_for("cuEventSynchronize", event);
+}
+
+CUDA_DOUBLE_EXPORT CUresult cuEventDestroy_v2(CUevent event) {
+  const std::string call =
+      "cuEventDestroy_v2 event=" + cudadouble::hex(reinterpret_cast<uintptr_t>(event));
+  if (const int err = cudadouble::require_context(call)) return finish(call, err);
+  bool erased;
+  {
+    std::lock_guard<std::mutex> lock(memory().mutex);
+    erased = memory().events.erase(event) > 0;
+  }
+  return erased ? finish(call, 0)
+                : misuse(call, "unknown or destroyed event", cudadouble::kInvalidHandle);
+}
+
+CUDA_DOUBLE_EXPORT int videohw_cuda_double_live_events(void) {
+  std::lock_guard<std::mutex> lock(memory().mutex);
+  return int(memory().events.size());
 }
 
 CUDA_DOUBLE_EXPORT void videohw_cuda_double_expose_surface(const void* base, size_t bytes) {

@@ -56,7 +56,8 @@ long videohw_nvenc_double_host_input_pictures(void);
  * cuInit stays in effect, primary contexts, memory, streams and modules stay. */
 void videohw_cuda_double_reset(void);
 
-/* Fault list with the syntax above; names: init, ctx_create. Returns 0, or -1 on a bad name. */
+/* Fault list with the syntax above; names: init, ctx_create, copy_async, event_record,
+ * event_sync. Returns 0, or -1 on a bad name. */
 int videohw_cuda_double_set_faults(const char* faults);
 
 /* One line per CUDA call: "<function> <args> -> <CUresult name>". */
@@ -69,6 +70,9 @@ int videohw_cuda_double_live_contexts(void);
  * retained more often than released; the NVENC double calls this to check the device handed
  * to nvEncOpenEncodeSessionEx. */
 int videohw_cuda_double_context_is_live(const void* ctx);
+
+/* Events made by cuEventCreate and not yet destroyed. */
+int videohw_cuda_double_live_events(void);
 
 /* cuDevicePrimaryCtxRetain calls on device dev not yet matched by a release. */
 int videohw_cuda_double_primary_retains(int dev);

@@ -62,6 +62,11 @@ std::unique_ptr<CudaDriver> load(const DriverLibrary& library) {
   bind_optional(library, o, o.cuStreamCreate, "cuStreamCreate");
   bind_optional(library, o, o.cuStreamSynchronize, "cuStreamSynchronize");
   bind_optional(library, o, o.cuStreamDestroy, "cuStreamDestroy_v2");
+  bind_optional(library, o, o.cuEventCreate, "cuEventCreate");
+  bind_optional(library, o, o.cuEventRecord, "cuEventRecord");
+  bind_optional(library, o, o.cuEventQuery, "cuEventQuery");
+  bind_optional(library, o, o.cuEventSynchronize, "cuEventSynchronize");
+  bind_optional(library, o, o.cuEventDestroy, "cuEventDestroy_v2");
   return d;
 }
 

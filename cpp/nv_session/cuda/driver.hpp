@@ -52,6 +52,13 @@ struct CudaDriver {
   tcuStreamCreate* cuStreamCreate = nullptr;
   tcuStreamSynchronize* cuStreamSynchronize = nullptr;
   tcuStreamDestroy_v2* cuStreamDestroy = nullptr;
+  // Events let a session keep several frames' copies queued and wait only for the oldest,
+  // instead of a cuStreamSynchronize per frame.
+  tcuEventCreate* cuEventCreate = nullptr;
+  tcuEventRecord* cuEventRecord = nullptr;
+  tcuEventQuery* cuEventQuery = nullptr;
+  tcuEventSynchronize* cuEventSynchronize = nullptr;
+  tcuEventDestroy_v2* cuEventDestroy = nullptr;
 
   std::string library;  // the path it was loaded from
   std::string missing;  // the first device-work entry point the library lacks, or ""

@@ -67,6 +67,7 @@ target_sources(${VIDEOHW_NVDEC_TARGET} PRIVATE
   "${_nvdec_dir}/cuvid_api.cpp"
   "${_nvdec_dir}/nvdec_device.cpp"
   "${_nvdec_dir}/nvdec_surface_pool.cpp"
+  "${_nvdec_dir}/nvdec_frames_in_flight.cpp"
   "${_nvdec_dir}/nvdec_rgb_converter.cpp"
   "${_nvdec_dir}/nvdec_access_units.cpp"
   "${_nvdec_dir}/nvdec_decoder.cpp"

@@ -42,6 +42,7 @@ NvdecDecoder::NvdecDecoder(const CommonDecodeConfig& config, const NvidiaDecodeC
                                        std::to_string(*config.max_display_delay) +
                                        " is negative; expected 0 or more frames");
   device_ = NvdecDevice::open(nvidia.device);
+  in_flight_ = std::make_unique<NvdecFramesInFlight>(device_, kFramesInFlight);
   ensure_output_resources();
   create_parser();
 }
@@ -54,6 +55,8 @@ NvdecDecoder::~NvdecDecoder() {
   } catch (...) {
   }
   discarded.clear();
+  // 2: nothing is mapped past here, and the events go.
+  in_flight_.reset();
   // 3: surfaces. Frames a caller still holds keep their pool alive by themselves.
   rgb_.reset();
   pool_.reset();
@@ -71,9 +74,9 @@ NvdecDecoder::~NvdecDecoder() {
 
 void NvdecDecoder::ensure_output_resources() {
   if (config_.output == DecodeOutputMode::NativeSurface && !pool_)
-    pool_ = NvdecSurfacePool::create(device_, 8, PoolMemory::Device);
+    pool_ = NvdecSurfacePool::create(device_, kMaxPooledFrames, PoolMemory::Device);
   if (config_.output == DecodeOutputMode::CpuRgb && !rgb_)
-    rgb_ = std::make_unique<NvdecRgbConverter>(device_, rgb_tables_);
+    rgb_ = std::make_unique<NvdecRgbConverter>(device_, rgb_tables_, kMaxPooledFrames);
 }
 
 void NvdecDecoder::create_parser() {
@@ -175,6 +178,9 @@ int NvdecDecoder::handle_sequence(const CUVIDEOFORMAT& f) {
                          f.bit_depth_luma_minus8 == format_.bit_depth_luma_minus8;
   const bool fits = static_cast<int>(f.coded_width) <= max_width_ &&
                     static_cast<int>(f.coded_height) <= max_height_ && surfaces <= surfaces_;
+  // The parser has displayed every picture of the old sequence by now; those still in
+  // flight are handed out first, since neither a reconfigure nor a destroy may find a
+  // frame mapped.
   if (!decoder_) {
     create_decoder(f, surfaces);
   } else if (same_kind && fits) {
@@ -184,8 +190,12 @@ int NvdecDecoder::handle_sequence(const CUVIDEOFORMAT& f) {
                          f.display_area.top != format_.display_area.top ||
                          f.display_area.right != format_.display_area.right ||
                          f.display_area.bottom != format_.display_area.bottom;
-    if (changed) reconfigure_decoder(f, surfaces_);
+    if (changed) {
+      in_flight_->complete_all(out_);
+      reconfigure_decoder(f, surfaces_);
+    }
   } else {
+    in_flight_->complete_all(out_);
     destroy_decoder();
     create_decoder(f, surfaces);
   }
@@ -203,7 +213,8 @@ void NvdecDecoder::create_decoder(const CUVIDEOFORMAT& f, int surfaces) {
   info.bitDepthMinus8 = f.bit_depth_luma_minus8;
   info.DeinterlaceMode =
       f.progressive_sequence ? cudaVideoDeinterlaceMode_Weave : cudaVideoDeinterlaceMode_Adaptive;
-  info.ulNumOutputSurfaces = 2;
+  // One per frame in flight: each keeps its picture mapped until its copies are done.
+  info.ulNumOutputSurfaces = kFramesInFlight;
   info.ulCreationFlags = cudaVideoCreate_PreferCUVID;
   info.ulNumDecodeSurfaces = static_cast<unsigned>(surfaces);
   info.vidLock = device_->lock();
@@ -281,6 +292,9 @@ int NvdecDecoder::handle_decode(CUVIDPICPARAMS& picture) {
   }
   if (index >= 0 && static_cast<size_t>(index) < pts_by_surface_.size())
     pts_by_surface_[index] = pts;
+  // The parser reuses a surface once its picture was displayed, but a frame in flight may
+  // still be reading it.
+  in_flight_->release_picture(index, out_);
   ++stats_.access_units;
   const CUresult r = device_->cuvid().cuvidDecodePicture(decoder_, &picture);
   if (r != CUDA_SUCCESS) {
@@ -310,54 +324,74 @@ int NvdecDecoder::handle_display(const CUVIDPARSERDISPINFO& info) {
     return 1;
   }
 
-  if (config_.output != DecodeOutputMode::MetadataOnly) map_into(info, frame);
-
   CUVIDGETDECODESTATUS status{};
   if (device_->cuvid().cuvidGetDecodeStatus(decoder_, index, &status) == CUDA_SUCCESS &&
       (status.decodeStatus == cuvidDecodeStatus_Error ||
        status.decodeStatus == cuvidDecodeStatus_Error_Concealed))
     frame.damaged = true;
-  if (frame.damaged) ++stats_.damaged_frames;
+  const bool damaged = frame.damaged;
+  if (config_.output == DecodeOutputMode::MetadataOnly) {
+    if (out_) out_->push_back(std::move(frame));
+  } else {
+    map_and_queue(info, std::move(frame));
+  }
+  if (damaged) ++stats_.damaged_frames;
   ++stats_.frames_decoded;
-  if (out_) out_->push_back(std::move(frame));
   return 1;
 }
 
-void NvdecDecoder::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& frame) {
-  const CuvidApi& cuvid = device_->cuvid();
-  const CudaDriver& d = device_->cuda();
+void NvdecDecoder::map_and_queue(const CUVIDPARSERDISPINFO& info, DecodedFrame frame) {
+  // Every output surface is held by a frame in flight: the oldest frees one.
+  if (in_flight_->full()) {
+    const int64_t start = monotonic_ns();
+    in_flight_->complete_oldest(out_);
+    count_conversion(start);
+  }
   CUVIDPROCPARAMS proc{};
   proc.progressive_frame = info.progressive_frame;
   proc.top_field_first = info.top_field_first;
   proc.second_field = 0;
   proc.unpaired_field = info.repeat_first_field < 0;
+  // The map's own work runs on the stream the copies are queued on, so they follow it.
   proc.output_stream = device_->stream();
   unsigned long long surface = 0;
   unsigned int pitch = 0;
-  check_cuda(ErrorKind::Decode,
-             cuvid.cuvidMapVideoFrame(decoder_, info.picture_index, &surface, &pitch, &proc),
-             "cuvidMapVideoFrame", "mapping decoded picture " + std::to_string(info.picture_index));
+  check_cuda(
+      ErrorKind::Decode,
+      device_->cuvid().cuvidMapVideoFrame(decoder_, info.picture_index, &surface, &pitch, &proc),
+      "cuvidMapVideoFrame", "mapping decoded picture " + std::to_string(info.picture_index));
   ++nv_stats_.frames_mapped;
-  // Unmap on every path out, or the decoder runs out of output surfaces.
-  struct Unmap {
-    const CuvidApi& cuvid;
-    CUvideodecoder decoder;
-    unsigned long long surface;
-    ~Unmap() { cuvid.cuvidUnmapVideoFrame(decoder, surface); }
-  } unmap{cuvid, decoder_, surface};
+  std::shared_ptr<DeviceBuffer> keep;
+  try {
+    keep = queue_output(surface, pitch, frame);
+  } catch (...) {
+    in_flight_->abandon(decoder_, surface);
+    throw;
+  }
+  in_flight_->add(decoder_, info.picture_index, surface, std::move(frame), std::move(keep));
+}
 
+std::shared_ptr<DeviceBuffer> NvdecDecoder::queue_output(unsigned long long surface, unsigned pitch,
+                                                         DecodedFrame& frame) {
   const CUdeviceptr luma = surface;
   // The chroma plane follows the luma rows of the (even-rounded) target height.
   const CUdeviceptr chroma = surface + static_cast<CUdeviceptr>(pitch) * ((height_ + 1) & ~1);
-  const int chroma_rows = (height_ + 1) / 2;
-  if (config_.output == DecodeOutputMode::CpuRgb) {
-    const int64_t start = monotonic_ns();
-    rgb_->convert(luma, static_cast<int>(pitch), chroma, static_cast<int>(pitch), width_, height_,
-                  bytes_per_sample_, frame);
-    stats_.convert_ns += monotonic_ns() - start;
-    return;
+  if (config_.output != DecodeOutputMode::CpuRgb) {
+    queue_surface_copy(luma, chroma, pitch, frame);
+    return nullptr;  // the frame's own buffer is all the copies touch
   }
+  const int64_t start = monotonic_ns();
+  std::shared_ptr<DeviceBuffer> staging =
+      rgb_->enqueue(luma, static_cast<int>(pitch), chroma, static_cast<int>(pitch), width_, height_,
+                    bytes_per_sample_, frame);
+  count_conversion(start);
+  return staging;
+}
 
+void NvdecDecoder::queue_surface_copy(CUdeviceptr luma, CUdeviceptr chroma, unsigned pitch,
+                                      DecodedFrame& frame) {
+  const CudaDriver& d = device_->cuda();
+  const int chroma_rows = (height_ + 1) / 2;
   const int bps = bytes_per_sample_;
   const int row_bytes = ((width_ + 1) & ~1) * bps;  // the UV row holds ceil(W/2) pairs
   const size_t luma_bytes = static_cast<size_t>(row_bytes) * height_;
@@ -381,10 +415,6 @@ void NvdecDecoder::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& frame
   copy.Height = static_cast<size_t>(chroma_rows);
   check_cuda(ErrorKind::Decode, d.cuMemcpy2DAsync(&copy, device_->stream()), "cuMemcpy2DAsync",
              "copying the UV plane");
-  // The surface is unmapped on return, and the buffer is handed out: both need the copy
-  // finished.
-  check_cuda(ErrorKind::Decode, d.cuStreamSynchronize(device_->stream()), "cuStreamSynchronize",
-             "waiting for the surface copy");
 
   auto* base = reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(buffer->ptr));
   frame.pixel_format = bps == 1 ? "nv12" : (format_.bit_depth_luma_minus8 == 2 ? "p010" : "p016");
@@ -394,6 +424,23 @@ void NvdecDecoder::map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& frame
   frame.owner = buffer;
   frame.on_device = true;
   frame.device_id = device_->ordinal();
+}
+
+void NvdecDecoder::count_conversion(int64_t since) {
+  // CPU_RGB's conversion time: what the parser's thread spends queueing it and waiting for it.
+  if (config_.output == DecodeOutputMode::CpuRgb) stats_.convert_ns += monotonic_ns() - since;
+}
+
+std::exception_ptr NvdecDecoder::drain_in_flight(std::vector<DecodedFrame>* out) {
+  const int64_t start = monotonic_ns();
+  std::exception_ptr error;
+  try {
+    in_flight_->complete_all(out);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  count_conversion(start);
+  return error;
 }
 
 void NvdecDecoder::parse(const uint8_t* data, size_t size, unsigned long flags, int64_t timestamp,
@@ -408,17 +455,23 @@ void NvdecDecoder::parse(const uint8_t* data, size_t size, unsigned long flags, 
   const int64_t start = monotonic_ns();
   const int64_t convert_before = stats_.convert_ns;
   CUresult r;
+  std::exception_ptr drain_error;
   {
     ContextScope scope(device_->context(), ErrorKind::Decode);
     r = device_->cuvid().cuvidParseVideoData(parser_, &packet);
+    // A call's frames are handed out by that call, also when it fails: nothing stays in
+    // flight (or mapped) past it.
+    drain_error = drain_in_flight(&out);
   }
   stats_.decode_ns += (monotonic_ns() - start) - (stats_.convert_ns - convert_before);
   out_ = nullptr;
+  // A callback's error first: a failed wait in the drain is most likely its consequence.
   if (callback_error_) {
     std::exception_ptr error = callback_error_;
     callback_error_ = nullptr;
     std::rethrow_exception(error);
   }
+  if (drain_error) std::rethrow_exception(drain_error);
   if (r != CUDA_SUCCESS) {
     ++stats_.decode_errors;
     check_cuda(ErrorKind::Decode, r, "cuvidParseVideoData",
@@ -519,6 +572,7 @@ NvdecSessionStats NvdecDecoder::nvdec_stats() const {
   s.max_width = max_width_;
   s.max_height = max_height_;
   if (pool_) s.pool = pool_->stats();
+  if (rgb_) s.rgb_pool = rgb_->host_pool_stats();
   return s;
 }
 

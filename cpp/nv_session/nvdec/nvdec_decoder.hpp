@@ -9,18 +9,25 @@
 // Output modes:
 //   MetadataOnly  - the display callback records size, pts, keyframe, colour; no frame is
 //                   ever mapped (cuvidMapVideoFrame is not called).
-//   NativeSurface - map, cuMemcpy2D the NV12 planes (P016 for 10/12-bit streams: 16-bit
-//                   samples) into a pooled device buffer (pitch = width rounded up to even,
-//                   UV plane right after the Y plane), unmap; the buffer goes back to the
-//                   pool when the last owner dies.
-//   CpuRgb        - map, NV12 -> RGB24 kernel, one device-to-host copy, unmap.
+//   NativeSurface - map, queue two cuMemcpy2DAsync of the NV12 planes (P016 for 10/12-bit
+//                   streams: 16-bit samples) into a pooled device buffer (pitch = width
+//                   rounded up to even, UV plane right after the Y plane); the buffer goes
+//                   back to the pool when the last owner dies.
+//   CpuRgb        - map, queue the NV12 -> RGB24 kernel and one device-to-host copy into a
+//                   pooled page-locked buffer.
+// In both pixel modes the frame then waits in NvdecFramesInFlight (up to kFramesInFlight,
+// the decoder's ulNumOutputSurfaces) until an event says its copies are done; only then is
+// its surface unmapped and the frame handed out. Every decode / decode_unit / flush call
+// ends with nothing in flight, so a call's frames are appended by that call, pixels final.
 //
 // Owns, and drops in this order (the destructor does it explicitly):
 //   1. end of stream to the parser (flush; frames still queued are discarded)
-//   2. drain: nothing is left in flight, since every display callback finished its copy
+//   2. drain: the flush ended with nothing in flight, as every parse call does, so this
+//      destroys the output stage's events (a frame still in flight would be waited for and
+//      unmapped first)
 //   3. release surfaces: the output pool and the RGB converter (buffers a caller still
 //      holds keep their pool, and the context, alive until they die)
-//   4. destroy the decoder
+//   4. destroy the decoder (no frame mapped by then)
 //   5. destroy the parser
 //   6. release the device (the last reference may be held by outstanding frames)
 #pragma once
@@ -36,6 +43,7 @@
 
 #include "backend/decoder_backend.hpp"
 #include "nv_session/nvdec/nvdec_device.hpp"
+#include "nv_session/nvdec/nvdec_frames_in_flight.hpp"
 #include "nv_session/nvdec/nvdec_rgb_converter.hpp"
 #include "nv_session/nvdec/nvdec_surface_pool.hpp"
 
@@ -48,11 +56,18 @@ struct NvdecSessionStats {
   int64_t frames_mapped = 0;  // cuvidMapVideoFrame calls (0 in MetadataOnly)
   int decode_surfaces = 0;    // ulNumDecodeSurfaces of the current decoder
   int max_width = 0, max_height = 0;
-  SurfacePoolStats pool;
+  SurfacePoolStats pool;      // NativeSurface frames' device buffers
+  SurfacePoolStats rgb_pool;  // CpuRgb frames' page-locked host buffers
 };
 
 class NvdecDecoder final : public DecoderBackend {
  public:
+  // Frames whose copies may be queued at once, each holding a mapped output surface.
+  static constexpr int kFramesInFlight = 4;
+  // The most buffers an output pool keeps for reuse: a caller who once held hundreds of
+  // frames gets their buffers freed as they come back beyond this.
+  static constexpr size_t kMaxPooledFrames = 64;
+
   // Throws BackendUnavailable (no driver / device / codec) or UnsupportedConfig.
   NvdecDecoder(const CommonDecodeConfig& config, const NvidiaDecodeConfig& nvidia,
                RgbTableSource rgb_tables = {});
@@ -84,13 +99,20 @@ class NvdecDecoder final : public DecoderBackend {
   void destroy_decoder();
   void parse(const uint8_t* data, size_t size, unsigned long flags, int64_t timestamp,
              std::vector<DecodedFrame>& out);
-  void map_into(const CUVIDPARSERDISPINFO& info, DecodedFrame& frame);
+  std::exception_ptr drain_in_flight(std::vector<DecodedFrame>* out);
+  void count_conversion(int64_t since);
+  void map_and_queue(const CUVIDPARSERDISPINFO& info, DecodedFrame frame);
+  std::shared_ptr<DeviceBuffer> queue_output(unsigned long long surface, unsigned pitch,
+                                             DecodedFrame& frame);
+  void queue_surface_copy(CUdeviceptr luma, CUdeviceptr chroma, unsigned pitch,
+                          DecodedFrame& frame);
   void ensure_output_resources();
 
   CommonDecodeConfig config_;
   std::shared_ptr<NvdecDevice> device_;
   std::shared_ptr<NvdecSurfacePool> pool_;
   std::unique_ptr<NvdecRgbConverter> rgb_;
+  std::unique_ptr<NvdecFramesInFlight> in_flight_;
   RgbTableSource rgb_tables_;
   CUvideoparser parser_ = nullptr;
   CUvideodecoder decoder_ = nullptr;

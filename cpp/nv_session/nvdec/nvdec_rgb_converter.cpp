@@ -46,64 +46,40 @@ std::string nvdec_rgb_unavailable_reason() {
   return nv12_to_rgb_ptx() ? "" : nv12_to_rgb_ptx_missing_reason();
 }
 
-NvdecRgbConverter::NvdecRgbConverter(std::shared_ptr<NvdecDevice> device, RgbTableSource tables)
-    : device_(std::move(device)), tables_(std::move(tables)) {
-  const char* ptx = nv12_to_rgb_ptx();
-  if (!ptx)
+namespace {
+
+// Fails before the device is touched when the build has no kernel, naming the option.
+const RgbKernels& kernels_of(const NvdecDevice& device) {
+  if (!nv12_to_rgb_ptx())
     throw UnsupportedConfig({std::string("CommonDecodeConfig.output: CPU_RGB on nvidia: ") +
                              nv12_to_rgb_ptx_missing_reason() +
                              "; use NATIVE_SURFACE or the software backend"});
-  const CudaDriver& d = device_->cuda();
-  ContextScope scope(device_->context(), ErrorKind::Decode);
-  check_cuda(ErrorKind::Decode, d.cuModuleLoadData(&module_, ptx), "cuModuleLoadData",
-             "loading the NV12->RGB kernel's PTX");
-  for (auto [name, function] :
-       {std::pair{"nv12_to_rgb24", &kernel_}, std::pair{"nv12_to_rgb24_table", &table_kernel_},
-        std::pair{"p016_to_rgb24", &wide_kernel_}}) {
-    const CUresult found = d.cuModuleGetFunction(function, module_, name);
-    if (found != CUDA_SUCCESS) {
-      d.cuModuleUnload(module_);
-      check_cuda(ErrorKind::Decode, found, "cuModuleGetFunction",
-                 std::string("finding ") + name + " in the PTX");
-    }
-  }
-  if (tables_) table_pool_ = NvdecSurfacePool::create(device_, 2, PoolMemory::Device);
-  // A few frames may be held by the caller while the next ones convert.
-  host_pool_ = NvdecSurfacePool::create(device_, 8, PoolMemory::PinnedHost);
-  device_pool_ = NvdecSurfacePool::create(device_, 2, PoolMemory::Device);
+  return device.rgb_kernels();
+}
+
+}  // namespace
+
+NvdecRgbConverter::NvdecRgbConverter(std::shared_ptr<NvdecDevice> device, RgbTableSource tables,
+                                     size_t max_pooled)
+    : device_(std::move(device)), kernels_(kernels_of(*device_)), tables_(std::move(tables)) {
+  host_pool_ = NvdecSurfacePool::create(device_, max_pooled, PoolMemory::PinnedHost);
+  device_pool_ = NvdecSurfacePool::create(device_, max_pooled, PoolMemory::Device);
 }
 
 CUdeviceptr NvdecRgbConverter::device_table(const ColorInfo& color) {
   auto& slot = device_tables_[{color.matrix, color.full_range}];
-  if (!slot) {
-    const std::shared_ptr<const std::vector<uint8_t>> table = tables_(color);
-    auto buffer = table_pool_->acquire(table->size());
-    CUDA_MEMCPY2D copy{};
-    copy.srcMemoryType = CU_MEMORYTYPE_HOST;
-    copy.srcHost = table->data();
-    copy.srcPitch = table->size();
-    copy.dstMemoryType = CU_MEMORYTYPE_DEVICE;
-    copy.dstDevice = buffer->ptr;
-    copy.dstPitch = table->size();
-    copy.WidthInBytes = table->size();
-    copy.Height = 1;
-    check_cuda(ErrorKind::Decode, device_->cuda().cuMemcpy2D(&copy), "cuMemcpy2D",
-               "uploading the RGB table (" + std::to_string(table->size()) + " bytes)");
-    slot = std::move(buffer);
+  if (!slot.first) {
+    std::shared_ptr<const std::vector<uint8_t>> table = tables_(color);
+    slot.second = device_->rgb_table(table);
+    slot.first = std::move(table);
   }
-  return slot->ptr;
+  return slot.second;
 }
 
-NvdecRgbConverter::~NvdecRgbConverter() {
-  device_tables_.clear();  // back to their pool while the context still lives
-  if (!module_) return;
-  ContextScope scope(device_->context(), std::nothrow);
-  if (scope.entered()) device_->cuda().cuModuleUnload(module_);
-}
-
-void NvdecRgbConverter::convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr chroma,
-                                int chroma_pitch, int width, int height, int bytes_per_sample,
-                                DecodedFrame& out) {
+std::shared_ptr<DeviceBuffer> NvdecRgbConverter::enqueue(CUdeviceptr luma, int luma_pitch,
+                                                         CUdeviceptr chroma, int chroma_pitch,
+                                                         int width, int height,
+                                                         int bytes_per_sample, DecodedFrame& out) {
   const CudaDriver& d = device_->cuda();
   const size_t row = static_cast<size_t>(width) * 3;
   const size_t bytes = row * height;
@@ -124,7 +100,9 @@ void NvdecRgbConverter::convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr ch
       &luma,         &luma_pitch, &chroma,
       &chroma_pitch, &rgb,        &rgb_pitch,
       &width,        &height,     use_table ? static_cast<void*>(&table) : static_cast<void*>(&k)};
-  CUfunction kernel = bytes_per_sample == 2 ? wide_kernel_ : (use_table ? table_kernel_ : kernel_);
+  CUfunction kernel = bytes_per_sample == 2 ? kernels_.wide
+                      : use_table           ? kernels_.table
+                                            : kernels_.formula;
   const unsigned block_x = 32, block_y = 8;
   const unsigned blocks_w = static_cast<unsigned>((width + 1) / 2);
   const unsigned blocks_h = static_cast<unsigned>((height + 1) / 2);
@@ -135,8 +113,6 @@ void NvdecRgbConverter::convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr ch
              "cuLaunchKernel", "converting NV12 to RGB24");
   check_cuda(ErrorKind::Decode, d.cuMemcpyDtoHAsync(host->host(), rgb, bytes, device_->stream()),
              "cuMemcpyDtoHAsync", "copying the RGB frame to the host");
-  check_cuda(ErrorKind::Decode, d.cuStreamSynchronize(device_->stream()), "cuStreamSynchronize",
-             "waiting for the RGB conversion");
 
   out.pixel_format = "rgb24";
   out.bytes_per_sample = 1;
@@ -144,6 +120,7 @@ void NvdecRgbConverter::convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr ch
   out.owner = host;
   out.on_device = false;
   out.device_id = -1;
+  return staging;
 }
 
 }  // namespace videohw::nv_session

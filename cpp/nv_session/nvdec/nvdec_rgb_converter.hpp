@@ -1,7 +1,9 @@
-// CPU_RGB for NVDEC: the NV12 -> RGB24 kernel (kernels/nv12_to_rgb.cu, embedded PTX) run on
-// a mapped decoder surface, then one device-to-host copy into page-locked memory.
-// Owns the loaded CUmodule (unloaded in the destructor, inside the context) and a device
-// staging buffer; the host buffers come from a pinned pool and travel with the frames.
+// CPU_RGB for NVDEC: the NV12 -> RGB24 kernel (kernels/nv12_to_rgb.cu, embedded PTX, loaded
+// once per device: NvdecDevice::rgb_kernels) run on a mapped decoder surface into a device
+// staging buffer, then one device-to-host copy into page-locked memory, both queued on the
+// device's stream. The staging and host buffers come from pools; the host buffer travels
+// with the frame. The lookup table, when there is one, is the device's copy
+// (NvdecDevice::rgb_table), shared with every other session.
 #pragma once
 
 #include <functional>
@@ -35,32 +37,39 @@ std::string nvdec_rgb_unavailable_reason();
 class NvdecRgbConverter {
  public:
   // Throws UnsupportedConfig when the build has no PTX; Decode when the module fails to load.
-  NvdecRgbConverter(std::shared_ptr<NvdecDevice> device, RgbTableSource tables = {});
-  ~NvdecRgbConverter();
+  // `max_pooled`: the most host (and staging) buffers its pools keep for reuse.
+  NvdecRgbConverter(std::shared_ptr<NvdecDevice> device, RgbTableSource tables, size_t max_pooled);
+  ~NvdecRgbConverter() = default;
   NvdecRgbConverter(const NvdecRgbConverter&) = delete;
   NvdecRgbConverter& operator=(const NvdecRgbConverter&) = delete;
 
-  // Converts the NV12 surface (device pointers; P016 when bytes_per_sample is 2) into
-  // out.planes[0] (host, H x W x 3) with the owner set. The context must be current.
-  // Returns when the host bytes are there. 16-bit surfaces take the formula kernel: the
-  // table covers 8-bit samples only.
-  void convert(CUdeviceptr luma, int luma_pitch, CUdeviceptr chroma, int chroma_pitch, int width,
-               int height, int bytes_per_sample, DecodedFrame& out);
+  // Queues the conversion of the NV12 surface (device pointers; P016 when bytes_per_sample
+  // is 2) on the device's stream and points out.planes[0] (host, H x W x 3) and out.owner at
+  // a pooled page-locked buffer. The context must be current. The bytes are there once the
+  // stream has passed this point (an event recorded after the call): until then the surface
+  // must stay mapped, the frame must not be handed out, and the returned staging buffer,
+  // which the copy reads, must be kept. 16-bit surfaces take the formula kernel: the table
+  // covers 8-bit samples only.
+  std::shared_ptr<DeviceBuffer> enqueue(CUdeviceptr luma, int luma_pitch, CUdeviceptr chroma,
+                                        int chroma_pitch, int width, int height,
+                                        int bytes_per_sample, DecodedFrame& out);
+
+  SurfacePoolStats host_pool_stats() const { return host_pool_->stats(); }
 
  private:
   std::shared_ptr<NvdecDevice> device_;
   std::shared_ptr<NvdecSurfacePool> host_pool_;
   std::shared_ptr<NvdecSurfacePool> device_pool_;
-  // The table of this colour description in device memory, uploaded on first use.
+  // The table of this colour description in device memory (the device's copy, made on
+  // first use in the process).
   CUdeviceptr device_table(const ColorInfo& color);
 
-  CUmodule module_ = nullptr;
-  CUfunction kernel_ = nullptr;        // arithmetic
-  CUfunction table_kernel_ = nullptr;  // table lookup
-  CUfunction wide_kernel_ = nullptr;   // P016 (10/12-bit) formula
+  const RgbKernels& kernels_;
   RgbTableSource tables_;
-  std::shared_ptr<NvdecSurfacePool> table_pool_;
-  std::map<std::pair<int, bool>, std::shared_ptr<DeviceBuffer>> device_tables_;
+  // The host tables in use, kept so the device's copies of them stay valid (rgb_table()).
+  std::map<std::pair<int, bool>,
+           std::pair<std::shared_ptr<const std::vector<uint8_t>>, CUdeviceptr>>
+      device_tables_;
 };
 
 }  // namespace videohw::nv_session

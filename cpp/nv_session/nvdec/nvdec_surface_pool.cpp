@@ -5,54 +5,26 @@
 namespace videohw::nv_session {
 
 std::shared_ptr<NvdecSurfacePool> NvdecSurfacePool::create(std::shared_ptr<NvdecDevice> device,
-                                                           size_t max_idle, PoolMemory memory) {
+                                                           size_t max_kept, PoolMemory memory) {
   return std::shared_ptr<NvdecSurfacePool>(
-      new NvdecSurfacePool(std::move(device), max_idle, memory));
+      new NvdecSurfacePool(std::move(device), max_kept, memory));
 }
 
-NvdecSurfacePool::NvdecSurfacePool(std::shared_ptr<NvdecDevice> device, size_t max_idle,
+NvdecSurfacePool::NvdecSurfacePool(std::shared_ptr<NvdecDevice> device, size_t max_kept,
                                    PoolMemory memory)
-    : device_(std::move(device)), max_idle_(max_idle), memory_(memory) {}
+    : device_(std::move(device)), max_kept_(max_kept), memory_(memory) {}
 
 NvdecSurfacePool::~NvdecSurfacePool() {
   for (const DeviceBuffer& buffer : idle_) free_now(buffer);
 }
 
 std::shared_ptr<DeviceBuffer> NvdecSurfacePool::acquire(size_t bytes) {
-  DeviceBuffer buffer;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    // Best fit, and never more than twice the request, so one early large frame does not
-    // pin a big buffer under every small one after a size change.
-    auto best = idle_.end();
-    for (auto it = idle_.begin(); it != idle_.end(); ++it)
-      if (it->bytes >= bytes && it->bytes <= 2 * bytes &&
-          (best == idle_.end() || it->bytes < best->bytes))
-        best = it;
-    if (best != idle_.end()) {
-      buffer = *best;
-      idle_.erase(best);
-      ++stats_.reuses;
-    }
-  }
-  if (!buffer.ptr) {
-    ContextScope scope(device_->context(), ErrorKind::Decode);
-    if (memory_ == PoolMemory::Device) {
-      check_cuda(ErrorKind::Decode, device_->cuda().cuMemAlloc(&buffer.ptr, bytes), "cuMemAlloc",
-                 "allocating a " + std::to_string(bytes) + "-byte output surface");
-    } else {
-      void* host = nullptr;
-      check_cuda(ErrorKind::Decode, device_->cuda().cuMemAllocHost(&host, bytes), "cuMemAllocHost",
-                 "allocating a " + std::to_string(bytes) + "-byte page-locked frame buffer");
-      buffer.ptr = static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(host));
-    }
-    buffer.bytes = bytes;
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++stats_.allocations;
-  }
+  DeviceBuffer buffer = take_fit(bytes);
+  if (!buffer.ptr) buffer = allocate(bytes);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ++stats_.outstanding;
+    stats_.peak_outstanding = std::max(stats_.peak_outstanding, stats_.outstanding);
   }
   std::shared_ptr<NvdecSurfacePool> self = shared_from_this();
   return std::shared_ptr<DeviceBuffer>(new DeviceBuffer(buffer), [self](DeviceBuffer* b) {
@@ -61,15 +33,54 @@ std::shared_ptr<DeviceBuffer> NvdecSurfacePool::acquire(size_t bytes) {
   });
 }
 
-void NvdecSurfacePool::give_back(DeviceBuffer buffer) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  --stats_.outstanding;
-  if (idle_.size() < max_idle_) {
-    idle_.push_back(buffer);
-    return;
+DeviceBuffer NvdecSurfacePool::take_fit(size_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Best fit, and never more than twice the request, so one early large frame does not
+  // pin a big buffer under every small one after a size change.
+  auto best = idle_.end();
+  for (auto it = idle_.begin(); it != idle_.end(); ++it)
+    if (it->bytes >= bytes && it->bytes <= 2 * bytes &&
+        (best == idle_.end() || it->bytes < best->bytes))
+      best = it;
+  if (best == idle_.end()) return {};
+  DeviceBuffer buffer = *best;
+  idle_.erase(best);
+  ++stats_.reuses;
+  return buffer;
+}
+
+DeviceBuffer NvdecSurfacePool::allocate(size_t bytes) {
+  DeviceBuffer buffer;
+  ContextScope scope(device_->context(), ErrorKind::Decode);
+  if (memory_ == PoolMemory::Device) {
+    check_cuda(ErrorKind::Decode, device_->cuda().cuMemAlloc(&buffer.ptr, bytes), "cuMemAlloc",
+               "allocating a " + std::to_string(bytes) + "-byte output surface");
+  } else {
+    void* host = nullptr;
+    check_cuda(ErrorKind::Decode, device_->cuda().cuMemAllocHost(&host, bytes), "cuMemAllocHost",
+               "allocating a " + std::to_string(bytes) + "-byte page-locked frame buffer");
+    buffer.ptr = static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(host));
   }
-  lock.unlock();
-  free_now(buffer);
+  buffer.bytes = bytes;
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++stats_.allocations;
+  return buffer;
+}
+
+void NvdecSurfacePool::give_back(DeviceBuffer buffer) {
+  std::vector<DeviceBuffer> evicted;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --stats_.outstanding;
+    idle_.push_back(buffer);
+    // The oldest returned go first: after a size change those are the stale sizes.
+    const size_t keep = std::min(max_kept_, static_cast<size_t>(stats_.peak_outstanding));
+    const size_t excess = idle_.size() > keep ? idle_.size() - keep : 0;
+    evicted.assign(idle_.begin(), idle_.begin() + static_cast<long>(excess));
+    idle_.erase(idle_.begin(), idle_.begin() + static_cast<long>(excess));
+    stats_.frees += static_cast<int64_t>(excess);
+  }
+  for (const DeviceBuffer& b : evicted) free_now(b);
 }
 
 void NvdecSurfacePool::free_now(const DeviceBuffer& buffer) {
@@ -85,7 +96,9 @@ void NvdecSurfacePool::free_now(const DeviceBuffer& buffer) {
 
 SurfacePoolStats NvdecSurfacePool::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return stats_;
+  SurfacePoolStats s = stats_;
+  s.idle = static_cast<int64_t>(idle_.size());
+  return s;
 }
 
 }  // namespace videohw::nv_session

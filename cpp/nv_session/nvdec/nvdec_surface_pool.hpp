@@ -5,7 +5,10 @@
 // DecodedFrame copy, on any thread) it goes back to the pool, or is freed if the pool has
 // gone. Each buffer handle keeps the pool alive and the pool keeps the device (stream, lock) alive;
 // device memory a caller still holds stays valid after its session is closed.
-// Steady state allocates nothing: a returned buffer of a fitting size is reused.
+// Steady state allocates nothing: a returned buffer of a fitting size is reused, and the pool
+// keeps as many returned buffers as were ever out at once (a push that yields 30 frames
+// the caller holds until the next push needs 30), up to a cap, so a caller who once held
+// hundreds of frames does not pin hundreds of buffers for the life of the session.
 #pragma once
 
 #include <cstddef>
@@ -28,16 +31,20 @@ struct DeviceBuffer {
 enum class PoolMemory { Device, PinnedHost };
 
 struct SurfacePoolStats {
-  int64_t allocations = 0;  // cuMemAlloc calls
-  int64_t reuses = 0;       // acquisitions served from returned buffers
-  int64_t outstanding = 0;  // buffers handed out and not yet returned
+  int64_t allocations = 0;       // cuMemAlloc / cuMemAllocHost calls
+  int64_t frees = 0;             // buffers freed while the pool lives (over the cap, stale)
+  int64_t reuses = 0;            // acquisitions served from returned buffers
+  int64_t outstanding = 0;       // buffers handed out and not yet returned
+  int64_t peak_outstanding = 0;  // the most ever handed out at once
+  int64_t idle = 0;              // returned buffers kept for reuse
 };
 
 class NvdecSurfacePool : public std::enable_shared_from_this<NvdecSurfacePool> {
  public:
-  // Keeps at most `max_idle` returned buffers; more are freed as they come back.
+  // Keeps returned buffers up to the most ever outstanding at once, and never more than
+  // `max_kept`; beyond that the oldest returned one is freed.
   static std::shared_ptr<NvdecSurfacePool> create(std::shared_ptr<NvdecDevice> device,
-                                                  size_t max_idle,
+                                                  size_t max_kept,
                                                   PoolMemory memory = PoolMemory::Device);
   ~NvdecSurfacePool();
 
@@ -48,15 +55,17 @@ class NvdecSurfacePool : public std::enable_shared_from_this<NvdecSurfacePool> {
   const std::shared_ptr<NvdecDevice>& device() const { return device_; }
 
  private:
-  NvdecSurfacePool(std::shared_ptr<NvdecDevice> device, size_t max_idle, PoolMemory memory);
+  NvdecSurfacePool(std::shared_ptr<NvdecDevice> device, size_t max_kept, PoolMemory memory);
+  DeviceBuffer take_fit(size_t bytes);
+  DeviceBuffer allocate(size_t bytes);
   void give_back(DeviceBuffer buffer);
   void free_now(const DeviceBuffer& buffer);
 
   std::shared_ptr<NvdecDevice> device_;
-  size_t max_idle_;
+  size_t max_kept_;
   PoolMemory memory_;
-  mutable std::mutex mutex_;  // give_back runs on whichever thread dropped the last owner
-  std::vector<DeviceBuffer> idle_;
+  mutable std::mutex mutex_;        // give_back runs on whichever thread dropped the last owner
+  std::vector<DeviceBuffer> idle_;  // oldest returned first
   SurfacePoolStats stats_;
 };
 
