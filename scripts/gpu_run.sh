@@ -15,7 +15,8 @@
 # dependencies); VIDEOHW_DEPS_ROOT=/ uses the machine's own FFmpeg (how it is tested on CPU).
 #
 # Environment: VIDEOHW_DEPS_ROOT, VIDEOHW_BENCH_FRAMES (300), VIDEOHW_BENCH_PARALLEL
-# (1,2,4,8), VIDEOHW_BENCH_REPEATS (3), VIDEOHW_GPU_BUILD (build-gpu-py), PYTHON (python3).
+# (1,2,4,8), VIDEOHW_BENCH_REPEATS (3), VIDEOHW_BENCH_ARGS (more bench arguments),
+# VIDEOHW_BENCH_TIMEOUT (300 s), VIDEOHW_GPU_BUILD (build-gpu-py), PYTHON (python3).
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -178,8 +179,12 @@ note "pytest device_frames: $([ "$rc" = 0 ] && echo ok || echo "FAILED (exit $rc
 # ---- 3. the benchmark ------------------------------------------------------------------------
 step "bench/decode_vs_peers.py"
 bench_json="${OUT:-/tmp}/decode_bench.json"
-timeout 300 "$PYTHON" bench/decode_vs_peers.py --frames "${VIDEOHW_BENCH_FRAMES:-300}" \
-  --repeats "${VIDEOHW_BENCH_REPEATS:-3}" --parallel "${VIDEOHW_BENCH_PARALLEL:-1,2,4,8}" \
+# VIDEOHW_BENCH_ARGS (word-split) picks sections, feeds, modes: a full run is longer than one
+# device call, so it is run in parts.
+# shellcheck disable=SC2086
+timeout "${VIDEOHW_BENCH_TIMEOUT:-300}" "$PYTHON" bench/decode_vs_peers.py \
+  --frames "${VIDEOHW_BENCH_FRAMES:-300}" --repeats "${VIDEOHW_BENCH_REPEATS:-3}" \
+  --parallel "${VIDEOHW_BENCH_PARALLEL:-1,2,4,8}" ${VIDEOHW_BENCH_ARGS:-} \
   --json "$bench_json" 2>&1 | tee /tmp/videohw-bench.log
 rc=${PIPESTATUS[0]}
 note "bench: $([ "$rc" = 0 ] && echo "ok ($bench_json)" || echo "FAILED (exit $rc)")"
