@@ -76,6 +76,9 @@ struct DecodeStats {
   int64_t convert_ns = 0;      // CPU_RGB conversion
   int64_t frames_skipped = 0;  // decoded for reference only (DecodeUnit::skip_output)
   int64_t resets = 0;          // reset() calls (seeks and new streams)
+  // Output buffers (pixels, RGB staging) the backend's pools had to allocate: flat once
+  // the pools reached the stream's steady state.
+  int64_t pool_allocations = 0;
   // Lines FFmpeg logged through this decoder's codec contexts (media/ffmpeg_log_owner.hpp)
   int64_t ffmpeg_warnings = 0;
   int64_t ffmpeg_errors = 0;  // at AV_LOG_ERROR or worse

@@ -24,6 +24,7 @@ DecodeStats operator+(DecodeStats a, const DecodeStats& b) {
   a.convert_ns += b.convert_ns;
   a.frames_skipped += b.frames_skipped;
   a.resets += b.resets;
+  a.pool_allocations += b.pool_allocations;
   a.ffmpeg_warnings += b.ffmpeg_warnings;
   a.ffmpeg_errors += b.ffmpeg_errors;
   return a;
@@ -633,6 +634,7 @@ TelemetryMap DecodeSession::telemetry() const {
       {"backpressure_refusals", backpressure_refusals_},
       {"decode_ns", d.decode_ns},
       {"convert_ns", d.convert_ns},
+      {"pool_allocations", d.pool_allocations},
       {"ffmpeg_warnings", d.ffmpeg_warnings},
       {"ffmpeg_errors", d.ffmpeg_errors},
       {"switches", switches_},

@@ -27,6 +27,7 @@ class RgbConverter {
  public:
   RgbConverter();
   void convert(const AVFrame& frame, DecodedFrame& out);
+  int64_t allocations() const { return pool_->allocations(); }
 
  private:
   UniqueSwsContext context_;

@@ -108,6 +108,7 @@ DecodeStats SoftwareDecoder::stats() const {
   DecodeStats stats = stats_;
   stats.ffmpeg_warnings = log_owner_.warnings();
   stats.ffmpeg_errors = log_owner_.errors();
+  stats.pool_allocations = rgb_.allocations();
   return stats;
 }
 

@@ -531,6 +531,29 @@ TEST_P(NvdecDoubleMode, BigPushesAllocateNothingOnceThePoolHasGrown) {
       << "frames differ from the software decoder's";
 }
 
+TEST_P(NvdecDoubleMode, FramesHeldUntilTheFlushAreAllocatedForOnceNotOncePerFile) {
+  // A caller who reaps nothing until flush holds every frame of a file at once: more than
+  // any fixed pool size. The second file through the session must reuse them all.
+  const DecodeOutputMode mode = GetParam();
+  const auto packets = encode(Codec::H264, small(Codec::H264, 90, 30, 0));
+  auto session = nvdec(config(Codec::H264, mode));
+  std::vector<int64_t> allocations, frees;
+  for (int file = 0; file < 3; ++file) {
+    std::vector<DecodedFrame> held;
+    for (const auto& p : packets) session->decode(p.data.data(), p.data.size(), std::nullopt, held);
+    session->flush(held);
+    ASSERT_EQ(held.size(), 90u);
+    held.clear();
+    const nv::SurfacePoolStats pool = frame_pool(*session, mode);
+    allocations.push_back(pool.allocations);
+    frees.push_back(pool.frees);
+  }
+  EXPECT_GE(allocations[0], 80) << "the frames were not all held at once";
+  EXPECT_EQ(allocations[2], allocations[0]);
+  EXPECT_EQ(allocations[1], allocations[0]);
+  EXPECT_EQ(frees[2], 0);
+}
+
 TEST_P(NvdecDoubleMode, UpToTheOutputSurfacesAreInFlightAndNoneOutlivesACall) {
   const auto packets = encode(Codec::H264, small(Codec::H264, 40, 8, 2));
   auto session = nvdec(config(Codec::H264, GetParam()));

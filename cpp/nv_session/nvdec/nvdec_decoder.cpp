@@ -73,10 +73,14 @@ NvdecDecoder::~NvdecDecoder() {
 }
 
 void NvdecDecoder::ensure_output_resources() {
+  const size_t frames =
+      static_cast<size_t>(config_.max_ready_frames) + kFramesInFlight + kHeldBeyondReady;
+  // The held frames' share of the bytes: a few 4K RGB pictures.
+  const size_t bytes = static_cast<size_t>(config_.max_ready_bytes) + (size_t(256) << 20);
   if (config_.output == DecodeOutputMode::NativeSurface && !pool_)
-    pool_ = NvdecSurfacePool::create(device_, kMaxPooledFrames, PoolMemory::Device);
+    pool_ = NvdecSurfacePool::create(device_, frames, PoolMemory::Device, bytes);
   if (config_.output == DecodeOutputMode::CpuRgb && !rgb_)
-    rgb_ = std::make_unique<NvdecRgbConverter>(device_, rgb_tables_, kMaxPooledFrames);
+    rgb_ = std::make_unique<NvdecRgbConverter>(device_, rgb_tables_, frames, bytes);
 }
 
 void NvdecDecoder::create_parser() {
@@ -564,6 +568,15 @@ void NvdecDecoder::reconfigure(const CommonDecodeConfig& to) {
     parser_ = nullptr;
     create_parser();
   }
+}
+
+DecodeStats NvdecDecoder::stats() const {
+  DecodeStats s = stats_;
+  if (pool_) s.pool_allocations += pool_->stats().allocations;
+  if (rgb_)
+    s.pool_allocations +=
+        rgb_->host_pool_stats().allocations + rgb_->staging_pool_stats().allocations;
+  return s;
 }
 
 NvdecSessionStats NvdecDecoder::nvdec_stats() const {

@@ -64,9 +64,12 @@ class NvdecDecoder final : public DecoderBackend {
  public:
   // Frames whose copies may be queued at once, each holding a mapped output surface.
   static constexpr int kFramesInFlight = 4;
-  // The most buffers an output pool keeps for reuse: a caller who once held hundreds of
-  // frames gets their buffers freed as they come back beyond this.
-  static constexpr size_t kMaxPooledFrames = 64;
+  // An output pool keeps for reuse what the session may hold at once: its ready frames
+  // (CommonDecodeConfig::max_ready_frames / max_ready_bytes), those in flight, and this
+  // many a caller holds beyond them. A caller who reaps nothing until flush then pays for
+  // page-locked allocations once per session, not once per file; more than that comes back
+  // freed.
+  static constexpr size_t kHeldBeyondReady = 16;
 
   // Throws BackendUnavailable (no driver / device / codec) or UnsupportedConfig.
   NvdecDecoder(const CommonDecodeConfig& config, const NvidiaDecodeConfig& nvidia,
@@ -82,7 +85,7 @@ class NvdecDecoder final : public DecoderBackend {
   void reset(bool new_stream) override;
   void flush(std::vector<DecodedFrame>& out) override;
   void reconfigure(const CommonDecodeConfig& to) override;
-  DecodeStats stats() const override { return stats_; }
+  DecodeStats stats() const override;
   NvdecSessionStats nvdec_stats() const;
 
  private:

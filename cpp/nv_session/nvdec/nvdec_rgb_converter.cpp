@@ -60,9 +60,10 @@ const RgbKernels& kernels_of(const NvdecDevice& device) {
 }  // namespace
 
 NvdecRgbConverter::NvdecRgbConverter(std::shared_ptr<NvdecDevice> device, RgbTableSource tables,
-                                     size_t max_pooled)
+                                     size_t max_pooled, size_t max_pooled_bytes)
     : device_(std::move(device)), kernels_(kernels_of(*device_)), tables_(std::move(tables)) {
-  host_pool_ = NvdecSurfacePool::create(device_, max_pooled, PoolMemory::PinnedHost);
+  host_pool_ =
+      NvdecSurfacePool::create(device_, max_pooled, PoolMemory::PinnedHost, max_pooled_bytes);
   device_pool_ = NvdecSurfacePool::create(device_, max_pooled, PoolMemory::Device);
 }
 

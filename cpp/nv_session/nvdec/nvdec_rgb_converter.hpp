@@ -6,6 +6,7 @@
 // (NvdecDevice::rgb_table), shared with every other session.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -37,8 +38,10 @@ std::string nvdec_rgb_unavailable_reason();
 class NvdecRgbConverter {
  public:
   // Throws UnsupportedConfig when the build has no PTX; Decode when the module fails to load.
-  // `max_pooled`: the most host (and staging) buffers its pools keep for reuse.
-  NvdecRgbConverter(std::shared_ptr<NvdecDevice> device, RgbTableSource tables, size_t max_pooled);
+  // `max_pooled`: the most host (and staging) buffers its pools keep for reuse;
+  // `max_pooled_bytes`: the most bytes the host pool keeps.
+  NvdecRgbConverter(std::shared_ptr<NvdecDevice> device, RgbTableSource tables, size_t max_pooled,
+                    size_t max_pooled_bytes = SIZE_MAX);
   ~NvdecRgbConverter() = default;
   NvdecRgbConverter(const NvdecRgbConverter&) = delete;
   NvdecRgbConverter& operator=(const NvdecRgbConverter&) = delete;
@@ -55,6 +58,7 @@ class NvdecRgbConverter {
                                         int bytes_per_sample, DecodedFrame& out);
 
   SurfacePoolStats host_pool_stats() const { return host_pool_->stats(); }
+  SurfacePoolStats staging_pool_stats() const { return device_pool_->stats(); }
 
  private:
   std::shared_ptr<NvdecDevice> device_;

@@ -5,14 +5,18 @@
 namespace videohw::nv_session {
 
 std::shared_ptr<NvdecSurfacePool> NvdecSurfacePool::create(std::shared_ptr<NvdecDevice> device,
-                                                           size_t max_kept, PoolMemory memory) {
+                                                           size_t max_kept, PoolMemory memory,
+                                                           size_t max_kept_bytes) {
   return std::shared_ptr<NvdecSurfacePool>(
-      new NvdecSurfacePool(std::move(device), max_kept, memory));
+      new NvdecSurfacePool(std::move(device), max_kept, memory, max_kept_bytes));
 }
 
 NvdecSurfacePool::NvdecSurfacePool(std::shared_ptr<NvdecDevice> device, size_t max_kept,
-                                   PoolMemory memory)
-    : device_(std::move(device)), max_kept_(max_kept), memory_(memory) {}
+                                   PoolMemory memory, size_t max_kept_bytes)
+    : device_(std::move(device)),
+      max_kept_(max_kept),
+      memory_(memory),
+      max_kept_bytes_(max_kept_bytes) {}
 
 NvdecSurfacePool::~NvdecSurfacePool() {
   for (const DeviceBuffer& buffer : idle_) free_now(buffer);
@@ -44,6 +48,7 @@ DeviceBuffer NvdecSurfacePool::take_fit(size_t bytes) {
       best = it;
   if (best == idle_.end()) return {};
   DeviceBuffer buffer = *best;
+  idle_bytes_ -= buffer.bytes;
   idle_.erase(best);
   ++stats_.reuses;
   return buffer;
@@ -73,9 +78,14 @@ void NvdecSurfacePool::give_back(DeviceBuffer buffer) {
     std::lock_guard<std::mutex> lock(mutex_);
     --stats_.outstanding;
     idle_.push_back(buffer);
+    idle_bytes_ += buffer.bytes;
     // The oldest returned go first: after a size change those are the stale sizes.
     const size_t keep = std::min(max_kept_, static_cast<size_t>(stats_.peak_outstanding));
-    const size_t excess = idle_.size() > keep ? idle_.size() - keep : 0;
+    size_t excess = idle_.size() > keep ? idle_.size() - keep : 0;
+    size_t bytes = idle_bytes_;
+    for (size_t i = 0; i < excess; ++i) bytes -= idle_[i].bytes;
+    while (excess < idle_.size() && bytes > max_kept_bytes_) bytes -= idle_[excess++].bytes;
+    idle_bytes_ = bytes;
     evicted.assign(idle_.begin(), idle_.begin() + static_cast<long>(excess));
     idle_.erase(idle_.begin(), idle_.begin() + static_cast<long>(excess));
     stats_.frees += static_cast<int64_t>(excess);

@@ -42,10 +42,12 @@ struct SurfacePoolStats {
 class NvdecSurfacePool : public std::enable_shared_from_this<NvdecSurfacePool> {
  public:
   // Keeps returned buffers up to the most ever outstanding at once, and never more than
-  // `max_kept`; beyond that the oldest returned one is freed.
+  // `max_kept` of them or `max_kept_bytes` in all; beyond that the oldest returned one is
+  // freed.
   static std::shared_ptr<NvdecSurfacePool> create(std::shared_ptr<NvdecDevice> device,
                                                   size_t max_kept,
-                                                  PoolMemory memory = PoolMemory::Device);
+                                                  PoolMemory memory = PoolMemory::Device,
+                                                  size_t max_kept_bytes = SIZE_MAX);
   ~NvdecSurfacePool();
 
   // A buffer of at least `bytes`; throws Error(Decode) when the device is out of memory.
@@ -55,7 +57,8 @@ class NvdecSurfacePool : public std::enable_shared_from_this<NvdecSurfacePool> {
   const std::shared_ptr<NvdecDevice>& device() const { return device_; }
 
  private:
-  NvdecSurfacePool(std::shared_ptr<NvdecDevice> device, size_t max_kept, PoolMemory memory);
+  NvdecSurfacePool(std::shared_ptr<NvdecDevice> device, size_t max_kept, PoolMemory memory,
+                   size_t max_kept_bytes);
   DeviceBuffer take_fit(size_t bytes);
   DeviceBuffer allocate(size_t bytes);
   void give_back(DeviceBuffer buffer);
@@ -64,8 +67,10 @@ class NvdecSurfacePool : public std::enable_shared_from_this<NvdecSurfacePool> {
   std::shared_ptr<NvdecDevice> device_;
   size_t max_kept_;
   PoolMemory memory_;
+  size_t max_kept_bytes_;
   mutable std::mutex mutex_;        // give_back runs on whichever thread dropped the last owner
   std::vector<DeviceBuffer> idle_;  // oldest returned first
+  size_t idle_bytes_ = 0;
   SurfacePoolStats stats_;
 };
 
