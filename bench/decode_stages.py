@@ -16,34 +16,11 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
+from decode_startup import make_stream  # the same 1080p streams
 
 import videohw as vh
 
 FEEDS = {"64k": 64 << 10, "1m": 1 << 20, "whole": None}
-
-
-def make_stream(codec: vh.Codec, frames: int, width: int, height: int) -> bytes:
-    ctl = vh.SessionController("software")
-    common = vh.CommonEncodeConfig(
-        codec=codec,
-        width=width,
-        height=height,
-        b_frames=2 if codec == vh.Codec.H264 else 0,
-        rate_control=vh.RateControl(vh.RateControlMode.CBR, bitrate_bps=8_000_000),
-    )
-    y = np.arange(width * height, dtype=np.uint32).reshape(height, width)
-    out = bytearray()
-    with ctl.encode_session(common, vh.SoftwareEncodeConfig(preset="ultrafast")) as s:
-        for t in range(frames):
-            picture = np.empty(width * height * 3 // 2, dtype=np.uint8)
-            picture[: width * height] = ((y + 7 * t) % 251).astype(np.uint8).ravel()
-            picture[width * height :] = (128 + t) % 256
-            s.submit(vh.Frame(picture, vh.PixelFormat.I420))
-            out += b"".join(p.data for p in s.reap())
-        out += b"".join(p.data for p in s.flush())
-    ctl.close()
-    return bytes(out)
 
 
 def one_pass(session, data: bytes, chunk: int | None) -> int:

@@ -224,18 +224,9 @@ void DecodeSession::push(uint32_t generation, const uint8_t* data, size_t size,
       }
       if (stalled && !counted_stall) backpressure_waits_++, counted_stall = true;
       if (!stalled && !counted_full) backlog_full_waits_++, counted_full = true;
-      // Sliced so that a signal (Ctrl-C) is seen within about 100 ms.
-      auto wake = now + std::chrono::milliseconds(100);
-      if (stalled && wait_ns > 0 && deadline < wake) wake = deadline;
-      changed_cv_.wait_until(lock, wake);
-      if (interrupted) {
-        lock.unlock();
-        const bool stop = interrupted();
-        lock.lock();
-        if (stop) {
-          if (was_interrupted) *was_interrupted = true;
-          return;
-        }
+      if (wait_interrupted(lock, stalled && wait_ns > 0, deadline, interrupted)) {
+        if (was_interrupted) *was_interrupted = true;
+        return;
       }
     }
   }
@@ -276,6 +267,20 @@ void DecodeSession::push(uint32_t generation, const uint8_t* data, size_t size,
     record_error(message);
     throw Error(ErrorKind::Decode, message);
   }
+}
+
+bool DecodeSession::wait_interrupted(std::unique_lock<std::mutex>& lock, bool until_deadline,
+                                     std::chrono::steady_clock::time_point deadline,
+                                     const std::function<bool()>& interrupted) {
+  // Sliced so that a signal (Ctrl-C) is seen within about 100 ms.
+  auto wake = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+  if (until_deadline && deadline < wake) wake = deadline;
+  changed_cv_.wait_until(lock, wake);
+  if (!interrupted) return false;
+  lock.unlock();
+  const bool stop = interrupted();
+  lock.lock();
+  return stop;
 }
 
 bool DecodeSession::full_locked() const {
@@ -365,17 +370,9 @@ std::vector<DecodedFrame> DecodeSession::reap(uint32_t generation, size_t min_fr
       const auto now = std::chrono::steady_clock::now();
       if (timeout_ns >= 0 ? now >= deadline : settled_locked()) break;
       if (!counted) reap_waits_++, counted = true;
-      auto wake = now + std::chrono::milliseconds(100);
-      if (timeout_ns >= 0 && deadline < wake) wake = deadline;
-      changed_cv_.wait_until(lock, wake);
-      if (interrupted) {
-        lock.unlock();
-        const bool stop = interrupted();
-        lock.lock();
-        if (stop) {
-          if (was_interrupted) *was_interrupted = true;
-          return {};  // what is ready stays for the next reap
-        }
+      if (wait_interrupted(lock, timeout_ns >= 0, deadline, interrupted)) {
+        if (was_interrupted) *was_interrupted = true;
+        return {};  // what is ready stays for the next reap
       }
     }
   }

@@ -35,6 +35,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -156,6 +157,11 @@ class DecodeSession {
   std::exception_ptr take_error();
   void record_error(const std::string& message);
   std::vector<DecodedFrame> take_ready();
+  // Waits on changed_cv_ for about 100 ms (less when `until_deadline` and the deadline is
+  // nearer), then asks `interrupted` without the lock; true: the caller stops waiting.
+  bool wait_interrupted(std::unique_lock<std::mutex>& lock, bool until_deadline,
+                        std::chrono::steady_clock::time_point deadline,
+                        const std::function<bool()>& interrupted);
   // Whether the frames waiting to be reaped reached the bound. state_mu_ held.
   bool full_locked() const;
   // Whether the decode stage waits for a reap: bytes queued and no room. state_mu_ held.
