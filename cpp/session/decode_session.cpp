@@ -156,8 +156,10 @@ bool DecodeSession::step(bool as_worker) {
   std::exception_ptr error;
   try {
     decoder_->decode(piece.data, piece.size, piece.pts, frames);
-  } catch (const Error&) {
-    // Good frames of the chunk are not lost to a bad access unit; decoding goes on.
+  } catch (...) {
+    // Good frames of the chunk are not lost to a bad access unit; decoding goes on. Any
+    // exception (bad_alloc too) is kept for the caller: on this thread it would end the
+    // process.
     error = std::current_exception();
   }
   const DecodeStats stats = decoder_->stats();
@@ -170,6 +172,8 @@ bool DecodeSession::step(bool as_worker) {
         std::rethrow_exception(error);
       } catch (const std::exception& e) {
         last_error_ = e.what();
+      } catch (...) {
+        last_error_ = "decode: an exception that is not a std::exception";
       }
     }
     input_.consume(piece.size);
