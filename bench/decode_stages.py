@@ -9,11 +9,16 @@ The stream is a 1080p Annex-B file made by the software encoder (H.264 with 2 B-
 HEVC), decoded twice per row through one session (flush between): the second pass is timed.
 
 Run:  python bench/decode_stages.py [--backend nvidia] [--frames 300] [--ready 1024,8]
+      python bench/decode_stages.py --sessions 1,7,14,21 --feeds 1m \
+          --modes METADATA_ONLY,NATIVE_SURFACE
+      (many sessions at once: where aggregate throughput stops growing, and whether the
+      decode stages or the calling threads are what stops it)
 """
 
 from __future__ import annotations
 
 import argparse
+import threading
 import time
 
 from decode_startup import make_stream  # the same 1080p streams
@@ -64,6 +69,53 @@ def row(ctl, codec, mode, data: bytes, feed: str, ready: int) -> str:
     )
 
 
+def rows_parallel(ctl, codec, mode, data: bytes, feed: str, ready: int, sessions: int) -> str:
+    """`sessions` threads, each on its own session (made and warmed before the clock), decode
+    the file at once: aggregate fps, the decode stage's time per frame, and the share of
+    the pass the stages were busy decoding (decode_ns over wall time, all sessions). Near 1
+    with fps flat: the decode stage itself (the driver, the engines) stops scaling; well
+    below 1: the stages wait on something else (the calling threads, the reaps)."""
+    config = vh.CommonDecodeConfig(codec=codec, output=mode, max_ready_frames=ready)
+    opened = [ctl.decode_session(config) for _ in range(sessions)]
+    for s in opened:
+        s.__enter__()
+    try:
+        for s in opened:
+            one_pass(s, data, FEEDS[feed])
+        before = [s.telemetry() for s in opened]
+        counts = [0] * sessions
+        spans = [0.0] * sessions
+        barrier = threading.Barrier(sessions + 1)
+
+        def run(i: int) -> None:
+            barrier.wait()
+            t0 = time.perf_counter()
+            counts[i] = one_pass(opened[i], data, FEEDS[feed])
+            spans[i] = time.perf_counter() - t0
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(sessions)]
+        for t in threads:
+            t.start()
+        barrier.wait()
+        start = time.perf_counter()
+        for t in threads:
+            t.join()
+        seconds = time.perf_counter() - start
+        after = [s.telemetry() for s in opened]
+    finally:
+        for s in opened:
+            s.__exit__(None, None, None)
+    frames = sum(counts)
+    decoded = sum(a["frames_decoded"] - b["frames_decoded"] for a, b in zip(after, before))
+    dec_ms = sum(a["decode_ns"] - b["decode_ns"] for a, b in zip(after, before)) / max(1, decoded)
+    busy = sum(a["decode_ns"] - b["decode_ns"] for a, b in zip(after, before)) / 1e9
+    return (
+        f"{codec.name:5} {mode.name:15} {feed:6} {sessions:8} {frames / seconds:9.1f} "
+        f"{frames / seconds / sessions:8.1f} {dec_ms / 1e6:9.3f} "
+        f"{busy / max(1e-9, sum(spans)):9.2f}  ({frames} frames)"
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--backend", default="nvidia")
@@ -72,6 +124,11 @@ def main() -> None:
     p.add_argument("--feeds", default="64k,1m,whole")
     p.add_argument("--ready", default="1024,8", help="max_ready_frames values")
     p.add_argument("--modes", default="NATIVE_SURFACE,CPU_RGB")
+    p.add_argument(
+        "--sessions",
+        default="",
+        help="e.g. 1,7,14,21: instead of the table above, that many sessions decoding at once",
+    )
     args = p.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     try:
@@ -79,6 +136,21 @@ def main() -> None:
     except vh.BackendUnavailableError:
         ctl = vh.SessionController("auto")  # H100/H200: NVDEC without NVENC
     print(f"decode backend: {ctl.decode_backend}; {args.size}, {args.frames} frames")
+    if args.sessions:
+        print(
+            f"{'codec':5} {'mode':15} {'feed':6} {'sessions':>8} {'agg fps':>9} {'fps/sess':>8} "
+            f"{'dec ms/f':>9} {'dec/wall':>9}"
+        )
+        for codec in (vh.Codec.H264, vh.Codec.HEVC):
+            data = make_stream(codec, args.frames, width, height)
+            for mode in args.modes.split(","):
+                for feed in args.feeds.split(","):
+                    for n in (int(v) for v in args.sessions.split(",")):
+                        ready = int(args.ready.split(",")[0])
+                        m = vh.DecodeOutputMode[mode]
+                        print(rows_parallel(ctl, codec, m, data, feed, ready, n), flush=True)
+        ctl.close()
+        return
     print(
         f"{'codec':5} {'mode':15} {'feed':6} {'ready':>6} {'fps':>8} {'dec ms/f':>9} "
         f"{'conv ms/f':>10} {'allocs':>7} {'rpeak':>6} {'inpeak KiB':>9}"

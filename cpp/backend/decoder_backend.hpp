@@ -73,6 +73,9 @@ struct DecodeStats {
   int64_t access_units = 0;  // access units (packets) handed to the decoder
   int64_t size_changes = 0;  // mid-stream picture size changes handled in place
   int64_t decode_ns = 0;
+  // Creating or resizing the decoder itself (NVDEC: cuvidCreateDecoder, cuvidReconfigureDecoder;
+  // 0 where a backend sets its decoder up with the session).
+  int64_t decoder_setup_ns = 0;
   int64_t convert_ns = 0;      // CPU_RGB conversion
   int64_t frames_skipped = 0;  // decoded for reference only (DecodeUnit::skip_output)
   int64_t resets = 0;          // reset() calls (seeks and new streams)

@@ -119,6 +119,21 @@ void init_decode(py::module_& m) {
       },
       py::arg("backend"), py::arg("software_config"), py::arg("nvidia_config"));
   m.def("decode_backend_availability", &decode_backend_availability);
+  m.def("decode_backend_cache", &decode_backend_cache, py::arg("backend"));
+  m.def(
+      "set_decode_backend_cache_limit",
+      [](const std::string& backend, const std::string& name, int64_t value) {
+        GilRelease unlocked;  // may destroy decoders and free memory in the driver
+        set_decode_backend_cache_limit(backend, name, value);
+      },
+      py::arg("backend"), py::arg("name"), py::arg("value"));
+  m.def(
+      "release_decode_backend_caches",
+      [](const std::string& backend) {
+        GilRelease unlocked;
+        release_decode_backend_caches(backend);
+      },
+      py::arg("backend") = "");
   m.def(
       "resolve_decode_backend",
       [](const std::string& requested) {

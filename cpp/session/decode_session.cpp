@@ -21,6 +21,7 @@ DecodeStats operator+(DecodeStats a, const DecodeStats& b) {
   a.access_units += b.access_units;
   a.size_changes += b.size_changes;
   a.decode_ns += b.decode_ns;
+  a.decoder_setup_ns += b.decoder_setup_ns;
   a.convert_ns += b.convert_ns;
   a.frames_skipped += b.frames_skipped;
   a.resets += b.resets;
@@ -634,6 +635,7 @@ TelemetryMap DecodeSession::telemetry() const {
       {"backpressure_waits", backpressure_waits_},
       {"backpressure_refusals", backpressure_refusals_},
       {"decode_ns", d.decode_ns},
+      {"decoder_setup_ns", d.decoder_setup_ns},
       {"convert_ns", d.convert_ns},
       {"pool_allocations", d.pool_allocations},
       {"ffmpeg_warnings", d.ffmpeg_warnings},

@@ -34,6 +34,7 @@ from .contract import (
     VtEncodeConfig,
 )
 from .controller import EncodeSession, SessionController, available_backends
+from .decoder_cache import decoder_cache, release_decoder_cache, set_decoder_cache_limits
 from .decoding import ColorInfo, DecodedFrame, DecodeSession
 from .errors import (
     BackendUnavailableError,
@@ -108,6 +109,9 @@ __all__ = [
     "ColorInfo",
     "DecodedFrame",
     "DecodeSession",
+    "decoder_cache",
+    "release_decoder_cache",
+    "set_decoder_cache_limits",
     "MediaInfo",
     "MediaPacket",
     "MediaReader",

@@ -2,7 +2,6 @@
 // decodes them, reap takes the frames, and the calls that need the decoder pause the worker.
 // These tests drive it from several threads at once (run them under ThreadSanitizer too,
 // docs/testing.md) on the software provider, and through the NVDEC / CUDA driver doubles.
-#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -27,13 +26,10 @@
 #include "nv_session/nvdec/nvdec_rgb_converter.hpp"
 #include "session/decode_session.hpp"
 #include "software/software_decode_provider.hpp"
-#include "software/software_encoder.hpp"
 #include "support/decoded_pixels.hpp"
+#include "support/encoded_streams.hpp"
 #include "support/frames.hpp"
-
-extern "C" {
-#include <libavutil/log.h>
-}
+#include "support/nvdec_doubles.hpp"
 
 using namespace videohw;
 namespace nv = videohw::nv_session;
@@ -44,29 +40,10 @@ namespace {
 
 constexpr int64_t kMs = 1000 * 1000;  // nanoseconds
 
-struct StreamSpec {
-  int width = 64, height = 48, frames = 12, gop = 4, b_frames = 0;
-};
+using vhtest::StreamSpec;
 
-// Encoded packets (decode order) of `spec` made by the software encoder; pts are the
-// display indices 0..frames-1.
 std::vector<EncodedPacket> encode(Codec codec, const StreamSpec& spec) {
-  av_log_set_level(AV_LOG_ERROR);
-  auto c = vhtest::small_config(codec, spec.width, spec.height);
-  c.gop_length = spec.gop;
-  c.b_frames = spec.b_frames;
-  c.frame_interval_p = spec.b_frames + 1;
-  software::SoftwareEncoder encoder(c, SoftwareEncodeConfig{});
-  std::vector<EncodedPacket> out;
-  for (int i = 0; i < spec.frames; ++i) {
-    const auto f = vhtest::pattern_frame(PixelFormat::I420, spec.width, spec.height, i);
-    FrameOptions o;
-    o.pts = i;
-    encoder.encode(describe_frame(f.format, f.width, f.height, f.data(), f.size(), f.pitch), o,
-                   out);
-  }
-  encoder.finish(out);
-  return out;
+  return vhtest::encode_stream(codec, spec);
 }
 
 std::vector<uint8_t> join(const std::vector<EncodedPacket>& packets, size_t copies = 1) {
@@ -594,53 +571,7 @@ TEST(DecodePipelineErrors, GarbageBetweenGoodStreamsRaisesLaterAndTheNextIdrDeco
 
 // ---- 6. through the NVDEC and CUDA driver doubles ------------------------------------------
 
-// The doubles, loaded the way test_nvdec_double loads them (VIDEOHW_CUDA_LIBRARY and
-// VIDEOHW_NVCUVID_LIBRARY name them to the adapter).
-class Doubles {
- public:
-  static Doubles& get() {
-    static Doubles d;
-    return d;
-  }
-  void reset() {
-    setenv("VIDEOHW_NVCUVID_DOUBLE_FAULTS", "", 1);
-    setenv("VIDEOHW_NVCUVID_DOUBLE_CAPS", "", 1);
-    nvcuvid_reset_();
-    cuda_reset_();
-  }
-  std::string violations() const { return std::string(nvcuvid_violations_()) + cuda_violations_(); }
-  int open_decoders() const { return open_decoders_(); }
-  int mapped_frames() const { return mapped_frames_(); }
-  int live_events() const { return live_events_(); }
-
- private:
-  Doubles() {
-    setenv("VIDEOHW_CUDA_LIBRARY", VIDEOHW_CUDA_DOUBLE_PATH, 1);
-    setenv("VIDEOHW_NVCUVID_LIBRARY", VIDEOHW_NVCUVID_DOUBLE_PATH, 1);
-    void* cuda = dlopen(VIDEOHW_CUDA_DOUBLE_PATH, RTLD_NOW | RTLD_LOCAL);
-    void* cuvid = dlopen(VIDEOHW_NVCUVID_DOUBLE_PATH, RTLD_NOW | RTLD_LOCAL);
-    if (!cuda || !cuvid) throw std::runtime_error(std::string("driver double: ") + dlerror());
-    bind(cuvid, nvcuvid_reset_, "videohw_nvcuvid_double_reset");
-    bind(cuvid, nvcuvid_violations_, "videohw_nvcuvid_double_violations");
-    bind(cuvid, open_decoders_, "videohw_nvcuvid_double_open_decoders");
-    bind(cuvid, mapped_frames_, "videohw_nvcuvid_double_mapped_frames");
-    bind(cuda, cuda_reset_, "videohw_cuda_double_reset");
-    bind(cuda, cuda_violations_, "videohw_cuda_double_violations");
-    bind(cuda, live_events_, "videohw_cuda_double_live_events");
-  }
-  template <typename Fn>
-  static void bind(void* lib, Fn*& fn, const char* name) {
-    fn = reinterpret_cast<Fn*>(dlsym(lib, name));
-    if (!fn) throw std::runtime_error(std::string("driver double lacks ") + name);
-  }
-  void (*nvcuvid_reset_)() = nullptr;
-  const char* (*nvcuvid_violations_)() = nullptr;
-  int (*open_decoders_)() = nullptr;
-  int (*mapped_frames_)() = nullptr;
-  void (*cuda_reset_)() = nullptr;
-  const char* (*cuda_violations_)() = nullptr;
-  int (*live_events_)() = nullptr;
-};
+using Doubles = vhtest::NvdecDoubles;
 
 std::shared_ptr<const DecoderProvider> nvdec_provider() {
   return std::make_shared<nv::NvdecDecoderProvider>(NvidiaDecodeConfig{}, reference_rgb_table());
@@ -654,6 +585,8 @@ class DecodePipelineNvdec : public ::testing::TestWithParam<DecodeOutputMode> {
       GTEST_SKIP() << nv::nvdec_rgb_unavailable_reason();
   }
   void TearDown() override {
+    // Ended sessions park their decoders and buffers for the next; none may be left behind.
+    nv::release_nvdec_caches();
     EXPECT_EQ(Doubles::get().violations(), "") << "an NVDEC / CUDA API rule was broken";
     EXPECT_EQ(Doubles::get().open_decoders(), 0);
     EXPECT_EQ(Doubles::get().mapped_frames(), 0);

@@ -4,7 +4,6 @@
 // with libavcodec, so every frame must equal the software decoder's, bit for bit; its rule
 // checks say whether the adapter used the API correctly. The last tests misuse the API on
 // purpose and check that the double notices.
-#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -18,95 +17,24 @@
 #include "backend/rgb_reference.hpp"
 #include "contract/errors.hpp"
 #include "contract/frame_layout.hpp"
+#include "nv_session/nvdec/nvdec_buffer_cache.hpp"
 #include "nv_session/nvdec/nvdec_decoder.hpp"
+#include "nv_session/nvdec/nvdec_decoder_cache.hpp"
 #include "nv_session/nvdec/nvdec_device.hpp"
 #include "nv_session/nvdec/nvdec_provider.hpp"
 #include "nv_session/nvdec/nvdec_rgb_converter.hpp"
 #include "software/software_decode_provider.hpp"
-#include "software/software_encoder.hpp"
+#include "support/decoded_pixels.hpp"
+#include "support/encoded_streams.hpp"
 #include "support/frames.hpp"
-
-extern "C" {
-#include <libavutil/log.h>
-}
+#include "support/nvdec_doubles.hpp"
 
 using namespace videohw;
 namespace nv = videohw::nv_session;
 
 namespace {
 
-// The doubles' control surfaces (nvcuvid_double_control.h, nvenc_double_control.h), from
-// the same loaded copies the adapter uses.
-class Doubles {
- public:
-  static Doubles& get() {
-    static Doubles d;
-    return d;
-  }
-  void reset(const std::string& faults = "", const std::string& caps = "") {
-    setenv("VIDEOHW_NVCUVID_DOUBLE_FAULTS", faults.c_str(), 1);
-    setenv("VIDEOHW_NVCUVID_DOUBLE_CAPS", caps.c_str(), 1);
-    nvcuvid_reset_();
-    cuda_reset_();
-  }
-  void set_faults(const std::string& faults) {
-    ASSERT_EQ(set_faults_(faults.c_str()), 0) << faults;
-  }
-  void set_cuda_faults(const std::string& faults) {
-    ASSERT_EQ(cuda_set_faults_(faults.c_str()), 0) << faults;
-  }
-  std::string log() const { return log_(); }
-  std::string cuda_log() const { return cuda_log_(); }
-  int mapped_frames() const { return mapped_frames_(); }
-  int max_mapped() const { return max_mapped_(); }
-  int live_events() const { return live_events_(); }
-  std::string violations() const { return std::string(nvcuvid_violations_()) + cuda_violations_(); }
-  int open_decoders() const { return open_decoders_(); }
-  int open_parsers() const { return open_parsers_(); }
-  int live_allocations() const { return live_allocations_(); }
-
- private:
-  Doubles() {
-    setenv("VIDEOHW_CUDA_LIBRARY", VIDEOHW_CUDA_DOUBLE_PATH, 1);
-    setenv("VIDEOHW_NVCUVID_LIBRARY", VIDEOHW_NVCUVID_DOUBLE_PATH, 1);
-    void* cuda = dlopen(VIDEOHW_CUDA_DOUBLE_PATH, RTLD_NOW | RTLD_LOCAL);
-    void* cuvid = dlopen(VIDEOHW_NVCUVID_DOUBLE_PATH, RTLD_NOW | RTLD_LOCAL);
-    if (!cuda || !cuvid) throw std::runtime_error(std::string("driver double: ") + dlerror());
-    bind(cuvid, nvcuvid_reset_, "videohw_nvcuvid_double_reset");
-    bind(cuvid, set_faults_, "videohw_nvcuvid_double_set_faults");
-    bind(cuvid, log_, "videohw_nvcuvid_double_call_log");
-    bind(cuvid, nvcuvid_violations_, "videohw_nvcuvid_double_violations");
-    bind(cuvid, open_decoders_, "videohw_nvcuvid_double_open_decoders");
-    bind(cuvid, open_parsers_, "videohw_nvcuvid_double_open_parsers");
-    bind(cuvid, mapped_frames_, "videohw_nvcuvid_double_mapped_frames");
-    bind(cuvid, max_mapped_, "videohw_nvcuvid_double_max_mapped");
-    bind(cuda, cuda_reset_, "videohw_cuda_double_reset");
-    bind(cuda, cuda_set_faults_, "videohw_cuda_double_set_faults");
-    bind(cuda, cuda_log_, "videohw_cuda_double_call_log");
-    bind(cuda, live_events_, "videohw_cuda_double_live_events");
-    bind(cuda, cuda_violations_, "videohw_cuda_double_violations");
-    bind(cuda, live_allocations_, "videohw_cuda_double_live_allocations");
-  }
-  template <typename Fn>
-  static void bind(void* lib, Fn*& fn, const char* name) {
-    fn = reinterpret_cast<Fn*>(dlsym(lib, name));
-    if (!fn) throw std::runtime_error(std::string("driver double lacks ") + name);
-  }
-  void (*nvcuvid_reset_)() = nullptr;
-  int (*set_faults_)(const char*) = nullptr;
-  const char* (*log_)() = nullptr;
-  const char* (*nvcuvid_violations_)() = nullptr;
-  int (*open_decoders_)() = nullptr;
-  int (*open_parsers_)() = nullptr;
-  int (*mapped_frames_)() = nullptr;
-  int (*max_mapped_)() = nullptr;
-  void (*cuda_reset_)() = nullptr;
-  int (*cuda_set_faults_)(const char*) = nullptr;
-  const char* (*cuda_log_)() = nullptr;
-  int (*live_events_)() = nullptr;
-  const char* (*cuda_violations_)() = nullptr;
-  int (*live_allocations_)() = nullptr;
-};
+using Doubles = vhtest::NvdecDoubles;
 
 int count_lines(const std::string& text, const std::string& prefix) {
   int n = 0;
@@ -119,10 +47,7 @@ int count_lines(const std::string& text, const std::string& prefix) {
   return n;
 }
 
-struct Spec {
-  int width, height, frames, gop, b_frames;
-  int first_pts = 0;
-};
+using Spec = vhtest::StreamSpec;
 
 // HEVC needs 144x144 on NVDEC (cuvidGetDecoderCaps); H.264 starts at 48x16.
 Spec small(Codec codec, int frames = 12, int gop = 4, int b_frames = 0) {
@@ -131,23 +56,7 @@ Spec small(Codec codec, int frames = 12, int gop = 4, int b_frames = 0) {
 }
 
 std::vector<EncodedPacket> encode(Codec codec, const Spec& spec) {
-  av_log_set_level(AV_LOG_ERROR);
-  auto c = vhtest::small_config(codec, spec.width, spec.height);
-  c.gop_length = spec.gop;
-  c.b_frames = spec.b_frames;
-  c.frame_interval_p = spec.b_frames + 1;
-  software::SoftwareEncoder encoder(c, SoftwareEncodeConfig{});
-  std::vector<EncodedPacket> out;
-  for (int i = 0; i < spec.frames; ++i) {
-    const auto f =
-        vhtest::pattern_frame(PixelFormat::I420, spec.width, spec.height, spec.first_pts + i);
-    FrameOptions o;
-    o.pts = spec.first_pts + i;
-    encoder.encode(describe_frame(f.format, f.width, f.height, f.data(), f.size(), f.pitch), o,
-                   out);
-  }
-  encoder.finish(out);
-  return out;
+  return vhtest::encode_stream(codec, spec);
 }
 
 CommonDecodeConfig config(Codec codec, DecodeOutputMode mode, bool low_latency = false) {
@@ -175,28 +84,9 @@ std::vector<DecodedFrame> software_decode(Codec codec, DecodeOutputMode mode,
   return decode_all(*d, packets);
 }
 
-// The NV12 frame's planes as yuv420p bytes (Y rows, then U, then V), pitch left out.
-std::vector<uint8_t> nv12_as_i420(const DecodedFrame& f) {
-  std::vector<uint8_t> out;
-  const SurfacePlane& y = f.planes.at(0);
-  const SurfacePlane& uv = f.planes.at(1);
-  for (int r = 0; r < f.height; ++r)
-    out.insert(out.end(), y.data + r * y.pitch, y.data + r * y.pitch + f.width);
-  const int cw = (f.width + 1) / 2, ch = (f.height + 1) / 2;
-  for (int plane = 0; plane < 2; ++plane)
-    for (int r = 0; r < ch; ++r)
-      for (int x = 0; x < cw; ++x) out.push_back(uv.data[r * uv.pitch + 2 * x + plane]);
-  return out;
-}
+using vhtest::nv12_as_i420;
 
-std::vector<uint8_t> planes_of(const DecodedFrame& f) {
-  std::vector<uint8_t> out;
-  for (const auto& p : f.planes)
-    for (int r = 0; r < p.height; ++r)
-      out.insert(out.end(), p.data + size_t(r) * p.pitch,
-                 p.data + size_t(r) * p.pitch + p.width_bytes);
-  return out;
-}
+constexpr auto planes_of = &vhtest::plane_bytes;
 
 void expect_same_frames(const std::vector<DecodedFrame>& got,
                         const std::vector<DecodedFrame>& want) {
@@ -224,6 +114,8 @@ class NvdecDouble : public ::testing::Test {
  protected:
   void SetUp() override { Doubles::get().reset(); }
   void TearDown() override {
+    // Ended sessions park their decoders and buffers for the next; none may be left behind.
+    nv::release_nvdec_caches();
     EXPECT_EQ(Doubles::get().violations(), "") << "an NVDEC / CUDA API rule was broken";
     EXPECT_EQ(Doubles::get().open_decoders(), 0);
     EXPECT_EQ(Doubles::get().open_parsers(), 0);
@@ -351,7 +243,7 @@ TEST_P(NvdecDoubleCodec, AFailedDecodeIsADecodeErrorAndTheSessionRecoversAtTheNe
   const Codec codec = GetParam();
   const auto packets = encode(codec, small(codec, 12, 4));
   auto session = nvdec(config(codec, DecodeOutputMode::NativeSurface));
-  Doubles::get().set_faults("decode@3");
+  ASSERT_TRUE(Doubles::get().set_faults("decode@3")) << "decode@3";
   std::vector<DecodedFrame> out;
   int errors = 0;
   for (const auto& p : packets) {
@@ -394,7 +286,7 @@ TEST_F(NvdecDouble, AFailedDecoderCreationIsADecodeError) {
 TEST_F(NvdecDouble, AFailedMapIsADecodeError) {
   const auto packets = encode(Codec::H264, small(Codec::H264, 4));
   auto session = nvdec(config(Codec::H264, DecodeOutputMode::NativeSurface, true));
-  Doubles::get().set_faults("map@2");
+  ASSERT_TRUE(Doubles::get().set_faults("map@2")) << "map@2";
   std::vector<DecodedFrame> out;
   int errors = 0;
   for (const auto& p : packets) {
@@ -412,7 +304,7 @@ TEST_F(NvdecDouble, AFailedMapIsADecodeError) {
 TEST_F(NvdecDouble, ADecodeStatusErrorMarksTheFrameDamaged) {
   const auto packets = encode(Codec::H264, small(Codec::H264, 4));
   auto session = nvdec(config(Codec::H264, DecodeOutputMode::MetadataOnly));
-  Doubles::get().set_faults("status@2");
+  ASSERT_TRUE(Doubles::get().set_faults("status@2")) << "status@2";
   const auto frames = decode_all(*session, packets);
   ASSERT_EQ(frames.size(), 4u);
   EXPECT_FALSE(frames[0].damaged);
@@ -427,6 +319,7 @@ TEST_F(NvdecDouble, EveryAllocationIsFreedOnceTheSessionAndItsFramesAreGone) {
     // The device keeps what every session shares (the RGB table) for the process: a first
     // session makes it before the count.
     decode_all(*nvdec(config(Codec::H264, mode)), packets);
+    nv::release_nvdec_caches();
     const int before = Doubles::get().live_allocations();
     std::vector<DecodedFrame> frames;
     {
@@ -437,6 +330,12 @@ TEST_F(NvdecDouble, EveryAllocationIsFreedOnceTheSessionAndItsFramesAreGone) {
     // The frames keep their buffers (and the pools) after the session is gone.
     EXPECT_GT(Doubles::get().live_allocations(), before);
     frames.clear();
+    // What the pools let go waits in the process's cache for the next session, and only there.
+    const int64_t cached = nv::NvdecBufferCache::stats_all(nv::PoolMemory::Device).idle +
+                           nv::NvdecBufferCache::stats_all(nv::PoolMemory::PinnedHost).idle;
+    EXPECT_GT(cached, 0) << "mode " << int(mode);
+    EXPECT_EQ(Doubles::get().live_allocations(), before + cached) << "mode " << int(mode);
+    nv::release_nvdec_caches();
     EXPECT_EQ(Doubles::get().live_allocations(), before) << "mode " << int(mode);
   }
 }
@@ -641,7 +540,7 @@ TEST_P(NvdecDoubleMode, AFailedCopyOrEventIsADecodeErrorAndLeavesNothingMapped) 
   for (const OutputFault& f : faults) {
     SCOPED_TRACE(f.fault);
     auto session = nvdec(config(Codec::H264, mode));
-    Doubles::get().set_cuda_faults(f.fault);
+    ASSERT_TRUE(Doubles::get().set_cuda_faults(f.fault)) << f.fault;
     std::vector<DecodedFrame> out;
     try {
       session->decode(stream.data(), stream.size(), std::nullopt, out);
@@ -657,7 +556,7 @@ TEST_P(NvdecDoubleMode, AFailedCopyOrEventIsADecodeErrorAndLeavesNothingMapped) 
     EXPECT_EQ(std::count(numbers.begin(), numbers.end(), -1), 0);
     EXPECT_TRUE(std::is_sorted(numbers.begin(), numbers.end()));
     // And the session decodes the stream again after a reset.
-    Doubles::get().set_cuda_faults("");
+    ASSERT_TRUE(Doubles::get().set_cuda_faults(""));
     session->reset(false);
     EXPECT_TRUE(pixels_of(decode_all(*session, packets)) == want);
   }
@@ -669,7 +568,7 @@ TEST_P(NvdecDoubleMode, AnInterruptedCallThenResetAndDestructionLeaveNothingMapp
   const int events_before = Doubles::get().live_events();
   auto session = nvdec(config(Codec::H264, GetParam()));
   // The 7th map fails while earlier frames are in flight.
-  Doubles::get().set_faults("map@7");
+  ASSERT_TRUE(Doubles::get().set_faults("map@7")) << "map@7";
   std::vector<DecodedFrame> out;
   EXPECT_THROW(session->decode(stream.data(), stream.size(), std::nullopt, out), Error);
   EXPECT_EQ(out.size(), 6u) << "the frames in flight before the failure are handed out";
@@ -726,6 +625,7 @@ TEST_F(NvdecDouble, ATableCopyIsFreedOnceItsHostTableIsGone) {
 }
 
 TEST_F(NvdecDouble, APoolKeepsWhatWasOutAtOnceUpToItsCap) {
+  nv::release_nvdec_caches();
   const int live_before = Doubles::get().live_allocations();
   auto pool = nv::NvdecSurfacePool::create(nv::NvdecDevice::open(0), 4, nv::PoolMemory::Device);
   const auto cycle = [&](size_t n, size_t bytes) {
@@ -752,6 +652,7 @@ TEST_F(NvdecDouble, APoolKeepsWhatWasOutAtOnceUpToItsCap) {
   EXPECT_EQ(pool->stats().outstanding, 0);
   EXPECT_EQ(pool->stats().peak_outstanding, 6);
   pool.reset();
+  nv::release_nvdec_caches();
   EXPECT_EQ(Doubles::get().live_allocations(), live_before);
 }
 

@@ -190,6 +190,10 @@ class Double:
     def check_clean(self) -> None:
         """No API rule broken, every encoder, decoder and parser destroyed, every CUDA
         context released."""
+        # Ended decode sessions park their decoders and buffers for the next one.
+        from videohw import _core
+
+        _core.release_decode_backend_caches()
         assert self.violations() == "", "driver API rule broken:\n" + self.violations()
         assert self.open_sessions() == 0, "an encoder was not destroyed"
         assert self.live_contexts() == 0, "a CUDA context was not destroyed"

@@ -41,7 +41,14 @@ NvdecDecoder::NvdecDecoder(const CommonDecodeConfig& config, const NvidiaDecodeC
     throw Error(ErrorKind::Config, "CommonDecodeConfig.max_display_delay: " +
                                        std::to_string(*config.max_display_delay) +
                                        " is negative; expected 0 or more frames");
-  device_ = NvdecDevice::open(nvidia.device);
+  std::optional<ParkedDecoder> parked =
+      NvdecDecoderCache::get().take(cuda_driver(), nvidia.device, cuvid_codec(config.codec));
+  if (parked) {
+    device_ = parked->device;
+    adopt_decoder(*parked);
+  } else {
+    device_ = NvdecDevice::open(nvidia.device);
+  }
   in_flight_ = std::make_unique<NvdecFramesInFlight>(device_, kFramesInFlight);
   ensure_output_resources();
   create_parser();
@@ -50,9 +57,11 @@ NvdecDecoder::NvdecDecoder(const CommonDecodeConfig& config, const NvidiaDecodeC
 NvdecDecoder::~NvdecDecoder() {
   // 1-2: end of stream; display callbacks still run, into a list nobody reads.
   std::vector<DecodedFrame> discarded;
+  bool ended_clean = !callback_error_ && stats_.decode_errors == 0;
   try {
     if (parser_ && pushed_since_flush_) flush(discarded);
   } catch (...) {
+    ended_clean = false;
   }
   discarded.clear();
   // 2: nothing is mapped past here, and the events go.
@@ -60,13 +69,12 @@ NvdecDecoder::~NvdecDecoder() {
   // 3: surfaces. Frames a caller still holds keep their pool alive by themselves.
   rgb_.reset();
   pool_.reset();
-  // 4-5: decoder, then parser; both need the context current.
-  {
-    // Destroyed even where the push fails: the handles are released either way.
+  // 4-5: decoder, then parser.
+  park_or_destroy_decoder(ended_clean);
+  if (parser_) {
+    // Destroyed even where the push fails: the handle is released either way.
     ContextScope scope(device_->context(), std::nothrow);
-    const CuvidApi& cuvid = device_->cuvid();
-    if (decoder_) cuvid.cuvidDestroyDecoder(decoder_);
-    if (parser_) cuvid.cuvidDestroyVideoParser(parser_);
+    device_->cuvid().cuvidDestroyVideoParser(parser_);
   }
   // 6: the device goes with the last shared owner.
   device_.reset();
@@ -177,9 +185,11 @@ int NvdecDecoder::handle_sequence(const CUVIDEOFORMAT& f) {
   color_.matrix = specified(f.video_signal_description.matrix_coefficients);
   color_.full_range = f.video_signal_description.video_full_range_flag != 0;
 
+  // The deinterlace mode is fixed at creation, so a change of scan is a new decoder too.
   const bool same_kind = decoder_ && f.codec == format_.codec &&
                          f.chroma_format == format_.chroma_format &&
-                         f.bit_depth_luma_minus8 == format_.bit_depth_luma_minus8;
+                         f.bit_depth_luma_minus8 == format_.bit_depth_luma_minus8 &&
+                         f.progressive_sequence == format_.progressive_sequence;
   const bool fits = static_cast<int>(f.coded_width) <= max_width_ &&
                     static_cast<int>(f.coded_height) <= max_height_ && surfaces <= surfaces_;
   // The parser has displayed every picture of the old sequence by now; those still in
@@ -196,13 +206,14 @@ int NvdecDecoder::handle_sequence(const CUVIDEOFORMAT& f) {
                          f.display_area.bottom != format_.display_area.bottom;
     if (changed) {
       in_flight_->complete_all(out_);
-      reconfigure_decoder(f, surfaces_);
+      reconfigure_decoder(f, surfaces_, !adopted_unused_);
     }
   } else {
     in_flight_->complete_all(out_);
     destroy_decoder();
     create_decoder(f, surfaces);
   }
+  adopted_unused_ = false;
   return surfaces_;
 }
 
@@ -234,23 +245,37 @@ void NvdecDecoder::create_decoder(const CUVIDEOFORMAT& f, int surfaces) {
   info.ulTargetHeight = static_cast<unsigned>(f.display_area.bottom - f.display_area.top);
   info.target_rect.right = static_cast<short>(info.ulTargetWidth);
   info.target_rect.bottom = static_cast<short>(info.ulTargetHeight);
+  const int64_t started = monotonic_ns();
   check_cuda(ErrorKind::Decode, d.cuvidCreateDecoder(&decoder_, &info), "cuvidCreateDecoder",
              "creating a " + std::to_string(f.coded_width) + "x" + std::to_string(f.coded_height) +
                  " decoder");
-  format_ = f;
-  surfaces_ = surfaces;
-  bytes_per_sample_ = f.bit_depth_luma_minus8 > 0 ? 2 : 1;
-  max_width_ = static_cast<int>(info.ulMaxWidth);
-  max_height_ = static_cast<int>(info.ulMaxHeight);
-  width_ = static_cast<int>(info.ulTargetWidth);
-  height_ = static_cast<int>(info.ulTargetHeight);
-  keyframe_by_surface_.assign(static_cast<size_t>(surfaces), 0);
-  pts_by_surface_.assign(static_cast<size_t>(surfaces), std::nullopt);
+  stats_.decoder_setup_ns += monotonic_ns() - started;
+  set_up_for(f, surfaces, static_cast<int>(info.ulMaxWidth), static_cast<int>(info.ulMaxHeight));
   ++stats_.decoder_opens;
   ++nv_stats_.decoders_created;
 }
 
-void NvdecDecoder::reconfigure_decoder(const CUVIDEOFORMAT& f, int surfaces) {
+void NvdecDecoder::adopt_decoder(const ParkedDecoder& parked) {
+  decoder_ = parked.decoder;
+  set_up_for(parked.format, parked.surfaces, parked.max_width, parked.max_height);
+  adopted_unused_ = true;
+  ++stats_.decoder_opens;
+  ++nv_stats_.decoders_adopted;
+}
+
+void NvdecDecoder::set_up_for(const CUVIDEOFORMAT& f, int surfaces, int max_width, int max_height) {
+  format_ = f;
+  surfaces_ = surfaces;
+  bytes_per_sample_ = f.bit_depth_luma_minus8 > 0 ? 2 : 1;
+  max_width_ = max_width;
+  max_height_ = max_height;
+  width_ = f.display_area.right - f.display_area.left;
+  height_ = f.display_area.bottom - f.display_area.top;
+  keyframe_by_surface_.assign(static_cast<size_t>(surfaces), 0);
+  pts_by_surface_.assign(static_cast<size_t>(surfaces), std::nullopt);
+}
+
+void NvdecDecoder::reconfigure_decoder(const CUVIDEOFORMAT& f, int surfaces, bool size_change) {
   CUVIDRECONFIGUREDECODERINFO info{};
   info.ulWidth = f.coded_width;
   info.ulHeight = f.coded_height;
@@ -265,14 +290,16 @@ void NvdecDecoder::reconfigure_decoder(const CUVIDEOFORMAT& f, int surfaces) {
   // the old size's rectangle.
   info.target_rect.right = static_cast<short>(info.ulTargetWidth);
   info.target_rect.bottom = static_cast<short>(info.ulTargetHeight);
+  const int64_t started = monotonic_ns();
   check_cuda(ErrorKind::Decode, device_->cuvid().cuvidReconfigureDecoder(decoder_, &info),
              "cuvidReconfigureDecoder",
              "resizing the decoder to " + std::to_string(f.coded_width) + "x" +
                  std::to_string(f.coded_height));
+  stats_.decoder_setup_ns += monotonic_ns() - started;
   format_ = f;
   width_ = static_cast<int>(info.ulTargetWidth);
   height_ = static_cast<int>(info.ulTargetHeight);
-  ++stats_.size_changes;
+  if (size_change) ++stats_.size_changes;
   ++nv_stats_.reconfigures;
 }
 
@@ -280,6 +307,21 @@ void NvdecDecoder::destroy_decoder() {
   if (!decoder_) return;
   device_->cuvid().cuvidDestroyDecoder(decoder_);
   decoder_ = nullptr;
+}
+
+void NvdecDecoder::park_or_destroy_decoder(bool ended_clean) {
+  if (!decoder_) return;
+  if (ended_clean) {
+    try {
+      NvdecDecoderCache::get().park(
+          ParkedDecoder{device_, decoder_, format_, surfaces_, max_width_, max_height_});
+      decoder_ = nullptr;
+      return;
+    } catch (...) {  // out of memory for the cache's entry: destroyed below instead
+    }
+  }
+  ContextScope scope(device_->context(), std::nothrow);
+  destroy_decoder();
 }
 
 int NvdecDecoder::handle_decode(CUVIDPICPARAMS& picture) {

@@ -1,7 +1,8 @@
 // One NVDEC decode session: the cuvid parser feeding a hardware decoder, frames handed out
 // in the session's output mode.
 //
-// The decoder is created in the parser's sequence callback, sized for at least 1920x1088
+// The decoder is adopted from an ended session (nvdec_decoder_cache.hpp) when one of the
+// codec is parked, else created in the parser's sequence callback, sized for at least 1920x1088
 // (ulMaxWidth/ulMaxHeight), so a later sequence of another size within that maximum is
 // taken by cuvidReconfigureDecoder instead of a new decoder. Everything runs on the
 // caller's thread inside cuvidParseVideoData: the callbacks fire synchronously there.
@@ -27,7 +28,8 @@
 //      unmapped first)
 //   3. release surfaces: the output pool and the RGB converter (buffers a caller still
 //      holds keep their pool, and the context, alive until they die)
-//   4. destroy the decoder (no frame mapped by then)
+//   4. park the decoder for the next session of its codec (nvdec_decoder_cache.hpp), or
+//      destroy it where the session ended on an error (no frame mapped by then either way)
 //   5. destroy the parser
 //   6. release the device (the last reference may be held by outstanding frames)
 #pragma once
@@ -42,6 +44,7 @@
 #include <vector>
 
 #include "backend/decoder_backend.hpp"
+#include "nv_session/nvdec/nvdec_decoder_cache.hpp"
 #include "nv_session/nvdec/nvdec_device.hpp"
 #include "nv_session/nvdec/nvdec_frames_in_flight.hpp"
 #include "nv_session/nvdec/nvdec_rgb_converter.hpp"
@@ -52,9 +55,10 @@ namespace videohw::nv_session {
 // Extra numbers an NVDEC session reports beyond DecodeStats (tests and benchmarks).
 struct NvdecSessionStats {
   int64_t decoders_created = 0;
-  int64_t reconfigures = 0;   // cuvidReconfigureDecoder calls
-  int64_t frames_mapped = 0;  // cuvidMapVideoFrame calls (0 in MetadataOnly)
-  int decode_surfaces = 0;    // ulNumDecodeSurfaces of the current decoder
+  int64_t decoders_adopted = 0;  // taken from an ended session instead of created
+  int64_t reconfigures = 0;      // cuvidReconfigureDecoder calls
+  int64_t frames_mapped = 0;     // cuvidMapVideoFrame calls (0 in MetadataOnly)
+  int decode_surfaces = 0;       // ulNumDecodeSurfaces of the current decoder
   int max_width = 0, max_height = 0;
   SurfacePoolStats pool;      // NativeSurface frames' device buffers
   SurfacePoolStats rgb_pool;  // CpuRgb frames' page-locked host buffers
@@ -98,8 +102,11 @@ class NvdecDecoder final : public DecoderBackend {
 
   void create_parser();
   void create_decoder(const CUVIDEOFORMAT& format, int surfaces);
-  void reconfigure_decoder(const CUVIDEOFORMAT& format, int surfaces);
+  void reconfigure_decoder(const CUVIDEOFORMAT& format, int surfaces, bool size_change);
+  void adopt_decoder(const ParkedDecoder& parked);
+  void set_up_for(const CUVIDEOFORMAT& format, int surfaces, int max_width, int max_height);
   void destroy_decoder();
+  void park_or_destroy_decoder(bool ended_clean);
   void parse(const uint8_t* data, size_t size, unsigned long flags, int64_t timestamp,
              std::vector<DecodedFrame>& out);
   std::exception_ptr drain_in_flight(std::vector<DecodedFrame>* out);
@@ -141,6 +148,7 @@ class NvdecDecoder final : public DecoderBackend {
   std::vector<DecodedFrame>* out_ = nullptr;  // where display callbacks put frames
   std::exception_ptr callback_error_;         // thrown once cuvidParseVideoData returns
   bool pushed_since_flush_ = false;
+  bool adopted_unused_ = false;  // an adopted decoder no sequence of this session has set up
 
   DecodeStats stats_;
   NvdecSessionStats nv_stats_;

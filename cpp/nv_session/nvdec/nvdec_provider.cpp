@@ -1,5 +1,6 @@
 #include "nv_session/nvdec/nvdec_provider.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -7,7 +8,9 @@
 #include "backend/decoder_registry.hpp"
 #include "backend/rgb_reference.hpp"
 
+#include "nv_session/nvdec/nvdec_buffer_cache.hpp"
 #include "nv_session/nvdec/nvdec_decoder.hpp"
+#include "nv_session/nvdec/nvdec_decoder_cache.hpp"
 #include "nv_session/nvdec/nvdec_device.hpp"
 #include "nv_session/nvdec/nvdec_rgb_converter.hpp"
 
@@ -112,13 +115,42 @@ bool NvdecDecoderProvider::can_reconfigure(const CommonDecodeConfig& from,
 
 namespace {
 
+std::map<std::string, int64_t> cache_stats() {
+  const DecoderCacheStats d = NvdecDecoderCache::get().stats();
+  const BufferCacheStats host = NvdecBufferCache::stats_all(PoolMemory::PinnedHost);
+  const BufferCacheStats device = NvdecBufferCache::stats_all(PoolMemory::Device);
+  return {{"decoders_parked", d.parked},           {"decoders_adopted", d.adopted},
+          {"decoders_destroyed", d.destroyed},     {"decoders_limit", d.limit},
+          {"host_buffers_idle", host.idle},        {"host_bytes_idle", host.idle_bytes},
+          {"host_buffers_reused", host.taken},     {"host_bytes_limit", host.limit_bytes},
+          {"device_buffers_idle", device.idle},    {"device_bytes_idle", device.idle_bytes},
+          {"device_buffers_reused", device.taken}, {"device_bytes_limit", device.limit_bytes}};
+}
+
+void set_cache_limit(const std::string& name, int64_t value) {
+  if (name == "decoders")
+    NvdecDecoderCache::get().set_limit(static_cast<int>(std::min<int64_t>(value, 1 << 20)));
+  else if (name == "host_bytes")
+    NvdecBufferCache::set_limit_all(PoolMemory::PinnedHost, value);
+  else if (name == "device_bytes")
+    NvdecBufferCache::set_limit_all(PoolMemory::Device, value);
+  else
+    throw Error(ErrorKind::Config, "nvidia decode cache: no limit '" + name +
+                                       "'; expected decoders, host_bytes or device_bytes");
+}
+
 const bool registered = register_decoder_backend(
     {"nvidia", 0,
      [](const DecodeBackendConfigs& configs) -> std::unique_ptr<DecoderProvider> {
        return std::make_unique<NvdecDecoderProvider>(configs.nvidia, reference_rgb_table());
      },
-     &nvidia_decode_unavailable_reason});
+     &nvidia_decode_unavailable_reason, &cache_stats, &set_cache_limit, &release_nvdec_caches});
 
 }  // namespace
+
+void release_nvdec_caches() {
+  NvdecDecoderCache::get().release();
+  NvdecBufferCache::release_all();
+}
 
 }  // namespace videohw::nv_session

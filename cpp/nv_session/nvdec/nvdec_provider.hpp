@@ -32,4 +32,8 @@ class NvdecDecoderProvider final : public DecoderProvider {
 // per pair of driver libraries (VIDEOHW_CUDA_LIBRARY / VIDEOHW_NVCUVID_LIBRARY).
 std::string nvidia_decode_unavailable_reason();
 
+// Destroys the decoders ended sessions parked and frees the output buffers kept idle
+// (nvdec_decoder_cache.hpp, nvdec_buffer_cache.hpp): the registry's release_cache.
+void release_nvdec_caches();
+
 }  // namespace videohw::nv_session

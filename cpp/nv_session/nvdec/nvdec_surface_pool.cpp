@@ -14,12 +14,12 @@ std::shared_ptr<NvdecSurfacePool> NvdecSurfacePool::create(std::shared_ptr<Nvdec
 NvdecSurfacePool::NvdecSurfacePool(std::shared_ptr<NvdecDevice> device, size_t max_kept,
                                    PoolMemory memory, size_t max_kept_bytes)
     : device_(std::move(device)),
+      cache_(NvdecBufferCache::of(device_->context(), memory)),
       max_kept_(max_kept),
-      memory_(memory),
       max_kept_bytes_(max_kept_bytes) {}
 
 NvdecSurfacePool::~NvdecSurfacePool() {
-  for (const DeviceBuffer& buffer : idle_) free_now(buffer);
+  for (const DeviceBuffer& buffer : idle_) cache_.keep(buffer);
 }
 
 std::shared_ptr<DeviceBuffer> NvdecSurfacePool::acquire(size_t bytes) {
@@ -55,20 +55,12 @@ DeviceBuffer NvdecSurfacePool::take_fit(size_t bytes) {
 }
 
 DeviceBuffer NvdecSurfacePool::allocate(size_t bytes) {
-  DeviceBuffer buffer;
-  ContextScope scope(device_->context(), ErrorKind::Decode);
-  if (memory_ == PoolMemory::Device) {
-    check_cuda(ErrorKind::Decode, device_->cuda().cuMemAlloc(&buffer.ptr, bytes), "cuMemAlloc",
-               "allocating a " + std::to_string(bytes) + "-byte output surface");
-  } else {
-    void* host = nullptr;
-    check_cuda(ErrorKind::Decode, device_->cuda().cuMemAllocHost(&host, bytes), "cuMemAllocHost",
-               "allocating a " + std::to_string(bytes) + "-byte page-locked frame buffer");
-    buffer.ptr = static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(host));
-  }
-  buffer.bytes = bytes;
+  DeviceBuffer buffer = cache_.take(bytes);
+  const bool cached = buffer.ptr != 0;
+  if (!cached) buffer = cache_.allocate(bytes);
   std::lock_guard<std::mutex> lock(mutex_);
   ++stats_.allocations;
+  if (cached) ++stats_.from_cache;
   return buffer;
 }
 
@@ -90,18 +82,7 @@ void NvdecSurfacePool::give_back(DeviceBuffer buffer) {
     idle_.erase(idle_.begin(), idle_.begin() + static_cast<long>(excess));
     stats_.frees += static_cast<int64_t>(excess);
   }
-  for (const DeviceBuffer& b : evicted) free_now(b);
-}
-
-void NvdecSurfacePool::free_now(const DeviceBuffer& buffer) {
-  // cuMemFree needs a current context; the caller's thread may have none (Python's GC).
-  ContextScope scope(device_->context(), std::nothrow);
-  if (!scope.entered()) return;
-  const CudaDriver& d = device_->cuda();
-  if (memory_ == PoolMemory::Device)
-    d.cuMemFree(buffer.ptr);
-  else
-    d.cuMemFreeHost(buffer.host());
+  for (const DeviceBuffer& b : evicted) cache_.keep(b);
 }
 
 SurfacePoolStats NvdecSurfacePool::stats() const {

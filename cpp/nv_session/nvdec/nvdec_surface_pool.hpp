@@ -8,7 +8,9 @@
 // Steady state allocates nothing: a returned buffer of a fitting size is reused, and the pool
 // keeps as many returned buffers as were ever out at once (a push that yields 30 frames
 // the caller holds until the next push needs 30), up to a cap, so a caller who once held
-// hundreds of frames does not pin hundreds of buffers for the life of the session.
+// hundreds of frames does not pin hundreds of buffers for the life of the session. What a
+// pool lets go goes to the process's cache (nvdec_buffer_cache.hpp), which the next pool
+// takes from before it allocates.
 #pragma once
 
 #include <cstddef>
@@ -17,22 +19,15 @@
 #include <mutex>
 #include <vector>
 
+#include "nv_session/nvdec/nvdec_buffer_cache.hpp"
 #include "nv_session/nvdec/nvdec_device.hpp"
 
 namespace videohw::nv_session {
 
-// `ptr` is a device address, or for a PinnedHost pool a host address.
-struct DeviceBuffer {
-  CUdeviceptr ptr = 0;
-  size_t bytes = 0;
-  uint8_t* host() const { return reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(ptr)); }
-};
-
-enum class PoolMemory { Device, PinnedHost };
-
 struct SurfacePoolStats {
-  int64_t allocations = 0;       // cuMemAlloc / cuMemAllocHost calls
-  int64_t frees = 0;             // buffers freed while the pool lives (over the cap, stale)
+  int64_t allocations = 0;       // buffers the pool took in: from the process cache or new
+  int64_t from_cache = 0;        // of those, from the cache (no driver allocation)
+  int64_t frees = 0;             // buffers let go while the pool lives (over the cap, stale)
   int64_t reuses = 0;            // acquisitions served from returned buffers
   int64_t outstanding = 0;       // buffers handed out and not yet returned
   int64_t peak_outstanding = 0;  // the most ever handed out at once
@@ -62,11 +57,10 @@ class NvdecSurfacePool : public std::enable_shared_from_this<NvdecSurfacePool> {
   DeviceBuffer take_fit(size_t bytes);
   DeviceBuffer allocate(size_t bytes);
   void give_back(DeviceBuffer buffer);
-  void free_now(const DeviceBuffer& buffer);
 
   std::shared_ptr<NvdecDevice> device_;
+  NvdecBufferCache& cache_;
   size_t max_kept_;
-  PoolMemory memory_;
   size_t max_kept_bytes_;
   mutable std::mutex mutex_;        // give_back runs on whichever thread dropped the last owner
   std::vector<DeviceBuffer> idle_;  // oldest returned first

@@ -13,4 +13,8 @@ namespace vhtest {
 // The meaningful bytes of every plane, row after row (pitch padding left out).
 std::vector<uint8_t> plane_bytes(const videohw::DecodedFrame& frame);
 
+// An NV12 frame's samples as yuv420p bytes (Y rows, then U, then V), pitch left out: how the
+// software decoder's planes of the same picture read.
+std::vector<uint8_t> nv12_as_i420(const videohw::DecodedFrame& frame);
+
 }  // namespace vhtest
