@@ -624,9 +624,13 @@ class FirstFrameClock:
         return {"start_ms": self.start_s * 1e3, "first_ms": self.first_s * 1e3, "frames": frames}
 
 
-def first_videohw(controller: Callable, stream: Stream, mode: str) -> dict:
-    """Session created, first 1 MiB pushed, first frame waited for; then the rest."""
+def first_videohw(controller: Callable, stream: Stream, mode: str, cold: bool = False) -> dict:
+    """Session created, first 1 MiB pushed, first frame waited for; then the rest. Cold: no
+    decoder or buffer an ended session left (vh.release_decoder_cache() first), as for the
+    first session of a process; else the previous run's are adopted."""
     ctl = controller()
+    if cold:
+        vh.release_decoder_cache()
     chunks = stream.chunks("1m")
     config = decode_config(stream, mode)
     clock = FirstFrameClock()
@@ -886,8 +890,10 @@ def run_first(s: Setup) -> list:
     for stream in s.streams:
         for mode in s.modes:
             for tool in s.videohw_tools:
-                run = functools.partial(first_videohw, s.getter(tool), stream, mode)
-                entries.append(measure_runs(_entry(stream, mode, tool), run, s.repeats))
+                for cold, note in ((True, "cold (caches released)"), (False, "warm")):
+                    run = functools.partial(first_videohw, s.getter(tool), stream, mode, cold)
+                    entry = _entry(stream, mode, tool, note=note)
+                    entries.append(measure_runs(entry, run, s.repeats))
             for tool in s.peers(mode):
                 entry = _entry(stream, mode, tool)
                 if tool == "pyav":
