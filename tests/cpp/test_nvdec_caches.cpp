@@ -59,9 +59,9 @@ std::vector<std::vector<uint8_t>> software_pixels(Codec codec, DecodeOutputMode 
 
 vhtest::StreamSpec spec(Codec codec, int width, int height, int frames = 10) {
   // HEVC needs 144x144 on NVDEC (cuvidGetDecoderCaps); H.264 starts at 48x16.
-  return codec == Codec::HEVC ? vhtest::StreamSpec{std::max(width, 144), std::max(height, 144),
-                                                   frames, 5, 2}
-                              : vhtest::StreamSpec{width, height, frames, 5, 2};
+  return codec == Codec::HEVC
+             ? vhtest::StreamSpec{std::max(width, 144), std::max(height, 144), frames, 5, 2}
+             : vhtest::StreamSpec{width, height, frames, 5, 2};
 }
 
 class NvdecCaches : public ::testing::Test {

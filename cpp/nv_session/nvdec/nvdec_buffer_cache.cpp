@@ -17,9 +17,9 @@ struct Registry {
   std::mutex mu;
   // Never destroyed, as the contexts: a frame a caller still holds may come back at exit.
   std::map<std::pair<const PrimaryContext*, PoolMemory>, NvdecBufferCache*> caches;
-  std::map<PoolMemory, int64_t> limits{{PoolMemory::Device, NvdecBufferCache::kDefaultLimitBytes},
-                                       {PoolMemory::PinnedHost,
-                                        NvdecBufferCache::kDefaultLimitBytes}};
+  std::map<PoolMemory, int64_t> limits{
+      {PoolMemory::Device, NvdecBufferCache::kDefaultLimitBytes},
+      {PoolMemory::PinnedHost, NvdecBufferCache::kDefaultLimitBytes}};
 };
 
 Registry& registry() {
