@@ -80,6 +80,7 @@ void init_decode(py::module_& m) {
       .def_readwrite("max_access_unit_bytes", &CommonDecodeConfig::max_access_unit_bytes)
       .def_readwrite("max_ready_frames", &CommonDecodeConfig::max_ready_frames)
       .def_readwrite("max_ready_bytes", &CommonDecodeConfig::max_ready_bytes)
+      .def_readwrite("push_ahead_bytes", &CommonDecodeConfig::push_ahead_bytes)
       .def_readwrite("max_backlog_bytes", &CommonDecodeConfig::max_backlog_bytes)
       .def_property(
           "extradata",

@@ -122,8 +122,13 @@ struct CommonDecodeConfig {
   // Bytes are the frames' pixel bytes, host or device.
   int64_t max_ready_frames = 1024;
   int64_t max_ready_bytes = int64_t(1) << 30;
-  // Pushed bytes waiting for the decode stage: a push that finds this many waits while the
-  // stage works them down (one chunk of any size is always taken when the queue is below).
+  // Pushed bytes waiting for the decode stage. A push that finds push_ahead_bytes queued
+  // waits while the stage works them down, so a caller who pushes a file in chunks and reaps
+  // between pushes never has more than about a chunk and this much decoded at once (page-locked
+  // RGB frames are 6 MB each at 1080p); its own chunk is then taken whole. A chunk larger
+  // than max_backlog_bytes is not copied but decoded from the caller's memory while the push
+  // waits.
+  int64_t push_ahead_bytes = int64_t(1) << 20;
   int64_t max_backlog_bytes = int64_t(64) << 20;
 };
 

@@ -218,7 +218,8 @@ void DecodeSession::push(uint32_t generation, const uint8_t* data, size_t size,
   {
     std::unique_lock<std::mutex> lock(state_mu_);
     bool counted_stall = false, counted_full = false;
-    while (stalled_locked() || input_.bytes() >= config_.max_backlog_bytes) {
+    while (stalled_locked() ||
+           input_.bytes() >= std::min(config_.push_ahead_bytes, config_.max_backlog_bytes)) {
       const auto now = std::chrono::steady_clock::now();
       const bool stalled = stalled_locked();
       if (stalled && (wait_ns == 0 || (wait_ns > 0 && now >= deadline))) {

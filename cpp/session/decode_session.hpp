@@ -21,8 +21,9 @@
 //
 // Memory: frames waiting to be reaped are bounded by CommonDecodeConfig::max_ready_frames
 // and max_ready_bytes: the decode stage stops between two pictures once either is reached
-// and goes on when a reap makes room. Queued input is bounded by max_backlog_bytes: a push
-// that finds the queue full waits while the decode stage works it down; when the stage is
+// and goes on when a reap makes room. Queued input is bounded by push_ahead_bytes: a push
+// that finds that many queued waits while the decode stage works them down (so a caller who
+// reaps between pushes holds about a chunk's frames, not a file's); when the stage is
 // stopped for lack of room instead (nobody reaps), waiting could not end on this thread,
 // so the push raises Backpressure with nothing taken, or with block waits for another
 // thread's reap. The ready bound can be passed by what one piece completes, and by a
@@ -80,7 +81,7 @@ class DecodeSession {
   // chunk larger than max_backlog_bytes is not copied: the stage decodes it from the
   // caller's memory while push waits, as far as the bound allows, and the push raises the
   // errors of its own bytes too.
-  // A full input queue makes the push wait while the decode stage works it down. When the
+  // push_ahead_bytes queued make the push wait while the decode stage works them down. When the
   // stage is stopped because max_ready_* frames wait to be reaped, the push waits up to
   // `wait_ns` (0: not at all, -1: no limit) for another thread's reap, then raises
   // Backpressure with nothing of its chunk taken. `interrupted` is called about every

@@ -269,6 +269,7 @@ class CommonDecodeConfig:
     max_access_unit_bytes: int
     max_ready_frames: int
     max_ready_bytes: int
+    push_ahead_bytes: int
     max_backlog_bytes: int
     extradata: bytes
     def __init__(self) -> None: ...

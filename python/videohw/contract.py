@@ -548,8 +548,11 @@ class CommonDecodeConfig:
     # the pixels.
     max_ready_frames: int = 1024
     max_ready_bytes: int = 1 << 30
-    # Pushed bytes waiting for the decode stage: a push that finds this many waits while
-    # the stage works them down (a chunk of any size is taken when the queue is below).
+    # Pushed bytes waiting for the decode stage: a push that finds push_ahead_bytes queued
+    # waits while the stage works them down, then takes its chunk whole (so a caller who
+    # reaps between pushes holds about a chunk's frames at once); a chunk larger than
+    # max_backlog_bytes is decoded from the caller's memory while the push waits, not copied.
+    push_ahead_bytes: int = 1 << 20
     max_backlog_bytes: int = 64 << 20
 
     def __post_init__(self) -> None:
@@ -565,6 +568,7 @@ class CommonDecodeConfig:
         _int(owner, "max_access_unit_bytes", self.max_access_unit_bytes, 4096, 2**40)
         _int(owner, "max_ready_frames", self.max_ready_frames, 1, 2**31 - 1)
         _int(owner, "max_ready_bytes", self.max_ready_bytes, 1, 2**62)
+        _int(owner, "push_ahead_bytes", self.push_ahead_bytes, 1, 2**62)
         _int(owner, "max_backlog_bytes", self.max_backlog_bytes, 1, 2**62)
         if not isinstance(self.extradata, (bytes, bytearray, memoryview)):
             raise ConfigError(

@@ -36,7 +36,8 @@ def set_decoder_cache_limits(
     device_bytes: Optional[int] = None,
 ) -> None:
     """Bounds what ``backend`` keeps between sessions; 0 keeps nothing. What is kept beyond
-    a new bound is freed now. Defaults: 8 decoders, 1 GiB of each kind of buffer."""
+    a new bound is freed now. Defaults: 32 decoders, 4 GiB of page-locked host buffers,
+    2 GiB of device buffers."""
     values = {"decoders": decoders, "host_bytes": host_bytes, "device_bytes": device_bytes}
     for name in _LIMITS:
         value = values[name]

@@ -150,6 +150,7 @@ def _core_decode_config(c: CommonDecodeConfig) -> Any:
     out.max_access_unit_bytes = c.max_access_unit_bytes
     out.max_ready_frames = c.max_ready_frames
     out.max_ready_bytes = c.max_ready_bytes
+    out.push_ahead_bytes = c.push_ahead_bytes
     out.max_backlog_bytes = c.max_backlog_bytes
     out.extradata = bytes(c.extradata)
     return out
@@ -284,8 +285,10 @@ class DecodeControls:
         this chunk. A ``DecodeError`` from bytes pushed earlier is raised by the next push
         (after its own chunk was taken) or by ``flush``; decoding resumes at the next IDR.
 
-        Memory is bounded. Queued bytes: past ``CommonDecodeConfig.max_backlog_bytes`` a
-        push waits while the decode stage works them down. Decoded frames: once
+        Memory is bounded. Queued bytes: a push that finds
+        ``CommonDecodeConfig.push_ahead_bytes`` (1 MiB) queued waits while the decode stage
+        works them down, so a caller who reaps between pushes holds about a chunk's frames
+        at once. Decoded frames: once
         ``max_ready_frames`` / ``max_ready_bytes`` wait to be reaped the stage stops; a push
         that then finds bytes waiting raises ``BackpressureError`` with nothing taken, or
         with ``block=True`` first waits for another thread's ``reap`` (up to ``timeout``

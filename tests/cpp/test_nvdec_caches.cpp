@@ -73,9 +73,9 @@ class NvdecCaches : public ::testing::Test {
   void TearDown() override {
     nv::NvdecDecoderCache::get().set_limit(nv::NvdecDecoderCache::kDefaultLimit);
     nv::NvdecBufferCache::set_limit_all(nv::PoolMemory::Device,
-                                        nv::NvdecBufferCache::kDefaultLimitBytes);
+                                        nv::NvdecBufferCache::kDefaultDeviceLimitBytes);
     nv::NvdecBufferCache::set_limit_all(nv::PoolMemory::PinnedHost,
-                                        nv::NvdecBufferCache::kDefaultLimitBytes);
+                                        nv::NvdecBufferCache::kDefaultHostLimitBytes);
     nv::release_nvdec_caches();
     EXPECT_EQ(Doubles::get().violations(), "") << "an NVDEC / CUDA API rule was broken";
     EXPECT_EQ(Doubles::get().open_decoders(), 0) << "a decoder outlived the caches' release";

@@ -243,11 +243,54 @@ def test_push_arguments_are_checked(kwargs, error):
         {"max_ready_bytes": 0},
         {"max_ready_frames": 2**40},
         {"max_ready_bytes": "1"},
+        {"push_ahead_bytes": 0},
+        {"max_backlog_bytes": -1},
     ],
 )
 def test_the_bounds_are_checked(bad):
     with pytest.raises(vh.ConfigError):
         _config(**bad)
+
+
+def _noisy_stream(frames: int, width: int = 640, height: int = 480) -> bytes:
+    """Pictures of noise: large access units the decode stage takes milliseconds over."""
+    rng = np.random.default_rng(7)
+    ctl = vh.SessionController("software")
+    common = vh.CommonEncodeConfig(
+        codec=vh.Codec.H264, width=width, height=height, low_latency=True, gop_length=frames
+    )
+    with ctl.encode_session(common) as s:
+        for i in range(frames):
+            pixels = rng.integers(0, 256, (height, width, 4), dtype=np.uint8)
+            s.submit(vh.Frame(pixels, vh.PixelFormat.ARGB8888, pts=i))
+        return b"".join(p.data for p in s.flush())
+
+
+@pytest.mark.parametrize("ahead", [1, 16 << 10])
+def test_a_push_waits_while_push_ahead_bytes_are_queued(ahead):
+    """A push that finds push_ahead_bytes undecoded waits for the stage first: after each
+    push no more than that bound and the push's own chunk are queued, so a caller who
+    reaps between pushes holds few frames at a time; every frame still comes, in order.
+    (With the queue bounded only by max_backlog_bytes, 64 MiB, the pushes of this loop all
+    returned at once and the flush decoded the whole stream.)"""
+    data = _noisy_stream(8)
+    chunk = 4096
+    ctl = vh.SessionController("software")
+    got = []
+    with ctl.decode_session(_config(push_ahead_bytes=ahead, low_latency=True)) as s:
+        for at in range(0, len(data), chunk):
+            piece = data[at : at + chunk]
+            s.push(piece)
+            assert s.telemetry()["backlog_bytes"] < ahead + len(piece)
+            got += s.reap()
+        flushed = s.flush()
+        tel = s.telemetry()
+    got += flushed
+    assert len(got) == 8
+    assert [f.is_keyframe for f in got] == [True] + [False] * 7
+    assert tel["backlog_peak_bytes"] < ahead + chunk
+    assert tel["backlog_full_waits"] > 0, "every push returned at once"
+    assert len(flushed) <= 2, "the flush decoded what the pushes should have waited for"
 
 
 _INTERRUPTED_PUSH = """

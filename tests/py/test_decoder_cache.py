@@ -26,7 +26,7 @@ def nv(monkeypatch):
     double = nvenc_double.Double(nvenc_double.PATHS, monkeypatch, nvdec=True)
     vh.release_decoder_cache()
     yield vh.SessionController("nvidia")
-    vh.set_decoder_cache_limits(decoders=8, host_bytes=1 << 30, device_bytes=1 << 30)
+    vh.set_decoder_cache_limits(decoders=32, host_bytes=4 << 30, device_bytes=2 << 30)
     double.check_clean()
 
 

@@ -18,8 +18,8 @@ struct Registry {
   // Never destroyed, as the contexts: a frame a caller still holds may come back at exit.
   std::map<std::pair<const PrimaryContext*, PoolMemory>, NvdecBufferCache*> caches;
   std::map<PoolMemory, int64_t> limits{
-      {PoolMemory::Device, NvdecBufferCache::kDefaultLimitBytes},
-      {PoolMemory::PinnedHost, NvdecBufferCache::kDefaultLimitBytes}};
+      {PoolMemory::Device, NvdecBufferCache::kDefaultDeviceLimitBytes},
+      {PoolMemory::PinnedHost, NvdecBufferCache::kDefaultHostLimitBytes}};
 };
 
 Registry& registry() {

@@ -42,8 +42,11 @@ struct BufferCacheStats {
 
 class NvdecBufferCache {
  public:
-  // Default bound of each cache: 1 GiB, about 170 1080p RGB frames.
-  static constexpr int64_t kDefaultLimitBytes = int64_t(1) << 30;
+  // Default bounds: page-locked host 4 GiB (about 680 1080p RGB frames: 21 sessions at
+  // once each holding a 1 MiB chunk's frames), device 2 GiB. Only what pools once held is
+  // ever kept, so a process never keeps more than its peak.
+  static constexpr int64_t kDefaultHostLimitBytes = int64_t(4) << 30;
+  static constexpr int64_t kDefaultDeviceLimitBytes = int64_t(2) << 30;
 
   static NvdecBufferCache& of(const PrimaryContext& context, PoolMemory memory);
 

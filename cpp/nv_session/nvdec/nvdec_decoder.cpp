@@ -149,12 +149,20 @@ int NvdecDecoder::handle_sequence(const CUVIDEOFORMAT& f) {
                     (f.chroma_format == cudaVideoChromaFormat_420 ? "4:2:0" : "not 4:2:0") +
                     " at " + std::to_string(8 + f.bit_depth_luma_minus8) +
                     " bits; this adapter decodes 4:2:0 at 8, 10 or 12 bits");
-  CUVIDDECODECAPS caps{};
-  caps.eCodecType = f.codec;
-  caps.eChromaFormat = f.chroma_format;
-  caps.nBitDepthMinus8 = f.bit_depth_luma_minus8;
-  check_cuda(ErrorKind::Decode, d.cuvidGetDecoderCaps(&caps), "cuvidGetDecoderCaps",
-             "asking for decoder limits");
+  // Asked once per kind of stream: every file of a many-files loop starts a sequence.
+  const auto key =
+      std::make_tuple(int(f.codec), int(f.chroma_format), int(f.bit_depth_luma_minus8));
+  auto known = caps_.find(key);
+  if (known == caps_.end()) {
+    CUVIDDECODECAPS asked{};
+    asked.eCodecType = f.codec;
+    asked.eChromaFormat = f.chroma_format;
+    asked.nBitDepthMinus8 = f.bit_depth_luma_minus8;
+    check_cuda(ErrorKind::Decode, d.cuvidGetDecoderCaps(&asked), "cuvidGetDecoderCaps",
+               "asking for decoder limits");
+    known = caps_.emplace(key, asked).first;
+  }
+  const CUVIDDECODECAPS& caps = known->second;
   if (!caps.bIsSupported)
     throw Error(ErrorKind::Decode, std::string("nvidia decode: this GPU's NVDEC does not decode ") +
                                        to_string(config_.codec) + " " +

@@ -40,6 +40,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <unordered_set>
 #include <vector>
 
@@ -145,8 +146,9 @@ class NvdecDecoder final : public DecoderBackend {
   std::unordered_set<int64_t> skip_tags_;     // DecodeUnit tags whose pictures stay unmapped
   bool discard_all_ = false;                  // reset(): display callbacks map nothing
 
-  std::vector<DecodedFrame>* out_ = nullptr;  // where display callbacks put frames
-  std::exception_ptr callback_error_;         // thrown once cuvidParseVideoData returns
+  std::map<std::tuple<int, int, int>, CUVIDDECODECAPS> caps_;  // by codec, chroma, bit depth
+  std::vector<DecodedFrame>* out_ = nullptr;                   // where display callbacks put frames
+  std::exception_ptr callback_error_;  // thrown once cuvidParseVideoData returns
   bool pushed_since_flush_ = false;
   bool adopted_unused_ = false;  // an adopted decoder no sequence of this session has set up
 

@@ -8,7 +8,9 @@
 // it was created with, and the next session of that codec on that device adopts both.
 //
 // A parked decoder holds its decode surfaces (about 60 MB for 1080p). The cache keeps at most
-// `limit` decoders in the process (default 8), destroying the oldest beyond that; release()
+// `limit` decoders in the process (default 32: as many sessions as run at once on a GPU with
+// several NVDEC engines, which otherwise create and destroy decoders, each a stall for
+// every session running beside it), destroying the oldest beyond that; release()
 // destroys them all (tests that count the driver's live decoders, a caller who wants the
 // memory back). Never destroyed itself: at exit the driver tears its decoders down with
 // the context.
@@ -41,7 +43,7 @@ struct DecoderCacheStats {
 
 class NvdecDecoderCache {
  public:
-  static constexpr int kDefaultLimit = 8;
+  static constexpr int kDefaultLimit = 32;
 
   static NvdecDecoderCache& get();
 
