@@ -205,26 +205,35 @@ TEST_P(NvdecDoubleCodec, ResetDropsWhatIsInFlightAndDecodesFromTheNextKeyframe) 
   EXPECT_EQ(got.front().pts, 8);
 }
 
-TEST_P(NvdecDoubleCodec, SizeChangeMidStreamReconfiguresTheSameDecoder) {
+TEST_P(NvdecDoubleCodec, SizeChangeMidStreamReconfiguresWithinTheOutputSurfaces) {
+  // Smaller pictures: the same decoder, reconfigured. Larger ones than its output surfaces
+  // were made for (fixed at creation; the double refuses growing them, as the H200's copies
+  // out of such a decoder failed): a new decoder.
   const Codec codec = GetParam();
-  Spec first = small(codec, 6, 6), second = small(codec, 6, 6);
-  second.width += 32;
-  second.height += 16;
-  second.first_pts = 6;
-  auto packets = encode(codec, first);
-  const auto more = encode(codec, second);
-  packets.insert(packets.end(), more.begin(), more.end());
-  auto session = nvdec(config(codec, DecodeOutputMode::NativeSurface));
-  const auto got = decode_all(*session, packets);
-  const auto want = software_decode(codec, DecodeOutputMode::NativeSurface, packets);
-  ASSERT_EQ(got.size(), 12u);
-  expect_same_frames(got, want);
-  expect_same_pixels(got, want);
-  EXPECT_EQ(got[5].width, first.width);
-  EXPECT_EQ(got[6].width, second.width);
-  EXPECT_EQ(session->nvdec_stats().decoders_created, 1);
-  EXPECT_EQ(session->nvdec_stats().reconfigures, 1);
-  EXPECT_EQ(count_lines(Doubles::get().log(), "cuvidReconfigureDecoder"), 1);
+  for (const bool grow : {false, true}) {
+    Doubles::get().reset();
+    Spec first = small(codec, 6, 6), second = small(codec, 6, 6);
+    (grow ? second : first).width += 32;
+    (grow ? second : first).height += 16;
+    second.first_pts = 6;
+    auto packets = encode(codec, first);
+    const auto more = encode(codec, second);
+    packets.insert(packets.end(), more.begin(), more.end());
+    auto session = nvdec(config(codec, DecodeOutputMode::NativeSurface));
+    const auto got = decode_all(*session, packets);
+    const auto want = software_decode(codec, DecodeOutputMode::NativeSurface, packets);
+    ASSERT_EQ(got.size(), 12u);
+    expect_same_frames(got, want);
+    expect_same_pixels(got, want);
+    EXPECT_EQ(got[5].width, first.width);
+    EXPECT_EQ(got[6].width, second.width);
+    const auto s = session->nvdec_stats();
+    EXPECT_EQ(s.decoders_created + s.decoders_adopted, grow ? 2 : 1) << "grow " << grow;
+    EXPECT_EQ(s.reconfigures, grow ? 0 : 1) << "grow " << grow;
+    EXPECT_EQ(count_lines(Doubles::get().log(), "cuvidReconfigureDecoder"), grow ? 0 : 1);
+    session.reset();
+    nv::release_nvdec_caches();
+  }
 }
 
 TEST_P(NvdecDoubleCodec, LowLatencyGivesEachFrameFromItsOwnPush) {

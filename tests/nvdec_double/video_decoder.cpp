@@ -70,7 +70,10 @@ std::string unsupported_decoder(const CUVIDDECODECREATEINFO& info) {
 }
 
 VideoDecoder::VideoDecoder(const CUVIDDECODECREATEINFO& info, CUcontext context)
-    : info_(info), context_(context) {
+    : info_(info),
+      created_target_width_(info.ulTargetWidth),
+      created_target_height_(info.ulTargetHeight),
+      context_(context) {
   surfaces_.resize(info.ulNumDecodeSurfaces);
   outputs_.resize(info.ulNumOutputSurfaces);
 }
@@ -132,6 +135,15 @@ int VideoDecoder::reconfigure(const CUVIDRECONFIGUREDECODERINFO& r, std::string&
     problem = "reconfigure to " + std::to_string(r.ulWidth) + "x" + std::to_string(r.ulHeight) +
               " beyond ulMaxWidth x ulMaxHeight " + std::to_string(info_.ulMaxWidth) + "x" +
               std::to_string(info_.ulMaxHeight);
+    return kInvalidValue;
+  }
+  if (r.ulTargetWidth > created_target_width_ || r.ulTargetHeight > created_target_height_) {
+    // NVDEC allocates the output surfaces at creation. The H200's driver accepted such a
+    // reconfigure and the next copy out of a mapped surface failed (CUDA_ERROR_INVALID_VALUE).
+    problem = "reconfigure to a " + std::to_string(r.ulTargetWidth) + "x" +
+              std::to_string(r.ulTargetHeight) + " output, larger than the " +
+              std::to_string(created_target_width_) + "x" + std::to_string(created_target_height_) +
+              " the decoder's output surfaces were created for";
     return kInvalidValue;
   }
   if (r.ulNumDecodeSurfaces > info_.ulNumDecodeSurfaces) {

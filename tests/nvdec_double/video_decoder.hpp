@@ -44,6 +44,8 @@ class VideoDecoder {
   bool in_range(int index) const { return index >= 0 && size_t(index) < surfaces_.size(); }
 
   CUVIDDECODECREATEINFO info_;
+  // The output surfaces' size, fixed at creation: a reconfigure may not grow past it.
+  unsigned long created_target_width_ = 0, created_target_height_ = 0;
   CUcontext context_;
   std::vector<std::shared_ptr<Picture>> surfaces_;  // by CurrPicIdx
   std::vector<Output> outputs_;                     // ulNumOutputSurfaces

@@ -61,11 +61,19 @@ def test_the_next_session_adopts_the_ended_sessions_decoder(nv):
     assert tel_second["session_inits"] == 1
 
 
-def test_another_size_resizes_the_adopted_decoder(nv):
-    decode(nv, stream(width=64, height=48))
-    frames, tel = decode(nv, stream(width=160, height=96))
-    assert {(w, h) for w, h, _ in frames} == {(160, 96)}
+def test_smaller_pictures_resize_the_adopted_decoder(nv):
+    decode(nv, stream(width=160, height=96))
+    frames, tel = decode(nv, stream(width=64, height=48))
+    assert {(w, h) for w, h, _ in frames} == {(64, 48)}
     assert tel["size_changes"] == 0
+    assert tel["decoder_setup_ns"] > 0  # cuvidReconfigureDecoder
+    assert vh.decoder_cache()["decoders_parked"] == 1
+
+
+def test_larger_pictures_than_the_adopted_decoders_output_get_a_new_decoder(nv):
+    decode(nv, stream(width=64, height=48))
+    frames, _ = decode(nv, stream(width=160, height=96))
+    assert {(w, h) for w, h, _ in frames} == {(160, 96)}
     assert vh.decoder_cache()["decoders_parked"] == 1
 
 

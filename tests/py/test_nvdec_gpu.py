@@ -134,6 +134,8 @@ STREAMS = [
     Stream("hevc_640x360_b2", vh.Codec.HEVC, ((640, 360, 30),), 12, 2),
     Stream("hevc_1280x720_b3", vh.Codec.HEVC, ((1280, 720, 12),), 6, 3),
     Stream("hevc_size_change", vh.Codec.HEVC, ((640, 360, 10), (352, 288, 10)), 5, 2),
+    # Larger pictures than the decoder's output surfaces were made for: a new decoder.
+    Stream("h264_size_grow", vh.Codec.H264, ((352, 288, 10), (640, 360, 10)), 5, 0),
 ]
 
 _packets: dict[str, list] = {}

@@ -199,28 +199,33 @@ int NvdecDecoder::handle_sequence(const CUVIDEOFORMAT& f) {
                          f.bit_depth_luma_minus8 == format_.bit_depth_luma_minus8 &&
                          f.progressive_sequence == format_.progressive_sequence;
   const bool fits = static_cast<int>(f.coded_width) <= max_width_ &&
-                    static_cast<int>(f.coded_height) <= max_height_ && surfaces <= surfaces_;
+                    static_cast<int>(f.coded_height) <= max_height_ && surfaces <= surfaces_ &&
+                    f.display_area.right - f.display_area.left <= output_width_ &&
+                    f.display_area.bottom - f.display_area.top <= output_height_;
   // The parser has displayed every picture of the old sequence by now; those still in
   // flight are handed out first, since neither a reconfigure nor a destroy may find a
   // frame mapped.
+  const bool changed = f.coded_width != format_.coded_width ||
+                       f.coded_height != format_.coded_height ||
+                       f.display_area.left != format_.display_area.left ||
+                       f.display_area.top != format_.display_area.top ||
+                       f.display_area.right != format_.display_area.right ||
+                       f.display_area.bottom != format_.display_area.bottom;
+  // A size change of this session's stream, not of a stream after an adopted decoder's.
+  const bool size_change = decoder_ && changed && !adopted_unused_;
   if (!decoder_) {
     create_decoder(f, surfaces);
   } else if (same_kind && fits) {
-    const bool changed = f.coded_width != format_.coded_width ||
-                         f.coded_height != format_.coded_height ||
-                         f.display_area.left != format_.display_area.left ||
-                         f.display_area.top != format_.display_area.top ||
-                         f.display_area.right != format_.display_area.right ||
-                         f.display_area.bottom != format_.display_area.bottom;
     if (changed) {
       in_flight_->complete_all(out_);
-      reconfigure_decoder(f, surfaces_, !adopted_unused_);
+      reconfigure_decoder(f, surfaces_);
     }
   } else {
     in_flight_->complete_all(out_);
     destroy_decoder();
     create_decoder(f, surfaces);
   }
+  if (size_change) ++stats_.size_changes;
   adopted_unused_ = false;
   return surfaces_;
 }
@@ -258,22 +263,27 @@ void NvdecDecoder::create_decoder(const CUVIDEOFORMAT& f, int surfaces) {
              "creating a " + std::to_string(f.coded_width) + "x" + std::to_string(f.coded_height) +
                  " decoder");
   stats_.decoder_setup_ns += monotonic_ns() - started;
-  set_up_for(f, surfaces, static_cast<int>(info.ulMaxWidth), static_cast<int>(info.ulMaxHeight));
+  set_up_for(f, surfaces, static_cast<int>(info.ulMaxWidth), static_cast<int>(info.ulMaxHeight),
+             static_cast<int>(info.ulTargetWidth), static_cast<int>(info.ulTargetHeight));
   ++stats_.decoder_opens;
   ++nv_stats_.decoders_created;
 }
 
 void NvdecDecoder::adopt_decoder(const ParkedDecoder& parked) {
   decoder_ = parked.decoder;
-  set_up_for(parked.format, parked.surfaces, parked.max_width, parked.max_height);
+  set_up_for(parked.format, parked.surfaces, parked.max_width, parked.max_height,
+             parked.output_width, parked.output_height);
   adopted_unused_ = true;
   ++stats_.decoder_opens;
   ++nv_stats_.decoders_adopted;
 }
 
-void NvdecDecoder::set_up_for(const CUVIDEOFORMAT& f, int surfaces, int max_width, int max_height) {
+void NvdecDecoder::set_up_for(const CUVIDEOFORMAT& f, int surfaces, int max_width, int max_height,
+                              int output_width, int output_height) {
   format_ = f;
   surfaces_ = surfaces;
+  output_width_ = output_width;
+  output_height_ = output_height;
   bytes_per_sample_ = f.bit_depth_luma_minus8 > 0 ? 2 : 1;
   max_width_ = max_width;
   max_height_ = max_height;
@@ -283,7 +293,7 @@ void NvdecDecoder::set_up_for(const CUVIDEOFORMAT& f, int surfaces, int max_widt
   pts_by_surface_.assign(static_cast<size_t>(surfaces), std::nullopt);
 }
 
-void NvdecDecoder::reconfigure_decoder(const CUVIDEOFORMAT& f, int surfaces, bool size_change) {
+void NvdecDecoder::reconfigure_decoder(const CUVIDEOFORMAT& f, int surfaces) {
   CUVIDRECONFIGUREDECODERINFO info{};
   info.ulWidth = f.coded_width;
   info.ulHeight = f.coded_height;
@@ -307,7 +317,6 @@ void NvdecDecoder::reconfigure_decoder(const CUVIDEOFORMAT& f, int surfaces, boo
   format_ = f;
   width_ = static_cast<int>(info.ulTargetWidth);
   height_ = static_cast<int>(info.ulTargetHeight);
-  if (size_change) ++stats_.size_changes;
   ++nv_stats_.reconfigures;
 }
 
@@ -321,8 +330,8 @@ void NvdecDecoder::park_or_destroy_decoder(bool ended_clean) {
   if (!decoder_) return;
   if (ended_clean) {
     try {
-      NvdecDecoderCache::get().park(
-          ParkedDecoder{device_, decoder_, format_, surfaces_, max_width_, max_height_});
+      NvdecDecoderCache::get().park(ParkedDecoder{device_, decoder_, format_, surfaces_, max_width_,
+                                                  max_height_, output_width_, output_height_});
       decoder_ = nullptr;
       return;
     } catch (...) {  // out of memory for the cache's entry: destroyed below instead

@@ -3,8 +3,9 @@
 //
 // The decoder is adopted from an ended session (nvdec_decoder_cache.hpp) when one of the
 // codec is parked, else created in the parser's sequence callback, sized for at least 1920x1088
-// (ulMaxWidth/ulMaxHeight), so a later sequence of another size within that maximum is
-// taken by cuvidReconfigureDecoder instead of a new decoder. Everything runs on the
+// (ulMaxWidth/ulMaxHeight), so a later sequence of another coded size within that maximum,
+// whose pictures are no larger than the output surfaces made at creation, is taken by
+// cuvidReconfigureDecoder instead of a new decoder. Everything runs on the
 // caller's thread inside cuvidParseVideoData: the callbacks fire synchronously there.
 //
 // Output modes:
@@ -103,9 +104,10 @@ class NvdecDecoder final : public DecoderBackend {
 
   void create_parser();
   void create_decoder(const CUVIDEOFORMAT& format, int surfaces);
-  void reconfigure_decoder(const CUVIDEOFORMAT& format, int surfaces, bool size_change);
+  void reconfigure_decoder(const CUVIDEOFORMAT& format, int surfaces);
   void adopt_decoder(const ParkedDecoder& parked);
-  void set_up_for(const CUVIDEOFORMAT& format, int surfaces, int max_width, int max_height);
+  void set_up_for(const CUVIDEOFORMAT& format, int surfaces, int max_width, int max_height,
+                  int output_width, int output_height);
   void destroy_decoder();
   void park_or_destroy_decoder(bool ended_clean);
   void parse(const uint8_t* data, size_t size, unsigned long flags, int64_t timestamp,
@@ -132,6 +134,9 @@ class NvdecDecoder final : public DecoderBackend {
   CUVIDEOFORMAT format_{};
   int surfaces_ = 0;
   int max_width_ = 0, max_height_ = 0;
+  // The output surfaces' size, fixed at creation: a reconfigure may shrink the output, never
+  // grow it (the H200's driver took a growing reconfigure, then every copy out failed).
+  int output_width_ = 0, output_height_ = 0;
   int width_ = 0, height_ = 0;  // display size
   int bytes_per_sample_ = 1;    // 2 for P016 surfaces (10/12-bit streams)
   ColorInfo color_;

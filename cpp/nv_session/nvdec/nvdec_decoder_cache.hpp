@@ -32,6 +32,7 @@ struct ParkedDecoder {
   CUVIDEOFORMAT format{};  // the sequence it was last set up for
   int surfaces = 0;        // ulNumDecodeSurfaces
   int max_width = 0, max_height = 0;
+  int output_width = 0, output_height = 0;  // its output surfaces' size, fixed at creation
 };
 
 struct DecoderCacheStats {
