@@ -184,6 +184,7 @@ class DecodeControls:
     _decode_backend: Optional[str] = None
     _decode_fallback_reason: Optional[str] = None
     _warned_foreign_decode_config = False
+    _decode_providers: Optional[dict[tuple, Any]] = None
 
     @property
     def decode_backend(self) -> str:
@@ -245,11 +246,20 @@ class DecodeControls:
                     backend,
                 )
                 self._warned_foreign_decode_config = True
-        core_sw = _core.SoftwareDecodeConfig()
-        core_sw.threads = software.threads
-        core_nv = _core.NvidiaDecodeConfig()
-        core_nv.device = nvidia.device
-        return _core.make_decoder_provider(backend, core_sw, core_nv)
+        # One provider per configuration for the controller's life: it caches what it asks
+        # the driver (NVDEC's capabilities: a device opened and queried, ~5 ms a session).
+        key = (backend, software.threads, nvidia.device)
+        if self._decode_providers is None:
+            self._decode_providers = {}
+        providers = self._decode_providers
+        provider = providers.get(key)
+        if provider is None:
+            core_sw = _core.SoftwareDecodeConfig()
+            core_sw.threads = software.threads
+            core_nv = _core.NvidiaDecodeConfig()
+            core_nv.device = nvidia.device
+            provider = providers[key] = _core.make_decoder_provider(backend, core_sw, core_nv)
+        return provider
 
     def start_decode_session(
         self, common_decode: CommonDecodeConfig, backend_decode: BackendDecodeConfig = None

@@ -68,6 +68,9 @@ NvdecDecoderProvider::NvdecDecoderProvider(NvidiaDecodeConfig config, RgbTableSo
 }
 
 DecodeCapabilities NvdecDecoderProvider::capabilities(Codec codec) const {
+  std::lock_guard<std::mutex> lock(caps_mu_);
+  const auto known = caps_.find(codec);
+  if (known != caps_.end()) return known->second;
   DecodeCapabilities out;
   out.backend = "nvidia";
   out.codec = codec;
@@ -80,6 +83,7 @@ DecodeCapabilities NvdecDecoderProvider::capabilities(Codec codec) const {
   if (nvdec_rgb_unavailable_reason().empty()) out.output_modes.push_back(DecodeOutputMode::CpuRgb);
   out.device_surfaces = true;
   out.dynamic_resolution = out.supported;
+  caps_.emplace(codec, out);
   return out;
 }
 

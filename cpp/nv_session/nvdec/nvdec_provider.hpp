@@ -2,6 +2,8 @@
 // cuvidGetDecoderCaps, sessions as NvdecDecoder.
 #pragma once
 
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "backend/decoder_backend.hpp"
@@ -11,7 +13,8 @@ namespace videohw::nv_session {
 
 class NvdecDecoderProvider final : public DecoderProvider {
  public:
-  // Throws BackendUnavailable with the cause when NVDEC cannot be used here.
+  // Throws BackendUnavailable with the cause when NVDEC cannot be used here. Capabilities
+  // are asked once per codec and kept: a controller keeps its provider.
   // `rgb_tables`: the conversion CPU_RGB must reproduce (see NvdecRgbConverter).
   explicit NvdecDecoderProvider(NvidiaDecodeConfig config, RgbTableSource rgb_tables = {});
 
@@ -25,6 +28,9 @@ class NvdecDecoderProvider final : public DecoderProvider {
  private:
   NvidiaDecodeConfig config_;
   RgbTableSource rgb_tables_;
+  // Asked of the driver once per codec: a session start checks its config against them.
+  mutable std::mutex caps_mu_;
+  mutable std::map<Codec, DecodeCapabilities> caps_;
 };
 
 // "" when NVDEC decodes H.264 on device 0 here, else the cause: driver library missing,
