@@ -356,10 +356,17 @@ TEST_F(NvdecDouble, ProviderReportsTheDoublesCapabilities) {
   EXPECT_EQ(h264.max_width, 4096);
   EXPECT_TRUE(provider.capabilities(Codec::HEVC).supported);
   EXPECT_FALSE(provider.capabilities(Codec::AV1).supported);
+  // A GPU's capabilities do not change while a process runs: a provider asks once per
+  // codec. A new provider asks again.
   Doubles::get().reset("", "hevc=0");
-  EXPECT_FALSE(provider.capabilities(Codec::HEVC).supported);
-  EXPECT_FALSE(
+  EXPECT_TRUE(provider.capabilities(Codec::HEVC).supported);
+  const int asked = count_lines(Doubles::get().log(), "cuvidGetDecoderCaps");
+  EXPECT_TRUE(
       provider.config_problems(config(Codec::HEVC, DecodeOutputMode::NativeSurface)).empty());
+  EXPECT_EQ(count_lines(Doubles::get().log(), "cuvidGetDecoderCaps"), asked);
+  nv::NvdecDecoderProvider fresh(NvidiaDecodeConfig{}, reference_rgb_table());
+  EXPECT_FALSE(fresh.capabilities(Codec::HEVC).supported);
+  EXPECT_FALSE(fresh.config_problems(config(Codec::HEVC, DecodeOutputMode::NativeSurface)).empty());
 }
 
 // ---- the output stage: frames in flight, events, pools ------------------------------------
