@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "nv_session/nvdec/nvdec_access_units.hpp"
 
@@ -57,7 +58,8 @@ NvdecDecoder::NvdecDecoder(const CommonDecodeConfig& config, const NvidiaDecodeC
 NvdecDecoder::~NvdecDecoder() {
   // 1-2: end of stream; display callbacks still run, into a list nobody reads.
   std::vector<DecodedFrame> discarded;
-  bool ended_clean = !callback_error_ && stats_.decode_errors == 0;
+  // A decoder that met a decode error or a damaged picture is not handed to another session.
+  bool ended_clean = !callback_error_ && stats_.decode_errors == 0 && stats_.damaged_frames == 0;
   try {
     if (parser_ && pushed_since_flush_) flush(discarded);
   } catch (...) {
@@ -387,11 +389,7 @@ int NvdecDecoder::handle_display(const CUVIDPARSERDISPINFO& info) {
     return 1;
   }
 
-  CUVIDGETDECODESTATUS status{};
-  if (device_->cuvid().cuvidGetDecodeStatus(decoder_, index, &status) == CUDA_SUCCESS &&
-      (status.decodeStatus == cuvidDecodeStatus_Error ||
-       status.decodeStatus == cuvidDecodeStatus_Error_Concealed))
-    frame.damaged = true;
+  frame.damaged = picture_damaged(index);
   const bool damaged = frame.damaged;
   if (config_.output == DecodeOutputMode::MetadataOnly) {
     if (out_) out_->push_back(std::move(frame));
@@ -401,6 +399,23 @@ int NvdecDecoder::handle_display(const CUVIDPARSERDISPINFO& info) {
   if (damaged) ++stats_.damaged_frames;
   ++stats_.frames_decoded;
   return 1;
+}
+
+bool NvdecDecoder::picture_damaged(int index) {
+  // The parser may display a picture the engine is still decoding (an adopted decoder's
+  // session runs with no start-up gap): its status then says InProgress, not whether it is
+  // damaged. The H200 showed that with a corrupt HEVC slice reported undamaged.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  for (;;) {
+    CUVIDGETDECODESTATUS status{};
+    if (device_->cuvid().cuvidGetDecodeStatus(decoder_, index, &status) != CUDA_SUCCESS)
+      return false;
+    if (status.decodeStatus != cuvidDecodeStatus_InProgress)
+      return status.decodeStatus == cuvidDecodeStatus_Error ||
+             status.decodeStatus == cuvidDecodeStatus_Error_Concealed;
+    if (std::chrono::steady_clock::now() >= give_up) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
 }
 
 void NvdecDecoder::map_and_queue(const CUVIDPARSERDISPINFO& info, DecodedFrame frame) {

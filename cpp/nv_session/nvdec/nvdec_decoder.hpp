@@ -115,6 +115,7 @@ class NvdecDecoder final : public DecoderBackend {
   std::exception_ptr drain_in_flight(std::vector<DecodedFrame>* out);
   void count_conversion(int64_t since);
   void map_and_queue(const CUVIDPARSERDISPINFO& info, DecodedFrame frame);
+  bool picture_damaged(int index);
   std::shared_ptr<DeviceBuffer> queue_output(unsigned long long surface, unsigned pitch,
                                              DecodedFrame& frame);
   void queue_surface_copy(CUdeviceptr luma, CUdeviceptr chroma, unsigned pitch,
