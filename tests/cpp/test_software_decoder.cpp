@@ -294,6 +294,68 @@ TEST_P(SoftwareDecoderTest, TruncatedStreamGivesThePicturesBeforeTheCut) {
   for (size_t i = 0; i < 4; ++i) EXPECT_FALSE(frames[i].damaged) << "frame " << i;
 }
 
+// CPU_RGB frames, however their conversion is scheduled against decoding, come out in order
+// with their own pts and the bytes a conversion on the decoding thread (low_latency) gives,
+// through flushes and resets; a frame the caller holds is never written again when the
+// decoder's RGB buffers are reused.
+TEST_P(SoftwareDecoderTest, RgbFramesKeepOrderPtsAndBytesThroughFlushesAndResets) {
+  const int frames = 40;
+  const auto packets = encode(GetParam(), {160, 96, frames, 8, 2});
+  CommonDecodeConfig c;
+  c.codec = GetParam();
+  c.output = DecodeOutputMode::CpuRgb;
+  c.low_latency = true;
+  auto inline_decoder = software::SoftwareDecoderProvider(SoftwareDecodeConfig{}).create(c);
+  std::map<int64_t, std::vector<uint8_t>> expected;
+  for (const auto& f : decode_packets(*inline_decoder, packets))
+    expected[f.pts.value_or(-1)] = plane_bytes(f);
+  ASSERT_EQ(expected.size(), size_t(frames));
+
+  auto decoder = make_decoder(GetParam(), DecodeOutputMode::CpuRgb);
+  const auto push = [&](size_t count, int64_t pts_offset, std::vector<DecodedFrame>& out) {
+    for (size_t i = 0; i < count; ++i)
+      decoder->decode(packets[i].data.data(), packets[i].data.size(), packets[i].pts + pts_offset,
+                      out);
+  };
+  const auto check = [&](const std::vector<DecodedFrame>& got, int64_t pts_offset,
+                         const char* round) {
+    ASSERT_EQ(pts_of(got), range(pts_offset, frames)) << round;
+    for (const auto& f : got)
+      EXPECT_EQ(plane_bytes(f), expected.at(*f.pts - pts_offset)) << round << " pts " << *f.pts;
+  };
+
+  // Every frame held by the caller while the decoder goes on converting into new buffers.
+  std::vector<DecodedFrame> held;
+  push(packets.size(), 0, held);
+  decoder->flush(held);
+  check(held, 0, "first round");
+
+  // Flushes between passes: each hands out every frame left; the stream then starts over.
+  for (int round = 0; round < 3; ++round) {
+    std::vector<DecodedFrame> out;
+    push(packets.size(), 1000, out);
+    decoder->flush(out);
+    check(out, 1000, "after a flush");
+  }
+
+  // A reset drops what was pushed before it: nothing of it comes out later.
+  for (bool new_stream : {false, true}) {
+    std::vector<DecodedFrame> dropped;
+    push(packets.size() / 2, 5000, dropped);
+    decoder->reset(new_stream);
+    std::vector<DecodedFrame> out;
+    push(packets.size(), 2000, out);
+    decoder->flush(out);
+    check(out, 2000, new_stream ? "after reset(new_stream)" : "after reset");
+  }
+
+  // A decoder destroyed with frames still inside it: they go, held ones stay.
+  std::vector<DecodedFrame> queued;
+  push(packets.size() / 2, 0, queued);
+  decoder.reset();
+  check(held, 0, "held frames after the decoder is gone");
+}
+
 INSTANTIATE_TEST_SUITE_P(Codecs, SoftwareDecoderTest, ::testing::Values(Codec::H264, Codec::HEVC),
                          codec_name);
 
