@@ -5,8 +5,10 @@
 // whose rule checks and live counts say that nothing leaks and no API rule is broken.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backend/rgb_reference.hpp"
@@ -16,6 +18,7 @@
 #include "nv_session/nvdec/nvdec_provider.hpp"
 #include "nv_session/nvdec/nvdec_rgb_converter.hpp"
 #include "software/software_decode_provider.hpp"
+#include "support/decode_helpers.hpp"
 #include "support/decoded_pixels.hpp"
 #include "support/encoded_streams.hpp"
 #include "support/nvdec_doubles.hpp"
@@ -26,23 +29,9 @@ using Doubles = vhtest::NvdecDoubles;
 
 namespace {
 
-CommonDecodeConfig config(Codec codec, DecodeOutputMode mode) {
-  CommonDecodeConfig c;
-  c.codec = codec;
-  c.output = mode;
-  return c;
-}
-
-std::unique_ptr<nv::NvdecDecoder> nvdec(const CommonDecodeConfig& c) {
-  return std::make_unique<nv::NvdecDecoder>(c, NvidiaDecodeConfig{}, reference_rgb_table());
-}
-
-std::vector<DecodedFrame> decode_all(DecoderBackend& d, const std::vector<EncodedPacket>& packets) {
-  std::vector<DecodedFrame> out;
-  for (const auto& p : packets) d.decode(p.data.data(), p.data.size(), p.pts, out);
-  d.flush(out);
-  return out;
-}
+constexpr auto nvdec = &vhtest::nvdec_session;
+using vhtest::decode_all;
+using vhtest::decode_config;
 
 std::vector<std::vector<uint8_t>> pixels(const std::vector<DecodedFrame>& frames) {
   std::vector<std::vector<uint8_t>> out;
@@ -53,7 +42,8 @@ std::vector<std::vector<uint8_t>> pixels(const std::vector<DecodedFrame>& frames
 
 std::vector<std::vector<uint8_t>> software_pixels(Codec codec, DecodeOutputMode mode,
                                                   const std::vector<EncodedPacket>& packets) {
-  auto d = software::SoftwareDecoderProvider(SoftwareDecodeConfig{}).create(config(codec, mode));
+  auto d =
+      software::SoftwareDecoderProvider(SoftwareDecodeConfig{}).create(decode_config(codec, mode));
   return pixels(decode_all(*d, packets));
 }
 
@@ -88,13 +78,13 @@ TEST_F(NvdecCaches, TheNextSessionOfTheCodecAdoptsTheEndedSessionsDecoder) {
     const auto packets = vhtest::encode_stream(codec, spec(codec, 64, 48));
     const auto want = software_pixels(codec, DecodeOutputMode::NativeSurface, packets);
     {
-      auto first = nvdec(config(codec, DecodeOutputMode::NativeSurface));
+      auto first = nvdec(decode_config(codec, DecodeOutputMode::NativeSurface));
       EXPECT_TRUE(pixels(decode_all(*first, packets)) == want);
       EXPECT_EQ(first->nvdec_stats().decoders_created, 1);
     }
     EXPECT_EQ(nv::NvdecDecoderCache::get().stats().parked, 1) << to_string(codec);
     EXPECT_EQ(Doubles::get().open_decoders(), 1);
-    auto second = nvdec(config(codec, DecodeOutputMode::NativeSurface));
+    auto second = nvdec(decode_config(codec, DecodeOutputMode::NativeSurface));
     EXPECT_EQ(nv::NvdecDecoderCache::get().stats().parked, 0);
     EXPECT_TRUE(pixels(decode_all(*second, packets)) == want) << to_string(codec);
     const nv::NvdecSessionStats s = second->nvdec_stats();
@@ -111,8 +101,8 @@ TEST_F(NvdecCaches, TheNextSessionOfTheCodecAdoptsTheEndedSessionsDecoder) {
 TEST_F(NvdecCaches, AnAdoptedDecoderIsResizedInPlaceForSmallerPictures) {
   const auto small = vhtest::encode_stream(Codec::H264, spec(Codec::H264, 64, 48));
   const auto large = vhtest::encode_stream(Codec::H264, spec(Codec::H264, 160, 96));
-  decode_all(*nvdec(config(Codec::H264, DecodeOutputMode::NativeSurface)), large);
-  auto session = nvdec(config(Codec::H264, DecodeOutputMode::NativeSurface));
+  decode_all(*nvdec(decode_config(Codec::H264, DecodeOutputMode::NativeSurface)), large);
+  auto session = nvdec(decode_config(Codec::H264, DecodeOutputMode::NativeSurface));
   const auto got = decode_all(*session, small);
   ASSERT_EQ(got.size(), 10u);
   EXPECT_EQ(got[0].width, 64);
@@ -130,8 +120,8 @@ TEST_F(NvdecCaches, LargerPicturesThanTheAdoptedDecodersOutputGetANewDecoder) {
   // past them, as the H200's copies out of such a decoder failed.
   const auto small = vhtest::encode_stream(Codec::H264, spec(Codec::H264, 64, 48));
   const auto large = vhtest::encode_stream(Codec::H264, spec(Codec::H264, 160, 96));
-  decode_all(*nvdec(config(Codec::H264, DecodeOutputMode::NativeSurface)), small);
-  auto session = nvdec(config(Codec::H264, DecodeOutputMode::NativeSurface));
+  decode_all(*nvdec(decode_config(Codec::H264, DecodeOutputMode::NativeSurface)), small);
+  auto session = nvdec(decode_config(Codec::H264, DecodeOutputMode::NativeSurface));
   const auto got = decode_all(*session, large);
   ASSERT_EQ(got.size(), 10u);
   EXPECT_EQ(got[0].width, 160);
@@ -145,8 +135,8 @@ TEST_F(NvdecCaches, LargerPicturesThanTheAdoptedDecodersOutputGetANewDecoder) {
 TEST_F(NvdecCaches, ADecoderOfAnotherCodecIsNeverAdopted) {
   const auto h264 = vhtest::encode_stream(Codec::H264, spec(Codec::H264, 64, 48));
   const auto hevc = vhtest::encode_stream(Codec::HEVC, spec(Codec::HEVC, 144, 144));
-  decode_all(*nvdec(config(Codec::H264, DecodeOutputMode::MetadataOnly)), h264);
-  auto session = nvdec(config(Codec::HEVC, DecodeOutputMode::MetadataOnly));
+  decode_all(*nvdec(decode_config(Codec::H264, DecodeOutputMode::MetadataOnly)), h264);
+  auto session = nvdec(decode_config(Codec::HEVC, DecodeOutputMode::MetadataOnly));
   EXPECT_EQ(decode_all(*session, hevc).size(), 10u);
   EXPECT_EQ(session->nvdec_stats().decoders_created, 1);
   EXPECT_EQ(session->nvdec_stats().decoders_adopted, 0);
@@ -156,7 +146,7 @@ TEST_F(NvdecCaches, ADecoderOfAnotherCodecIsNeverAdopted) {
 TEST_F(NvdecCaches, ASessionThatEndedOnADecodeErrorDestroysItsDecoder) {
   const auto packets = vhtest::encode_stream(Codec::H264, spec(Codec::H264, 64, 48));
   {
-    auto session = nvdec(config(Codec::H264, DecodeOutputMode::NativeSurface));
+    auto session = nvdec(decode_config(Codec::H264, DecodeOutputMode::NativeSurface));
     ASSERT_TRUE(Doubles::get().set_faults("decode@3"));
     EXPECT_THROW(decode_all(*session, packets), Error);
     ASSERT_TRUE(Doubles::get().set_faults(""));
@@ -172,7 +162,7 @@ TEST_F(NvdecCaches, NoMoreDecodersAreParkedThanTheLimit) {
   {
     std::vector<std::unique_ptr<nv::NvdecDecoder>> sessions;
     for (int i = 0; i < 4; ++i) {
-      sessions.push_back(nvdec(config(Codec::H264, DecodeOutputMode::MetadataOnly)));
+      sessions.push_back(nvdec(decode_config(Codec::H264, DecodeOutputMode::MetadataOnly)));
       decode_all(*sessions.back(), packets);
     }
     EXPECT_EQ(Doubles::get().open_decoders(), 4);
@@ -191,9 +181,9 @@ TEST_F(NvdecCaches, AFreshSessionTakesItsOutputBuffersFromTheCache) {
     const auto packets = vhtest::encode_stream(Codec::H264, spec(Codec::H264, 64, 48, 30));
     const auto want = software_pixels(Codec::H264, mode, packets);
     // Every frame held until the flush: the pool grows to the whole file.
-    EXPECT_TRUE(pixels(decode_all(*nvdec(config(Codec::H264, mode)), packets)) == want);
+    EXPECT_TRUE(pixels(decode_all(*nvdec(decode_config(Codec::H264, mode)), packets)) == want);
     const int live = Doubles::get().live_allocations();
-    auto session = nvdec(config(Codec::H264, mode));
+    auto session = nvdec(decode_config(Codec::H264, mode));
     EXPECT_TRUE(pixels(decode_all(*session, packets)) == want);
     const nv::NvdecSessionStats s = session->nvdec_stats();
     const nv::SurfacePoolStats pool = mode == DecodeOutputMode::CpuRgb ? s.rgb_pool : s.pool;
@@ -210,7 +200,7 @@ TEST_F(NvdecCaches, TheBufferCacheKeepsNoMoreBytesThanItsLimitAndReleaseFreesThe
   const auto packets = vhtest::encode_stream(Codec::H264, spec(Codec::H264, 64, 48, 20));
   const size_t frame_bytes = 64 * 48 * 3 / 2;
   nv::NvdecBufferCache::set_limit_all(nv::PoolMemory::Device, int64_t(frame_bytes) * 5);
-  decode_all(*nvdec(config(Codec::H264, DecodeOutputMode::NativeSurface)), packets);
+  decode_all(*nvdec(decode_config(Codec::H264, DecodeOutputMode::NativeSurface)), packets);
   const nv::BufferCacheStats kept = nv::NvdecBufferCache::stats_all(nv::PoolMemory::Device);
   EXPECT_GT(kept.idle, 0);
   EXPECT_LE(kept.idle_bytes, int64_t(frame_bytes) * 5);
@@ -225,13 +215,38 @@ TEST_F(NvdecCaches, FramesOutlivingTheirSessionComeBackToTheCache) {
   const auto packets = vhtest::encode_stream(Codec::H264, spec(Codec::H264, 64, 48, 6));
   std::vector<DecodedFrame> held;
   {
-    auto session = nvdec(config(Codec::H264, DecodeOutputMode::NativeSurface));
+    auto session = nvdec(decode_config(Codec::H264, DecodeOutputMode::NativeSurface));
     held = decode_all(*session, packets);
   }
   const int64_t idle = nv::NvdecBufferCache::stats_all(nv::PoolMemory::Device).idle;
   // The pool lives while a frame does; the last frame hands every buffer over.
   held.clear();
   EXPECT_EQ(nv::NvdecBufferCache::stats_all(nv::PoolMemory::Device).idle, idle + 6);
+}
+
+TEST_F(NvdecCaches, SessionsEndingOnManyThreadsShareTheCachesSafely) {
+  // TSan: parks, adoptions and buffers coming back from frames dropped on other threads.
+  const auto packets = vhtest::encode_stream(Codec::H264, spec(Codec::H264, 64, 48, 8));
+  const auto want = software_pixels(Codec::H264, DecodeOutputMode::NativeSurface, packets);
+  nv::NvdecDecoderCache::get().set_limit(2);
+  std::atomic<int> wrong{0};
+  std::vector<std::vector<DecodedFrame>> handed(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 5; ++round) {
+        auto session = nvdec(decode_config(Codec::H264, DecodeOutputMode::NativeSurface));
+        auto frames = decode_all(*session, packets);
+        if (pixels(frames) != want) ++wrong;
+        session.reset();
+        // Frames outlive their session and die on another thread.
+        handed[(t + 1) % 4] = std::move(frames);
+      }
+    });
+  for (auto& t : threads) t.join();
+  handed.clear();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_LE(nv::NvdecDecoderCache::get().stats().parked, 2);
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "nv_session/nvdec/nvdec_provider.hpp"
 #include "nv_session/nvdec/nvdec_rgb_converter.hpp"
 #include "software/software_decode_provider.hpp"
+#include "support/decode_helpers.hpp"
 #include "support/decoded_pixels.hpp"
 #include "support/encoded_streams.hpp"
 #include "support/frames.hpp"
@@ -59,28 +60,14 @@ std::vector<EncodedPacket> encode(Codec codec, const Spec& spec) {
   return vhtest::encode_stream(codec, spec);
 }
 
-CommonDecodeConfig config(Codec codec, DecodeOutputMode mode, bool low_latency = false) {
-  CommonDecodeConfig c;
-  c.codec = codec;
-  c.output = mode;
-  c.low_latency = low_latency;
-  return c;
-}
-
-std::unique_ptr<nv::NvdecDecoder> nvdec(const CommonDecodeConfig& c) {
-  return std::make_unique<nv::NvdecDecoder>(c, NvidiaDecodeConfig{}, reference_rgb_table());
-}
-
-std::vector<DecodedFrame> decode_all(DecoderBackend& d, const std::vector<EncodedPacket>& packets) {
-  std::vector<DecodedFrame> out;
-  for (const auto& p : packets) d.decode(p.data.data(), p.data.size(), p.pts, out);
-  d.flush(out);
-  return out;
-}
+constexpr auto nvdec = &vhtest::nvdec_session;
+using vhtest::decode_all;
+using vhtest::decode_config;
 
 std::vector<DecodedFrame> software_decode(Codec codec, DecodeOutputMode mode,
                                           const std::vector<EncodedPacket>& packets) {
-  auto d = software::SoftwareDecoderProvider(SoftwareDecodeConfig{}).create(config(codec, mode));
+  auto d =
+      software::SoftwareDecoderProvider(SoftwareDecodeConfig{}).create(decode_config(codec, mode));
   return decode_all(*d, packets);
 }
 
@@ -133,7 +120,7 @@ TEST_P(NvdecDoubleCodec, NativeSurfaceEqualsTheSoftwareDecoderBitForBit) {
   const Codec codec = GetParam();
   for (int b_frames : {0, 2}) {
     const auto packets = encode(codec, small(codec, 14, 6, b_frames));
-    auto session = nvdec(config(codec, DecodeOutputMode::NativeSurface));
+    auto session = nvdec(decode_config(codec, DecodeOutputMode::NativeSurface));
     const auto got = decode_all(*session, packets);
     const auto want = software_decode(codec, DecodeOutputMode::NativeSurface, packets);
     ASSERT_EQ(got.size(), 14u) << "b_frames " << b_frames;
@@ -149,7 +136,7 @@ TEST_P(NvdecDoubleCodec, CpuRgbEqualsTheSoftwareDecoderBitForBit) {
     GTEST_SKIP() << nv::nvdec_rgb_unavailable_reason();
   const Codec codec = GetParam();
   const auto packets = encode(codec, small(codec, 8, 4));
-  auto session = nvdec(config(codec, DecodeOutputMode::CpuRgb));
+  auto session = nvdec(decode_config(codec, DecodeOutputMode::CpuRgb));
   const auto got = decode_all(*session, packets);
   const auto want = software_decode(codec, DecodeOutputMode::CpuRgb, packets);
   expect_same_frames(got, want);
@@ -164,7 +151,7 @@ TEST_P(NvdecDoubleCodec, CpuRgbEqualsTheSoftwareDecoderBitForBit) {
 TEST_P(NvdecDoubleCodec, MetadataOnlyGivesTheSameFramesAndMapsNothing) {
   const Codec codec = GetParam();
   const auto packets = encode(codec, small(codec, 10, 5, 1));
-  auto session = nvdec(config(codec, DecodeOutputMode::MetadataOnly));
+  auto session = nvdec(decode_config(codec, DecodeOutputMode::MetadataOnly));
   const auto got = decode_all(*session, packets);
   expect_same_frames(got, software_decode(codec, DecodeOutputMode::MetadataOnly, packets));
   for (const auto& f : got) EXPECT_TRUE(f.planes.empty());
@@ -176,7 +163,7 @@ TEST_P(NvdecDoubleCodec, MetadataOnlyGivesTheSameFramesAndMapsNothing) {
 TEST_P(NvdecDoubleCodec, FlushKeepsTheSessionUsable) {
   const Codec codec = GetParam();
   const auto packets = encode(codec, small(codec, 8, 4));
-  auto session = nvdec(config(codec, DecodeOutputMode::NativeSurface));
+  auto session = nvdec(decode_config(codec, DecodeOutputMode::NativeSurface));
   const auto first = decode_all(*session, packets);
   const auto second = decode_all(*session, packets);
   const auto want = software_decode(codec, DecodeOutputMode::NativeSurface, packets);
@@ -188,7 +175,7 @@ TEST_P(NvdecDoubleCodec, FlushKeepsTheSessionUsable) {
 TEST_P(NvdecDoubleCodec, ResetDropsWhatIsInFlightAndDecodesFromTheNextKeyframe) {
   const Codec codec = GetParam();
   const auto packets = encode(codec, small(codec, 12, 4, 2));
-  auto session = nvdec(config(codec, DecodeOutputMode::NativeSurface));
+  auto session = nvdec(decode_config(codec, DecodeOutputMode::NativeSurface));
   std::vector<DecodedFrame> before;
   for (size_t i = 0; i < 6; ++i)
     session->decode(packets[i].data.data(), packets[i].data.size(), packets[i].pts, before);
@@ -219,7 +206,7 @@ TEST_P(NvdecDoubleCodec, SizeChangeMidStreamReconfiguresWithinTheOutputSurfaces)
     auto packets = encode(codec, first);
     const auto more = encode(codec, second);
     packets.insert(packets.end(), more.begin(), more.end());
-    auto session = nvdec(config(codec, DecodeOutputMode::NativeSurface));
+    auto session = nvdec(decode_config(codec, DecodeOutputMode::NativeSurface));
     const auto got = decode_all(*session, packets);
     const auto want = software_decode(codec, DecodeOutputMode::NativeSurface, packets);
     ASSERT_EQ(got.size(), 12u);
@@ -239,7 +226,7 @@ TEST_P(NvdecDoubleCodec, SizeChangeMidStreamReconfiguresWithinTheOutputSurfaces)
 TEST_P(NvdecDoubleCodec, LowLatencyGivesEachFrameFromItsOwnPush) {
   const Codec codec = GetParam();
   const auto packets = encode(codec, small(codec, 8, 4));
-  auto session = nvdec(config(codec, DecodeOutputMode::MetadataOnly, true));
+  auto session = nvdec(decode_config(codec, DecodeOutputMode::MetadataOnly, true));
   for (const auto& p : packets) {
     std::vector<DecodedFrame> out;
     session->decode(p.data.data(), p.data.size(), p.pts, out);
@@ -251,7 +238,7 @@ TEST_P(NvdecDoubleCodec, LowLatencyGivesEachFrameFromItsOwnPush) {
 TEST_P(NvdecDoubleCodec, AFailedDecodeIsADecodeErrorAndTheSessionRecoversAtTheNextKeyframe) {
   const Codec codec = GetParam();
   const auto packets = encode(codec, small(codec, 12, 4));
-  auto session = nvdec(config(codec, DecodeOutputMode::NativeSurface));
+  auto session = nvdec(decode_config(codec, DecodeOutputMode::NativeSurface));
   ASSERT_TRUE(Doubles::get().set_faults("decode@3")) << "decode@3";
   std::vector<DecodedFrame> out;
   int errors = 0;
@@ -279,7 +266,7 @@ INSTANTIATE_TEST_SUITE_P(Codecs, NvdecDoubleCodec, ::testing::Values(Codec::H264
 TEST_F(NvdecDouble, AFailedDecoderCreationIsADecodeError) {
   Doubles::get().reset("create_decoder");
   const auto packets = encode(Codec::H264, small(Codec::H264, 4));
-  auto session = nvdec(config(Codec::H264, DecodeOutputMode::NativeSurface));
+  auto session = nvdec(decode_config(Codec::H264, DecodeOutputMode::NativeSurface));
   std::vector<DecodedFrame> out;
   try {
     session->decode(packets[0].data.data(), packets[0].data.size(), 0, out);
@@ -294,7 +281,7 @@ TEST_F(NvdecDouble, AFailedDecoderCreationIsADecodeError) {
 
 TEST_F(NvdecDouble, AFailedMapIsADecodeError) {
   const auto packets = encode(Codec::H264, small(Codec::H264, 4));
-  auto session = nvdec(config(Codec::H264, DecodeOutputMode::NativeSurface, true));
+  auto session = nvdec(decode_config(Codec::H264, DecodeOutputMode::NativeSurface, true));
   ASSERT_TRUE(Doubles::get().set_faults("map@2")) << "map@2";
   std::vector<DecodedFrame> out;
   int errors = 0;
@@ -312,7 +299,7 @@ TEST_F(NvdecDouble, AFailedMapIsADecodeError) {
 
 TEST_F(NvdecDouble, ADecodeStatusErrorMarksTheFrameDamaged) {
   const auto packets = encode(Codec::H264, small(Codec::H264, 4));
-  auto session = nvdec(config(Codec::H264, DecodeOutputMode::MetadataOnly));
+  auto session = nvdec(decode_config(Codec::H264, DecodeOutputMode::MetadataOnly));
   ASSERT_TRUE(Doubles::get().set_faults("status@2")) << "status@2";
   const auto frames = decode_all(*session, packets);
   ASSERT_EQ(frames.size(), 4u);
@@ -327,12 +314,12 @@ TEST_F(NvdecDouble, EveryAllocationIsFreedOnceTheSessionAndItsFramesAreGone) {
     if (mode == DecodeOutputMode::CpuRgb && !nv::nvdec_rgb_unavailable_reason().empty()) continue;
     // The device keeps what every session shares (the RGB table) for the process: a first
     // session makes it before the count.
-    decode_all(*nvdec(config(Codec::H264, mode)), packets);
+    decode_all(*nvdec(decode_config(Codec::H264, mode)), packets);
     nv::release_nvdec_caches();
     const int before = Doubles::get().live_allocations();
     std::vector<DecodedFrame> frames;
     {
-      auto session = nvdec(config(Codec::H264, mode));
+      auto session = nvdec(decode_config(Codec::H264, mode));
       frames = decode_all(*session, packets);
     }
     ASSERT_EQ(frames.size(), 6u);
@@ -361,12 +348,13 @@ TEST_F(NvdecDouble, ProviderReportsTheDoublesCapabilities) {
   Doubles::get().reset("", "hevc=0");
   EXPECT_TRUE(provider.capabilities(Codec::HEVC).supported);
   const int asked = count_lines(Doubles::get().log(), "cuvidGetDecoderCaps");
-  EXPECT_TRUE(
-      provider.config_problems(config(Codec::HEVC, DecodeOutputMode::NativeSurface)).empty());
+  EXPECT_TRUE(provider.config_problems(decode_config(Codec::HEVC, DecodeOutputMode::NativeSurface))
+                  .empty());
   EXPECT_EQ(count_lines(Doubles::get().log(), "cuvidGetDecoderCaps"), asked);
   nv::NvdecDecoderProvider fresh(NvidiaDecodeConfig{}, reference_rgb_table());
   EXPECT_FALSE(fresh.capabilities(Codec::HEVC).supported);
-  EXPECT_FALSE(fresh.config_problems(config(Codec::HEVC, DecodeOutputMode::NativeSurface)).empty());
+  EXPECT_FALSE(
+      fresh.config_problems(decode_config(Codec::HEVC, DecodeOutputMode::NativeSurface)).empty());
 }
 
 // ---- the output stage: frames in flight, events, pools ------------------------------------
@@ -418,7 +406,7 @@ std::string mode_name(const ::testing::TestParamInfo<DecodeOutputMode>& info) {
 TEST_P(NvdecDoubleMode, BigPushesAllocateNothingOnceThePoolHasGrown) {
   const DecodeOutputMode mode = GetParam();
   const auto packets = encode(Codec::H264, small(Codec::H264, 96, 16, 2));
-  auto session = nvdec(config(Codec::H264, mode));
+  auto session = nvdec(decode_config(Codec::H264, mode));
   std::vector<std::vector<uint8_t>> got;
   std::vector<int64_t> allocations;  // after each push
   for (const auto& chunk : chunks_of(packets, 16)) {
@@ -451,7 +439,7 @@ TEST_P(NvdecDoubleMode, FramesHeldUntilTheFlushAreAllocatedForOnceNotOncePerFile
   // any fixed pool size. The second file through the session must reuse them all.
   const DecodeOutputMode mode = GetParam();
   const auto packets = encode(Codec::H264, small(Codec::H264, 90, 30, 0));
-  auto session = nvdec(config(Codec::H264, mode));
+  auto session = nvdec(decode_config(Codec::H264, mode));
   std::vector<int64_t> allocations, frees;
   for (int file = 0; file < 3; ++file) {
     std::vector<DecodedFrame> held;
@@ -471,7 +459,7 @@ TEST_P(NvdecDoubleMode, FramesHeldUntilTheFlushAreAllocatedForOnceNotOncePerFile
 
 TEST_P(NvdecDoubleMode, UpToTheOutputSurfacesAreInFlightAndNoneOutlivesACall) {
   const auto packets = encode(Codec::H264, small(Codec::H264, 40, 8, 2));
-  auto session = nvdec(config(Codec::H264, GetParam()));
+  auto session = nvdec(decode_config(Codec::H264, GetParam()));
   std::vector<DecodedFrame> out;
   for (const auto& chunk : chunks_of(packets, 20)) {
     session->decode(chunk.data(), chunk.size(), std::nullopt, out);
@@ -492,7 +480,7 @@ TEST_P(NvdecDoubleMode, UpToTheOutputSurfacesAreInFlightAndNoneOutlivesACall) {
 TEST_P(NvdecDoubleMode, FramesACallerHoldsAreNeverOverwritten) {
   const auto packets = encode(Codec::H264, small(Codec::H264, 48, 8, 2));
   const auto chunks = chunks_of(packets, 12);
-  auto session = nvdec(config(Codec::H264, GetParam()));
+  auto session = nvdec(decode_config(Codec::H264, GetParam()));
   std::vector<DecodedFrame> held;
   session->decode(chunks[0].data(), chunks[0].size(), std::nullopt, held);
   ASSERT_GE(held.size(), 6u);
@@ -518,7 +506,7 @@ TEST_P(NvdecDoubleMode, ADecodeSurfaceIsNotReusedWhileItsFrameIsInFlight) {
   // mapped surface.
   Doubles::get().reset("", "lowest_surface=1");
   const auto packets = encode(Codec::H264, small(Codec::H264, 40, 8, 2));
-  auto session = nvdec(config(Codec::H264, GetParam()));
+  auto session = nvdec(decode_config(Codec::H264, GetParam()));
   std::vector<DecodedFrame> out;
   for (const auto& chunk : chunks_of(packets, 20))
     session->decode(chunk.data(), chunk.size(), std::nullopt, out);
@@ -555,7 +543,7 @@ TEST_P(NvdecDoubleMode, AFailedCopyOrEventIsADecodeErrorAndLeavesNothingMapped) 
       {"copy_async@3", mode == DecodeOutputMode::CpuRgb ? "cuMemcpyDtoHAsync" : "cuMemcpy2DAsync"}};
   for (const OutputFault& f : faults) {
     SCOPED_TRACE(f.fault);
-    auto session = nvdec(config(Codec::H264, mode));
+    auto session = nvdec(decode_config(Codec::H264, mode));
     ASSERT_TRUE(Doubles::get().set_cuda_faults(f.fault)) << f.fault;
     std::vector<DecodedFrame> out;
     try {
@@ -582,7 +570,7 @@ TEST_P(NvdecDoubleMode, AnInterruptedCallThenResetAndDestructionLeaveNothingMapp
   const auto packets = encode(Codec::H264, small(Codec::H264, 24, 8, 2));
   const std::vector<uint8_t> stream = whole_stream(packets);
   const int events_before = Doubles::get().live_events();
-  auto session = nvdec(config(Codec::H264, GetParam()));
+  auto session = nvdec(decode_config(Codec::H264, GetParam()));
   // The 7th map fails while earlier frames are in flight.
   ASSERT_TRUE(Doubles::get().set_faults("map@7")) << "map@7";
   std::vector<DecodedFrame> out;
@@ -608,7 +596,7 @@ TEST_F(NvdecDouble, ACpuRgbSessionReusesTheDevicesKernelsAndTable) {
     GTEST_SKIP() << nv::nvdec_rgb_unavailable_reason();
   const auto packets = encode(Codec::H264, small(Codec::H264, 4));
   for (int i = 0; i < 3; ++i) {
-    auto session = nvdec(config(Codec::H264, DecodeOutputMode::CpuRgb));
+    auto session = nvdec(decode_config(Codec::H264, DecodeOutputMode::CpuRgb));
     EXPECT_EQ(decode_all(*session, packets).size(), 4u);
   }
   const std::string log = Doubles::get().cuda_log();
@@ -630,8 +618,8 @@ TEST_F(NvdecDouble, ATableCopyIsFreedOnceItsHostTableIsGone) {
   const auto packets = encode(Codec::H264, small(Codec::H264, 4));
   const auto want = pixels_of(software_decode(Codec::H264, DecodeOutputMode::CpuRgb, packets));
   const auto decode_fresh = [&] {
-    nv::NvdecDecoder session(config(Codec::H264, DecodeOutputMode::CpuRgb), NvidiaDecodeConfig{},
-                             fresh);
+    nv::NvdecDecoder session(decode_config(Codec::H264, DecodeOutputMode::CpuRgb),
+                             NvidiaDecodeConfig{}, fresh);
     EXPECT_TRUE(pixels_of(decode_all(session, packets)) == want);
   };
   decode_fresh();

@@ -21,8 +21,8 @@
 #include "session/decode_session.hpp"
 #include "software/software_decode_provider.hpp"
 #include "software/software_decoder.hpp"
-#include "software/software_encoder.hpp"
 #include "support/decoded_pixels.hpp"
+#include "support/encoded_streams.hpp"
 #include "support/frames.hpp"
 
 extern "C" {
@@ -38,29 +38,10 @@ std::string codec_name(const ::testing::TestParamInfo<Codec>& info) {
   return to_string(info.param);
 }
 
-struct StreamSpec {
-  int width = 64, height = 48, frames = 12, gop = 4, b_frames = 0;
-  int first_pts = 0;
-};
+using vhtest::StreamSpec;
 
-// Encoded packets (decode order) of `spec` made by the software encoder.
 std::vector<EncodedPacket> encode(Codec codec, const StreamSpec& spec) {
-  av_log_set_level(AV_LOG_ERROR);
-  auto c = vhtest::small_config(codec, spec.width, spec.height);
-  c.gop_length = spec.gop;
-  c.b_frames = spec.b_frames;
-  c.frame_interval_p = spec.b_frames + 1;
-  software::SoftwareEncoder encoder(c, SoftwareEncodeConfig{});
-  std::vector<EncodedPacket> out;
-  for (int i = 0; i < spec.frames; ++i) {
-    const auto f = vhtest::pattern_frame(PixelFormat::I420, spec.width, spec.height, i);
-    FrameOptions o;
-    o.pts = spec.first_pts + i;
-    encoder.encode(describe_frame(f.format, f.width, f.height, f.data(), f.size(), f.pitch), o,
-                   out);
-  }
-  encoder.finish(out);
-  return out;
+  return vhtest::encode_stream(codec, spec);
 }
 
 std::vector<uint8_t> join(const std::vector<EncodedPacket>& packets) {
@@ -534,8 +515,10 @@ TEST(SoftwareDecoderProvider, DecodesEveryCodecThisLibavcodecHas) {
 
 // ---- DecodeSession on the software provider ----------------------------------------------
 
-std::shared_ptr<const DecoderProvider> software_provider() {
-  return std::make_shared<software::SoftwareDecoderProvider>(SoftwareDecodeConfig{});
+std::shared_ptr<const DecoderProvider> software_provider(int threads = 0) {
+  SoftwareDecodeConfig software;
+  software.threads = threads;
+  return std::make_shared<software::SoftwareDecoderProvider>(software);
 }
 
 CommonDecodeConfig session_config(DecodeOutputMode mode = DecodeOutputMode::MetadataOnly) {
@@ -630,7 +613,8 @@ TEST(DecodeSession, ABlockingPushWaitsForAnotherThreadsReapsAndNothingIsLost) {
   const auto stream = join(encode(Codec::H264, {64, 48, 40, 10, 0}));
   CommonDecodeConfig config = session_config(DecodeOutputMode::CpuRgb);
   config.max_ready_frames = 2;
-  DecodeSession session(1, config, software_provider());
+  // Two frame threads: a flush's drain may pass the bound by the pictures they hold.
+  DecodeSession session(1, config, software_provider(2));
   std::atomic<bool> done{false};
   std::atomic<size_t> reaped{0};
   std::thread consumer([&] {

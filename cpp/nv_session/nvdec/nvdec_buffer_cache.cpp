@@ -48,11 +48,7 @@ NvdecBufferCache& NvdecBufferCache::of(const PrimaryContext& context, PoolMemory
 
 DeviceBuffer NvdecBufferCache::take(size_t bytes) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto best = idle_.end();
-  for (auto it = idle_.begin(); it != idle_.end(); ++it)
-    if (it->bytes >= bytes && it->bytes <= 2 * bytes &&
-        (best == idle_.end() || it->bytes < best->bytes))
-      best = it;
+  const auto best = best_fit(idle_, bytes);
   if (best == idle_.end()) return {};
   DeviceBuffer buffer = *best;
   idle_.erase(best);

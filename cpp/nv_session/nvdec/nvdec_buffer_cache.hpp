@@ -31,6 +31,19 @@ struct DeviceBuffer {
 
 enum class PoolMemory { Device, PinnedHost };
 
+// The smallest of `buffers` holding `bytes`, and never more than twice that, so one early
+// large frame does not pin a big buffer under every small one after a size change; end()
+// when none fits.
+template <typename Buffers>
+auto best_fit(Buffers& buffers, size_t bytes) {
+  auto best = buffers.end();
+  for (auto it = buffers.begin(); it != buffers.end(); ++it)
+    if (it->bytes >= bytes && it->bytes <= 2 * bytes &&
+        (best == buffers.end() || it->bytes < best->bytes))
+      best = it;
+  return best;
+}
+
 struct BufferCacheStats {
   int64_t idle = 0;        // buffers kept now
   int64_t idle_bytes = 0;  // their bytes

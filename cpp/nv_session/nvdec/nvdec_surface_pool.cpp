@@ -39,13 +39,7 @@ std::shared_ptr<DeviceBuffer> NvdecSurfacePool::acquire(size_t bytes) {
 
 DeviceBuffer NvdecSurfacePool::take_fit(size_t bytes) {
   std::lock_guard<std::mutex> lock(mutex_);
-  // Best fit, and never more than twice the request, so one early large frame does not
-  // pin a big buffer under every small one after a size change.
-  auto best = idle_.end();
-  for (auto it = idle_.begin(); it != idle_.end(); ++it)
-    if (it->bytes >= bytes && it->bytes <= 2 * bytes &&
-        (best == idle_.end() || it->bytes < best->bytes))
-      best = it;
+  const auto best = best_fit(idle_, bytes);
   if (best == idle_.end()) return {};
   DeviceBuffer buffer = *best;
   idle_bytes_ -= buffer.bytes;

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "backend/rgb_reference.hpp"
+
 namespace vhtest {
 
 namespace {
@@ -57,6 +59,12 @@ bool NvdecDoubles::set_faults(const std::string& faults) {
 
 bool NvdecDoubles::set_cuda_faults(const std::string& faults) {
   return cuda_set_faults_(faults.c_str()) == 0;
+}
+
+std::unique_ptr<videohw::nv_session::NvdecDecoder> nvdec_session(
+    const videohw::CommonDecodeConfig& config) {
+  return std::make_unique<videohw::nv_session::NvdecDecoder>(config, videohw::NvidiaDecodeConfig{},
+                                                             videohw::reference_rgb_table());
 }
 
 }  // namespace vhtest

@@ -5,7 +5,10 @@
 // sessions on the doubles (test_nvdec_double, test_decode_pipeline, test_nvdec_caches).
 #pragma once
 
+#include <memory>
 #include <string>
+
+#include "nv_session/nvdec/nvdec_decoder.hpp"
 
 namespace vhtest {
 
@@ -47,5 +50,9 @@ class NvdecDoubles {
   const char* (*cuda_violations_)() = nullptr;
   int (*live_allocations_)() = nullptr;
 };
+
+// An NVDEC session on device 0 with the software decoder's RGB table (CPU_RGB bit-exact).
+std::unique_ptr<videohw::nv_session::NvdecDecoder> nvdec_session(
+    const videohw::CommonDecodeConfig& config);
 
 }  // namespace vhtest
