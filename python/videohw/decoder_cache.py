@@ -16,16 +16,18 @@ from .errors import InvalidTypeError
 _LIMITS = ("decoders", "host_bytes", "device_bytes")
 
 
+def _backend(call: str, backend: object) -> str:
+    if not isinstance(backend, str):
+        raise InvalidTypeError(f"{call}: backend must be a str, not {type(backend).__name__}")
+    return backend
+
+
 def decoder_cache(backend: str = "nvidia") -> dict[str, int]:
     """Counts and limits of what ``backend`` keeps now (``{}`` where it keeps nothing):
     for ``"nvidia"``, ``decoders_parked`` / ``_adopted`` / ``_destroyed`` / ``_limit`` and,
     for page-locked host and device output buffers, ``*_buffers_idle``, ``*_bytes_idle``,
     ``*_buffers_reused``, ``*_bytes_limit``."""
-    if not isinstance(backend, str):
-        raise InvalidTypeError(
-            f"decoder_cache: backend must be a str, not {type(backend).__name__}"
-        )
-    return dict(_core.decode_backend_cache(backend))
+    return dict(_core.decode_backend_cache(_backend("decoder_cache", backend)))
 
 
 def set_decoder_cache_limits(
@@ -38,6 +40,7 @@ def set_decoder_cache_limits(
     """Bounds what ``backend`` keeps between sessions; 0 keeps nothing. What is kept beyond
     a new bound is freed now. Defaults: 32 decoders, 4 GiB of page-locked host buffers,
     2 GiB of device buffers."""
+    _backend("set_decoder_cache_limits", backend)
     values = {"decoders": decoders, "host_bytes": host_bytes, "device_bytes": device_bytes}
     for name in _LIMITS:
         value = values[name]
@@ -53,4 +56,6 @@ def set_decoder_cache_limits(
 def release_decoder_cache(backend: Optional[str] = None) -> None:
     """Frees everything the backend (every backend when None) keeps idle now. Sessions that
     are open keep theirs; what they leave when they end is kept again up to the limits."""
-    _core.release_decode_backend_caches(backend or "")
+    _core.release_decode_backend_caches(
+        "" if backend is None else _backend("release_decoder_cache", backend)
+    )

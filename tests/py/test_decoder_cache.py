@@ -141,6 +141,8 @@ def test_the_software_backend_keeps_nothing():
         (lambda: vh.set_decoder_cache_limits(device_bytes=-1), vh.ConfigError),
         (lambda: vh.set_decoder_cache_limits("nope", decoders=1), vh.ConfigError),
         (lambda: vh.release_decoder_cache("nope"), vh.ConfigError),
+        (lambda: vh.release_decoder_cache(b"nvidia"), vh.InvalidTypeError),
+        (lambda: vh.set_decoder_cache_limits(None, decoders=1), vh.InvalidTypeError),
     ],
 )
 def test_wrong_arguments_are_refused_with_the_reason(call, error):

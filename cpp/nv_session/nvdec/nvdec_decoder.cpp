@@ -404,7 +404,7 @@ int NvdecDecoder::handle_display(const CUVIDPARSERDISPINFO& info) {
 bool NvdecDecoder::picture_damaged(int index) {
   // The parser may display a picture the engine is still decoding (an adopted decoder's
   // session runs with no start-up gap): its status then says InProgress, not whether it is
-  // damaged. The H200 showed that with a corrupt HEVC slice reported undamaged.
+  // damaged.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
   for (;;) {
     CUVIDGETDECODESTATUS status{};
