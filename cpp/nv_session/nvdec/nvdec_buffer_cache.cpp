@@ -58,13 +58,14 @@ DeviceBuffer NvdecBufferCache::take(size_t bytes) {
 }
 
 std::deque<DeviceBuffer> NvdecBufferCache::over_limit_locked() {
-  std::deque<DeviceBuffer> evicted;
-  while (!idle_.empty() && idle_bytes_ > limit_) {
-    idle_bytes_ -= static_cast<int64_t>(idle_.front().bytes);
-    evicted.push_back(idle_.front());
-    idle_.pop_front();
-  }
-  counts_.freed += static_cast<int64_t>(evicted.size());
+  // Counted first and copied in one step, so running out of memory changes nothing.
+  size_t n = 0;
+  int64_t bytes = idle_bytes_;
+  while (n < idle_.size() && bytes > limit_) bytes -= static_cast<int64_t>(idle_[n++].bytes);
+  std::deque<DeviceBuffer> evicted(idle_.begin(), idle_.begin() + static_cast<long>(n));
+  idle_.erase(idle_.begin(), idle_.begin() + static_cast<long>(n));
+  idle_bytes_ = bytes;
+  counts_.freed += static_cast<int64_t>(n);
   return evicted;
 }
 
@@ -72,10 +73,18 @@ void NvdecBufferCache::keep(DeviceBuffer buffer) {
   std::deque<DeviceBuffer> evicted;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    idle_.push_back(buffer);
+    try {
+      idle_.push_back(buffer);
+    } catch (...) {  // called from pools' destructors: no room to keep it, so it goes now
+      free_now(buffer);
+      return;
+    }
     idle_bytes_ += static_cast<int64_t>(buffer.bytes);
     ++counts_.kept;
-    evicted = over_limit_locked();
+    try {
+      evicted = over_limit_locked();
+    } catch (...) {  // out of memory for the list: the next keep evicts them
+    }
   }
   for (const DeviceBuffer& b : evicted) free_now(b);
 }

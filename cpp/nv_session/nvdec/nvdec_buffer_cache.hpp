@@ -66,7 +66,8 @@ class NvdecBufferCache {
   // A kept buffer of at least `bytes` and at most twice that (a large buffer under every
   // small frame would pin memory for nothing), or {} when none fits.
   DeviceBuffer take(size_t bytes);
-  // Takes `buffer` over; frees the oldest kept buffers while over the limit.
+  // Takes `buffer` over; frees the oldest kept buffers while over the limit. Never throws
+  // (pools call it from their destructors).
   void keep(DeviceBuffer buffer);
   void release();
   void set_limit(int64_t bytes);

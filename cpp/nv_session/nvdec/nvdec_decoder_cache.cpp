@@ -27,12 +27,11 @@ std::optional<ParkedDecoder> NvdecDecoderCache::take(const CudaDriver& driver, i
 }
 
 std::deque<ParkedDecoder> NvdecDecoderCache::over_limit_locked() {
-  std::deque<ParkedDecoder> evicted;
-  while (static_cast<int>(parked_.size()) > limit_) {
-    evicted.push_back(std::move(parked_.front()));
-    parked_.pop_front();
-  }
-  counts_.destroyed += static_cast<int64_t>(evicted.size());
+  // Copied in one step before anything is removed, so running out of memory changes nothing.
+  const size_t n = parked_.size() > size_t(limit_) ? parked_.size() - size_t(limit_) : 0;
+  std::deque<ParkedDecoder> evicted(parked_.begin(), parked_.begin() + static_cast<long>(n));
+  parked_.erase(parked_.begin(), parked_.begin() + static_cast<long>(n));
+  counts_.destroyed += static_cast<int64_t>(n);
   return evicted;
 }
 
@@ -40,8 +39,11 @@ void NvdecDecoderCache::park(ParkedDecoder parked) {
   std::deque<ParkedDecoder> evicted;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    parked_.push_back(std::move(parked));
-    evicted = over_limit_locked();
+    parked_.push_back(std::move(parked));  // throws with nothing taken: the caller destroys it
+    try {
+      evicted = over_limit_locked();
+    } catch (...) {  // out of memory for the list: the next park evicts them
+    }
   }
   for (ParkedDecoder& p : evicted) destroy(p);
 }

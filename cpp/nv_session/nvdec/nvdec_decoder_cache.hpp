@@ -51,6 +51,7 @@ class NvdecDecoderCache {
   // The most recently parked decoder of `codec` on device `ordinal` of `driver`, if any.
   std::optional<ParkedDecoder> take(const CudaDriver& driver, int ordinal, cudaVideoCodec codec);
   // Keeps `parked` (nothing of it may be mapped); destroys the oldest beyond the limit.
+  // Throws only with `parked` not taken (out of memory): the caller still owns it.
   void park(ParkedDecoder parked);
   void release();
   void set_limit(int decoders);
