@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 from . import _core
-from .errors import InvalidTypeError
+from .errors import ConfigError, InvalidTypeError
 
 _LIMITS = ("decoders", "host_bytes", "device_bytes")
 
@@ -49,6 +49,11 @@ def set_decoder_cache_limits(
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidTypeError(
                 f"set_decoder_cache_limits: {name} must be an int, not {type(value).__name__}"
+            )
+        if not 0 <= value <= 2**62:
+            raise ConfigError(
+                f"set_decoder_cache_limits: {name} {value} is out of range; expected 0 "
+                "(keep nothing) to 2**62"
             )
         _core.set_decode_backend_cache_limit(backend, name, value)
 

@@ -139,6 +139,7 @@ def test_the_software_backend_keeps_nothing():
         (lambda: vh.set_decoder_cache_limits(decoders="8"), vh.InvalidTypeError),
         (lambda: vh.set_decoder_cache_limits(host_bytes=True), vh.InvalidTypeError),
         (lambda: vh.set_decoder_cache_limits(device_bytes=-1), vh.ConfigError),
+        (lambda: vh.set_decoder_cache_limits(host_bytes=2**64), vh.ConfigError),
         (lambda: vh.set_decoder_cache_limits("nope", decoders=1), vh.ConfigError),
         (lambda: vh.release_decoder_cache("nope"), vh.ConfigError),
         (lambda: vh.release_decoder_cache(b"nvidia"), vh.InvalidTypeError),
