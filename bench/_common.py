@@ -19,6 +19,8 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -346,3 +348,30 @@ def pyav_versions() -> Optional[dict]:
         if (Path(av.__file__).parent.parent / "av.libs").exists()
         else "system",
     }
+
+
+def on_threads(work: list) -> tuple[tuple[float, int], float]:
+    """Runs each callable (returning a frame count) on its own thread, all released at once:
+    ((all frames / wall seconds, all frames), wall seconds). The first error is raised."""
+    counts = [0] * len(work)
+    errors: list = []
+    barrier = threading.Barrier(len(work) + 1)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            counts[i] = work[i]()
+        except Exception as e:  # noqa: BLE001 - raised below, on the caller's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return (sum(counts) / seconds, sum(counts)), seconds

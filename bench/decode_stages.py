@@ -18,9 +18,10 @@ Run:  python bench/decode_stages.py [--backend nvidia] [--frames 300] [--ready 1
 from __future__ import annotations
 
 import argparse
-import threading
+import functools
 import time
 
+from _common import on_threads
 from decode_startup import make_stream  # the same 1080p streams
 
 import videohw as vh
@@ -91,29 +92,19 @@ def rows_parallel(ctl, codec, mode, data: bytes, feed: str, ready: int, sessions
         for s in opened:
             one_pass(s, data, FEEDS[feed])
         before = [s.telemetry() for s in opened]
-        counts = [0] * sessions
         spans = [0.0] * sessions
-        barrier = threading.Barrier(sessions + 1)
 
-        def run(i: int) -> None:
-            barrier.wait()
+        def run(i: int) -> int:
             t0 = time.perf_counter()
-            counts[i] = one_pass(opened[i], data, FEEDS[feed])
+            frames = one_pass(opened[i], data, FEEDS[feed])
             spans[i] = time.perf_counter() - t0
+            return frames
 
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(sessions)]
-        for t in threads:
-            t.start()
-        barrier.wait()
-        start = time.perf_counter()
-        for t in threads:
-            t.join()
-        seconds = time.perf_counter() - start
+        (_, frames), seconds = on_threads([functools.partial(run, i) for i in range(sessions)])
         after = [s.telemetry() for s in opened]
     finally:
         for s in opened:
             s.__exit__(None, None, None)
-    frames = sum(counts)
     decoded = sum(a["frames_decoded"] - b["frames_decoded"] for a, b in zip(after, before))
     dec_ms = sum(a["decode_ns"] - b["decode_ns"] for a, b in zip(after, before)) / max(1, decoded)
     busy = sum(a["decode_ns"] - b["decode_ns"] for a, b in zip(after, before)) / 1e9
@@ -122,6 +113,15 @@ def rows_parallel(ctl, codec, mode, data: bytes, feed: str, ready: int, sessions
         f"{frames / seconds / sessions:8.1f} {dec_ms / 1e6:9.3f} "
         f"{busy / max(1e-9, sum(spans)):9.2f}  ({frames} frames)"
     )
+
+
+def cases(args, width: int, height: int):
+    """(codec, mode, stream, feed) of every row, each codec's stream made once."""
+    for codec in (vh.Codec.H264, vh.Codec.HEVC):
+        data = make_stream(codec, args.frames, width, height)
+        for mode in args.modes.split(","):
+            for feed in args.feeds.split(","):
+                yield codec, vh.DecodeOutputMode[mode], data, feed
 
 
 def main() -> None:
@@ -154,29 +154,21 @@ def main() -> None:
             f"{'codec':5} {'mode':15} {'feed':6} {'sessions':>8} {'agg fps':>9} {'fps/sess':>8} "
             f"{'dec ms/f':>9} {'dec/wall':>9}"
         )
-        for codec in (vh.Codec.H264, vh.Codec.HEVC):
-            data = make_stream(codec, args.frames, width, height)
-            for mode in args.modes.split(","):
-                for feed in args.feeds.split(","):
-                    for n in (int(v) for v in args.sessions.split(",")):
-                        ready = int(args.ready.split(",")[0])
-                        m = vh.DecodeOutputMode[mode]
-                        print(rows_parallel(ctl, codec, m, data, feed, ready, n), flush=True)
+        ready = int(args.ready.split(",")[0])
+        for codec, mode, data, feed in cases(args, width, height):
+            for n in (int(v) for v in args.sessions.split(",")):
+                print(rows_parallel(ctl, codec, mode, data, feed, ready, n), flush=True)
         ctl.close()
         return
     print(
         f"{'codec':5} {'mode':15} {'feed':6} {'ready':>6} {'fps':>8} {'dec ms/f':>9} "
         f"{'conv ms/f':>10} {'allocs':>7} {'rpeak':>6} {'inpeak KiB':>9} {'setup ms':>8}"
     )
-    for codec in (vh.Codec.H264, vh.Codec.HEVC):
-        data = make_stream(codec, args.frames, width, height)
-        for mode in args.modes.split(","):
-            for feed in args.feeds.split(","):
-                for ready in (int(r) for r in args.ready.split(",")):
-                    m = vh.DecodeOutputMode[mode]
-                    print(row(ctl, codec, m, data, feed, ready), flush=True)
-                    if args.fresh:
-                        print(row(ctl, codec, m, data, feed, ready, fresh=True), flush=True)
+    for codec, mode, data, feed in cases(args, width, height):
+        for ready in (int(r) for r in args.ready.split(",")):
+            print(row(ctl, codec, mode, data, feed, ready), flush=True)
+            if args.fresh:
+                print(row(ctl, codec, mode, data, feed, ready, fresh=True), flush=True)
     ctl.close()
 
 

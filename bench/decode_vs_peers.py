@@ -83,12 +83,12 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional
 
 import numpy as np
+from _common import on_threads
 
 import videohw as vh
 from videohw import synthetic
@@ -565,33 +565,6 @@ def parallel_fps(make_prepare: Callable[[], object], sessions: int) -> tuple[flo
     for _, close in jobs:
         close()
     return counts
-
-
-def on_threads(work: list) -> tuple[tuple[float, int], float]:
-    """Runs each callable (returning a frame count) on its own thread, all released at once:
-    ((all frames / wall seconds, all frames), wall seconds). The first error is raised."""
-    counts = [0] * len(work)
-    errors: list = []
-    barrier = threading.Barrier(len(work) + 1)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            counts[i] = work[i]()
-        except Exception as e:  # noqa: BLE001 - raised below, on the caller's thread
-            errors.append(e)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    seconds = time.perf_counter() - start
-    if errors:
-        raise errors[0]
-    return (sum(counts) / seconds, sum(counts)), seconds
 
 
 # ---- cold starts, many files, many sessions -------------------------------------------------

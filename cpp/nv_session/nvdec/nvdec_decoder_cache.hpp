@@ -2,8 +2,8 @@
 //
 // cuvidCreateDecoder is most of a new session's time to its first frame (it allocates the
 // decode surfaces and sets up the engine); a decoder whose session ended cleanly holds no
-// state of that session once its last picture was displayed, and a later sequence of
-// another size within its maximum is taken by cuvidReconfigureDecoder, as within a session.
+// state of that session once its last picture was displayed, and a later sequence it fits
+// (nvdec_decoder.hpp says when) is taken by cuvidReconfigureDecoder, as within a session.
 // So a session that ends parks its decoder here, with the device (stream and context lock)
 // it was created with, and the next session of that codec on that device adopts both.
 //
@@ -57,10 +57,9 @@ class NvdecDecoderCache {
   void set_limit(int decoders);
   DecoderCacheStats stats() const;
 
-  static void destroy(ParkedDecoder& parked);
-
  private:
   NvdecDecoderCache() = default;
+  static void destroy(ParkedDecoder& parked);
   std::deque<ParkedDecoder> over_limit_locked();
 
   mutable std::mutex mutex_;
