@@ -2,9 +2,8 @@
 // page-locked host memory (CPU_RGB frames, so the one device-to-host copy is a DMA).
 //
 // A buffer is handed out as a shared_ptr; when its last owner dies (a Python tensor, a
-// DecodedFrame copy, on any thread) it goes back to the pool, or is freed if the pool has
-// gone. Each buffer handle keeps the pool alive and the pool keeps the device (stream, lock) alive;
-// device memory a caller still holds stays valid after its session is closed.
+// DecodedFrame copy, on any thread) it goes back to the pool. Each buffer handle keeps the
+// pool alive, so device memory a caller still holds stays valid after its session is closed.
 // Steady state allocates nothing: a returned buffer of a fitting size is reused, and the pool
 // keeps as many returned buffers as were ever out at once (a push that yields 30 frames
 // the caller holds until the next push needs 30), up to a cap, so a caller who once held
