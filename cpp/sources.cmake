@@ -95,7 +95,10 @@ set(VIDEOHW_SESSION_SOURCES
   session/decode_session.cpp
 )
 set(VIDEOHW_PIPELINE_SOURCES
+  pipeline/decoded_view.cpp
   pipeline/frame_reader.cpp
+  pipeline/transcode_graph.cpp
+  pipeline/transcode_timeline.cpp
 )
 
 foreach(_layer CONTRACT BITSTREAM TRANSFORM FFMPEG_LOG MEDIA BACKEND SOFTWARE_DECODE

@@ -4,6 +4,8 @@
 
 #include <pybind11/pybind11.h>
 
+#include "backend/telemetry.hpp"
+
 namespace videohw::bindings {
 
 void init_errors(pybind11::module_& m);
@@ -14,6 +16,7 @@ void init_cuda_array(pybind11::module_& m);    // CudaArray / Nv12Surface (devic
 void init_media_reader(pybind11::module_& m);  // after init_session: uses SessionManager
 void init_media_writer(pybind11::module_& m);  // Muxer: encoded packets into files
 void init_ffmpeg_log(pybind11::module_& m);    // FFmpeg's log lines, for Python's logging
+void init_transcode(pybind11::module_& m);     // after init_session and init_decode
 
 void init_shutdown(pybind11::module_& m);  // _begin_shutdown, for Python's atexit
 
@@ -34,6 +37,9 @@ class GilRelease {
 };
 
 bool shutting_down();
+
+// A telemetry map as a dict of int and str values.
+pybind11::dict telemetry_dict(const TelemetryMap& telemetry);
 
 // For core waits that Ctrl-C must end, called about every 100 ms without the GIL: takes
 // it and runs Python's signal handlers. True when one raised; that exception stays set in

@@ -18,8 +18,6 @@ namespace py = pybind11;
 
 namespace videohw::bindings {
 
-namespace {
-
 py::dict telemetry_dict(const TelemetryMap& telemetry) {
   py::dict out;
   for (const auto& [key, value] : telemetry) {
@@ -30,6 +28,8 @@ py::dict telemetry_dict(const TelemetryMap& telemetry) {
   }
   return out;
 }
+
+namespace {
 
 // A readable byte buffer of any exporter, held for one push.
 class ReadBuffer {

@@ -10,5 +10,6 @@ PYBIND11_MODULE(_core, m) {
   videohw::bindings::init_media_reader(m);
   videohw::bindings::init_media_writer(m);
   videohw::bindings::init_ffmpeg_log(m);
+  videohw::bindings::init_transcode(m);
   videohw::bindings::init_shutdown(m);
 }

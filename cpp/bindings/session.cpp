@@ -72,17 +72,6 @@ py::list to_python_packets(const std::vector<EncodedPacket>& packets) {
   return out;
 }
 
-py::dict to_python(const TelemetryMap& telemetry) {
-  py::dict out;
-  for (const auto& [key, value] : telemetry) {
-    if (const auto* number = std::get_if<int64_t>(&value))
-      out[py::str(key)] = *number;
-    else
-      out[py::str(key)] = std::get<std::string>(value);
-  }
-  return out;
-}
-
 py::dict to_python(const SessionStateInfo& s) {
   const auto optional = [](uint32_t value) {
     return value ? py::object(py::int_(value)) : py::object(py::none());
@@ -291,7 +280,7 @@ void init_session(py::module_& m) {
               GilRelease release;
               t = self.telemetry(SessionHandle{id, generation});
             }
-            return to_python(t);
+            return telemetry_dict(t);
           },
           py::arg("id"), py::arg("generation"))
       .def(

@@ -1,14 +1,17 @@
-// MP4, fragmented MP4, Matroska and MPEG-TS files through libavformat: one video stream,
-// packets handed over as they come (no interleaving queue: there is nothing to interleave).
+// MP4, fragmented MP4, Matroska and MPEG-TS files through libavformat: one video stream
+// and any copied ones. Video alone is handed over as it comes; with copied streams every
+// packet goes through libavformat's interleaving queue, which orders the streams by time.
 #include <climits>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "media/avformat_ptr.hpp"
 #include "media/ffmpeg_log.hpp"
 #include "media/segment_writer.hpp"
 
 extern "C" {
+#include <libavcodec/avcodec.h>
 #include <libavutil/dict.h>
 #include <libavutil/mem.h>
 }
@@ -53,6 +56,31 @@ UniqueDictionary muxer_options(const ContainerSetup& setup) {
   return UniqueDictionary(options);
 }
 
+const AVOutputFormat* output_format(ContainerFormat format) {
+  return av_guess_format(muxer_name(format), nullptr, nullptr);
+}
+
+}  // namespace
+
+void SegmentWriter::write_copied(const CopiedPacket&) {
+  throw Error(ErrorKind::Generic, "this segment writer has no copied streams");
+}
+
+std::string copy_problem(ContainerFormat format, const CopiedStream& stream) {
+  if (format == ContainerFormat::AnnexB)
+    return "a raw Annex-B stream holds video only; write a container (.mp4, .mkv, .ts) to "
+           "keep the " +
+           stream.kind + " stream";
+  if (!stream.parameters) return "no codec parameters for the copied stream";
+  const AVOutputFormat* muxer = output_format(format);
+  if (muxer && avformat_query_codec(muxer, stream.parameters->codec_id, FF_COMPLIANCE_NORMAL) != 1)
+    return std::string(to_string(format)) + " cannot carry " + stream.kind + " codec " +
+           stream.codec_name + " as it is; write .mkv, or leave the " + stream.kind + " out";
+  return "";
+}
+
+namespace {
+
 class ContainerFile final : public SegmentWriter {
  public:
   ContainerFile(const std::string& temp_path, const std::string& final_path,
@@ -67,11 +95,13 @@ class ContainerFile final : public SegmentWriter {
     // what +faststart reopens to move the moov to the front.
     const std::string url = "file:" + temp_path;
     AVFormatContext* raw = nullptr;
-    int ret = avformat_alloc_output_context2(
-        &raw, av_guess_format(muxer_name(setup.format), nullptr, nullptr), nullptr, url.c_str());
+    int ret =
+        avformat_alloc_output_context2(&raw, output_format(setup.format), nullptr, url.c_str());
     if (ret < 0) throw media_error(ret, "setting up the " + kind_ + " muxer for " + name_);
     context_.reset(raw);
     add_stream(setup);
+    for (const CopiedStream& copied : setup.copied_streams) add_copied_stream(copied);
+    interleave_ = !setup.copied_streams.empty();
     AVIOContext* io = nullptr;
     ret = avio_open2(&io, url.c_str(), AVIO_FLAG_WRITE, nullptr, nullptr);
     if (ret < 0) throw media_error(ret, "opening " + name_);
@@ -97,11 +127,41 @@ class ContainerFile final : public SegmentWriter {
     packet->flags = keyframe ? AV_PKT_FLAG_KEY : 0;
     packet->stream_index = 0;
     av_packet_rescale_ts(packet, input_time_base_, context_->streams[0]->time_base);
-    const int ret = av_write_frame(context_.get(), packet);
+    // The interleaving queue keeps packets, so it gets its own copy of the bytes.
+    const int ret = interleave_ ? av_interleaved_write_frame(context_.get(), packet)
+                                : av_write_frame(context_.get(), packet);
     packet->data = nullptr;
     packet->size = 0;
+    av_packet_unref(packet);
     if (ret < 0)
       throw media_error(ret, "writing the packet with pts " + std::to_string(pts) + " to " + name_);
+  }
+
+  void write_copied(const CopiedPacket& copied) override {
+    const size_t index = size_t(copied.stream) + 1;
+    if (copied.stream < 0 || index >= context_->nb_streams)
+      throw Error(ErrorKind::Generic, "write_copied: no copied stream " +
+                                          std::to_string(copied.stream) + " in " + name_);
+    if (copied.data.size() > size_t(INT_MAX))
+      throw Error(ErrorKind::Media, "a copied packet of " + std::to_string(copied.data.size()) +
+                                        " bytes is larger than libavformat takes");
+    AVPacket* packet = packet_.get();
+    packet->data = const_cast<uint8_t*>(copied.data.data());
+    packet->size = int(copied.data.size());
+    packet->pts = copied.pts == INT64_MIN ? AV_NOPTS_VALUE : copied.pts;
+    packet->dts = copied.dts == INT64_MIN ? AV_NOPTS_VALUE : copied.dts;
+    packet->duration = copied.duration;
+    packet->flags = copied.keyframe ? AV_PKT_FLAG_KEY : 0;
+    packet->stream_index = int(index);
+    av_packet_rescale_ts(packet, copied_time_bases_[size_t(copied.stream)],
+                         context_->streams[index]->time_base);
+    const int ret = av_interleaved_write_frame(context_.get(), packet);
+    packet->data = nullptr;
+    packet->size = 0;
+    av_packet_unref(packet);
+    if (ret < 0)
+      throw media_error(
+          ret, "writing a copied packet with pts " + std::to_string(copied.pts) + " to " + name_);
   }
 
   void finish() override {
@@ -137,10 +197,24 @@ class ContainerFile final : public SegmentWriter {
     par->extradata_size = int(record.size());
   }
 
+  void add_copied_stream(const CopiedStream& copied) {
+    AVStream* stream = avformat_new_stream(context_.get(), nullptr);
+    if (!stream) throw media_error(AVERROR(ENOMEM), "adding a copied stream to " + name_);
+    int ret = avcodec_parameters_copy(stream->codecpar, copied.parameters.get());
+    if (ret < 0) throw media_error(ret, "copying the codec parameters of a stream into " + name_);
+    // The input's codec tag may mean nothing in this container (mp4a in Matroska).
+    stream->codecpar->codec_tag = 0;
+    const AVRational time_base{copied.time_base.num, copied.time_base.den};
+    stream->time_base = time_base;
+    copied_time_bases_.push_back(time_base);
+  }
+
   std::string name_;  // for messages: the final path and the temporary one
   std::string kind_;  // "mp4", "mkv", ...
   AVRational input_time_base_;
   int64_t frame_duration_;
+  bool interleave_ = false;
+  std::vector<AVRational> copied_time_bases_;
   UniquePacket packet_;
   // Drop order: the context (which points at io_ but does not own it) goes first.
   UniqueFileIo io_;

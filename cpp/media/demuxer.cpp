@@ -2,11 +2,16 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "media/ffmpeg_log.hpp"
 #include "media/stream_description.hpp"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+}
 
 namespace videohw::media {
 
@@ -138,8 +143,41 @@ void Demuxer::select(int stream_index) {
 }
 
 void Demuxer::apply_selection() {
-  for (unsigned i = 0; i < ctx_->nb_streams; ++i)
-    ctx_->streams[i]->discard = int(i) == selected_ ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+  for (unsigned i = 0; i < ctx_->nb_streams; ++i) {
+    const bool read =
+        int(i) == selected_ || std::find(copied_.begin(), copied_.end(), int(i)) != copied_.end();
+    ctx_->streams[i]->discard = read ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+  }
+}
+
+int Demuxer::best_audio_stream() const {
+  const int found = av_find_best_stream(ctx_.get(), AVMEDIA_TYPE_AUDIO, -1, selected_, nullptr, 0);
+  return found < 0 ? -1 : found;
+}
+
+CopiedStream Demuxer::copy_stream(int stream_index) {
+  if (stream_index < 0 || unsigned(stream_index) >= ctx_->nb_streams)
+    throw Error(ErrorKind::Config,
+                prefixed(info_.name, "stream " + std::to_string(stream_index) + " does not exist"));
+  if (stream_index == selected_)
+    throw Error(ErrorKind::Config, prefixed(info_.name, "stream " + std::to_string(stream_index) +
+                                                            " is the selected video stream"));
+  const AVStream& s = *ctx_->streams[stream_index];
+  std::shared_ptr<AVCodecParameters> parameters(
+      avcodec_parameters_alloc(), [](AVCodecParameters* p) { avcodec_parameters_free(&p); });
+  if (!parameters || avcodec_parameters_copy(parameters.get(), s.codecpar) < 0)
+    throw Error(ErrorKind::MediaIo, prefixed(info_.name, "out of memory"));
+  CopiedStream out;
+  out.source_index = stream_index;
+  const char* kind = av_get_media_type_string(s.codecpar->codec_type);
+  out.kind = kind ? kind : "unknown";
+  out.codec_name = avcodec_get_name(s.codecpar->codec_id);
+  out.time_base = Rational{s.time_base.num, s.time_base.den};
+  out.parameters = std::move(parameters);
+  if (std::find(copied_.begin(), copied_.end(), stream_index) == copied_.end())
+    copied_.push_back(stream_index);
+  apply_selection();
+  return out;
 }
 
 const VideoStreamInfo& Demuxer::selected_info() const {
@@ -161,7 +199,9 @@ bool Demuxer::read(PacketView& out) {
       last_error_ = error.what();
       return false;
     }
-    if (packet_->stream_index != selected_) continue;
+    if (packet_->stream_index != selected_ &&
+        std::find(copied_.begin(), copied_.end(), packet_->stream_index) == copied_.end())
+      continue;
     const AVPacket& p = *packet_;
     out.data = p.data;
     out.size = size_t(p.size);
@@ -172,6 +212,7 @@ bool Demuxer::read(PacketView& out) {
     out.keyframe = (p.flags & AV_PKT_FLAG_KEY) != 0;
     out.discard = (p.flags & AV_PKT_FLAG_DISCARD) != 0;
     out.corrupt = (p.flags & AV_PKT_FLAG_CORRUPT) != 0;
+    out.stream = p.stream_index;
     return true;
   }
 }

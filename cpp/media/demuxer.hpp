@@ -17,7 +17,10 @@
 #include <memory>
 #include <string>
 
+#include <vector>
+
 #include "media/avformat_ptr.hpp"
+#include "media/copied_stream.hpp"
 #include "media/media_info.hpp"
 
 namespace videohw::media {
@@ -46,6 +49,7 @@ struct PacketView {
   bool keyframe = false;
   bool discard = false;  // before the start of an edit list: decode, never show
   bool corrupt = false;
+  int stream = -1;  // the container's stream index: the selected one or a copied one
 };
 
 class Demuxer {
@@ -69,9 +73,17 @@ class Demuxer {
   int selected() const { return selected_; }
   const VideoStreamInfo& selected_info() const;
 
-  // Next packet of the selected stream; false at the end of the file. A read error in
-  // the middle of a damaged file ends the stream like the end of the file would, and
-  // says so in last_error(); an operating-system error throws Error(MediaIo).
+  // The audio stream a player would pick next to the selected video (libavformat's best
+  // stream); -1 when there is none.
+  int best_audio_stream() const;
+  // Reads this stream's packets too (read() returns them with their `stream`), and
+  // describes it for a muxer. Throws Error(Config) for an index that is not a stream or is
+  // the selected video.
+  CopiedStream copy_stream(int stream_index);
+
+  // Next packet of the selected stream or a copied one; false at the end of the file. A read error
+  // in the middle of a damaged file ends the stream like the end of the file would, and says so in
+  // last_error(); an operating-system error throws Error(MediaIo).
   bool read(PacketView& out);
   const std::string& last_error() const { return last_error_; }
 
@@ -99,6 +111,7 @@ class Demuxer {
   UniquePacket packet_;
   ContainerInfo info_;
   int selected_ = -1;
+  std::vector<int> copied_;  // streams read besides the selected one
   bool raw_stream_ = false;  // an elementary-stream demuxer (h264, hevc, obu)
   std::string last_error_;
 };

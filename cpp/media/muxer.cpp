@@ -57,9 +57,17 @@ struct Muxer::Impl {
   std::string broken;  // why the output can no longer be finished; empty while it can
   std::vector<std::string> final_paths;
   bool closed = false, aborted = false;
+  // Copied streams: packets waiting for the first video packet, the segment's offset (video
+  // time base), and the last dts each stream got in this segment.
+  std::vector<CopiedPacket> waiting_copied;
+  int64_t video_offset = 0;
+  std::vector<int64_t> copied_last_dts;
+  int64_t copied_written = 0, copied_dropped = 0;
 
   Impl(std::string path_in, const MuxerConfig& config_in);
   void write(const EncodedPacket& packet);
+  void write_copied(CopiedPacket packet);
+  void put_copied(CopiedPacket& packet);
   std::vector<std::string> close();
   void abort() noexcept;
 
@@ -67,6 +75,7 @@ struct Muxer::Impl {
     return "in segment " + std::to_string(segments.size()) + " of '" + path + "'";
   }
   void check_packet(const EncodedPacket& packet) const;
+  void check_writable() const;  // not closed, aborted or broken
   void check_first_keyframe(const std::optional<StreamParameters>& found,
                             const EncodedPacket& packet) const;
   std::vector<uint8_t> payload(const EncodedPacket& packet) const;
@@ -91,6 +100,10 @@ Muxer::Impl::Impl(std::string path_in, const MuxerConfig& config_in)
                 "Muxer for '" + path + "': time base " + std::to_string(time_base_num) + "/" +
                     std::to_string(time_base_den) + " is coarser than one frame at " +
                     std::to_string(config.fps_num) + "/" + std::to_string(config.fps_den) + " fps");
+  for (const CopiedStream& copied : config.copied_streams) {
+    const std::string why = copy_problem(format, copied);
+    if (!why.empty()) throw Error(ErrorKind::Config, "Muxer for '" + path + "': " + why);
+  }
   files.emplace_back(path);  // now: a folder that cannot be written fails here
   SegmentInfo first;
   first.path = path;
@@ -102,6 +115,11 @@ Muxer::Impl::Impl(std::string path_in, const MuxerConfig& config_in)
 }
 
 void Muxer::Impl::check_packet(const EncodedPacket& packet) const {
+  check_writable();
+  check_annexb_packet(packet, where());
+}
+
+void Muxer::Impl::check_writable() const {
   if (closed || aborted)
     throw Error(ErrorKind::Config, std::string("a packet written after ") +
                                        (closed ? "close()" : "abort()") + " of '" + path + "'");
@@ -110,7 +128,6 @@ void Muxer::Impl::check_packet(const EncodedPacket& packet) const {
                                         "' cannot take more packets: an earlier write "
                                         "failed (" +
                                         broken + "); abort() removes what was written");
-  check_annexb_packet(packet, where());
 }
 
 void Muxer::Impl::check_first_keyframe(const std::optional<StreamParameters>& found,
@@ -179,6 +196,7 @@ void Muxer::Impl::open_writer(const StreamParameters& parameters) {
   setup.fps_den = config.fps_den;
   setup.faststart = config.faststart;
   setup.fragment_ms = config.fragment_ms;
+  setup.copied_streams = config.copied_streams;
   writer = open_container_file(file.temp_path(), file.final_path(), setup);
 }
 
@@ -201,6 +219,7 @@ void Muxer::Impl::start_segment(const StreamParameters& parameters, uint32_t gen
   info.height = parameters.height;
   info.first_generation = generation;
   open_writer(parameters);
+  copied_last_dts.assign(config.copied_streams.size(), INT64_MIN);
 }
 
 void Muxer::Impl::write(const EncodedPacket& packet) {
@@ -233,12 +252,60 @@ void Muxer::Impl::write(const EncodedPacket& packet) {
 
   clock = clock_now;
   clock.commit(stamp);
+  if (new_segment) video_offset = stamp.offset;
   if (found) stream = std::move(found);
   last_generation = packet.generation;
   SegmentInfo& info = segments.back();
   info.first_pts = info.packets ? std::min(info.first_pts, packet.pts) : packet.pts;
   info.last_pts = info.packets ? std::max(info.last_pts, packet.pts) : packet.pts;
   info.packets++;
+  if (!waiting_copied.empty()) {
+    std::vector<CopiedPacket> waiting = std::move(waiting_copied);
+    waiting_copied.clear();
+    for (CopiedPacket& p : waiting) put_copied(p);
+  }
+}
+
+void Muxer::Impl::write_copied(CopiedPacket packet) {
+  if (packet.stream < 0 || size_t(packet.stream) >= config.copied_streams.size())
+    throw Error(ErrorKind::Config,
+                "'" + path + "' has " + std::to_string(config.copied_streams.size()) +
+                    " copied streams; there is no stream " + std::to_string(packet.stream));
+  check_writable();
+  if (!stream) {
+    if (waiting_copied.size() >= 4096)
+      throw Error(ErrorKind::Media, "'" + path +
+                                        "': 4096 copied packets came before any video packet; "
+                                        "the input's streams are not interleaved");
+    waiting_copied.push_back(std::move(packet));
+    return;
+  }
+  put_copied(packet);
+}
+
+void Muxer::Impl::put_copied(CopiedPacket& packet) {
+  const Rational tb = config.copied_streams[size_t(packet.stream)].time_base;
+  const int64_t offset = av_rescale_q(video_offset, AVRational{time_base_num, time_base_den},
+                                      AVRational{tb.num, tb.den});
+  if (packet.pts != INT64_MIN) packet.pts += offset;
+  if (packet.dts != INT64_MIN) packet.dts += offset;
+  const int64_t order = packet.dts != INT64_MIN ? packet.dts : packet.pts;
+  int64_t& last = copied_last_dts[size_t(packet.stream)];
+  // A later segment starts at its first keyframe: what came before it is the last
+  // segment's. Out-of-order timestamps would make libavformat refuse the file.
+  if ((segments.size() > 1 && order != INT64_MIN && order < 0) ||
+      (order != INT64_MIN && last != INT64_MIN && order <= last)) {
+    copied_dropped++;
+    return;
+  }
+  try {
+    writer->write_copied(packet);
+  } catch (const Error& e) {
+    broken = e.what();
+    throw;
+  }
+  if (order != INT64_MIN) last = order;
+  copied_written++;
 }
 
 std::vector<std::string> Muxer::Impl::close() {
@@ -288,6 +355,15 @@ Muxer::~Muxer() {
 
 void Muxer::write(const EncodedPacket& packet) {
   impl_->write(packet);
+}
+void Muxer::write_copied(CopiedPacket packet) {
+  impl_->write_copied(std::move(packet));
+}
+int64_t Muxer::copied_written() const {
+  return impl_->copied_written;
+}
+int64_t Muxer::copied_dropped() const {
+  return impl_->copied_dropped;
 }
 std::vector<std::string> Muxer::close() {
   return impl_->close();

@@ -19,6 +19,8 @@
 // temporary files, so a failed or interrupted run never leaves a partial file under a
 // requested name.
 //
+// Copied streams (audio): see write_copied.
+//
 // Thread-safety: none; one thread drives a Muxer.
 #pragma once
 
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include "contract/types.hpp"
+#include "media/copied_stream.hpp"
 
 namespace videohw::media {
 
@@ -59,6 +62,9 @@ struct MuxerConfig {
   std::optional<ContainerFormat> format;  // empty: container_for_path(path)
   bool faststart = true;                  // MP4: moov before mdat
   int fragment_ms = 1000;                 // FragmentedMp4: a fragment per keyframe after this
+  // Streams copied from an input (audio), in every segment after the video stream. Not
+  // for Annex-B; a codec the container cannot carry is refused (Error(Config)).
+  std::vector<CopiedStream> copied_streams;
 };
 
 struct SegmentInfo {
@@ -85,6 +91,14 @@ class Muxer {
   // its parameter sets (throws Error(Media) otherwise). pts must not repeat and dts must
   // increase within a segment (Error(Config) naming both values).
   void write(const EncodedPacket& packet);
+  // One packet of copied stream `packet.stream`, timestamps in that stream's time base,
+  // moved by the segment's offset as the video is. Packets that come before the first
+  // video packet wait for it (at most 4096; then Error(Media)); in a later segment, those
+  // from before its start are dropped (counted in copied_dropped()). The container
+  // interleaves them with the video.
+  void write_copied(CopiedPacket packet);
+  int64_t copied_written() const;
+  int64_t copied_dropped() const;
 
   // Writes trailers and renames every segment to its final name; returns the final paths.
   // A second close() returns the same list.

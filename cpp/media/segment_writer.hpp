@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "media/muxer.hpp"
 #include "media/stream_parameters.hpp"
@@ -21,6 +22,9 @@ class SegmentWriter {
   // (4-byte lengths) for Mp4, FragmentedMp4 and Matroska. Timestamps in the writer's
   // input time base.
   virtual void write(const uint8_t* data, size_t size, int64_t pts, int64_t dts, bool keyframe) = 0;
+  // A packet of copied stream `packet.stream`, its timestamps in that stream's time base,
+  // as the file gets them. Only containers opened with copied streams take these.
+  virtual void write_copied(const CopiedPacket& packet);
   // Trailer written and file closed: complete under its temporary name.
   virtual void finish() = 0;
 };
@@ -37,7 +41,11 @@ struct ContainerSetup {
   int fps_num = 30, fps_den = 1;
   bool faststart = true;
   int fragment_ms = 1000;
+  std::vector<CopiedStream> copied_streams;
 };
+
+// "" when `format` can carry `stream` as it is, else why not (for an Error(Config)).
+std::string copy_problem(ContainerFormat format, const CopiedStream& stream);
 
 std::unique_ptr<SegmentWriter> open_container_file(const std::string& temp_path,
                                                    const std::string& final_path,

@@ -213,10 +213,23 @@ void EncodeSession::submit_device(uint32_t generation, PixelFormat format, uintp
               FrameMemory::CudaDevice, device, options, block, interrupted, was_interrupted);
 }
 
+void EncodeSession::submit_shared(uint32_t generation, const FrameView& view,
+                                  std::shared_ptr<const void> owner, bool has_slack,
+                                  const FrameOptions& options, bool block,
+                                  const std::function<bool()>& interrupted, bool* was_interrupted) {
+  if (!owner) throw Error(ErrorKind::InvalidFrame, "submit_shared: no owner for the frame");
+  if (view.width <= 0 || view.height <= 0 || view.plane_count <= 0 || !view.planes[0])
+    throw Error(ErrorKind::InvalidFrame, "submit_shared: an empty frame view");
+  SharedFrame shared{&view, std::move(owner), has_slack};
+  submit_view(generation, view.format, nullptr, 0, 0, view.memory, view.device, options, block,
+              interrupted, was_interrupted, &shared);
+}
+
 void EncodeSession::submit_view(uint32_t generation, PixelFormat format, const uint8_t* data,
                                 size_t size, int pitch, FrameMemory memory, int device,
                                 const FrameOptions& options, bool block,
-                                const std::function<bool()>& interrupted, bool* was_interrupted) {
+                                const std::function<bool()>& interrupted, bool* was_interrupted,
+                                SharedFrame* shared) {
   std::lock_guard<std::mutex> lock(api_mu_);
   check_handle(generation);
   if (!settle_flush(interrupted)) {
@@ -227,7 +240,8 @@ void EncodeSession::submit_view(uint32_t generation, PixelFormat format, const u
   const bool activates = pending_ && (pending_->mode != SwitchMode::OnNextKeyframe ||
                                       keyframe_next(options.force_keyframe));
   const CommonEncodeConfig& target = activates ? pending_->config : active_config_;
-  FrameView view = describe_frame(format, target.width, target.height, data, size, pitch);
+  FrameView view = shared ? *shared->view
+                          : describe_frame(format, target.width, target.height, data, size, pitch);
   view.memory = memory;
   view.device = device;
   // pts rule: strictly increasing; a frame without one gets the previous pts + 1 (0 first),
@@ -277,8 +291,12 @@ void EncodeSession::submit_view(uint32_t generation, PixelFormat format, const u
     pending_generation_ = 0;
   }
   try {
-    pipeline_->push_frame(view, size, plan ? plan->generation : active_config_generation_, resolved,
-                          plan);
+    const uint32_t frame_generation = plan ? plan->generation : active_config_generation_;
+    if (shared)
+      pipeline_->push_shared(view, std::move(shared->owner), shared->has_slack, frame_generation,
+                             resolved, plan);
+    else
+      pipeline_->push_frame(view, size, frame_generation, resolved, plan);
   } catch (...) {
     if (plan) {
       active_generation_ = previous_active;

@@ -75,6 +75,14 @@ class EncodeSession final : private PipelineEvents {
                      size_t size, int pitch, const FrameOptions& options, bool block = true,
                      const std::function<bool()>& interrupted = {},
                      bool* was_interrupted = nullptr);
+  // As submit, for a frame that is not copied: `owner` keeps the view's memory (host or
+  // CUDA device) alive and unchanged until the pipeline is done with it. The frame may have
+  // any size and format; the transform stage scales and converts it for the encoder.
+  // `has_slack`: PixelConverter::convert.
+  void submit_shared(uint32_t generation, const FrameView& view, std::shared_ptr<const void> owner,
+                     bool has_slack, const FrameOptions& options, bool block = true,
+                     const std::function<bool()>& interrupted = {},
+                     bool* was_interrupted = nullptr);
   // Ready packets; with min_packets > 0 waits as EncodePipeline::take_ready says.
   // `interrupted` / `was_interrupted`: EncodePipeline::take_ready.
   std::vector<EncodedPacket> reap(uint32_t generation, size_t min_packets = 0,
@@ -106,9 +114,16 @@ class EncodeSession final : private PipelineEvents {
   void recycle(std::vector<EncodedPacket>&& packets);
 
  private:
+  struct SharedFrame {
+    const FrameView* view;
+    std::shared_ptr<const void> owner;
+    bool has_slack;
+  };
+  // `shared`: submit_shared's frame (`format` .. `pitch` are then unused).
   void submit_view(uint32_t generation, PixelFormat format, const uint8_t* data, size_t size,
                    int pitch, FrameMemory memory, int device, const FrameOptions& options,
-                   bool block, const std::function<bool()>& interrupted, bool* was_interrupted);
+                   bool block, const std::function<bool()>& interrupted, bool* was_interrupted,
+                   SharedFrame* shared = nullptr);
   struct SwitchCounters {
     int64_t total = 0, immediate = 0, on_next_keyframe = 0, drain_then_swap = 0;
     int64_t in_place = 0, new_session = 0, superseded = 0, failures = 0;

@@ -22,6 +22,12 @@ FrameView rebase(const FrameView& view, const uint8_t* base) {
   return out;
 }
 
+// Rows of plane `plane`: 4:2:0 chroma has half the rows, rounded up as decoders store them.
+int plane_rows(PixelFormat format, int height, int plane) {
+  const bool yuv420 = format == PixelFormat::NV12 || format == PixelFormat::I420;
+  return plane > 0 && yuv420 ? (height + 1) / 2 : height;
+}
+
 // How often a wait that can be interrupted (Ctrl-C) asks whether it was.
 constexpr auto kInterruptSlice = std::chrono::milliseconds(100);
 
@@ -161,6 +167,23 @@ void EncodePipeline::push_frame(const FrameView& view, size_t bytes, uint32_t ge
   submit_link_.push(std::move(item));
 }
 
+void EncodePipeline::push_shared(const FrameView& view, std::shared_ptr<const void> owner,
+                                 bool has_slack, uint32_t generation, const FrameOptions& options,
+                                 std::shared_ptr<GenerationPlan> plan) {
+  Item item;
+  item.kind = Kind::Frame;
+  item.generation = generation;
+  item.plan = std::move(plan);
+  item.view = view;
+  item.shared = std::move(owner);
+  item.slack = has_slack;
+  item.options = options;
+  if (view.memory == FrameMemory::CudaDevice)
+    frames_from_device_.fetch_add(1, std::memory_order_relaxed);
+  raise_peak(in_flight_peak_, in_flight_.fetch_add(1, std::memory_order_acq_rel) + 1);
+  submit_link_.push(std::move(item));
+}
+
 void EncodePipeline::push_control(Kind kind, std::shared_ptr<Marker> marker) {
   Item item;
   item.kind = kind;
@@ -217,7 +240,7 @@ bool EncodePipeline::prepare(transform::FramePreparer& preparer, Item& item) {
           slot = frames_.take(bytes, &allocated);
           return slot.data();
         },
-        /*src_has_slack=*/true);  // pooled slots carry slack after their end
+        item.slack);  // pooled slots carry slack after their end
   } catch (...) {
     frames_.give(std::move(slot));
     throw;
@@ -225,8 +248,10 @@ bool EncodePipeline::prepare(transform::FramePreparer& preparer, Item& item) {
   // The source (the caller's copy, or an earlier preparation) is no longer referenced.
   frames_.give(std::move(item.input));
   frames_.give(std::move(item.converted));
+  item.shared.reset();
   item.converted = std::move(slot);
   item.view = prepared;
+  item.slack = true;
   if (allocated) conversion_slot_allocations_.fetch_add(1, std::memory_order_relaxed);
   convert_ns_.fetch_add(monotonic_ns() - start, std::memory_order_relaxed);
   return true;
@@ -298,10 +323,15 @@ void EncodePipeline::release(Item& item) {
   frames_.give(std::move(item.input));
   frames_.give(std::move(item.converted));
   device_frames_.give(std::move(item.device_input));
+  item.shared.reset();
 }
 
 // For an encoder that reads host memory only: the frame comes down once, whole.
 void EncodePipeline::download(Item& item) {
+  if (!item.device_input) {
+    download_shared(item);
+    return;
+  }
   ring::AlignedBuffer host = frames_.take(item.bytes);
   device_memory().copy_to_host(item.view.device, host.data(), item.bytes,
                                item.device_input->address(), item.bytes, item.bytes, 1);
@@ -309,6 +339,31 @@ void EncodePipeline::download(Item& item) {
   item.view = rebase(item.view, item.input.data());
   item.view.memory = FrameMemory::Host;
   device_frames_.give(std::move(item.device_input));
+  device_frames_downloaded_.fetch_add(1, std::memory_order_relaxed);
+}
+
+// A shared device frame's planes may lie apart (a decoder's surface): each comes down on
+// its own, at its own pitch, into one host slot.
+void EncodePipeline::download_shared(Item& item) {
+  FrameView& view = item.view;
+  size_t offsets[3] = {0, 0, 0};
+  size_t total = 0;
+  for (int i = 0; i < view.plane_count; ++i) {
+    offsets[i] = total;
+    total += size_t(view.strides[i]) * size_t(plane_rows(view.format, view.height, i));
+  }
+  ring::AlignedBuffer host = frames_.take(total);
+  for (int i = 0; i < view.plane_count; ++i) {
+    const size_t pitch = size_t(view.strides[i]);
+    device_memory().copy_to_host(view.device, host.data() + offsets[i], pitch,
+                                 uintptr_t(view.planes[i]), pitch, pitch,
+                                 size_t(plane_rows(view.format, view.height, i)));
+    view.planes[i] = host.data() + offsets[i];
+  }
+  view.memory = FrameMemory::Host;
+  item.input = std::move(host);
+  item.shared.reset();
+  item.slack = true;
   device_frames_downloaded_.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -152,6 +152,13 @@ class EncodePipeline {
   // generation.
   void push_frame(const FrameView& view, size_t bytes, uint32_t generation,
                   const FrameOptions& options, std::shared_ptr<GenerationPlan> plan);
+  // Queues a frame without copying it: `owner` keeps its memory (host, or device planes
+  // on `view.device`) alive and unchanged until the frame was prepared or encoded; the
+  // view may be of any size (the transform stage scales it). `has_slack`: bytes may be
+  // read past the end of the last row (PixelConverter::convert).
+  void push_shared(const FrameView& view, std::shared_ptr<const void> owner, bool has_slack,
+                   uint32_t generation, const FrameOptions& options,
+                   std::shared_ptr<GenerationPlan> plan);
   // Queues a control item; the returned marker completes when it has passed every stage.
   std::shared_ptr<Marker> push_flush();
   std::shared_ptr<Marker> push_drain();
@@ -188,6 +195,8 @@ class EncodePipeline {
     ring::AlignedBuffer input;                   // the caller's bytes
     ring::AlignedBuffer converted;               // the prepared frame, when `input` did not fit
     std::unique_ptr<DeviceBuffer> device_input;  // the caller's device bytes, until encoded
+    std::shared_ptr<const void> shared;          // a frame queued without a copy (push_shared)
+    bool slack = true;                           // `view` may be read past its last row
     size_t bytes = 0;                            // of the caller's frame
     FrameView view;                              // into `input`, `converted` or `device_input`
     FrameOptions options;
@@ -220,6 +229,7 @@ class EncodePipeline {
   void emit(std::vector<EncodedPacket>& packets, uint32_t generation);
   void release(Item& item);
   void download(Item& item);
+  void download_shared(Item& item);
   // Prepares the frame for `preparer`'s target into a pooled slot unless it fits; true
   // when it converted. Throws when the conversion fails (the item is left as it was).
   bool prepare(transform::FramePreparer& preparer, Item& item);

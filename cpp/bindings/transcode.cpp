@@ -1,0 +1,150 @@
+// TranscodeGraph behind vh.transcode / vh.Transcoder. Translation only: the graph runs on
+// its own threads; wait() releases the GIL, and Python's progress loop polls progress().
+#include <pybind11/stl.h>
+
+#include "bindings/bindings.hpp"
+#include "contract/errors.hpp"
+#include "pipeline/transcode_graph.hpp"
+
+namespace py = pybind11;
+
+namespace videohw::bindings {
+
+namespace {
+
+using pipeline::TranscodeGraph;
+
+py::dict progress_dict(const pipeline::TranscodeProgress& p) {
+  py::dict out;
+  out["packets_read"] = p.packets_read;
+  out["bytes_read"] = p.bytes_read;
+  out["copied_read"] = p.copied_read;
+  out["frames_decoded"] = p.frames_decoded;
+  out["frames_discarded"] = p.frames_discarded;
+  out["frames_dispatched"] = p.frames_dispatched;
+  out["seconds_done"] = p.seconds_done;
+  out["duration_seconds"] = p.duration_seconds;
+  out["packets_out"] = p.packets_out;
+  out["finished"] = p.finished;
+  return out;
+}
+
+py::dict output_dict(const pipeline::TranscodeOutputReport& r) {
+  py::dict out;
+  out["path"] = r.path;
+  out["files"] = r.files;
+  out["frames"] = r.frames;
+  out["packets"] = r.packets;
+  out["bytes"] = r.bytes;
+  out["keyframes"] = r.keyframes;
+  py::dict generations;
+  for (const auto& [generation, count] : r.packets_per_generation) generations[py::int_(generation)] = count;
+  out["packets_per_generation"] = generations;
+  out["copied_packets"] = r.copied_packets;
+  out["copied_dropped"] = r.copied_dropped;
+  out["switches"] = r.switches;
+  out["submit_wait_ns"] = r.submit_wait_ns;
+  out["mux_ns"] = r.mux_ns;
+  out["encode"] = telemetry_dict(r.encode);
+  return out;
+}
+
+py::dict report_dict(const pipeline::TranscodeReport& r) {
+  py::dict out;
+  py::list outputs;
+  for (const auto& o : r.outputs) outputs.append(output_dict(o));
+  out["outputs"] = outputs;
+  out["progress"] = progress_dict(r.progress);
+  out["decode"] = telemetry_dict(r.decode);
+  out["decode_errors"] = r.decode_errors;
+  out["last_decode_error"] = r.last_decode_error;
+  out["input_warning"] = r.input_warning;
+  out["timestamps_repaired"] = r.timestamps_repaired;
+  out["ingress_ns"] = r.ingress_ns;
+  out["dispatch_ns"] = r.dispatch_ns;
+  out["wall_ns"] = r.wall_ns;
+  out["audio"] = r.audio;
+  return out;
+}
+
+// (path, config, provider, container or None, faststart)
+using OutputTuple = std::tuple<std::string, CommonEncodeConfig, std::shared_ptr<EncoderProvider>,
+                               std::optional<std::string>, bool>;
+// (output, at_frame, at_seconds, config, provider, mode, force_idr)
+using SwitchTuple = std::tuple<int, int64_t, double, CommonEncodeConfig,
+                               std::shared_ptr<EncoderProvider>, SwitchMode, bool>;
+
+std::unique_ptr<TranscodeGraph> make_graph(const std::string& source,
+                                           std::shared_ptr<DecoderProvider> decoder,
+                                           const std::vector<OutputTuple>& outputs,
+                                           const std::vector<SwitchTuple>& switches,
+                                           int video_stream, const std::string& audio,
+                                           int64_t max_frames, int64_t decoded_frames,
+                                           int64_t access_unit_bytes) {
+  std::vector<pipeline::TranscodeOutput> outs;
+  for (const auto& [path, config, provider, container, faststart] : outputs) {
+    pipeline::TranscodeOutput o;
+    o.path = path;
+    o.config = config;
+    o.provider = provider;
+    if (container) o.muxer.format = media::parse_container_format(*container);
+    o.muxer.faststart = faststart;
+    outs.push_back(std::move(o));
+  }
+  std::vector<pipeline::TranscodeSwitch> sw;
+  for (const auto& [output, at_frame, at_seconds, config, provider, mode, force_idr] : switches) {
+    pipeline::TranscodeSwitch s;
+    s.output = output;
+    s.at_frame = at_frame;
+    s.at_seconds = at_seconds;
+    s.config = config;
+    s.provider = provider;
+    s.mode = mode;
+    s.force_idr = force_idr;
+    sw.push_back(std::move(s));
+  }
+  pipeline::TranscodeOptions options;
+  options.video_stream = video_stream;
+  if (audio == "copy")
+    options.audio = pipeline::AudioMode::Copy;
+  else if (audio == "none")
+    options.audio = pipeline::AudioMode::None;
+  else
+    throw Error(ErrorKind::Config, "audio: '" + audio + "'; expected 'copy' or 'none'");
+  options.max_frames = max_frames;
+  options.decoded_frames = decoded_frames;
+  options.access_unit_bytes = access_unit_bytes;
+  GilRelease release;
+  return std::make_unique<TranscodeGraph>(media::Demuxer::open_path(source), std::move(decoder),
+                                          std::move(outs), std::move(sw), options);
+}
+
+}  // namespace
+
+void init_transcode(py::module_& m) {
+  py::class_<TranscodeGraph>(m, "TranscodeGraph")
+      .def(py::init(&make_graph), py::arg("source"), py::arg("decoder"), py::arg("outputs"),
+           py::arg("switches"), py::arg("video_stream") = -1, py::arg("audio") = "copy",
+           py::arg("max_frames") = -1, py::arg("decoded_frames") = 64,
+           py::arg("access_unit_bytes") = int64_t(1) << 20)
+      .def("start", &TranscodeGraph::start)
+      .def(
+          "wait",
+          [](TranscodeGraph& self, double timeout_s) {
+            GilRelease release;
+            return self.wait(timeout_s < 0 ? -1 : int64_t(timeout_s * 1e9));
+          },
+          py::arg("timeout"))
+      .def("cancel", &TranscodeGraph::cancel)
+      .def("progress", [](const TranscodeGraph& self) { return progress_dict(self.progress()); })
+      .def("finish", [](TranscodeGraph& self) {
+        pipeline::TranscodeReport report;
+        {
+          GilRelease release;
+          report = self.finish();
+        }
+        return report_dict(report);
+      });
+}
+
+}  // namespace videohw::bindings

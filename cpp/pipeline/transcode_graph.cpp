@@ -1,0 +1,535 @@
+#include "pipeline/transcode_graph.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "contract/clock.hpp"
+#include "contract/errors.hpp"
+#include "pipeline/decoded_view.hpp"
+
+namespace videohw::pipeline {
+
+namespace {
+
+constexpr int64_t kReapSliceNs = 20'000'000;  // how long a stage waits before looking up
+
+int64_t frame_duration_ticks(const media::VideoStreamInfo& video, int fps_num, int fps_den) {
+  const media::Rational tb = video.time_base;
+  if (!tb.valid() || fps_num <= 0 || fps_den <= 0) return 1;
+  // One frame in the stream's time base: tb.den * fps_den / (tb.num * fps_num).
+  const double ticks = double(tb.den) * fps_den / (double(tb.num) * fps_num);
+  return std::max<int64_t>(1, int64_t(std::llround(ticks)));
+}
+
+}  // namespace
+
+struct TranscodeGraph::Lane {
+  Lane(size_t copied_capacity) : copied(copied_capacity) {}
+  int index = 0;
+  TranscodeOutput spec;
+  std::shared_ptr<EncodeSession> session;
+  std::atomic<uint32_t> generation{1};  // the handle the dispatch submits with
+  std::unique_ptr<media::Muxer> muxer;
+  CopiedQueue copied;
+  std::vector<const TranscodeSwitch*> switches;  // in order of their points
+  size_t next_switch = 0;
+  std::atomic<bool> frames_done{false};  // the dispatch submitted its last frame
+  // Egress thread.
+  double video_seconds = -1.0;  // dts of the last video packet written
+  std::atomic<int64_t> packets{0}, bytes{0}, keyframes{0}, frames{0};
+  std::atomic<int64_t> submit_wait_ns{0}, mux_ns{0}, switches_done{0};
+  std::mutex generations_mu;
+  std::map<uint32_t, int64_t> per_generation;
+};
+
+TranscodeGraph::TranscodeGraph(std::unique_ptr<media::Demuxer> demuxer,
+                               std::shared_ptr<const DecoderProvider> decoder,
+                               std::vector<TranscodeOutput> outputs,
+                               std::vector<TranscodeSwitch> switches, TranscodeOptions options)
+    : demuxer_(std::move(demuxer)),
+      options_(std::move(options)),
+      switches_(std::move(switches)) {
+  if (!demuxer_) throw Error(ErrorKind::Config, "transcode: no input");
+  if (!decoder) throw Error(ErrorKind::Config, "transcode: no decoder");
+  if (outputs.empty()) throw Error(ErrorKind::Config, "transcode: no output");
+  const media::ContainerInfo& info = demuxer_->info();
+  const int stream = options_.video_stream >= 0 ? options_.video_stream : info.best_video_stream;
+  if (stream < 0) throw Error(ErrorKind::Media, info.name + ": the input has no video stream");
+  demuxer_->select(stream);
+  video_ = demuxer_->selected_info();
+  if (!video_.codec)
+    throw Error(ErrorKind::Media, info.name + ": video stream " + std::to_string(stream) + " is " +
+                                      video_.codec_name +
+                                      ", which no videohw backend decodes (h264, hevc, vp9, av1)");
+  time_base_ = video_.time_base.valid() ? double(video_.time_base.num) / video_.time_base.den : 0;
+  const CommonEncodeConfig& first = outputs.front().config;
+  timeline_ = std::make_unique<TranscodeTimeline>(
+      frame_duration_ticks(video_, first.fps_num, first.fps_den));
+
+  std::optional<media::CopiedStream> audio;
+  if (options_.audio == AudioMode::Copy) {
+    audio_stream_ = demuxer_->best_audio_stream();
+    if (audio_stream_ >= 0) {
+      audio = demuxer_->copy_stream(audio_stream_);
+      audio_note_ = "copied: " + audio->codec_name;
+    } else {
+      audio_note_ = "no audio stream";
+    }
+  } else {
+    audio_note_ = "none";
+  }
+
+  for (size_t i = 0; i < switches_.size(); ++i) {
+    const TranscodeSwitch& s = switches_[i];
+    if (s.output < 0 || size_t(s.output) >= outputs.size())
+      throw Error(ErrorKind::Config, "transcode: switch " + std::to_string(i) + " names output " +
+                                         std::to_string(s.output) + " of " +
+                                         std::to_string(outputs.size()));
+    if ((s.at_frame < 0) == (s.at_seconds < 0))
+      throw Error(ErrorKind::Config, "transcode: switch " + std::to_string(i) +
+                                         " needs exactly one of a frame and a time");
+    if (!s.provider)
+      throw Error(ErrorKind::Config, "transcode: switch " + std::to_string(i) + " has no encoder");
+  }
+
+  CommonDecodeConfig decode = options_.decode;
+  decode.codec = *video_.codec;
+  decode.output = DecodeOutputMode::NativeSurface;
+  decode.input_layout = video_.layout;
+  decode.extradata = video_.layout == EncodedLayout::AnnexB ? std::vector<uint8_t>{} : video_.extradata;
+  decode.max_ready_frames = std::max<int64_t>(1, options_.decoded_frames);
+  decode.push_ahead_bytes = std::max<int64_t>(1, options_.access_unit_bytes);
+  decoder_ = std::make_shared<DecodeSession>(1, decode, std::move(decoder));
+
+  uint64_t id = 1;
+  for (TranscodeOutput& output : outputs) {
+    if (!output.provider)
+      throw Error(ErrorKind::Config, "transcode: output '" + output.path + "' has no encoder");
+    auto lane = std::make_unique<Lane>(options_.copied_packets);
+    lane->index = int(lanes_.size());
+    media::MuxerConfig& m = output.muxer;
+    m.codec = output.config.codec;
+    m.width = output.config.width;
+    m.height = output.config.height;
+    m.fps_num = output.config.fps_num;
+    m.fps_den = output.config.fps_den;
+    if (video_.time_base.valid()) {
+      m.time_base_num = video_.time_base.num;
+      m.time_base_den = video_.time_base.den;
+    }
+    if (audio) m.copied_streams = {*audio};
+    lane->spec = output;
+    lane->muxer = std::make_unique<media::Muxer>(output.path, m);
+    lane->session = std::make_shared<EncodeSession>(id++, output.config, output.provider);
+    lanes_.push_back(std::move(lane));
+  }
+  for (const TranscodeSwitch& s : switches_) lanes_[size_t(s.output)]->switches.push_back(&s);
+  for (auto& lane : lanes_)
+    std::stable_sort(lane->switches.begin(), lane->switches.end(),
+                     [this](const TranscodeSwitch* a, const TranscodeSwitch* b) {
+                       const double ta = a->at_frame >= 0 ? -1.0 : a->at_seconds;
+                       const double tb = b->at_frame >= 0 ? -1.0 : b->at_seconds;
+                       if (a->at_frame >= 0 && b->at_frame >= 0) return a->at_frame < b->at_frame;
+                       return ta < tb;
+                     });
+}
+
+TranscodeGraph::~TranscodeGraph() {
+  cancel();
+  for (std::thread& t : threads_)
+    if (t.joinable()) t.join();
+  for (auto& lane : lanes_)
+    if (lane->muxer) lane->muxer->abort();
+}
+
+void TranscodeGraph::start() {
+  std::lock_guard<std::mutex> lock(done_mu_);
+  if (started_) throw Error(ErrorKind::Config, "transcode: already started");
+  started_ = true;
+  start_ns_ = monotonic_ns();
+  running_ = 2 + int(lanes_.size());
+  threads_.emplace_back([this] { ingress(); });
+  threads_.emplace_back([this] { dispatch(); });
+  for (auto& lane : lanes_) threads_.emplace_back([this, l = lane.get()] { egress(*l); });
+}
+
+void TranscodeGraph::mark_finished() {
+  std::lock_guard<std::mutex> lock(done_mu_);
+  if (--running_ == 0) {
+    end_ns_ = monotonic_ns();
+    done_cv_.notify_all();
+  }
+}
+
+bool TranscodeGraph::wait(int64_t timeout_ns) {
+  std::unique_lock<std::mutex> lock(done_mu_);
+  if (!started_) throw Error(ErrorKind::Config, "transcode: not started");
+  const auto done = [this] { return running_ == 0; };
+  if (timeout_ns < 0) {
+    done_cv_.wait(lock, done);
+    return true;
+  }
+  return done_cv_.wait_for(lock, std::chrono::nanoseconds(timeout_ns), done);
+}
+
+void TranscodeGraph::cancel() {
+  cancelled_.store(true, std::memory_order_release);
+  stop_.store(true, std::memory_order_release);
+}
+
+void TranscodeGraph::fail(std::exception_ptr error) {
+  {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    if (!error_) error_ = error;
+  }
+  stop_.store(true, std::memory_order_release);
+}
+
+// ---- ingress ---------------------------------------------------------------------------
+
+void TranscodeGraph::ingress() {
+  const auto stop = [this] { return stopped() || enough_.load(std::memory_order_acquire); };
+  try {
+    media::PacketView packet;
+    for (;;) {
+      if (stop()) break;
+      const int64_t start = monotonic_ns();
+      if (!demuxer_->read(packet)) break;
+      if (packet.stream == audio_stream_ && audio_stream_ >= 0) {
+        copied_read_.fetch_add(1, std::memory_order_relaxed);
+        media::CopiedPacket copied;
+        copied.stream = 0;
+        copied.data.assign(packet.data, packet.data + packet.size);
+        copied.pts = packet.pts;
+        copied.dts = packet.dts;
+        copied.duration = packet.duration;
+        copied.keyframe = packet.keyframe;
+        ingress_ns_.fetch_add(monotonic_ns() - start, std::memory_order_relaxed);
+        for (size_t i = 0; i < lanes_.size(); ++i) {
+          media::CopiedPacket each = i + 1 < lanes_.size() ? copied : std::move(copied);
+          if (!lanes_[i]->copied.push(std::move(each), stop)) break;
+        }
+        continue;
+      }
+      packets_read_.fetch_add(1, std::memory_order_relaxed);
+      bytes_read_.fetch_add(int64_t(packet.size), std::memory_order_relaxed);
+      std::optional<int64_t> pts;
+      if (packet.pts != media::kNoTimestamp && video_.timed) pts = packet.pts;
+      if (packet.discard && pts) {
+        std::lock_guard<std::mutex> lock(discard_mu_);
+        discard_pts_.insert(*pts);
+      }
+      ingress_ns_.fetch_add(monotonic_ns() - start, std::memory_order_relaxed);
+      try {
+        bool interrupted = false;
+        decoder_->push(decode_generation_, packet.data, packet.size, pts, -1, stop, &interrupted);
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Decode) throw;
+        decode_errors_.fetch_add(1, std::memory_order_relaxed);
+        last_decode_error_ = e.what();
+      }
+    }
+    std::vector<DecodedFrame> rest;
+    if (!stopped()) rest = flush_decoder();
+    std::lock_guard<std::mutex> lock(tail_mu_);
+    tail_ = std::move(rest);
+    input_ended_ = true;
+  } catch (...) {
+    fail(std::current_exception());
+    std::lock_guard<std::mutex> lock(tail_mu_);
+    input_ended_ = true;
+  }
+  mark_finished();
+}
+
+// The decoder's last pictures. Its ready queue may be full while the dispatch is still
+// busy: the flush then says Backpressure with nothing lost, and is asked again.
+std::vector<DecodedFrame> TranscodeGraph::flush_decoder() {
+  for (;;) {
+    try {
+      return decoder_->flush(decode_generation_);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::Backpressure) {
+        if (stopped()) return {};
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        continue;
+      }
+      if (e.kind() != ErrorKind::Decode) throw;
+      decode_errors_.fetch_add(1, std::memory_order_relaxed);
+      last_decode_error_ = e.what();
+      return {};
+    }
+  }
+}
+
+// ---- dispatch --------------------------------------------------------------------------
+
+void TranscodeGraph::dispatch() {
+  const auto stop = [this] { return stopped(); };
+  try {
+    for (;;) {
+      if (stopped()) break;
+      bool interrupted = false;
+      std::vector<DecodedFrame> frames =
+          decoder_->reap(decode_generation_, 1, kReapSliceNs, stop, &interrupted);
+      if (frames.empty()) {
+        bool ended = false;
+        {
+          std::lock_guard<std::mutex> lock(tail_mu_);
+          if (input_ended_) {
+            ended = true;
+            frames = std::move(tail_);
+            tail_.clear();
+          }
+        }
+        if (!ended) continue;
+        for (DecodedFrame& frame : frames) {
+          if (stopped()) break;
+          dispatch_frame(frame);
+        }
+        break;
+      }
+      for (DecodedFrame& frame : frames) {
+        if (stopped()) break;
+        dispatch_frame(frame);
+      }
+    }
+    if (!stopped() && frames_dispatched_.load() == 0)
+      throw Error(ErrorKind::Decode,
+                  demuxer_->name() + ": no picture could be decoded from the video stream" +
+                      (last_decode_error_.empty() ? std::string() : " (" + last_decode_error_ + ")"));
+  } catch (...) {
+    fail(std::current_exception());
+  }
+  for (auto& lane : lanes_) lane->frames_done.store(true, std::memory_order_release);
+  mark_finished();
+}
+
+void TranscodeGraph::dispatch_frame(DecodedFrame& frame) {
+  frames_decoded_.fetch_add(1, std::memory_order_relaxed);
+  if (frame.pts) {
+    std::lock_guard<std::mutex> lock(discard_mu_);
+    if (discard_pts_.erase(*frame.pts)) {
+      frames_discarded_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+  if (options_.max_frames >= 0 && frames_dispatched_.load() >= options_.max_frames) {
+    enough_.store(true, std::memory_order_release);
+    return;
+  }
+  const int64_t start = monotonic_ns();
+  const FrameView view = encoder_view(frame);
+  const int64_t tick = timeline_->add(frame.pts);
+  const int64_t pts = timeline_->pts_of(tick);
+  last_pts_.store(pts, std::memory_order_relaxed);
+  const double seconds = double(pts) * time_base_;
+  std::shared_ptr<const void> owner = frame.owner;
+  FrameOptions options;
+  options.pts = tick;
+  const auto stop = [this] { return stopped(); };
+  int64_t waited = 0;
+  for (auto& lane : lanes_) {
+    apply_switches(*lane, lane->index, tick, seconds);
+    bool interrupted = false;
+    const int64_t before = monotonic_ns();
+    lane->session->submit_shared(lane->generation.load(), view, owner, /*has_slack=*/false, options,
+                                 /*block=*/true, stop, &interrupted);
+    const int64_t spent = monotonic_ns() - before;
+    lane->submit_wait_ns.fetch_add(spent, std::memory_order_relaxed);
+    waited += spent;
+    if (interrupted) return;
+    lane->frames.fetch_add(1, std::memory_order_relaxed);
+  }
+  frames_dispatched_.fetch_add(1, std::memory_order_relaxed);
+  dispatch_ns_.fetch_add(monotonic_ns() - start - waited, std::memory_order_relaxed);
+}
+
+void TranscodeGraph::apply_switches(Lane& lane, int, int64_t tick, double seconds) {
+  while (lane.next_switch < lane.switches.size()) {
+    const TranscodeSwitch& s = *lane.switches[lane.next_switch];
+    const bool due = s.at_frame >= 0 ? tick >= s.at_frame : seconds >= s.at_seconds;
+    if (!due) return;
+    bool interrupted = false;
+    const uint32_t generation =
+        lane.session->switch_to(lane.generation.load(), s.config, s.provider, s.mode, s.force_idr,
+                                [this] { return stopped(); }, &interrupted);
+    if (interrupted) return;
+    lane.generation.store(generation, std::memory_order_release);
+    lane.switches_done.fetch_add(1, std::memory_order_relaxed);
+    lane.next_switch++;
+  }
+}
+
+// ---- egress ----------------------------------------------------------------------------
+
+void TranscodeGraph::write_video(Lane& lane, std::vector<EncodedPacket>& packets) {
+  if (packets.empty()) return;
+  const int64_t start = monotonic_ns();
+  for (EncodedPacket& packet : packets) {
+    const int64_t bytes = int64_t(packet.data.size());
+    const uint32_t generation = packet.generation;
+    const bool key = packet.is_keyframe;
+    packet.pts = timeline_->pts_of(packet.pts);
+    packet.dts = timeline_->pts_of(packet.dts);
+    lane.muxer->write(packet);
+    lane.video_seconds = double(packet.dts) * time_base_;
+    lane.packets.fetch_add(1, std::memory_order_relaxed);
+    lane.bytes.fetch_add(bytes, std::memory_order_relaxed);
+    if (key) lane.keyframes.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(lane.generations_mu);
+    lane.per_generation[generation]++;
+  }
+  lane.session->recycle(std::move(packets));
+  packets.clear();
+  lane.mux_ns.fetch_add(monotonic_ns() - start, std::memory_order_relaxed);
+}
+
+void TranscodeGraph::write_copied(Lane& lane, bool all) {
+  if (lane.spec.muxer.copied_streams.empty()) return;
+  const media::Rational tb = lane.spec.muxer.copied_streams.front().time_base;
+  const double seconds_per_tick = tb.valid() ? double(tb.num) / tb.den : 0.0;
+  const double video = lane.video_seconds;
+  // Up to the video's time, so the container interleaves them closely; a queue half full
+  // goes out anyway (the container's own interleaving queue orders what comes early).
+  const auto take = [&](const media::CopiedPacket& p, size_t size, size_t capacity) {
+    if (all || size * 2 >= capacity) return true;
+    const int64_t t = p.dts != INT64_MIN ? p.dts : p.pts;
+    return video >= 0 && (t == INT64_MIN || double(t) * seconds_per_tick <= video);
+  };
+  const int64_t start = monotonic_ns();
+  while (auto packet = lane.copied.pop_if(take)) lane.muxer->write_copied(std::move(*packet));
+  lane.mux_ns.fetch_add(monotonic_ns() - start, std::memory_order_relaxed);
+}
+
+void TranscodeGraph::egress(Lane& lane) {
+  try {
+    const auto stop = [this] { return stopped(); };
+    for (;;) {
+      if (stopped()) break;
+      const bool done = lane.frames_done.load(std::memory_order_acquire);
+      const uint32_t generation = lane.session->state().active_generation;
+      std::vector<EncodedPacket> packets;
+      bool interrupted = false;
+      try {
+        packets = lane.session->reap(generation, done ? 0 : 1, done ? 0 : kReapSliceNs, stop,
+                                     &interrupted);
+      } catch (const Error& e) {
+        if (e.kind() == ErrorKind::StaleSession) continue;  // a switch just activated
+        throw;
+      }
+      write_video(lane, packets);
+      write_copied(lane, false);
+      if (!done) continue;
+      // Every frame is submitted: what the encoder still holds, then the session ends.
+      const uint32_t last = lane.session->state().active_generation;
+      std::vector<EncodedPacket> rest = lane.session->flush(last, stop, &interrupted);
+      if (interrupted) break;
+      write_video(lane, rest);
+      rest = lane.session->close(lane.session->state().active_generation, stop, &interrupted);
+      if (interrupted) break;
+      write_video(lane, rest);
+      // The copied packets still queued: the ingress has ended (the dispatch ended after it).
+      write_copied(lane, true);
+      break;
+    }
+  } catch (...) {
+    fail(std::current_exception());
+  }
+  mark_finished();
+}
+
+// ---- results ---------------------------------------------------------------------------
+
+TranscodeProgress TranscodeGraph::progress() const {
+  TranscodeProgress p;
+  p.packets_read = packets_read_.load();
+  p.bytes_read = bytes_read_.load();
+  p.copied_read = copied_read_.load();
+  p.frames_decoded = frames_decoded_.load();
+  p.frames_discarded = frames_discarded_.load();
+  p.frames_dispatched = frames_dispatched_.load();
+  p.seconds_done = double(last_pts_.load()) * time_base_;
+  if (video_.start_pts) p.seconds_done -= double(*video_.start_pts) * time_base_;
+  p.duration_seconds = video_.duration_seconds.value_or(demuxer_->info().duration_seconds.value_or(0));
+  for (const auto& lane : lanes_) p.packets_out.push_back(lane->packets.load());
+  std::lock_guard<std::mutex> lock(done_mu_);
+  p.finished = started_ && running_ == 0;
+  return p;
+}
+
+TranscodeReport TranscodeGraph::finish() {
+  {
+    std::lock_guard<std::mutex> lock(done_mu_);
+    if (!started_) throw Error(ErrorKind::Config, "transcode: not started");
+    if (finished_) throw Error(ErrorKind::Config, "transcode: finish() was called already");
+    finished_ = true;
+  }
+  for (std::thread& t : threads_)
+    if (t.joinable()) t.join();
+  std::exception_ptr error;
+  {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    error = error_;
+  }
+  if (!error && cancelled_.load()) {
+    try {
+      throw Error(ErrorKind::Generic, "transcode cancelled; no output was kept");
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }
+  if (error) {
+    for (auto& lane : lanes_) {
+      lane->muxer->abort();
+      try {
+        bool interrupted = false;
+        lane->session->close(lane->session->state().active_generation, {}, &interrupted);
+      } catch (const std::exception&) {
+        // Already failing: the first error is the one reported.
+      }
+    }
+    try {
+      decoder_->close(decode_generation_);
+    } catch (const std::exception&) {
+    }
+    std::rethrow_exception(error);
+  }
+
+  TranscodeReport report;
+  for (auto& lane : lanes_) {
+    TranscodeOutputReport r;
+    r.path = lane->spec.path;
+    r.files = lane->muxer->close();
+    r.frames = lane->frames.load();
+    r.packets = lane->packets.load();
+    r.bytes = lane->bytes.load();
+    r.keyframes = lane->keyframes.load();
+    {
+      std::lock_guard<std::mutex> lock(lane->generations_mu);
+      r.packets_per_generation = lane->per_generation;
+    }
+    r.copied_packets = lane->muxer->copied_written();
+    r.copied_dropped = lane->muxer->copied_dropped();
+    r.switches = lane->switches_done.load();
+    r.submit_wait_ns = lane->submit_wait_ns.load();
+    r.mux_ns = lane->mux_ns.load();
+    r.encode = lane->session->telemetry();
+    report.outputs.push_back(std::move(r));
+  }
+  decoder_->close(decode_generation_);
+  report.decode = decoder_->telemetry();
+  report.progress = progress();
+  report.decode_errors = decode_errors_.load();
+  report.last_decode_error = last_decode_error_;
+  report.input_warning = demuxer_->last_error();
+  report.timestamps_repaired = timeline_->repaired();
+  report.ingress_ns = ingress_ns_.load();
+  report.dispatch_ns = dispatch_ns_.load();
+  report.wall_ns = end_ns_ - start_ns_;
+  report.audio = audio_note_;
+  return report;
+}
+
+}  // namespace videohw::pipeline
