@@ -125,7 +125,7 @@ void init_transcode(py::module_& m) {
   py::class_<TranscodeGraph>(m, "TranscodeGraph")
       .def(py::init(&make_graph), py::arg("source"), py::arg("decoder"), py::arg("outputs"),
            py::arg("switches"), py::arg("video_stream") = -1, py::arg("audio") = "copy",
-           py::arg("max_frames") = -1, py::arg("decoded_frames") = 64,
+           py::arg("max_frames") = -1, py::arg("decoded_frames") = 8,
            py::arg("access_unit_bytes") = int64_t(1) << 20)
       .def("start", &TranscodeGraph::start)
       .def(

@@ -79,7 +79,7 @@ struct TranscodeOptions {
   // Queue bounds: demuxed bytes the decoder has not taken yet, decoded frames not yet
   // dispatched, copied packets waiting per output (docs/transcode.md).
   int64_t access_unit_bytes = int64_t(1) << 20;
-  int64_t decoded_frames = 64;
+  int64_t decoded_frames = 8;
   size_t copied_packets = 512;
   CommonDecodeConfig decode;  // codec, layout and output are set by the graph
 };

@@ -55,6 +55,15 @@ from .errors import (
 )
 from .media import MediaInfo, MediaPacket, MediaReader, StreamInfo, VideoStreamInfo, probe
 from .reader import VideoReader
+from .transcode import (
+    Rung,
+    Transcode,
+    TranscodeOutput,
+    TranscodeProgress,
+    TranscodeReport,
+    TranscodeSwitch,
+    transcode,
+)
 from .writer import MediaWriter, VideoWriter
 
 __version__ = "0.1.0"
@@ -121,6 +130,13 @@ __all__ = [
     "VideoReader",
     "MediaWriter",
     "VideoWriter",
+    "Rung",
+    "Transcode",
+    "TranscodeOutput",
+    "TranscodeProgress",
+    "TranscodeReport",
+    "TranscodeSwitch",
+    "transcode",
     "ffmpeg_log_stats",
     "flush_ffmpeg_log",
     "set_ffmpeg_log_level",
