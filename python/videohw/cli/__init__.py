@@ -1,4 +1,4 @@
-"""The ``videohw`` command: ``encode``, ``decode``, ``probe`` and ``caps`` (see docs/cli.md),
+"""The ``videohw`` command: ``encode``, ``decode``, ``transcode``, ``probe`` and ``caps`` (see docs/cli.md),
 one module per command.
 
 Uses the public API only. Exit status: 0 success; 1 encode/verify failure or a runtime
@@ -20,6 +20,7 @@ from .caps import add_caps_parser
 from .decode import add_decode_parser
 from .encode import add_encode_parser
 from .probe import add_probe_parser
+from .transcode import add_transcode_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_caps_parser(sub)
     add_decode_parser(sub)
     add_probe_parser(sub)
+    add_transcode_parser(sub)
     add_verbose_option(parser, sub)
     return parser
 

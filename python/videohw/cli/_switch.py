@@ -39,6 +39,12 @@ def _switch_spec(text: str) -> SwitchSpec:
         raise argparse.ArgumentTypeError(
             f"{text!r}: FRAME must be >= 1 (frame 0 starts the session)"
         )
+    changes, idr = switch_changes(spec, text)
+    return SwitchSpec(frame, changes, mode, idr, text)
+
+
+def switch_changes(spec: str, text: str) -> tuple[dict, bool]:
+    """SPEC (key=value,...) as CommonEncodeConfig changes and force_idr_on_activate."""
     changes: dict = {}
     idr = True
     for item in spec.split(","):
@@ -73,7 +79,7 @@ def _switch_spec(text: str) -> SwitchSpec:
                 )
         except argparse.ArgumentTypeError as exc:
             raise argparse.ArgumentTypeError(f"--switch {text!r}: {exc}") from exc
-    return SwitchSpec(frame, changes, mode, idr, text)
+    return changes, idr
 
 
 def _one_switch_per_frame(switches: Sequence[SwitchSpec]) -> None:
