@@ -52,6 +52,7 @@ set(VIDEOHW_BACKEND_SOURCES
   backend/decoder_registry.cpp
   backend/rgb_reference.cpp
   backend/device_memory.cpp
+  backend/device_resizer.cpp
 )
 set(VIDEOHW_SOFTWARE_DECODE_SOURCES
   software/ffmpeg_ptr.cpp

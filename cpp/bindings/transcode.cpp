@@ -38,7 +38,8 @@ py::dict output_dict(const pipeline::TranscodeOutputReport& r) {
   out["bytes"] = r.bytes;
   out["keyframes"] = r.keyframes;
   py::dict generations;
-  for (const auto& [generation, count] : r.packets_per_generation) generations[py::int_(generation)] = count;
+  for (const auto& [generation, count] : r.packets_per_generation)
+    generations[py::int_(generation)] = count;
   out["packets_per_generation"] = generations;
   out["copied_packets"] = r.copied_packets;
   out["copied_dropped"] = r.copied_dropped;
@@ -64,6 +65,8 @@ py::dict report_dict(const pipeline::TranscodeReport& r) {
   out["dispatch_ns"] = r.dispatch_ns;
   out["wall_ns"] = r.wall_ns;
   out["audio"] = r.audio;
+  out["transform"] = r.transform;
+  out["gpu_resizes"] = r.gpu_resizes;
   return out;
 }
 
@@ -80,7 +83,7 @@ std::unique_ptr<TranscodeGraph> make_graph(const std::string& source,
                                            const std::vector<SwitchTuple>& switches,
                                            int video_stream, const std::string& audio,
                                            int64_t max_frames, int64_t decoded_frames,
-                                           int64_t access_unit_bytes) {
+                                           int64_t access_unit_bytes, bool gpu_transform) {
   std::vector<pipeline::TranscodeOutput> outs;
   for (const auto& [path, config, provider, container, faststart] : outputs) {
     pipeline::TranscodeOutput o;
@@ -114,6 +117,7 @@ std::unique_ptr<TranscodeGraph> make_graph(const std::string& source,
   options.max_frames = max_frames;
   options.decoded_frames = decoded_frames;
   options.access_unit_bytes = access_unit_bytes;
+  options.gpu_transform = gpu_transform;
   GilRelease release;
   return std::make_unique<TranscodeGraph>(media::Demuxer::open_path(source), std::move(decoder),
                                           std::move(outs), std::move(sw), options);
@@ -126,7 +130,7 @@ void init_transcode(py::module_& m) {
       .def(py::init(&make_graph), py::arg("source"), py::arg("decoder"), py::arg("outputs"),
            py::arg("switches"), py::arg("video_stream") = -1, py::arg("audio") = "copy",
            py::arg("max_frames") = -1, py::arg("decoded_frames") = 8,
-           py::arg("access_unit_bytes") = int64_t(1) << 20)
+           py::arg("access_unit_bytes") = int64_t(1) << 20, py::arg("gpu_transform") = true)
       .def("start", &TranscodeGraph::start)
       .def(
           "wait",

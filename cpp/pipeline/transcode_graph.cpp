@@ -35,6 +35,7 @@ struct TranscodeGraph::Lane {
   std::vector<const TranscodeSwitch*> switches;  // in order of their points
   size_t next_switch = 0;
   std::atomic<bool> frames_done{false};  // the dispatch submitted its last frame
+  int width = 0, height = 0;             // the size the latest config asks for (dispatch)
   // Egress thread.
   double video_seconds = -1.0;  // dts of the last video packet written
   std::atomic<int64_t> packets{0}, bytes{0}, keyframes{0}, frames{0};
@@ -47,9 +48,7 @@ TranscodeGraph::TranscodeGraph(std::unique_ptr<media::Demuxer> demuxer,
                                std::shared_ptr<const DecoderProvider> decoder,
                                std::vector<TranscodeOutput> outputs,
                                std::vector<TranscodeSwitch> switches, TranscodeOptions options)
-    : demuxer_(std::move(demuxer)),
-      options_(std::move(options)),
-      switches_(std::move(switches)) {
+    : demuxer_(std::move(demuxer)), options_(std::move(options)), switches_(std::move(switches)) {
   if (!demuxer_) throw Error(ErrorKind::Config, "transcode: no input");
   if (!decoder) throw Error(ErrorKind::Config, "transcode: no decoder");
   if (outputs.empty()) throw Error(ErrorKind::Config, "transcode: no output");
@@ -97,7 +96,8 @@ TranscodeGraph::TranscodeGraph(std::unique_ptr<media::Demuxer> demuxer,
   decode.codec = *video_.codec;
   decode.output = DecodeOutputMode::NativeSurface;
   decode.input_layout = video_.layout;
-  decode.extradata = video_.layout == EncodedLayout::AnnexB ? std::vector<uint8_t>{} : video_.extradata;
+  decode.extradata =
+      video_.layout == EncodedLayout::AnnexB ? std::vector<uint8_t>{} : video_.extradata;
   decode.max_ready_frames = std::max<int64_t>(1, options_.decoded_frames);
   decode.push_ahead_bytes = std::max<int64_t>(1, options_.access_unit_bytes);
   decoder_ = std::make_shared<DecodeSession>(1, decode, std::move(decoder));
@@ -120,6 +120,8 @@ TranscodeGraph::TranscodeGraph(std::unique_ptr<media::Demuxer> demuxer,
     }
     if (audio) m.copied_streams = {*audio};
     lane->spec = output;
+    lane->width = output.config.width;
+    lane->height = output.config.height;
     lane->muxer = std::make_unique<media::Muxer>(output.path, m);
     lane->session = std::make_shared<EncodeSession>(id++, output.config, output.provider);
     lanes_.push_back(std::move(lane));
@@ -296,9 +298,10 @@ void TranscodeGraph::dispatch() {
       }
     }
     if (!stopped() && frames_dispatched_.load() == 0)
-      throw Error(ErrorKind::Decode,
-                  demuxer_->name() + ": no picture could be decoded from the video stream" +
-                      (last_decode_error_.empty() ? std::string() : " (" + last_decode_error_ + ")"));
+      throw Error(
+          ErrorKind::Decode,
+          demuxer_->name() + ": no picture could be decoded from the video stream" +
+              (last_decode_error_.empty() ? std::string() : " (" + last_decode_error_ + ")"));
   } catch (...) {
     fail(std::current_exception());
   }
@@ -325,17 +328,18 @@ void TranscodeGraph::dispatch_frame(DecodedFrame& frame) {
   const int64_t pts = timeline_->pts_of(tick);
   last_pts_.store(pts, std::memory_order_relaxed);
   const double seconds = double(pts) * time_base_;
-  std::shared_ptr<const void> owner = frame.owner;
   FrameOptions options;
   options.pts = tick;
   const auto stop = [this] { return stopped(); };
+  for (auto& lane : lanes_) apply_switches(*lane, lane->index, tick, seconds);
+  const std::vector<Prepared> prepared = prepare_for_outputs(view, frame.owner);
   int64_t waited = 0;
   for (auto& lane : lanes_) {
-    apply_switches(*lane, lane->index, tick, seconds);
+    const Prepared& input = prepared[size_t(lane->index)];
     bool interrupted = false;
     const int64_t before = monotonic_ns();
-    lane->session->submit_shared(lane->generation.load(), view, owner, /*has_slack=*/false, options,
-                                 /*block=*/true, stop, &interrupted);
+    lane->session->submit_shared(lane->generation.load(), input.view, input.owner,
+                                 /*has_slack=*/false, options, /*block=*/true, stop, &interrupted);
     const int64_t spent = monotonic_ns() - before;
     lane->submit_wait_ns.fetch_add(spent, std::memory_order_relaxed);
     waited += spent;
@@ -346,17 +350,50 @@ void TranscodeGraph::dispatch_frame(DecodedFrame& frame) {
   dispatch_ns_.fetch_add(monotonic_ns() - start - waited, std::memory_order_relaxed);
 }
 
+std::vector<TranscodeGraph::Prepared> TranscodeGraph::prepare_for_outputs(
+    const FrameView& view, const std::shared_ptr<const void>& owner) {
+  std::vector<Prepared> out(lanes_.size(), Prepared{view, owner});
+  if (view.memory != FrameMemory::CudaDevice) return out;
+  frames_on_device_.store(true, std::memory_order_relaxed);
+  if (!options_.gpu_transform || view.format != PixelFormat::NV12) return out;
+  for (size_t i = 0; i < lanes_.size(); ++i) {
+    const Lane& lane = *lanes_[i];
+    if (lane.width == view.width && lane.height == view.height) continue;
+    // Outputs of one size share one scaled copy.
+    bool shared = false;
+    for (size_t j = 0; j < i && !shared; ++j)
+      if (lanes_[j]->width == lane.width && lanes_[j]->height == lane.height &&
+          out[j].view.planes[0] != view.planes[0]) {
+        out[i] = out[j];
+        shared = true;
+      }
+    if (shared) continue;
+    if (!resizer_tried_) {
+      resizer_tried_ = true;
+      std::string why;
+      resizer_ = make_device_resizer(view.device, &why);
+      if (!resizer_) transform_note_ = why;
+    }
+    if (!resizer_) return out;
+    out[i].view = resizer_->resize_nv12(view, lane.width, lane.height, out[i].owner);
+    gpu_resizes_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return out;
+}
+
 void TranscodeGraph::apply_switches(Lane& lane, int, int64_t tick, double seconds) {
   while (lane.next_switch < lane.switches.size()) {
     const TranscodeSwitch& s = *lane.switches[lane.next_switch];
     const bool due = s.at_frame >= 0 ? tick >= s.at_frame : seconds >= s.at_seconds;
     if (!due) return;
     bool interrupted = false;
-    const uint32_t generation =
-        lane.session->switch_to(lane.generation.load(), s.config, s.provider, s.mode, s.force_idr,
-                                [this] { return stopped(); }, &interrupted);
+    const uint32_t generation = lane.session->switch_to(
+        lane.generation.load(), s.config, s.provider, s.mode, s.force_idr,
+        [this] { return stopped(); }, &interrupted);
     if (interrupted) return;
     lane.generation.store(generation, std::memory_order_release);
+    lane.width = s.config.width;
+    lane.height = s.config.height;
     lane.switches_done.fetch_add(1, std::memory_order_relaxed);
     lane.next_switch++;
   }
@@ -452,7 +489,8 @@ TranscodeProgress TranscodeGraph::progress() const {
   p.frames_dispatched = frames_dispatched_.load();
   p.seconds_done = double(last_pts_.load()) * time_base_;
   if (video_.start_pts) p.seconds_done -= double(*video_.start_pts) * time_base_;
-  p.duration_seconds = video_.duration_seconds.value_or(demuxer_->info().duration_seconds.value_or(0));
+  p.duration_seconds =
+      video_.duration_seconds.value_or(demuxer_->info().duration_seconds.value_or(0));
   for (const auto& lane : lanes_) p.packets_out.push_back(lane->packets.load());
   std::lock_guard<std::mutex> lock(done_mu_);
   p.finished = started_ && running_ == 0;
@@ -529,6 +567,15 @@ TranscodeReport TranscodeGraph::finish() {
   report.dispatch_ns = dispatch_ns_.load();
   report.wall_ns = end_ns_ - start_ns_;
   report.audio = audio_note_;
+  report.gpu_resizes = gpu_resizes_.load();
+  if (!frames_on_device_.load())
+    report.transform = "cpu";
+  else if (report.gpu_resizes > 0)
+    report.transform = "gpu";
+  else if (!options_.gpu_transform)
+    report.transform = "cpu (gpu_transform off)";
+  else
+    report.transform = transform_note_.empty() ? "cpu" : "cpu (" + transform_note_ + ")";
   return report;
 }
 

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "backend/decoder_backend.hpp"
+#include "backend/device_resizer.hpp"
 #include "backend/encoder_provider.hpp"
 #include "backend/telemetry.hpp"
 #include "media/demuxer.hpp"
@@ -82,6 +83,10 @@ struct TranscodeOptions {
   int64_t decoded_frames = 8;
   size_t copied_packets = 512;
   CommonDecodeConfig decode;  // codec, layout and output are set by the graph
+  // Decoded frames in GPU memory are scaled on the GPU (backend/device_resizer.hpp) for
+  // outputs of another size; false: each output's transform stage copies them to the host
+  // and scales them there.
+  bool gpu_transform = true;
 };
 
 struct TranscodeOutputReport {
@@ -114,7 +119,9 @@ struct TranscodeReport {
   std::string input_warning;  // the demuxer's complaint about a damaged input, if any
   int64_t timestamps_repaired = 0;
   int64_t ingress_ns = 0, dispatch_ns = 0, wall_ns = 0;
-  std::string audio;  // "copied: aac", "none", "no audio stream"
+  std::string audio;      // "copied: aac", "none", "no audio stream"
+  std::string transform;  // where frames were scaled: "cpu", "gpu", "cpu (why not the gpu)"
+  int64_t gpu_resizes = 0;
 };
 
 class TranscodeGraph {
@@ -123,8 +130,9 @@ class TranscodeGraph {
   // Throws Error(Config) for a bad output or switch, Error(Media) for a video stream no
   // backend decodes, and the backends' errors when a session cannot start.
   TranscodeGraph(std::unique_ptr<media::Demuxer> demuxer,
-                 std::shared_ptr<const DecoderProvider> decoder, std::vector<TranscodeOutput> outputs,
-                 std::vector<TranscodeSwitch> switches, TranscodeOptions options);
+                 std::shared_ptr<const DecoderProvider> decoder,
+                 std::vector<TranscodeOutput> outputs, std::vector<TranscodeSwitch> switches,
+                 TranscodeOptions options);
   // Cancels and joins; outputs not finished are removed.
   ~TranscodeGraph();
   TranscodeGraph(const TranscodeGraph&) = delete;
@@ -149,6 +157,13 @@ class TranscodeGraph {
   void fail(std::exception_ptr error);
   bool stopped() const { return stop_.load(std::memory_order_acquire); }
   void dispatch_frame(DecodedFrame& frame);
+  // The frame each output gets: `view` itself, or a GPU-scaled copy of a device frame.
+  struct Prepared {
+    FrameView view;
+    std::shared_ptr<const void> owner;
+  };
+  std::vector<Prepared> prepare_for_outputs(const FrameView& view,
+                                            const std::shared_ptr<const void>& owner);
   void apply_switches(Lane& lane, int index, int64_t tick, double seconds);
   void write_video(Lane& lane, std::vector<EncodedPacket>& packets);
   // Copied packets up to the video's time (all of them with `all`).
@@ -166,6 +181,12 @@ class TranscodeGraph {
   uint32_t decode_generation_ = 1;
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::vector<TranscodeSwitch> switches_;
+  // Dispatch thread: the GPU resizer, made at the first device frame that needs one.
+  std::unique_ptr<DeviceResizer> resizer_;
+  bool resizer_tried_ = false;
+  std::string transform_note_;
+  std::atomic<int64_t> gpu_resizes_{0};
+  std::atomic<bool> frames_on_device_{false};
   std::unique_ptr<TranscodeTimeline> timeline_;  // set once the frame rate is known
 
   std::atomic<bool> stop_{false}, cancelled_{false}, enough_{false};

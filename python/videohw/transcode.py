@@ -138,6 +138,7 @@ class TranscodeReport:
     encode_backend: str
     backend_note: Optional[str]  # why "auto" chose what it chose
     audio: str  # "copied: aac", "none", "no audio stream"
+    transform: str  # where frames were scaled: "cpu", "gpu", or "cpu (why not the gpu)"
     decode_errors: int
     last_decode_error: str
     input_warning: str
@@ -150,7 +151,8 @@ class TranscodeReport:
         """A few lines for people: per-output fps and size, where time went."""
         lines = [
             f"{self.source}: {self.frames} frames in {self.seconds:.2f} s ({self.fps:.1f} fps); "
-            f"decode {self.decode_backend}, encode {self.encode_backend}; audio {self.audio}"
+            f"decode {self.decode_backend}, encode {self.encode_backend}, scale "
+            f"{self.transform}; audio {self.audio}"
         ]
         if self.backend_note:
             lines.append(f"  backend: {self.backend_note}")
@@ -258,6 +260,7 @@ class Transcode:
         format: Optional[str] = None,
         video_stream: Optional[int] = None,
         max_frames: Optional[int] = None,
+        gpu_transform: bool = True,
     ) -> None:
         if not isinstance(src, (str, os.PathLike)):
             raise InvalidTypeError(
@@ -341,9 +344,10 @@ class Transcode:
             core_switches,
             video_stream=video.index,
             audio=audio,
-            max_frames=-1 if max_frames is None else _args.integer(
-                "transcode", "max_frames", max_frames, 0, 2**62
-            ),
+            max_frames=-1
+            if max_frames is None
+            else _args.integer("transcode", "max_frames", max_frames, 0, 2**62),
+            gpu_transform=_args.boolean("transcode", "gpu_transform", gpu_transform),
         )
         self._started: Optional[float] = None
         self._report: Optional[TranscodeReport] = None
@@ -426,6 +430,7 @@ class Transcode:
             encode_backend=self.encode_backend,
             backend_note=self.backend_note,
             audio=raw["audio"],
+            transform=raw["transform"],
             decode_errors=raw["decode_errors"],
             last_decode_error=raw["last_decode_error"],
             input_warning=raw["input_warning"],
@@ -491,6 +496,7 @@ def transcode(
     ``progress``: True draws a bar on a terminal's stderr; a callable gets a
     ``TranscodeProgress`` about ten times a second; False: nothing. Keyword options:
     ``backend_config``, ``decode_backend``, ``audio`` ("copy" or "none"), ``format``,
-    ``video_stream``, ``max_frames``. Ctrl-C stops every stage and removes the outputs."""
+    ``video_stream``, ``max_frames``, ``gpu_transform`` (True: frames NVDEC decoded are
+    scaled on the GPU). Ctrl-C stops every stage and removes the outputs."""
     job = Transcode(src, dst, common, backend, rungs, switches, **options)
     return _run(job, progress)

@@ -1,6 +1,6 @@
 // Modules and kernel launches for the kernels the NVDEC adapter loads
-// (cpp/nv_session/nvdec/kernels/nv12_to_rgb.cu): cuModuleLoadData keeps the PTX text,
-// cuModuleGetFunction finds an entry by name in it, and cuLaunchKernel runs the kernel's
+// (cpp/nv_session/nvdec/kernels/nv12_to_rgb.cu, nv12_resize.cu): cuModuleLoadData keeps the PTX
+// text, cuModuleGetFunction finds an entry by name in it, and cuLaunchKernel runs the kernel's
 // arithmetic on the CPU, thread by thread over the launched grid, so a grid that does not
 // cover the picture leaves pixels unwritten as it would on a GPU. Any other kernel is
 // CUDA_ERROR_NOT_FOUND: the double cannot run PTX.
@@ -18,12 +18,13 @@
 
 namespace {
 
-enum class Kernel { Nv12Formula, Nv12Table, P016Formula };
+enum class Kernel { Nv12Formula, Nv12Table, P016Formula, Nv12Resize };
 
 const std::map<std::string, Kernel>& known_kernels() {
   static const std::map<std::string, Kernel> kernels = {{"nv12_to_rgb24", Kernel::Nv12Formula},
                                                         {"nv12_to_rgb24_table", Kernel::Nv12Table},
-                                                        {"p016_to_rgb24", Kernel::P016Formula}};
+                                                        {"p016_to_rgb24", Kernel::P016Formula},
+                                                        {"nv12_resize_plane", Kernel::Nv12Resize}};
   return kernels;
 }
 
@@ -137,6 +138,63 @@ T arg(void** params, int i) {
   return value;
 }
 
+// nv12_resize_plane's parameters, in its order.
+struct ResizeArgs {
+  const uint8_t* src;
+  int src_pitch, src_w, src_h;
+  uint8_t* dst;
+  int dst_pitch, dst_w, dst_h, channels;
+};
+
+int clamp_index(int i, int n) {
+  return i < 0 ? 0 : (i >= n ? n - 1 : i);
+}
+
+// One GPU thread of nv12_resize_plane: output sample (x, y), the kernel's arithmetic in the
+// same float operations.
+void run_resize_thread(const ResizeArgs& a, int x, int y) {
+  if (x >= a.dst_w || y >= a.dst_h) return;
+  const float sx = float(a.src_w) / a.dst_w, sy = float(a.src_h) / a.dst_h;
+  const float cx = (x + 0.5f) * sx - 0.5f, cy = (y + 0.5f) * sy - 0.5f;
+  const float rx = std::fmax(1.0f, sx), ry = std::fmax(1.0f, sy);
+  const int x0 = int(std::floor(cx - rx)) + 1, x1 = int(std::floor(cx + rx));
+  const int y0 = int(std::floor(cy - ry)) + 1, y1 = int(std::floor(cy + ry));
+  float sum[2] = {0.0f, 0.0f};
+  float total = 0.0f;
+  for (int j = y0; j <= y1; ++j) {
+    const float wy = std::fmax(0.0f, 1.0f - std::fabs(j - cy) / ry);
+    if (wy == 0.0f) continue;
+    const uint8_t* row = a.src + size_t(clamp_index(j, a.src_h)) * size_t(a.src_pitch);
+    for (int i = x0; i <= x1; ++i) {
+      const float w = wy * std::fmax(0.0f, 1.0f - std::fabs(i - cx) / rx);
+      if (w == 0.0f) continue;
+      const int at = clamp_index(i, a.src_w) * a.channels;
+      for (int c = 0; c < a.channels; ++c) sum[c] += w * row[at + c];
+      total += w;
+    }
+  }
+  uint8_t* out = a.dst + size_t(y) * size_t(a.dst_pitch) + size_t(x) * size_t(a.channels);
+  for (int c = 0; c < a.channels; ++c)
+    out[c] = uint8_t(std::fmin(std::fmax(std::nearbyint(sum[c] / total), 0.0f), 255.0f));
+}
+
+std::string resize_problem(const ResizeArgs& a) {
+  if (a.channels < 1 || a.channels > 2 || a.src_w < 1 || a.src_h < 1 || a.dst_w < 1 || a.dst_h < 1)
+    return "nv12_resize_plane: bad sizes or channels";
+  const auto span = [](int pitch, int row_bytes, int rows) {
+    return size_t(pitch) * size_t(rows - 1) + size_t(row_bytes);
+  };
+  if (!cudadouble::device_span_ok(CUdeviceptr(reinterpret_cast<uintptr_t>(a.src)),
+                                  span(a.src_pitch, a.src_w * a.channels, a.src_h)))
+    return "source plane " + cudadouble::hex(reinterpret_cast<uintptr_t>(a.src)) +
+           " is outside device memory";
+  if (!cudadouble::device_span_ok(CUdeviceptr(reinterpret_cast<uintptr_t>(a.dst)),
+                                  span(a.dst_pitch, a.dst_w * a.channels, a.dst_h)))
+    return "destination plane " + cudadouble::hex(reinterpret_cast<uintptr_t>(a.dst)) +
+           " is outside device memory";
+  return "";
+}
+
 }  // namespace
 
 CUDA_DOUBLE_EXPORT CUresult cuModuleLoadData(CUmodule* module, const void* image) {
@@ -217,6 +275,24 @@ CUDA_DOUBLE_EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned g
   if (!params || extra || shared) return misuse(call, "expected kernelParams only", 1);
   if (bx * by * bz > 1024 || !gx || !gy || !gz || !bx || !by || !bz)
     return misuse(call, "invalid launch configuration", 1);
+  if (kernel == Kernel::Nv12Resize) {
+    const ResizeArgs r{arg<const uint8_t*>(params, 0),
+                       arg<int>(params, 1),
+                       arg<int>(params, 2),
+                       arg<int>(params, 3),
+                       arg<uint8_t*>(params, 4),
+                       arg<int>(params, 5),
+                       arg<int>(params, 6),
+                       arg<int>(params, 7),
+                       arg<int>(params, 8)};
+    call += " resize " + std::to_string(r.src_w) + "x" + std::to_string(r.src_h) + "->" +
+            std::to_string(r.dst_w) + "x" + std::to_string(r.dst_h);
+    const std::string problem = resize_problem(r);
+    if (!problem.empty()) return misuse(call, problem, cudadouble::kLaunchFailed);
+    for (unsigned y = 0; y < gy * by; ++y)
+      for (unsigned x = 0; x < gx * bx; ++x) run_resize_thread(r, int(x), int(y));
+    return finish(call, 0);
+  }
   const Args a{arg<const uint8_t*>(params, 0),
                arg<int>(params, 1),
                arg<const uint8_t*>(params, 2),

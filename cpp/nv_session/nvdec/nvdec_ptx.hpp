@@ -1,4 +1,4 @@
-// The NV12 -> RGB24 kernel (kernels/nv12_to_rgb.cu) as PTX text, embedded at build time.
+// The NVDEC adapter's kernels as PTX text, embedded at build time.
 #pragma once
 
 namespace videohw::nv_session {
@@ -7,5 +7,9 @@ namespace videohw::nv_session {
 // unsupported, for the reason below.
 const char* nv12_to_rgb_ptx();
 const char* nv12_to_rgb_ptx_missing_reason();
+
+// The NV12 resize kernel (kernels/nv12_resize.cu); nullptr as above.
+const char* nv12_resize_ptx();
+const char* nv12_resize_ptx_missing_reason();
 
 }  // namespace videohw::nv_session

@@ -103,7 +103,9 @@ def add_transcode_parser(sub: Any) -> None:
     cfg.add_argument("--rc", metavar="SPEC", help="cbr:RATE | vbr:AVG[:MAX] | cqp:I[:P[:B]]")
     cfg.add_argument("--gop", type=_positive_int, metavar="N", help="default: two seconds")
     cfg.add_argument("--b-frames", type=_int, metavar="N", help="default 0")
-    cfg.add_argument("--preset", help="software: ultrafast..placebo (default veryfast); nvidia: p1..p7")
+    cfg.add_argument(
+        "--preset", help="software: ultrafast..placebo (default veryfast); nvidia: p1..p7"
+    )
     cfg.add_argument("--tune", help="software only: film, animation, grain, ...")
     cfg.add_argument("--threads", type=_int, metavar="N", help="software encoder threads")
     cfg.add_argument(
