@@ -67,10 +67,7 @@ class Settings:
     def x264_params(self, rung: Rung) -> str:
         kbps = str(max(1, (rung.bitrate_bps + 500) // 1000))
         vbv = str(max(1, (2 * rung.bitrate_bps + 500) // 1000))
-        p = (
-            f"keyint={self.gop}:min-keyint={self.gop}:scenecut=0:open-gop=0:"
-            f"bframes={self.b_frames}"
-        )
+        p = f"keyint={self.gop}:min-keyint={self.gop}:scenecut=0:open-gop=0:bframes={self.b_frames}"
         if self.b_frames:
             p += ":b-adapt=0"
         return p + f":bitrate={kbps}:vbv-maxrate={kbps}:vbv-bufsize={vbv}"
@@ -135,14 +132,26 @@ def run_videohw(src: Path, rungs: list[Rung], s: Settings, out: Path, **options)
     start = time.perf_counter()
     if len(rungs) == 1:
         report = vh.transcode(
-            src, out, s.videohw_common(rungs[0]), backend="software", progress=False,
-            backend_config=backend_config, **options,
+            src,
+            out,
+            s.videohw_common(rungs[0]),
+            backend="software",
+            progress=False,
+            backend_config=backend_config,
+            **options,
         )
     else:
         report = vh.transcode(
-            src, out, s.videohw_common(rungs[0]), backend="software", progress=False,
-            rungs=[vh.Rung(r.width, r.height, r.bitrate_bps, path=rung_file(out, r)) for r in rungs],
-            backend_config=backend_config, **options,
+            src,
+            out,
+            s.videohw_common(rungs[0]),
+            backend="software",
+            progress=False,
+            rungs=[
+                vh.Rung(r.width, r.height, r.bitrate_bps, path=rung_file(out, r)) for r in rungs
+            ],
+            backend_config=backend_config,
+            **options,
         )
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "report": report}
@@ -204,8 +213,9 @@ def run_pyav(src: Path, rung: Rung, s: Settings, out: Path) -> dict:
             dst.mux(packet)
             continue
         for frame in packet.decode():
-            g = frame.reformat(width=rung.width, height=rung.height, format="yuv420p",
-                               interpolation="BILINEAR")
+            g = frame.reformat(
+                width=rung.width, height=rung.height, format="yuv420p", interpolation="BILINEAR"
+            )
             g.pts = n
             g.time_base = Fraction(1, s.fps)
             for p in vout.encode(g):
@@ -227,8 +237,9 @@ def run_pynvc_glue(src: Path, rung: Rung, s: Settings, out: Path) -> dict:
 
     start = time.perf_counter()
     demuxer = nvc.CreateDemuxer(filename=str(src))
-    decoder = nvc.CreateDecoder(gpuid=0, codec=demuxer.GetNvCodecId(), cudacontext=0,
-                                cudastream=0, usedevicememory=True)
+    decoder = nvc.CreateDecoder(
+        gpuid=0, codec=demuxer.GetNvCodecId(), cudacontext=0, cudastream=0, usedevicememory=True
+    )
     common = s.videohw_common(rung)
     writer = vh.VideoWriter(out, common, vh.SoftwareEncodeConfig(preset=s.preset))
     w, h = rung.width, rung.height
@@ -262,7 +273,7 @@ def run_pynvc_glue(src: Path, rung: Rung, s: Settings, out: Path) -> dict:
 def x264_options(path: Path) -> Optional[dict]:
     data = path.read_bytes()
     at = data.find(b"x264 - core")
-    return bc.x264_info(data[max(0, at - 64):]) if at >= 0 else None
+    return bc.x264_info(data[max(0, at - 64) :]) if at >= 0 else None
 
 
 def output_quality(out: Path, src: Path, rung: Rung) -> dict:
@@ -283,7 +294,7 @@ def timed_rounds(tools: dict[str, Callable[[int], dict]], repeats: int) -> dict[
     times: dict[str, list[float]] = {name: [] for name in tools}
     names = list(tools)
     for r in range(repeats):
-        order = names[r % len(names):] + names[: r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             result = tools[name](r)
             times[name].append(result["seconds"])
@@ -367,9 +378,13 @@ def section_gpu(src: Path, s: Settings, work: Path, repeats: int, frames: int) -
     }
     skipped = {}
     ffmpeg = shutil.which("ffmpeg")
-    hw = ffmpeg and "cuda" in subprocess.run(
-        [ffmpeg, "-hide_banner", "-hwaccels"], capture_output=True, text=True
-    ).stdout
+    hw = (
+        ffmpeg
+        and "cuda"
+        in subprocess.run(
+            [ffmpeg, "-hide_banner", "-hwaccels"], capture_output=True, text=True
+        ).stdout
+    )
     if hw:
         tools["ffmpeg_hwaccel_cuda"] = lambda r: run_ffmpeg(
             src, rung, s, work / "gpu_ffmpeg.mp4", hwaccel=True
@@ -378,7 +393,9 @@ def section_gpu(src: Path, s: Settings, work: Path, repeats: int, frames: int) -
         skipped["ffmpeg_hwaccel_cuda"] = "no ffmpeg CLI with CUDA on this machine"
         try:
             run_pynvc_glue(src, rung, s, work / "gpu_pynvc.mp4")
-            tools["pynvc_torch_glue"] = lambda r: run_pynvc_glue(src, rung, s, work / "gpu_pynvc.mp4")
+            tools["pynvc_torch_glue"] = lambda r: run_pynvc_glue(
+                src, rung, s, work / "gpu_pynvc.mp4"
+            )
         except Exception as e:  # noqa: BLE001 -- reported as a skipped row
             skipped["pynvc_torch_glue"] = f"{type(e).__name__}: {e}"
     times = timed_rounds(tools, repeats)
@@ -389,7 +406,9 @@ def section_gpu(src: Path, s: Settings, work: Path, repeats: int, frames: int) -
         "median_seconds": med,
         "fps": {k: frames / v for k, v in med.items()},
         "ratios": {
-            f"videohw_nvdec_vs_{k}": med[k] / med["videohw_nvdec"] for k in med if k != "videohw_nvdec"
+            f"videohw_nvdec_vs_{k}": med[k] / med["videohw_nvdec"]
+            for k in med
+            if k != "videohw_nvdec"
         },
         "skipped": skipped,
         "videohw_stages": report.stage_seconds,
@@ -456,18 +475,24 @@ def print_text(results: dict) -> None:
         if r.get("x264_differences"):
             print(f"  x264 option differences: {r['x264_differences']}")
         if "videohw_stages" in r:
-            print("  videohw stage busy seconds: " + ", ".join(
-                f"{k} {v:.2f}" for k, v in r["videohw_stages"].items()))
+            print(
+                "  videohw stage busy seconds: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in r["videohw_stages"].items())
+            )
     if "single" in results:
         ratios = results["single"]["ratios"]
         for peer, goal in (("pyav", GOAL_VS_PYAV), ("ffmpeg", GOAL_VS_FFMPEG)):
             if f"videohw_vs_{peer}" in ratios:
                 got = ratios[f"videohw_vs_{peer}"]
-                print(f"goal single vs {peer} >= {goal}x: {got:.2f}x {'met' if got >= goal else 'NOT met'}")
+                print(
+                    f"goal single vs {peer} >= {goal}x: {got:.2f}x {'met' if got >= goal else 'NOT met'}"
+                )
     if "ladder" in results:
         got = results["ladder"]["ratios"]["videohw_vs_ffmpeg_3_runs"]
-        print(f"goal ladder vs 3 runs >= {GOAL_LADDER_VS_RUNS}x: {got:.2f}x "
-              f"{'met' if got >= GOAL_LADDER_VS_RUNS else 'NOT met'}")
+        print(
+            f"goal ladder vs 3 runs >= {GOAL_LADDER_VS_RUNS}x: {got:.2f}x "
+            f"{'met' if got >= GOAL_LADDER_VS_RUNS else 'NOT met'}"
+        )
 
 
 if __name__ == "__main__":
