@@ -176,7 +176,15 @@ doubles="$(cd "$build" && pwd)/nvenc_double_paths.txt"
 rc=${PIPESTATUS[0]}
 note "pytest device_frames: $([ "$rc" = 0 ] && echo ok || echo "FAILED (exit $rc)") -- $(pytest_summary /tmp/videohw-pytest-device.log)"
 
-# ---- 3. the benchmark ------------------------------------------------------------------------
+step "pytest test_transcode_gpu.py (NVDEC -> CUDA resize -> software encoder, against the CPU path)"
+(cd tests/py && timeout 180 "$PYTHON" -m pytest -p no:cacheprovider -q -rsf test_transcode_gpu.py) 2>&1 |
+  tee /tmp/videohw-pytest-transcode.log
+rc=${PIPESTATUS[0]}
+note "pytest transcode_gpu: $([ "$rc" = 0 ] && echo ok || echo "FAILED (exit $rc)") -- $(pytest_summary /tmp/videohw-pytest-transcode.log)"
+
+# ---- 3. the benchmarks ------------------------------------------------------------------------
+# VIDEOHW_DECODE_BENCH=0 / VIDEOHW_TRANSCODE_BENCH=0 leave a benchmark out (device time).
+if [ "${VIDEOHW_DECODE_BENCH:-1}" = 1 ]; then
 step "bench/decode_vs_peers.py"
 bench_json="${OUT:-/tmp}/decode_bench.json"
 # VIDEOHW_BENCH_ARGS (word-split) picks sections, feeds, modes: a full run is longer than one
@@ -189,6 +197,17 @@ timeout "${VIDEOHW_BENCH_TIMEOUT:-300}" "$PYTHON" bench/decode_vs_peers.py \
 rc=${PIPESTATUS[0]}
 note "bench: $([ "$rc" = 0 ] && echo "ok ($bench_json)" || echo "FAILED (exit $rc)")"
 while IFS= read -r l; do note "  $l"; done < <(sed -n '/^== decode:/,$p' /tmp/videohw-bench.log | grep -vE '^\s*$')
+fi
+
+if [ "${VIDEOHW_TRANSCODE_BENCH:-1}" = 1 ]; then
+step "bench/transcode_vs_peers.py --sections gpu"
+timeout "${VIDEOHW_BENCH_TIMEOUT:-300}" "$PYTHON" bench/transcode_vs_peers.py --sections gpu \
+  --frames "${VIDEOHW_BENCH_FRAMES:-300}" --repeats "${VIDEOHW_BENCH_REPEATS:-3}" \
+  2>&1 | tee /tmp/videohw-transcode-bench.log
+rc=${PIPESTATUS[0]}
+note "transcode bench: $([ "$rc" = 0 ] && echo ok || echo "FAILED (exit $rc)")"
+while IFS= read -r l; do note "  $l"; done < <(sed -n '/^\[gpu\]/,$p' /tmp/videohw-transcode-bench.log | grep -vE '^\s*$')
+fi
 
 failed=0
 for line in "${summary[@]}"; do [[ "$line" == *FAILED* ]] && failed=1; done
