@@ -145,7 +145,7 @@ def make_source_without_ffmpeg(width: int, height: int, frames: int, fps: int) -
                         controller=vh.SessionController("software")) as w:
         for t in range(frames):
             luma = ((x * 3 + y * 2 + t * 8) % 256).astype(np.int32)
-            luma[(y // 64 + t // 4) % 2 == 0] ^= 0x40
+            luma ^= np.where((y // 64 + t // 4) % 2 == 0, 0x40, 0).astype(np.int32)
             luma = np.clip(luma + rng.integers(-12, 13, luma.shape), 0, 255).astype(np.uint8)
             u = np.full((height // 2, width // 2), (t * 3) % 256, np.uint8)
             v = np.full((height // 2, width // 2), 128, np.uint8)
