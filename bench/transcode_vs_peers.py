@@ -129,6 +129,7 @@ def make_source_without_ffmpeg(width: int, height: int, frames: int, fps: int) -
     videohw's software encoder with the same settings (H.264 veryfast 8 Mb/s, 2 B-frames, GOP
     60), no audio."""
     import numpy as np
+
     import videohw as vh
 
     path = bc.CACHE_DIR / f"transcode_src_vh_{width}x{height}_{frames}.mp4"
@@ -136,20 +137,32 @@ def make_source_without_ffmpeg(width: int, height: int, frames: int, fps: int) -
         return path
     bc.CACHE_DIR.mkdir(parents=True, exist_ok=True)
     bc.progress(f"making {path.name} with videohw (no ffmpeg tool here) ...")
-    common = vh.CommonEncodeConfig(width=width, height=height, fps_num=fps, gop_length=60,
-                                   b_frames=2, rate_control=vh.RateControl.cbr(8_000_000))
+    common = vh.CommonEncodeConfig(
+        width=width,
+        height=height,
+        fps_num=fps,
+        gop_length=60,
+        b_frames=2,
+        rate_control=vh.RateControl.cbr(8_000_000),
+    )
     rng = np.random.default_rng(42)
     x = np.arange(width, dtype=np.int32)[None, :]
     y = np.arange(height, dtype=np.int32)[:, None]
-    with vh.VideoWriter(path, common, vh.SoftwareEncodeConfig(preset="veryfast"),
-                        controller=vh.SessionController("software")) as w:
+    with vh.VideoWriter(
+        path,
+        common,
+        vh.SoftwareEncodeConfig(preset="veryfast"),
+        controller=vh.SessionController("software"),
+    ) as w:
         for t in range(frames):
             luma = ((x * 3 + y * 2 + t * 8) % 256).astype(np.int32)
             luma ^= np.where((y // 64 + t // 4) % 2 == 0, 0x40, 0).astype(np.int32)
             luma = np.clip(luma + rng.integers(-12, 13, luma.shape), 0, 255).astype(np.uint8)
             u = np.full((height // 2, width // 2), (t * 3) % 256, np.uint8)
             v = np.full((height // 2, width // 2), 128, np.uint8)
-            w.write(vh.Frame(np.concatenate([luma.ravel(), u.ravel(), v.ravel()]), vh.PixelFormat.I420))
+            w.write(
+                vh.Frame(np.concatenate([luma.ravel(), u.ravel(), v.ravel()]), vh.PixelFormat.I420)
+            )
     return path
 
 
@@ -264,6 +277,7 @@ def run_pynvc_glue(src: Path, rung: Rung, s: Settings, out: Path) -> dict:
     the host + videohw's software encode session + vh.MediaWriter: the glue a user writes."""
     import PyNvVideoCodec as nvc  # noqa: N813
     import torch
+
     import videohw as vh
 
     start = time.perf_counter()
@@ -522,7 +536,8 @@ def print_text(results: dict) -> None:
             if f"videohw_vs_{peer}" in ratios:
                 got = ratios[f"videohw_vs_{peer}"]
                 print(
-                    f"goal single vs {peer} >= {goal}x: {got:.2f}x {'met' if got >= goal else 'NOT met'}"
+                    f"goal single vs {peer} >= {goal}x: {got:.2f}x "
+                    f"{'met' if got >= goal else 'NOT met'}"
                 )
     if "ladder" in results:
         got = results["ladder"]["ratios"]["videohw_vs_ffmpeg_3_runs"]

@@ -99,6 +99,8 @@ set(VIDEOHW_PIPELINE_SOURCES
   pipeline/decoded_view.cpp
   pipeline/frame_reader.cpp
   pipeline/transcode_graph.cpp
+  pipeline/transcode_sink.cpp
+  pipeline/transcode_source.cpp
   pipeline/transcode_timeline.cpp
 )
 

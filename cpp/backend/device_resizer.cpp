@@ -33,7 +33,8 @@ std::unique_ptr<DeviceResizer> make_device_resizer(int device, std::string* why_
     entry = registry().entry;
   }
   if (!entry.make) {
-    if (why_not) *why_not = "this build of videohw has no GPU resizer (built without the NVIDIA stack)";
+    if (why_not)
+      *why_not = "this build of videohw has no GPU resizer (built without the NVIDIA stack)";
     return nullptr;
   }
   try {

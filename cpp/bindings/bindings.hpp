@@ -4,7 +4,10 @@
 
 #include <pybind11/pybind11.h>
 
+#include <vector>
+
 #include "backend/telemetry.hpp"
+#include "contract/types.hpp"
 
 namespace videohw::bindings {
 
@@ -37,6 +40,9 @@ class GilRelease {
 };
 
 bool shutting_down();
+
+// Packets as (data, pts, dts, is_keyframe, generation, layout) tuples.
+pybind11::list packet_tuples(const std::vector<EncodedPacket>& packets);
 
 // A telemetry map as a dict of int and str values.
 pybind11::dict telemetry_dict(const TelemetryMap& telemetry);

@@ -63,15 +63,6 @@ class BorrowedBuffer {
   bool held_ = false;
 };
 
-py::list to_python_packets(const std::vector<EncodedPacket>& packets) {
-  py::list out;
-  for (const auto& p : packets) {
-    py::bytes data(reinterpret_cast<const char*>(p.data.data()), p.data.size());
-    out.append(py::make_tuple(data, p.pts, p.dts, p.is_keyframe, p.generation, int(p.layout)));
-  }
-  return out;
-}
-
 py::dict to_python(const SessionStateInfo& s) {
   const auto optional = [](uint32_t value) {
     return value ? py::object(py::int_(value)) : py::object(py::none());
@@ -96,12 +87,21 @@ py::dict to_python(const SessionStateInfo& s) {
 
 // Packets to Python, then their payload buffers back to the session's pool.
 py::list hand_over(EncodeSession& session, std::vector<EncodedPacket>&& packets) {
-  py::list out = to_python_packets(packets);
+  py::list out = packet_tuples(packets);
   session.recycle(std::move(packets));
   return out;
 }
 
 }  // namespace
+
+py::list packet_tuples(const std::vector<EncodedPacket>& packets) {
+  py::list out;
+  for (const auto& p : packets) {
+    py::bytes data(reinterpret_cast<const char*>(p.data.data()), p.data.size());
+    out.append(py::make_tuple(data, p.pts, p.dts, p.is_keyframe, p.generation, int(p.layout)));
+  }
+  return out;
+}
 
 void init_session(py::module_& m) {
   py::enum_<SwitchMode>(m, "SessionSwitchMode")

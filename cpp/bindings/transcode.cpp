@@ -123,6 +123,62 @@ std::unique_ptr<TranscodeGraph> make_graph(const std::string& source,
                                           std::move(outs), std::move(sw), options);
 }
 
+// A pushed source: one video stream described by the caller.
+std::unique_ptr<TranscodeGraph> make_pushed_graph(
+    Codec codec, EncodedLayout layout, const py::bytes& extradata, int time_base_num,
+    int time_base_den, int fps_num, int fps_den, std::shared_ptr<DecoderProvider> decoder,
+    const std::vector<OutputTuple>& outputs, const std::vector<SwitchTuple>& switches,
+    int64_t decoded_frames, bool gpu_transform, size_t queue_packets) {
+  if (time_base_num <= 0 || time_base_den <= 0 || fps_num <= 0 || fps_den <= 0)
+    throw Error(ErrorKind::Config, "Transcoder: time_base and fps must be positive");
+  media::VideoStreamInfo video;
+  video.index = 0;
+  video.codec = codec;
+  video.codec_name = codec == Codec::HEVC ? "hevc" : "h264";
+  video.time_base = media::Rational{time_base_num, time_base_den};
+  video.avg_frame_rate = media::Rational{fps_num, fps_den};
+  video.layout = layout;
+  const std::string record = extradata;
+  video.extradata.assign(record.begin(), record.end());
+  std::vector<pipeline::TranscodeOutput> outs;
+  for (const auto& [path, config, provider, container, faststart] : outputs) {
+    pipeline::TranscodeOutput o;
+    o.path = path;
+    o.config = config;
+    o.provider = provider;
+    if (container) o.muxer.format = media::parse_container_format(*container);
+    o.muxer.faststart = faststart;
+    outs.push_back(std::move(o));
+  }
+  std::vector<pipeline::TranscodeSwitch> sw;
+  for (const auto& [output, at_frame, at_seconds, config, provider, mode, force_idr] : switches) {
+    pipeline::TranscodeSwitch s;
+    s.output = output;
+    s.at_frame = at_frame;
+    s.at_seconds = at_seconds;
+    s.config = config;
+    s.provider = provider;
+    s.mode = mode;
+    s.force_idr = force_idr;
+    sw.push_back(std::move(s));
+  }
+  pipeline::TranscodeOptions options;
+  options.audio = pipeline::AudioMode::None;
+  options.decoded_frames = decoded_frames;
+  options.gpu_transform = gpu_transform;
+  options.pulled_packets = queue_packets;
+  auto source = std::make_unique<pipeline::PushedSource>("pushed input", video, queue_packets);
+  GilRelease release;
+  return std::make_unique<TranscodeGraph>(std::move(source), std::move(decoder), std::move(outs),
+                                          std::move(sw), options);
+}
+
+pipeline::PushedSource& pushed_source(TranscodeGraph& graph) {
+  auto* source = dynamic_cast<pipeline::PushedSource*>(&graph.source());
+  if (!source) throw Error(ErrorKind::Config, "this transcode reads a file; nothing can be pushed");
+  return *source;
+}
+
 }  // namespace
 
 void init_transcode(py::module_& m) {
@@ -139,6 +195,48 @@ void init_transcode(py::module_& m) {
             return self.wait(timeout_s < 0 ? -1 : int64_t(timeout_s * 1e9));
           },
           py::arg("timeout"))
+      .def_static("pushed", &make_pushed_graph, py::arg("codec"), py::arg("layout"),
+                  py::arg("extradata"), py::arg("time_base_num"), py::arg("time_base_den"),
+                  py::arg("fps_num"), py::arg("fps_den"), py::arg("decoder"), py::arg("outputs"),
+                  py::arg("switches"), py::arg("decoded_frames") = 8,
+                  py::arg("gpu_transform") = true, py::arg("queue_packets") = 128)
+      .def(
+          "push",
+          [](TranscodeGraph& self, const py::bytes& data, std::optional<int64_t> pts,
+             std::optional<int64_t> dts, bool keyframe, double timeout_s) {
+            pipeline::PushedSource& source = pushed_source(self);
+            char* bytes = nullptr;
+            Py_ssize_t size = 0;
+            if (PyBytes_AsStringAndSize(data.ptr(), &bytes, &size) != 0)
+              throw py::error_already_set();
+            bool taken = false;
+            {
+              GilRelease release;
+              taken = source.push(reinterpret_cast<const uint8_t*>(bytes), size_t(size), pts, dts,
+                                  keyframe, timeout_s < 0 ? -1 : int64_t(timeout_s * 1e9),
+                                  python_signalled);
+            }
+            if (PyErr_Occurred()) throw py::error_already_set();
+            return taken;
+          },
+          py::arg("data"), py::arg("pts"), py::arg("dts"), py::arg("keyframe"), py::arg("timeout"))
+      .def("end_input", [](TranscodeGraph& self) { pushed_source(self).end(); })
+      .def(
+          "pull",
+          [](TranscodeGraph& self, int output, size_t max, double timeout_s) {
+            pipeline::PulledSink* sink = self.pulled(output);
+            if (!sink)
+              throw Error(ErrorKind::Config,
+                          "output " + std::to_string(output) + " is a file or does not exist");
+            bool ended = false;
+            std::vector<EncodedPacket> packets;
+            {
+              GilRelease release;
+              packets = sink->pull(max, timeout_s <= 0 ? 0 : int64_t(timeout_s * 1e9), &ended);
+            }
+            return py::make_tuple(packet_tuples(packets), ended);
+          },
+          py::arg("output"), py::arg("max"), py::arg("timeout"))
       .def("cancel", &TranscodeGraph::cancel)
       .def("progress", [](const TranscodeGraph& self) { return progress_dict(self.progress()); })
       .def("finish", [](TranscodeGraph& self) {

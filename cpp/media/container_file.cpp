@@ -13,6 +13,7 @@
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavutil/dict.h>
+#include <libavutil/display.h>
 #include <libavutil/mem.h>
 }
 
@@ -73,7 +74,8 @@ std::string copy_problem(ContainerFormat format, const CopiedStream& stream) {
            stream.kind + " stream";
   if (!stream.parameters) return "no codec parameters for the copied stream";
   const AVOutputFormat* muxer = output_format(format);
-  if (muxer && avformat_query_codec(muxer, stream.parameters->codec_id, FF_COMPLIANCE_NORMAL) != 1)
+  // 1: yes, 0: no; a negative answer means the muxer keeps no list (MPEG-TS), and takes any.
+  if (muxer && avformat_query_codec(muxer, stream.parameters->codec_id, FF_COMPLIANCE_NORMAL) == 0)
     return std::string(to_string(format)) + " cannot carry " + stream.kind + " codec " +
            stream.codec_name + " as it is; write .mkv, or leave the " + stream.kind + " out";
   return "";
@@ -187,6 +189,14 @@ class ContainerFile final : public SegmentWriter {
     par->codec_id = setup.parameters.codec == Codec::HEVC ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264;
     par->width = setup.parameters.width;
     par->height = setup.parameters.height;
+    if (setup.rotation && *setup.rotation != 0.0) {
+      // The source's display matrix, so a portrait phone video still plays upright.
+      auto* matrix = reinterpret_cast<int32_t*>(
+          av_stream_new_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t)));
+      if (!matrix) throw media_error(AVERROR(ENOMEM), "adding the display matrix to " + name_);
+      // av_display_rotation_get reads an angle counter-clockwise; _set takes one clockwise.
+      av_display_rotation_set(matrix, -*setup.rotation);
+    }
     // MPEG-TS carries the parameter sets in band only; MP4 and Matroska need the record.
     if (setup.format == ContainerFormat::MpegTs) return;
     const std::vector<uint8_t> record = codec_configuration_record(setup.parameters);

@@ -197,6 +197,7 @@ void Muxer::Impl::open_writer(const StreamParameters& parameters) {
   setup.faststart = config.faststart;
   setup.fragment_ms = config.fragment_ms;
   setup.copied_streams = config.copied_streams;
+  setup.rotation = config.rotation;
   writer = open_container_file(file.temp_path(), file.final_path(), setup);
 }
 

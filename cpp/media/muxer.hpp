@@ -65,6 +65,9 @@ struct MuxerConfig {
   // Streams copied from an input (audio), in every segment after the video stream. Not
   // for Annex-B; a codec the container cannot carry is refused (Error(Config)).
   std::vector<CopiedStream> copied_streams;
+  // The display matrix every segment's video stream carries (degrees counter-clockwise, as
+  // VideoStreamInfo::rotation reads it); empty or 0: none.
+  std::optional<double> rotation;
 };
 
 struct SegmentInfo {

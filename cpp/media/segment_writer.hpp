@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,7 @@ struct ContainerSetup {
   bool faststart = true;
   int fragment_ms = 1000;
   std::vector<CopiedStream> copied_streams;
+  std::optional<double> rotation;  // display matrix: degrees counter-clockwise
 };
 
 // "" when `format` can carry `stream` as it is, else why not (for an Error(Config)).

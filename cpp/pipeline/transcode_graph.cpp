@@ -30,7 +30,8 @@ struct TranscodeGraph::Lane {
   TranscodeOutput spec;
   std::shared_ptr<EncodeSession> session;
   std::atomic<uint32_t> generation{1};  // the handle the dispatch submits with
-  std::unique_ptr<media::Muxer> muxer;
+  std::unique_ptr<TranscodeSink> sink;
+  PulledSink* pulled = nullptr;  // sink, when it is a queue
   CopiedQueue copied;
   std::vector<const TranscodeSwitch*> switches;  // in order of their points
   size_t next_switch = 0;
@@ -48,18 +49,21 @@ TranscodeGraph::TranscodeGraph(std::unique_ptr<media::Demuxer> demuxer,
                                std::shared_ptr<const DecoderProvider> decoder,
                                std::vector<TranscodeOutput> outputs,
                                std::vector<TranscodeSwitch> switches, TranscodeOptions options)
-    : demuxer_(std::move(demuxer)), options_(std::move(options)), switches_(std::move(switches)) {
-  if (!demuxer_) throw Error(ErrorKind::Config, "transcode: no input");
+    : TranscodeGraph(std::make_unique<DemuxerSource>(std::move(demuxer), options.video_stream),
+                     std::move(decoder), std::move(outputs), std::move(switches), options) {}
+
+TranscodeGraph::TranscodeGraph(std::unique_ptr<TranscodeSource> source,
+                               std::shared_ptr<const DecoderProvider> decoder,
+                               std::vector<TranscodeOutput> outputs,
+                               std::vector<TranscodeSwitch> switches, TranscodeOptions options)
+    : source_(std::move(source)), options_(std::move(options)), switches_(std::move(switches)) {
+  if (!source_) throw Error(ErrorKind::Config, "transcode: no input");
   if (!decoder) throw Error(ErrorKind::Config, "transcode: no decoder");
   if (outputs.empty()) throw Error(ErrorKind::Config, "transcode: no output");
-  const media::ContainerInfo& info = demuxer_->info();
-  const int stream = options_.video_stream >= 0 ? options_.video_stream : info.best_video_stream;
-  if (stream < 0) throw Error(ErrorKind::Media, info.name + ": the input has no video stream");
-  demuxer_->select(stream);
-  video_ = demuxer_->selected_info();
+  video_ = source_->video();
   if (!video_.codec)
-    throw Error(ErrorKind::Media, info.name + ": video stream " + std::to_string(stream) + " is " +
-                                      video_.codec_name +
+    throw Error(ErrorKind::Media, source_->name() + ": video stream " +
+                                      std::to_string(video_.index) + " is " + video_.codec_name +
                                       ", which no videohw backend decodes (h264, hevc, vp9, av1)");
   time_base_ = video_.time_base.valid() ? double(video_.time_base.num) / video_.time_base.den : 0;
   const CommonEncodeConfig& first = outputs.front().config;
@@ -68,9 +72,9 @@ TranscodeGraph::TranscodeGraph(std::unique_ptr<media::Demuxer> demuxer,
 
   std::optional<media::CopiedStream> audio;
   if (options_.audio == AudioMode::Copy) {
-    audio_stream_ = demuxer_->best_audio_stream();
-    if (audio_stream_ >= 0) {
-      audio = demuxer_->copy_stream(audio_stream_);
+    audio = source_->copy_audio();
+    if (audio) {
+      audio_stream_ = audio->source_index;
       audio_note_ = "copied: " + audio->codec_name;
     } else {
       audio_note_ = "no audio stream";
@@ -118,11 +122,18 @@ TranscodeGraph::TranscodeGraph(std::unique_ptr<media::Demuxer> demuxer,
       m.time_base_num = video_.time_base.num;
       m.time_base_den = video_.time_base.den;
     }
-    if (audio) m.copied_streams = {*audio};
+    if (audio && !output.path.empty()) m.copied_streams = {*audio};
+    m.rotation = video_.rotation;
     lane->spec = output;
     lane->width = output.config.width;
     lane->height = output.config.height;
-    lane->muxer = std::make_unique<media::Muxer>(output.path, m);
+    if (output.path.empty()) {
+      auto pulled = std::make_unique<PulledSink>(options_.pulled_packets);
+      lane->pulled = pulled.get();
+      lane->sink = std::move(pulled);
+    } else {
+      lane->sink = std::make_unique<MuxerSink>(output.path, m);
+    }
     lane->session = std::make_shared<EncodeSession>(id++, output.config, output.provider);
     lanes_.push_back(std::move(lane));
   }
@@ -142,7 +153,7 @@ TranscodeGraph::~TranscodeGraph() {
   for (std::thread& t : threads_)
     if (t.joinable()) t.join();
   for (auto& lane : lanes_)
-    if (lane->muxer) lane->muxer->abort();
+    if (lane->sink) lane->sink->abort();
 }
 
 void TranscodeGraph::start() {
@@ -197,7 +208,7 @@ void TranscodeGraph::ingress() {
     for (;;) {
       if (stop()) break;
       const int64_t start = monotonic_ns();
-      if (!demuxer_->read(packet)) break;
+      if (!source_->read(packet, stop)) break;
       if (packet.stream == audio_stream_ && audio_stream_ >= 0) {
         copied_read_.fetch_add(1, std::memory_order_relaxed);
         media::CopiedPacket copied;
@@ -300,7 +311,7 @@ void TranscodeGraph::dispatch() {
     if (!stopped() && frames_dispatched_.load() == 0)
       throw Error(
           ErrorKind::Decode,
-          demuxer_->name() + ": no picture could be decoded from the video stream" +
+          source_->name() + ": no picture could be decoded from the video stream" +
               (last_decode_error_.empty() ? std::string() : " (" + last_decode_error_ + ")"));
   } catch (...) {
     fail(std::current_exception());
@@ -327,7 +338,8 @@ void TranscodeGraph::dispatch_frame(DecodedFrame& frame) {
   const int64_t tick = timeline_->add(frame.pts);
   const int64_t pts = timeline_->pts_of(tick);
   last_pts_.store(pts, std::memory_order_relaxed);
-  const double seconds = double(pts) * time_base_;
+  // Switch times count from the first frame (a TS may start at 1.4 s, or at 26 hours).
+  const double seconds = double(pts - timeline_->pts_of(0)) * time_base_;
   FrameOptions options;
   options.pts = tick;
   const auto stop = [this] { return stopped(); };
@@ -410,8 +422,9 @@ void TranscodeGraph::write_video(Lane& lane, std::vector<EncodedPacket>& packets
     const bool key = packet.is_keyframe;
     packet.pts = timeline_->pts_of(packet.pts);
     packet.dts = timeline_->pts_of(packet.dts);
-    lane.muxer->write(packet);
-    lane.video_seconds = double(packet.dts) * time_base_;
+    const double dts_seconds = double(packet.dts) * time_base_;
+    if (!lane.sink->write(std::move(packet), [this] { return stopped(); })) return;
+    lane.video_seconds = dts_seconds;
     lane.packets.fetch_add(1, std::memory_order_relaxed);
     lane.bytes.fetch_add(bytes, std::memory_order_relaxed);
     if (key) lane.keyframes.fetch_add(1, std::memory_order_relaxed);
@@ -424,8 +437,8 @@ void TranscodeGraph::write_video(Lane& lane, std::vector<EncodedPacket>& packets
 }
 
 void TranscodeGraph::write_copied(Lane& lane, bool all) {
-  if (lane.spec.muxer.copied_streams.empty()) return;
-  const media::Rational tb = lane.spec.muxer.copied_streams.front().time_base;
+  if (!lane.sink->carries_copied()) return;
+  const media::Rational tb = lane.sink->copied_time_base();
   const double seconds_per_tick = tb.valid() ? double(tb.num) / tb.den : 0.0;
   const double video = lane.video_seconds;
   // Up to the video's time, so the container interleaves them closely; a queue half full
@@ -436,7 +449,7 @@ void TranscodeGraph::write_copied(Lane& lane, bool all) {
     return video >= 0 && (t == INT64_MIN || double(t) * seconds_per_tick <= video);
   };
   const int64_t start = monotonic_ns();
-  while (auto packet = lane.copied.pop_if(take)) lane.muxer->write_copied(std::move(*packet));
+  while (auto packet = lane.copied.pop_if(take)) lane.sink->write_copied(std::move(*packet));
   lane.mux_ns.fetch_add(monotonic_ns() - start, std::memory_order_relaxed);
 }
 
@@ -469,6 +482,7 @@ void TranscodeGraph::egress(Lane& lane) {
       write_video(lane, rest);
       // The copied packets still queued: the ingress has ended (the dispatch ended after it).
       write_copied(lane, true);
+      lane.sink->complete();
       break;
     }
   } catch (...) {
@@ -478,6 +492,11 @@ void TranscodeGraph::egress(Lane& lane) {
 }
 
 // ---- results ---------------------------------------------------------------------------
+
+PulledSink* TranscodeGraph::pulled(int index) const {
+  if (index < 0 || size_t(index) >= lanes_.size()) return nullptr;
+  return lanes_[size_t(index)]->pulled;
+}
 
 TranscodeProgress TranscodeGraph::progress() const {
   TranscodeProgress p;
@@ -489,8 +508,7 @@ TranscodeProgress TranscodeGraph::progress() const {
   p.frames_dispatched = frames_dispatched_.load();
   p.seconds_done = double(last_pts_.load()) * time_base_;
   if (video_.start_pts) p.seconds_done -= double(*video_.start_pts) * time_base_;
-  p.duration_seconds =
-      video_.duration_seconds.value_or(demuxer_->info().duration_seconds.value_or(0));
+  p.duration_seconds = source_->duration_seconds();
   for (const auto& lane : lanes_) p.packets_out.push_back(lane->packets.load());
   std::lock_guard<std::mutex> lock(done_mu_);
   p.finished = started_ && running_ == 0;
@@ -520,7 +538,7 @@ TranscodeReport TranscodeGraph::finish() {
   }
   if (error) {
     for (auto& lane : lanes_) {
-      lane->muxer->abort();
+      lane->sink->abort();
       try {
         bool interrupted = false;
         lane->session->close(lane->session->state().active_generation, {}, &interrupted);
@@ -539,7 +557,7 @@ TranscodeReport TranscodeGraph::finish() {
   for (auto& lane : lanes_) {
     TranscodeOutputReport r;
     r.path = lane->spec.path;
-    r.files = lane->muxer->close();
+    r.files = lane->sink->close();
     r.frames = lane->frames.load();
     r.packets = lane->packets.load();
     r.bytes = lane->bytes.load();
@@ -548,8 +566,8 @@ TranscodeReport TranscodeGraph::finish() {
       std::lock_guard<std::mutex> lock(lane->generations_mu);
       r.packets_per_generation = lane->per_generation;
     }
-    r.copied_packets = lane->muxer->copied_written();
-    r.copied_dropped = lane->muxer->copied_dropped();
+    r.copied_packets = lane->sink->copied_written();
+    r.copied_dropped = lane->sink->copied_dropped();
     r.switches = lane->switches_done.load();
     r.submit_wait_ns = lane->submit_wait_ns.load();
     r.mux_ns = lane->mux_ns.load();
@@ -561,7 +579,13 @@ TranscodeReport TranscodeGraph::finish() {
   report.progress = progress();
   report.decode_errors = decode_errors_.load();
   report.last_decode_error = last_decode_error_;
-  report.input_warning = demuxer_->last_error();
+  report.input_warning = source_->warning();
+  const int64_t read = packets_read_.load();
+  if (report.input_warning.empty() && !enough_.load() && video_.frame_count > 0 &&
+      read < video_.frame_count)
+    report.input_warning = "the container lists " + std::to_string(video_.frame_count) +
+                           " video packets; " + std::to_string(read) +
+                           " could be read (a truncated file?)";
   report.timestamps_repaired = timeline_->repaired();
   report.ingress_ns = ingress_ns_.load();
   report.dispatch_ns = dispatch_ns_.load();

@@ -44,6 +44,8 @@
 #include "media/demuxer.hpp"
 #include "media/muxer.hpp"
 #include "pipeline/copied_queue.hpp"
+#include "pipeline/transcode_sink.hpp"
+#include "pipeline/transcode_source.hpp"
 #include "pipeline/transcode_timeline.hpp"
 #include "session/decode_session.hpp"
 #include "session/encode_session.hpp"
@@ -51,7 +53,7 @@
 namespace videohw::pipeline {
 
 struct TranscodeOutput {
-  std::string path;
+  std::string path;  // "" with a pushed source: packets are pulled (pulled_packets())
   CommonEncodeConfig config;
   std::shared_ptr<const EncoderProvider> provider;
   // Container choice and options; codec, size, frame rate, time base and copied streams
@@ -82,7 +84,8 @@ struct TranscodeOptions {
   int64_t access_unit_bytes = int64_t(1) << 20;
   int64_t decoded_frames = 8;
   size_t copied_packets = 512;
-  CommonDecodeConfig decode;  // codec, layout and output are set by the graph
+  size_t pulled_packets = 128;  // packets waiting to be pulled per output (no path)
+  CommonDecodeConfig decode;    // codec, layout and output are set by the graph
   // Decoded frames in GPU memory are scaled on the GPU (backend/device_resizer.hpp) for
   // outputs of another size; false: each output's transform stage copies them to the host
   // and scales them there.
@@ -133,6 +136,11 @@ class TranscodeGraph {
                  std::shared_ptr<const DecoderProvider> decoder,
                  std::vector<TranscodeOutput> outputs, std::vector<TranscodeSwitch> switches,
                  TranscodeOptions options);
+  // Any source; an output without a path is pulled (pulled()).
+  TranscodeGraph(std::unique_ptr<TranscodeSource> source,
+                 std::shared_ptr<const DecoderProvider> decoder,
+                 std::vector<TranscodeOutput> outputs, std::vector<TranscodeSwitch> switches,
+                 TranscodeOptions options);
   // Cancels and joins; outputs not finished are removed.
   ~TranscodeGraph();
   TranscodeGraph(const TranscodeGraph&) = delete;
@@ -147,6 +155,10 @@ class TranscodeGraph {
   // (outputs removed). Once only.
   TranscodeReport finish();
   TranscodeProgress progress() const;
+  // The queue of output `index` when it has no path, else null.
+  PulledSink* pulled(int index) const;
+  // The source, for a caller that pushes into it.
+  TranscodeSource& source() const { return *source_; }
 
  private:
   struct Lane;
@@ -171,7 +183,7 @@ class TranscodeGraph {
   std::vector<DecodedFrame> flush_decoder();
   void mark_finished();
 
-  std::unique_ptr<media::Demuxer> demuxer_;
+  std::unique_ptr<TranscodeSource> source_;
   TranscodeOptions options_;
   media::VideoStreamInfo video_;
   double time_base_ = 0.0;  // seconds per source tick

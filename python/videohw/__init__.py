@@ -64,6 +64,7 @@ from .transcode import (
     TranscodeSwitch,
     transcode,
 )
+from .transcoder import Transcoder
 from .writer import MediaWriter, VideoWriter
 
 __version__ = "0.1.0"
@@ -136,6 +137,7 @@ __all__ = [
     "TranscodeProgress",
     "TranscodeReport",
     "TranscodeSwitch",
+    "Transcoder",
     "transcode",
     "ffmpeg_log_stats",
     "flush_ffmpeg_log",

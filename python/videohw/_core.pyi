@@ -419,6 +419,54 @@ class Muxer:
     def closed(self) -> bool: ...
     def segments(self) -> list[dict[str, Any]]: ...
 
+# ---- transcode.cpp
+
+# (path, config, provider, container or None, faststart)
+_OutputTuple = tuple[str, CommonEncodeConfig, EncoderProvider, str | None, bool]
+# (output, at_frame, at_seconds, config, provider, mode, force_idr)
+_SwitchTuple = tuple[int, int, float, CommonEncodeConfig, EncoderProvider, SessionSwitchMode, bool]
+
+class TranscodeGraph:
+    def __init__(
+        self,
+        source: str,
+        decoder: DecoderProvider,
+        outputs: Sequence[_OutputTuple],
+        switches: Sequence[_SwitchTuple],
+        video_stream: int = -1,
+        audio: str = "copy",
+        max_frames: int = -1,
+        decoded_frames: int = 8,
+        access_unit_bytes: int = 1048576,
+        gpu_transform: bool = True,
+    ) -> None: ...
+    @staticmethod
+    def pushed(
+        codec: Codec,
+        layout: EncodedLayout,
+        extradata: bytes,
+        time_base_num: int,
+        time_base_den: int,
+        fps_num: int,
+        fps_den: int,
+        decoder: DecoderProvider,
+        outputs: Sequence[_OutputTuple],
+        switches: Sequence[_SwitchTuple],
+        decoded_frames: int = 8,
+        gpu_transform: bool = True,
+        queue_packets: int = 128,
+    ) -> TranscodeGraph: ...
+    def start(self) -> None: ...
+    def wait(self, timeout: float) -> bool: ...
+    def cancel(self) -> None: ...
+    def progress(self) -> dict[str, Any]: ...
+    def finish(self) -> dict[str, Any]: ...
+    def push(
+        self, data: bytes, pts: int | None, dts: int | None, keyframe: bool, timeout: float
+    ) -> bool: ...
+    def end_input(self) -> None: ...
+    def pull(self, output: int, max: int, timeout: float) -> tuple[list[_PacketTuple], bool]: ...
+
 # ---- ffmpeg_log.cpp and gil_release.cpp: FFmpeg's log lines, interpreter exit
 
 def _ffmpeg_log_forward_with(forward: Callable[[], object]) -> None: ...

@@ -12,9 +12,10 @@ import dataclasses
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Union
 
 from . import _args, _convert, _core
 from .contract import (
@@ -63,7 +64,7 @@ class TranscodeSwitch:
     mode: SessionSwitchMode = SessionSwitchMode.ON_NEXT_KEYFRAME
     rung: int = 0
     force_idr_on_activate: bool = True
-    backend_config: BackendEncodeConfig = None
+    backend_config: Optional[BackendEncodeConfig] = None
 
     def __post_init__(self) -> None:
         _args.instance("TranscodeSwitch", "common", self.common, (CommonEncodeConfig,))
@@ -254,7 +255,7 @@ class Transcode:
         rungs: Optional[Sequence[Rung]] = None,
         switches: Sequence[TranscodeSwitch] = (),
         *,
-        backend_config: BackendEncodeConfig = None,
+        backend_config: Optional[BackendEncodeConfig] = None,
         decode_backend: Optional[str] = None,
         audio: str = "copy",
         format: Optional[str] = None,
@@ -346,7 +347,7 @@ class Transcode:
             audio=audio,
             max_frames=-1
             if max_frames is None
-            else _args.integer("transcode", "max_frames", max_frames, 0, 2**62),
+            else _args.integer("transcode", "max_frames", max_frames, 1, 2**62),
             gpu_transform=_args.boolean("transcode", "gpu_transform", gpu_transform),
         )
         self._started: Optional[float] = None
@@ -385,66 +386,86 @@ class Transcode:
         return self._report
 
     def _make_report(self, raw: dict[str, Any]) -> TranscodeReport:
-        wall = raw["wall_ns"] / 1e9
-        frames = raw["progress"]["frames_dispatched"]
-        duration = raw["progress"]["duration_seconds"] or (
-            frames / float(_source_fps(self.video)) if frames else 0.0
-        )
-        outputs = []
-        encode_busy = transform_busy = mux = 0.0
-        for (path, common), o in zip(self.outputs, raw["outputs"]):
-            t = o["encode"]
-            encode_busy += t.get("encode_ns", 0) / 1e9
-            transform_busy += t.get("transform_ns", 0) / 1e9
-            mux += o["mux_ns"] / 1e9
-            outputs.append(
-                TranscodeOutput(
-                    path=path,
-                    files=tuple(o["files"]),
-                    width=common.width,
-                    height=common.height,
-                    codec=common.codec,
-                    frames=o["frames"],
-                    packets=o["packets"],
-                    bytes=o["bytes"],
-                    keyframes=o["keyframes"],
-                    fps=o["frames"] / wall if wall > 0 else 0.0,
-                    bitrate_bps=o["bytes"] * 8 / duration if duration > 0 else 0.0,
-                    packets_per_generation=dict(o["packets_per_generation"]),
-                    switches=o["switches"],
-                    audio_packets=o["copied_packets"],
-                    audio_dropped=o["copied_dropped"],
-                    submit_wait_seconds=o["submit_wait_ns"] / 1e9,
-                    mux_seconds=o["mux_ns"] / 1e9,
-                    telemetry=t,
-                )
-            )
-        decode = raw["decode"]
-        return TranscodeReport(
+        return _report_from(
+            raw,
             source=self.source,
-            outputs=tuple(outputs),
-            frames=frames,
-            seconds=wall,
-            fps=frames / wall if wall > 0 else 0.0,
+            outputs=self.outputs,
             decode_backend=self.decode_backend,
             encode_backend=self.encode_backend,
             backend_note=self.backend_note,
-            audio=raw["audio"],
-            transform=raw["transform"],
-            decode_errors=raw["decode_errors"],
-            last_decode_error=raw["last_decode_error"],
-            input_warning=raw["input_warning"],
-            timestamps_repaired=raw["timestamps_repaired"],
-            stage_seconds={
-                "demux": raw["ingress_ns"] / 1e9,
-                "decode": decode.get("decode_ns", 0) / 1e9,
-                "dispatch": raw["dispatch_ns"] / 1e9,
-                "transform": transform_busy,
-                "encode": encode_busy,
-                "mux": mux,
-            },
-            decode_telemetry=decode,
+            fps=_source_fps(self.video),
         )
+
+
+def _report_from(
+    raw: dict[str, Any],
+    *,
+    source: str,
+    outputs: Sequence[tuple[str, CommonEncodeConfig]],
+    decode_backend: str,
+    encode_backend: str,
+    backend_note: Optional[str],
+    fps: Fraction,
+) -> TranscodeReport:
+    """The report of a finished graph (``_core.TranscodeGraph.finish()``)."""
+    wall = raw["wall_ns"] / 1e9
+    frames = raw["progress"]["frames_dispatched"]
+    duration = raw["progress"]["duration_seconds"] or (frames / float(fps) if frames else 0.0)
+    reports = []
+    encode_busy = transform_busy = mux = 0.0
+    for (path, common), o in zip(outputs, raw["outputs"]):
+        t = o["encode"]
+        encode_busy += t.get("encode_ns", 0) / 1e9
+        transform_busy += t.get("transform_ns", 0) / 1e9
+        mux += o["mux_ns"] / 1e9
+        reports.append(
+            TranscodeOutput(
+                path=path,
+                files=tuple(o["files"]),
+                width=common.width,
+                height=common.height,
+                codec=common.codec,
+                frames=o["frames"],
+                packets=o["packets"],
+                bytes=o["bytes"],
+                keyframes=o["keyframes"],
+                fps=o["frames"] / wall if wall > 0 else 0.0,
+                bitrate_bps=o["bytes"] * 8 / duration if duration > 0 else 0.0,
+                packets_per_generation=dict(o["packets_per_generation"]),
+                switches=o["switches"],
+                audio_packets=o["copied_packets"],
+                audio_dropped=o["copied_dropped"],
+                submit_wait_seconds=o["submit_wait_ns"] / 1e9,
+                mux_seconds=o["mux_ns"] / 1e9,
+                telemetry=t,
+            )
+        )
+    decode = raw["decode"]
+    return TranscodeReport(
+        source=source,
+        outputs=tuple(reports),
+        frames=frames,
+        seconds=wall,
+        fps=frames / wall if wall > 0 else 0.0,
+        decode_backend=decode_backend,
+        encode_backend=encode_backend,
+        backend_note=backend_note,
+        audio=raw["audio"],
+        transform=raw["transform"],
+        decode_errors=raw["decode_errors"],
+        last_decode_error=raw["last_decode_error"],
+        input_warning=raw["input_warning"],
+        timestamps_repaired=raw["timestamps_repaired"],
+        stage_seconds={
+            "demux": raw["ingress_ns"] / 1e9,
+            "decode": decode.get("decode_ns", 0) / 1e9,
+            "dispatch": raw["dispatch_ns"] / 1e9,
+            "transform": transform_busy,
+            "encode": encode_busy,
+            "mux": mux,
+        },
+        decode_telemetry=decode,
+    )
 
 
 def _run(job: Transcode, progress: ProgressArg) -> TranscodeReport:
@@ -463,6 +484,10 @@ def _run(job: Transcode, progress: ProgressArg) -> TranscodeReport:
                 bar.update(now.frames - bar.count)
             if callback is not None:
                 callback(now)
+        # The last call too comes before the outputs are renamed into place, so an
+        # interrupt there still leaves nothing behind.
+        if callback is not None:
+            callback(job.progress())
     except BaseException:
         # Ctrl-C or a callback's error: every stage stops, and no output is left.
         job.cancel()
@@ -475,10 +500,7 @@ def _run(job: Transcode, progress: ProgressArg) -> TranscodeReport:
         if bar is not None:
             bar.update(job.progress().frames - bar.count)
             bar.close()
-    report = job.finish()
-    if callback is not None:
-        callback(job.progress())
-    return report
+    return job.finish()
 
 
 def transcode(

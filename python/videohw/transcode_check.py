@@ -4,8 +4,10 @@ PSNR / SSIM of the video against the source scaled to the output's size."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import tempfile
 from typing import Any, Optional
 
 from .transcode import TranscodeOutput, TranscodeReport
@@ -62,6 +64,21 @@ def audio_hash(path: str) -> Optional[str]:
     return None
 
 
+def audio_hash_as_copied(source: str, like: str) -> Optional[str]:
+    """``audio_hash`` of the source's first audio stream after `ffmpeg -c copy` into the
+    container of ``like``: where a container stores a codec's packets its own way (AAC in
+    MPEG-TS with ADTS headers, in MP4 without), this is what a bit-exact copy looks like."""
+    with tempfile.TemporaryDirectory(prefix="videohw-audio-") as folder:
+        ref = os.path.join(folder, "ref" + os.path.splitext(like)[1])
+        out = _run(
+            [find_tool("ffmpeg"), "-v", "error", "-i", source, "-map", "0:a:0", "-c", "copy", ref],
+            600,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"ffmpeg -c copy {source}: {out.stderr.strip()[-300:]}")
+        return audio_hash(ref)
+
+
 def quality(output: str, source: str, width: int, height: int) -> dict[str, float]:
     """PSNR (dB, average of the planes) and SSIM (All) of ``output`` against ``source``
     scaled to its size, frames paired in order."""
@@ -105,10 +122,16 @@ def check_output(report: TranscodeReport, output: TranscodeOutput) -> dict[str, 
         "keyframes": sum(1 for _, k in frames if k),
     }
     if report.audio.startswith("copied") and len(output.files) == 1:
-        same = audio_hash(output.files[0]) == audio_hash(report.source)
-        result["audio_bit_exact"] = same
-        if not same and not output.audio_dropped:
-            problems.append("the audio packets differ from the source's")
+        out_hash = audio_hash(output.files[0])
+        result["audio_bit_exact"] = out_hash == audio_hash(report.source)
+        if not result["audio_bit_exact"]:
+            # A container may store the codec's packets its own way (AAC: ADTS headers in
+            # MPEG-TS, none in MP4); libavformat converts them, as `ffmpeg -c copy` does.
+            result["audio_as_ffmpeg_copies"] = out_hash == audio_hash_as_copied(
+                report.source, output.files[0]
+            )
+            if not result["audio_as_ffmpeg_copies"] and not output.audio_dropped:
+                problems.append("the audio packets differ from the source's")
     if len(output.files) == 1:
         result.update(quality(output.files[0], report.source, output.width, output.height))
     else:

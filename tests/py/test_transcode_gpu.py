@@ -4,8 +4,8 @@ path's libswscale, and NVDEC surfaces into the NVENC double as device input.
 The outputs are encoded losslessly (x264 at QP 0), so decoding them gives back exactly the
 frames the transform produced, and the GPU path's frames are compared with the CPU path's
 pixel by pixel. Stated tolerance: every sample within 2 of libswscale's bilinear output, and
-the mean difference below 0.25 (measured 0.16 on this source; the kernel computes libswscale's filter in float; libswscale
-uses 14-bit fixed-point taps).
+the mean difference below 0.25 (measured 0.16 on this source; the kernel computes
+libswscale's filter in float, libswscale uses 14-bit fixed-point taps).
 
 Without an NVIDIA GPU the tests run on the NVDEC / CUDA driver doubles, whose launch of the
 resize kernel runs the kernel's arithmetic on the CPU; on a GPU they run for real (an

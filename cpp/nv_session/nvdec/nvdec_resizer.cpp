@@ -81,8 +81,8 @@ FrameView NvdecResizer::resize_nv12(const FrameView& src, int width, int height,
   };
   for (Plane p : planes) {
     int dst_pitch = pitch;
-    void* args[] = {&p.src, &p.src_pitch, &p.src_w, &p.src_h,   &p.dst,
-                    &dst_pitch, &p.dst_w, &p.dst_h, &p.channels};
+    void* args[] = {&p.src,     &p.src_pitch, &p.src_w, &p.src_h,   &p.dst,
+                    &dst_pitch, &p.dst_w,     &p.dst_h, &p.channels};
     const unsigned bx = 32, by = 8;
     check_cuda(ErrorKind::Encode,
                d.cuLaunchKernel(kernel_, (unsigned(p.dst_w) + bx - 1) / bx,

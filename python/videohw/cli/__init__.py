@@ -1,5 +1,5 @@
-"""The ``videohw`` command: ``encode``, ``decode``, ``transcode``, ``probe`` and ``caps`` (see docs/cli.md),
-one module per command.
+"""The ``videohw`` command: ``encode``, ``decode``, ``transcode``, ``probe`` and ``caps``
+(see docs/cli.md), one module per command.
 
 Uses the public API only. Exit status: 0 success; 1 encode/verify failure or a runtime
 error (backend unavailable, I/O, missing ffmpeg); 2 invalid command line or configuration

@@ -237,7 +237,7 @@ def cmd_transcode(args: argparse.Namespace) -> int:
 
         quality = check_transcode(report)
         report = dataclasses.replace(report, quality=quality)
-        for path, result in quality.items():
+        for result in quality.values():
             psnr = result.get("psnr_db")
             if psnr is not None and psnr < args.min_psnr:
                 result["problems"].append(f"PSNR {psnr} dB is below {args.min_psnr}")
