@@ -25,7 +25,7 @@ int64_t frame_duration_ticks(const media::VideoStreamInfo& video, int fps_num, i
 }  // namespace
 
 struct TranscodeGraph::Lane {
-  Lane(size_t copied_capacity) : copied(copied_capacity) {}
+  explicit Lane(size_t copied_capacity) : copied(copied_capacity) {}
   int index = 0;
   TranscodeOutput spec;
   std::shared_ptr<EncodeSession> session;
@@ -33,10 +33,10 @@ struct TranscodeGraph::Lane {
   std::unique_ptr<TranscodeSink> sink;
   PulledSink* pulled = nullptr;  // sink, when it is a queue
   CopiedQueue copied;
-  std::vector<const TranscodeSwitch*> switches;  // in order of their points
-  size_t next_switch = 0;
-  std::atomic<bool> frames_done{false};  // the dispatch submitted its last frame
-  int width = 0, height = 0;             // the size the latest config asks for (dispatch)
+  std::vector<const TranscodeSwitch*> switches;  // as given
+  std::vector<bool> applied;                     // dispatch thread
+  std::atomic<bool> frames_done{false};          // the dispatch submitted its last frame
+  int width = 0, height = 0;                     // the size the latest config asks for (dispatch)
   // Egress thread.
   double video_seconds = -1.0;  // dts of the last video packet written
   std::atomic<int64_t> packets{0}, bytes{0}, keyframes{0}, frames{0};
@@ -138,14 +138,7 @@ TranscodeGraph::TranscodeGraph(std::unique_ptr<TranscodeSource> source,
     lanes_.push_back(std::move(lane));
   }
   for (const TranscodeSwitch& s : switches_) lanes_[size_t(s.output)]->switches.push_back(&s);
-  for (auto& lane : lanes_)
-    std::stable_sort(lane->switches.begin(), lane->switches.end(),
-                     [this](const TranscodeSwitch* a, const TranscodeSwitch* b) {
-                       const double ta = a->at_frame >= 0 ? -1.0 : a->at_seconds;
-                       const double tb = b->at_frame >= 0 ? -1.0 : b->at_seconds;
-                       if (a->at_frame >= 0 && b->at_frame >= 0) return a->at_frame < b->at_frame;
-                       return ta < tb;
-                     });
+  for (auto& lane : lanes_) lane->applied.assign(lane->switches.size(), false);
 }
 
 TranscodeGraph::~TranscodeGraph() {
@@ -343,7 +336,7 @@ void TranscodeGraph::dispatch_frame(DecodedFrame& frame) {
   FrameOptions options;
   options.pts = tick;
   const auto stop = [this] { return stopped(); };
-  for (auto& lane : lanes_) apply_switches(*lane, lane->index, tick, seconds);
+  for (auto& lane : lanes_) apply_switches(*lane, tick, seconds);
   const std::vector<Prepared> prepared = prepare_for_outputs(view, frame.owner);
   int64_t waited = 0;
   for (auto& lane : lanes_) {
@@ -393,11 +386,14 @@ std::vector<TranscodeGraph::Prepared> TranscodeGraph::prepare_for_outputs(
   return out;
 }
 
-void TranscodeGraph::apply_switches(Lane& lane, int, int64_t tick, double seconds) {
-  while (lane.next_switch < lane.switches.size()) {
-    const TranscodeSwitch& s = *lane.switches[lane.next_switch];
+// Switches are applied as they fall due, each once; several due at one frame go in the
+// order they were given.
+void TranscodeGraph::apply_switches(Lane& lane, int64_t tick, double seconds) {
+  for (size_t i = 0; i < lane.switches.size(); ++i) {
+    if (lane.applied[i]) continue;
+    const TranscodeSwitch& s = *lane.switches[i];
     const bool due = s.at_frame >= 0 ? tick >= s.at_frame : seconds >= s.at_seconds;
-    if (!due) return;
+    if (!due) continue;
     bool interrupted = false;
     const uint32_t generation = lane.session->switch_to(
         lane.generation.load(), s.config, s.provider, s.mode, s.force_idr,
@@ -407,7 +403,7 @@ void TranscodeGraph::apply_switches(Lane& lane, int, int64_t tick, double second
     lane.width = s.config.width;
     lane.height = s.config.height;
     lane.switches_done.fetch_add(1, std::memory_order_relaxed);
-    lane.next_switch++;
+    lane.applied[i] = true;
   }
 }
 

@@ -176,7 +176,7 @@ class TranscodeGraph {
   };
   std::vector<Prepared> prepare_for_outputs(const FrameView& view,
                                             const std::shared_ptr<const void>& owner);
-  void apply_switches(Lane& lane, int index, int64_t tick, double seconds);
+  void apply_switches(Lane& lane, int64_t tick, double seconds);
   void write_video(Lane& lane, std::vector<EncodedPacket>& packets);
   // Copied packets up to the video's time (all of them with `all`).
   void write_copied(Lane& lane, bool all);
