@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -166,6 +167,28 @@ def make_source_without_ffmpeg(width: int, height: int, frames: int, fps: int) -
     return path
 
 
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Clock:
+    """Wall and CPU seconds of one run: this process's CPU for in-process tools, the
+    children's for a tool run as a process."""
+
+    def __init__(self, child: bool = False) -> None:
+        self.who = resource.RUSAGE_CHILDREN if child else resource.RUSAGE_SELF
+        self.wall = time.perf_counter()
+        self.cpu = _cpu(self.who)
+
+    def result(self, **extra) -> dict:
+        return {
+            "seconds": time.perf_counter() - self.wall,
+            "cpu_seconds": _cpu(self.who) - self.cpu,
+            **extra,
+        }
+
+
 # -- the tools ----------------------------------------------------------------------------
 
 
@@ -173,7 +196,7 @@ def run_videohw(src: Path, rungs: list[Rung], s: Settings, out: Path, **options)
     import videohw as vh
 
     backend_config = vh.SoftwareEncodeConfig(preset=s.preset)
-    start = time.perf_counter()
+    clock = Clock()
     if len(rungs) == 1:
         report = vh.transcode(
             src,
@@ -197,8 +220,7 @@ def run_videohw(src: Path, rungs: list[Rung], s: Settings, out: Path, **options)
             backend_config=backend_config,
             **options,
         )
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "report": report}
+    return clock.result(report=report)
 
 
 def rung_file(out: Path, rung: Rung) -> Path:
@@ -211,9 +233,9 @@ def run_ffmpeg(src: Path, rung: Rung, s: Settings, out: Path, hwaccel: bool = Fa
         args += ["-hwaccel", "cuda"]
     args += ["-i", str(src), "-vf", f"scale={rung.width}:{rung.height}:flags=bilinear"]
     args += s.ffmpeg_video_args(rung) + ["-c:a", "copy", str(out)]
-    start = time.perf_counter()
+    clock = Clock(child=True)
     subprocess.run(args, check=True)
-    return {"seconds": time.perf_counter() - start}
+    return clock.result()
 
 
 def run_ffmpeg_split(src: Path, rungs: list[Rung], s: Settings, out: Path) -> dict:
@@ -225,15 +247,15 @@ def run_ffmpeg_split(src: Path, rungs: list[Rung], s: Settings, out: Path) -> di
     for i, r in enumerate(rungs):
         args += ["-map", f"[o{i}]", "-map", "0:a?"] + s.ffmpeg_video_args(r)
         args += ["-c:a", "copy", str(rung_file(out, r))]
-    start = time.perf_counter()
+    clock = Clock(child=True)
     subprocess.run(args, check=True)
-    return {"seconds": time.perf_counter() - start}
+    return clock.result()
 
 
 def run_pyav(src: Path, rung: Rung, s: Settings, out: Path) -> dict:
     import av
 
-    start = time.perf_counter()
+    clock = Clock()
     inp = av.open(str(src))
     dst = av.open(str(out), "w")
     vin = inp.streams.video[0]
@@ -245,6 +267,8 @@ def run_pyav(src: Path, rung: Rung, s: Settings, out: Path) -> dict:
     cc.gop_size, cc.max_b_frames, cc.color_range = s.gop, s.b_frames, 1
     vout.time_base = vin.time_base
     cc.time_base = Fraction(1, s.fps)
+    # Frame threads, as the ffmpeg tool and videohw's adapter use (PyAV's default is slices).
+    cc.thread_type = "FRAME"
     cc.options = {"preset": s.preset, "forced-idr": "1", "x264-params": s.x264_params(rung)}
     aout = dst.add_stream_from_template(ain) if ain is not None else None
     streams = [vin] + ([ain] if ain is not None else [])
@@ -269,7 +293,7 @@ def run_pyav(src: Path, rung: Rung, s: Settings, out: Path) -> dict:
         dst.mux(p)
     dst.close()
     inp.close()
-    return {"seconds": time.perf_counter() - start, "frames": n}
+    return clock.result(frames=n)
 
 
 def run_pynvc_glue(src: Path, rung: Rung, s: Settings, out: Path) -> dict:
@@ -280,7 +304,7 @@ def run_pynvc_glue(src: Path, rung: Rung, s: Settings, out: Path) -> dict:
 
     import videohw as vh
 
-    start = time.perf_counter()
+    clock = Clock()
     demuxer = nvc.CreateDemuxer(filename=str(src))
     decoder = nvc.CreateDecoder(
         gpuid=0, codec=demuxer.GetNvCodecId(), cudacontext=0, cudastream=0, usedevicememory=True
@@ -309,7 +333,7 @@ def run_pynvc_glue(src: Path, rung: Rung, s: Settings, out: Path) -> dict:
         n += encode(decoder.Decode(packet))
     n += encode(decoder.Decode(nvc.PacketData()))
     writer.close()
-    return {"seconds": time.perf_counter() - start, "frames": n}
+    return clock.result(frames=n)
 
 
 # -- checks ---------------------------------------------------------------------------------
@@ -345,8 +369,22 @@ def timed_rounds(tools: dict[str, Callable[[int], dict]], repeats: int) -> dict[
         for name in order:
             result = tools[name](r)
             times[name].append(result["seconds"])
-            bc.progress(f"  round {r + 1}: {name} {result['seconds']:.2f} s")
+            CPU_SECONDS.setdefault(name, []).append(result["cpu_seconds"])
+            bc.progress(
+                f"  round {r + 1}: {name} {result['seconds']:.2f} s, "
+                f"cpu {result['cpu_seconds']:.2f} s"
+            )
     return times
+
+
+# CPU seconds per tool of the section being run (timed_rounds fills it).
+CPU_SECONDS: dict[str, list[float]] = {}
+
+
+def cpu_medians() -> dict[str, float]:
+    out = {k: bc.median(v) for k, v in CPU_SECONDS.items()}
+    CPU_SECONDS.clear()
+    return out
 
 
 def section_single(src: Path, s: Settings, work: Path, repeats: int, frames: int) -> dict:
@@ -369,6 +407,7 @@ def section_single(src: Path, s: Settings, work: Path, repeats: int, frames: int
         "rung": dataclasses.asdict(rung),
         "seconds": times,
         "median_seconds": med,
+        "median_cpu_seconds": cpu_medians(),
         "fps": {k: frames / v for k, v in med.items()},
         "skipped": skipped,
         "quality": {k: output_quality(outs[k], src, rung) for k in tools},
@@ -389,10 +428,10 @@ def section_ladder(src: Path, s: Settings, work: Path, repeats: int, frames: int
     base = work / "ladder.mp4"
 
     def three_runs(r: int) -> dict:
-        total = 0.0
-        for rung in LADDER:
-            total += run_ffmpeg(src, rung, s, rung_file(work / "ladder_runs.mp4", rung))["seconds"]
-        return {"seconds": total}
+        runs = [
+            run_ffmpeg(src, rung, s, rung_file(work / "ladder_runs.mp4", rung)) for rung in LADDER
+        ]
+        return {key: sum(run[key] for run in runs) for key in ("seconds", "cpu_seconds")}
 
     tools: dict[str, Callable[[int], dict]] = {
         "videohw": lambda r: run_videohw(src, LADDER, s, base),
@@ -410,6 +449,7 @@ def section_ladder(src: Path, s: Settings, work: Path, repeats: int, frames: int
         "rungs": [dataclasses.asdict(r) for r in LADDER],
         "seconds": times,
         "median_seconds": med,
+        "median_cpu_seconds": cpu_medians(),
         "ratios": {f"videohw_vs_{k}": med[k] / med["videohw"] for k in med if k != "videohw"},
         "quality": quality,
     }
@@ -454,6 +494,7 @@ def section_gpu(src: Path, s: Settings, work: Path, repeats: int, frames: int) -
     return {
         "seconds": times,
         "median_seconds": med,
+        "median_cpu_seconds": cpu_medians(),
         "fps": {k: frames / v for k, v in med.items()},
         "ratios": {
             f"videohw_nvdec_vs_{k}": med[k] / med["videohw_nvdec"]
@@ -516,7 +557,12 @@ def print_text(results: dict) -> None:
         print(f"\n[{name}]")
         for tool, sec in r["median_seconds"].items():
             fps = r.get("fps", {}).get(tool)
-            print(f"  {tool:22s} {sec:6.2f} s" + (f"  {fps:6.1f} fps" if fps else ""))
+            cpu = r.get("median_cpu_seconds", {}).get(tool)
+            print(
+                f"  {tool:22s} {sec:6.2f} s"
+                + (f"  {fps:6.1f} fps" if fps else "")
+                + (f"  cpu {cpu:6.2f} s" if cpu is not None else "")
+            )
         for k, v in r["ratios"].items():
             print(f"  {k}: {v:.2f}x")
         for k, v in r.get("skipped", {}).items():
