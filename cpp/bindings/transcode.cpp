@@ -43,6 +43,7 @@ py::dict output_dict(const pipeline::TranscodeOutputReport& r) {
   out["packets_per_generation"] = generations;
   out["copied_packets"] = r.copied_packets;
   out["copied_dropped"] = r.copied_dropped;
+  out["copied_queue_peak"] = r.copied_queue_peak;
   out["switches"] = r.switches;
   out["submit_wait_ns"] = r.submit_wait_ns;
   out["mux_ns"] = r.mux_ns;

@@ -564,6 +564,7 @@ TranscodeReport TranscodeGraph::finish() {
     }
     r.copied_packets = lane->sink->copied_written();
     r.copied_dropped = lane->sink->copied_dropped();
+    r.copied_queue_peak = int64_t(lane->copied.peak());
     r.switches = lane->switches_done.load();
     r.submit_wait_ns = lane->submit_wait_ns.load();
     r.mux_ns = lane->mux_ns.load();

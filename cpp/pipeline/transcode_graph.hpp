@@ -98,6 +98,7 @@ struct TranscodeOutputReport {
   int64_t frames = 0, packets = 0, bytes = 0, keyframes = 0;
   std::map<uint32_t, int64_t> packets_per_generation;
   int64_t copied_packets = 0, copied_dropped = 0;
+  int64_t copied_queue_peak = 0;  // audio packets waiting for this output, at most
   int64_t switches = 0;
   int64_t submit_wait_ns = 0;  // the dispatch waited for this output's room
   int64_t mux_ns = 0;

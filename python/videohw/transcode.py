@@ -145,6 +145,9 @@ class TranscodeReport:
     input_warning: str
     timestamps_repaired: int
     stage_seconds: dict[str, float]  # busy time per stage (they overlap: threads)
+    # The most each queue held: "decoded" frames, and per output "rung N in flight" (its
+    # transform and encode rings), "rung N audio" packets.
+    queue_peaks: dict[str, int]
     decode_telemetry: dict[str, Any] = field(repr=False)
     quality: Optional[dict[str, Any]] = None  # --verify's PSNR/SSIM per output
 
@@ -166,6 +169,8 @@ class TranscodeReport:
             )
         busy = ", ".join(f"{k} {v:.2f} s" for k, v in self.stage_seconds.items())
         lines.append(f"  stage busy time: {busy}")
+        peaks = ", ".join(f"{k} {v}" for k, v in self.queue_peaks.items())
+        lines.append(f"  queue peaks: {peaks}")
         if self.decode_errors:
             lines.append(f"  input: {self.decode_errors} decode errors ({self.last_decode_error})")
         if self.input_warning:
@@ -464,8 +469,17 @@ def _report_from(
             "encode": encode_busy,
             "mux": mux,
         },
+        queue_peaks=_queue_peaks(raw, decode),
         decode_telemetry=decode,
     )
+
+
+def _queue_peaks(raw: dict[str, Any], decode: dict[str, Any]) -> dict[str, int]:
+    peaks = {"decoded": int(decode.get("ready_peak_frames", 0))}
+    for i, o in enumerate(raw["outputs"]):
+        peaks[f"rung {i} in flight"] = int(o["encode"].get("in_flight_peak", 0))
+        peaks[f"rung {i} audio"] = int(o["copied_queue_peak"])
+    return peaks
 
 
 def _run(job: Transcode, progress: ProgressArg) -> TranscodeReport:

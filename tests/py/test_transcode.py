@@ -1064,3 +1064,26 @@ def test_check_transcode_passes_and_catches_a_wrong_file(src, tmp_path):
     result = tc.check_output(report, wrong)
     assert result["psnr_db"] < 20
     assert result["problems"], result  # no audio in it
+
+
+def test_queue_peaks_stay_within_their_bounds(src, tmp_path):
+    """The report's queue peaks: decoded frames within decoded_frames (8), each output's
+    frames in flight within the encoder's max_in_flight, audio within its 512 packets."""
+    report = run(
+        src["h264.mp4"],
+        tmp_path / "out.mp4",
+        rungs=[vh.Rung(320, 180, 400_000), vh.Rung(160, 90, 100_000)],
+        backend_config=vh.SoftwareEncodeConfig(max_in_flight=3),
+    )
+    peaks = report.queue_peaks
+    assert set(peaks) == {
+        "decoded",
+        "rung 0 in flight",
+        "rung 0 audio",
+        "rung 1 in flight",
+        "rung 1 audio",
+    }
+    assert 1 <= peaks["decoded"] <= 8 + 4  # a flush may pass the bound by the reorder depth
+    assert 1 <= peaks["rung 0 in flight"] <= 3 and 1 <= peaks["rung 1 in flight"] <= 3
+    assert 1 <= peaks["rung 0 audio"] <= 512
+    assert "queue peaks:" in report.summary()
