@@ -62,6 +62,8 @@ py::dict report_dict(const pipeline::TranscodeReport& r) {
   out["last_decode_error"] = r.last_decode_error;
   out["input_warning"] = r.input_warning;
   out["timestamps_repaired"] = r.timestamps_repaired;
+  out["frames_repeated"] = r.frames_repeated;
+  out["frames_dropped"] = r.frames_dropped;
   out["ingress_ns"] = r.ingress_ns;
   out["dispatch_ns"] = r.dispatch_ns;
   out["wall_ns"] = r.wall_ns;
@@ -78,13 +80,11 @@ using OutputTuple = std::tuple<std::string, CommonEncodeConfig, std::shared_ptr<
 using SwitchTuple = std::tuple<int, int64_t, double, CommonEncodeConfig,
                                std::shared_ptr<EncoderProvider>, SwitchMode, bool>;
 
-std::unique_ptr<TranscodeGraph> make_graph(const std::string& source,
-                                           std::shared_ptr<DecoderProvider> decoder,
-                                           const std::vector<OutputTuple>& outputs,
-                                           const std::vector<SwitchTuple>& switches,
-                                           int video_stream, const std::string& audio,
-                                           int64_t max_frames, int64_t decoded_frames,
-                                           int64_t access_unit_bytes, bool gpu_transform) {
+std::unique_ptr<TranscodeGraph> make_graph(
+    const std::string& source, std::shared_ptr<DecoderProvider> decoder,
+    const std::vector<OutputTuple>& outputs, const std::vector<SwitchTuple>& switches,
+    int video_stream, const std::string& audio, int64_t max_frames, int64_t decoded_frames,
+    int64_t access_unit_bytes, bool gpu_transform, int fps_num, int fps_den) {
   std::vector<pipeline::TranscodeOutput> outs;
   for (const auto& [path, config, provider, container, faststart] : outputs) {
     pipeline::TranscodeOutput o;
@@ -119,6 +119,8 @@ std::unique_ptr<TranscodeGraph> make_graph(const std::string& source,
   options.decoded_frames = decoded_frames;
   options.access_unit_bytes = access_unit_bytes;
   options.gpu_transform = gpu_transform;
+  options.fps_num = fps_num;
+  options.fps_den = fps_den;
   GilRelease release;
   return std::make_unique<TranscodeGraph>(media::Demuxer::open_path(source), std::move(decoder),
                                           std::move(outs), std::move(sw), options);
@@ -187,7 +189,8 @@ void init_transcode(py::module_& m) {
       .def(py::init(&make_graph), py::arg("source"), py::arg("decoder"), py::arg("outputs"),
            py::arg("switches"), py::arg("video_stream") = -1, py::arg("audio") = "copy",
            py::arg("max_frames") = -1, py::arg("decoded_frames") = 8,
-           py::arg("access_unit_bytes") = int64_t(1) << 20, py::arg("gpu_transform") = true)
+           py::arg("access_unit_bytes") = int64_t(1) << 20, py::arg("gpu_transform") = true,
+           py::arg("fps_num") = 0, py::arg("fps_den") = 0)
       .def("start", &TranscodeGraph::start)
       .def(
           "wait",

@@ -66,6 +66,12 @@ TranscodeGraph::TranscodeGraph(std::unique_ptr<TranscodeSource> source,
                                       std::to_string(video_.index) + " is " + video_.codec_name +
                                       ", which no videohw backend decodes (h264, hevc, vp9, av1)");
   time_base_ = video_.time_base.valid() ? double(video_.time_base.num) / video_.time_base.den : 0;
+  if ((options_.fps_num > 0) != (options_.fps_den > 0))
+    throw Error(ErrorKind::Config, "transcode: a frame rate needs a numerator and a denominator");
+  if (options_.fps_num > 0 && !video_.time_base.valid())
+    throw Error(ErrorKind::Config, source_->name() +
+                                       ": the video stream has no time base, so its frames cannot "
+                                       "be placed at another frame rate");
   const CommonEncodeConfig& first = outputs.front().config;
   timeline_ = std::make_unique<TranscodeTimeline>(
       frame_duration_ticks(video_, first.fps_num, first.fps_den));
@@ -294,6 +300,7 @@ void TranscodeGraph::dispatch() {
           if (stopped()) break;
           dispatch_frame(frame);
         }
+        if (!stopped()) flush_rate();
         break;
       }
       for (DecodedFrame& frame : frames) {
@@ -322,13 +329,68 @@ void TranscodeGraph::dispatch_frame(DecodedFrame& frame) {
       return;
     }
   }
+  if (options_.fps_num <= 0) {
+    emit(frame, frame.pts);
+    return;
+  }
+  if (!frame.pts) {
+    // Without a time the frame cannot be placed: the next slot takes it.
+    frame.pts = origin_pts_ ? pts_of_slot(next_slot_) : 0;
+  }
+  if (!origin_pts_) origin_pts_ = *frame.pts;
+  const int64_t slot = std::max<int64_t>(0, slot_of(*frame.pts));
+  if (held_) {
+    // Slots before the new frame's show the frame held until now.
+    for (int64_t k = next_slot_; k < slot && !stopped(); ++k) {
+      if (held_shown_) frames_repeated_++;
+      emit(*held_, pts_of_slot(k));
+      held_shown_ = true;
+      next_slot_ = k + 1;
+    }
+    if (!held_shown_) frames_dropped_++;
+  }
+  held_ = std::move(frame);
+  held_slot_ = slot;
+  held_shown_ = false;
+}
+
+int64_t TranscodeGraph::slot_of(int64_t pts) const {
+  const double seconds = double(pts - *origin_pts_) * time_base_;
+  return std::llround(seconds * options_.fps_num / options_.fps_den);
+}
+
+int64_t TranscodeGraph::pts_of_slot(int64_t slot) const {
+  const double seconds = double(slot) * options_.fps_den / options_.fps_num;
+  return *origin_pts_ + std::llround(seconds / time_base_);
+}
+
+void TranscodeGraph::flush_rate() {
+  if (!held_) return;
+  // The last frame lasts one source frame: the slots up to that end show it.
+  const media::Rational rate = video_.avg_frame_rate.valid()
+                                   ? video_.avg_frame_rate
+                                   : media::Rational{options_.fps_num, options_.fps_den};
+  const double end = (double(*held_->pts - *origin_pts_) * time_base_ + 1.0 / rate.value()) *
+                     options_.fps_num / options_.fps_den;
+  const int64_t last = std::max<int64_t>(0, int64_t(std::ceil(end - 1e-6)) - 1);
+  if (last < next_slot_) frames_dropped_++;
+  for (int64_t k = next_slot_; k <= last && !stopped(); ++k) {
+    if (held_shown_) frames_repeated_++;
+    emit(*held_, pts_of_slot(k));
+    held_shown_ = true;
+    next_slot_ = k + 1;
+  }
+  held_.reset();
+}
+
+void TranscodeGraph::emit(const DecodedFrame& frame, std::optional<int64_t> source_pts) {
   if (options_.max_frames >= 0 && frames_dispatched_.load() >= options_.max_frames) {
     enough_.store(true, std::memory_order_release);
     return;
   }
   const int64_t start = monotonic_ns();
   const FrameView view = encoder_view(frame);
-  const int64_t tick = timeline_->add(frame.pts);
+  const int64_t tick = timeline_->add(source_pts);
   const int64_t pts = timeline_->pts_of(tick);
   last_pts_.store(pts, std::memory_order_relaxed);
   // Switch times count from the first frame (a TS may start at 1.4 s, or at 26 hours).
@@ -584,6 +646,8 @@ TranscodeReport TranscodeGraph::finish() {
                            " video packets; " + std::to_string(read) +
                            " could be read (a truncated file?)";
   report.timestamps_repaired = timeline_->repaired();
+  report.frames_repeated = frames_repeated_;
+  report.frames_dropped = frames_dropped_;
   report.ingress_ns = ingress_ns_.load();
   report.dispatch_ns = dispatch_ns_.load();
   report.wall_ns = end_ns_ - start_ns_;

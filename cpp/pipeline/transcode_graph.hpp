@@ -90,6 +90,10 @@ struct TranscodeOptions {
   // outputs of another size; false: each output's transform stage copies them to the host
   // and scales them there.
   bool gpu_transform = true;
+  // Output frame rate: each output frame slot k (at the first frame's time + k / rate) shows
+  // the latest source frame at or before it, so frames are repeated or dropped to the rate
+  // (the ffmpeg tool's -r with -vsync cfr). 0/0: the source's frames and times as they are.
+  int fps_num = 0, fps_den = 0;
 };
 
 struct TranscodeOutputReport {
@@ -122,6 +126,7 @@ struct TranscodeReport {
   std::string last_decode_error;
   std::string input_warning;  // the demuxer's complaint about a damaged input, if any
   int64_t timestamps_repaired = 0;
+  int64_t frames_repeated = 0, frames_dropped = 0;  // by the frame-rate change
   int64_t ingress_ns = 0, dispatch_ns = 0, wall_ns = 0;
   std::string audio;      // "copied: aac", "none", "no audio stream"
   std::string transform;  // where frames were scaled: "cpu", "gpu", "cpu (why not the gpu)"
@@ -170,6 +175,13 @@ class TranscodeGraph {
   void fail(std::exception_ptr error);
   bool stopped() const { return stop_.load(std::memory_order_acquire); }
   void dispatch_frame(DecodedFrame& frame);
+  // One output frame: `frame` at source time `pts` (the timeline's next tick).
+  void emit(const DecodedFrame& frame, std::optional<int64_t> pts);
+  // Frame-rate change: the slot of source time `pts`, and the output time of a slot.
+  int64_t slot_of(int64_t pts) const;
+  int64_t pts_of_slot(int64_t slot) const;
+  // The frame held for its slots, at the end of the input.
+  void flush_rate();
   // The frame each output gets: `view` itself, or a GPU-scaled copy of a device frame.
   struct Prepared {
     FrameView view;
@@ -200,6 +212,12 @@ class TranscodeGraph {
   std::string transform_note_;
   std::atomic<int64_t> gpu_resizes_{0};
   std::atomic<bool> frames_on_device_{false};
+  // Dispatch thread: the frame-rate change's state.
+  std::optional<DecodedFrame> held_;  // the latest frame, not yet shown in its own slot
+  int64_t held_slot_ = 0, next_slot_ = 0;
+  bool held_shown_ = false;
+  std::optional<int64_t> origin_pts_;  // the first frame's source time
+  int64_t frames_repeated_ = 0, frames_dropped_ = 0;
   std::unique_ptr<TranscodeTimeline> timeline_;  // set once the frame rate is known
 
   std::atomic<bool> stop_{false}, cancelled_{false}, enough_{false};

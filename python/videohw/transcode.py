@@ -144,6 +144,9 @@ class TranscodeReport:
     last_decode_error: str
     input_warning: str
     timestamps_repaired: int
+    rate: Optional[Fraction]  # fps= given: the output frame rate; None: the source's frames
+    frames_repeated: int  # by fps=: source frames shown in more than one output slot
+    frames_dropped: int  # by fps=: source frames no output slot showed
     stage_seconds: dict[str, float]  # busy time per stage (they overlap: threads)
     # The most each queue held: "decoded" frames, and per output "rung N in flight" (its
     # transform and encode rings), "rung N audio" packets.
@@ -171,6 +174,11 @@ class TranscodeReport:
         lines.append(f"  stage busy time: {busy}")
         peaks = ", ".join(f"{k} {v}" for k, v in self.queue_peaks.items())
         lines.append(f"  queue peaks: {peaks}")
+        if self.frames_repeated or self.frames_dropped:
+            lines.append(
+                f"  frame rate: {self.frames_repeated} frames repeated, "
+                f"{self.frames_dropped} dropped"
+            )
         if self.decode_errors:
             lines.append(f"  input: {self.decode_errors} decode errors ({self.last_decode_error})")
         if self.input_warning:
@@ -207,17 +215,41 @@ def default_common(video: VideoStreamInfo, codec: Codec = Codec.H264) -> CommonE
     )
 
 
-def _check_rate(common: CommonEncodeConfig, video: VideoStreamInfo, what: str) -> None:
-    # The output keeps the source's timestamps; a different rate would need frames dropped
-    # or repeated, which the transcode does not do yet.
-    fps = _source_fps(video)
+def _check_rate(
+    common: CommonEncodeConfig, video: VideoStreamInfo, what: str, fps: Optional[Fraction]
+) -> None:
+    # Without fps= the output keeps the source's frames and times, so the encoder must be
+    # told the source's rate; with it, every config runs at that rate.
+    wanted = fps if fps is not None else _source_fps(video)
     asked = Fraction(common.fps_num, common.fps_den)
-    if abs(asked - fps) > fps / 100:
+    if abs(asked - wanted) > wanted / 100:
+        if fps is not None:
+            raise ConfigError(
+                f"{what}: {common.fps_num}/{common.fps_den} fps; the transcode converts to "
+                f"fps={fps.numerator}/{fps.denominator}: give the configs that rate"
+            )
         raise ConfigError(
             f"{what}: {common.fps_num}/{common.fps_den} fps; the source runs at "
-            f"{fps.numerator}/{fps.denominator} fps and a transcode keeps the source's frame "
-            "times (frame-rate conversion is not supported yet): use the source's rate"
+            f"{wanted.numerator}/{wanted.denominator} fps and a transcode keeps the source's "
+            "frame times: use the source's rate, or pass fps= to repeat or drop frames to "
+            "another rate"
         )
+
+
+def _output_rate(value: Any) -> Optional[Fraction]:
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        rate = Fraction(value)
+    except (TypeError, ValueError):
+        raise InvalidTypeError(
+            f"transcode: fps {value!r}; expected a number, a Fraction or 'N/D'"
+        ) from None
+    if not 0 < rate <= 1000 or rate.numerator >= 2**31 or rate.denominator >= 2**31:
+        raise ConfigError(f"transcode: fps {value!r} is outside 0..1000 frames per second")
+    return rate
 
 
 def rung_path(dst: PathLike, width: int, height: int) -> str:
@@ -267,6 +299,7 @@ class Transcode:
         video_stream: Optional[int] = None,
         max_frames: Optional[int] = None,
         gpu_transform: bool = True,
+        fps: Union[Fraction, int, float, str, None] = None,
     ) -> None:
         if not isinstance(src, (str, os.PathLike)):
             raise InvalidTypeError(
@@ -279,8 +312,17 @@ class Transcode:
         info = probe(self.source)
         video = select_video_stream(info, video_stream)
         self.video = video
+        rate = _output_rate(fps)
         base = common if common is not None else default_common(video)
-        _check_rate(base, video, "transcode: common")
+        if common is None and rate is not None:
+            base = dataclasses.replace(
+                base,
+                fps_num=rate.numerator,
+                fps_den=rate.denominator,
+                gop_length=max(1, round(2 * float(rate))),
+            )
+        _check_rate(base, video, "transcode: common", rate)
+        self.rate = rate
 
         outputs: list[tuple[str, CommonEncodeConfig]] = []
         if rungs:
@@ -324,7 +366,7 @@ class Transcode:
                 raise ConfigError(
                     f"transcode: switches[{i}] names rung {s.rung}; there are {len(outputs)}"
                 )
-            _check_rate(s.common, video, f"transcode: switches[{i}].common")
+            _check_rate(s.common, video, f"transcode: switches[{i}].common", rate)
             core_switches.append(
                 (
                     s.rung,
@@ -354,9 +396,19 @@ class Transcode:
             if max_frames is None
             else _args.integer("transcode", "max_frames", max_frames, 1, 2**62),
             gpu_transform=_args.boolean("transcode", "gpu_transform", gpu_transform),
+            fps_num=0 if rate is None else rate.numerator,
+            fps_den=0 if rate is None else rate.denominator,
         )
         self._started: Optional[float] = None
         self._report: Optional[TranscodeReport] = None
+
+    def _total_frames(self) -> int:
+        """Output frames to expect: the container's count, or at another rate its
+        duration's worth (0 when unknown)."""
+        if self.rate is None:
+            return self.video.frame_count
+        duration = self.video.duration_seconds or 0.0
+        return int(round(duration * float(self.rate)))
 
     def start(self) -> None:
         self._started = time.monotonic()
@@ -371,7 +423,7 @@ class Transcode:
 
     def progress(self) -> TranscodeProgress:
         p = self._graph.progress()
-        total = self.video.frame_count
+        total = self._total_frames()
         if self.max_frames is not None:
             total = min(total, self.max_frames) if total else self.max_frames
         return TranscodeProgress(
@@ -398,7 +450,8 @@ class Transcode:
             decode_backend=self.decode_backend,
             encode_backend=self.encode_backend,
             backend_note=self.backend_note,
-            fps=_source_fps(self.video),
+            fps=self.rate or _source_fps(self.video),
+            rate=self.rate,
         )
 
 
@@ -411,6 +464,7 @@ def _report_from(
     encode_backend: str,
     backend_note: Optional[str],
     fps: Fraction,
+    rate: Optional[Fraction] = None,
 ) -> TranscodeReport:
     """The report of a finished graph (``_core.TranscodeGraph.finish()``)."""
     wall = raw["wall_ns"] / 1e9
@@ -461,6 +515,9 @@ def _report_from(
         last_decode_error=raw["last_decode_error"],
         input_warning=raw["input_warning"],
         timestamps_repaired=raw["timestamps_repaired"],
+        rate=rate,
+        frames_repeated=raw.get("frames_repeated", 0),
+        frames_dropped=raw.get("frames_dropped", 0),
         stage_seconds={
             "demux": raw["ingress_ns"] / 1e9,
             "decode": decode.get("decode_ns", 0) / 1e9,
@@ -486,7 +543,7 @@ def _run(job: Transcode, progress: ProgressArg) -> TranscodeReport:
     callback = progress if callable(progress) else None
     bar: Optional[ProgressBar] = None
     if progress is True:
-        total = job.video.frame_count
+        total = job._total_frames()
         if job.max_frames is not None:
             total = min(total, job.max_frames) if total else job.max_frames
         bar = ProgressBar(total, label="transcode", stream=sys.stderr)
@@ -533,6 +590,6 @@ def transcode(
     ``TranscodeProgress`` about ten times a second; False: nothing. Keyword options:
     ``backend_config``, ``decode_backend``, ``audio`` ("copy" or "none"), ``format``,
     ``video_stream``, ``max_frames``, ``gpu_transform`` (True: frames NVDEC decoded are
-    scaled on the GPU). Ctrl-C stops every stage and removes the outputs."""
+    scaled on the GPU), ``fps`` (an output frame rate: frames repeated or dropped to it). Ctrl-C stops every stage and removes the outputs."""
     job = Transcode(src, dst, common, backend, rungs, switches, **options)
     return _run(job, progress)

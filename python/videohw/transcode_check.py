@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import tempfile
+from fractions import Fraction
 from typing import Any, Optional
 
 from .transcode import TranscodeOutput, TranscodeReport
@@ -79,12 +80,16 @@ def audio_hash_as_copied(source: str, like: str) -> Optional[str]:
         return audio_hash(ref)
 
 
-def quality(output: str, source: str, width: int, height: int) -> dict[str, float]:
+def quality(
+    output: str, source: str, width: int, height: int, rate: Optional[Fraction] = None
+) -> dict[str, float]:
     """PSNR (dB, average of the planes) and SSIM (All) of ``output`` against ``source``
-    scaled to its size, frames paired in order."""
+    scaled to its size (and brought to ``rate`` by ffmpeg's fps filter when the transcode
+    changed the rate), frames paired in order."""
+    to_rate = f"fps={rate.numerator}/{rate.denominator}," if rate is not None else ""
     graph = (
         "[0:v]settb=1,setpts=N,split[d0][d1];"
-        f"[1:v]scale={width}:{height}:flags=bicubic,settb=1,setpts=N,split[r0][r1];"
+        f"[1:v]{to_rate}scale={width}:{height}:flags=bicubic,settb=1,setpts=N,split[r0][r1];"
         "[d0][r0]psnr=shortest=1;[d1][r1]ssim=shortest=1"
     )
     out = _run(
@@ -133,7 +138,9 @@ def check_output(report: TranscodeReport, output: TranscodeOutput) -> dict[str, 
             if not result["audio_as_ffmpeg_copies"] and not output.audio_dropped:
                 problems.append("the audio packets differ from the source's")
     if len(output.files) == 1:
-        result.update(quality(output.files[0], report.source, output.width, output.height))
+        result.update(
+            quality(output.files[0], report.source, output.width, output.height, report.rate)
+        )
     else:
         result["note"] = "PSNR/SSIM is measured on single-file outputs only"
     result["problems"] = problems

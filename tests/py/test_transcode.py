@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import threading
+from fractions import Fraction
 from collections import Counter
 from pathlib import Path
 
@@ -163,7 +164,7 @@ def streams_of(path) -> list[dict]:
             "-v",
             "error",
             "-show_entries",
-            "stream=codec_type,codec_name,time_base,width,height",
+            "stream=codec_type,codec_name,time_base,width,height,r_frame_rate",
             "-of",
             "json",
             str(path),
@@ -1087,3 +1088,40 @@ def test_queue_peaks_stay_within_their_bounds(src, tmp_path):
     assert 1 <= peaks["rung 0 in flight"] <= 3 and 1 <= peaks["rung 1 in flight"] <= 3
     assert 1 <= peaks["rung 0 audio"] <= 512
     assert "queue peaks:" in report.summary()
+
+
+@pytest.mark.parametrize(
+    "fps, expected, repeated, dropped",
+    [(60, 120, 60, 0), (24, 48, 0, 12), (15, 30, 0, 30), (Fraction(30000, 1001), 60, 0, 0)],
+)
+def test_frame_rate_change_repeats_or_drops_to_the_rate(
+    src, tmp_path, fps, expected, repeated, dropped
+):
+    """fps=: output slot k shows the latest source frame at or before it; the file plays
+    at the new rate, as long as the source (2 s), frames one slot apart."""
+    dst = tmp_path / "out.mp4"
+    report = vh.transcode(src["h264.mp4"], dst, None, backend="software", progress=False, fps=fps)
+    assert report.frames == report.outputs[0].frames == expected
+    assert (report.frames_repeated, report.frames_dropped) == (repeated, dropped)
+    times = frame_times(dst)
+    assert len(times) == expected
+    step = 1 / float(Fraction(fps))
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert all(abs(g - step) < 0.001 for g in gaps), gaps[:5]
+    info = next(s for s in streams_of(dst) if s["codec_type"] == "video")
+    assert Fraction(info["r_frame_rate"]) == Fraction(fps)
+    if report.frames_repeated or report.frames_dropped:
+        assert "frame rate:" in report.summary()
+
+
+def test_a_config_at_another_rate_needs_fps(src, tmp_path):
+    at_60 = dataclasses.replace(common(), fps_num=60)
+    with pytest.raises(vh.ConfigError, match="fps="):
+        run(src["h264.mp4"], tmp_path / "out.mp4", at_60)
+    with pytest.raises(vh.ConfigError, match="converts to"):
+        run(src["h264.mp4"], tmp_path / "out.mp4", common(), fps=60)
+    with pytest.raises(vh.InvalidTypeError):
+        run(src["h264.mp4"], tmp_path / "out.mp4", fps="fast")
+    with pytest.raises(vh.ConfigError):
+        run(src["h264.mp4"], tmp_path / "out.mp4", fps=0)
+    assert listing(tmp_path) == []

@@ -210,3 +210,21 @@ def test_annexb_output_with_audio(src, tmp_path):
     proc = transcode(tmp_path, src["mp4"], "out.h264", "--backend", "software")
     assert_clean_error(proc, (1, 2), "audio")
     assert os.listdir(tmp_path) == []
+
+
+def test_fps_repeats_frames_and_verifies(src, tmp_path):
+    proc = transcode(
+        tmp_path,
+        src["mp4"],
+        "out.mp4",
+        "--size",
+        "160x90",
+        "--fps",
+        "60",
+        "--backend",
+        "software",
+        "--verify",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "verify: ok" in proc.stdout and "frames repeated" in proc.stdout
+    assert len(ffprobe_frames(tmp_path / "out.mp4")) == 2 * FRAMES

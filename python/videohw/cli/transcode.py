@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from fractions import Fraction
 import json
 import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ._argtypes import _int, _positive_int, _size
+from ._argtypes import _fps, _int, _positive_int, _size
 from ._errors import EXIT_FAIL, EXIT_OK, CliError
 from ._switch import _SWITCH_MODES, switch_changes
 
@@ -102,6 +103,12 @@ def add_transcode_parser(sub: Any) -> None:
     cfg.add_argument("--size", type=_size, metavar="WxH", help="output size (default: the input's)")
     cfg.add_argument("--rc", metavar="SPEC", help="cbr:RATE | vbr:AVG[:MAX] | cqp:I[:P[:B]]")
     cfg.add_argument("--gop", type=_positive_int, metavar="N", help="default: two seconds")
+    cfg.add_argument(
+        "--fps",
+        type=_fps,
+        metavar="N[/D]",
+        help="output frame rate: frames repeated or dropped to it (default: the input's frames)",
+    )
     cfg.add_argument("--b-frames", type=_int, metavar="N", help="default 0")
     cfg.add_argument(
         "--preset", help="software: ultrafast..placebo (default veryfast); nvidia: p1..p7"
@@ -145,6 +152,10 @@ def _common(vh: Any, args: argparse.Namespace, video: Any) -> Any:
 
     common = default_common(video, vh.Codec(args.codec))
     changes: dict[str, Any] = {}
+    if args.fps:
+        changes["fps_num"], changes["fps_den"] = args.fps
+        if args.gop is None:
+            changes["gop_length"] = max(1, round(2 * args.fps[0] / args.fps[1]))
     if args.size:
         changes["width"], changes["height"] = args.size
     if args.gop is not None:
@@ -230,6 +241,7 @@ def cmd_transcode(args: argparse.Namespace) -> int:
         format=args.format,
         video_stream=video.index,
         max_frames=args.frames,
+        fps=None if not args.fps else Fraction(*args.fps),
     )
     status = EXIT_OK
     if args.verify:
