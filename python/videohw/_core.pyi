@@ -439,6 +439,8 @@ class TranscodeGraph:
         decoded_frames: int = 8,
         access_unit_bytes: int = 1048576,
         gpu_transform: bool = True,
+        fps_num: int = 0,
+        fps_den: int = 0,
     ) -> None: ...
     @staticmethod
     def pushed(

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from fractions import Fraction
 import json
 import re
 import sys
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Optional
 
 from ._argtypes import _fps, _int, _positive_int, _size
