@@ -590,6 +590,7 @@ def transcode(
     ``TranscodeProgress`` about ten times a second; False: nothing. Keyword options:
     ``backend_config``, ``decode_backend``, ``audio`` ("copy" or "none"), ``format``,
     ``video_stream``, ``max_frames``, ``gpu_transform`` (True: frames NVDEC decoded are
-    scaled on the GPU), ``fps`` (an output frame rate: frames repeated or dropped to it). Ctrl-C stops every stage and removes the outputs."""
+    scaled on the GPU), ``fps`` (an output frame rate: frames repeated or dropped to it).
+    Ctrl-C stops every stage and removes the outputs."""
     job = Transcode(src, dst, common, backend, rungs, switches, **options)
     return _run(job, progress)
