@@ -17,8 +17,8 @@ import os
 import shutil
 import subprocess
 import threading
-from fractions import Fraction
 from collections import Counter
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
