@@ -216,15 +216,17 @@ void init_transcode(py::module_& m) {
             bool taken = false;
             {
               GilRelease release;
+              // A failed or cancelled graph drains nothing more: the wait ends with it.
               taken = source.push(reinterpret_cast<const uint8_t*>(bytes), size_t(size), pts, dts,
                                   keyframe, timeout_s < 0 ? -1 : int64_t(timeout_s * 1e9),
-                                  python_signalled);
+                                  [&self] { return self.stopping() || python_signalled(); });
             }
             if (PyErr_Occurred()) throw py::error_already_set();
             return taken;
           },
           py::arg("data"), py::arg("pts"), py::arg("dts"), py::arg("keyframe"), py::arg("timeout"))
       .def("end_input", [](TranscodeGraph& self) { pushed_source(self).end(); })
+      .def("stopping", &TranscodeGraph::stopping)
       .def(
           "pull",
           [](TranscodeGraph& self, int output, size_t max, double timeout_s) {

@@ -161,6 +161,9 @@ class TranscodeGraph {
   // (outputs removed). Once only.
   TranscodeReport finish();
   TranscodeProgress progress() const;
+  // Whether the stages are stopping or stopped (an error, cancel()): a pushed source's
+  // queue is no longer drained.
+  bool stopping() const { return stop_.load(std::memory_order_acquire); }
   // The queue of output `index` when it has no path, else null.
   PulledSink* pulled(int index) const;
   // The source, for a caller that pushes into it.

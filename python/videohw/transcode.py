@@ -38,8 +38,9 @@ AUDIO_MODES = ("copy", "none")
 
 @dataclass(frozen=True)
 class Rung:
-    """One output of a ladder: ``common`` with this size and bitrate (CBR, VBV of two
-    seconds). ``path``: None names it after the main output, ``out_1280x720.mp4``."""
+    """One output of a ladder: ``common`` with this size and a CBR rate (VBV of one second
+    of it), and ``codec`` when given. ``path``: None names it after the main output,
+    ``out_1280x720.mp4``."""
 
     width: int
     height: int

@@ -142,7 +142,8 @@ class Transcoder:
             _args.integer("Transcoder.push", name, value, -(2**63) + 1, 2**63 - 1, optional=True)
         wait = -1.0 if block and timeout is None else (float(timeout) if block and timeout else 0.0)
         if not self._graph.push(bytes(data), pts, dts, bool(keyframe), wait):
-            if self._graph.wait(0):
+            if self._graph.stopping():
+                self._graph.wait(-1.0)  # the stages end at once: their error is the answer
                 self._graph_failed("push")
             raise BackpressureError(
                 "Transcoder.push: the input queue is full; pull the outputs' packets, then "

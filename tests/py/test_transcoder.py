@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 from fractions import Fraction
 
 import pytest
@@ -85,26 +86,34 @@ def test_a_ladder_of_pulled_outputs(packets):
 
 
 def test_one_thread_with_small_queues_never_waits_forever(packets):
-    """push(block=False) says BackpressureError when the input queue is full; pulling
-    makes room. Nothing is lost."""
+    """Nobody pulls: the queues fill up to the input, and push(block=False) says
+    BackpressureError with nothing taken. Pulling makes room again; nothing is lost."""
     found, time_base = packets
-    refused = 0
     out: list[vh.EncodedPacket] = []
     with vh.Transcoder(vh.Codec.H264, common(), time_base=time_base, queue_packets=2) as tc:
-        for p in found:
+        pushed = 0
+        refused = False
+        deadline = time.monotonic() + 30
+        while pushed < len(found) and not refused and time.monotonic() < deadline:
+            p = found[pushed]
+            try:
+                tc.push(p.data, p.pts, p.dts, p.is_keyframe, block=False)
+                pushed += 1
+            except vh.BackpressureError:
+                refused = True  # every queue behind the input is full
+        assert refused, f"all {pushed} packets were taken with nobody pulling"
+        assert pushed < len(found)
+        for p in found[pushed:]:
             while True:
                 try:
                     tc.push(p.data, p.pts, p.dts, p.is_keyframe, block=False)
                     break
                 except vh.BackpressureError:
-                    refused += 1
                     out += tc.pull(timeout=0.01)
-            out += tc.pull()
         tc.end()
         while not tc.done:
             out += tc.pull(timeout=0.05)
         tc.close()
-    assert refused > 0
     assert len(out) == FRAMES
 
 
@@ -171,4 +180,16 @@ def test_garbage_input_is_a_decode_error_not_a_hang(packets):
     for i in range(20):
         tc.push(bytes([0, 0, 1, 0x65]) + bytes(range(256)) * 4, pts=i * 3000)
     with pytest.raises(vh.DecodeError):
+        tc.close()
+
+
+def test_a_blocked_push_ends_when_the_transcode_fails():
+    """Garbage fills a one-packet queue while the decoder fails: the waiting push does not
+    wait forever, it raises the transcode's error."""
+    tc = vh.Transcoder(vh.Codec.H264, common(), queue_packets=1)
+    garbage = bytes([0, 0, 1, 0x65]) + bytes(range(256)) * 64
+    with pytest.raises(vh.VideoHwError):
+        for i in range(2000):
+            tc.push(garbage, pts=i * 3000)
+        tc.end()
         tc.close()
