@@ -80,11 +80,7 @@ using OutputTuple = std::tuple<std::string, CommonEncodeConfig, std::shared_ptr<
 using SwitchTuple = std::tuple<int, int64_t, double, CommonEncodeConfig,
                                std::shared_ptr<EncoderProvider>, SwitchMode, bool>;
 
-std::unique_ptr<TranscodeGraph> make_graph(
-    const std::string& source, std::shared_ptr<DecoderProvider> decoder,
-    const std::vector<OutputTuple>& outputs, const std::vector<SwitchTuple>& switches,
-    int video_stream, const std::string& audio, int64_t max_frames, int64_t decoded_frames,
-    int64_t access_unit_bytes, bool gpu_transform, int fps_num, int fps_den) {
+std::vector<pipeline::TranscodeOutput> to_outputs(const std::vector<OutputTuple>& outputs) {
   std::vector<pipeline::TranscodeOutput> outs;
   for (const auto& [path, config, provider, container, faststart] : outputs) {
     pipeline::TranscodeOutput o;
@@ -95,7 +91,11 @@ std::unique_ptr<TranscodeGraph> make_graph(
     o.muxer.faststart = faststart;
     outs.push_back(std::move(o));
   }
-  std::vector<pipeline::TranscodeSwitch> sw;
+  return outs;
+}
+
+std::vector<pipeline::TranscodeSwitch> to_switches(const std::vector<SwitchTuple>& switches) {
+  std::vector<pipeline::TranscodeSwitch> out;
   for (const auto& [output, at_frame, at_seconds, config, provider, mode, force_idr] : switches) {
     pipeline::TranscodeSwitch s;
     s.output = output;
@@ -105,8 +105,18 @@ std::unique_ptr<TranscodeGraph> make_graph(
     s.provider = provider;
     s.mode = mode;
     s.force_idr = force_idr;
-    sw.push_back(std::move(s));
+    out.push_back(std::move(s));
   }
+  return out;
+}
+
+std::unique_ptr<TranscodeGraph> make_graph(
+    const std::string& source, std::shared_ptr<DecoderProvider> decoder,
+    const std::vector<OutputTuple>& outputs, const std::vector<SwitchTuple>& switches,
+    int video_stream, const std::string& audio, int64_t max_frames, int64_t decoded_frames,
+    int64_t access_unit_bytes, bool gpu_transform, int fps_num, int fps_den) {
+  std::vector<pipeline::TranscodeOutput> outs = to_outputs(outputs);
+  std::vector<pipeline::TranscodeSwitch> sw = to_switches(switches);
   pipeline::TranscodeOptions options;
   options.video_stream = video_stream;
   if (audio == "copy")
@@ -143,28 +153,8 @@ std::unique_ptr<TranscodeGraph> make_pushed_graph(
   video.layout = layout;
   const std::string record = extradata;
   video.extradata.assign(record.begin(), record.end());
-  std::vector<pipeline::TranscodeOutput> outs;
-  for (const auto& [path, config, provider, container, faststart] : outputs) {
-    pipeline::TranscodeOutput o;
-    o.path = path;
-    o.config = config;
-    o.provider = provider;
-    if (container) o.muxer.format = media::parse_container_format(*container);
-    o.muxer.faststart = faststart;
-    outs.push_back(std::move(o));
-  }
-  std::vector<pipeline::TranscodeSwitch> sw;
-  for (const auto& [output, at_frame, at_seconds, config, provider, mode, force_idr] : switches) {
-    pipeline::TranscodeSwitch s;
-    s.output = output;
-    s.at_frame = at_frame;
-    s.at_seconds = at_seconds;
-    s.config = config;
-    s.provider = provider;
-    s.mode = mode;
-    s.force_idr = force_idr;
-    sw.push_back(std::move(s));
-  }
+  std::vector<pipeline::TranscodeOutput> outs = to_outputs(outputs);
+  std::vector<pipeline::TranscodeSwitch> sw = to_switches(switches);
   pipeline::TranscodeOptions options;
   options.audio = pipeline::AudioMode::None;
   options.decoded_frames = decoded_frames;

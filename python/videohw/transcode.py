@@ -253,6 +253,36 @@ def _output_rate(value: Any) -> Optional[Fraction]:
     return rate
 
 
+def core_switch_tuples(
+    call: str,
+    switches: Sequence[TranscodeSwitch],
+    outputs: int,
+    encode: SessionController,
+    check: Optional[Callable[[int, TranscodeSwitch], None]] = None,
+) -> list[tuple]:
+    """The switches as the core's (output, at_frame, at_seconds, config, provider, mode,
+    force_idr) tuples, each checked first."""
+    out = []
+    for i, s in enumerate(switches):
+        _args.instance(call, f"switches[{i}]", s, (TranscodeSwitch,))
+        if s.rung >= outputs:
+            raise ConfigError(f"{call}: switches[{i}] names rung {s.rung}; there are {outputs}")
+        if check is not None:
+            check(i, s)
+        out.append(
+            (
+                s.rung,
+                -1 if s.at_frame is None else s.at_frame,
+                -1.0 if s.at_seconds is None else float(s.at_seconds),
+                _convert.common_encode_config(s.common),
+                encode._provider_for(s.backend_config),
+                _convert._core_enum(_core.SessionSwitchMode, s.mode),
+                s.force_idr_on_activate,
+            )
+        )
+    return out
+
+
 def rung_path(dst: PathLike, width: int, height: int) -> str:
     stem, ext = os.path.splitext(os.fspath(dst))
     return f"{stem}_{width}x{height}{ext}"
@@ -360,25 +390,13 @@ class Transcode:
             )
         self.backend_note = "; ".join(notes) or None
 
-        core_switches = []
-        for i, s in enumerate(switches):
-            _args.instance("transcode", f"switches[{i}]", s, (TranscodeSwitch,))
-            if s.rung >= len(outputs):
-                raise ConfigError(
-                    f"transcode: switches[{i}] names rung {s.rung}; there are {len(outputs)}"
-                )
-            _check_rate(s.common, video, f"transcode: switches[{i}].common", rate)
-            core_switches.append(
-                (
-                    s.rung,
-                    -1 if s.at_frame is None else s.at_frame,
-                    -1.0 if s.at_seconds is None else float(s.at_seconds),
-                    _convert.common_encode_config(s.common),
-                    self._encode._provider_for(s.backend_config),
-                    _convert._core_enum(_core.SessionSwitchMode, s.mode),
-                    s.force_idr_on_activate,
-                )
-            )
+        core_switches = core_switch_tuples(
+            "transcode",
+            switches,
+            len(outputs),
+            self._encode,
+            lambda i, s: _check_rate(s.common, video, f"transcode: switches[{i}].common", rate),
+        )
         if format is not None:
             _args.choice("transcode", "format", format, ("mp4", "fmp4", "mkv", "ts", "annexb"))
         core_outputs = [

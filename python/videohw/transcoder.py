@@ -18,7 +18,14 @@ from .contract import (
 )
 from .controller import SessionController
 from .errors import BackpressureError, ConfigError, InvalidTypeError
-from .transcode import Rung, TranscodeReport, TranscodeSwitch, _resolve_backends, _rung_common
+from .transcode import (
+    Rung,
+    TranscodeReport,
+    TranscodeSwitch,
+    _resolve_backends,
+    _rung_common,
+    core_switch_tuples,
+)
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
@@ -76,24 +83,7 @@ class Transcoder:
         self._encode = SessionController(backend)
         decoder = SessionController._for_decoding(decode_backend)._decoder_provider(None, call)
         provider = self._encode._provider_for(backend_config)
-        core_switches = []
-        for i, s in enumerate(switches):
-            _args.instance(call, f"switches[{i}]", s, (TranscodeSwitch,))
-            if s.rung >= len(configs):
-                raise ConfigError(
-                    f"{call}: switches[{i}] names rung {s.rung}; there are {len(configs)}"
-                )
-            core_switches.append(
-                (
-                    s.rung,
-                    -1 if s.at_frame is None else s.at_frame,
-                    -1.0 if s.at_seconds is None else float(s.at_seconds),
-                    _convert.common_encode_config(s.common),
-                    self._encode._provider_for(s.backend_config),
-                    _convert._core_enum(_core.SessionSwitchMode, s.mode),
-                    s.force_idr_on_activate,
-                )
-            )
+        core_switches = core_switch_tuples(call, switches, len(configs), self._encode)
         self.configs = configs
         self.decode_backend = decoder.name
         self.encode_backend = provider.name
