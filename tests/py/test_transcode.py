@@ -594,6 +594,14 @@ def _slow() -> dict:
     )
 
 
+def _slow_job(src, dst, **kw) -> vh.Transcode:
+    """A ``vh.Transcode`` of the big source on the slow settings, not started."""
+    slow = _slow()
+    return vh.Transcode(
+        src["big.mp4"], dst, slow["c"], "software", backend_config=slow["backend_config"], **kw
+    )
+
+
 def test_keyboard_interrupt_from_progress_callback_leaves_nothing(src, tmp_path):
     seen = []
 
@@ -642,14 +650,7 @@ def test_progress_callback_sees_the_run(src, tmp_path):
 
 
 def test_transcode_cancel_then_finish_raises_and_leaves_nothing(src, tmp_path):
-    slow = _slow()
-    job = vh.Transcode(
-        src["big.mp4"],
-        tmp_path / "out.mp4",
-        slow["c"],
-        "software",
-        backend_config=slow["backend_config"],
-    )
+    job = _slow_job(src, tmp_path / "out.mp4")
     job.start()
     assert job.wait(0.05) is False
     job.cancel()
@@ -660,14 +661,8 @@ def test_transcode_cancel_then_finish_raises_and_leaves_nothing(src, tmp_path):
 
 
 def test_transcode_cancel_from_another_thread(src, tmp_path):
-    slow = _slow()
-    job = vh.Transcode(
-        src["big.mp4"],
-        tmp_path / "out.mkv",
-        slow["c"],
-        "software",
-        rungs=[vh.Rung(640, 360, 900_000), vh.Rung(320, 180, 300_000)],
-        backend_config=slow["backend_config"],
+    job = _slow_job(
+        src, tmp_path / "out.mkv", rungs=[vh.Rung(640, 360, 900_000), vh.Rung(320, 180, 300_000)]
     )
     job.start()
     timer = threading.Timer(0.2, job.cancel)
@@ -681,14 +676,7 @@ def test_transcode_cancel_from_another_thread(src, tmp_path):
 
 
 def test_dropping_a_started_transcode_leaves_nothing(src, tmp_path):
-    slow = _slow()
-    job = vh.Transcode(
-        src["big.mp4"],
-        tmp_path / "out.mp4",
-        slow["c"],
-        "software",
-        backend_config=slow["backend_config"],
-    )
+    job = _slow_job(src, tmp_path / "out.mp4")
     job.start()
     assert job.wait(0.05) is False
     assert temporaries(tmp_path), "a running transcode writes a temporary file"
