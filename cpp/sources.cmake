@@ -46,6 +46,7 @@ set(VIDEOHW_MEDIA_SOURCES
   media/container_file.cpp
   media/muxer_checks.cpp
   media/muxer.cpp
+  media/segment_join.cpp
 )
 set(VIDEOHW_BACKEND_SOURCES
   backend/encoder_registry.cpp
@@ -99,6 +100,7 @@ set(VIDEOHW_PIPELINE_SOURCES
   pipeline/decoded_view.cpp
   pipeline/frame_reader.cpp
   pipeline/transcode_graph.cpp
+  pipeline/transcode_sessions.cpp
   pipeline/transcode_sink.cpp
   pipeline/transcode_source.cpp
   pipeline/transcode_timeline.cpp

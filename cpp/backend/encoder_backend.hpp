@@ -72,6 +72,17 @@ class EncoderBackend {
     throw Error(ErrorKind::Switch, std::string(name()) + " cannot reconfigure in place");
   }
 
+  // Ends the current stream (packets of frames still held are appended to `out`) and begins
+  // another with `to`, as a newly created encoder would: parameter sets, rate control and
+  // GOP start afresh, and the next frame is an IDR. The session keeps the encoder instead of
+  // creating one for each file (videohw.distributed). Called only when the provider's
+  // can_restart(current, to) said yes; a throw leaves the current stream running.
+  virtual void restart(const CommonEncodeConfig& to, std::vector<EncodedPacket>& out) {
+    (void)to;
+    (void)out;
+    throw Error(ErrorKind::Switch, std::string(name()) + " cannot start a new stream in place");
+  }
+
   // Packet payloads come from this pool when set, so steady state allocates none.
   virtual void set_packet_pool(ring::PacketPool* pool) { (void)pool; }
 };

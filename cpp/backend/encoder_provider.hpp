@@ -25,6 +25,13 @@ class EncoderProvider {
     (void)to;
     return false;
   }
+  // Whether an encoder of this provider running `from` can end its stream and begin
+  // another with `to` (EncoderBackend::restart) without a new encoder.
+  virtual bool can_restart(const CommonEncodeConfig& from, const CommonEncodeConfig& to) const {
+    (void)from;
+    (void)to;
+    return false;
+  }
   // Formats the encoder takes, in order of preference. The pipeline prepares every frame
   // into one of them (transform/frame_preparer.hpp), so these are the only formats the
   // encoder ever receives.

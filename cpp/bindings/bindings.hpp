@@ -20,6 +20,7 @@ void init_media_reader(pybind11::module_& m);  // after init_session: uses Sessi
 void init_media_writer(pybind11::module_& m);  // Muxer: encoded packets into files
 void init_ffmpeg_log(pybind11::module_& m);    // FFmpeg's log lines, for Python's logging
 void init_transcode(pybind11::module_& m);     // after init_session and init_decode
+void init_scale(pybind11::module_& m);
 
 void init_shutdown(pybind11::module_& m);  // _begin_shutdown, for Python's atexit
 

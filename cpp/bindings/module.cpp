@@ -11,5 +11,6 @@ PYBIND11_MODULE(_core, m) {
   videohw::bindings::init_media_writer(m);
   videohw::bindings::init_ffmpeg_log(m);
   videohw::bindings::init_transcode(m);
+  videohw::bindings::init_scale(m);
   videohw::bindings::init_shutdown(m);
 }

@@ -4,6 +4,7 @@
 
 #include "bindings/bindings.hpp"
 #include "contract/errors.hpp"
+#include "media/segment_join.hpp"
 #include "pipeline/transcode_graph.hpp"
 
 namespace py = pybind11;
@@ -114,7 +115,8 @@ std::unique_ptr<TranscodeGraph> make_graph(
     const std::string& source, std::shared_ptr<DecoderProvider> decoder,
     const std::vector<OutputTuple>& outputs, const std::vector<SwitchTuple>& switches,
     int video_stream, const std::string& audio, int64_t max_frames, int64_t decoded_frames,
-    int64_t access_unit_bytes, bool gpu_transform, int fps_num, int fps_den) {
+    int64_t access_unit_bytes, bool gpu_transform, int fps_num, int fps_den,
+    std::shared_ptr<pipeline::TranscodeSessions> sessions, std::optional<py::tuple> range) {
   std::vector<pipeline::TranscodeOutput> outs = to_outputs(outputs);
   std::vector<pipeline::TranscodeSwitch> sw = to_switches(switches);
   pipeline::TranscodeOptions options;
@@ -131,6 +133,19 @@ std::unique_ptr<TranscodeGraph> make_graph(
   options.gpu_transform = gpu_transform;
   options.fps_num = fps_num;
   options.fps_den = fps_den;
+  options.sessions = std::move(sessions);
+  if (range) {
+    // (start_pts, start_dts, start_pos, end_pts); None: open.
+    if (range->size() != 4)
+      throw Error(ErrorKind::Config, "range: (start_pts, start_dts, start_pos, end_pts)");
+    const auto tick = [&](size_t i) {
+      return (*range)[i].is_none() ? media::kNoTimestamp : (*range)[i].cast<int64_t>();
+    };
+    options.range.start_pts = tick(0);
+    options.range.start_dts = tick(1);
+    options.range.start_pos = (*range)[2].is_none() ? -1 : (*range)[2].cast<int64_t>();
+    options.range.end_pts = tick(3);
+  }
   GilRelease release;
   return std::make_unique<TranscodeGraph>(media::Demuxer::open_path(source), std::move(decoder),
                                           std::move(outs), std::move(sw), options);
@@ -175,12 +190,80 @@ pipeline::PushedSource& pushed_source(TranscodeGraph& graph) {
 }  // namespace
 
 void init_transcode(py::module_& m) {
+  py::class_<pipeline::TranscodeSessions, std::shared_ptr<pipeline::TranscodeSessions>>(
+      m, "TranscodeSessions")
+      .def(py::init<>())
+      .def("counts",
+           [](const pipeline::TranscodeSessions& self) {
+             const pipeline::TranscodeSessions::Counts c = self.snapshot();
+             py::dict out;
+             out["files"] = c.files;
+             out["decode_inits"] = c.decode_inits;
+             out["encode_inits"] = c.encode_inits;
+             out["session_inits"] = c.decode_inits + c.encode_inits;
+             out["decode_switches"] = c.decode_switches;
+             out["encode_restarts"] = c.encode_restarts;
+             out["discarded"] = c.discarded;
+             return out;
+           })
+      .def("in_use", &pipeline::TranscodeSessions::in_use)
+      .def("close", [](pipeline::TranscodeSessions& self) {
+        GilRelease release;
+        self.close();
+      });
+
+  py::class_<media::SegmentJoin>(m, "SegmentJoin")
+      .def(py::init([](const std::string& path, const std::string& format, Codec codec, int width,
+                       int height, int fps_num, int fps_den, int time_base_num, int time_base_den,
+                       std::optional<double> rotation, const std::string& audio_from) {
+             media::MuxerConfig config;
+             if (!format.empty()) config.format = media::parse_container_format(format);
+             config.codec = codec;
+             config.width = width;
+             config.height = height;
+             config.fps_num = fps_num;
+             config.fps_den = fps_den;
+             config.time_base_num = time_base_num;
+             config.time_base_den = time_base_den;
+             config.rotation = rotation;
+             GilRelease release;
+             return std::make_unique<media::SegmentJoin>(path, config, audio_from);
+           }),
+           py::arg("path"), py::arg("format"), py::arg("codec"), py::arg("width"),
+           py::arg("height"), py::arg("fps_num"), py::arg("fps_den"), py::arg("time_base_num"),
+           py::arg("time_base_den"), py::arg("rotation"), py::arg("audio_from"))
+      .def(
+          "write",
+          [](media::SegmentJoin& self, const py::bytes& data, int64_t pts, int64_t dts,
+             bool keyframe) {
+            EncodedPacket packet;
+            const std::string bytes = data;
+            packet.data.assign(bytes.begin(), bytes.end());
+            packet.pts = pts;
+            packet.dts = dts;
+            packet.is_keyframe = keyframe;
+            packet.layout = EncodedLayout::AnnexB;
+            GilRelease release;
+            self.write(packet);
+          },
+          py::arg("data"), py::arg("pts"), py::arg("dts"), py::arg("keyframe"))
+      .def("close",
+           [](media::SegmentJoin& self) {
+             GilRelease release;
+             return self.close();
+           })
+      .def("abort", &media::SegmentJoin::abort)
+      .def_property_readonly("video_packets", &media::SegmentJoin::video_packets)
+      .def_property_readonly("audio_packets", &media::SegmentJoin::audio_packets)
+      .def_property_readonly("audio", &media::SegmentJoin::audio);
+
   py::class_<TranscodeGraph>(m, "TranscodeGraph")
       .def(py::init(&make_graph), py::arg("source"), py::arg("decoder"), py::arg("outputs"),
            py::arg("switches"), py::arg("video_stream") = -1, py::arg("audio") = "copy",
            py::arg("max_frames") = -1, py::arg("decoded_frames") = 8,
            py::arg("access_unit_bytes") = int64_t(1) << 20, py::arg("gpu_transform") = true,
-           py::arg("fps_num") = 0, py::arg("fps_den") = 0)
+           py::arg("fps_num") = 0, py::arg("fps_den") = 0, py::arg("sessions") = nullptr,
+           py::arg("range") = py::none())
       .def("start", &TranscodeGraph::start)
       .def(
           "wait",

@@ -49,8 +49,9 @@ TranscodeGraph::TranscodeGraph(std::unique_ptr<media::Demuxer> demuxer,
                                std::shared_ptr<const DecoderProvider> decoder,
                                std::vector<TranscodeOutput> outputs,
                                std::vector<TranscodeSwitch> switches, TranscodeOptions options)
-    : TranscodeGraph(std::make_unique<DemuxerSource>(std::move(demuxer), options.video_stream),
-                     std::move(decoder), std::move(outputs), std::move(switches), options) {}
+    : TranscodeGraph(
+          std::make_unique<DemuxerSource>(std::move(demuxer), options.video_stream, options.range),
+          std::move(decoder), std::move(outputs), std::move(switches), options) {}
 
 TranscodeGraph::TranscodeGraph(std::unique_ptr<TranscodeSource> source,
                                std::shared_ptr<const DecoderProvider> decoder,
@@ -110,9 +111,7 @@ TranscodeGraph::TranscodeGraph(std::unique_ptr<TranscodeSource> source,
       video_.layout == EncodedLayout::AnnexB ? std::vector<uint8_t>{} : video_.extradata;
   decode.max_ready_frames = std::max<int64_t>(1, options_.decoded_frames);
   decode.push_ahead_bytes = std::max<int64_t>(1, options_.access_unit_bytes);
-  decoder_ = std::make_shared<DecodeSession>(1, decode, std::move(decoder));
 
-  uint64_t id = 1;
   for (TranscodeOutput& output : outputs) {
     if (!output.provider)
       throw Error(ErrorKind::Config, "transcode: output '" + output.path + "' has no encoder");
@@ -140,9 +139,9 @@ TranscodeGraph::TranscodeGraph(std::unique_ptr<TranscodeSource> source,
     } else {
       lane->sink = std::make_unique<MuxerSink>(output.path, m);
     }
-    lane->session = std::make_shared<EncodeSession>(id++, output.config, output.provider);
     lanes_.push_back(std::move(lane));
   }
+  open_sessions(decode, std::move(decoder));
   for (const TranscodeSwitch& s : switches_) lanes_[size_t(s.output)]->switches.push_back(&s);
   for (auto& lane : lanes_) lane->applied.assign(lane->switches.size(), false);
 }
@@ -153,6 +152,61 @@ TranscodeGraph::~TranscodeGraph() {
     if (t.joinable()) t.join();
   for (auto& lane : lanes_)
     if (lane->sink) lane->sink->abort();
+  release_sessions(false);
+}
+
+void TranscodeGraph::release_sessions(bool healthy) {
+  if (!sessions_) return;
+  sessions_->release(healthy);
+  sessions_.reset();
+}
+
+// The sessions: new ones, or those a worker kept, switched to this file.
+void TranscodeGraph::open_sessions(const CommonDecodeConfig& decode,
+                                   std::shared_ptr<const DecoderProvider> decoder) {
+  if (!options_.sessions) {
+    decoder_ = std::make_shared<DecodeSession>(1, decode, std::move(decoder));
+    uint64_t id = 1;
+    for (auto& lane : lanes_)
+      lane->session = std::make_shared<EncodeSession>(id++, lane->spec.config, lane->spec.provider);
+    return;
+  }
+  options_.sessions->acquire();
+  sessions_ = options_.sessions;
+  // Until every session is switched, a throw leaves them in no known state (released as
+  // unhealthy by the destructor, which a throwing constructor does not run).
+  try {
+    TranscodeSessions& kept = *sessions_;
+    if (kept.decoder) {
+      kept.decode_generation =
+          kept.decoder->switch_to(kept.decode_generation, decode, std::move(decoder));
+      kept.counts().decode_switches++;
+    } else {
+      kept.decoder = std::make_shared<DecodeSession>(1, decode, std::move(decoder));
+      kept.decode_generation = 1;
+      kept.counts().decode_inits++;
+    }
+    decoder_ = kept.decoder;
+    decode_generation_ = kept.decode_generation;
+    for (auto& lane : lanes_) {
+      const size_t i = size_t(lane->index);
+      if (i < kept.encoders.size()) {
+        EncodeSession& session = *kept.encoders[i];
+        lane->generation.store(session.begin_stream(session.state().active_generation,
+                                                    lane->spec.config, lane->spec.provider));
+        kept.counts().encode_restarts++;
+      } else {
+        kept.encoders.push_back(
+            std::make_shared<EncodeSession>(i + 1, lane->spec.config, lane->spec.provider));
+        kept.counts().encode_inits++;
+      }
+      lane->session = kept.encoders[i];
+    }
+  } catch (...) {
+    sessions_->release(false);
+    sessions_.reset();
+    throw;
+  }
 }
 
 void TranscodeGraph::start() {
@@ -322,6 +376,14 @@ void TranscodeGraph::dispatch() {
 
 void TranscodeGraph::dispatch_frame(DecodedFrame& frame) {
   frames_decoded_.fetch_add(1, std::memory_order_relaxed);
+  if (frame.pts && !options_.range.whole()) {
+    const SourceRange& r = options_.range;
+    if ((r.start_pts != media::kNoTimestamp && *frame.pts < r.start_pts) ||
+        (r.end_pts != media::kNoTimestamp && *frame.pts >= r.end_pts)) {
+      frames_discarded_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
   if (frame.pts) {
     std::lock_guard<std::mutex> lock(discard_mu_);
     if (discard_pts_.erase(*frame.pts)) {
@@ -535,9 +597,11 @@ void TranscodeGraph::egress(Lane& lane) {
       std::vector<EncodedPacket> rest = lane.session->flush(last, stop, &interrupted);
       if (interrupted) break;
       write_video(lane, rest);
-      rest = lane.session->close(lane.session->state().active_generation, stop, &interrupted);
-      if (interrupted) break;
-      write_video(lane, rest);
+      if (!sessions_) {
+        rest = lane.session->close(lane.session->state().active_generation, stop, &interrupted);
+        if (interrupted) break;
+        write_video(lane, rest);
+      }
       // The copied packets still queued: the ingress has ended (the dispatch ended after it).
       write_copied(lane, true);
       lane.sink->complete();
@@ -608,6 +672,7 @@ TranscodeReport TranscodeGraph::finish() {
       decoder_->close(decode_generation_);
     } catch (const std::exception&) {
     }
+    release_sessions(false);
     std::rethrow_exception(error);
   }
 
@@ -633,15 +698,18 @@ TranscodeReport TranscodeGraph::finish() {
     r.encode = lane->session->telemetry();
     report.outputs.push_back(std::move(r));
   }
-  decoder_->close(decode_generation_);
   report.decode = decoder_->telemetry();
+  if (sessions_)
+    release_sessions(true);  // kept for the next file: flushed, not closed
+  else
+    decoder_->close(decode_generation_);
   report.progress = progress();
   report.decode_errors = decode_errors_.load();
   report.last_decode_error = last_decode_error_;
   report.input_warning = source_->warning();
   const int64_t read = packets_read_.load();
-  if (report.input_warning.empty() && !enough_.load() && video_.frame_count > 0 &&
-      read < video_.frame_count)
+  if (report.input_warning.empty() && !enough_.load() && options_.range.whole() &&
+      video_.frame_count > 0 && read < video_.frame_count)
     report.input_warning = "the container lists " + std::to_string(video_.frame_count) +
                            " video packets; " + std::to_string(read) +
                            " could be read (a truncated file?)";

@@ -44,6 +44,7 @@
 #include "media/demuxer.hpp"
 #include "media/muxer.hpp"
 #include "pipeline/copied_queue.hpp"
+#include "pipeline/transcode_sessions.hpp"
 #include "pipeline/transcode_sink.hpp"
 #include "pipeline/transcode_source.hpp"
 #include "pipeline/transcode_timeline.hpp"
@@ -94,6 +95,12 @@ struct TranscodeOptions {
   // the latest source frame at or before it, so frames are repeated or dropped to the rate
   // (the ffmpeg tool's -r with -vsync cfr). 0/0: the source's frames and times as they are.
   int fps_num = 0, fps_den = 0;
+  // Sessions kept from an earlier transcode and left for the next (pipeline/
+  // transcode_sessions.hpp); null: this graph's own, closed when it ends.
+  std::shared_ptr<TranscodeSessions> sessions;
+  // A piece of the input (DemuxerSource); pictures outside [start_pts, end_pts) are decoded
+  // for reference and not shown.
+  SourceRange range;
 };
 
 struct TranscodeOutputReport {
@@ -205,6 +212,11 @@ class TranscodeGraph {
   double time_base_ = 0.0;  // seconds per source tick
   int audio_stream_ = -1;
   std::string audio_note_;
+  void open_sessions(const CommonDecodeConfig& decode,
+                     std::shared_ptr<const DecoderProvider> decoder);
+  std::shared_ptr<TranscodeSessions> sessions_;  // options_.sessions, while this graph holds them
+  // Gives the kept sessions back (at finish(), or in the destructor when it never ran).
+  void release_sessions(bool healthy);
   std::shared_ptr<DecodeSession> decoder_;
   uint32_t decode_generation_ = 1;
   std::vector<std::unique_ptr<Lane>> lanes_;

@@ -6,14 +6,21 @@
 
 namespace videohw::pipeline {
 
-DemuxerSource::DemuxerSource(std::unique_ptr<media::Demuxer> demuxer, int stream)
-    : demuxer_(std::move(demuxer)) {
+DemuxerSource::DemuxerSource(std::unique_ptr<media::Demuxer> demuxer, int stream, SourceRange range)
+    : demuxer_(std::move(demuxer)), range_(range) {
   if (!demuxer_) throw Error(ErrorKind::Config, "transcode: no input");
   const media::ContainerInfo& info = demuxer_->info();
   const int chosen = stream >= 0 ? stream : info.best_video_stream;
   if (chosen < 0) throw Error(ErrorKind::Media, info.name + ": the input has no video stream");
   demuxer_->select(chosen);
   video_ = demuxer_->selected_info();
+  if (range_.start_pts != media::kNoTimestamp) {
+    started_ = false;
+    if (!demuxer_->seek(range_.start_dts, range_.start_pts, range_.start_pos))
+      throw Error(ErrorKind::Media, info.name + ": cannot seek to the segment's start (pts " +
+                                        std::to_string(range_.start_pts) +
+                                        "), the input is not seekable");
+  }
 }
 
 double DemuxerSource::duration_seconds() const {
@@ -27,7 +34,37 @@ std::optional<media::CopiedStream> DemuxerSource::copy_audio() {
 }
 
 bool DemuxerSource::read(media::PacketView& out, const std::function<bool()>&) {
-  return demuxer_->read(out);
+  for (;;) {
+    if (!demuxer_->read(out)) {
+      if (!started_)
+        throw Error(ErrorKind::Media, demuxer_->name() + ": the segment's start keyframe (pts " +
+                                          std::to_string(range_.start_pts) +
+                                          ") is not in the file");
+      return false;
+    }
+    const bool video = out.stream == video_.index;
+    if (!started_) {
+      if (!video) continue;
+      if (out.keyframe && out.pts == range_.start_pts) {
+        started_ = true;
+      } else {
+        // The container's seek may land past the start: then read from the top.
+        const bool past = out.dts != media::kNoTimestamp &&
+                          range_.start_dts != media::kNoTimestamp && out.dts > range_.start_dts;
+        if (past && !rewound_) {
+          rewound_ = true;
+          if (!demuxer_->rewind())
+            throw Error(ErrorKind::Media, demuxer_->name() + ": cannot rewind to the segment");
+        }
+        continue;
+      }
+    }
+    // Closed GOPs: every picture shown before the end keyframe was sent before it.
+    if (video && range_.end_pts != media::kNoTimestamp && out.keyframe &&
+        out.pts != media::kNoTimestamp && out.pts >= range_.end_pts)
+      return false;
+    return true;
+  }
 }
 
 PushedSource::PushedSource(std::string name, media::VideoStreamInfo video, size_t capacity)

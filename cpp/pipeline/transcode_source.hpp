@@ -31,11 +31,23 @@ class TranscodeSource {
   virtual std::string warning() const = 0;
 };
 
+// A piece of a file from one keyframe to another, as videohw.distributed splits long
+// inputs: video packets from the keyframe with pts `start_pts` (found through the seek
+// hint start_dts / start_pos) up to, not including, the keyframe with pts `end_pts`.
+// kNoTimestamp: from the first packet / to the end.
+struct SourceRange {
+  int64_t start_pts = media::kNoTimestamp, start_dts = media::kNoTimestamp;
+  int64_t start_pos = -1;
+  int64_t end_pts = media::kNoTimestamp;
+  bool whole() const { return start_pts == media::kNoTimestamp && end_pts == media::kNoTimestamp; }
+};
+
 // A container file's video stream (and its best audio stream when asked).
 class DemuxerSource final : public TranscodeSource {
  public:
-  // `stream`: the video stream, -1 for the best. Throws Error(Media) without one.
-  DemuxerSource(std::unique_ptr<media::Demuxer> demuxer, int stream);
+  // `stream`: the video stream, -1 for the best. Throws Error(Media) without one, and for
+  // a range whose start cannot be reached.
+  DemuxerSource(std::unique_ptr<media::Demuxer> demuxer, int stream, SourceRange range = {});
   const std::string& name() const override { return demuxer_->name(); }
   const media::VideoStreamInfo& video() const override { return video_; }
   double duration_seconds() const override;
@@ -46,6 +58,9 @@ class DemuxerSource final : public TranscodeSource {
  private:
   std::unique_ptr<media::Demuxer> demuxer_;
   media::VideoStreamInfo video_;
+  SourceRange range_;
+  bool started_ = true;   // the range's start keyframe has been read
+  bool rewound_ = false;  // the seek landed past the start once: read from the top instead
 };
 
 // Packets pushed by a caller: one video stream described up front (codec, layout and

@@ -400,8 +400,12 @@ std::vector<EncodedPacket> EncodeSession::close(uint32_t generation,
 void EncodeSession::choose_path(GenerationPlan& plan, const EncoderProvider& provider) {
   const auto reconfigurable = [&](const EncoderProvider* from_provider,
                                   const CommonEncodeConfig& from) {
-    return from_provider && from_provider->name() == provider.name() &&
-           provider.can_reconfigure(from, plan.config);
+    if (!from_provider || from_provider->name() != provider.name()) return false;
+    // A restart keeps the running encoder's backend settings (preset, tune), so only the
+    // very provider that made it may restart it.
+    if (plan.new_stream)
+      return from_provider == &provider && provider.can_restart(from, plan.config);
+    return provider.can_reconfigure(from, plan.config);
   };
   plan.in_place = reconfigurable(provider_.get(), active_config_);
   plan.in_place_base = active_config_generation_;
@@ -422,6 +426,24 @@ uint32_t EncodeSession::switch_to(uint32_t generation, const CommonEncodeConfig&
                                   std::shared_ptr<const EncoderProvider> provider, SwitchMode mode,
                                   bool force_idr_on_activate,
                                   const std::function<bool()>& interrupted, bool* was_interrupted) {
+  return switch_impl(generation, target, std::move(provider), mode, force_idr_on_activate,
+                     /*new_stream=*/false, interrupted, was_interrupted);
+}
+
+uint32_t EncodeSession::begin_stream(uint32_t generation, const CommonEncodeConfig& target,
+                                     std::shared_ptr<const EncoderProvider> provider,
+                                     const std::function<bool()>& interrupted,
+                                     bool* was_interrupted) {
+  return switch_impl(generation, target, std::move(provider), SwitchMode::DrainThenSwap,
+                     /*force_idr_on_activate=*/true, /*new_stream=*/true, interrupted,
+                     was_interrupted);
+}
+
+uint32_t EncodeSession::switch_impl(uint32_t generation, const CommonEncodeConfig& target,
+                                    std::shared_ptr<const EncoderProvider> provider,
+                                    SwitchMode mode, bool force_idr_on_activate, bool new_stream,
+                                    const std::function<bool()>& interrupted,
+                                    bool* was_interrupted) {
   std::lock_guard<std::mutex> lock(api_mu_);
   check_handle(generation);
   if (!settle_flush(interrupted)) {
@@ -438,6 +460,7 @@ uint32_t EncodeSession::switch_to(uint32_t generation, const CommonEncodeConfig&
   plan->provider = provider;
   plan->mode = mode;
   plan->force_idr = force_idr_on_activate;
+  plan->new_stream = new_stream;
   plan->request_ns = monotonic_ns();
   const auto fail = [&](const std::string& reason) {
     record_switch_failure(reason);
@@ -466,6 +489,12 @@ uint32_t EncodeSession::switch_to(uint32_t generation, const CommonEncodeConfig&
                  " failed: " + marker->error);
     if (marker->reopened) keyframe_due_ = true;
     absorb_events();  // every queued activation has resolved by now
+  }
+  if (new_stream) {
+    // Drained: no frame of the ended stream is left, so its pts may be counted again.
+    any_pts_ = false;
+    last_pts_ = -1;
+    keyframe_due_ = true;
   }
   next_generation_++;
   config_generation_ = plan->generation;

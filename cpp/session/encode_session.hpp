@@ -108,6 +108,17 @@ class EncodeSession final : private PipelineEvents {
                      bool force_idr_on_activate, const std::function<bool()>& interrupted = {},
                      bool* was_interrupted = nullptr);
 
+  // The next frames are another stream (the next file of a worker that keeps its sessions):
+  // what the encoder holds is drained first and comes out of reap under the current
+  // generation; the new generation's first frame then starts a stream as a new session's
+  // first frame would (an IDR, a fresh GOP and rate control, pts counted afresh). In place
+  // when `provider` is the running one and can restart (EncoderBackend::restart), else a
+  // new encoder inside this session. Returns the new generation; 0 when interrupted.
+  uint32_t begin_stream(uint32_t generation, const CommonEncodeConfig& target,
+                        std::shared_ptr<const EncoderProvider> provider,
+                        const std::function<bool()>& interrupted = {},
+                        bool* was_interrupted = nullptr);
+
   SessionStateInfo state() const;
   TelemetryMap telemetry() const;
   // Gives packet payloads back to the pool once the caller has copied them.
@@ -150,6 +161,10 @@ class EncodeSession final : private PipelineEvents {
   bool settle_flush(const std::function<bool()>& interrupted);
   void finish_flush(const Marker& marker, int64_t start_ns);  // api_mu_ held
   void absorb_events_locked();                                // api_mu_ and events_mu_ held
+  uint32_t switch_impl(uint32_t generation, const CommonEncodeConfig& target,
+                       std::shared_ptr<const EncoderProvider> provider, SwitchMode mode,
+                       bool force_idr_on_activate, bool new_stream,
+                       const std::function<bool()>& interrupted, bool* was_interrupted);
   // Decides in place vs new encoder against what will be running when `plan` activates.
   void choose_path(GenerationPlan& plan, const EncoderProvider& provider);
   bool keyframe_next(bool forced) const;  // api_mu_ held

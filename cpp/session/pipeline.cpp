@@ -407,13 +407,19 @@ void EncodePipeline::activate(Item& item) {
   const int64_t activation_ns = monotonic_ns();
   std::shared_ptr<GenerationPlan> plan = std::move(item.plan);
   if (plan->runs_in_place_over(generation_)) {
+    std::vector<EncodedPacket> tail;
     try {
-      backend_->reconfigure(plan->config);
+      if (plan->new_stream)
+        backend_->restart(plan->config, tail);
+      else
+        backend_->reconfigure(plan->config);
     } catch (const std::exception& e) {
       publish_encoder_stats();
       roll_back(item, *plan, e.what());
       return;
     }
+    emit(tail, generation_);  // the ended stream's last packets, under its generation
+    publish_encoder_stats();
     generation_ = plan->generation;
     set_running_target(target_of(*plan, encode_preparer_.target()));
     // An encoder that reorders (B-frames) would interleave the two generations in decode

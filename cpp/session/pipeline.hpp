@@ -65,6 +65,8 @@ struct GenerationPlan {
   bool in_place_fallback = false;
   uint32_t fallback_base = 0;  // 0: no earlier activation was pending
   bool force_idr = true;
+  // Another stream (EncodeSession::begin_stream): in place means EncoderBackend::restart.
+  bool new_stream = false;
   std::unique_ptr<EncoderBackend> backend;
   int64_t request_ns = 0;
   // What was running (as far as the submitter knew) when its first frame was queued.

@@ -41,7 +41,7 @@ SoftwareEncoder::SoftwareEncoder(const CommonEncodeConfig& common,
     : common_(common),
       software_(software),
       options_(map_encoder_options(common, software)),
-      input_(common.width, common.height, kEncoderPixelFormat),
+      input_(std::make_unique<FrameInput>(common.width, common.height, kEncoderPixelFormat)),
       packet_(av_packet_alloc()) {
   validate(software);
   if (!packet_) throw Error(ErrorKind::Encode, "av_packet_alloc failed (out of memory)");
@@ -52,6 +52,7 @@ SoftwareEncoder::SoftwareEncoder(const CommonEncodeConfig& common,
 void SoftwareEncoder::open() {
   context_ = open_encoder(common_, options_, this);
   stats_.encoder_opens++;
+  frames_since_open_ = 0;
 }
 
 EncodeStats SoftwareEncoder::stats() const {
@@ -65,15 +66,16 @@ void SoftwareEncoder::encode(const FrameView& frame, const FrameOptions& options
                              std::vector<EncodedPacket>& out) {
   if (finished_) throw Error(ErrorKind::SessionClosed, "the encoder has reached end of stream");
   const int64_t start = monotonic_ns();
-  AVFrame* picture = input_.begin_frame(frame);
+  AVFrame* picture = input_->begin_frame(frame);
   picture->pts = options.pts.value_or(0);
   const bool keyframe = options.force_keyframe || idr_pending_;
   picture->pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
   const int ret = avcodec_send_frame(context_.get(), picture);
-  input_.end_frame(stats_);
+  input_->end_frame(stats_);
   check_av(ret, "sending a frame to " + options_.encoder_name);
   idr_pending_ = false;
   frames_held_++;
+  frames_since_open_++;
   stats_.frames_encoded++;
   receive(out);
   stats_.encode_ns += monotonic_ns() - start;
@@ -138,6 +140,36 @@ void SoftwareEncoder::reconfigure(const CommonEncodeConfig& to) {
   set_rate_fields(context_.get(), to);
   common_ = to;
   options_ = map_encoder_options(to, software_);  // a later reopen uses the new rates
+}
+
+void SoftwareEncoder::restart(const CommonEncodeConfig& to, std::vector<EncodedPacket>& out) {
+  if (finished_) throw Error(ErrorKind::SessionClosed, "the encoder has reached end of stream");
+  EncoderOptions options = map_encoder_options(to, software_);
+  // The context reads the size, the rate and the mapped options (open_encoder): a context
+  // opened with the same ones that has taken no frame yet is already the new stream (a
+  // flush that drained B-frames reopened it).
+  const bool same =
+      to.width == common_.width && to.height == common_.height && to.fps_num == common_.fps_num &&
+      to.fps_den == common_.fps_den && options.encoder_name == options_.encoder_name &&
+      options.private_options == options_.private_options &&
+      options.thread_count == options_.thread_count &&
+      options.thread_type == options_.thread_type && options.gop_size == options_.gop_size &&
+      options.max_b_frames == options_.max_b_frames;
+  if (!(same && frames_since_open_ == 0)) {
+    // Opened first, so a failure leaves the running stream as it was.
+    UniqueAVCodecContext next = open_encoder(to, options, this);
+    if (frames_held_ > 0) drain(out);
+    context_ = std::move(next);
+    stats_.encoder_opens++;
+    stats_.encoder_reopens++;
+    frames_since_open_ = 0;
+    frames_held_ = 0;
+    if (to.width != common_.width || to.height != common_.height)
+      input_ = std::make_unique<FrameInput>(to.width, to.height, kEncoderPixelFormat);
+  }
+  common_ = to;
+  options_ = std::move(options);
+  idr_pending_ = to.force_idr;
 }
 
 void SoftwareEncoder::finish(std::vector<EncodedPacket>& out) {

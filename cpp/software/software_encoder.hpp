@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "backend/encoder_backend.hpp"
 #include "media/ffmpeg_log_owner.hpp"
@@ -28,6 +29,7 @@ class SoftwareEncoder final : public EncoderBackend {
   void finish(std::vector<EncodedPacket>& out) override;
   EncodeStats stats() const override;
   void reconfigure(const CommonEncodeConfig& to) override;
+  void restart(const CommonEncodeConfig& to, std::vector<EncodedPacket>& out) override;
   void set_packet_pool(ring::PacketPool* pool) override { packet_pool_ = pool; }
 
  private:
@@ -41,11 +43,12 @@ class SoftwareEncoder final : public EncoderBackend {
   // Keyed by `this`, the opaque of every context this encoder opens.
   media::FfmpegLogOwner log_owner_{this};
   UniqueAVCodecContext context_;
-  FrameInput input_;
+  std::unique_ptr<FrameInput> input_;  // replaced when a restart changes the size
   UniqueAVPacket packet_;
   EncodeStats stats_;
   ring::PacketPool* packet_pool_ = nullptr;
-  int64_t frames_held_ = 0;  // sent to the encoder, packet not yet received
+  int64_t frames_held_ = 0;        // sent to the encoder, packet not yet received
+  int64_t frames_since_open_ = 0;  // 0: the context has not begun its stream
   bool idr_pending_ = false;
   bool finished_ = false;
 };

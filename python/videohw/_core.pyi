@@ -426,6 +426,40 @@ _OutputTuple = tuple[str, CommonEncodeConfig, EncoderProvider, str | None, bool]
 # (output, at_frame, at_seconds, config, provider, mode, force_idr)
 _SwitchTuple = tuple[int, int, float, CommonEncodeConfig, EncoderProvider, SessionSwitchMode, bool]
 
+class TranscodeSessions:
+    def __init__(self) -> None: ...
+    def counts(self) -> dict[str, int]: ...
+    def in_use(self) -> bool: ...
+    def close(self) -> None: ...
+
+class SegmentJoin:
+    def __init__(
+        self,
+        path: str,
+        format: str,
+        codec: Codec,
+        width: int,
+        height: int,
+        fps_num: int,
+        fps_den: int,
+        time_base_num: int,
+        time_base_den: int,
+        rotation: float | None,
+        audio_from: str,
+    ) -> None: ...
+    def write(self, data: bytes, pts: int, dts: int, keyframe: bool) -> None: ...
+    def close(self) -> list[str]: ...
+    def abort(self) -> None: ...
+    @property
+    def video_packets(self) -> int: ...
+    @property
+    def audio_packets(self) -> int: ...
+    @property
+    def audio(self) -> str: ...
+
+# (start_pts, start_dts, start_pos, end_pts); None: open
+_Range = tuple[int | None, int | None, int | None, int | None]
+
 class TranscodeGraph:
     def __init__(
         self,
@@ -441,6 +475,8 @@ class TranscodeGraph:
         gpu_transform: bool = True,
         fps_num: int = 0,
         fps_den: int = 0,
+        sessions: TranscodeSessions | None = None,
+        range: _Range | None = None,
     ) -> None: ...
     @staticmethod
     def pushed(
@@ -469,6 +505,10 @@ class TranscodeGraph:
     def end_input(self) -> None: ...
     def stopping(self) -> bool: ...
     def pull(self, output: int, max: int, timeout: float) -> tuple[list[_PacketTuple], bool]: ...
+
+# ---- scale.cpp
+
+def scale_rgb(rgb: Any, width: int, height: int) -> Any: ...  # (h, w, 3) uint8 arrays
 
 # ---- ffmpeg_log.cpp and gil_release.cpp: FFmpeg's log lines, interpreter exit
 

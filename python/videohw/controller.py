@@ -83,6 +83,7 @@ class SessionController(DecodeControls):
         self._manager = _core.SessionManager()
         self._warned_foreign_config = False
         self._nvidia_providers: dict[NvidiaEncodeConfig, Any] = {}
+        self._software_providers: dict[SoftwareEncodeConfig, Any] = {}
 
     def _resolve_encode(self) -> None:
         backend = self._requested
@@ -188,9 +189,15 @@ class SessionController(DecodeControls):
         own_type = _BACKEND_CONFIG_TYPES.get(self._backend)
         if isinstance(backend_config, own_type or ()):
             if isinstance(backend_config, SoftwareEncodeConfig):
-                return _core.make_encoder_provider(
-                    self._backend, _convert.software_encode_config(backend_config)
-                )
+                # One provider per config: a session restarts its encoder in place only for
+                # the provider that made it (a worker's next file, videohw.distributed).
+                provider = self._software_providers.get(backend_config)
+                if provider is None:
+                    provider = _core.make_encoder_provider(
+                        self._backend, _convert.software_encode_config(backend_config)
+                    )
+                    self._software_providers[backend_config] = provider
+                return provider
             if isinstance(backend_config, NvidiaEncodeConfig):
                 return self._nvidia_provider(backend_config)
             return self._default_provider

@@ -331,7 +331,13 @@ class Transcode:
         max_frames: Optional[int] = None,
         gpu_transform: bool = True,
         fps: Union[Fraction, int, float, str, None] = None,
+        _controller: Optional[SessionController] = None,
+        _sessions: Any = None,
+        _range: Optional[tuple[Optional[int], Optional[int], Optional[int], Optional[int]]] = None,
+        _pulled: bool = False,
     ) -> None:
+        # _controller / _sessions: a worker's own, kept across files (videohw.distributed);
+        # _range: one segment of the input; _pulled: packets are pulled, no file is written.
         if not isinstance(src, (str, os.PathLike)):
             raise InvalidTypeError(
                 f"transcode: src is a {type(src).__name__}; expected a path (str or PathLike)"
@@ -363,20 +369,24 @@ class Transcode:
                     path = os.fspath(rung.path)
                 elif dst is not None:
                     path = rung_path(dst, rung.width, rung.height)
+                elif _pulled:
+                    path = ""
                 else:
                     raise ConfigError(f"transcode: rungs[{i}] has no path and dst is None")
                 outputs.append((path, _rung_common(base, rung)))
         else:
-            if dst is None:
+            if dst is None and not _pulled:
                 raise ConfigError("transcode: dst is None and there are no rungs")
-            outputs.append((os.fspath(dst), base))
-        paths = [p for p, _ in outputs]
+            outputs.append(("" if dst is None else os.fspath(dst), base))
+        if _pulled:
+            outputs = [("", c) for _, c in outputs]
+        paths = [p for p, _ in outputs if p]
         if len(set(map(os.path.abspath, paths))) != len(paths):
             raise ConfigError(f"transcode: two outputs write the same file: {paths}")
         if any(os.path.abspath(p) == os.path.abspath(self.source) for p in paths):
             raise ConfigError(f"transcode: an output would overwrite the source {self.source}")
 
-        self._encode = SessionController(backend)
+        self._encode = _controller if _controller is not None else SessionController(backend)
         decoding = SessionController._for_decoding(decode_backend)
         decoder = decoding._decoder_provider(None, "transcode")
         self.decode_backend = decoder.name
@@ -417,6 +427,8 @@ class Transcode:
             gpu_transform=_args.boolean("transcode", "gpu_transform", gpu_transform),
             fps_num=0 if rate is None else rate.numerator,
             fps_den=0 if rate is None else rate.denominator,
+            sessions=_sessions,
+            range=_range,
         )
         self._started: Optional[float] = None
         self._report: Optional[TranscodeReport] = None

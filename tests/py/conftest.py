@@ -248,3 +248,28 @@ def backend(request) -> str:
     if request.param == "nvidia":
         request.getfixturevalue("double")
     return request.param
+
+
+# --------------------------------------------------------------------------------------
+# Ray (videohw.distributed): one local instance for the whole test session, 2 CPUs as on
+# CI. Ray is an optional extra: without it these tests skip -- unless VIDEOHW_REQUIRE_RAY is
+# set (scripts/run_tests.sh sets it), where a missing Ray fails them instead.
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    try:
+        import ray
+    except ImportError:
+        if os.environ.get("VIDEOHW_REQUIRE_RAY"):
+            pytest.fail("VIDEOHW_REQUIRE_RAY is set but Ray is not installed (videohw[ray])")
+        pytest.skip("Ray is not installed (pip install 'videohw[ray]')")
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        logging_level="ERROR",
+        log_to_driver=False,
+        object_store_memory=256 * 1024 * 1024,
+    )
+    yield ray
+    ray.shutdown()

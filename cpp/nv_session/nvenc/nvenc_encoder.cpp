@@ -252,6 +252,17 @@ void NvencEncoder::finish(std::vector<EncodedPacket>& out) {
 }
 
 void NvencEncoder::reconfigure(const CommonEncodeConfig& to) {
+  apply(to, false);
+}
+
+// Held frames come out now (end of stream first) and reach the caller with the next
+// encode(), as with a resize.
+void NvencEncoder::restart(const CommonEncodeConfig& to, std::vector<EncodedPacket>& out) {
+  (void)out;
+  apply(to, true);
+}
+
+void NvencEncoder::apply(const CommonEncodeConfig& to, bool new_stream) {
   if (finished_)
     throw Error(ErrorKind::SessionClosed, "the NVENC encoder has reached end of stream");
   if (!can_reconfigure(common_, to, max_size_, caps_.ability))
@@ -261,12 +272,12 @@ void NvencEncoder::reconfigure(const CommonEncodeConfig& to) {
                     std::to_string(max_size_.width) + "x" + std::to_string(max_size_.height) + ")");
   const bool resize = to.width != common_.width || to.height != common_.height;
   std::vector<std::unique_ptr<InputBuffer>> inputs;
-  if (resize) {
+  if (resize || new_stream) {
     // The encoder must let go of every input before the buffers change size; held frames
     // come out now and reach the caller with the next encode().
     if (stream_must_end()) end_of_stream();
     wait_drained();
-    inputs = make_inputs(to.width, to.height);  // before the switch: a failure changes nothing
+    if (resize) inputs = make_inputs(to.width, to.height);  // a failure changes nothing
   }
   NvencSettings settings;
   map_settings(to, nvidia_, preset_config_, caps_.input_format, max_size_, settings);
@@ -274,7 +285,7 @@ void NvencEncoder::reconfigure(const CommonEncodeConfig& to) {
   params.version = NV_ENC_RECONFIGURE_PARAMS_VER;
   params.reInitEncodeParams = *settings.params();
   // resetEncoder "should be used only with an IDR frame" (nvEncodeAPI.h): always paired.
-  params.resetEncoder = resize || to.rate_control.mode != common_.rate_control.mode;
+  params.resetEncoder = new_stream || resize || to.rate_control.mode != common_.rate_control.mode;
   params.forceIDR = params.resetEncoder;
   handle_.check(handle_.fn().nvEncReconfigureEncoder(handle_.get(), &params),
                 "nvEncReconfigureEncoder");

@@ -54,6 +54,7 @@ class NvencEncoder final : public EncoderBackend {
   void finish(std::vector<EncodedPacket>& out) override;
   EncodeStats stats() const override { return stats_; }
   void reconfigure(const CommonEncodeConfig& to) override;
+  void restart(const CommonEncodeConfig& to, std::vector<EncodedPacket>& out) override;
   void set_packet_pool(ring::PacketPool* pool) override { packet_pool_ = pool; }
 
   // The size the session was initialised for (maxEncodeWidth/Height).
@@ -79,6 +80,7 @@ class NvencEncoder final : public EncoderBackend {
   void reap_one(size_t slot);
   std::vector<std::unique_ptr<InputBuffer>> make_inputs(int width, int height) const;
 
+  void apply(const CommonEncodeConfig& to, bool new_stream);
   CommonEncodeConfig common_;  // encode thread only; reconfigure() replaces it
   const Codec codec_;          // what the reap thread reads: fixed for the session
   const int b_frames_;

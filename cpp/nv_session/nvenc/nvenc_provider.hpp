@@ -18,6 +18,10 @@ class NvencEncoderProvider final : public EncoderProvider {
   std::vector<std::string> config_problems(const CommonEncodeConfig& config) const override;
   std::unique_ptr<EncoderBackend> create(const CommonEncodeConfig& config) const override;
   bool can_reconfigure(const CommonEncodeConfig& from, const CommonEncodeConfig& to) const override;
+  // A restart is a reconfigure with resetEncoder: the same NVENC session, a new stream.
+  bool can_restart(const CommonEncodeConfig& from, const CommonEncodeConfig& to) const override {
+    return can_reconfigure(from, to);
+  }
   // The ring copies I420 and NV12 straight into NVENC's input buffers.
   std::vector<PixelFormat> native_input_formats() const override {
     return {PixelFormat::I420, PixelFormat::NV12};

@@ -1,4 +1,4 @@
-"""The ``videohw`` command: ``encode``, ``decode``, ``transcode``, ``probe`` and ``caps``
+"""The ``videohw`` command: ``encode``, ``decode``, ``transcode``, ``batch``, ``probe`` and ``caps``
 (see docs/cli.md), one module per command.
 
 Uses the public API only. Exit status: 0 success; 1 encode/verify failure or a runtime
@@ -16,6 +16,7 @@ from typing import Optional
 
 from ._errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_USAGE, CliError
 from ._log import add_verbose_option, configure
+from .batch import add_batch_parser
 from .caps import add_caps_parser
 from .decode import add_decode_parser
 from .encode import add_encode_parser
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_decode_parser(sub)
     add_probe_parser(sub)
     add_transcode_parser(sub)
+    add_batch_parser(sub)
     add_verbose_option(parser, sub)
     return parser
 
