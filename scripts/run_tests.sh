@@ -24,7 +24,8 @@ rm -rf dist
 # test hooks module (ctest build below) is built with it too, and only modules built with
 # the same pybind11 share videohw._core's types (docs/testing.md).
 .venv-test/bin/python -m pip wheel . --no-deps --no-build-isolation -w dist
-.venv-test/bin/pip install -q dist/videohw-*.whl
+# With the ray extra: tests/py/test_distributed.py runs videohw.distributed on a local Ray.
+.venv-test/bin/pip install -q "$(ls dist/videohw-*.whl)[ray]"
 
 step "C++ tests (ctest); the driver doubles and the test hooks module for pytest"
 cmake -S . -B build-tests -DVIDEOHW_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -51,6 +52,8 @@ step "Python tests (pytest, installed package)"
 export VIDEOHW_NVENC_DOUBLE_PATHS="$ROOT/build-tests/nvenc_double_paths.txt"
 # The test hooks (fault injection, host NV12 surfaces; tests/py/hooks.py), named likewise.
 export VIDEOHW_TEST_HOOKS_PATHS="$ROOT/build-tests/test_hooks_paths.txt"
+# Installed above: a Ray that fails to import fails those tests instead of skipping them.
+export VIDEOHW_REQUIRE_RAY=1
 # Run from tests/py so the source tree's python/ folder can never shadow the installed wheel.
 cd tests/py
 ../../.venv-test/bin/python -m pytest -q -p no:cacheprovider "$@"

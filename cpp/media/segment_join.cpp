@@ -14,6 +14,9 @@ SegmentJoin::SegmentJoin(const std::string& path, MuxerConfig config,
     source_ = Demuxer::open_path(audio_from);
     const int audio = source_->best_audio_stream();
     if (audio >= 0) {
+      // Reading needs a selected video stream; its packets are skipped (the video is the
+      // segments').
+      source_->select(source_->info().best_video_stream);
       stream_ = source_->copy_stream(audio);
       config.copied_streams.push_back(*stream_);
       const Rational tb = stream_->time_base;
@@ -41,7 +44,7 @@ void SegmentJoin::copy_audio(double seconds, bool all) {
           audio_done_ = true;
           return;
         }
-        if (p.stream == stream_->source_index) break;  // the video is the segments'
+        if (p.stream == stream_->source_index) break;
       }
       CopiedPacket c;
       c.stream = 0;
@@ -71,6 +74,8 @@ std::vector<std::string> SegmentJoin::close() {
   return muxer_->close();
 }
 
-void SegmentJoin::abort() { muxer_->abort(); }
+void SegmentJoin::abort() {
+  muxer_->abort();
+}
 
 }  // namespace videohw::media

@@ -43,7 +43,7 @@ class SegmentJoin {
   std::optional<CopiedStream> stream_;
   std::unique_ptr<Muxer> muxer_;
   double video_tick_ = 0.0, audio_tick_ = 0.0;  // seconds per timestamp unit
-  std::optional<CopiedPacket> waiting_;          // read, not yet due
+  std::optional<CopiedPacket> waiting_;         // read, not yet due
   bool audio_done_ = true;
   int64_t video_packets_ = 0;
   std::string audio_note_ = "none";

@@ -273,6 +273,8 @@ void TranscodeGraph::ingress() {
         copied.keyframe = packet.keyframe;
         ingress_ns_.fetch_add(monotonic_ns() - start, std::memory_order_relaxed);
         for (size_t i = 0; i < lanes_.size(); ++i) {
+          // A pulled output carries no audio: its queue would fill and hold the ingress.
+          if (!lanes_[i]->sink->carries_copied()) continue;
           media::CopiedPacket each = i + 1 < lanes_.size() ? copied : std::move(copied);
           if (!lanes_[i]->copied.push(std::move(each), stop)) break;
         }

@@ -4,7 +4,9 @@
 
 namespace videohw::pipeline {
 
-TranscodeSessions::~TranscodeSessions() { drop_sessions(); }
+TranscodeSessions::~TranscodeSessions() {
+  drop_sessions();
+}
 
 void TranscodeSessions::acquire() {
   std::lock_guard<std::mutex> lock(mu_);

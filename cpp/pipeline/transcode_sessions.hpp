@@ -19,10 +19,10 @@ namespace videohw::pipeline {
 class TranscodeSessions {
  public:
   struct Counts {
-    int64_t files = 0;                      // graphs that took these sessions
-    int64_t decode_inits = 0, encode_inits = 0;  // sessions created
+    int64_t files = 0;                                 // graphs that took these sessions
+    int64_t decode_inits = 0, encode_inits = 0;        // sessions created
     int64_t decode_switches = 0, encode_restarts = 0;  // sessions carried to another file
-    int64_t discarded = 0;                  // sessions dropped after a failed transcode
+    int64_t discarded = 0;                             // sessions dropped after a failed transcode
   };
 
   TranscodeSessions() = default;

@@ -22,8 +22,10 @@ from .contract import (
     BackendEncodeConfig,
     Codec,
     CommonEncodeConfig,
+    NvidiaDecodeConfig,
     RateControl,
     SessionSwitchMode,
+    SoftwareDecodeConfig,
 )
 from .controller import BACKENDS, SessionController
 from .errors import ConfigError, InvalidTypeError
@@ -324,6 +326,7 @@ class Transcode:
         switches: Sequence[TranscodeSwitch] = (),
         *,
         backend_config: Optional[BackendEncodeConfig] = None,
+        decode_config: Union[SoftwareDecodeConfig, NvidiaDecodeConfig, None] = None,
         decode_backend: Optional[str] = None,
         audio: str = "copy",
         format: Optional[str] = None,
@@ -388,7 +391,7 @@ class Transcode:
 
         self._encode = _controller if _controller is not None else SessionController(backend)
         decoding = SessionController._for_decoding(decode_backend)
-        decoder = decoding._decoder_provider(None, "transcode")
+        decoder = decoding._decoder_provider(decode_config, "transcode")
         self.decode_backend = decoder.name
         provider = self._encode._provider_for(backend_config)
         self.encode_backend = provider.name
@@ -619,7 +622,8 @@ def transcode(
     audio. ``common`` None: the source's size and rate, H.264, two-second GOPs.
     ``progress``: True draws a bar on a terminal's stderr; a callable gets a
     ``TranscodeProgress`` about ten times a second; False: nothing. Keyword options:
-    ``backend_config``, ``decode_backend``, ``audio`` ("copy" or "none"), ``format``,
+    ``backend_config``, ``decode_backend``, ``decode_config`` (the decoder's options, e.g.
+    ``SoftwareDecodeConfig(threads=1)``), ``audio`` ("copy" or "none"), ``format``,
     ``video_stream``, ``max_frames``, ``gpu_transform`` (True: frames NVDEC decoded are
     scaled on the GPU), ``fps`` (an output frame rate: frames repeated or dropped to it).
     Ctrl-C stops every stage and removes the outputs."""

@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional, Union
 
 from .. import _args, _convert, _core
 from ..contract import CommonEncodeConfig, NvidiaEncodeConfig, SoftwareEncodeConfig
-from ..errors import ConfigError, InvalidTypeError
+from ..errors import ConfigError, InvalidTypeError, VideoHwError
 from ..media import VideoStreamInfo, probe, select_video_stream
 from ..progress import ProgressBar
 from ..transcode import Rung, _rung_common, default_common, rung_path
@@ -48,8 +48,8 @@ class _File:
     index: int
     source: str
     name: str  # output stem, relative to output_dir
-    video: VideoStreamInfo
-    common: CommonEncodeConfig
+    video: Optional[VideoStreamInfo]  # None: the file could not be read (status failed)
+    common: Optional[CommonEncodeConfig]
     finals: list[str]  # where the outputs end up
     segments: list[Segment]
     note: str
@@ -137,24 +137,31 @@ def _plan(
     return _File(index, source, name, video, base, finals, segments, note)
 
 
+def _planned(f: _File) -> tuple[VideoStreamInfo, CommonEncodeConfig]:
+    if f.video is None or f.common is None:
+        raise ConfigError(f"{f.source}: the file was not planned")  # a videohw bug
+    return f.video, f.common
+
+
 def _jobs_of(
     f: _File, tmp: str, ladder: Optional[Sequence[Rung]], audio: str, fmt: Any
 ) -> list[Job]:
+    video, common = _planned(f)
     rungs = tuple(ladder or ())
     if not f.segments:
         folder = os.path.join(tmp, f"{f.index}-{f.attempts}")
         outputs = tuple(os.path.join(folder, os.path.basename(p)) for p in f.finals)
-        return [Job(f.name, f.source, f.common, rungs, outputs, audio, fmt, f.video.index)]
+        return [Job(f.name, f.source, common, rungs, outputs, audio, fmt, video.index)]
     return [
         Job(
             f.name,
             f.source,
-            f.common,
+            common,
             rungs,
             (),
             audio,
             fmt,
-            f.video.index,
+            video.index,
             segment=s.core_range(),
             segment_index=s.index,
         )  # fmt: skip
@@ -176,10 +183,10 @@ def _place(f: _File) -> None:
 
 def _join(f: _File, ladder: Optional[Sequence[Rung]], audio: str, fmt: Optional[str]) -> None:
     """Writes a split file's segments, in order, into its outputs (each atomic)."""
-    video = f.video
+    video, base = _planned(f)
     tb = video.time_base
-    assert tb is not None
-    commons = [_rung_common(f.common, r) for r in ladder] if ladder else [f.common]
+    assert tb is not None  # a file without one is not split
+    commons = [_rung_common(base, r) for r in ladder] if ladder else [base]
     for i, (final, common) in enumerate(zip(f.finals, commons)):
         os.makedirs(os.path.dirname(final) or ".", exist_ok=True)
         codec = _convert._core_enum(_core.Codec, common.codec)
@@ -271,20 +278,23 @@ def transcode_many(
 
     ray = _ray.require()
     os.makedirs(out_dir, exist_ok=True)
-    files = [
-        _plan(i, src, name, out_dir, common, rungs, ext, segment_seconds)
-        for i, (src, name) in enumerate(sources)
-    ]
     started_ray = _ray.connect(ray, address)
     tmp = os.path.join(out_dir, f".videohw-batch-{uuid.uuid4().hex[:12]}")
     os.makedirs(tmp)
-    pool = _Pool(ray, backend, workers, cpus_per_worker, persistent_sessions, backend_config)
+    pool: Optional[_Pool] = None
     try:
-        return _Driver(ray, pool, files, tmp, rungs, audio, format, max_retries, progress).run(
-            address
-        )
+        # The workers start while the driver plans the first files.
+        pool = _Pool(ray, backend, workers, cpus_per_worker, persistent_sessions, backend_config)
+
+        def plan(i: int) -> _File:
+            src, name = sources[i]
+            return _plan(i, src, name, out_dir, common, rungs, ext, segment_seconds)
+
+        driver = _Driver(ray, pool, sources, plan, tmp, rungs, audio, format, max_retries)
+        return driver.run(address, progress)
     finally:
-        pool.stop()
+        if pool is not None:
+            pool.stop()
         shutil.rmtree(tmp, ignore_errors=True)
         if started_ray:
             ray.shutdown()
@@ -372,28 +382,26 @@ class _Pool:
 
 
 class _Driver:
+    """Plans the files one at a time while the workers are busy (a probe each, and the
+    packet index of a file to split), so the first jobs start at once."""
+
     def __init__(
         self,
         ray: Any,
         pool: _Pool,
-        files: list[_File],
+        sources: list[tuple[str, str]],
+        plan: Callable[[int], _File],
         tmp: str,
         ladder: Optional[list[Rung]],
         audio: str,
         fmt: Optional[str],
         max_retries: int,
-        progress: ProgressArg,
     ) -> None:
-        self.ray, self.pool, self.files, self.tmp = ray, pool, files, tmp
+        self.ray, self.pool, self.sources, self.plan, self.tmp = ray, pool, sources, plan, tmp
+        self.count = len(sources)
         self.ladder, self.audio, self.fmt, self.max_retries = ladder, audio, fmt, max_retries
-        self.callback = progress if callable(progress) else None
-        total = sum(f.video.frame_count for f in files)
-        self.bar = (
-            ProgressBar(total, label="batch", unit="fps", enabled=None)
-            if progress is True
-            else None
-        )
-        self.frames_total = total
+        self.files: list[_File] = []
+        self.frames_total = 0
         self.pending: deque[tuple[_File, Job]] = deque()
         self.running: dict[Any, tuple[_File, Job, str]] = {}
         self.idle: list[str] = list(pool.handles)
@@ -401,15 +409,38 @@ class _Driver:
         self.retries = 0
         self.start = time.monotonic()
         self.shown = 0
+        self.bar: Optional[ProgressBar] = None
+        self.callback: Optional[Callable[[BatchProgress], None]] = None
 
-    def run(self, address: Optional[str]) -> BatchReport:
-        for f in self.files:
-            for job in _jobs_of(f, self.tmp, self.ladder, self.audio, self.fmt):
-                self.pending.append((f, job))
+    def plan_next(self) -> None:
+        """The next file's jobs; a file that cannot be read fails by itself."""
+        i = len(self.files)
+        source, name = self.sources[i]
+        try:
+            f = self.plan(i)
+        except VideoHwError as exc:
+            f = _File(i, source, name, None, None, [], [], "", status="failed")
+            f.error = f"{type(exc).__name__}: {exc}"
+            self.files.append(f)
+            return
+        self.files.append(f)
+        self.frames_total += f.video.frame_count if f.video else 0
+        for job in _jobs_of(f, self.tmp, self.ladder, self.audio, self.fmt):
+            self.pending.append((f, job))
+
+    def run(self, address: Optional[str], progress: ProgressArg) -> BatchReport:
+        self.callback = progress if callable(progress) else None
+        if progress is True:
+            self.bar = ProgressBar(0, label="batch", unit="fps", enabled=None)
         last_poll = 0.0
         try:
-            while self.pending or self.running:
+            while len(self.files) < self.count or self.pending or self.running:
+                # Plan while a worker would otherwise wait, one file per turn.
+                while len(self.files) < self.count and len(self.pending) < len(self.idle) + 1:
+                    self.plan_next()
                 self.assign()
+                if not self.running:
+                    continue
                 done, _ = self.ray.wait(list(self.running), num_returns=1, timeout=_POLL_S)
                 for ref in done:
                     self.collect(ref)
@@ -553,6 +584,7 @@ class _Driver:
             in_flight=in_flight,
         )
         if self.bar is not None:
+            self.bar.total = self.frames_total
             self.bar.label = f"batch {progress.files_done}/{progress.files_total} files"
             step = max(0, frames - self.shown)
             self.shown += step

@@ -205,7 +205,9 @@ def read_frames(
         options["num_gpus"] = 1
     else:
         options["num_cpus"] = 1
-    return ray.data.from_items(items).flat_map(
+    # A block per item up to a few per actor, so every actor gets work.
+    blocks = max(1, min(len(items), 4 * workers))
+    return ray.data.from_items(items, override_num_blocks=blocks).flat_map(
         FrameDecoder,
         fn_constructor_kwargs={
             "backend": "nvidia" if on_gpu and backend != "software" else "software",

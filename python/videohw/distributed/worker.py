@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 from .. import _core
-from ..contract import CommonEncodeConfig, NvidiaEncodeConfig, SoftwareEncodeConfig
+from ..contract import (
+    CommonEncodeConfig,
+    NvidiaEncodeConfig,
+    SoftwareDecodeConfig,
+    SoftwareEncodeConfig,
+)
 from ..controller import SessionController
 from ..transcode import Rung, Transcode
 
@@ -70,6 +75,9 @@ class TranscodeWorker:
         self.persistent = persistent
         self._controller = SessionController(backend)
         self._backend_config = backend_config
+        # The decoder takes as many threads as the encoder was given (a worker's CPUs).
+        threads = backend_config.threads if isinstance(backend_config, SoftwareEncodeConfig) else 0
+        self._decode_config = SoftwareDecodeConfig(threads=threads) if threads else None
         self._sessions = _core.TranscodeSessions() if persistent else None
         self._lock = threading.Lock()
         self._current: Optional[Transcode] = None
@@ -101,6 +109,7 @@ class TranscodeWorker:
             backend=self.backend,
             rungs=rungs,
             backend_config=self._backend_config,
+            decode_config=self._decode_config,
             audio="none" if pulled else job.audio,
             format=job.format,
             video_stream=job.video_stream,
