@@ -182,6 +182,12 @@ step "pytest test_transcode_gpu.py (NVDEC -> CUDA resize -> software encoder, ag
 rc=${PIPESTATUS[0]}
 note "pytest transcode_gpu: $([ "$rc" = 0 ] && echo ok || echo "FAILED (exit $rc)") -- $(pytest_summary /tmp/videohw-pytest-transcode.log)"
 
+step "pytest test_distributed_gpu.py (a batch worker's kept sessions and the frame decoder on NVDEC)"
+(cd tests/py && timeout 180 "$PYTHON" -m pytest -p no:cacheprovider -q -rsf test_distributed_gpu.py) 2>&1 |
+  tee /tmp/videohw-pytest-distributed.log
+rc=${PIPESTATUS[0]}
+note "pytest distributed_gpu: $([ "$rc" = 0 ] && echo ok || echo "FAILED (exit $rc)") -- $(pytest_summary /tmp/videohw-pytest-distributed.log)"
+
 # ---- 3. the benchmarks ------------------------------------------------------------------------
 # VIDEOHW_DECODE_BENCH=0 / VIDEOHW_TRANSCODE_BENCH=0 leave a benchmark out (device time).
 if [ "${VIDEOHW_DECODE_BENCH:-1}" = 1 ]; then
@@ -207,6 +213,16 @@ timeout "${VIDEOHW_BENCH_TIMEOUT:-300}" "$PYTHON" bench/transcode_vs_peers.py --
 rc=${PIPESTATUS[0]}
 note "transcode bench: $([ "$rc" = 0 ] && echo ok || echo "FAILED (exit $rc)")"
 while IFS= read -r l; do note "  $l"; done < <(sed -n '/^\[gpu\]/,$p' /tmp/videohw-transcode-bench.log | grep -vE '^\s*$')
+fi
+
+if [ "${VIDEOHW_BATCH_BENCH:-1}" = 1 ]; then
+step "bench/batch_transcode.py: one worker in process (no Ray here), sessions kept vs new per clip"
+timeout "${VIDEOHW_BENCH_TIMEOUT:-300}" "$PYTHON" bench/batch_transcode.py --backend auto \
+  --runs inproc_kept,inproc_new --clips "${VIDEOHW_BATCH_CLIPS:-30}" \
+  --repeats "${VIDEOHW_BENCH_REPEATS:-3}" --json "${OUT:-/tmp}/batch_bench.json" \
+  2>&1 | tee /tmp/videohw-batch-bench.log
+rc=${PIPESTATUS[0]}
+note "batch bench: $([ "$rc" = 0 ] && echo "ok (${OUT:-/tmp}/batch_bench.json)" || echo "FAILED (exit $rc)")"
 fi
 
 failed=0

@@ -61,7 +61,8 @@ class TranscodeWorker:
     """Keeps one ``SessionController`` and one set of transcode sessions for its life:
     each file switches them (a decode switch, an encode stream restart) instead of opening
     new ones. ``persistent=False`` gives every file new sessions (the comparison the
-    benchmark makes)."""
+    benchmark makes). ``decode_backend``: as ``vh.transcode``'s (None: software with the
+    software backend, else NVDEC where usable)."""
 
     def __init__(
         self,
@@ -69,9 +70,11 @@ class TranscodeWorker:
         backend: str = "software",
         persistent: bool = True,
         backend_config: Union[SoftwareEncodeConfig, NvidiaEncodeConfig, None] = None,
+        decode_backend: Optional[str] = None,
     ) -> None:
         self.name = name
         self.backend = backend
+        self.decode_backend = decode_backend
         self.persistent = persistent
         self._controller = SessionController(backend)
         self._backend_config = backend_config
@@ -110,6 +113,7 @@ class TranscodeWorker:
             rungs=rungs,
             backend_config=self._backend_config,
             decode_config=self._decode_config,
+            decode_backend=self.decode_backend,
             audio="none" if pulled else job.audio,
             format=job.format,
             video_stream=job.video_stream,
