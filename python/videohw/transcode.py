@@ -338,9 +338,11 @@ class Transcode:
         _sessions: Any = None,
         _range: Optional[tuple[Optional[int], Optional[int], Optional[int], Optional[int]]] = None,
         _pulled: bool = False,
+        _video: Optional[VideoStreamInfo] = None,
     ) -> None:
         # _controller / _sessions: a worker's own, kept across files (videohw.distributed);
-        # _range: one segment of the input; _pulled: packets are pulled, no file is written.
+        # _range: one segment of the input; _pulled: packets are pulled, no file is written;
+        # _video: the stream as the caller's probe described it.
         if not isinstance(src, (str, os.PathLike)):
             raise InvalidTypeError(
                 f"transcode: src is a {type(src).__name__}; expected a path (str or PathLike)"
@@ -349,8 +351,10 @@ class Transcode:
         _args.instance("transcode", "common", common, (CommonEncodeConfig,), optional=True)
         _args.choice("transcode", "audio", audio, AUDIO_MODES)
         backend, decode_backend = _resolve_backends(backend, decode_backend)
-        info = probe(self.source)
-        video = select_video_stream(info, video_stream)
+        if _video is not None and video_stream == _video.index:
+            video = _video  # the caller probed this file already
+        else:
+            video = select_video_stream(probe(self.source), video_stream)
         self.video = video
         rate = _output_rate(fps)
         base = common if common is not None else default_common(video)

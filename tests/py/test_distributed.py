@@ -228,6 +228,34 @@ def test_a_killed_worker_loses_no_file(ray_local, long_clips, tmp_path):
     assert _listing(out) == ["l0.mp4", "l1.mp4", "l2.mp4"]
 
 
+def test_ctrl_c_stops_the_batch_and_leaves_only_whole_outputs(ray_local, long_clips, tmp_path):
+    out = tmp_path / "out"
+    names = []
+
+    def interrupt(progress):
+        if progress.in_flight:
+            names.extend(progress.in_flight)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        transcode_many_quiet(long_clips, out, LOW, workers=2, progress=interrupt)
+    assert names
+    # No temporary folder; whatever is in place is whole.
+    for name in _listing(out):
+        assert not name.startswith("."), name
+        assert _frames(out / name) == 8 * FPS
+    # The batch's workers were stopped (ray.kill is asynchronous: give it a moment).
+    import time
+
+    from ray.util import list_named_actors
+
+    for _ in range(50):
+        if not set(names) & set(list_named_actors()):
+            break
+        time.sleep(0.1)
+    assert not set(names) & set(list_named_actors())
+
+
 def test_a_broken_input_fails_alone_and_leaves_nothing(ray_local, clips, tmp_path):
     bad = tmp_path / "bad.mp4"
     data = open(clips[0], "rb").read()
@@ -392,6 +420,21 @@ def test_misuse_is_refused_before_any_work(ray_local, clips, tmp_path):
         transcode_many(str(empty), tmp_path / "out", LOW)
     with pytest.raises(vh.ConfigError, match="no GPU"):
         transcode_many(clips[:1], tmp_path, LOW, backend="nvidia", progress=False)
+    with pytest.raises(vh.ConfigError, match="need 8 CPUs"):
+        transcode_many(clips[:1], tmp_path, LOW, workers=8, progress=False)
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_read(ray_local, clips, tmp_path):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copy(clips[0], folder / "a.mp4")
+    for _ in range(2):  # the second run finds the first run's outputs inside the folder
+        report = transcode_many_quiet(str(folder), folder / "out", LOW)
+        assert [os.path.basename(f.source) for f in report.files] == ["a.mp4"]
+    # An output that would replace its source fails that file alone.
+    same = transcode_many_quiet([str(folder / "a.mp4")], folder, LOW)
+    assert same.files[0].status == "failed" and "replace" in same.files[0].error
+    assert _frames(folder / "a.mp4") == 45
 
 
 def test_without_ray_the_error_says_how_to_install_it(monkeypatch, clips, tmp_path):

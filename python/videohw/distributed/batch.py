@@ -63,16 +63,21 @@ class _File:
     seconds: float = 0.0
 
 
-def _expand(inputs: Union[PathLike, Sequence[PathLike]]) -> list[tuple[str, str]]:
+def _expand(inputs: Union[PathLike, Sequence[PathLike]], out_dir: str) -> list[tuple[str, str]]:
     """(source, output stem) for every input: a folder gives its videos (recursively, the
-    stems keep their subfolders); a list gives its files."""
+    stems keep their subfolders; an output folder inside it is not an input); a list gives
+    its files."""
     if isinstance(inputs, (str, os.PathLike)):
         root = os.fspath(inputs)
         if not os.path.isdir(root):
             return [(root, os.path.splitext(os.path.basename(root))[0])]
         found = []
         for folder, dirs, names in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            dirs[:] = sorted(
+                d
+                for d in dirs
+                if not d.startswith(".") and os.path.abspath(os.path.join(folder, d)) != out_dir
+            )
             for name in sorted(names):
                 if name.lower().endswith(VIDEO_EXTENSIONS) and not name.startswith("."):
                     path = os.path.join(folder, name)
@@ -118,6 +123,8 @@ def _plan(
         base = common if common is not None else default_common(video)
     final = os.path.join(output_dir, name + ext)
     finals = [rung_path(final, r.width, r.height) for r in ladder] if ladder else [final]
+    if any(os.path.abspath(p) == os.path.abspath(source) for p in finals):
+        raise ConfigError(f"{source}: its output would replace it; choose another output_dir")
     segments: list[Segment] = []
     note = "whole"
     duration = video.duration_seconds or 0.0
@@ -151,7 +158,7 @@ def _jobs_of(
     if not f.segments:
         folder = os.path.join(tmp, f"{f.index}-{f.attempts}")
         outputs = tuple(os.path.join(folder, os.path.basename(p)) for p in f.finals)
-        return [Job(f.name, f.source, common, rungs, outputs, audio, fmt, video.index)]
+        return [Job(f.name, f.source, common, rungs, outputs, audio, fmt, video.index, video=video)]
     return [
         Job(
             f.name,
@@ -164,6 +171,7 @@ def _jobs_of(
             video.index,
             segment=s.core_range(),
             segment_index=s.index,
+            video=video,
         )  # fmt: skip
         for s in f.segments
         if s.index not in f.results
@@ -269,7 +277,7 @@ def transcode_many(
     if not isinstance(output_dir, (str, os.PathLike)):
         raise InvalidTypeError("transcode_many: output_dir must be a path")
     out_dir = os.path.abspath(os.fspath(output_dir))
-    sources = _expand(inputs)
+    sources = _expand(inputs, out_dir)
     ext = _EXTENSIONS[format]
     names = [name for _, name in sources]
     dupes = sorted({n for n in names if names.count(n) > 1})
@@ -284,7 +292,15 @@ def transcode_many(
     pool: Optional[_Pool] = None
     try:
         # The workers start while the driver plans the first files.
-        pool = _Pool(ray, backend, workers, cpus_per_worker, persistent_sessions, backend_config)
+        pool = _Pool(
+            ray,
+            backend,
+            workers,
+            cpus_per_worker,
+            persistent_sessions,
+            backend_config,
+            autoscaling=address is not None,
+        )
 
         def plan(i: int) -> _File:
             src, name = sources[i]
@@ -311,6 +327,7 @@ class _Pool:
         cpus: int,
         persistent: bool,
         backend_config: BackendConfig,
+        autoscaling: bool = False,
     ) -> None:
         self.ray = ray
         self.backend_config = backend_config
@@ -324,7 +341,18 @@ class _Pool:
             self.backend = "software"
         self.cpus = cpus
         self.persistent = persistent
-        count = workers or (gpus if self.gpu else max(1, int(resources.get("CPU", 1)) // cpus))
+        cpus_here = int(resources.get("CPU", 1))
+        count = workers or (gpus if self.gpu else max(1, cpus_here // cpus))
+        # Actors that do not fit would wait for resources for ever (an autoscaling cluster
+        # may add them; a fixed one never does).
+        need = count if self.gpu else count * cpus
+        have = gpus if self.gpu else cpus_here
+        if need > have and not autoscaling:
+            what = "GPUs" if self.gpu else "CPUs"
+            raise ConfigError(
+                f"transcode_many: {count} workers need {need} {what}; the Ray cluster has "
+                f"{have} (fewer workers, or fewer cpus_per_worker)"
+            )
         self.run_id = uuid.uuid4().hex[:8]
         self.handles: dict[str, Any] = {}
         self.serial = 0

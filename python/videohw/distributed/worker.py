@@ -18,6 +18,7 @@ from ..contract import (
     SoftwareEncodeConfig,
 )
 from ..controller import SessionController
+from ..media import VideoStreamInfo
 from ..transcode import Rung, Transcode
 
 # How long a segment's packet pull waits before it looks at the transcode again.
@@ -40,6 +41,7 @@ class Job:
     video_stream: Optional[int] = None
     segment: Optional[tuple[Optional[int], Optional[int], Optional[int], Optional[int]]] = None
     segment_index: int = 0
+    video: Optional[VideoStreamInfo] = None  # the driver's probe of the stream
 
 
 @dataclass
@@ -114,6 +116,7 @@ class TranscodeWorker:
             backend_config=self._backend_config,
             decode_config=self._decode_config,
             decode_backend=self.decode_backend,
+            _video=job.video,
             audio="none" if pulled else job.audio,
             format=job.format,
             video_stream=job.video_stream,
