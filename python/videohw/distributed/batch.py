@@ -473,10 +473,13 @@ class _Driver:
                 for ref in done:
                     self.collect(ref)
                 now = time.monotonic()
-                if now - last_poll >= _POLL_S:
+                # Nobody watching: no polls (each is a call into every busy worker).
+                watched = self.bar is not None or self.callback is not None
+                if watched and now - last_poll >= _POLL_S:
                     last_poll = now
                     self.report_progress()
-            self.report_progress()
+            if self.bar is not None or self.callback is not None:
+                self.report_progress()
         finally:
             if self.bar is not None:
                 self.bar.close()
