@@ -44,6 +44,9 @@ bool shutting_down();
 
 // Packets as (data, pts, dts, is_keyframe, generation, layout) tuples.
 pybind11::list packet_tuples(const std::vector<EncodedPacket>& packets);
+// A packet owning a copy of `data` (Annex-B unless `layout` says otherwise).
+EncodedPacket encoded_packet(const pybind11::bytes& data, int64_t pts, int64_t dts, bool keyframe,
+                             uint32_t generation = 0, EncodedLayout layout = EncodedLayout::AnnexB);
 
 // A telemetry map as a dict of int and str values.
 pybind11::dict telemetry_dict(const TelemetryMap& telemetry);

@@ -67,18 +67,8 @@ void init_media_writer(py::module_& m) {
           "write",
           [](media::Muxer& self, const py::bytes& data, int64_t pts, int64_t dts, bool is_keyframe,
              uint32_t generation, EncodedLayout layout) {
-            EncodedPacket packet;
-            char* bytes = nullptr;
-            Py_ssize_t size = 0;
-            if (PyBytes_AsStringAndSize(data.ptr(), &bytes, &size) != 0)
-              throw py::error_already_set();
-            packet.data.assign(reinterpret_cast<const uint8_t*>(bytes),
-                               reinterpret_cast<const uint8_t*>(bytes) + size);
-            packet.pts = pts;
-            packet.dts = dts;
-            packet.is_keyframe = is_keyframe;
-            packet.generation = generation;
-            packet.layout = layout;
+            const EncodedPacket packet =
+                encoded_packet(data, pts, dts, is_keyframe, generation, layout);
             GilRelease release;
             self.write(packet);
           },

@@ -94,6 +94,22 @@ py::list hand_over(EncodeSession& session, std::vector<EncodedPacket>&& packets)
 
 }  // namespace
 
+EncodedPacket encoded_packet(const py::bytes& data, int64_t pts, int64_t dts, bool keyframe,
+                             uint32_t generation, EncodedLayout layout) {
+  EncodedPacket packet;
+  char* bytes = nullptr;
+  Py_ssize_t size = 0;
+  if (PyBytes_AsStringAndSize(data.ptr(), &bytes, &size) != 0) throw py::error_already_set();
+  packet.data.assign(reinterpret_cast<const uint8_t*>(bytes),
+                     reinterpret_cast<const uint8_t*>(bytes) + size);
+  packet.pts = pts;
+  packet.dts = dts;
+  packet.is_keyframe = keyframe;
+  packet.generation = generation;
+  packet.layout = layout;
+  return packet;
+}
+
 py::list packet_tuples(const std::vector<EncodedPacket>& packets) {
   py::list out;
   for (const auto& p : packets) {

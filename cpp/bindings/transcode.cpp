@@ -236,13 +236,7 @@ void init_transcode(py::module_& m) {
           "write",
           [](media::SegmentJoin& self, const py::bytes& data, int64_t pts, int64_t dts,
              bool keyframe) {
-            EncodedPacket packet;
-            const std::string bytes = data;
-            packet.data.assign(bytes.begin(), bytes.end());
-            packet.pts = pts;
-            packet.dts = dts;
-            packet.is_keyframe = keyframe;
-            packet.layout = EncodedLayout::AnnexB;
+            const EncodedPacket packet = encoded_packet(data, pts, dts, keyframe);
             GilRelease release;
             self.write(packet);
           },

@@ -52,6 +52,18 @@ struct PacketView {
   int stream = -1;  // the container's stream index: the selected one or a copied one
 };
 
+// A copied stream's packet owning a copy of `packet`'s bytes (it outlives the next read).
+inline CopiedPacket copy_packet(const PacketView& packet) {
+  CopiedPacket out;
+  out.stream = 0;
+  out.data.assign(packet.data, packet.data + packet.size);
+  out.pts = packet.pts;
+  out.dts = packet.dts;
+  out.duration = packet.duration;
+  out.keyframe = packet.keyframe;
+  return out;
+}
+
 class Demuxer {
  public:
   // Throws Error(Media) for data that is not a readable container (naming `name` and

@@ -46,14 +46,7 @@ void SegmentJoin::copy_audio(double seconds, bool all) {
         }
         if (p.stream == stream_->source_index) break;
       }
-      CopiedPacket c;
-      c.stream = 0;
-      c.data.assign(p.data, p.data + p.size);
-      c.pts = p.pts;
-      c.dts = p.dts;
-      c.duration = p.duration;
-      c.keyframe = p.keyframe;
-      waiting_ = std::move(c);
+      waiting_ = copy_packet(p);
     }
     const int64_t t = waiting_->dts != INT64_MIN ? waiting_->dts : waiting_->pts;
     if (!all && t != INT64_MIN && double(t) * audio_tick_ > seconds) return;

@@ -264,13 +264,7 @@ void TranscodeGraph::ingress() {
       if (!source_->read(packet, stop)) break;
       if (packet.stream == audio_stream_ && audio_stream_ >= 0) {
         copied_read_.fetch_add(1, std::memory_order_relaxed);
-        media::CopiedPacket copied;
-        copied.stream = 0;
-        copied.data.assign(packet.data, packet.data + packet.size);
-        copied.pts = packet.pts;
-        copied.dts = packet.dts;
-        copied.duration = packet.duration;
-        copied.keyframe = packet.keyframe;
+        media::CopiedPacket copied = media::copy_packet(packet);
         ingress_ns_.fetch_add(monotonic_ns() - start, std::memory_order_relaxed);
         for (size_t i = 0; i < lanes_.size(); ++i) {
           // A pulled output carries no audio: its queue would fill and hold the ingress.

@@ -7,14 +7,10 @@
 // this suite under ThreadSanitizer too (docs/testing.md).
 #include <gtest/gtest.h>
 
-#include <stdlib.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,79 +22,31 @@
 #include "contract/errors.hpp"
 #include "hooks/fault_injection.hpp"
 #include "media/demuxer.hpp"
-#include "media/muxer.hpp"
 #include "pipeline/transcode_graph.hpp"
-#include "support/encoded_streams.hpp"
 #include "support/frames.hpp"
 #include "support/media_probe.hpp"
 #include "support/session_support.hpp"
-
-extern "C" {
-#include <libavformat/avformat.h>
-#include <libavutil/log.h>
-}
+#include "support/transcode_files.hpp"
 
 using namespace videohw;
 using namespace videohw::pipeline;
-namespace fs = std::filesystem;
+using vhtest::count_packets;
 using vhtest::ProbedFile;
 using vhtest::tel_int;
+using vhtest::TempDir;
 
 namespace {
 
-constexpr int kW = 64, kH = 48;  // source size
+constexpr int kW = 64, kH = 48;  // source size (vhtest::make_source's)
 constexpr int kFrames = 300;     // source frames (10 s at 30 fps)
-
-// A fresh folder per test, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "vh-transcode-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-  // Every entry's name, hidden (temporary) ones included, sorted.
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(path_)) names.push_back(e.path().filename());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
+// A wait for the stages to get somewhere: far longer than they take, even under sanitizers.
+constexpr std::chrono::seconds kWaitLimit{20};
 
 using Names = std::vector<std::string>;
 
-// An H.264 MP4 of `frames` pattern pictures (2 B-frames, GOP 30) written by the Muxer from
-// the software encoder's packets; pts = frame index at 1/30 s.
-std::string make_source(const TempDir& dir, int frames = kFrames,
-                        const std::string& name = "src.mp4") {
-  av_log_set_level(AV_LOG_ERROR);
-  vhtest::StreamSpec spec;
-  spec.width = kW;
-  spec.height = kH;
-  spec.frames = frames;
-  spec.gop = 30;
-  spec.b_frames = 2;
-  const std::vector<EncodedPacket> packets = vhtest::encode_stream(Codec::H264, spec);
-  media::MuxerConfig m;
-  m.codec = Codec::H264;
-  m.width = kW;
-  m.height = kH;
-  m.fps_num = 30;
-  m.fps_den = 1;
-  const std::string path = dir / name;
-  media::Muxer muxer(path, m);
-  for (const auto& p : packets) muxer.write(p);
-  muxer.close();
-  return path;
+// The suite's source, src.mp4: kFrames frames unless a test needs fewer.
+std::string make_source(const TempDir& dir, int frames = kFrames) {
+  return vhtest::make_source(dir, "src.mp4", frames);
 }
 
 std::shared_ptr<const DecoderProvider> software_decoder() {
@@ -160,37 +108,6 @@ void expect_same_times(const ProbedFile& out, const ProbedFile& src, size_t coun
   for (size_t i = 0; i < count; ++i)
     ASSERT_NEAR(seconds(out, out.pictures[i].pts), seconds(src, src.pictures[i].pts), 1e-3)
         << "picture " << i;
-}
-
-// Polls `done` every millisecond for up to 20 s.
-bool wait_for(const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return done();
-}
-
-// Packets of the first stream of `type` in a file (libavformat); -1 when there is none.
-int count_packets(const std::string& path, AVMediaType type) {
-  AVFormatContext* ctx = nullptr;
-  if (avformat_open_input(&ctx, path.c_str(), nullptr, nullptr) < 0) return -1;
-  int count = -1;
-  if (avformat_find_stream_info(ctx, nullptr) >= 0) {
-    const int stream = av_find_best_stream(ctx, type, -1, -1, nullptr, 0);
-    if (stream >= 0) {
-      count = 0;
-      AVPacket* packet = av_packet_alloc();
-      while (av_read_frame(ctx, packet) >= 0) {
-        if (packet->stream_index == stream) count++;
-        av_packet_unref(packet);
-      }
-      av_packet_free(&packet);
-    }
-  }
-  avformat_close_input(&ctx);
-  return count;
 }
 
 // ---- what comes out -------------------------------------------------------------------------
@@ -523,7 +440,7 @@ TEST(TranscodeGraph, CancelFromAnotherThreadWhileEverythingRuns) {
                                    output(dir / "b.ts", 16, 16), output(dir / "c.mkv", 48, 32)});
   graph->start();
   std::thread canceller([&] {
-    wait_for([&] { return graph->progress().frames_dispatched >= 40; });
+    vhtest::wait_until([&] { return graph->progress().frames_dispatched >= 40; }, kWaitLimit);
     graph->cancel();
   });
   canceller.join();
@@ -567,7 +484,8 @@ TEST(TranscodeGraph, DestroyingAStartedGraphLeavesNoFile) {
     auto graph = make_graph(
         source, {output(dir / "a.mp4", 32, 24, slow_encoder(2)), output(dir / "b.mkv", 16, 16)});
     graph->start();
-    ASSERT_TRUE(wait_for([&] { return graph->progress().frames_dispatched >= 10; }));
+    ASSERT_TRUE(
+        vhtest::wait_until([&] { return graph->progress().frames_dispatched >= 10; }, kWaitLimit));
     EXPECT_FALSE(graph->progress().finished);
   }  // destroyed without finish(): cancels, joins, removes
   EXPECT_EQ(dir.entries(), Names{"src.mp4"});

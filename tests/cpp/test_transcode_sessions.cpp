@@ -8,11 +8,8 @@
 // The graphs run on stage threads: run this suite under ThreadSanitizer too.
 #include <gtest/gtest.h>
 
-#include <stdlib.h>
-
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -33,46 +30,19 @@
 #include "support/frames.hpp"
 #include "support/media_probe.hpp"
 #include "support/session_support.hpp"
-
-extern "C" {
-#include <libavformat/avformat.h>
-#include <libavutil/log.h>
-}
+#include "support/transcode_files.hpp"
 
 using namespace videohw;
 using namespace videohw::pipeline;
-namespace fs = std::filesystem;
+using vhtest::count_packets;
+using vhtest::make_source;
 using vhtest::tel_int;
+using vhtest::TempDir;
 
 namespace {
 
 using Packets = std::vector<EncodedPacket>;
 using Names = std::vector<std::string>;
-
-// A fresh folder per test, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "vh-sessions-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-  // Every entry's name, hidden (temporary) ones included, sorted.
-  Names entries() const {
-    Names names;
-    for (const auto& e : fs::directory_iterator(path_)) names.push_back(e.path().filename());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
 
 std::shared_ptr<const EncoderProvider> software_encoder(int threads = 0) {
   SoftwareEncodeConfig config;
@@ -270,33 +240,6 @@ TEST(BeginStream, BFramesLoseNothingAtTheBoundary) {
 }
 
 // ---- transcode graphs over kept sessions ------------------------------------------------
-
-// An MP4 of `spec` written by the Muxer from the software encoder's packets.
-std::string make_source(const TempDir& dir, const std::string& name, vhtest::StreamSpec spec,
-                        Codec codec = Codec::H264) {
-  av_log_set_level(AV_LOG_ERROR);
-  const Packets packets = vhtest::encode_stream(codec, spec);
-  media::MuxerConfig m;
-  m.codec = codec;
-  m.width = spec.width;
-  m.height = spec.height;
-  m.fps_num = 30;
-  m.fps_den = 1;
-  const std::string path = dir / name;
-  media::Muxer muxer(path, m);
-  for (const auto& p : packets) muxer.write(p);
-  muxer.close();
-  return path;
-}
-
-// 64x48, GOP 30 (closed), 2 B-frames.
-std::string make_source(const TempDir& dir, const std::string& name, int frames) {
-  vhtest::StreamSpec spec;
-  spec.frames = frames;
-  spec.gop = 30;
-  spec.b_frames = 2;
-  return make_source(dir, name, spec);
-}
 
 CommonEncodeConfig out_config(int b_frames = 0, int width = 32, int height = 24) {
   CommonEncodeConfig c =
@@ -667,27 +610,6 @@ TEST(SourceRange, OpenEndsAndNoSeekHint) {
     EXPECT_EQ(sorted_pts(run.packets[0]),
               std::vector<int64_t>(all.begin() + c.from, all.begin() + long(end)));
   }
-}
-
-// A local count of one kind of packets in a file, through libavformat (-1: no such stream).
-int count_packets(const std::string& path, AVMediaType type) {
-  AVFormatContext* ctx = nullptr;
-  if (avformat_open_input(&ctx, path.c_str(), nullptr, nullptr) < 0) return -1;
-  int count = -1;
-  if (avformat_find_stream_info(ctx, nullptr) >= 0) {
-    const int stream = av_find_best_stream(ctx, type, -1, -1, nullptr, 0);
-    if (stream >= 0) {
-      count = 0;
-      AVPacket* packet = av_packet_alloc();
-      while (av_read_frame(ctx, packet) >= 0) {
-        if (packet->stream_index == stream) count++;
-        av_packet_unref(packet);
-      }
-      av_packet_free(&packet);
-    }
-  }
-  avformat_close_input(&ctx);
-  return count;
 }
 
 // The 3 segments of a 90-frame source, each transcoded apart (through one worker's kept

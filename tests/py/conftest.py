@@ -273,3 +273,30 @@ def ray_local():
     )
     yield ray
     ray.shutdown()
+
+
+# --------------------------------------------------------------------------------------
+# NVDEC for the transcode and batch tests that decode on it: the driver doubles without a
+# GPU (checked clean afterwards), the real driver on one.
+
+
+@pytest.fixture
+def nvdec(monkeypatch):
+    import gc
+
+    import nvenc_double
+
+    if HAS_GPU:
+        from videohw import _core
+
+        why = _core.decode_backend_availability().get("nvidia")
+        if why:
+            pytest.skip(f"NVDEC unusable here: {why}")
+        yield None
+        return
+    if nvenc_double.PATHS is None or nvenc_double.NVCUVID not in nvenc_double.PATHS:
+        pytest.skip(nvenc_double.NOT_BUILT)
+    double = nvenc_double.Double(nvenc_double.PATHS, monkeypatch, nvdec=True)
+    yield double
+    gc.collect()
+    double.check_clean()

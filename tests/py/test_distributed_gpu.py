@@ -10,18 +10,14 @@ machine has no ffmpeg tool."""
 
 from __future__ import annotations
 
-import gc
-
 import numpy as np
 import pytest
 
-import nvenc_double
 import videohw as vh
-from conftest import HAS_GPU, rgb_picture
+from conftest import rgb_picture
 from videohw.distributed import Job, TranscodeWorker
 from videohw.distributed.frames import FrameDecoder
 
-ON_DOUBLE = not HAS_GPU
 LOW = vh.CommonEncodeConfig(
     width=160, height=96, gop_length=30, low_latency=True, b_frames=0,
     rate_control=vh.RateControl.cbr(300_000),
@@ -44,25 +40,6 @@ def sources(tmp_path_factory) -> list[str]:
                 wr.write(rgb_picture(w, h, t))
         out.append(path)
     return out
-
-
-@pytest.fixture
-def nvdec(monkeypatch):
-    """The doubles without a GPU (checked clean afterwards); the real driver on one."""
-    if not ON_DOUBLE:
-        from videohw import _core
-
-        why = _core.decode_backend_availability().get("nvidia")
-        if why:
-            pytest.skip(f"NVDEC unusable here: {why}")
-        yield None
-        return
-    if nvenc_double.PATHS is None or nvenc_double.NVCUVID not in nvenc_double.PATHS:
-        pytest.skip(nvenc_double.NOT_BUILT)
-    double = nvenc_double.Double(nvenc_double.PATHS, monkeypatch, nvdec=True)
-    yield double
-    gc.collect()
-    double.check_clean()
 
 
 def _packets(path: str) -> list[tuple]:

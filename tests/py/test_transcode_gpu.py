@@ -13,13 +13,11 @@ H100/H200 has no NVENC, so the NVENC test then skips with the reason)."""
 
 from __future__ import annotations
 
-import gc
 import os
 
 import numpy as np
 import pytest
 
-import nvenc_double
 import videohw as vh
 from conftest import HAS_GPU, rgb_picture
 
@@ -39,25 +37,6 @@ def source(tmp_path_factory) -> str:
         for t in range(45):
             w.write(rgb_picture(640, 360, t))
     return path
-
-
-@pytest.fixture
-def nvdec(monkeypatch):
-    """The doubles without a GPU (checked clean afterwards); the real driver on one."""
-    if not ON_DOUBLE:
-        from videohw import _core
-
-        why = _core.decode_backend_availability().get("nvidia")
-        if why:
-            pytest.skip(f"NVDEC unusable here: {why}")
-        yield None
-        return
-    if nvenc_double.PATHS is None or nvenc_double.NVCUVID not in nvenc_double.PATHS:
-        pytest.skip(nvenc_double.NOT_BUILT)
-    double = nvenc_double.Double(nvenc_double.PATHS, monkeypatch, nvdec=True)
-    yield double
-    gc.collect()
-    double.check_clean()
 
 
 def lossless(width: int, height: int) -> vh.CommonEncodeConfig:

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from ._argtypes import _int, _positive_int, _size
 from ._errors import EXIT_FAIL, EXIT_OK, CliError
-from .transcode import _backend_config, _ladder
+from .transcode import _backend_config, _ladder, encoder_changes
 
 
 def add_batch_parser(sub: Any) -> None:
@@ -99,16 +99,7 @@ def _common_for(vh: Any, args: argparse.Namespace) -> Any:
     """Each file's settings: its own size and rate, with the options given."""
     from ..transcode import default_common
 
-    changes: dict[str, Any] = {}
-    if args.size:
-        changes["width"], changes["height"] = args.size
-    if args.gop is not None:
-        changes["gop_length"] = args.gop
-    if args.b_frames is not None:
-        changes["b_frames"] = args.b_frames
-        changes["frame_interval_p"] = None
-    if args.rc is not None:
-        changes["rate_control"] = vh.RateControl.parse(args.rc)
+    changes = encoder_changes(vh, args)
     codec = vh.Codec(args.codec)
 
     def common(video: Any) -> Any:

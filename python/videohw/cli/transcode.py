@@ -147,15 +147,15 @@ def add_transcode_parser(sub: Any) -> None:
     tc.set_defaults(func=cmd_transcode)
 
 
-def _common(vh: Any, args: argparse.Namespace, video: Any) -> Any:
-    from ..transcode import default_common
-
-    common = default_common(video, vh.Codec(args.codec))
+def encoder_changes(vh: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The CommonEncodeConfig fields the options set, over the input's defaults (also for
+    ``videohw batch transcode``, whose parser has no --fps)."""
     changes: dict[str, Any] = {}
-    if args.fps:
-        changes["fps_num"], changes["fps_den"] = args.fps
+    fps = getattr(args, "fps", None)
+    if fps:
+        changes["fps_num"], changes["fps_den"] = fps
         if args.gop is None:
-            changes["gop_length"] = max(1, round(2 * args.fps[0] / args.fps[1]))
+            changes["gop_length"] = max(1, round(2 * fps[0] / fps[1]))
     if args.size:
         changes["width"], changes["height"] = args.size
     if args.gop is not None:
@@ -165,6 +165,14 @@ def _common(vh: Any, args: argparse.Namespace, video: Any) -> Any:
         changes["frame_interval_p"] = None
     if args.rc is not None:
         changes["rate_control"] = vh.RateControl.parse(args.rc)
+    return changes
+
+
+def _common(vh: Any, args: argparse.Namespace, video: Any) -> Any:
+    from ..transcode import default_common
+
+    common = default_common(video, vh.Codec(args.codec))
+    changes = encoder_changes(vh, args)
     return dataclasses.replace(common, **changes) if changes else common
 
 
