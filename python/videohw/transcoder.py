@@ -158,9 +158,13 @@ class Transcoder:
         _args.integer("Transcoder.pull", "rung", rung, 0, len(self.configs) - 1)
         _args.integer("Transcoder.pull", "max_packets", max_packets, 0, 1 << 30)
         raw, ended = self._graph.pull(rung, max_packets, float(timeout))
-        self._ended[rung] = ended
         if not raw and not ended and self._graph.wait(0):
-            self._graph_failed("pull")
+            # The output may have ended between that pull and the stages' end: look again
+            # before calling it a failure.
+            raw, ended = self._graph.pull(rung, max_packets, 0.0)
+            if not raw and not ended:
+                self._graph_failed("pull")
+        self._ended[rung] = ended
         return _convert.packets(raw)
 
     @property
