@@ -33,10 +33,10 @@ cmake -S . -B build-tests -DVIDEOHW_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDeb
 cmake --build build-tests
 ctest --test-dir build-tests --output-on-failure
 
-step "C++ suites under ASan + UBSan: sessions, switching, pipeline, frame preparation, ring, software decode"
+step "C++ suites under ASan + UBSan: sessions, switching, pipeline, frame preparation, ring, software decode, transcode graph and kept sessions"
 # The suites the hostile cases and the concurrency run through (docs/soak.md says why not all:
 # the whole C++ suite under sanitizers does not fit CI's time). -O1 keeps the build short.
-asan_suites="test_session test_switching test_pipeline test_frame_preparer test_ring test_software_decoder test_decode_units"
+asan_suites="test_session test_switching test_pipeline test_frame_preparer test_ring test_software_decoder test_decode_units test_transcode_graph test_transcode_sessions"
 cmake -S . -B build-asan -DVIDEOHW_BUILD_TESTS=ON -DVIDEOHW_SANITIZE=address,undefined \
   -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 \
   -DPython_EXECUTABLE="$ROOT/.venv-test/bin/python" >/dev/null
