@@ -8,6 +8,7 @@ with videohw.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -311,6 +312,45 @@ def test_segments_join_into_the_single_process_output(ray_local, sixty_seconds, 
         (p[0], "K" in p[2]) for p in single
     )
     assert _audio_count(f.outputs[0]) == _audio_count(whole) == _audio_count(sixty_seconds)
+
+
+def test_segments_are_joined_in_order_whatever_order_they_arrive(sixty_seconds, tmp_path):
+    """The driver writes each segment as soon as those before it are written, and holds
+    only the ones that came early (the join runs without Ray: the worker is a plain class)."""
+    from videohw.distributed import Job, TranscodeWorker, plan_segments
+    from videohw.distributed.batch import _File, _Joiner
+
+    video = vh.probe(sixty_seconds).best_video
+    segments, _ = plan_segments(sixty_seconds, video.index, video.time_base, 20, LOW.gop_length)
+    assert len(segments) == 3
+    worker = TranscodeWorker("w", "software")
+    results = {
+        s.index: worker.run(
+            Job("sixty", sixty_seconds, LOW, segment=s.core_range(), segment_index=s.index)
+        )
+        for s in segments
+    }
+    worker.close()
+
+    def plan(name):
+        return _File(0, sixty_seconds, name, video, LOW, [str(tmp_path / f"{name}.mp4")],
+                     segments, "")  # fmt: skip
+
+    in_order = _Joiner(plan("in_order"), None, "copy", None)
+    # Copies: a joiner lets go of a segment's packets once written.
+    assert in_order.feed({i: dataclasses.replace(r) for i, r in results.items()})
+    late = plan("late")
+    joiner = _Joiner(late, None, "copy", None)
+    held = {2: results[2]}
+    assert not joiner.feed(held) and held[2].packets, "segment 2 waits for 0 and 1"
+    assert not (tmp_path / "late.mp4").exists()
+    held[0] = results[0]
+    assert not joiner.feed(held) and held[0].packets == [] and held[2].packets
+    held[1] = results[1]
+    assert joiner.feed(held) and all(r.packets == [] for r in held.values())
+    assert _packets(tmp_path / "late.mp4") == _packets(tmp_path / "in_order.mp4")
+    assert len(_packets(tmp_path / "late.mp4")) == 60 * FPS
+    assert _audio_count(tmp_path / "late.mp4") == _audio_count(sixty_seconds)
 
 
 def test_short_inputs_go_whole(ray_local, clips, tmp_path):

@@ -9,6 +9,7 @@ retried or failed file never leaves a partial output.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -58,6 +59,7 @@ class _File:
     results: dict[int, JobResult] = field(default_factory=dict)
     workers: list[str] = field(default_factory=list)
     started: Optional[float] = None
+    joiner: Optional[_Joiner] = None  # a split file's outputs being written
     status: Optional[str] = None
     error: Optional[str] = None
     seconds: float = 0.0
@@ -189,28 +191,71 @@ def _place(f: _File) -> None:
         os.replace(made[0], final)
 
 
-def _join(f: _File, ladder: Optional[Sequence[Rung]], audio: str, fmt: Optional[str]) -> None:
-    """Writes a split file's segments, in order, into its outputs (each atomic)."""
-    video, base = _planned(f)
-    tb = video.time_base
-    assert tb is not None  # a file without one is not split
-    commons = [_rung_common(base, r) for r in ladder] if ladder else [base]
-    for i, (final, common) in enumerate(zip(f.finals, commons)):
-        os.makedirs(os.path.dirname(final) or ".", exist_ok=True)
-        codec = _convert._core_enum(_core.Codec, common.codec)
-        join = _core.SegmentJoin(
-            final, fmt or "", codec, common.width, common.height,
-            common.fps_num, common.fps_den, tb.numerator, tb.denominator,
-            video.rotation, f.source if audio == "copy" else "",
-        )  # fmt: skip
+class _Joiner:
+    """A split file's outputs, written segment by segment in order as the segments arrive:
+    the driver holds only segments that finished before one that comes earlier, not the
+    whole file. Each output is a SegmentJoin (atomic: a temporary name until close)."""
+
+    def __init__(
+        self, f: _File, ladder: Optional[Sequence[Rung]], audio: str, fmt: Optional[str]
+    ) -> None:
+        video, base = _planned(f)
+        tb = video.time_base
+        assert tb is not None  # a file without one is not split
+        commons = [_rung_common(base, r) for r in ladder] if ladder else [base]
+        self.count = len(f.segments)
+        self.next = 0
+        self.finals = list(f.finals)
+        self.closed: list[str] = []
+        self.joins: list[Any] = []
         try:
-            for s in sorted(f.results):
-                for data, pts, dts, key in f.results[s].packets[i]:
-                    join.write(data, pts, dts, key)
-            join.close()
+            for final, common in zip(f.finals, commons):
+                os.makedirs(os.path.dirname(final) or ".", exist_ok=True)
+                codec = _convert._core_enum(_core.Codec, common.codec)
+                self.joins.append(
+                    _core.SegmentJoin(
+                        final,
+                        fmt or "",
+                        codec,
+                        common.width,
+                        common.height,
+                        common.fps_num,
+                        common.fps_den,
+                        tb.numerator,
+                        tb.denominator,
+                        video.rotation,
+                        f.source if audio == "copy" else "",
+                    )  # fmt: skip
+                )
         except BaseException:
-            join.abort()
+            self.abort()
             raise
+
+    def feed(self, results: dict[int, JobResult]) -> bool:
+        """Writes the segments that are next in order; True once every one is written and
+        the outputs are in place."""
+        while self.next in results:
+            segment = results[self.next]
+            for join, packets in zip(self.joins, segment.packets):
+                for data, pts, dts, key in packets:
+                    join.write(data, pts, dts, key)
+            segment.packets = []  # written: let the memory go
+            self.next += 1
+        if self.next < self.count:
+            return False
+        for final, join in zip(self.finals, self.joins):
+            join.close()
+            self.closed.append(final)
+        return True
+
+    def abort(self) -> None:
+        """No output of the file is left: temporary files removed, finished ones too."""
+        for join in self.joins:
+            join.abort()
+        for final in self.closed:
+            with contextlib.suppress(OSError):
+                os.remove(final)
+        self.joins, self.closed = [], []
 
 
 def transcode_many(
@@ -483,6 +528,9 @@ class _Driver:
         finally:
             if self.bar is not None:
                 self.bar.close()
+            for f in self.files:  # stopped early (Ctrl-C): no half-joined output stays
+                if f.joiner is not None:
+                    f.joiner.abort()
         seconds = time.monotonic() - self.start
         results = tuple(self.result_of(f) for f in self.files)
         return BatchReport(
@@ -526,9 +574,10 @@ class _Driver:
         f.results[result.segment_index] = result
         f.workers.append(worker)
         self.frames_done += result.frames
-        expected = len(f.segments) if f.segments else 1
-        if len(f.results) == expected:
-            self.finish(f)
+        if f.segments:
+            self.join(f)
+        else:
+            self.place(f)
 
     def worker_died(self, f: _File, job: Job, worker: str, exc: BaseException) -> None:
         reason = f"worker {worker} died: " + (str(exc).strip().splitlines() or ["?"])[0]
@@ -555,24 +604,34 @@ class _Driver:
         f.status = "failed"
         f.error = error
         f.results.clear()
+        if f.joiner is not None:
+            f.joiner.abort()
+            f.joiner = None
         shutil.rmtree(os.path.join(self.tmp, f"{f.index}-{f.attempts}"), ignore_errors=True)
 
-    def finish(self, f: _File) -> None:
+    def join(self, f: _File) -> None:
         try:
-            if f.segments:
-                _join(f, self.ladder, self.audio, self.fmt)
-            else:
-                _place(f)
+            if f.joiner is None:
+                f.joiner = _Joiner(f, self.ladder, self.audio, self.fmt)
+            if not f.joiner.feed(f.results):
+                return
         except Exception as exc:
-            for final in f.finals:
-                if os.path.exists(final) and f.segments:
-                    os.remove(final)
+            self.fail(f, f"joining the segments: {type(exc).__name__}: {exc}")
+            return
+        f.joiner = None
+        self.done(f)
+
+    def place(self, f: _File) -> None:
+        try:
+            _place(f)
+        except Exception as exc:
             self.fail(f, f"placing the outputs: {type(exc).__name__}: {exc}")
             return
+        self.done(f)
+
+    def done(self, f: _File) -> None:
         f.status = "retried" if f.retry_reasons else "done"
         f.seconds = time.monotonic() - (f.started or self.start)
-        for r in f.results.values():
-            r.packets = []  # written: let the memory go
 
     def result_of(self, f: _File) -> FileResult:
         first = f.results.get(0)
