@@ -7,6 +7,8 @@
   keyframes; the check raises ``StreamMismatch`` saying which indices differ.
 - ``decode_raw(stream, codec, width, height, pix_fmt)`` decodes with the ffmpeg CLI to raw
   pictures (numpy, one row per frame), and ``psnr(...)`` compares them with the source.
+- ``ffprobe_json(path, entries)`` and ``packet_count(path, stream)``: what ffprobe says of a
+  container file (its frames, packets or streams; how many packets a stream has).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Union
+from typing import Optional, Union
 
 import numpy as np
 
@@ -29,6 +31,39 @@ FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 _DEMUXERS = {"h264": "h264", "hevc": "hevc"}
 
 StreamLike = Union[str, os.PathLike, bytes, bytearray, Sequence]
+
+
+def ffprobe_json(
+    path: Union[str, os.PathLike], entries: str, stream: Optional[str] = "v:0", timeout: int = 60
+) -> dict:
+    """ffprobe's JSON for ``-show_entries ENTRIES`` (``"frame=pts_time"``,
+    ``"packet=pos,size"``, ``"stream=codec_type"``) of ``path``; ``stream``: a
+    ``-select_streams`` spec, None for every stream. An ffprobe error fails the test."""
+    cmd = [FFPROBE, "-v", "error"]
+    if stream is not None:
+        cmd += ["-select_streams", stream]
+    out = subprocess.run(
+        [*cmd, "-show_entries", entries, "-of", "json", os.fspath(path)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def packet_count(path: Union[str, os.PathLike], stream: str = "v:0", timeout: int = 60) -> int:
+    """Packets of one stream as ffprobe reads them (0 when the file has no such stream)."""
+    cmd = [FFPROBE, "-v", "error", "-select_streams", stream, "-count_packets"]
+    out = subprocess.run(
+        [*cmd, "-show_entries", "stream=nb_read_packets", "-of", "json", os.fspath(path)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert out.returncode == 0, out.stderr
+    streams = json.loads(out.stdout).get("streams", [])
+    return int(streams[0]["nb_read_packets"]) if streams else 0
 
 
 class StreamMismatch(AssertionError):

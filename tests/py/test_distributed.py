@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import videohw as vh
+from ffprobe_check import ffprobe_json, packet_count
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("ffmpeg") and shutil.which("ffprobe")),
@@ -66,21 +67,12 @@ def _source(
 
 def _packets(path) -> list[tuple[str, str, str]]:
     """The video packets as ffprobe lists them: (pts, dts, flags)."""
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-         "packet=pts,dts,flags", "-of", "json", str(path)],
-        capture_output=True, text=True, check=True, timeout=120,
-    ).stdout  # fmt: skip
-    return [(p.get("pts"), p.get("dts"), p["flags"]) for p in json.loads(out)["packets"]]
+    listed = ffprobe_json(path, "packet=pts,dts,flags", timeout=120)["packets"]
+    return [(p.get("pts"), p.get("dts"), p["flags"]) for p in listed]
 
 
 def _audio_count(path) -> int:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "a:0", "-count_packets",
-         "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", str(path)],
-        capture_output=True, text=True, check=True, timeout=120,
-    ).stdout.strip()  # fmt: skip
-    return int(out) if out else 0
+    return packet_count(path, "a:0", timeout=120)
 
 
 def _video_bytes(path) -> bytes:
@@ -372,14 +364,7 @@ def frame_sources(tmp_path_factory):
 
 
 def _reference(path, vf=None):
-    w, h = 0, 0
-    info = json.loads(
-        subprocess.run(
-            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-             "stream=width,height", "-of", "json", path],
-            capture_output=True, text=True, check=True,
-        ).stdout
-    )["streams"][0]  # fmt: skip
+    info = ffprobe_json(path, "stream=width,height")["streams"][0]
     w, h = info["width"], info["height"]
     args = ["ffmpeg", "-v", "error", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough"]
     if vf:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import json
 import os
 import shutil
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 import pytest
 
 import videohw as vh
+from ffprobe_check import ffprobe_json, packet_count
 from videohw import transcode_check as tc
 
 pytestmark = pytest.mark.skipif(
@@ -114,67 +114,17 @@ def frames_of(path) -> list[tuple[int, bool]]:
 
 def frame_times(path) -> list[float]:
     """pts_time of every video frame in display order (ffprobe)."""
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "frame=pts_time",
-            "-of",
-            "json",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    return [float(f["pts_time"]) for f in json.loads(out.stdout)["frames"]]
+    return [float(f["pts_time"]) for f in ffprobe_json(path, "frame=pts_time")["frames"]]
 
 
 def frame_sizes(path) -> Counter:
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "frame=width,height",
-            "-of",
-            "json",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    return Counter((f["width"], f["height"]) for f in json.loads(out.stdout)["frames"])
+    frames = ffprobe_json(path, "frame=width,height")["frames"]
+    return Counter((f["width"], f["height"]) for f in frames)
 
 
 def streams_of(path) -> list[dict]:
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,codec_name,time_base,width,height,r_frame_rate",
-            "-of",
-            "json",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)["streams"]
+    entries = "stream=codec_type,codec_name,time_base,width,height,r_frame_rate"
+    return ffprobe_json(path, entries, stream=None)["streams"]
 
 
 def remuxed_audio_hash(source, ref: Path) -> str:
@@ -225,24 +175,8 @@ def test_sources_have_b_frames_and_audio(src):
         assert len(pts) == SRC_FRAMES
         types = {s["codec_type"]: s["codec_name"] for s in streams_of(src[name])}
         assert types.get("audio") == "aac", types
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "frame=pict_type",
-            "-of",
-            "json",
-            src["hevc.mp4"],
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert "B" in {f["pict_type"] for f in json.loads(out.stdout)["frames"]}
+    frames = ffprobe_json(src["hevc.mp4"], "frame=pict_type")["frames"]
+    assert "B" in {f["pict_type"] for f in frames}
 
 
 # --------------------------------------------------------------------------------------
@@ -556,26 +490,7 @@ def test_audio_copied_into_every_rung_and_segment(src, tmp_path):
     )
     o = report.outputs[0]
     assert len(o.files) == 2
-    src_packets = int(
-        subprocess.run(
-            [
-                "ffprobe",
-                "-v",
-                "error",
-                "-select_streams",
-                "a:0",
-                "-count_packets",
-                "-show_entries",
-                "stream=nb_read_packets",
-                "-of",
-                "csv=p=0",
-                src["h264.mp4"],
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        ).stdout.strip()
-    )
+    src_packets = packet_count(src["h264.mp4"], "a:0")
     # Written + dropped (those before the second segment's first keyframe) = the source's.
     assert o.audio_packets + o.audio_dropped == src_packets
     for f in o.files:
@@ -751,26 +666,8 @@ def _cut(data: bytes, size: int, path: Path) -> str:
 
 def _video_packet_end(path: str, index: int) -> int:
     """Byte offset just after the video packet that is ``index``-th in file order."""
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "packet=pos,size",
-            "-of",
-            "json",
-            path,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    packets = sorted(
-        (int(p["pos"]), int(p["size"])) for p in json.loads(out.stdout)["packets"] if "pos" in p
-    )
+    listed = ffprobe_json(path, "packet=pos,size")["packets"]
+    packets = sorted((int(p["pos"]), int(p["size"])) for p in listed if "pos" in p)
     pos, size = packets[index]
     return pos + size
 
@@ -818,13 +715,8 @@ def test_pictures_the_transform_does_not_take(src, tmp_path, name):
 
 def displayed_size(path) -> tuple[int, int]:
     """The size a player shows: the stored size turned by the display matrix, if any."""
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-         "stream=width,height:stream_side_data=rotation", "-of", "json", str(path)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr
-    stream = json.loads(out.stdout)["streams"][0]
+    entries = "stream=width,height:stream_side_data=rotation"
+    stream = ffprobe_json(path, entries)["streams"][0]
     rotation = next(
         (int(d["rotation"]) for d in stream.get("side_data_list", []) if "rotation" in d), 0
     )

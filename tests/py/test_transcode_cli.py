@@ -15,6 +15,8 @@ from collections import Counter
 
 import pytest
 
+from ffprobe_check import ffprobe_json
+
 pytestmark = pytest.mark.skipif(
     not (shutil.which("ffmpeg") and shutil.which("ffprobe")),
     reason="needs the ffmpeg / ffprobe tools to make sources and for --verify",
@@ -67,22 +69,13 @@ def assert_clean_error(proc: subprocess.CompletedProcess, codes, *needles: str) 
 
 
 def ffprobe_frames(path) -> list[dict]:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-         "frame=width,height,key_frame", "-of", "json", str(path)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)["frames"]
+    return ffprobe_json(path, "frame=width,height,key_frame")["frames"]
 
 
 def stream_types(path) -> list[str]:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "json",
-         str(path)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    return [s["codec_type"] for s in json.loads(out.stdout)["streams"]]
+    return [
+        s["codec_type"] for s in ffprobe_json(path, "stream=codec_type", stream=None)["streams"]
+    ]
 
 
 def test_verify_passes(src, tmp_path):
